@@ -1,0 +1,67 @@
+# botgate: make run | make test | make bench | make build | make deps
+# On a fresh Debian 12 machine every target installs what is missing first.
+
+BUILD_DIR      ?= build
+ASAN_BUILD_DIR ?= build-asan
+CONFIG         ?= examples/botgate.toml
+JOBS           ?= $(shell nproc)
+SUDO           := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTHON         := /usr/bin/python3
+
+# Debian 12 packages: the toolchain, the libraries, and what the tests run (Python fakes).
+DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
+  libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev libboost-url1.81-dev \
+  libssl-dev libsqlite3-dev libhiredis-dev libtomlplusplus-dev libcli11-dev libspdlog-dev \
+  libre2-dev libpugixml-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  python3 python3-pytest python3-cryptography curl
+
+CMAKE_FLAGS := -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ifeq ($(CI),true)
+CMAKE_FLAGS += -DBOTGATE_WARNINGS_AS_ERRORS=ON
+endif
+
+.PHONY: all deps build build-asan run test test-unit test-asan bench clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD_DIR)/build.ninja: | deps
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+$(ASAN_BUILD_DIR)/build.ninja: | deps
+	cmake -S . -B $(ASAN_BUILD_DIR) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug \
+	  -DBOTGATE_SANITIZE=address,undefined -DBOTGATE_BUILD_EXAMPLES=OFF
+
+build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+
+run: build
+	./$(BUILD_DIR)/botgate run --config $(CONFIG)
+
+# Every test: unit and integration on the normal build, then again built with ASan and UBSan.
+test: build build-asan
+	cd $(BUILD_DIR) && ctest --output-on-failure -j 2
+	cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2
+
+test-unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j 2
+
+bench: deps
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS) -DBOTGATE_BUILD_BENCH=ON
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	$(PYTHON) bench/run.py --build $(BUILD_DIR)
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)

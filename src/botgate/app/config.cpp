@@ -1,0 +1,810 @@
+#include "botgate/app/config.hpp"
+
+#include "botgate/platforms/common/registry.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <utility>
+
+namespace botgate::app {
+
+namespace {
+
+std::string format_error(const std::string& file, int line, const std::string& key,
+                         const std::string& what) {
+  std::string text = file + ":" + std::to_string(line) + ": ";
+  if (!key.empty()) {
+    text += key + ": ";
+  }
+  return text + what;
+}
+
+using Environment = std::map<std::string, std::string>;
+
+int line_of(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
+int line_of(const toml::key& key) { return static_cast<int>(key.source().begin.line); }
+
+std::string type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::none:
+      break;
+  }
+  return "nothing";
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string text;
+  for (const auto& item : items) {
+    if (!text.empty()) {
+      text += ", ";
+    }
+    text += item;
+  }
+  return text;
+}
+
+bool is_digits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+/// A decimal port: 0..65535 with at most five digits.
+std::optional<unsigned> parse_port(std::string_view text) {
+  if (!is_digits(text) || text.size() > 5) {
+    return std::nullopt;
+  }
+  unsigned value = 0;
+  for (const char c : text) {
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+/// Splits "host:port", "[v6]:port" or "host" (port empty). Brackets are removed from the host.
+/// Returns false for a stray bracket.
+bool split_host_port(std::string_view text, std::string& host, std::string& port) {
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) {
+      return false;
+    }
+    host = std::string(text.substr(1, close - 1));
+    const auto rest = text.substr(close + 1);
+    if (rest.empty()) {
+      port.clear();
+      return true;
+    }
+    if (rest.front() != ':') {
+      return false;
+    }
+    port = std::string(rest.substr(1));
+    // "[::1]:" has an empty port, which the caller rejects.
+    if (port.empty()) {
+      port = ":";
+    }
+    return true;
+  }
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    host = std::string(text);
+    port.clear();
+    return true;
+  }
+  host = std::string(text.substr(0, colon));
+  port = std::string(text.substr(colon + 1));
+  if (port.empty()) {
+    port = ":";
+  }
+  return host.find_first_of("[]") == std::string::npos;
+}
+
+bool is_loopback_host(std::string host) {
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (host == "localhost" || host == "::1") {
+    return true;
+  }
+  // 127.0.0.0/8, written as four decimal octets.
+  std::vector<std::string> octets;
+  std::string part;
+  std::istringstream in(host);
+  while (std::getline(in, part, '.')) {
+    octets.push_back(part);
+  }
+  if (octets.size() != 4 || host.back() == '.') {
+    return false;
+  }
+  for (const auto& octet : octets) {
+    if (!is_digits(octet) || octet.size() > 3 || std::stoi(octet) > 255) {
+      return false;
+    }
+  }
+  return octets[0] == "127";
+}
+
+/// Checks an absolute http(s) URL: scheme, a host, an optional port. Returns what is wrong, or
+/// an empty string. `allow_path` false (proxies) accepts only an empty path or "/".
+std::string check_http_url(std::string_view url, bool allow_https, bool allow_path) {
+  std::string_view rest;
+  if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else if (allow_https && url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else {
+    return allow_https ? "must be an http:// or https:// URL" : "must be an http:// URL";
+  }
+  const auto end = rest.find_first_of("/?#");
+  const auto authority = rest.substr(0, end);
+  const auto path = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
+  if (authority.find('@') != std::string_view::npos) {
+    return "credentials in the URL are not supported";
+  }
+  std::string host;
+  std::string port;
+  if (!split_host_port(authority, host, port) || host.empty()) {
+    return "has no host";
+  }
+  if (!port.empty()) {
+    const auto value = parse_port(port);
+    if (!value || *value == 0) {
+      return "has a bad port (1..65535)";
+    }
+  }
+  if (!allow_path && !path.empty() && path != "/") {
+    return "must not have a path";
+  }
+  return {};
+}
+
+/// Checks "sqlite://relative.db", "sqlite:///abs/path.db" or "redis://host[:port][/db]".
+std::string check_store_url(std::string_view url) {
+  if (url.starts_with("sqlite://")) {
+    if (url.size() == 9 || url == "sqlite:///") {
+      return "has no database path (sqlite://relative.db or sqlite:///abs/path.db)";
+    }
+    return {};
+  }
+  if (url.starts_with("redis://")) {
+    auto rest = url.substr(8);
+    const auto slash = rest.find('/');
+    const auto authority = rest.substr(0, slash);
+    std::string host;
+    std::string port;
+    if (authority.find('@') != std::string_view::npos) {
+      return "credentials in the URL are not supported";
+    }
+    if (!split_host_port(authority, host, port) || host.empty()) {
+      return "has no host (redis://host:port/db)";
+    }
+    if (!port.empty()) {
+      const auto value = parse_port(port);
+      if (!value || *value == 0) {
+        return "has a bad port (1..65535)";
+      }
+    }
+    if (slash != std::string_view::npos) {
+      const auto db = rest.substr(slash + 1);
+      if (!db.empty() && !is_digits(db)) {
+        return "has a bad database number (redis://host:port/0)";
+      }
+    }
+    return {};
+  }
+  return "must start with sqlite:// or redis://";
+}
+
+bool is_bot_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+bool is_var_name(std::string_view name) {
+  if (name.empty() || (name.front() >= '0' && name.front() <= '9')) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_';
+  });
+}
+
+/// A string after ${VAR} substitution, and the first variable it needed that is not set.
+struct Substituted {
+  std::string value;
+  std::optional<std::string> unset;
+};
+
+/// Walks one file: every check throws ConfigError naming this file.
+class Loader {
+ public:
+  Loader(std::string file, const platforms::PlatformRegistry& registry,
+         const Environment* environment)
+      : file_(std::move(file)), registry_(registry), environment_(environment) {}
+
+  Config load(const std::string& text) {
+    toml::table root;
+    try {
+      root = toml::parse(std::string_view(text), std::string_view(file_));
+    } catch (const toml::parse_error& error) {
+      throw ConfigError(file_, static_cast<int>(error.source().begin.line), "",
+                        std::string(error.description()));
+    }
+
+    Config config;
+    config.file = file_;
+    check_keys(root, "", {"server", "store", "log", "api", "proxy", "bot", "rule", "echo",
+                          "forward"});
+    if (const auto* node = root.get("server")) {
+      load_server(table_at(*node, "server"), config.server);
+    }
+    if (const auto* node = root.get("store")) {
+      load_store(table_at(*node, "store"), config.store);
+    }
+    if (const auto* node = root.get("log")) {
+      load_log(table_at(*node, "log"), config.log);
+    }
+    if (const auto* node = root.get("proxy")) {
+      load_proxy(table_at(*node, "proxy"), config.proxy_url);
+    }
+    load_api(root, config);
+    if (const auto* node = root.get("bot")) {
+      load_bots(array_of_tables_at(*node, "bot"), config);
+    }
+    if (const auto* node = root.get("rule")) {
+      load_rules(array_of_tables_at(*node, "rule"), config.rules);
+    }
+    if (const auto* node = root.get("echo")) {
+      load_echo(table_at(*node, "echo"), config.echo);
+    }
+    if (const auto* node = root.get("forward")) {
+      load_forward(table_at(*node, "forward"), config.forward);
+    }
+    return config;
+  }
+
+ private:
+  [[noreturn]] void fail(int line, const std::string& key, const std::string& what) const {
+    throw ConfigError(file_, line, key, what);
+  }
+  [[noreturn]] void fail(const toml::node& node, const std::string& key,
+                         const std::string& what) const {
+    fail(line_of(node), key, what);
+  }
+
+  static std::string join_key(const std::string& prefix, std::string_view key) {
+    return prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
+  }
+
+  /// Unknown keys are errors, so that a typo never silently falls back to a default. The
+  /// earliest one in the file is reported.
+  void check_keys(const toml::table& table, const std::string& prefix,
+                  const std::vector<std::string>& allowed) const {
+    const toml::key* first = nullptr;
+    for (auto&& [key, value] : table) {
+      if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) {
+        continue;
+      }
+      if (first == nullptr || key.source().begin < first->source().begin) {
+        first = &key;
+      }
+    }
+    if (first != nullptr) {
+      fail(line_of(*first), join_key(prefix, first->str()),
+           (prefix.empty() ? "unknown top-level key (known tables: " : "unknown key (known: ") +
+               join(allowed) + ")");
+    }
+  }
+
+  const toml::table& table_at(const toml::node& node, const std::string& key) const {
+    const auto* table = node.as_table();
+    if (table == nullptr) {
+      fail(node, key, "must be a table ([" + key + "]), not " + type_name(node));
+    }
+    return *table;
+  }
+
+  std::vector<const toml::table*> array_of_tables_at(const toml::node& node,
+                                                     const std::string& key) const {
+    const auto* array = node.as_array();
+    if (array == nullptr) {
+      fail(node, key, "must be an array of tables ([[" + key + "]]), not " + type_name(node));
+    }
+    std::vector<const toml::table*> tables;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      const auto& element = *array->get(i);
+      const auto* table = element.as_table();
+      if (table == nullptr) {
+        fail(element, key + "[" + std::to_string(i) + "]",
+             "must be a table ([[" + key + "]]), not " + type_name(element));
+      }
+      tables.push_back(table);
+    }
+    return tables;
+  }
+
+  const std::string& string_at(const toml::node& node, const std::string& key) const {
+    const auto* value = node.as_string();
+    if (value == nullptr) {
+      fail(node, key, "must be a string, not " + type_name(node));
+    }
+    return value->get();
+  }
+
+  std::int64_t integer_at(const toml::node& node, const std::string& key) const {
+    const auto* value = node.as_integer();
+    if (value == nullptr) {
+      fail(node, key, "must be an integer, not " + type_name(node));
+    }
+    return value->get();
+  }
+
+  bool boolean_at(const toml::node& node, const std::string& key) const {
+    const auto* value = node.as_boolean();
+    if (value == nullptr) {
+      fail(node, key, "must be a boolean (true or false), not " + type_name(node));
+    }
+    return value->get();
+  }
+
+  std::vector<std::string> strings_at(const toml::node& node, const std::string& key) const {
+    const auto* array = node.as_array();
+    if (array == nullptr) {
+      fail(node, key, "must be an array of strings, not " + type_name(node));
+    }
+    std::vector<std::string> values;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      values.push_back(string_at(*array->get(i), key + "[" + std::to_string(i) + "]"));
+    }
+    return values;
+  }
+
+  std::optional<std::string> lookup(const std::string& name) const {
+    if (environment_ != nullptr) {
+      const auto it = environment_->find(name);
+      if (it == environment_->end()) {
+        return std::nullopt;
+      }
+      return it->second;
+    }
+    if (const char* value = std::getenv(name.c_str())) {
+      return std::string(value);
+    }
+    return std::nullopt;
+  }
+
+  /// Replaces each ${NAME}. An unset variable is left to the caller (a bot is skipped, other
+  /// keys fail); a malformed reference is an error here. An empty variable counts as set.
+  Substituted substitute(const std::string& text, const toml::node& node,
+                         const std::string& key) const {
+    Substituted result;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      const auto start = text.find("${", pos);
+      if (start == std::string::npos) {
+        result.value.append(text, pos);
+        break;
+      }
+      result.value.append(text, pos, start - pos);
+      const auto close = text.find('}', start + 2);
+      if (close == std::string::npos) {
+        fail(node, key, "unterminated ${ (write ${NAME})");
+      }
+      const auto name = text.substr(start + 2, close - start - 2);
+      if (!is_var_name(name)) {
+        fail(node, key, "bad environment variable name '" + name + "' in ${...}");
+      }
+      if (const auto value = lookup(name)) {
+        result.value += *value;
+      } else if (!result.unset) {
+        result.unset = name;
+      }
+      pos = close + 1;
+    }
+    return result;
+  }
+
+  /// A string outside any bot: an unset variable is an error naming the key and the variable.
+  std::string substituted_at(const toml::node& node, const std::string& key) const {
+    auto result = substitute(string_at(node, key), node, key);
+    if (result.unset) {
+      fail(node, key, "environment variable " + *result.unset + " is not set");
+    }
+    return std::move(result.value);
+  }
+
+  void load_server(const toml::table& table, ServerConfig& server) const {
+    check_keys(table, "server", {"listen", "threads", "max_body_bytes"});
+    if (const auto* node = table.get("listen")) {
+      const auto& listen = string_at(*node, "server.listen");
+      std::string host;
+      std::string port;
+      if (!split_host_port(listen, host, port) || host.empty() || port.empty()) {
+        fail(*node, "server.listen", "must be \"host:port\" (e.g. \"127.0.0.1:8080\")");
+      }
+      if (!parse_port(port)) {
+        fail(*node, "server.listen", "has a bad port '" + port + "' (0..65535)");
+      }
+      server.listen = listen;
+    }
+    if (const auto* node = table.get("threads")) {
+      const auto threads = integer_at(*node, "server.threads");
+      if (threads < 0 || threads > std::numeric_limits<unsigned>::max()) {
+        fail(*node, "server.threads", "must be 0 (one per core) or a positive number");
+      }
+      server.threads = static_cast<unsigned>(threads);
+    }
+    if (const auto* node = table.get("max_body_bytes")) {
+      const auto bytes = integer_at(*node, "server.max_body_bytes");
+      if (bytes <= 0) {
+        fail(*node, "server.max_body_bytes", "must be greater than 0");
+      }
+      server.max_body_bytes = static_cast<std::size_t>(bytes);
+    }
+  }
+
+  void load_store(const toml::table& table, StoreConfig& store) const {
+    check_keys(table, "store", {"url"});
+    if (const auto* node = table.get("url")) {
+      auto url = substituted_at(*node, "store.url");
+      if (const auto problem = check_store_url(url); !problem.empty()) {
+        fail(*node, "store.url", problem);
+      }
+      store.url = std::move(url);
+    }
+  }
+
+  void load_log(const toml::table& table, LogConfig& log) const {
+    check_keys(table, "log", {"level", "format"});
+    if (const auto* node = table.get("level")) {
+      const auto& level = string_at(*node, "log.level");
+      static const std::set<std::string, std::less<>> kLevels = {"trace", "debug", "info",
+                                                                  "warn", "error"};
+      if (!kLevels.contains(level)) {
+        fail(*node, "log.level",
+             "must be one of trace, debug, info, warn, error, not '" + level + "'");
+      }
+      log.level = level;
+    }
+    if (const auto* node = table.get("format")) {
+      const auto& format = string_at(*node, "log.format");
+      if (format != "text" && format != "json") {
+        fail(*node, "log.format", "must be \"text\" or \"json\", not '" + format + "'");
+      }
+      log.format = format;
+    }
+  }
+
+  void load_proxy(const toml::table& table, std::string& proxy_url) const {
+    check_keys(table, "proxy", {"url"});
+    if (const auto* node = table.get("url")) {
+      auto url = substituted_at(*node, "proxy.url");
+      if (!url.empty()) {
+        if (const auto problem = check_http_url(url, false, false); !problem.empty()) {
+          fail(*node, "proxy.url", problem + " (e.g. \"http://127.0.0.1:7890\")");
+        }
+      }
+      proxy_url = std::move(url);
+    }
+  }
+
+  /// [api] comes after [server]: whether the token is required depends on server.listen.
+  void load_api(const toml::table& root, Config& config) const {
+    const toml::node* api_node = root.get("api");
+    const toml::node* token_node = nullptr;
+    std::optional<std::string> unset;
+    if (api_node != nullptr) {
+      const auto& table = table_at(*api_node, "api");
+      check_keys(table, "api", {"token"});
+      token_node = table.get("token");
+      if (token_node != nullptr) {
+        // An unset variable means "no token": fine on loopback, an error below otherwise.
+        auto result = substitute(string_at(*token_node, "api.token"), *token_node, "api.token");
+        unset = result.unset;
+        config.api.token = result.unset ? std::string() : std::move(result.value);
+      }
+    }
+    if (!config.api.token.empty()) {
+      return;
+    }
+    std::string host;
+    std::string port;
+    split_host_port(config.server.listen, host, port);
+    if (is_loopback_host(host)) {
+      return;
+    }
+    int line = 1;
+    if (token_node != nullptr) {
+      line = line_of(*token_node);
+    } else if (api_node != nullptr) {
+      line = line_of(*api_node);
+    } else if (const auto* listen = root.at_path("server.listen").node()) {
+      line = line_of(*listen);
+    }
+    std::string what = "is required when server.listen (" + config.server.listen +
+                       ") is not a loopback address";
+    if (unset) {
+      what += "; environment variable " + *unset + " is not set";
+    }
+    fail(line, "api.token", what);
+  }
+
+  void load_bots(const std::vector<const toml::table*>& tables, Config& config) const {
+    std::map<std::string, int> seen;  // name -> line, skipped bots included
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+      const auto& table = *tables[i];
+      const auto prefix = "bot[" + std::to_string(i) + "]";
+      const int line = line_of(table);
+
+      const auto* name_node = table.get("name");
+      if (name_node == nullptr) {
+        fail(line, prefix + ".name", "is required");
+      }
+      const auto& name = string_at(*name_node, prefix + ".name");
+      if (!is_bot_name(name)) {
+        fail(*name_node, prefix + ".name",
+             "'" + name + "' must be lower-case letters, digits and '-' ([a-z0-9-]+)");
+      }
+      if (const auto [it, inserted] = seen.try_emplace(name, line_of(*name_node)); !inserted) {
+        fail(*name_node, prefix + ".name",
+             "duplicate bot name '" + name + "' (first used on line " +
+                 std::to_string(it->second) + ")");
+      }
+
+      const auto* platform_node = table.get("platform");
+      if (platform_node == nullptr) {
+        fail(line, prefix + ".platform", "is required");
+      }
+      const auto& platform = string_at(*platform_node, prefix + ".platform");
+      const auto* descriptor = registry_.find(platform);
+      if (descriptor == nullptr) {
+        fail(*platform_node, prefix + ".platform",
+             "unknown platform '" + platform + "' (known: " + join(registry_.names()) + ")");
+      }
+
+      BotSettings bot;
+      bot.name = name;
+      bot.platform = platform;
+      std::optional<std::string> unset;
+      const auto note_unset = [&unset](const Substituted& result) {
+        if (result.unset && !unset) {
+          unset = result.unset;
+        }
+      };
+
+      // Keys in file order, so that the first problem reported is the first in the file.
+      std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+      for (auto&& [key, value] : table) {
+        entries.emplace_back(&key, &value);
+      }
+      std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+        return a.first->source().begin < b.first->source().begin;
+      });
+
+      for (const auto& [key_ptr, node_ptr] : entries) {
+        const auto& key = key_ptr->str();
+        const auto& node = *node_ptr;
+        const auto path = prefix + "." + std::string(key);
+        if (key == "name" || key == "platform") {
+          continue;
+        }
+        if (key == "api_base" || key == "proxy") {
+          auto result = substitute(string_at(node, path), node, path);
+          note_unset(result);
+          const bool is_proxy = key == "proxy";
+          if (!result.unset && !result.value.empty()) {
+            if (const auto problem = check_http_url(result.value, !is_proxy, !is_proxy);
+                !problem.empty()) {
+              fail(node, path, problem);
+            }
+          }
+          (is_proxy ? bot.proxy : bot.api_base) = std::move(result.value);
+          continue;
+        }
+        const auto spec = std::find_if(descriptor->settings.begin(), descriptor->settings.end(),
+                                       [&key](const SettingSpec& s) { return s.key == key; });
+        if (spec == descriptor->settings.end()) {
+          fail(line_of(*key_ptr), path,
+               "unknown key for platform '" + platform + "' (known: " +
+                   known_bot_keys(*descriptor) + ")");
+        }
+        switch (spec->type) {
+          case SettingType::string: {
+            auto result = substitute(string_at(node, path), node, path);
+            note_unset(result);
+            bot.values[spec->key] = std::move(result.value);
+            break;
+          }
+          case SettingType::integer:
+            bot.values[spec->key] = integer_at(node, path);
+            break;
+          case SettingType::boolean:
+            bot.values[spec->key] = boolean_at(node, path);
+            break;
+          case SettingType::string_list: {
+            auto items = strings_at(node, path);
+            const auto* array = node.as_array();
+            for (std::size_t j = 0; j < items.size(); ++j) {
+              const auto item_path = path + "[" + std::to_string(j) + "]";
+              auto result = substitute(items[j], *array->get(j), item_path);
+              note_unset(result);
+              items[j] = std::move(result.value);
+            }
+            bot.values[spec->key] = std::move(items);
+            break;
+          }
+        }
+      }
+
+      for (const auto& spec : descriptor->settings) {
+        if (spec.required && !bot.values.contains(spec.key)) {
+          fail(line, prefix + "." + spec.key,
+               "is required for platform '" + platform + "' (bot '" + name + "')");
+        }
+      }
+
+      if (unset) {
+        config.warnings.push_back("bot '" + name + "' skipped: " + *unset + " is not set");
+        continue;
+      }
+      config.bot_lines[name] = line;
+      config.bots.push_back(std::move(bot));
+    }
+  }
+
+  static std::string known_bot_keys(const platforms::PlatformDescriptor& descriptor) {
+    std::vector<std::string> keys = {"name", "platform", "api_base", "proxy"};
+    for (const auto& spec : descriptor.settings) {
+      keys.push_back(spec.key);
+    }
+    return join(keys);
+  }
+
+  void load_rules(const std::vector<const toml::table*>& tables,
+                  std::vector<RuleConfig>& rules) const {
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+      const auto& table = *tables[i];
+      const auto prefix = "rule[" + std::to_string(i) + "]";
+      check_keys(table, prefix, {"match", "reply", "platforms", "bots"});
+      RuleConfig rule;
+      rule.line = line_of(table);
+
+      const auto* match = table.get("match");
+      if (match == nullptr) {
+        fail(rule.line, prefix + ".match", "is required");
+      }
+      rule.match = string_at(*match, prefix + ".match");
+      if (rule.match.empty()) {
+        fail(*match, prefix + ".match", "must not be empty");
+      }
+      const auto* reply = table.get("reply");
+      if (reply == nullptr) {
+        fail(rule.line, prefix + ".reply", "is required");
+      }
+      rule.reply = string_at(*reply, prefix + ".reply");
+
+      if (const auto* node = table.get("platforms")) {
+        rule.platforms = strings_at(*node, prefix + ".platforms");
+        const auto* array = node->as_array();
+        for (std::size_t j = 0; j < rule.platforms.size(); ++j) {
+          const auto& platform = rule.platforms[j];
+          if (platform != "sandbox" && registry_.find(platform) == nullptr) {
+            auto known = registry_.names();
+            known.emplace_back("sandbox");
+            fail(*array->get(j), prefix + ".platforms[" + std::to_string(j) + "]",
+                 "unknown platform '" + platform + "' (known: " + join(known) + ")");
+          }
+        }
+      }
+      if (const auto* node = table.get("bots")) {
+        rule.bots = strings_at(*node, prefix + ".bots");
+      }
+      rules.push_back(std::move(rule));
+    }
+  }
+
+  void load_echo(const toml::table& table, EchoConfig& echo) const {
+    check_keys(table, "echo", {"enabled", "prefix"});
+    if (const auto* node = table.get("enabled")) {
+      echo.enabled = boolean_at(*node, "echo.enabled");
+    }
+    if (const auto* node = table.get("prefix")) {
+      echo.prefix = string_at(*node, "echo.prefix");
+    }
+  }
+
+  void load_forward(const toml::table& table, ForwardConfig& forward) const {
+    check_keys(table, "forward", {"url", "timeout_ms"});
+    if (const auto* node = table.get("url")) {
+      auto url = substituted_at(*node, "forward.url");
+      if (!url.empty()) {
+        if (const auto problem = check_http_url(url, true, true); !problem.empty()) {
+          fail(*node, "forward.url", problem);
+        }
+      }
+      forward.url = std::move(url);
+    }
+    if (const auto* node = table.get("timeout_ms")) {
+      const auto timeout = integer_at(*node, "forward.timeout_ms");
+      if (timeout <= 0 || timeout > std::numeric_limits<int>::max()) {
+        fail(*node, "forward.timeout_ms", "must be a positive number of milliseconds");
+      }
+      forward.timeout_ms = static_cast<int>(timeout);
+    }
+  }
+
+  std::string file_;
+  const platforms::PlatformRegistry& registry_;
+  const Environment* environment_;
+};
+
+}  // namespace
+
+ConfigError::ConfigError(const std::string& file, int line, const std::string& key,
+                         const std::string& what)
+    : std::runtime_error(format_error(file, line, key, what)),
+      file_(file),
+      line_(line),
+      key_(key) {}
+
+Config load_config(const std::string& path, const platforms::PlatformRegistry& registry) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ConfigError(path, 0, "", "cannot read file: it is a directory");
+  }
+  errno = 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int error = errno;
+    throw ConfigError(path, 0, "",
+                      std::string("cannot read file: ") +
+                          (error != 0 ? std::strerror(error) : "open failed"));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    throw ConfigError(path, 0, "", "cannot read file: read failed");
+  }
+  return parse_config(text.str(), path, registry, nullptr);
+}
+
+Config parse_config(const std::string& text, const std::string& file,
+                    const platforms::PlatformRegistry& registry,
+                    const std::map<std::string, std::string>* environment) {
+  return Loader(file, registry, environment).load(text);
+}
+
+}  // namespace botgate::app

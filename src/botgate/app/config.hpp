@@ -1,0 +1,102 @@
+#pragma once
+/// The TOML config: loading, ${VAR} substitution and validation. Every error names the file,
+/// the line and the key.
+
+#include "botgate/core/bot_settings.hpp"
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace botgate::platforms {
+class PlatformRegistry;
+}
+
+namespace botgate::app {
+
+/// A config that cannot be used. `what()` reads "FILE:LINE: KEY: what is wrong" ("FILE:LINE:
+/// what is wrong" when no key applies, as for TOML syntax errors). KEY is a dotted path in toml++
+/// path syntax with 0-based array indices: `server.threads`, `bot[1].app_id`,
+/// `rule[0].platforms[2]`. LINE is 1-based; 0 when the file could not be read.
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(const std::string& file, int line, const std::string& key, const std::string& what);
+
+  const std::string& file() const noexcept { return file_; }
+  int line() const noexcept { return line_; }
+  const std::string& key() const noexcept { return key_; }
+
+ private:
+  std::string file_;
+  int line_ = 0;
+  std::string key_;
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  unsigned threads = 0;  // 0: one per core
+  std::size_t max_body_bytes = 1048576;
+};
+
+struct StoreConfig {
+  std::string url = "sqlite://botgate.db";
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace debug info warn error
+  std::string format = "text";  // text | json
+};
+
+struct ApiConfig {
+  std::string token;  // required unless server.listen is loopback
+};
+
+struct RuleConfig {
+  std::string match;  // RE2
+  std::string reply;  // template: {text} {user} {user_id} {chat_id} {platform} {bot} {1}..{9}
+  std::vector<std::string> platforms;  // empty: all
+  std::vector<std::string> bots;       // empty: all
+  int line = 0;
+};
+
+struct EchoConfig {
+  bool enabled = true;
+  std::string prefix = "Hello, ";
+};
+
+struct ForwardConfig {
+  std::string url;
+  int timeout_ms = 3000;
+};
+
+struct Config {
+  std::string file;
+  ServerConfig server;
+  StoreConfig store;
+  LogConfig log;
+  ApiConfig api;
+  std::string proxy_url;
+  std::vector<BotSettings> bots;  // enabled bots only
+  std::vector<RuleConfig> rules;
+  EchoConfig echo;
+  ForwardConfig forward;
+  /// Bots skipped because a ${VAR} they need is unset: "bot 'feishu' skipped: FEISHU_APP_ID is
+  /// not set". The caller logs them as warnings.
+  std::vector<std::string> warnings;
+  /// The line of each enabled bot's [[bot]] header, by bot name, so that later checks (a
+  /// platform factory rejecting a value) can still throw a ConfigError naming file and line.
+  std::map<std::string, int> bot_lines;
+};
+
+/// Loads and validates `path`. Unknown keys, wrong types, missing required keys, duplicate bot
+/// names, unknown platforms and bad values throw ConfigError.
+Config load_config(const std::string& path, const platforms::PlatformRegistry& registry);
+
+/// Same, from text (tests); `file` is the name used in errors.
+Config parse_config(const std::string& text, const std::string& file,
+                    const platforms::PlatformRegistry& registry,
+                    const std::map<std::string, std::string>* environment = nullptr);
+
+}  // namespace botgate::app

@@ -1,0 +1,229 @@
+#include "botgate/app/wiring.hpp"
+
+#include "botgate/api/health.hpp"
+#include "botgate/core/runtime.hpp"
+#include "botgate/handlers/echo.hpp"
+#include "botgate/handlers/rules.hpp"
+#include "botgate/net/http_client.hpp"
+#include "botgate/net/http_server.hpp"
+#include "botgate/platforms/common/registry.hpp"
+#include "botgate/store/sqlite_store.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+namespace botgate::app {
+namespace {
+
+std::unique_ptr<Store> make_store(const Config& config) {
+  if (auto path = store::sqlite_path_from_url(config.store.url)) {
+    return std::make_unique<store::SqliteStore>(*path);
+  }
+  throw ConfigError(config.file, 0, "store.url",
+                    "'" + config.store.url + "': only sqlite:// stores are available in this build");
+}
+
+}  // namespace
+
+struct Gateway::Impl {
+  explicit Impl(const Config& cfg) : config(cfg), io(threads_for(cfg)) {
+    platforms::register_all_platforms(registry);
+    store = make_store(config);
+    build_chain();
+    runtime = std::make_unique<Runtime>(io, *store, chain);
+    for (const BotSettings& settings : config.bots) add_bot(settings);
+    api::add_health_routes(router, *runtime);
+    router.add("/webhook/{name}", {},
+               [this](const HttpRequest& request, std::string name) {
+                 return runtime->on_webhook(std::move(name), request);
+               });
+  }
+
+  static int threads_for(const Config& cfg) {
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    return static_cast<int>(cfg.server.threads == 0 ? cores : cfg.server.threads);
+  }
+
+  void build_chain() {
+    std::vector<handlers::Rule> rules;
+    for (const RuleConfig& rc : config.rules) {
+      if (auto error = handlers::rule_pattern_error(rc.match); !error.empty()) {
+        throw ConfigError(config.file, rc.line, "rule.match", "not a valid RE2 pattern: " + error);
+      }
+      rules.push_back({rc.match, rc.reply, rc.platforms, rc.bots});
+    }
+    if (!rules.empty()) chain.add(std::make_unique<handlers::RulesHandler>(std::move(rules)));
+    if (config.echo.enabled) chain.add(std::make_unique<handlers::EchoHandler>(config.echo.prefix));
+  }
+
+  net::HttpClient& http_client_for(const std::string& proxy) {
+    auto& client = http_clients[proxy];
+    if (!client) {
+      net::HttpClientOptions options;
+      options.proxy_url = proxy;
+      client = std::make_unique<net::HttpClient>(io.get_executor(), options);
+    }
+    return *client;
+  }
+
+  void add_bot(const BotSettings& settings) {
+    const platforms::PlatformDescriptor* platform = registry.find(settings.platform);
+    const auto line_it = config.bot_lines.find(settings.name);
+    const int line = line_it == config.bot_lines.end() ? 0 : line_it->second;
+    if (platform == nullptr) {
+      throw ConfigError(config.file, line, "platform", "unknown platform '" + settings.platform + "'");
+    }
+    auto strand = runtime->make_bot_strand();
+    const std::string proxy = settings.proxy.empty() ? config.proxy_url : settings.proxy;
+    platforms::PlatformServices services{strand, http_client_for(proxy), *store};
+    BotParts parts;
+    try {
+      parts = platform->make(settings, services);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(config.file, line, "bot '" + settings.name + "'", e.what());
+    }
+    runtime->add_bot(settings.name, settings.platform, strand, std::move(parts));
+    spdlog::info("bot {} ({}): callback URL path /webhook/{}", settings.name, settings.platform,
+                 settings.name);
+  }
+
+  const Config& config;
+  asio::io_context io;
+  platforms::PlatformRegistry registry;
+  std::unique_ptr<Store> store;
+  HandlerChain chain;
+  std::unique_ptr<Runtime> runtime;
+  std::map<std::string, std::unique_ptr<net::HttpClient>> http_clients;
+  net::Router router;
+};
+
+Gateway::Gateway(const Config& config) : impl_(std::make_unique<Impl>(config)) {}
+Gateway::~Gateway() = default;
+
+int Gateway::run() {
+  auto& io = impl_->io;
+  const auto started = std::chrono::steady_clock::now();
+  net::HttpServerOptions options;
+  options.listen = impl_->config.server.listen;
+  options.max_body_bytes = impl_->config.server.max_body_bytes;
+  net::HttpServer server(io, impl_->router, options);
+  if (auto started_ok = server.start(); !started_ok) {
+    spdlog::error("{}", started_ok.error().detail);
+    return 1;
+  }
+  impl_->runtime->start();
+  spdlog::info("botgate listening on {} ({} bots, {} threads, started in {} ms)",
+               options.listen, impl_->config.bots.size(), Impl::threads_for(impl_->config),
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - started).count());
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::steady_timer drain(io);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping (accepted messages stay queued in the store)", signal);
+    server.stop();
+    impl_->runtime->stop();
+    // Workers finish the item in hand; give them a bounded time, then stop the loop.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::function<void(const boost::system::error_code&)> poll;
+    poll = [&, deadline](const boost::system::error_code&) {
+      if (impl_->runtime->stopped() || std::chrono::steady_clock::now() > deadline) {
+        io.stop();
+        return;
+      }
+      drain.expires_after(std::chrono::milliseconds(20));
+      drain.async_wait(poll);
+    };
+    poll({});
+  });
+
+  std::vector<std::thread> threads;
+  const int count = Impl::threads_for(impl_->config);
+  for (int i = 1; i < count; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  spdlog::info("botgate stopped");
+  return 0;
+}
+
+int Gateway::check_online() {
+  int failures = 0;
+  auto& io = impl_->io;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        for (const BotSettings& bot : impl_->config.bots) {
+          auto prepared = co_await impl_->runtime->prepare_bot(bot.name);
+          if (prepared) {
+            std::cout << "bot " << bot.name << " (" << bot.platform << "): ok\n";
+          } else {
+            ++failures;
+            std::cout << "bot " << bot.name << " (" << bot.platform
+                      << "): FAILED: " << prepared.error().message() << "\n";
+          }
+        }
+      },
+      [&](std::exception_ptr e) {
+        if (e) ++failures;
+        impl_->io.stop();
+      });
+  io.run();
+  return failures == 0 ? 0 : 1;
+}
+
+int Gateway::send_one(const std::string& bot, const std::string& chat_id, const std::string& text) {
+  if (!impl_->runtime->has_bot(bot)) {
+    std::cerr << "botgate: no enabled bot named '" << bot << "'\n";
+    return 2;
+  }
+  int status = 1;
+  auto& io = impl_->io;
+  impl_->runtime->start();
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        OutgoingMessage message = OutgoingMessage::plain(text);
+        message.bot = bot;
+        message.chat_id = chat_id;
+        message.chat_type = ChatType::group;
+        auto id = co_await impl_->runtime->send(std::move(message));
+        if (!id) {
+          std::cerr << "botgate: cannot queue the message: " << id.error().message() << "\n";
+          co_return;
+        }
+        asio::steady_timer timer(io);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (std::chrono::steady_clock::now() < deadline) {
+          auto state = co_await impl_->runtime->message_status(*id);
+          if (state && *state && (*state)->state == OutboxState::sent) {
+            std::cout << "sent: " << (*state)->platform_message_id << "\n";
+            status = 0;
+            co_return;
+          }
+          if (state && *state && (*state)->state == OutboxState::failed) {
+            std::cerr << "botgate: send failed: " << (*state)->last_error << "\n";
+            co_return;
+          }
+          timer.expires_after(std::chrono::milliseconds(100));
+          co_await timer.async_wait(asio::use_awaitable);
+        }
+        std::cerr << "botgate: not sent within 60 s; it stays queued and `botgate run` sends it\n";
+      },
+      [&](std::exception_ptr) {
+        impl_->runtime->stop();
+        io.stop();
+      });
+  io.run();
+  return status;
+}
+
+}  // namespace botgate::app

@@ -1,0 +1,33 @@
+#pragma once
+/// The only code that knows every module: builds the store, the handler chain, the bots and the
+/// HTTP routes from a Config.
+
+#include "botgate/app/config.hpp"
+
+#include <memory>
+
+namespace botgate::app {
+
+class Gateway;
+
+/// A running botgate: io_context, store, runtime, server.
+class Gateway {
+ public:
+  /// Builds everything (no sockets yet). Throws ConfigError for values only the modules can
+  /// judge (a rule's RE2 pattern, a platform key's value), std::runtime_error for the store.
+  explicit Gateway(const Config& config);
+  ~Gateway();
+
+  /// `botgate run`: serve until SIGINT/SIGTERM; returns the exit status.
+  int run();
+  /// `botgate check --online`: prepare every bot once (fetch tokens); 0 when all succeed.
+  int check_online();
+  /// `botgate send`: queue one message and deliver it; 0 when sent.
+  int send_one(const std::string& bot, const std::string& chat_id, const std::string& text);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace botgate::app

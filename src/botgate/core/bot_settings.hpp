@@ -1,0 +1,40 @@
+#pragma once
+/// One [[bot]] table of the config, as its platform's factory receives it.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace botgate {
+
+using SettingValue = std::variant<std::string, std::int64_t, bool, std::vector<std::string>>;
+
+enum class SettingType { string, integer, boolean, string_list };
+
+/// A platform-specific key that a [[bot]] table may (or must) have.
+struct SettingSpec {
+  std::string key;
+  SettingType type = SettingType::string;
+  bool required = false;
+};
+
+struct BotSettings {
+  std::string name;      // unique, [a-z0-9-]+; the callback URL is /webhook/<name>
+  std::string platform;  // "feishu", "lark", ...
+  std::string api_base;  // empty: the platform's default
+  std::string proxy;     // empty: the global [proxy] url (may be empty too)
+  /// The platform's own keys (app_id, app_secret, ...), validated against its SettingSpecs,
+  /// with ${VAR} already substituted.
+  std::map<std::string, SettingValue> values;
+
+  /// The string value of `key`, or `fallback` when absent.
+  std::string get_string(const std::string& key, std::string fallback = {}) const;
+  std::int64_t get_int(const std::string& key, std::int64_t fallback = 0) const;
+  bool get_bool(const std::string& key, bool fallback = false) const;
+  std::vector<std::string> get_list(const std::string& key) const;
+};
+
+}  // namespace botgate

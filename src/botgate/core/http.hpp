@@ -1,0 +1,23 @@
+#pragma once
+/// HTTP messages as Beast's types: the server, the client and the webhook handlers share them
+/// without copies.
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace botgate {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+namespace http = boost::beast::http;
+
+/// A response with `status`, `content_type` and `body`.
+HttpResponse make_response(http::status status, std::string body,
+                           std::string_view content_type = "application/json");
+
+/// The path of a request target, without the query string.
+std::string_view target_path(std::string_view target) noexcept;
+/// The target with its query string removed, for logs: queries may carry secrets.
+std::string_view target_for_log(std::string_view target) noexcept;
+
+}  // namespace botgate

@@ -1,0 +1,53 @@
+#pragma once
+/// The contracts a platform implements. The runtime sees only these.
+
+#include "botgate/core/error.hpp"
+#include "botgate/core/event.hpp"
+#include "botgate/core/http.hpp"
+#include "botgate/core/outgoing.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace botgate {
+
+namespace asio = boost::asio;
+
+/// What a callback turned into: events to accept, and the exact acknowledgement the platform
+/// expects (a challenge answer, `success`, an echo string).
+struct WebhookOutcome {
+  std::vector<Event> events;  // empty for challenges and pings
+  HttpResponse ack;
+};
+
+/// Turns one platform callback into events. Pure: no I/O, no clock, no store. Safe to call
+/// from any thread at once.
+class WebhookHandler {
+ public:
+  virtual ~WebhookHandler() = default;
+  /// Verifies, decrypts and parses. A failure is an `Error` whose `http_status_for()` is the
+  /// status to answer (401 forged, 400 malformed); it produces no event.
+  virtual Result<WebhookOutcome> handle(const HttpRequest& request) const = 0;
+};
+
+/// Delivers outgoing messages through the platform's send API.
+/// Calls come from the bot's outbox worker, one at a time, on the bot's strand.
+class Sender {
+ public:
+  virtual ~Sender() = default;
+  /// Gets the bot ready to send (fetches the access token). Readiness waits on it.
+  virtual asio::awaitable<Result<void>> prepare() = 0;
+  /// Sends one message. A retryable error (`is_retryable`) is tried again later by the outbox
+  /// with the same idempotency key; any other error marks the message failed.
+  virtual asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) = 0;
+};
+
+/// One configured bot's platform parts, built by the platform's factory.
+struct BotParts {
+  std::unique_ptr<WebhookHandler> webhook;  // null when the bot has no callback URL
+  std::unique_ptr<Sender> sender;
+};
+
+}  // namespace botgate

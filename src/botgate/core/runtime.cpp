@@ -1,0 +1,367 @@
+#include "botgate/core/runtime.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <mutex>
+#include <random>
+
+namespace botgate {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using Clock = std::chrono::system_clock;
+
+double unit_random() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+}
+
+/// A wake-up flag for a worker: notify() from any thread, wait() on the worker's strand. A
+/// notify before the wait is not lost.
+class Signal {
+ public:
+  explicit Signal(asio::any_io_executor strand) : strand_(strand), timer_(strand) {}
+
+  void notify() {
+    asio::post(strand_, [this] {
+      pending_ = true;
+      timer_.cancel();
+    });
+  }
+
+  /// Waits for a notify or until `deadline`. Must run on the strand.
+  asio::awaitable<void> wait_until(std::chrono::steady_clock::time_point deadline) {
+    if (!pending_) {
+      timer_.expires_at(deadline);
+      co_await timer_.async_wait(use_tuple);
+    }
+    pending_ = false;
+  }
+
+  asio::awaitable<void> wait_for(std::chrono::milliseconds duration) {
+    co_await wait_until(std::chrono::steady_clock::now() + duration);
+  }
+
+ private:
+  asio::any_io_executor strand_;
+  asio::steady_timer timer_;
+  bool pending_ = false;
+};
+
+}  // namespace
+
+std::string new_event_id() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(engine()),
+                static_cast<unsigned long long>(engine()));
+  return buf;
+}
+
+struct Runtime::Bot {
+  Bot(std::string n, std::string p, asio::any_io_executor s, BotParts parts_)
+      : name(std::move(n)),
+        platform(std::move(p)),
+        strand(std::move(s)),
+        parts(std::move(parts_)),
+        inbox_signal(strand),
+        outbox_signal(strand),
+        stop_signal(strand) {}
+
+  std::string name;
+  std::string platform;
+  asio::any_io_executor strand;
+  BotParts parts;
+  Signal inbox_signal;
+  Signal outbox_signal;
+  Signal stop_signal;
+  std::atomic<bool> ready{false};
+  std::atomic<std::uint64_t> events_in{0};
+  std::atomic<std::uint64_t> messages_sent{0};
+  std::atomic<std::uint64_t> send_failures{0};
+  mutable std::mutex error_mutex;  // guards last_error, written on the strand, read anywhere
+  std::string last_error;
+
+  void set_error(std::string error) {
+    std::lock_guard lock(error_mutex);
+    last_error = std::move(error);
+  }
+};
+
+Runtime::Runtime(asio::io_context& io, Store& store, const HandlerChain& chain,
+                 RuntimeOptions options)
+    : io_(io), store_(store), chain_(chain), options_(std::move(options)) {}
+
+Runtime::~Runtime() = default;
+
+asio::any_io_executor Runtime::make_bot_strand() { return asio::make_strand(io_); }
+
+void Runtime::add_bot(std::string name, std::string platform, asio::any_io_executor strand,
+                      BotParts parts) {
+  auto bot = std::make_unique<Bot>(name, std::move(platform), std::move(strand), std::move(parts));
+  bots_[name] = std::move(bot);
+}
+
+asio::awaitable<Result<void>> Runtime::prepare_bot(const std::string& name) {
+  Bot* bot = find(name);
+  if (bot == nullptr) co_return Error{errc::not_found, "no bot named '" + name + "'"};
+  co_return co_await asio::co_spawn(bot->strand, bot->parts.sender->prepare(), asio::use_awaitable);
+}
+
+asio::awaitable<Result<std::optional<OutboxStatus>>> Runtime::message_status(std::int64_t id) {
+  co_return co_await store_.outbox_status(id);
+}
+
+Runtime::Bot* Runtime::find(const std::string& name) const {
+  auto it = bots_.find(name);
+  return it == bots_.end() ? nullptr : it->second.get();
+}
+
+bool Runtime::has_bot(const std::string& name) const { return find(name) != nullptr; }
+
+void Runtime::start() {
+  for (auto& [name, bot] : bots_) {
+    auto log_end = [this, name = name](const char* worker) {
+      return [this, name, worker](std::exception_ptr e) {
+        --running_workers_;
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::critical("bot {}: {} worker stopped on a bug: {}", name, worker, ex.what());
+        }
+      };
+    };
+    running_workers_ += 2;
+    asio::co_spawn(bot->strand, inbox_worker(*bot), log_end("inbox"));
+    asio::co_spawn(bot->strand, outbox_worker(*bot), log_end("outbox"));
+  }
+}
+
+void Runtime::stop() {
+  stopping_ = true;
+  for (auto& [name, bot] : bots_) {
+    bot->inbox_signal.notify();
+    bot->outbox_signal.notify();
+    bot->stop_signal.notify();
+  }
+}
+
+bool Runtime::stopped() const { return running_workers_ == 0; }
+
+bool Runtime::ready() const {
+  for (const auto& [name, bot] : bots_) {
+    if (!bot->ready) return false;
+  }
+  return true;
+}
+
+std::vector<BotStatus> Runtime::status() const {
+  std::vector<BotStatus> out;
+  for (const auto& [name, bot] : bots_) {
+    BotStatus s;
+    s.name = bot->name;
+    s.platform = bot->platform;
+    s.ready = bot->ready;
+    {
+      std::lock_guard lock(bot->error_mutex);
+      s.last_error = bot->last_error;
+    }
+    s.events_in = bot->events_in;
+    s.messages_sent = bot->messages_sent;
+    s.send_failures = bot->send_failures;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+asio::awaitable<HttpResponse> Runtime::on_webhook(std::string name, const HttpRequest& request) {
+  Bot* bot = find(name);
+  if (bot == nullptr || !bot->parts.webhook) {
+    co_return make_response(http::status::not_found, R"({"error":"no such bot"})");
+  }
+  auto outcome = bot->parts.webhook->handle(request);
+  if (!outcome) {
+    const Error& error = outcome.error();
+    spdlog::warn("bot {}: callback rejected ({}): {}", name, http_status_for(error),
+                 error.message());
+    co_return make_response(static_cast<http::status>(http_status_for(error)),
+                            R"({"error":")" + error.code.message() + R"("})");
+  }
+  for (Event& event : outcome->events) {
+    auto accepted = co_await accept(*bot, std::move(event));
+    if (!accepted) {
+      // Not acknowledged: the platform delivers it again, so nothing is lost.
+      co_return make_response(http::status::service_unavailable, R"({"error":"store failed"})");
+    }
+  }
+  co_return std::move(outcome->ack);
+}
+
+asio::awaitable<Result<bool>> Runtime::on_event(Event event) {
+  Bot* bot = find(event.bot);
+  if (bot == nullptr) co_return Error{errc::not_found, "no bot named '" + event.bot + "'"};
+  co_return co_await accept(*bot, std::move(event));
+}
+
+asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event) {
+  if (event.id.empty()) event.id = new_event_id();
+  event.bot = bot.name;
+  if (event.platform.empty()) event.platform = bot.platform;
+  // Dedup on the delivery id and on the message id: Feishu may push one message again under a
+  // new event_id (its im.message.receive_v1 page says to dedup on message_id).
+  std::vector<std::string> keys;
+  keys.push_back("e:" + bot.name + ":" + event.platform_event_id);
+  if (event.message && !event.message->id.empty()) {
+    keys.push_back("m:" + bot.name + ":" + event.message->id);
+  }
+  const std::string event_id = event.platform_event_id;
+  const std::string chat_id = event.chat.id;
+  const std::string sender_id = event.sender.id;
+  auto accepted = co_await store_.accept(std::move(event), std::move(keys), options_.dedup_ttl);
+  if (!accepted) {
+    spdlog::error("bot {}: event {} not accepted: {}", bot.name, event_id,
+                  accepted.error().message());
+    co_return accepted;
+  }
+  if (*accepted) {
+    ++bot.events_in;
+    spdlog::info("bot {}: event {} received (chat {}, from {})", bot.name, event_id, chat_id,
+                 sender_id);
+    bot.inbox_signal.notify();
+  } else {
+    spdlog::info("bot {}: event {} is a duplicate, acknowledged without a reply", bot.name,
+                 event_id);
+  }
+  co_return accepted;
+}
+
+asio::awaitable<Result<std::int64_t>> Runtime::send(OutgoingMessage message) {
+  Bot* bot = find(message.bot);
+  if (bot == nullptr) co_return Error{errc::not_found, "no bot named '" + message.bot + "'"};
+  if (message.idempotency_key.empty()) message.idempotency_key = new_event_id();
+  auto id = co_await store_.outbox_push(std::move(message));
+  if (id) bot->outbox_signal.notify();
+  co_return id;
+}
+
+asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
+  while (!stopping_) {
+    auto items = co_await store_.inbox_pending(bot.name, 64);
+    if (!items) {
+      co_await bot.inbox_signal.wait_for(std::chrono::seconds(1));
+      continue;
+    }
+    if (items->empty()) {
+      co_await bot.inbox_signal.wait_for(std::chrono::minutes(1));
+      continue;
+    }
+    for (InboxItem& item : *items) {
+      const Event& event = item.event;
+      std::vector<OutgoingMessage> replies;
+      // Never answer ourselves or other bots: two bots echoing each other would never stop.
+      if (!event.sender.is_bot) {
+        replies = co_await chain_.run(event);
+      }
+      for (std::size_t i = 0; i < replies.size(); ++i) {
+        // Stable across a crash between handling and completing: the same event gives the same
+        // keys, so the platform drops a second copy (Feishu uuid, Discord nonce).
+        replies[i].idempotency_key = event.id.substr(0, 24) + "-" + std::to_string(i);
+      }
+      const bool has_replies = !replies.empty();
+      auto done = co_await store_.inbox_complete(item.id, std::move(replies));
+      if (!done) {
+        spdlog::error("bot {}: cannot complete event {}: {}", bot.name, event.platform_event_id,
+                      done.error().message());
+        break;
+      }
+      if (has_replies) bot.outbox_signal.notify();
+      if (stopping_) co_return;
+    }
+  }
+}
+
+asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
+  int prepare_attempt = 0;
+  while (!stopping_) {
+    if (!bot.ready) {
+      auto prepared = co_await bot.parts.sender->prepare();
+      if (!prepared) {
+        ++prepare_attempt;
+        const auto delay = backoff_delay(options_.send_backoff, prepare_attempt, unit_random());
+        spdlog::warn("bot {}: not ready: {} (next try in {} ms)", bot.name,
+                     prepared.error().message(), delay.count());
+        bot.set_error(prepared.error().message());
+        co_await bot.outbox_signal.wait_for(delay);
+        continue;
+      }
+      prepare_attempt = 0;
+      bot.set_error({});
+      bot.ready = true;
+      spdlog::info("bot {}: ready", bot.name);
+    }
+    auto items = co_await store_.outbox_due(bot.name, Clock::now(), 32);
+    if (!items) {
+      co_await bot.outbox_signal.wait_for(std::chrono::seconds(1));
+      continue;
+    }
+    if (items->empty()) {
+      auto next = co_await store_.outbox_next_due(bot.name);
+      auto wait = std::chrono::milliseconds(60'000);
+      if (next && *next) {
+        wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(**next - Clock::now()),
+                          std::chrono::milliseconds(0), wait);
+      }
+      co_await bot.outbox_signal.wait_for(wait);
+      continue;
+    }
+    for (const OutboxItem& item : *items) {
+      if (stopping_) co_return;
+      // After a retryable failure the batch is read again, so that later messages of the bot do
+      // not overtake the one that failed.
+      if (!co_await deliver(bot, item)) break;
+    }
+  }
+}
+
+asio::awaitable<bool> Runtime::deliver(Bot& bot, const OutboxItem& item) {
+  auto sent = co_await bot.parts.sender->send(item.message);
+  if (sent) {
+    ++bot.messages_sent;
+    spdlog::info("bot {}: message {} sent to chat {} (platform id {})", bot.name, item.id,
+                 item.message.chat_id, sent->platform_message_id);
+    (void)co_await store_.outbox_sent(item.id, sent->platform_message_id);
+    co_return true;
+  }
+  const Error& error = sent.error();
+  const int attempt = item.attempts + 1;
+  if (!is_retryable(error) || attempt >= options_.max_send_attempts) {
+    ++bot.send_failures;
+    spdlog::error("bot {}: message {} to chat {} failed after {} attempt(s): {}", bot.name,
+                  item.id, item.message.chat_id, attempt, error.message());
+    bot.set_error(error.message());
+    (void)co_await store_.outbox_failed(item.id, error.message());
+    co_return true;
+  }
+  auto delay = error.retry_after.value_or(
+      backoff_delay(options_.send_backoff, attempt, unit_random()));
+  spdlog::warn("bot {}: message {} to chat {} not sent ({}); retry {} in {} ms", bot.name, item.id,
+               item.message.chat_id, error.message(), attempt, delay.count());
+  if (error.is(errc::token_rejected) || error.is(errc::token_unavailable)) bot.ready = false;
+  (void)co_await store_.outbox_retry(item.id, Clock::now() + delay, error.message());
+  // Wait here rather than moving on: later messages of the bot keep their order, and a platform
+  // that asked us to slow down gets its pause. Only stop() cuts it short.
+  co_await bot.stop_signal.wait_for(delay);
+  co_return false;
+}
+
+}  // namespace botgate

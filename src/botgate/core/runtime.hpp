@@ -1,0 +1,102 @@
+#pragma once
+/// The path of one message (DESIGN.md section 1), the same for every platform:
+/// callback -> verify/parse -> dedup + durable inbox -> ack; inbox worker -> handler chain ->
+/// durable outbox; outbox worker -> Sender (token, send, retry with backoff).
+
+#include "botgate/core/backoff.hpp"
+#include "botgate/core/handler_chain.hpp"
+#include "botgate/core/platform.hpp"
+#include "botgate/core/store.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace botgate {
+
+struct RuntimeOptions {
+  /// How long a platform event id or message id is remembered for dedup. Feishu redelivers for
+  /// up to ~7.1 hours (15 s, 5 min, 1 h, 6 h).
+  std::chrono::seconds dedup_ttl{std::chrono::hours(8)};
+  BackoffPolicy send_backoff{};
+  /// A message still failing with retryable errors after this many attempts is marked failed.
+  int max_send_attempts = 60;
+};
+
+/// What the status views and readiness read about one bot. Counters only grow.
+struct BotStatus {
+  std::string name;
+  std::string platform;
+  bool ready = false;          // the sender is prepared (token fetched)
+  std::string last_error;      // why it is not ready, or the last send failure
+  std::uint64_t events_in = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t send_failures = 0;
+};
+
+/// Thread safety: `on_webhook`, `on_event` and `send` may be called from any strand. Each bot's
+/// workers run on the bot's own strand.
+class Runtime {
+ public:
+  Runtime(asio::io_context& io, Store& store, const HandlerChain& chain,
+          RuntimeOptions options = {});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  /// A new strand for a bot: build its platform parts on it, then pass it to add_bot().
+  asio::any_io_executor make_bot_strand();
+  /// Adds a bot before start(). `name` is its [[bot]] name, the {name} of /webhook/{name}.
+  void add_bot(std::string name, std::string platform, asio::any_io_executor strand,
+               BotParts parts);
+  /// Readiness of one bot's sender (for `botgate check --online`): prepares it now.
+  asio::awaitable<Result<void>> prepare_bot(const std::string& name);
+  /// The status of one queued message.
+  asio::awaitable<Result<std::optional<OutboxStatus>>> message_status(std::int64_t id);
+  /// Prepares every sender and starts the workers; what the inbox and outbox held from a
+  /// previous run is processed first.
+  void start();
+  /// Stops the workers after the item in hand; nothing accepted is lost (it stays in the store).
+  void stop();
+  /// True once every worker has returned after stop().
+  bool stopped() const;
+
+  /// Handles a platform callback for bot `bot`: the acknowledgement is returned only after the
+  /// events are durable. 404 for an unknown bot or one without a callback.
+  asio::awaitable<HttpResponse> on_webhook(std::string bot, const HttpRequest& request);
+  /// Accepts an event from a gateway or the sandbox. Returns false for a duplicate.
+  asio::awaitable<Result<bool>> on_event(Event event);
+  /// Queues a proactive message; returns its outbox id.
+  asio::awaitable<Result<std::int64_t>> send(OutgoingMessage message);
+
+  /// True when every bot is ready.
+  bool ready() const;
+  std::vector<BotStatus> status() const;
+  bool has_bot(const std::string& name) const;
+
+ private:
+  struct Bot;
+  asio::awaitable<void> inbox_worker(Bot& bot);
+  asio::awaitable<void> outbox_worker(Bot& bot);
+  /// False after a retryable failure (the caller reads the queue again).
+  asio::awaitable<bool> deliver(Bot& bot, const OutboxItem& item);
+  asio::awaitable<Result<bool>> accept(Bot& bot, Event event);
+  Bot* find(const std::string& name) const;
+
+  asio::io_context& io_;
+  Store& store_;
+  const HandlerChain& chain_;
+  RuntimeOptions options_;
+  std::map<std::string, std::unique_ptr<Bot>> bots_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> running_workers_{0};
+};
+
+/// A new random id for an event (32 hex digits).
+std::string new_event_id();
+
+}  // namespace botgate

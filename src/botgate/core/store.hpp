@@ -1,0 +1,84 @@
+#pragma once
+/// Durable state: dedup, inbox, outbox, token cache. Implementations: store/sqlite_store
+/// (embedded default) and, later, store/redis_store.
+
+#include "botgate/core/error.hpp"
+#include "botgate/core/event.hpp"
+#include "botgate/core/outgoing.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace botgate {
+
+namespace asio = boost::asio;
+using SystemTime = std::chrono::system_clock::time_point;
+
+struct InboxItem {
+  std::int64_t id = 0;
+  Event event;
+};
+
+struct OutboxItem {
+  std::int64_t id = 0;
+  OutgoingMessage message;
+  int attempts = 0;
+};
+
+enum class OutboxState { queued, sent, failed };
+
+struct OutboxStatus {
+  OutboxState state = OutboxState::queued;
+  int attempts = 0;
+  std::string last_error;
+  std::string platform_message_id;
+};
+
+struct CachedToken {
+  std::string value;
+  SystemTime expires_at{};
+};
+
+/// All methods are safe to call from any strand; implementations never block the caller's
+/// thread (SQLite runs on its own thread).
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  /// Dedup and durable inbox in one transaction. Returns true when the event is new (and now
+  /// in the inbox), false when any of `dedup_keys` was seen within `ttl` (nothing stored).
+  virtual asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> dedup_keys,
+                                               std::chrono::seconds ttl) = 0;
+  /// Events of `bot` accepted but not yet handled, oldest first.
+  virtual asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
+                                                                        std::size_t limit) = 0;
+  /// Removes the inbox item and queues its replies in one transaction.
+  virtual asio::awaitable<Result<void>> inbox_complete(std::int64_t inbox_id,
+                                                       std::vector<OutgoingMessage> replies) = 0;
+
+  /// Queues a message; returns its outbox id.
+  virtual asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) = 0;
+  /// Queued messages of `bot` whose next attempt is due at `now`, oldest first.
+  virtual asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot,
+                                                                      SystemTime now,
+                                                                      std::size_t limit) = 0;
+  /// When the next queued message of `bot` is due, if there is one.
+  virtual asio::awaitable<Result<std::optional<SystemTime>>> outbox_next_due(std::string bot) = 0;
+  virtual asio::awaitable<Result<void>> outbox_sent(std::int64_t id,
+                                                    std::string platform_message_id) = 0;
+  virtual asio::awaitable<Result<void>> outbox_retry(std::int64_t id, SystemTime next_attempt,
+                                                     std::string error) = 0;
+  virtual asio::awaitable<Result<void>> outbox_failed(std::int64_t id, std::string error) = 0;
+  virtual asio::awaitable<Result<std::optional<OutboxStatus>>> outbox_status(std::int64_t id) = 0;
+
+  virtual asio::awaitable<Result<std::optional<CachedToken>>> token_get(std::string key) = 0;
+  virtual asio::awaitable<Result<void>> token_put(std::string key, CachedToken token) = 0;
+  virtual asio::awaitable<Result<void>> token_erase(std::string key) = 0;
+};
+
+}  // namespace botgate

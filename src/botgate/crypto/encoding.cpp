@@ -1,0 +1,177 @@
+#include "botgate/crypto/encoding.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <cstdint>
+#include <stdexcept>
+
+namespace botgate::crypto {
+namespace {
+
+constexpr std::string_view kBase64Alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view kHexDigits = "0123456789abcdef";
+constexpr std::uint8_t kInvalid = 0xff;
+
+constexpr std::array<std::uint8_t, 256> make_base64_table() {
+  std::array<std::uint8_t, 256> table{};
+  for (auto& entry : table) {
+    entry = kInvalid;
+  }
+  for (std::size_t i = 0; i < kBase64Alphabet.size(); ++i) {
+    table[static_cast<unsigned char>(kBase64Alphabet[i])] = static_cast<std::uint8_t>(i);
+  }
+  return table;
+}
+
+constexpr std::array<std::uint8_t, 256> kBase64Table = make_base64_table();
+
+std::uint32_t byte_at(std::string_view s, std::size_t i) noexcept {
+  return static_cast<unsigned char>(s[i]);
+}
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+}  // namespace
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const std::uint32_t n =
+        (byte_at(bytes, i) << 16) | (byte_at(bytes, i + 1) << 8) | byte_at(bytes, i + 2);
+    out.push_back(kBase64Alphabet[(n >> 18) & 0x3f]);
+    out.push_back(kBase64Alphabet[(n >> 12) & 0x3f]);
+    out.push_back(kBase64Alphabet[(n >> 6) & 0x3f]);
+    out.push_back(kBase64Alphabet[n & 0x3f]);
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    std::uint32_t n = byte_at(bytes, i) << 16;
+    if (rest == 2) {
+      n |= byte_at(bytes, i + 1) << 8;
+    }
+    out.push_back(kBase64Alphabet[(n >> 18) & 0x3f]);
+    out.push_back(kBase64Alphabet[(n >> 12) & 0x3f]);
+    out.push_back(rest == 2 ? kBase64Alphabet[(n >> 6) & 0x3f] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) {
+    return std::nullopt;
+  }
+  // '=' may only end the text, once or twice.
+  std::size_t padding = 0;
+  if (!text.empty() && text.back() == '=') {
+    padding = text[text.size() - 2] == '=' ? 2 : 1;
+  }
+  const std::string_view body = text.substr(0, text.size() - padding);
+  std::string out;
+  out.reserve(text.size() / 4 * 3 - padding);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : body) {
+    const std::uint8_t v = kBase64Table[static_cast<unsigned char>(c)];
+    if (v == kInvalid) {
+      return std::nullopt;  // also catches a '=' that is not at the end
+    }
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  // The leftover bits (2 or 4) are dropped; see the header for why they are not checked.
+  return out;
+}
+
+std::string to_hex(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out.push_back(kHexDigits[b >> 4]);
+    out.push_back(kHexDigits[b & 0x0f]);
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) {
+    return std::nullopt;
+  }
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = hex_value(hex[i]);
+    const int lo = hex_value(hex[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return std::nullopt;
+    }
+    out.push_back(static_cast<char>((hi << 4) | lo));
+  }
+  return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
+  // The lengths of signatures and tokens are public; only the content must not leak.
+  if (a.size() != b.size()) {
+    return false;
+  }
+  if (a.empty()) {
+    return true;
+  }
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string random_bytes(std::size_t count) {
+  std::string out(count, '\0');
+  auto* dest = reinterpret_cast<unsigned char*>(out.data());
+  std::size_t done = 0;
+  while (done < count) {
+    const std::size_t chunk = std::min<std::size_t>(count - done, INT_MAX);
+    if (RAND_bytes(dest + done, static_cast<int>(chunk)) != 1) {
+      throw std::runtime_error("RAND_bytes failed: no secure random bytes available");
+    }
+    done += chunk;
+  }
+  return out;
+}
+
+std::string random_uuid() {
+  std::string raw = random_bytes(16);
+  // RFC 9562 section 5.4: version 4 in the high nibble of byte 6, variant 10 in byte 8.
+  raw[6] = static_cast<char>((static_cast<unsigned char>(raw[6]) & 0x0f) | 0x40);
+  raw[8] = static_cast<char>((static_cast<unsigned char>(raw[8]) & 0x3f) | 0x80);
+  const std::string hex = to_hex(raw);
+  std::string out;
+  out.reserve(36);
+  out.append(hex, 0, 8).append(1, '-');
+  out.append(hex, 8, 4).append(1, '-');
+  out.append(hex, 12, 4).append(1, '-');
+  out.append(hex, 16, 4).append(1, '-');
+  out.append(hex, 20, 12);
+  return out;
+}
+
+}  // namespace botgate::crypto

@@ -1,0 +1,19 @@
+#pragma once
+/// [echo]: answers a text message with prefix + its text, in the same conversation.
+
+#include "botgate/core/handler.hpp"
+
+#include <string>
+
+namespace botgate::handlers {
+
+class EchoHandler final : public Handler {
+ public:
+  explicit EchoHandler(std::string prefix) : prefix_(std::move(prefix)) {}
+  asio::awaitable<HandlerResult> handle(const Event& event, HandlerContext& ctx) override;
+
+ private:
+  std::string prefix_;
+};
+
+}  // namespace botgate::handlers

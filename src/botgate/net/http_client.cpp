@@ -1,0 +1,428 @@
+#include "botgate/net/http_client.hpp"
+
+#include "botgate/net/url.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <openssl/ssl.h>
+
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace botgate::net {
+namespace {
+
+namespace beast = boost::beast;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view kUserAgent = "botgate/0.1";
+// Platform APIs send a few kilobytes of headers at most; Beast's 8 KiB default is tight for
+// responses that carry long trace ids and cookies.
+constexpr std::uint32_t kHeaderLimit = 64 * 1024;
+
+/// One open connection to an origin, direct or through a proxy tunnel.
+struct Connection {
+  explicit Connection(PlainStream stream) : stream(std::in_place_index<0>, std::move(stream)) {}
+  Connection(PlainStream stream, ssl::context& tls)
+      : stream(std::in_place_index<1>, std::move(stream), tls) {}
+
+  std::variant<PlainStream, TlsStream> stream;
+  beast::flat_buffer buffer;
+  Clock::time_point idle_since{};
+};
+
+using ConnectionPtr = std::unique_ptr<Connection>;
+
+/// What one request/response exchange on a connection came to.
+struct Exchange {
+  Result<HttpResponse> response{Error{errc::platform_unavailable}};
+  /// The connection may carry another request.
+  bool reusable = false;
+  /// The exchange failed before any byte of a response arrived (and not by a deadline): on a
+  /// pooled connection this is the server having closed it while idle.
+  bool failed_before_response = false;
+};
+
+/// "connect to api.example.com:443: Connection refused". `where` names host and port only:
+/// never the target, whose query may carry keys.
+Error transport_error(const error_code& ec, std::string_view step, std::string_view where) {
+  std::string detail(step);
+  detail.append(" ").append(where).append(": ");
+  if (ec == beast::error::timeout) {
+    detail.append("timed out");
+    return Error{errc::timeout, std::move(detail)};
+  }
+  detail.append(ec.message());
+  if (ec == asio::error::operation_aborted) {
+    return Error{errc::cancelled, std::move(detail)};
+  }
+  return Error{errc::platform_unavailable, std::move(detail)};
+}
+
+bool is_ip_literal(const std::string& host) {
+  error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+/// The resolver's state, shared with its completion handler: getaddrinfo cannot be interrupted,
+/// so on a deadline the coroutine walks away and the handler finishes alone later.
+struct ResolveState {
+  explicit ResolveState(const asio::any_io_executor& executor)
+      : resolver(executor), wake(executor) {}
+
+  tcp::resolver resolver;
+  asio::steady_timer wake;
+  error_code ec;
+  tcp::resolver::results_type results;
+  bool done = false;
+};
+
+/// Resolves `url`'s host by `deadline`. Must run on a strand: the resolver's handler and the
+/// coroutine share `ResolveState`.
+asio::awaitable<Result<tcp::resolver::results_type>> resolve(const Url& url,
+                                                             Clock::time_point deadline) {
+  const auto executor = co_await asio::this_coro::executor;
+  auto state = std::make_shared<ResolveState>(executor);
+  state->wake.expires_at(deadline);
+  state->resolver.async_resolve(
+      url.host, url.port,
+      asio::bind_executor(executor, [state](error_code ec, tcp::resolver::results_type results) {
+        state->ec = ec;
+        state->results = std::move(results);
+        state->done = true;
+        state->wake.cancel();
+      }));
+  co_await state->wake.async_wait(kTuple);
+  if (!state->done) {
+    state->resolver.cancel();
+    co_return Error{errc::timeout, "resolve " + url.authority() + ": timed out"};
+  }
+  if (state->ec) {
+    co_return transport_error(state->ec, "resolve", url.authority());
+  }
+  co_return std::move(state->results);
+}
+
+/// Asks the proxy on `stream` for a tunnel to `url`'s authority. The caller has set the
+/// stream's deadline. Bytes the proxy sent past its answer are left in `buffer`.
+asio::awaitable<Result<void>> open_tunnel(PlainStream& stream, beast::flat_buffer& buffer,
+                                          const Url& url, const Url& proxy) {
+  const std::string authority = url.authority();
+  http::request<http::empty_body> request{http::verb::connect, authority, 11};
+  request.set(http::field::host, authority);
+  request.set(http::field::user_agent, kUserAgent);
+  auto [write_ec, written] = co_await http::async_write(stream, request, kTuple);
+  if (write_ec) {
+    co_return transport_error(write_ec, "CONNECT through proxy", proxy.authority());
+  }
+
+  http::response_parser<http::empty_body> parser;
+  // A 2xx answer to CONNECT has no body whatever its headers say, and an error answer's body
+  // is of no use: the connection is dropped either way.
+  parser.skip(true);
+  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kTuple);
+  if (read_ec) {
+    co_return transport_error(read_ec, "CONNECT through proxy", proxy.authority());
+  }
+  const auto status = parser.get().result_int();
+  if (status != 200) {
+    co_return Error{errc::platform_unavailable, "proxy " + proxy.authority() +
+                                                    " refused CONNECT to " + authority +
+                                                    ": status " + std::to_string(status)};
+  }
+  co_return Result<void>{};
+}
+
+/// Writes `request` and reads the response on `stream` within `timeout`.
+template <class Stream>
+asio::awaitable<Exchange> exchange_on(Stream& stream, beast::flat_buffer& buffer,
+                                      const HttpRequest& request, const HttpClientOptions& options,
+                                      const std::string& where) {
+  Exchange outcome;
+  auto& lowest = beast::get_lowest_layer(stream);
+  // One deadline for write and read together: it is not reset between them.
+  lowest.expires_after(options.request_timeout);
+
+  auto [write_ec, written] = co_await http::async_write(stream, request, kTuple);
+  if (write_ec) {
+    lowest.expires_never();
+    outcome.response = transport_error(write_ec, "send request to", where);
+    outcome.failed_before_response = write_ec != beast::error::timeout;
+    co_return outcome;
+  }
+
+  http::response_parser<http::string_body> parser;
+  parser.header_limit(kHeaderLimit);
+  parser.body_limit(options.max_response_bytes);
+  if (request.method() == http::verb::head) {
+    parser.skip(true);
+  }
+  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kTuple);
+  lowest.expires_never();
+  if (read_ec) {
+    if (read_ec == http::error::body_limit || read_ec == http::error::header_limit) {
+      outcome.response = Error{errc::malformed_payload,
+                               "response from " + where + " exceeds " +
+                                   std::to_string(options.max_response_bytes) + " bytes"};
+    } else {
+      outcome.response = transport_error(read_ec, "read response from", where);
+      outcome.failed_before_response = !parser.got_some() && read_ec != beast::error::timeout;
+    }
+    co_return outcome;
+  }
+
+  HttpResponse response = parser.release();
+  // Leftover bytes would be read as the start of the next response: never pool such a stream.
+  outcome.reusable = response.keep_alive() && request.keep_alive() && buffer.size() == 0;
+  outcome.response = std::move(response);
+  co_return outcome;
+}
+
+}  // namespace
+
+struct HttpClient::Impl {
+  Impl(asio::any_io_executor executor_in, HttpClientOptions options_in)
+      : executor(std::move(executor_in)), options(std::move(options_in)) {
+    init_tls();
+    if (!options.proxy_url.empty()) {
+      auto parsed = parse_url(options.proxy_url);
+      if (!parsed || parsed->scheme != "http") {
+        throw std::invalid_argument("proxy_url must look like http://host:port");
+      }
+      proxy = std::move(*parsed);
+    }
+  }
+
+  void init_tls() {
+    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                    ssl::context::no_tlsv1_1);
+    SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
+    tls.set_verify_mode(ssl::verify_peer);
+    // The system store; OpenSSL reads SSL_CERT_FILE and SSL_CERT_DIR here. A machine without
+    // one can still reach servers whose CA is in ca_file.
+    error_code ignored;
+    tls.set_default_verify_paths(ignored);
+    if (!options.ca_file.empty()) {
+      error_code ec;
+      tls.load_verify_file(options.ca_file, ec);
+      if (ec) {
+        throw std::invalid_argument("cannot load CA file " + options.ca_file + ": " +
+                                    ec.message());
+      }
+    }
+  }
+
+  std::string pool_key(const Url& url) const {
+    std::string key = url.scheme + "://" + url.authority();
+    if (proxy) {
+      key.append(" via ").append(proxy->authority());
+    }
+    return key;
+  }
+
+  /// Moves connections idle for longer than idle_timeout into `expired`. Lists are oldest
+  /// first, so the expired ones are a prefix.
+  void sweep_locked(Clock::time_point now, std::vector<ConnectionPtr>& expired) {
+    for (auto it = idle.begin(); it != idle.end();) {
+      auto& list = it->second;
+      auto first_live = list.begin();
+      while (first_live != list.end() && now - (*first_live)->idle_since >= options.idle_timeout) {
+        expired.push_back(std::move(*first_live));
+        ++first_live;
+      }
+      list.erase(list.begin(), first_live);
+      it = list.empty() ? idle.erase(it) : std::next(it);
+    }
+  }
+
+  /// The most recently used idle connection for `key`, or null.
+  ConnectionPtr take_idle(const std::string& key) {
+    std::vector<ConnectionPtr> expired;  // closed after the lock is released
+    std::lock_guard lock(mutex);
+    sweep_locked(Clock::now(), expired);
+    auto it = idle.find(key);
+    if (it == idle.end()) {
+      return nullptr;
+    }
+    ConnectionPtr connection = std::move(it->second.back());
+    it->second.pop_back();
+    if (it->second.empty()) {
+      idle.erase(it);
+    }
+    return connection;
+  }
+
+  void put_idle(const std::string& key, ConnectionPtr connection) {
+    if (options.max_idle_per_host == 0) {
+      return;
+    }
+    connection->idle_since = Clock::now();
+    std::vector<ConnectionPtr> expired;
+    std::lock_guard lock(mutex);
+    sweep_locked(connection->idle_since, expired);
+    auto& list = idle[key];
+    if (list.size() >= options.max_idle_per_host) {
+      expired.push_back(std::move(list.front()));
+      list.erase(list.begin());
+    }
+    list.push_back(std::move(connection));
+  }
+
+  /// Resolve, connect, open the proxy tunnel and shake hands, all within connect_timeout.
+  asio::awaitable<Result<ConnectionPtr>> connect(const Url& url) {
+    const auto deadline = Clock::now() + options.connect_timeout;
+    const Url& hop = proxy ? *proxy : url;
+
+    auto endpoints = co_await resolve(hop, deadline);
+    if (!endpoints) {
+      co_return endpoints.error();
+    }
+    PlainStream stream(executor);
+    stream.expires_at(deadline);
+    auto [connect_ec, endpoint] = co_await stream.async_connect(*endpoints, kTuple);
+    if (connect_ec) {
+      co_return transport_error(connect_ec, "connect to", hop.authority());
+    }
+    // Requests are small and latency-bound; Nagle would hold back the last segment.
+    error_code ignored;
+    stream.socket().set_option(tcp::no_delay(true), ignored);
+
+    beast::flat_buffer buffer;
+    if (proxy) {
+      auto tunnel = co_await open_tunnel(stream, buffer, url, *proxy);
+      if (!tunnel) {
+        co_return tunnel.error();
+      }
+    }
+
+    if (!url.is_tls()) {
+      stream.expires_never();
+      auto connection = std::make_unique<Connection>(std::move(stream));
+      connection->buffer = std::move(buffer);
+      co_return connection;
+    }
+    if (buffer.size() != 0) {
+      co_return Error{errc::platform_unavailable,
+                      "proxy " + hop.authority() + " sent data before the TLS handshake"};
+    }
+
+    auto connection = std::make_unique<Connection>(std::move(stream), tls);
+    auto& tls_stream = std::get<TlsStream>(connection->stream);
+    // SNI carries host names only (RFC 6066 3); IP literals are checked against the
+    // certificate's IP SANs by host_name_verification.
+    if (!is_ip_literal(url.host) &&
+        SSL_set_tlsext_host_name(tls_stream.native_handle(), url.host.c_str()) != 1) {
+      co_return Error{errc::platform_unavailable, "cannot set SNI for " + url.authority()};
+    }
+    tls_stream.set_verify_callback(ssl::host_name_verification(url.host));
+    auto [handshake_ec] = co_await tls_stream.async_handshake(ssl::stream_base::client, kTuple);
+    if (handshake_ec) {
+      co_return transport_error(handshake_ec, "TLS handshake with", url.authority());
+    }
+    beast::get_lowest_layer(tls_stream).expires_never();
+    co_return connection;
+  }
+
+  asio::awaitable<Exchange> exchange(Connection& connection, const HttpRequest& request,
+                                     const std::string& where) {
+    if (auto* tls_stream = std::get_if<TlsStream>(&connection.stream)) {
+      co_return co_await exchange_on(*tls_stream, connection.buffer, request, options, where);
+    }
+    co_return co_await exchange_on(std::get<PlainStream>(connection.stream), connection.buffer,
+                                   request, options, where);
+  }
+
+  asio::awaitable<Result<HttpResponse>> send(std::string url_text, HttpRequest request) {
+    auto url = parse_url(url_text);
+    if (!url) {
+      co_return url.error();
+    }
+    request.version(11);
+    request.target(url->target);
+    request.set(http::field::host, url->host_header());
+    // Some platforms want their own format (Discord: "DiscordBot (url, version)").
+    if (request.find(http::field::user_agent) == request.end()) {
+      request.set(http::field::user_agent, kUserAgent);
+    }
+    if (!request.body().empty()) {
+      request.prepare_payload();
+    } else if (request.method() == http::verb::post || request.method() == http::verb::put ||
+               request.method() == http::verb::patch) {
+      request.content_length(0);  // some servers answer 411 to a body-less POST without it
+    }
+
+    const std::string key = pool_key(*url);
+    const std::string where = url->authority();
+    if (ConnectionPtr pooled = take_idle(key)) {
+      Exchange outcome = co_await exchange(*pooled, request, where);
+      if (outcome.response || !outcome.failed_before_response) {
+        if (outcome.reusable) {
+          put_idle(key, std::move(pooled));
+        }
+        co_return std::move(outcome.response);
+      }
+      // The server closed the idle connection under us; try once more on a new one.
+    }
+
+    auto fresh = co_await connect(*url);
+    if (!fresh) {
+      co_return fresh.error();
+    }
+    Exchange outcome = co_await exchange(**fresh, request, where);
+    if (outcome.reusable) {
+      put_idle(key, std::move(*fresh));
+    }
+    co_return std::move(outcome.response);
+  }
+
+  asio::any_io_executor executor;
+  HttpClientOptions options;
+  ssl::context tls{ssl::context::tls_client};
+  std::optional<Url> proxy;
+
+  std::mutex mutex;  // guards `idle`
+  std::unordered_map<std::string, std::vector<ConnectionPtr>> idle;
+};
+
+HttpClient::HttpClient(asio::any_io_executor executor, HttpClientOptions options)
+    : impl_(std::make_unique<Impl>(std::move(executor), std::move(options))) {}
+
+HttpClient::~HttpClient() = default;
+
+asio::awaitable<Result<HttpResponse>> HttpClient::send(std::string url, HttpRequest request) {
+  // Each exchange runs on a strand of its own: Beast's deadline timers run on the caller's
+  // executor, and they must not race the I/O they guard if the caller is not on a strand.
+  auto strand = asio::make_strand(impl_->executor);
+  auto exchange = impl_->send(std::move(url), std::move(request));
+  co_return co_await asio::co_spawn(strand, std::move(exchange), asio::use_awaitable);
+}
+
+}  // namespace botgate::net

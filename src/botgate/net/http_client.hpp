@@ -1,0 +1,63 @@
+#pragma once
+/// HTTP/1.1 client for platform APIs: TLS with certificate verification, a keep-alive pool per
+/// host, deadlines on every step, and an optional HTTP CONNECT proxy.
+
+#include "botgate/core/error.hpp"
+#include "botgate/core/http.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace botgate::net {
+
+namespace asio = boost::asio;
+
+struct HttpClientOptions {
+  /// "http://host:port" of an HTTP CONNECT proxy; empty for direct connections.
+  std::string proxy_url;
+  std::chrono::milliseconds connect_timeout{5000};
+  /// The whole exchange after connecting: write the request, read the response.
+  std::chrono::milliseconds request_timeout{10000};
+  std::size_t max_idle_per_host = 8;
+  std::chrono::seconds idle_timeout{50};
+  std::size_t max_response_bytes = 16 * 1024 * 1024;
+  /// A PEM file of extra CA certificates trusted besides the system store (tests, private CAs).
+  /// The system store honours OpenSSL's SSL_CERT_FILE and SSL_CERT_DIR.
+  std::string ca_file;
+};
+
+/// Thread safety: `send` may be called from any strand concurrently; each call uses its own
+/// connection (taken from or returned to the pool under a mutex).
+///
+/// The client must outlive every `send` it started. Connections are created on `executor`.
+class HttpClient {
+ public:
+  /// Throws `std::invalid_argument` when `proxy_url` is not "http://host:port" or `ca_file`
+  /// cannot be loaded: both are configuration errors, reported at startup.
+  HttpClient(asio::any_io_executor executor, HttpClientOptions options);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  /// Sends `request` to the absolute `url` (its target and Host header are set from it).
+  /// Connection failures, TLS failures and deadlines are errors (`errc::timeout`,
+  /// `errc::platform_unavailable`); any HTTP status is a response. A request on a pooled
+  /// connection that the server had closed is retried once on a new connection.
+  ///
+  /// Also sets User-Agent "botgate/0.1" unless the request has one, and Content-Length when
+  /// there is a body (or for a body-less POST/PUT/PATCH); other headers are sent as given.
+  /// Other errors: `invalid_argument` (not an http/https URL), `malformed_payload` (the
+  /// response exceeds max_response_bytes), `cancelled`. Error details name host and port,
+  /// never the target or a header value.
+  asio::awaitable<Result<HttpResponse>> send(std::string url, HttpRequest request);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace botgate::net

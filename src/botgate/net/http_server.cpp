@@ -1,0 +1,215 @@
+#include "botgate/net/http_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <map>
+#include <mutex>
+
+namespace botgate::net {
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+namespace {
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+}  // namespace
+
+std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen) {
+  std::string_view host;
+  std::string_view port;
+  if (listen.starts_with('[')) {
+    const auto close = listen.find(']');
+    if (close == std::string_view::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
+      return std::nullopt;
+    }
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    const auto colon = listen.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (host.empty() || port.empty() || ec != std::errc{} || ptr != port.data() + port.size() ||
+      value > 65535) {
+    return std::nullopt;
+  }
+  return std::pair{std::string(host), static_cast<std::uint16_t>(value)};
+}
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(asio::io_context& io, const Router& router, HttpServerOptions options)
+      : io_(io), router_(router), options_(std::move(options)), acceptor_(io) {}
+
+  asio::io_context& io_;
+  const Router& router_;
+  HttpServerOptions options_;
+  tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+
+  // Guards `sessions_` and `stopping_`: sessions live on their own strands, stop() on any thread.
+  std::mutex mutex_;
+  std::map<std::uint64_t, std::weak_ptr<beast::tcp_stream>> sessions_;
+  std::uint64_t next_session_ = 0;
+  bool stopping_ = false;
+
+  asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), use_tuple);
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+      if (ec) {
+        spdlog::warn("http server: accept failed: {}", ec.message());
+        continue;
+      }
+      auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+      std::uint64_t id = 0;
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) co_return;
+        id = next_session_++;
+        sessions_[id] = stream;
+      }
+      asio::co_spawn(stream->get_executor(), session(stream, id), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> session(std::shared_ptr<beast::tcp_stream> stream, std::uint64_t id) {
+    auto self = shared_from_this();
+    beast::flat_buffer buffer;
+    for (bool first = true;; first = false) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(16 * 1024);
+      parser.body_limit(options_.max_body_bytes);
+      stream->expires_after(first ? options_.header_timeout : options_.idle_timeout);
+      auto [hec, hn] = co_await http::async_read_header(*stream, buffer, parser, use_tuple);
+      if (hec) {
+        if (hec == http::error::header_limit) {
+          co_await reply(*stream, make_response(http::status::request_header_fields_too_large,
+                                                R"({"error":"headers too large"})"), false);
+        } else if (hec != http::error::end_of_stream && hec != beast::error::timeout &&
+                   hec != asio::error::operation_aborted && hec != asio::error::eof &&
+                   hec != asio::error::connection_reset) {
+          co_await reply(*stream,
+                         make_response(http::status::bad_request, R"({"error":"bad request"})"),
+                         false);
+        }
+        break;
+      }
+      if (const auto length = parser.content_length();
+          length && *length > options_.max_body_bytes) {
+        spdlog::warn("http server: {} body of {} bytes over the limit of {}",
+                     target_for_log(parser.get().target()), *length, options_.max_body_bytes);
+        co_await reply(*stream, make_response(http::status::payload_too_large,
+                                              R"({"error":"body too large"})"), false);
+        break;
+      }
+      stream->expires_after(options_.body_timeout);
+      auto [bec, bn] = co_await http::async_read(*stream, buffer, parser, use_tuple);
+      if (bec) {
+        if (bec == http::error::body_limit) {
+          co_await reply(*stream, make_response(http::status::payload_too_large,
+                                                R"({"error":"body too large"})"), false);
+        } else if (bec != beast::error::timeout && bec != asio::error::operation_aborted) {
+          co_await reply(*stream,
+                         make_response(http::status::bad_request, R"({"error":"bad request"})"),
+                         false);
+        }
+        break;
+      }
+      HttpRequest request = parser.release();
+      HttpResponse response = co_await router_.dispatch(request);
+      bool keep_alive = request.keep_alive() && !is_stopping();
+      response.version(request.version());
+      if (!co_await reply(*stream, std::move(response), keep_alive) || !keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
+    std::lock_guard lock(mutex_);
+    sessions_.erase(id);
+  }
+
+  asio::awaitable<bool> reply(beast::tcp_stream& stream, HttpResponse response, bool keep_alive) {
+    response.keep_alive(keep_alive);
+    response.set(http::field::server, "botgate");
+    response.prepare_payload();
+    stream.expires_after(options_.body_timeout);
+    auto [ec, n] = co_await http::async_write(stream, response, use_tuple);
+    co_return !ec;
+  }
+
+  bool is_stopping() {
+    std::lock_guard lock(mutex_);
+    return stopping_;
+  }
+};
+
+HttpServer::HttpServer(asio::io_context& io, const Router& router, HttpServerOptions options)
+    : impl_(std::make_shared<Impl>(io, router, std::move(options))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Result<void> HttpServer::start() {
+  auto host_port = split_host_port(impl_->options_.listen);
+  if (!host_port) {
+    return Error{errc::invalid_argument, "listen address '" + impl_->options_.listen +
+                                             "' is not host:port"};
+  }
+  boost::system::error_code ec;
+  tcp::resolver resolver(impl_->io_);
+  auto endpoints = resolver.resolve(host_port->first, std::to_string(host_port->second),
+                                    tcp::resolver::passive, ec);
+  if (ec || endpoints.empty()) {
+    return Error{errc::invalid_argument,
+                 "cannot resolve listen address '" + impl_->options_.listen + "'"};
+  }
+  const tcp::endpoint endpoint = *endpoints.begin();
+  auto& acceptor = impl_->acceptor_;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error{errc::invalid_argument,
+                 "cannot listen on " + impl_->options_.listen + ": " + ec.message()};
+  }
+  impl_->port_ = acceptor.local_endpoint().port();
+  asio::co_spawn(acceptor.get_executor(), impl_->accept_loop(), asio::detached);
+  return {};
+}
+
+std::uint16_t HttpServer::port() const noexcept { return impl_->port_; }
+
+void HttpServer::stop() {
+  std::vector<std::shared_ptr<beast::tcp_stream>> open;
+  {
+    std::lock_guard lock(impl_->mutex_);
+    if (impl_->stopping_) return;
+    impl_->stopping_ = true;
+    for (auto& [id, weak] : impl_->sessions_) {
+      if (auto stream = weak.lock()) open.push_back(std::move(stream));
+    }
+  }
+  asio::post(impl_->acceptor_.get_executor(), [impl = impl_] {
+    boost::system::error_code ignored;
+    impl->acceptor_.close(ignored);
+  });
+  // Idle keep-alive connections wait in a read: cancel it on the connection's own strand.
+  // A connection busy with a request finishes it and then closes (keep-alive is off now).
+  for (auto& stream : open) {
+    asio::post(stream->get_executor(), [stream] { stream->expires_after(std::chrono::seconds(0)); });
+  }
+}
+
+}  // namespace botgate::net

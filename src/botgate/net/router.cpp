@@ -1,0 +1,49 @@
+#include "botgate/net/router.hpp"
+
+#include <algorithm>
+
+namespace botgate::net {
+
+void Router::add(std::string pattern, std::vector<http::verb> methods, RouteHandler handler) {
+  Route route;
+  if (const auto brace = pattern.find('{'); brace != std::string::npos) {
+    route.prefix = pattern.substr(0, brace);
+    route.has_param = true;
+  } else {
+    route.prefix = std::move(pattern);
+  }
+  route.methods = std::move(methods);
+  route.handler = std::move(handler);
+  routes_.push_back(std::move(route));
+}
+
+std::optional<std::pair<const Router::Route*, std::string>> Router::match(
+    std::string_view path) const {
+  for (const Route& route : routes_) {
+    if (!route.has_param) {
+      if (path == route.prefix) return std::pair{&route, std::string{}};
+      continue;
+    }
+    if (!path.starts_with(route.prefix)) continue;
+    std::string_view param = path.substr(route.prefix.size());
+    if (param.empty() || param.find('/') != std::string_view::npos) continue;
+    return std::pair{&route, std::string(param)};
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<HttpResponse> Router::dispatch(const HttpRequest& request) const {
+  auto found = match(target_path(request.target()));
+  if (!found) {
+    co_return make_response(http::status::not_found, R"({"error":"not found"})");
+  }
+  const auto& [route, param] = *found;
+  if (!route->methods.empty() &&
+      std::find(route->methods.begin(), route->methods.end(), request.method()) ==
+          route->methods.end()) {
+    co_return make_response(http::status::method_not_allowed, R"({"error":"method not allowed"})");
+  }
+  co_return co_await route->handler(request, param);
+}
+
+}  // namespace botgate::net

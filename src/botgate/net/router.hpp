@@ -1,0 +1,46 @@
+#pragma once
+/// Maps request paths to awaitable handlers: exact paths ("/healthz") and one trailing
+/// parameter ("/webhook/{name}").
+
+#include "botgate/core/http.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace botgate::net {
+
+namespace asio = boost::asio;
+
+/// A route handler gets the request and the value of the route's `{param}` (empty if none).
+using RouteHandler =
+    std::function<asio::awaitable<HttpResponse>(const HttpRequest&, std::string param)>;
+
+/// Routes are added before the server starts and never change afterwards, so dispatch needs no
+/// lock and may run on any strand.
+class Router {
+ public:
+  /// `pattern` is an exact path, or a prefix followed by `{name}` that matches one non-empty
+  /// path segment. `methods` empty means every method.
+  void add(std::string pattern, std::vector<http::verb> methods, RouteHandler handler);
+
+  /// 404 when no pattern matches, 405 when the path matches but not the method.
+  asio::awaitable<HttpResponse> dispatch(const HttpRequest& request) const;
+
+ private:
+  struct Route {
+    std::string prefix;  // the pattern up to `{`, or the whole exact path
+    bool has_param = false;
+    std::vector<http::verb> methods;
+    RouteHandler handler;
+  };
+  /// The route for `path` and the parameter value, if any route matches.
+  std::optional<std::pair<const Route*, std::string>> match(std::string_view path) const;
+
+  std::vector<Route> routes_;
+};
+
+}  // namespace botgate::net

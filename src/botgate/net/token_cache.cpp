@@ -1,0 +1,75 @@
+#include "botgate/net/token_cache.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+namespace botgate::net {
+
+TokenCache::TokenCache(asio::any_io_executor strand, Store& store, std::string store_key,
+                       TokenFetcher fetch, std::chrono::seconds refresh_margin)
+    : strand_(strand),
+      store_(store),
+      store_key_(std::move(store_key)),
+      fetch_(std::move(fetch)),
+      refresh_margin_(refresh_margin),
+      fetch_done_(strand) {}
+
+bool TokenCache::usable(const CachedToken& token) const {
+  return !token.value.empty() &&
+         std::chrono::system_clock::now() + refresh_margin_ < token.expires_at;
+}
+
+std::optional<SystemTime> TokenCache::expires_at() const {
+  if (!token_) return std::nullopt;
+  return token_->expires_at;
+}
+
+asio::awaitable<Result<std::string>> TokenCache::get() {
+  if (token_ && usable(*token_)) co_return token_->value;
+  if (fetching_) {
+    // Single flight: wait for the running fetch and take its outcome.
+    co_await fetch_done_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (token_ && usable(*token_)) co_return token_->value;
+    co_return last_error_.value_or(Error{errc::token_unavailable, "token fetch failed"});
+  }
+  fetching_ = true;
+  fetch_done_.expires_at(asio::steady_timer::time_point::max());
+  if (!loaded_from_store_) {
+    loaded_from_store_ = true;
+    auto stored = co_await store_.token_get(store_key_);
+    if (stored && *stored && usable(**stored)) {
+      token_ = **stored;
+      fetching_ = false;
+      fetch_done_.cancel();
+      co_return token_->value;
+    }
+  }
+  ++fetches_;
+  auto fetched = co_await fetch_();
+  Result<std::string> result = Error{errc::token_unavailable};
+  if (fetched) {
+    CachedToken token{fetched->value, std::chrono::system_clock::now() + fetched->expires_in};
+    token_ = token;
+    last_error_.reset();
+    auto saved = co_await store_.token_put(store_key_, std::move(token));
+    if (!saved) spdlog::warn("token {}: not cached in the store: {}", store_key_, saved.error().message());
+    result = token_->value;
+  } else {
+    last_error_ = fetched.error();
+    result = fetched.error();
+  }
+  fetching_ = false;
+  fetch_done_.cancel();
+  co_return result;
+}
+
+asio::awaitable<void> TokenCache::invalidate(std::string rejected) {
+  if (token_ && token_->value == rejected) {
+    token_.reset();
+    (void)co_await store_.token_erase(store_key_);
+  }
+  loaded_from_store_ = true;  // the stored copy is the rejected one, or older
+}
+
+}  // namespace botgate::net

@@ -1,0 +1,63 @@
+#pragma once
+/// An access token, cached in memory and in the store, refreshed ahead of expiry, fetched by
+/// one request at a time however many callers wait for it (single flight).
+
+#include "botgate/core/error.hpp"
+#include "botgate/core/store.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace botgate::net {
+
+namespace asio = boost::asio;
+
+struct FetchedToken {
+  std::string value;
+  std::chrono::seconds expires_in{0};  // remaining lifetime as the platform states it
+};
+
+using TokenFetcher = std::function<asio::awaitable<Result<FetchedToken>>()>;
+
+/// Thread safety: every call on the strand given to the constructor (the bot's strand).
+class TokenCache {
+ public:
+  /// `store_key` names the token in the store ("feishu:cli_x:tenant"); `refresh_margin` is how
+  /// long before expiry a new token is fetched.
+  TokenCache(asio::any_io_executor strand, Store& store, std::string store_key,
+             TokenFetcher fetch, std::chrono::seconds refresh_margin);
+
+  /// The current token: from memory, else from the store, else fetched. Callers that arrive
+  /// while a fetch is running wait for that fetch instead of starting another.
+  asio::awaitable<Result<std::string>> get();
+  /// Forgets `rejected` (the platform said it is invalid) so the next get() fetches anew.
+  /// A different, newer token in the cache is kept.
+  asio::awaitable<void> invalidate(std::string rejected);
+  /// When the cached token expires, if one is cached.
+  std::optional<SystemTime> expires_at() const;
+  /// How many fetches ran (for tests and metrics).
+  int fetch_count() const noexcept { return fetches_; }
+
+ private:
+  bool usable(const CachedToken& token) const;
+
+  asio::any_io_executor strand_;
+  Store& store_;
+  std::string store_key_;
+  TokenFetcher fetch_;
+  std::chrono::seconds refresh_margin_;
+  std::optional<CachedToken> token_;
+  bool loaded_from_store_ = false;
+  bool fetching_ = false;
+  std::optional<Error> last_error_;
+  asio::steady_timer fetch_done_;  // cancelled when a fetch ends: wakes the waiters
+  int fetches_ = 0;
+};
+
+}  // namespace botgate::net

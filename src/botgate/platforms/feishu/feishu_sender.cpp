@@ -1,0 +1,190 @@
+#include "botgate/platforms/feishu/feishu_sender.hpp"
+
+#include "botgate/net/http_client.hpp"
+#include "botgate/platforms/feishu/feishu_markup.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+namespace botgate::feishu {
+namespace json = boost::json;
+namespace {
+
+// Token lifetime: `expire` is the remaining time; Feishu issues a new token only when fewer
+// than 30 minutes remain, and the Go SDK refreshes 3 minutes ahead. We refresh 5 minutes ahead.
+constexpr std::chrono::seconds kRefreshMargin{300};
+
+// 99991663 tenant token invalid, 99991664 app token invalid, 99991671 token format invalid,
+// 99991661 token missing (Go SDK core/constants.go): evict the token and fetch a new one.
+bool is_token_code(std::int64_t code) {
+  return code == 99991663 || code == 99991664 || code == 99991671 || code == 99991661;
+}
+
+std::optional<std::int64_t> code_of(const json::object& o) {
+  const auto* code = o.if_contains("code");
+  if (code == nullptr) return std::nullopt;
+  if (code->is_int64()) return code->get_int64();
+  if (code->is_uint64()) return static_cast<std::int64_t>(code->get_uint64());
+  return std::nullopt;
+}
+
+std::string string_at(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::optional<json::object> parse_object(std::string_view body) {
+  boost::system::error_code ec;
+  json::value value = json::parse(body, ec);
+  if (ec || !value.is_object()) return std::nullopt;
+  return std::move(value.get_object());
+}
+
+HttpRequest json_post(std::string body) {
+  HttpRequest request{http::verb::post, "/", 11};
+  request.set(http::field::content_type, "application/json; charset=utf-8");
+  request.body() = std::move(body);
+  return request;
+}
+
+std::chrono::milliseconds rate_limit_wait(const HttpResponse& response) {
+  // x-ogw-ratelimit-reset: seconds until the window resets.
+  const std::string_view reset = response["x-ogw-ratelimit-reset"];
+  int seconds = 0;
+  auto [ptr, ec] = std::from_chars(reset.data(), reset.data() + reset.size(), seconds);
+  if (ec != std::errc{} || seconds <= 0) return std::chrono::seconds(1);
+  return std::chrono::seconds(std::min(seconds, 3600));
+}
+
+}  // namespace
+
+Result<std::string> read_send_response(const HttpResponse& response) {
+  const unsigned status = response.result_int();
+  auto body = parse_object(response.body());
+  const auto code = body ? code_of(*body) : std::nullopt;
+  if (status == 429 || (code && (*code == 99991400 || *code == 230020))) {
+    return Error{errc::rate_limited,
+                 "rate limited (code " + std::to_string(code.value_or(0)) + ")",
+                 rate_limit_wait(response)};
+  }
+  if (code && is_token_code(*code)) {
+    return Error{errc::token_rejected, "token rejected (code " + std::to_string(*code) + ")"};
+  }
+  if (status >= 500 || !body || !code) {
+    return Error{errc::platform_unavailable, "HTTP " + std::to_string(status)};
+  }
+  if (*code != 0) {
+    return Error{errc::platform_rejected,
+                 "code " + std::to_string(*code) + ": " + string_at(*body, "msg")};
+  }
+  std::string message_id;
+  if (const auto* data = body->if_contains("data"); data && data->is_object()) {
+    message_id = string_at(data->get_object(), "message_id");
+  }
+  return message_id;
+}
+
+FeishuSender::FeishuSender(FeishuConfig config, platforms::PlatformServices& services,
+                           std::shared_ptr<BotIdentity> identity)
+    : config_(std::move(config)),
+      http_(services.http),
+      identity_(std::move(identity)),
+      tokens_(services.executor, services.store,
+              config_.platform + ":" + config_.app_id + ":tenant_access_token",
+              [this] { return fetch_token(); }, kRefreshMargin) {}
+
+asio::awaitable<Result<net::FetchedToken>> FeishuSender::fetch_token() {
+  // POST /open-apis/auth/v3/tenant_access_token/internal {"app_id","app_secret"}
+  // -> {"code":0,"tenant_access_token":"t-..","expire":7200}
+  json::object body{{"app_id", config_.app_id}, {"app_secret", config_.app_secret}};
+  HttpRequest request = json_post(json::serialize(body));
+  auto response = co_await http_.send(
+      config_.api_base + "/open-apis/auth/v3/tenant_access_token/internal", std::move(request));
+  if (!response) {
+    co_return Error{errc::token_unavailable, "token endpoint: " + response.error().message()};
+  }
+  auto answer = parse_object(response->body());
+  const auto code = answer ? code_of(*answer) : std::nullopt;
+  if (!answer || !code) {
+    co_return Error{errc::token_unavailable,
+                    "token endpoint answered HTTP " + std::to_string(response->result_int())};
+  }
+  if (*code != 0) {
+    co_return Error{errc::token_unavailable, "token endpoint refused app " + config_.app_id +
+                                                 ": code " + std::to_string(*code) + ": " +
+                                                 string_at(*answer, "msg")};
+  }
+  net::FetchedToken token;
+  token.value = string_at(*answer, "tenant_access_token");
+  const auto* expire = answer->if_contains("expire");
+  token.expires_in = std::chrono::seconds(expire && expire->is_int64() ? expire->get_int64() : 0);
+  if (token.value.empty() || token.expires_in.count() <= 0) {
+    co_return Error{errc::token_unavailable, "token endpoint answered without a token"};
+  }
+  spdlog::info("bot {}: tenant_access_token fetched, valid for {} s", config_.bot_name,
+               token.expires_in.count());
+  co_return token;
+}
+
+asio::awaitable<void> FeishuSender::learn_identity(const std::string& token) {
+  // GET /open-apis/bot/v3/info -> {"code":0,"bot":{"open_id":"ou_..",..}}: the bot's own
+  // open_id, to tell its mentions (and its own messages) apart.
+  HttpRequest request{http::verb::get, "/", 11};
+  request.set(http::field::authorization, "Bearer " + token);
+  auto response = co_await http_.send(config_.api_base + "/open-apis/bot/v3/info",
+                                      std::move(request));
+  if (!response) co_return;
+  auto answer = parse_object(response->body());
+  if (!answer || code_of(*answer) != 0) {
+    spdlog::warn("bot {}: /open-apis/bot/v3/info failed (HTTP {}); mentions are recognised "
+                 "without the bot's open_id",
+                 config_.bot_name, response->result_int());
+    co_return;
+  }
+  if (const auto* bot = answer->if_contains("bot"); bot && bot->is_object()) {
+    identity_->set_open_id(string_at(bot->get_object(), "open_id"));
+  }
+}
+
+asio::awaitable<Result<void>> FeishuSender::prepare() {
+  auto token = co_await tokens_.get();
+  if (!token) co_return token.error();
+  if (identity_->open_id().empty()) co_await learn_identity(*token);
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<SentMessage>> FeishuSender::send(const OutgoingMessage& message) {
+  const FeishuContent content = encode_content(message);
+  json::object body{{"msg_type", content.msg_type}, {"content", content.content}};
+  // uuid: the same value within an hour is delivered at most once (max 50 characters).
+  if (!message.idempotency_key.empty()) body["uuid"] = message.idempotency_key.substr(0, 50);
+  std::string url;
+  if (!message.reply_to.empty()) {
+    url = config_.api_base + "/open-apis/im/v1/messages/" + message.reply_to + "/reply";
+  } else {
+    url = config_.api_base + "/open-apis/im/v1/messages?receive_id_type=chat_id";
+    body["receive_id"] = message.chat_id;
+  }
+  const std::string payload = json::serialize(body);
+  // A rejected token is evicted and the send tried once more with a fresh one.
+  for (int attempt = 0;; ++attempt) {
+    auto token = co_await tokens_.get();
+    if (!token) co_return token.error();
+    HttpRequest request = json_post(payload);
+    request.set(http::field::authorization, "Bearer " + *token);
+    auto response = co_await http_.send(url, std::move(request));
+    if (!response) co_return response.error();
+    auto sent = read_send_response(*response);
+    if (sent) co_return SentMessage{std::move(*sent)};
+    if (sent.error().is(errc::token_rejected) && attempt == 0) {
+      spdlog::info("bot {}: token rejected by the API, fetching a new one", config_.bot_name);
+      co_await tokens_.invalidate(*token);
+      continue;
+    }
+    co_return sent.error();
+  }
+}
+
+}  // namespace botgate::feishu

@@ -1,0 +1,40 @@
+#pragma once
+/// Sends through the IM v1 API: replies with POST /open-apis/im/v1/messages/{id}/reply, other
+/// messages with POST /open-apis/im/v1/messages?receive_id_type=chat_id, each with a `uuid` so a
+/// retried send is delivered at most once. The tenant_access_token comes from a TokenCache.
+
+#include "botgate/core/platform.hpp"
+#include "botgate/net/token_cache.hpp"
+#include "botgate/platforms/common/registry.hpp"
+#include "botgate/platforms/feishu/feishu_config.hpp"
+#include "botgate/platforms/feishu/feishu_identity.hpp"
+
+#include <memory>
+
+namespace botgate::feishu {
+
+/// Thread safety: every call on the bot's strand (PlatformServices::executor).
+class FeishuSender final : public Sender {
+ public:
+  FeishuSender(FeishuConfig config, platforms::PlatformServices& services,
+               std::shared_ptr<BotIdentity> identity);
+
+  asio::awaitable<Result<void>> prepare() override;
+  asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
+
+ private:
+  asio::awaitable<Result<net::FetchedToken>> fetch_token();
+  asio::awaitable<void> learn_identity(const std::string& token);
+
+  FeishuConfig config_;
+  net::HttpClient& http_;
+  std::shared_ptr<BotIdentity> identity_;
+  net::TokenCache tokens_;
+};
+
+/// Reads a Feishu API answer: code 0 -> the data; the token codes -> token_rejected; 429 or
+/// 99991400 / 230020 -> rate_limited with x-ogw-ratelimit-reset; 5xx -> platform_unavailable;
+/// any other code -> platform_rejected with the code and msg.
+Result<std::string> read_send_response(const HttpResponse& response);
+
+}  // namespace botgate::feishu

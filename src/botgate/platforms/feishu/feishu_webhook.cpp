@@ -1,0 +1,289 @@
+#include "botgate/platforms/feishu/feishu_webhook.hpp"
+
+#include "botgate/core/event_json.hpp"
+#include "botgate/crypto/aes.hpp"
+#include "botgate/crypto/digest.hpp"
+#include "botgate/crypto/encoding.hpp"
+
+#include <boost/json.hpp>
+
+namespace botgate::feishu {
+namespace json = boost::json;
+namespace {
+
+std::string string_at(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+const json::object* object_at(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
+}
+
+Result<json::object> parse_object(std::string_view text) {
+  boost::system::error_code ec;
+  json::value value = json::parse(text, ec);
+  if (ec || !value.is_object()) return Error{errc::malformed_payload, "body is not a JSON object"};
+  return std::move(value.get_object());
+}
+
+HttpResponse ok_ack() { return make_response(http::status::ok, R"({"msg":"success"})"); }
+
+std::string_view trim(std::string_view s) {
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+/// Text of a `post` message: paragraphs of text/a/at/md elements, possibly under a locale key.
+std::string post_text(const json::object& content, std::vector<MentionKey>& mentions) {
+  const json::object* body = &content;
+  if (!content.contains("content")) {
+    for (const auto& [locale, value] : content) {
+      if (value.is_object() && value.get_object().contains("content")) {
+        body = &value.get_object();
+        break;
+      }
+    }
+  }
+  std::string out;
+  const auto* paragraphs = body->if_contains("content");
+  if (paragraphs == nullptr || !paragraphs->is_array()) return out;
+  for (const auto& paragraph : paragraphs->get_array()) {
+    if (!paragraph.is_array()) continue;
+    if (!out.empty()) out += '\n';
+    for (const auto& element : paragraph.get_array()) {
+      if (!element.is_object()) continue;
+      const auto& e = element.get_object();
+      const std::string tag = string_at(e, "tag");
+      if (tag == "text" || tag == "a" || tag == "md") {
+        out += string_at(e, "text");
+      } else if (tag == "at") {
+        // Post mentions name the user directly; give them a key so stripping treats them alike.
+        MentionKey key{"@_post_" + std::to_string(mentions.size()), string_at(e, "user_id"), "",
+                       string_at(e, "user_name")};
+        out += key.key;
+        mentions.push_back(std::move(key));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+StrippedText strip_mentions(std::string_view text, const std::vector<MentionKey>& mentions,
+                            const std::string& bot_open_id) {
+  StrippedText out;
+  std::string pending;
+  auto flush = [&] {
+    if (!pending.empty()) out.segments.emplace_back(Text{pending});
+    pending.clear();
+  };
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const MentionKey* found = nullptr;
+    if (text[pos] == '@') {
+      // Longest key first: "@_user_10" must not be read as "@_user_1" followed by "0".
+      for (const MentionKey& m : mentions) {
+        if (!m.key.empty() && text.substr(pos).starts_with(m.key) &&
+            (found == nullptr || m.key.size() > found->key.size())) {
+          found = &m;
+        }
+      }
+    }
+    if (found == nullptr) {
+      pending += text[pos];
+      out.text += text[pos];
+      ++pos;
+      continue;
+    }
+    pos += found->key.size();
+    const bool is_bot = bot_open_id.empty() ? found->user_id.empty() && !found->open_id.empty()
+                                            : found->open_id == bot_open_id;
+    flush();
+    out.segments.emplace_back(Mention{found->open_id, found->name});
+    if (is_bot) {
+      out.mentions_bot = true;
+      if (pos < text.size() && text[pos] == ' ') ++pos;  // the space after the mention
+    } else {
+      out.text += "@" + (found->name.empty() ? found->open_id : found->name);
+    }
+  }
+  flush();
+  out.text = std::string(trim(out.text));
+  // Keep segments consistent with the trimmed text: trim the first and last text pieces.
+  if (!out.segments.empty()) {
+    if (auto* first = std::get_if<Text>(&out.segments.front())) {
+      first->text = std::string(trim(first->text));
+    }
+    if (auto* last = std::get_if<Text>(&out.segments.back())) {
+      last->text = std::string(trim(last->text));
+    }
+    std::erase_if(out.segments, [](const Segment& s) {
+      const auto* t = std::get_if<Text>(&s);
+      return t != nullptr && t->text.empty();
+    });
+  }
+  return out;
+}
+
+FeishuWebhook::FeishuWebhook(FeishuConfig config, std::shared_ptr<const BotIdentity> identity)
+    : config_(std::move(config)), identity_(std::move(identity)) {
+  if (!config_.encrypt_key.empty()) aes_key_ = crypto::sha256(config_.encrypt_key);
+}
+
+Result<WebhookOutcome> FeishuWebhook::handle(const HttpRequest& request) const {
+  if (request.method() != http::verb::post) {
+    return Error{errc::malformed_payload, "callbacks are POST requests"};
+  }
+  auto outer = parse_object(request.body());
+  if (!outer) return outer.error();
+
+  json::object payload;
+  bool signed_ok = false;
+  if (const auto* encrypted = outer->if_contains("encrypt")) {
+    if (aes_key_.empty()) {
+      return Error{errc::bad_token, "encrypted callback but no encrypt_key is configured"};
+    }
+    const std::string_view timestamp = request["X-Lark-Request-Timestamp"];
+    const std::string_view nonce = request["X-Lark-Request-Nonce"];
+    const std::string_view given = request["X-Lark-Signature"];
+    if (!given.empty()) {
+      // X-Lark-Signature = hex(SHA-256(timestamp + nonce + encrypt_key + raw body))
+      // (open.feishu.cn, "Encrypt and verify event callbacks"; Go SDK event.Signature).
+      const std::string expected = crypto::to_hex(
+          crypto::sha256_of({timestamp, nonce, config_.encrypt_key, request.body()}));
+      if (!crypto::constant_time_equal(expected, given)) {
+        return Error{errc::bad_signature, "X-Lark-Signature does not match"};
+      }
+      signed_ok = true;
+    }
+    if (!encrypted->is_string()) return Error{errc::malformed_payload, "encrypt is not a string"};
+    auto raw = crypto::base64_decode(encrypted->get_string());
+    if (!raw || raw->size() < 32) return Error{errc::decrypt_failed, "encrypt is not valid base64"};
+    auto plain = crypto::aes256_cbc_decrypt(aes_key_, std::string_view(*raw).substr(0, 16),
+                                            std::string_view(*raw).substr(16));
+    if (!plain) return Error{errc::decrypt_failed, "encrypt does not decrypt with the encrypt_key"};
+    auto inner = parse_object(*plain);
+    if (!inner) return Error{errc::malformed_payload, "decrypted payload is not a JSON object"};
+    payload = std::move(*inner);
+  } else {
+    if (!aes_key_.empty()) {
+      // The console encrypts everything once an Encrypt Key is set: a plain body is forged.
+      return Error{errc::bad_signature, "plain callback but an encrypt_key is configured"};
+    }
+    payload = std::move(*outer);
+  }
+
+  // URL verification: {"challenge":..,"token":..,"type":"url_verification"}; answer within 1 s
+  // with the challenge. The SDKs do not sign it, so decryption with our key plus the token is
+  // the proof here.
+  if (string_at(payload, "type") == "url_verification") {
+    if (!config_.verification_token.empty() &&
+        !crypto::constant_time_equal(string_at(payload, "token"), config_.verification_token)) {
+      return Error{errc::bad_token, "url_verification token does not match"};
+    }
+    json::object answer{{"challenge", string_at(payload, "challenge")}};
+    return WebhookOutcome{{}, make_response(http::status::ok, json::serialize(answer))};
+  }
+  if (!aes_key_.empty() && !signed_ok) {
+    return Error{errc::bad_signature, "X-Lark-Signature is missing"};
+  }
+
+  const json::object* header = object_at(payload, "header");
+  const bool schema2 = string_at(payload, "schema") == "2.0" && header != nullptr;
+  const std::string token = schema2 ? string_at(*header, "token") : string_at(payload, "token");
+  if (!config_.verification_token.empty() &&
+      !crypto::constant_time_equal(token, config_.verification_token)) {
+    return Error{errc::bad_token, "verification token does not match"};
+  }
+  if (!schema2) {
+    // Schema 1.0 is only used by legacy events that botgate does not handle; acknowledge them.
+    if (string_at(payload, "type") == "event_callback") return WebhookOutcome{{}, ok_ack()};
+    return Error{errc::malformed_payload, "neither a schema 2.0 event nor url_verification"};
+  }
+  const std::string app_id = string_at(*header, "app_id");
+  if (!app_id.empty() && app_id != config_.app_id) {
+    return WebhookOutcome{{}, ok_ack()};  // one URL may serve several apps: not ours
+  }
+  if (string_at(*header, "event_type") != "im.message.receive_v1") {
+    return WebhookOutcome{{}, ok_ack()};  // unknown events are acknowledged, not errors
+  }
+  const json::object* event_body = object_at(payload, "event");
+  const json::object* message = event_body ? object_at(*event_body, "message") : nullptr;
+  const json::object* sender = event_body ? object_at(*event_body, "sender") : nullptr;
+  if (message == nullptr || sender == nullptr) {
+    return Error{errc::malformed_payload, "im.message.receive_v1 without message or sender"};
+  }
+
+  Event event;
+  event.platform = config_.platform;
+  event.bot = config_.bot_name;
+  event.platform_event_id = string_at(*header, "event_id");
+  if (event.platform_event_id.empty()) return Error{errc::malformed_payload, "no header.event_id"};
+  const std::string create_ms = string_at(*header, "create_time");
+  if (!create_ms.empty() && create_ms.find_first_not_of("0123456789") == std::string::npos &&
+      create_ms.size() < 19) {
+    event.time = std::chrono::system_clock::time_point(
+        std::chrono::milliseconds(std::stoll(create_ms)));
+  } else {
+    event.time = std::chrono::system_clock::now();
+  }
+
+  event.chat.id = string_at(*message, "chat_id");
+  const std::string chat_type = string_at(*message, "chat_type");
+  event.chat.type = chat_type == "p2p" ? ChatType::private_chat : ChatType::group;
+  if (const auto* sender_id = object_at(*sender, "sender_id")) {
+    event.sender.id = string_at(*sender_id, "open_id");
+    if (event.sender.id.empty()) event.sender.id = string_at(*sender_id, "user_id");
+  }
+  const std::string bot_open_id = identity_ ? identity_->open_id() : std::string();
+  event.sender.is_bot = string_at(*sender, "sender_type") != "user" ||
+                        (!bot_open_id.empty() && event.sender.id == bot_open_id);
+
+  Message m;
+  m.id = string_at(*message, "message_id");
+  if (m.id.empty() || event.chat.id.empty()) {
+    return Error{errc::malformed_payload, "message without message_id or chat_id"};
+  }
+  std::vector<MentionKey> mentions;
+  if (const auto* list = message->if_contains("mentions"); list && list->is_array()) {
+    for (const auto& item : list->get_array()) {
+      if (!item.is_object()) continue;
+      const auto& o = item.get_object();
+      MentionKey key{string_at(o, "key"), "", "", string_at(o, "name")};
+      if (const auto* id = object_at(o, "id")) {
+        key.open_id = string_at(*id, "open_id");
+        key.user_id = string_at(*id, "user_id");
+      }
+      mentions.push_back(std::move(key));
+    }
+  }
+  // `content` is a JSON document inside a JSON string.
+  const std::string message_type = string_at(*message, "message_type");
+  auto content = parse_object(string_at(*message, "content"));
+  std::string raw_text;
+  if (content) {
+    if (message_type == "text") {
+      raw_text = string_at(*content, "text");
+    } else if (message_type == "post") {
+      raw_text = post_text(*content, mentions);
+    } else if (message_type == "image") {
+      m.segments.emplace_back(Image{"feishu:" + string_at(*content, "image_key")});
+    }
+  }
+  if (!raw_text.empty()) {
+    StrippedText stripped = strip_mentions(raw_text, mentions, bot_open_id);
+    m.text = std::move(stripped.text);
+    m.mentions_bot = stripped.mentions_bot;
+    m.segments = std::move(stripped.segments);
+  }
+  if (event.chat.type == ChatType::private_chat) m.mentions_bot = true;  // p2p is for the bot
+  event.message = std::move(m);
+  return WebhookOutcome{{std::move(event)}, ok_ack()};
+}
+
+}  // namespace botgate::feishu

@@ -1,0 +1,424 @@
+#include "botgate/store/sqlite_store.hpp"
+
+#include "botgate/core/event_json.hpp"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <map>
+#include <stdexcept>
+
+namespace botgate::store {
+namespace {
+
+std::int64_t to_ms(SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+SystemTime from_ms(std::int64_t ms) {
+  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
+}
+std::int64_t now_ms() { return to_ms(std::chrono::system_clock::now()); }
+
+constexpr int kQueued = 0;
+constexpr int kSent = 1;
+constexpr int kFailed = 2;
+
+constexpr const char* kSchema = R"sql(
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=NORMAL;
+PRAGMA foreign_keys=ON;
+CREATE TABLE IF NOT EXISTS dedup (
+  key TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  bot TEXT NOT NULL,
+  event TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_by_bot ON inbox (bot, id);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  bot TEXT NOT NULL,
+  message TEXT NOT NULL,
+  state INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  platform_message_id TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (bot, state, next_at, id);
+CREATE TABLE IF NOT EXISTS tokens (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+/// A prepared statement, reset and cleared of bindings when a use ends.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string("sqlite prepare failed: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int index, std::string_view text) {
+    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind(int index, std::int64_t value) {
+    sqlite3_bind_int64(stmt_, index, value);
+    return *this;
+  }
+  /// SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() { return sqlite3_step(stmt_); }
+  std::int64_t column_int(int index) { return sqlite3_column_int64(stmt_, index); }
+  bool column_null(int index) { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+  std::string column_text(int index) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, index));
+    return text ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)))
+                : std::string();
+  }
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+/// Resets the statement when the scope ends, whatever path leaves it.
+class Use {
+ public:
+  explicit Use(Statement& s) : s_(s) {}
+  ~Use() { s_.reset(); }
+  Statement* operator->() { return &s_; }
+
+ private:
+  Statement& s_;
+};
+
+}  // namespace
+
+std::optional<std::string> sqlite_path_from_url(std::string_view url) {
+  constexpr std::string_view kScheme = "sqlite://";
+  if (!url.starts_with(kScheme)) return std::nullopt;
+  std::string path(url.substr(kScheme.size()));
+  if (path.empty()) return std::nullopt;
+  return path;
+}
+
+struct SqliteStore::Impl {
+  explicit Impl(const std::string& path) : path_(path) {
+    if (sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      throw std::runtime_error("cannot open the store '" + path + "': " + why);
+    }
+    sqlite3_busy_timeout(db_, 5000);
+    char* message = nullptr;
+    if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &message) != SQLITE_OK) {
+      std::string why = message ? message : "unknown error";
+      sqlite3_free(message);
+      sqlite3_close(db_);
+      throw std::runtime_error("cannot create the schema of the store '" + path + "': " + why);
+    }
+  }
+  ~Impl() {
+    pool_.join();
+    statements_.clear();
+    sqlite3_close(db_);
+  }
+
+  /// Runs `f` on the database thread; the caller resumes on its own executor with the result.
+  template <class F>
+  auto run(F f) -> asio::awaitable<std::invoke_result_t<F&>> {
+    using R = std::invoke_result_t<F&>;
+    return asio::async_initiate<const asio::use_awaitable_t<>, void(R)>(
+        [this](auto handler, F fn) {
+          auto work = asio::make_work_guard(handler);
+          asio::post(pool_, [this, handler = std::move(handler), work = std::move(work),
+                             fn = std::move(fn)]() mutable {
+            R result = guarded(fn);
+            auto executor = work.get_executor();
+            asio::dispatch(executor, [handler = std::move(handler),
+                                      result = std::move(result)]() mutable {
+              std::move(handler)(std::move(result));
+            });
+          });
+        },
+        asio::use_awaitable, std::move(f));
+  }
+
+  /// Turns a thrown sqlite failure into an Error value for Result-returning work.
+  template <class F>
+  std::invoke_result_t<F&> guarded(F& fn) {
+    try {
+      return fn();
+    } catch (const std::exception& e) {
+      if (in_transaction_) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        in_transaction_ = false;
+      }
+      spdlog::error("store: {}", e.what());
+      return Error{errc::store_failed, e.what()};
+    }
+  }
+
+  Statement& statement(const char* sql) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) {
+      it = statements_.emplace(sql, std::make_unique<Statement>(db_, sql)).first;
+    }
+    return *it->second;
+  }
+
+  void exec(const char* sql) {
+    Use s(statement(sql));
+    check(s->step(), sql);
+  }
+
+  void check(int rc, const char* what) {
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW && rc != SQLITE_OK) {
+      throw std::runtime_error(std::string(what) + ": " + sqlite3_errmsg(db_));
+    }
+  }
+
+  void begin() {
+    exec("BEGIN IMMEDIATE");
+    in_transaction_ = true;
+  }
+  void commit() {
+    exec("COMMIT");
+    in_transaction_ = false;
+  }
+  void rollback() {
+    exec("ROLLBACK");
+    in_transaction_ = false;
+  }
+
+  bool accept(const Event& event, const std::vector<std::string>& keys, std::chrono::seconds ttl) {
+    const std::int64_t now = now_ms();
+    begin();
+    for (const std::string& key : keys) {
+      Use s(statement("SELECT expires_at FROM dedup WHERE key = ?1"));
+      s->bind(1, key);
+      if (s->step() == SQLITE_ROW && s->column_int(0) > now) {
+        rollback();
+        return false;
+      }
+    }
+    const std::int64_t expires = now + std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count();
+    for (const std::string& key : keys) {
+      Use s(statement("INSERT OR REPLACE INTO dedup (key, expires_at) VALUES (?1, ?2)"));
+      s->bind(1, key).bind(2, expires);
+      check(s->step(), "insert dedup key");
+    }
+    {
+      Use s(statement("INSERT INTO inbox (bot, event, created_at) VALUES (?1, ?2, ?3)"));
+      s->bind(1, event.bot).bind(2, to_json(event)).bind(3, now);
+      check(s->step(), "insert inbox event");
+    }
+    if (++accepts_ % 1024 == 0) {
+      Use s(statement("DELETE FROM dedup WHERE expires_at <= ?1"));
+      s->bind(1, now);
+      check(s->step(), "expire dedup keys");
+    }
+    commit();
+    return true;
+  }
+
+  std::int64_t push(const OutgoingMessage& message, std::int64_t now) {
+    Use s(statement(
+        "INSERT INTO outbox (bot, message, next_at, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?3, ?3)"));
+    s->bind(1, message.bot).bind(2, to_json(message)).bind(3, now);
+    check(s->step(), "insert outbox message");
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  void update_outbox(std::int64_t id, int state, std::int64_t next_at, std::string_view error,
+                     std::string_view platform_id, bool count_attempt) {
+    Use s(statement(
+        "UPDATE outbox SET state = ?2, next_at = ?3, last_error = ?4, platform_message_id = ?5, "
+        "attempts = attempts + ?6, updated_at = ?7 WHERE id = ?1"));
+    s->bind(1, id).bind(2, std::int64_t{state}).bind(3, next_at).bind(4, error).bind(5, platform_id)
+        .bind(6, std::int64_t{count_attempt ? 1 : 0}).bind(7, now_ms());
+    check(s->step(), "update outbox message");
+  }
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  std::map<const char*, std::unique_ptr<Statement>> statements_;
+  bool in_transaction_ = false;
+  std::uint64_t accepts_ = 0;
+  asio::thread_pool pool_{1};  // the database thread: the only one that touches db_
+};
+
+SqliteStore::SqliteStore(const std::string& path) : impl_(std::make_unique<Impl>(path)) {}
+SqliteStore::~SqliteStore() = default;
+
+asio::awaitable<Result<bool>> SqliteStore::accept(Event event, std::vector<std::string> keys,
+                                                  std::chrono::seconds ttl) {
+  co_return co_await impl_->run([&]() -> Result<bool> { return impl_->accept(event, keys, ttl); });
+}
+
+asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_pending(std::string bot,
+                                                                           std::size_t limit) {
+  co_return co_await impl_->run([&]() -> Result<std::vector<InboxItem>> {
+    std::vector<InboxItem> items;
+    Use s(impl_->statement("SELECT id, event FROM inbox WHERE bot = ?1 ORDER BY id LIMIT ?2"));
+    s->bind(1, bot).bind(2, static_cast<std::int64_t>(limit));
+    while (s->step() == SQLITE_ROW) {
+      auto event = event_from_json(s->column_text(1));
+      if (!event) {
+        spdlog::error("store: inbox item {} is unreadable: {}", s->column_int(0),
+                      event.error().message());
+        continue;
+      }
+      items.push_back(InboxItem{s->column_int(0), std::move(*event)});
+    }
+    return items;
+  });
+}
+
+asio::awaitable<Result<void>> SqliteStore::inbox_complete(std::int64_t inbox_id,
+                                                          std::vector<OutgoingMessage> replies) {
+  co_return co_await impl_->run([&]() -> Result<void> {
+    const std::int64_t now = now_ms();
+    impl_->begin();
+    for (const OutgoingMessage& reply : replies) impl_->push(reply, now);
+    Use s(impl_->statement("DELETE FROM inbox WHERE id = ?1"));
+    s->bind(1, inbox_id);
+    impl_->check(s->step(), "delete inbox item");
+    impl_->commit();
+    return {};
+  });
+}
+
+asio::awaitable<Result<std::int64_t>> SqliteStore::outbox_push(OutgoingMessage message) {
+  co_return co_await impl_->run(
+      [&]() -> Result<std::int64_t> { return impl_->push(message, now_ms()); });
+}
+
+asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_due(std::string bot,
+                                                                         SystemTime now,
+                                                                         std::size_t limit) {
+  co_return co_await impl_->run([&]() -> Result<std::vector<OutboxItem>> {
+    std::vector<OutboxItem> items;
+    Use s(impl_->statement(
+        "SELECT id, message, attempts FROM outbox WHERE bot = ?1 AND state = 0 AND next_at <= ?2 "
+        "ORDER BY id LIMIT ?3"));
+    s->bind(1, bot).bind(2, to_ms(now)).bind(3, static_cast<std::int64_t>(limit));
+    while (s->step() == SQLITE_ROW) {
+      auto message = outgoing_from_json(s->column_text(1));
+      if (!message) {
+        spdlog::error("store: outbox item {} is unreadable: {}", s->column_int(0),
+                      message.error().message());
+        continue;
+      }
+      items.push_back(
+          OutboxItem{s->column_int(0), std::move(*message), static_cast<int>(s->column_int(2))});
+    }
+    return items;
+  });
+}
+
+asio::awaitable<Result<std::optional<SystemTime>>> SqliteStore::outbox_next_due(std::string bot) {
+  co_return co_await impl_->run([&]() -> Result<std::optional<SystemTime>> {
+    Use s(impl_->statement("SELECT MIN(next_at) FROM outbox WHERE bot = ?1 AND state = 0"));
+    s->bind(1, bot);
+    if (s->step() == SQLITE_ROW && !s->column_null(0)) {
+      return std::optional<SystemTime>{from_ms(s->column_int(0))};
+    }
+    return std::optional<SystemTime>{};
+  });
+}
+
+asio::awaitable<Result<void>> SqliteStore::outbox_sent(std::int64_t id, std::string platform_id) {
+  co_return co_await impl_->run([&]() -> Result<void> {
+    impl_->update_outbox(id, kSent, 0, "", platform_id, true);
+    return {};
+  });
+}
+
+asio::awaitable<Result<void>> SqliteStore::outbox_retry(std::int64_t id, SystemTime next_attempt,
+                                                        std::string error) {
+  co_return co_await impl_->run([&]() -> Result<void> {
+    impl_->update_outbox(id, kQueued, to_ms(next_attempt), error, "", true);
+    return {};
+  });
+}
+
+asio::awaitable<Result<void>> SqliteStore::outbox_failed(std::int64_t id, std::string error) {
+  co_return co_await impl_->run([&]() -> Result<void> {
+    impl_->update_outbox(id, kFailed, 0, error, "", true);
+    return {};
+  });
+}
+
+asio::awaitable<Result<std::optional<OutboxStatus>>> SqliteStore::outbox_status(std::int64_t id) {
+  co_return co_await impl_->run([&]() -> Result<std::optional<OutboxStatus>> {
+    Use s(impl_->statement(
+        "SELECT state, attempts, last_error, platform_message_id FROM outbox WHERE id = ?1"));
+    s->bind(1, id);
+    if (s->step() != SQLITE_ROW) return std::optional<OutboxStatus>{};
+    OutboxStatus status;
+    const auto state = s->column_int(0);
+    status.state = state == kSent ? OutboxState::sent
+                   : state == kFailed ? OutboxState::failed
+                                      : OutboxState::queued;
+    status.attempts = static_cast<int>(s->column_int(1));
+    status.last_error = s->column_text(2);
+    status.platform_message_id = s->column_text(3);
+    return std::optional<OutboxStatus>{std::move(status)};
+  });
+}
+
+asio::awaitable<Result<std::optional<CachedToken>>> SqliteStore::token_get(std::string key) {
+  co_return co_await impl_->run([&]() -> Result<std::optional<CachedToken>> {
+    Use s(impl_->statement("SELECT value, expires_at FROM tokens WHERE key = ?1"));
+    s->bind(1, key);
+    if (s->step() != SQLITE_ROW) return std::optional<CachedToken>{};
+    return std::optional<CachedToken>{CachedToken{s->column_text(0), from_ms(s->column_int(1))}};
+  });
+}
+
+asio::awaitable<Result<void>> SqliteStore::token_put(std::string key, CachedToken token) {
+  co_return co_await impl_->run([&]() -> Result<void> {
+    Use s(impl_->statement(
+        "INSERT OR REPLACE INTO tokens (key, value, expires_at) VALUES (?1, ?2, ?3)"));
+    s->bind(1, key).bind(2, token.value).bind(3, to_ms(token.expires_at));
+    impl_->check(s->step(), "store token");
+    return {};
+  });
+}
+
+asio::awaitable<Result<void>> SqliteStore::token_erase(std::string key) {
+  co_return co_await impl_->run([&]() -> Result<void> {
+    Use s(impl_->statement("DELETE FROM tokens WHERE key = ?1"));
+    s->bind(1, key);
+    impl_->check(s->step(), "erase token");
+    return {};
+  });
+}
+
+}  // namespace botgate::store

@@ -1,0 +1,49 @@
+#pragma once
+/// The embedded Store: one SQLite database in WAL mode, used only from its own thread. Every
+/// method posts its work to that thread and resumes the caller on the caller's executor, so no
+/// network thread ever blocks on the disk.
+
+#include "botgate/core/store.hpp"
+
+#include <memory>
+#include <string>
+
+namespace botgate::store {
+
+class SqliteStore final : public Store {
+ public:
+  /// Opens (creating if needed) the database at `path` and its schema. Throws
+  /// std::runtime_error naming the path when it cannot.
+  explicit SqliteStore(const std::string& path);
+  ~SqliteStore() override;
+
+  asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> dedup_keys,
+                                       std::chrono::seconds ttl) override;
+  asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
+                                                                std::size_t limit) override;
+  asio::awaitable<Result<void>> inbox_complete(std::int64_t inbox_id,
+                                               std::vector<OutgoingMessage> replies) override;
+  asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
+  asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot, SystemTime now,
+                                                              std::size_t limit) override;
+  asio::awaitable<Result<std::optional<SystemTime>>> outbox_next_due(std::string bot) override;
+  asio::awaitable<Result<void>> outbox_sent(std::int64_t id,
+                                            std::string platform_message_id) override;
+  asio::awaitable<Result<void>> outbox_retry(std::int64_t id, SystemTime next_attempt,
+                                             std::string error) override;
+  asio::awaitable<Result<void>> outbox_failed(std::int64_t id, std::string error) override;
+  asio::awaitable<Result<std::optional<OutboxStatus>>> outbox_status(std::int64_t id) override;
+  asio::awaitable<Result<std::optional<CachedToken>>> token_get(std::string key) override;
+  asio::awaitable<Result<void>> token_put(std::string key, CachedToken token) override;
+  asio::awaitable<Result<void>> token_erase(std::string key) override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The database path of a "sqlite://relative.db" or "sqlite:///abs/path.db" store URL;
+/// nullopt for other schemes.
+std::optional<std::string> sqlite_path_from_url(std::string_view url);
+
+}  // namespace botgate::store

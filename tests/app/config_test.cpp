@@ -1,0 +1,433 @@
+#include "botgate/app/config.hpp"
+
+#include "botgate/platforms/common/registry.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace botgate::app {
+namespace {
+
+using Environment = std::map<std::string, std::string>;
+
+platforms::PlatformDescriptor feishu_like(const std::string& name) {
+  platforms::PlatformDescriptor descriptor;
+  descriptor.name = name;
+  descriptor.default_api_base = "https://open.feishu.cn";
+  descriptor.settings = {
+      {"app_id", SettingType::string, true},
+      {"app_secret", SettingType::string, true},
+      {"encrypt_key", SettingType::string, false},
+      {"verification_token", SettingType::string, false},
+      {"intents", SettingType::string_list, false},
+      {"sandbox", SettingType::boolean, false},
+      {"shard_count", SettingType::integer, false},
+  };
+  descriptor.make = [](const BotSettings&, platforms::PlatformServices&) { return BotParts{}; };
+  return descriptor;
+}
+
+platforms::PlatformRegistry test_registry() {
+  platforms::PlatformRegistry registry;
+  registry.add(feishu_like("feishu"));
+  registry.add(feishu_like("lark"));
+  return registry;
+}
+
+Config parse(const std::string& text, const Environment& environment = {}) {
+  const auto registry = test_registry();
+  return parse_config(text, "test.toml", registry, &environment);
+}
+
+/// Parses `text`, expecting a ConfigError that starts with "test.toml:LINE: KEY: " and
+/// mentions `detail`.
+void expect_error(const std::string& text, int line, const std::string& key,
+                  const std::string& detail = {}, const Environment& environment = {}) {
+  try {
+    parse(text, environment);
+    ADD_FAILURE() << "no error for:\n" << text;
+  } catch (const ConfigError& error) {
+    const std::string what = error.what();
+    const std::string head =
+        "test.toml:" + std::to_string(line) + ": " + (key.empty() ? "" : key + ": ");
+    EXPECT_EQ(what.rfind(head, 0), 0u) << what << "\nexpected to start with: " << head;
+    EXPECT_NE(what.find(detail), std::string::npos) << what << "\nexpected: " << detail;
+    EXPECT_EQ(error.file(), "test.toml");
+    EXPECT_EQ(error.line(), line);
+    EXPECT_EQ(error.key(), key);
+  }
+}
+
+constexpr const char* kFullConfig = R"(# every section
+[server]
+listen = "0.0.0.0:9090"
+threads = 4
+max_body_bytes = 2048
+
+[store]
+url = "redis://127.0.0.1:6379/2"
+
+[log]
+level = "debug"
+format = "json"
+
+[api]
+token = "tok-${TOKEN_SUFFIX}"
+
+[proxy]
+url = "http://127.0.0.1:7890"
+
+[[bot]]
+name = "feishu-1"
+platform = "feishu"
+api_base = "http://127.0.0.1:${FAKE_PORT}/open"
+proxy = "http://10.0.0.1:3128"
+app_id = "${APP_ID}"
+app_secret = "secret"
+encrypt_key = ""
+intents = ["guilds", "${EXTRA_INTENT}"]
+sandbox = true
+shard_count = 3
+
+[[bot]]
+name = "lark"
+platform = "lark"
+app_id = "cli_2"
+app_secret = "s2"
+
+[[rule]]
+match = '^\$hello$'
+reply = "Hello, {user}!"
+platforms = ["feishu", "sandbox"]
+bots = ["feishu-1"]
+
+[[rule]]
+match = "ping"
+reply = "pong"
+
+[echo]
+enabled = false
+prefix = "> "
+
+[forward]
+url = "https://example.com/${HOOK_PATH}"
+timeout_ms = 1500
+)";
+
+const Environment kFullEnvironment = {
+    {"TOKEN_SUFFIX", "abc"}, {"FAKE_PORT", "18080"},  {"APP_ID", "cli_1"},
+    {"EXTRA_INTENT", "dm"},  {"HOOK_PATH", "events"},
+};
+
+TEST(ConfigTest, ParsesEverySection) {
+  const auto config = parse(kFullConfig, kFullEnvironment);
+  EXPECT_EQ(config.file, "test.toml");
+  EXPECT_EQ(config.server.listen, "0.0.0.0:9090");
+  EXPECT_EQ(config.server.threads, 4u);
+  EXPECT_EQ(config.server.max_body_bytes, 2048u);
+  EXPECT_EQ(config.store.url, "redis://127.0.0.1:6379/2");
+  EXPECT_EQ(config.log.level, "debug");
+  EXPECT_EQ(config.log.format, "json");
+  EXPECT_EQ(config.api.token, "tok-abc");
+  EXPECT_EQ(config.proxy_url, "http://127.0.0.1:7890");
+  EXPECT_TRUE(config.warnings.empty());
+
+  ASSERT_EQ(config.bots.size(), 2u);
+  const auto& bot = config.bots[0];
+  EXPECT_EQ(bot.name, "feishu-1");
+  EXPECT_EQ(bot.platform, "feishu");
+  EXPECT_EQ(bot.api_base, "http://127.0.0.1:18080/open");
+  EXPECT_EQ(bot.proxy, "http://10.0.0.1:3128");
+  EXPECT_EQ(bot.get_string("app_id"), "cli_1");
+  EXPECT_EQ(bot.get_string("app_secret"), "secret");
+  EXPECT_EQ(bot.get_string("encrypt_key", "unset"), "");
+  EXPECT_EQ(bot.get_string("verification_token", "unset"), "unset");
+  EXPECT_EQ(bot.get_list("intents"), (std::vector<std::string>{"guilds", "dm"}));
+  EXPECT_TRUE(bot.get_bool("sandbox"));
+  EXPECT_EQ(bot.get_int("shard_count"), 3);
+  EXPECT_EQ(bot.values.size(), 6u);
+  EXPECT_EQ(config.bot_lines.at("feishu-1"), 20);
+
+  EXPECT_EQ(config.bots[1].name, "lark");
+  EXPECT_EQ(config.bots[1].platform, "lark");
+  EXPECT_EQ(config.bots[1].api_base, "");
+  EXPECT_EQ(config.bots[1].get_string("app_id"), "cli_2");
+  EXPECT_EQ(config.bot_lines.at("lark"), 32);
+
+  ASSERT_EQ(config.rules.size(), 2u);
+  EXPECT_EQ(config.rules[0].match, R"(^\$hello$)");
+  EXPECT_EQ(config.rules[0].reply, "Hello, {user}!");
+  EXPECT_EQ(config.rules[0].platforms, (std::vector<std::string>{"feishu", "sandbox"}));
+  EXPECT_EQ(config.rules[0].bots, (std::vector<std::string>{"feishu-1"}));
+  EXPECT_EQ(config.rules[0].line, 38);
+  EXPECT_EQ(config.rules[1].match, "ping");
+  EXPECT_TRUE(config.rules[1].platforms.empty());
+  EXPECT_TRUE(config.rules[1].bots.empty());
+  EXPECT_EQ(config.rules[1].line, 44);
+
+  EXPECT_FALSE(config.echo.enabled);
+  EXPECT_EQ(config.echo.prefix, "> ");
+  EXPECT_EQ(config.forward.url, "https://example.com/events");
+  EXPECT_EQ(config.forward.timeout_ms, 1500);
+}
+
+TEST(ConfigTest, EmptyFileGivesDefaults) {
+  const auto config = parse("");
+  EXPECT_EQ(config.server.listen, "127.0.0.1:8080");
+  EXPECT_EQ(config.server.threads, 0u);
+  EXPECT_EQ(config.server.max_body_bytes, 1048576u);
+  EXPECT_EQ(config.store.url, "sqlite://botgate.db");
+  EXPECT_EQ(config.log.level, "info");
+  EXPECT_EQ(config.log.format, "text");
+  EXPECT_EQ(config.api.token, "");
+  EXPECT_EQ(config.proxy_url, "");
+  EXPECT_TRUE(config.bots.empty());
+  EXPECT_TRUE(config.rules.empty());
+  EXPECT_TRUE(config.echo.enabled);
+  EXPECT_EQ(config.echo.prefix, "Hello, ");
+  EXPECT_EQ(config.forward.url, "");
+  EXPECT_EQ(config.forward.timeout_ms, 3000);
+}
+
+TEST(ConfigTest, SyntaxErrorGivesTheParsersLine) {
+  try {
+    parse("[server]\nlisten = \"127.0.0.1:8080\"\nthreads = \n");
+    FAIL() << "no error";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(error.line(), 3);
+    EXPECT_EQ(std::string(error.what()).rfind("test.toml:3: ", 0), 0u) << error.what();
+  }
+}
+
+TEST(ConfigTest, UnknownKeysAreErrors) {
+  expect_error("[server]\nlisten = \"127.0.0.1:1\"\nthread = 2\n", 3, "server.thread",
+               "unknown key");
+  expect_error("\n[servers]\nlisten = \"127.0.0.1:1\"\n", 2, "servers",
+               "unknown top-level key (known tables: server, store,");
+  expect_error("[echo]\nenabled = true\ncolour = 1\n", 3, "echo.colour", "unknown key");
+  expect_error("[[rule]]\nmatch = \"a\"\nreply = \"b\"\nplatform = [\"feishu\"]\n", 4,
+               "rule[0].platform", "unknown key");
+  expect_error(
+      "[[bot]]\nname = \"a\"\nplatform = \"feishu\"\napp_id = \"x\"\napp_secret = \"y\"\n"
+      "token = \"z\"\n",
+      6, "bot[0].token", "unknown key for platform 'feishu'");
+}
+
+TEST(ConfigTest, WrongTypesAreErrors) {
+  expect_error("[server]\nthreads = \"4\"\n", 2, "server.threads", "must be an integer");
+  expect_error("[server]\nlisten = 8080\n", 2, "server.listen", "must be a string");
+  expect_error("server = 1\n", 1, "server", "must be a table");
+  expect_error("[echo]\nenabled = \"yes\"\n", 2, "echo.enabled", "must be a boolean");
+  expect_error("[forward]\ntimeout_ms = 1.5\n", 2, "forward.timeout_ms", "must be an integer");
+  expect_error("[bot]\nname = \"a\"\n", 1, "bot", "must be an array of tables");
+  expect_error(
+      "[[bot]]\nname = \"a\"\nplatform = \"feishu\"\napp_id = \"x\"\napp_secret = \"y\"\n"
+      "shard_count = \"3\"\n",
+      6, "bot[0].shard_count", "must be an integer");
+  expect_error(
+      "[[bot]]\nname = \"a\"\nplatform = \"feishu\"\napp_id = \"x\"\napp_secret = \"y\"\n"
+      "sandbox = 1\n",
+      6, "bot[0].sandbox", "must be a boolean");
+  expect_error(
+      "[[bot]]\nname = \"a\"\nplatform = \"feishu\"\napp_id = \"x\"\napp_secret = \"y\"\n"
+      "intents = [\"a\", 2]\n",
+      6, "bot[0].intents[1]", "must be a string");
+  expect_error(
+      "[[bot]]\nname = \"a\"\nplatform = \"feishu\"\napp_id = 5\napp_secret = \"y\"\n", 4,
+      "bot[0].app_id", "must be a string");
+  expect_error("[[rule]]\nmatch = \"a\"\nreply = \"b\"\nbots = \"x\"\n", 4, "rule[0].bots",
+               "must be an array of strings");
+}
+
+TEST(ConfigTest, BadValuesAreErrors) {
+  expect_error("[server]\nlisten = \"127.0.0.1\"\n", 2, "server.listen", "host:port");
+  expect_error("[server]\nlisten = \":8080\"\n", 2, "server.listen", "host:port");
+  expect_error("[server]\nlisten = \"127.0.0.1:70000\"\n", 2, "server.listen", "bad port");
+  expect_error("[server]\nlisten = \"127.0.0.1:http\"\n", 2, "server.listen", "bad port");
+  expect_error("[server]\nthreads = -1\n", 2, "server.threads");
+  expect_error("[server]\nmax_body_bytes = 0\n", 2, "server.max_body_bytes", "greater than 0");
+  expect_error("[store]\nurl = \"postgres://db\"\n", 2, "store.url", "sqlite:// or redis://");
+  expect_error("[store]\nurl = \"sqlite://\"\n", 2, "store.url", "no database path");
+  expect_error("[store]\nurl = \"redis://:6379/0\"\n", 2, "store.url", "no host");
+  expect_error("[log]\nlevel = \"verbose\"\n", 2, "log.level", "trace, debug");
+  expect_error("[log]\nformat = \"xml\"\n", 2, "log.format", "\"text\" or \"json\"");
+  expect_error("[proxy]\nurl = \"socks5://127.0.0.1:1080\"\n", 2, "proxy.url", "http://");
+  expect_error("[forward]\nurl = \"ftp://x\"\n", 2, "forward.url", "http:// or https://");
+  expect_error("[forward]\ntimeout_ms = 0\n", 2, "forward.timeout_ms", "positive");
+  expect_error("[[rule]]\nmatch = \"\"\nreply = \"b\"\n", 2, "rule[0].match", "empty");
+  expect_error("\n[[rule]]\nreply = \"b\"\n", 2, "rule[0].match", "is required");
+  expect_error("[[rule]]\nmatch = \"a\"\n", 1, "rule[0].reply", "is required");
+  expect_error("[[rule]]\nmatch = \"a\"\nreply = \"b\"\nplatforms = [\"sandbox\", \"irc\"]\n", 4,
+               "rule[0].platforms[1]", "unknown platform 'irc'");
+}
+
+TEST(ConfigTest, ValidListenAndStoreForms) {
+  EXPECT_EQ(parse("[server]\nlisten = \"[::1]:0\"\n").server.listen, "[::1]:0");
+  EXPECT_EQ(parse("[server]\nlisten = \"localhost:8080\"\n").server.listen, "localhost:8080");
+  EXPECT_EQ(parse("[store]\nurl = \"sqlite:///var/lib/botgate.db\"\n").store.url,
+            "sqlite:///var/lib/botgate.db");
+  EXPECT_EQ(parse("[store]\nurl = \"redis://${HOST}:6379/0\"\n", {{"HOST", "cache"}}).store.url,
+            "redis://cache:6379/0");
+}
+
+TEST(ConfigTest, BotNameRules) {
+  const std::string creds = "platform = \"feishu\"\napp_id = \"x\"\napp_secret = \"y\"\n";
+  expect_error("[[bot]]\nname = \"Feishu_1\"\n" + creds, 2, "bot[0].name", "[a-z0-9-]+");
+  expect_error("[[bot]]\nname = \"\"\n" + creds, 2, "bot[0].name", "[a-z0-9-]+");
+  expect_error("[[bot]]\n" + creds, 1, "bot[0].name", "is required");
+  expect_error("[[bot]]\nname = \"a\"\n" + creds + "\n[[bot]]\nname = \"a\"\n" + creds, 8,
+               "bot[1].name", "duplicate bot name 'a' (first used on line 2)");
+}
+
+TEST(ConfigTest, DuplicateNameCountsSkippedBots) {
+  const std::string text =
+      "[[bot]]\nname = \"a\"\nplatform = \"feishu\"\napp_id = \"${UNSET}\"\n"
+      "app_secret = \"y\"\n\n[[bot]]\nname = \"a\"\nplatform = \"lark\"\napp_id = \"x\"\n"
+      "app_secret = \"y\"\n";
+  expect_error(text, 8, "bot[1].name", "duplicate bot name 'a'");
+}
+
+TEST(ConfigTest, PlatformRules) {
+  expect_error("[[bot]]\nname = \"a\"\nplatform = \"telegram\"\n", 3, "bot[0].platform",
+               "unknown platform 'telegram' (known: feishu, lark)");
+  expect_error("[[bot]]\nname = \"a\"\n", 1, "bot[0].platform", "is required");
+  expect_error("[[bot]]\nname = \"a\"\nplatform = \"feishu\"\napp_id = \"x\"\n", 1,
+               "bot[0].app_secret", "is required for platform 'feishu'");
+  const std::string creds = "platform = \"feishu\"\napp_id = \"x\"\napp_secret = \"y\"\n";
+  expect_error("[[bot]]\nname = \"a\"\n" + creds + "api_base = \"open.feishu.cn\"\n", 6,
+               "bot[0].api_base", "http:// or https://");
+  expect_error("[[bot]]\nname = \"a\"\n" + creds + "proxy = \"https://p:1\"\n", 6,
+               "bot[0].proxy", "http://");
+  const auto config = parse("[[bot]]\nname = \"a\"\n" + creds + "api_base = \"\"\nproxy = \"\"\n");
+  ASSERT_EQ(config.bots.size(), 1u);
+  EXPECT_EQ(config.bots[0].api_base, "");
+  EXPECT_EQ(config.bots[0].proxy, "");
+}
+
+TEST(ConfigTest, SubstitutesEnvironmentVariables) {
+  const auto config = parse(
+      "[api]\ntoken = \"${A}${B}-x\"\n[proxy]\nurl = \"http://${PROXY_HOST}:3128\"\n"
+      "[[bot]]\nname = \"a\"\nplatform = \"feishu\"\napp_id = \"id-${ID}\"\n"
+      "app_secret = \"${EMPTY}\"\nverification_token = \"$HOME and $ {X}\"\n",
+      {{"A", "1"}, {"B", "2"}, {"PROXY_HOST", "proxy"}, {"ID", "42"}, {"EMPTY", ""}});
+  EXPECT_EQ(config.api.token, "12-x");
+  EXPECT_EQ(config.proxy_url, "http://proxy:3128");
+  ASSERT_EQ(config.bots.size(), 1u);
+  EXPECT_EQ(config.bots[0].get_string("app_id"), "id-42");
+  EXPECT_EQ(config.bots[0].get_string("app_secret", "fallback"), "");
+  EXPECT_EQ(config.bots[0].get_string("verification_token"), "$HOME and $ {X}");
+}
+
+TEST(ConfigTest, MalformedReferencesAreErrors) {
+  expect_error("[forward]\nurl = \"http://x/${OPEN\"\n", 2, "forward.url", "unterminated");
+  expect_error("[forward]\nurl = \"http://x/${1X}\"\n", 2, "forward.url", "'1X'");
+}
+
+TEST(ConfigTest, UnsetVariableOutsideABotIsAnError) {
+  expect_error("[proxy]\nurl = \"${PROXY}\"\n", 2, "proxy.url", "PROXY is not set");
+  expect_error("[forward]\nurl = \"${HOOK}\"\n", 2, "forward.url", "HOOK is not set");
+  expect_error("[store]\nurl = \"sqlite://${DIR}/b.db\"\n", 2, "store.url", "DIR is not set");
+}
+
+TEST(ConfigTest, BotWithUnsetVariableIsSkippedWithWarning) {
+  const auto config = parse(
+      "[[bot]]\nname = \"feishu\"\nplatform = \"feishu\"\napp_id = \"${FEISHU_APP_ID}\"\n"
+      "app_secret = \"${FEISHU_APP_SECRET}\"\n"
+      "[[bot]]\nname = \"lark\"\nplatform = \"lark\"\napp_id = \"${LARK_APP_ID}\"\n"
+      "app_secret = \"s\"\n",
+      {{"FEISHU_APP_SECRET", "set"}, {"LARK_APP_ID", "cli"}});
+  ASSERT_EQ(config.bots.size(), 1u);
+  EXPECT_EQ(config.bots[0].name, "lark");
+  EXPECT_FALSE(config.bot_lines.contains("feishu"));
+  ASSERT_EQ(config.warnings.size(), 1u);
+  EXPECT_EQ(config.warnings[0], "bot 'feishu' skipped: FEISHU_APP_ID is not set");
+}
+
+TEST(ConfigTest, SkippedBotIsStillValidated) {
+  expect_error(
+      "[[bot]]\nname = \"a\"\nplatform = \"feishu\"\napp_id = \"${UNSET}\"\n"
+      "app_secret = \"y\"\ncolour = 1\n",
+      6, "bot[0].colour", "unknown key");
+}
+
+TEST(ConfigTest, SkipWarningNamesTheFirstUnsetVariableInFileOrder) {
+  const auto config = parse(
+      "[[bot]]\nname = \"b\"\nplatform = \"feishu\"\nverification_token = \"${Z_FIRST}\"\n"
+      "app_id = \"${A_SECOND}\"\napp_secret = \"s\"\nintents = [\"${IN_LIST}\"]\n");
+  EXPECT_TRUE(config.bots.empty());
+  ASSERT_EQ(config.warnings.size(), 1u);
+  EXPECT_EQ(config.warnings[0], "bot 'b' skipped: Z_FIRST is not set");
+
+  const auto list_only = parse(
+      "[[bot]]\nname = \"b\"\nplatform = \"feishu\"\napp_id = \"a\"\napp_secret = \"s\"\n"
+      "intents = [\"ok\", \"${IN_LIST}\"]\n");
+  ASSERT_EQ(list_only.warnings.size(), 1u);
+  EXPECT_EQ(list_only.warnings[0], "bot 'b' skipped: IN_LIST is not set");
+}
+
+TEST(ConfigTest, ApiTokenRequiredUnlessLoopback) {
+  expect_error("[server]\nlisten = \"0.0.0.0:8080\"\n", 2, "api.token", "loopback");
+  expect_error("[server]\nlisten = \"0.0.0.0:8080\"\n[api]\ntoken = \"\"\n", 4, "api.token",
+               "loopback");
+  expect_error("[server]\nlisten = \"0.0.0.0:8080\"\n[api]\ntoken = \"${BOTGATE_API_TOKEN}\"\n",
+               4, "api.token", "BOTGATE_API_TOKEN is not set");
+  EXPECT_EQ(parse("[server]\nlisten = \"0.0.0.0:8080\"\n[api]\ntoken = \"t\"\n").api.token, "t");
+  for (const char* listen : {"127.0.0.1:8080", "127.1.2.3:0", "[::1]:8080", "localhost:80"}) {
+    const auto config = parse(std::string("[server]\nlisten = \"") + listen +
+                              "\"\n[api]\ntoken = \"${BOTGATE_API_TOKEN}\"\n");
+    EXPECT_EQ(config.api.token, "") << listen;
+  }
+  expect_error("[server]\nlisten = \"127.0.0.1.5:8080\"\n", 2, "api.token", "loopback");
+}
+
+TEST(ConfigTest, LoadConfigReportsUnreadableFile) {
+  const auto registry = test_registry();
+  try {
+    load_config("/nonexistent/botgate.toml", registry);
+    FAIL() << "no error";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(error.line(), 0);
+    EXPECT_EQ(std::string(error.what()).rfind("/nonexistent/botgate.toml:0: cannot read file: ", 0),
+              0u)
+        << error.what();
+  }
+}
+
+TEST(ConfigTest, ExampleConfigLoads) {
+  const auto registry = test_registry();
+  // The example takes credentials from the environment; whatever is set on this machine, the
+  // file must load and every bot must be either enabled or skipped with a warning.
+  const auto config = load_config(BOTGATE_TESTDATA_DIR "/../../examples/botgate.toml", registry);
+  EXPECT_EQ(config.server.listen, "127.0.0.1:8080");
+  EXPECT_EQ(config.store.url, "sqlite://botgate.db");
+  EXPECT_TRUE(config.echo.enabled);
+  EXPECT_EQ(config.echo.prefix, "Hello, ");
+  ASSERT_EQ(config.rules.size(), 1u);
+  EXPECT_EQ(config.rules[0].match, R"(^\$hello$)");
+  EXPECT_EQ(config.rules[0].reply, "Hello!");
+  EXPECT_EQ(config.bots.size() + config.warnings.size(), 2u);
+}
+
+TEST(ConfigTest, ExampleConfigSkipsBotsWithoutCredentials) {
+  const auto registry = test_registry();
+  std::ifstream in(BOTGATE_TESTDATA_DIR "/../../examples/botgate.toml");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const Environment environment = {{"FEISHU_APP_ID", "cli_1"},
+                                   {"FEISHU_APP_SECRET", "s"},
+                                   {"FEISHU_ENCRYPT_KEY", ""},
+                                   {"FEISHU_VERIFICATION_TOKEN", "v"}};
+  const auto config = parse_config(text, "botgate.toml", registry, &environment);
+  ASSERT_EQ(config.bots.size(), 1u);
+  EXPECT_EQ(config.bots[0].name, "feishu");
+  EXPECT_EQ(config.bots[0].get_string("encrypt_key", "x"), "");
+  ASSERT_EQ(config.warnings.size(), 1u);
+  EXPECT_EQ(config.warnings[0], "bot 'lark' skipped: LARK_APP_ID is not set");
+}
+
+}  // namespace
+}  // namespace botgate::app

@@ -1,0 +1,285 @@
+"""Runs the real botgate binary for the integration tests: config files, start, readiness,
+stop / kill -9 / restart, the log, and HTTP helpers for callbacks."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pytest
+
+import feishu_crypto
+
+REPO = Path(__file__).resolve().parents[2]
+READY_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+
+
+def binary_path() -> Path:
+    env = os.environ.get("BOTGATE_BINARY")
+    return Path(env) if env else REPO / "build" / "botgate"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------- config
+
+
+def toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        # A TOML basic string accepts JSON's escapes (\" \\ \n \t \uXXXX).
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    raise TypeError(f"no TOML form for {v!r}")
+
+
+def toml_table(header: str, values: dict[str, Any]) -> str:
+    lines = [header]
+    lines += [f"{k} = {toml_value(v)}" for k, v in values.items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
+def feishu_bot(
+    fake: Any,
+    *,
+    name: str = "feishu",
+    platform: str = "feishu",
+    encrypt_key: Optional[str] = "test key",
+    verification_token: str = "v3rif1cat10n",
+    app_secret: Optional[str] = None,
+) -> dict[str, Any]:
+    """A [[bot]] table for a Feishu/Lark bot talking to `fake`."""
+    return {
+        "name": name,
+        "platform": platform,
+        "api_base": fake.base_url,
+        "app_id": fake.app_id,
+        "app_secret": fake.app_secret if app_secret is None else app_secret,
+        "encrypt_key": encrypt_key,
+        "verification_token": verification_token,
+    }
+
+
+def botgate_config(
+    *,
+    port: int,
+    db_path: Path,
+    bots: list[dict[str, Any]],
+    rules: list[dict[str, Any]] = (),
+    echo: bool = True,
+    echo_prefix: str = "Hello, ",
+    log_level: str = "debug",
+) -> str:
+    parts = [
+        toml_table("[server]", {"listen": f"127.0.0.1:{port}"}),
+        toml_table("[store]", {"url": f"sqlite://{db_path.resolve()}"}),
+        toml_table("[log]", {"level": log_level}),
+        toml_table("[echo]", {"enabled": echo, "prefix": echo_prefix}),
+    ]
+    parts += [toml_table("[[rule]]", r) for r in rules]
+    parts += [toml_table("[[bot]]", b) for b in bots]
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------- HTTP
+
+
+def http_request(
+    port: int,
+    method: str,
+    path: str,
+    body: Optional[bytes] = None,
+    headers: Optional[dict[str, str]] = None,
+    timeout: float = 10.0,
+) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------- the process
+
+
+class Botgate:
+    """One botgate process (`botgate run --config FILE`) with its own dir, port and db."""
+
+    def __init__(self, binary: Path, workdir: Path, config_text: str, port: int) -> None:
+        self.binary = binary
+        self.workdir = workdir
+        self.port = port
+        self.config_path = workdir / "botgate.toml"
+        self.config_path.write_text(config_text)
+        self.log_path = workdir / "botgate.log"
+        self.proc: Optional[subprocess.Popen] = None
+        self.starts = 0
+
+    # lifecycle --------------------------------------------------------------
+
+    def start(self, wait_ready: bool = True, env: Optional[dict[str, str]] = None) -> "Botgate":
+        if not self.binary.exists():
+            pytest.fail(f"botgate binary not found at {self.binary} "
+                        "(build it, or set BOTGATE_BINARY)")
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        self.starts += 1
+        with open(self.log_path, "ab") as log:
+            log.write(f"==== harness: start #{self.starts} ====\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                [str(self.binary), "run", "--config", str(self.config_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                env=env if env is not None else os.environ.copy(),
+                start_new_session=True,
+            )
+        if wait_ready:
+            self.wait_status("/readyz", 200, READY_TIMEOUT)
+        else:
+            self.wait_status("/healthz", 200, READY_TIMEOUT)
+        return self
+
+    def wait_status(self, path: str, status: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                pytest.fail(
+                    f"botgate exited with {self.proc.returncode} before {path} answered "
+                    f"{status}\n--- log ---\n{self.log_text()}"
+                )
+            try:
+                last = self.get(path, timeout=1.0)[0]
+                if last == status:
+                    return
+            except OSError as e:
+                last = repr(e)
+            time.sleep(0.05)
+        pytest.fail(
+            f"botgate {path} did not answer {status} within {timeout}s (last: {last})\n"
+            f"--- log ---\n{self.log_text()}"
+        )
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, expect_code: int = 0) -> int:
+        """SIGTERM, wait, and check the exit status (0 by default)."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+                pytest.fail(f"botgate did not exit within {STOP_TIMEOUT}s of SIGTERM\n"
+                            f"--- log ---\n{self.log_text()}")
+        code = self.proc.returncode
+        assert code == expect_code, (
+            f"botgate exited with {code}, expected {expect_code}\n--- log ---\n{self.log_text()}"
+        )
+        return code
+
+    def kill9(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def restart(self, wait_ready: bool = True) -> "Botgate":
+        """Starts again with the same config, port and database (stop or kill9 first)."""
+        assert not self.running(), "stop() or kill9() before restart()"
+        return self.start(wait_ready=wait_ready)
+
+    def cleanup(self) -> None:
+        """Teardown: never leave a process behind, whatever the test did."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    # HTTP ---------------------------------------------------------------------
+
+    def get(self, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
+        status, _, body = http_request(self.port, "GET", path, timeout=timeout)
+        return status, body
+
+    def post(self, path: str, body: bytes, headers: Optional[dict[str, str]] = None,
+             timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+        h = {"Content-Type": "application/json; charset=utf-8"}
+        h.update(headers or {})
+        return http_request(self.port, "POST", path, body=body, headers=h, timeout=timeout)
+
+
+class FeishuCallbacks:
+    """Posts Feishu event callbacks to /webhook/<bot>, encrypted and signed like the platform."""
+
+    def __init__(self, bg: Botgate, fake: Any, bot: str = "feishu",
+                 encrypt_key: Optional[str] = "test key",
+                 verification_token: str = "v3rif1cat10n") -> None:
+        self.bg = bg
+        self.fake = fake
+        self.bot = bot
+        self.encrypt_key = encrypt_key
+        self.verification_token = verification_token
+
+    @property
+    def path(self) -> str:
+        return f"/webhook/{self.bot}"
+
+    def post_raw(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        return self.bg.post(self.path, body, headers)
+
+    def post_payload(self, payload: dict) -> tuple[int, dict[str, str], bytes]:
+        """Wraps (encrypts when the bot has a key), signs and posts `payload`."""
+        body = feishu_crypto.wrap(payload, self.encrypt_key)
+        return self.post_raw(body, feishu_crypto.signed_headers(body, self.encrypt_key))
+
+    def message(self, text: str, **kw: Any) -> dict:
+        kw.setdefault("token", self.verification_token)
+        kw.setdefault("app_id", self.fake.app_id)
+        return feishu_crypto.message_event(text=text, **kw)
+
+    def send_text(self, text: str, **kw: Any) -> tuple[dict, int]:
+        """Posts a text message event; returns (the event, the HTTP status)."""
+        ev = self.message(text, **kw)
+        status, _, _ = self.post_payload(ev)
+        return ev, status

@@ -1,0 +1,197 @@
+"""The botgate command line and config validation (DESIGN.md section 3, "Commands", "Config"):
+exit status 0 on success, 2 for bad usage or a bad config, with a message that names the file,
+the line and the key."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+TIMEOUT = 10
+
+GOOD = """\
+[server]
+listen = "127.0.0.1:18080"
+threads = 1
+
+[store]
+url = "sqlite://{db}"
+
+[log]
+level = "debug"
+
+[echo]
+enabled = true
+prefix = "Hello, "
+
+[[rule]]
+match = "^ping$"
+reply = "pong {{user_id}}"
+
+[[bot]]
+name = "feishu"
+platform = "feishu"
+api_base = "http://127.0.0.1:9"
+app_id = "cli_test"
+app_secret = "secret-123"
+encrypt_key = "test key"
+verification_token = "v3rif1cat10n"
+"""
+
+BOT = """\
+[[bot]]
+name = "{name}"
+platform = "{platform}"
+api_base = "http://127.0.0.1:9"
+app_id = "cli_test"
+app_secret = "{secret}"
+verification_token = "v3rif1cat10n"
+"""
+
+
+@pytest.fixture
+def botgate(binary):
+    def run(*args, env=None):
+        e = os.environ.copy()
+        e.pop("UNSET_VAR_XYZ", None)
+        e.update(env or {})
+        return subprocess.run([str(binary), *args], capture_output=True, text=True,
+                              timeout=TIMEOUT, env=e, stdin=subprocess.DEVNULL)
+    return run
+
+
+def head(tmp_path: Path) -> str:
+    return GOOD.split("[[bot]]")[0].format(db=tmp_path / "botgate.db")
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def bot(name="feishu", platform="feishu", secret="secret-123") -> str:
+    return BOT.format(name=name, platform=platform, secret=secret)
+
+
+def line_of(text: str, needle: str) -> int:
+    for i, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            return i
+    raise AssertionError(needle)
+
+
+def assert_bad_config(res, path: Path, key: str | None, line: int | None):
+    msg = res.stderr
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    assert path.name in msg, f"the error should name the file: {msg!r}"
+    if key is not None:
+        assert key in msg, f"the error should name the key {key!r}: {msg!r}"
+    if line is not None:
+        assert re.search(rf"(:{line}\b|line {line}\b)", msg), (
+            f"the error should name line {line}: {msg!r}")
+
+
+def test_version(botgate):
+    res = botgate("version")
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"\d+\.\d+", res.stdout), res.stdout
+
+
+def test_check_good_config(botgate, tmp_path):
+    cfg = write(tmp_path, "good.toml", GOOD.format(db=tmp_path / "botgate.db"))
+    res = botgate("check", "--config", str(cfg))
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    assert "secret-123" not in res.stdout + res.stderr
+
+
+def test_unknown_key(botgate, tmp_path):
+    text = GOOD.format(db=tmp_path / "botgate.db").replace("listen =", "lissen =")
+    cfg = write(tmp_path, "typo.toml", text)
+    assert_bad_config(botgate("check", "--config", str(cfg)), cfg, "lissen",
+                      line_of(text, "lissen"))
+
+
+def test_unknown_key_in_bot(botgate, tmp_path):
+    text = head(tmp_path) + bot() + 'app_secert = "x"\n'
+    cfg = write(tmp_path, "bot_typo.toml", text)
+    assert_bad_config(botgate("check", "--config", str(cfg)), cfg, "app_secert",
+                      line_of(text, "app_secert"))
+
+
+def test_wrong_type(botgate, tmp_path):
+    text = GOOD.format(db=tmp_path / "botgate.db").replace("threads = 1", 'threads = "x"')
+    cfg = write(tmp_path, "type.toml", text)
+    assert_bad_config(botgate("check", "--config", str(cfg)), cfg, "threads",
+                      line_of(text, "threads"))
+
+
+def test_unknown_platform(botgate, tmp_path):
+    text = head(tmp_path) + bot(platform="telegraph")
+    cfg = write(tmp_path, "platform.toml", text)
+    assert_bad_config(botgate("check", "--config", str(cfg)), cfg, "platform",
+                      line_of(text, "telegraph"))
+
+
+def test_missing_required_key(botgate, tmp_path):
+    text = head(tmp_path) + "\n".join(l for l in bot().splitlines() if "app_id" not in l) + "\n"
+    cfg = write(tmp_path, "missing.toml", text)
+    assert_bad_config(botgate("check", "--config", str(cfg)), cfg, "app_id", None)
+
+
+def test_duplicate_bot_names(botgate, tmp_path):
+    text = head(tmp_path) + bot() + "\n" + bot()
+    cfg = write(tmp_path, "dup.toml", text)
+    assert_bad_config(botgate("check", "--config", str(cfg)), cfg, "name", None)
+
+
+def test_uppercase_bot_name(botgate, tmp_path):
+    text = head(tmp_path) + bot(name="Feishu")
+    cfg = write(tmp_path, "upper.toml", text)
+    assert_bad_config(botgate("check", "--config", str(cfg)), cfg, "name",
+                      line_of(text, '"Feishu"'))
+
+
+def test_toml_syntax_error(botgate, tmp_path):
+    text = head(tmp_path) + '[[bot]]\nname = "feishu\nplatform = "feishu"\n'
+    cfg = write(tmp_path, "syntax.toml", text)
+    assert_bad_config(botgate("check", "--config", str(cfg)), cfg, None,
+                      line_of(text, 'name = "feishu'))
+
+
+def test_unset_variable_skips_bot(botgate, tmp_path):
+    text = head(tmp_path) + bot(secret="${UNSET_VAR_XYZ}")
+    cfg = write(tmp_path, "unset.toml", text)
+    res = botgate("check", "--config", str(cfg))
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    assert "UNSET_VAR_XYZ" in res.stdout + res.stderr, "the warning should name the variable"
+
+
+def test_set_variable_is_substituted(botgate, tmp_path):
+    text = head(tmp_path) + bot(secret="${BOTGATE_TEST_SECRET_VAR}")
+    cfg = write(tmp_path, "set.toml", text)
+    res = botgate("check", "--config", str(cfg), env={"BOTGATE_TEST_SECRET_VAR": "s-xyz-123"})
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    assert "BOTGATE_TEST_SECRET_VAR" not in res.stdout + res.stderr  # no skip warning
+    assert "s-xyz-123" not in res.stdout + res.stderr
+
+
+def test_run_missing_config(botgate, tmp_path):
+    res = botgate("run", "--config", str(tmp_path / "nope.toml"))
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert "nope.toml" in res.stderr
+
+
+def test_no_arguments(botgate):
+    res = botgate()
+    assert res.returncode == 2, (res.stdout, res.stderr)
+
+
+def test_unknown_subcommand(botgate):
+    res = botgate("frobnicate")
+    assert res.returncode == 2, (res.stdout, res.stderr)

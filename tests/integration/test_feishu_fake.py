@@ -1,0 +1,435 @@
+"""Self-tests of the fake Feishu Open API (tests/fakes/feishu_fake.py) and of the test-side
+crypto (feishu_crypto.py), so that failures of the botgate tests point at botgate."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import feishu_crypto
+from fakes.feishu_fake import FeishuFake
+
+TOKEN = "/open-apis/auth/v3/tenant_access_token/internal"
+SEND = "/open-apis/im/v1/messages?receive_id_type=chat_id"
+
+
+def reply_path(mid: str) -> str:
+    return f"/open-apis/im/v1/messages/{mid}/reply"
+
+
+class Client:
+    """One keep-alive connection to the fake."""
+
+    def __init__(self, fake: FeishuFake) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=5)
+
+    def call(self, method, path, obj=None, headers=None, raw=None):
+        h = {"Content-Type": "application/json; charset=utf-8"}
+        h.update(headers or {})
+        body = raw if raw is not None else (json.dumps(obj).encode() if obj is not None else None)
+        self.conn.request(method, path, body=body, headers=h)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            parsed = None
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, parsed, data
+
+    def token(self, app_id="cli_test", app_secret="secret-123"):
+        return self.call("POST", TOKEN, {"app_id": app_id, "app_secret": app_secret})
+
+    def close(self):
+        self.conn.close()
+
+
+@pytest.fixture
+def client(fake):
+    c = Client(fake)
+    yield c
+    c.close()
+
+
+def auth(tok: str) -> dict:
+    return {"Authorization": f"Bearer {tok}"}
+
+
+def text_body(text="hi", **extra):
+    b = {"msg_type": "text", "content": json.dumps({"text": text})}
+    b.update(extra)
+    return b
+
+
+def get_token(client) -> str:
+    status, _, body, _ = client.token()
+    assert status == 200 and body["code"] == 0
+    return body["tenant_access_token"]
+
+
+# ---------------------------------------------------------------------- crypto vectors
+
+
+def test_crypto_official_vectors():
+    assert feishu_crypto.decrypt("test key", "P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk=") == (
+        b"hello world"
+    )
+    plain = b'{"challenge":"ajls384kdjx98XX","token":"xxxxxx","type":"url_verification"}'
+    assert feishu_crypto.encrypt("test key", plain, iv=bytes(range(16))) == (
+        "AAECAwQFBgcICQoLDA0ODw9mLTIAZS9jAmGTQ1wAhHpnBHVL2wRjH9rPunQdQC1vLjsckayA10kZ8cPwtb62F8rC7"
+        "JprUPR/4S2aZihfR+p8npX7UzWPithZmfKIPZgE"
+    )
+    assert feishu_crypto.sign(
+        "1700000000", "5f3c2a", "test key",
+        b'{"encrypt":"P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk="}',
+    ) == "98b86e033a5b301b21e7bf4cc07c43db86af186bcb51f0c7a7c6d7dc766e1b19"
+    enc = feishu_crypto.encrypt("k", "x" * 40)
+    assert feishu_crypto.decrypt("k", enc) == b"x" * 40
+
+
+def test_message_event_shape():
+    ev = feishu_crypto.message_event(
+        text="@_user_1 ping", token="tok", app_id="cli_test", chat_type="group",
+        mentions=[feishu_crypto.bot_mention("ou_bot")],
+    )
+    assert ev["schema"] == "2.0"
+    assert ev["header"]["event_type"] == "im.message.receive_v1"
+    msg = ev["event"]["message"]
+    assert isinstance(msg["content"], str)
+    assert json.loads(msg["content"]) == {"text": "@_user_1 ping"}
+    assert msg["mentions"][0]["key"] == "@_user_1"
+    assert msg["mentions"][0]["id"]["open_id"] == "ou_bot"
+    assert msg["message_id"].startswith("om_") and msg["chat_id"].startswith("oc_")
+
+
+# ---------------------------------------------------------------------- token
+
+
+def test_token_flow(fake, client):
+    status, _, body, _ = client.token()
+    assert status == 200
+    assert body["code"] == 0 and body["msg"] == "ok"
+    tok = body["tenant_access_token"]
+    assert tok.startswith("t-") and body["expire"] == 7200
+    # Same token again while > 30 min remain; the connection was kept alive.
+    status, _, body2, _ = client.token()
+    assert body2["tenant_access_token"] == tok
+    assert 7100 <= body2["expire"] <= 7200
+    assert fake.token_fetches == 2
+    status, _, info, _ = client.call("GET", "/open-apis/bot/v3/info", headers=auth(tok))
+    assert status == 200 and info["code"] == 0
+    assert info["bot"]["open_id"] == fake.bot_open_id and info["bot"]["activate_status"] == 2
+
+
+def test_short_lived_tokens_are_renewed():
+    with FeishuFake(expire=1000) as f:  # < 30 min: every fetch issues a new token
+        c = Client(f)
+        a, b = get_token(c), get_token(c)
+        assert a != b
+        # The old one stays valid until its own expiry.
+        status, _, body, _ = c.call("POST", SEND, text_body(receive_id="oc_1"), auth(a))
+        assert status == 200 and body["code"] == 0
+        c.close()
+
+
+def test_token_expiry_by_time():
+    with FeishuFake(expire=1) as f:
+        c = Client(f)
+        tok = get_token(c)
+        time.sleep(1.2)
+        status, _, body, _ = c.call("POST", SEND, text_body(receive_id="oc_1"), auth(tok))
+        assert status == 400 and body["code"] == 99991663
+        c.close()
+
+
+def test_bad_secret_and_unknown_app(fake, client):
+    status, _, body, _ = client.token(app_secret="wrong")
+    assert status == 200 and body["code"] == 10014 and "tenant_access_token" not in body
+    status, _, body, _ = client.token(app_id="cli_other")
+    assert status == 200 and body["code"] == 10003
+    assert fake.token_fetches == 0
+
+
+def test_fail_token(fake, client):
+    fake.fail_token(2)
+    assert client.token()[0] == 500
+    assert client.token()[0] == 500
+    assert client.token()[0] == 200
+    assert fake.count("token") == 3 and fake.token_fetches == 1
+
+
+# ---------------------------------------------------------------------- auth
+
+
+def test_missing_and_invalid_token(fake, client):
+    status, _, body, _ = client.call("POST", SEND, text_body(receive_id="oc_1"))
+    assert status == 400 and body["code"] == 99991661
+    status, _, body, _ = client.call("POST", SEND, text_body(receive_id="oc_1"), auth("t-bogus"))
+    assert status == 400 and body["code"] == 99991663
+    assert body["msg"].startswith("Invalid access token for authorization")
+    status, _, body, _ = client.call("GET", "/open-apis/bot/v3/info", headers=auth("t-bogus"))
+    assert status == 400 and body["code"] == 99991663
+    assert fake.delivered() == []
+
+
+def test_expire_all_tokens(fake, client):
+    tok = get_token(client)
+    assert client.call("POST", SEND, text_body(receive_id="oc_1"), auth(tok))[0] == 200
+    fake.expire_all_tokens()
+    status, _, body, _ = client.call("POST", SEND, text_body(receive_id="oc_1"), auth(tok))
+    assert status == 400 and body["code"] == 99991663
+    tok2 = get_token(client)
+    assert tok2 != tok
+    assert client.call("POST", SEND, text_body(receive_id="oc_1"), auth(tok2))[0] == 200
+    assert [d.token for d in fake.delivered()] == [tok, tok2]
+
+
+# ---------------------------------------------------------------------- sending
+
+
+def test_send_and_reply(fake, client):
+    tok = get_token(client)
+    status, _, body, _ = client.call("POST", SEND, text_body("hello", receive_id="oc_chat"),
+                                     auth(tok))
+    assert status == 200 and body["code"] == 0 and body["msg"] == "success"
+    assert body["data"]["message_id"].startswith("om_")
+    assert body["data"]["chat_id"] == "oc_chat" and body["data"]["msg_type"] == "text"
+    fake.register_message("om_parent", "oc_chat")
+    status, _, body, _ = client.call("POST", reply_path("om_parent"),
+                                     text_body("re", uuid="u-1"), auth(tok))
+    assert status == 200 and body["code"] == 0
+    d = fake.delivered()
+    assert len(d) == 2
+    assert (d[0].endpoint, d[0].chat_id, d[0].text, d[0].reply_to) == ("send", "oc_chat", "hello",
+                                                                       None)
+    assert (d[1].endpoint, d[1].reply_to, d[1].chat_id, d[1].text, d[1].uuid, d[1].token) == (
+        "reply", "om_parent", "oc_chat", "re", "u-1", tok)
+    assert fake.count("send") == 1 and fake.count("reply") == 1
+    # Unknown message ids are fine for replies.
+    status, _, body, _ = client.call("POST", reply_path("om_whatever"), text_body(), auth(tok))
+    assert status == 200 and fake.delivered()[-1].chat_id is None
+
+
+def test_post_and_interactive(fake, client):
+    tok = get_token(client)
+    post = {"zh_cn": {"title": "T", "content": [[{"tag": "text", "text": "a"}]]}}
+    card = {"elements": [{"tag": "markdown", "content": "**b**"}]}
+    for mt, c in (("post", post), ("interactive", card)):
+        body = {"msg_type": mt, "content": json.dumps(c), "receive_id": "oc_1"}
+        status, _, resp, _ = client.call("POST", SEND, body, auth(tok))
+        assert status == 200 and resp["code"] == 0, resp
+    assert [d.content for d in fake.delivered()] == [post, card]
+
+
+@pytest.mark.parametrize(
+    "path,body,code",
+    [
+        (SEND, {"msg_type": "text", "content": {"text": "hi"}, "receive_id": "oc_1"}, 230001),
+        (SEND, {"msg_type": "text", "content": "not json", "receive_id": "oc_1"}, 230001),
+        (SEND, {"msg_type": "text", "content": json.dumps({"txt": "x"}), "receive_id": "oc_1"},
+         230001),
+        (SEND, {"msg_type": "markdown", "content": "{}", "receive_id": "oc_1"}, 230001),
+        (SEND, {"msg_type": "text", "content": json.dumps({"text": "x"})}, 99992402),
+        ("/open-apis/im/v1/messages", {"msg_type": "text", "content": json.dumps({"text": "x"}),
+                                       "receive_id": "oc_1"}, 99992402),
+        ("/open-apis/im/v1/messages?receive_id_type=nope",
+         {"msg_type": "text", "content": json.dumps({"text": "x"}), "receive_id": "oc_1"},
+         99992402),
+        (reply_path("om_1"), {"content": json.dumps({"text": "x"})}, 99992402),
+        (reply_path("om_1"), {"msg_type": "text", "content": json.dumps({"text": "x"}),
+                              "uuid": "u" * 51}, 99992402),
+        (reply_path("om_1"), {"msg_type": "post", "content": json.dumps({"text": "x"})}, 230001),
+    ],
+)
+def test_rejects_bad_bodies(fake, client, path, body, code):
+    tok = get_token(client)
+    status, _, resp, _ = client.call("POST", path, body, auth(tok))
+    assert status == 400 and resp["code"] == code, resp
+    assert fake.delivered() == []
+
+
+def test_requires_json_content_type(fake, client):
+    tok = get_token(client)
+    h = dict(auth(tok), **{"Content-Type": "text/plain"})
+    status, _, resp, _ = client.call("POST", SEND, text_body(receive_id="oc_1"), h)
+    assert status == 400 and resp["code"] == 230001
+    assert fake.delivered() == []
+
+
+def test_uuid_idempotency(fake, client):
+    tok = get_token(client)
+    first = client.call("POST", reply_path("om_a"), text_body("one", uuid="same"), auth(tok))[2]
+    again = client.call("POST", reply_path("om_a"), text_body("two", uuid="same"), auth(tok))[2]
+    assert first["code"] == 0 and again == first
+    other = client.call("POST", reply_path("om_a"), text_body("three", uuid="other"), auth(tok))[2]
+    assert other["data"]["message_id"] != first["data"]["message_id"]
+    assert [d.text for d in fake.delivered()] == ["one", "three"]
+    assert fake.uuid_repeats() == ["same"]
+    assert fake.count("reply") == 3
+
+
+def test_rate_limit(fake, client):
+    tok = get_token(client)
+    fake.rate_limit(2, 3)
+    for _ in range(2):
+        status, headers, body, _ = client.call("POST", SEND, text_body(receive_id="oc_1",
+                                                                       uuid="rl"), auth(tok))
+        assert status == 429 and body["code"] == 99991400
+        assert body["msg"] == "request trigger frequency limit"
+        assert headers["x-ogw-ratelimit-reset"] == "3"
+    status, _, body, _ = client.call("POST", SEND, text_body(receive_id="oc_1", uuid="rl"),
+                                     auth(tok))
+    assert status == 200 and body["code"] == 0
+    assert len(fake.delivered()) == 1
+    assert [r.status for r in fake.send_requests()] == [429, 429, 200]
+    assert [r.uuid for r in fake.send_requests()] == ["rl"] * 3
+
+
+def test_outage(fake, client):
+    tok = get_token(client)
+    fake.outage(0.5)
+    for path in (TOKEN, SEND):
+        status, _, body, raw = client.call("POST", path, text_body(receive_id="oc_1"), auth(tok))
+        assert status == 503 and body is None and raw  # not JSON
+    assert fake.delivered() == []
+    time.sleep(0.6)
+    status, _, body, _ = client.call("POST", SEND, text_body(receive_id="oc_1"), auth(tok))
+    assert status == 200 and len(fake.delivered()) == 1
+
+
+def test_hang_sends(fake, client):
+    tok = get_token(client)
+    fake.hang_sends(True)
+    conn = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=0.5)
+    conn.request("POST", reply_path("om_h"), body=json.dumps(text_body(uuid="uh")),
+                 headers=dict(auth(tok), **{"Content-Type": "application/json"}))
+    with pytest.raises(socket.timeout):
+        conn.getresponse()
+    conn.close()
+    assert fake.wait_until(lambda: len(fake.hanging()) == 1, 2)
+    assert fake.hanging()[0].uuid == "uh"
+    assert fake.delivered() == []
+    fake.hang_sends(False)
+    status, _, body, _ = client.call("POST", reply_path("om_h"), text_body(uuid="uh"), auth(tok))
+    assert status == 200 and [d.uuid for d in fake.delivered()] == ["uh"]
+
+
+def test_hang_sends_after_delivery(fake, client):
+    tok = get_token(client)
+    fake.hang_sends(True, deliver=True)
+    conn = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=0.5)
+    conn.request("POST", reply_path("om_h"), body=json.dumps(text_body(uuid="uh")),
+                 headers=dict(auth(tok), **{"Content-Type": "application/json"}))
+    with pytest.raises(socket.timeout):
+        conn.getresponse()
+    conn.close()
+    assert len(fake.delivered()) == 1
+    fake.hang_sends(False)
+    status, _, body, _ = client.call("POST", reply_path("om_h"), text_body(uuid="uh"), auth(tok))
+    assert status == 200 and body["data"]["message_id"] == fake.delivered()[0].message_id
+    assert len(fake.delivered()) == 1 and fake.uuid_repeats() == ["uh"]
+
+
+def test_keep_alive_and_chunked(fake):
+    tok = None
+    s = socket.create_connection(("127.0.0.1", fake.port), timeout=5)
+    try:
+        body = json.dumps({"app_id": "cli_test", "app_secret": "secret-123"}).encode()
+        chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+        req = (b"POST " + TOKEN.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+               b"\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked)
+        s.sendall(req + req)  # pipelined on one connection
+        f = s.makefile("rb")
+        for _ in range(2):
+            assert f.readline().startswith(b"HTTP/1.1 200")
+            length = 0
+            while (line := f.readline()) != b"\r\n":
+                k, v = line.decode().split(":", 1)
+                if k.lower() == "content-length":
+                    length = int(v)
+                assert not (k.lower() == "connection" and "close" in v)
+            tok = json.loads(f.read(length))["tenant_access_token"]
+    finally:
+        s.close()
+    assert tok and fake.token_fetches == 2
+
+
+def test_control_api_and_standalone(tmp_path):
+    port_sock = socket.socket()
+    port_sock.bind(("127.0.0.1", 0))
+    port = port_sock.getsockname()[1]
+    port_sock.close()
+    script = Path(__file__).resolve().parents[1] / "fakes" / "feishu_fake.py"
+    proc = subprocess.Popen([sys.executable, str(script), "--port", str(port), "--app-id", "cli_x",
+                             "--app-secret", "sx"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert f"127.0.0.1:{port}" in line
+        base = f"http://127.0.0.1:{port}"
+
+        def post(path, obj):
+            req = urllib.request.Request(base + path, data=json.dumps(obj).encode(),
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=5) as r:
+                    return r.status, json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                return e.code, e.read()
+
+        status, body = post(TOKEN, {"app_id": "cli_x", "app_secret": "sx"})
+        tok = body["tenant_access_token"]
+        assert post("/_fake/rate_limit", {"n": 1, "reset_seconds": 2}) == (200, {"ok": True})
+        data = json.dumps(text_body(receive_id="oc_1")).encode()
+        req = urllib.request.Request(base + SEND, data=data,
+                                     headers={"Content-Type": "application/json", **auth(tok)})
+        with pytest.raises(urllib.error.HTTPError) as ei:
+            urllib.request.urlopen(req, timeout=5)
+        assert ei.value.code == 429 and ei.value.headers["x-ogw-ratelimit-reset"] == "2"
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert r.status == 200
+        with urllib.request.urlopen(base + "/_fake/delivered", timeout=5) as r:
+            d = json.loads(r.read())["delivered"]
+        assert len(d) == 1 and d[0]["content"] == {"text": "hi"}
+        assert post("/_fake/expire_all_tokens", {})[0] == 200
+        with pytest.raises(urllib.error.HTTPError) as ei:
+            urllib.request.urlopen(req, timeout=5)
+        assert ei.value.code == 400 and json.loads(ei.value.read())["code"] == 99991663
+        assert post("/_fake/outage", {"seconds": 5})[0] == 200
+        assert post(TOKEN, {"app_id": "cli_x", "app_secret": "sx"})[0] == 503
+        with urllib.request.urlopen(base + "/_fake/stats", timeout=5) as r:
+            stats = json.loads(r.read())
+        assert stats["token_fetches"] == 1 and stats["delivered"] == 1
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+def test_concurrent_clients(fake):
+    errors = []
+
+    def worker(i):
+        try:
+            c = Client(fake)
+            tok = get_token(c)
+            for j in range(10):
+                s, _, b, _ = c.call("POST", reply_path(f"om_{i}"), text_body(f"{i}-{j}"), auth(tok))
+                assert s == 200 and b["code"] == 0
+            c.close()
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert not errors
+    assert len(fake.delivered()) == 80
