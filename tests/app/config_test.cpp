@@ -355,19 +355,25 @@ TEST(ConfigTest, SkippedBotIsStillValidated) {
       6, "bot[0].colour", "unknown key");
 }
 
-TEST(ConfigTest, SkipWarningNamesTheFirstUnsetVariableInFileOrder) {
+TEST(ConfigTest, SkipWarningNamesTheFirstUnsetRequiredVariableInFileOrder) {
   const auto config = parse(
-      "[[bot]]\nname = \"b\"\nplatform = \"feishu\"\nverification_token = \"${Z_FIRST}\"\n"
-      "app_id = \"${A_SECOND}\"\napp_secret = \"s\"\nintents = [\"${IN_LIST}\"]\n");
+      "[[bot]]\nname = \"b\"\nplatform = \"feishu\"\nverification_token = \"${Z_OPTIONAL}\"\n"
+      "app_secret = \"${B_FIRST}\"\napp_id = \"${A_SECOND}\"\n");
   EXPECT_TRUE(config.bots.empty());
   ASSERT_EQ(config.warnings.size(), 1u);
-  EXPECT_EQ(config.warnings[0], "bot 'b' skipped: Z_FIRST is not set");
+  EXPECT_EQ(config.warnings[0], "bot 'b' skipped: B_FIRST is not set");
+}
 
-  const auto list_only = parse(
+TEST(ConfigTest, OptionalKeyWithUnsetVariableIsEmptyAndTheBotStays) {
+  const auto config = parse(
       "[[bot]]\nname = \"b\"\nplatform = \"feishu\"\napp_id = \"a\"\napp_secret = \"s\"\n"
-      "intents = [\"ok\", \"${IN_LIST}\"]\n");
-  ASSERT_EQ(list_only.warnings.size(), 1u);
-  EXPECT_EQ(list_only.warnings[0], "bot 'b' skipped: IN_LIST is not set");
+      "encrypt_key = \"${NO_KEY}\"\nintents = [\"ok\", \"${IN_LIST}\"]\n"
+      "api_base = \"${NO_BASE}\"\n");
+  ASSERT_EQ(config.bots.size(), 1u);
+  EXPECT_TRUE(config.warnings.empty());
+  EXPECT_EQ(config.bots[0].get_string("encrypt_key", "x"), "");
+  EXPECT_EQ(config.bots[0].get_list("intents"), std::vector<std::string>{"ok"});
+  EXPECT_EQ(config.bots[0].api_base, "");
 }
 
 TEST(ConfigTest, ApiTokenRequiredUnlessLoopback) {
@@ -419,7 +425,6 @@ TEST(ConfigTest, ExampleConfigSkipsBotsWithoutCredentials) {
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const Environment environment = {{"FEISHU_APP_ID", "cli_1"},
                                    {"FEISHU_APP_SECRET", "s"},
-                                   {"FEISHU_ENCRYPT_KEY", ""},
                                    {"FEISHU_VERIFICATION_TOKEN", "v"}};
   const auto config = parse_config(text, "botgate.toml", registry, &environment);
   ASSERT_EQ(config.bots.size(), 1u);

@@ -623,7 +623,7 @@ class Loader {
         }
         if (key == "api_base" || key == "proxy") {
           auto result = substitute(string_at(node, path), node, path);
-          note_unset(result);
+          if (result.unset) result.value.clear();  // optional: unset means the default
           const bool is_proxy = key == "proxy";
           if (!result.unset && !result.value.empty()) {
             if (const auto problem = check_http_url(result.value, !is_proxy, !is_proxy);
@@ -644,7 +644,13 @@ class Loader {
         switch (spec->type) {
           case SettingType::string: {
             auto result = substitute(string_at(node, path), node, path);
-            note_unset(result);
+            // DESIGN.md: only a *required* key's unset variable skips the bot; an optional
+            // key (encrypt_key, verification_token) with an unset variable is simply empty.
+            if (spec->required) {
+              note_unset(result);
+            } else if (result.unset) {
+              result.value.clear();
+            }
             bot.values[spec->key] = std::move(result.value);
             break;
           }
@@ -657,13 +663,15 @@ class Loader {
           case SettingType::string_list: {
             auto items = strings_at(node, path);
             const auto* array = node.as_array();
+            std::vector<std::string> values;
             for (std::size_t j = 0; j < items.size(); ++j) {
               const auto item_path = path + "[" + std::to_string(j) + "]";
               auto result = substitute(items[j], *array->get(j), item_path);
-              note_unset(result);
-              items[j] = std::move(result.value);
+              if (spec->required) note_unset(result);
+              // An optional list drops the items whose variable is unset.
+              if (!result.unset) values.push_back(std::move(result.value));
             }
-            bot.values[spec->key] = std::move(items);
+            bot.values[spec->key] = std::move(values);
             break;
           }
         }

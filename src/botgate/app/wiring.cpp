@@ -3,6 +3,7 @@
 #include "botgate/api/health.hpp"
 #include "botgate/core/runtime.hpp"
 #include "botgate/handlers/echo.hpp"
+#include "botgate/handlers/forward.hpp"
 #include "botgate/handlers/rules.hpp"
 #include "botgate/net/http_client.hpp"
 #include "botgate/net/http_server.hpp"
@@ -61,6 +62,11 @@ struct Gateway::Impl {
       rules.push_back({rc.match, rc.reply, rc.platforms, rc.bots});
     }
     if (!rules.empty()) chain.add(std::make_unique<handlers::RulesHandler>(std::move(rules)));
+    if (!config.forward.url.empty()) {
+      chain.add(std::make_unique<handlers::ForwardHandler>(
+          io.get_executor(), config.forward.url,
+          std::chrono::milliseconds(config.forward.timeout_ms)));
+    }
     if (config.echo.enabled) chain.add(std::make_unique<handlers::EchoHandler>(config.echo.prefix));
   }
 

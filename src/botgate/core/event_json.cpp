@@ -153,7 +153,12 @@ std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view
   } else if (text.size() != 20) {
     return std::nullopt;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  static constexpr unsigned kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || h > 23 || mi > 59 || s > 60) {
+    return std::nullopt;
+  }
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo == 2 && d == 29 && !leap) return std::nullopt;
   using namespace std::chrono;
   const std::int64_t days = days_from_civil(y, mo, d);
   const auto total = milliseconds(((days * 24 + h) * 60 + mi) * 60'000 + s * 1000 + ms);

@@ -282,6 +282,9 @@ asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
       if (!done) {
         spdlog::error("bot {}: cannot complete event {}: {}", bot.name, event.platform_event_id,
                       done.error().message());
+        // The event stays in the inbox; pause so a failing store is not hammered (and a
+        // forward handler not called again and again).
+        co_await bot.stop_signal.wait_for(std::chrono::seconds(1));
         break;
       }
       if (has_replies) bot.outbox_signal.notify();

@@ -24,8 +24,11 @@
 
 #include <openssl/ssl.h>
 
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -64,10 +67,16 @@ struct Exchange {
   Result<HttpResponse> response{Error{errc::platform_unavailable}};
   /// The connection may carry another request.
   bool reusable = false;
-  /// The exchange failed before any byte of a response arrived (and not by a deadline): on a
-  /// pooled connection this is the server having closed it while idle.
+  /// The exchange failed before any byte of a response arrived, and not by a deadline or a
+  /// cancellation: on a pooled connection, the server having closed it while idle.
   bool failed_before_response = false;
 };
+
+/// Whether a failure before any response byte may be the server having closed an idle
+/// connection. Deadlines and cancellation are not: a retry would only run into them again.
+bool may_be_stale_connection(const error_code& ec) {
+  return ec != beast::error::timeout && ec != asio::error::operation_aborted;
+}
 
 /// "connect to api.example.com:443: Connection refused". `where` names host and port only:
 /// never the target, whose query may carry keys.
@@ -174,7 +183,7 @@ asio::awaitable<Exchange> exchange_on(Stream& stream, beast::flat_buffer& buffer
   if (write_ec) {
     lowest.expires_never();
     outcome.response = transport_error(write_ec, "send request to", where);
-    outcome.failed_before_response = write_ec != beast::error::timeout;
+    outcome.failed_before_response = may_be_stale_connection(write_ec);
     co_return outcome;
   }
 
@@ -193,7 +202,7 @@ asio::awaitable<Exchange> exchange_on(Stream& stream, beast::flat_buffer& buffer
                                    std::to_string(options.max_response_bytes) + " bytes"};
     } else {
       outcome.response = transport_error(read_ec, "read response from", where);
-      outcome.failed_before_response = !parser.got_some() && read_ec != beast::error::timeout;
+      outcome.failed_before_response = !parser.got_some() && may_be_stale_connection(read_ec);
     }
     co_return outcome;
   }

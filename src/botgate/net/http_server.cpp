@@ -38,6 +38,7 @@ std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string
     if (colon == std::string_view::npos) return std::nullopt;
     host = listen.substr(0, colon);
     port = listen.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return std::nullopt;  // IPv6 needs brackets
   }
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
@@ -58,9 +59,17 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
 
+  /// One accepted connection. `idle` is touched only on the connection's strand.
+  struct Connection {
+    explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+    beast::tcp_stream stream;
+    /// Waiting for a request's header: stop() may close it, no request is lost.
+    bool idle = true;
+  };
+
   // Guards `sessions_` and `stopping_`: sessions live on their own strands, stop() on any thread.
   std::mutex mutex_;
-  std::map<std::uint64_t, std::weak_ptr<beast::tcp_stream>> sessions_;
+  std::map<std::uint64_t, std::weak_ptr<Connection>> sessions_;
   std::uint64_t next_session_ = 0;
   bool stopping_ = false;
 
@@ -73,31 +82,41 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         spdlog::warn("http server: accept failed: {}", ec.message());
         continue;
       }
-      auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+      auto connection = std::make_shared<Connection>(std::move(socket));
       std::uint64_t id = 0;
       {
         std::lock_guard lock(mutex_);
         if (stopping_) co_return;
         id = next_session_++;
-        sessions_[id] = stream;
+        sessions_[id] = connection;
       }
-      asio::co_spawn(stream->get_executor(), session(stream, id), asio::detached);
+      asio::co_spawn(connection->stream.get_executor(), session(connection, id), asio::detached);
     }
   }
 
-  asio::awaitable<void> session(std::shared_ptr<beast::tcp_stream> stream, std::uint64_t id) {
+  asio::awaitable<void> session(std::shared_ptr<Connection> connection, std::uint64_t id) {
     auto self = shared_from_this();
+    beast::tcp_stream* stream = &connection->stream;
     beast::flat_buffer buffer;
     for (bool first = true;; first = false) {
+      // Checked on the strand before every wait for a request: a stop() that came earlier ends
+      // the connection here, one that comes later finds it idle and cancels the read.
+      if (is_stopping()) break;
       http::request_parser<http::string_body> parser;
       parser.header_limit(16 * 1024);
       parser.body_limit(options_.max_body_bytes);
       stream->expires_after(first ? options_.header_timeout : options_.idle_timeout);
+      connection->idle = true;
       auto [hec, hn] = co_await http::async_read_header(*stream, buffer, parser, use_tuple);
+      connection->idle = false;
       if (hec) {
         if (hec == http::error::header_limit) {
           co_await reply(*stream, make_response(http::status::request_header_fields_too_large,
                                                 R"({"error":"headers too large"})"), false);
+        } else if (hec == http::error::body_limit) {
+          // Beast checks a declared Content-Length against the limit while parsing the header.
+          co_await reply(*stream, make_response(http::status::payload_too_large,
+                                                R"({"error":"body too large"})"), false);
         } else if (hec != http::error::end_of_stream && hec != beast::error::timeout &&
                    hec != asio::error::operation_aborted && hec != asio::error::eof &&
                    hec != asio::error::connection_reset) {
@@ -192,13 +211,13 @@ Result<void> HttpServer::start() {
 std::uint16_t HttpServer::port() const noexcept { return impl_->port_; }
 
 void HttpServer::stop() {
-  std::vector<std::shared_ptr<beast::tcp_stream>> open;
+  std::vector<std::shared_ptr<Impl::Connection>> open;
   {
     std::lock_guard lock(impl_->mutex_);
     if (impl_->stopping_) return;
     impl_->stopping_ = true;
     for (auto& [id, weak] : impl_->sessions_) {
-      if (auto stream = weak.lock()) open.push_back(std::move(stream));
+      if (auto connection = weak.lock()) open.push_back(std::move(connection));
     }
   }
   asio::post(impl_->acceptor_.get_executor(), [impl = impl_] {
@@ -206,9 +225,12 @@ void HttpServer::stop() {
     impl->acceptor_.close(ignored);
   });
   // Idle keep-alive connections wait in a read: cancel it on the connection's own strand.
+  // (expires_after() would not do: Beast leaves the deadline of a pending read unchanged.)
   // A connection busy with a request finishes it and then closes (keep-alive is off now).
-  for (auto& stream : open) {
-    asio::post(stream->get_executor(), [stream] { stream->expires_after(std::chrono::seconds(0)); });
+  for (auto& connection : open) {
+    asio::post(connection->stream.get_executor(), [connection] {
+      if (connection->idle) connection->stream.cancel();
+    });
   }
 }
 

@@ -30,7 +30,10 @@ asio::awaitable<Result<std::string>> TokenCache::get() {
   if (fetching_) {
     // Single flight: wait for the running fetch and take its outcome.
     co_await fetch_done_.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (token_ && usable(*token_)) co_return token_->value;
+    // The token that fetch brought is valid even when it is already due for refresh (Feishu
+    // answers with the current token, however little time it has left): waiters share it, as
+    // the caller that ran the fetch does.
+    if (token_ && (usable(*token_) || !last_error_)) co_return token_->value;
     co_return last_error_.value_or(Error{errc::token_unavailable, "token fetch failed"});
   }
   fetching_ = true;
@@ -46,6 +49,14 @@ asio::awaitable<Result<std::string>> TokenCache::get() {
     }
   }
   ++fetches_;
+  // Whatever ends this fetch (even a throwing fetcher: a bug), the waiters must wake.
+  struct WakeWaiters {
+    TokenCache& cache;
+    ~WakeWaiters() {
+      cache.fetching_ = false;
+      cache.fetch_done_.cancel();
+    }
+  } wake{*this};
   auto fetched = co_await fetch_();
   Result<std::string> result = Error{errc::token_unavailable};
   if (fetched) {
@@ -53,14 +64,14 @@ asio::awaitable<Result<std::string>> TokenCache::get() {
     token_ = token;
     last_error_.reset();
     auto saved = co_await store_.token_put(store_key_, std::move(token));
-    if (!saved) spdlog::warn("token {}: not cached in the store: {}", store_key_, saved.error().message());
+    if (!saved) {
+      spdlog::warn("token {}: not cached in the store: {}", store_key_, saved.error().message());
+    }
     result = token_->value;
   } else {
     last_error_ = fetched.error();
     result = fetched.error();
   }
-  fetching_ = false;
-  fetch_done_.cancel();
   co_return result;
 }
 

@@ -30,12 +30,19 @@ Result<json::object> parse_object(std::string_view text) {
 
 HttpResponse ok_ack() { return make_response(http::status::ok, R"({"msg":"success"})"); }
 
-std::string_view trim(std::string_view s) {
-  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::string_view trim_front(std::string_view s) {
   while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  return s;
+}
+
+std::string_view trim_back(std::string_view s) {
   while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
   return s;
 }
+
+std::string_view trim(std::string_view s) { return trim_back(trim_front(s)); }
 
 /// Text of a `post` message: paragraphs of text/a/at/md elements, possibly under a locale key.
 std::string post_text(const json::object& content, std::vector<MentionKey>& mentions) {
@@ -77,9 +84,13 @@ std::string post_text(const json::object& content, std::vector<MentionKey>& ment
 StrippedText strip_mentions(std::string_view text, const std::vector<MentionKey>& mentions,
                             const std::string& bot_open_id) {
   StrippedText out;
+  std::vector<bool> is_bot_segment;  // parallel to out.segments: the bot's mentions
   std::string pending;
   auto flush = [&] {
-    if (!pending.empty()) out.segments.emplace_back(Text{pending});
+    if (!pending.empty()) {
+      out.segments.emplace_back(Text{pending});
+      is_bot_segment.push_back(false);
+    }
     pending.clear();
   };
   std::size_t pos = 0;
@@ -105,6 +116,7 @@ StrippedText strip_mentions(std::string_view text, const std::vector<MentionKey>
                                             : found->open_id == bot_open_id;
     flush();
     out.segments.emplace_back(Mention{found->open_id, found->name});
+    is_bot_segment.push_back(is_bot);
     if (is_bot) {
       out.mentions_bot = true;
       if (pos < text.size() && text[pos] == ' ') ++pos;  // the space after the mention
@@ -114,19 +126,27 @@ StrippedText strip_mentions(std::string_view text, const std::vector<MentionKey>
   }
   flush();
   out.text = std::string(trim(out.text));
-  // Keep segments consistent with the trimmed text: trim the first and last text pieces.
-  if (!out.segments.empty()) {
-    if (auto* first = std::get_if<Text>(&out.segments.front())) {
-      first->text = std::string(trim(first->text));
-    }
-    if (auto* last = std::get_if<Text>(&out.segments.back())) {
-      last->text = std::string(trim(last->text));
-    }
-    std::erase_if(out.segments, [](const Segment& s) {
-      const auto* t = std::get_if<Text>(&s);
-      return t != nullptr && t->text.empty();
-    });
+  // Trim the segments as the text was trimmed: only the whitespace before the first and after
+  // the last piece that shows in the text (the bot's mentions do not), never the spaces between
+  // a piece and a mention.
+  for (std::size_t i = 0; i < out.segments.size(); ++i) {
+    auto* t = std::get_if<Text>(&out.segments[i]);
+    if (t == nullptr && !is_bot_segment[i]) break;
+    if (t == nullptr) continue;
+    t->text = std::string(trim_front(t->text));
+    if (!t->text.empty()) break;
   }
+  for (std::size_t i = out.segments.size(); i > 0; --i) {
+    auto* t = std::get_if<Text>(&out.segments[i - 1]);
+    if (t == nullptr && !is_bot_segment[i - 1]) break;
+    if (t == nullptr) continue;
+    t->text = std::string(trim_back(t->text));
+    if (!t->text.empty()) break;
+  }
+  std::erase_if(out.segments, [](const Segment& s) {
+    const auto* t = std::get_if<Text>(&s);
+    return t != nullptr && t->text.empty();
+  });
   return out;
 }
 

@@ -1,0 +1,166 @@
+#include "botgate/core/handler_chain.hpp"
+
+#include "support/run_sync.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace botgate {
+namespace {
+
+using test::run_sync;
+
+/// Records its name in `log`, optionally replies, and answers `result`.
+class ScriptedHandler final : public Handler {
+ public:
+  ScriptedHandler(std::string name, std::vector<std::string>& log, HandlerResult result,
+                  std::string reply = {})
+      : name_(std::move(name)), log_(log), result_(result), reply_(std::move(reply)) {}
+
+  asio::awaitable<HandlerResult> handle(const Event&, HandlerContext& ctx) override {
+    log_.push_back(name_);
+    if (!reply_.empty()) {
+      ctx.reply(OutgoingMessage::plain(reply_));
+    }
+    co_return result_;
+  }
+
+ private:
+  std::string name_;
+  std::vector<std::string>& log_;
+  HandlerResult result_;
+  std::string reply_;
+};
+
+class ThrowingHandler final : public Handler {
+ public:
+  explicit ThrowingHandler(std::vector<std::string>& log) : log_(log) {}
+  asio::awaitable<HandlerResult> handle(const Event&, HandlerContext& ctx) override {
+    log_.push_back("throws");
+    ctx.reply(OutgoingMessage::plain("before the throw"));
+    throw std::runtime_error("handler bug");
+    co_return HandlerResult::done;
+  }
+
+ private:
+  std::vector<std::string>& log_;
+};
+
+Event group_message() {
+  Event event;
+  event.id = "e1";
+  event.platform = "qq";
+  event.bot = "qq-bot";
+  event.platform_event_id = "pe1";
+  event.chat = Chat{"g1", ChatType::group, std::string("guild")};
+  event.sender = User{"u1", "Ann", false};
+  event.message = Message{"m1", "hello", true, {Text{"hello"}}};
+  event.reply_context = "ctx";
+  return event;
+}
+
+TEST(HandlerChainTest, EmptyChainGivesNoReplies) {
+  HandlerChain chain;
+  EXPECT_EQ(chain.size(), 0u);
+  const Event event = group_message();
+  EXPECT_TRUE(run_sync(chain.run(event)).empty());
+}
+
+TEST(HandlerChainTest, RunsHandlersInOrderUntilOneIsDone) {
+  std::vector<std::string> log;
+  HandlerChain chain;
+  chain.add(std::make_unique<ScriptedHandler>("a", log, HandlerResult::next));
+  chain.add(std::make_unique<ScriptedHandler>("b", log, HandlerResult::next));
+  chain.add(std::make_unique<ScriptedHandler>("c", log, HandlerResult::done, "from c"));
+  chain.add(std::make_unique<ScriptedHandler>("d", log, HandlerResult::done, "from d"));
+  EXPECT_EQ(chain.size(), 4u);
+  const Event event = group_message();
+  auto replies = run_sync(chain.run(event));
+  EXPECT_EQ(log, (std::vector<std::string>{"a", "b", "c"}));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].plain_text(), "from c");
+}
+
+TEST(HandlerChainTest, FirstDoneWinsButEarlierRepliesStay) {
+  std::vector<std::string> log;
+  HandlerChain chain;
+  // A handler may reply and still pass the event on; its reply is kept.
+  chain.add(std::make_unique<ScriptedHandler>("a", log, HandlerResult::next, "from a"));
+  chain.add(std::make_unique<ScriptedHandler>("b", log, HandlerResult::done, "from b"));
+  chain.add(std::make_unique<ScriptedHandler>("c", log, HandlerResult::done, "from c"));
+  const Event event = group_message();
+  auto replies = run_sync(chain.run(event));
+  EXPECT_EQ(log, (std::vector<std::string>{"a", "b"}));
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].plain_text(), "from a");
+  EXPECT_EQ(replies[1].plain_text(), "from b");
+}
+
+TEST(HandlerChainTest, AllNextRunsEveryHandler) {
+  std::vector<std::string> log;
+  HandlerChain chain;
+  chain.add(std::make_unique<ScriptedHandler>("a", log, HandlerResult::next));
+  chain.add(std::make_unique<ScriptedHandler>("b", log, HandlerResult::next));
+  const Event event = group_message();
+  EXPECT_TRUE(run_sync(chain.run(event)).empty());
+  EXPECT_EQ(log, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(HandlerChainTest, RepliesAreAddressedInReplyToTheEvent) {
+  std::vector<std::string> log;
+  HandlerChain chain;
+  chain.add(std::make_unique<ScriptedHandler>("a", log, HandlerResult::done, "pong"));
+  const Event event = group_message();
+  auto replies = run_sync(chain.run(event));
+  ASSERT_EQ(replies.size(), 1u);
+  const OutgoingMessage& reply = replies[0];
+  EXPECT_EQ(reply.bot, "qq-bot");
+  EXPECT_EQ(reply.chat_id, "g1");
+  EXPECT_EQ(reply.chat_type, ChatType::group);
+  EXPECT_EQ(reply.reply_to, "m1");
+  EXPECT_EQ(reply.reply_to_user, "u1");
+  EXPECT_EQ(reply.reply_context, "ctx");
+  EXPECT_EQ(reply.segments, (std::vector<Segment>{Text{"pong"}}));
+}
+
+TEST(HandlerChainTest, ReplyToANonMessageEventHasNoReplyTo) {
+  std::vector<std::string> log;
+  HandlerChain chain;
+  chain.add(std::make_unique<ScriptedHandler>("a", log, HandlerResult::done, "welcome"));
+  Event event = group_message();
+  event.message.reset();
+  auto replies = run_sync(chain.run(event));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].chat_id, "g1");
+  EXPECT_TRUE(replies[0].reply_to.empty());
+}
+
+TEST(HandlerChainTest, AThrowingHandlerIsTreatedAsNext) {
+  std::vector<std::string> log;
+  HandlerChain chain;
+  chain.add(std::make_unique<ThrowingHandler>(log));
+  chain.add(std::make_unique<ScriptedHandler>("b", log, HandlerResult::done, "from b"));
+  const Event event = group_message();
+  auto replies = run_sync(chain.run(event));
+  EXPECT_EQ(log, (std::vector<std::string>{"throws", "b"}));
+  // What it queued before throwing is part of the context; the chain went on to b.
+  ASSERT_FALSE(replies.empty());
+  EXPECT_EQ(replies.back().plain_text(), "from b");
+}
+
+TEST(HandlerChainTest, RunIsRepeatable) {
+  std::vector<std::string> log;
+  HandlerChain chain;
+  chain.add(std::make_unique<ScriptedHandler>("a", log, HandlerResult::done, "x"));
+  const Event event = group_message();
+  EXPECT_EQ(run_sync(chain.run(event)).size(), 1u);
+  EXPECT_EQ(run_sync(chain.run(event)).size(), 1u);
+  EXPECT_EQ(log.size(), 2u);
+}
+
+}  // namespace
+}  // namespace botgate

@@ -1,0 +1,557 @@
+#include "botgate/core/runtime.hpp"
+
+#include "botgate/core/event_json.hpp"
+#include "support/memory_store.hpp"
+#include "support/recording_sender.hpp"
+#include "support/run_until.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace botgate {
+namespace {
+
+using namespace std::chrono_literals;
+using test::MemoryStore;
+using test::RecordingSender;
+using test::run_on;
+using test::run_until;
+
+/// Answers every message with "echo: <text>".
+class EchoHandler final : public Handler {
+ public:
+  asio::awaitable<HandlerResult> handle(const Event& event, HandlerContext& ctx) override {
+    if (!event.message) {
+      co_return HandlerResult::next;
+    }
+    ctx.reply(OutgoingMessage::plain("echo: " + event.message->text));
+    co_return HandlerResult::done;
+  }
+};
+
+/// A platform callback in miniature: header X-Test-Signature must be "good", the body is one
+/// Event as JSON, and the acknowledgement is "success".
+class TestWebhook final : public WebhookHandler {
+ public:
+  Result<WebhookOutcome> handle(const HttpRequest& request) const override {
+    if (request["X-Test-Signature"] != "good") {
+      return Error{errc::bad_signature, "X-Test-Signature does not match"};
+    }
+    auto event = event_from_json(request.body());
+    if (!event) {
+      return event.error();
+    }
+    WebhookOutcome outcome;
+    outcome.events.push_back(std::move(*event));
+    outcome.ack = make_response(http::status::ok, "success", "text/plain");
+    return outcome;
+  }
+};
+
+RuntimeOptions fast_options() {
+  RuntimeOptions options;
+  options.send_backoff = BackoffPolicy{1ms, 5ms, 2.0};
+  return options;
+}
+
+Event message_event(std::string event_id, std::string message_id, std::string text,
+                    std::string bot = "bot") {
+  Event event;
+  event.platform = "sandbox";
+  event.bot = std::move(bot);
+  event.platform_event_id = std::move(event_id);
+  event.chat = Chat{"chat-1", ChatType::group, std::nullopt};
+  event.sender = User{"user-1", "Ann", false};
+  event.message = Message{std::move(message_id), text, true, {Text{text}}};
+  event.reply_context = "ctx-1";
+  return event;
+}
+
+HttpRequest callback(const std::string& signature, std::string body) {
+  HttpRequest request{http::verb::post, "/webhook/bot", 11};
+  request.set("X-Test-Signature", signature);
+  request.body() = std::move(body);
+  request.prepare_payload();
+  return request;
+}
+
+/// One runtime with one bot ("bot") over a MemoryStore and a RecordingSender, and the chain
+/// {EchoHandler}. The destructor stops the runtime and lets its workers end.
+class Harness {
+ public:
+  explicit Harness(RuntimeOptions options = fast_options(), MemoryStore* shared_store = nullptr)
+      : store_(shared_store ? *shared_store : own_store_) {
+    chain_.add(std::make_unique<EchoHandler>());
+    runtime_ = std::make_unique<Runtime>(io_, store_, chain_, options);
+    sender_ = add_bot("bot", true);
+  }
+
+  ~Harness() {
+    runtime_->stop();
+    EXPECT_TRUE(run_until(io_, [this] { return runtime_->stopped(); }))
+        << "the workers did not end after stop()";
+    io_.restart();
+    io_.poll();  // the wake-ups that stop() posted
+    runtime_.reset();
+  }
+
+  RecordingSender* add_bot(const std::string& name, bool with_webhook) {
+    auto sender = std::make_unique<RecordingSender>();
+    RecordingSender* raw = sender.get();
+    BotParts parts;
+    if (with_webhook) {
+      parts.webhook = std::make_unique<TestWebhook>();
+    }
+    parts.sender = std::move(sender);
+    runtime_->add_bot(name, "sandbox", runtime_->make_bot_strand(), std::move(parts));
+    return raw;
+  }
+
+  Result<bool> on_event(Event event) { return run_on(io_, runtime_->on_event(std::move(event))); }
+
+  HttpResponse on_webhook(const std::string& bot, const HttpRequest& request) {
+    return run_on(io_, runtime_->on_webhook(bot, request));
+  }
+
+  /// Runs until `sender` delivered a message whose text is `text`.
+  bool wait_for_delivery(const std::string& text, RecordingSender* sender = nullptr) {
+    sender = sender ? sender : sender_;
+    return run_until(io_, [&] { return count_delivered(text, sender) > 0; });
+  }
+
+  int count_delivered(const std::string& text, RecordingSender* sender = nullptr) const {
+    sender = sender ? sender : sender_;
+    int n = 0;
+    for (const OutgoingMessage& m : sender->delivered()) {
+      n += m.plain_text() == text ? 1 : 0;
+    }
+    return n;
+  }
+
+  std::optional<OutboxStatus> status_of(std::int64_t id) {
+    return run_on(io_, runtime_->message_status(id)).value();
+  }
+
+  asio::io_context io_;
+  MemoryStore own_store_;
+  MemoryStore& store_;
+  HandlerChain chain_;
+  std::unique_ptr<Runtime> runtime_;
+  RecordingSender* sender_ = nullptr;
+};
+
+TEST(RuntimeTest, EventIsAnsweredInItsConversation) {
+  Harness h;
+  h.runtime_->start();
+  auto accepted = h.on_event(message_event("ev-1", "m-1", "hi"));
+  ASSERT_TRUE(accepted);
+  EXPECT_TRUE(*accepted);
+  ASSERT_TRUE(h.wait_for_delivery("echo: hi"));
+
+  const auto delivered = h.sender_->delivered();
+  ASSERT_EQ(delivered.size(), 1u);
+  const OutgoingMessage& reply = delivered[0];
+  EXPECT_EQ(reply.bot, "bot");
+  EXPECT_EQ(reply.chat_id, "chat-1");
+  EXPECT_EQ(reply.chat_type, ChatType::group);
+  EXPECT_EQ(reply.reply_to, "m-1");
+  EXPECT_EQ(reply.reply_to_user, "user-1");
+  EXPECT_EQ(reply.reply_context, "ctx-1");
+  EXPECT_FALSE(reply.idempotency_key.empty());
+
+  ASSERT_TRUE(run_until(h.io_, [&] {
+    const auto outbox = h.store_.outbox();
+    return outbox.size() == 1 && outbox[0].state == OutboxState::sent;
+  }));
+  EXPECT_EQ(h.store_.outbox()[0].platform_message_id, "pm-0");
+  EXPECT_TRUE(h.store_.inbox().empty());
+  const auto status = h.runtime_->status();
+  ASSERT_EQ(status.size(), 1u);
+  EXPECT_EQ(status[0].name, "bot");
+  EXPECT_EQ(status[0].platform, "sandbox");
+  EXPECT_EQ(status[0].events_in, 1u);
+  EXPECT_TRUE(run_until(h.io_, [&] { return h.runtime_->status()[0].messages_sent == 1; }));
+}
+
+TEST(RuntimeTest, AcceptedEventGetsAnIdAndTheBotsPlatform) {
+  Harness h;
+  Event event = message_event("ev-1", "m-1", "hi");
+  event.platform.clear();
+  ASSERT_TRUE(h.on_event(event).value());
+  const auto inbox = h.store_.inbox();
+  ASSERT_EQ(inbox.size(), 1u);
+  EXPECT_EQ(inbox[0].event.id.size(), 32u);
+  EXPECT_EQ(inbox[0].event.platform, "sandbox");
+  EXPECT_EQ(inbox[0].event.bot, "bot");
+}
+
+TEST(RuntimeTest, EventForAnUnknownBotIsNotFound) {
+  Harness h;
+  auto accepted = h.on_event(message_event("ev-1", "m-1", "hi", "nobody"));
+  ASSERT_FALSE(accepted);
+  EXPECT_TRUE(accepted.error().is(errc::not_found));
+}
+
+TEST(RuntimeTest, DuplicatePlatformEventIdGetsOneReply) {
+  Harness h;
+  h.runtime_->start();
+  EXPECT_TRUE(h.on_event(message_event("ev-1", "m-1", "hi")).value());
+  EXPECT_FALSE(h.on_event(message_event("ev-1", "m-1", "hi")).value());
+  EXPECT_FALSE(h.on_event(message_event("ev-1", "m-other", "hi")).value());
+  // Everything accepted before the barrier is handled before it (inbox and outbox keep order).
+  EXPECT_TRUE(h.on_event(message_event("ev-2", "m-2", "barrier")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: barrier"));
+  EXPECT_EQ(h.count_delivered("echo: hi"), 1);
+  EXPECT_EQ(h.sender_->send_calls(), 2);
+  EXPECT_EQ(h.runtime_->status()[0].events_in, 2u);
+}
+
+TEST(RuntimeTest, SameMessageUnderAnotherEventIdGetsOneReply) {
+  Harness h;
+  h.runtime_->start();
+  EXPECT_TRUE(h.on_event(message_event("ev-1", "m-1", "hi")).value());
+  EXPECT_FALSE(h.on_event(message_event("ev-1-redelivered", "m-1", "hi")).value());
+  EXPECT_TRUE(h.on_event(message_event("ev-2", "m-2", "barrier")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: barrier"));
+  EXPECT_EQ(h.count_delivered("echo: hi"), 1);
+}
+
+TEST(RuntimeTest, EventsFromBotsGetNoReply) {
+  Harness h;
+  h.runtime_->start();
+  Event from_bot = message_event("ev-1", "m-1", "i am a bot");
+  from_bot.sender.is_bot = true;
+  EXPECT_TRUE(h.on_event(from_bot).value());
+  EXPECT_TRUE(h.on_event(message_event("ev-2", "m-2", "barrier")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: barrier"));
+  EXPECT_EQ(h.sender_->send_calls(), 1);
+  EXPECT_EQ(h.count_delivered("echo: i am a bot"), 0);
+  EXPECT_TRUE(h.store_.inbox().empty()) << "the bot's event is completed, not left pending";
+}
+
+/// Groups the send attempts by message text.
+std::map<std::string, std::vector<test::SendAttempt>> attempts_by_text(const RecordingSender& s) {
+  std::map<std::string, std::vector<test::SendAttempt>> out;
+  for (const test::SendAttempt& attempt : s.attempts()) {
+    out[attempt.message.plain_text()].push_back(attempt);
+  }
+  return out;
+}
+
+TEST(RuntimeTest, RetryableFailureAtEachStepStillDeliversExactlyOnce) {
+  const std::vector<Error> failures = {
+      Error{errc::rate_limited, "429", std::chrono::milliseconds(2)},
+      Error{errc::platform_unavailable, "502 from the platform"},
+      Error{errc::timeout, "send timed out"},
+      Error{errc::token_rejected, "99991663"},
+  };
+  for (const Error& failure : failures) {
+    for (int fail_at = 0; fail_at < 4; ++fail_at) {
+      SCOPED_TRACE(failure.message() + ", fail_at=" + std::to_string(fail_at));
+      Harness h;
+      h.sender_->fail_at(fail_at, failure);
+      for (int i = 0; i < 4; ++i) {
+        const std::string n = std::to_string(i);
+        ASSERT_TRUE(h.on_event(message_event("ev-" + n, "m-" + n, "msg " + n)).value());
+      }
+      h.runtime_->start();
+      ASSERT_TRUE(run_until(h.io_, [&] { return h.sender_->delivered().size() >= 4; }));
+      ASSERT_TRUE(run_until(h.io_, [&] {
+        const auto outbox = h.store_.outbox();
+        return std::all_of(outbox.begin(), outbox.end(),
+                           [](const auto& e) { return e.state == OutboxState::sent; });
+      }));
+
+      EXPECT_EQ(h.sender_->send_calls(), 5);
+      const auto attempts = h.sender_->attempts();
+      ASSERT_GT(attempts.size(), static_cast<std::size_t>(fail_at));
+      EXPECT_FALSE(attempts[fail_at].delivered);
+      std::set<std::string> keys;
+      for (const auto& [text, tries] : attempts_by_text(*h.sender_)) {
+        SCOPED_TRACE(text);
+        const auto delivered = std::count_if(tries.begin(), tries.end(),
+                                             [](const auto& a) { return a.delivered; });
+        EXPECT_EQ(delivered, 1);
+        for (const auto& attempt : tries) {
+          EXPECT_EQ(attempt.message.idempotency_key, tries.front().message.idempotency_key);
+        }
+        EXPECT_FALSE(tries.front().message.idempotency_key.empty());
+        keys.insert(tries.front().message.idempotency_key);
+      }
+      EXPECT_EQ(keys.size(), 4u) << "each message has its own idempotency key";
+      // The message that failed was attempted twice, the others once.
+      int twice = 0;
+      for (const auto& entry : h.store_.outbox()) {
+        EXPECT_TRUE(entry.attempts == 1 || entry.attempts == 2);
+        twice += entry.attempts == 2 ? 1 : 0;
+      }
+      EXPECT_EQ(twice, 1);
+      if (failure.is(errc::token_rejected)) {
+        EXPECT_GE(h.sender_->prepare_calls(), 2) << "a rejected token makes the bot prepare again";
+      }
+    }
+  }
+}
+
+TEST(RuntimeTest, ConsecutiveRetryableFailuresKeepTheIdempotencyKey) {
+  for (int failures = 1; failures <= 3; ++failures) {
+    SCOPED_TRACE("failures=" + std::to_string(failures));
+    Harness h;
+    h.sender_->fail_next_sends(failures, Error{errc::platform_unavailable, "503"});
+    h.runtime_->start();
+    ASSERT_TRUE(h.on_event(message_event("ev-1", "m-1", "hi")).value());
+    ASSERT_TRUE(h.wait_for_delivery("echo: hi"));
+    const auto attempts = h.sender_->attempts();
+    ASSERT_EQ(attempts.size(), static_cast<std::size_t>(failures + 1));
+    for (const auto& attempt : attempts) {
+      EXPECT_EQ(attempt.message.idempotency_key, attempts.front().message.idempotency_key);
+    }
+    ASSERT_TRUE(run_until(h.io_, [&] {
+      return h.store_.outbox().size() == 1 && h.store_.outbox()[0].state == OutboxState::sent;
+    }));
+    EXPECT_EQ(h.store_.outbox()[0].attempts, failures + 1);
+  }
+}
+
+TEST(RuntimeTest, RetriesStopAfterMaxSendAttempts) {
+  RuntimeOptions options = fast_options();
+  options.max_send_attempts = 3;
+  Harness h(options);
+  h.sender_->fail_next_sends(1000, Error{errc::platform_unavailable, "503"});
+  h.runtime_->start();
+  ASSERT_TRUE(h.on_event(message_event("ev-1", "m-1", "hi")).value());
+  ASSERT_TRUE(run_until(h.io_, [&] {
+    return h.store_.outbox().size() == 1 && h.store_.outbox()[0].state == OutboxState::failed;
+  }));
+  EXPECT_EQ(h.sender_->send_calls(), 3);
+  EXPECT_EQ(h.store_.outbox()[0].attempts, 3);
+  EXPECT_EQ(h.runtime_->status()[0].send_failures, 1u);
+}
+
+TEST(RuntimeTest, NonRetryableFailureMarksTheMessageFailedWithoutRetry) {
+  Harness h;
+  h.sender_->fail_at(0, Error{errc::platform_rejected, "230002 bot not in chat"});
+  h.runtime_->start();
+  ASSERT_TRUE(h.on_event(message_event("ev-1", "m-1", "hi")).value());
+  ASSERT_TRUE(run_until(h.io_, [&] {
+    const auto outbox = h.store_.outbox();
+    return outbox.size() == 1 && outbox[0].state == OutboxState::failed;
+  }));
+  const auto status = h.status_of(h.store_.outbox()[0].id);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->state, OutboxState::failed);
+  EXPECT_EQ(status->attempts, 1);
+  EXPECT_NE(status->last_error.find("platform_rejected"), std::string::npos) << status->last_error;
+  EXPECT_NE(status->last_error.find("230002"), std::string::npos) << status->last_error;
+
+  // A later message goes out; had the failed one been queued again, it would have gone first.
+  OutgoingMessage later = OutgoingMessage::plain("later");
+  later.bot = "bot";
+  later.chat_id = "chat-1";
+  auto id = run_on(h.io_, h.runtime_->send(later));
+  ASSERT_TRUE(id);
+  ASSERT_TRUE(h.wait_for_delivery("later"));
+  EXPECT_EQ(h.sender_->send_calls(), 2);
+  EXPECT_EQ(h.count_delivered("echo: hi"), 0);
+  const auto bot = h.runtime_->status()[0];
+  EXPECT_EQ(bot.send_failures, 1u);
+  EXPECT_NE(bot.last_error.find("platform_rejected"), std::string::npos);
+}
+
+TEST(RuntimeTest, ProactiveSendGetsAnIdempotencyKeyAndAStatus) {
+  Harness h;
+  h.runtime_->start();
+  OutgoingMessage message = OutgoingMessage::plain("news");
+  message.bot = "bot";
+  message.chat_id = "chat-9";
+  auto id = run_on(h.io_, h.runtime_->send(message));
+  ASSERT_TRUE(id);
+  ASSERT_TRUE(h.wait_for_delivery("news"));
+  EXPECT_FALSE(h.sender_->delivered()[0].idempotency_key.empty());
+  EXPECT_EQ(h.sender_->delivered()[0].chat_id, "chat-9");
+  ASSERT_TRUE(run_until(h.io_, [&] {
+    auto status = h.status_of(*id);
+    return status && status->state == OutboxState::sent;
+  }));
+  EXPECT_EQ(h.status_of(*id)->platform_message_id, "pm-0");
+  EXPECT_FALSE(h.status_of(*id + 1000));
+
+  OutgoingMessage stray = OutgoingMessage::plain("x");
+  stray.bot = "nobody";
+  auto refused = run_on(h.io_, h.runtime_->send(stray));
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().is(errc::not_found));
+}
+
+TEST(RuntimeTest, NotReadyUntilPrepareSucceeds) {
+  Harness h;
+  h.sender_->fail_prepares(2);
+  ASSERT_TRUE(h.on_event(message_event("ev-1", "m-1", "hi")).value());
+  EXPECT_FALSE(h.runtime_->ready());
+  h.runtime_->start();
+  ASSERT_TRUE(run_until(h.io_, [&] { return h.sender_->prepare_calls() >= 2; }));
+  EXPECT_FALSE(h.runtime_->ready());
+  EXPECT_FALSE(h.runtime_->status()[0].ready);
+  EXPECT_NE(h.runtime_->status()[0].last_error.find("token_unavailable"), std::string::npos);
+  EXPECT_EQ(h.sender_->send_calls(), 0) << "nothing is sent before the bot is prepared";
+
+  ASSERT_TRUE(run_until(h.io_, [&] { return h.runtime_->ready(); }));
+  EXPECT_EQ(h.sender_->prepare_calls(), 3);
+  EXPECT_TRUE(h.runtime_->status()[0].last_error.empty());
+  EXPECT_TRUE(h.wait_for_delivery("echo: hi"));
+}
+
+TEST(RuntimeTest, ReadyNeedsEveryBot) {
+  Harness h;
+  RecordingSender* second = h.add_bot("second", false);
+  second->fail_prepares(1000);
+  h.runtime_->start();
+  ASSERT_TRUE(run_until(h.io_, [&] { return h.sender_->prepared() == 1; }));
+  ASSERT_TRUE(run_until(h.io_, [&] { return second->prepare_calls() >= 2; }));
+  EXPECT_FALSE(h.runtime_->ready());
+}
+
+TEST(RuntimeTest, PrepareBotRunsTheSendersPrepare) {
+  Harness h;
+  h.sender_->fail_prepares(1, Error{errc::token_unavailable, "bad secret"});
+  auto first = run_on(h.io_, h.runtime_->prepare_bot("bot"));
+  ASSERT_FALSE(first);
+  EXPECT_TRUE(first.error().is(errc::token_unavailable));
+  EXPECT_TRUE(run_on(h.io_, h.runtime_->prepare_bot("bot")));
+  auto unknown = run_on(h.io_, h.runtime_->prepare_bot("nobody"));
+  ASSERT_FALSE(unknown);
+  EXPECT_TRUE(unknown.error().is(errc::not_found));
+}
+
+TEST(RuntimeTest, EachBotAnswersWithItsOwnSender) {
+  Harness h;
+  RecordingSender* second = h.add_bot("second", false);
+  EXPECT_TRUE(h.runtime_->has_bot("second"));
+  EXPECT_FALSE(h.runtime_->has_bot("third"));
+  h.runtime_->start();
+  ASSERT_TRUE(h.on_event(message_event("ev-1", "m-1", "to first")).value());
+  // Event ids are per bot: the same platform event id for another bot is not a duplicate.
+  ASSERT_TRUE(h.on_event(message_event("ev-1", "m-1", "to second", "second")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: to first"));
+  ASSERT_TRUE(h.wait_for_delivery("echo: to second", second));
+  EXPECT_EQ(h.sender_->send_calls(), 1);
+  EXPECT_EQ(second->send_calls(), 1);
+  EXPECT_EQ(second->delivered()[0].bot, "second");
+}
+
+TEST(RuntimeTest, WebhookForAnUnknownBotIs404) {
+  Harness h;
+  h.add_bot("gateway-only", false);
+  const HttpRequest request = callback("good", to_json(message_event("ev-1", "m-1", "hi")));
+  EXPECT_EQ(h.on_webhook("nobody", request).result(), http::status::not_found);
+  EXPECT_EQ(h.on_webhook("gateway-only", request).result(), http::status::not_found);
+  EXPECT_TRUE(h.store_.inbox().empty());
+}
+
+TEST(RuntimeTest, WebhookWithABadSignatureIs401AndNoEvent) {
+  Harness h;
+  h.runtime_->start();
+  const HttpRequest request = callback("forged", to_json(message_event("ev-1", "m-1", "hi")));
+  const HttpResponse response = h.on_webhook("bot", request);
+  EXPECT_EQ(response.result(), http::status::unauthorized);
+  EXPECT_EQ(response.body().find("X-Test-Signature"), std::string::npos)
+      << "the detail stays in the log";
+  EXPECT_TRUE(h.store_.inbox().empty());
+  EXPECT_EQ(h.runtime_->status()[0].events_in, 0u);
+  // The event was not remembered either: the genuine delivery is accepted.
+  const HttpRequest genuine = callback("good", to_json(message_event("ev-1", "m-1", "hi")));
+  EXPECT_EQ(h.on_webhook("bot", genuine).result(), http::status::ok);
+  EXPECT_TRUE(h.wait_for_delivery("echo: hi"));
+}
+
+TEST(RuntimeTest, WebhookWithAMalformedBodyIs400) {
+  Harness h;
+  const HttpResponse response = h.on_webhook("bot", callback("good", "{not json"));
+  EXPECT_EQ(response.result(), http::status::bad_request);
+  EXPECT_TRUE(h.store_.inbox().empty());
+}
+
+TEST(RuntimeTest, WebhookIsAcknowledgedOnlyOnceTheEventIsDurable) {
+  Harness h;
+  const HttpRequest request = callback("good", to_json(message_event("ev-1", "m-1", "hi")));
+  const HttpResponse ack = h.on_webhook("bot", request);
+  EXPECT_EQ(ack.result(), http::status::ok);
+  EXPECT_EQ(ack.body(), "success");
+  ASSERT_EQ(h.store_.inbox().size(), 1u);
+  EXPECT_EQ(h.store_.inbox()[0].event.platform_event_id, "ev-1");
+  // A redelivery is acknowledged the same way and stores nothing.
+  EXPECT_EQ(h.on_webhook("bot", request).body(), "success");
+  EXPECT_EQ(h.store_.inbox().size(), 1u);
+}
+
+TEST(RuntimeTest, WebhookIsNotAcknowledgedWhenTheStoreFails) {
+  Harness h;
+  h.store_.fail_accepts(1);
+  const HttpRequest request = callback("good", to_json(message_event("ev-1", "m-1", "hi")));
+  EXPECT_EQ(h.on_webhook("bot", request).result(), http::status::service_unavailable);
+  EXPECT_TRUE(h.store_.inbox().empty());
+  // The platform delivers again, and this time it is accepted.
+  EXPECT_EQ(h.on_webhook("bot", request).result(), http::status::ok);
+  EXPECT_EQ(h.store_.inbox().size(), 1u);
+}
+
+TEST(RuntimeTest, WorkLeftInTheStoreIsDoneAfterARestart) {
+  MemoryStore store;
+  {
+    // The previous process: accepted one event, queued one message, and stopped before its
+    // workers got to either.
+    Harness before(fast_options(), &store);
+    ASSERT_TRUE(before.on_event(message_event("ev-1", "m-1", "left in inbox")).value());
+    OutgoingMessage queued = OutgoingMessage::plain("left in outbox");
+    queued.bot = "bot";
+    queued.chat_id = "chat-1";
+    queued.idempotency_key = "key-from-before";
+    ASSERT_TRUE(run_on(before.io_, before.store_.outbox_push(queued)));
+  }
+  ASSERT_EQ(store.inbox().size(), 1u);
+  ASSERT_EQ(store.outbox().size(), 1u);
+
+  Harness after(fast_options(), &store);
+  after.runtime_->start();
+  ASSERT_TRUE(after.wait_for_delivery("left in outbox"));
+  ASSERT_TRUE(after.wait_for_delivery("echo: left in inbox"));
+  for (const OutgoingMessage& m : after.sender_->delivered()) {
+    if (m.plain_text() == "left in outbox") {
+      EXPECT_EQ(m.idempotency_key, "key-from-before");
+    }
+  }
+  EXPECT_TRUE(store.inbox().empty());
+  // The dedup memory survived too: the platform's redelivery is a duplicate.
+  EXPECT_FALSE(after.on_event(message_event("ev-1", "m-1", "left in inbox")).value());
+}
+
+TEST(RuntimeTest, StopCutsARetryWaitShort) {
+  Harness h;
+  h.sender_->fail_next_sends(1000, Error{errc::rate_limited, "429", std::chrono::hours(1)});
+  h.runtime_->start();
+  ASSERT_TRUE(h.on_event(message_event("ev-1", "m-1", "hi")).value());
+  ASSERT_TRUE(run_until(h.io_, [&] { return h.sender_->send_calls() == 1; }));
+  h.runtime_->stop();
+  EXPECT_TRUE(run_until(h.io_, [&] { return h.runtime_->stopped(); }, 5s));
+  // Nothing is lost: the message is still queued for the next run.
+  ASSERT_EQ(h.store_.outbox().size(), 1u);
+  EXPECT_EQ(h.store_.outbox()[0].state, OutboxState::queued);
+}
+
+TEST(RuntimeTest, NewEventIdsAreRandomHex) {
+  const std::string a = new_event_id();
+  const std::string b = new_event_id();
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace botgate

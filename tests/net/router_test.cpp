@@ -1,0 +1,137 @@
+#include "botgate/net/router.hpp"
+
+#include "support/run_sync.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace botgate::net {
+namespace {
+
+using test::run_sync;
+
+/// A handler that answers 200 with "<name>:<param>" and records the call.
+RouteHandler answer(std::string name, std::vector<std::string>* calls = nullptr) {
+  return [name, calls](const HttpRequest&, std::string param) -> asio::awaitable<HttpResponse> {
+    if (calls != nullptr) {
+      calls->push_back(name + ":" + param);
+    }
+    co_return make_response(http::status::ok, name + ":" + param, "text/plain");
+  };
+}
+
+HttpResponse dispatch(const Router& router, http::verb method, std::string target) {
+  const HttpRequest request{method, target, 11};
+  return run_sync(router.dispatch(request));
+}
+
+Router sample_router(std::vector<std::string>* calls = nullptr) {
+  Router router;
+  router.add("/healthz", {http::verb::get, http::verb::head}, answer("health", calls));
+  router.add("/webhook/{name}", {http::verb::post}, answer("webhook", calls));
+  router.add("/any", {}, answer("any", calls));
+  return router;
+}
+
+TEST(RouterTest, ExactPath) {
+  std::vector<std::string> calls;
+  const Router router = sample_router(&calls);
+  const HttpResponse response = dispatch(router, http::verb::get, "/healthz");
+  EXPECT_EQ(response.result(), http::status::ok);
+  EXPECT_EQ(response.body(), "health:");
+  EXPECT_EQ(calls, (std::vector<std::string>{"health:"}));
+  EXPECT_EQ(dispatch(router, http::verb::head, "/healthz").result(), http::status::ok);
+}
+
+TEST(RouterTest, ExactPathIgnoresTheQuery) {
+  const Router router = sample_router();
+  EXPECT_EQ(dispatch(router, http::verb::get, "/healthz?verbose=1").body(), "health:");
+}
+
+TEST(RouterTest, ExactPathMustMatchWhole) {
+  const Router router = sample_router();
+  for (const char* target : {"/healthz/", "/healthzz", "/health", "/HEALTHZ", "/", ""}) {
+    EXPECT_EQ(dispatch(router, http::verb::get, target).result(), http::status::not_found)
+        << target;
+  }
+}
+
+TEST(RouterTest, ParamRouteCapturesOneSegment) {
+  std::vector<std::string> calls;
+  const Router router = sample_router(&calls);
+  EXPECT_EQ(dispatch(router, http::verb::post, "/webhook/feishu").body(), "webhook:feishu");
+  EXPECT_EQ(dispatch(router, http::verb::post, "/webhook/qq-1?sig=abc").body(), "webhook:qq-1");
+  EXPECT_EQ(calls, (std::vector<std::string>{"webhook:feishu", "webhook:qq-1"}));
+}
+
+TEST(RouterTest, ParamMustBeOneNonEmptySegment) {
+  std::vector<std::string> calls;
+  const Router router = sample_router(&calls);
+  for (const char* target : {"/webhook/", "/webhook", "/webhook/a/b", "/webhook//", "/webhooks/a",
+                             "/webhook/?x=1"}) {
+    EXPECT_EQ(dispatch(router, http::verb::post, target).result(), http::status::not_found)
+        << target;
+  }
+  EXPECT_TRUE(calls.empty());
+}
+
+TEST(RouterTest, NotFoundIsJson404) {
+  const Router router = sample_router();
+  const HttpResponse response = dispatch(router, http::verb::get, "/nothing/here");
+  EXPECT_EQ(response.result(), http::status::not_found);
+  EXPECT_EQ(response[http::field::content_type], "application/json");
+  EXPECT_FALSE(response.body().empty());
+}
+
+TEST(RouterTest, WrongMethodIs405AndTheHandlerDoesNotRun) {
+  std::vector<std::string> calls;
+  const Router router = sample_router(&calls);
+  EXPECT_EQ(dispatch(router, http::verb::post, "/healthz").result(),
+            http::status::method_not_allowed);
+  EXPECT_EQ(dispatch(router, http::verb::get, "/webhook/feishu").result(),
+            http::status::method_not_allowed);
+  EXPECT_EQ(dispatch(router, http::verb::delete_, "/webhook/feishu").result(),
+            http::status::method_not_allowed);
+  EXPECT_TRUE(calls.empty());
+}
+
+TEST(RouterTest, NoMethodsMeansEveryMethod) {
+  const Router router = sample_router();
+  for (http::verb method : {http::verb::get, http::verb::post, http::verb::put,
+                            http::verb::delete_, http::verb::options}) {
+    EXPECT_EQ(dispatch(router, method, "/any").result(), http::status::ok);
+  }
+}
+
+TEST(RouterTest, EmptyRouterAnswers404) {
+  const Router router;
+  EXPECT_EQ(dispatch(router, http::verb::get, "/").result(), http::status::not_found);
+}
+
+TEST(RouterTest, HandlerSeesTheRequest) {
+  Router router;
+  router.add("/echo", {http::verb::post},
+             [](const HttpRequest& request, std::string) -> asio::awaitable<HttpResponse> {
+               co_return make_response(http::status::created, request.body(), "text/plain");
+             });
+  HttpRequest request{http::verb::post, "/echo", 11};
+  request.body() = "payload";
+  const HttpResponse response = run_sync(router.dispatch(request));
+  EXPECT_EQ(response.result(), http::status::created);
+  EXPECT_EQ(response.body(), "payload");
+}
+
+TEST(RouterTest, ParamRoutesWithDifferentPrefixes) {
+  Router router;
+  router.add("/api/v1/messages/{id}", {http::verb::get}, answer("message"));
+  router.add("/webhook/{name}", {}, answer("webhook"));
+  EXPECT_EQ(dispatch(router, http::verb::get, "/api/v1/messages/42").body(), "message:42");
+  EXPECT_EQ(dispatch(router, http::verb::get, "/webhook/x").body(), "webhook:x");
+  EXPECT_EQ(dispatch(router, http::verb::get, "/api/v1/messages").result(),
+            http::status::not_found);
+}
+
+}  // namespace
+}  // namespace botgate::net

@@ -1,0 +1,407 @@
+#include "botgate/store/sqlite_store.hpp"
+
+#include "support/run_sync.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+namespace botgate::store {
+namespace {
+
+using namespace std::chrono_literals;
+using test::run_sync;
+namespace fs = std::filesystem;
+
+/// A database file in the temp directory, removed (with its WAL files) at the end.
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = fs::temp_directory_path() /
+            ("botgate-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+             "-" + info->name() + ".db");
+    remove_files();
+    store_ = std::make_unique<SqliteStore>(path_.string());
+  }
+  void TearDown() override {
+    store_.reset();
+    remove_files();
+  }
+  void remove_files() {
+    std::error_code ignored;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      fs::remove(path_.string() + suffix, ignored);
+    }
+  }
+  void reopen() {
+    store_.reset();
+    store_ = std::make_unique<SqliteStore>(path_.string());
+  }
+
+  bool accept(const Event& event, std::vector<std::string> keys, std::chrono::seconds ttl = 1h) {
+    return run_sync(store_->accept(event, std::move(keys), ttl)).value();
+  }
+  std::vector<InboxItem> pending(const std::string& bot, std::size_t limit = 100) {
+    return run_sync(store_->inbox_pending(bot, limit)).value();
+  }
+  std::vector<OutboxItem> due(const std::string& bot, SystemTime now = SystemTime::clock::now(),
+                              std::size_t limit = 100) {
+    return run_sync(store_->outbox_due(bot, now, limit)).value();
+  }
+  std::int64_t push(const OutgoingMessage& message) {
+    return run_sync(store_->outbox_push(message)).value();
+  }
+  std::optional<OutboxStatus> status(std::int64_t id) {
+    return run_sync(store_->outbox_status(id)).value();
+  }
+  /// Runs `sql` on a second connection to the database file (to inject failures by trigger).
+  void execute_sql(const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.string().c_str(), &db), SQLITE_OK);
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
+    EXPECT_EQ(rc, SQLITE_OK) << (message ? message : "");
+    sqlite3_free(message);
+    sqlite3_close(db);
+  }
+
+  fs::path path_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+Event event_for(const std::string& bot, const std::string& platform_event_id,
+                const std::string& text = "hi") {
+  Event event;
+  event.id = "id-" + platform_event_id;
+  event.platform = "feishu";
+  event.bot = bot;
+  event.platform_event_id = platform_event_id;
+  event.time = SystemTime(std::chrono::milliseconds(1'795'867'200'123));
+  event.chat = Chat{"oc_1", ChatType::group, std::string("g")};
+  event.sender = User{"ou_1", "Ann", false};
+  event.message = Message{"om_" + platform_event_id, text, true,
+                          {Text{text}, Mention{"ou_bot", "bot"}, Link{"l", "https://x"}}};
+  event.reply_context = "ctx";
+  return event;
+}
+
+OutgoingMessage message_for(const std::string& bot, const std::string& text) {
+  OutgoingMessage message = OutgoingMessage::plain(text);
+  message.bot = bot;
+  message.chat_id = "oc_1";
+  message.chat_type = ChatType::group;
+  message.reply_to = "om_1";
+  message.idempotency_key = "key-" + text;
+  return message;
+}
+
+TEST_F(SqliteStoreTest, AcceptsANewEventIntoTheInbox) {
+  const Event event = event_for("a", "ev1");
+  EXPECT_TRUE(accept(event, {"e:a:ev1", "m:a:om_ev1"}));
+  const auto items = pending("a");
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_GT(items[0].id, 0);
+  EXPECT_EQ(items[0].event, event) << "the whole event survives the inbox";
+}
+
+TEST_F(SqliteStoreTest, RejectsADuplicateOnAnyKey) {
+  EXPECT_TRUE(accept(event_for("a", "ev1"), {"e:a:ev1", "m:a:om_1"}));
+  EXPECT_FALSE(accept(event_for("a", "ev1"), {"e:a:ev1", "m:a:om_1"}));
+  // A new delivery id for a message already seen.
+  EXPECT_FALSE(accept(event_for("a", "ev2"), {"e:a:ev2", "m:a:om_1"}));
+  EXPECT_EQ(pending("a").size(), 1u);
+  // The rejected delivery left none of its keys behind: ev2 with another message is new.
+  EXPECT_TRUE(accept(event_for("a", "ev2"), {"e:a:ev2", "m:a:om_2"}));
+  EXPECT_EQ(pending("a").size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, AnExpiredKeyIsAcceptedAgain) {
+  // A ttl of 0 s expires at once.
+  EXPECT_TRUE(accept(event_for("a", "ev1"), {"e:a:ev1"}, 0s));
+  EXPECT_TRUE(accept(event_for("a", "ev1"), {"e:a:ev1"}, 1h));
+  EXPECT_FALSE(accept(event_for("a", "ev1"), {"e:a:ev1"}, 1h));
+  EXPECT_EQ(pending("a").size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, AcceptWithoutKeysAlwaysStores) {
+  EXPECT_TRUE(accept(event_for("a", "ev1"), {}));
+  EXPECT_TRUE(accept(event_for("a", "ev1"), {}));
+  EXPECT_EQ(pending("a").size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, InboxPendingIsOldestFirstPerBotAndLimited) {
+  EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
+  EXPECT_TRUE(accept(event_for("b", "2"), {"2"}));
+  EXPECT_TRUE(accept(event_for("a", "3"), {"3"}));
+  EXPECT_TRUE(accept(event_for("a", "4"), {"4"}));
+
+  const auto a = pending("a");
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(a[0].event.platform_event_id, "1");
+  EXPECT_EQ(a[1].event.platform_event_id, "3");
+  EXPECT_EQ(a[2].event.platform_event_id, "4");
+  EXPECT_LT(a[0].id, a[1].id);
+  EXPECT_LT(a[1].id, a[2].id);
+
+  const auto b = pending("b");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].event.platform_event_id, "2");
+
+  const auto limited = pending("a", 2);
+  ASSERT_EQ(limited.size(), 2u);
+  EXPECT_EQ(limited[1].event.platform_event_id, "3");
+  EXPECT_TRUE(pending("nobody").empty());
+}
+
+TEST_F(SqliteStoreTest, InboxCompleteMovesRepliesToTheOutbox) {
+  EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
+  EXPECT_TRUE(accept(event_for("a", "2"), {"2"}));
+  const auto items = pending("a");
+  ASSERT_EQ(items.size(), 2u);
+
+  std::vector<OutgoingMessage> replies{message_for("a", "one"), message_for("a", "two")};
+  ASSERT_TRUE(run_sync(store_->inbox_complete(items[0].id, replies)));
+
+  const auto left = pending("a");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].id, items[1].id);
+  const auto queued = due("a");
+  ASSERT_EQ(queued.size(), 2u);
+  EXPECT_EQ(queued[0].message, replies[0]);
+  EXPECT_EQ(queued[1].message, replies[1]);
+  EXPECT_EQ(queued[0].attempts, 0);
+
+  // No replies: the item just leaves the inbox.
+  ASSERT_TRUE(run_sync(store_->inbox_complete(items[1].id, {})));
+  EXPECT_TRUE(pending("a").empty());
+  EXPECT_EQ(due("a").size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, InboxCompleteIsAtomic) {
+  EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
+  const auto items = pending("a");
+  ASSERT_EQ(items.size(), 1u);
+  // The second reply is refused by the database: the first reply and the removal from the
+  // inbox must roll back with it.
+  execute_sql(
+      "CREATE TRIGGER refuse_poison BEFORE INSERT ON outbox WHEN NEW.message LIKE '%poison%' "
+      "BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+  std::vector<OutgoingMessage> replies{message_for("a", "fine"), message_for("a", "poison")};
+  auto done = run_sync(store_->inbox_complete(items[0].id, replies));
+  ASSERT_FALSE(done);
+  EXPECT_TRUE(done.error().is(errc::store_failed));
+  EXPECT_EQ(pending("a").size(), 1u);
+  EXPECT_TRUE(due("a").empty());
+
+  // The store is usable after the rollback, and the retried completion goes through whole.
+  execute_sql("DROP TRIGGER refuse_poison;");
+  replies[1] = message_for("a", "cured");
+  ASSERT_TRUE(run_sync(store_->inbox_complete(items[0].id, replies)));
+  EXPECT_TRUE(pending("a").empty());
+  EXPECT_EQ(due("a").size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, AcceptIsAtomic) {
+  // Dedup keys and the inbox row are written in one transaction: when the inbox insert fails,
+  // the keys are not remembered, so the platform's redelivery is accepted.
+  execute_sql(
+      "CREATE TRIGGER refuse_inbox BEFORE INSERT ON inbox "
+      "BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+  auto failed = run_sync(store_->accept(event_for("a", "1"), {"e:a:1", "m:a:1"}, 1h));
+  ASSERT_FALSE(failed);
+  EXPECT_TRUE(failed.error().is(errc::store_failed));
+  execute_sql("DROP TRIGGER refuse_inbox;");
+  EXPECT_TRUE(accept(event_for("a", "1"), {"e:a:1", "m:a:1"}));
+  EXPECT_EQ(pending("a").size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, OutboxDueRespectsNextAt) {
+  const std::int64_t first = push(message_for("a", "first"));
+  const std::int64_t second = push(message_for("a", "second"));
+  push(message_for("b", "other bot"));
+  EXPECT_LT(first, second);
+
+  auto items = due("a");
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].id, first);
+  EXPECT_EQ(items[1].id, second);
+  EXPECT_EQ(due("a", SystemTime::clock::now(), 1).size(), 1u);
+  // Pushed messages are due now, not before they were pushed.
+  EXPECT_TRUE(due("a", SystemTime::clock::now() - 1h).empty());
+
+  const auto later = SystemTime::clock::now() + 10min;
+  ASSERT_TRUE(run_sync(store_->outbox_retry(first, later, "platform_unavailable: 502")));
+  items = due("a");
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].id, second);
+  items = due("a", later);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].id, first);
+  EXPECT_EQ(items[0].attempts, 1);
+  EXPECT_EQ(items[0].message, message_for("a", "first"));
+}
+
+TEST_F(SqliteStoreTest, OutboxNextDue) {
+  EXPECT_FALSE(run_sync(store_->outbox_next_due("a")).value());
+  const std::int64_t first = push(message_for("a", "first"));
+  const auto pushed_at = run_sync(store_->outbox_next_due("a")).value();
+  ASSERT_TRUE(pushed_at);
+  EXPECT_LE(*pushed_at, SystemTime::clock::now());
+
+  const auto later = SystemTime::clock::now() + 10min;
+  ASSERT_TRUE(run_sync(store_->outbox_retry(first, later, "x")));
+  const auto next = run_sync(store_->outbox_next_due("a")).value();
+  ASSERT_TRUE(next);
+  // Stored in milliseconds.
+  EXPECT_LE(std::chrono::abs(*next - later), 1ms);
+
+  ASSERT_TRUE(run_sync(store_->outbox_sent(first, "p1")));
+  EXPECT_FALSE(run_sync(store_->outbox_next_due("a")).value()) << "sent messages are not due";
+  EXPECT_FALSE(run_sync(store_->outbox_next_due("b")).value());
+}
+
+TEST_F(SqliteStoreTest, OutboxStatusFollowsRetrySentAndFailed) {
+  const std::int64_t a = push(message_for("a", "a"));
+  const std::int64_t b = push(message_for("a", "b"));
+
+  auto s = status(a);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->state, OutboxState::queued);
+  EXPECT_EQ(s->attempts, 0);
+  EXPECT_TRUE(s->last_error.empty());
+
+  ASSERT_TRUE(run_sync(store_->outbox_retry(a, SystemTime::clock::now(), "timeout")));
+  s = status(a);
+  EXPECT_EQ(s->state, OutboxState::queued);
+  EXPECT_EQ(s->attempts, 1);
+  EXPECT_EQ(s->last_error, "timeout");
+
+  ASSERT_TRUE(run_sync(store_->outbox_sent(a, "om_sent")));
+  s = status(a);
+  EXPECT_EQ(s->state, OutboxState::sent);
+  EXPECT_EQ(s->attempts, 2);
+  EXPECT_EQ(s->platform_message_id, "om_sent");
+  EXPECT_TRUE(s->last_error.empty());
+
+  ASSERT_TRUE(run_sync(store_->outbox_failed(b, "platform_rejected: 230002")));
+  s = status(b);
+  EXPECT_EQ(s->state, OutboxState::failed);
+  EXPECT_EQ(s->attempts, 1);
+  EXPECT_EQ(s->last_error, "platform_rejected: 230002");
+
+  EXPECT_TRUE(due("a").empty()) << "neither sent nor failed messages are due";
+  EXPECT_FALSE(status(b + 100));
+}
+
+TEST_F(SqliteStoreTest, TokensPutGetErase) {
+  EXPECT_FALSE(run_sync(store_->token_get("feishu:cli:tenant")).value());
+  const SystemTime expires = SystemTime(std::chrono::milliseconds(1'795'867'200'123));
+  ASSERT_TRUE(run_sync(store_->token_put("feishu:cli:tenant", CachedToken{"t-1", expires})));
+  auto token = run_sync(store_->token_get("feishu:cli:tenant")).value();
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->value, "t-1");
+  EXPECT_EQ(token->expires_at, expires);
+
+  // Put replaces.
+  ASSERT_TRUE(run_sync(store_->token_put("feishu:cli:tenant", CachedToken{"t-2", expires + 1h})));
+  token = run_sync(store_->token_get("feishu:cli:tenant")).value();
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->value, "t-2");
+  EXPECT_FALSE(run_sync(store_->token_get("feishu:other:tenant")).value());
+
+  ASSERT_TRUE(run_sync(store_->token_erase("feishu:cli:tenant")));
+  EXPECT_FALSE(run_sync(store_->token_get("feishu:cli:tenant")).value());
+  EXPECT_TRUE(run_sync(store_->token_erase("never-there")));
+}
+
+TEST_F(SqliteStoreTest, DataSurvivesReopening) {
+  EXPECT_TRUE(accept(event_for("a", "1"), {"e:a:1"}));
+  const std::int64_t id = push(message_for("a", "queued"));
+  const std::int64_t sent = push(message_for("a", "sent"));
+  ASSERT_TRUE(run_sync(store_->outbox_sent(sent, "pm")));
+  const SystemTime expires = SystemTime(std::chrono::milliseconds(1'795'867'200'000));
+  ASSERT_TRUE(run_sync(store_->token_put("k", CachedToken{"tok", expires})));
+
+  reopen();
+
+  const auto inbox = pending("a");
+  ASSERT_EQ(inbox.size(), 1u);
+  EXPECT_EQ(inbox[0].event, event_for("a", "1"));
+  EXPECT_FALSE(accept(event_for("a", "1"), {"e:a:1"})) << "dedup keys survive";
+  const auto queued = due("a");
+  ASSERT_EQ(queued.size(), 1u);
+  EXPECT_EQ(queued[0].id, id);
+  EXPECT_EQ(queued[0].message, message_for("a", "queued"));
+  EXPECT_EQ(status(sent)->state, OutboxState::sent);
+  auto token = run_sync(store_->token_get("k")).value();
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->value, "tok");
+  EXPECT_EQ(token->expires_at, expires);
+  // Ids keep growing after a reopen.
+  EXPECT_GT(push(message_for("a", "after")), sent);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentCallersAreSerialised) {
+  // Many coroutines on one io_context at once: every call goes through the database thread.
+  boost::asio::io_context io;
+  int accepted = 0;
+  int duplicates = 0;
+  for (int i = 0; i < 50; ++i) {
+    boost::asio::co_spawn(
+        io,
+        [&, i]() -> asio::awaitable<void> {
+          const Event event = event_for("a", std::to_string(i % 25));
+          std::vector<std::string> keys{"e:" + std::to_string(i % 25)};
+          auto result = co_await store_->accept(event, keys, std::chrono::seconds(3600));
+          if (result && *result) {
+            ++accepted;
+          } else if (result) {
+            ++duplicates;
+          }
+        },
+        [](std::exception_ptr e) {
+          if (e) {
+            std::rethrow_exception(e);
+          }
+        });
+  }
+  io.run();
+  EXPECT_EQ(accepted, 25);
+  EXPECT_EQ(duplicates, 25);
+  EXPECT_EQ(pending("a").size(), 25u);
+}
+
+TEST_F(SqliteStoreTest, OpeningAnUnwritablePathThrowsNamingIt) {
+  const std::string bad =
+      (path_.parent_path() / "no-such-dir-botgate" / "x" / "db.sqlite").string();
+  try {
+    SqliteStore store(bad);
+    FAIL() << "opening " << bad << " should fail";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+  }
+}
+
+TEST(SqlitePathFromUrlTest, Cases) {
+  EXPECT_EQ(sqlite_path_from_url("sqlite://botgate.db"), "botgate.db");
+  EXPECT_EQ(sqlite_path_from_url("sqlite://data/botgate.db"), "data/botgate.db");
+  EXPECT_EQ(sqlite_path_from_url("sqlite:///abs/path.db"), "/abs/path.db");
+  EXPECT_FALSE(sqlite_path_from_url("sqlite://"));
+  EXPECT_FALSE(sqlite_path_from_url("redis://127.0.0.1:6379/0"));
+  EXPECT_FALSE(sqlite_path_from_url("botgate.db"));
+  EXPECT_FALSE(sqlite_path_from_url(""));
+}
+
+}  // namespace
+}  // namespace botgate::store

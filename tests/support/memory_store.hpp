@@ -1,0 +1,79 @@
+#pragma once
+/// An in-memory botgate::Store for runtime and token tests: the same contract as the SQLite
+/// store (dedup with expiry, inbox, outbox with due times, tokens), one mutex, no disk. Tests can
+/// look inside and script failures.
+
+#include "botgate/core/store.hpp"
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace botgate::test {
+
+/// Thread safety: every method may be called from any thread; one mutex guards all state.
+class MemoryStore final : public Store {
+ public:
+  /// One outbox row as the store holds it.
+  struct OutboxEntry {
+    std::int64_t id = 0;
+    OutgoingMessage message;
+    OutboxState state = OutboxState::queued;
+    int attempts = 0;
+    SystemTime next_at{};
+    std::string last_error;
+    std::string platform_message_id;
+  };
+
+  asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> dedup_keys,
+                                       std::chrono::seconds ttl) override;
+  asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
+                                                                std::size_t limit) override;
+  asio::awaitable<Result<void>> inbox_complete(std::int64_t inbox_id,
+                                               std::vector<OutgoingMessage> replies) override;
+  asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
+  asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot, SystemTime now,
+                                                              std::size_t limit) override;
+  asio::awaitable<Result<std::optional<SystemTime>>> outbox_next_due(std::string bot) override;
+  asio::awaitable<Result<void>> outbox_sent(std::int64_t id,
+                                            std::string platform_message_id) override;
+  asio::awaitable<Result<void>> outbox_retry(std::int64_t id, SystemTime next_attempt,
+                                             std::string error) override;
+  asio::awaitable<Result<void>> outbox_failed(std::int64_t id, std::string error) override;
+  asio::awaitable<Result<std::optional<OutboxStatus>>> outbox_status(std::int64_t id) override;
+  asio::awaitable<Result<std::optional<CachedToken>>> token_get(std::string key) override;
+  asio::awaitable<Result<void>> token_put(std::string key, CachedToken token) override;
+  asio::awaitable<Result<void>> token_erase(std::string key) override;
+
+  /// The next `count` calls to accept() fail with errc::store_failed (a full disk, say).
+  void fail_accepts(int count);
+
+  /// Events in the inbox, oldest first.
+  std::vector<InboxItem> inbox() const;
+  /// Every outbox row, oldest first.
+  std::vector<OutboxEntry> outbox() const;
+  /// The token stored under `key`, if any.
+  std::optional<CachedToken> token(const std::string& key) const;
+  /// How many times token_get() was called.
+  int token_gets() const;
+
+ private:
+  mutable std::mutex mutex_;  // guards everything below
+  std::map<std::string, SystemTime> dedup_;  // key -> expiry
+  std::map<std::int64_t, InboxItem> inbox_;
+  std::map<std::int64_t, OutboxEntry> outbox_;
+  std::map<std::string, CachedToken> tokens_;
+  std::int64_t next_inbox_id_ = 1;
+  std::int64_t next_outbox_id_ = 1;
+  int failing_accepts_ = 0;
+  int token_gets_ = 0;
+
+  std::int64_t push_locked(OutgoingMessage message);
+  Result<void> update_locked(std::int64_t id, OutboxState state, SystemTime next_at,
+                             std::string error, std::string platform_message_id);
+};
+
+}  // namespace botgate::test
