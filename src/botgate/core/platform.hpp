@@ -42,6 +42,15 @@ class Sender {
   /// Sends one message. A retryable error (`is_retryable`) is tried again later by the outbox
   /// with the same idempotency key; any other error marks the message failed.
   virtual asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) = 0;
+  /// Splits a message that is too long for one platform message (WeCom markdown 4096 bytes,
+  /// Discord 2000 characters) into several, each sent and retried on its own. Called before
+  /// the message enters the outbox, so a retry never re-sends a part that was delivered.
+  /// The default keeps the message whole.
+  virtual std::vector<OutgoingMessage> split(OutgoingMessage message) const {
+    std::vector<OutgoingMessage> parts;
+    parts.push_back(std::move(message));
+    return parts;
+  }
 };
 
 /// One configured bot's platform parts, built by the platform's factory.

@@ -245,13 +245,32 @@ asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event) {
   co_return accepted;
 }
 
+std::vector<OutgoingMessage> Runtime::split_for_platform(Bot& bot,
+                                                         std::vector<OutgoingMessage> messages) {
+  std::vector<OutgoingMessage> out;
+  for (OutgoingMessage& message : messages) {
+    for (OutgoingMessage& part : bot.parts.sender->split(std::move(message))) {
+      out.push_back(std::move(part));
+    }
+  }
+  return out;
+}
+
 asio::awaitable<Result<std::int64_t>> Runtime::send(OutgoingMessage message) {
   Bot* bot = find(message.bot);
   if (bot == nullptr) co_return Error{errc::not_found, "no bot named '" + message.bot + "'"};
-  if (message.idempotency_key.empty()) message.idempotency_key = new_event_id();
-  auto id = co_await store_.outbox_push(std::move(message));
-  if (id) bot->outbox_signal.notify();
-  co_return id;
+  const std::string key = message.idempotency_key.empty() ? new_event_id().substr(0, 24)
+                                                          : message.idempotency_key;
+  std::vector<OutgoingMessage> parts = bot->parts.sender->split(std::move(message));
+  Result<std::int64_t> first = Error{errc::invalid_argument, "empty message"};
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    parts[i].idempotency_key = parts.size() == 1 ? key : key + "-" + std::to_string(i);
+    auto id = co_await store_.outbox_push(std::move(parts[i]));
+    if (!id) co_return id;
+    if (i == 0) first = *id;
+  }
+  bot->outbox_signal.notify();
+  co_return first;  // the id of the first part: the message's id for the API
 }
 
 asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
@@ -272,6 +291,7 @@ asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
       if (!event.sender.is_bot) {
         replies = co_await chain_.run(event);
       }
+      replies = split_for_platform(bot, std::move(replies));
       for (std::size_t i = 0; i < replies.size(); ++i) {
         // Stable across a crash between handling and completing: the same event gives the same
         // keys, so the platform drops a second copy (Feishu uuid, Discord nonce).

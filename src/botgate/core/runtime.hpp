@@ -86,6 +86,8 @@ class Runtime {
   asio::awaitable<bool> deliver(Bot& bot, const OutboxItem& item);
   asio::awaitable<Result<bool>> accept(Bot& bot, Event event);
   Bot* find(const std::string& name) const;
+  static std::vector<OutgoingMessage> split_for_platform(Bot& bot,
+                                                         std::vector<OutgoingMessage> messages);
 
   asio::io_context& io_;
   Store& store_;
