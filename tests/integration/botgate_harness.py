@@ -283,3 +283,116 @@ class FeishuCallbacks:
         ev = self.message(text, **kw)
         status, _, _ = self.post_payload(ev)
         return ev, status
+
+
+# ---------------------------------------------------------------------- WeCom
+
+import wecom_crypto  # noqa: E402
+
+WECOM_TOKEN = "QDG6eK-botgate"
+WECOM_AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+
+
+def wecom_bot(
+    fake: Any,
+    *,
+    name: str = "wecom",
+    kind: str = "group",
+    token: Optional[str] = WECOM_TOKEN,
+    encoding_aes_key: Optional[str] = WECOM_AES_KEY,
+    corp_id: Optional[str] = None,
+    corp_secret: Optional[str] = None,
+    agent_id: Optional[int] = None,
+    webhook_url: Optional[str] = None,
+) -> dict[str, Any]:
+    """A [[bot]] table for a WeCom bot talking to `fake` (a WecomFake).
+
+    kind "app" takes corp_id, corp_secret and agent_id from the fake unless given."""
+    bot: dict[str, Any] = {
+        "name": name,
+        "platform": "wecom",
+        "kind": kind,
+        "api_base": fake.base_url,
+        "token": token,
+        "encoding_aes_key": encoding_aes_key,
+        "webhook_url": webhook_url,
+    }
+    if kind == "app":
+        bot["corp_id"] = fake.corp_id if corp_id is None else corp_id
+        bot["corp_secret"] = fake.corp_secret if corp_secret is None else corp_secret
+        bot["agent_id"] = fake.agent_id if agent_id is None else agent_id
+    elif corp_id is not None:
+        bot["corp_id"] = corp_id
+    return bot
+
+
+class WecomCallbacks:
+    """Sends WeCom callbacks to /webhook/<bot>, encrypted and signed like the platform
+    (WXBizMsgCrypt, receive id = the corp id for apps, "" for group bots and AI bots)."""
+
+    def __init__(self, bg: Botgate, bot: str = "wecom", token: str = WECOM_TOKEN,
+                 encoding_aes_key: str = WECOM_AES_KEY, receive_id: str = "") -> None:
+        self.bg = bg
+        self.bot = bot
+        self.token = token
+        self.encoding_aes_key = encoding_aes_key
+        self.receive_id = receive_id
+
+    @property
+    def path(self) -> str:
+        return f"/webhook/{self.bot}"
+
+    def encrypt(self, msg: bytes | str, receive_id: Optional[str] = None) -> str:
+        rid = self.receive_id if receive_id is None else receive_id
+        return wecom_crypto.encrypt(self.encoding_aes_key, msg, rid)
+
+    def verify_url(self, plaintext: str = "1616140317555161061", *,
+                   receive_id: Optional[str] = None, msg_signature: Optional[str] = None,
+                   echostr: Optional[str] = None) -> tuple[int, dict[str, str], bytes]:
+        """GET /webhook/<bot>?msg_signature&timestamp&nonce&echostr (URL-encoded)."""
+        enc = echostr if echostr is not None else self.encrypt(plaintext, receive_id)
+        q = wecom_crypto.signed_query(self.token, enc, echostr=True, msg_signature=msg_signature)
+        return http_request(self.bg.port, "GET", f"{self.path}?{q}")
+
+    def post_encrypted(self, msg_encrypt: str, *, json_body: bool = False,
+                       msg_signature: Optional[str] = None,
+                       envelope: Optional[dict[str, Any]] = None,
+                       ) -> tuple[int, dict[str, str], bytes]:
+        """POSTs an already encrypted message: XML <xml><Encrypt>..</Encrypt></xml>, or for AI
+        bots JSON {"encrypt": ..}; signed unless `msg_signature` overrides it."""
+        q = wecom_crypto.signed_query(self.token, msg_encrypt, msg_signature=msg_signature)
+        if json_body:
+            body = wecom_crypto.dumps({"encrypt": msg_encrypt})
+            ctype = "application/json"
+        else:
+            body = wecom_crypto.envelope_xml(msg_encrypt, **(envelope or {}))
+            ctype = "text/xml"
+        return self.post_raw(q, body, ctype)
+
+    def post_raw(self, query: str, body: bytes, content_type: str = "text/xml",
+                 ) -> tuple[int, dict[str, str], bytes]:
+        return http_request(self.bg.port, "POST", f"{self.path}?{query}", body=body,
+                            headers={"Content-Type": content_type})
+
+    def post_plaintext(self, plaintext: str | bytes, *, json_body: bool = False,
+                       receive_id: Optional[str] = None,
+                       envelope: Optional[dict[str, Any]] = None,
+                       ) -> tuple[int, dict[str, str], bytes]:
+        """Encrypts, signs and POSTs a decrypted callback body (XML, or JSON for AI bots)."""
+        return self.post_encrypted(self.encrypt(plaintext, receive_id), json_body=json_body,
+                                   envelope=envelope)
+
+    def group_message(self, text: str, *, webhook_url: str, **kw: Any) -> tuple[str, int]:
+        """Posts a group-bot text callback; returns (the plaintext XML, the HTTP status)."""
+        xml = wecom_crypto.group_message_xml(text=text, webhook_url=webhook_url, **kw)
+        return xml, self.post_plaintext(xml)[0]
+
+    def app_message(self, text: str, *, corp_id: str, agent_id: int, **kw: Any,
+                    ) -> tuple[str, int]:
+        xml = wecom_crypto.app_message_xml(text=text, corp_id=corp_id, agent_id=agent_id, **kw)
+        env = {"to_user": corp_id, "agent_id": str(agent_id)}
+        return xml, self.post_plaintext(xml, envelope=env)[0]
+
+    def aibot_message(self, text: str, *, response_url: str, **kw: Any) -> tuple[dict, int]:
+        msg = wecom_crypto.aibot_message(text=text, response_url=response_url, **kw)
+        return msg, self.post_plaintext(wecom_crypto.dumps(msg), json_body=True)[0]

@@ -54,3 +54,21 @@ def launch(binary, tmp_path):
         bg.cleanup()
         # Shown by pytest only for failing tests ("Captured stdout teardown").
         print(f"--- botgate log ({bg.log_path}) ---\n{bg.log_text()[-20000:]}")
+
+
+# ---------------------------------------------------------------------- WeCom
+
+from fakes.wecom_fake import WecomFake  # noqa: E402
+
+
+def pytest_configure(config):
+    # Selectable with -m slow / -m "not slow"; slow tests still run by default.
+    config.addinivalue_line("markers", "slow: a long test (a minute or more); runs by default")
+
+
+@pytest.fixture
+def wecom_fake():
+    f = WecomFake(corp_id="ww5823bf96d3bd56c7", corp_secret="app-secret-123",
+                  agent_id=1000002).start()
+    yield f
+    f.stop()

@@ -45,6 +45,8 @@ std::string digest_of(const EVP_MD* md, std::initializer_list<std::string_view> 
 
 std::string sha1(std::string_view data) { return digest_of(EVP_sha1(), {data}); }
 
+std::string md5(std::string_view data) { return digest_of(EVP_md5(), {data}); }
+
 std::string sha256(std::string_view data) { return digest_of(EVP_sha256(), {data}); }
 
 std::string sha256_of(std::initializer_list<std::string_view> parts) {

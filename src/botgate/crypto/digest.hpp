@@ -9,6 +9,9 @@ namespace botgate::crypto {
 
 /// SHA-1 of `data`: 20 raw bytes.
 std::string sha1(std::string_view data);
+/// MD5 of `data`: 16 raw bytes. Only where a platform asks for it as a checksum (WeCom's image
+/// messages); never for anything that has to resist forgery.
+std::string md5(std::string_view data);
 /// SHA-256 of `data`: 32 raw bytes.
 std::string sha256(std::string_view data);
 /// HMAC-SHA-256 of `data` under `key` (any length): 32 raw bytes.

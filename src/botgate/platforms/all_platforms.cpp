@@ -1,12 +1,14 @@
 // The one file that names every platform: adding one is a folder plus a line here.
 #include "botgate/platforms/common/registry.hpp"
 #include "botgate/platforms/feishu/feishu_platform.hpp"
+#include "botgate/platforms/wecom/wecom_platform.hpp"
 
 namespace botgate::platforms {
 
 void register_all_platforms(PlatformRegistry& registry) {
   registry.add(feishu::feishu_descriptor());  // host open.feishu.cn
   registry.add(feishu::lark_descriptor());    // same code, host open.larksuite.com
+  registry.add(wecom::wecom_descriptor());    // group bots, apps and AI bots
 }
 
 }  // namespace botgate::platforms

@@ -1,0 +1,23 @@
+#pragma once
+/// Reading fields of platform JSON (callbacks and API answers) without exceptions: a field that
+/// is absent or of another type reads as "not there". For platform code only (Boost.JSON types).
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace botgate::platforms {
+
+/// The string at `key`; empty when absent or not a string.
+std::string string_at(const boost::json::object& o, std::string_view key);
+/// The object at `key`, or nullptr.
+const boost::json::object* object_at(const boost::json::object& o, std::string_view key);
+/// The integer at `key` (signed or unsigned JSON integer), or nullopt.
+std::optional<std::int64_t> int_at(const boost::json::object& o, std::string_view key);
+/// `text` parsed, when it is a JSON object.
+std::optional<boost::json::object> parse_object(std::string_view text);
+
+}  // namespace botgate::platforms

@@ -1,0 +1,54 @@
+#pragma once
+/// The [[bot]] keys of a WeCom bot: a group bot (群机器人), a self-built app (自建应用) or an AI
+/// bot (智能机器人).
+
+#include "botgate/core/bot_settings.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace botgate::wecom {
+
+/// https://qyapi.weixin.qq.com: every WeCom API and the webhooks WeCom hands out live there.
+inline constexpr const char* kDefaultApiBase = "https://qyapi.weixin.qq.com";
+
+enum class WecomKind { group, app, aibot };
+
+/// "group", "app", "aibot".
+const char* to_string(WecomKind kind) noexcept;
+
+struct WecomConfig {
+  std::string bot_name;
+  WecomKind kind = WecomKind::group;
+  std::string api_base;  // without a trailing "/"
+  /// The callback Token and the 32-byte AES key decoded from the EncodingAESKey. Both empty
+  /// when the bot receives no callbacks (a group bot that only sends).
+  std::string token;
+  std::string aes_key;
+  /// The receive id checked after decryption: the CorpID for apps, empty for group and AI bots.
+  std::string corp_id;
+  /// The group bot's own webhook, for messages that answer no callback.
+  std::string webhook_url;
+  std::string corp_secret;  // apps: for gettoken
+  std::int64_t agent_id = 0;
+  /// The bot's display name in groups ("RobotA"), to strip exactly "@RobotA" from a message.
+  /// Empty: whatever "@name" leads a group message is taken for the bot's mention, since WeCom
+  /// pushes group messages only when they @ the bot.
+  std::string mention_name;
+
+  bool receives_callbacks() const { return !token.empty(); }
+};
+
+/// The platform's keys for the config loader. None is required by itself: which are depends
+/// on `kind`, and `wecom_config_from` checks that.
+std::vector<SettingSpec> wecom_settings();
+
+/// Reads and validates a [[bot]] table. Throws std::invalid_argument naming the key for an
+/// unknown kind, an encoding_aes_key that is not 43 characters decoding to 32 bytes, or a key
+/// the kind needs that is missing (PlatformDescriptor::make turns that into exit status 2).
+/// The message never repeats a secret.
+WecomConfig wecom_config_from(const BotSettings& settings,
+                              const std::string& default_api_base = kDefaultApiBase);
+
+}  // namespace botgate::wecom

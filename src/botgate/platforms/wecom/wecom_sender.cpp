@@ -1,0 +1,212 @@
+#include "botgate/platforms/wecom/wecom_sender.hpp"
+
+#include "botgate/net/http_client.hpp"
+#include "botgate/net/query_string.hpp"
+#include "botgate/platforms/common/json_fields.hpp"
+#include "botgate/platforms/wecom/wecom_markup.hpp"
+#include "botgate/platforms/wecom/wecom_token.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace botgate::wecom {
+namespace {
+
+// access_token lives 7200 s; fetched again 5 minutes before it expires.
+constexpr std::chrono::seconds kRefreshMargin{300};
+// WeCom counts a message when it arrives, a little after botgate counted it: a second of margin
+// keeps the 21st message from arriving while WeCom still sees the 1st inside its minute.
+constexpr std::chrono::seconds kWindow{61};
+// "超过频率限制 ... 按分钟拦截则被屏蔽 60 秒" (doc 90312).
+constexpr std::chrono::seconds kBlockedFor{60};
+constexpr std::chrono::seconds kConcurrencyWait{5};
+// errmsg carries a hint and a link; enough of it for the log.
+constexpr std::size_t kMaxErrmsg = 200;
+
+// 40014 invalid access_token, 42001 expired, 42007/42009 expired (Tencent's AbstractApi.py),
+// 40001 invalid credential: fetch a new token and try once more.
+bool is_token_code(std::int64_t code) {
+  return code == 40014 || code == 42001 || code == 42007 || code == 42009 || code == 40001;
+}
+
+HttpRequest json_post(std::string body) {
+  HttpRequest request{http::verb::post, "/", 11};
+  request.set(http::field::content_type, "application/json; charset=utf-8");
+  request.body() = std::move(body);
+  return request;
+}
+
+Error rate_limited(std::string detail, std::chrono::milliseconds wait) {
+  return Error{errc::rate_limited, std::move(detail), wait};
+}
+
+}  // namespace
+
+Result<std::string> read_send_response(const HttpResponse& response) {
+  const unsigned status = response.result_int();
+  const auto answer = platforms::parse_object(response.body());
+  const auto code = answer ? platforms::int_at(*answer, "errcode") : std::nullopt;
+  if (status == 429 || code == 45009) {
+    return rate_limited("WeCom frequency limit (errcode " + std::to_string(code.value_or(0)) + ")",
+                        kBlockedFor);
+  }
+  if (code == 45033) {
+    return rate_limited("WeCom concurrency limit (errcode 45033)", kConcurrencyWait);
+  }
+  if (code && is_token_code(*code)) {
+    return Error{errc::token_rejected,
+                 "access_token rejected (errcode " + std::to_string(*code) + ")"};
+  }
+  if (status >= 500 || !code || *code == -1) {
+    return Error{errc::platform_unavailable, code == -1 ? std::string("system busy (errcode -1)")
+                                                        : "HTTP " + std::to_string(status)};
+  }
+  if (*code != 0) {
+    // The start of errmsg (it ends with a hint and a link), cut between UTF-8 characters.
+    const auto errmsg = split_utf8(platforms::string_at(*answer, "errmsg"), kMaxErrmsg);
+    return Error{errc::platform_rejected, "errcode " + std::to_string(*code) + ": " +
+                                              (errmsg.empty() ? std::string() : errmsg.front())};
+  }
+  return platforms::string_at(*answer, "msgid");
+}
+
+std::string webhook_key(std::string_view url) {
+  if (auto key = net::query_param(url, "key"); key && !key->empty()) return *key;
+  return std::string(url.substr(0, url.find('?')));
+}
+
+std::string rebase_url(std::string_view url, std::string_view api_base) {
+  const std::string_view origin = kDefaultApiBase;
+  if (api_base.empty() || api_base == origin || !url.starts_with(origin) ||
+      (url.size() > origin.size() && url[origin.size()] != '/')) {
+    return std::string(url);
+  }
+  return std::string(api_base) + std::string(url.substr(origin.size()));
+}
+
+WecomSender::WecomSender(WecomConfig config, platforms::PlatformServices& services)
+    : config_(std::move(config)),
+      http_(services.http),
+      limiter_(config_.kind == WecomKind::app ? kAppMessagesPerMemberPerMinute
+                                              : kGroupMessagesPerMinute,
+               kWindow) {
+  if (config_.kind == WecomKind::app) {
+    tokens_.emplace(services.executor, services.store,
+                    "wecom:" + config_.corp_id + ":" + std::to_string(config_.agent_id) +
+                        ":access_token",
+                    [this] { return fetch_token(); }, kRefreshMargin);
+  }
+}
+
+std::vector<OutgoingMessage> WecomSender::split(OutgoingMessage message) const {
+  return split_message(std::move(message), config_.kind);
+}
+
+asio::awaitable<Result<net::FetchedToken>> WecomSender::fetch_token() {
+  HttpRequest request{http::verb::get, "/", 11};
+  auto response = co_await http_.send(gettoken_url(config_), std::move(request));
+  if (!response) {
+    co_return Error{errc::token_unavailable, "gettoken: " + response.error().message()};
+  }
+  auto token = read_token_response(*response);
+  if (token) {
+    spdlog::info("bot {}: access_token fetched, valid for {} s", config_.bot_name,
+                 token->expires_in.count());
+  }
+  co_return token;
+}
+
+asio::awaitable<Result<void>> WecomSender::prepare() {
+  if (!tokens_) co_return Result<void>{};
+  auto token = co_await tokens_->get();
+  if (!token) co_return token.error();
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<SentMessage>> WecomSender::send(const OutgoingMessage& message) {
+  switch (config_.kind) {
+    case WecomKind::group: co_return co_await send_group(message);
+    case WecomKind::app: co_return co_await send_app(message);
+    case WecomKind::aibot: co_return co_await send_aibot(message);
+  }
+  co_return Error{errc::invalid_argument, "unknown WeCom kind"};
+}
+
+asio::awaitable<Result<HttpResponse>> WecomSender::post(std::string url, std::string body) {
+  HttpRequest request = json_post(std::move(body));
+  co_return co_await http_.send(std::move(url), std::move(request));
+}
+
+asio::awaitable<Result<SentMessage>> WecomSender::send_group(const OutgoingMessage& message) {
+  // A reply goes to the webhook its callback carried (it answers that chat); anything else to
+  // the bot's own webhook.
+  const std::string& target = message.reply_context.empty() ? config_.webhook_url
+                                                            : message.reply_context;
+  if (target.empty()) {
+    co_return Error{errc::platform_rejected,
+                    "no webhook to send to: not a reply to a callback, and no webhook_url"};
+  }
+  auto content = encode_content(message, config_.kind);
+  if (!content) co_return content.error();
+  if (auto wait = limiter_.acquire(webhook_key(target))) {
+    co_return rate_limited("20 messages a minute per group bot webhook", *wait);
+  }
+  auto response = co_await post(rebase_url(target, config_.api_base), message_json(*content));
+  if (!response) co_return response.error();
+  auto sent = read_send_response(*response);
+  if (!sent) {
+    // Webhooks carry no token: a token code here is not something a new token fixes.
+    if (sent.error().is(errc::token_rejected)) {
+      co_return Error{errc::platform_rejected, sent.error().detail};
+    }
+    co_return sent.error();
+  }
+  co_return SentMessage{std::move(*sent)};
+}
+
+asio::awaitable<Result<SentMessage>> WecomSender::send_app(const OutgoingMessage& message) {
+  if (message.chat_id.empty()) co_return Error{errc::platform_rejected, "no touser (chat_id)"};
+  auto content = encode_content(message, config_.kind);
+  if (!content) co_return content.error();
+  const std::string body = message_json(*content, message.chat_id, config_.agent_id);
+  if (auto wait = limiter_.acquire(message.chat_id)) {
+    co_return rate_limited("30 messages a minute per member", *wait);
+  }
+  // A rejected token is evicted and the send tried once more with a fresh one.
+  for (int attempt = 0;; ++attempt) {
+    auto token = co_await tokens_->get();
+    if (!token) co_return token.error();
+    const std::string url = config_.api_base + "/cgi-bin/message/send?access_token=" +
+                            net::percent_encode(*token);
+    auto response = co_await post(url, body);
+    if (!response) co_return response.error();
+    auto sent = read_send_response(*response);
+    if (sent) co_return SentMessage{std::move(*sent)};
+    if (sent.error().is(errc::token_rejected) && attempt == 0) {
+      spdlog::info("bot {}: access_token rejected by the API, fetching a new one",
+                   config_.bot_name);
+      co_await tokens_->invalidate(*token);
+      continue;
+    }
+    co_return sent.error();
+  }
+}
+
+asio::awaitable<Result<SentMessage>> WecomSender::send_aibot(const OutgoingMessage& message) {
+  if (message.reply_context.empty()) {
+    // The long connection (aibot_send_msg) is what sends unprompted; callback mode cannot.
+    co_return Error{errc::platform_rejected,
+                    "an AI bot in callback mode can only answer a message (response_url)"};
+  }
+  auto content = encode_content(message, config_.kind);
+  if (!content) co_return content.error();
+  auto response =
+      co_await post(rebase_url(message.reply_context, config_.api_base), message_json(*content));
+  if (!response) co_return response.error();
+  auto sent = read_send_response(*response);
+  if (!sent) co_return sent.error();
+  co_return SentMessage{std::move(*sent)};
+}
+
+}  // namespace botgate::wecom

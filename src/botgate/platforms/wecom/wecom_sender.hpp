@@ -1,0 +1,67 @@
+#pragma once
+/// Sends WeCom messages for the three kinds:
+/// - group bot: POST the JSON message to the WebhookUrl of the callback replied to (else to
+///   webhook_url), at most 20 a minute per webhook (counted here, so the bot waits instead of
+///   hitting 45009);
+/// - app: POST {api_base}/cgi-bin/message/send?access_token=.. with touser and agentid; the token
+///   comes from a TokenCache and is fetched again once when WeCom rejects it;
+/// - AI bot: POST a markdown message to the callback's response_url (usable once, for an hour).
+
+#include "botgate/core/platform.hpp"
+#include "botgate/net/token_cache.hpp"
+#include "botgate/net/window_limiter.hpp"
+#include "botgate/platforms/common/registry.hpp"
+#include "botgate/platforms/wecom/wecom_config.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace botgate::wecom {
+
+/// Group bots: "每个机器人发送的消息不能超过20条/分钟" (doc 99110).
+inline constexpr std::size_t kGroupMessagesPerMinute = 20;
+/// Apps: a member receives at most 30 messages a minute; WeCom drops the rest silently
+/// (doc 90312), so botgate holds them back instead.
+inline constexpr std::size_t kAppMessagesPerMemberPerMinute = 30;
+
+/// Thread safety: every call on the bot's strand (PlatformServices::executor).
+class WecomSender final : public Sender {
+ public:
+  WecomSender(WecomConfig config, platforms::PlatformServices& services);
+
+  /// Apps: fetches the access token. Group and AI bots have nothing to prepare.
+  asio::awaitable<Result<void>> prepare() override;
+  asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
+  /// split_message() for this bot's kind.
+  std::vector<OutgoingMessage> split(OutgoingMessage message) const override;
+
+ private:
+  asio::awaitable<Result<net::FetchedToken>> fetch_token();
+  asio::awaitable<Result<SentMessage>> send_group(const OutgoingMessage& message);
+  asio::awaitable<Result<SentMessage>> send_app(const OutgoingMessage& message);
+  asio::awaitable<Result<SentMessage>> send_aibot(const OutgoingMessage& message);
+  asio::awaitable<Result<HttpResponse>> post(std::string url, std::string body);
+
+  WecomConfig config_;
+  net::HttpClient& http_;
+  std::optional<net::TokenCache> tokens_;  // apps only
+  net::WindowLimiter limiter_;             // per webhook key (group) or per member (app)
+};
+
+/// Reads a WeCom API answer (HTTP 200 with errcode/errmsg): 0 -> the msgid (empty for
+/// webhooks); 45009 or HTTP 429 -> rate_limited for 60 s ("被屏蔽 60 秒", doc 90312); 45033 ->
+/// rate_limited for 5 s; 40014, 42001, 42007, 42009, 40001 -> token_rejected; -1, 5xx or no
+/// errcode -> platform_unavailable; any other errcode -> platform_rejected with errcode and
+/// errmsg.
+Result<std::string> read_send_response(const HttpResponse& response);
+
+/// The name a webhook URL is counted under: its `key` parameter, or the URL without its query
+/// when it has none.
+std::string webhook_key(std::string_view url);
+
+/// `url` with WeCom's host replaced by `api_base` when api_base is not the default, so that a
+/// bot pointed at a proxy or a test server sends every call there, callback URLs included.
+std::string rebase_url(std::string_view url, std::string_view api_base);
+
+}  // namespace botgate::wecom

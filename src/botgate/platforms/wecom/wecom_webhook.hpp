@@ -1,0 +1,42 @@
+#pragma once
+/// WeCom callbacks at /webhook/<bot>, for group bots, self-built apps and AI bots.
+/// Security posture: msg_signature (SHA-1 over the sorted token, timestamp, nonce and
+/// ciphertext) is checked in constant time before anything is decrypted; the ciphertext is
+/// AES-256-CBC with 32-byte PKCS#7 padding, its length field bounds-checked, and the receive id
+/// after the message must equal corp_id (empty for group and AI bots); XML with a DOCTYPE or
+/// ENTITY declaration is refused unparsed; app messages for another AgentID are acknowledged and
+/// dropped.
+
+#include "botgate/core/platform.hpp"
+#include "botgate/platforms/wecom/wecom_config.hpp"
+#include "botgate/platforms/wecom/wecom_crypto.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace botgate::wecom {
+
+/// Removes the bot's mention at the start of `text` and the space after it, and trims. With a
+/// `mention_name`, only "@<mention_name>"; without one, any leading "@name" when `in_group` (WeCom
+/// pushes group messages only when they @ the bot, so the leading one is the bot's). The mention
+/// ends at a space, a tab, a newline or U+2005 (the space WeCom puts after a mention).
+std::string strip_leading_mention(std::string_view text, std::string_view mention_name,
+                                  bool in_group);
+
+/// Thread safety: immutable after construction; `handle` may run on any thread at once.
+class WecomWebhook final : public WebhookHandler {
+ public:
+  explicit WecomWebhook(WecomConfig config);
+
+  /// GET: URL verification, answered with the decrypted echostr as text/plain. POST: an
+  /// encrypted message (XML <xml><Encrypt>, or JSON {"encrypt"} for AI bots), answered with an
+  /// empty 200 (WeCom then expects the answer through the API). Errors: bad_signature (401),
+  /// decrypt_failed or bad_token (401), malformed_payload (400).
+  Result<WebhookOutcome> handle(const HttpRequest& request) const override;
+
+ private:
+  WecomConfig config_;
+  WecomCrypto crypto_;
+};
+
+}  // namespace botgate::wecom
