@@ -20,7 +20,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DBOTGATE_WARNINGS_AS_ERRORS=ON
 endif
 
-.PHONY: all deps build build-asan run test test-unit test-asan bench clean
+.PHONY: all deps build build-asan run test test-unit bench clean
 
 all: build
 
@@ -58,9 +58,8 @@ test: build build-asan
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j 2
 
-bench: deps
-	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS) -DBOTGATE_BUILD_BENCH=ON
-	cmake --build $(BUILD_DIR) -j $(JOBS)
+bench: build
+	@command -v wrk >/dev/null || (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk)
 	$(PYTHON) bench/run.py --build $(BUILD_DIR)
 
 clean:

@@ -15,23 +15,31 @@ In-process use (the tests):
     fake.stop()
 
 Standalone: python3 tests/fakes/feishu_fake.py --port 9999 --app-id X --app-secret Y
-(the fault controls are then under /_fake/..., see _handle_control).
+(the fault controls are then under /_fake/..., see HttpFake._handle_control and
+FeishuFake._controls).
 
-Only the standard library is used, and only an HTTP/1.1 subset: Content-Length or chunked
-request bodies, keep-alive by default.
+The HTTP server, the request record, token bookkeeping and the control API are shared with the
+other fakes (http_fake.py); this file holds the Feishu rules.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import secrets
-import threading
+import sys
 import time
-import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Optional
+
+if not __package__:  # run as a script: make the `fakes` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fakes.http_fake import HttpFake
+from fakes.http_fake import Request as HttpRequest
+from fakes.http_fake import Response, standalone_parser, wait_for_eof
+from fakes.http_fake import json_response as _json
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 BOT_INFO_PATH = "/open-apis/bot/v3/info"
@@ -52,44 +60,18 @@ RICH_MAX_BYTES = 30 * 1024
 MSG_TYPES = ("text", "post", "interactive")
 RECEIVE_ID_TYPES = ("open_id", "union_id", "user_id", "email", "chat_id")
 
-MAX_HEADER_BYTES = 64 * 1024
-MAX_BODY_BYTES = 4 * 1024 * 1024
-
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Payload Too Large",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
-
 
 def _random_id(prefix: str, nbytes: int = 16) -> str:
     return prefix + secrets.token_hex(nbytes)
 
 
 @dataclass
-class Request:
-    """One HTTP request as the fake saw it (every request is recorded, answered or not)."""
+class Request(HttpRequest):
+    """One HTTP request as the fake saw it; endpoint: token | bot_info | reply | send | control
+    | other."""
 
-    method: str
-    target: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-    endpoint: str  # token | bot_info | reply | send | control | other
-    t: float = 0.0  # time.monotonic() when fully read
-    wall: float = 0.0  # time.time() when fully read
-    status: Optional[int] = None  # None while unanswered (hanging)
     code: Optional[int] = None  # the business `code` answered, if any
     uuid: Optional[str] = None  # the send/reply body's uuid, when it parsed
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @dataclass
@@ -118,27 +100,13 @@ class Delivery:
         return None
 
 
-@dataclass
-class _Token:
-    value: str
-    expires_at: float  # monotonic
-    revoked: bool = False
-
-
-@dataclass
-class _Response:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json; charset=utf-8"
-
-
-class _HttpError(Exception):
-    pass
-
-
-class FeishuFake:
+class FeishuFake(HttpFake):
     """The fake Open API. All public methods are safe to call from any thread."""
+
+    platform = "feishu"
+    request_type = Request
+    delivery_fields = ("endpoint", "message_id", "reply_to", "chat_id", "receive_id",
+                       "receive_id_type", "msg_type", "content", "uuid", "reply_in_thread")
 
     def __init__(
         self,
@@ -150,143 +118,28 @@ class FeishuFake:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        super().__init__(host, port)
         self.app_id = app_id
         self.app_secret = app_secret
         self.bot_open_id = bot_open_id
         self.bot_name = bot_name
         self.expire = expire
-        self.host = host
-        self.port = port
 
-        self._lock = threading.Lock()
-        self._tokens: dict[str, _Token] = {}
-        self._current_token: Optional[str] = None
-        self._token_fetches = 0  # successful token responses
-        self._requests: list[Request] = []
-        self._delivered: list[Delivery] = []
         self._uuid_results: dict[str, tuple[float, dict]] = {}
         self._uuid_repeats: list[str] = []
         self._message_chats: dict[str, str] = {}
 
-        self._outage_until = 0.0
         self._rate_limit_left = 0
         self._rate_limit_reset = 1
         self._hang_sends = False
         self._hang_deliver = False
         self._fail_token_left = 0
 
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._server: Optional[asyncio.base_events.Server] = None
-        self._thread: Optional[threading.Thread] = None
-        self._conn_tasks: set[asyncio.Task] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._started = threading.Event()
-        self._start_error: Optional[BaseException] = None
-
-    # ------------------------------------------------------------------ lifecycle
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> "FeishuFake":
-        """Starts serving in a background thread; returns once the port is bound."""
-        self._thread = threading.Thread(target=self._thread_main, name="feishu-fake", daemon=True)
-        self._thread.start()
-        self._started.wait(10)
-        if self._start_error is not None:
-            raise self._start_error
-        if not self._started.is_set():
-            raise RuntimeError("feishu fake did not start")
-        return self
-
-    def stop(self) -> None:
-        """Closes the listener and every connection (hanging ones too), and joins the thread."""
-        loop = self._loop
-        if loop is None or self._thread is None:
-            return
-        if loop.is_running():
-            fut = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
-            try:
-                fut.result(10)
-            except Exception:  # noqa: BLE001 - best effort on teardown
-                pass
-            loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(10)
-        self._thread = None
-
-    def __enter__(self) -> "FeishuFake":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _thread_main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            self._server = loop.run_until_complete(
-                asyncio.start_server(self._on_connection, self.host, self.port)
-            )
-            self.port = self._server.sockets[0].getsockname()[1]
-        except BaseException as e:  # noqa: BLE001 - reported to start()
-            self._start_error = e
-            self._started.set()
-            loop.close()
-            return
-        self._started.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.close()
-
-    async def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for w in list(self._writers):
-            w.close()
-        for t in list(self._conn_tasks):
-            t.cancel()
-        if self._conn_tasks:
-            await asyncio.wait(list(self._conn_tasks), timeout=5)
-        if self._server is not None:
-            await self._server.wait_closed()
-
-    def serve_forever(self) -> None:
-        """Standalone mode: serves on the calling thread until interrupted."""
-
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._server = await asyncio.start_server(self._on_connection, self.host, self.port)
-            self.port = self._server.sockets[0].getsockname()[1]
-            print(f"feishu fake listening on {self.base_url} (app_id {self.app_id})", flush=True)
-            async with self._server:
-                await self._server.serve_forever()
-
-        try:
-            asyncio.run(main())
-        except KeyboardInterrupt:
-            pass
+    def _banner_details(self) -> str:
+        return f"app_id {self.app_id}"
 
     # ------------------------------------------------------------------ fault controls
-
-    def expire_all_tokens(self) -> None:
-        """Every token issued so far becomes invalid (99991663); the next fetch gets a new one."""
-        with self._lock:
-            for tok in self._tokens.values():
-                tok.revoked = True
-            self._current_token = None
-
-    def outage(self, seconds: float) -> None:
-        """Every API path answers 503 with a non-JSON body for `seconds`."""
-        with self._lock:
-            self._outage_until = time.monotonic() + seconds
-
-    def outage_end(self) -> float:
-        """The monotonic time the current (or last) outage ends."""
-        with self._lock:
-            return self._outage_until
+    # (shared with WeCom: expire_all_tokens, outage, outage_end, reset; see HttpFake)
 
     def rate_limit(self, n: int, reset_seconds: int = 1) -> None:
         """The next `n` send/reply calls answer 429, code 99991400, x-ogw-ratelimit-reset."""
@@ -315,33 +168,27 @@ class FeishuFake:
         with self._lock:
             self._message_chats[message_id] = chat_id
 
-    def reset(self) -> None:
-        """Forgets records and faults (tokens stay valid)."""
-        with self._lock:
-            self._requests.clear()
-            self._delivered.clear()
-            self._uuid_results.clear()
-            self._uuid_repeats.clear()
-            self._token_fetches = 0
-            self._outage_until = 0.0
-            self._rate_limit_left = 0
-            self._hang_sends = False
-            self._fail_token_left = 0
+    def _reset_platform(self) -> None:
+        self._uuid_results.clear()
+        self._uuid_repeats.clear()
+        self._rate_limit_left = 0
+        self._hang_sends = False
+        self._fail_token_left = 0
+
+    def _controls(self) -> dict[str, Callable[[dict], Optional[Response]]]:
+        """POST /_fake/rate_limit  {"n": 2, "reset_seconds": 1}
+        POST /_fake/hang_sends      {"flag": true, "deliver": false}
+        POST /_fake/fail_token      {"n": 1}
+        """
+        return {
+            "rate_limit": lambda a: self.rate_limit(int(a["n"]), int(a.get("reset_seconds", 1))),
+            "hang_sends": lambda a: self.hang_sends(bool(a["flag"]), bool(a.get("deliver", False))),
+            "fail_token": lambda a: self.fail_token(int(a["n"])),
+        }
 
     # ------------------------------------------------------------------ observations
-
-    def delivered(self) -> list[Delivery]:
-        with self._lock:
-            return list(self._delivered)
-
-    def requests(self, endpoint: Optional[str] = None) -> list[Request]:
-        with self._lock:
-            return [r for r in self._requests if endpoint is None or r.endpoint == endpoint]
-
-    def count(self, endpoint: str) -> int:
-        """Requests seen on `endpoint` (token, bot_info, reply, send, other), answered or not."""
-        with self._lock:
-            return sum(1 for r in self._requests if r.endpoint == endpoint)
+    # (shared: delivered, requests, count, token_fetches, issued_tokens, wait_until,
+    # wait_delivered; see HttpFake)
 
     def send_requests(self) -> list[Request]:
         """Requests seen on either message endpoint (reply and send), in arrival order."""
@@ -355,170 +202,20 @@ class FeishuFake:
                 r for r in self._requests if r.endpoint in ("reply", "send") and r.status is None
             ]
 
-    @property
-    def token_fetches(self) -> int:
-        """Successful tenant_access_token responses."""
-        with self._lock:
-            return self._token_fetches
-
-    def issued_tokens(self) -> list[str]:
-        with self._lock:
-            return list(self._tokens)
-
     def uuid_repeats(self) -> list[str]:
         """uuids that arrived again and were answered from the first result."""
         with self._lock:
             return list(self._uuid_repeats)
 
-    def wait_until(self, predicate: Callable[[], bool], timeout: float, interval=0.02) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            if predicate():
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(interval)
-
-    def wait_delivered(self, n: int, timeout: float = 10.0) -> list[Delivery]:
-        """Waits until at least `n` messages were delivered; returns them (maybe fewer)."""
-        self.wait_until(lambda: len(self.delivered()) >= n, timeout)
-        return self.delivered()
+    def _extra_stats(self) -> dict[str, Any]:
+        return {"uuid_repeats": len(self._uuid_repeats)}
 
     # ------------------------------------------------------------------ HTTP plumbing
 
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-        task = asyncio.current_task()
-        if task is not None:
-            self._conn_tasks.add(task)
-        self._writers.add(writer)
-        try:
-            while True:
-                try:
-                    req, keep_alive = await self._read_request(reader)
-                except _HttpError as e:
-                    await self._write(writer, _Response(400, str(e).encode(), {}, "text/plain"),
-                                      keep_alive=False)
-                    break
-                if req is None:
-                    break
-                resp = await self._dispatch(req, reader)
-                if resp is None:  # a hanging send: answered never, the client went away
-                    break
-                await self._write(writer, resp, keep_alive)
-                if not keep_alive:
-                    break
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        except asyncio.CancelledError:
-            pass
-        finally:
-            self._writers.discard(writer)
-            if task is not None:
-                self._conn_tasks.discard(task)
-            try:
-                writer.close()
-            except Exception:  # noqa: BLE001
-                pass
+    def _extra_headers(self, resp: Response) -> list[str]:
+        return ["X-Tt-Logid: " + secrets.token_hex(12)]
 
-    async def _read_request(self, reader: asyncio.StreamReader):
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError as e:
-            if e.partial.strip():
-                raise _HttpError("truncated request head") from e
-            return None, False
-        except asyncio.LimitOverrunError as e:
-            raise _HttpError("request head too large") from e
-        if len(head) > MAX_HEADER_BYTES:
-            raise _HttpError("request head too large")
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ")
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            raise _HttpError("bad request line")
-        method, target, version = parts
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            if not line:
-                continue
-            if ":" not in line or line[0] in " \t":
-                raise _HttpError("bad header line")
-            name, value = line.split(":", 1)
-            name = name.strip().lower()
-            value = value.strip()
-            if name in headers:
-                headers[name] += ", " + value
-            else:
-                headers[name] = value
-        body = b""
-        te = headers.get("transfer-encoding", "").lower()
-        if te:
-            if te != "chunked":
-                raise _HttpError("unsupported transfer-encoding")
-            body = await self._read_chunked(reader)
-        elif "content-length" in headers:
-            try:
-                n = int(headers["content-length"])
-            except ValueError as e:
-                raise _HttpError("bad content-length") from e
-            if n < 0 or n > MAX_BODY_BYTES:
-                raise _HttpError("bad content-length")
-            body = await reader.readexactly(n)
-        conn = headers.get("connection", "").lower()
-        if version == "HTTP/1.0":
-            keep_alive = "keep-alive" in conn
-        else:
-            keep_alive = "close" not in conn
-        url = urllib.parse.urlsplit(target)
-        query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
-        path = url.path
-        req = Request(
-            method=method,
-            target=target,
-            path=path,
-            query=query,
-            headers=headers,
-            body=body,
-            endpoint=self._classify(method, path),
-            t=time.monotonic(),
-            wall=time.time(),
-        )
-        return req, keep_alive
-
-    async def _read_chunked(self, reader: asyncio.StreamReader) -> bytes:
-        out = bytearray()
-        while True:
-            line = await reader.readuntil(b"\r\n")
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError as e:
-                raise _HttpError("bad chunk size") from e
-            if size == 0:
-                while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                    pass  # trailers
-                return bytes(out)
-            out += await reader.readexactly(size)
-            if len(out) > MAX_BODY_BYTES:
-                raise _HttpError("body too large")
-            if await reader.readexactly(2) != b"\r\n":
-                raise _HttpError("bad chunk")
-
-    async def _write(self, writer: asyncio.StreamWriter, resp: _Response, keep_alive: bool):
-        reason = _REASONS.get(resp.status, "Status")
-        head = [f"HTTP/1.1 {resp.status} {reason}"]
-        head.append(f"Content-Type: {resp.content_type}")
-        head.append(f"Content-Length: {len(resp.body)}")
-        head.append("Connection: " + ("keep-alive" if keep_alive else "close"))
-        head.append("Date: " + time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()))
-        head.append("X-Tt-Logid: " + secrets.token_hex(12))
-        for k, v in resp.headers.items():
-            head.append(f"{k}: {v}")
-        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + resp.body)
-        await writer.drain()
-
-    @staticmethod
-    def _classify(method: str, path: str) -> str:
-        if path.startswith("/_fake/"):
-            return "control"
+    def _classify(self, path: str) -> str:
         if path == TOKEN_PATH:
             return "token"
         if path == BOT_INFO_PATH:
@@ -533,24 +230,11 @@ class FeishuFake:
 
     # ------------------------------------------------------------------ dispatch
 
-    async def _dispatch(self, req: Request, reader: asyncio.StreamReader) -> Optional[_Response]:
-        if req.endpoint == "control":
-            return self._handle_control(req)
+    def _on_record(self, req: Request) -> None:
         if req.endpoint in ("reply", "send"):
             req.uuid = _body_uuid(req.body)  # recorded even when the request is refused
-        with self._lock:
-            self._requests.append(req)
-            in_outage = time.monotonic() < self._outage_until
-        if in_outage:
-            return self._finish(
-                req,
-                _Response(
-                    503,
-                    b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
-                    {},
-                    "text/html",
-                ),
-            )
+
+    async def _route(self, req: Request, reader: asyncio.StreamReader) -> Optional[Response]:
         if req.endpoint == "token":
             return self._finish(req, self._handle_token(req))
         if req.endpoint == "bot_info":
@@ -559,16 +243,13 @@ class FeishuFake:
             return await self._handle_message(req, reader)
         return self._finish(req, _json(404, {"code": 404, "msg": "404 page not found"}))
 
-    def _finish(self, req: Request, resp: _Response) -> _Response:
-        with self._lock:
-            req.status = resp.status
-            try:
-                req.code = json.loads(resp.body).get("code")
-            except (ValueError, AttributeError):
-                req.code = None
-        return resp
+    def _record_answer(self, req: Request, resp: Response) -> None:
+        try:
+            req.code = json.loads(resp.body).get("code")
+        except (ValueError, AttributeError):
+            req.code = None
 
-    def _handle_token(self, req: Request) -> _Response:
+    def _handle_token(self, req: Request) -> Response:
         if req.method != "POST":
             return _json(404, {"code": 404, "msg": "404 page not found"})
         with self._lock:
@@ -589,24 +270,18 @@ class FeishuFake:
             return _json(200, {"code": 10003, "msg": "invalid param"})
         if app_secret != self.app_secret:
             return _json(200, {"code": 10014, "msg": "app secret invalid"})
-        now = time.monotonic()
-        with self._lock:
-            cur = self._tokens.get(self._current_token or "")
-            remaining_now = cur.expires_at - now if cur is not None and not cur.revoked else 0
-            if cur is not None and remaining_now > TOKEN_REUSE_MIN_REMAINING:
-                token, remaining = cur.value, int(cur.expires_at - now)
-            else:
-                # A new token; the previous one stays valid until its own expiry.
-                token = "t-" + secrets.token_hex(20)
-                self._tokens[token] = _Token(token, now + self.expire)
-                self._current_token = token
-                remaining = self.expire
-            self._token_fetches += 1
+        # A new token only near the current one's expiry; the previous one stays valid.
+        token, remaining = self._issue_token(
+            time.monotonic(),
+            self.expire,
+            lambda: "t-" + secrets.token_hex(20),
+            min_remaining=TOKEN_REUSE_MIN_REMAINING,
+        )
         return _json(
             200, {"code": 0, "msg": "ok", "tenant_access_token": token, "expire": remaining}
         )
 
-    def _check_auth(self, req: Request) -> tuple[Optional[str], Optional[_Response]]:
+    def _check_auth(self, req: Request) -> tuple[Optional[str], Optional[Response]]:
         auth = req.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or not auth[len("Bearer ") :].strip():
             return None, _json(
@@ -618,10 +293,7 @@ class FeishuFake:
                 },
             )
         token = auth[len("Bearer ") :].strip()
-        with self._lock:
-            tok = self._tokens.get(token)
-            ok = tok is not None and not tok.revoked and time.monotonic() < tok.expires_at
-        if not ok:
+        if not self._token_status(token, time.monotonic()):
             return None, _json(
                 400,
                 {
@@ -632,7 +304,7 @@ class FeishuFake:
             )
         return token, None
 
-    def _handle_bot_info(self, req: Request) -> _Response:
+    def _handle_bot_info(self, req: Request) -> Response:
         if req.method != "GET":
             return _json(404, {"code": 404, "msg": "404 page not found"})
         _, err = self._check_auth(req)
@@ -682,11 +354,11 @@ class FeishuFake:
         if hang:
             if hang_deliver:
                 self._deliver(req, parsed, token or "")
-            await _wait_for_eof(reader)
+            await wait_for_eof(reader)
             return None
         return self._finish(req, self._deliver(req, parsed, token or ""))
 
-    def _validate_message(self, req: Request) -> tuple[Optional[dict], Optional[_Response]]:
+    def _validate_message(self, req: Request) -> tuple[Optional[dict], Optional[Response]]:
         ctype = req.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if ctype != "application/json":
             return None, _invalid(230001, "invalid request: content-type must be application/json")
@@ -753,7 +425,7 @@ class FeishuFake:
         out.update(msg_type=msg_type, raw_content=raw, content=content, uuid=uid or None)
         return out, None
 
-    def _deliver(self, req: Request, p: dict, token: str) -> _Response:
+    def _deliver(self, req: Request, p: dict, token: str) -> Response:
         now, wall = time.monotonic(), time.time()
         with self._lock:
             uid = p.get("uuid")
@@ -813,71 +485,11 @@ class FeishuFake:
                 self._uuid_results[uid] = (now, result)
         return _json(200, result)
 
-    # ------------------------------------------------------------------ control API
-
-    def _handle_control(self, req: Request) -> _Response:
-        """HTTP form of the fault controls, for standalone runs.
-
-        POST /_fake/expire_all_tokens
-        POST /_fake/outage            {"seconds": 3}
-        POST /_fake/rate_limit        {"n": 2, "reset_seconds": 1}
-        POST /_fake/hang_sends        {"flag": true, "deliver": false}
-        POST /_fake/fail_token        {"n": 1}
-        POST /_fake/reset
-        GET  /_fake/delivered         the deliveries as JSON
-        GET  /_fake/stats             request counts per endpoint, token fetches
-        """
-        name = req.path[len("/_fake/") :]
-        try:
-            args = json.loads(req.body) if req.body else {}
-        except ValueError:
-            return _json(400, {"error": "body is not JSON"})
-        if not isinstance(args, dict):
-            return _json(400, {"error": "body is not a JSON object"})
-        try:
-            if req.method == "GET" and name == "delivered":
-                return _json(200, {"delivered": [_delivery_json(d) for d in self.delivered()]})
-            if req.method == "GET" and name == "stats":
-                with self._lock:
-                    counts: dict[str, int] = {}
-                    for r in self._requests:
-                        counts[r.endpoint] = counts.get(r.endpoint, 0) + 1
-                    stats = {
-                        "requests": counts,
-                        "token_fetches": self._token_fetches,
-                        "delivered": len(self._delivered),
-                        "uuid_repeats": len(self._uuid_repeats),
-                    }
-                return _json(200, stats)
-            if req.method != "POST":
-                return _json(405, {"error": "method not allowed"})
-            if name == "expire_all_tokens":
-                self.expire_all_tokens()
-            elif name == "outage":
-                self.outage(float(args["seconds"]))
-            elif name == "rate_limit":
-                self.rate_limit(int(args["n"]), int(args.get("reset_seconds", 1)))
-            elif name == "hang_sends":
-                self.hang_sends(bool(args["flag"]), bool(args.get("deliver", False)))
-            elif name == "fail_token":
-                self.fail_token(int(args["n"]))
-            elif name == "reset":
-                self.reset()
-            else:
-                return _json(404, {"error": f"unknown control {name}"})
-        except (KeyError, TypeError, ValueError) as e:
-            return _json(400, {"error": f"bad arguments: {e}"})
-        return _json(200, {"ok": True})
-
 
 # ---------------------------------------------------------------------- helpers
 
 
-def _json(status: int, obj: Any, headers: Optional[dict[str, str]] = None) -> _Response:
-    return _Response(status, json.dumps(obj).encode(), headers or {})
-
-
-def _invalid(code: int, msg: str) -> _Response:
+def _invalid(code: int, msg: str) -> Response:
     return _json(400, {"code": code, "msg": msg, "error": {"message": msg}})
 
 
@@ -907,48 +519,13 @@ def _body_uuid(body: bytes) -> Optional[str]:
     return uid if isinstance(uid, str) and uid else None
 
 
-async def _wait_for_eof(reader: asyncio.StreamReader) -> None:
-    """Holds a hanging request until the client goes away (or the fake stops)."""
-    try:
-        while await reader.read(4096):
-            pass
-    except (ConnectionError, asyncio.IncompleteReadError):
-        pass
-
-
-def _delivery_json(d: Delivery) -> dict:
-    return {
-        "endpoint": d.endpoint,
-        "message_id": d.message_id,
-        "reply_to": d.reply_to,
-        "chat_id": d.chat_id,
-        "receive_id": d.receive_id,
-        "receive_id_type": d.receive_id_type,
-        "msg_type": d.msg_type,
-        "content": d.content,
-        "uuid": d.uuid,
-        "reply_in_thread": d.reply_in_thread,
-        "time": d.wall,
-    }
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser(description="fake Feishu/Lark Open API")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--app-id", default="cli_test")
-    ap.add_argument("--app-secret", default="secret-123")
-    ap.add_argument("--bot-open-id", default="ou_bot0000000000000000000000000000")
-    ap.add_argument("--expire", type=int, default=7200, help="token lifetime in seconds")
-    a = ap.parse_args()
-    FeishuFake(
-        app_id=a.app_id,
-        app_secret=a.app_secret,
-        bot_open_id=a.bot_open_id,
-        expire=a.expire,
-        host=a.host,
-        port=a.port,
-    ).serve_forever()
+    ap = standalone_parser("fake Feishu/Lark Open API")
+    ap.add_argument("--app-id")
+    ap.add_argument("--app-secret")
+    ap.add_argument("--bot-open-id")
+    ap.add_argument("--expire", type=int, help="token lifetime in seconds")
+    FeishuFake(**vars(ap.parse_args())).serve_forever()
 
 
 if __name__ == "__main__":

@@ -18,16 +18,16 @@ In-process use (the tests):
     fake.stop()
 
 Standalone: python3 tests/fakes/wecom_fake.py --port 9999 --webhook-key K
-(the fault controls are then under /_fake/..., see _handle_control).
+(the fault controls are then under /_fake/..., see HttpFake._handle_control and
+WecomFake._controls).
 
 Error codes not given by the notes are marked [uncertain] where they are defined below.
-Only the standard library is used, and only an HTTP/1.1 subset: Content-Length or chunked
-request bodies, keep-alive by default.
+The HTTP server, the request record, token bookkeeping and the control API are shared with the
+other fakes (http_fake.py); this file holds the WeCom rules.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import binascii
@@ -35,11 +35,18 @@ import collections
 import hashlib
 import json
 import secrets
-import threading
+import sys
 import time
-import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Optional
+
+if not __package__:  # run as a script: make the `fakes` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fakes.http_fake import HttpFake
+from fakes.http_fake import Request as HttpRequest
+from fakes.http_fake import Response, json_response, standalone_parser
 
 WEBHOOK_PATH = "/cgi-bin/webhook/send"
 GETTOKEN_PATH = "/cgi-bin/gettoken"
@@ -87,17 +94,6 @@ WEBHOOK_MSGTYPES = ("text", "markdown", "markdown_v2", "image", "news")
 APP_MSGTYPES = ("text", "markdown")
 AIBOT_MSGTYPES = ("markdown", "template_card")
 
-MAX_HEADER_BYTES = 64 * 1024
-MAX_BODY_BYTES = 8 * 1024 * 1024
-
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    503: "Service Unavailable",
-}
-
 _ERRMSG = {
     E_BUSY: "system busy",
     E_INVALID_CREDENTIAL: "invalid credential",
@@ -123,23 +119,11 @@ _ERRMSG = {
 
 
 @dataclass
-class Request:
-    """One HTTP request as the fake saw it (every request is recorded)."""
+class Request(HttpRequest):
+    """One HTTP request as the fake saw it; endpoint: webhook | gettoken | message | aibot |
+    control | other."""
 
-    method: str
-    target: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-    endpoint: str  # webhook | gettoken | message | aibot | control | other
-    t: float = 0.0  # time.monotonic() when fully read
-    wall: float = 0.0
-    status: Optional[int] = None
     errcode: Optional[int] = None  # the errcode answered, if any
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @dataclass
@@ -167,29 +151,15 @@ class Delivery:
 
 
 @dataclass
-class _Token:
-    value: str
-    expires_at: float  # monotonic
-    revoked: bool = False
-
-
-@dataclass
 class _ResponseCode:
     code: str
     expires_at: float
     used: bool = False
 
 
-@dataclass
-class _Response:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json; charset=UTF-8"
-
-
-class _HttpError(Exception):
-    pass
+def _json(status: int, obj: Any, headers: Optional[dict[str, str]] = None) -> Response:
+    return json_response(status, obj, headers, ensure_ascii=False,
+                         content_type="application/json; charset=UTF-8")
 
 
 class _Invalid(Exception):
@@ -201,8 +171,16 @@ class _Invalid(Exception):
         self.detail = detail
 
 
-class WecomFake:
+class WecomFake(HttpFake):
     """The fake WeCom API. All public methods are safe to call from any thread."""
+
+    platform = "wecom"
+    request_type = Request
+    delivery_fields = ("endpoint", "msgtype", "content", "mentioned_list", "key", "touser",
+                       "agentid", "response_code", "body")
+    make_json = staticmethod(_json)
+    server_header = "nginx"
+    max_body_bytes = 8 * 1024 * 1024
 
     def __init__(
         self,
@@ -217,6 +195,7 @@ class WecomFake:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        super().__init__(host, port)
         self.corp_id = corp_id
         self.corp_secret = corp_secret
         self.agent_id = agent_id
@@ -224,115 +203,14 @@ class WecomFake:
         self.webhook_rate_limit = webhook_rate_limit
         self.webhook_rate_window = webhook_rate_window
         self.app_users = app_users  # None: every userid exists
-        self.host = host
-        self.port = port
 
-        self._lock = threading.Lock()
         self._keys: set[str] = set(webhook_keys)
         self._sent_at: dict[str, collections.deque[float]] = {}
-        self._tokens: dict[str, _Token] = {}
-        self._current_token: Optional[str] = None
-        self._token_fetches = 0
         self._response_codes: dict[str, _ResponseCode] = {}
-        self._requests: list[Request] = []
-        self._delivered: list[Delivery] = []
-        self._outage_until = 0.0
         self._inject: dict[str, list[int]] = {}  # endpoint -> errcodes to answer next
 
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._server: Optional[asyncio.base_events.Server] = None
-        self._thread: Optional[threading.Thread] = None
-        self._conn_tasks: set[asyncio.Task] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._started = threading.Event()
-        self._start_error: Optional[BaseException] = None
-
-    # ------------------------------------------------------------------ lifecycle
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> "WecomFake":
-        """Starts serving in a background thread; returns once the port is bound."""
-        self._thread = threading.Thread(target=self._thread_main, name="wecom-fake", daemon=True)
-        self._thread.start()
-        self._started.wait(10)
-        if self._start_error is not None:
-            raise self._start_error
-        if not self._started.is_set():
-            raise RuntimeError("wecom fake did not start")
-        return self
-
-    def stop(self) -> None:
-        """Closes the listener and every connection, and joins the thread."""
-        loop = self._loop
-        if loop is None or self._thread is None:
-            return
-        if loop.is_running():
-            fut = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
-            try:
-                fut.result(10)
-            except Exception:  # noqa: BLE001 - best effort on teardown
-                pass
-            loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(10)
-        self._thread = None
-
-    def __enter__(self) -> "WecomFake":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _thread_main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            self._server = loop.run_until_complete(
-                asyncio.start_server(self._on_connection, self.host, self.port)
-            )
-            self.port = self._server.sockets[0].getsockname()[1]
-        except BaseException as e:  # noqa: BLE001 - reported to start()
-            self._start_error = e
-            self._started.set()
-            loop.close()
-            return
-        self._started.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.close()
-
-    async def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for w in list(self._writers):
-            w.close()
-        for t in list(self._conn_tasks):
-            t.cancel()
-        if self._conn_tasks:
-            await asyncio.wait(list(self._conn_tasks), timeout=5)
-        if self._server is not None:
-            await self._server.wait_closed()
-
-    def serve_forever(self) -> None:
-        """Standalone mode: serves on the calling thread until interrupted."""
-
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._server = await asyncio.start_server(self._on_connection, self.host, self.port)
-            self.port = self._server.sockets[0].getsockname()[1]
-            print(f"wecom fake listening on {self.base_url} (corp_id {self.corp_id}, "
-                  f"agent_id {self.agent_id})", flush=True)
-            async with self._server:
-                await self._server.serve_forever()
-
-        try:
-            asyncio.run(main())
-        except KeyboardInterrupt:
-            pass
+    def _banner_details(self) -> str:
+        return f"corp_id {self.corp_id}, agent_id {self.agent_id}"
 
     # ------------------------------------------------------------------ set-up
 
@@ -367,22 +245,7 @@ class WecomFake:
         return f"{self.base_url}{AIBOT_PATH}?response_code={code}"
 
     # ------------------------------------------------------------------ fault controls
-
-    def expire_all_tokens(self) -> None:
-        """Every access_token issued so far answers 42001; the next gettoken issues a new one."""
-        with self._lock:
-            for tok in self._tokens.values():
-                tok.revoked = True
-            self._current_token = None
-
-    def outage(self, seconds: float) -> None:
-        """Every API path answers HTTP 503 with a non-JSON body for `seconds`."""
-        with self._lock:
-            self._outage_until = time.monotonic() + seconds
-
-    def outage_end(self) -> float:
-        with self._lock:
-            return self._outage_until
+    # (shared with Feishu: expire_all_tokens, outage, outage_end, reset; see HttpFake)
 
     def fail_next(self, endpoint: str, n: int = 1, errcode: int = E_BUSY) -> None:
         """The next `n` requests on `endpoint` (webhook, gettoken, message, aibot) answer
@@ -392,17 +255,38 @@ class WecomFake:
         with self._lock:
             self._inject.setdefault(endpoint, []).extend([errcode] * n)
 
-    def reset(self) -> None:
-        """Forgets records, rate windows and faults (keys, tokens and codes stay)."""
-        with self._lock:
-            self._requests.clear()
-            self._delivered.clear()
-            self._sent_at.clear()
-            self._token_fetches = 0
-            self._outage_until = 0.0
-            self._inject.clear()
+    def _reset_platform(self) -> None:
+        # Keys, tokens and response codes stay.
+        self._sent_at.clear()
+        self._inject.clear()
+
+    def _controls(self) -> dict[str, Callable[[dict], Optional[Response]]]:
+        """POST /_fake/fail_next         {"endpoint": "webhook", "n": 1, "errcode": -1}
+        POST /_fake/add_webhook_key    {"key": "..."} (optional) -> {"key", "url"}
+        POST /_fake/remove_webhook_key {"key": "..."}
+        POST /_fake/new_response_code  -> {"response_code", "url"}
+        """
+
+        def add_webhook_key(args: dict) -> Response:
+            key = self.add_webhook_key(args.get("key"))
+            return _json(200, {"key": key, "url": self.webhook_url(key)})
+
+        def new_response_code(args: dict) -> Response:
+            code = self.new_response_code()
+            return _json(200, {"response_code": code, "url": self.aibot_response_url(code)})
+
+        return {
+            "fail_next": lambda a: self.fail_next(
+                str(a["endpoint"]), int(a.get("n", 1)), int(a.get("errcode", E_BUSY))
+            ),
+            "add_webhook_key": add_webhook_key,
+            "remove_webhook_key": lambda a: self.remove_webhook_key(str(a["key"])),
+            "new_response_code": new_response_code,
+        }
 
     # ------------------------------------------------------------------ observations
+    # (shared: requests, count, token_fetches, issued_tokens, wait_until, wait_delivered; see
+    # HttpFake)
 
     def delivered(self, endpoint: Optional[str] = None,
                   key: Optional[str] = None) -> list[Delivery]:
@@ -412,176 +296,23 @@ class WecomFake:
                 if (endpoint is None or d.endpoint == endpoint) and (key is None or d.key == key)
             ]
 
-    def requests(self, endpoint: Optional[str] = None) -> list[Request]:
-        with self._lock:
-            return [r for r in self._requests if endpoint is None or r.endpoint == endpoint]
-
-    def count(self, endpoint: str) -> int:
-        """Requests seen on `endpoint` (webhook, gettoken, message, aibot, other)."""
-        with self._lock:
-            return sum(1 for r in self._requests if r.endpoint == endpoint)
-
     def errcodes(self, endpoint: Optional[str] = None) -> list[Optional[int]]:
         """The errcode answered to each request on `endpoint`, in order (None: not JSON)."""
         with self._lock:
             return [r.errcode for r in self._requests
                     if (endpoint is None or r.endpoint == endpoint) and r.endpoint != "control"]
 
-    @property
-    def token_fetches(self) -> int:
-        """Successful gettoken responses."""
-        with self._lock:
-            return self._token_fetches
-
-    def issued_tokens(self) -> list[str]:
-        with self._lock:
-            return list(self._tokens)
-
     def webhook_keys(self) -> list[str]:
         with self._lock:
             return sorted(self._keys)
 
-    def wait_until(self, predicate: Callable[[], bool], timeout: float, interval=0.02) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            if predicate():
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(interval)
-
-    def wait_delivered(self, n: int, timeout: float = 10.0, **filters: Any) -> list[Delivery]:
-        """Waits until at least `n` deliveries (matching `filters`, see delivered()) exist."""
-        self.wait_until(lambda: len(self.delivered(**filters)) >= n, timeout)
-        return self.delivered(**filters)
-
     # ------------------------------------------------------------------ HTTP plumbing
 
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-        task = asyncio.current_task()
-        if task is not None:
-            self._conn_tasks.add(task)
-        self._writers.add(writer)
-        try:
-            while True:
-                try:
-                    req, keep_alive = await self._read_request(reader)
-                except _HttpError as e:
-                    await self._write(writer, _Response(400, str(e).encode(), {}, "text/plain"),
-                                      keep_alive=False)
-                    break
-                if req is None:
-                    break
-                resp = self._dispatch(req)
-                await self._write(writer, resp, keep_alive)
-                if not keep_alive:
-                    break
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            if task is not None:
-                self._conn_tasks.discard(task)
-            try:
-                writer.close()
-            except Exception:  # noqa: BLE001
-                pass
-
-    async def _read_request(self, reader: asyncio.StreamReader):
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError as e:
-            if e.partial.strip():
-                raise _HttpError("truncated request head") from e
-            return None, False
-        except asyncio.LimitOverrunError as e:
-            raise _HttpError("request head too large") from e
-        if len(head) > MAX_HEADER_BYTES:
-            raise _HttpError("request head too large")
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ")
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            raise _HttpError("bad request line")
-        method, target, version = parts
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            if not line:
-                continue
-            if ":" not in line or line[0] in " \t":
-                raise _HttpError("bad header line")
-            name, value = line.split(":", 1)
-            name = name.strip().lower()
-            value = value.strip()
-            headers[name] = headers[name] + ", " + value if name in headers else value
-        body = b""
-        te = headers.get("transfer-encoding", "").lower()
-        if te:
-            if te != "chunked":
-                raise _HttpError("unsupported transfer-encoding")
-            body = await self._read_chunked(reader)
-        elif "content-length" in headers:
-            try:
-                n = int(headers["content-length"])
-            except ValueError as e:
-                raise _HttpError("bad content-length") from e
-            if n < 0 or n > MAX_BODY_BYTES:
-                raise _HttpError("bad content-length")
-            body = await reader.readexactly(n)
-        conn = headers.get("connection", "").lower()
-        keep_alive = "keep-alive" in conn if version == "HTTP/1.0" else "close" not in conn
-        url = urllib.parse.urlsplit(target)
-        query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
-        req = Request(
-            method=method,
-            target=target,
-            path=url.path,
-            query=query,
-            headers=headers,
-            body=body,
-            endpoint=self._classify(url.path),
-            t=time.monotonic(),
-            wall=time.time(),
-        )
-        return req, keep_alive
-
-    async def _read_chunked(self, reader: asyncio.StreamReader) -> bytes:
-        out = bytearray()
-        while True:
-            line = await reader.readuntil(b"\r\n")
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError as e:
-                raise _HttpError("bad chunk size") from e
-            if size == 0:
-                while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                    pass  # trailers
-                return bytes(out)
-            out += await reader.readexactly(size)
-            if len(out) > MAX_BODY_BYTES:
-                raise _HttpError("body too large")
-            if await reader.readexactly(2) != b"\r\n":
-                raise _HttpError("bad chunk")
-
-    async def _write(self, writer: asyncio.StreamWriter, resp: _Response, keep_alive: bool):
-        reason = _REASONS.get(resp.status, "Status")
-        head = [f"HTTP/1.1 {resp.status} {reason}"]
-        head.append("Server: nginx")
-        head.append(f"Content-Type: {resp.content_type}")
-        head.append(f"Content-Length: {len(resp.body)}")
-        head.append("Connection: " + ("keep-alive" if keep_alive else "close"))
-        head.append("Date: " + time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()))
+    def _extra_headers(self, resp: Response) -> list[str]:
         code = _errcode_of(resp)
-        if code is not None:
-            head.append(f"Error-Code: {code}")
-        for k, v in resp.headers.items():
-            head.append(f"{k}: {v}")
-        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + resp.body)
-        await writer.drain()
+        return [f"Error-Code: {code}"] if code is not None else []
 
-    @staticmethod
-    def _classify(path: str) -> str:
-        if path.startswith("/_fake/"):
-            return "control"
+    def _classify(self, path: str) -> str:
         return {
             WEBHOOK_PATH: "webhook",
             GETTOKEN_PATH: "gettoken",
@@ -591,20 +322,10 @@ class WecomFake:
 
     # ------------------------------------------------------------------ dispatch
 
-    def _dispatch(self, req: Request) -> _Response:
-        if req.endpoint == "control":
-            return self._handle_control(req)
+    async def _route(self, req: Request, reader: asyncio.StreamReader) -> Response:
         with self._lock:
-            self._requests.append(req)
-            in_outage = req.t < self._outage_until
-            injected = None
             queue = self._inject.get(req.endpoint)
-            if queue and not in_outage:
-                injected = queue.pop(0)
-        if in_outage:
-            return self._finish(req, _Response(
-                503, b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
-                {}, "text/html"))
+            injected = queue.pop(0) if queue else None
         if injected is not None:
             return self._finish(req, _error(injected))
         handler = {
@@ -614,22 +335,19 @@ class WecomFake:
             "aibot": self._handle_aibot,
         }.get(req.endpoint)
         if handler is None:
-            return self._finish(req, _Response(404, b"<html><body>404 Not Found</body></html>",
-                                               {}, "text/html"))
+            return self._finish(req, Response(404, b"<html><body>404 Not Found</body></html>",
+                                              {}, "text/html"))
         try:
             return self._finish(req, handler(req))
         except _Invalid as e:
             return self._finish(req, _error(e.errcode, e.detail))
 
-    def _finish(self, req: Request, resp: _Response) -> _Response:
-        with self._lock:
-            req.status = resp.status
-            req.errcode = _errcode_of(resp)
-        return resp
+    def _record_answer(self, req: Request, resp: Response) -> None:
+        req.errcode = _errcode_of(resp)
 
     # ------------------------------------------------------------------ group-bot webhook
 
-    def _handle_webhook(self, req: Request) -> _Response:
+    def _handle_webhook(self, req: Request) -> Response:
         if req.method != "POST":
             raise _Invalid(E_INVALID_PARAMETER, "POST only")
         key = req.query.get("key", "")
@@ -654,7 +372,7 @@ class WecomFake:
 
     # ------------------------------------------------------------------ self-built app
 
-    def _handle_gettoken(self, req: Request) -> _Response:
+    def _handle_gettoken(self, req: Request) -> Response:
         if req.method != "GET":
             raise _Invalid(E_INVALID_PARAMETER, "GET only")
         corpid = req.query.get("corpid")
@@ -667,17 +385,9 @@ class WecomFake:
             raise _Invalid(E_INVALID_CORPID)
         if secret != self.corp_secret:
             raise _Invalid(E_INVALID_CREDENTIAL)
-        now = req.t
-        with self._lock:
-            cur = self._tokens.get(self._current_token or "")
-            if cur is not None and not cur.revoked and now < cur.expires_at:
-                token, remaining = cur.value, int(cur.expires_at - now)
-            else:
-                token = secrets.token_urlsafe(48)  # WeCom tokens are long; reserve >= 512
-                self._tokens[token] = _Token(token, now + self.expires_in)
-                self._current_token = token
-                remaining = self.expires_in
-            self._token_fetches += 1
+        # WeCom tokens are long (clients reserve >= 512 chars).
+        token, remaining = self._issue_token(req.t, self.expires_in,
+                                             lambda: secrets.token_urlsafe(48))
         return _json(200, {"errcode": 0, "errmsg": "ok", "access_token": token,
                            "expires_in": remaining})
 
@@ -685,15 +395,14 @@ class WecomFake:
         token = req.query.get("access_token", "")
         if not token:
             raise _Invalid(E_ACCESS_TOKEN_MISSING)
-        with self._lock:
-            tok = self._tokens.get(token)
-            if tok is None:
-                raise _Invalid(E_INVALID_TOKEN)
-            if tok.revoked or req.t >= tok.expires_at:
-                raise _Invalid(E_TOKEN_EXPIRED)
+        status = self._token_status(token, req.t)
+        if status is None:
+            raise _Invalid(E_INVALID_TOKEN)
+        if not status:
+            raise _Invalid(E_TOKEN_EXPIRED)
         return token
 
-    def _handle_message(self, req: Request) -> _Response:
+    def _handle_message(self, req: Request) -> Response:
         if req.method != "POST":
             raise _Invalid(E_INVALID_PARAMETER, "POST only")
         token = self._check_token(req)
@@ -732,7 +441,7 @@ class WecomFake:
 
     # ------------------------------------------------------------------ AI bot
 
-    def _handle_aibot(self, req: Request) -> _Response:
+    def _handle_aibot(self, req: Request) -> Response:
         if req.method != "POST":
             raise _Invalid(E_INVALID_PARAMETER, "POST only")
         code = req.query.get("response_code", "")
@@ -761,65 +470,6 @@ class WecomFake:
                 endpoint="aibot", msgtype=msgtype, body=body, content=content, mentioned_list=[],
                 response_code=code, t=req.t, wall=req.wall))
         return _ok()
-
-    # ------------------------------------------------------------------ control API
-
-    def _handle_control(self, req: Request) -> _Response:
-        """HTTP form of the fault controls, for standalone runs.
-
-        POST /_fake/expire_all_tokens
-        POST /_fake/outage            {"seconds": 3}
-        POST /_fake/fail_next         {"endpoint": "webhook", "n": 1, "errcode": -1}
-        POST /_fake/add_webhook_key   {"key": "..."} (optional) -> {"key", "url"}
-        POST /_fake/remove_webhook_key {"key": "..."}
-        POST /_fake/new_response_code -> {"response_code", "url"}
-        POST /_fake/reset
-        GET  /_fake/delivered         the deliveries as JSON
-        GET  /_fake/stats             request counts per endpoint, token fetches
-        """
-        name = req.path[len("/_fake/"):]
-        try:
-            args = json.loads(req.body) if req.body else {}
-        except ValueError:
-            return _json(400, {"error": "body is not JSON"})
-        if not isinstance(args, dict):
-            return _json(400, {"error": "body is not a JSON object"})
-        try:
-            if req.method == "GET" and name == "delivered":
-                return _json(200, {"delivered": [_delivery_json(d) for d in self.delivered()]})
-            if req.method == "GET" and name == "stats":
-                with self._lock:
-                    counts: dict[str, int] = {}
-                    for r in self._requests:
-                        counts[r.endpoint] = counts.get(r.endpoint, 0) + 1
-                    stats = {"requests": counts, "token_fetches": self._token_fetches,
-                             "delivered": len(self._delivered)}
-                return _json(200, stats)
-            if req.method != "POST":
-                return _json(405, {"error": "method not allowed"})
-            if name == "expire_all_tokens":
-                self.expire_all_tokens()
-            elif name == "outage":
-                self.outage(float(args["seconds"]))
-            elif name == "fail_next":
-                self.fail_next(str(args["endpoint"]), int(args.get("n", 1)),
-                               int(args.get("errcode", E_BUSY)))
-            elif name == "add_webhook_key":
-                key = self.add_webhook_key(args.get("key"))
-                return _json(200, {"key": key, "url": self.webhook_url(key)})
-            elif name == "remove_webhook_key":
-                self.remove_webhook_key(str(args["key"]))
-            elif name == "new_response_code":
-                code = self.new_response_code()
-                return _json(200, {"response_code": code, "url": self.aibot_response_url(code)})
-            elif name == "reset":
-                self.reset()
-            else:
-                return _json(404, {"error": f"unknown control {name}"})
-        except (KeyError, TypeError, ValueError) as e:
-            return _json(400, {"error": f"bad arguments: {e}"})
-        return _json(200, {"ok": True})
-
 
 # ---------------------------------------------------------------------- validation
 
@@ -908,15 +558,11 @@ def _validate_webhook_body(body: dict) -> tuple[str, Optional[str], list[str]]:
 # ---------------------------------------------------------------------- helpers
 
 
-def _json(status: int, obj: Any, headers: Optional[dict[str, str]] = None) -> _Response:
-    return _Response(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"), headers or {})
-
-
-def _ok() -> _Response:
+def _ok() -> Response:
     return _json(200, {"errcode": 0, "errmsg": "ok"})
 
 
-def _error(errcode: int, detail: str = "") -> _Response:
+def _error(errcode: int, detail: str = "") -> Response:
     # Like WeCom: HTTP 200, a hint and a link in errmsg (clients must match on errcode).
     msg = _ERRMSG.get(errcode, "error")
     if detail:
@@ -927,7 +573,7 @@ def _error(errcode: int, detail: str = "") -> _Response:
     return _json(200, {"errcode": errcode, "errmsg": msg})
 
 
-def _errcode_of(resp: _Response) -> Optional[int]:
+def _errcode_of(resp: Response) -> Optional[int]:
     try:
         obj = json.loads(resp.body)
     except ValueError:
@@ -936,40 +582,15 @@ def _errcode_of(resp: _Response) -> Optional[int]:
     return v if isinstance(v, int) else None
 
 
-def _delivery_json(d: Delivery) -> dict:
-    return {
-        "endpoint": d.endpoint,
-        "msgtype": d.msgtype,
-        "content": d.content,
-        "mentioned_list": d.mentioned_list,
-        "key": d.key,
-        "touser": d.touser,
-        "agentid": d.agentid,
-        "response_code": d.response_code,
-        "body": d.body,
-        "time": d.wall,
-    }
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser(description="fake WeCom API")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--corp-id", default="ww5823bf96d3bd56c7")
-    ap.add_argument("--corp-secret", default="app-secret-123")
-    ap.add_argument("--agent-id", type=int, default=1000002)
-    ap.add_argument("--webhook-key", action="append", default=[], help="a valid webhook key")
-    ap.add_argument("--expires-in", type=int, default=7200, help="token lifetime in seconds")
-    a = ap.parse_args()
-    WecomFake(
-        corp_id=a.corp_id,
-        corp_secret=a.corp_secret,
-        agent_id=a.agent_id,
-        webhook_keys=tuple(a.webhook_key),
-        expires_in=a.expires_in,
-        host=a.host,
-        port=a.port,
-    ).serve_forever()
+    ap = standalone_parser("fake WeCom API")
+    ap.add_argument("--corp-id")
+    ap.add_argument("--corp-secret")
+    ap.add_argument("--agent-id", type=int)
+    ap.add_argument("--webhook-key", action="append", dest="webhook_keys", metavar="KEY",
+                    help="a valid webhook key")
+    ap.add_argument("--expires-in", type=int, help="token lifetime in seconds")
+    WecomFake(**vars(ap.parse_args())).serve_forever()
 
 
 if __name__ == "__main__":

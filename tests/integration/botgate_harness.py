@@ -11,11 +11,12 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Iterator, Optional
 
 import pytest
 
 import feishu_crypto
+from fakes.http_fake import wait_until  # noqa: F401 - the tests import it from here too
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 10.0
@@ -31,16 +32,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
 
 
 # ---------------------------------------------------------------------- config
@@ -120,12 +111,58 @@ def http_request(
 ) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        data = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+        return exchange(conn, method, path, body, headers)
     finally:
         conn.close()
+
+
+def exchange(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: Optional[bytes] = None,
+    headers: Optional[dict[str, str]] = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One request on `conn`, left open: (status, headers with lower-case names, body)."""
+    conn.request(method, path, body=body, headers=headers or {})
+    resp = conn.getresponse()
+    data = resp.read()
+    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+
+
+def json_or_none(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def chunked_post(target: str, body: bytes) -> bytes:
+    """A raw keep-alive HTTP/1.1 POST of the JSON `body`, sent as one chunk."""
+    head = (f"POST {target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n")
+    return head.encode() + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+
+
+def pipelined(
+    port: int, request: bytes, n: int
+) -> Iterator[tuple[bytes, dict[str, str], bytes]]:
+    """Sends the raw `request` `n` times on one connection before reading any answer, then
+    yields each answer as it is read: (status line, headers with lower-case names, body)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(request * n)
+        f = s.makefile("rb")
+        for _ in range(n):
+            status = f.readline()
+            headers: dict[str, str] = {}
+            while (line := f.readline()) != b"\r\n":
+                k, v = line.decode().split(":", 1)
+                k, v = k.lower(), v.strip()
+                headers[k] = headers[k] + ", " + v if k in headers else v
+            yield status, headers, f.read(int(headers.get("content-length", "0")))
+    finally:
+        s.close()
 
 
 # ---------------------------------------------------------------------- the process

@@ -172,6 +172,39 @@ def test_unset_variable_skips_bot(botgate, tmp_path):
     assert "UNSET_VAR_XYZ" in res.stdout + res.stderr, "the warning should name the variable"
 
 
+def test_unset_variable_of_a_key_the_kind_needs_skips_the_bot(botgate, tmp_path):
+    # corp_secret is optional for WeCom in general but needed by kind "app": an unset variable
+    # there skips the bot like a required key would, naming the variable; it is no config error.
+    text = head(tmp_path) + (
+        '[[bot]]\nname = "wecom-app"\nplatform = "wecom"\nkind = "app"\n'
+        'corp_id = "ww1"\ncorp_secret = "${UNSET_VAR_XYZ}"\nagent_id = 1000002\n'
+        'token = "t"\nencoding_aes_key = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"\n')
+    cfg = write(tmp_path, "unset_kind.toml", text)
+    res = botgate("check", "--config", str(cfg))
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    assert "wecom-app" in res.stdout and "UNSET_VAR_XYZ" in res.stdout, res.stdout
+
+
+def test_empty_value_of_a_key_the_kind_needs_is_a_config_error(botgate, tmp_path):
+    text = head(tmp_path) + (
+        '[[bot]]\nname = "wecom-app"\nplatform = "wecom"\nkind = "app"\n'
+        'corp_id = "ww1"\ncorp_secret = ""\nagent_id = 1000002\n'
+        'token = "t"\nencoding_aes_key = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"\n')
+    cfg = write(tmp_path, "empty_kind.toml", text)
+    res = botgate("check", "--config", str(cfg))
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert "corp_secret" in res.stderr and str(cfg) in res.stderr, res.stderr
+
+
+def test_redis_store_is_refused_until_it_exists(botgate, tmp_path):
+    text = head(tmp_path).replace(f'sqlite://{tmp_path / "botgate.db"}', "redis://127.0.0.1:6379/0")
+    assert "redis://" in text
+    cfg = write(tmp_path, "redis.toml", text)
+    res = botgate("check", "--config", str(cfg))
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert "store.url" in res.stderr, res.stderr
+
+
 def test_set_variable_is_substituted(botgate, tmp_path):
     text = head(tmp_path) + bot(secret="${BOTGATE_TEST_SECRET_VAR}")
     cfg = write(tmp_path, "set.toml", text)

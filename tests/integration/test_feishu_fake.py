@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import feishu_crypto
+from botgate_harness import chunked_post, exchange, free_port, json_or_none, pipelined
 from fakes.feishu_fake import FeishuFake
 
 TOKEN = "/open-apis/auth/v3/tenant_access_token/internal"
@@ -36,14 +37,8 @@ class Client:
         h = {"Content-Type": "application/json; charset=utf-8"}
         h.update(headers or {})
         body = raw if raw is not None else (json.dumps(obj).encode() if obj is not None else None)
-        self.conn.request(method, path, body=body, headers=h)
-        resp = self.conn.getresponse()
-        data = resp.read()
-        try:
-            parsed = json.loads(data)
-        except ValueError:
-            parsed = None
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, parsed, data
+        status, resp_headers, data = exchange(self.conn, method, path, body, h)
+        return status, resp_headers, json_or_none(data), data
 
     def token(self, app_id="cli_test", app_secret="secret-123"):
         return self.call("POST", TOKEN, {"app_id": app_id, "app_secret": app_secret})
@@ -67,6 +62,16 @@ def text_body(text="hi", **extra):
     b = {"msg_type": "text", "content": json.dumps({"text": text})}
     b.update(extra)
     return b
+
+
+def post_unanswered(fake, path: str, obj, tok: str) -> None:
+    """Posts `obj` with the token and checks that no answer comes within 0.5 s."""
+    conn = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=0.5)
+    conn.request("POST", path, body=json.dumps(obj),
+                 headers=dict(auth(tok), **{"Content-Type": "application/json"}))
+    with pytest.raises(socket.timeout):
+        conn.getresponse()
+    conn.close()
 
 
 def get_token(client) -> str:
@@ -308,12 +313,7 @@ def test_outage(fake, client):
 def test_hang_sends(fake, client):
     tok = get_token(client)
     fake.hang_sends(True)
-    conn = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=0.5)
-    conn.request("POST", reply_path("om_h"), body=json.dumps(text_body(uuid="uh")),
-                 headers=dict(auth(tok), **{"Content-Type": "application/json"}))
-    with pytest.raises(socket.timeout):
-        conn.getresponse()
-    conn.close()
+    post_unanswered(fake, reply_path("om_h"), text_body(uuid="uh"), tok)
     assert fake.wait_until(lambda: len(fake.hanging()) == 1, 2)
     assert fake.hanging()[0].uuid == "uh"
     assert fake.delivered() == []
@@ -325,12 +325,7 @@ def test_hang_sends(fake, client):
 def test_hang_sends_after_delivery(fake, client):
     tok = get_token(client)
     fake.hang_sends(True, deliver=True)
-    conn = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=0.5)
-    conn.request("POST", reply_path("om_h"), body=json.dumps(text_body(uuid="uh")),
-                 headers=dict(auth(tok), **{"Content-Type": "application/json"}))
-    with pytest.raises(socket.timeout):
-        conn.getresponse()
-    conn.close()
+    post_unanswered(fake, reply_path("om_h"), text_body(uuid="uh"), tok)
     assert len(fake.delivered()) == 1
     fake.hang_sends(False)
     status, _, body, _ = client.call("POST", reply_path("om_h"), text_body(uuid="uh"), auth(tok))
@@ -340,33 +335,16 @@ def test_hang_sends_after_delivery(fake, client):
 
 def test_keep_alive_and_chunked(fake):
     tok = None
-    s = socket.create_connection(("127.0.0.1", fake.port), timeout=5)
-    try:
-        body = json.dumps({"app_id": "cli_test", "app_secret": "secret-123"}).encode()
-        chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
-        req = (b"POST " + TOKEN.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-               b"\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked)
-        s.sendall(req + req)  # pipelined on one connection
-        f = s.makefile("rb")
-        for _ in range(2):
-            assert f.readline().startswith(b"HTTP/1.1 200")
-            length = 0
-            while (line := f.readline()) != b"\r\n":
-                k, v = line.decode().split(":", 1)
-                if k.lower() == "content-length":
-                    length = int(v)
-                assert not (k.lower() == "connection" and "close" in v)
-            tok = json.loads(f.read(length))["tenant_access_token"]
-    finally:
-        s.close()
+    body = json.dumps({"app_id": "cli_test", "app_secret": "secret-123"}).encode()
+    for status, headers, data in pipelined(fake.port, chunked_post(TOKEN, body), 2):
+        assert status.startswith(b"HTTP/1.1 200")
+        assert "close" not in headers.get("connection", "")
+        tok = json.loads(data)["tenant_access_token"]
     assert tok and fake.token_fetches == 2
 
 
 def test_control_api_and_standalone(tmp_path):
-    port_sock = socket.socket()
-    port_sock.bind(("127.0.0.1", 0))
-    port = port_sock.getsockname()[1]
-    port_sock.close()
+    port = free_port()
     script = Path(__file__).resolve().parents[1] / "fakes" / "feishu_fake.py"
     proc = subprocess.Popen([sys.executable, str(script), "--port", str(port), "--app-id", "cli_x",
                              "--app-secret", "sx"], stdout=subprocess.PIPE, text=True)

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import http.client
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import wecom_crypto
+from botgate_harness import chunked_post, exchange, free_port, json_or_none, pipelined
 from fakes.wecom_fake import WecomFake
 
 # Official sample (doc 91144), notes section 6.
@@ -166,15 +166,9 @@ class Client:
     def call(self, method, path, obj=None, raw=None):
         body = raw if raw is not None else (
             json.dumps(obj, ensure_ascii=False).encode() if obj is not None else None)
-        self.conn.request(method, path, body=body,
-                          headers={"Content-Type": "application/json"} if body else {})
-        resp = self.conn.getresponse()
-        data = resp.read()
-        try:
-            parsed = json.loads(data)
-        except ValueError:
-            parsed = None
-        return resp.status, parsed
+        status, _, data = exchange(self.conn, method, path, body,
+                                   {"Content-Type": "application/json"} if body else {})
+        return status, json_or_none(data)
 
     def webhook(self, key, obj=None, raw=None):
         return self.call("POST", f"{WEBHOOK}?key={key}", obj, raw)
@@ -484,32 +478,15 @@ def test_unknown_path_and_method(fake, client):
 
 def test_keep_alive_and_chunked(fake):
     key = fake.add_webhook_key()
-    s = socket.create_connection(("127.0.0.1", fake.port), timeout=5)
-    try:
-        body = json.dumps(text("hi")).encode()
-        chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
-        req = (f"POST {WEBHOOK}?key={key} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-               "\r\nTransfer-Encoding: chunked\r\n\r\n").encode() + chunked
-        s.sendall(req + req)  # pipelined on one connection
-        f = s.makefile("rb")
-        for _ in range(2):
-            assert f.readline().startswith(b"HTTP/1.1 200")
-            length = 0
-            while (line := f.readline()) != b"\r\n":
-                k, v = line.decode().split(":", 1)
-                if k.lower() == "content-length":
-                    length = int(v)
-            assert json.loads(f.read(length))["errcode"] == 0
-    finally:
-        s.close()
+    body = json.dumps(text("hi")).encode()
+    for status, _, data in pipelined(fake.port, chunked_post(f"{WEBHOOK}?key={key}", body), 2):
+        assert status.startswith(b"HTTP/1.1 200")
+        assert json.loads(data)["errcode"] == 0
     assert len(fake.delivered()) == 2
 
 
 def test_control_api_and_standalone():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     script = Path(__file__).resolve().parents[1] / "fakes" / "wecom_fake.py"
     proc = subprocess.Popen([sys.executable, str(script), "--port", str(port), "--webhook-key",
                              "k-standalone"], stdout=subprocess.PIPE, text=True)

@@ -76,10 +76,13 @@ int run_cli(int argc, char** argv) {
     log_warnings(config);
     if (check->parsed()) {
       Gateway gateway(config);  // builds every bot: platform values and rules are checked too
-      std::cout << config_path << ": ok (" << config.bots.size() << " bot(s) enabled";
-      if (!config.warnings.empty()) std::cout << ", " << config.warnings.size() << " skipped";
+      std::vector<std::string> warnings = config.warnings;
+      warnings.insert(warnings.end(), gateway.skipped().begin(), gateway.skipped().end());
+      std::cout << config_path << ": ok (" << config.bots.size() - gateway.skipped().size()
+                << " bot(s) enabled";
+      if (!warnings.empty()) std::cout << ", " << warnings.size() << " skipped";
       std::cout << ")\n";
-      for (const std::string& warning : config.warnings) std::cout << "warning: " << warning << "\n";
+      for (const std::string& warning : warnings) std::cout << "warning: " << warning << "\n";
       return online ? gateway.check_online() : kOk;
     }
     Gateway gateway(config);

@@ -649,6 +649,7 @@ class Loader {
             if (spec->required) {
               note_unset(result);
             } else if (result.unset) {
+              bot.unset_variables[spec->key] = *result.unset;
               result.value.clear();
             }
             bot.values[spec->key] = std::move(result.value);

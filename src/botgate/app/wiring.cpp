@@ -93,6 +93,10 @@ struct Gateway::Impl {
     BotParts parts;
     try {
       parts = platform->make(settings, services);
+    } catch (const BotSkipped& e) {
+      skipped.push_back("bot '" + settings.name + "' skipped: " + e.variable() + " is not set");
+      spdlog::warn("{}", skipped.back());
+      return;
     } catch (const std::invalid_argument& e) {
       throw ConfigError(config.file, line, "bot '" + settings.name + "'", e.what());
     }
@@ -109,10 +113,13 @@ struct Gateway::Impl {
   std::unique_ptr<Runtime> runtime;
   std::map<std::string, std::unique_ptr<net::HttpClient>> http_clients;
   net::Router router;
+  std::vector<std::string> skipped;  // bots the platforms skipped for an unset variable
 };
 
 Gateway::Gateway(const Config& config) : impl_(std::make_unique<Impl>(config)) {}
 Gateway::~Gateway() = default;
+
+const std::vector<std::string>& Gateway::skipped() const { return impl_->skipped; }
 
 int Gateway::run() {
   auto& io = impl_->io;

@@ -5,6 +5,8 @@
 #include "botgate/app/config.hpp"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace botgate::app {
 
@@ -17,6 +19,9 @@ class Gateway {
   /// judge (a rule's RE2 pattern, a platform key's value), std::runtime_error for the store.
   explicit Gateway(const Config& config);
   ~Gateway();
+
+  /// Bots skipped while building (a variable they need is unset), as warnings.
+  const std::vector<std::string>& skipped() const;
 
   /// `botgate run`: serve until SIGINT/SIGTERM; returns the exit status.
   int run();

@@ -47,4 +47,13 @@ std::vector<std::string> BotSettings::get_list(const std::string& key) const {
   return {};
 }
 
+std::string BotSettings::require_string(const std::string& key, const std::string& why) const {
+  if (auto it = unset_variables.find(key); it != unset_variables.end()) {
+    throw BotSkipped(it->second);
+  }
+  std::string value = get_string(key);
+  if (value.empty()) throw std::invalid_argument(key + " is required" + why);
+  return value;
+}
+
 }  // namespace botgate

@@ -367,7 +367,9 @@ asio::awaitable<bool> Runtime::deliver(Bot& bot, const OutboxItem& item) {
   }
   const Error& error = sent.error();
   const int attempt = item.attempts + 1;
-  if (!is_retryable(error) || attempt >= options_.max_send_attempts) {
+  // A rate limit is the platform pacing us, not a failure: it never uses up the attempts.
+  const bool gave_up = attempt >= options_.max_send_attempts && !error.is(errc::rate_limited);
+  if (!is_retryable(error) || gave_up) {
     ++bot.send_failures;
     spdlog::error("bot {}: message {} to chat {} failed after {} attempt(s): {}", bot.name,
                   item.id, item.message.chat_id, attempt, error.message());

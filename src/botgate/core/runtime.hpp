@@ -23,7 +23,8 @@ struct RuntimeOptions {
   /// up to ~7.1 hours (15 s, 5 min, 1 h, 6 h).
   std::chrono::seconds dedup_ttl{std::chrono::hours(8)};
   BackoffPolicy send_backoff{};
-  /// A message still failing with retryable errors after this many attempts is marked failed.
+  /// A message still failing with retryable errors (rate limits aside) after this many
+  /// attempts is marked failed: with the default backoff, about four hours.
   int max_send_attempts = 60;
 };
 

@@ -1,5 +1,7 @@
 #include "botgate/platforms/feishu/feishu_sender.hpp"
 
+#include "support/platform_test_helpers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,26 +10,11 @@
 namespace botgate::feishu {
 namespace {
 
-HttpResponse response(http::status status, std::string body) {
-  HttpResponse r{status, 11};
-  r.set(http::field::content_type, "application/json; charset=utf-8");
-  r.body() = std::move(body);
-  r.prepare_payload();
-  return r;
-}
-
-::testing::AssertionResult fails_with(const Result<std::string>& result, errc expected) {
-  if (result) {
-    return ::testing::AssertionFailure() << "succeeded with \"" << *result << "\"";
-  }
-  if (!result.error().is(expected)) {
-    return ::testing::AssertionFailure() << "failed with " << result.error().message();
-  }
-  return ::testing::AssertionSuccess();
-}
+using ::botgate::test::fails_with;
+using ::botgate::test::json_response;
 
 TEST(FeishuSendResponseTest, CodeZeroGivesTheMessageId) {
-  auto result = read_send_response(response(http::status::ok, R"({"code":0,"msg":"success",
+  auto result = read_send_response(json_response(http::status::ok, R"({"code":0,"msg":"success",
       "data":{"message_id":"om_dc13264520392913993dd051dba21dcf","chat_id":"oc_1",
       "msg_type":"text"}})"));
   ASSERT_TRUE(result) << result.error().message();
@@ -35,8 +22,8 @@ TEST(FeishuSendResponseTest, CodeZeroGivesTheMessageId) {
 }
 
 TEST(FeishuSendResponseTest, Http429WithResetHeaderIsRateLimitedForThatLong) {
-  HttpResponse r = response(http::status::too_many_requests,
-                            R"({"code":99991400,"msg":"request trigger frequency limit"})");
+  HttpResponse r = json_response(http::status::too_many_requests,
+                                 R"({"code":99991400,"msg":"request trigger frequency limit"})");
   r.set("x-ogw-ratelimit-limit", "50");
   r.set("x-ogw-ratelimit-reset", "3");
   auto result = read_send_response(r);
@@ -47,7 +34,7 @@ TEST(FeishuSendResponseTest, Http429WithResetHeaderIsRateLimitedForThatLong) {
 }
 
 TEST(FeishuSendResponseTest, Http429WithoutJsonIsRateLimited) {
-  HttpResponse r = response(http::status::too_many_requests, "Too Many Requests");
+  HttpResponse r = json_response(http::status::too_many_requests, "Too Many Requests");
   r.set("x-ogw-ratelimit-reset", "7");
   auto result = read_send_response(r);
   ASSERT_TRUE(fails_with(result, errc::rate_limited));
@@ -58,7 +45,7 @@ TEST(FeishuSendResponseTest, Http429WithoutJsonIsRateLimited) {
 TEST(FeishuSendResponseTest, RateLimitCodesOnHttp400AreRateLimited) {
   for (const char* body : {R"({"code":99991400,"msg":"request trigger frequency limit"})",
                            R"({"code":230020,"msg":"message send rate limit"})"}) {
-    auto result = read_send_response(response(http::status::bad_request, body));
+    auto result = read_send_response(json_response(http::status::bad_request, body));
     ASSERT_TRUE(fails_with(result, errc::rate_limited)) << body;
     // No reset header: a short default wait rather than none.
     ASSERT_TRUE(result.error().retry_after.has_value()) << body;
@@ -69,7 +56,7 @@ TEST(FeishuSendResponseTest, RateLimitCodesOnHttp400AreRateLimited) {
 
 TEST(FeishuSendResponseTest, UnusableResetHeaderFallsBackToAShortWait) {
   for (const char* reset : {"soon", "-5", "0", ""}) {
-    HttpResponse r = response(http::status::too_many_requests, R"({"code":99991400})");
+    HttpResponse r = json_response(http::status::too_many_requests, R"({"code":99991400})");
     r.set("x-ogw-ratelimit-reset", reset);
     auto result = read_send_response(r);
     ASSERT_TRUE(fails_with(result, errc::rate_limited)) << reset;
@@ -79,7 +66,7 @@ TEST(FeishuSendResponseTest, UnusableResetHeaderFallsBackToAShortWait) {
 }
 
 TEST(FeishuSendResponseTest, HugeResetHeaderIsCapped) {
-  HttpResponse r = response(http::status::too_many_requests, R"({"code":99991400})");
+  HttpResponse r = json_response(http::status::too_many_requests, R"({"code":99991400})");
   r.set("x-ogw-ratelimit-reset", "86400");
   auto result = read_send_response(r);
   ASSERT_TRUE(fails_with(result, errc::rate_limited));
@@ -90,7 +77,7 @@ TEST(FeishuSendResponseTest, HugeResetHeaderIsCapped) {
 TEST(FeishuSendResponseTest, TokenCodesAreTokenRejected) {
   for (int code : {99991663, 99991664, 99991671, 99991661}) {
     const std::string body = R"({"code":)" + std::to_string(code) + R"(,"msg":"invalid token"})";
-    auto result = read_send_response(response(http::status::bad_request, body));
+    auto result = read_send_response(json_response(http::status::bad_request, body));
     ASSERT_TRUE(fails_with(result, errc::token_rejected)) << code;
     EXPECT_TRUE(is_retryable(result.error())) << code;
     EXPECT_NE(result.error().detail.find(std::to_string(code)), std::string::npos)
@@ -110,16 +97,16 @@ TEST(FeishuSendResponseTest, Http503WithoutJsonIsPlatformUnavailable) {
 }
 
 TEST(FeishuSendResponseTest, Http500WithAnErrorCodeIsPlatformUnavailable) {
-  auto result = read_send_response(
-      response(http::status::internal_server_error, R"({"code":1500,"msg":"internal error"})"));
+  auto result = read_send_response(json_response(http::status::internal_server_error,
+                                                 R"({"code":1500,"msg":"internal error"})"));
   ASSERT_TRUE(fails_with(result, errc::platform_unavailable));
   EXPECT_TRUE(is_retryable(result.error()));
 }
 
 TEST(FeishuSendResponseTest, BusinessErrorCodeIsPlatformRejectedWithTheCode) {
   auto result = read_send_response(
-      response(http::status::bad_request,
-               R"({"code":230002,"msg":"Bot/User can NOT be out of the chat."})"));
+      json_response(http::status::bad_request,
+                    R"({"code":230002,"msg":"Bot/User can NOT be out of the chat."})"));
   ASSERT_TRUE(fails_with(result, errc::platform_rejected));
   EXPECT_NE(result.error().detail.find("230002"), std::string::npos) << result.error().detail;
   EXPECT_NE(result.error().detail.find("out of the chat"), std::string::npos)
@@ -129,7 +116,7 @@ TEST(FeishuSendResponseTest, BusinessErrorCodeIsPlatformRejectedWithTheCode) {
 
 TEST(FeishuSendResponseTest, NonZeroCodeOnHttp200IsPlatformRejected) {
   auto result = read_send_response(
-      response(http::status::ok, R"({"code":230001,"msg":"invalid request parameter"})"));
+      json_response(http::status::ok, R"({"code":230001,"msg":"invalid request parameter"})"));
   ASSERT_TRUE(fails_with(result, errc::platform_rejected));
   EXPECT_FALSE(is_retryable(result.error()));
 }

@@ -4,6 +4,7 @@
 #include "botgate/crypto/digest.hpp"
 #include "botgate/crypto/encoding.hpp"
 
+#include "support/platform_test_helpers.hpp"
 #include "support/segment_printers.hpp"
 
 #include <gtest/gtest.h>
@@ -22,6 +23,8 @@
 namespace botgate::feishu {
 namespace {
 namespace json = boost::json;
+using ::botgate::test::acknowledged_without_events;
+using ::botgate::test::fails_with;
 
 // The values of the sample payloads in tests/testdata/feishu/.
 constexpr std::string_view kAppId = "cli_a1b2c3d4e5f6g7h8";
@@ -101,34 +104,6 @@ std::string edited(std::string_view name, Edit edit) {
   json::object payload = load_object(name);
   edit(payload);
   return json::serialize(payload);
-}
-
-::testing::AssertionResult fails_with(const Result<WebhookOutcome>& result, errc expected,
-                                      unsigned status) {
-  if (result) {
-    return ::testing::AssertionFailure() << "succeeded with status " << result->ack.result_int();
-  }
-  if (!result.error().is(expected)) {
-    return ::testing::AssertionFailure() << "failed with " << result.error().message();
-  }
-  if (http_status_for(result.error()) != status) {
-    return ::testing::AssertionFailure()
-           << "status " << http_status_for(result.error()) << ", expected " << status;
-  }
-  return ::testing::AssertionSuccess();
-}
-
-::testing::AssertionResult acknowledged_without_events(const Result<WebhookOutcome>& result) {
-  if (!result) {
-    return ::testing::AssertionFailure() << "failed with " << result.error().message();
-  }
-  if (result->ack.result() != http::status::ok) {
-    return ::testing::AssertionFailure() << "status " << result->ack.result_int();
-  }
-  if (!result->events.empty()) {
-    return ::testing::AssertionFailure() << result->events.size() << " events";
-  }
-  return ::testing::AssertionSuccess();
 }
 
 class FeishuWebhookTest : public ::testing::Test {

@@ -6,6 +6,7 @@
 #include "botgate/platforms/wecom/wecom_token.hpp"
 #include "support/memory_store.hpp"
 #include "support/net_test_servers.hpp"
+#include "support/platform_test_helpers.hpp"
 #include "support/run_until.hpp"
 
 #include <gtest/gtest.h>
@@ -19,24 +20,10 @@ namespace botgate::wecom {
 namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
+using ::botgate::test::fails_with;
+using ::botgate::test::json_response;
 
-HttpResponse response(http::status status, std::string body) {
-  HttpResponse r{status, 11};
-  r.set(http::field::content_type, "application/json; charset=utf-8");
-  r.body() = std::move(body);
-  r.prepare_payload();
-  return r;
-}
-
-HttpResponse ok(std::string body) { return response(http::status::ok, std::move(body)); }
-
-::testing::AssertionResult fails_with(const Result<std::string>& result, errc expected) {
-  if (result) return ::testing::AssertionFailure() << "succeeded with \"" << *result << "\"";
-  if (!result.error().is(expected)) {
-    return ::testing::AssertionFailure() << "failed with " << result.error().message();
-  }
-  return ::testing::AssertionSuccess();
-}
+HttpResponse ok(std::string body) { return json_response(http::status::ok, std::move(body)); }
 
 // --- reading answers -----------------------------------------------------------------------------
 
@@ -55,7 +42,7 @@ TEST(WecomSendResponseTest, Errcode45009IsRateLimitedForAMinute) {
   ASSERT_TRUE(result.error().retry_after.has_value());
   EXPECT_EQ(*result.error().retry_after, 60s);
   EXPECT_TRUE(is_retryable(result.error()));
-  auto http429 = read_send_response(response(http::status::too_many_requests, "slow down"));
+  auto http429 = read_send_response(json_response(http::status::too_many_requests, "slow down"));
   ASSERT_TRUE(fails_with(http429, errc::rate_limited));
   EXPECT_EQ(*http429.error().retry_after, 60s);
 }
@@ -72,11 +59,11 @@ TEST(WecomSendResponseTest, TokenCodesAreTokenRejected) {
 TEST(WecomSendResponseTest, BusyAnd5xxAndNonJsonAreUnavailable) {
   ASSERT_TRUE(fails_with(read_send_response(ok(R"({"errcode":-1,"errmsg":"system busy"})")),
                          errc::platform_unavailable));
-  ASSERT_TRUE(fails_with(read_send_response(response(http::status::bad_gateway, "<html/>")),
+  ASSERT_TRUE(fails_with(read_send_response(json_response(http::status::bad_gateway, "<html/>")),
                          errc::platform_unavailable));
   ASSERT_TRUE(fails_with(read_send_response(ok("not json")), errc::platform_unavailable));
   auto result = read_send_response(
-      response(http::status::service_unavailable, R"({"errcode":0,"errmsg":"ok"})"));
+      json_response(http::status::service_unavailable, R"({"errcode":0,"errmsg":"ok"})"));
   ASSERT_TRUE(fails_with(result, errc::platform_unavailable));
   EXPECT_TRUE(is_retryable(result.error()));
 }

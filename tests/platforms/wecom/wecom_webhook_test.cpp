@@ -1,6 +1,7 @@
 #include "botgate/platforms/wecom/wecom_webhook.hpp"
 
 #include "platforms/wecom/wecom_test_support.hpp"
+#include "support/platform_test_helpers.hpp"
 #include "support/segment_printers.hpp"
 
 #include <gtest/gtest.h>
@@ -12,34 +13,9 @@
 namespace botgate::wecom {
 namespace {
 
+using ::botgate::test::acknowledged_without_events;
+using ::botgate::test::fails_with;
 using test::json_string;
-
-::testing::AssertionResult fails_with(const Result<WebhookOutcome>& result, errc expected,
-                                      unsigned status) {
-  if (result) {
-    return ::testing::AssertionFailure() << "succeeded with status " << result->ack.result_int()
-                                         << " and " << result->events.size() << " events";
-  }
-  if (!result.error().is(expected)) {
-    return ::testing::AssertionFailure() << "failed with " << result.error().message();
-  }
-  if (http_status_for(result.error()) != status) {
-    return ::testing::AssertionFailure()
-           << "status " << http_status_for(result.error()) << ", expected " << status;
-  }
-  return ::testing::AssertionSuccess();
-}
-
-::testing::AssertionResult acknowledged_without_events(const Result<WebhookOutcome>& result) {
-  if (!result) return ::testing::AssertionFailure() << "failed with " << result.error().message();
-  if (result->ack.result() != http::status::ok) {
-    return ::testing::AssertionFailure() << "status " << result->ack.result_int();
-  }
-  if (!result->events.empty()) {
-    return ::testing::AssertionFailure() << result->events.size() << " events";
-  }
-  return ::testing::AssertionSuccess();
-}
 
 /// The one event of `result`, which must be acknowledged with an empty 200.
 const Event& only_event(const Result<WebhookOutcome>& result) {

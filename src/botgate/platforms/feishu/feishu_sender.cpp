@@ -1,6 +1,7 @@
 #include "botgate/platforms/feishu/feishu_sender.hpp"
 
 #include "botgate/net/http_client.hpp"
+#include "botgate/platforms/common/json_fields.hpp"
 #include "botgate/platforms/feishu/feishu_markup.hpp"
 
 #include <boost/json.hpp>
@@ -22,25 +23,10 @@ bool is_token_code(std::int64_t code) {
   return code == 99991663 || code == 99991664 || code == 99991671 || code == 99991661;
 }
 
-std::optional<std::int64_t> code_of(const json::object& o) {
-  const auto* code = o.if_contains("code");
-  if (code == nullptr) return std::nullopt;
-  if (code->is_int64()) return code->get_int64();
-  if (code->is_uint64()) return static_cast<std::int64_t>(code->get_uint64());
-  return std::nullopt;
-}
+using platforms::parse_object;
+using platforms::string_at;
 
-std::string string_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-std::optional<json::object> parse_object(std::string_view body) {
-  boost::system::error_code ec;
-  json::value value = json::parse(body, ec);
-  if (ec || !value.is_object()) return std::nullopt;
-  return std::move(value.get_object());
-}
+std::optional<std::int64_t> code_of(const json::object& o) { return platforms::int_at(o, "code"); }
 
 HttpRequest json_post(std::string body) {
   HttpRequest request{http::verb::post, "/", 11};
@@ -118,8 +104,7 @@ asio::awaitable<Result<net::FetchedToken>> FeishuSender::fetch_token() {
   }
   net::FetchedToken token;
   token.value = string_at(*answer, "tenant_access_token");
-  const auto* expire = answer->if_contains("expire");
-  token.expires_in = std::chrono::seconds(expire && expire->is_int64() ? expire->get_int64() : 0);
+  token.expires_in = std::chrono::seconds(platforms::int_at(*answer, "expire").value_or(0));
   if (token.value.empty() || token.expires_in.count() <= 0) {
     co_return Error{errc::token_unavailable, "token endpoint answered without a token"};
   }

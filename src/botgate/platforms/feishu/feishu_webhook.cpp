@@ -4,6 +4,7 @@
 #include "botgate/crypto/aes.hpp"
 #include "botgate/crypto/digest.hpp"
 #include "botgate/crypto/encoding.hpp"
+#include "botgate/platforms/common/json_fields.hpp"
 
 #include <boost/json.hpp>
 
@@ -11,21 +12,14 @@ namespace botgate::feishu {
 namespace json = boost::json;
 namespace {
 
-std::string string_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
+using platforms::object_at;
+using platforms::string_at;
 
-const json::object* object_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
-}
-
+/// The body as a JSON object, or malformed_payload.
 Result<json::object> parse_object(std::string_view text) {
-  boost::system::error_code ec;
-  json::value value = json::parse(text, ec);
-  if (ec || !value.is_object()) return Error{errc::malformed_payload, "body is not a JSON object"};
-  return std::move(value.get_object());
+  auto object = platforms::parse_object(text);
+  if (!object) return Error{errc::malformed_payload, "body is not a JSON object"};
+  return std::move(*object);
 }
 
 HttpResponse ok_ack() { return make_response(http::status::ok, R"({"msg":"success"})"); }

@@ -10,9 +10,8 @@ namespace {
 [[noreturn]] void invalid(const std::string& what) { throw std::invalid_argument(what); }
 
 void require(const BotSettings& settings, const std::string& key, WecomKind kind) {
-  if (settings.get_string(key).empty()) {
-    invalid(key + " is required for kind \"" + to_string(kind) + "\"");
-  }
+  // An unset ${VAR} skips the bot (BotSkipped); an absent or empty value is a config error.
+  (void)settings.require_string(key, std::string(" for kind \"") + to_string(kind) + "\"");
 }
 
 }  // namespace
