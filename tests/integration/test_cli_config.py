@@ -4,6 +4,7 @@ the line and the key."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -203,6 +204,19 @@ def test_redis_store_is_refused_until_it_exists(botgate, tmp_path):
     res = botgate("check", "--config", str(cfg))
     assert res.returncode == 2, (res.stdout, res.stderr)
     assert "store.url" in res.stderr, res.stderr
+
+
+def test_json_log_lines_parse(botgate, tmp_path):
+    text = head(tmp_path).replace('level = "debug"', 'level = "debug"\nformat = "json"')
+    text += bot(secret="${UNSET_VAR_XYZ}")
+    cfg = write(tmp_path, "json_log.toml", text)
+    res = botgate("check", "--config", str(cfg))
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert lines, "the skipped bot should be logged"
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert any("UNSET_VAR_XYZ" in r["msg"] and r["level"].startswith("warn") for r in records)
+    assert all({"time", "level", "msg"} <= r.keys() for r in records)
 
 
 def test_set_variable_is_substituted(botgate, tmp_path):

@@ -3,12 +3,15 @@
 #include "botgate/app/config.hpp"
 #include "botgate/app/logging.hpp"
 #include "botgate/app/wiring.hpp"
+#include "botgate/crypto/encoding.hpp"
 #include "botgate/platforms/common/registry.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #ifndef BOTGATE_VERSION
 #define BOTGATE_VERSION "0.0.0"
@@ -27,6 +30,35 @@ Config load(const std::string& path) {
   return load_config(path, registry);
 }
 
+/// The message `botgate send` delivers: text, markdown, or an image (as a data: URL, which
+/// the platforms that take image bytes upload) with an optional caption.
+Result<OutgoingMessage> outgoing_for_cli(const std::string& text, bool markdown,
+                                         const std::string& image_file) {
+  OutgoingMessage message;
+  if (!image_file.empty()) {
+    std::ifstream in(image_file, std::ios::binary);
+    if (!in) return Error{errc::invalid_argument, "cannot read the image file " + image_file};
+    const std::string bytes((std::istreambuf_iterator<char>(in)),
+                            std::istreambuf_iterator<char>());
+    std::string mime = "image/png";
+    if (bytes.starts_with("\xff\xd8")) mime = "image/jpeg";
+    if (bytes.starts_with("GIF8")) mime = "image/gif";
+    message.segments.emplace_back(
+        Image{"data:" + mime + ";base64," + crypto::base64_encode(bytes)});
+  }
+  if (!text.empty()) {
+    if (markdown) {
+      message.segments.emplace_back(Markdown{text});
+    } else {
+      message.segments.emplace_back(Text{text});
+    }
+  }
+  if (message.segments.empty()) {
+    return Error{errc::invalid_argument, "nothing to send: give TEXT or --image"};
+  }
+  return message;
+}
+
 void log_warnings(const Config& config) {
   for (const std::string& warning : config.warnings) spdlog::warn("{}", warning);
 }
@@ -41,6 +73,8 @@ int run_cli(int argc, char** argv) {
   std::string bot;
   std::string chat;
   std::string text;
+  bool as_markdown = false;
+  std::string image_file;
 
   auto* run = cli.add_subcommand("run", "serve webhooks and run every configured bot");
   run->add_option("--config,-c", config_path, "the TOML config file")->required();
@@ -51,7 +85,9 @@ int run_cli(int argc, char** argv) {
   send->add_option("--config,-c", config_path, "the TOML config file")->required();
   send->add_option("--bot", bot, "the [[bot]] name")->required();
   send->add_option("--chat", chat, "the chat id")->required();
-  send->add_option("text", text, "the message text")->required();
+  send->add_option("text", text, "the message text (with --image: an optional caption)");
+  send->add_flag("--markdown", as_markdown, "send the text as markdown");
+  send->add_option("--image", image_file, "send this image file (PNG, JPEG, GIF)");
   auto* version = cli.add_subcommand("version", "print the version");
 
   try {
@@ -86,7 +122,14 @@ int run_cli(int argc, char** argv) {
       return online ? gateway.check_online() : kOk;
     }
     Gateway gateway(config);
-    if (send->parsed()) return gateway.send_one(bot, chat, text);
+    if (send->parsed()) {
+      auto message = outgoing_for_cli(text, as_markdown, image_file);
+      if (!message) {
+        std::cerr << "botgate: " << message.error().detail << "\n";
+        return kUsage;
+      }
+      return gateway.send_one(bot, chat, std::move(*message));
+    }
     return gateway.run();
   } catch (const ConfigError& e) {
     std::cerr << "botgate: config error: " << e.what() << "\n";

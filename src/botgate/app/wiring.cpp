@@ -193,7 +193,7 @@ int Gateway::check_online() {
   return failures == 0 ? 0 : 1;
 }
 
-int Gateway::send_one(const std::string& bot, const std::string& chat_id, const std::string& text) {
+int Gateway::send_one(const std::string& bot, const std::string& chat_id, OutgoingMessage message) {
   if (!impl_->runtime->has_bot(bot)) {
     std::cerr << "botgate: no enabled bot named '" << bot << "'\n";
     return 2;
@@ -204,7 +204,6 @@ int Gateway::send_one(const std::string& bot, const std::string& chat_id, const 
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        OutgoingMessage message = OutgoingMessage::plain(text);
         message.bot = bot;
         message.chat_id = chat_id;
         message.chat_type = ChatType::group;

@@ -3,6 +3,7 @@
 /// HTTP routes from a Config.
 
 #include "botgate/app/config.hpp"
+#include "botgate/core/outgoing.hpp"
 
 #include <memory>
 #include <string>
@@ -28,7 +29,7 @@ class Gateway {
   /// `botgate check --online`: prepare every bot once (fetch tokens); 0 when all succeed.
   int check_online();
   /// `botgate send`: queue one message and deliver it; 0 when sent.
-  int send_one(const std::string& bot, const std::string& chat_id, const std::string& text);
+  int send_one(const std::string& bot, const std::string& chat_id, OutgoingMessage message);
 
  private:
   struct Impl;

@@ -56,6 +56,10 @@ FeishuContent encode_content(const OutgoingMessage& message) {
               line.emplace_back(
                   json::object{{"tag", "img"}, {"image_key", seg.url.substr(kKey.size())}});
               flush();
+            } else if (std::string_view(seg.url).starts_with("data:")) {
+              // Image bytes need an upload to /open-apis/im/v1/images first, which botgate does
+              // not do yet: say so rather than send a megabyte-long link.
+              line.emplace_back(json::object{{"tag", "text"}, {"text", "[image]"}});
             } else {
               line.emplace_back(json::object{{"tag", "a"}, {"text", seg.url}, {"href", seg.url}});
             }
