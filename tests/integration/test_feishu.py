@@ -353,6 +353,10 @@ def test_health_and_readiness(fake, launch):
     assert fake.token_fetches >= 1, "ready before the token was fetched"
     assert bg.get("/healthz")[0] == 200
     assert bg.get("/readyz")[0] == 200
+    status, body = bg.get("/")
+    assert status == 200
+    page = body.decode()
+    assert "<td>feishu</td>" in page and "ready" in page  # the status page lists the bot
     bg.stop()
 
 

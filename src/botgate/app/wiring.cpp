@@ -1,6 +1,7 @@
 #include "botgate/app/wiring.hpp"
 
 #include "botgate/api/health.hpp"
+#include "botgate/api/status_page.hpp"
 #include "botgate/core/runtime.hpp"
 #include "botgate/handlers/echo.hpp"
 #include "botgate/handlers/forward.hpp"
@@ -42,6 +43,7 @@ struct Gateway::Impl {
     runtime = std::make_unique<Runtime>(io, *store, chain);
     for (const BotSettings& settings : config.bots) add_bot(settings);
     api::add_health_routes(router, *runtime);
+    api::add_status_page(router, *runtime);
     router.add("/webhook/{name}", {},
                [this](const HttpRequest& request, std::string name) {
                  return runtime->on_webhook(std::move(name), request);
