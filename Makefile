@@ -50,7 +50,8 @@ $(ASAN_BUILD_DIR)/build.ninja: | deps
 build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 
-run: build
+run: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target botgate
 	./$(BUILD_DIR)/botgate run --config $(CONFIG)
 
 # Every test. Unit and integration tests run on the build with AddressSanitizer and UBSan (GCC 12
@@ -66,7 +67,8 @@ test: deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j 2
 
-bench: build
+bench: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target botgate
 	@command -v wrk >/dev/null || (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk)
 	$(PYTHON) bench/run.py --build $(BUILD_DIR)
 
