@@ -1,6 +1,7 @@
 #pragma once
-/// Loopback servers for network client tests: an HTTP/1.1 server (plain or TLS) and an HTTP
-/// CONNECT proxy, each on 127.0.0.1 port 0 with an io_context on its own thread.
+/// Loopback servers for network client tests: an HTTP/1.1 server (plain or TLS), a WebSocket
+/// server (plain or TLS) and an HTTP CONNECT proxy, each on 127.0.0.1 port 0 with an io_context
+/// on its own thread.
 ///
 /// Header-only: botgate_test_support does not link OpenSSL, and the test binaries that use this
 /// get Asio, Beast and OpenSSL through botgate_net (botgate_asio compiles them once).
@@ -24,9 +25,15 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/error.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/stream.hpp>
 
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <future>
 #include <list>
@@ -58,6 +65,28 @@ inline asio::awaitable<void> drain(tcp::socket& socket) {
       co_return;
     }
   }
+}
+/// Accepts connections until the acceptor fails or is closed, running `session(socket)` (an
+/// awaitable) for each on a coroutine of its own.
+template <class Session>
+asio::awaitable<void> accept_each(tcp::acceptor acceptor, Session session) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(kTuple);
+    if (ec) {
+      co_return;
+    }
+    asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), asio::detached);
+  }
+}
+
+/// Listens on 127.0.0.1 port 0, running `session(socket)` for each connection (see
+/// accept_each); returns the port.
+template <class Session>
+unsigned short listen_loopback(asio::io_context& io, Session session) {
+  tcp::acceptor acceptor(io, loopback(0));
+  const unsigned short port = acceptor.local_endpoint().port();
+  asio::co_spawn(io, accept_each(std::move(acceptor), std::move(session)), asio::detached);
+  return port;
 }
 }  // namespace net_detail
 
@@ -132,9 +161,11 @@ class TestHttpServer {
       tls_context_.use_private_key_file(testdata_path("net/server.key"),
                                         boost::asio::ssl::context::pem);
     }
-    net_detail::tcp::acceptor acceptor(io_.context(), net_detail::loopback(0));
-    port_ = acceptor.local_endpoint().port();
-    boost::asio::co_spawn(io_.context(), accept_loop(std::move(acceptor)), boost::asio::detached);
+    auto sessions = [this](net_detail::tcp::socket socket) {
+      ++accepted_;
+      return session(std::move(socket));
+    };
+    port_ = net_detail::listen_loopback(io_.context(), sessions);
   }
 
   ~TestHttpServer() { io_.shutdown(); }
@@ -195,18 +226,6 @@ class TestHttpServer {
     std::list<PlainStream*>& open_;
     std::list<PlainStream*>::iterator it_;
   };
-
-  boost::asio::awaitable<void> accept_loop(net_detail::tcp::acceptor acceptor) {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(net_detail::kTuple);
-      if (ec) {
-        co_return;
-      }
-      ++accepted_;
-      boost::asio::co_spawn(acceptor.get_executor(), session(std::move(socket)),
-                            boost::asio::detached);
-    }
-  }
 
   boost::asio::awaitable<void> session(net_detail::tcp::socket socket) {
     if (mode_.load() == Mode::silent) {
@@ -276,6 +295,147 @@ class TestHttpServer {
   IoThread io_;                   // last: shut down first, in the destructor
 };
 
+struct TestWsServerOptions {
+  bool tls = false;
+  /// When set, each connection is closed by the server right after the upgrade with this code
+  /// and `close_reason`; otherwise every message is echoed back (text as text, binary as
+  /// binary).
+  std::optional<std::uint16_t> close_code;
+  std::string close_reason;
+};
+
+/// A loopback WebSocket server, plain or TLS (the certificates of TestHttpServer). It records
+/// every upgrade request and how each session ended.
+class TestWsServer {
+ public:
+  using Options = TestWsServerOptions;
+
+  /// How a session ended, seen from the server.
+  struct SessionEnd {
+    /// The error that ended the session's last read: websocket::error::closed after a close
+    /// handshake, something else (eof, reset) after an abnormal closure.
+    boost::system::error_code error;
+    /// The close code the client sent, when `error` is websocket::error::closed.
+    std::uint16_t close_code = 0;
+  };
+
+  explicit TestWsServer(Options options = {})
+      : options_(std::move(options)), tls_context_(boost::asio::ssl::context::tls_server) {
+    if (options_.tls) {
+      tls_context_.use_certificate_chain_file(testdata_path("net/server.pem"));
+      tls_context_.use_private_key_file(testdata_path("net/server.key"),
+                                        boost::asio::ssl::context::pem);
+    }
+    auto sessions = [this](net_detail::tcp::socket socket) { return session(std::move(socket)); };
+    port_ = net_detail::listen_loopback(io_.context(), sessions);
+  }
+  ~TestWsServer() { io_.shutdown(); }
+  TestWsServer(const TestWsServer&) = delete;
+  TestWsServer& operator=(const TestWsServer&) = delete;
+
+  unsigned short port() const { return port_; }
+  /// "ws(s)://127.0.0.1:<port><target>"
+  std::string url(std::string_view target = "/") const {
+    return std::string(options_.tls ? "wss" : "ws") + "://127.0.0.1:" + std::to_string(port_) +
+           std::string(target);
+  }
+  /// The upgrade requests received, in order.
+  std::vector<HttpRequest> upgrade_requests() const {
+    std::lock_guard lock(mutex_);
+    return upgrades_;
+  }
+  /// Waits up to `timeout` for the next session to end (first call: the first session).
+  std::optional<SessionEnd> wait_session_end(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    if (!ended_changed_.wait_for(lock, timeout, [this] { return ends_.size() > ends_taken_; })) {
+      return std::nullopt;
+    }
+    return ends_[ends_taken_++];
+  }
+
+ private:
+  using tcp = net_detail::tcp;
+  using PlainStream = boost::beast::tcp_stream;
+  using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+  template <class Next>
+  using WsStream = boost::beast::websocket::stream<Next>;
+
+  boost::asio::awaitable<void> session(tcp::socket socket) {
+    if (!options_.tls) {
+      WsStream<PlainStream> ws(std::move(socket));
+      co_await serve(ws);
+      co_return;
+    }
+    WsStream<TlsStream> ws(std::move(socket), tls_context_);
+    auto [ec] = co_await ws.next_layer().async_handshake(boost::asio::ssl::stream_base::server,
+                                                         net_detail::kTuple);
+    if (!ec) {
+      co_await serve(ws);
+    }
+  }
+
+  template <class Next>
+  boost::asio::awaitable<void> serve(WsStream<Next>& ws) {
+    namespace websocket = boost::beast::websocket;
+    boost::beast::flat_buffer buffer;
+    HttpRequest request;
+    auto [read_ec, read] =
+        co_await http::async_read(ws.next_layer(), buffer, request, net_detail::kTuple);
+    if (read_ec) {
+      co_return;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      upgrades_.push_back(request);
+    }
+    auto [accept_ec] = co_await ws.async_accept(request, net_detail::kTuple);
+    if (accept_ec) {
+      co_return;
+    }
+    if (options_.close_code) {
+      websocket::close_reason reason;
+      reason.code = *options_.close_code;
+      reason.reason = options_.close_reason;
+      auto [close_ec] = co_await ws.async_close(reason, net_detail::kTuple);
+      record_end(close_ec, 0);
+      co_return;
+    }
+    boost::beast::flat_buffer message;
+    for (;;) {
+      auto [ec, size] = co_await ws.async_read(message, net_detail::kTuple);
+      if (ec) {
+        record_end(ec, ec == websocket::error::closed ? ws.reason().code : 0);
+        co_return;
+      }
+      ws.text(ws.got_text());
+      auto [write_ec, written] = co_await ws.async_write(message.data(), net_detail::kTuple);
+      message.consume(message.size());
+      if (write_ec) {
+        record_end(write_ec, 0);
+        co_return;
+      }
+    }
+  }
+
+  void record_end(boost::system::error_code ec, std::uint16_t close_code) {
+    {
+      std::lock_guard lock(mutex_);
+      ends_.push_back(SessionEnd{ec, close_code});
+    }
+    ended_changed_.notify_all();
+  }
+
+  const Options options_;
+  boost::asio::ssl::context tls_context_;
+  unsigned short port_ = 0;
+  mutable std::mutex mutex_;  // guards upgrades_, ends_, ends_taken_
+  std::condition_variable ended_changed_;
+  std::vector<HttpRequest> upgrades_;
+  std::vector<SessionEnd> ends_;
+  std::size_t ends_taken_ = 0;
+  IoThread io_;  // last: shut down first, in the destructor
+};
+
 /// A loopback HTTP CONNECT proxy. It records the authority of every CONNECT and, in `tunnel`
 /// mode, answers 200 and pipes bytes both ways to 127.0.0.1:<upstream_port>, whatever
 /// authority was asked for (so a test can reach a local server under any host name).
@@ -289,9 +449,8 @@ class TestConnectProxy {
 
   explicit TestConnectProxy(unsigned short upstream_port, Mode mode = Mode::tunnel)
       : upstream_port_(upstream_port), mode_(mode) {
-    net_detail::tcp::acceptor acceptor(io_.context(), net_detail::loopback(0));
-    port_ = acceptor.local_endpoint().port();
-    boost::asio::co_spawn(io_.context(), accept_loop(std::move(acceptor)), boost::asio::detached);
+    auto sessions = [this](net_detail::tcp::socket socket) { return session(std::move(socket)); };
+    port_ = net_detail::listen_loopback(io_.context(), sessions);
   }
   ~TestConnectProxy() { io_.shutdown(); }
   TestConnectProxy(const TestConnectProxy&) = delete;
@@ -307,17 +466,6 @@ class TestConnectProxy {
 
  private:
   using tcp = net_detail::tcp;
-
-  boost::asio::awaitable<void> accept_loop(tcp::acceptor acceptor) {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(net_detail::kTuple);
-      if (ec) {
-        co_return;
-      }
-      boost::asio::co_spawn(acceptor.get_executor(), session(std::move(socket)),
-                            boost::asio::detached);
-    }
-  }
 
   boost::asio::awaitable<void> session(tcp::socket client) {
     boost::beast::flat_buffer buffer;

@@ -1,33 +1,26 @@
 #include "botgate/net/http_client.hpp"
 
+#include "botgate/net/connect.hpp"
 #include "botgate/net/url.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-#include <openssl/ssl.h>
-
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <string_view>
 #include <unordered_map>
 #include <variant>
@@ -38,10 +31,10 @@ namespace {
 
 namespace beast = boost::beast;
 namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using detail::PlainStream;
+using detail::TlsStream;
+using detail::transport_error;
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view kUserAgent = "botgate/0.1";
@@ -76,97 +69,6 @@ struct Exchange {
 /// connection. Deadlines and cancellation are not: a retry would only run into them again.
 bool may_be_stale_connection(const error_code& ec) {
   return ec != beast::error::timeout && ec != asio::error::operation_aborted;
-}
-
-/// "connect to api.example.com:443: Connection refused". `where` names host and port only:
-/// never the target, whose query may carry keys.
-Error transport_error(const error_code& ec, std::string_view step, std::string_view where) {
-  std::string detail(step);
-  detail.append(" ").append(where).append(": ");
-  if (ec == beast::error::timeout) {
-    detail.append("timed out");
-    return Error{errc::timeout, std::move(detail)};
-  }
-  detail.append(ec.message());
-  if (ec == asio::error::operation_aborted) {
-    return Error{errc::cancelled, std::move(detail)};
-  }
-  return Error{errc::platform_unavailable, std::move(detail)};
-}
-
-bool is_ip_literal(const std::string& host) {
-  error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
-
-/// The resolver's state, shared with its completion handler: getaddrinfo cannot be interrupted,
-/// so on a deadline the coroutine walks away and the handler finishes alone later.
-struct ResolveState {
-  explicit ResolveState(const asio::any_io_executor& executor)
-      : resolver(executor), wake(executor) {}
-
-  tcp::resolver resolver;
-  asio::steady_timer wake;
-  error_code ec;
-  tcp::resolver::results_type results;
-  bool done = false;
-};
-
-/// Resolves `url`'s host by `deadline`. Must run on a strand: the resolver's handler and the
-/// coroutine share `ResolveState`.
-asio::awaitable<Result<tcp::resolver::results_type>> resolve(const Url& url,
-                                                             Clock::time_point deadline) {
-  const auto executor = co_await asio::this_coro::executor;
-  auto state = std::make_shared<ResolveState>(executor);
-  state->wake.expires_at(deadline);
-  state->resolver.async_resolve(
-      url.host, url.port,
-      asio::bind_executor(executor, [state](error_code ec, tcp::resolver::results_type results) {
-        state->ec = ec;
-        state->results = std::move(results);
-        state->done = true;
-        state->wake.cancel();
-      }));
-  co_await state->wake.async_wait(kTuple);
-  if (!state->done) {
-    state->resolver.cancel();
-    co_return Error{errc::timeout, "resolve " + url.authority() + ": timed out"};
-  }
-  if (state->ec) {
-    co_return transport_error(state->ec, "resolve", url.authority());
-  }
-  co_return std::move(state->results);
-}
-
-/// Asks the proxy on `stream` for a tunnel to `url`'s authority. The caller has set the
-/// stream's deadline. Bytes the proxy sent past its answer are left in `buffer`.
-asio::awaitable<Result<void>> open_tunnel(PlainStream& stream, beast::flat_buffer& buffer,
-                                          const Url& url, const Url& proxy) {
-  const std::string authority = url.authority();
-  http::request<http::empty_body> request{http::verb::connect, authority, 11};
-  request.set(http::field::host, authority);
-  request.set(http::field::user_agent, kUserAgent);
-  auto [write_ec, written] = co_await http::async_write(stream, request, kTuple);
-  if (write_ec) {
-    co_return transport_error(write_ec, "CONNECT through proxy", proxy.authority());
-  }
-
-  http::response_parser<http::empty_body> parser;
-  // A 2xx answer to CONNECT has no body whatever its headers say, and an error answer's body
-  // is of no use: the connection is dropped either way.
-  parser.skip(true);
-  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kTuple);
-  if (read_ec) {
-    co_return transport_error(read_ec, "CONNECT through proxy", proxy.authority());
-  }
-  const auto status = parser.get().result_int();
-  if (status != 200) {
-    co_return Error{errc::platform_unavailable, "proxy " + proxy.authority() +
-                                                    " refused CONNECT to " + authority +
-                                                    ": status " + std::to_string(status)};
-  }
-  co_return Result<void>{};
 }
 
 /// Writes `request` and reads the response on `stream` within `timeout`.
@@ -219,33 +121,9 @@ asio::awaitable<Exchange> exchange_on(Stream& stream, beast::flat_buffer& buffer
 struct HttpClient::Impl {
   Impl(asio::any_io_executor executor_in, HttpClientOptions options_in)
       : executor(std::move(executor_in)), options(std::move(options_in)) {
-    init_tls();
+    detail::init_client_tls(tls, options.ca_file);
     if (!options.proxy_url.empty()) {
-      auto parsed = parse_url(options.proxy_url);
-      if (!parsed || parsed->scheme != "http") {
-        throw std::invalid_argument("proxy_url must look like http://host:port");
-      }
-      proxy = std::move(*parsed);
-    }
-  }
-
-  void init_tls() {
-    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                    ssl::context::no_tlsv1_1);
-    SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
-    tls.set_verify_mode(ssl::verify_peer);
-    // The system store; OpenSSL reads SSL_CERT_FILE and SSL_CERT_DIR here. A machine without
-    // one can still reach servers whose CA is in ca_file.
-    error_code ignored;
-    tls.set_default_verify_paths(ignored);
-    if (!options.ca_file.empty()) {
-      error_code ec;
-      tls.load_verify_file(options.ca_file, ec);
-      if (ec) {
-        throw std::invalid_argument("cannot load CA file " + options.ca_file + ": " +
-                                    ec.message());
-      }
+      proxy = detail::parse_proxy_url(options.proxy_url);
     }
   }
 
@@ -308,28 +186,12 @@ struct HttpClient::Impl {
   /// Resolve, connect, open the proxy tunnel and shake hands, all within connect_timeout.
   asio::awaitable<Result<ConnectionPtr>> connect(const Url& url) {
     const auto deadline = Clock::now() + options.connect_timeout;
-    const Url& hop = proxy ? *proxy : url;
-
-    auto endpoints = co_await resolve(hop, deadline);
-    if (!endpoints) {
-      co_return endpoints.error();
-    }
-    PlainStream stream(executor);
-    stream.expires_at(deadline);
-    auto [connect_ec, endpoint] = co_await stream.async_connect(*endpoints, kTuple);
-    if (connect_ec) {
-      co_return transport_error(connect_ec, "connect to", hop.authority());
-    }
-    // Requests are small and latency-bound; Nagle would hold back the last segment.
-    error_code ignored;
-    stream.socket().set_option(tcp::no_delay(true), ignored);
-
     beast::flat_buffer buffer;
-    if (proxy) {
-      auto tunnel = co_await open_tunnel(stream, buffer, url, *proxy);
-      if (!tunnel) {
-        co_return tunnel.error();
-      }
+    PlainStream stream(executor);
+    auto opened =
+        co_await detail::open_tcp(stream, url, proxy ? &*proxy : nullptr, buffer, deadline);
+    if (!opened) {
+      co_return opened.error();
     }
 
     if (!url.is_tls()) {
@@ -340,21 +202,14 @@ struct HttpClient::Impl {
     }
     if (buffer.size() != 0) {
       co_return Error{errc::platform_unavailable,
-                      "proxy " + hop.authority() + " sent data before the TLS handshake"};
+                      "proxy " + proxy->authority() + " sent data before the TLS handshake"};
     }
 
     auto connection = std::make_unique<Connection>(std::move(stream), tls);
     auto& tls_stream = std::get<TlsStream>(connection->stream);
-    // SNI carries host names only (RFC 6066 3); IP literals are checked against the
-    // certificate's IP SANs by host_name_verification.
-    if (!is_ip_literal(url.host) &&
-        SSL_set_tlsext_host_name(tls_stream.native_handle(), url.host.c_str()) != 1) {
-      co_return Error{errc::platform_unavailable, "cannot set SNI for " + url.authority()};
-    }
-    tls_stream.set_verify_callback(ssl::host_name_verification(url.host));
-    auto [handshake_ec] = co_await tls_stream.async_handshake(ssl::stream_base::client, kTuple);
-    if (handshake_ec) {
-      co_return transport_error(handshake_ec, "TLS handshake with", url.authority());
+    auto handshake = co_await detail::tls_handshake(tls_stream, url);
+    if (!handshake) {
+      co_return handshake.error();
     }
     beast::get_lowest_layer(tls_stream).expires_never();
     co_return connection;
