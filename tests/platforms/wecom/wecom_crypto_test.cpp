@@ -89,7 +89,7 @@ TEST_F(WecomCryptoTest, SignatureComparisonAcceptsUpperCaseAndRejectsTampering) 
 }
 
 TEST_F(WecomCryptoTest, DecryptsTheOfficialEchostr) {
-  // The crypto engineer's copy of the same official example.
+  // The same official example, as kept with the crypto test vectors.
   const auto vector = test::load_json("crypto/wecom_vectors.json");
   auto plain = app_.decrypt(json_string(vector, "echostr"));
   ASSERT_TRUE(plain) << plain.error().message();
