@@ -115,6 +115,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                                                 R"({"error":"headers too large"})"), false);
         } else if (hec == http::error::body_limit) {
           // Beast checks a declared Content-Length against the limit while parsing the header.
+          spdlog::warn("http server: declared body over the limit of {} bytes: 413",
+                       options_.max_body_bytes);
           co_await reply(*stream, make_response(http::status::payload_too_large,
                                                 R"({"error":"body too large"})"), false);
         } else if (hec != http::error::end_of_stream && hec != beast::error::timeout &&
@@ -126,18 +128,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         }
         break;
       }
-      if (const auto length = parser.content_length();
-          length && *length > options_.max_body_bytes) {
-        spdlog::warn("http server: {} body of {} bytes over the limit of {}",
-                     target_for_log(parser.get().target()), *length, options_.max_body_bytes);
-        co_await reply(*stream, make_response(http::status::payload_too_large,
-                                              R"({"error":"body too large"})"), false);
-        break;
-      }
       stream->expires_after(options_.body_timeout);
       auto [bec, bn] = co_await http::async_read(*stream, buffer, parser, use_tuple);
       if (bec) {
         if (bec == http::error::body_limit) {
+          spdlog::warn("http server: body over the limit of {} bytes: 413",
+                       options_.max_body_bytes);
           co_await reply(*stream, make_response(http::status::payload_too_large,
                                                 R"({"error":"body too large"})"), false);
         } else if (bec != beast::error::timeout && bec != asio::error::operation_aborted) {
