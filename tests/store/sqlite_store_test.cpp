@@ -325,6 +325,28 @@ TEST_F(SqliteStoreTest, TokensPutGetErase) {
   EXPECT_TRUE(run_sync(store_->token_erase("never-there")));
 }
 
+TEST_F(SqliteStoreTest, GatewaySessionsPutGetClearAndSurviveReopening) {
+  EXPECT_FALSE(run_sync(store_->session_get("discord:bot:0")).value());
+  GatewaySession session{"sess-1", 42, "wss://resume.example/", "80351110224678912"};
+  ASSERT_TRUE(run_sync(store_->session_put("discord:bot:0", session)));
+  GatewaySession other{"sess-9", 7, "", ""};
+  ASSERT_TRUE(run_sync(store_->session_put("discord:bot:1", other)));
+
+  reopen();
+
+  auto loaded = run_sync(store_->session_get("discord:bot:0")).value();
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(*loaded, session);
+  session.sequence = 43;
+  ASSERT_TRUE(run_sync(store_->session_put("discord:bot:0", session)));
+  EXPECT_EQ(run_sync(store_->session_get("discord:bot:0")).value()->sequence, 43);
+
+  // An empty session id clears the row: the next start identifies.
+  ASSERT_TRUE(run_sync(store_->session_put("discord:bot:0", GatewaySession{})));
+  EXPECT_FALSE(run_sync(store_->session_get("discord:bot:0")).value());
+  EXPECT_EQ(*run_sync(store_->session_get("discord:bot:1")).value(), other);
+}
+
 TEST_F(SqliteStoreTest, DataSurvivesReopening) {
   EXPECT_TRUE(accept(event_for("a", "1"), {"e:a:1"}));
   const std::int64_t id = push(message_for("a", "queued"));

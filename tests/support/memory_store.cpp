@@ -164,6 +164,26 @@ asio::awaitable<Result<void>> MemoryStore::token_erase(std::string key) {
   co_return Result<void>{};
 }
 
+asio::awaitable<Result<std::optional<GatewaySession>>> MemoryStore::session_get(
+    std::string key) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(key);
+  if (it == sessions_.end()) {
+    co_return std::optional<GatewaySession>{};
+  }
+  co_return std::optional<GatewaySession>{it->second};
+}
+
+asio::awaitable<Result<void>> MemoryStore::session_put(std::string key, GatewaySession session) {
+  std::lock_guard lock(mutex_);
+  if (session.session_id.empty()) {
+    sessions_.erase(key);
+  } else {
+    sessions_[std::move(key)] = std::move(session);
+  }
+  co_return Result<void>{};
+}
+
 void MemoryStore::fail_accepts(int count) {
   std::lock_guard lock(mutex_);
   failing_accepts_ = count;

@@ -47,6 +47,8 @@ class MemoryStore final : public Store {
   asio::awaitable<Result<std::optional<CachedToken>>> token_get(std::string key) override;
   asio::awaitable<Result<void>> token_put(std::string key, CachedToken token) override;
   asio::awaitable<Result<void>> token_erase(std::string key) override;
+  asio::awaitable<Result<std::optional<GatewaySession>>> session_get(std::string key) override;
+  asio::awaitable<Result<void>> session_put(std::string key, GatewaySession session) override;
 
   /// The next `count` calls to accept() fail with errc::store_failed (a full disk, say).
   void fail_accepts(int count);
@@ -66,6 +68,7 @@ class MemoryStore final : public Store {
   std::map<std::int64_t, InboxItem> inbox_;
   std::map<std::int64_t, OutboxEntry> outbox_;
   std::map<std::string, CachedToken> tokens_;
+  std::map<std::string, GatewaySession> sessions_;
   std::int64_t next_inbox_id_ = 1;
   std::int64_t next_outbox_id_ = 1;
   int failing_accepts_ = 0;

@@ -3,6 +3,7 @@
 
 #include "botgate/core/error.hpp"
 #include "botgate/core/event.hpp"
+#include "botgate/core/event_source.hpp"
 #include "botgate/core/http.hpp"
 #include "botgate/core/outgoing.hpp"
 
@@ -57,6 +58,8 @@ class Sender {
 struct BotParts {
   std::unique_ptr<WebhookHandler> webhook;  // null when the bot has no callback URL
   std::unique_ptr<Sender> sender;
+  /// Gateway connections (one per shard); empty for callback-only platforms.
+  std::vector<std::unique_ptr<EventSource>> sources;
 };
 
 }  // namespace botgate

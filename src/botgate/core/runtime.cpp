@@ -144,6 +144,13 @@ void Runtime::start() {
     running_workers_ += 2;
     asio::co_spawn(bot->strand, inbox_worker(*bot), log_end("inbox"));
     asio::co_spawn(bot->strand, outbox_worker(*bot), log_end("outbox"));
+    for (auto& source : bot->parts.sources) {
+      ++running_workers_;
+      EventSource::Accept accept_event = [this, b = bot.get()](Event event) {
+        return accept(*b, std::move(event));
+      };
+      asio::co_spawn(bot->strand, source->run(std::move(accept_event)), log_end("gateway"));
+    }
   }
 }
 
@@ -153,14 +160,28 @@ void Runtime::stop() {
     bot->inbox_signal.notify();
     bot->outbox_signal.notify();
     bot->stop_signal.notify();
+    for (auto& source : bot->parts.sources) source->stop();
   }
 }
 
 bool Runtime::stopped() const { return running_workers_ == 0; }
 
+namespace {
+
+/// The reason a bot's gateway stopped for good, if one did.
+std::optional<std::string> fatal_connection(const BotParts& parts) {
+  for (const auto& source : parts.sources) {
+    EventSourceStatus status = source->status();
+    if (status.state == "fatal") return std::move(status.detail);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 bool Runtime::ready() const {
   for (const auto& [name, bot] : bots_) {
-    if (!bot->ready) return false;
+    if (!bot->ready || fatal_connection(bot->parts)) return false;
   }
   return true;
 }
@@ -175,6 +196,11 @@ std::vector<BotStatus> Runtime::status() const {
     {
       std::lock_guard lock(bot->error_mutex);
       s.last_error = bot->last_error;
+    }
+    for (const auto& source : bot->parts.sources) s.connections.push_back(source->status());
+    if (auto fatal = fatal_connection(bot->parts)) {
+      s.ready = false;
+      s.last_error = std::move(*fatal);
     }
     s.events_in = bot->events_in;
     s.messages_sent = bot->messages_sent;

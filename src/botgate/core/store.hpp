@@ -4,6 +4,7 @@
 
 #include "botgate/core/error.hpp"
 #include "botgate/core/event.hpp"
+#include "botgate/core/gateway.hpp"
 #include "botgate/core/outgoing.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -79,6 +80,12 @@ class Store {
   virtual asio::awaitable<Result<std::optional<CachedToken>>> token_get(std::string key) = 0;
   virtual asio::awaitable<Result<void>> token_put(std::string key, CachedToken token) = 0;
   virtual asio::awaitable<Result<void>> token_erase(std::string key) = 0;
+
+  /// A gateway's resumable session (Discord, QQ), so that a restarted process resumes and
+  /// receives what happened while it was down. `key` names the bot and shard.
+  virtual asio::awaitable<Result<std::optional<GatewaySession>>> session_get(std::string key) = 0;
+  /// Replaces the stored session; an empty `session_id` clears it.
+  virtual asio::awaitable<Result<void>> session_put(std::string key, GatewaySession session) = 0;
 };
 
 }  // namespace botgate

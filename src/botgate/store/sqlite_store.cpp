@@ -63,6 +63,14 @@ CREATE TABLE IF NOT EXISTS tokens (
   value TEXT NOT NULL,
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+  key TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  resume_url TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
 )sql";
 
 /// A prepared statement, reset and cleared of bindings when a use ends.
@@ -417,6 +425,43 @@ asio::awaitable<Result<void>> SqliteStore::token_erase(std::string key) {
     Use s(impl_->statement("DELETE FROM tokens WHERE key = ?1"));
     s->bind(1, key);
     impl_->check(s->step(), "erase token");
+    return {};
+  });
+}
+
+asio::awaitable<Result<std::optional<GatewaySession>>> SqliteStore::session_get(std::string key) {
+  co_return co_await impl_->run([&]() -> Result<std::optional<GatewaySession>> {
+    Use s(impl_->statement(
+        "SELECT session_id, sequence, resume_url, user_id FROM sessions WHERE key = ?1"));
+    s->bind(1, key);
+    if (s->step() != SQLITE_ROW) return std::optional<GatewaySession>{};
+    GatewaySession session;
+    session.session_id = s->column_text(0);
+    session.sequence = s->column_int(1);
+    session.resume_url = s->column_text(2);
+    session.user_id = s->column_text(3);
+    return std::optional<GatewaySession>{std::move(session)};
+  });
+}
+
+asio::awaitable<Result<void>> SqliteStore::session_put(std::string key, GatewaySession session) {
+  co_return co_await impl_->run([&]() -> Result<void> {
+    if (session.session_id.empty()) {
+      Use s(impl_->statement("DELETE FROM sessions WHERE key = ?1"));
+      s->bind(1, key);
+      impl_->check(s->step(), "clear gateway session");
+      return {};
+    }
+    Use s(impl_->statement(
+        "INSERT OR REPLACE INTO sessions (key, session_id, sequence, resume_url, user_id, "
+        "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    s->bind(1, key)
+        .bind(2, session.session_id)
+        .bind(3, session.sequence)
+        .bind(4, session.resume_url)
+        .bind(5, session.user_id)
+        .bind(6, to_ms(std::chrono::system_clock::now()));
+    impl_->check(s->step(), "store gateway session");
     return {};
   });
 }

@@ -36,6 +36,8 @@ class SqliteStore final : public Store {
   asio::awaitable<Result<std::optional<CachedToken>>> token_get(std::string key) override;
   asio::awaitable<Result<void>> token_put(std::string key, CachedToken token) override;
   asio::awaitable<Result<void>> token_erase(std::string key) override;
+  asio::awaitable<Result<std::optional<GatewaySession>>> session_get(std::string key) override;
+  asio::awaitable<Result<void>> session_put(std::string key, GatewaySession session) override;
 
  private:
   struct Impl;

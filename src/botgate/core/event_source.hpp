@@ -1,0 +1,41 @@
+#pragma once
+/// Events that arrive over a connection the bot keeps open (the Discord and QQ gateways) instead
+/// of as callbacks to /webhook/<bot>.
+
+#include "botgate/core/error.hpp"
+#include "botgate/core/event.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <string>
+
+namespace botgate {
+
+namespace asio = boost::asio;
+
+/// What the status views show about a connection. `state`: "connecting", "connected",
+/// "resumed", "reconnecting", "stopped", "fatal"; `detail`: why (never a secret).
+struct EventSourceStatus {
+  std::string state = "connecting";
+  std::string detail;
+  std::uint64_t reconnects = 0;
+  std::uint64_t resumes = 0;
+};
+
+class EventSource {
+ public:
+  /// Makes one event durable (dedup + inbox), as for a webhook; false for a duplicate. The source
+  /// must not confirm an event to the platform (save a sequence past it) before this returns.
+  using Accept = std::function<asio::awaitable<Result<bool>>(Event)>;
+
+  virtual ~EventSource() = default;
+  /// Runs on the bot's strand until `stop()`, or until a fatal error (then `status()` says why).
+  virtual asio::awaitable<void> run(Accept accept) = 0;
+  /// Makes `run()` return soon, closing the connection so that it can be resumed; from any thread.
+  virtual void stop() = 0;
+  /// Thread-safe.
+  virtual EventSourceStatus status() const = 0;
+};
+
+}  // namespace botgate

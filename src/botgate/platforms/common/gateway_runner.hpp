@@ -1,0 +1,135 @@
+#pragma once
+/// The I/O half of a gateway platform (Discord, QQ): owns the WebSocket connection and its
+/// heartbeat timer, feeds a `GatewayProtocol` (core/gateway.hpp) and carries out its actions:
+/// frames sent, events made durable, the session saved to the store, reconnects with backoff,
+/// identifies paced, a fatal error reported. One runner per shard.
+
+#include "botgate/core/backoff.hpp"
+#include "botgate/core/event_source.hpp"
+#include "botgate/core/gateway.hpp"
+#include "botgate/core/store.hpp"
+#include "botgate/net/ws_client.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace botgate::platforms {
+
+namespace asio = boost::asio;
+
+/// Where a gateway connects and with what: the platform's part of the connection.
+class GatewayEndpoint {
+ public:
+  virtual ~GatewayEndpoint() = default;
+  /// The URL to open, with the query the platform needs: `resume_url` when it is not empty
+  /// (Discord's resume_gateway_url), else the main gateway URL (which may need an API call).
+  virtual asio::awaitable<Result<std::string>> url(std::string resume_url) = 0;
+  /// What identify and resume carry (see GatewayProtocol::on_connected), fetched for each
+  /// connection. A secret: never logged.
+  virtual asio::awaitable<Result<std::string>> credential() = 0;
+};
+
+/// Spaces a bot's identifies as Discord asks (notes 3.6): at most `max_concurrency` in any
+/// 5 seconds, shard `id` in bucket `id % max_concurrency`, one identify per bucket per window.
+/// Shared by the runners of a bot's shards, all on the bot's strand.
+class IdentifyPacer {
+ public:
+  explicit IdentifyPacer(asio::any_io_executor strand, int max_concurrency = 1,
+                         std::chrono::milliseconds window = std::chrono::seconds(5));
+  /// Waits until shard `shard_id` may identify, and takes the turn.
+  asio::awaitable<void> wait_turn(int shard_id);
+  void set_max_concurrency(int max_concurrency);
+
+ private:
+  asio::any_io_executor strand_;
+  int max_concurrency_;
+  std::chrono::milliseconds window_;
+  std::map<int, std::chrono::steady_clock::time_point> next_allowed_;  // by bucket
+};
+
+struct GatewayRunnerOptions {
+  /// For log lines: "discord bot 'support' shard 0/2".
+  std::string label;
+  /// The store key of this shard's session.
+  std::string session_key;
+  int shard_id = 0;
+  net::WsClientOptions ws;
+  /// Between connections that fail before the session is live.
+  BackoffPolicy backoff{std::chrono::milliseconds(1000), std::chrono::seconds(60), 2.0};
+  /// How often the sequence reached is written to the store while events flow (it is always
+  /// written when a connection ends). A sequence saved late only means that a resume after a
+  /// crash replays a few events, which dedup drops.
+  std::chrono::milliseconds save_interval{1000};
+  /// A random number in [0, 1) for the backoff jitter; null: a std::mt19937.
+  std::function<double()> unit_random;
+};
+
+/// Thread safety: run() on the strand given at construction; stop() and status() from anywhere.
+class GatewayRunner final : public EventSource {
+ public:
+  GatewayRunner(asio::any_io_executor strand, Store& store,
+                std::unique_ptr<GatewayProtocol> protocol,
+                std::shared_ptr<GatewayEndpoint> endpoint, std::shared_ptr<IdentifyPacer> pacer,
+                GatewayRunnerOptions options);
+  ~GatewayRunner() override;
+
+  asio::awaitable<void> run(Accept accept) override;
+  void stop() override;
+  EventSourceStatus status() const override;
+
+ private:
+  struct Connection;
+  enum class Ending { reconnect, fatal, stopped };
+
+  /// How the socket is when an action ends the connection: a read is outstanding (the heartbeat
+  /// or stop() ends it: abort), no read is (a frame is being handled: close handshake), or it
+  /// is already closed.
+  enum class Socket { reading, idle, closed };
+
+  asio::awaitable<Ending> run_connection(std::shared_ptr<Connection> connection,
+                                         std::string credential);
+  asio::awaitable<void> heartbeat(std::shared_ptr<Connection> connection);
+  /// Carries out `actions`; false once the connection is over.
+  asio::awaitable<bool> perform(Connection& connection, std::vector<GatewayAction> actions,
+                                Socket socket);
+  asio::awaitable<void> end_with(Connection& connection, Reconnect reconnect, Socket socket);
+  asio::awaitable<void> end_fatal(Connection& connection, std::string reason, Socket socket);
+  asio::awaitable<void> save(GatewaySession session);
+  asio::awaitable<void> sleep(std::chrono::milliseconds duration);
+  void set_status(std::string state, std::string detail);
+
+  asio::any_io_executor strand_;
+  Store& store_;
+  std::unique_ptr<GatewayProtocol> protocol_;
+  std::shared_ptr<GatewayEndpoint> endpoint_;
+  std::shared_ptr<IdentifyPacer> pacer_;
+  GatewayRunnerOptions options_;
+  Accept accept_;
+
+  /// The session as of the last frame whose events are all durable: what may be saved.
+  GatewaySession durable_;
+  GatewaySession saved_;  // what the store has
+  std::chrono::steady_clock::time_point last_save_{};
+  /// Set by a connection's end: how the next one starts.
+  Reconnect next_;
+  bool live_ = false;  // the current connection reached READY/RESUMED
+  int failures_ = 0;   // connections in a row that ended before going live
+
+  std::atomic<bool> stopping_{false};
+  std::shared_ptr<Connection> current_;  // strand only
+  std::unique_ptr<asio::steady_timer> sleep_timer_;
+
+  mutable std::mutex status_mutex_;
+  EventSourceStatus status_;
+};
+
+}  // namespace botgate::platforms

@@ -1,0 +1,663 @@
+"""Self-tests of the fake Discord (tests/fakes/discord_fake.py) with a small Python client
+(websockets + urllib), and of the Discord harness helpers, so that failures of the botgate
+tests point at botgate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any, Optional
+
+import pytest
+import websockets
+import websockets.exceptions
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from botgate_harness import (botgate_config, discord_bot, discord_interaction, discord_public_key,
+                             discord_sign, discord_signed_headers, free_port, wait_until)
+from fakes.discord_fake import DEFAULT_INTENTS, MESSAGE_CONTENT, DiscordFake
+
+UA = "DiscordBot (https://example.invalid/botgate-tests, 1.0)"
+GUILD = "290926798626357999"
+CHANNEL = "645027906669510667"
+OTHER_CHANNEL = "645027906669510668"
+USER = "53908232506183680"
+QUERY = "/?v=10&encoding=json"
+NO_MESSAGE_CONTENT = DEFAULT_INTENTS & ~MESSAGE_CONTENT
+
+
+@pytest.fixture
+def dfake():
+    f = DiscordFake(heartbeat_interval=500).start()
+    yield f
+    f.stop()
+
+
+@pytest.fixture
+def make_fake():
+    made: list[DiscordFake] = []
+
+    def make(**kw: Any) -> DiscordFake:
+        kw.setdefault("heartbeat_interval", 500)
+        f = DiscordFake(**kw).start()
+        made.append(f)
+        return f
+
+    yield make
+    for f in made:
+        f.stop()
+
+
+def run(coro) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 15))
+
+
+# ---------------------------------------------------------------------- gateway client
+
+
+class Gw:
+    """One gateway connection of the test client."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+
+    @classmethod
+    async def open(cls, url: str, query: str = QUERY) -> "Gw":
+        ws = await websockets.connect(url + query, open_timeout=5, close_timeout=2,
+                                      ping_interval=None, compression=None)
+        return cls(ws)
+
+    async def recv(self, timeout: float = 3.0) -> dict:
+        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+
+    async def send(self, obj: Any) -> None:
+        await self.ws.send(obj if isinstance(obj, str) else json.dumps(obj))
+
+    async def hello(self) -> dict:
+        m = await self.recv()
+        assert m["op"] == 10, m
+        return m
+
+    async def identify(self, token: str, intents: int = DEFAULT_INTENTS,
+                       shard: Optional[list[int]] = None) -> None:
+        await self.send({"op": 2, "d": {
+            "token": token, "intents": intents,
+            "properties": {"os": "linux", "browser": "test", "device": "test"},
+            "compress": False, "large_threshold": 50, "shard": shard or [0, 1]}})
+
+    async def ready(self, fake: DiscordFake, **kw: Any) -> dict:
+        await self.hello()
+        await self.identify(fake.token, **kw)
+        m = await self.recv()
+        assert m["op"] == 0 and m["t"] == "READY", m
+        return m
+
+    async def resume(self, token: str, session_id: str, seq: int) -> None:
+        await self.send({"op": 6, "d": {"token": token, "session_id": session_id, "seq": seq}})
+
+    async def closed(self, timeout: float = 3.0) -> int:
+        """Reads (and drops) frames until the server closes; returns the close code."""
+        async def drain() -> None:
+            try:
+                while True:
+                    await self.ws.recv()
+            except websockets.exceptions.ConnectionClosed:
+                pass
+        await asyncio.wait_for(drain(), timeout)
+        return self.ws.close_code
+
+    async def silent(self, seconds: float) -> None:
+        """Asserts nothing arrives for `seconds`."""
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(self.ws.recv(), seconds)
+
+
+# ---------------------------------------------------------------------- REST client
+
+
+def rest(fake: DiscordFake, method: str, path: str, body: Any = None, *,
+         token: Optional[str] = "default", ua: Optional[str] = UA,
+         headers: Optional[dict[str, str]] = None, raw: Optional[bytes] = None,
+         content_type: str = "application/json", base: Optional[str] = None,
+         ) -> tuple[int, dict[str, str], Any]:
+    """(status, headers with lower-case names, JSON body or raw bytes) of one API call."""
+    h: dict[str, str] = {}
+    if ua is not None:
+        h["User-Agent"] = ua
+    if token == "default":
+        token = fake.token
+    if token is not None:
+        h["Authorization"] = f"Bot {token}"
+    data = raw
+    if data is None and body is not None:
+        data = json.dumps(body).encode()
+    if data is not None:
+        h["Content-Type"] = content_type
+    h.update(headers or {})
+    req = urllib.request.Request((base or fake.api_base) + path, data=data, method=method,
+                                 headers=h)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            status, rh, out = resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as e:
+        status, rh, out = e.code, e.headers, e.read()
+    hdrs = {k.lower(): v for k, v in rh.items()}
+    try:
+        parsed = json.loads(out) if out else None
+    except ValueError:
+        parsed = out
+    return status, hdrs, parsed
+
+
+def post_message(fake: DiscordFake, channel: str, body: Any, **kw: Any):
+    return rest(fake, "POST", f"/channels/{channel}/messages", body, **kw)
+
+
+# ---------------------------------------------------------------------- gateway
+
+
+def test_hello_identify_ready(dfake):
+    async def scenario() -> dict:
+        gw = await Gw.open(dfake.gateway_url)
+        hello = await gw.recv()
+        assert hello == {"op": 10, "d": {"heartbeat_interval": 500}, "s": None, "t": None}
+        await gw.identify(dfake.token)
+        ready = await gw.recv()
+        await gw.ws.close(4000)
+        return ready
+
+    ready = run(scenario())
+    assert ready["op"] == 0 and ready["t"] == "READY" and ready["s"] == 1
+    d = ready["d"]
+    assert d["v"] == 10
+    assert d["user"]["id"] == dfake.bot_id and d["user"]["bot"] is True
+    assert d["user"]["username"] == "fakebot"
+    assert len(d["session_id"]) >= 16
+    assert d["resume_gateway_url"] == dfake.resume_url != dfake.gateway_url
+    assert d["shard"] == [0, 1]
+    assert d["application"]["id"] == dfake.application_id
+    s = dfake.stats()
+    assert s["identifies"] == 1 and s["connections"] == 1
+    assert dfake.identify_payloads()[0]["intents"] == DEFAULT_INTENTS
+
+
+def _identify(token: str = "", **d: Any) -> dict:
+    base = {"token": token, "intents": DEFAULT_INTENTS,
+            "properties": {"os": "linux", "browser": "t", "device": "t"}, "shard": [0, 1]}
+    base.update(d)
+    return {"op": 2, "d": base}
+
+
+@pytest.mark.parametrize("case,frames,code", [
+    ("wrong token", lambda t: [_identify("not-the-token")], 4004),
+    ("Bot prefix in identify", lambda t: [_identify("Bot " + t)], 4004),
+    ("shard id >= count", lambda t: [_identify(t, shard=[1, 1])], 4010),
+    ("undefined intent bit", lambda t: [_identify(t, intents=1 << 18)], 4013),
+    ("not JSON", lambda t: ["{not json"], 4002),
+    ("too large", lambda t: [json.dumps({"op": 3, "d": {"x": "y" * 5000}})], 4002),
+    ("unknown op", lambda t: [{"op": 5, "d": None}], 4001),
+    ("server-only op", lambda t: [{"op": 11, "d": None}], 4001),
+    ("presence before identify", lambda t: [{"op": 3, "d": {"status": "online"}}], 4003),
+    ("second identify", lambda t: [_identify(t), _identify(t)], 4005),
+])
+def test_gateway_close_codes(dfake, case, frames, code):
+    async def scenario() -> int:
+        gw = await Gw.open(dfake.gateway_url)
+        await gw.hello()
+        for f in frames(dfake.token):
+            await gw.send(f)
+        return await gw.closed()
+
+    assert run(scenario()) == code, case
+    assert dfake.stats()["server_close_codes"] == [code]
+    if code != 4005:
+        assert dfake.stats()["identifies"] == 0
+
+
+def test_gateway_url_needs_version_and_encoding(dfake):
+    async def scenario() -> list[int]:
+        codes = []
+        for q in ("/?v=9&encoding=json", "/?encoding=json", "/?v=10&encoding=etf",
+                  "/?v=10&encoding=json&compress=zlib-stream"):
+            gw = await Gw.open(dfake.gateway_url, q)
+            codes.append(await gw.closed())  # closed before any Hello
+        with pytest.raises(websockets.exceptions.InvalidStatusCode):
+            await Gw.open(dfake.gateway_url, "/gateway" + QUERY)
+        return codes
+
+    assert run(scenario()) == [4012] * 4
+
+
+def test_disallowed_intents_close_4014_and_content_is_hidden_without_it(make_fake):
+    fake = make_fake(message_content=False)
+
+    async def scenario() -> tuple[int, list[dict]]:
+        gw = await Gw.open(fake.gateway_url)
+        await gw.hello()
+        await gw.identify(fake.token, intents=DEFAULT_INTENTS)
+        code = await gw.closed()
+        gw = await Gw.open(fake.gateway_url)
+        await gw.ready(fake, intents=NO_MESSAGE_CONTENT)
+        fake.inject_message(CHANNEL, "!prefix command", guild_id=GUILD)
+        fake.inject_message(CHANNEL, f"<@{fake.bot_id}> hello", guild_id=GUILD)
+        fake.inject_message("700000000000000001", "a DM")  # DMs keep their content
+        got = [await gw.recv() for _ in range(3)]
+        await gw.ws.close(4000)
+        return code, got
+
+    code, got = run(scenario())
+    assert code == 4014
+    assert [m["t"] for m in got] == ["MESSAGE_CREATE"] * 3
+    assert [m["d"]["content"] for m in got] == ["", f"<@{fake.bot_id}> hello", "a DM"]
+    assert got[1]["d"]["mentions"][0]["id"] == fake.bot_id
+    assert "guild_id" not in got[2]["d"] and got[2]["d"]["channel_type"] == 1
+
+
+def test_heartbeat_ack_zombie_and_server_request(dfake):
+    async def scenario() -> tuple[dict, dict]:
+        gw = await Gw.open(dfake.gateway_url)
+        await gw.ready(dfake)
+        await gw.send({"op": 1, "d": 1})
+        ack = await gw.recv()
+        dfake.stop_acks()
+        await gw.send({"op": 1, "d": 1})
+        await gw.silent(0.3)  # no ACK: a zombie connection
+        dfake.resume_acks()
+        dfake.request_heartbeat()
+        request = await gw.recv()
+        await gw.ws.close(4000)
+        return ack, request
+
+    ack, request = run(scenario())
+    assert ack == {"op": 11, "d": None, "s": None, "t": None}
+    assert request["op"] == 1
+    assert dfake.heartbeat_seqs() == [1, 1]
+    s = dfake.stats()
+    assert (s["heartbeats"], s["acks_sent"], s["heartbeat_requests"]) == (2, 1, 1)
+    assert s["last_client_close_code"] == 4000
+
+
+def test_missing_heartbeats_close_4009_and_end_the_session(make_fake):
+    fake = make_fake(heartbeat_interval=200)  # timeout 1.3 s
+
+    async def scenario() -> tuple[int, dict]:
+        gw = await Gw.open(fake.gateway_url)
+        ready = await gw.ready(fake)
+        code = await gw.closed(timeout=4)
+        gw = await Gw.open(fake.resume_url)
+        await gw.hello()
+        await gw.resume(fake.token, ready["d"]["session_id"], 1)
+        answer = await gw.recv()
+        await gw.ws.close(4000)
+        return code, answer
+
+    code, answer = run(scenario())
+    assert code == 4009
+    assert answer["op"] == 9 and answer["d"] is False
+
+
+def test_resume_after_drop_replays_missed_messages_in_order(dfake):
+    async def scenario() -> tuple[dict, list[dict], list[dict]]:
+        gw = await Gw.open(dfake.gateway_url)
+        ready = await gw.ready(dfake)
+        sid = ready["d"]["session_id"]
+        m1 = dfake.inject_message(CHANNEL, "first", author_id=USER, author_name="mason",
+                                  guild_id=GUILD)
+        live = await gw.recv()
+        assert live["s"] == 2 and live["d"]["id"] == m1
+        assert dfake.drop_connection() == 1
+        await gw.closed()
+        assert gw.ws.close_code == 1006  # no close frame
+        dfake.inject_message(CHANNEL, "second", guild_id=GUILD)
+        dfake.inject_message(CHANNEL, "third", guild_id=GUILD)
+        gw = await Gw.open(ready["d"]["resume_gateway_url"])
+        await gw.hello()
+        await gw.resume(dfake.token, sid, 2)
+        replay = [await gw.recv() for _ in range(3)]
+        await gw.ws.close(4000)  # not 1000: the session stays resumable
+        await gw.ws.wait_closed()
+        wait_until(lambda: dfake.stats()["last_client_close_code"] == 4000, 3)
+        gw = await Gw.open(ready["d"]["resume_gateway_url"])
+        await gw.hello()
+        await gw.resume(dfake.token, sid, 5)
+        again = [await gw.recv()]
+        await gw.ws.close(4000)
+        return live, replay, again
+
+    live, replay, again = run(scenario())
+    assert live["t"] == "MESSAGE_CREATE"
+    assert live["d"]["content"] == "first" and live["d"]["guild_id"] == GUILD
+    assert live["d"]["author"] == {"id": USER, "username": "mason", "discriminator": "0",
+                                   "global_name": "mason", "avatar": None}
+    assert [(m["s"], m["t"]) for m in replay] == [(3, "MESSAGE_CREATE"), (4, "MESSAGE_CREATE"),
+                                                 (5, "RESUMED")]
+    assert [m["d"]["content"] for m in replay[:2]] == ["second", "third"]
+    assert int(replay[0]["d"]["id"]) > int(live["d"]["id"])
+    assert [(m["s"], m["t"]) for m in again] == [(6, "RESUMED")]
+    s = dfake.stats()
+    assert (s["identifies"], s["resumes"], s["resumes_on_resume_url"]) == (1, 2, 2)
+
+
+def test_client_close_1000_invalidates_the_session(dfake):
+    async def scenario() -> dict:
+        gw = await Gw.open(dfake.gateway_url)
+        ready = await gw.ready(dfake)
+        await gw.ws.close(1000)
+        assert wait_until(lambda: dfake.stats()["last_client_close_code"] == 1000, 3)
+        gw = await Gw.open(dfake.resume_url)
+        await gw.hello()
+        await gw.resume(dfake.token, ready["d"]["session_id"], 1)
+        answer = await gw.recv()
+        await gw.ws.close(4000)
+        return answer
+
+    assert run(scenario()) == {"op": 9, "d": False, "s": None, "t": None}
+    assert dfake.stats()["valid_sessions"] == 0
+
+
+def test_resume_errors(dfake):
+    async def scenario() -> tuple[dict, int, int]:
+        gw = await Gw.open(dfake.gateway_url)
+        ready = await gw.ready(dfake)
+        sid = ready["d"]["session_id"]
+        dfake.drop_connection()
+        await gw.closed()
+        gw = await Gw.open(dfake.resume_url)
+        await gw.hello()
+        await gw.resume(dfake.token, "no-such-session", 1)
+        unknown = await gw.recv()
+        await gw.resume("wrong-token", sid, 1)
+        bad_token = await gw.closed()
+        gw = await Gw.open(dfake.resume_url)
+        await gw.hello()
+        await gw.resume(dfake.token, sid, 99)  # beyond the session's last seq
+        bad_seq = await gw.closed()
+        return unknown, bad_token, bad_seq
+
+    unknown, bad_token, bad_seq = run(scenario())
+    assert unknown["op"] == 9 and unknown["d"] is False
+    assert (bad_token, bad_seq) == (4004, 4007)
+
+
+def test_controls_reconnect_invalidate_close(dfake):
+    async def scenario() -> tuple[dict, dict, dict, int]:
+        gw = await Gw.open(dfake.gateway_url)
+        await gw.ready(dfake)
+        dfake.send_reconnect()
+        reconnect = await gw.recv()
+        dfake.invalidate_session(resumable=False)
+        invalid = await gw.recv()
+        await gw.identify(dfake.token)  # on the same connection, too fast: refused
+        refused = await gw.recv()
+        dfake.close_connection(4000, "bye")
+        return reconnect, invalid, refused, await gw.closed()
+
+    reconnect, invalid, refused, code = run(scenario())
+    assert reconnect == {"op": 7, "d": None, "s": None, "t": None}
+    assert invalid["op"] == 9 and invalid["d"] is False
+    assert refused["op"] == 9 and refused["d"] is False  # identify_interval (5 s) not over
+    assert code == 4000
+    s = dfake.stats()
+    assert s["identify_rate_limited"] == 1 and s["invalid_sessions_sent"] == 2
+
+
+def test_messages_before_identify_are_queued_and_own_posts_come_back(dfake):
+    mid = dfake.inject_message(CHANNEL, "early", guild_id=GUILD)
+
+    async def scenario() -> list[dict]:
+        gw = await Gw.open(dfake.gateway_url)
+        ready = await gw.ready(dfake)
+        assert ready["d"]["guilds"] == [{"id": GUILD, "unavailable": True}]
+        got = [await gw.recv(), await gw.recv()]
+        status, _, _ = await asyncio.to_thread(post_message, dfake, CHANNEL, {"content": "pong"})
+        assert status == 200
+        got.append(await gw.recv())
+        await gw.ws.close(4000)
+        return got
+
+    got = run(scenario())
+    assert [(m["s"], m["t"]) for m in got] == [(2, "GUILD_CREATE"), (3, "MESSAGE_CREATE"),
+                                              (4, "MESSAGE_CREATE")]
+    assert got[1]["d"]["id"] == mid
+    own = got[2]["d"]
+    assert own["author"]["id"] == dfake.bot_id and own["author"]["bot"] is True
+    assert own["content"] == "pong" and own["guild_id"] == GUILD
+
+
+# ---------------------------------------------------------------------- REST
+
+
+def test_rest_auth_and_user_agent(dfake):
+    assert rest(dfake, "GET", "/users/@me", token=None)[0] == 401
+    status, _, body = rest(dfake, "GET", "/users/@me", token="wrong")
+    assert (status, body) == (401, {"message": "401: Unauthorized", "code": 0})
+    assert rest(dfake, "GET", "/users/@me", token=None,
+                headers={"Authorization": f"Bearer {dfake.token}"})[0] == 401
+    assert rest(dfake, "GET", "/users/@me", ua="python-urllib")[0] == 403
+    status, _, body = rest(dfake, "GET", "/users/@me")
+    assert status == 200
+    assert body["id"] == dfake.bot_id and body["username"] == "fakebot" and body["bot"] is True
+    assert rest(dfake, "GET", "/users/@me", token=None)[0] == 401
+    assert dfake.stats()["invalid_requests"] == 5
+    status, _, body = rest(dfake, "GET", "/api/v9/users/@me", base=dfake.base_url)
+    assert (status, body) == (404, {"message": "404: Not Found", "code": 0})
+
+
+def test_gateway_bot(make_fake):
+    fake = make_fake(shards=3, max_concurrency=2)
+    status, _, body = rest(fake, "GET", "/gateway/bot")
+    assert status == 200
+    assert body["url"] == fake.gateway_url and body["shards"] == 3
+    limit = body["session_start_limit"]
+    assert limit["total"] == 1000 and limit["remaining"] == 1000
+    assert limit["max_concurrency"] == 2 and limit["reset_after"] > 0
+    assert rest(fake, "GET", "/gateway", token=None)[2] == {"url": fake.gateway_url}
+
+
+def test_create_message_validation(make_fake):
+    fake = make_fake(channel_bucket_limit=100)
+    status, _, body = post_message(fake, CHANNEL, {"content": "hi"})
+    assert (status, body["code"]) == (404, 10003)  # not known yet
+    reply_to = fake.inject_message(CHANNEL, "question", guild_id=GUILD)
+
+    def code(body: Any, **kw: Any) -> tuple[int, Any]:
+        status, _, out = post_message(fake, CHANNEL, body, **kw)
+        return status, out.get("code") if isinstance(out, dict) and status != 200 else None
+
+    assert code({"content": "x" * 2001}) == (400, 50035)
+    assert code({"content": "é" * 1999 + "😀"}) == (200, None)  # 2000 code points
+    assert code({}) == (400, 50006)
+    assert code({"content": "  \n "}) == (400, 50006)
+    assert code({"content": "hi"}, content_type="text/plain") == (400, 50035)
+    assert code(None, raw=b"{not json") == (400, 50109)
+    assert code({"content": "hi", "nonce": "n" * 26}) == (400, 50035)
+    assert code({"content": "hi", "embeds": [{"title": "t" * 257}]}) == (400, 50035)
+    assert code({"content": "", "embeds": [{"title": "only an embed"}]}) == (200, None)
+    assert code({"content": "hi", "message_reference": {"message_id": "1"}}) == (400, 50035)
+    status, _, out = post_message(fake, CHANNEL, {
+        "content": "hi", "message_reference": {"message_id": "1", "fail_if_not_exists": False}})
+    assert status == 200 and out["type"] == 0 and "message_reference" not in out
+    status, _, out = post_message(fake, CHANNEL, {
+        "content": "answer", "message_reference": {"message_id": reply_to},
+        "allowed_mentions": {"parse": []}})
+    assert status == 200 and out["type"] == 19
+    assert out["message_reference"]["message_id"] == reply_to
+    assert out["referenced_message"]["content"] == "question"
+    msgs = fake.messages()
+    assert [m.content for m in msgs] == ["é" * 1999 + "😀", "", "hi", "answer"]
+    assert msgs[-1].replied_to == reply_to and msgs[-1].allowed_mentions == {"parse": []}
+    assert msgs[-1].headers["user-agent"] == UA
+
+
+def test_nonce_dedup_returns_the_existing_message(dfake):
+    dfake.add_channel(CHANNEL, GUILD)
+    body = {"content": "once", "nonce": "0123456789abcdef01234567", "enforce_nonce": True}
+    s1, _, first = post_message(dfake, CHANNEL, body)
+    s2, _, second = post_message(dfake, CHANNEL, body)
+    assert (s1, s2) == (200, 200)
+    assert second["id"] == first["id"] and second["nonce"] == body["nonce"]
+    assert len(dfake.messages()) == 1
+    assert dfake.nonce_repeats() == [body["nonce"]]
+    # Without enforce_nonce the same nonce posts again.
+    s3, _, third = post_message(dfake, CHANNEL, {"content": "once", "nonce": body["nonce"]})
+    assert s3 == 200 and third["id"] != first["id"]
+    assert len(dfake.wait_for_messages(2, timeout=1)) == 2
+
+
+def test_rate_limit_headers_and_429(dfake):
+    dfake.add_channel(CHANNEL, GUILD)
+    dfake.add_channel(OTHER_CHANNEL, GUILD)
+    answers = [post_message(dfake, CHANNEL, {"content": f"m{i}"}) for i in range(6)]
+    assert [a[0] for a in answers] == [200] * 5 + [429]
+    assert [a[1]["x-ratelimit-remaining"] for a in answers[:5]] == ["4", "3", "2", "1", "0"]
+    buckets = {a[1]["x-ratelimit-bucket"] for a in answers}
+    assert len(buckets) == 1 and len(buckets.pop()) == 32
+    for _, h, _ in answers:
+        assert h["x-ratelimit-limit"] == "5"
+        assert 0 <= float(h["x-ratelimit-reset-after"]) <= 1.0
+        assert float(h["x-ratelimit-reset"]) > time.time() - 1
+    _, h, body = answers[5]
+    assert body["message"] == "You are being rate limited." and body["global"] is False
+    assert 0 < body["retry_after"] <= 1.0
+    assert h["x-ratelimit-scope"] == "user" and int(h["retry-after"]) >= 1
+    assert "x-ratelimit-global" not in h
+    # Another channel has its own bucket.
+    assert post_message(dfake, OTHER_CHANNEL, {"content": "elsewhere"})[0] == 200
+    time.sleep(body["retry_after"] + 0.05)
+    assert post_message(dfake, CHANNEL, {"content": "later"})[0] == 200
+    s = dfake.stats()
+    assert s["rate_limited"] == 1 and s["invalid_requests"] == 1
+    assert len(dfake.messages(CHANNEL)) == 6
+
+
+def test_global_limit(make_fake):
+    fake = make_fake(global_limit=3)
+    answers = [rest(fake, "GET", "/users/@me") for _ in range(4)]
+    assert [a[0] for a in answers] == [200, 200, 200, 429]
+    _, h, body = answers[3]
+    assert body["global"] is True and h["x-ratelimit-global"] == "true"
+    assert h["x-ratelimit-scope"] == "global"
+
+
+def test_forced_faults(dfake):
+    dfake.add_channel(CHANNEL, GUILD)
+    dfake.force_429(1, retry_after=0.25, is_global=True)
+    status, h, body = post_message(dfake, CHANNEL, {"content": "a"})
+    assert status == 429 and body == {"message": "You are being rate limited.",
+                                      "retry_after": 0.25, "global": True}
+    assert h["x-ratelimit-global"] == "true" and h["retry-after"] == "1"
+    dfake.force_429(1, retry_after=2.5)
+    status, h, body = post_message(dfake, CHANNEL, {"content": "a"})
+    assert status == 429 and body["global"] is False and h["retry-after"] == "3"
+    dfake.force_5xx(1, 502)
+    status, h, body = post_message(dfake, CHANNEL, {"content": "a"})
+    assert status == 502 and h["content-type"].startswith("text/html")
+    assert dfake.messages() == []
+    # The platform posted it, but the answer was lost; the retry with the nonce is deduped.
+    nonce_body = {"content": "b", "nonce": "retry-1", "enforce_nonce": True}
+    dfake.force_5xx(1, 500, deliver=True)
+    status, _, body = post_message(dfake, CHANNEL, nonce_body)
+    assert status == 500 and body == {"message": "500: Internal Server Error", "code": 0}
+    status, _, body = post_message(dfake, CHANNEL, nonce_body)
+    assert status == 200
+    [m] = dfake.messages()
+    assert m.id == body["id"] and m.status == 500
+    assert dfake.stats()["invalid_requests"] == 2
+
+
+def test_multipart_and_create_dm(dfake):
+    status, _, dm = rest(dfake, "POST", "/users/@me/channels", {"recipient_id": USER})
+    assert status == 200 and dm["type"] == 1 and dm["recipients"][0]["id"] == USER
+    assert rest(dfake, "POST", "/users/@me/channels", {"recipient_id": USER})[2]["id"] == dm["id"]
+    payload = json.dumps({"content": "chart", "attachments": [{"id": 0,
+                                                               "filename": "c.png"}]}).encode()
+    image = b"\x89PNG\r\n\x1a\n\r\n--not-a-boundary\r\n\x00\xff"
+    body = (b"--XyZ\r\nContent-Disposition: form-data; name=\"payload_json\"\r\n"
+            b"Content-Type: application/json\r\n\r\n" + payload + b"\r\n"
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"files[0]\"; filename=\"c.png\"\r\n"
+            b"Content-Type: image/png\r\n\r\n" + image + b"\r\n--XyZ--\r\n")
+    status, _, out = post_message(dfake, dm["id"], None, raw=body,
+                                  content_type="multipart/form-data; boundary=XyZ")
+    assert status == 200, out
+    assert out["attachments"][0]["filename"] == "c.png"
+    [m] = dfake.messages()
+    assert m.content == "chart" and m.attachments[0].data == image
+    assert m.attachments[0].content_type == "image/png"
+
+
+def test_interaction_webhooks(dfake):
+    app = dfake.application_id
+    iid = dfake.register_interaction_token("tok-1", channel_id=CHANNEL)
+    status, _, out = rest(dfake, "PATCH", f"/webhooks/{app}/tok-1/messages/@original",
+                          {"content": "edited"}, token=None)
+    assert status == 200 and out["content"] == "edited"
+    status, _, out = rest(dfake, "POST", f"/webhooks/{app}/tok-1", {"content": "more"})
+    assert status == 200 and out["content"] == "more" and out["channel_id"] == CHANNEL
+    [edit] = dfake.edits()
+    assert (edit.content, edit.token, edit.interaction_id) == ("edited", "tok-1", iid)
+    assert edit.had_authorization is False and edit.had_bot_token is False
+    [follow] = dfake.followups()
+    assert follow.had_bot_token is True  # recorded: botgate must not send it there
+    assert rest(dfake, "POST", f"/webhooks/{app}/tok-1", {"content": ""}, token=None)[0] == 400
+
+    status, _, out = rest(dfake, "PATCH", f"/webhooks/{app}/unknown/messages/@original",
+                          {"content": "x"}, token=None)
+    assert (status, out["code"]) == (404, 10015)
+    assert rest(dfake, "PATCH", "/webhooks/999/tok-1/messages/@original", {"content": "x"},
+                token=None)[0] == 404
+    dfake.register_interaction_token("old", age=15 * 60 + 1)
+    status, _, out = rest(dfake, "PATCH", f"/webhooks/{app}/old/messages/@original",
+                          {"content": "x"}, token=None)
+    assert (status, out["code"]) == (401, 50027)
+
+    # A gateway interaction: the callback first (once), then the webhooks.
+    iid = dfake.register_interaction_token("tok-2", acknowledged=False)
+    path = f"/webhooks/{app}/tok-2/messages/@original"
+    assert rest(dfake, "PATCH", path, {"content": "x"}, token=None)[0] == 404
+    cb = f"/interactions/{iid}/tok-2/callback"
+    assert rest(dfake, "POST", cb, {"type": 5}, token=None)[0] == 204
+    status, _, out = rest(dfake, "POST", cb, {"type": 5}, token=None)
+    assert (status, out["code"]) == (400, 40060)
+    assert rest(dfake, "PATCH", path, {"content": "done"}, token=None)[0] == 200
+    assert [c.callback_type for c in dfake.callbacks()] == [5]
+    dfake.register_interaction_token("late", interaction_id="42", acknowledged=False, age=4)
+    status, _, out = rest(dfake, "POST", "/interactions/42/late/callback", {"type": 4,
+                          "data": {"content": "x"}}, token=None)
+    assert (status, out["code"]) == (404, 10062)
+
+
+# ---------------------------------------------------------------------- harness helpers
+
+
+def test_interaction_signature_helpers():
+    # The notes' self-generated vector (section 7).
+    body = (b'{"application_id":"123456789012345678","id":"1100000000000000001",'
+            b'"token":"aW50ZXJhY3Rpb24","type":1,"user":{"id":"80351110224678912",'
+            b'"username":"nelly"},"version":1}')
+    assert discord_public_key() == (
+        "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c")
+    assert discord_sign(body, "1700000000") == (
+        "ed6269ede8ae9279fc4fb8a70f17e54dfde9199051be53128ca5be1ca2c18cb5439efcfe5a842e307dea983"
+        "ed629a83e1b86a994ef34f887472e6bd4064b9802")
+    headers = discord_signed_headers(body, timestamp="1700000001")
+    key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(discord_public_key()))
+    key.verify(bytes.fromhex(headers["X-Signature-Ed25519"]), b"1700000001" + body)
+    with pytest.raises(InvalidSignature):
+        key.verify(bytes.fromhex(headers["X-Signature-Ed25519"]), b"1700000001" + body + b" ")
+    it = discord_interaction(application_id="1", guild_id=None)
+    assert it["type"] == 2 and "user" in it and "member" not in it
+    assert it["data"]["options"][0]["value"] == "hello"
+
+
+def test_discord_bot_config_table(dfake, tmp_path):
+    bot = discord_bot(dfake, intents=["guilds", "guild_messages"], shard_count=1)
+    assert bot["api_base"] == dfake.api_base and bot["token"] == dfake.token
+    text = botgate_config(port=free_port(), db_path=tmp_path / "b.db", bots=[bot])
+    assert 'platform = "discord"' in text
+    assert f'application_id = "{dfake.application_id}"' in text
+    assert f'public_key = "{discord_public_key()}"' in text
+    assert 'intents = ["guilds", "guild_messages"]' in text and "shards =" not in text
