@@ -16,6 +16,15 @@ TEST(StatusPage, ListsEveryBotWithItsStateAndEscapesText) {
   EXPECT_EQ(html.find("<bad>"), std::string::npos);
 }
 
+TEST(StatusPage, ShowsEachGatewayConnection) {
+  BotStatus discord{"discord", "discord", true, "", 5, 5, 0};
+  discord.connections.push_back(EventSourceStatus{"reconnecting", "op 7 <now>", 3, 2});
+  const std::string html = render_status_page({discord});
+  EXPECT_NE(html.find("gateway reconnecting: op 7 &lt;now&gt; (3 reconnects, 2 resumes)"),
+            std::string::npos)
+      << html;
+}
+
 TEST(StatusPage, SaysWhatToDoWithoutBots) {
   const std::string html = render_status_page({});
   EXPECT_NE(html.find("No bot is enabled"), std::string::npos);

@@ -27,6 +27,7 @@ platforms::PlatformDescriptor feishu_like(const std::string& name) {
       {"intents", SettingType::string_list, false},
       {"sandbox", SettingType::boolean, false},
       {"shard_count", SettingType::integer, false},
+      {"shards", SettingType::integer_list, false},
   };
   descriptor.make = [](const BotSettings&, platforms::PlatformServices&) { return BotParts{}; };
   return descriptor;
@@ -376,6 +377,34 @@ TEST(ConfigTest, OptionalKeyWithUnsetVariableIsEmptyAndTheBotStays) {
   EXPECT_EQ(config.bots[0].api_base, "");
 }
 
+TEST(ConfigTest, IntegerListsAreRead) {
+  const auto config = parse(
+      "[[bot]]\nname = \"b\"\nplatform = \"feishu\"\napp_id = \"a\"\napp_secret = \"s\"\n"
+      "shards = [0, 2, -1]\n"
+      "[[bot]]\nname = \"c\"\nplatform = \"feishu\"\napp_id = \"a\"\napp_secret = \"s\"\n"
+      "shards = []\n");
+  ASSERT_EQ(config.bots.size(), 2u);
+  // Range checks belong to the platform (a shard id below shard_count), not to the loader.
+  EXPECT_EQ(config.bots[0].get_int_list("shards"), (std::vector<std::int64_t>{0, 2, -1}));
+  EXPECT_TRUE(config.bots[1].values.contains("shards"));
+  EXPECT_TRUE(config.bots[1].get_int_list("shards").empty());
+}
+
+TEST(ConfigTest, IntegerListsRejectOtherTypes) {
+  const std::string head =
+      "[[bot]]\nname = \"a\"\nplatform = \"feishu\"\napp_id = \"x\"\napp_secret = \"y\"\n";
+  expect_error(head + "shards = \"0,1\"\n", 6, "bot[0].shards",
+               "expected an array of integers, not a string");
+  expect_error(head + "shards = 1\n", 6, "bot[0].shards",
+               "expected an array of integers, not an integer");
+  expect_error(head + "shards = [0, \"1\"]\n", 6, "bot[0].shards",
+               "expected an array of integers, but item 1 is a string");
+  expect_error(head + "shards = [0, 1.5]\n", 6, "bot[0].shards", "item 1 is a float");
+  // A multi-line array: the line is the bad item's.
+  expect_error(head + "shards = [\n  0,\n  [1],\n]\n", 8, "bot[0].shards",
+               "item 1 is an array");
+}
+
 TEST(ConfigTest, ApiTokenRequiredUnlessLoopback) {
   expect_error("[server]\nlisten = \"0.0.0.0:8080\"\n", 2, "api.token", "loopback");
   expect_error("[server]\nlisten = \"0.0.0.0:8080\"\n[api]\ntoken = \"\"\n", 4, "api.token",
@@ -404,8 +433,15 @@ TEST(ConfigTest, LoadConfigReportsUnreadableFile) {
   }
 }
 
+/// Every platform botgate has, as `botgate run` sees them.
+platforms::PlatformRegistry all_platforms() {
+  platforms::PlatformRegistry registry;
+  platforms::register_all_platforms(registry);
+  return registry;
+}
+
 TEST(ConfigTest, ExampleConfigLoads) {
-  const auto registry = test_registry();
+  const auto registry = all_platforms();
   // The example takes credentials from the environment; whatever is set on this machine, the
   // file must load and every bot must be either enabled or skipped with a warning.
   const auto config = load_config(BOTGATE_TESTDATA_DIR "/../../examples/botgate.toml", registry);
@@ -416,20 +452,24 @@ TEST(ConfigTest, ExampleConfigLoads) {
   ASSERT_EQ(config.rules.size(), 1u);
   EXPECT_EQ(config.rules[0].match, R"(^\$hello$)");
   EXPECT_EQ(config.rules[0].reply, "Hello!");
-  EXPECT_EQ(config.bots.size() + config.warnings.size(), 2u);
+  EXPECT_EQ(config.bots.size() + config.warnings.size(), 3u);
 }
 
 TEST(ConfigTest, ExampleConfigSkipsBotsWithoutCredentials) {
-  const auto registry = test_registry();
+  const auto registry = all_platforms();
   std::ifstream in(BOTGATE_TESTDATA_DIR "/../../examples/botgate.toml");
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const Environment environment = {{"FEISHU_APP_ID", "cli_1"},
                                    {"FEISHU_APP_SECRET", "s"},
                                    {"FEISHU_VERIFICATION_TOKEN", "v"}};
   const auto config = parse_config(text, "botgate.toml", registry, &environment);
-  ASSERT_EQ(config.bots.size(), 1u);
+  // Discord's token is required only with the gateway, so its platform (not the loader)
+  // skips that bot when DISCORD_TOKEN is unset: Gateway::skipped() reports it.
+  ASSERT_EQ(config.bots.size(), 2u);
   EXPECT_EQ(config.bots[0].name, "feishu");
   EXPECT_EQ(config.bots[0].get_string("encrypt_key", "x"), "");
+  EXPECT_EQ(config.bots[1].name, "discord");
+  EXPECT_EQ(config.bots[1].unset_variables.at("token"), "DISCORD_TOKEN");
   ASSERT_EQ(config.warnings.size(), 1u);
   EXPECT_EQ(config.warnings[0], "bot 'lark' skipped: LARK_APP_ID is not set");
 }

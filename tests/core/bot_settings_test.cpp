@@ -15,6 +15,7 @@ BotSettings sample() {
   bot.values["i"] = std::int64_t{7};
   bot.values["b"] = true;
   bot.values["l"] = std::vector<std::string>{"x", "y"};
+  bot.values["n"] = std::vector<std::int64_t>{0, 3};
   return bot;
 }
 
@@ -24,6 +25,7 @@ TEST(BotSettingsTest, GettersReturnStoredValues) {
   EXPECT_EQ(bot.get_int("i"), 7);
   EXPECT_TRUE(bot.get_bool("b"));
   EXPECT_EQ(bot.get_list("l"), (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(bot.get_int_list("n"), (std::vector<std::int64_t>{0, 3}));
 }
 
 TEST(BotSettingsTest, GettersFallBackWhenAbsent) {
@@ -33,6 +35,7 @@ TEST(BotSettingsTest, GettersFallBackWhenAbsent) {
   EXPECT_EQ(bot.get_int("missing", 3), 3);
   EXPECT_TRUE(bot.get_bool("missing", true));
   EXPECT_TRUE(bot.get_list("missing").empty());
+  EXPECT_TRUE(bot.get_int_list("missing").empty());
 }
 
 TEST(BotSettingsTest, GettersFallBackOnAnotherType) {
@@ -41,6 +44,9 @@ TEST(BotSettingsTest, GettersFallBackOnAnotherType) {
   EXPECT_EQ(bot.get_int("s", -1), -1);
   EXPECT_FALSE(bot.get_bool("s"));
   EXPECT_TRUE(bot.get_list("s").empty());
+  // A list of strings is not a list of integers, nor the other way round.
+  EXPECT_TRUE(bot.get_int_list("l").empty());
+  EXPECT_TRUE(bot.get_list("n").empty());
 }
 
 }  // namespace

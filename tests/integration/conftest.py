@@ -72,3 +72,33 @@ def wecom_fake():
                   agent_id=1000002).start()
     yield f
     f.stop()
+
+
+# ---------------------------------------------------------------------- Discord
+
+from fakes.discord_fake import DiscordFake  # noqa: E402
+
+
+@pytest.fixture
+def discord_fake():
+    # A short heartbeat so that zombie detection takes about a second.
+    f = DiscordFake(heartbeat_interval=500, identify_interval=0).start()
+    yield f
+    f.stop()
+
+
+@pytest.fixture
+def make_discord_fake():
+    """make_discord_fake(**options) -> a started DiscordFake with a short heartbeat."""
+    made: list[DiscordFake] = []
+
+    def make(**kw):
+        kw.setdefault("heartbeat_interval", 500)
+        kw.setdefault("identify_interval", 0)
+        f = DiscordFake(**kw).start()
+        made.append(f)
+        return f
+
+    yield make
+    for f in made:
+        f.stop()

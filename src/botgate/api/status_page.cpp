@@ -40,6 +40,14 @@ text-align:left}.ok{color:#070}.bad{color:#b00}</style></head><body>
       html += "<tr><td>" + escape_html(bot.name) + "</td><td>" + escape_html(bot.platform) +
               "</td><td class=\"" + (bot.ready ? "ok\">ready" : "bad\">not ready");
       if (!bot.ready && !bot.last_error.empty()) html += ": " + escape_html(bot.last_error);
+      for (const EventSourceStatus& connection : bot.connections) {
+        html += "<br>gateway " + escape_html(connection.state);
+        if (!connection.detail.empty() && connection.state != "fatal") {
+          html += ": " + escape_html(connection.detail);
+        }
+        html += " (" + std::to_string(connection.reconnects) + " reconnects, " +
+                std::to_string(connection.resumes) + " resumes)";
+      }
       html += "</td><td><code>/webhook/" + escape_html(bot.name) + "</code></td><td>" +
               std::to_string(bot.events_in) + "</td><td>" + std::to_string(bot.messages_sent) +
               "</td><td>" + std::to_string(bot.send_failures) + "</td></tr>\n";

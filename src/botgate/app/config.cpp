@@ -392,6 +392,27 @@ class Loader {
     return values;
   }
 
+  /// An array whose every element is an integer. The whole array is named in the error, so
+  /// that `shards = "0,1"` and `shards = [0, "1"]` read the same way.
+  std::vector<std::int64_t> integers_at(const toml::node& node, const std::string& key) const {
+    const auto* array = node.as_array();
+    if (array == nullptr) {
+      fail(node, key, "expected an array of integers, not " + type_name(node));
+    }
+    std::vector<std::int64_t> values;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      const auto& element = *array->get(i);
+      const auto* value = element.as_integer();
+      if (value == nullptr) {
+        fail(element, key,
+             "expected an array of integers, but item " + std::to_string(i) + " is " +
+                 type_name(element));
+      }
+      values.push_back(value->get());
+    }
+    return values;
+  }
+
   std::optional<std::string> lookup(const std::string& name) const {
     if (environment_ != nullptr) {
       const auto it = environment_->find(name);
@@ -675,6 +696,9 @@ class Loader {
             bot.values[spec->key] = std::move(values);
             break;
           }
+          case SettingType::integer_list:
+            bot.values[spec->key] = integers_at(node, path);
+            break;
         }
       }
 

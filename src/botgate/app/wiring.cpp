@@ -91,7 +91,7 @@ struct Gateway::Impl {
     }
     auto strand = runtime->make_bot_strand();
     const std::string proxy = settings.proxy.empty() ? config.proxy_url : settings.proxy;
-    platforms::PlatformServices services{strand, http_client_for(proxy), *store};
+    platforms::PlatformServices services{strand, http_client_for(proxy), *store, proxy};
     BotParts parts;
     try {
       parts = platform->make(settings, services);

@@ -47,6 +47,13 @@ std::vector<std::string> BotSettings::get_list(const std::string& key) const {
   return {};
 }
 
+std::vector<std::int64_t> BotSettings::get_int_list(const std::string& key) const {
+  if (const auto* value = find_value<std::vector<std::int64_t>>(values, key)) {
+    return *value;
+  }
+  return {};
+}
+
 std::string BotSettings::require_string(const std::string& key, const std::string& why) const {
   if (auto it = unset_variables.find(key); it != unset_variables.end()) {
     throw BotSkipped(it->second);

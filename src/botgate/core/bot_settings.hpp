@@ -11,9 +11,12 @@
 
 namespace botgate {
 
-using SettingValue = std::variant<std::string, std::int64_t, bool, std::vector<std::string>>;
+using SettingValue = std::variant<std::string, std::int64_t, bool, std::vector<std::string>,
+                                  std::vector<std::int64_t>>;
 
-enum class SettingType { string, integer, boolean, string_list };
+/// `integer_list` is a TOML array of integers (Discord's `shards = [0, 2]`); unlike strings,
+/// integers have no ${VAR} substitution.
+enum class SettingType { string, integer, boolean, string_list, integer_list };
 
 /// A platform-specific key that a [[bot]] table may (or must) have.
 struct SettingSpec {
@@ -44,6 +47,8 @@ struct BotSettings {
   std::int64_t get_int(const std::string& key, std::int64_t fallback = 0) const;
   bool get_bool(const std::string& key, bool fallback = false) const;
   std::vector<std::string> get_list(const std::string& key) const;
+  /// The integer list at `key` (SettingType::integer_list), or empty when absent.
+  std::vector<std::int64_t> get_int_list(const std::string& key) const;
 };
 
 /// Thrown by a platform's factory for a bot that cannot run because a variable it needs is

@@ -80,7 +80,10 @@ struct Event {
   Chat chat;
   User sender;
   std::optional<Message> message;  // empty for non-message events
-  /// Opaque platform data a reply needs (WeCom's WebhookUrl, QQ's event id); never a secret.
+  /// Opaque platform data a reply needs (WeCom's WebhookUrl or response_url, Discord's
+  /// "interaction:<application id>:<interaction token>"). It may hold a short-lived credential
+  /// (an interaction token is valid for 15 minutes, a response_url for one hour): it is stored
+  /// with the event and handed to `forward`, but never logged.
   std::string reply_context;
   bool operator==(const Event&) const = default;
 };

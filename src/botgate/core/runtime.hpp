@@ -38,7 +38,7 @@ struct BotStatus {
   std::uint64_t messages_sent = 0;
   std::uint64_t send_failures = 0;
   /// One per gateway connection (shard); empty for callback-only bots.
-  std::vector<EventSourceStatus> connections;
+  std::vector<EventSourceStatus> connections = {};
 };
 
 /// Thread safety: `on_webhook`, `on_event` and `send` may be called from any strand. Each bot's

@@ -22,7 +22,10 @@ namespace botgate::platforms {
 struct PlatformServices {
   boost::asio::any_io_executor executor;  // the bot's strand
   net::HttpClient& http;                  // for the platform's API, with the bot's proxy
-  Store& store;                           // token cache
+  Store& store;                           // token cache, gateway sessions
+  /// The bot's HTTP CONNECT proxy ("http://host:port"), empty for none: gateways open their
+  /// WebSocket through it, as `http` sends through it.
+  std::string proxy_url = {};
 };
 
 struct PlatformDescriptor {

@@ -1,12 +1,12 @@
 #include "botgate/platforms/discord/discord_gateway_protocol.hpp"
 
 #include "botgate/platforms/common/json_fields.hpp"
+#include "botgate/platforms/discord/discord_snowflake.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <charconv>
 #include <optional>
 #include <random>
 #include <utility>
@@ -31,19 +31,6 @@ constexpr std::int64_t invalid_session = 9;
 constexpr std::int64_t hello = 10;
 constexpr std::int64_t heartbeat_ack = 11;
 }  // namespace op
-
-// Snowflakes carry their creation time: milliseconds since the Discord epoch in the top 42 bits.
-constexpr std::int64_t kDiscordEpochMs = 1'420'070'400'000;
-
-std::chrono::system_clock::time_point snowflake_time(std::string_view id) {
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
-  if (ec != std::errc{} || end != id.data() + id.size()) {
-    return {};
-  }
-  const auto ms = static_cast<std::int64_t>(value >> 22) + kDiscordEpochMs;
-  return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
-}
 
 bool bool_at(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);

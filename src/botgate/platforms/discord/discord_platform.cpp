@@ -1,0 +1,30 @@
+#include "botgate/platforms/discord/discord_platform.hpp"
+
+#include "botgate/platforms/discord/discord_gateway.hpp"
+#include "botgate/platforms/discord/discord_interactions.hpp"
+#include "botgate/platforms/discord/discord_sender.hpp"
+
+namespace botgate::discord {
+
+platforms::PlatformDescriptor discord_descriptor() {
+  platforms::PlatformDescriptor d;
+  d.name = "discord";
+  d.default_api_base = kDefaultApiBase;
+  d.settings = discord_settings();
+  d.make = [](const BotSettings& settings, platforms::PlatformServices& services) {
+    DiscordConfig config = discord_config_from(settings);
+    BotParts parts;
+    if (config.receives_interactions()) {
+      parts.webhook = std::make_unique<DiscordInteractions>(config);
+    }
+    auto sender = std::make_unique<DiscordSender>(config, services);
+    if (config.gateway) {
+      parts.sources.push_back(std::make_unique<DiscordGateway>(config, services, *sender));
+    }
+    parts.sender = std::move(sender);
+    return parts;
+  };
+  return d;
+}
+
+}  // namespace botgate::discord
