@@ -222,3 +222,32 @@ def test_an_interactions_only_bot_needs_no_token(launch, discord_fake):
     status, _ = bg.get("/readyz")
     assert status == 200
     assert fake.stats()["connections"] == 0
+
+
+def test_botgate_send_posts_to_a_channel(binary, tmp_path, discord_fake):
+    import subprocess
+
+    from botgate_harness import free_port
+
+    fake = discord_fake
+    cfg = tmp_path / "botgate.toml"
+    cfg.write_text(botgate_config(port=free_port(), db_path=tmp_path / "botgate.db",
+                                  bots=[discord_bot(fake, gateway=False)]))
+
+    def send(chat):
+        return subprocess.run([str(binary), "send", "--config", str(cfg), "--bot", "discord",
+                               "--chat", chat, "--markdown", "**deploy** done"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+
+    proc = send("123")  # a channel the bot cannot see: Discord's 10003, not retried
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "discord 10003: Unknown Channel" in proc.stderr
+    assert fake.token not in proc.stdout + proc.stderr
+
+    fake.add_channel(CHANNEL, GUILD)
+    proc = send(CHANNEL)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [posted] = fake.messages(CHANNEL)
+    assert posted.content == "**deploy** done"
+    assert posted.message_reference is None
+    assert proc.stdout.strip() == f"sent: {posted.id}"
