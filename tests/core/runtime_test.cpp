@@ -5,6 +5,9 @@
 #include "support/recording_sender.hpp"
 #include "support/run_until.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -31,6 +34,11 @@ class EchoHandler final : public Handler {
     if (!event.message) {
       co_return HandlerResult::next;
     }
+    if (event.message->text.starts_with("slow ")) {
+      // A handler that takes its time (a forward to a slow service).
+      asio::steady_timer timer(co_await asio::this_coro::executor, 300ms);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
     ctx.reply(OutgoingMessage::plain("echo: " + event.message->text));
     co_return HandlerResult::done;
   }
@@ -51,6 +59,14 @@ class TestWebhook final : public WebhookHandler {
     WebhookOutcome outcome;
     outcome.events.push_back(std::move(*event));
     outcome.ack = make_response(http::status::ok, "success", "text/plain");
+    if (const auto window = request["X-Test-Reply-Window-Ms"]; !window.empty()) {
+      // Like a Discord interaction: the reply may travel in the answer.
+      outcome.reply_window = std::chrono::milliseconds(std::stoi(std::string(window)));
+      outcome.reply_ack = [](const OutgoingMessage& reply) -> std::optional<HttpResponse> {
+        if (reply.plain_text().find("no-inline") != std::string::npos) return std::nullopt;
+        return make_response(http::status::ok, "inline: " + reply.plain_text(), "text/plain");
+      };
+    }
     return outcome;
   }
 };
@@ -234,6 +250,56 @@ TEST(RuntimeTest, EventsFromBotsGetNoReply) {
   EXPECT_EQ(h.sender_->send_calls(), 1);
   EXPECT_EQ(h.count_delivered("echo: i am a bot"), 0);
   EXPECT_TRUE(h.store_.inbox().empty()) << "the bot's event is completed, not left pending";
+}
+
+HttpRequest callback_with_reply_window(const Event& event, int window_ms) {
+  HttpRequest request = callback("good", to_json(event));
+  request.set("X-Test-Reply-Window-Ms", std::to_string(window_ms));
+  return request;
+}
+
+TEST(RuntimeTest, AFastReplyTravelsInTheCallbackAnswerAndIsNotSentAgain) {
+  Harness h;
+  h.runtime_->start();
+  const HttpResponse answer =
+      h.on_webhook("bot", callback_with_reply_window(message_event("ev-1", "m-1", "hi"), 2000));
+  EXPECT_EQ(answer.body(), "inline: echo: hi");
+  EXPECT_TRUE(h.on_event(message_event("ev-2", "m-2", "barrier")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: barrier"));
+  EXPECT_EQ(h.count_delivered("echo: hi"), 0) << "answered inline, so not sent again";
+  EXPECT_TRUE(h.store_.inbox().empty());
+}
+
+TEST(RuntimeTest, ASlowReplyGetsTheDeferredAckAndIsSentByTheSender) {
+  Harness h;
+  h.runtime_->start();
+  const auto started = std::chrono::steady_clock::now();
+  const HttpResponse answer = h.on_webhook(
+      "bot", callback_with_reply_window(message_event("ev-1", "m-1", "slow one"), 50));
+  EXPECT_EQ(answer.body(), "success");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 250ms) << "the window bounds the wait";
+  ASSERT_TRUE(h.wait_for_delivery("echo: slow one"));
+  EXPECT_EQ(h.count_delivered("echo: slow one"), 1);
+}
+
+TEST(RuntimeTest, AReplyThePlatformCannotCarryInlineIsSent) {
+  Harness h;
+  h.runtime_->start();
+  const HttpResponse answer = h.on_webhook(
+      "bot", callback_with_reply_window(message_event("ev-1", "m-1", "no-inline"), 2000));
+  EXPECT_EQ(answer.body(), "success");
+  ASSERT_TRUE(h.wait_for_delivery("echo: no-inline"));
+}
+
+TEST(RuntimeTest, ADuplicateCallbackDoesNotWaitForAReply) {
+  Harness h;
+  h.runtime_->start();
+  const Event event = message_event("ev-1", "m-1", "hi");
+  EXPECT_EQ(h.on_webhook("bot", callback_with_reply_window(event, 2000)).body(),
+            "inline: echo: hi");
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(h.on_webhook("bot", callback_with_reply_window(event, 2000)).body(), "success");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
 }
 
 /// Groups the send attempts by message text.

@@ -162,18 +162,64 @@ def test_interactions_ping_pong_and_bad_signatures(launch, discord_fake):
     assert "401" in bg.log_text()
 
 
-def test_a_slash_command_is_answered_by_editing_the_deferred_response(launch, discord_fake):
+def test_a_slash_command_is_answered_in_the_interaction_response(launch, discord_fake):
     fake = discord_fake
     bg = start_bot(launch, fake, rules=[{"match": "^/ask (.*)$", "reply": "You asked: {1}"}])
     ix = DiscordInteractions(bg, fake)
-    payload, (status, _, body) = ix.command(name="ask", options=[
+    _, (status, _, body) = ix.command(name="ask", options=[
         {"type": 3, "name": "q", "value": "the weather"}])
-    assert status == 200 and json.loads(body) == {"type": 5}
-    wait_until(lambda: fake.edits(), 10)
-    [edit] = fake.edits()
-    assert edit.body["content"] == "You asked: the weather"
-    assert not edit.had_bot_token
-    assert payload["token"] not in bg.log_text()
+    assert status == 200
+    answer = json.loads(body)
+    assert answer["type"] == 4  # CHANNEL_MESSAGE_WITH_SOURCE: the reply itself
+    assert answer["data"]["content"] == "You asked: the weather"
+    time.sleep(0.5)
+    assert fake.edits() == [] and fake.messages() == [], "not sent a second time"
+
+
+def test_a_slow_slash_command_is_deferred_then_the_reply_edits_it(launch, discord_fake):
+    """A handler slower than Discord's 3 s allows: botgate answers "thinking..." (type 5) in
+    time and the reply replaces it, with the interaction token and never the bot token."""
+    import http.server
+    import threading
+
+    class SlowService(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(2.5)
+            body = json.dumps({"reply": "worth the wait"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    service = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowService)
+    threading.Thread(target=service.serve_forever, daemon=True).start()
+    try:
+        fake = discord_fake
+        bot = discord_bot(fake)
+        forward = f"http://127.0.0.1:{service.server_address[1]}/"
+
+        def config(port, db):
+            return (botgate_config(port=port, db_path=db, bots=[bot], echo=False)
+                    + f'\n[forward]\nurl = "{forward}"\ntimeout_ms = 10000\n')
+
+        bg = launch(config)
+        ix = DiscordInteractions(bg, fake)
+        started = time.monotonic()
+        payload, (status, _, body) = ix.command(name="ask")
+        assert status == 200 and json.loads(body) == {"type": 5}
+        assert time.monotonic() - started < 2.8, "answered inside Discord's 3 s"
+        wait_until(lambda: fake.edits(), 10)
+        [edit] = fake.edits()
+        assert edit.body["content"] == "worth the wait"
+        assert not edit.had_bot_token
+        assert payload["token"] not in bg.log_text()
+    finally:
+        service.shutdown()
 
 
 def test_gateway_and_rest_go_through_the_bots_proxy(launch, discord_fake):

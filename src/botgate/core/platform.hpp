@@ -9,7 +9,10 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace botgate {
@@ -21,6 +24,13 @@ namespace asio = boost::asio;
 struct WebhookOutcome {
   std::vector<Event> events;  // empty for challenges and pings
   HttpResponse ack;
+  /// For platforms whose acknowledgement can carry the reply (a Discord interaction response):
+  /// with a non-zero window and `reply_ack`, the runtime waits up to `reply_window` for the
+  /// handlers' first reply to `events[0]` and answers `reply_ack(reply)` instead of `ack`; that
+  /// reply is then not sent again by the Sender. When `reply_ack` returns nothing, or the
+  /// handlers take longer, `ack` goes out (a deferred answer) and the Sender sends every reply.
+  std::chrono::milliseconds reply_window{0};
+  std::function<std::optional<HttpResponse>(const OutgoingMessage&)> reply_ack = {};
 };
 
 /// Turns one platform callback into events. Pure: no I/O, no clock, no store. Safe to call

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -67,6 +68,18 @@ std::string new_event_id() {
   return buf;
 }
 
+/// A callback waiting for the first reply to its event, to carry it in the acknowledgement
+/// (WebhookOutcome::reply_window). Shared by the callback's coroutine and the inbox worker;
+/// `state` and `response` are guarded by the bot's reply_mutex.
+struct ReplyWaiter {
+  explicit ReplyWaiter(asio::any_io_executor executor) : timer(executor) {}
+  enum class State { waiting, answered, gave_up };
+  asio::steady_timer timer;  // on the callback's executor
+  std::function<std::optional<HttpResponse>(const OutgoingMessage&)> reply_ack;
+  State state = State::waiting;
+  std::optional<HttpResponse> response;
+};
+
 struct Runtime::Bot {
   Bot(std::string n, std::string p, asio::any_io_executor s, BotParts parts_)
       : name(std::move(n)),
@@ -90,6 +103,8 @@ struct Runtime::Bot {
   std::atomic<std::uint64_t> send_failures{0};
   mutable std::mutex error_mutex;  // guards last_error, written on the strand, read anywhere
   std::string last_error;
+  std::mutex reply_mutex;  // guards reply_waiters and their states
+  std::map<std::string, std::shared_ptr<ReplyWaiter>> reply_waiters;  // by Event::id
 
   void set_error(std::string error) {
     std::lock_guard lock(error_mutex);
@@ -223,14 +238,76 @@ asio::awaitable<HttpResponse> Runtime::on_webhook(std::string name, const HttpRe
     co_return make_response(static_cast<http::status>(http_status_for(error)),
                             R"({"error":")" + error.code.message() + R"("})");
   }
-  for (Event& event : outcome->events) {
-    auto accepted = co_await accept(*bot, std::move(event));
+  std::shared_ptr<ReplyWaiter> waiter;
+  if (outcome->reply_window.count() > 0 && outcome->reply_ack && !outcome->events.empty()) {
+    // Registered before the event is accepted: the inbox worker may handle it at once.
+    Event& first = outcome->events.front();
+    if (first.id.empty()) first.id = new_event_id();
+    waiter = std::make_shared<ReplyWaiter>(co_await asio::this_coro::executor);
+    waiter->reply_ack = std::move(outcome->reply_ack);
+    std::lock_guard lock(bot->reply_mutex);
+    bot->reply_waiters[first.id] = waiter;
+  }
+  const std::string first_id = outcome->events.empty() ? std::string() : outcome->events[0].id;
+  bool first_is_new = false;
+  for (std::size_t i = 0; i < outcome->events.size(); ++i) {
+    auto accepted = co_await accept(*bot, std::move(outcome->events[i]));
     if (!accepted) {
+      if (waiter) forget_waiter(*bot, first_id);
       // Not acknowledged: the platform delivers it again, so nothing is lost.
       co_return make_response(http::status::service_unavailable, R"({"error":"store failed"})");
     }
+    if (i == 0) first_is_new = *accepted;
+  }
+  if (waiter) {
+    if (first_is_new) {
+      waiter->timer.expires_after(outcome->reply_window);
+      bool answered = false;
+      {
+        std::lock_guard lock(bot->reply_mutex);
+        answered = waiter->state == ReplyWaiter::State::answered;
+      }
+      // A reply handed over after this check cancels the timer through this coroutine's
+      // executor, which runs only once the wait below has started.
+      if (!answered) co_await waiter->timer.async_wait(use_tuple);
+    }
+    if (auto response = forget_waiter(*bot, first_id)) co_return std::move(*response);
   }
   co_return std::move(outcome->ack);
+}
+
+std::optional<HttpResponse> Runtime::forget_waiter(Bot& bot, const std::string& event_id) {
+  std::lock_guard lock(bot.reply_mutex);
+  auto it = bot.reply_waiters.find(event_id);
+  if (it == bot.reply_waiters.end()) return std::nullopt;
+  std::shared_ptr<ReplyWaiter> waiter = std::move(it->second);
+  bot.reply_waiters.erase(it);
+  if (waiter->state == ReplyWaiter::State::answered) return std::move(waiter->response);
+  waiter->state = ReplyWaiter::State::gave_up;
+  return std::nullopt;
+}
+
+bool Runtime::hand_reply_to_waiter(Bot& bot, const std::string& event_id,
+                                   const OutgoingMessage& reply) {
+  std::shared_ptr<ReplyWaiter> waiter;
+  {
+    std::lock_guard lock(bot.reply_mutex);
+    auto it = bot.reply_waiters.find(event_id);
+    if (it == bot.reply_waiters.end() || it->second->state != ReplyWaiter::State::waiting) {
+      return false;
+    }
+    waiter = it->second;
+  }
+  std::optional<HttpResponse> response = waiter->reply_ack(reply);
+  if (!response) return false;
+  {
+    std::lock_guard lock(bot.reply_mutex);
+    if (waiter->state != ReplyWaiter::State::waiting) return false;  // the window just closed
+    waiter->state = ReplyWaiter::State::answered;
+    waiter->response = std::move(response);
+  }
+  asio::post(waiter->timer.get_executor(), [waiter] { waiter->timer.cancel(); });
+  return true;
 }
 
 asio::awaitable<Result<bool>> Runtime::on_event(Event event) {
@@ -322,6 +399,13 @@ asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
         // Stable across a crash between handling and completing: the same event gives the same
         // keys, so the platform drops a second copy (Feishu uuid, Discord nonce).
         replies[i].idempotency_key = event.id.substr(0, 24) + "-" + std::to_string(i);
+      }
+      if (!replies.empty() && hand_reply_to_waiter(bot, event.id, replies.front())) {
+        // Delivered in the callback's answer; the others keep their keys (-1, -2...).
+        spdlog::info("bot {}: event {} answered in the callback response", bot.name,
+                     event.platform_event_id);
+        ++bot.messages_sent;
+        replies.erase(replies.begin());
       }
       const bool has_replies = !replies.empty();
       auto done = co_await store_.inbox_complete(item.id, std::move(replies));

@@ -89,6 +89,12 @@ class Runtime {
   asio::awaitable<bool> deliver(Bot& bot, const OutboxItem& item);
   asio::awaitable<Result<bool>> accept(Bot& bot, Event event);
   Bot* find(const std::string& name) const;
+  /// Removes the reply waiter of `event_id`; the answer it got, if it got one in time.
+  static std::optional<HttpResponse> forget_waiter(Bot& bot, const std::string& event_id);
+  /// Gives `reply` to the callback waiting for event `event_id`; false when none waits (any
+  /// more) or the platform cannot carry this reply in its answer.
+  static bool hand_reply_to_waiter(Bot& bot, const std::string& event_id,
+                                   const OutgoingMessage& reply);
   static std::vector<OutgoingMessage> split_for_platform(Bot& bot,
                                                          std::vector<OutgoingMessage> messages);
 

@@ -93,6 +93,7 @@ Event only_event(const Result<WebhookOutcome>& result) {
   EXPECT_EQ(result->ack.result(), http::status::ok);
   EXPECT_EQ(result->ack[http::field::content_type], "application/json");
   EXPECT_EQ(result->ack.body(), R"({"type":5})");
+  EXPECT_EQ(result->reply_window, kInlineReplyWindow);
   if (result->events.size() != 1) {
     ADD_FAILURE() << result->events.size() << " events";
     return {};
@@ -354,6 +355,29 @@ TEST_F(DiscordInteractionsTest, ACommandWithoutOptionsIsItsName) {
   EXPECT_TRUE(event.sender.is_bot);
   // Without application_id in the body, the configured one addresses the follow-up.
   EXPECT_EQ(event.reply_context, "interaction:123456789012345678:t");
+}
+
+TEST_F(DiscordInteractionsTest, AReplyBecomesTheResponseItselfWhenItIsReadyInTime) {
+  const std::string command =
+      R"({"type":2,"id":"1100000000000000003","token":"t","channel_id":"2",)"
+      R"("user":{"id":"3","username":"ann"},"data":{"type":1,"name":"ping"}})";
+  const auto result = handler_.handle(signed_post(command));
+  ASSERT_TRUE(result);
+  ASSERT_TRUE(result->reply_ack);
+  OutgoingMessage reply = OutgoingMessage::markdown("**pong** <@3>");
+  reply.segments.emplace_back(Image{"https://example.com/p.png"});
+  const auto inline_answer = result->reply_ack(reply);
+  ASSERT_TRUE(inline_answer);
+  EXPECT_EQ(inline_answer->result(), http::status::ok);
+  EXPECT_EQ((*inline_answer)[http::field::content_type], "application/json");
+  EXPECT_EQ(inline_answer->body(),
+            R"({"type":4,"data":{"content":"**pong** <@3>",)"
+            R"("embeds":[{"image":{"url":"https://example.com/p.png"}}],)"
+            R"("allowed_mentions":{"parse":["users"]}}})");
+  // An image Discord cannot fetch cannot travel inline: the sender reports it instead.
+  OutgoingMessage unfetchable;
+  unfetchable.segments.emplace_back(Image{"data:image/png;base64,AA"});
+  EXPECT_FALSE(result->reply_ack(unfetchable));
 }
 
 TEST_F(DiscordInteractionsTest, WithoutAConfiguredApplicationIdTheBodysIsUsed) {

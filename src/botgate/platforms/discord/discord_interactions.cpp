@@ -3,13 +3,16 @@
 #include "botgate/crypto/ed25519.hpp"
 #include "botgate/crypto/encoding.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
+#include "botgate/platforms/discord/discord_markup.hpp"
 #include "botgate/platforms/discord/discord_snowflake.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -39,6 +42,17 @@ constexpr std::int64_t kSubCommand = 1;
 constexpr std::int64_t kSubCommandGroup = 2;
 
 HttpResponse json_ack(std::string body) { return make_response(http::status::ok, std::move(body)); }
+
+/// A reply as the interaction response itself: {"type":4,"data":{message}}. Nothing for a
+/// reply that cannot be one (an image without an http URL): the sender then reports its error.
+std::optional<HttpResponse> inline_response(const OutgoingMessage& reply) {
+  auto content = render_discord_content(reply.segments);
+  if (!content || (content->content.empty() && content->image_urls.empty())) {
+    return std::nullopt;
+  }
+  json::object response{{"type", 4}, {"data", discord_message_body(*content, false)}};
+  return json_ack(json::serialize(response));
+}
 
 bool is_digits(std::string_view text) {
   return !text.empty() &&
@@ -218,8 +232,12 @@ Result<WebhookOutcome> DiscordInteractions::handle(const HttpRequest& request) c
       if (!event) return event.error();
       WebhookOutcome outcome;
       outcome.events.push_back(std::move(*event));
-      // Notes pitfall 6: answer within 3 s; the handlers' reply edits "thinking..." later.
+      // Notes pitfall 6: answer within 3 s. A reply ready within the window is the response
+      // itself (CHANNEL_MESSAGE_WITH_SOURCE); a slower one edits "thinking..." (the deferred
+      // DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE) later.
       outcome.ack = json_ack(R"({"type":5})");
+      outcome.reply_window = kInlineReplyWindow;
+      outcome.reply_ack = inline_response;
       return outcome;
     }
     case interaction_type::message_component:

@@ -10,6 +10,7 @@
 #include "botgate/core/platform.hpp"
 #include "botgate/platforms/discord/discord_config.hpp"
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,10 @@ namespace botgate::discord {
 /// deferred original response (PATCH /webhooks/{application_id}/{token}/messages/@original)
 /// and with follow-ups; the token is valid for 15 minutes (notes 4.3).
 inline constexpr std::string_view kInteractionContextPrefix = "interaction:";
+
+/// How long a command's callback waits for the handlers' reply to answer with it directly:
+/// Discord allows 3 s for the first response, and the answer still has to travel back.
+inline constexpr std::chrono::milliseconds kInlineReplyWindow{2000};
 
 /// Thread safety: immutable after construction; `handle` may run on any thread at once.
 class DiscordInteractions final : public WebhookHandler {

@@ -1,5 +1,7 @@
 #include "botgate/platforms/discord/discord_markup.hpp"
 
+#include <boost/json/array.hpp>
+
 #include <algorithm>
 #include <type_traits>
 
@@ -187,6 +189,34 @@ std::vector<OutgoingMessage> split_discord_message(OutgoingMessage message) {
     parts.push_back(part_with(std::move(images)));
   }
   return parts;
+}
+
+namespace {
+
+boost::json::object allowed_mentions(const DiscordContent& content, bool reply) {
+  // Text that happens to contain "@everyone" or a role stays silent.
+  boost::json::array parse{"users"};
+  if (content.mentions_everyone) parse.emplace_back("everyone");
+  boost::json::object mentions{{"parse", std::move(parse)}};
+  if (reply) mentions["replied_user"] = true;
+  return mentions;
+}
+
+}  // namespace
+
+boost::json::object discord_message_body(const DiscordContent& content, bool reply) {
+  boost::json::object body;
+  if (!content.content.empty()) body["content"] = content.content;
+  if (!content.image_urls.empty()) {
+    boost::json::array embeds;
+    for (std::size_t i = 0; i < content.image_urls.size() && i < kMaxEmbeds; ++i) {
+      boost::json::object image{{"url", content.image_urls[i]}};
+      embeds.emplace_back(boost::json::object{{"image", std::move(image)}});
+    }
+    body["embeds"] = std::move(embeds);
+  }
+  body["allowed_mentions"] = allowed_mentions(content, reply);
+  return body;
 }
 
 }  // namespace botgate::discord

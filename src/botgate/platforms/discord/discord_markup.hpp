@@ -6,6 +6,8 @@
 #include "botgate/core/error.hpp"
 #include "botgate/core/outgoing.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -35,6 +37,12 @@ struct DiscordContent {
 /// An image without an http(s) URL (a data: URL, a platform key) fails with platform_rejected:
 /// Discord embeds only fetch URLs, and uploads are not supported.
 Result<DiscordContent> render_discord_content(const std::vector<Segment>& segments);
+
+/// {"content", "embeds"?, "allowed_mentions"}: what a created message, an edited interaction
+/// response and an inline interaction response (`data`) share. Only user mentions notify, and
+/// @everyone when the message holds a Mention of "all"; `reply` also notifies the author of
+/// the message replied to.
+boost::json::object discord_message_body(const DiscordContent& content, bool reply);
 
 /// The number of Unicode code points in UTF-8 `text` (bytes that are not continuation bytes).
 std::size_t count_code_points(std::string_view text) noexcept;

@@ -65,31 +65,6 @@ Error network_error(const Error& error, std::string_view what) {
   return Error{errc::platform_unavailable, std::string(what) + ": " + error.message()};
 }
 
-json::object allowed_mentions(const DiscordContent& content, bool reply) {
-  // Only what the message means to notify: user mentions, and @everyone when it holds a
-  // Mention of "all"; text that happens to contain "@everyone" or a role stays silent.
-  json::array parse{"users"};
-  if (content.mentions_everyone) parse.emplace_back("everyone");
-  json::object mentions{{"parse", std::move(parse)}};
-  if (reply) mentions["replied_user"] = true;
-  return mentions;
-}
-
-/// {"content", "embeds"?, "allowed_mentions"}: the part every message body shares.
-json::object message_body(const DiscordContent& content, bool reply) {
-  json::object body;
-  if (!content.content.empty()) body["content"] = content.content;
-  if (!content.image_urls.empty()) {
-    json::array embeds;
-    for (std::size_t i = 0; i < content.image_urls.size() && i < kMaxEmbeds; ++i) {
-      embeds.emplace_back(json::object{{"image", json::object{{"url", content.image_urls[i]}}}});
-    }
-    body["embeds"] = std::move(embeds);
-  }
-  body["allowed_mentions"] = allowed_mentions(content, reply);
-  return body;
-}
-
 Result<DiscordContent> content_of(const OutgoingMessage& message) {
   auto content = render_discord_content(message.segments);
   if (!content) return content.error();
@@ -274,7 +249,7 @@ asio::awaitable<Result<SentMessage>> DiscordSender::send_to_channel(
   auto content = content_of(message);
   if (!content) co_return content.error();
   const bool reply = !message.reply_to.empty();
-  json::object body = message_body(*content, reply);
+  json::object body = discord_message_body(*content, reply);
   if (reply) {
     // fail_if_not_exists false: a reply to a deleted message is still delivered, as a plain one.
     body["message_reference"] =
@@ -313,7 +288,7 @@ asio::awaitable<Result<SentMessage>> DiscordSender::send_to_interaction(
   request.route = RouteKey{first ? kEditOriginal : kFollowUp,
                            interaction.application_id + ":" +
                                crypto::to_hex(crypto::sha256(interaction.token)).substr(0, 16)};
-  request.body = json::serialize(message_body(*content, false));
+  request.body = json::serialize(discord_message_body(*content, false));
   request.with_token = false;
   auto response = co_await call(request);
   if (!response) co_return response.error();
