@@ -297,3 +297,44 @@ def test_botgate_send_posts_to_a_channel(binary, tmp_path, discord_fake):
     assert posted.content == "**deploy** done"
     assert posted.message_reference is None
     assert proc.stdout.strip() == f"sent: {posted.id}"
+
+
+def test_op7_resumes_and_op9_false_identifies_again(launch, discord_fake):
+    fake = discord_fake
+    bg = start_bot(launch, fake)
+    assert fake.wait_connected(10)
+    fake.send_reconnect()
+    assert fake.wait_stat("resumes", 1, 10), bg.log_text()
+    assert fake.stats()["last_client_close_code"] == 4000, "closed so as to keep the session"
+    assert fake.wait_connected(10)
+
+    fake.invalidate_session(resumable=False)
+    # Discord: wait 1-5 s, then identify with a new session.
+    assert fake.wait_stat("identifies", 2, 15), bg.log_text()
+    assert fake.wait_connected(10)
+    m = fake.inject_message(DM_CHANNEL, "after op 9", author_id=USER)
+    wait_until(lambda: replies_to(fake, m), 10)
+    assert [r.content for r in replies_to(fake, m)] == ["Hello, after op 9"]
+
+
+def test_a_heartbeat_request_is_answered_at_once(launch, make_discord_fake):
+    # A 30 s interval: a beat within the next 0.4 s is the answer to op 1, not the timer's.
+    fake = make_discord_fake(heartbeat_interval=30000)
+    bg = start_bot(launch, fake)
+    assert fake.wait_connected(10)
+    before = fake.stats()["heartbeats"]
+    fake.request_heartbeat()
+    assert fake.wait_stat("heartbeats", before + 1, 0.4), bg.log_text()
+
+
+def test_a_rejected_token_stops_the_gateway_without_a_retry_loop(launch, discord_fake):
+    fake = discord_fake
+    bg = start_bot(launch, fake, token="not-the-token", wait_ready=False)
+    wait_until(lambda: "token" in bg.log_text() and "Developer Portal" in bg.log_text(), 10)
+    time.sleep(1.5)
+    assert fake.stats()["connections"] == 0, "a 401 from REST stops before the gateway"
+    requests = fake.stats()["requests"]
+    assert sum(requests.values()) <= 3, requests
+    status, _ = bg.get("/readyz")
+    assert status == 503
+    assert "not-the-token" not in bg.log_text()
