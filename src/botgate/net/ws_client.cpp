@@ -263,7 +263,6 @@ using ImplPtr = std::unique_ptr<WsConnection::Impl>;
 /// Resolve, connect, tunnel, TLS and upgrade, all within connect_timeout.
 asio::awaitable<Result<ImplPtr>> open_connection(asio::any_io_executor executor,
                                                  std::string url_text, WsClientOptions options) {
-  const auto deadline = Clock::now() + options.connect_timeout;
   auto url = parse_ws_url(url_text);
   if (!url) {
     co_return url.error();
@@ -277,6 +276,9 @@ asio::awaitable<Result<ImplPtr>> open_connection(asio::any_io_executor executor,
     tls = std::make_shared<ssl::context>(ssl::context::tls_client);
     detail::init_client_tls(*tls, options.ca_file);
   }
+  // The deadline covers the network only: loading the trust store can take a while on a busy
+  // machine and is no sign of a slow server.
+  const auto deadline = Clock::now() + options.connect_timeout;
 
   beast::flat_buffer buffer;
   PlainStream stream(executor);
