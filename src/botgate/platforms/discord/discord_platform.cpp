@@ -19,7 +19,7 @@ platforms::PlatformDescriptor discord_descriptor() {
     }
     auto sender = std::make_unique<DiscordSender>(config, services);
     if (config.gateway) {
-      parts.sources.push_back(std::make_unique<DiscordGateway>(config, services, *sender));
+      parts.sources.push_back(make_discord_gateway(config, services, *sender));
     }
     parts.sender = std::move(sender);
     return parts;
