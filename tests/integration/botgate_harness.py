@@ -589,3 +589,180 @@ class DiscordInteractions:
             self.fake.register_interaction_token(payload["token"], payload["id"],
                                                  channel_id=payload.get("channel_id"))
         return payload, self.post_payload(payload)
+
+
+# ---------------------------------------------------------------------- QQ
+
+
+def qq_seed(app_secret: str) -> bytes:
+    """The Ed25519 seed QQ derives from the AppSecret: the secret cycled to 32 bytes (notes 3.2)."""
+    raw = app_secret.encode()
+    if not raw:
+        raise ValueError("empty app secret")
+    while len(raw) < 32:
+        raw += raw
+    return raw[:32]
+
+
+def qq_signing_key(app_secret: str) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(qq_seed(app_secret))
+
+
+def qq_public_key(app_secret: str) -> str:
+    """The public key (64 hex chars) of the pair derived from the AppSecret."""
+    raw = qq_signing_key(app_secret).public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return raw.hex()
+
+
+def qq_sign(message: bytes, app_secret: str) -> str:
+    """hex(Ed25519(key derived from the secret, message)), lower-case, 128 chars."""
+    return qq_signing_key(app_secret).sign(message).hex()
+
+
+def qq_verify(message: bytes, signature_hex: str, app_secret: str) -> bool:
+    """True when `signature_hex` is a valid signature of `message` by the derived key."""
+    from cryptography.exceptions import InvalidSignature
+    try:
+        sig = bytes.fromhex(signature_hex)
+    except (ValueError, TypeError):
+        return False
+    if len(sig) != 64:
+        return False
+    try:
+        qq_signing_key(app_secret).public_key().verify(sig, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def qq_bot(
+    fake: Any,
+    *,
+    name: str = "qq",
+    mode: str = "gateway",
+    intents: Any = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A [[bot]] table for a QQ bot talking to `fake` (a QqFake): its app id and secret, the
+    fake's OpenAPI base and token URL, sandbox false. `intents` None is not written (botgate's
+    default applies); `extra` adds or overrides keys (a value None drops the key)."""
+    bot: dict[str, Any] = {
+        "name": name,
+        "platform": "qq",
+        "app_id": fake.app_id,
+        "app_secret": fake.app_secret,
+        "mode": mode,
+        "intents": intents,
+        "sandbox": False,
+        "api_base": fake.api_base,
+        "token_url": fake.token_url,
+    }
+    bot.update(extra)
+    return bot
+
+
+#: What QqWebhookPushes' tamper= accepts.
+QQ_TAMPERS = ("body", "signature", "timestamp", "wrong_key", "no_signature", "no_timestamp",
+              "short_signature", "upper_hex", "appid")
+
+
+class QqWebhookPushes:
+    """Posts QQ webhook callbacks to botgate's /webhook/<bot>, signed like the platform: header
+    X-Signature-Ed25519 = hex(Ed25519(seed(secret), X-Signature-Timestamp || raw body)),
+    X-Signature-Timestamp, X-Bot-Appid, User-Agent QQBot-Callback (notes 3.1-3.4).
+
+    Every method returns (status, headers with lower-case names, body bytes) except validate().
+    `tamper` (one of QQ_TAMPERS) breaks one thing after signing: "body" changes a byte of the
+    body, "signature" flips a bit of the signature, "timestamp" sends another timestamp than the
+    signed one, "wrong_key" signs with another secret, "no_signature"/"no_timestamp" omit the
+    header, "short_signature" sends 63 bytes, "upper_hex" sends the (valid) signature in upper
+    case, "appid" sends another X-Bot-Appid."""
+
+    def __init__(self, bg: Botgate, fake: Any = None, bot: str = "qq", *,
+                 app_id: Optional[str] = None, app_secret: Optional[str] = None) -> None:
+        self.bg = bg
+        self.fake = fake
+        self.bot = bot
+        self.app_id = app_id if app_id is not None else fake.app_id
+        self.app_secret = app_secret if app_secret is not None else fake.app_secret
+
+    @property
+    def path(self) -> str:
+        return f"/webhook/{self.bot}"
+
+    def signed_headers(self, body: bytes, *, timestamp: Optional[str] = None,
+                       tamper: Optional[str] = None) -> dict[str, str]:
+        if tamper is not None and tamper not in QQ_TAMPERS:
+            raise ValueError(f"unknown tamper {tamper!r}")
+        ts = timestamp if timestamp is not None else str(int(time.time()))
+        secret = self.app_secret + "x" if tamper == "wrong_key" else self.app_secret
+        sig = qq_sign(ts.encode() + body, secret)
+        if tamper == "signature":
+            sig = sig[:-1] + ("0" if sig[-1] != "0" else "1")
+        elif tamper == "short_signature":
+            sig = sig[:126]
+        elif tamper == "upper_hex":
+            sig = sig.upper()
+        h = {
+            "Content-Type": "application/json",
+            "User-Agent": "QQBot-Callback",
+            "X-Signature-Ed25519": sig,
+            "X-Signature-Timestamp": str(int(ts) + 1) if tamper == "timestamp" else ts,
+            "X-Bot-Appid": self.app_id + "9" if tamper == "appid" else self.app_id,
+        }
+        if tamper == "no_signature":
+            del h["X-Signature-Ed25519"]
+        if tamper == "no_timestamp":
+            del h["X-Signature-Timestamp"]
+        return h
+
+    def post_raw(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        return http_request(self.bg.port, "POST", self.path, body=body, headers=headers)
+
+    def post_body(self, body: bytes, *, timestamp: Optional[str] = None,
+                  tamper: Optional[str] = None) -> tuple[int, dict[str, str], bytes]:
+        """Signs the raw `body` (exact bytes) and posts it."""
+        headers = self.signed_headers(body, timestamp=timestamp, tamper=tamper)
+        if tamper == "body":
+            body = body.replace(b"}", b" }", 1) if b"}" in body else body + b" "
+        return self.post_raw(body, headers)
+
+    def validate(self, plain_token: str = "Arq0D5A61EgUu4OxUvOp",
+                 event_ts: Optional[str] = None, *, tamper: Optional[str] = None,
+                 ) -> tuple[int, Any, bool]:
+        """Op 13 callback URL validation. Returns (status, the JSON answer or None, ok) where ok
+        means: the answer is {"plain_token": the same, "signature": hex(Ed25519(event_ts ||
+        plain_token))} and the signature verifies with the secret's derived public key."""
+        ts = event_ts if event_ts is not None else str(int(time.time()))
+        body = json.dumps({"d": {"plain_token": plain_token, "event_ts": ts}, "op": 13},
+                          separators=(",", ":"), ensure_ascii=False).encode()
+        status, _, data = self.post_body(body, timestamp=ts, tamper=tamper)
+        answer = json_or_none(data)
+        ok = (status == 200 and isinstance(answer, dict)
+              and answer.get("plain_token") == plain_token
+              and isinstance(answer.get("signature"), str)
+              and qq_verify((ts + plain_token).encode(), answer["signature"], self.app_secret))
+        return status, answer, ok
+
+    def push(self, t: str, d: dict, event_id: Optional[str] = None, *,
+             timestamp: Optional[str] = None, tamper: Optional[str] = None,
+             ) -> tuple[int, dict[str, str], bytes]:
+        """An op 0 dispatch {"op":0,"id":event_id,"d":d,"t":t} (no "s", as QQ's webhook sends);
+        event_id defaults to "<t>:<random>"."""
+        eid = event_id if event_id is not None else f"{t}:{secrets.token_hex(24)}"
+        env = {"op": 0, "id": eid, "d": d, "t": t}
+        return self.push_envelope(env, timestamp=timestamp, tamper=tamper)
+
+    def push_envelope(self, envelope: dict, *, timestamp: Optional[str] = None,
+                      tamper: Optional[str] = None) -> tuple[int, dict[str, str], bytes]:
+        """Posts a ready envelope, e.g. QqFake.make_event(...) (which registers the message so
+        botgate's reply is accepted). Serialised with UTF-8 as is (not ASCII-escaped)."""
+        body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
+        return self.post_body(body, timestamp=timestamp, tamper=tamper)
+
+    def message(self, kind: str, content: str, **kw: Any
+                ) -> tuple[dict, tuple[int, dict[str, str], bytes]]:
+        """fake.make_event(kind, content, **kw) posted as a push; returns (envelope, answer)."""
+        env = self.fake.make_event(kind, content, **kw)
+        return env, self.push_envelope(env)

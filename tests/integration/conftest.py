@@ -102,3 +102,24 @@ def make_discord_fake():
     yield make
     for f in made:
         f.stop()
+
+
+# ---------------------------------------------------------------------- QQ
+
+from fakes.qq_fake import QqFake  # noqa: E402
+
+
+@pytest.fixture
+def make_qq_fake():
+    """make_qq_fake(**options) -> a started QqFake with a short heartbeat."""
+    made: list[QqFake] = []
+
+    def make(**kw):
+        kw.setdefault("heartbeat_interval", 500)
+        f = QqFake(**kw).start()
+        made.append(f)
+        return f
+
+    yield make
+    for f in made:
+        f.stop()

@@ -2,6 +2,7 @@
 #include "botgate/platforms/common/registry.hpp"
 #include "botgate/platforms/discord/discord_platform.hpp"
 #include "botgate/platforms/feishu/feishu_platform.hpp"
+#include "botgate/platforms/qq/qq_platform.hpp"
 #include "botgate/platforms/wecom/wecom_platform.hpp"
 
 namespace botgate::platforms {
@@ -11,6 +12,7 @@ void register_all_platforms(PlatformRegistry& registry) {
   registry.add(feishu::lark_descriptor());    // same code, host open.larksuite.com
   registry.add(wecom::wecom_descriptor());    // group bots, apps and AI bots
   registry.add(discord::discord_descriptor());  // gateway, interactions, REST
+  registry.add(qq::qq_descriptor());            // gateway or webhook, passive replies
 }
 
 }  // namespace botgate::platforms

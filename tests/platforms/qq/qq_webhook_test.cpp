@@ -349,3 +349,49 @@ TEST_F(QqWebhookTest, HeartbeatsAndUnknownOpsAreAnswered) {
 
 }  // namespace
 }  // namespace botgate::qq
+
+namespace botgate::qq {
+namespace {
+
+TEST(QqWebhookReplayWindowTest, APushSignedTooLongAgoOrAheadIsStaleAfterItsSignatureChecks) {
+  const std::string secret = "DG5g3B4j9X2KOErG";
+  const auto signed_at = std::chrono::system_clock::time_point(std::chrono::seconds(1725442341));
+  auto clock_at = [signed_at](std::chrono::seconds offset) {
+    return [t = signed_at + offset] { return t; };
+  };
+  const std::string body = R"({"op":0,"id":"x","d":{},"t":"GUILD_CREATE"})";
+  auto request = [&] {
+    const std::string signature =
+        crypto::ed25519_sign(qq_signing_seed(secret), std::string("1725442341") + body);
+    HttpRequest r{http::verb::post, "/webhook/qq", 11};
+    r.set("X-Signature-Ed25519", crypto::to_hex(signature));
+    r.set("X-Signature-Timestamp", "1725442341");
+    r.body() = body;
+    r.prepare_payload();
+    return r;
+  };
+  QqConfig config;
+  config.bot_name = "qq";
+  config.app_id = "102000001";
+  config.app_secret = secret;
+
+  EXPECT_TRUE(QqWebhook(config, clock_at(std::chrono::seconds(599))).handle(request()));
+  EXPECT_TRUE(QqWebhook(config, clock_at(-std::chrono::seconds(599))).handle(request()));
+  for (auto offset : {std::chrono::seconds(601), -std::chrono::seconds(601),
+                      std::chrono::seconds(86400)}) {
+    auto outcome = QqWebhook(config, clock_at(offset)).handle(request());
+    ASSERT_FALSE(outcome) << offset.count();
+    EXPECT_TRUE(outcome.error().is(errc::stale_request));
+    EXPECT_EQ(http_status_for(outcome.error()), 401);
+  }
+  // A forged push is a bad signature whatever its time.
+  HttpRequest forged = request();
+  forged.body() = R"({"op":0,"id":"y","d":{},"t":"GUILD_CREATE"})";
+  forged.prepare_payload();
+  auto outcome = QqWebhook(config, clock_at(std::chrono::seconds(86400))).handle(forged);
+  ASSERT_FALSE(outcome);
+  EXPECT_TRUE(outcome.error().is(errc::bad_signature));
+}
+
+}  // namespace
+}  // namespace botgate::qq

@@ -132,11 +132,13 @@ std::string qq_signing_seed(std::string_view app_secret) {
   return seed;
 }
 
-QqWebhook::QqWebhook(const QqConfig& config)
+QqWebhook::QqWebhook(const QqConfig& config,
+                     std::function<std::chrono::system_clock::time_point()> now)
     : bot_name_(config.bot_name),
       app_id_(config.app_id),
       seed_(qq_signing_seed(config.app_secret)),
-      public_key_(crypto::ed25519_public_key_from_seed(seed_)) {}
+      public_key_(crypto::ed25519_public_key_from_seed(seed_)),
+      now_(std::move(now)) {}
 
 Result<WebhookOutcome> QqWebhook::handle(const HttpRequest& request) const {
   if (request.method() != http::verb::post) {
@@ -152,6 +154,18 @@ Result<WebhookOutcome> QqWebhook::handle(const HttpRequest& request) const {
   // skip the check, which is not needed for the validation to pass).
   if (auto verified = verify_signature(request, public_key_); !verified) {
     return verified.error();
+  }
+  if (now_) {
+    // Digits only, at most 20 of them: checked by verify_signature.
+    const std::string timestamp(request["X-Signature-Timestamp"]);
+    const auto signed_at = std::chrono::system_clock::time_point(
+        std::chrono::seconds(std::stoll(timestamp.substr(0, 18))));
+    const auto skew = now_() - signed_at;
+    if (skew > kQqTimestampWindow || skew < -kQqTimestampWindow) {
+      return Error{errc::stale_request,
+                   "X-Signature-Timestamp " + timestamp + " is more than " +
+                       std::to_string(kQqTimestampWindow.count()) + " s from this clock"};
+    }
   }
   auto payload = parse_object(request.body());
   if (!payload) {

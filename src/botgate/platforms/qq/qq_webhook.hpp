@@ -11,6 +11,8 @@
 #include "botgate/core/platform.hpp"
 #include "botgate/platforms/qq/qq_config.hpp"
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -21,11 +23,21 @@ namespace botgate::qq {
 std::string qq_signing_seed(std::string_view app_secret);
 
 /// Thread safety: immutable after construction; `handle` may run on any thread at once.
+/// How far a push's timestamp may be from this machine's clock. QQ documents no window (notes
+/// 3.4); ten minutes leaves room for clock drift and for QQ's redeliveries, while a captured
+/// push cannot be replayed later than that (dedup covers replays inside the window).
+inline constexpr std::chrono::seconds kQqTimestampWindow{600};
+
 class QqWebhook final : public WebhookHandler {
  public:
   /// Derives the key pair from `config.app_secret` and keeps it with the bot name and AppID.
   /// Throws std::invalid_argument for an empty app_secret.
-  explicit QqWebhook(const QqConfig& config);
+  ///
+  /// `now`: the clock for the replay window: a push whose X-Signature-Timestamp is more than
+  /// kQqTimestampWindow away from it is refused (stale_request, 401) after its signature has
+  /// been verified. Null: no window (for replaying recorded vectors in tests).
+  explicit QqWebhook(const QqConfig& config,
+                     std::function<std::chrono::system_clock::time_point()> now = {});
 
   /// A POST signed by QQ, answered with HTTP 200:
   /// - op 13 (callback validation): {"plain_token":..,"signature":hex(Ed25519 signature of
@@ -49,6 +61,7 @@ class QqWebhook final : public WebhookHandler {
   std::string app_id_;
   std::string seed_;  // secret: never logged
   std::string public_key_;
+  std::function<std::chrono::system_clock::time_point()> now_;
 };
 
 }  // namespace botgate::qq

@@ -1,0 +1,258 @@
+#include "botgate/platforms/qq/qq_sender.hpp"
+
+#include "botgate/net/http_client.hpp"
+#include "botgate/net/query_string.hpp"
+#include "botgate/platforms/common/json_fields.hpp"
+#include "botgate/platforms/qq/qq_markup.hpp"
+#include "botgate/platforms/qq/qq_token.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+namespace botgate::qq {
+namespace {
+
+namespace json = boost::json;
+
+// Fetched again 60 s before expiry: QQ hands out a new token during the last 60 s while the old one
+// stays valid (notes 2.1).
+constexpr std::chrono::seconds kRefreshMargin{60};
+// QQ's message may be long; enough of it for the log.
+constexpr std::size_t kMaxMessage = 200;
+
+constexpr std::int64_t kDuplicateSeq = 40054005;
+constexpr std::int64_t kPushAsyncOk = 304023;
+constexpr std::int64_t kReplyAsyncOk = 304024;
+constexpr std::int64_t kMsgExpire = 304027;
+
+// Token missing, invalid, expired (notes 2.2): a new token may fix it.
+bool is_token_code(std::int64_t code) { return code == 11241 || code == 11243 || code == 11244; }
+
+// Notes 6.3: 429 and the per-scene throttling codes.
+bool is_rate_code(std::int64_t code) {
+  return code == 22009 || code == 20028 || code == 1100100 || code == 1100308 || code == 610013;
+}
+
+// Notes 6.4: system errors and the codes marked "(可重试)".
+bool is_retryable_code(std::int64_t code) {
+  return code == 11242 || code == 11252 || code == 11263 || code == 11281 || code == 306003 ||
+         code == 306005 || code == 306006 || (code >= 501002 && code <= 501012) || code == 304082 ||
+         code == 304083;
+}
+
+// The start of `text`, cut between UTF-8 characters.
+std::string clip(std::string_view text) {
+  if (text.size() <= kMaxMessage) return std::string(text);
+  std::size_t end = kMaxMessage;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return std::string(text.substr(0, end)) + "...";
+}
+
+std::chrono::milliseconds retry_after_of(const HttpResponse& response) {
+  if (auto it = response.find(http::field::retry_after); it != response.end()) {
+    const std::string_view value = it->value();
+    long seconds = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (ec == std::errc{} && end == value.data() + value.size() && seconds > 0) {
+      return std::chrono::seconds(seconds);
+    }
+  }
+  return kQqDefaultRetryAfter;
+}
+
+std::string kind_name(QqChatKind kind) {
+  switch (kind) {
+    case QqChatKind::group: return "groups";
+    case QqChatKind::c2c: return "single chats";
+    case QqChatKind::channel: return "guild channels";
+    case QqChatKind::dms: return "guild DMs";
+  }
+  return "this chat";
+}
+
+}  // namespace
+
+std::optional<QqChatKind> qq_target_kind(const OutgoingMessage& message) {
+  if (message.reply_context.empty()) {
+    if (message.chat_type == ChatType::channel) return QqChatKind::channel;
+    return std::nullopt;
+  }
+  return qq_chat_kind_from_string(message.reply_context);
+}
+
+std::string qq_send_path(QqChatKind kind, std::string_view chat_id) {
+  const std::string id = net::percent_encode(chat_id);
+  switch (kind) {
+    case QqChatKind::channel: return "/channels/" + id + "/messages";
+    case QqChatKind::dms: return "/dms/" + id + "/messages";
+    case QqChatKind::group: return "/v2/groups/" + id + "/messages";
+    case QqChatKind::c2c: return "/v2/users/" + id + "/messages";
+  }
+  return {};
+}
+
+std::int64_t qq_msg_seq(std::string_view idempotency_key) {
+  const auto dash = idempotency_key.rfind('-');
+  if (dash == std::string_view::npos || dash + 1 == idempotency_key.size()) return 1;
+  const std::string_view digits = idempotency_key.substr(dash + 1);
+  std::int64_t index = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || index < 0) return 1;
+  return index + 1;
+}
+
+Result<SentMessage> read_qq_send_response(const HttpResponse& response) {
+  const unsigned status = response.result_int();
+  const auto answer = platforms::parse_object(response.body());
+  const auto code = answer ? platforms::int_at(*answer, "code") : std::nullopt;
+  const bool ok_status = status >= 200 && status < 300;
+
+  if (ok_status && (!code || *code == 0)) {
+    SentMessage sent;
+    if (answer) sent.platform_message_id = platforms::string_at(*answer, "id");
+    return sent;
+  }
+  if (code == kPushAsyncOk || code == kReplyAsyncOk) {
+    // Accepted, held for a manual audit; MESSAGE_AUDIT_PASS/REJECT tells the outcome later.
+    const auto* data = answer ? platforms::object_at(*answer, "data") : nullptr;
+    const auto* audit = data ? platforms::object_at(*data, "message_audit") : nullptr;
+    spdlog::info("qq: message accepted for audit (code {}, audit_id {})", *code,
+                 audit ? platforms::string_at(*audit, "audit_id") : std::string());
+    return SentMessage{};
+  }
+  if (code == kDuplicateSeq) {
+    // msg_id + msg_seq already used: msg_seq comes from the idempotency key, so this is a retry of
+    // a message whose first attempt landed (its answer was lost). Nothing to resend.
+    spdlog::info("qq: reply already delivered (msg_seq dedup, code 40054005)");
+    return SentMessage{};
+  }
+
+  const std::string message = answer ? clip(platforms::string_at(*answer, "message")) : "";
+  const std::string detail =
+      code ? "qq " + std::to_string(*code) + ": " + message : "qq HTTP " + std::to_string(status);
+  if (code && is_token_code(*code)) return Error{errc::token_rejected, detail};
+  if (!code && status == 401) return Error{errc::token_rejected, detail};
+  if (status == 429 || (code && is_rate_code(*code))) {
+    return Error{errc::rate_limited, detail, retry_after_of(response)};
+  }
+  if ((code && is_retryable_code(*code)) || status >= 500 || (!answer && !ok_status)) {
+    return Error{errc::platform_unavailable, detail};
+  }
+  if (code == kMsgExpire) {
+    return Error{errc::platform_rejected,
+                 detail +
+                     " (the passive reply window passed: 5 min in groups and channels, "
+                     "60 min in single chats)"};
+  }
+  return Error{errc::platform_rejected, detail};
+}
+
+QqSender::QqSender(QqConfig config, platforms::PlatformServices& services)
+    : config_(std::move(config)),
+      http_(services.http),
+      tokens_(services.executor, services.store, "qq:" + config_.app_id,
+              qq_token_fetcher(services.http, config_), kRefreshMargin) {}
+
+asio::awaitable<Result<void>> QqSender::prepare() {
+  auto token = co_await tokens_.get();
+  if (!token) co_return token.error();
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<HttpResponse>> QqSender::post(std::string url, std::string body,
+                                                     std::string token) {
+  HttpRequest request{http::verb::post, "/", 11};
+  request.set(http::field::authorization, qq_authorization(token));
+  request.set("X-Union-Appid", config_.app_id);
+  request.set(http::field::content_type, "application/json");
+  request.body() = std::move(body);
+  co_return co_await http_.send(std::move(url), std::move(request));
+}
+
+asio::awaitable<Result<SentMessage>> QqSender::send(const OutgoingMessage& message) {
+  const auto kind = qq_target_kind(message);
+  if (!kind) {
+    co_return Error{errc::platform_rejected,
+                    "QQ has no proactive messages for this chat since "
+                    "2025-04-21; only replies "
+                    "(no QQ chat kind in reply_context)"};
+  }
+  if ((*kind == QqChatKind::group || *kind == QqChatKind::c2c) && message.reply_to.empty()) {
+    co_return Error{
+        errc::platform_rejected,
+        "QQ has no proactive messages for " + kind_name(*kind) + " since 2025-04-21; only replies"};
+  }
+  if (message.chat_id.empty()) co_return Error{errc::platform_rejected, "no chat id to send to"};
+
+  auto body = qq_message_body(message.segments, *kind);
+  if (!body) co_return body.error();
+  if (!message.reply_to.empty()) {
+    // Passive reply (notes 6.2): the same msg_seq on every attempt, so QQ drops a duplicate.
+    (*body)["msg_id"] = message.reply_to;
+    (*body)["msg_seq"] = qq_msg_seq(message.idempotency_key);
+  }
+  const std::string text = json::serialize(*body);
+  const std::string url = config_.api_base + qq_send_path(*kind, message.chat_id);
+
+  // A rejected token is evicted and the send tried once more with a fresh one.
+  for (int attempt = 0;; ++attempt) {
+    auto token = co_await tokens_.get();
+    if (!token) co_return token.error();
+    auto response = co_await post(url, text, *token);
+    if (!response) co_return response.error();
+    auto sent = read_qq_send_response(*response);
+    if (!sent && sent.error().is(errc::token_rejected) && attempt == 0) {
+      spdlog::info("bot {}: access token rejected by the API, fetching a new one",
+                   config_.bot_name);
+      co_await tokens_.invalidate(*token);
+      continue;
+    }
+    co_return sent;
+  }
+}
+
+asio::awaitable<Result<std::string>> QqSender::authorization() {
+  auto token = co_await tokens_.get();
+  if (!token) co_return token.error();
+  co_return qq_authorization(*token);
+}
+
+asio::awaitable<Result<platforms::GatewayInfo>> QqSender::gateway_info() {
+  for (int attempt = 0;; ++attempt) {
+    auto token = co_await tokens_.get();
+    if (!token) co_return token.error();
+    HttpRequest request{http::verb::get, "/", 11};
+    request.set(http::field::authorization, qq_authorization(*token));
+    request.set("X-Union-Appid", config_.app_id);
+    auto response = co_await http_.send(config_.api_base + "/gateway/bot", std::move(request));
+    if (!response) co_return response.error();
+    if (response->result() == http::status::unauthorized && attempt == 0) {
+      co_await tokens_.invalidate(*token);
+      continue;
+    }
+    if (response->result_int() >= 500) {
+      co_return Error{errc::platform_unavailable,
+                      "GET /gateway/bot: HTTP " + std::to_string(response->result_int())};
+    }
+    auto body = platforms::parse_object(response->body());
+    const std::string url = body ? platforms::string_at(*body, "url") : std::string();
+    if (url.empty()) {
+      co_return Error{errc::platform_rejected,
+                      "GET /gateway/bot: HTTP " + std::to_string(response->result_int()) +
+                          " without a gateway url: " + response->body().substr(0, 200)};
+    }
+    platforms::GatewayInfo info;
+    info.url = url;
+    info.shards = static_cast<int>(platforms::int_at(*body, "shards").value_or(1));
+    if (const auto* limit = platforms::object_at(*body, "session_start_limit")) {
+      info.max_concurrency =
+          static_cast<int>(platforms::int_at(*limit, "max_concurrency").value_or(1));
+      info.identifies_left = static_cast<int>(platforms::int_at(*limit, "remaining").value_or(-1));
+    }
+    co_return info;
+  }
+}
+
+}  // namespace botgate::qq

@@ -1,0 +1,82 @@
+#pragma once
+/// Sends QQ messages (QQ notes section 6): POST {api_base}{path} with `Authorization: QQBot
+/// <token>` and `X-Union-Appid`, the path chosen by the QqChatKind in reply_context: channel ->
+/// /channels/{id}/messages, dms -> /dms/{guild_id}/messages, group ->
+/// /v2/groups/{group_openid}/messages, c2c -> /v2/users/{user_openid}/messages. Replies are passive
+/// messages: msg_id = reply_to and a msg_seq derived from the idempotency key, so a retry or a
+/// restart reuses the same msg_seq and QQ's dedup (40054005) keeps a message that already landed
+/// from being posted twice. Since 2025-04-21 groups and single chats take only replies (notes 6.2).
+
+#include "botgate/core/platform.hpp"
+#include "botgate/net/token_cache.hpp"
+#include "botgate/platforms/common/registry.hpp"
+#include "botgate/platforms/common/sharded_gateway.hpp"
+#include "botgate/platforms/qq/qq_config.hpp"
+#include "botgate/platforms/qq/qq_events.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace botgate::qq {
+
+/// How long to wait after a rate limit when QQ says nothing (it documents no headers).
+inline constexpr std::chrono::seconds kQqDefaultRetryAfter{5};
+
+/// Thread safety: every call on the bot's strand (PlatformServices::executor).
+class QqSender final : public Sender {
+ public:
+  /// The access token lives in a TokenCache stored as "qq:<app_id>", fetched again 60 s before it
+  /// expires (inside QQ's overlap, notes 2.1).
+  QqSender(QqConfig config, platforms::PlatformServices& services);
+
+  /// Fetches the access token.
+  asio::awaitable<Result<void>> prepare() override;
+  /// Sends one message; a token QQ rejects is fetched anew and the send tried once more.
+  asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
+
+  /// "QQBot <access token>", what the gateway's identify and resume carry (fetched, or
+  /// refreshed, as needed: it may have expired while the gateway was disconnected).
+  asio::awaitable<Result<std::string>> authorization();
+  /// GET /gateway/bot (notes 4.2): the WebSocket URL, recommended shards, max_concurrency.
+  asio::awaitable<Result<platforms::GatewayInfo>> gateway_info();
+
+  /// How many token fetches ran (tests).
+  int token_fetches() const noexcept { return tokens_.fetch_count(); }
+
+ private:
+  asio::awaitable<Result<HttpResponse>> post(std::string url, std::string body, std::string token);
+
+  QqConfig config_;
+  net::HttpClient& http_;
+  net::TokenCache tokens_;
+};
+
+/// The chat kind that `message` is sent to: the QqChatKind named by reply_context, else channel for
+/// an empty reply_context and ChatType::channel; nullopt when there is none.
+std::optional<QqChatKind> qq_target_kind(const OutgoingMessage& message);
+
+/// The path (under api_base) of the send endpoint of `kind` for chat `chat_id` (percent-encoded).
+std::string qq_send_path(QqChatKind kind, std::string_view chat_id);
+
+/// The msg_seq of a reply: 1 + i for an idempotency key ending in "-<i>" (the runtime's i-th reply
+/// to an event), else 1.
+std::int64_t qq_msg_seq(std::string_view idempotency_key);
+
+/// Reads a send answer (notes 6.4):
+/// - 2xx without a non-zero code: the message `id`;
+/// - 304023 / 304024 (HTTP 201/202, the message waits for a manual audit) and 40054005 (a message
+///   with this msg_id and msg_seq already landed: an earlier attempt went through): success with an
+///   empty id;
+/// - 11241, 11243, 11244, or HTTP 401 without a code: token_rejected;
+/// - HTTP 429, 22009, 20028, 1100100, 1100308, 610013: rate_limited (Retry-After seconds if
+///   present, else kQqDefaultRetryAfter);
+/// - HTTP 5xx, no JSON, and the codes QQ marks retryable (11242, 11252, 11263, 11281, 306003,
+///   306005, 306006, 501002-501012, 304082, 304083): platform_unavailable;
+/// - any other code or status: platform_rejected "qq <code>: <message>" (304027: the passive reply
+///   window passed, 5 min in groups and channels, 60 min in single chats).
+Result<SentMessage> read_qq_send_response(const HttpResponse& response);
+
+}  // namespace botgate::qq

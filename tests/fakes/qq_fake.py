@@ -1,0 +1,1166 @@
+#!/usr/bin/python3
+"""A strict fake of the QQ Bot Open Platform (API v2: access token, OpenAPI message sends, the
+WebSocket gateway), for botgate's integration tests.
+
+Written from the protocol notes (/work/shared/protocols/qq.md, sections 2, 4, 5 and 6), not from
+botgate's code. One HTTP port serves both the token endpoint (POST /app/getAppAccessToken, at
+`token_url`) and the OpenAPI (`api_base`); the gateway (WebSocket) has its own port.
+
+* Token: JSON {appId, clientSecret} with Content-Type application/json (else code 100007);
+  a wrong appId/secret answers {"code":100016,...}; success answers {"access_token",
+  "expires_in": "<remaining seconds as a STRING>"}. Tokens really expire after `token_lifetime`
+  seconds; within the last `token_overlap` seconds a fetch gets a new token while the old one
+  stays valid until its own expiry (notes 2.1).
+* OpenAPI: `Authorization: QQBot <token>` (401 with code 11241 missing / 11243 malformed /
+  11244 unknown or expired); `X-Union-Appid` is recorded (required only with
+  `require_union_appid`). Every answer carries X-Tps-trace-ID.
+  GET /gateway, GET /gateway/bot; POST /channels/{channel_id}/messages,
+  /dms/{guild_id}/messages, /v2/groups/{group_openid}/messages, /v2/users/{openid}/messages.
+* Send rules (notes 6.1/6.2): JSON body; v2 needs an int `msg_type` (0 text needs content,
+  2 markdown needs markdown, 3 ark, 4 embed, 7 media); guild needs one of
+  content/embed/ark/image/markdown (else 50006). `msg_id` must name a message the fake delivered
+  to that very chat (by inject()/make_event()) within the reply window of its kind (c2c 60 min,
+  group/channel/dm 5 min) else 304027. v2 only: `msg_seq` (default 1, positive int) — the same
+  (msg_id, msg_seq) twice answers 400 code 40054005; a 6th reply to one msg_id answers 400 code
+  22009. v2 messages without msg_id/event_id (active) are refused with 304045 unless
+  `allow_active_v2` (active push is gone since 2025-04-21).
+* Gateway: Hello op 10 -> Identify op 2 {token "QQBot <token>", intents, shard} -> READY;
+  heartbeat op 1 -> op 11; Resume op 6 replays missed dispatches then RESUMED; op 7 / op 9 on
+  request. Close codes: 4001 bad opcode, 4002 bad payload, 4004 auth failed, 4005 already
+  authenticated, 4007 resume seq beyond the session's, 4009 heartbeat timeout or op 7 not
+  followed (session stays resumable), 4010 bad shard, 4013 unknown intent bit, 4014 intent
+  not permitted (see `allowed_intents`); resuming an unknown/ended session gets op 9 false.
+  Sessions outlive connections; a client close with 1000/1001 ends the session. A dispatch
+  while no valid session exists waits and is delivered after the next READY (to a session
+  whose intents include it).
+
+In-process use:
+
+    fake = QqFake(token_lifetime=3, heartbeat_interval=500).start()
+    mid = fake.inject("GROUP_AT_MESSAGE_CREATE", "hi")      # over the gateway
+    ev = fake.make_event("C2C_MESSAGE_CREATE", "hi")        # for a webhook push (not sent)
+    fake.wait_for_messages(1); fake.messages()[0].body; fake.stop()
+
+Every public method is safe from any thread (state lives on the fake's loop; controls run there).
+Standalone: python3 tests/fakes/qq_fake.py --port 9999 --ws-port 9998
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import datetime
+import json
+import secrets
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import websockets
+import websockets.exceptions
+
+if not __package__:  # run as a script: make the `fakes` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fakes import http_fake
+from fakes.http_fake import HttpFake
+from fakes.http_fake import Request as HttpRequest
+from fakes.http_fake import Response, standalone_parser, wait_until
+
+for _code, _reason in ((201, "Created"), (202, "Accepted"), (204, "No Content"),
+                       (304, "Not Modified"), (401, "Unauthorized"), (403, "Forbidden"),
+                       (502, "Bad Gateway"), (504, "Gateway Timeout")):
+    http_fake._REASONS.setdefault(_code, _reason)
+
+DEFAULT_APP_ID = "102000001"
+DEFAULT_APP_SECRET = "DG5g3B4j9X2KOErG"  # the notes' V1 secret (public key known)
+DEFAULT_BOT_ID = "6158788878435714165"
+TOKEN_PATH = "/app/getAppAccessToken"
+
+# Intents (notes 4.4).
+GUILDS = 1 << 0
+GUILD_MEMBERS = 1 << 1
+GUILD_MESSAGES = 1 << 9
+GUILD_MESSAGE_REACTIONS = 1 << 10
+DIRECT_MESSAGE = 1 << 12
+ENTER_AIO = 1 << 23
+GROUP_AND_C2C_EVENT = 1 << 25
+INTERACTION = 1 << 26
+MESSAGE_AUDIT = 1 << 27
+FORUMS_EVENT = 1 << 28
+AUDIO_ACTION = 1 << 29
+PUBLIC_GUILD_MESSAGES = 1 << 30
+KNOWN_INTENTS = (GUILDS | GUILD_MEMBERS | GUILD_MESSAGES | GUILD_MESSAGE_REACTIONS
+                 | DIRECT_MESSAGE | ENTER_AIO | GROUP_AND_C2C_EVENT | INTERACTION | MESSAGE_AUDIT
+                 | FORUMS_EVENT | AUDIO_ACTION | PUBLIC_GUILD_MESSAGES)
+# What this fake's app is approved for by default: the public defaults plus guild DMs and
+# group/C2C (a chat bot's set); GUILD_MESSAGES (private-domain only) and the rest are not.
+DEFAULT_ALLOWED_INTENTS = (GUILDS | GUILD_MEMBERS | PUBLIC_GUILD_MESSAGES | DIRECT_MESSAGE
+                           | GROUP_AND_C2C_EVENT | INTERACTION)
+
+# Gateway opcodes (notes 4.1).
+OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_RESUME = 0, 1, 2, 6
+OP_RECONNECT, OP_INVALID_SESSION, OP_HELLO, OP_HEARTBEAT_ACK = 7, 9, 10, 11
+
+# Message kinds (event type -> (chat kind, intent needed)).
+KINDS = {
+    "AT_MESSAGE_CREATE": ("channel", PUBLIC_GUILD_MESSAGES),
+    "MESSAGE_CREATE": ("channel", GUILD_MESSAGES),
+    "DIRECT_MESSAGE_CREATE": ("dm", DIRECT_MESSAGE),
+    "GROUP_AT_MESSAGE_CREATE": ("group", GROUP_AND_C2C_EVENT),
+    "C2C_MESSAGE_CREATE": ("c2c", GROUP_AND_C2C_EVENT),
+}
+EVENT_INTENTS = {
+    "GROUP_ADD_ROBOT": GROUP_AND_C2C_EVENT, "GROUP_DEL_ROBOT": GROUP_AND_C2C_EVENT,
+    "FRIEND_ADD": GROUP_AND_C2C_EVENT, "FRIEND_DEL": GROUP_AND_C2C_EVENT,
+    "C2C_MSG_REJECT": GROUP_AND_C2C_EVENT, "C2C_MSG_RECEIVE": GROUP_AND_C2C_EVENT,
+    "GROUP_MSG_REJECT": GROUP_AND_C2C_EVENT, "GROUP_MSG_RECEIVE": GROUP_AND_C2C_EVENT,
+    "INTERACTION_CREATE": INTERACTION, "PUBLIC_MESSAGE_DELETE": PUBLIC_GUILD_MESSAGES,
+    "MESSAGE_DELETE": GUILD_MESSAGES, "DIRECT_MESSAGE_DELETE": DIRECT_MESSAGE,
+    "MESSAGE_AUDIT_PASS": MESSAGE_AUDIT, "MESSAGE_AUDIT_REJECT": MESSAGE_AUDIT,
+}
+DEFAULT_REPLY_WINDOWS = {"c2c": 3600.0, "group": 300.0, "channel": 300.0, "dm": 300.0}
+V2_MSG_TYPES = (0, 2, 3, 4, 5, 6, 7)
+
+# Business codes (notes 2.2, 6.2, 6.4; those marked * are not documented there).
+CODE_APPID_INVALID = 100007
+CODE_SECRET_INVALID = 100016  # *
+CODE_TOKEN_MISSING = 11241
+CODE_TOKEN_INVALID = 11243
+CODE_TOKEN_EXPIRED = 11244
+CODE_BAD_REQUEST = 40000  # * malformed JSON / wrong field types
+CODE_EMPTY = 50006
+CODE_MSG_EXPIRE = 304027
+CODE_DEDUP = 40054005
+CODE_REPLY_LIMIT = 22009
+CODE_ACTIVE_REFUSED = 304045
+
+
+def _now_iso() -> str:
+    tz = datetime.timezone(datetime.timedelta(hours=8))
+    return datetime.datetime.now(tz).isoformat(timespec="seconds")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json(status: int, obj: Any, headers: Optional[dict[str, str]] = None) -> Response:
+    return http_fake.json_response(status, obj, headers, ensure_ascii=False,
+                                   content_type="application/json")
+
+
+def _error(status: int, code: int, message: str) -> Response:
+    return _json(status, {"message": message, "code": code, "err_code": code,
+                          "trace_id": secrets.token_hex(16)})
+
+
+def _openid() -> str:
+    return secrets.token_hex(16).upper()
+
+
+# ---------------------------------------------------------------------- records
+
+
+@dataclass
+class Request(HttpRequest):
+    """One HTTP request. endpoint: token | gateway | gateway_bot | channel | dm | group | c2c |
+    other (the last four are the message sends)."""
+
+    code: Optional[int] = None  # the JSON `code` answered, if any
+    token_ok: bool = False  # carried `Authorization: QQBot <valid unexpired token>`
+    union_appid: Optional[str] = None  # the X-Union-Appid header, if present
+
+
+@dataclass
+class QqMessage:
+    """A message the bot sent that the fake accepted (recorded even when a forced 5xx lost the
+    answer; `status` then says so)."""
+
+    kind: str  # "channel" | "dm" | "group" | "c2c"
+    chat_id: str  # channel_id | DM guild_id | group_openid | user openid
+    id: str  # the id the fake gave it
+    body: dict
+    content: Optional[str]
+    msg_type: Optional[int]
+    msg_id: Optional[str]
+    msg_seq: Optional[int]  # v2: the effective seq (default 1); guild: None
+    event_id: Optional[str]
+    headers: dict[str, str]
+    t: float
+    wall: float
+    status: int = 200
+
+    @property
+    def text(self) -> Optional[str]:
+        return self.content
+
+    @property
+    def union_appid(self) -> Optional[str]:
+        return self.headers.get("x-union-appid")
+
+
+@dataclass
+class _Inbound:
+    """A user message the fake delivered (gateway or webhook)."""
+
+    kind: str
+    chat_id: str
+    event_type: str
+    event_id: str
+    t: float  # monotonic (minus `age`)
+    replies: set = field(default_factory=set)  # msg_seq values accepted (v2)
+
+
+@dataclass(eq=False)
+class _Session:
+    id: str
+    shard: list
+    intents: int
+    events: list = field(default_factory=list)  # (s, envelope)
+    seq: int = 0
+    conn: Optional["_Conn"] = None
+    valid: bool = True
+
+
+@dataclass(eq=False)
+class _Conn:
+    id: int
+    ws: Any
+    out: asyncio.Queue
+    last_beat: float
+    authenticated: bool = False
+    session: Optional[_Session] = None
+    closing: bool = False
+    server_close: Optional[int] = None
+    dropped: bool = False
+
+
+# ---------------------------------------------------------------------- the fake
+
+
+class QqFake(HttpFake):
+    """The fake QQ Bot Open Platform. All public methods are safe to call from any thread."""
+
+    platform = "qq"
+    request_type = Request
+    delivery_fields = ("kind", "chat_id", "id", "body", "msg_id", "msg_seq", "status")
+
+    def __init__(
+        self,
+        app_id: str = DEFAULT_APP_ID,
+        app_secret: str = DEFAULT_APP_SECRET,
+        bot_id: str = DEFAULT_BOT_ID,
+        bot_name: str = "botgate-fake",
+        token_lifetime: float = 7200.0,
+        token_overlap: float = 60.0,
+        heartbeat_interval: int = 1000,
+        heartbeat_timeout: Optional[float] = None,
+        allowed_intents: int = DEFAULT_ALLOWED_INTENTS,
+        reply_windows: Optional[dict[str, float]] = None,
+        max_replies: int = 5,
+        allow_active_v2: bool = False,
+        require_union_appid: bool = False,
+        require_json_token_request: bool = True,
+        token_error_status: int = 200,
+        queue_without_session: bool = True,
+        reconnect_close_after: float = 5.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ws_port: int = 0,
+    ) -> None:
+        """
+        token_lifetime: seconds a token lives (tests: e.g. 3); token_overlap: in the last that
+          many seconds a fetch gets a new token (notes: 60).
+        heartbeat_interval: ms, sent in Hello; heartbeat_timeout: seconds without a heartbeat
+          after which the fake closes with 4009 (session stays resumable); default
+          1.5 intervals + 1 s.
+        allowed_intents: intents the app may use; a known bit outside it -> close 4014.
+        reply_windows: overrides of {"c2c": 3600, "group": 300, "channel": 300, "dm": 300}.
+        max_replies: passive replies per msg_id (v2).
+        token_error_status: HTTP status of a token error answer (the body carries the code).
+        """
+        super().__init__(host, port)
+        self.app_id = app_id
+        self.app_secret = app_secret
+        self.bot_id = bot_id
+        self.bot_name = bot_name
+        self.token_lifetime = float(token_lifetime)
+        self.token_overlap = float(token_overlap)
+        self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_timeout = (heartbeat_timeout if heartbeat_timeout is not None
+                                  else heartbeat_interval / 1000.0 * 1.5 + 1.0)
+        self.allowed_intents = allowed_intents
+        self.reply_windows = dict(DEFAULT_REPLY_WINDOWS)
+        self.reply_windows.update(reply_windows or {})
+        self.max_replies = max_replies
+        self.allow_active_v2 = allow_active_v2
+        self.require_union_appid = require_union_appid
+        self.require_json_token_request = require_json_token_request
+        self.token_error_status = token_error_status
+        self.queue_without_session = queue_without_session
+        self.reconnect_close_after = reconnect_close_after
+        self.ws_port = ws_port
+
+        # Loop-confined state.
+        self._inbound: dict[str, _Inbound] = {}  # d.id -> delivery
+        self._event_ids: dict[str, str] = {}  # top-level event id -> d.id ("" for non-messages)
+        self._sessions: dict[str, _Session] = {}
+        self._pending: list[dict] = []  # envelopes waiting for a session
+        self._conns: set[_Conn] = set()
+        self._forced: list[tuple] = []  # ("429", code) | ("5xx", status, deliver)
+        self._acks = True
+        self._next_conn_id = 1
+        self._next_guild_msg = 1
+        self._ws_server: Any = None
+        self._tasks: set[asyncio.Task] = set()
+
+        # Records (guarded by self._lock).
+        self._payloads: list[dict] = []
+        self._counts: collections.Counter = collections.Counter()
+        self._client_close_codes: list[int] = []
+        self._server_close_codes: list[int] = []
+        self._injected: list[dict] = []
+
+    # ------------------------------------------------------------------ addresses
+
+    @property
+    def api_base(self) -> str:
+        """botgate's `api_base` (the OpenAPI root): http://127.0.0.1:<port>."""
+        return self.base_url
+
+    @property
+    def token_url(self) -> str:
+        """botgate's `token_url`: http://127.0.0.1:<port>/app/getAppAccessToken."""
+        return self.base_url + TOKEN_PATH
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://{self.host}:{self.ws_port}"
+
+    def _banner_details(self) -> str:
+        return f"token {self.token_url}, gateway {self.gateway_url}"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> "QqFake":
+        super().start()
+        try:
+            asyncio.run_coroutine_threadsafe(self._start_ws(), self._loop).result(10)
+        except BaseException:
+            super().stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is not None and self._thread is not None and loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(self._stop_ws(), loop).result(10)
+            except Exception:  # noqa: BLE001 - best effort on teardown
+                pass
+        super().stop()
+
+    def serve_forever(self) -> None:
+        self.start()
+        print(f"qq fake: OpenAPI {self.api_base}, {self._banner_details()}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    async def _start_ws(self) -> None:
+        self._ws_server = await websockets.serve(
+            self._ws_handler, self.host, self.ws_port, compression=None, ping_interval=None,
+            close_timeout=2, max_size=1 << 20)
+        self.ws_port = list(self._ws_server.sockets)[0].getsockname()[1]
+
+    async def _stop_ws(self) -> None:
+        for conn in list(self._conns):
+            self._close(conn, 1001, "server shutting down")
+        if self._ws_server is not None:
+            self._ws_server.close()
+            try:
+                await asyncio.wait_for(self._ws_server.wait_closed(), 5)
+            except asyncio.TimeoutError:
+                pass
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _call(self, fn: Callable, *args: Any, **kw: Any) -> Any:
+        """Runs fn on the fake's loop and returns its result."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            raise RuntimeError("qq fake is not running")
+        if threading.current_thread() is self._thread:
+            return fn(*args, **kw)
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                fut.set_result(fn(*args, **kw))
+            except BaseException as e:  # noqa: BLE001 - handed to the caller
+                fut.set_exception(e)
+
+        loop.call_soon_threadsafe(run)
+        return fut.result(10)
+
+    def _bump(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += n
+
+    # ------------------------------------------------------------------ controls: events
+
+    def make_event(self, kind: str, content: str = "hello", *, chat_id: Optional[str] = None,
+                   author_id: Optional[str] = None, guild_id: Optional[str] = None,
+                   msg_id: Optional[str] = None, age: float = 0.0,
+                   mention_prefix: bool = True, attachments: Optional[list] = None,
+                   extra: Optional[dict] = None) -> dict:
+        """A user message of `kind` (AT_MESSAGE_CREATE, MESSAGE_CREATE, DIRECT_MESSAGE_CREATE,
+        GROUP_AT_MESSAGE_CREATE, C2C_MESSAGE_CREATE), registered as delivered `age` seconds ago
+        (so botgate may reply to it) but NOT sent: returns the envelope {"op":0, "id", "d", "t"}
+        (no "s") for a webhook push.
+
+        chat_id: the channel_id / DM guild_id / group_openid / user openid (default: fixed
+        per kind, so replies land in one chat); author_id: the author's id/openid; msg_id:
+        reuse an id (a re-push of the same d.id); mention_prefix: AT_MESSAGE_CREATE content gets
+        "<@!BOTID> " and GROUP_AT_MESSAGE_CREATE content a leading space (notes 5.2/5.3)."""
+        return self._call(self._make_event, kind, content, chat_id, author_id, guild_id, msg_id,
+                          age, mention_prefix, attachments, extra)
+
+    def inject(self, kind: str, content: str = "hello", *, chat_id: Optional[str] = None,
+               author_id: Optional[str] = None, guild_id: Optional[str] = None,
+               msg_id: Optional[str] = None, age: float = 0.0, mention_prefix: bool = True,
+               attachments: Optional[list] = None, extra: Optional[dict] = None) -> str:
+        """make_event(...) and dispatch it on the gateway (to every valid session whose intents
+        include the kind; queued until the next READY when there is none); returns the message
+        id (d.id, the `msg_id` of a passive reply)."""
+        def run() -> str:
+            env = self._make_event(kind, content, chat_id, author_id, guild_id, msg_id, age,
+                                   mention_prefix, attachments, extra)
+            self._dispatch_event(env)
+            return env["d"]["id"]
+        return self._call(run)
+
+    def inject_dispatch(self, t: str, d: dict, event_id: Optional[str] = None) -> str:
+        """Any other dispatch (GROUP_ADD_ROBOT, FRIEND_ADD, ...) on the gateway; its top-level id
+        is registered so it can be answered with `event_id`. Returns that id."""
+        def run() -> str:
+            eid = event_id or f"{t}:{secrets.token_hex(24)}"
+            self._event_ids[eid] = ""
+            self._dispatch_event({"op": 0, "id": eid, "d": d, "t": t})
+            return eid
+        return self._call(run)
+
+    def injected(self) -> list[dict]:
+        """Every message made by make_event()/inject(): {kind, id, event_id, chat_id, envelope}."""
+        with self._lock:
+            return list(self._injected)
+
+    def drop_connection(self) -> int:
+        """Ends the TCP connection(s) without a close frame (sessions stay resumable)."""
+        return self._call(self._for_conns, self._drop)
+
+    def close_connection(self, code: int = 4009, reason: str = "",
+                         invalidate: bool = False) -> int:
+        """Closes the live connection(s) with `code`; the session stays resumable unless
+        `invalidate`. Returns how many."""
+        def close(conn: _Conn) -> None:
+            if invalidate and conn.session is not None:
+                self._invalidate(conn.session)
+            self._close(conn, code, reason)
+        return self._call(self._for_conns, close)
+
+    def send_reconnect(self) -> int:
+        """Sends op 7; a client still connected `reconnect_close_after` s later is closed with
+        4009 (session kept). Returns how many got it."""
+        def reconnect(conn: _Conn) -> None:
+            self._send(conn, {"op": OP_RECONNECT})
+            self._bump("reconnects_sent")
+            asyncio.get_running_loop().call_later(
+                self.reconnect_close_after, lambda: self._close(conn, 4009, "reconnect"))
+        return self._call(self._for_conns, reconnect)
+
+    def invalidate_session(self, resumable: bool = False) -> int:
+        """Sends op 9 d=`resumable`; False ends the session (a resume then gets op 9 false).
+        The connection is no longer authenticated either way. Returns how many got it."""
+        def invalidate(conn: _Conn) -> None:
+            sess = conn.session
+            if sess is not None:
+                if resumable:
+                    self._detach(sess)
+                else:
+                    self._invalidate(sess)
+            conn.authenticated = False
+            conn.session = None
+            self._send(conn, {"op": OP_INVALID_SESSION, "d": bool(resumable)})
+            self._bump("invalid_sessions_sent")
+        return self._call(self._for_conns, invalidate)
+
+    def stop_acks(self) -> None:
+        """Heartbeats get no op 11 from now on (a zombie connection)."""
+        self._call(setattr, self, "_acks", False)
+
+    def resume_acks(self) -> None:
+        self._call(setattr, self, "_acks", True)
+
+    # ------------------------------------------------------------------ controls: REST
+
+    def force_429(self, count: int = 1, code: int = CODE_REPLY_LIMIT) -> None:
+        """The next `count` message sends answer HTTP 429 {"code": code} (after auth)."""
+        self._call(self._forced.extend, [("429", int(code))] * count)
+
+    def force_5xx(self, count: int = 1, status: int = 500, deliver: bool = False) -> None:
+        """The next `count` message sends answer `status` (after auth). With `deliver`, a valid
+        message is accepted and recorded first (its msg_seq used up): the answer was lost."""
+        self._call(self._forced.extend, [("5xx", int(status), bool(deliver))] * count)
+
+    def expire_tokens_now(self) -> None:
+        """Every token issued so far stops working now (401 / 11244, gateway 4004)."""
+        self.expire_all_tokens()
+
+    def set_reply_window(self, kind: str, seconds: float) -> None:
+        """Changes the passive reply window of "c2c" | "group" | "channel" | "dm"."""
+        if kind not in DEFAULT_REPLY_WINDOWS:
+            raise ValueError(kind)
+        self._call(self.reply_windows.__setitem__, kind, float(seconds))
+
+    def reset(self) -> None:
+        """Forgets REST records and faults (sessions and delivered messages stay)."""
+        self._call(super().reset)
+
+    def _reset_platform(self) -> None:
+        self._forced.clear()
+
+    # ------------------------------------------------------------------ observations
+
+    def messages(self, kind: Optional[str] = None, chat_id: Optional[str] = None
+                 ) -> list[QqMessage]:
+        """Messages accepted, in order (kind: channel | dm | group | c2c)."""
+        with self._lock:
+            return [m for m in self._delivered if (kind is None or m.kind == kind)
+                    and (chat_id is None or m.chat_id == chat_id)]
+
+    def wait_for_messages(self, n: int, timeout: float = 10.0, kind: Optional[str] = None,
+                          chat_id: Optional[str] = None) -> list[QqMessage]:
+        """Waits until at least `n` messages were accepted; returns them all (maybe fewer)."""
+        wait_until(lambda: len(self.messages(kind, chat_id)) >= n, timeout)
+        return self.messages(kind, chat_id)
+
+    def rejected(self, code: Optional[int] = None) -> list[Request]:
+        """Send requests answered with an error (optionally with business `code`)."""
+        with self._lock:
+            return [r for r in self._requests if r.endpoint in ("channel", "dm", "group", "c2c")
+                    and r.status is not None and r.status >= 300
+                    and (code is None or r.code == code)]
+
+    def client_payloads(self, op: Optional[int] = None) -> list[dict]:
+        """Every JSON payload a gateway client sent: {"conn", "op", "d", "t"}."""
+        with self._lock:
+            return [p for p in self._payloads if op is None or p["op"] == op]
+
+    def identify_payloads(self) -> list[dict]:
+        return [p["d"] for p in self.client_payloads(OP_IDENTIFY)]
+
+    def resume_payloads(self) -> list[dict]:
+        return [p["d"] for p in self.client_payloads(OP_RESUME)]
+
+    def heartbeat_seqs(self) -> list[Any]:
+        return [p["d"] for p in self.client_payloads(OP_HEARTBEAT)]
+
+    def sessions(self) -> list[dict]:
+        """{id, shard, intents, seq, valid, connected} per session."""
+        return self._call(lambda: [
+            {"id": s.id, "shard": list(s.shard), "intents": s.intents, "seq": s.seq,
+             "valid": s.valid, "connected": s.conn is not None}
+            for s in self._sessions.values()])
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: connections, identifies, resume_attempts, resumes, heartbeats, acks_sent,
+        dispatches_sent, invalid_sessions_sent, reconnects_sent, client_close_codes,
+        server_close_codes, last_client_close_code, live_connections, ready_connections,
+        sessions, valid_sessions, pending, requests (per endpoint), token_fetches,
+        token_failures, unauthorized, messages, rejected, union_appid_missing."""
+        def collect() -> dict[str, Any]:
+            with self._lock:
+                return self._stats_unlocked()
+        return self._call(collect)
+
+    def wait_stat(self, name: str, at_least: int, timeout: float = 10.0) -> bool:
+        return wait_until(lambda: (self.stats().get(name) or 0) >= at_least, timeout)
+
+    def wait_connected(self, timeout: float = 10.0) -> bool:
+        """Waits until a live connection is authenticated (READY or RESUMED sent)."""
+        def ready() -> bool:
+            return any(c.authenticated and not c.closing and c.session is not None
+                       for c in self._conns)
+        return wait_until(lambda: self._call(ready), timeout)
+
+    def _stats_unlocked(self) -> dict[str, Any]:
+        c = self._counts
+        counts: dict[str, int] = {}
+        for r in self._requests:
+            counts[r.endpoint] = counts.get(r.endpoint, 0) + 1
+        names = ("connections", "identifies", "resume_attempts", "resumes", "heartbeats",
+                 "acks_sent", "dispatches_sent", "invalid_sessions_sent", "reconnects_sent",
+                 "token_failures", "unauthorized", "rejected", "union_appid_missing")
+        out: dict[str, Any] = {n: c[n] for n in names}
+        out.update({
+            "client_close_codes": list(self._client_close_codes),
+            "last_client_close_code": (self._client_close_codes[-1]
+                                       if self._client_close_codes else None),
+            "server_close_codes": list(self._server_close_codes),
+            "live_connections": sum(1 for x in self._conns if not x.closing),
+            "ready_connections": sum(1 for x in self._conns if not x.closing and x.authenticated),
+            "sessions": len(self._sessions),
+            "valid_sessions": sum(1 for s in self._sessions.values() if s.valid),
+            "pending": len(self._pending),
+            "requests": counts,
+            "token_fetches": self._token_fetches,
+            "messages": len(self._delivered),
+        })
+        return out
+
+    def _extra_stats(self) -> dict[str, Any]:
+        return {"qq": self._stats_unlocked()}
+
+    def _controls(self) -> dict[str, Callable[[dict], Optional[Response]]]:
+        """POST /_fake/inject {"kind", "content", ...}, /_fake/make_event (same; answers the
+        envelope), drop_connection, close_connection {"code"}, send_reconnect,
+        invalidate_session {"resumable"}, stop_acks, resume_acks, force_429 {"count"},
+        force_5xx {"count", "status", "deliver"}, expire_tokens_now."""
+        def count(fn: Callable[..., int]) -> Callable[[dict], Response]:
+            return lambda a: _json(200, {"count": fn(**a)})
+        return {
+            "inject": lambda a: _json(200, {"id": self.inject(**a)}),
+            "make_event": lambda a: _json(200, self.make_event(**a)),
+            "drop_connection": count(self.drop_connection),
+            "close_connection": count(self.close_connection),
+            "send_reconnect": count(self.send_reconnect),
+            "invalidate_session": count(self.invalidate_session),
+            "stop_acks": lambda a: self.stop_acks(),
+            "resume_acks": lambda a: self.resume_acks(),
+            "force_429": lambda a: self.force_429(**a),
+            "force_5xx": lambda a: self.force_5xx(**a),
+            "expire_tokens_now": lambda a: self.expire_tokens_now(),
+        }
+
+    # ------------------------------------------------------------------ events
+
+    def _make_event(self, kind, content, chat_id, author_id, guild_id, msg_id, age,
+                    mention_prefix, attachments, extra) -> dict:
+        if kind not in KINDS:
+            raise ValueError(f"unknown message kind {kind!r} (one of {sorted(KINDS)})")
+        chat_kind = KINDS[kind][0]
+        ts = _now_iso()
+        if chat_kind in ("group", "c2c"):
+            mid = msg_id or "ROBOT1.0_" + secrets.token_urlsafe(33).replace("-", ".") + "!"
+        else:
+            mid = msg_id or "08" + secrets.token_hex(20)
+        d: dict[str, Any]
+        if chat_kind == "c2c":
+            uid = author_id or chat_id or "E4F4AEA33253A2797FB897C50B81D7ED"
+            chat = uid
+            d = {"author": {"id": uid, "user_openid": uid, "union_openid": uid},
+                 "content": content, "id": mid, "timestamp": ts,
+                 "message_scene": {"source": "default"}, "message_type": 0}
+        elif chat_kind == "group":
+            chat = chat_id or "82B3406CB35C23E1071C8D6EC61C6064"
+            uid = author_id or "0BA13D42931777D3922F226B6B5D7F13"
+            d = {"id": mid, "content": (" " + content) if mention_prefix else content,
+                 "timestamp": ts,
+                 "author": {"id": uid, "member_openid": uid, "union_openid": uid},
+                 "group_id": chat, "group_openid": chat, "message_scene": {"source": "default"},
+                 "message_type": 0}
+        else:
+            uid = author_id or "1234"
+            if chat_kind == "channel":
+                chat = chat_id or "100010"
+                gid = guild_id or "18700000000001"
+            else:
+                chat = chat_id or guild_id or "18700000000099"
+                gid = chat
+            seq = self._next_guild_msg
+            self._next_guild_msg += 1
+            text = content
+            mentions = []
+            if kind == "AT_MESSAGE_CREATE" and mention_prefix:
+                text = f"<@!{self.bot_id}> {content}"
+                mentions = [{"id": self.bot_id, "username": self.bot_name, "bot": True}]
+            d = {"author": {"avatar": "http://thirdqq.qlogo.cn/0", "bot": False, "id": uid,
+                            "username": f"user{uid[-4:]}"},
+                 "channel_id": chat if chat_kind == "channel" else "200020",
+                 "guild_id": gid, "id": mid, "content": text, "mentions": mentions,
+                 "member": {"joined_at": "2021-04-12T16:34:42+08:00", "roles": ["1"]},
+                 "timestamp": ts, "seq": seq, "seq_in_channel": str(seq)}
+            if chat_kind == "dm":
+                d["direct_message"] = True
+                d["src_guild_id"] = guild_id or "18700000000001"
+                d.pop("mentions")
+        if attachments:
+            d["attachments"] = attachments
+        if extra:
+            d.update(extra)
+        eid = f"{kind}:{secrets.token_hex(24)}"
+        self._inbound[mid] = _Inbound(kind=chat_kind, chat_id=chat, event_type=kind,
+                                      event_id=eid, t=time.monotonic() - age)
+        self._event_ids[eid] = mid
+        env = {"op": 0, "id": eid, "d": d, "t": kind}
+        with self._lock:
+            self._injected.append({"kind": kind, "id": mid, "event_id": eid, "chat_id": chat,
+                                   "envelope": env})
+        return env
+
+    def _wanted(self, sess: _Session, t: str) -> bool:
+        need = KINDS[t][1] if t in KINDS else EVENT_INTENTS.get(t, 0)
+        return need == 0 or bool(sess.intents & need)
+
+    def _dispatch_event(self, env: dict) -> None:
+        owners = [s for s in self._sessions.values() if s.valid]
+        if not owners:
+            if self.queue_without_session:
+                self._pending.append(env)
+            return
+        for sess in owners:
+            if self._wanted(sess, env["t"]):
+                self._emit(sess, env)
+
+    def _emit(self, sess: _Session, env: dict) -> None:
+        sess.seq += 1
+        out = dict(env, s=sess.seq)
+        sess.events.append((sess.seq, out))
+        conn = sess.conn
+        if conn is not None and conn.authenticated and not conn.closing:
+            self._send(conn, out)
+
+    def _deliver_pending(self, sess: _Session) -> None:
+        pending, self._pending = self._pending, []
+        for env in pending:
+            if self._wanted(sess, env["t"]):
+                self._emit(sess, env)
+
+    def _detach(self, sess: _Session) -> None:
+        if sess.conn is not None:
+            sess.conn.session = None
+            sess.conn.authenticated = False
+        sess.conn = None
+
+    def _invalidate(self, sess: _Session) -> None:
+        self._detach(sess)
+        sess.valid = False
+
+    # ------------------------------------------------------------------ gateway
+
+    def _for_conns(self, action: Callable[[_Conn], None]) -> int:
+        targets = sorted((c for c in self._conns if not c.closing), key=lambda c: c.id)
+        for conn in targets:
+            action(conn)
+        return len(targets)
+
+    def _send(self, conn: _Conn, payload: dict) -> None:
+        if conn.closing:
+            return
+        if payload.get("op") == OP_DISPATCH:
+            self._bump("dispatches_sent")
+        conn.out.put_nowait(("frame", _dumps(payload)))
+
+    def _close(self, conn: _Conn, code: int, reason: str = "") -> None:
+        if conn.closing:
+            return
+        conn.closing = True
+        conn.server_close = code
+        with self._lock:
+            self._server_close_codes.append(code)
+        conn.out.put_nowait(("close", code, reason))
+
+    def _drop(self, conn: _Conn) -> None:
+        if conn.closing:
+            return
+        conn.closing = True
+        conn.dropped = True
+        conn.out.put_nowait(("drop",))
+
+    async def _writer(self, conn: _Conn) -> None:
+        ws = conn.ws
+        try:
+            while True:
+                item = await conn.out.get()
+                if item[0] == "frame":
+                    await ws.send(item[1])
+                elif item[0] == "close":
+                    await ws.close(item[1], item[2])
+                    return
+                elif item[0] == "drop":
+                    ws.transport.abort()
+                    return
+                else:
+                    return
+        except websockets.exceptions.ConnectionClosed:
+            return
+
+    async def _watchdog(self, conn: _Conn) -> None:
+        while not conn.closing:
+            left = conn.last_beat + self.heartbeat_timeout - time.monotonic()
+            if left <= 0:
+                self._close(conn, 4009, "connection expired")  # 4009: resumable
+                return
+            await asyncio.sleep(left)
+
+    async def _ws_handler(self, ws: Any, path: Optional[str] = None) -> None:
+        conn = _Conn(id=self._next_conn_id, ws=ws, out=asyncio.Queue(),
+                     last_beat=time.monotonic())
+        self._next_conn_id += 1
+        self._conns.add(conn)
+        self._bump("connections")
+        writer = self._spawn(self._writer(conn))
+        self._send(conn, {"op": OP_HELLO, "d": {"heartbeat_interval": self.heartbeat_interval}})
+        watchdog = self._spawn(self._watchdog(conn))
+        try:
+            async for raw in ws:
+                if not conn.closing:
+                    self._on_frame(conn, raw)
+        except websockets.exceptions.ConnectionClosed:
+            pass
+        finally:
+            watchdog.cancel()
+            conn.out.put_nowait(("end",))
+            try:
+                await asyncio.wait_for(asyncio.shield(writer), 3)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                writer.cancel()
+            self._on_closed(conn)
+
+    def _on_closed(self, conn: _Conn) -> None:
+        self._conns.discard(conn)
+        client_code: Optional[int] = None
+        if not conn.dropped and conn.server_close is None:
+            rcvd = conn.ws.close_rcvd
+            client_code = rcvd.code if rcvd is not None else 1006
+            with self._lock:
+                self._client_close_codes.append(client_code)
+        conn.closing = True
+        sess = conn.session
+        if sess is not None and sess.conn is conn:
+            if client_code in (1000, 1001):
+                self._invalidate(sess)
+            else:
+                self._detach(sess)
+
+    def _valid_gateway_token(self, token: Any) -> bool:
+        if not isinstance(token, str) or not token.startswith("QQBot "):
+            return False
+        return self._token_status(token[len("QQBot "):], time.monotonic()) is True
+
+    def _on_frame(self, conn: _Conn, raw: Any) -> None:
+        now = time.monotonic()
+        try:
+            msg = json.loads(raw if isinstance(raw, str) else bytes(raw).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            self._close(conn, 4002, "invalid payload")
+            return
+        if not isinstance(msg, dict):
+            self._close(conn, 4002, "invalid payload")
+            return
+        op, d = msg.get("op"), msg.get("d")
+        with self._lock:
+            self._payloads.append({"conn": conn.id, "op": op, "d": d, "t": now})
+        if op == OP_HEARTBEAT and _is_int(op):
+            if d is not None and not _is_int(d):
+                self._close(conn, 4002, "invalid heartbeat payload")
+                return
+            conn.last_beat = now
+            self._bump("heartbeats")
+            if self._acks:
+                self._send(conn, {"op": OP_HEARTBEAT_ACK})
+                self._bump("acks_sent")
+        elif op == OP_IDENTIFY and _is_int(op):
+            self._on_identify(conn, d)
+        elif op == OP_RESUME and _is_int(op):
+            self._on_resume(conn, d)
+        else:
+            self._close(conn, 4001, "invalid opcode")
+
+    def _on_identify(self, conn: _Conn, d: Any) -> None:
+        if conn.authenticated:
+            self._close(conn, 4005, "already authenticated")
+            return
+        if not isinstance(d, dict):
+            self._close(conn, 4002, "invalid identify payload")
+            return
+        if not self._valid_gateway_token(d.get("token")):
+            self._close(conn, 4004, "authentication failed")
+            return
+        shard = d.get("shard", [0, 1])
+        if (not isinstance(shard, list) or len(shard) != 2 or not all(_is_int(x) for x in shard)
+                or not 0 <= shard[0] < shard[1]):
+            self._close(conn, 4010, "invalid shard")
+            return
+        intents = d.get("intents")
+        if not _is_int(intents) or intents <= 0 or intents & ~KNOWN_INTENTS:
+            self._close(conn, 4013, "invalid intent")
+            return
+        if intents & ~self.allowed_intents:
+            self._close(conn, 4014, "intent not permitted")
+            return
+        self._bump("identifies")
+        sess = _Session(id=str(uuid.uuid4()), shard=list(shard), intents=intents)
+        self._sessions[sess.id] = sess
+        sess.conn = conn
+        conn.session = sess
+        conn.authenticated = True
+        self._emit(sess, {"op": 0, "t": "READY", "d": {
+            "version": 1, "session_id": sess.id,
+            "user": {"id": self.bot_id, "username": self.bot_name, "bot": True},
+            "shard": list(shard)}})
+        self._deliver_pending(sess)
+
+    def _on_resume(self, conn: _Conn, d: Any) -> None:
+        if conn.authenticated:
+            self._close(conn, 4005, "already authenticated")
+            return
+        if not isinstance(d, dict) or not isinstance(d.get("session_id"), str) \
+                or not _is_int(d.get("seq")):
+            self._close(conn, 4002, "invalid resume payload")
+            return
+        if not self._valid_gateway_token(d.get("token")):
+            self._close(conn, 4004, "authentication failed")
+            return
+        self._bump("resume_attempts")
+        sess = self._sessions.get(d["session_id"])
+        if sess is None or not sess.valid:
+            self._send(conn, {"op": OP_INVALID_SESSION, "d": False})
+            self._bump("invalid_sessions_sent")
+            return
+        seq = d["seq"]
+        if seq < 0 or seq > sess.seq:
+            self._invalidate(sess)
+            self._close(conn, 4007, "invalid seq")
+            return
+        old = sess.conn
+        if old is not None and old is not conn:
+            self._detach(sess)
+            self._close(old, 4009, "session resumed elsewhere")
+        sess.conn = conn
+        conn.session = sess
+        conn.authenticated = True
+        self._bump("resumes")
+        for s, env in sess.events:
+            if s > seq:
+                self._send(conn, env)
+        self._emit(sess, {"op": 0, "t": "RESUMED", "d": ""})
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _classify(self, path: str) -> str:
+        if path == TOKEN_PATH:
+            return "token"
+        parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
+        if parts == ["gateway"]:
+            return "gateway"
+        if parts == ["gateway", "bot"]:
+            return "gateway_bot"
+        if len(parts) == 3 and parts[2] == "messages" and parts[1]:
+            return {"channels": "channel", "dms": "dm"}.get(parts[0], "other")
+        if len(parts) == 4 and parts[0] == "v2" and parts[3] == "messages" and parts[2]:
+            return {"groups": "group", "users": "c2c"}.get(parts[1], "other")
+        return "other"
+
+    def _on_record(self, req: Request) -> None:
+        auth = req.headers.get("authorization", "")
+        req.token_ok = (auth.startswith("QQBot ")
+                        and self._token_status(auth[6:], req.t) is True)
+        req.union_appid = req.headers.get("x-union-appid")
+
+    def _record_answer(self, req: Request, resp: Response) -> None:  # under the lock
+        try:
+            body = json.loads(resp.body) if resp.body else None
+        except ValueError:
+            body = None
+        req.code = body.get("code") if isinstance(body, dict) and _is_int(body.get("code")) \
+            else None
+        if resp.status == 401:
+            self._counts["unauthorized"] += 1
+        if req.endpoint in ("channel", "dm", "group", "c2c") and resp.status >= 300:
+            self._counts["rejected"] += 1
+
+    def _extra_headers(self, resp: Response) -> list[str]:
+        return [f"X-Tps-trace-ID: {secrets.token_hex(16)}"]
+
+    async def _route(self, req: Request, reader: asyncio.StreamReader) -> Response:
+        return self._finish(req, self._answer(req))
+
+    def _answer(self, req: Request) -> Response:
+        ep = req.endpoint
+        if ep == "token":
+            if req.method != "POST":
+                return _error(405, 0, "method not allowed")
+            return self._token(req)
+        if ep == "other":
+            return _error(404, 0, "no such API")
+        want = "GET" if ep in ("gateway", "gateway_bot") else "POST"
+        if req.method != want:
+            return _error(405, 0, "method not allowed")
+        auth = req.headers.get("authorization")
+        if auth is None:
+            return _error(401, CODE_TOKEN_MISSING, "token missing")
+        if not auth.startswith("QQBot ") or not auth[6:]:
+            return _error(401, CODE_TOKEN_INVALID, "token invalid")
+        if not req.token_ok:
+            return _error(401, CODE_TOKEN_EXPIRED, "token not exist or expire")
+        if req.union_appid is None:
+            self._bump("union_appid_missing")
+            if self.require_union_appid:
+                return _error(401, 11261, "appid missing")
+        elif req.union_appid != self.app_id:
+            return _error(401, 11251, "appid mismatch")
+        if ep in ("gateway", "gateway_bot"):
+            with self._lock:
+                used = self._counts["identifies"]
+            return _json(200, {"url": self.gateway_url, "shards": 1, "session_start_limit": {
+                "total": 1000, "remaining": max(0, 1000 - used), "reset_after": 14400000,
+                "max_concurrency": 1}})
+        return self._send_message(req)
+
+    def _token(self, req: Request) -> Response:
+        def fail(code: int, message: str) -> Response:
+            self._bump("token_failures")
+            return _json(self.token_error_status, {"code": code, "message": message})
+        ctype = req.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if self.require_json_token_request and ctype != "application/json":
+            return fail(CODE_APPID_INVALID, "appid invalid")
+        try:
+            body = json.loads(req.body)
+        except (UnicodeDecodeError, ValueError):
+            return fail(CODE_APPID_INVALID, "appid invalid")
+        if not isinstance(body, dict) or body.get("appId") != self.app_id:
+            return fail(CODE_APPID_INVALID, "appid invalid")
+        if body.get("clientSecret") != self.app_secret:
+            return fail(CODE_SECRET_INVALID, "invalid appid or secret")
+        token, remaining = self._issue_token(
+            req.t, self.token_lifetime, lambda: secrets.token_urlsafe(48),
+            min_remaining=min(self.token_overlap, self.token_lifetime))
+        return _json(200, {"access_token": token, "expires_in": str(int(remaining))})
+
+    def _send_message(self, req: Request) -> Response:
+        kind = req.endpoint
+        chat_id = urllib.parse.unquote(req.path.strip("/").split("/")[-2])
+        forced = self._forced.pop(0) if self._forced else None
+        if forced is not None and forced[0] == "429":
+            return _error(429, forced[1], "msg limit exceed")
+        if forced is not None and not forced[2]:
+            return _server_error(forced[1])
+        ctype = req.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if ctype != "application/json":
+            return _error(400, CODE_BAD_REQUEST, "content-type must be application/json")
+        try:
+            body = json.loads(req.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return _error(400, CODE_BAD_REQUEST, "invalid json")
+        if not isinstance(body, dict):
+            return _error(400, CODE_BAD_REQUEST, "body is not an object")
+        v2 = kind in ("group", "c2c")
+        content = body.get("content")
+        if content is not None and not isinstance(content, str):
+            return _error(400, CODE_BAD_REQUEST, "content must be a string")
+        has_text = isinstance(content, str) and content.strip() != ""
+        msg_type = body.get("msg_type")
+        if v2:
+            if not _is_int(msg_type) or msg_type not in V2_MSG_TYPES:
+                return _error(400, CODE_BAD_REQUEST, "msg_type required")
+            need = {0: has_text, 2: isinstance(body.get("markdown"), dict),
+                    3: isinstance(body.get("ark"), dict), 4: isinstance(body.get("embed"), dict),
+                    7: isinstance(body.get("media"), dict)}.get(msg_type, has_text)
+            if not need or (kind == "group" and content is None):
+                return _error(400, CODE_EMPTY, "message is empty")
+        else:
+            others = any(isinstance(body.get(k), (dict, str)) and body.get(k)
+                         for k in ("embed", "ark", "image", "markdown"))
+            if not has_text and not others:
+                return _error(400, CODE_EMPTY, "message is empty")
+        msg_id = body.get("msg_id")
+        event_id = body.get("event_id")
+        if msg_id is not None and not isinstance(msg_id, str):
+            return _error(400, CODE_BAD_REQUEST, "msg_id must be a string")
+        if event_id is not None and not isinstance(event_id, str):
+            return _error(400, CODE_BAD_REQUEST, "event_id must be a string")
+        seq: Optional[int] = None
+        if v2:
+            seq = body.get("msg_seq", 1)
+            if not _is_int(seq) or seq < 1:
+                return _error(400, CODE_BAD_REQUEST, "msg_seq must be a positive integer")
+        inbound: Optional[_Inbound] = None
+        if msg_id:
+            inbound = self._inbound.get(msg_id)
+            if inbound is None or inbound.kind != kind or inbound.chat_id != chat_id:
+                return _error(400, CODE_MSG_EXPIRE, "msg_id无效或越权")
+            if req.t - inbound.t > self.reply_windows[kind]:
+                return _error(400, CODE_MSG_EXPIRE, "msg expired")
+            if v2:
+                if seq in inbound.replies:
+                    return _error(400, CODE_DEDUP, "消息被去重，请检查请求msgseq")
+                if len(inbound.replies) >= self.max_replies:
+                    return _error(400, CODE_REPLY_LIMIT, "msg limit exceed")
+        elif event_id:
+            if event_id not in self._event_ids:
+                return _error(400, CODE_MSG_EXPIRE, "event_id无效或越权")
+        elif v2 and not self.allow_active_v2:
+            return _error(400, CODE_ACTIVE_REFUSED, "active message not allowed")
+        if inbound is not None and v2:
+            inbound.replies.add(seq)
+        new_id = ("ROBOT1.0_" + secrets.token_urlsafe(24)) if v2 else "08" + secrets.token_hex(20)
+        lost = forced[1] if forced is not None else None
+        rec = QqMessage(kind=kind, chat_id=chat_id, id=new_id, body=body,
+                        content=content if isinstance(content, str) else None,
+                        msg_type=msg_type if _is_int(msg_type) else None,
+                        msg_id=msg_id or None, msg_seq=seq, event_id=event_id or None,
+                        headers=dict(req.headers), t=req.t, wall=req.wall, status=lost or 200)
+        with self._lock:
+            self._delivered.append(rec)
+        if lost is not None:
+            return _server_error(lost)
+        if v2:
+            return _json(200, {"id": new_id, "timestamp": int(time.time())})
+        return _json(200, {"id": new_id, "channel_id": chat_id, "content": content or "",
+                           "timestamp": _now_iso(),
+                           "author": {"id": self.bot_id, "username": self.bot_name,
+                                      "bot": True}})
+
+
+def _server_error(status: int) -> Response:
+    if status == 500:
+        return _error(500, 500, "internal error")
+    page = f"<html><body><h1>{status}</h1></body></html>".encode()
+    return Response(status, page, {}, "text/html")
+
+
+def main() -> None:
+    ap = standalone_parser("fake QQ Bot Open Platform (token, OpenAPI, gateway)")
+    ap.add_argument("--ws-port", type=int)
+    ap.add_argument("--app-id")
+    ap.add_argument("--app-secret")
+    ap.add_argument("--token-lifetime", type=float)
+    ap.add_argument("--heartbeat-interval", type=int, help="ms")
+    QqFake(**vars(ap.parse_args())).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

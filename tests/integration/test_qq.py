@@ -1,0 +1,124 @@
+"""QQ end to end: the real botgate binary against the strict fake QQ (tests/fakes/qq_fake.py):
+access token, gateway (identify, the five message kinds, resume), passive replies with msg_id and
+msg_seq through the right endpoint, token expiry, and webhook mode (op 13 validation, signed
+pushes, forged pushes, duplicates)."""
+
+from __future__ import annotations
+
+import time
+
+from botgate_harness import QqWebhookPushes, botgate_config, qq_bot, wait_until
+from fakes.qq_fake import GUILD_MESSAGES
+
+# What a chat bot needs on a public bot: @-messages in channels, guild DMs, groups and C2C.
+PUBLIC_INTENTS = ["public_guild_messages", "direct_message", "group_and_c2c_event"]
+
+
+def start_bot(launch, fake, *, rules=(), wait_ready=True, **bot_kw):
+    bot = qq_bot(fake, **bot_kw)
+    return launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot],
+                                                  rules=list(rules)), wait_ready=wait_ready)
+
+
+def replies_to(fake, msg_id):
+    return [m for m in fake.messages() if m.msg_id == msg_id]
+
+
+ENDPOINT_OF = {
+    "AT_MESSAGE_CREATE": "channel",
+    "DIRECT_MESSAGE_CREATE": "dm",
+    "GROUP_AT_MESSAGE_CREATE": "group",
+    "C2C_MESSAGE_CREATE": "c2c",
+}
+
+
+def test_each_message_kind_is_answered_through_its_endpoint(launch, make_qq_fake):
+    fake = make_qq_fake()
+    bg = start_bot(launch, fake, intents=PUBLIC_INTENTS,
+                   rules=[{"match": "^ping$", "reply": "pong"}])
+    assert fake.wait_connected(10), bg.log_text()
+    [identify] = fake.identify_payloads()
+    assert identify["token"].startswith("QQBot ")
+
+    sent = {kind: fake.inject(kind, "ping") for kind in ENDPOINT_OF}
+    wait_until(lambda: all(replies_to(fake, m) for m in sent.values()), 15)
+    for kind, msg_id in sent.items():
+        [reply] = replies_to(fake, msg_id)
+        assert reply.kind == ENDPOINT_OF[kind], kind
+        assert reply.content == "pong", (kind, reply.body)
+        assert reply.msg_seq in (None, 1), (kind, reply.body)
+        assert reply.headers["authorization"].startswith("QQBot ")
+        assert reply.union_appid == fake.app_id
+    assert fake.stats()["identifies"] == 1
+    assert fake.app_secret not in bg.log_text()
+
+
+def test_all_guild_messages_of_a_private_bot(launch, make_qq_fake):
+    fake = make_qq_fake(allowed_intents=GUILD_MESSAGES)
+    bg = start_bot(launch, fake, intents=["guild_messages"])
+    assert fake.wait_connected(10), bg.log_text()
+    m = fake.inject("MESSAGE_CREATE", "no mention needed")
+    wait_until(lambda: replies_to(fake, m), 10)
+    [reply] = replies_to(fake, m)
+    assert reply.kind == "channel"
+    assert reply.content == "Hello, no mention needed"
+
+
+def test_resume_after_a_dropped_connection_answers_what_was_missed(launch, make_qq_fake):
+    fake = make_qq_fake()
+    bg = start_bot(launch, fake, intents=PUBLIC_INTENTS)
+    assert fake.wait_connected(10)
+    fake.drop_connection()
+    missed = [fake.inject("C2C_MESSAGE_CREATE", f"missed {i}") for i in range(3)]
+    assert fake.wait_stat("resumes", 1, 15), bg.log_text()
+    wait_until(lambda: all(replies_to(fake, m) for m in missed), 15)
+    for i, m in enumerate(missed):
+        assert [r.content for r in replies_to(fake, m)] == [f"Hello, missed {i}"]
+    assert fake.stats()["identifies"] == 1
+
+
+def test_an_expired_token_is_fetched_again(launch, make_qq_fake):
+    fake = make_qq_fake()
+    bg = start_bot(launch, fake, intents=PUBLIC_INTENTS)
+    assert fake.wait_connected(10)
+    first = fake.inject("GROUP_AT_MESSAGE_CREATE", "one")
+    wait_until(lambda: replies_to(fake, first), 10)
+    fetches = fake.stats()["token_fetches"]
+    fake.expire_tokens_now()
+    second = fake.inject("GROUP_AT_MESSAGE_CREATE", "two")
+    wait_until(lambda: replies_to(fake, second), 10)
+    assert [r.content for r in replies_to(fake, second)] == ["Hello, two"], bg.log_text()
+    assert fake.stats()["token_fetches"] > fetches
+
+
+def test_webhook_mode_validation_signed_pushes_and_forgeries(launch, make_qq_fake):
+    fake = make_qq_fake()
+    bg = start_bot(launch, fake, mode="webhook")
+    pushes = QqWebhookPushes(bg, fake)
+    status, answer, ok = pushes.validate()
+    assert status == 200 and ok, answer
+
+    env, (status, _, body) = pushes.message("C2C_MESSAGE_CREATE", "via webhook")
+    assert status == 200
+    msg_id = env["d"]["id"]
+    wait_until(lambda: replies_to(fake, msg_id), 10)
+    [reply] = replies_to(fake, msg_id)
+    assert reply.kind == "c2c" and reply.content == "Hello, via webhook"
+
+    # QQ redelivers when unsure: the same event gets no second reply.
+    status, _, _ = pushes.push_envelope(env)
+    assert status == 200
+    forged_env = fake.make_event("GROUP_AT_MESSAGE_CREATE", "forged")
+    status, _, _ = pushes.push_envelope(forged_env, tamper="body")
+    assert status == 401
+    status, _, _ = pushes.push_envelope(forged_env, tamper="signature")
+    assert status == 401
+    # A genuine push captured and replayed an hour later.
+    stale_env = fake.make_event("C2C_MESSAGE_CREATE", "replayed")
+    status, _, _ = pushes.push_envelope(stale_env, timestamp=str(int(time.time()) - 3600))
+    assert status == 401
+    time.sleep(1)
+    assert replies_to(fake, stale_env["d"]["id"]) == []
+    assert len(replies_to(fake, msg_id)) == 1
+    assert replies_to(fake, forged_env["d"]["id"]) == []
+    assert fake.stats()["connections"] == 0, "webhook mode opens no gateway"
