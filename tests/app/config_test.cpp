@@ -452,7 +452,7 @@ TEST(ConfigTest, ExampleConfigLoads) {
   ASSERT_EQ(config.rules.size(), 1u);
   EXPECT_EQ(config.rules[0].match, R"(^\$hello$)");
   EXPECT_EQ(config.rules[0].reply, "Hello!");
-  EXPECT_EQ(config.bots.size() + config.warnings.size(), 3u);
+  EXPECT_EQ(config.bots.size() + config.warnings.size(), 4u);
 }
 
 TEST(ConfigTest, ExampleConfigSkipsBotsWithoutCredentials) {
@@ -463,13 +463,15 @@ TEST(ConfigTest, ExampleConfigSkipsBotsWithoutCredentials) {
                                    {"FEISHU_APP_SECRET", "s"},
                                    {"FEISHU_VERIFICATION_TOKEN", "v"}};
   const auto config = parse_config(text, "botgate.toml", registry, &environment);
-  // Discord's token is required only with the gateway, so its platform (not the loader)
-  // skips that bot when DISCORD_TOKEN is unset: Gateway::skipped() reports it.
-  ASSERT_EQ(config.bots.size(), 2u);
+  // Discord's and QQ's platforms (not the loader) check their keys, so they skip those bots
+  // when DISCORD_TOKEN or QQ_APP_ID is unset: Gateway::skipped() reports it.
+  ASSERT_EQ(config.bots.size(), 3u);
   EXPECT_EQ(config.bots[0].name, "feishu");
   EXPECT_EQ(config.bots[0].get_string("encrypt_key", "x"), "");
   EXPECT_EQ(config.bots[1].name, "discord");
   EXPECT_EQ(config.bots[1].unset_variables.at("token"), "DISCORD_TOKEN");
+  EXPECT_EQ(config.bots[2].name, "qq");
+  EXPECT_EQ(config.bots[2].unset_variables.at("app_id"), "QQ_APP_ID");
   ASSERT_EQ(config.warnings.size(), 1u);
   EXPECT_EQ(config.warnings[0], "bot 'lark' skipped: LARK_APP_ID is not set");
 }
