@@ -122,3 +122,41 @@ def test_webhook_mode_validation_signed_pushes_and_forgeries(launch, make_qq_fak
     assert len(replies_to(fake, msg_id)) == 1
     assert replies_to(fake, forged_env["d"]["id"]) == []
     assert fake.stats()["connections"] == 0, "webhook mode opens no gateway"
+
+
+def test_several_replies_to_one_message_each_get_their_own_msg_seq(launch, make_qq_fake):
+    """A forward service answering with two messages: QQ accepts both only because each carries
+    its own msg_seq (the same msg_seq twice is QQ's 40054005 dedup)."""
+    import http.server
+    import json
+    import threading
+
+    class Service(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"messages": [{"text": "first"}, {"text": "second"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    service = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Service)
+    threading.Thread(target=service.serve_forever, daemon=True).start()
+    try:
+        fake = make_qq_fake()
+        bot = qq_bot(fake, intents=PUBLIC_INTENTS)
+        forward = f"http://127.0.0.1:{service.server_address[1]}/"
+        bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot], echo=False)
+                    + f'\n[forward]\nurl = "{forward}"\n')
+        assert fake.wait_connected(10), bg.log_text()
+        m = fake.inject("GROUP_AT_MESSAGE_CREATE", "tell me twice")
+        wait_until(lambda: len(replies_to(fake, m)) >= 2, 10)
+        replies = replies_to(fake, m)
+        assert [(r.content, r.msg_seq) for r in replies] == [("first", 1), ("second", 2)]
+        assert fake.rejected() == [], fake.rejected()
+    finally:
+        service.shutdown()
