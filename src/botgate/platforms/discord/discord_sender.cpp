@@ -116,9 +116,13 @@ std::string discord_nonce(std::string_view idempotency_key) {
 Error discord_error(const HttpResponse& response, std::string_view what) {
   const unsigned status = response.result_int();
   const auto body = parse_object(response.body());
-  const auto code = body ? int_at(*body, "code") : std::nullopt;
+  // A plain value, not an optional: GCC 12 at -O2 wrongly calls the optional's value
+  // "maybe uninitialized" here.
+  const std::optional<std::int64_t> code_field = body ? int_at(*body, "code") : std::nullopt;
+  const bool has_code = code_field.has_value();
+  const std::int64_t code = code_field.value_or(0);
   std::string message = body ? clip(string_at(*body, "message"), kMaxMessage) : std::string();
-  if (code == 50035) {
+  if (has_code && code == 50035) {
     if (const auto* errors = object_at(*body, "errors")) {
       if (auto reason = first_form_error(*errors); !reason.empty()) {
         message += " (" + clip(reason, kMaxMessage) + ")";
@@ -126,9 +130,9 @@ Error discord_error(const HttpResponse& response, std::string_view what) {
     }
   }
   const std::string prefix = std::string(what) + ": discord ";
-  if (code == 20016 || code == 20028) {
+  if (has_code && (code == 20016 || code == 20028)) {
     // Slowmode / channel write limit: the channel, not the bot, is too fast for now.
-    return Error{errc::rate_limited, prefix + std::to_string(*code) + ": " + message,
+    return Error{errc::rate_limited, prefix + std::to_string(code) + ": " + message,
                  discord_retry_after(response).value_or(kWriteLimitWait)};
   }
   if (status == 429) {
@@ -147,7 +151,9 @@ Error discord_error(const HttpResponse& response, std::string_view what) {
   if (status >= 500 || status < 400) {
     return Error{errc::platform_unavailable, prefix + "HTTP " + std::to_string(status)};
   }
-  if (code) return Error{errc::platform_rejected, prefix + std::to_string(*code) + ": " + message};
+  if (has_code) {
+    return Error{errc::platform_rejected, prefix + std::to_string(code) + ": " + message};
+  }
   return Error{errc::platform_rejected, prefix + "HTTP " + std::to_string(status)};
 }
 
