@@ -1,11 +1,10 @@
 #include "botgate/platforms/discord/discord_config.hpp"
 
 #include "botgate/crypto/encoding.hpp"
+#include "botgate/platforms/common/shard_settings.hpp"
 #include "botgate/platforms/discord/discord_intents.hpp"
 
 #include <algorithm>
-#include <limits>
-#include <set>
 #include <stdexcept>
 
 namespace botgate::discord {
@@ -28,35 +27,6 @@ std::string decode_public_key(const std::string& hex) {
             (hex.size() == 64 ? ", not all hex digits)" : ")"));
   }
   return std::move(*key);
-}
-
-int read_shard_count(const BotSettings& settings) {
-  const std::int64_t count = settings.get_int("shard_count", 0);
-  if (count < 0) invalid("shard_count must be 0 (Discord's recommended count) or more");
-  if (count > std::numeric_limits<int>::max()) invalid("shard_count is too large");
-  return static_cast<int>(count);
-}
-
-/// Notes 3.6: shard ids run from 0 to shard_count - 1. With shard_count 0 the count is only
-/// known from GET /gateway/bot, so the runner checks the ids against it then.
-std::vector<int> read_shards(const BotSettings& settings, int shard_count) {
-  std::vector<int> shards;
-  std::set<std::int64_t> seen;
-  for (const std::int64_t id : settings.get_int_list("shards")) {
-    if (id < 0) invalid("shards: shard id " + std::to_string(id) + " is negative");
-    if (shard_count > 0 && id >= shard_count) {
-      invalid("shards: shard id " + std::to_string(id) + " is not below shard_count (" +
-              std::to_string(shard_count) + ")");
-    }
-    if (id > std::numeric_limits<int>::max()) {
-      invalid("shards: shard id " + std::to_string(id) + " is too large");
-    }
-    if (!seen.insert(id).second) {
-      invalid("shards: shard id " + std::to_string(id) + " is listed twice");
-    }
-    shards.push_back(static_cast<int>(id));
-  }
-  return shards;
 }
 
 }  // namespace
@@ -120,8 +90,9 @@ DiscordConfig discord_config_from(const BotSettings& settings,
     config.intents = default_discord_intents();
   }
 
-  config.shard_count = read_shard_count(settings);
-  config.shards = read_shards(settings, config.shard_count);
+  platforms::ShardSettings shards = platforms::read_shard_settings(settings, "Discord");
+  config.shard_count = shards.count;
+  config.shards = std::move(shards.ids);
   return config;
 }
 

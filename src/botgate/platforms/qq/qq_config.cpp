@@ -1,11 +1,10 @@
 #include "botgate/platforms/qq/qq_config.hpp"
 
+#include "botgate/platforms/common/shard_settings.hpp"
 #include "botgate/platforms/qq/qq_intents.hpp"
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
-#include <set>
 #include <stdexcept>
 
 namespace botgate::qq {
@@ -20,35 +19,6 @@ bool is_digits(const std::string& text) {
 
 void strip_trailing_slashes(std::string& url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
-}
-
-int read_shard_count(const BotSettings& settings) {
-  const std::int64_t count = settings.get_int("shard_count", 0);
-  if (count < 0) invalid("shard_count must be 0 (QQ's recommended count) or more");
-  if (count > std::numeric_limits<int>::max()) invalid("shard_count is too large");
-  return static_cast<int>(count);
-}
-
-/// Notes 4.5: one connection per [shard_id, shard_count], ids 0..shard_count-1. With
-/// shard_count 0 the count comes from GET /gateway/bot, so the gateway checks the ids then.
-std::vector<int> read_shards(const BotSettings& settings, int shard_count) {
-  std::vector<int> shards;
-  std::set<std::int64_t> seen;
-  for (const std::int64_t id : settings.get_int_list("shards")) {
-    if (id < 0) invalid("shards: shard id " + std::to_string(id) + " is negative");
-    if (shard_count > 0 && id >= shard_count) {
-      invalid("shards: shard id " + std::to_string(id) + " is not below shard_count (" +
-              std::to_string(shard_count) + ")");
-    }
-    if (id > std::numeric_limits<int>::max()) {
-      invalid("shards: shard id " + std::to_string(id) + " is too large");
-    }
-    if (!seen.insert(id).second) {
-      invalid("shards: shard id " + std::to_string(id) + " is listed twice");
-    }
-    shards.push_back(static_cast<int>(id));
-  }
-  return shards;
 }
 
 }  // namespace
@@ -121,8 +91,9 @@ QqConfig qq_config_from(const BotSettings& settings) {
   } else {
     config.intents = default_qq_intents();
   }
-  config.shard_count = read_shard_count(settings);
-  config.shards = read_shards(settings, config.shard_count);
+  platforms::ShardSettings shards = platforms::read_shard_settings(settings, "QQ");
+  config.shard_count = shards.count;
+  config.shards = std::move(shards.ids);
   return config;
 }
 
