@@ -15,6 +15,9 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
   libre2-dev libpugixml-dev libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-pytest python3-cryptography python3-websockets curl
 
+# The web console's browser test (tests/browser): Chromium, and Node.js only where it is missing.
+DEB_PACKAGES += chromium $(if $(shell command -v node && command -v npm),,nodejs npm)
+
 # ccache (when installed) shares objects between checkouts in different folders.
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
@@ -24,7 +27,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DBOTGATE_WARNINGS_AS_ERRORS=ON
 endif
 
-.PHONY: all deps build build-asan run test test-unit bench clean
+.PHONY: all deps browser-deps build build-asan run test test-unit bench clean
 
 all: build
 
@@ -36,6 +39,11 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# playwright-core for the browser test, pinned in tests/browser/package.json (no lock file).
+browser-deps: deps
+	@[ -d tests/browser/node_modules/playwright-core ] || \
+	  (cd tests/browser && npm install --no-audit --no-fund --no-package-lock)
 
 $(BUILD_DIR)/build.ninja: | deps
 	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
@@ -57,7 +65,7 @@ run: deps $(BUILD_DIR)/build.ninja
 # Every test. Unit and integration tests run on the build with AddressSanitizer and UBSan (GCC 12
 # miscompiles some coroutine code and ASan is what catches it); the integration tests run again
 # against the optimised binary that `make run` uses. Two cores build one tree at a time.
-test: deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja
+test: deps browser-deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2

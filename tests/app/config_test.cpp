@@ -283,6 +283,8 @@ TEST(ConfigTest, BotNameRules) {
   expect_error("[[bot]]\n" + creds, 1, "bot[0].name", "is required");
   expect_error("[[bot]]\nname = \"a\"\n" + creds + "\n[[bot]]\nname = \"a\"\n" + creds, 8,
                "bot[1].name", "duplicate bot name 'a' (first used on line 2)");
+  expect_error("[[bot]]\nname = \"sandbox\"\n" + creds, 2, "bot[0].name",
+               "'sandbox' is the web console's built-in sandbox bot");
 }
 
 TEST(ConfigTest, DuplicateNameCountsSkippedBots) {

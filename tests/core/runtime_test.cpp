@@ -541,6 +541,9 @@ TEST(RuntimeTest, WebhookWithAMalformedBodyIs400) {
   Harness h;
   const HttpResponse response = h.on_webhook("bot", callback("good", "{not json"));
   EXPECT_EQ(response.result(), http::status::bad_request);
+  EXPECT_NE(response.body().find(R"("error":"malformed_payload")"), std::string::npos)
+      << response.body();
+  EXPECT_NE(response.body().find(R"("detail":)"), std::string::npos) << "what is malformed";
   EXPECT_TRUE(h.store_.inbox().empty());
 }
 
@@ -617,6 +620,116 @@ TEST(RuntimeTest, NewEventIdsAreRandomHex) {
   EXPECT_EQ(a.size(), 32u);
   EXPECT_NE(a, b);
   EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+}
+
+// ---- What the console reads: the message log and the status counters ----
+
+/// The log entries of the runtime, oldest change first.
+std::vector<LogEntry> log_entries(Harness& h) { return h.runtime_->message_log().query({}); }
+
+TEST(RuntimeTest, TheLogShowsAnEventAndItsReplyOnceSent) {
+  Harness h;
+  h.runtime_->start();
+  ASSERT_TRUE(h.on_event(message_event("ev-1", "m-1", "hi")).value());
+  ASSERT_TRUE(run_until(h.io_, [&] {
+    auto entries = log_entries(h);
+    return entries.size() == 2 && entries[1].outcome == LogOutcome::sent;
+  }));
+  auto entries = log_entries(h);
+  EXPECT_TRUE(entries[0].incoming);
+  EXPECT_EQ(entries[0].text, "hi");
+  EXPECT_EQ(entries[0].user, "Ann");
+  EXPECT_EQ(entries[0].chat_id, "chat-1");
+  EXPECT_FALSE(entries[1].incoming);
+  EXPECT_EQ(entries[1].text, "echo: hi");
+  EXPECT_EQ(entries[1].reply_to, entries[0].id);
+  EXPECT_EQ(entries[1].attempts, 1);
+  const auto status = h.runtime_->status()[0];
+  ASSERT_TRUE(status.last_event_at);
+  EXPECT_LE(*status.last_event_at, std::chrono::system_clock::now());
+}
+
+TEST(RuntimeTest, ADuplicateIsNotLoggedTwice) {
+  Harness h;
+  h.runtime_->start();
+  ASSERT_TRUE(h.on_event(message_event("ev-1", "m-1", "hi")).value());
+  ASSERT_FALSE(h.on_event(message_event("ev-1", "m-1", "hi")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: hi"));
+  int incoming = 0;
+  for (const LogEntry& entry : log_entries(h)) incoming += entry.incoming ? 1 : 0;
+  EXPECT_EQ(incoming, 1);
+}
+
+TEST(RuntimeTest, TheLogShowsRetriesAndTheFailureWithThePlatformsError) {
+  RuntimeOptions options = fast_options();
+  options.max_send_attempts = 2;
+  Harness h(options);
+  h.sender_->fail_next_sends(1000, Error{errc::platform_unavailable, "503 from the platform"});
+  h.runtime_->start();
+  ASSERT_TRUE(h.on_event(message_event("ev-1", "m-1", "hi")).value());
+  std::vector<LogOutcome> seen;
+  ASSERT_TRUE(run_until(h.io_, [&] {
+    auto entries = log_entries(h);
+    if (entries.size() == 2 && (seen.empty() || seen.back() != entries[1].outcome)) {
+      seen.push_back(entries[1].outcome);
+    }
+    return !seen.empty() && seen.back() == LogOutcome::failed;
+  }));
+  const LogEntry failed = log_entries(h)[1];
+  EXPECT_EQ(failed.attempts, 2);
+  EXPECT_NE(failed.error.find("503 from the platform"), std::string::npos) << failed.error;
+  EXPECT_NE(std::find(seen.begin(), seen.end(), LogOutcome::retrying), seen.end())
+      << "the first failure shows as a retry";
+}
+
+TEST(RuntimeTest, RateLimitWaitsAreCountedWithTheirTime) {
+  Harness h;
+  Error limited{errc::rate_limited, "429"};
+  limited.retry_after = 20ms;
+  h.sender_->fail_next_sends(2, limited);
+  h.runtime_->start();
+  ASSERT_TRUE(h.on_event(message_event("ev-1", "m-1", "hi")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: hi"));
+  const auto status = h.runtime_->status()[0];
+  EXPECT_EQ(status.rate_limit_waits, 2u);
+  EXPECT_EQ(status.rate_limited_ms, 40u);
+  EXPECT_EQ(status.send_failures, 0u);
+}
+
+TEST(RuntimeTest, CallbacksAreCountedAsVerifiedOrRejected) {
+  Harness h;
+  h.runtime_->start();
+  EXPECT_FALSE(h.runtime_->status()[0].last_callback_at);
+  EXPECT_TRUE(h.runtime_->status()[0].has_webhook);
+  const HttpRequest forged = callback("forged", to_json(message_event("ev-1", "m-1", "hi")));
+  EXPECT_EQ(h.on_webhook("bot", forged).result(), http::status::unauthorized);
+  EXPECT_EQ(h.on_webhook("bot", callback("good", "{not json")).result(),
+            http::status::bad_request);
+  auto status = h.runtime_->status()[0];
+  EXPECT_EQ(status.callbacks_rejected, 2u);
+  EXPECT_FALSE(status.last_callback_at) << "a rejected callback is not a verified one";
+  const HttpRequest genuine = callback("good", to_json(message_event("ev-1", "m-1", "hi")));
+  EXPECT_EQ(h.on_webhook("bot", genuine).result(), http::status::ok);
+  status = h.runtime_->status()[0];
+  EXPECT_TRUE(status.last_callback_at);
+  EXPECT_EQ(status.callbacks_rejected, 2u);
+}
+
+TEST(RuntimeTest, QueueDepthCountsWhatWaits) {
+  Harness h;
+  h.sender_->fail_prepares(1000);  // nothing leaves the outbox
+  h.runtime_->start();
+  OutgoingMessage message = OutgoingMessage::plain("queued");
+  message.bot = "bot";
+  message.chat_id = "chat-1";
+  ASSERT_TRUE(run_on(h.io_, h.runtime_->send(message)));
+  auto depth = run_on(h.io_, h.runtime_->queue_depth("bot"));
+  ASSERT_TRUE(depth);
+  EXPECT_EQ(depth->outbox, 1);
+  EXPECT_EQ(depth->inbox, 0);
+  auto entries = log_entries(h);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].outcome, LogOutcome::queued) << "a proactive message is logged as queued";
 }
 
 }  // namespace

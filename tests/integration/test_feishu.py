@@ -353,10 +353,13 @@ def test_health_and_readiness(fake, launch):
     assert fake.token_fetches >= 1, "ready before the token was fetched"
     assert bg.get("/healthz")[0] == 200
     assert bg.get("/readyz")[0] == 200
-    status, body = bg.get("/")
+    status, body = bg.get("/api/v1/status")
     assert status == 200
-    page = body.decode()
-    assert "<td>feishu</td>" in page and "ready" in page  # the status page lists the bot
+    bots = {b["name"]: b for b in json.loads(body)["bots"]}
+    assert bots["feishu"]["ready"] and bots["feishu"]["platform"] == "feishu"
+    assert bots["feishu"]["token_expires_at"], "the cached token's expiry is shown"
+    for token in fake.issued_tokens():
+        assert token not in body.decode(), "the status shows the expiry, never the token"
     bg.stop()
 
 

@@ -252,6 +252,26 @@ TEST_F(SqliteStoreTest, OutboxDueRespectsNextAt) {
   EXPECT_EQ(items[0].message, message_for("a", "first"));
 }
 
+TEST_F(SqliteStoreTest, QueueDepthCountsUnhandledEventsAndUnsentMessagesPerBot) {
+  EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
+  EXPECT_TRUE(accept(event_for("a", "2"), {"2"}));
+  EXPECT_TRUE(accept(event_for("b", "3"), {"3"}));
+  const std::int64_t sent = push(message_for("a", "x"));
+  push(message_for("a", "y"));
+  const std::int64_t failed = push(message_for("a", "z"));
+  ASSERT_TRUE(run_sync(store_->outbox_sent(sent, "p1")));
+  ASSERT_TRUE(run_sync(store_->outbox_failed(failed, "refused")));
+  auto a = run_sync(store_->queue_depth("a")).value();
+  EXPECT_EQ(a.inbox, 2);
+  EXPECT_EQ(a.outbox, 1) << "sent and failed messages do not wait";
+  auto b = run_sync(store_->queue_depth("b")).value();
+  EXPECT_EQ(b.inbox, 1);
+  EXPECT_EQ(b.outbox, 0);
+  const auto pending = run_sync(store_->inbox_pending("a", 10)).value();
+  ASSERT_TRUE(run_sync(store_->inbox_complete(pending[0].id, {})));
+  EXPECT_EQ(run_sync(store_->queue_depth("a")).value().inbox, 1);
+}
+
 TEST_F(SqliteStoreTest, OutboxNextDue) {
   EXPECT_FALSE(run_sync(store_->outbox_next_due("a")).value());
   const std::int64_t first = push(message_for("a", "first"));

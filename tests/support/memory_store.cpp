@@ -95,6 +95,16 @@ asio::awaitable<Result<std::optional<SystemTime>>> MemoryStore::outbox_next_due(
   co_return next;
 }
 
+asio::awaitable<Result<QueueDepth>> MemoryStore::queue_depth(std::string bot) {
+  std::lock_guard lock(mutex_);
+  QueueDepth depth;
+  for (const auto& [id, item] : inbox_) depth.inbox += item.event.bot == bot ? 1 : 0;
+  for (const auto& [id, entry] : outbox_) {
+    depth.outbox += entry.message.bot == bot && entry.state == OutboxState::queued ? 1 : 0;
+  }
+  co_return depth;
+}
+
 Result<void> MemoryStore::update_locked(std::int64_t id, OutboxState state, SystemTime next_at,
                                         std::string error, std::string platform_message_id) {
   auto it = outbox_.find(id);

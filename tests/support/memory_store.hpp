@@ -38,6 +38,7 @@ class MemoryStore final : public Store {
   asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot, SystemTime now,
                                                               std::size_t limit) override;
   asio::awaitable<Result<std::optional<SystemTime>>> outbox_next_due(std::string bot) override;
+  asio::awaitable<Result<QueueDepth>> queue_depth(std::string bot) override;
   asio::awaitable<Result<void>> outbox_sent(std::int64_t id,
                                             std::string platform_message_id) override;
   asio::awaitable<Result<void>> outbox_retry(std::int64_t id, SystemTime next_attempt,

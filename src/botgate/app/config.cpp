@@ -599,6 +599,10 @@ class Loader {
         fail(*name_node, prefix + ".name",
              "'" + name + "' must be lower-case letters, digits and '-' ([a-z0-9-]+)");
       }
+      if (name == "sandbox") {
+        fail(*name_node, prefix + ".name",
+             "'sandbox' is the web console's built-in sandbox bot; choose another name");
+      }
       if (const auto [it, inserted] = seen.try_emplace(name, line_of(*name_node)); !inserted) {
         fail(*name_node, prefix + ".name",
              "duplicate bot name '" + name + "' (first used on line " +

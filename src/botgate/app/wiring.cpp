@@ -1,7 +1,9 @@
 #include "botgate/app/wiring.hpp"
 
+#include "botgate/api/console.hpp"
 #include "botgate/api/health.hpp"
-#include "botgate/api/status_page.hpp"
+#include "botgate/api/log_api.hpp"
+#include "botgate/api/status_api.hpp"
 #include "botgate/core/runtime.hpp"
 #include "botgate/handlers/echo.hpp"
 #include "botgate/handlers/forward.hpp"
@@ -9,6 +11,7 @@
 #include "botgate/net/http_client.hpp"
 #include "botgate/net/http_server.hpp"
 #include "botgate/platforms/common/registry.hpp"
+#include "botgate/platforms/sandbox/sandbox_platform.hpp"
 #include "botgate/store/sqlite_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -42,12 +45,29 @@ struct Gateway::Impl {
     build_chain();
     runtime = std::make_unique<Runtime>(io, *store, chain);
     for (const BotSettings& settings : config.bots) add_bot(settings);
+    add_sandbox_bot();
     api::add_health_routes(router, *runtime);
-    api::add_status_page(router, *runtime);
+    api::add_status_api(router, *runtime,
+                        {config.api.token, registry.names(), std::chrono::system_clock::now(),
+                         platforms::kSandboxBot});
+    api::add_log_api(router, runtime->message_log(), config.api.token);
+    api::add_console(router, *runtime, config.api.token, platforms::kSandboxBot);
     router.add("/webhook/{name}", {},
-               [this](const HttpRequest& request, std::string name) {
-                 return runtime->on_webhook(std::move(name), request);
+               [this](const HttpRequest& request,
+                      std::string name) -> asio::awaitable<HttpResponse> {
+                 // The sandbox takes messages only through the API, behind its token.
+                 if (name == platforms::kSandboxBot) {
+                   co_return make_response(http::status::not_found,
+                                           R"({"error":"no such bot"})");
+                 }
+                 co_return co_await runtime->on_webhook(std::move(name), request);
                });
+  }
+
+  void add_sandbox_bot() {
+    auto strand = runtime->make_bot_strand();
+    runtime->add_bot(platforms::kSandboxBot, platforms::kSandboxPlatform, strand,
+                     platforms::make_sandbox_parts({registry.names()}));
   }
 
   static int threads_for(const Config& cfg) {

@@ -62,6 +62,11 @@ class Sender {
     parts.push_back(std::move(message));
     return parts;
   }
+  /// When the cached access token expires (never the token itself), for the status views;
+  /// nothing for platforms whose credential does not expire. Called from any thread.
+  virtual std::optional<std::chrono::system_clock::time_point> token_expires_at() const {
+    return std::nullopt;
+  }
 };
 
 /// One configured bot's platform parts, built by the platform's factory.

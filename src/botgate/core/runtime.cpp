@@ -9,6 +9,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -20,6 +22,13 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::system_clock;
+
+SystemTime::rep now_ticks() { return Clock::now().time_since_epoch().count(); }
+
+std::optional<SystemTime> from_ticks(SystemTime::rep ticks) {
+  if (ticks == 0) return std::nullopt;
+  return SystemTime(SystemTime::duration(ticks));
+}
 
 double unit_random() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
@@ -101,6 +110,11 @@ struct Runtime::Bot {
   std::atomic<std::uint64_t> events_in{0};
   std::atomic<std::uint64_t> messages_sent{0};
   std::atomic<std::uint64_t> send_failures{0};
+  std::atomic<std::uint64_t> callbacks_rejected{0};
+  std::atomic<std::uint64_t> rate_limit_waits{0};
+  std::atomic<std::uint64_t> rate_limited_ms{0};
+  std::atomic<SystemTime::rep> last_event_ticks{0};     // 0: none yet
+  std::atomic<SystemTime::rep> last_callback_ticks{0};  // 0: none yet
   mutable std::mutex error_mutex;  // guards last_error, written on the strand, read anywhere
   std::string last_error;
   std::mutex reply_mutex;  // guards reply_waiters and their states
@@ -114,7 +128,11 @@ struct Runtime::Bot {
 
 Runtime::Runtime(asio::io_context& io, Store& store, const HandlerChain& chain,
                  RuntimeOptions options)
-    : io_(io), store_(store), chain_(chain), options_(std::move(options)) {}
+    : io_(io),
+      store_(store),
+      chain_(chain),
+      options_(std::move(options)),
+      log_(options_.message_log_capacity) {}
 
 Runtime::~Runtime() = default;
 
@@ -134,6 +152,10 @@ asio::awaitable<Result<void>> Runtime::prepare_bot(const std::string& name) {
 
 asio::awaitable<Result<std::optional<OutboxStatus>>> Runtime::message_status(std::int64_t id) {
   co_return co_await store_.outbox_status(id);
+}
+
+asio::awaitable<Result<QueueDepth>> Runtime::queue_depth(std::string name) {
+  co_return co_await store_.queue_depth(std::move(name));
 }
 
 Runtime::Bot* Runtime::find(const std::string& name) const {
@@ -171,6 +193,7 @@ void Runtime::start() {
 
 void Runtime::stop() {
   stopping_ = true;
+  log_.close();
   for (auto& [name, bot] : bots_) {
     bot->inbox_signal.notify();
     bot->outbox_signal.notify();
@@ -220,6 +243,13 @@ std::vector<BotStatus> Runtime::status() const {
     s.events_in = bot->events_in;
     s.messages_sent = bot->messages_sent;
     s.send_failures = bot->send_failures;
+    s.has_webhook = bot->parts.webhook != nullptr;
+    s.callbacks_rejected = bot->callbacks_rejected;
+    s.rate_limit_waits = bot->rate_limit_waits;
+    s.rate_limited_ms = bot->rate_limited_ms;
+    s.last_event_at = from_ticks(bot->last_event_ticks);
+    s.last_callback_at = from_ticks(bot->last_callback_ticks);
+    s.token_expires_at = bot->parts.sender->token_expires_at();
     out.push_back(std::move(s));
   }
   return out;
@@ -232,12 +262,17 @@ asio::awaitable<HttpResponse> Runtime::on_webhook(std::string name, const HttpRe
   }
   auto outcome = bot->parts.webhook->handle(request);
   if (!outcome) {
+    ++bot->callbacks_rejected;
     const Error& error = outcome.error();
     spdlog::warn("bot {}: callback rejected ({}): {}", name, http_status_for(error),
                  error.message());
+    boost::json::object body{{"error", error.code.message()}};
+    // What is malformed helps whoever sends it; why a signature failed stays in the log.
+    if (http_status_for(error) == 400 && !error.detail.empty()) body["detail"] = error.detail;
     co_return make_response(static_cast<http::status>(http_status_for(error)),
-                            R"({"error":")" + error.code.message() + R"("})");
+                            boost::json::serialize(body));
   }
+  bot->last_callback_ticks = now_ticks();
   std::shared_ptr<ReplyWaiter> waiter;
   if (outcome->reply_window.count() > 0 && outcome->reply_ack && !outcome->events.empty()) {
     // Registered before the event is accepted: the inbox worker may handle it at once.
@@ -330,6 +365,7 @@ asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event) {
   const std::string event_id = event.platform_event_id;
   const std::string chat_id = event.chat.id;
   const std::string sender_id = event.sender.id;
+  LogEntry log_entry = MessageLog::incoming(event);
   auto accepted = co_await store_.accept(std::move(event), std::move(keys), options_.dedup_ttl);
   if (!accepted) {
     spdlog::error("bot {}: event {} not accepted: {}", bot.name, event_id,
@@ -338,6 +374,8 @@ asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event) {
   }
   if (*accepted) {
     ++bot.events_in;
+    bot.last_event_ticks = now_ticks();
+    log_.add(std::move(log_entry));
     spdlog::info("bot {}: event {} received (chat {}, from {})", bot.name, event_id, chat_id,
                  sender_id);
     bot.inbox_signal.notify();
@@ -368,8 +406,10 @@ asio::awaitable<Result<std::int64_t>> Runtime::send(OutgoingMessage message) {
   Result<std::int64_t> first = Error{errc::invalid_argument, "empty message"};
   for (std::size_t i = 0; i < parts.size(); ++i) {
     parts[i].idempotency_key = parts.size() == 1 ? key : key + "-" + std::to_string(i);
+    LogEntry log_entry = MessageLog::outgoing(parts[i], bot->platform, "");
     auto id = co_await store_.outbox_push(std::move(parts[i]));
     if (!id) co_return id;
+    log_.add(std::move(log_entry));
     if (i == 0) first = *id;
   }
   bot->outbox_signal.notify();
@@ -405,7 +445,13 @@ asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
         spdlog::info("bot {}: event {} answered in the callback response", bot.name,
                      event.platform_event_id);
         ++bot.messages_sent;
+        log_.add(MessageLog::outgoing(replies.front(), event.platform, event.id,
+                                      LogOutcome::sent));
         replies.erase(replies.begin());
+      }
+      std::vector<LogEntry> queued;
+      for (const OutgoingMessage& reply : replies) {
+        queued.push_back(MessageLog::outgoing(reply, event.platform, event.id));
       }
       const bool has_replies = !replies.empty();
       auto done = co_await store_.inbox_complete(item.id, std::move(replies));
@@ -417,6 +463,7 @@ asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
         co_await bot.stop_signal.wait_for(std::chrono::seconds(1));
         break;
       }
+      for (LogEntry& entry : queued) log_.add(std::move(entry));
       if (has_replies) bot.outbox_signal.notify();
       if (stopping_) co_return;
     }
@@ -473,6 +520,7 @@ asio::awaitable<bool> Runtime::deliver(Bot& bot, const OutboxItem& item) {
     spdlog::info("bot {}: message {} sent to chat {} (platform id {})", bot.name, item.id,
                  item.message.chat_id, sent->platform_message_id);
     (void)co_await store_.outbox_sent(item.id, sent->platform_message_id);
+    log_.delivery(item.message, bot.platform, LogOutcome::sent, "", item.attempts + 1);
     co_return true;
   }
   const Error& error = sent.error();
@@ -485,6 +533,7 @@ asio::awaitable<bool> Runtime::deliver(Bot& bot, const OutboxItem& item) {
                   item.id, item.message.chat_id, attempt, error.message());
     bot.set_error(error.message());
     (void)co_await store_.outbox_failed(item.id, error.message());
+    log_.delivery(item.message, bot.platform, LogOutcome::failed, error.message(), attempt);
     co_return true;
   }
   auto delay = error.retry_after.value_or(
@@ -492,7 +541,12 @@ asio::awaitable<bool> Runtime::deliver(Bot& bot, const OutboxItem& item) {
   spdlog::warn("bot {}: message {} to chat {} not sent ({}); retry {} in {} ms", bot.name, item.id,
                item.message.chat_id, error.message(), attempt, delay.count());
   if (error.is(errc::token_rejected) || error.is(errc::token_unavailable)) bot.ready = false;
+  if (error.is(errc::rate_limited)) {
+    ++bot.rate_limit_waits;
+    bot.rate_limited_ms += static_cast<std::uint64_t>(delay.count());
+  }
   (void)co_await store_.outbox_retry(item.id, Clock::now() + delay, error.message());
+  log_.delivery(item.message, bot.platform, LogOutcome::retrying, error.message(), attempt);
   // Wait here rather than moving on: later messages of the bot keep their order, and a platform
   // that asked us to slow down gets its pause. Only stop() cuts it short.
   co_await bot.stop_signal.wait_for(delay);

@@ -5,6 +5,7 @@
 
 #include "botgate/core/backoff.hpp"
 #include "botgate/core/handler_chain.hpp"
+#include "botgate/core/message_log.hpp"
 #include "botgate/core/platform.hpp"
 #include "botgate/core/store.hpp"
 
@@ -26,6 +27,8 @@ struct RuntimeOptions {
   /// A message still failing with retryable errors (rate limits aside) after this many
   /// attempts is marked failed: with the default backoff, about four hours.
   int max_send_attempts = 60;
+  /// How many recent events and replies the message log keeps.
+  std::size_t message_log_capacity = 2000;
 };
 
 /// What the status views and readiness read about one bot. Counters only grow.
@@ -34,9 +37,17 @@ struct BotStatus {
   std::string platform;
   bool ready = false;          // the sender is prepared (token fetched)
   std::string last_error;      // why it is not ready, or the last send failure
+  bool has_webhook = false;    // it has a callback URL, /webhook/<name>
   std::uint64_t events_in = 0;
   std::uint64_t messages_sent = 0;
   std::uint64_t send_failures = 0;
+  std::uint64_t callbacks_rejected = 0;  // forged, stale or malformed callbacks
+  /// How often the platform made a message wait (429 and the like), and for how long in all.
+  std::uint64_t rate_limit_waits = 0;
+  std::uint64_t rate_limited_ms = 0;
+  std::optional<SystemTime> last_event_at = {};     // the last accepted event
+  std::optional<SystemTime> last_callback_at = {};  // the last callback that passed verification
+  std::optional<SystemTime> token_expires_at = {};  // the cached access token's expiry
   /// One per gateway connection (shard); empty for callback-only bots.
   std::vector<EventSourceStatus> connections = {};
 };
@@ -60,6 +71,10 @@ class Runtime {
   asio::awaitable<Result<void>> prepare_bot(const std::string& name);
   /// The status of one queued message.
   asio::awaitable<Result<std::optional<OutboxStatus>>> message_status(std::int64_t id);
+  /// What waits in the store for bot `name`.
+  asio::awaitable<Result<QueueDepth>> queue_depth(std::string name);
+  /// Recent events and replies with their outcomes.
+  MessageLog& message_log() noexcept { return log_; }
   /// Prepares every sender and starts the workers; what the inbox and outbox held from a
   /// previous run is processed first.
   void start();
@@ -102,6 +117,7 @@ class Runtime {
   Store& store_;
   const HandlerChain& chain_;
   RuntimeOptions options_;
+  MessageLog log_;
   std::map<std::string, std::unique_ptr<Bot>> bots_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> running_workers_{0};

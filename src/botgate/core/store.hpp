@@ -40,6 +40,12 @@ struct OutboxStatus {
   std::string platform_message_id;
 };
 
+/// How much of a bot's work waits in the store.
+struct QueueDepth {
+  std::int64_t inbox = 0;   // accepted events not yet handled
+  std::int64_t outbox = 0;  // messages queued and not yet sent or failed
+};
+
 struct CachedToken {
   std::string value;
   SystemTime expires_at{};
@@ -76,6 +82,8 @@ class Store {
                                                      std::string error) = 0;
   virtual asio::awaitable<Result<void>> outbox_failed(std::int64_t id, std::string error) = 0;
   virtual asio::awaitable<Result<std::optional<OutboxStatus>>> outbox_status(std::int64_t id) = 0;
+  /// For the status views.
+  virtual asio::awaitable<Result<QueueDepth>> queue_depth(std::string bot) = 0;
 
   virtual asio::awaitable<Result<std::optional<CachedToken>>> token_get(std::string key) = 0;
   virtual asio::awaitable<Result<void>> token_put(std::string key, CachedToken token) = 0;

@@ -20,9 +20,15 @@ bool TokenCache::usable(const CachedToken& token) const {
          std::chrono::system_clock::now() + refresh_margin_ < token.expires_at;
 }
 
-std::optional<SystemTime> TokenCache::expires_at() const {
-  if (!token_) return std::nullopt;
-  return token_->expires_at;
+std::optional<SystemTime> TokenCache::expires_at() const noexcept {
+  const SystemTime::rep ticks = expiry_ticks_.load(std::memory_order_relaxed);
+  if (ticks == 0) return std::nullopt;
+  return SystemTime(SystemTime::duration(ticks));
+}
+
+void TokenCache::remember(std::optional<CachedToken> token) {
+  expiry_ticks_ = token ? token->expires_at.time_since_epoch().count() : 0;
+  token_ = std::move(token);
 }
 
 asio::awaitable<Result<std::string>> TokenCache::get() {
@@ -42,7 +48,7 @@ asio::awaitable<Result<std::string>> TokenCache::get() {
     loaded_from_store_ = true;
     auto stored = co_await store_.token_get(store_key_);
     if (stored && *stored && usable(**stored)) {
-      token_ = **stored;
+      remember(**stored);
       fetching_ = false;
       fetch_done_.cancel();
       co_return token_->value;
@@ -61,7 +67,7 @@ asio::awaitable<Result<std::string>> TokenCache::get() {
   Result<std::string> result = Error{errc::token_unavailable};
   if (fetched) {
     CachedToken token{fetched->value, std::chrono::system_clock::now() + fetched->expires_in};
-    token_ = token;
+    remember(token);
     last_error_.reset();
     auto saved = co_await store_.token_put(store_key_, std::move(token));
     if (!saved) {
@@ -77,7 +83,7 @@ asio::awaitable<Result<std::string>> TokenCache::get() {
 
 asio::awaitable<void> TokenCache::invalidate(std::string rejected) {
   if (token_ && token_->value == rejected) {
-    token_.reset();
+    remember(std::nullopt);
     (void)co_await store_.token_erase(store_key_);
   }
   loaded_from_store_ = true;  // the stored copy is the rejected one, or older

@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -25,7 +26,8 @@ struct FetchedToken {
 
 using TokenFetcher = std::function<asio::awaitable<Result<FetchedToken>>()>;
 
-/// Thread safety: every call on the strand given to the constructor (the bot's strand).
+/// Thread safety: every call on the strand given to the constructor (the bot's strand), except
+/// expires_at(), which the status views call from any thread.
 class TokenCache {
  public:
   /// `store_key` names the token in the store ("feishu:cli_x:tenant"); `refresh_margin` is how
@@ -40,12 +42,14 @@ class TokenCache {
   /// A different, newer token in the cache is kept.
   asio::awaitable<void> invalidate(std::string rejected);
   /// When the cached token expires, if one is cached.
-  std::optional<SystemTime> expires_at() const;
+  std::optional<SystemTime> expires_at() const noexcept;
   /// How many fetches ran (for tests and metrics).
   int fetch_count() const noexcept { return fetches_; }
 
  private:
   bool usable(const CachedToken& token) const;
+  /// Sets token_ and the expiry that expires_at() reads.
+  void remember(std::optional<CachedToken> token);
 
   asio::any_io_executor strand_;
   Store& store_;
@@ -53,6 +57,7 @@ class TokenCache {
   TokenFetcher fetch_;
   std::chrono::seconds refresh_margin_;
   std::optional<CachedToken> token_;
+  std::atomic<SystemTime::rep> expiry_ticks_{0};  // token_'s expiry since the epoch; 0: none
   bool loaded_from_store_ = false;
   bool fetching_ = false;
   std::optional<Error> last_error_;

@@ -361,6 +361,20 @@ asio::awaitable<Result<std::optional<SystemTime>>> SqliteStore::outbox_next_due(
   });
 }
 
+asio::awaitable<Result<QueueDepth>> SqliteStore::queue_depth(std::string bot) {
+  co_return co_await impl_->run([&]() -> Result<QueueDepth> {
+    Use s(impl_->statement("SELECT (SELECT COUNT(*) FROM inbox WHERE bot = ?1), "
+                           "(SELECT COUNT(*) FROM outbox WHERE bot = ?1 AND state = 0)"));
+    s->bind(1, bot);
+    QueueDepth depth;
+    if (s->step() == SQLITE_ROW) {
+      depth.inbox = s->column_int(0);
+      depth.outbox = s->column_int(1);
+    }
+    return depth;
+  });
+}
+
 asio::awaitable<Result<void>> SqliteStore::outbox_sent(std::int64_t id, std::string platform_id) {
   co_return co_await impl_->run([&]() -> Result<void> {
     impl_->update_outbox(id, kSent, 0, "", platform_id, true);

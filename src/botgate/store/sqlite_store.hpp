@@ -33,6 +33,7 @@ class SqliteStore final : public Store {
                                              std::string error) override;
   asio::awaitable<Result<void>> outbox_failed(std::int64_t id, std::string error) override;
   asio::awaitable<Result<std::optional<OutboxStatus>>> outbox_status(std::int64_t id) override;
+  asio::awaitable<Result<QueueDepth>> queue_depth(std::string bot) override;
   asio::awaitable<Result<std::optional<CachedToken>>> token_get(std::string key) override;
   asio::awaitable<Result<void>> token_put(std::string key, CachedToken token) override;
   asio::awaitable<Result<void>> token_erase(std::string key) override;

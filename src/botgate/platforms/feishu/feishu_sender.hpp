@@ -20,6 +20,9 @@ class FeishuSender final : public Sender {
                std::shared_ptr<BotIdentity> identity);
 
   asio::awaitable<Result<void>> prepare() override;
+  std::optional<SystemTime> token_expires_at() const override {
+    return tokens_.expires_at();
+  }
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
 
  private:

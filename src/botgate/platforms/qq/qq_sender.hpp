@@ -34,6 +34,9 @@ class QqSender final : public Sender {
 
   /// Fetches the access token.
   asio::awaitable<Result<void>> prepare() override;
+  std::optional<SystemTime> token_expires_at() const override {
+    return tokens_.expires_at();
+  }
   /// Sends one message; a token QQ rejects is fetched anew and the send tried once more.
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
 

@@ -32,6 +32,9 @@ class WecomSender final : public Sender {
 
   /// Apps: fetches the access token. Group and AI bots have nothing to prepare.
   asio::awaitable<Result<void>> prepare() override;
+  std::optional<SystemTime> token_expires_at() const override {
+    return tokens_ ? tokens_->expires_at() : std::nullopt;
+  }
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
   /// split_message() for this bot's kind.
   std::vector<OutgoingMessage> split(OutgoingMessage message) const override;

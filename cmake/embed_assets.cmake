@@ -1,0 +1,28 @@
+# Writes OUT, a C++ source that holds every file of DIR (not recursive) as bytes, for
+# botgate::api::console_assets(). Run at build time: editing a file under DIR rebuilds it.
+# cmake -DDIR=<folder> -DOUT=<file.cpp> -P embed_assets.cmake
+
+file(GLOB files RELATIVE ${DIR} ${DIR}/*)
+list(SORT files)
+set(body "// Generated from ${DIR} by cmake/embed_assets.cmake; do not edit.\n")
+string(APPEND body "#include \"botgate/api/console_assets.hpp\"\n\nnamespace botgate::api {\nnamespace {\n")
+set(table "")
+set(index 0)
+foreach(name IN LISTS files)
+  if(IS_DIRECTORY ${DIR}/${name})
+    continue()
+  endif()
+  file(READ ${DIR}/${name} hex HEX)
+  string(LENGTH "${hex}" hex_length)
+  math(EXPR size "${hex_length} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "const unsigned char asset_${index}[] = {${bytes}0};\n")
+  string(APPEND table "    {\"${name}\", {reinterpret_cast<const char*>(asset_${index}), ${size}}},\n")
+  math(EXPR index "${index} + 1")
+endforeach()
+string(APPEND body "}  // namespace\n\nstd::span<const Asset> console_assets() {\n")
+string(APPEND body "  static const Asset assets[] = {\n${table}    {\"\", {}}};\n")
+string(APPEND body "  return {assets, ${index}};\n}\n\n}  // namespace botgate::api\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
+file(REMOVE ${OUT}.tmp)

@@ -1,0 +1,20 @@
+#pragma once
+/// The web console: GET / and /assets/<file> serve the page (public: it holds no data), and
+/// POST /api/v1/sandbox/messages takes a message typed in its sandbox chat (behind the API
+/// token). The page reads /api/v1/status and /api/v1/log.
+
+#include "botgate/core/runtime.hpp"
+#include "botgate/net/router.hpp"
+
+#include <string>
+
+namespace botgate::api {
+
+/// `sandbox_bot` names the runtime's sandbox bot, whose callback takes the typed messages.
+void add_console(net::Router& router, Runtime& runtime, std::string api_token,
+                 std::string sandbox_bot);
+
+/// The Content-Type for a console file, by its extension.
+std::string_view content_type_for(std::string_view file_name);
+
+}  // namespace botgate::api

@@ -1,0 +1,77 @@
+#include "botgate/api/status_api.hpp"
+
+#include "botgate/api/api_auth.hpp"
+#include "botgate/core/event_json.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace botgate::api {
+namespace json = boost::json;
+namespace {
+
+json::value time_or_null(const std::optional<SystemTime>& time) {
+  if (!time) return nullptr;
+  return json::value(format_time(*time));
+}
+
+}  // namespace
+
+json::object bot_status_json(const BotStatus& bot, const QueueDepth& depth) {
+  json::array connections;
+  for (const EventSourceStatus& connection : bot.connections) {
+    connections.emplace_back(json::object{{"state", connection.state},
+                                          {"detail", connection.detail},
+                                          {"reconnects", connection.reconnects},
+                                          {"resumes", connection.resumes}});
+  }
+  json::object out;
+  out["name"] = bot.name;
+  out["platform"] = bot.platform;
+  out["ready"] = bot.ready;
+  out["last_error"] = bot.last_error;
+  out["webhook_path"] = bot.has_webhook ? json::value("/webhook/" + bot.name) : json::value();
+  out["events_in"] = bot.events_in;
+  out["messages_sent"] = bot.messages_sent;
+  out["send_failures"] = bot.send_failures;
+  out["callbacks_rejected"] = bot.callbacks_rejected;
+  out["last_event_at"] = time_or_null(bot.last_event_at);
+  out["last_callback_at"] = time_or_null(bot.last_callback_at);
+  out["token_expires_at"] = time_or_null(bot.token_expires_at);
+  out["inbox_depth"] = depth.inbox;
+  out["outbox_depth"] = depth.outbox;
+  out["rate_limit_waits"] = bot.rate_limit_waits;
+  out["rate_limited_ms"] = bot.rate_limited_ms;
+  out["connections"] = std::move(connections);
+  return out;
+}
+
+void add_status_api(net::Router& router, Runtime& runtime, StatusApiOptions options) {
+  auto token = options.api_token;
+  router.add(
+      "/api/v1/status", {http::verb::get},
+      with_api_token(std::move(token), [&runtime, options = std::move(options)](
+                                           const HttpRequest&,
+                                           std::string) -> asio::awaitable<HttpResponse> {
+        json::array bots;
+        bool ready = true;
+        for (BotStatus& bot : runtime.status()) {
+          ready = ready && bot.ready;
+          if (bot.name == options.sandbox_bot) bot.has_webhook = false;
+          // A store that cannot answer shows empty queues rather than hiding the bot.
+          auto depth = co_await runtime.queue_depth(bot.name);
+          bots.emplace_back(bot_status_json(bot, depth ? *depth : QueueDepth{}));
+        }
+        json::array platforms;
+        for (const std::string& name : options.platforms) platforms.emplace_back(name);
+        json::object body{{"time", format_time(std::chrono::system_clock::now())},
+                          {"started_at", format_time(options.started_at)},
+                          {"ready", ready},
+                          {"platforms", std::move(platforms)},
+                          {"bots", std::move(bots)}};
+        HttpResponse response = make_response(http::status::ok, json::serialize(body));
+        response.set(http::field::cache_control, "no-store");
+        co_return response;
+      }));
+}
+
+}  // namespace botgate::api

@@ -1,0 +1,29 @@
+#pragma once
+/// GET /api/v1/status: every bot with its platform, readiness, connections, token expiry (never
+/// the token), counters and queue depths: what the console's status view shows.
+
+#include "botgate/core/runtime.hpp"
+#include "botgate/net/router.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <string>
+#include <vector>
+
+namespace botgate::api {
+
+struct StatusApiOptions {
+  std::string api_token;
+  /// The platform names botgate knows (the sandbox's "looks like" choices).
+  std::vector<std::string> platforms = {};
+  std::chrono::system_clock::time_point started_at = {};
+  /// The console's sandbox bot: its messages come through the API, not a callback URL.
+  std::string sandbox_bot = {};
+};
+
+void add_status_api(net::Router& router, Runtime& runtime, StatusApiOptions options);
+
+/// One bot's JSON in the status answer.
+boost::json::object bot_status_json(const BotStatus& bot, const QueueDepth& depth);
+
+}  // namespace botgate::api

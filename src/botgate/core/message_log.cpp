@@ -1,0 +1,181 @@
+#include "botgate/core/message_log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace botgate {
+namespace {
+
+bool contains_ignoring_case(std::string_view haystack, std::string_view needle) {
+  if (needle.empty()) return true;
+  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                        [](char a, char b) {
+                          return std::tolower(static_cast<unsigned char>(a)) ==
+                                 std::tolower(static_cast<unsigned char>(b));
+                        });
+  return it != haystack.end();
+}
+
+bool matches(const LogEntry& entry, const LogFilter& filter) {
+  if (entry.seq <= filter.after) return false;
+  if (!filter.bot.empty() && entry.bot != filter.bot) return false;
+  if (!filter.chat.empty() && entry.chat_id != filter.chat) return false;
+  return contains_ignoring_case(entry.text, filter.text) ||
+         contains_ignoring_case(entry.user, filter.text);
+}
+
+}  // namespace
+
+const char* to_string(LogOutcome outcome) noexcept {
+  switch (outcome) {
+    case LogOutcome::received: return "received";
+    case LogOutcome::queued: return "queued";
+    case LogOutcome::sent: return "sent";
+    case LogOutcome::retrying: return "retrying";
+    case LogOutcome::failed: return "failed";
+  }
+  return "unknown";
+}
+
+std::string log_text(const OutgoingMessage& message) {
+  std::string text = message.plain_text();
+  for (const Segment& segment : message.segments) {
+    if (const auto* image = std::get_if<Image>(&segment)) {
+      if (!text.empty()) text += ' ';
+      text += "[image] " + image->url;
+    }
+  }
+  return text;
+}
+
+MessageLog::MessageLog(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
+
+LogEntry MessageLog::incoming(const Event& event) {
+  LogEntry entry;
+  entry.id = "in:" + event.id;
+  entry.time = std::chrono::system_clock::now();
+  entry.bot = event.bot;
+  entry.platform = event.platform;
+  entry.chat_id = event.chat.id;
+  entry.incoming = true;
+  entry.user = event.sender.name.empty() ? event.sender.id : event.sender.name;
+  if (event.message) entry.text = event.message->text;
+  entry.outcome = LogOutcome::received;
+  return entry;
+}
+
+LogEntry MessageLog::outgoing(const OutgoingMessage& message, const std::string& platform,
+                              const std::string& event_id, LogOutcome outcome) {
+  LogEntry entry;
+  entry.id = "out:" + message.idempotency_key;
+  entry.time = std::chrono::system_clock::now();
+  entry.bot = message.bot;
+  entry.platform = platform;
+  entry.chat_id = message.chat_id;
+  entry.incoming = false;
+  entry.text = log_text(message);
+  entry.outcome = outcome;
+  if (!event_id.empty()) entry.reply_to = "in:" + event_id;
+  return entry;
+}
+
+void MessageLog::add(LogEntry entry) {
+  std::lock_guard lock(mutex_);
+  if (auto it = index_.find(entry.id); it != index_.end()) {
+    entry.seq = ++seq_;
+    entries_[it->second - first_index_] = std::move(entry);
+    wake();
+    return;
+  }
+  insert(std::move(entry));
+}
+
+void MessageLog::delivery(const OutgoingMessage& message, const std::string& platform,
+                          LogOutcome outcome, const std::string& error, int attempts) {
+  const std::string id = "out:" + message.idempotency_key;
+  std::lock_guard lock(mutex_);
+  auto it = index_.find(id);
+  if (it == index_.end()) {
+    LogEntry entry = outgoing(message, platform, "", outcome);
+    entry.error = error;
+    entry.attempts = attempts;
+    insert(std::move(entry));
+    return;
+  }
+  LogEntry& entry = entries_[it->second - first_index_];
+  entry.outcome = outcome;
+  entry.error = error;
+  entry.attempts = attempts;
+  entry.seq = ++seq_;
+  wake();
+}
+
+void MessageLog::insert(LogEntry entry) {
+  if (entries_.size() == capacity_) {
+    auto it = index_.find(entries_.front().id);
+    if (it != index_.end() && it->second == first_index_) index_.erase(it);
+    entries_.pop_front();
+    ++first_index_;
+  }
+  entry.seq = ++seq_;
+  index_[entry.id] = first_index_ + entries_.size();
+  entries_.push_back(std::move(entry));
+  wake();
+}
+
+void MessageLog::wake() {
+  for (auto& timer : waiters_) {
+    asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+  }
+  waiters_.clear();
+}
+
+std::vector<LogEntry> MessageLog::query(const LogFilter& filter) const {
+  std::vector<LogEntry> out;
+  {
+    std::lock_guard lock(mutex_);
+    for (const LogEntry& entry : entries_) {
+      if (matches(entry, filter)) out.push_back(entry);
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const LogEntry& a, const LogEntry& b) { return a.seq < b.seq; });
+  if (out.size() > filter.limit) {
+    out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(filter.limit));
+  }
+  return out;
+}
+
+std::uint64_t MessageLog::seq() const {
+  std::lock_guard lock(mutex_);
+  return seq_;
+}
+
+asio::awaitable<void> MessageLog::wait_for_change(std::uint64_t after,
+                                                  std::chrono::milliseconds timeout) {
+  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+  timer->expires_after(timeout);
+  {
+    std::lock_guard lock(mutex_);
+    if (seq_ > after || closed_) co_return;
+    waiters_.push_back(timer);
+  }
+  // A wake() between the unlock and this wait posts its cancel to this coroutine's executor,
+  // which runs it only after the wait has started.
+  co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  std::lock_guard lock(mutex_);
+  std::erase(waiters_, timer);
+}
+
+void MessageLog::close() {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  wake();
+}
+
+}  // namespace botgate

@@ -1,0 +1,103 @@
+#pragma once
+/// The recent events and replies that the web console shows and searches: a bounded ring in
+/// memory, fed by the runtime. Not durable (the inbox and outbox are); after a restart it starts
+/// empty and fills again with what is delivered.
+
+#include "botgate/core/event.hpp"
+#include "botgate/core/outgoing.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace botgate {
+
+namespace asio = boost::asio;
+
+enum class LogOutcome { received, queued, sent, retrying, failed };
+const char* to_string(LogOutcome outcome) noexcept;
+
+struct LogEntry {
+  /// Grows with every change: an entry that changes (queued -> sent) gets a new one.
+  std::uint64_t seq = 0;
+  /// "in:<event id>" or "out:<idempotency key>"; stable over the entry's changes.
+  std::string id;
+  std::chrono::system_clock::time_point time{};
+  std::string bot;
+  std::string platform;
+  std::string chat_id;
+  bool incoming = true;
+  std::string user;  // the sender's name, else id (incoming only)
+  std::string text;  // flattened; images as "[image] <url>"
+  LogOutcome outcome = LogOutcome::received;
+  std::string error;  // the platform's error, for retrying and failed
+  int attempts = 0;
+  std::string reply_to;  // the id of the incoming entry an outgoing one answers
+};
+
+struct LogFilter {
+  std::string bot = {};   // exact; empty: any
+  std::string chat = {};  // exact chat id; empty: any
+  std::string text = {};  // case-insensitive substring of text or user; empty: any
+  std::uint64_t after = 0;  // only entries with seq > after
+  std::size_t limit = 200;  // the newest `limit` that match
+};
+
+/// Thread safety: every method may be called from any thread.
+class MessageLog {
+ public:
+  explicit MessageLog(std::size_t capacity = 2000);
+
+  /// The entry of an accepted event.
+  static LogEntry incoming(const Event& event);
+  /// The entry of a reply to event `event_id` (empty for a proactive message); `platform` is
+  /// the platform of the event it answers.
+  static LogEntry outgoing(const OutgoingMessage& message, const std::string& platform,
+                           const std::string& event_id, LogOutcome outcome = LogOutcome::queued);
+  /// Adds an entry (or replaces the one with its id) under a new seq.
+  void add(LogEntry entry);
+  void add_event(const Event& event) { add(incoming(event)); }
+  void add_reply(const OutgoingMessage& message, const std::string& platform,
+                 const std::string& event_id, LogOutcome outcome = LogOutcome::queued) {
+    add(outgoing(message, platform, event_id, outcome));
+  }
+  /// A delivery attempt's result for the message with `message.idempotency_key`. A message not
+  /// in the log (queued before a restart) is added with `platform`.
+  void delivery(const OutgoingMessage& message, const std::string& platform, LogOutcome outcome,
+                const std::string& error, int attempts);
+
+  /// The entries that match, ascending by seq.
+  std::vector<LogEntry> query(const LogFilter& filter) const;
+  /// The newest seq.
+  std::uint64_t seq() const;
+  /// Waits until seq() > after, `timeout` passes or close() is called. Runs on any executor.
+  asio::awaitable<void> wait_for_change(std::uint64_t after, std::chrono::milliseconds timeout);
+  /// Wakes every waiter and makes later waits return at once (the server is stopping).
+  void close();
+
+ private:
+  void insert(LogEntry entry);  // under mutex_
+  void wake();                  // under mutex_
+
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::deque<LogEntry> entries_;  // oldest first (by insertion)
+  std::uint64_t first_index_ = 0;  // the insertion index of entries_.front()
+  std::map<std::string, std::uint64_t> index_;  // id -> insertion index
+  std::uint64_t seq_ = 0;
+  bool closed_ = false;
+  std::vector<std::shared_ptr<asio::steady_timer>> waiters_;
+};
+
+/// The text of a message as the log shows it: plain_text(), then "[image] <url>" per image.
+std::string log_text(const OutgoingMessage& message);
+
+}  // namespace botgate
