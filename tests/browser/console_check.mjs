@@ -230,7 +230,7 @@ async function run() {
     await page.setViewportSize({width: 1280, height: 800});
     await page.evaluate(() => window.scrollTo(0, 0));
     const path = resolve(args.screenshots, 'console-desktop.png');
-    await page.screenshot({path});
+    await page.screenshot({path, fullPage: true});
     results.screenshots = [path];
   });
 

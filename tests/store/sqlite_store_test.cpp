@@ -4,12 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sqlite3.h>
@@ -124,6 +129,41 @@ TEST_F(SqliteStoreTest, RejectsADuplicateOnAnyKey) {
   // The rejected delivery left none of its keys behind: ev2 with another message is new.
   EXPECT_TRUE(accept(event_for("a", "ev2"), {"e:a:ev2", "m:a:om_2"}));
   EXPECT_EQ(pending("a").size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentAcceptsAreCommittedTogetherAndDedupWithinABatch) {
+  // Many callbacks at once from several threads: they share transactions (group commit), and
+  // two deliveries of one event in the same batch still give exactly one inbox item.
+  asio::io_context io;
+  constexpr int kEvents = 300;
+  std::atomic<int> accepted{0};
+  std::atomic<int> duplicates{0};
+  std::atomic<int> failed{0};
+  for (int i = 0; i < kEvents; ++i) {
+    for (int copy = 0; copy < 2; ++copy) {
+      asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
+        const std::string id = "ev" + std::to_string(i);
+        std::vector<std::string> keys{"e:a:" + id};
+        auto result = co_await store_->accept(event_for("a", id), std::move(keys), 1h);
+        if (!result) {
+          ++failed;
+        } else if (*result) {
+          ++accepted;
+        } else {
+          ++duplicates;
+        }
+      }, asio::detached);
+    }
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) threads.emplace_back([&io] { io.run(); });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(accepted, kEvents);
+  EXPECT_EQ(duplicates, kEvents);
+  EXPECT_EQ(pending("a", 1000).size(), static_cast<std::size_t>(kEvents));
+  reopen();
+  EXPECT_EQ(pending("a", 1000).size(), static_cast<std::size_t>(kEvents)) << "committed";
 }
 
 TEST_F(SqliteStoreTest, AnExpiredKeyIsAcceptedAgain) {

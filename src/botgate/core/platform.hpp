@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -43,6 +44,12 @@ class WebhookHandler {
   virtual Result<WebhookOutcome> handle(const HttpRequest& request) const = 0;
 };
 
+/// How often and how long a sender waited for a platform's rate limits inside send().
+struct RateLimitWaits {
+  std::uint64_t count = 0;
+  std::uint64_t total_ms = 0;
+};
+
 /// Delivers outgoing messages through the platform's send API.
 /// Calls come from the bot's outbox worker, one at a time, on the bot's strand.
 class Sender {
@@ -67,6 +74,10 @@ class Sender {
   virtual std::optional<std::chrono::system_clock::time_point> token_expires_at() const {
     return std::nullopt;
   }
+  /// The rate-limit waits spent inside send() (short ones a sender sits out itself, such as
+  /// Discord's buckets); longer ones come back as errc::rate_limited and the runtime counts
+  /// those. Called from any thread.
+  virtual RateLimitWaits rate_limit_waits() const { return {}; }
 };
 
 /// One configured bot's platform parts, built by the platform's factory.

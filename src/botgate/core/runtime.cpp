@@ -245,8 +245,9 @@ std::vector<BotStatus> Runtime::status() const {
     s.send_failures = bot->send_failures;
     s.has_webhook = bot->parts.webhook != nullptr;
     s.callbacks_rejected = bot->callbacks_rejected;
-    s.rate_limit_waits = bot->rate_limit_waits;
-    s.rate_limited_ms = bot->rate_limited_ms;
+    const RateLimitWaits in_sender = bot->parts.sender->rate_limit_waits();
+    s.rate_limit_waits = bot->rate_limit_waits + in_sender.count;
+    s.rate_limited_ms = bot->rate_limited_ms + in_sender.total_ms;
     s.last_event_at = from_ticks(bot->last_event_ticks);
     s.last_callback_at = from_ticks(bot->last_callback_ticks);
     s.token_expires_at = bot->parts.sender->token_expires_at();

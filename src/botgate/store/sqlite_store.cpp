@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include <map>
+#include <mutex>
 #include <stdexcept>
 
 namespace botgate::store {
@@ -223,16 +224,90 @@ struct SqliteStore::Impl {
     in_transaction_ = false;
   }
 
-  bool accept(const Event& event, const std::vector<std::string>& keys, std::chrono::seconds ttl) {
+  /// Called on the database thread with the outcome of one accept.
+  struct AcceptDone {
+    virtual ~AcceptDone() = default;
+    virtual void operator()(Result<bool> result) = 0;
+  };
+  struct PendingAccept {
+    Event event;
+    std::vector<std::string> keys;
+    std::chrono::seconds ttl{};
+    std::unique_ptr<AcceptDone> done;
+  };
+
+  /// Group commit: the accepts that arrive while the database thread is busy wait in
+  /// `accept_queue_` and are then written in one transaction, so a burst of callbacks costs one
+  /// commit (and one write of each touched page) instead of one each. Each caller still resumes
+  /// only once its event is committed.
+  asio::awaitable<Result<bool>> accept_batched(Event event, std::vector<std::string> keys,
+                                               std::chrono::seconds ttl) {
+    return asio::async_initiate<const asio::use_awaitable_t<>, void(Result<bool>)>(
+        [this](auto handler, Event event, std::vector<std::string> keys,
+               std::chrono::seconds ttl) {
+          using Handler = decltype(handler);
+          struct Done final : AcceptDone {
+            explicit Done(Handler h) : handler(std::move(h)), work(asio::make_work_guard(handler)) {}
+            void operator()(Result<bool> result) override {
+              auto executor = work.get_executor();
+              asio::dispatch(executor, [h = std::move(handler),
+                                        result = std::move(result)]() mutable {
+                std::move(h)(std::move(result));
+              });
+            }
+            Handler handler;
+            decltype(asio::make_work_guard(std::declval<Handler&>())) work;
+          };
+          PendingAccept pending{std::move(event), std::move(keys), ttl,
+                                std::make_unique<Done>(std::move(handler))};
+          bool schedule = false;
+          {
+            std::lock_guard lock(accept_mutex_);
+            accept_queue_.push_back(std::move(pending));
+            schedule = !accept_scheduled_;
+            accept_scheduled_ = true;
+          }
+          if (schedule) asio::post(pool_, [this] { drain_accepts(); });
+        },
+        asio::use_awaitable, std::move(event), std::move(keys), ttl);
+  }
+
+  /// On the database thread: one transaction for every accept queued so far.
+  void drain_accepts() {
+    std::vector<PendingAccept> batch;
+    {
+      std::lock_guard lock(accept_mutex_);
+      batch.swap(accept_queue_);
+      accept_scheduled_ = false;
+    }
+    std::vector<Result<bool>> results;
+    results.reserve(batch.size());
+    try {
+      begin();
+      for (const PendingAccept& pending : batch) {
+        results.emplace_back(accept_one(pending.event, pending.keys, pending.ttl));
+      }
+      commit();
+    } catch (const std::exception& e) {
+      if (in_transaction_) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        in_transaction_ = false;
+      }
+      spdlog::error("store: {}", e.what());
+      // Nothing of the batch is stored: each caller answers so that the platform retries.
+      results.assign(batch.size(), Error{errc::store_failed, e.what()});
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) (*batch[i].done)(std::move(results[i]));
+  }
+
+  /// Inside the batch's transaction. Keys written earlier in the same batch count as seen.
+  bool accept_one(const Event& event, const std::vector<std::string>& keys,
+                  std::chrono::seconds ttl) {
     const std::int64_t now = now_ms();
-    begin();
     for (const std::string& key : keys) {
       Use s(statement("SELECT expires_at FROM dedup WHERE key = ?1"));
       s->bind(1, key);
-      if (s->step() == SQLITE_ROW && s->column_int(0) > now) {
-        rollback();
-        return false;
-      }
+      if (s->step() == SQLITE_ROW && s->column_int(0) > now) return false;
     }
     const std::int64_t expires = now + std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count();
     for (const std::string& key : keys) {
@@ -250,7 +325,6 @@ struct SqliteStore::Impl {
       s->bind(1, now);
       check(s->step(), "expire dedup keys");
     }
-    commit();
     return true;
   }
 
@@ -278,6 +352,9 @@ struct SqliteStore::Impl {
   std::map<const char*, std::unique_ptr<Statement>> statements_;
   bool in_transaction_ = false;
   std::uint64_t accepts_ = 0;
+  std::mutex accept_mutex_;  // guards accept_queue_ and accept_scheduled_
+  std::vector<PendingAccept> accept_queue_;
+  bool accept_scheduled_ = false;
   asio::thread_pool pool_{1};  // the database thread: the only one that touches db_
 };
 
@@ -286,7 +363,7 @@ SqliteStore::~SqliteStore() = default;
 
 asio::awaitable<Result<bool>> SqliteStore::accept(Event event, std::vector<std::string> keys,
                                                   std::chrono::seconds ttl) {
-  co_return co_await impl_->run([&]() -> Result<bool> { return impl_->accept(event, keys, ttl); });
+  co_return co_await impl_->accept_batched(std::move(event), std::move(keys), ttl);
 }
 
 asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_pending(std::string bot,

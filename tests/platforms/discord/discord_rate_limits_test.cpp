@@ -202,6 +202,10 @@ TEST(DiscordRateLimitsWaitTest, AShortWaitIsSpentInAcquire) {
   auto acquired = botgate::test::run_on(io, limits.acquire(kChannelA));
   ASSERT_TRUE(acquired) << acquired.error().message();
   EXPECT_GE(Clock::now() - start, 150ms);
+  const RateLimitWaits waits = limits.waits();
+  EXPECT_GE(waits.count, 1u) << "the status view counts the wait";
+  EXPECT_GE(waits.total_ms, 150u);
+  EXPECT_LE(waits.total_ms, 250u);
 }
 
 TEST(DiscordRateLimitsWaitTest, ALongWaitIsRateLimitedWithRetryAfter) {
@@ -218,6 +222,7 @@ TEST(DiscordRateLimitsWaitTest, ALongWaitIsRateLimitedWithRetryAfter) {
   EXPECT_LE(*acquired.error().retry_after, 30s);
   EXPECT_NE(acquired.error().detail.find(kChannelA.route), std::string::npos);
   EXPECT_EQ(acquired.error().detail.find(kChannelA.major), std::string::npos);
+  EXPECT_EQ(limits.waits().count, 0u) << "handed back to the outbox, not waited here";
   // Another channel is not held up.
   EXPECT_TRUE(botgate::test::run_on(io, limits.acquire(kChannelB)));
 }

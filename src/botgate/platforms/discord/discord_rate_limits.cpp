@@ -184,6 +184,9 @@ asio::awaitable<Result<void>> DiscordRateLimits::acquire(const RouteKey& route) 
                           ") on " + route.route,
                       admission.wait};
     }
+    ++waits_;
+    waited_ms_ += static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(admission.wait).count());
     timer.expires_after(admission.wait);
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return Error{errc::cancelled, "rate limit wait cancelled"};

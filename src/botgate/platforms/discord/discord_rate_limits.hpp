@@ -12,10 +12,12 @@
 
 #include "botgate/core/error.hpp"
 #include "botgate/core/http.hpp"
+#include "botgate/core/platform.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -114,6 +116,9 @@ class DiscordRateLimits {
   /// The invalid requests counted in the window that ends at `now`.
   std::size_t invalid_requests(Clock::time_point now);
 
+  /// The waits `acquire` has sat out so far. Thread-safe.
+  RateLimitWaits waits() const noexcept { return {waits_.load(), waited_ms_.load()}; }
+
   const DiscordRateLimitOptions& options() const noexcept { return options_; }
 
  private:
@@ -138,6 +143,8 @@ class DiscordRateLimits {
   Clock::time_point global_until_{};
   std::deque<Clock::time_point> recent_;   // non-exempt requests in the last second
   std::deque<Clock::time_point> invalid_;  // invalid answers in the invalid window
+  std::atomic<std::uint64_t> waits_{0};
+  std::atomic<std::uint64_t> waited_ms_{0};
 };
 
 }  // namespace botgate::discord

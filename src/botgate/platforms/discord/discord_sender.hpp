@@ -74,6 +74,7 @@ class DiscordSender final : public Sender {
   /// GET /users/@me: checks the token and learns the bot's user id. A rejected token is
   /// token_rejected with a detail telling where to copy a valid one from.
   asio::awaitable<Result<void>> prepare() override;
+  RateLimitWaits rate_limit_waits() const override { return limits_.waits(); }
   /// Sends one message (see the file comment); answers the created or edited message's id.
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
   /// split_discord_message(): 2000 code points and 10 embeds a message.
