@@ -75,10 +75,24 @@ test: deps browser-deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j 2
 
+# What the benchmarks run besides botgate: the load generator, the references (FastAPI with the
+# uvicorn[standard] extras, discord.py) and nginx (the ceiling). BENCH_ARGS=--quick: ~1 minute.
+BENCH_PACKAGES := wrk python3-fastapi python3-uvicorn python3-httptools python3-uvloop \
+  python3-pycryptodome python3-discord $(if $(shell command -v nginx),,nginx-light)
+BENCH_ARGS ?=
+
 bench: deps $(BUILD_DIR)/build.ninja
-	cmake --build $(BUILD_DIR) -j $(JOBS) --target botgate
-	@command -v wrk >/dev/null || (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk)
-	$(PYTHON) bench/run.py --build $(BUILD_DIR)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target botgate botgate_micro_bench
+	@missing=$$(for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	$(PYTHON) bench/run.py --build $(BUILD_DIR) $(BENCH_ARGS)
+	@echo; echo "micro benchmarks: ./$(BUILD_DIR)/bench/botgate_micro_bench"
+	./$(BUILD_DIR)/bench/botgate_micro_bench --benchmark_min_time=0.2
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)

@@ -1,133 +1,293 @@
 #!/usr/bin/env python3
-"""botgate benchmarks a user can run (`make bench`).
+"""botgate benchmarks a user can run (`make bench`), side by side on one machine, against the
+targets of DESIGN.md section 4. Prints one table: benchmark, server, figures, target, pass/fail
+and the command behind each row.
 
-Today: ingress of encrypted, signed Feishu callbacks (verify, decrypt, parse, dedup, durable
-inbox, ack), each a distinct event, through wrk with botgate pinned to one core and the load on
-the other. Prints a table with the figures and the command behind them.
+* ingress: encrypted + signed Feishu callbacks and encrypted WeCom callbacks (distinct events),
+  wrk (1 thread, 64 connections, core 1) against botgate, a FastAPI reference handler and nginx
+  answering a static 200 (each alone on core 0);
+* gateway: the fake Discord floods N MESSAGE_CREATE events; time until the N replies reached
+  its REST API, for botgate and discord.py;
+* memory: botgate's RSS idle with five platforms configured, and after two batches of distinct
+  Feishu callbacks;
+* start to ready: botgate's time from exec to /readyz answering 200.
+
+`--quick` runs everything in about a minute; `--only ingress,gateway,memory` picks parts.
+Progress goes to stderr, the table to stdout (`--markdown` for docs/performance.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
+import platform
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+from typing import Any, Optional
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import feishu_crypto  # noqa: E402
-from fakes.feishu_fake import FeishuFake  # noqa: E402
+from common import ROOT, pin_self_to_load_core  # noqa: E402
 
-ENCRYPT_KEY = "bench-encrypt-key"
-TOKEN = "bench-verification"
+MB = 1_000_000  # DESIGN.md's "20 MB"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--build", default="build", help="the build dir holding botgate")
+    p.add_argument("--quick", action="store_true", help="short runs: about a minute in all")
+    p.add_argument("--only", default="ingress,gateway,memory",
+                   help="comma-separated parts: ingress, gateway, memory")
+    p.add_argument("--platforms", default="feishu,wecom", help="ingress platforms")
+    p.add_argument("--servers", default="botgate,fastapi,nginx", help="ingress servers")
+    p.add_argument("--bots", default="botgate,discord.py", help="gateway bots")
+    p.add_argument("--duration", type=int, help="seconds of wrk per server (10; quick 3)")
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--events", type=int,
+                   help="distinct callbacks per platform, wrk cycles through them "
+                        "(200000; quick 50000)")
+    p.add_argument("--messages", type=int, help="gateway flood size (2000; quick 500)")
+    p.add_argument("--channels", type=int, default=50, help="DM channels the flood spreads over")
+    p.add_argument("--gateway-timeout", type=float, default=180.0)
+    p.add_argument("--echo-own", action=argparse.BooleanOptionalAction, default=True,
+                   help="the fake sends the bot's own replies back as MESSAGE_CREATE, as "
+                        "Discord does")
+    p.add_argument("--mem-step", type=int,
+                   help="callbacks per memory batch (100000; quick 20000)")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    p.add_argument("--json", type=Path, help="also write every figure to this file")
+    a = p.parse_args()
+    a.duration = a.duration or (3 if a.quick else 10)
+    a.events = a.events or (50_000 if a.quick else 200_000)
+    a.messages = a.messages or (500 if a.quick else 2000)
+    a.mem_step = a.mem_step or (20_000 if a.quick else 100_000)
+    a.parts = [x.strip() for x in a.only.split(",") if x.strip()]
+    a.servers = [x.strip() for x in a.servers.split(",")]
+    a.bots = [x.strip() for x in a.bots.split(",")]
+    a.binary = (ROOT / a.build / "botgate").resolve()
+    return a
 
 
-def pinned(core: int) -> list[str]:
-    return ["taskset", "-c", str(core)] if shutil.which("taskset") and os.cpu_count() > 1 else []
+# ---------------------------------------------------------------------- the table
 
 
-def wait_ready(port: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit("botgate did not become ready")
+def verdict(ok: Optional[bool]) -> str:
+    return "-" if ok is None else ("pass" if ok else "FAIL")
 
 
-def write_callbacks(path: Path, count: int, app_id: str) -> None:
-    with path.open("w") as out:
-        for i in range(count):
-            event = feishu_crypto.message_event(text=f"hello {i}", token=TOKEN, app_id=app_id)
-            body = feishu_crypto.wrap(event, ENCRYPT_KEY)
-            timestamp, nonce = str(int(time.time())), f"n{i}"
-            signature = feishu_crypto.sign(timestamp, nonce, ENCRYPT_KEY, body)
-            out.write(f"{timestamp}\t{nonce}\t{signature}\t{body.decode()}\n")
+def ms(v: float) -> str:
+    return f"{v:.2f} ms" if v < 10 else f"{v:.0f} ms"
 
 
-def bench_feishu_ingress(binary: Path, args: argparse.Namespace, work: Path) -> dict:
-    fake = FeishuFake(app_id="cli_bench", app_secret="bench-secret").start()
-    port = free_port()
-    config = work / "botgate.toml"
-    config.write_text(
-        f'[server]\nlisten = "127.0.0.1:{port}"\nthreads = 1\n'
-        f'[store]\nurl = "sqlite://{work / "bench.db"}"\n'
-        '[log]\nlevel = "warn"\n[echo]\nenabled = false\n'
-        f'[[bot]]\nname = "feishu"\nplatform = "feishu"\napi_base = "{fake.base_url}"\n'
-        f'app_id = "cli_bench"\napp_secret = "bench-secret"\n'
-        f'encrypt_key = "{ENCRYPT_KEY}"\nverification_token = "{TOKEN}"\n'
-    )
-    callbacks = work / "callbacks.tsv"
-    write_callbacks(callbacks, args.events, "cli_bench")
-    server = subprocess.Popen(pinned(0) + [str(binary), "run", "--config", str(config)],
-                              stderr=open(work / "botgate.log", "w"))
+def disturbed(r: dict[str, Any]) -> str:
+    """A warning when other processes used the cores during the measurement."""
+    other = {int(k): v for k, v in (r.get("other_load_pct") or {}).items()}
+    if any(v > 10 for v in other.values()):
+        return ("; DISTURBED: other processes used " +
+                ", ".join(f"{v}% of core {k}" for k, v in sorted(other.items())))
+    return ""
+
+
+def ingress_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
+    out: list[list[str]] = []
+    by_bench: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        by_bench.setdefault(r["benchmark"], {})[r["server"]] = r
+    for bench, servers in by_bench.items():
+        for name, r in servers.items():
+            label = {"botgate": "botgate", "fastapi": "FastAPI (ref)",
+                     "nginx": "nginx static (ceiling)"}[name]
+            if "failed" in r:
+                out.append([bench, label, f"did not run: {r['failed'].splitlines()[-1][:120]}",
+                            "", "FAIL" if name == "botgate" else "-", ""])
+                continue
+            figures = (f"{r['rps']:,} req/s, p50 {ms(r['p50_ms'])}, p99 {ms(r['p99_ms'])}, "
+                       f"{r['errors']} errors, RSS {r['rss_idle_mib']}->{r['rss_after_mib']} MiB, "
+                       f"CPU {r['cpu_pct']}%")
+            if r["repeats"] and name != "nginx":
+                figures += f", {r['repeats']:,} repeats"
+            if r["crashed"]:
+                figures += ", EXITED during the run"
+            figures += disturbed(r)
+            target, ok = "", None
+            if name == "botgate":
+                target = "p99 < 5 ms, no errors"
+                ok = r["p99_ms"] < 5 and r["errors"] == 0 and not r["crashed"]
+            elif r["errors"]:
+                target = "(errors: figures not comparable)"
+            out.append([bench, label, figures, target, verdict(ok), r["command"]])
+        bg = servers.get("botgate")
+        for ref, want, label in (("fastapi", 10.0, "botgate / FastAPI"),
+                                 ("nginx", 0.5, "botgate / nginx")):
+            other = servers.get(ref)
+            if bg is None or other is None:
+                continue
+            if "failed" in bg or "failed" in other or not other["rps"]:
+                out.append([bench, label, "n/a", f">= {want:g}x", "FAIL", ""])
+                continue
+            ratio = bg["rps"] / other["rps"]
+            out.append([bench, label, f"{ratio:.2f}x", f">= {want:g}x", verdict(ratio >= want),
+                        "req/s of the rows above"])
+    return out
+
+
+def gateway_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
+    out: list[list[str]] = []
+    by = {r["server"]: r for r in rows}
+    for name, r in by.items():
+        bench = r["benchmark"]
+        label = name if name == "botgate" else f"{name} (ref)"
+        if "failed" in r:
+            out.append([bench, label, f"did not run: {r['failed'].splitlines()[-1][:160]}", "",
+                        "FAIL" if name == "botgate" else "-", ""])
+            continue
+        figures = (f"{r['eps']:,} events/s ({r['replied']}/{r['events']} answered in "
+                   f"{r['seconds']} s), RSS {r['rss_idle_mib']}->{r['rss_after_mib']} MiB, CPU bot "
+                   f"{r['bot_cpu_pct']}% / fake {r['fake_cpu_pct']}%")
+        if r.get("duplicates"):
+            figures += f", {r['duplicates']} duplicate replies"
+        if r.get("note"):
+            figures += f"; {r['note']}"
+        figures += disturbed(r)
+        if r["bot_cpu_pct"] < 25 and r["eps"] < 100:
+            figures += "; bot mostly idle: paced by waiting (a rate cap), not by CPU"
+        ok = None
+        target = ""
+        if name == "botgate":
+            target = "every event answered once"
+            ok = r["replied"] == r["events"] and not r.get("duplicates") and not r["crashed"]
+        out.append([bench, label, figures, target, verdict(ok), r["command"]])
+    bg, ref = by.get("botgate"), by.get("discord.py")
+    if bg is not None and ref is not None:
+        if "failed" in bg or "failed" in ref or not ref.get("eps"):
+            out.append(["discord gateway flood", "botgate / discord.py", "n/a", ">= 10x", "FAIL",
+                        ""])
+        else:
+            ratio = bg["eps"] / ref["eps"]
+            out.append(["discord gateway flood", "botgate / discord.py", f"{ratio:.2f}x",
+                        ">= 10x", verdict(ratio >= 10), "events/s of the rows above"])
+    return out
+
+
+def memory_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
+    out: list[list[str]] = []
+    for r in rows:
+        if "failed" in r:
+            out.append(["memory", "botgate", f"did not run: {r['failed'].splitlines()[-1][:160]}",
+                        "", "FAIL", ""])
+        elif r["benchmark"] == "memory, idle":
+            out.append(["memory, idle (5 platforms)", "botgate", f"RSS {r['rss_mib']} MiB",
+                        "< 20 MB (19.1 MiB)", verdict(r["rss_mib"] * 1024 * 1024 < 20 * MB),
+                        r["command"]])
+        else:
+            figures = (f"RSS {r['rss_idle_mib']} idle -> {r['rss1_mib']} after {r['n1']:,} -> "
+                       f"{r['rss2_mib']} MiB after {r['n2']:,} events: "
+                       f"{r['growth_mib']:+} MiB over the 2nd batch, {r['errors']} errors; "
+                       f"1M events would take ~{r['million_s']} s")
+            ok = r["growth_mib"] < 1.0 and r["errors"] == 0 and not r["crashed"]
+            out.append(["memory, growth (Feishu)", "botgate", figures,
+                        "no growth (< 1 MiB over the 2nd batch)", verdict(ok), r["command"]])
+    return out
+
+
+def ready_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
+    times = [r["ready_ms"] for r in rows if r.get("server") == "botgate" and r.get("ready_ms")]
+    if not times:
+        return []
+    best = min(times)
+    return [["start to ready", "botgate", f"{best:.0f} ms (best of {len(times)}; "
+             f"{', '.join(f'{t:.0f}' for t in times)})", "< 100 ms", verdict(best < 100),
+             "exec of `botgate run` (1 bot) until GET /readyz answers 200, polled every 2 ms"]]
+
+
+HEADER = ["benchmark", "server", "figures", "target (DESIGN.md 4)", "result", "command"]
+
+
+def render(table: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+        for row in table:
+            cells = [c.replace("|", "\\|") for c in row]
+            cells[-1] = f"`{cells[-1]}`" if cells[-1] and " " in cells[-1] else cells[-1]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+    widths = [max(len(HEADER[i]), *(len(r[i]) for r in table)) for i in range(len(HEADER) - 1)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}"
+    lines = [fmt.format(*HEADER), fmt.format(*("-" * w for w in widths), "-" * 7)]
+    lines += [fmt.format(*r) for r in table]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    model = ""
     try:
-        wait_ready(port)
-        idle_rss = rss_kib(server.pid)
-        command = pinned(1) + [
-            "wrk", "-t1", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-            "-s", str(ROOT / "bench" / "feishu_callbacks.lua"),
-            f"http://127.0.0.1:{port}/webhook/feishu", "--", str(callbacks)]
-        result = subprocess.run(command, capture_output=True, text=True, check=True)
-        line = next(l for l in result.stdout.splitlines() if l.startswith("BENCH "))
-        figures = dict(kv.split("=") for kv in line.split()[1:])
-        figures["rss_idle_mib"] = f"{idle_rss / 1024:.1f}"
-        figures["rss_after_mib"] = f"{rss_kib(server.pid) / 1024:.1f}"
-        figures["command"] = " ".join(command[:-3]) + " URL -- callbacks.tsv"
-        return figures
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-        fake.stop()
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+            f"nproc {os.cpu_count()}, {model or platform.machine()}, {platform.system()} "
+            f"{platform.release()}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--build", default="build")
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--events", type=int, default=100_000,
-                        help="distinct callbacks generated; wrk cycles through them")
-    args = parser.parse_args()
-    binary = (ROOT / args.build / "botgate").resolve()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is missing: apt-get install wrk (make bench installs it)")
+    args = parse_args()
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is missing: `make bench` installs it (apt-get install "
+                             f"{'nginx-light' if tool == 'nginx' else tool})")
+    if not args.binary.exists():
+        raise SystemExit(f"{args.binary} is missing: build it (cmake --build {args.build} "
+                         "--target botgate)")
+    if (os.cpu_count() or 1) < 2:
+        log("one core only: server and load share it, the figures mean little")
+    pin_self_to_load_core()  # the fakes (threads of this process) stay off the server's core
+
+    from gateway import bench_gateway
+    from ingress import bench_platform
+    from memory import bench_memory
+
+    started = time.monotonic()
+    results: dict[str, list[dict[str, Any]]] = {"ingress": [], "gateway": [], "memory": []}
     with tempfile.TemporaryDirectory(prefix="botgate-bench-") as tmp:
-        f = bench_feishu_ingress(binary, args, Path(tmp))
-    print(f"\n{'benchmark':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
-          f"{'non-200':>9}{'RSS idle':>10}{'RSS after':>10}")
-    print(f"{'feishu ingress (encrypted+signed)':<34}{f['rps']:>10}{f['p50_ms']:>9}"
-          f"{f['p99_ms']:>9}{f['errors']:>8}{f['non200']:>9}{f['rss_idle_mib'] + ' MiB':>10}"
-          f"{f['rss_after_mib'] + ' MiB':>10}")
-    print(f"\ncommand: {f['command']}")
-    print(json.dumps({"feishu_ingress": f}))
+        work = Path(tmp)
+        if "ingress" in args.parts:
+            for plat in [x.strip() for x in args.platforms.split(",") if x.strip()]:
+                results["ingress"] += bench_platform(plat, args, work, log)
+        if "gateway" in args.parts:
+            results["gateway"] = bench_gateway(args, work, log)
+        if "memory" in args.parts:
+            first = work / "feishu_callbacks.tsv"
+            results["memory"] = bench_memory(args, work, log, first if first.exists() else None)
+
+    table = (ingress_rows(results["ingress"]) + ready_rows(results["ingress"])
+             + gateway_rows(results["gateway"]) + memory_rows(results["memory"]))
+    print(f"\nbotgate benchmarks: {machine()}; binary {args.binary}")
+    print(f"server on core 0 (taskset -c 0), load + fakes on core 1; wrk 1 thread, "
+          f"{args.connections} connections, {args.duration} s per server, {args.events:,} "
+          f"distinct events per platform; gateway flood {args.messages} messages over "
+          f"{args.channels} DM channels; total {time.monotonic() - started:.0f} s\n")
+    print(render(table, args.markdown))
+    print("\nFastAPI (ref): bench/reference/*_fastapi.py, uvicorn 1 worker, the platform guide's "
+          "crypto (pycryptodome) + an in-memory dedup set + one SQLite insert/commit per event "
+          "(WAL), like botgate's durable inbox. nginx: 1 worker, `return 200` (no work: the "
+          "ceiling). discord.py (ref): bench/reference/discord_py_bot.py. 'repeats': requests "
+          "beyond the distinct events (answered as duplicates). Not measured: the official Node "
+          "SDKs (not in Debian); micro benchmarks (Google Benchmark).")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), **results}, indent=1))
 
 
 if __name__ == "__main__":

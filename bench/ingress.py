@@ -1,0 +1,246 @@
+"""Ingress: encrypted callbacks through wrk, for botgate, the reference FastAPI handler and nginx.
+
+Each platform's callbacks are generated once (distinct events: event_id / MsgId), written to a
+file the wrk Lua script reads, and replayed against the three servers in turn, each pinned to
+the server core with wrk on the other one.
+"""
+
+from __future__ import annotations
+
+import common  # noqa: F401 - first: puts tests/ and tests/integration/ on sys.path
+
+import getpass
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import feishu_crypto
+import wecom_crypto
+from botgate_harness import WECOM_AES_KEY, WECOM_TOKEN
+from fakes.feishu_fake import FeishuFake
+from fakes.wecom_fake import WecomFake
+
+from common import (BENCH, PYTHON, SERVER_CORE, Interference, Server, free_port, mib, pinned,
+                    run_wrk, shown, start_botgate, wait_http, wrk_command)
+
+FEISHU_ENCRYPT_KEY = "bench-encrypt-key"
+FEISHU_TOKEN = "bench-verification"
+FEISHU_APP_ID = "cli_bench"
+FEISHU_APP_SECRET = "bench-secret"
+WECOM_WEBHOOK_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=bench-key"
+
+
+# ---------------------------------------------------------------------- callbacks
+
+
+def write_feishu_callbacks(path: Path, count: int, start: int = 0) -> None:
+    """`count` im.message.receive_v1 callbacks, encrypted and signed, one per line:
+    timestamp TAB nonce TAB signature TAB body (bench/feishu_callbacks.lua)."""
+    with path.open("w") as out:
+        timestamp = str(int(time.time()))
+        for i in range(start, start + count):
+            event = feishu_crypto.message_event(text=f"hello {i}", token=FEISHU_TOKEN,
+                                                app_id=FEISHU_APP_ID)
+            body = feishu_crypto.wrap(event, FEISHU_ENCRYPT_KEY)
+            nonce = f"n{i}"
+            signature = feishu_crypto.sign(timestamp, nonce, FEISHU_ENCRYPT_KEY, body)
+            out.write(f"{timestamp}\t{nonce}\t{signature}\t{body.decode()}\n")
+
+
+def write_wecom_callbacks(path: Path, count: int) -> None:
+    """`count` group-bot text callbacks (distinct MsgIds), encrypted, msg_signature in the query,
+    one per line: query TAB body (bench/wecom_callbacks.lua)."""
+    with path.open("w") as out:
+        timestamp = str(int(time.time()))
+        for i in range(count):
+            xml = wecom_crypto.group_message_xml(text=f"hello {i}", webhook_url=WECOM_WEBHOOK_URL,
+                                                 msg_id=f"CAIQbench{i:012d}")
+            enc = wecom_crypto.encrypt(WECOM_AES_KEY, xml, "")
+            query = wecom_crypto.signed_query(WECOM_TOKEN, enc, timestamp=timestamp,
+                                              nonce=str(1_000_000_000 + i))
+            out.write(f"{query}\t{wecom_crypto.envelope_xml(enc).decode()}\n")
+
+
+# ---------------------------------------------------------------------- servers
+
+
+@dataclass
+class Running:
+    """A started server: the process, the callback URL, what to stop afterwards."""
+
+    server: Server
+    url: str
+    cleanup: Callable[[], None]
+    what: str  # one line for the table's note
+
+    @property
+    def command(self) -> str:
+        """The server's command line as the table shows it (temp dir shortened)."""
+        line = shown(pinned(SERVER_CORE) + self.server.argv)
+        return line.replace(str(self.server.log.parent.parent) + "/", "$TMP/")
+
+
+def start_botgate_feishu(ctx: Any, work: Path) -> Running:
+    fake = FeishuFake(app_id=FEISHU_APP_ID, app_secret=FEISHU_APP_SECRET).start()
+    bot = {"name": "feishu", "platform": "feishu", "api_base": fake.base_url,
+           "app_id": FEISHU_APP_ID, "app_secret": FEISHU_APP_SECRET,
+           "encrypt_key": FEISHU_ENCRYPT_KEY, "verification_token": FEISHU_TOKEN}
+    try:
+        server, port = start_botgate(ctx.binary, work, [bot], echo=False, name="bg-feishu")
+    except Exception:
+        fake.stop()
+        raise
+    return Running(server, f"http://127.0.0.1:{port}/webhook/feishu",
+                   lambda: (server.stop(), fake.stop()), "botgate, threads=1, SQLite inbox")
+
+
+def start_botgate_wecom(ctx: Any, work: Path) -> Running:
+    fake = WecomFake(corp_id="ww5823bf96d3bd56c7", corp_secret="app-secret-123",
+                     agent_id=1000002).start()
+    bot = {"name": "wecom", "platform": "wecom", "kind": "group", "api_base": fake.base_url,
+           "token": WECOM_TOKEN, "encoding_aes_key": WECOM_AES_KEY}
+    try:
+        server, port = start_botgate(ctx.binary, work, [bot], echo=False, name="bg-wecom")
+    except Exception:
+        fake.stop()
+        raise
+    return Running(server, f"http://127.0.0.1:{port}/webhook/wecom",
+                   lambda: (server.stop(), fake.stop()), "botgate, threads=1, SQLite inbox")
+
+
+def start_fastapi(platform: str, work: Path) -> Running:
+    port = free_port()
+    d = work / f"fastapi-{platform}"
+    d.mkdir(parents=True, exist_ok=True)
+    script = BENCH / "reference" / f"{platform}_fastapi.py"
+    if platform == "feishu":
+        args = ["--encrypt-key", FEISHU_ENCRYPT_KEY, "--verification-token", FEISHU_TOKEN]
+    else:
+        args = ["--token", WECOM_TOKEN, "--encoding-aes-key", WECOM_AES_KEY, "--receive-id", ""]
+    server = Server(f"fastapi-{platform}", [PYTHON, str(script), "--port", str(port), *args,
+                                            "--db", str(d / "ref.db")], d / "server.log").start()
+    try:
+        wait_http(f"http://127.0.0.1:{port}/readyz", 30, server.proc)
+    except Exception:
+        server.stop()
+        raise RuntimeError(f"{script.name} did not start:\n{server.log_tail()}")
+    return Running(server, f"http://127.0.0.1:{port}/webhook/{platform}", server.stop,
+                   "FastAPI+uvicorn (uvloop, httptools), 1 worker, SQLite inbox")
+
+
+NGINX_CONF = """\
+{user}worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ return 200 "{{}}"; }}
+    }}
+}}
+"""
+
+
+def start_nginx(work: Path, platform: str) -> Running:
+    port = free_port()
+    prefix = work / f"nginx-{platform}"
+    prefix.mkdir(parents=True, exist_ok=True)
+    # As root nginx would hand the worker to `nobody`; keep it as the current user.
+    user = f"user {getpass.getuser()};\n" if os.geteuid() == 0 else ""
+    conf = prefix / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(user=user, prefix=prefix, port=port))
+    server = Server(f"nginx-{platform}", ["nginx", "-p", str(prefix), "-c", str(conf),
+                                          "-e", str(prefix / "error.log")],
+                    prefix / "stderr.log").start()
+    try:
+        wait_http(f"http://127.0.0.1:{port}/", 15, server.proc)
+    except Exception:
+        server.stop()
+        raise RuntimeError(f"nginx did not start:\n{server.log_tail()}")
+    return Running(server, f"http://127.0.0.1:{port}/webhook/{platform}", server.stop,
+                   "nginx 1 worker, `return 200` (no crypto, no store)")
+
+
+# ---------------------------------------------------------------------- the benchmark
+
+
+def measure(label: str, running: Running, script: Path, data: Path, ctx: Any,
+            n_events: int) -> dict[str, Any]:
+    try:
+        idle = running.server.rss_kib()
+        command = wrk_command(running.url, script, data, duration=ctx.duration,
+                              connections=ctx.connections)
+        cpu0 = running.server.cpu_seconds()
+        noise = Interference()
+        figures = run_wrk(command)
+        other = noise.other_load(running.server.cpu_seconds() - cpu0)
+        # Over wrk's measured duration (its start-up, reading the callbacks, is not in it).
+        busy = figures["requests"] / figures["rps"] if figures["rps"] else ctx.duration
+        cpu = (running.server.cpu_seconds() - cpu0) / max(busy, 1e-6)
+        alive = running.server.alive()
+        after = running.server.rss_kib()
+    finally:
+        running.cleanup()
+    row = {
+        "server": label,
+        "rps": round(figures["rps"]),
+        "p50_ms": figures["p50_ms"],
+        "p99_ms": figures["p99_ms"],
+        "requests": int(figures["requests"]),
+        "socket_errors": int(figures["errors"]),
+        "non2xx": int(figures["non2xx"]),
+        "errors": int(figures["errors"] + figures["non2xx"]),
+        "rss_idle_mib": mib(idle),
+        "rss_after_mib": mib(after),
+        "cpu_pct": round(100 * cpu),
+        "other_load_pct": {c: round(100 * v) for c, v in other.items()},
+        "crashed": not alive,
+        "ready_ms": running.server.ready_ms,
+        "repeats": max(0, int(figures["requests"]) - n_events),
+        "what": running.what,
+        "command": running.command + "  +  " + shown(command, {str(data): data.name,
+                                                              running.url: "URL"}),
+    }
+    return row
+
+
+def bench_platform(platform: str, ctx: Any, work: Path, log: Callable[[str], None],
+                   ) -> list[dict[str, Any]]:
+    data = work / f"{platform}_callbacks.tsv"
+    t0 = time.monotonic()
+    if platform == "feishu":
+        write_feishu_callbacks(data, ctx.events)
+    else:
+        write_wecom_callbacks(data, ctx.events)
+    log(f"{platform}: {ctx.events} distinct callbacks written in {time.monotonic() - t0:.1f}s")
+    script = BENCH / f"{platform}_callbacks.lua"
+    starters: list[tuple[str, Callable[[], Running]]] = [
+        ("botgate", lambda: (start_botgate_feishu if platform == "feishu"
+                             else start_botgate_wecom)(ctx, work)),
+        ("fastapi", lambda: start_fastapi(platform, work)),
+        ("nginx", lambda: start_nginx(work, platform)),
+    ]
+    rows = []
+    for label, start in starters:
+        if label not in ctx.servers:
+            continue
+        try:
+            running = start()
+            row = measure(label, running, script, data, ctx, ctx.events)
+        except Exception as e:  # noqa: BLE001 - one broken server must not hide the others
+            row = {"server": label, "failed": str(e)[-500:]}
+        row["benchmark"] = f"{platform} ingress"
+        log(f"{platform} {label}: {row}")
+        rows.append(row)
+    return rows
