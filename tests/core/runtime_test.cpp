@@ -732,5 +732,25 @@ TEST(RuntimeTest, QueueDepthCountsWhatWaits) {
   EXPECT_EQ(entries[0].outcome, LogOutcome::queued) << "a proactive message is logged as queued";
 }
 
+TEST(RuntimeTest, ABacklogIsAnsweredOnceEachAndInOrder) {
+  // Handled quickly, the backlog's items share store transactions; none is lost or repeated.
+  Harness h;
+  constexpr int kEvents = 150;
+  for (int i = 0; i < kEvents; ++i) {
+    const std::string n = std::to_string(i);
+    ASSERT_TRUE(h.on_event(message_event("ev-" + n, "m-" + n, "hi " + n)).value());
+  }
+  h.runtime_->start();
+  ASSERT_TRUE(run_until(h.io_, [&] {
+    return static_cast<int>(h.sender_->delivered().size()) >= kEvents;
+  }));
+  const auto delivered = h.sender_->delivered();
+  ASSERT_EQ(delivered.size(), static_cast<std::size_t>(kEvents));
+  for (int i = 0; i < kEvents; ++i) {
+    EXPECT_EQ(delivered[i].plain_text(), "echo: hi " + std::to_string(i));
+  }
+  EXPECT_TRUE(h.store_.inbox().empty());
+}
+
 }  // namespace
 }  // namespace botgate

@@ -43,13 +43,12 @@ asio::awaitable<Result<std::vector<InboxItem>>> MemoryStore::inbox_pending(std::
   co_return items;
 }
 
-asio::awaitable<Result<void>> MemoryStore::inbox_complete(std::int64_t inbox_id,
-                                                          std::vector<OutgoingMessage> replies) {
+asio::awaitable<Result<void>> MemoryStore::inbox_complete(std::vector<InboxCompletion> done) {
   std::lock_guard lock(mutex_);
-  for (OutgoingMessage& reply : replies) {
-    push_locked(std::move(reply));
+  for (InboxCompletion& item : done) {
+    for (OutgoingMessage& reply : item.replies) push_locked(std::move(reply));
+    inbox_.erase(item.inbox_id);
   }
-  inbox_.erase(inbox_id);
   co_return Result<void>{};
 }
 

@@ -32,8 +32,8 @@ class MemoryStore final : public Store {
                                        std::chrono::seconds ttl) override;
   asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
                                                                 std::size_t limit) override;
-  asio::awaitable<Result<void>> inbox_complete(std::int64_t inbox_id,
-                                               std::vector<OutgoingMessage> replies) override;
+  using Store::inbox_complete;
+  asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
   asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot, SystemTime now,
                                                               std::size_t limit) override;

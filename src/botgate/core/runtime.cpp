@@ -22,6 +22,8 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::system_clock;
+/// Handled inbox items wait at most this long for others to share their store transaction.
+constexpr std::chrono::milliseconds kCompleteWindow{2};
 
 SystemTime::rep now_ticks() { return Clock::now().time_since_epoch().count(); }
 
@@ -428,7 +430,14 @@ asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
       co_await bot.inbox_signal.wait_for(std::chrono::minutes(1));
       continue;
     }
+    // Items handled quickly (rules, echo) are completed together, in one store transaction; a
+    // slow handler (forward) flushes at once so that its replies are not held back.
+    std::vector<InboxCompletion> done;
+    std::vector<LogEntry> queued;
+    auto first_done = std::chrono::steady_clock::time_point{};
+    bool store_failed = false;
     for (InboxItem& item : *items) {
+      const auto started = std::chrono::steady_clock::now();
       const Event& event = item.event;
       std::vector<OutgoingMessage> replies;
       // Never answer ourselves or other bots: two bots echoing each other would never stop.
@@ -450,25 +459,45 @@ asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
                                       LogOutcome::sent));
         replies.erase(replies.begin());
       }
-      std::vector<LogEntry> queued;
       for (const OutgoingMessage& reply : replies) {
         queued.push_back(MessageLog::outgoing(reply, event.platform, event.id));
       }
-      const bool has_replies = !replies.empty();
-      auto done = co_await store_.inbox_complete(item.id, std::move(replies));
-      if (!done) {
-        spdlog::error("bot {}: cannot complete event {}: {}", bot.name, event.platform_event_id,
-                      done.error().message());
-        // The event stays in the inbox; pause so a failing store is not hammered (and a
-        // forward handler not called again and again).
-        co_await bot.stop_signal.wait_for(std::chrono::seconds(1));
-        break;
+      if (done.empty()) first_done = std::chrono::steady_clock::now();
+      done.push_back(InboxCompletion{item.id, std::move(replies)});
+      const auto now = std::chrono::steady_clock::now();
+      if (now - started >= kCompleteWindow || now - first_done >= kCompleteWindow || stopping_) {
+        if (!co_await complete(bot, done, queued)) {
+          store_failed = true;
+          break;
+        }
       }
-      for (LogEntry& entry : queued) log_.add(std::move(entry));
-      if (has_replies) bot.outbox_signal.notify();
       if (stopping_) co_return;
     }
+    if (!store_failed && !done.empty()) (void)co_await complete(bot, done, queued);
   }
+}
+
+asio::awaitable<bool> Runtime::complete(Bot& bot, std::vector<InboxCompletion>& done,
+                                        std::vector<LogEntry>& queued) {
+  bool has_replies = false;
+  for (const InboxCompletion& item : done) has_replies = has_replies || !item.replies.empty();
+  const std::size_t count = done.size();
+  auto completed = co_await store_.inbox_complete(std::move(done));
+  done.clear();
+  if (!completed) {
+    spdlog::error("bot {}: cannot complete {} event(s): {}", bot.name, count,
+                  completed.error().message());
+    queued.clear();
+    // The events stay in the inbox and are handled again (their replies keep their keys);
+    // pause so a failing store is not hammered (and a forward handler not called again and
+    // again).
+    co_await bot.stop_signal.wait_for(std::chrono::seconds(1));
+    co_return false;
+  }
+  for (LogEntry& entry : queued) log_.add(std::move(entry));
+  queued.clear();
+  if (has_replies) bot.outbox_signal.notify();
+  co_return true;
 }
 
 asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {

@@ -100,6 +100,10 @@ class Runtime {
   struct Bot;
   asio::awaitable<void> inbox_worker(Bot& bot);
   asio::awaitable<void> outbox_worker(Bot& bot);
+  /// Completes the handled inbox items in `done` and queues their replies (one transaction);
+  /// false when the store failed (the items stay in the inbox). Empties both vectors.
+  asio::awaitable<bool> complete(Bot& bot, std::vector<InboxCompletion>& done,
+                                 std::vector<LogEntry>& queued);
   /// False after a retryable failure (the caller reads the queue again).
   asio::awaitable<bool> deliver(Bot& bot, const OutboxItem& item);
   asio::awaitable<Result<bool>> accept(Bot& bot, Event event);

@@ -25,6 +25,12 @@ struct InboxItem {
   Event event;
 };
 
+/// An inbox item handled: it leaves the inbox and its replies enter the outbox.
+struct InboxCompletion {
+  std::int64_t inbox_id = 0;
+  std::vector<OutgoingMessage> replies = {};
+};
+
 struct OutboxItem {
   std::int64_t id = 0;
   OutgoingMessage message;
@@ -64,9 +70,15 @@ class Store {
   /// Events of `bot` accepted but not yet handled, oldest first.
   virtual asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
                                                                         std::size_t limit) = 0;
-  /// Removes the inbox item and queues its replies in one transaction.
-  virtual asio::awaitable<Result<void>> inbox_complete(std::int64_t inbox_id,
-                                                       std::vector<OutgoingMessage> replies) = 0;
+  /// Removes the inbox items and queues their replies, all in one transaction.
+  virtual asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) = 0;
+  /// One item.
+  asio::awaitable<Result<void>> inbox_complete(std::int64_t inbox_id,
+                                               std::vector<OutgoingMessage> replies) {
+    std::vector<InboxCompletion> one;
+    one.push_back(InboxCompletion{inbox_id, std::move(replies)});
+    co_return co_await inbox_complete(std::move(one));
+  }
 
   /// Queues a message; returns its outbox id.
   virtual asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) = 0;

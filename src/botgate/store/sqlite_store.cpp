@@ -34,6 +34,12 @@ constexpr int kFailed = 2;
 constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
+-- 8 MiB of page cache: the dedup and inbox indexes of a busy bot stay in memory instead of
+-- being read back from the file on every accept.
+PRAGMA cache_size=-8192;
+-- Checkpoint every ~16 MiB of WAL instead of 4: the same hot pages are copied back to the
+-- database (and synced) a quarter as often.
+PRAGMA wal_autocheckpoint=4000;
 PRAGMA foreign_keys=ON;
 CREATE TABLE IF NOT EXISTS dedup (
   key TEXT PRIMARY KEY,
@@ -385,15 +391,16 @@ asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_pending(std::
   });
 }
 
-asio::awaitable<Result<void>> SqliteStore::inbox_complete(std::int64_t inbox_id,
-                                                          std::vector<OutgoingMessage> replies) {
+asio::awaitable<Result<void>> SqliteStore::inbox_complete(std::vector<InboxCompletion> done) {
   co_return co_await impl_->run([&]() -> Result<void> {
     const std::int64_t now = now_ms();
     impl_->begin();
-    for (const OutgoingMessage& reply : replies) impl_->push(reply, now);
-    Use s(impl_->statement("DELETE FROM inbox WHERE id = ?1"));
-    s->bind(1, inbox_id);
-    impl_->check(s->step(), "delete inbox item");
+    for (const InboxCompletion& item : done) {
+      for (const OutgoingMessage& reply : item.replies) impl_->push(reply, now);
+      Use s(impl_->statement("DELETE FROM inbox WHERE id = ?1"));
+      s->bind(1, item.inbox_id);
+      impl_->check(s->step(), "delete inbox item");
+    }
     impl_->commit();
     return {};
   });
