@@ -54,6 +54,7 @@ TEST(DiscordConfigTest, AGatewayBotNeedsOnlyItsToken) {
   EXPECT_EQ(config.intents, default_discord_intents());
   EXPECT_EQ(config.shard_count, 0);
   EXPECT_TRUE(config.shards.empty());
+  EXPECT_EQ(config.requests_per_second, 50) << "Discord's global limit";
 }
 
 TEST(DiscordConfigTest, EveryKeyIsRead) {
@@ -63,7 +64,8 @@ TEST(DiscordConfigTest, EveryKeyIsRead) {
                             {"intents", std::vector<std::string>{"guilds", "guild_messages"}},
                             {"shard_count", std::int64_t{4}},
                             {"shards", std::vector<std::int64_t>{3, 1}},
-                            {"gateway", true}});
+                            {"gateway", true},
+                            {"requests_per_second", std::int64_t{500}}});
   s.api_base = "http://127.0.0.1:9000/api/";
   const DiscordConfig config = discord_config_from(s);
   EXPECT_EQ(config.api_base, "http://127.0.0.1:9000/api");
@@ -74,6 +76,13 @@ TEST(DiscordConfigTest, EveryKeyIsRead) {
   EXPECT_EQ(config.intents, 1u | 512u);
   EXPECT_EQ(config.shard_count, 4);
   EXPECT_EQ(config.shards, (std::vector<int>{3, 1}));
+  EXPECT_EQ(config.requests_per_second, 500);
+}
+
+TEST(DiscordConfigTest, RequestsPerSecondIsAtLeastOne) {
+  EXPECT_EQ(rejection(settings({{"token", kToken}, {"requests_per_second", std::int64_t{0}}}))
+                .rfind("requests_per_second must be at least 1", 0),
+            0u);
 }
 
 TEST(DiscordConfigTest, APublicKeyInUpperCaseIsAccepted) {
@@ -198,7 +207,7 @@ TEST(DiscordConfigTest, SettingsListEveryKeyWithItsType) {
       {"token", SettingType::string},        {"application_id", SettingType::string},
       {"public_key", SettingType::string},   {"intents", SettingType::string_list},
       {"shard_count", SettingType::integer}, {"shards", SettingType::integer_list},
-      {"gateway", SettingType::boolean},
+      {"gateway", SettingType::boolean}, {"requests_per_second", SettingType::integer},
   };
   std::map<std::string, SettingType> actual;
   for (const SettingSpec& spec : discord_settings()) {

@@ -41,6 +41,7 @@ std::vector<SettingSpec> discord_settings() {
       {"shard_count", SettingType::integer, false},
       {"shards", SettingType::integer_list, false},
       {"gateway", SettingType::boolean, false},
+      {"requests_per_second", SettingType::integer, false},
   };
 }
 
@@ -88,6 +89,12 @@ DiscordConfig discord_config_from(const BotSettings& settings,
     }
   } else {
     config.intents = default_discord_intents();
+  }
+
+  config.requests_per_second = settings.get_int("requests_per_second", 50);
+  if (config.requests_per_second < 1) {
+    invalid("requests_per_second must be at least 1 (Discord's global limit is 50 per second "
+            "unless Discord raised it for the bot)");
   }
 
   platforms::ShardSettings shards = platforms::read_shard_settings(settings, "Discord");

@@ -34,6 +34,9 @@ struct DiscordConfig {
   /// false: no gateway connection (interactions only).
   bool gateway = true;
 
+  /// The cap botgate keeps under Discord's global REST limit: 50 per second, unless Discord
+  /// raised it for a large bot (interaction routes are exempt).
+  std::int64_t requests_per_second = 50;
   bool receives_interactions() const { return !public_key.empty(); }
 };
 

@@ -17,7 +17,9 @@ platforms::PlatformDescriptor discord_descriptor() {
     if (config.receives_interactions()) {
       parts.webhook = std::make_unique<DiscordInteractions>(config);
     }
-    auto sender = std::make_unique<DiscordSender>(config, services);
+    DiscordRateLimitOptions limits;
+    limits.global_per_second = static_cast<std::size_t>(config.requests_per_second);
+    auto sender = std::make_unique<DiscordSender>(config, services, limits);
     if (config.gateway) {
       parts.sources.push_back(make_discord_gateway(config, services, *sender));
     }
