@@ -27,18 +27,23 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DBOTGATE_WARNINGS_AS_ERRORS=ON
 endif
 
+# Installs those of the Debian packages $(1) that are not installed yet (one apt-get for all).
+define install_missing
+@missing=$$(for p in $(1); do \
+  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+if [ -n "$$missing" ]; then \
+  echo "installing: $$missing"; \
+  $(SUDO) apt-get update -qq && \
+  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+fi
+endef
+
 .PHONY: all deps browser-deps build build-asan run test test-unit bench clean
 
 all: build
 
 deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing: $$missing"; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call install_missing,$(DEB_PACKAGES))
 
 # playwright-core for the browser test, pinned in tests/browser/package.json (no lock file).
 browser-deps: deps
@@ -83,13 +88,7 @@ BENCH_ARGS ?=
 
 bench: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target botgate botgate_micro_bench
-	@missing=$$(for p in $(BENCH_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing: $$missing"; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call install_missing,$(BENCH_PACKAGES))
 	$(PYTHON) bench/run.py --build $(BUILD_DIR) $(BENCH_ARGS)
 	@echo; echo "micro benchmarks: ./$(BUILD_DIR)/bench/botgate_micro_bench"
 	./$(BUILD_DIR)/bench/botgate_micro_bench --benchmark_min_time=0.2
