@@ -204,6 +204,55 @@ TEST_F(SqliteStoreTest, InboxPendingIsOldestFirstPerBotAndLimited) {
   EXPECT_TRUE(pending("nobody").empty());
 }
 
+TEST_F(SqliteStoreTest, InboxReadFromMemoryMatchesTheTable) {
+  // The first read finds the inbox whole and starts the store's copy in memory; what is
+  // accepted after it is then read from the copy. It must be what the table holds.
+  EXPECT_TRUE(accept(event_for("a", "1", "first"), {"1"}));
+  ASSERT_EQ(pending("a").size(), 1u);
+  EXPECT_TRUE(accept(event_for("a", "2", "second"), {"2"}));
+  EXPECT_FALSE(accept(event_for("a", "2", "again"), {"2"})) << "a duplicate is not copied";
+  execute_sql(
+      "CREATE TRIGGER refuse_inbox BEFORE INSERT ON inbox "
+      "BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+  EXPECT_FALSE(run_sync(store_->accept(event_for("a", "3"), {"3"}, 1h)));
+  execute_sql("DROP TRIGGER refuse_inbox;");
+  EXPECT_TRUE(accept(event_for("b", "4"), {"4"}));
+  const auto from_memory = pending("a");
+  ASSERT_EQ(from_memory.size(), 2u);
+  ASSERT_TRUE(run_sync(store_->inbox_complete(from_memory[0].id, {})));
+
+  reopen();
+  const auto from_table = pending("a");
+  ASSERT_EQ(from_table.size(), 1u);
+  EXPECT_EQ(from_table[0].id, from_memory[1].id);
+  EXPECT_EQ(from_table[0].event, from_memory[1].event);
+  EXPECT_EQ(from_table[0].event, event_for("a", "2", "second"));
+}
+
+TEST_F(SqliteStoreTest, ABacklogLargerThanTheCopyIsHandledInOrderOnce) {
+  ASSERT_TRUE(pending("a").empty());  // the copy in memory starts
+  constexpr int kEvents = 1500;       // more than the copy holds
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_TRUE(accept(event_for("a", std::to_string(i)), {std::to_string(i)}));
+  }
+  int next = 0;
+  for (int rounds = 0; rounds < 100; ++rounds) {
+    const auto items = pending("a", 64);
+    if (items.empty()) break;
+    std::vector<InboxCompletion> done;
+    for (const auto& item : items) {
+      EXPECT_EQ(item.event.platform_event_id, std::to_string(next++));
+      done.push_back(InboxCompletion{item.id, {}});
+    }
+    ASSERT_TRUE(run_sync(store_->inbox_complete(std::move(done))));
+    if (rounds == 3) {
+      // New events while the backlog drains go behind it.
+      ASSERT_TRUE(accept(event_for("a", std::to_string(kEvents)), {"late"}));
+    }
+  }
+  EXPECT_EQ(next, kEvents + 1);
+}
+
 TEST_F(SqliteStoreTest, InboxCompleteMovesRepliesToTheOutbox) {
   EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
   EXPECT_TRUE(accept(event_for("a", "2"), {"2"}));

@@ -1,6 +1,9 @@
 #include "botgate/store/sqlite_store.hpp"
 
 #include "botgate/core/event_json.hpp"
+#include "botgate/store/inbox_mirror.hpp"
+#include "botgate/store/sqlite_dedup.hpp"
+#include "botgate/store/sqlite_statement.hpp"
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_executor.hpp>
@@ -41,10 +44,6 @@ PRAGMA cache_size=-8192;
 -- database (and synced) a quarter as often.
 PRAGMA wal_autocheckpoint=4000;
 PRAGMA foreign_keys=ON;
-CREATE TABLE IF NOT EXISTS dedup (
-  key TEXT PRIMARY KEY,
-  expires_at INTEGER NOT NULL
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS inbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   bot TEXT NOT NULL,
@@ -80,55 +79,6 @@ CREATE TABLE IF NOT EXISTS sessions (
 ) WITHOUT ROWID;
 )sql";
 
-/// A prepared statement, reset and cleared of bindings when a use ends.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK) {
-      throw std::runtime_error(std::string("sqlite prepare failed: ") + sqlite3_errmsg(db));
-    }
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  Statement& bind(int index, std::string_view text) {
-    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& bind(int index, std::int64_t value) {
-    sqlite3_bind_int64(stmt_, index, value);
-    return *this;
-  }
-  /// SQLITE_ROW, SQLITE_DONE or an error code.
-  int step() { return sqlite3_step(stmt_); }
-  std::int64_t column_int(int index) { return sqlite3_column_int64(stmt_, index); }
-  bool column_null(int index) { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
-  std::string column_text(int index) {
-    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, index));
-    return text ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)))
-                : std::string();
-  }
-  void reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-/// Resets the statement when the scope ends, whatever path leaves it.
-class Use {
- public:
-  explicit Use(Statement& s) : s_(s) {}
-  ~Use() { s_.reset(); }
-  Statement* operator->() { return &s_; }
-
- private:
-  Statement& s_;
-};
-
 }  // namespace
 
 std::optional<std::string> sqlite_path_from_url(std::string_view url) {
@@ -150,16 +100,28 @@ struct SqliteStore::Impl {
     }
     sqlite3_busy_timeout(db_, 5000);
     char* message = nullptr;
-    if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &message) != SQLITE_OK) {
+    if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &message) != SQLITE_OK ||
+        sqlite3_exec(db_, kDedupSchema, nullptr, nullptr, &message) != SQLITE_OK) {
       std::string why = message ? message : "unknown error";
       sqlite3_free(message);
       sqlite3_close(db_);
       throw std::runtime_error("cannot create the schema of the store '" + path + "': " + why);
     }
+    statements_ = std::make_unique<Statements>(db_);
+    dedup_ = std::make_unique<SqliteDedup>(*statements_);
+    try {
+      dedup_->load(now_ms());
+    } catch (const std::exception& e) {
+      dedup_.reset();
+      statements_.reset();
+      sqlite3_close(db_);
+      throw std::runtime_error("cannot read the store '" + path + "': " + e.what());
+    }
   }
   ~Impl() {
     pool_.join();
-    statements_.clear();
+    dedup_.reset();
+    statements_.reset();
     sqlite3_close(db_);
   }
 
@@ -198,24 +160,9 @@ struct SqliteStore::Impl {
     }
   }
 
-  Statement& statement(const char* sql) {
-    auto it = statements_.find(sql);
-    if (it == statements_.end()) {
-      it = statements_.emplace(sql, std::make_unique<Statement>(db_, sql)).first;
-    }
-    return *it->second;
-  }
-
-  void exec(const char* sql) {
-    Use s(statement(sql));
-    check(s->step(), sql);
-  }
-
-  void check(int rc, const char* what) {
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW && rc != SQLITE_OK) {
-      throw std::runtime_error(std::string(what) + ": " + sqlite3_errmsg(db_));
-    }
-  }
+  Statement& statement(const char* sql) { return (*statements_)(sql); }
+  void exec(const char* sql) { statements_->exec(sql); }
+  void check(int rc, const char* what) { statements_->check(rc, what); }
 
   void begin() {
     exec("BEGIN IMMEDIATE");
@@ -286,52 +233,78 @@ struct SqliteStore::Impl {
       batch.swap(accept_queue_);
       accept_scheduled_ = false;
     }
-    std::vector<Result<bool>> results;
-    results.reserve(batch.size());
+    std::vector<std::int64_t> rows;  // the inbox row of each new event, 0 for a duplicate
+    rows.reserve(batch.size());
+    std::optional<Error> failed;
     try {
       begin();
       for (const PendingAccept& pending : batch) {
-        results.emplace_back(accept_one(pending.event, pending.keys, pending.ttl));
+        rows.push_back(accept_one(pending.event, pending.keys, pending.ttl));
       }
       commit();
+      dedup_->committed();
     } catch (const std::exception& e) {
       if (in_transaction_) {
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         in_transaction_ = false;
       }
+      dedup_->rolled_back();
       spdlog::error("store: {}", e.what());
       // Nothing of the batch is stored: each caller answers so that the platform retries.
-      results.assign(batch.size(), Error{errc::store_failed, e.what()});
+      failed = Error{errc::store_failed, e.what()};
     }
-    for (std::size_t i = 0; i < batch.size(); ++i) (*batch[i].done)(std::move(results[i]));
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (failed) {
+        (*batch[i].done)(*failed);
+        continue;
+      }
+      const bool is_new = rows[i] != 0;
+      (*batch[i].done)(is_new);
+      if (is_new) inbox_mirror_.added(rows[i], std::move(batch[i].event));
+    }
+    if (!failed) schedule_dedup_merge();
   }
 
-  /// Inside the batch's transaction. Keys written earlier in the same batch count as seen.
-  bool accept_one(const Event& event, const std::vector<std::string>& keys,
-                  std::chrono::seconds ttl) {
+  /// Inside the batch's transaction; the new event's inbox row, 0 for a duplicate. Keys
+  /// recorded earlier in the same batch count as seen.
+  std::int64_t accept_one(const Event& event, const std::vector<std::string>& keys,
+                          std::chrono::seconds ttl) {
     const std::int64_t now = now_ms();
     for (const std::string& key : keys) {
-      Use s(statement("SELECT expires_at FROM dedup WHERE key = ?1"));
-      s->bind(1, key);
-      if (s->step() == SQLITE_ROW && s->column_int(0) > now) return false;
+      if (dedup_->seen(key, now)) return 0;
     }
     const std::int64_t expires = now + std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count();
-    for (const std::string& key : keys) {
-      Use s(statement("INSERT OR REPLACE INTO dedup (key, expires_at) VALUES (?1, ?2)"));
-      s->bind(1, key).bind(2, expires);
-      check(s->step(), "insert dedup key");
-    }
-    {
-      Use s(statement("INSERT INTO inbox (bot, event, created_at) VALUES (?1, ?2, ?3)"));
-      s->bind(1, event.bot).bind(2, to_json(event)).bind(3, now);
-      check(s->step(), "insert inbox event");
-    }
-    if (++accepts_ % 1024 == 0) {
-      Use s(statement("DELETE FROM dedup WHERE expires_at <= ?1"));
-      s->bind(1, now);
-      check(s->step(), "expire dedup keys");
-    }
-    return true;
+    for (const std::string& key : keys) dedup_->record(key, expires);
+    Use s(statement("INSERT INTO inbox (bot, event, created_at) VALUES (?1, ?2, ?3)"));
+    s->bind(1, event.bot).bind(2, to_json(event)).bind(3, now);
+    check(s->step(), "insert inbox event");
+    return statements_->last_insert_rowid();
+  }
+
+  /// Queues the next step of a due merge of dedup keys behind the accepts already queued, so
+  /// that a merge never holds callbacks up for more than one chunk.
+  void schedule_dedup_merge() {
+    if (merge_scheduled_ || !dedup_->merge_due()) return;
+    merge_scheduled_ = true;
+    asio::post(pool_, [this] {
+      merge_scheduled_ = false;
+      try {
+        begin();
+        dedup_->merge_step(now_ms());
+        commit();
+        dedup_->merge_committed();
+      } catch (const std::exception& e) {
+        if (in_transaction_) {
+          sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+          in_transaction_ = false;
+        }
+        // The keys stay in dedup_recent and in memory; the step is tried again after the next
+        // accepts.
+        spdlog::error("store: merging dedup keys: {}", e.what());
+        return;
+      }
+      schedule_dedup_merge();
+    });
   }
 
   std::int64_t push(const OutgoingMessage& message, std::int64_t now) {
@@ -355,9 +328,11 @@ struct SqliteStore::Impl {
 
   std::string path_;
   sqlite3* db_ = nullptr;
-  std::map<const char*, std::unique_ptr<Statement>> statements_;
+  std::unique_ptr<Statements> statements_;
+  std::unique_ptr<SqliteDedup> dedup_;
+  InboxMirror inbox_mirror_;
+  bool merge_scheduled_ = false;  // database thread only
   bool in_transaction_ = false;
-  std::uint64_t accepts_ = 0;
   std::mutex accept_mutex_;  // guards accept_queue_ and accept_scheduled_
   std::vector<PendingAccept> accept_queue_;
   bool accept_scheduled_ = false;
@@ -375,10 +350,13 @@ asio::awaitable<Result<bool>> SqliteStore::accept(Event event, std::vector<std::
 asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_pending(std::string bot,
                                                                            std::size_t limit) {
   co_return co_await impl_->run([&]() -> Result<std::vector<InboxItem>> {
+    if (auto mirrored = impl_->inbox_mirror_.pending(bot, limit)) return std::move(*mirrored);
     std::vector<InboxItem> items;
+    std::size_t rows = 0;
     Use s(impl_->statement("SELECT id, event FROM inbox WHERE bot = ?1 ORDER BY id LIMIT ?2"));
     s->bind(1, bot).bind(2, static_cast<std::int64_t>(limit));
     while (s->step() == SQLITE_ROW) {
+      ++rows;
       auto event = event_from_json(s->column_text(1));
       if (!event) {
         spdlog::error("store: inbox item {} is unreadable: {}", s->column_int(0),
@@ -387,6 +365,8 @@ asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_pending(std::
       }
       items.push_back(InboxItem{s->column_int(0), std::move(*event)});
     }
+    // Fewer rows than asked for: that was all of the bot's inbox, the copy in memory starts.
+    if (rows < limit) impl_->inbox_mirror_.read_from_table(bot, items, limit);
     return items;
   });
 }
@@ -402,6 +382,7 @@ asio::awaitable<Result<void>> SqliteStore::inbox_complete(std::vector<InboxCompl
       impl_->check(s->step(), "delete inbox item");
     }
     impl_->commit();
+    for (const InboxCompletion& item : done) impl_->inbox_mirror_.removed(item.inbox_id);
     return {};
   });
 }

@@ -1,0 +1,47 @@
+#pragma once
+/// The SQLite store's copy in memory of each bot's inbox, so that the inbox worker takes the
+/// events it accepted as they are instead of reading them back and parsing their JSON again.
+///
+/// A bot's copy is used only while it holds the whole of the bot's inbox: from a read of the
+/// table that found all of it (fewer rows than asked for) until the copy outgrows `limit`, when
+/// it is dropped and the backlog is read from the table again. The table stays the truth: the
+/// copy only follows committed changes.
+///
+/// Thread safety: database thread only.
+
+#include "botgate/core/store.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace botgate::store {
+
+class InboxMirror {
+ public:
+  explicit InboxMirror(std::size_t limit = 1024) : limit_(limit) {}
+
+  /// `event` was committed to the inbox as row `id` (row ids only grow).
+  void added(std::int64_t id, Event event);
+  /// Row `id` was committed as deleted.
+  void removed(std::int64_t id);
+  /// The oldest `limit` items of `bot` when its copy is whole; nullopt: read the table.
+  std::optional<std::vector<InboxItem>> pending(const std::string& bot, std::size_t limit) const;
+  /// A read of the table found `items`, the oldest `limit` items of `bot`: fewer than `limit`
+  /// means that was the whole inbox of the bot, and its copy starts from them.
+  void read_from_table(const std::string& bot, const std::vector<InboxItem>& items,
+                       std::size_t limit);
+
+ private:
+  struct Copy {
+    bool whole = false;
+    std::deque<InboxItem> items;  // by id
+  };
+  std::size_t limit_;
+  std::unordered_map<std::string, Copy> copies_;
+};
+
+}  // namespace botgate::store

@@ -1,0 +1,205 @@
+#include "botgate/store/sqlite_dedup.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <unistd.h>
+
+namespace botgate::store {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::int64_t kNow = 1'000'000;
+constexpr std::int64_t kLater = kNow + 3'600'000;
+
+/// A real database file with the dedup tables, and a SqliteDedup over it that can be "restarted"
+/// (a new object over the same file, as after a crash).
+class SqliteDedupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = fs::temp_directory_path() /
+            ("botgate-dedup-" + std::to_string(::getpid()) + "-" + info->name() + ".db");
+    fs::remove(path_);
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db_), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db_, kDedupSchema, nullptr, nullptr, nullptr), SQLITE_OK);
+    statements_ = std::make_unique<Statements>(db_);
+    restart();
+  }
+  void TearDown() override {
+    dedup_.reset();
+    statements_.reset();
+    sqlite3_close(db_);
+    fs::remove(path_);
+  }
+  void restart(std::size_t limit = 4, std::size_t chunk = 2) {
+    dedup_ = std::make_unique<SqliteDedup>(*statements_, limit, chunk);
+    dedup_->load(kNow);
+  }
+  void sql(const char* text) { ASSERT_EQ(sqlite3_exec(db_, text, nullptr, nullptr, nullptr), SQLITE_OK); }
+  std::int64_t count(const char* table) {
+    const std::string query = std::string("SELECT COUNT(*) FROM ") + table;
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, query.c_str(), -1, &stmt, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    const std::int64_t n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+  }
+  /// Records `key` in a transaction of its own, as an accept does.
+  void record(const std::string& key, std::int64_t expires = kLater) {
+    sql("BEGIN");
+    dedup_->record(key, expires);
+    sql("COMMIT");
+    dedup_->committed();
+  }
+  /// Runs merge steps, each in its own transaction, until none is due.
+  int merge_all() {
+    int steps = 0;
+    while (dedup_->merge_due() && steps < 100) {
+      sql("BEGIN");
+      dedup_->merge_step(kNow);
+      sql("COMMIT");
+      dedup_->merge_committed();
+      ++steps;
+    }
+    return steps;
+  }
+
+  fs::path path_;
+  sqlite3* db_ = nullptr;
+  std::unique_ptr<Statements> statements_;
+  std::unique_ptr<SqliteDedup> dedup_;
+};
+
+TEST_F(SqliteDedupTest, RecordedKeysAreSeenUntilTheyExpire) {
+  EXPECT_FALSE(dedup_->seen("e:a:1", kNow));
+  record("e:a:1", kNow + 10);
+  EXPECT_TRUE(dedup_->seen("e:a:1", kNow));
+  EXPECT_TRUE(dedup_->seen("e:a:1", kNow + 9));
+  EXPECT_FALSE(dedup_->seen("e:a:1", kNow + 10));
+  EXPECT_FALSE(dedup_->seen("e:a:2", kNow));
+  EXPECT_EQ(count("dedup_recent"), 1);
+  EXPECT_EQ(count("dedup"), 0) << "a record is an append, not an index insert";
+}
+
+TEST_F(SqliteDedupTest, ARolledBackRecordIsForgotten) {
+  record("kept");
+  sql("BEGIN");
+  dedup_->record("lost", kLater);
+  EXPECT_TRUE(dedup_->seen("lost", kNow)) << "seen within its own transaction";
+  sql("ROLLBACK");
+  dedup_->rolled_back();
+  EXPECT_FALSE(dedup_->seen("lost", kNow));
+  EXPECT_TRUE(dedup_->seen("kept", kNow));
+}
+
+TEST_F(SqliteDedupTest, AMergeMovesKeysIntoTheIndexAndKeepsThemSeen) {
+  for (int i = 0; i < 5; ++i) record("k" + std::to_string(i));
+  ASSERT_TRUE(dedup_->merge_due());
+  EXPECT_EQ(merge_all(), 3) << "5 keys in chunks of 2";
+  EXPECT_EQ(dedup_->recent_size(), 0u);
+  EXPECT_EQ(count("dedup_recent"), 0);
+  EXPECT_EQ(count("dedup"), 5);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(dedup_->seen("k" + std::to_string(i), kNow)) << i;
+  EXPECT_FALSE(dedup_->seen("k5", kNow));
+}
+
+TEST_F(SqliteDedupTest, KeysRecordedDuringAMergeStayRecent) {
+  for (int i = 0; i < 4; ++i) record("old" + std::to_string(i));
+  sql("BEGIN");
+  dedup_->merge_step(kNow);
+  sql("COMMIT");
+  dedup_->merge_committed();
+  record("new");  // between two steps of the merge
+  merge_all();
+  EXPECT_EQ(count("dedup"), 4);
+  EXPECT_EQ(count("dedup_recent"), 1);
+  EXPECT_EQ(dedup_->recent_size(), 1u);
+  EXPECT_TRUE(dedup_->seen("new", kNow));
+  restart();
+  EXPECT_TRUE(dedup_->seen("new", kNow)) << "still on disk";
+}
+
+TEST_F(SqliteDedupTest, RowIdsGivenOutAgainAfterARollbackAreNotTakenByAMerge) {
+  // SQLite reuses the row ids of a rolled-back insert. A merge that counted them as its own
+  // would delete the key that later gets that id, between two of its steps.
+  restart(/*limit=*/2, /*chunk=*/1);
+  record("a");
+  record("b");
+  sql("BEGIN");
+  dedup_->record("rolled-back", kLater);
+  sql("ROLLBACK");
+  dedup_->rolled_back();
+  sql("BEGIN");
+  dedup_->merge_step(kNow);  // writes "a"
+  sql("COMMIT");
+  dedup_->merge_committed();
+  record("c");  // takes the rolled-back row id
+  merge_all();
+  EXPECT_TRUE(dedup_->seen("c", kNow));
+  EXPECT_EQ(count("dedup_recent"), 1) << "c waits for the next merge";
+  restart(2, 1);
+  EXPECT_TRUE(dedup_->seen("c", kNow));
+}
+
+TEST_F(SqliteDedupTest, RestartReadsTheRecentKeysBack) {
+  record("x");
+  record("expired", kNow - 1);
+  restart();
+  EXPECT_TRUE(dedup_->seen("x", kNow));
+  EXPECT_FALSE(dedup_->seen("expired", kNow));
+  EXPECT_EQ(dedup_->recent_size(), 1u);
+}
+
+TEST_F(SqliteDedupTest, AMergeCutShortByACrashIsDoneAgain) {
+  for (int i = 0; i < 5; ++i) record("k" + std::to_string(i));
+  sql("BEGIN");
+  dedup_->merge_step(kNow);
+  sql("COMMIT");
+  // The process dies here: the first chunk is in the index, every key still in dedup_recent.
+  restart();
+  EXPECT_EQ(dedup_->recent_size(), 5u);
+  merge_all();
+  EXPECT_EQ(count("dedup"), 5);
+  EXPECT_EQ(count("dedup_recent"), 0);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(dedup_->seen("k" + std::to_string(i), kNow)) << i;
+}
+
+TEST_F(SqliteDedupTest, ARolledBackMergeStepIsRepeated) {
+  for (int i = 0; i < 4; ++i) record("k" + std::to_string(i));
+  sql("BEGIN");
+  dedup_->merge_step(kNow);
+  sql("ROLLBACK");  // no merge_committed(): the step did not happen
+  merge_all();
+  EXPECT_EQ(count("dedup"), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(dedup_->seen("k" + std::to_string(i), kNow)) << i;
+}
+
+TEST_F(SqliteDedupTest, ExpiredKeysAreNotMerged) {
+  record("live");
+  record("dead1", kNow - 1);
+  record("dead2", kNow - 1);
+  record("dead3", kNow - 1);
+  merge_all();
+  EXPECT_EQ(count("dedup"), 1);
+  EXPECT_EQ(count("dedup_recent"), 0);
+  EXPECT_TRUE(dedup_->seen("live", kNow));
+}
+
+TEST_F(SqliteDedupTest, ARecordAfterExpiryCountsAgain) {
+  record("k", kNow - 1);
+  EXPECT_FALSE(dedup_->seen("k", kNow));
+  record("k", kLater);
+  EXPECT_TRUE(dedup_->seen("k", kNow));
+  for (int i = 0; i < 4; ++i) record("other" + std::to_string(i));
+  merge_all();
+  EXPECT_TRUE(dedup_->seen("k", kNow)) << "the newer record wins in the index";
+}
+
+}  // namespace
+}  // namespace botgate::store
