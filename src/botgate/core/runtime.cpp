@@ -358,12 +358,15 @@ asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event) {
   if (event.id.empty()) event.id = new_event_id();
   event.bot = bot.name;
   if (event.platform.empty()) event.platform = bot.platform;
-  // Dedup on the delivery id and on the message id: Feishu may push one message again under a
-  // new event_id (its im.message.receive_v1 page says to dedup on message_id).
+  // Dedup on the message id where there is one: Feishu may push one message again under a new
+  // event_id (its im.message.receive_v1 page says to dedup on message_id), and a redelivery of
+  // the same event carries the same message id too. One key per event, not two: each key is a
+  // random insert into the store's dedup index, the costliest write of an accept.
   std::vector<std::string> keys;
-  keys.push_back("e:" + bot.name + ":" + event.platform_event_id);
   if (event.message && !event.message->id.empty()) {
     keys.push_back("m:" + bot.name + ":" + event.message->id);
+  } else {
+    keys.push_back("e:" + bot.name + ":" + event.platform_event_id);
   }
   const std::string event_id = event.platform_event_id;
   const std::string chat_id = event.chat.id;
