@@ -1,7 +1,7 @@
 -- wrk script for the memory benchmark: feishu_callbacks.lua, but after STOP_AFTER answers the
 -- thread says BATCH-DONE on stdout and stops sending (bench/memory.py then interrupts wrk, which
 -- otherwise sleeps out its -d). wrk -s feishu_batch.lua URL -- FILE STOP_AFTER [FIRST_LINE]
--- FIRST_LINE (default 1): where in FILE to start, so that two batches from one file are distinct.
+-- FIRST_LINE (default 1): where in FILE to start, so that the batches from one file are distinct.
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "feishu_callbacks.lua")
 
 local base_init = init

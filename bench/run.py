@@ -8,8 +8,8 @@ and the command behind each row.
   answering a static 200 (each alone on core 0);
 * gateway: the fake Discord floods N MESSAGE_CREATE events; time until the N replies reached
   its REST API, for botgate and discord.py;
-* memory: botgate's RSS idle with five platforms configured, and after two batches of distinct
-  Feishu callbacks;
+* memory: botgate's RSS idle with five platforms configured, and after three batches of distinct
+  Feishu callbacks (the first a warm-up);
 * start to ready: botgate's time from exec to /readyz answering 200.
 
 `--quick` runs everything in about a minute; `--only ingress,gateway,memory` picks parts.
@@ -190,13 +190,14 @@ def memory_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
                         "< 20 MB (19.1 MiB)", verdict(r["rss_mib"] * 1024 * 1024 < 20 * MB),
                         r["command"]])
         else:
-            figures = (f"RSS {r['rss_idle_mib']} idle -> {r['rss1_mib']} after {r['n1']:,} -> "
+            figures = (f"RSS {r['rss_idle_mib']} idle -> {r['rss0_mib']} after {r['n0']:,} "
+                       f"(warm-up) -> {r['rss1_mib']} after {r['n1']:,} -> "
                        f"{r['rss2_mib']} MiB after {r['n2']:,} events: "
-                       f"{r['growth_mib']:+} MiB over the 2nd batch, {r['errors']} errors; "
+                       f"{r['growth_mib']:+} MiB over the 3rd batch, {r['errors']} errors; "
                        f"1M events would take ~{r['million_s']} s")
             ok = r["growth_mib"] < 1.0 and r["errors"] == 0 and not r["crashed"]
             out.append(["memory, growth (Feishu)", "botgate", figures,
-                        "no growth (< 1 MiB over the 2nd batch)", verdict(ok), r["command"]])
+                        "no growth (< 1 MiB over the 3rd batch)", verdict(ok), r["command"]])
     return out
 
 

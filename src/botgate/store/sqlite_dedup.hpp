@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS dedup_recent (
 class SqliteDedup {
  public:
   /// `statements` must outlive this. The tables exist (the store's schema).
-  explicit SqliteDedup(Statements& statements, std::size_t recent_limit = 16384,
+  explicit SqliteDedup(Statements& statements, std::size_t recent_limit = 8192,
                        std::size_t merge_chunk = 1024);
 
   /// Reads the recent keys that have not expired at `now_ms` back into memory.
