@@ -84,7 +84,9 @@ std::string post_request(std::string target, std::string body, std::string extra
          std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body;
 }
 
-class HttpServerTest : public ::testing::Test {
+/// Every test runs twice: each connection on a strand of its own (several threads), and on the
+/// io_context's executor (one thread).
+class HttpServerTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     router_.add("/healthz", {http::verb::get}, [](const HttpRequest&, std::string)
@@ -106,6 +108,7 @@ class HttpServerTest : public ::testing::Test {
       options.max_body_bytes = kMaxBody;
     }
     options.header_timeout = kHeaderTimeout;
+    options.strand_per_connection = GetParam();
     server_ = std::make_unique<HttpServer>(io_, router_, options);
     auto started = server_->start();
     ASSERT_TRUE(started) << started.error().message();
@@ -128,7 +131,7 @@ class HttpServerTest : public ::testing::Test {
   int handled_ = 0;
 };
 
-TEST_F(HttpServerTest, AnswersThroughTheRouter) {
+TEST_P(HttpServerTest, AnswersThroughTheRouter) {
   start();
   const bool ok = run_on(io_, [this]() -> asio::awaitable<bool> {
     Client client(io_);
@@ -147,7 +150,7 @@ TEST_F(HttpServerTest, AnswersThroughTheRouter) {
   EXPECT_TRUE(ok);
 }
 
-TEST_F(HttpServerTest, NotFoundAndMethodNotAllowed) {
+TEST_P(HttpServerTest, NotFoundAndMethodNotAllowed) {
   start();
   run_on(io_, [this]() -> asio::awaitable<void> {
     Client client(io_);
@@ -162,7 +165,7 @@ TEST_F(HttpServerTest, NotFoundAndMethodNotAllowed) {
   EXPECT_EQ(handled_, 0);
 }
 
-TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+TEST_P(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
   start();
   run_on(io_, [this]() -> asio::awaitable<void> {
     Client client(io_);
@@ -184,7 +187,7 @@ TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
   EXPECT_EQ(handled_, 2);
 }
 
-TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+TEST_P(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   start();
   run_on(io_, [this]() -> asio::awaitable<void> {
     Client client(io_);
@@ -201,7 +204,7 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   }());
 }
 
-TEST_F(HttpServerTest, ConnectionCloseIsHonoured) {
+TEST_P(HttpServerTest, ConnectionCloseIsHonoured) {
   start();
   run_on(io_, [this]() -> asio::awaitable<void> {
     Client client(io_);
@@ -216,7 +219,7 @@ TEST_F(HttpServerTest, ConnectionCloseIsHonoured) {
   }());
 }
 
-TEST_F(HttpServerTest, Http10ClosesAfterTheResponse) {
+TEST_P(HttpServerTest, Http10ClosesAfterTheResponse) {
   start();
   run_on(io_, [this]() -> asio::awaitable<void> {
     Client client(io_);
@@ -232,7 +235,7 @@ TEST_F(HttpServerTest, Http10ClosesAfterTheResponse) {
   }());
 }
 
-TEST_F(HttpServerTest, BodyAtTheLimitIsAccepted) {
+TEST_P(HttpServerTest, BodyAtTheLimitIsAccepted) {
   start();
   run_on(io_, [this]() -> asio::awaitable<void> {
     Client client(io_);
@@ -244,7 +247,7 @@ TEST_F(HttpServerTest, BodyAtTheLimitIsAccepted) {
   EXPECT_EQ(handled_, 1);
 }
 
-TEST_F(HttpServerTest, DeclaredBodyOverTheLimitIs413) {
+TEST_P(HttpServerTest, DeclaredBodyOverTheLimitIs413) {
   start();
   run_on(io_, [this]() -> asio::awaitable<void> {
     Client client(io_);
@@ -264,7 +267,7 @@ TEST_F(HttpServerTest, DeclaredBodyOverTheLimitIs413) {
   EXPECT_EQ(handled_, 0);
 }
 
-TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
+TEST_P(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
   start();
   run_on(io_, [this]() -> asio::awaitable<void> {
     Client client(io_);
@@ -281,7 +284,7 @@ TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
   EXPECT_EQ(handled_, 0);
 }
 
-TEST_F(HttpServerTest, MalformedRequestsAre400) {
+TEST_P(HttpServerTest, MalformedRequestsAre400) {
   start();
   for (const char* bytes : {
            "GARBAGE\r\n\r\n",
@@ -304,7 +307,7 @@ TEST_F(HttpServerTest, MalformedRequestsAre400) {
   EXPECT_EQ(handled_, 0);
 }
 
-TEST_F(HttpServerTest, HugeHeadersAre431) {
+TEST_P(HttpServerTest, HugeHeadersAre431) {
   start();
   run_on(io_, [this]() -> asio::awaitable<void> {
     Client client(io_);
@@ -316,7 +319,7 @@ TEST_F(HttpServerTest, HugeHeadersAre431) {
   }());
 }
 
-TEST_F(HttpServerTest, StalledHeaderIsClosedAfterTheHeaderTimeout) {
+TEST_P(HttpServerTest, StalledHeaderIsClosedAfterTheHeaderTimeout) {
   start();
   run_on(io_, [this]() -> asio::awaitable<void> {
     Client client(io_);
@@ -330,7 +333,7 @@ TEST_F(HttpServerTest, StalledHeaderIsClosedAfterTheHeaderTimeout) {
   }());
 }
 
-TEST_F(HttpServerTest, SilentConnectionIsClosedAfterTheHeaderTimeout) {
+TEST_P(HttpServerTest, SilentConnectionIsClosedAfterTheHeaderTimeout) {
   start();
   run_on(io_, [this]() -> asio::awaitable<void> {
     Client client(io_);
@@ -341,7 +344,7 @@ TEST_F(HttpServerTest, SilentConnectionIsClosedAfterTheHeaderTimeout) {
   }());
 }
 
-TEST_F(HttpServerTest, StopClosesAnIdleKeepAliveConnection) {
+TEST_P(HttpServerTest, StopClosesAnIdleKeepAliveConnection) {
   start();
   run_on(io_, [this]() -> asio::awaitable<void> {
     Client client(io_);
@@ -357,7 +360,7 @@ TEST_F(HttpServerTest, StopClosesAnIdleKeepAliveConnection) {
   }());
 }
 
-TEST_F(HttpServerTest, StopStopsAccepting) {
+TEST_P(HttpServerTest, StopStopsAccepting) {
   start();
   const std::uint16_t port = server_->port();
   server_->stop();
@@ -374,7 +377,7 @@ TEST_F(HttpServerTest, StopStopsAccepting) {
   EXPECT_FALSE(connected);
 }
 
-TEST_F(HttpServerTest, StartFailsOnAPortInUse) {
+TEST_P(HttpServerTest, StartFailsOnAPortInUse) {
   start();
   HttpServerOptions options;
   options.listen = "127.0.0.1:" + std::to_string(server_->port());
@@ -386,7 +389,7 @@ TEST_F(HttpServerTest, StartFailsOnAPortInUse) {
       << started.error().detail;
 }
 
-TEST_F(HttpServerTest, StartFailsOnAMalformedAddress) {
+TEST_P(HttpServerTest, StartFailsOnAMalformedAddress) {
   for (const char* listen : {"nonsense", "127.0.0.1", "127.0.0.1:99999", ":8080"}) {
     HttpServerOptions options;
     options.listen = listen;
@@ -397,6 +400,11 @@ TEST_F(HttpServerTest, StartFailsOnAMalformedAddress) {
     EXPECT_NE(started.error().detail.find(listen), std::string::npos) << started.error().detail;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Executors, HttpServerTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "StrandPerConnection" : "OneThread";
+                         });
 
 TEST(SplitHostPortTest, Cases) {
   using Parts = std::pair<std::string, std::uint16_t>;

@@ -149,6 +149,7 @@ int Gateway::run() {
   net::HttpServerOptions options;
   options.listen = impl_->config.server.listen;
   options.max_body_bytes = impl_->config.server.max_body_bytes;
+  options.strand_per_connection = Impl::threads_for(impl_->config) > 1;
   net::HttpServer server(io, impl_->router, options);
   if (auto started_ok = server.start(); !started_ok) {
     spdlog::error("{}", started_ok.error().detail);

@@ -59,7 +59,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
 
-  /// One accepted connection. `idle` is touched only on the connection's strand.
+  /// One accepted connection. `idle` is touched only on the connection's strand (or the one
+  /// thread of the io_context).
   struct Connection {
     explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
     beast::tcp_stream stream;
@@ -76,7 +77,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
     for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), use_tuple);
+      const asio::any_io_executor executor =
+          options_.strand_per_connection ? asio::any_io_executor(asio::make_strand(io_))
+                                         : asio::any_io_executor(io_.get_executor());
+      auto [ec, socket] = co_await acceptor_.async_accept(executor, use_tuple);
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
       if (ec) {
         spdlog::warn("http server: accept failed: {}", ec.message());

@@ -20,6 +20,10 @@ struct HttpServerOptions {
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive connections between requests
+  /// Each connection on a strand of its own. Needed when several threads run the io_context;
+  /// with one thread the io_context itself runs one handler at a time, and a strand per
+  /// connection would only add a lock and a queue to every operation.
+  bool strand_per_connection = true;
 };
 
 class HttpServer {
