@@ -13,7 +13,6 @@
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <mutex>
 #include <random>
 
@@ -73,10 +72,15 @@ class Signal {
 
 std::string new_event_id() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(engine()),
-                static_cast<unsigned long long>(engine()));
-  return buf;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t bits = engine();
+    for (int i = 15; i >= 0; --i, bits >>= 4) {
+      id[static_cast<std::size_t>(half * 16 + i)] = kHex[bits & 0xf];
+    }
+  }
+  return id;
 }
 
 /// A callback waiting for the first reply to its event, to carry it in the acknowledgement
