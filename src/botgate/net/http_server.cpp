@@ -6,15 +6,17 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <map>
 #include <mutex>
+#include <string>
+#include <tuple>
 
 namespace botgate::net {
 namespace beast = boost::beast;
@@ -22,6 +24,30 @@ using tcp = asio::ip::tcp;
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 }  // namespace
+
+std::string serialize(const HttpResponse& response) {
+  // Beast gives the standard reason phrase when none was set.
+  const std::string_view reason = response.reason();
+  std::size_t size = 32 + reason.size() + response.body().size();
+  for (const auto& field : response) size += field.name_string().size() + field.value().size() + 4;
+  std::string out;
+  out.reserve(size);
+  const auto append = [&out](std::string_view text) { out.append(text.data(), text.size()); };
+  append(response.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  append(std::to_string(response.result_int()));
+  out += ' ';
+  append(reason);
+  append("\r\n");
+  for (const auto& field : response) {
+    append(field.name_string());
+    append(": ");
+    append(field.value());
+    append("\r\n");
+  }
+  append("\r\n");
+  append(response.body());
+  return out;
+}
 
 std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen) {
   std::string_view host;
@@ -132,8 +158,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         }
         break;
       }
-      stream->expires_after(options_.body_timeout);
-      auto [bec, bn] = co_await http::async_read(*stream, buffer, parser, use_tuple);
+      // A small request (a callback) usually arrives whole with its header: no second read.
+      beast::error_code bec;
+      if (!parser.is_done()) {
+        stream->expires_after(options_.body_timeout);
+        std::size_t read = 0;
+        std::tie(bec, read) = co_await http::async_read(*stream, buffer, parser, use_tuple);
+      }
       if (bec) {
         if (bec == http::error::body_limit) {
           spdlog::warn("http server: body over the limit of {} bytes: 413",
@@ -163,8 +194,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     response.keep_alive(keep_alive);
     response.set(http::field::server, "botgate");
     response.prepare_payload();
+    // Serialised into one buffer and written with one send: Beast's serializer walks the
+    // fields through a chain of buffer views, a cost per response as large as the send itself.
+    const std::string wire = serialize(response);
     stream.expires_after(options_.body_timeout);
-    auto [ec, n] = co_await http::async_write(stream, response, use_tuple);
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
     co_return !ec;
   }
 
