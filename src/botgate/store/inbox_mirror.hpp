@@ -24,7 +24,7 @@ class InboxMirror {
  public:
   explicit InboxMirror(std::size_t limit = 1024) : limit_(limit) {}
 
-  /// `event` was committed to the inbox as row `id` (row ids only grow).
+  /// `event` was committed to the inbox as row `id`, which is above every row in the table.
   void added(std::int64_t id, Event event);
   /// Row `id` was committed as deleted.
   void removed(std::int64_t id);

@@ -44,8 +44,11 @@ PRAGMA cache_size=-8192;
 -- database (and synced) a quarter as often.
 PRAGMA wal_autocheckpoint=4000;
 PRAGMA foreign_keys=ON;
+-- Inbox ids are internal (only the worker that completes an item uses them), so they may be
+-- given out again once deleted: no AUTOINCREMENT, whose counter row is one more page written
+-- per commit. Outbox ids are message ids in the API: those are never reused.
 CREATE TABLE IF NOT EXISTS inbox (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  id INTEGER PRIMARY KEY,
   bot TEXT NOT NULL,
   event TEXT NOT NULL,
   created_at INTEGER NOT NULL
