@@ -5,6 +5,7 @@
 #include "support/recording_sender.hpp"
 #include "support/run_until.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -128,6 +129,13 @@ class Harness {
     parts.sender = std::move(sender);
     runtime_->add_bot(name, "sandbox", runtime_->make_bot_strand(), std::move(parts));
     return raw;
+  }
+
+  /// Adds a bot without a callback that sends through `sender`.
+  void add_bot_with(const std::string& name, std::unique_ptr<Sender> sender) {
+    BotParts parts;
+    parts.sender = std::move(sender);
+    runtime_->add_bot(name, "sandbox", runtime_->make_bot_strand(), std::move(parts));
   }
 
   Result<bool> on_event(Event event) { return run_on(io_, runtime_->on_event(std::move(event))); }
@@ -755,6 +763,313 @@ TEST(RuntimeTest, ABacklogIsAnsweredOnceEachAndInOrder) {
     EXPECT_EQ(delivered[i].plain_text(), "echo: hi " + std::to_string(i));
   }
   EXPECT_TRUE(h.store_.inbox().empty());
+}
+
+// ---- The outbox sends to several chats at once, in order within each chat ----
+
+/// A Sender whose sends wait until the test ends them, one by one, with an outcome of its
+/// choice: it shows which sends are in flight together. For one io_context on one thread.
+class GatedSender final : public Sender {
+ public:
+  explicit GatedSender(asio::io_context& io) : io_(io) {}
+
+  asio::awaitable<Result<void>> prepare() override {
+    ++prepare_calls_;
+    prepared_with_sends_in_flight_ = prepared_with_sends_in_flight_ || !calls_.empty();
+    co_return Result<void>{};
+  }
+
+  asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override {
+    auto call = std::make_shared<Call>(io_);
+    call->text = message.plain_text();
+    started_.push_back(call->text);
+    calls_.push_back(call);
+    max_in_flight_ = std::max(max_in_flight_, calls_.size());
+    co_await call->gate.async_wait(asio::as_tuple(asio::use_awaitable));
+    std::erase(calls_, call);
+    co_return std::move(*call->outcome);
+  }
+
+  /// Ends the send of `text` in flight with `outcome`; false when no such send waits.
+  bool release(const std::string& text, Result<SentMessage> outcome = SentMessage{"pm"}) {
+    for (const auto& call : calls_) {
+      if (call->text == text && !call->outcome) {
+        call->outcome = std::move(outcome);
+        call->gate.cancel();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /// The texts of the sends that wait for release(), in the order they started.
+  std::vector<std::string> waiting() const {
+    std::vector<std::string> out;
+    for (const auto& call : calls_) {
+      if (!call->outcome) out.push_back(call->text);
+    }
+    return out;
+  }
+  bool is_waiting(const std::string& text) const {
+    const auto w = waiting();
+    return std::find(w.begin(), w.end(), text) != w.end();
+  }
+  /// Every send call's text, in the order they started (retries included).
+  const std::vector<std::string>& started() const { return started_; }
+  std::size_t max_in_flight() const { return max_in_flight_; }
+  int prepare_calls() const { return prepare_calls_; }
+  bool prepared_with_sends_in_flight() const { return prepared_with_sends_in_flight_; }
+
+ private:
+  struct Call {
+    explicit Call(asio::io_context& io) : gate(io, asio::steady_timer::time_point::max()) {}
+    std::string text;
+    asio::steady_timer gate;
+    std::optional<Result<SentMessage>> outcome;
+  };
+  asio::io_context& io_;
+  std::vector<std::shared_ptr<Call>> calls_;
+  std::vector<std::string> started_;
+  std::size_t max_in_flight_ = 0;
+  int prepare_calls_ = 0;
+  bool prepared_with_sends_in_flight_ = false;
+};
+
+/// A harness with a second bot, "gated", that sends through a GatedSender.
+class GatedHarness : public Harness {
+ public:
+  explicit GatedHarness(std::size_t concurrency = 16)
+      : Harness(options_with(concurrency)) {
+    auto sender = std::make_unique<GatedSender>(io_);
+    gated_ = sender.get();
+    add_bot_with("gated", std::move(sender));
+  }
+
+  /// Queues `text` for chat `chat` of the gated bot; returns its outbox id.
+  std::int64_t queue(const std::string& chat, const std::string& text) {
+    OutgoingMessage message = OutgoingMessage::plain(text);
+    message.bot = "gated";
+    message.chat_id = chat;
+    return run_on(io_, runtime_->send(message)).value();
+  }
+
+  /// Runs until `text` waits in the sender.
+  bool wait_started(const std::string& text) {
+    return run_until(io_, [&] { return gated_->is_waiting(text); });
+  }
+
+  /// Lets the workers run for a while with nothing to wait for: whatever they would start on
+  /// their own has started by then.
+  void settle(std::chrono::milliseconds time = 100ms) {
+    run_until(io_, [] { return false; }, time);
+  }
+
+  /// Releases every waiting send with success until no message of the gated bot is queued.
+  bool drain() {
+    return run_until(io_, [&] {
+      for (const std::string& text : gated_->waiting()) gated_->release(text);
+      return gated_->waiting().empty() && queued() == 0;
+    });
+  }
+
+  std::uint64_t sent_count() const { return runtime_->status()[1].messages_sent; }
+  int queued() {
+    int n = 0;
+    for (const auto& entry : store_.outbox()) {
+      n += entry.message.bot == "gated" && entry.state == OutboxState::queued ? 1 : 0;
+    }
+    return n;
+  }
+  MemoryStore::OutboxEntry entry(std::int64_t id) const {
+    for (const auto& e : store_.outbox()) {
+      if (e.id == id) return e;
+    }
+    return {};
+  }
+
+  GatedSender* gated_ = nullptr;
+
+ private:
+  static RuntimeOptions options_with(std::size_t concurrency) {
+    RuntimeOptions options = fast_options();
+    options.send_concurrency = concurrency;
+    return options;
+  }
+};
+
+TEST(RuntimeOutboxTest, DifferentChatsAreSentConcurrentlyUpToTheLimit) {
+  GatedHarness h(3);
+  for (int i = 0; i < 5; ++i) h.queue("chat-" + std::to_string(i), "m" + std::to_string(i));
+  h.runtime_->start();
+  ASSERT_TRUE(run_until(h.io_, [&] { return h.gated_->waiting().size() == 3; }));
+  h.settle();
+  EXPECT_EQ(h.gated_->waiting(), (std::vector<std::string>{"m0", "m1", "m2"}))
+      << "three at once, the oldest first";
+  ASSERT_TRUE(h.gated_->release("m1"));
+  ASSERT_TRUE(h.wait_started("m3")) << "a freed slot goes to the next chat";
+  h.settle();
+  EXPECT_EQ(h.gated_->waiting().size(), 3u);
+  ASSERT_TRUE(h.drain());
+  EXPECT_EQ(h.gated_->max_in_flight(), 3u);
+  EXPECT_EQ(h.gated_->started().size(), 5u) << "each message sent once";
+  EXPECT_EQ(h.sent_count(), 5u);
+  for (const auto& e : h.store_.outbox()) {
+    if (e.message.bot != "gated") continue;
+    EXPECT_EQ(e.state, OutboxState::sent);
+    EXPECT_EQ(e.attempts, 1);
+  }
+}
+
+TEST(RuntimeOutboxTest, OneChatIsSentOneMessageAtATimeInQueueOrder) {
+  GatedHarness h;
+  for (int i = 0; i < 4; ++i) h.queue("chat-a", "a" + std::to_string(i));
+  h.runtime_->start();
+  for (int i = 0; i < 4; ++i) {
+    const std::string text = "a" + std::to_string(i);
+    ASSERT_TRUE(h.wait_started(text));
+    h.settle(20ms);
+    EXPECT_EQ(h.gated_->waiting(), std::vector<std::string>{text}) << "alone in flight";
+    ASSERT_TRUE(h.gated_->release(text));
+  }
+  ASSERT_TRUE(h.drain());
+  EXPECT_EQ(h.gated_->started(), (std::vector<std::string>{"a0", "a1", "a2", "a3"}));
+  EXPECT_EQ(h.gated_->max_in_flight(), 1u);
+}
+
+TEST(RuntimeOutboxTest, ARetryableFailureHoldsBackItsChatOnlyAndKeepsItsOrder) {
+  GatedHarness h;
+  const std::int64_t a0 = h.queue("chat-a", "a0");
+  h.queue("chat-a", "a1");
+  h.queue("chat-b", "b0");
+  h.queue("chat-b", "b1");
+  h.runtime_->start();
+  ASSERT_TRUE(h.wait_started("a0"));
+  ASSERT_TRUE(h.wait_started("b0"));
+  Error limited{errc::rate_limited, "429"};
+  limited.retry_after = 400ms;
+  const auto failed_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(h.gated_->release("a0", limited));
+  ASSERT_TRUE(h.gated_->release("b0"));
+  // Chat B goes on at once...
+  ASSERT_TRUE(h.wait_started("b1"));
+  EXPECT_LT(std::chrono::steady_clock::now() - failed_at, 300ms);
+  ASSERT_TRUE(h.gated_->release("b1"));
+  // ...while chat A's later message waits for the first one's retry.
+  EXPECT_FALSE(h.gated_->is_waiting("a1"));
+  ASSERT_TRUE(h.wait_started("a0"));
+  EXPECT_GE(std::chrono::steady_clock::now() - failed_at, 400ms) << "the retry waits its time";
+  h.settle(20ms);
+  EXPECT_FALSE(h.gated_->is_waiting("a1")) << "not beside its predecessor's retry either";
+  ASSERT_TRUE(h.gated_->release("a0"));
+  ASSERT_TRUE(h.wait_started("a1"));
+  ASSERT_TRUE(h.drain());
+  EXPECT_EQ(h.gated_->started(), (std::vector<std::string>{"a0", "b0", "b1", "a0", "a1"}));
+  EXPECT_EQ(h.entry(a0).attempts, 2);
+  const auto status = h.runtime_->status()[1];
+  EXPECT_EQ(status.rate_limit_waits, 1u);
+  EXPECT_EQ(status.rate_limited_ms, 400u);
+  EXPECT_EQ(status.messages_sent, 4u);
+  EXPECT_EQ(status.send_failures, 0u);
+}
+
+TEST(RuntimeOutboxTest, AFailureForGoodLetsTheChatsNextMessageGo) {
+  GatedHarness h;
+  const std::int64_t a0 = h.queue("chat-a", "a0");
+  const std::int64_t a1 = h.queue("chat-a", "a1");
+  h.runtime_->start();
+  ASSERT_TRUE(h.wait_started("a0"));
+  ASSERT_TRUE(h.gated_->release("a0", Error{errc::platform_rejected, "50007"}));
+  ASSERT_TRUE(h.wait_started("a1"));
+  ASSERT_TRUE(h.drain());
+  EXPECT_EQ(h.entry(a0).state, OutboxState::failed);
+  EXPECT_EQ(h.entry(a1).state, OutboxState::sent);
+  EXPECT_EQ(h.runtime_->status()[1].send_failures, 1u);
+}
+
+TEST(RuntimeOutboxTest, AMessageInFlightIsNotSentAgainWhenTheQueueIsReadAgain) {
+  GatedHarness h;
+  h.queue("chat-a", "a0");
+  h.runtime_->start();
+  ASSERT_TRUE(h.wait_started("a0"));
+  // New messages make the worker read the queue again, and after a second it reads it from
+  // the start: a0 is due and queued in the store all along.
+  h.queue("chat-a", "a1");
+  h.queue("chat-b", "b0");
+  ASSERT_TRUE(h.wait_started("b0"));
+  ASSERT_TRUE(h.gated_->release("b0"));
+  h.settle(1200ms);
+  h.queue("chat-c", "c0");
+  ASSERT_TRUE(h.wait_started("c0"));
+  EXPECT_EQ(h.gated_->waiting(), (std::vector<std::string>{"a0", "c0"}));
+  ASSERT_TRUE(h.drain());
+  EXPECT_EQ(h.gated_->started(), (std::vector<std::string>{"a0", "b0", "c0", "a1"}));
+}
+
+TEST(RuntimeOutboxTest, AChatWithALongBacklogDoesNotHoldUpTheOthers) {
+  GatedHarness h(4);
+  constexpr int kBacklog = 100;  // more than the worker holds of one chat, or reads at once
+  for (int i = 0; i < kBacklog; ++i) h.queue("chat-a", "a" + std::to_string(i));
+  h.queue("chat-b", "b0");
+  h.runtime_->start();
+  ASSERT_TRUE(h.wait_started("a0"));
+  ASSERT_TRUE(h.wait_started("b0")) << "chat B's message is read past chat A's backlog";
+  ASSERT_TRUE(h.drain());
+  std::vector<std::string> a_order;
+  for (const std::string& text : h.gated_->started()) {
+    if (text.starts_with("a")) a_order.push_back(text);
+  }
+  ASSERT_EQ(a_order.size(), static_cast<std::size_t>(kBacklog)) << "each once";
+  for (int i = 0; i < kBacklog; ++i) EXPECT_EQ(a_order[i], "a" + std::to_string(i));
+}
+
+TEST(RuntimeOutboxTest, ARejectedTokenStopsNewSendsAndPreparesOnceTheOthersEnded) {
+  GatedHarness h;
+  h.queue("chat-a", "a0");
+  h.queue("chat-b", "b0");
+  h.queue("chat-c", "c0");
+  h.runtime_->start();
+  ASSERT_TRUE(run_until(h.io_, [&] { return h.gated_->waiting().size() == 3; }));
+  EXPECT_EQ(h.gated_->prepare_calls(), 1);
+  h.queue("chat-d", "d0");
+  ASSERT_TRUE(h.wait_started("d0"));
+  ASSERT_TRUE(h.gated_->release("a0", Error{errc::token_rejected, "401"}));
+  ASSERT_TRUE(run_until(h.io_, [&] { return !h.runtime_->status()[1].ready; }));
+  h.queue("chat-e", "e0");
+  h.settle();
+  EXPECT_FALSE(h.gated_->is_waiting("e0")) << "nothing new goes out with a rejected token";
+  EXPECT_EQ(h.gated_->prepare_calls(), 1) << "not while b0, c0, d0 are in flight";
+  ASSERT_TRUE(h.gated_->release("b0"));
+  ASSERT_TRUE(h.gated_->release("c0"));
+  h.settle(20ms);
+  EXPECT_EQ(h.gated_->prepare_calls(), 1);
+  ASSERT_TRUE(h.gated_->release("d0"));
+  ASSERT_TRUE(h.wait_started("e0"));
+  EXPECT_EQ(h.gated_->prepare_calls(), 2);
+  EXPECT_FALSE(h.gated_->prepared_with_sends_in_flight());
+  ASSERT_TRUE(h.drain());
+  EXPECT_EQ(std::count(h.gated_->started().begin(), h.gated_->started().end(), "a0"), 2);
+  EXPECT_EQ(h.sent_count(), 5u);
+}
+
+TEST(RuntimeOutboxTest, StopWaitsForTheSendsInFlightAndLosesNothing) {
+  GatedHarness h;
+  const std::int64_t a0 = h.queue("chat-a", "a0");
+  const std::int64_t a1 = h.queue("chat-a", "a1");
+  const std::int64_t b0 = h.queue("chat-b", "b0");
+  h.runtime_->start();
+  ASSERT_TRUE(h.wait_started("a0"));
+  ASSERT_TRUE(h.wait_started("b0"));
+  h.runtime_->stop();
+  h.settle(20ms);
+  EXPECT_FALSE(h.runtime_->stopped()) << "two sends are in hand";
+  ASSERT_TRUE(h.gated_->release("a0"));
+  ASSERT_TRUE(h.gated_->release("b0", Error{errc::timeout, "slow"}));
+  ASSERT_TRUE(run_until(h.io_, [&] { return h.runtime_->stopped(); }));
+  EXPECT_FALSE(h.gated_->is_waiting("a1")) << "nothing new starts after stop()";
+  EXPECT_EQ(h.entry(a0).state, OutboxState::sent);
+  EXPECT_EQ(h.entry(a1).state, OutboxState::queued);
+  EXPECT_EQ(h.entry(b0).state, OutboxState::queued);
+  EXPECT_EQ(h.entry(b0).attempts, 1);
 }
 
 }  // namespace

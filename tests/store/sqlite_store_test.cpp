@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -411,6 +412,119 @@ TEST_F(SqliteStoreTest, OutboxStatusFollowsRetrySentAndFailed) {
 
   EXPECT_TRUE(due("a").empty()) << "neither sent nor failed messages are due";
   EXPECT_FALSE(status(b + 100));
+}
+
+TEST_F(SqliteStoreTest, OutboxDuePagesOnAfterAnId) {
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(push(message_for("a", "m" + std::to_string(i))));
+  const auto now = SystemTime::clock::now();
+  auto page = run_sync(store_->outbox_due("a", now, 2, ids[1])).value();
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].id, ids[2]);
+  EXPECT_EQ(page[1].id, ids[3]);
+  page = run_sync(store_->outbox_due("a", now, 10, ids[3])).value();
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].id, ids[4]);
+  EXPECT_TRUE(run_sync(store_->outbox_due("a", now, 10, ids[4])).value().empty());
+  EXPECT_EQ(run_sync(store_->outbox_due("a", now, 10, 0)).value().size(), 5u);
+}
+
+/// Settles outbox message `id` by its index: sent, retried then sent, retried, or failed.
+asio::awaitable<Result<void>> settle_outbox(Store& store, std::int64_t id, int kind) {
+  const auto later = SystemTime::clock::now() + 10min;
+  switch (kind) {
+    case 0:
+      co_return co_await store.outbox_sent(id, "p" + std::to_string(id));
+    case 1: {
+      auto retried = co_await store.outbox_retry(id, SystemTime::clock::now(), "timeout");
+      if (!retried) co_return retried;
+      co_return co_await store.outbox_sent(id, "p" + std::to_string(id));
+    }
+    case 2:
+      co_return co_await store.outbox_retry(id, later, "429");
+    default:
+      co_return co_await store.outbox_failed(id, "refused " + std::to_string(id));
+  }
+}
+
+TEST_F(SqliteStoreTest, ConcurrentOutboxUpdatesAreGroupedAndEachKeepsItsStatus) {
+  // Many sends ending at once from several threads: their updates share transactions (group
+  // commit), and every message still ends in its own state with its own attempts.
+  constexpr int kMessages = 200;
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < kMessages; ++i) ids.push_back(push(message_for("a", std::to_string(i))));
+  asio::io_context io;
+  std::atomic<int> failed{0};
+  for (int i = 0; i < kMessages; ++i) {
+    asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
+      if (!co_await settle_outbox(*store_, ids[i], i % 4)) ++failed;
+    }, asio::detached);
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) threads.emplace_back([&io] { io.run(); });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failed, 0);
+  reopen();
+  for (int i = 0; i < kMessages; ++i) {
+    SCOPED_TRACE(i);
+    const auto s = status(ids[i]);
+    ASSERT_TRUE(s);
+    switch (i % 4) {
+      case 0:
+        EXPECT_EQ(s->state, OutboxState::sent);
+        EXPECT_EQ(s->attempts, 1);
+        EXPECT_EQ(s->platform_message_id, "p" + std::to_string(ids[i]));
+        break;
+      case 1:
+        EXPECT_EQ(s->state, OutboxState::sent);
+        EXPECT_EQ(s->attempts, 2);
+        EXPECT_TRUE(s->last_error.empty());
+        break;
+      case 2:
+        EXPECT_EQ(s->state, OutboxState::queued);
+        EXPECT_EQ(s->attempts, 1);
+        EXPECT_EQ(s->last_error, "429");
+        break;
+      default:
+        EXPECT_EQ(s->state, OutboxState::failed);
+        EXPECT_EQ(s->attempts, 1);
+        EXPECT_EQ(s->last_error, "refused " + std::to_string(ids[i]));
+    }
+  }
+  EXPECT_EQ(run_sync(store_->queue_depth("a")).value().outbox, kMessages / 4);
+}
+
+TEST_F(SqliteStoreTest, AnOutboxUpdateThatFailsDoesNotFailTheOthersWrittenWithIt) {
+  constexpr int kMessages = 100;
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < kMessages; ++i) ids.push_back(push(message_for("a", std::to_string(i))));
+  const std::int64_t refused = ids[kMessages / 2];
+  const std::string trigger = "CREATE TRIGGER refuse_one BEFORE UPDATE ON outbox WHEN NEW.id = " +
+                              std::to_string(refused) + " BEGIN SELECT RAISE(ABORT, 'disk'); END;";
+  execute_sql(trigger.c_str());
+  asio::io_context io;
+  std::vector<std::optional<Result<void>>> results(kMessages);
+  for (int i = 0; i < kMessages; ++i) {
+    asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
+      results[i] = co_await store_->outbox_sent(ids[i], "p");
+    }, asio::detached);
+  }
+  io.run();
+  for (int i = 0; i < kMessages; ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_TRUE(results[i]);
+    const auto s = status(ids[i]);
+    if (ids[i] == refused) {
+      ASSERT_FALSE(*results[i]);
+      EXPECT_TRUE(results[i]->error().is(errc::store_failed));
+      EXPECT_EQ(s->state, OutboxState::queued);
+      EXPECT_EQ(s->attempts, 0);
+    } else {
+      EXPECT_TRUE(*results[i]);
+      EXPECT_EQ(s->state, OutboxState::sent);
+      EXPECT_EQ(s->attempts, 1);
+    }
+  }
 }
 
 TEST_F(SqliteStoreTest, TokensPutGetErase) {

@@ -69,10 +69,12 @@ asio::awaitable<Result<std::int64_t>> MemoryStore::outbox_push(OutgoingMessage m
 
 asio::awaitable<Result<std::vector<OutboxItem>>> MemoryStore::outbox_due(std::string bot,
                                                                          SystemTime now,
-                                                                         std::size_t limit) {
+                                                                         std::size_t limit,
+                                                                         std::int64_t after_id) {
   std::lock_guard lock(mutex_);
   std::vector<OutboxItem> items;
-  for (const auto& [id, entry] : outbox_) {
+  for (auto it = outbox_.upper_bound(after_id); it != outbox_.end(); ++it) {
+    const auto& [id, entry] = *it;
     if (items.size() >= limit) {
       break;
     }

@@ -13,8 +13,11 @@
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <deque>
 #include <mutex>
 #include <random>
+#include <unordered_set>
 
 namespace botgate {
 namespace {
@@ -23,6 +26,16 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::system_clock;
 /// Handled inbox items wait at most this long for others to share their store transaction.
 constexpr std::chrono::milliseconds kCompleteWindow{2};
+/// The outbox worker reads due messages this many at a time...
+constexpr std::size_t kOutboxPage = 64;
+/// ...and holds at most this many in its lanes: the rest wait in the store.
+constexpr std::size_t kOutboxHeld = 1024;
+/// At most this many messages of one chat are held: a chat with a long backlog takes no room
+/// from the others (its later messages are read again once these are sent).
+constexpr std::size_t kLaneDepth = 8;
+/// How often the worker reads the queue again from its start, for messages it passed over
+/// because they were not due then (retries left by a previous run).
+constexpr std::chrono::seconds kFullScanEvery{1};
 
 SystemTime::rep now_ticks() { return Clock::now().time_since_epoch().count(); }
 
@@ -66,6 +79,41 @@ class Signal {
   asio::any_io_executor strand_;
   asio::steady_timer timer_;
   bool pending_ = false;
+};
+
+/// The outbox worker's view of one chat: the messages read from the store and not yet done,
+/// in queue order. Only the first is ever in flight.
+struct Lane {
+  std::deque<OutboxItem> items;
+  bool sending = false;
+  /// After a retryable failure of the first message: nothing of this chat goes before then.
+  std::chrono::steady_clock::time_point held_until{};
+  /// Messages of this chat were passed over in this scan of the store (kLaneDepth), so the
+  /// lane takes no later ones until a scan from the start.
+  bool truncated = false;
+};
+
+/// A chat is its id within its kind (a QQ group and a QQ user may share an id).
+std::string lane_key(const OutgoingMessage& message) {
+  std::string key = to_string(message.chat_type);
+  key += '\n';
+  key += message.chat_id;
+  return key;
+}
+
+/// The outbox worker's state, used only on the bot's strand.
+struct OutboxLanes {
+  std::map<std::string, Lane> lanes;      // by lane_key()
+  std::unordered_set<std::int64_t> held;  // the ids of every message in a lane
+  /// The highest id read in the current scan; the next read goes on after it. 0: the next read
+  /// starts from the oldest message (and forgets which lanes were truncated).
+  std::int64_t cursor = 0;
+  /// The last read stopped at kOutboxHeld with more to read.
+  bool more = false;
+  /// A truncated lane ran dry: read from the start.
+  bool rescan = false;
+  std::size_t in_flight = 0;
+  std::chrono::steady_clock::time_point last_full_scan{};
 };
 
 }  // namespace
@@ -112,6 +160,9 @@ struct Runtime::Bot {
   Signal inbox_signal;
   Signal outbox_signal;
   Signal stop_signal;
+  /// Set with outbox_signal when messages are queued: the outbox worker reads the store again.
+  std::atomic<bool> outbox_pushed{true};
+  OutboxLanes outbox;  // on the strand
   std::atomic<bool> ready{false};
   std::atomic<std::uint64_t> events_in{0};
   std::atomic<std::uint64_t> messages_sent{0};
@@ -422,6 +473,7 @@ asio::awaitable<Result<std::int64_t>> Runtime::send(OutgoingMessage message) {
     log_.add(std::move(log_entry));
     if (i == 0) first = *id;
   }
+  bot->outbox_pushed = true;
   bot->outbox_signal.notify();
   co_return first;  // the id of the first part: the message's id for the API
 }
@@ -503,14 +555,26 @@ asio::awaitable<bool> Runtime::complete(Bot& bot, std::vector<InboxCompletion>& 
   }
   for (LogEntry& entry : queued) log_.add(std::move(entry));
   queued.clear();
-  if (has_replies) bot.outbox_signal.notify();
+  if (has_replies) {
+    bot.outbox_pushed = true;
+    bot.outbox_signal.notify();
+  }
   co_return true;
 }
 
 asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
+  using Steady = std::chrono::steady_clock;
+  OutboxLanes& box = bot.outbox;
+  const std::size_t concurrency = std::max<std::size_t>(options_.send_concurrency, 1);
   int prepare_attempt = 0;
   while (!stopping_) {
     if (!bot.ready) {
+      if (box.in_flight > 0) {
+        // The sends in flight end first (each settles its own message): prepare() never runs
+        // beside a send that still uses the old token.
+        co_await bot.outbox_signal.wait_for(std::chrono::seconds(60));
+        continue;
+      }
       auto prepared = co_await bot.parts.sender->prepare();
       if (!prepared) {
         ++prepare_attempt;
@@ -526,31 +590,132 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
       bot.ready = true;
       spdlog::info("bot {}: ready", bot.name);
     }
-    auto items = co_await store_.outbox_due(bot.name, Clock::now(), 32);
-    if (!items) {
-      co_await bot.outbox_signal.wait_for(std::chrono::seconds(1));
-      continue;
+
+    // Read what became due, on from what the lanes hold already.
+    if (box.rescan || Steady::now() - box.last_full_scan >= kFullScanEvery) {
+      box.rescan = false;
+      box.cursor = 0;
     }
-    if (items->empty()) {
-      auto next = co_await store_.outbox_next_due(bot.name);
-      auto wait = std::chrono::milliseconds(60'000);
-      if (next && *next) {
-        wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(**next - Clock::now()),
-                          std::chrono::milliseconds(0), wait);
+    const bool pushed = bot.outbox_pushed.exchange(false);
+    bool read_failed = false;
+    if (box.cursor == 0 || box.more || pushed) {
+      if (box.cursor == 0) {
+        // A scan from the start meets every queued message of a chat in order again.
+        box.last_full_scan = Steady::now();
+        for (auto it = box.lanes.begin(); it != box.lanes.end();) {
+          it->second.truncated = false;
+          it = it->second.items.empty() ? box.lanes.erase(it) : std::next(it);
+        }
       }
-      co_await bot.outbox_signal.wait_for(wait);
-      continue;
+      const SystemTime now = Clock::now();
+      while (box.held.size() < kOutboxHeld) {
+        auto page = co_await store_.outbox_due(bot.name, now, kOutboxPage, box.cursor);
+        if (!page) {
+          spdlog::warn("bot {}: cannot read the outbox: {}", bot.name, page.error().message());
+          read_failed = true;
+          break;
+        }
+        for (OutboxItem& item : *page) {
+          box.cursor = std::max(box.cursor, item.id);
+          if (box.held.contains(item.id)) continue;  // in its lane already, maybe in flight
+          Lane& lane = box.lanes[lane_key(item.message)];
+          if (lane.truncated || lane.items.size() >= kLaneDepth) {
+            lane.truncated = true;
+            continue;
+          }
+          box.held.insert(item.id);
+          lane.items.push_back(std::move(item));
+        }
+        box.more = page->size() == kOutboxPage;
+        if (!box.more) break;
+      }
     }
-    for (const OutboxItem& item : *items) {
-      if (stopping_) co_return;
-      // After a retryable failure the batch is read again, so that later messages of the bot do
-      // not overtake the one that failed.
-      if (!co_await deliver(bot, item)) break;
+
+    // Start the first message of each idle chat, oldest first, up to the concurrency.
+    const auto now = Steady::now();
+    if (bot.ready && box.in_flight < concurrency) {
+      std::vector<std::pair<std::int64_t, const std::string*>> idle;
+      for (const auto& [key, lane] : box.lanes) {
+        if (!lane.sending && !lane.items.empty() && lane.held_until <= now) {
+          idle.emplace_back(lane.items.front().id, &key);
+        }
+      }
+      std::sort(idle.begin(), idle.end());
+      for (const auto& [id, key] : idle) {
+        if (box.in_flight >= concurrency) break;
+        box.lanes.at(*key).sending = true;
+        ++box.in_flight;
+        asio::co_spawn(bot.strand, send_in_lane(bot, *key),
+                       [name = bot.name](std::exception_ptr e) {
+                         if (!e) return;
+                         try {
+                           std::rethrow_exception(e);
+                         } catch (const std::exception& ex) {
+                           spdlog::critical("bot {}: a send stopped on a bug: {}", name,
+                                            ex.what());
+                         }
+                       });
+      }
     }
+
+    if (stopping_) break;
+    if (box.rescan || (!bot.ready && box.in_flight == 0)) continue;
+    // Wait for a send to end, a message to be queued, a chat's retry time, or stop().
+    auto deadline = now + std::chrono::seconds(60);
+    for (const auto& [key, lane] : box.lanes) {
+      if (!lane.sending && !lane.items.empty() && lane.held_until > now) {
+        deadline = std::min(deadline, lane.held_until);
+      }
+    }
+    if (read_failed) deadline = std::min(deadline, now + std::chrono::seconds(1));
+    if (box.in_flight == 0) {
+      // Messages not read yet may come due later (retries left by a previous run): read from
+      // the start then, at most once per kFullScanEvery.
+      auto next = co_await store_.outbox_next_due(bot.name);
+      if (next && *next) {
+        const auto in = std::clamp(
+            std::chrono::duration_cast<std::chrono::milliseconds>(**next - Clock::now()),
+            std::chrono::milliseconds(0), std::chrono::milliseconds(60'000));
+        deadline = std::min(deadline, std::max(Steady::now() + in,
+                                               box.last_full_scan + kFullScanEvery));
+      }
+    }
+    co_await bot.outbox_signal.wait_until(deadline);
   }
+  // Nothing accepted is lost: what is not sent stays queued in the store. The sends in flight
+  // end first, since they use this bot and this runtime.
+  while (box.in_flight > 0) co_await bot.outbox_signal.wait_for(std::chrono::seconds(1));
 }
 
-asio::awaitable<bool> Runtime::deliver(Bot& bot, const OutboxItem& item) {
+asio::awaitable<void> Runtime::send_in_lane(Bot& bot, std::string key) {
+  OutboxLanes& box = bot.outbox;
+  // A sending lane is never erased, and its first message stays first (std::deque keeps
+  // references to its elements across push_back).
+  const OutboxItem& item = box.lanes.at(key).items.front();
+  const auto retry_in = co_await deliver(bot, item);
+  Lane& lane = box.lanes.at(key);
+  if (retry_in) {
+    // The chat's later messages wait with it; other chats go on.
+    ++lane.items.front().attempts;
+    lane.held_until = std::chrono::steady_clock::now() + *retry_in;
+  } else {
+    box.held.erase(lane.items.front().id);
+    lane.items.pop_front();
+  }
+  lane.sending = false;
+  if (lane.items.empty()) {
+    if (lane.truncated) {
+      box.rescan = true;  // this chat's later messages are still in the store only
+    } else {
+      box.lanes.erase(key);
+    }
+  }
+  --box.in_flight;
+  bot.outbox_signal.notify();
+}
+
+asio::awaitable<std::optional<std::chrono::milliseconds>> Runtime::deliver(
+    Bot& bot, const OutboxItem& item) {
   auto sent = co_await bot.parts.sender->send(item.message);
   if (sent) {
     ++bot.messages_sent;
@@ -558,7 +723,7 @@ asio::awaitable<bool> Runtime::deliver(Bot& bot, const OutboxItem& item) {
                  item.message.chat_id, sent->platform_message_id);
     (void)co_await store_.outbox_sent(item.id, sent->platform_message_id);
     log_.delivery(item.message, bot.platform, LogOutcome::sent, "", item.attempts + 1);
-    co_return true;
+    co_return std::nullopt;
   }
   const Error& error = sent.error();
   const int attempt = item.attempts + 1;
@@ -571,7 +736,7 @@ asio::awaitable<bool> Runtime::deliver(Bot& bot, const OutboxItem& item) {
     bot.set_error(error.message());
     (void)co_await store_.outbox_failed(item.id, error.message());
     log_.delivery(item.message, bot.platform, LogOutcome::failed, error.message(), attempt);
-    co_return true;
+    co_return std::nullopt;
   }
   auto delay = error.retry_after.value_or(
       backoff_delay(options_.send_backoff, attempt, unit_random()));
@@ -584,10 +749,9 @@ asio::awaitable<bool> Runtime::deliver(Bot& bot, const OutboxItem& item) {
   }
   (void)co_await store_.outbox_retry(item.id, Clock::now() + delay, error.message());
   log_.delivery(item.message, bot.platform, LogOutcome::retrying, error.message(), attempt);
-  // Wait here rather than moving on: later messages of the bot keep their order, and a platform
-  // that asked us to slow down gets its pause. Only stop() cuts it short.
-  co_await bot.stop_signal.wait_for(delay);
-  co_return false;
+  // The chat's later messages wait in its lane rather than overtake this one, and a platform
+  // that asked us to slow down gets its pause in this chat.
+  co_return delay;
 }
 
 }  // namespace botgate

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace botgate {
@@ -27,6 +28,9 @@ struct RuntimeOptions {
   /// A message still failing with retryable errors (rate limits aside) after this many
   /// attempts is marked failed: with the default backoff, about four hours.
   int max_send_attempts = 60;
+  /// How many messages of one bot are in flight at once. Each goes to a different chat: the
+  /// messages of one chat are sent one after another, in queue order.
+  std::size_t send_concurrency = 16;
   /// How many recent events and replies the message log keeps.
   std::size_t message_log_capacity = 2000;
 };
@@ -99,13 +103,18 @@ class Runtime {
  private:
   struct Bot;
   asio::awaitable<void> inbox_worker(Bot& bot);
+  /// Reads the bot's due messages into per-chat lanes and starts the sends (on the strand).
   asio::awaitable<void> outbox_worker(Bot& bot);
+  /// Sends the first message of one lane (a chat) and records the outcome in the lane.
+  asio::awaitable<void> send_in_lane(Bot& bot, std::string lane_key);
   /// Completes the handled inbox items in `done` and queues their replies (one transaction);
   /// false when the store failed (the items stay in the inbox). Empties both vectors.
   asio::awaitable<bool> complete(Bot& bot, std::vector<InboxCompletion>& done,
                                  std::vector<LogEntry>& queued);
-  /// False after a retryable failure (the caller reads the queue again).
-  asio::awaitable<bool> deliver(Bot& bot, const OutboxItem& item);
+  /// Sends one message and stores the outcome: nullopt once it is done (sent or failed for
+  /// good), or how long to wait before its next attempt.
+  asio::awaitable<std::optional<std::chrono::milliseconds>> deliver(Bot& bot,
+                                                                    const OutboxItem& item);
   asio::awaitable<Result<bool>> accept(Bot& bot, Event event);
   Bot* find(const std::string& name) const;
   /// Removes the reply waiter of `event_id`; the answer it got, if it got one in time.

@@ -82,12 +82,22 @@ class Store {
 
   /// Queues a message; returns its outbox id.
   virtual asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) = 0;
-  /// Queued messages of `bot` whose next attempt is due at `now`, oldest first.
+  /// Queued messages of `bot` whose next attempt is due at `now` and whose id is greater than
+  /// `after_id`, oldest first. `after_id` lets a reader page on past the messages it holds
+  /// already (the outbox worker keeps a chat's later messages while an earlier one waits).
   virtual asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot,
                                                                       SystemTime now,
-                                                                      std::size_t limit) = 0;
+                                                                      std::size_t limit,
+                                                                      std::int64_t after_id) = 0;
+  /// From the oldest.
+  asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot, SystemTime now,
+                                                              std::size_t limit) {
+    co_return co_await outbox_due(std::move(bot), now, limit, 0);
+  }
   /// When the next queued message of `bot` is due, if there is one.
   virtual asio::awaitable<Result<std::optional<SystemTime>>> outbox_next_due(std::string bot) = 0;
+  /// The three outcomes of a send attempt; each counts one attempt. Implementations may write
+  /// updates that arrive close together in one transaction (the SQLite store does).
   virtual asio::awaitable<Result<void>> outbox_sent(std::int64_t id,
                                                     std::string platform_message_id) = 0;
   virtual asio::awaitable<Result<void>> outbox_retry(std::int64_t id, SystemTime next_attempt,

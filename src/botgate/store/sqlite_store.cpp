@@ -329,7 +329,105 @@ struct SqliteStore::Impl {
     check(s->step(), "update outbox message");
   }
 
+  /// Called on the database thread with the outcome of one outbox update.
+  struct UpdateDone {
+    virtual ~UpdateDone() = default;
+    virtual void operator()(Result<void> result) = 0;
+  };
+  /// An outbox message sent, rescheduled or failed for good (one attempt more in each case).
+  struct OutboxUpdate {
+    std::int64_t id = 0;
+    int state = kQueued;
+    std::int64_t next_at = 0;
+    std::string error;
+    std::string platform_id;
+  };
+  struct PendingUpdate {
+    OutboxUpdate update;
+    std::unique_ptr<UpdateDone> done;
+  };
+
+  /// Group commit for the outbox, as accept_batched for the inbox: the updates that arrive
+  /// while the database thread is busy (a bot sends to many chats at once) are written in one
+  /// transaction. Each caller resumes once its own update is committed.
+  asio::awaitable<Result<void>> update_outbox_batched(OutboxUpdate update) {
+    return asio::async_initiate<const asio::use_awaitable_t<>, void(Result<void>)>(
+        [this](auto handler, OutboxUpdate update) {
+          using Handler = decltype(handler);
+          struct Done final : UpdateDone {
+            explicit Done(Handler h)
+                : handler(std::move(h)), work(asio::make_work_guard(handler)) {}
+            void operator()(Result<void> result) override {
+              auto executor = work.get_executor();
+              asio::dispatch(executor, [h = std::move(handler),
+                                        result = std::move(result)]() mutable {
+                std::move(h)(std::move(result));
+              });
+            }
+            Handler handler;
+            decltype(asio::make_work_guard(std::declval<Handler&>())) work;
+          };
+          PendingUpdate pending{std::move(update), std::make_unique<Done>(std::move(handler))};
+          bool schedule = false;
+          {
+            std::lock_guard lock(update_mutex_);
+            update_queue_.push_back(std::move(pending));
+            schedule = !update_scheduled_;
+            update_scheduled_ = true;
+          }
+          if (schedule) asio::post(pool_, [this] { drain_outbox_updates(); });
+        },
+        asio::use_awaitable, std::move(update));
+  }
+
+  /// On the database thread: one transaction for every outbox update queued so far.
+  void drain_outbox_updates() {
+    std::vector<PendingUpdate> batch;
+    {
+      std::lock_guard lock(update_mutex_);
+      batch.swap(update_queue_);
+      update_scheduled_ = false;
+    }
+    std::optional<std::string> error = write_outbox_updates(batch, 0, batch.size());
+    if (!error) {
+      for (PendingUpdate& pending : batch) (*pending.done)(Result<void>{});
+      return;
+    }
+    // One bad update must not fail the others: each is written again on its own.
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch.size() > 1) error = write_outbox_updates(batch, i, i + 1);
+      Result<void> result;
+      if (error) result = Error{errc::store_failed, *error};
+      (*batch[i].done)(std::move(result));
+    }
+  }
+
+  /// Writes updates [first, last) of `batch` in one transaction; on failure, rolls back and
+  /// returns why.
+  std::optional<std::string> write_outbox_updates(const std::vector<PendingUpdate>& batch,
+                                                  std::size_t first, std::size_t last) {
+    try {
+      begin();
+      for (std::size_t i = first; i < last; ++i) {
+        const OutboxUpdate& u = batch[i].update;
+        update_outbox(u.id, u.state, u.next_at, u.error, u.platform_id, true);
+      }
+      commit();
+      return std::nullopt;
+    } catch (const std::exception& e) {
+      if (in_transaction_) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        in_transaction_ = false;
+      }
+      spdlog::error("store: {}", e.what());
+      return std::string(e.what());
+    }
+  }
+
   std::string path_;
+  std::mutex update_mutex_;  // guards update_queue_ and update_scheduled_
+  std::vector<PendingUpdate> update_queue_;
+  bool update_scheduled_ = false;
   sqlite3* db_ = nullptr;
   std::unique_ptr<Statements> statements_;
   std::unique_ptr<SqliteDedup> dedup_;
@@ -397,13 +495,15 @@ asio::awaitable<Result<std::int64_t>> SqliteStore::outbox_push(OutgoingMessage m
 
 asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_due(std::string bot,
                                                                          SystemTime now,
-                                                                         std::size_t limit) {
+                                                                         std::size_t limit,
+                                                                         std::int64_t after_id) {
   co_return co_await impl_->run([&]() -> Result<std::vector<OutboxItem>> {
     std::vector<OutboxItem> items;
     Use s(impl_->statement(
         "SELECT id, message, attempts FROM outbox WHERE bot = ?1 AND state = 0 AND next_at <= ?2 "
-        "ORDER BY id LIMIT ?3"));
+        "AND id > ?4 ORDER BY id LIMIT ?3"));
     s->bind(1, bot).bind(2, to_ms(now)).bind(3, static_cast<std::int64_t>(limit));
+    s->bind(4, after_id);
     while (s->step() == SQLITE_ROW) {
       auto message = outgoing_from_json(s->column_text(1));
       if (!message) {
@@ -444,25 +544,19 @@ asio::awaitable<Result<QueueDepth>> SqliteStore::queue_depth(std::string bot) {
 }
 
 asio::awaitable<Result<void>> SqliteStore::outbox_sent(std::int64_t id, std::string platform_id) {
-  co_return co_await impl_->run([&]() -> Result<void> {
-    impl_->update_outbox(id, kSent, 0, "", platform_id, true);
-    return {};
-  });
+  Impl::OutboxUpdate update{id, kSent, 0, "", std::move(platform_id)};
+  co_return co_await impl_->update_outbox_batched(std::move(update));
 }
 
 asio::awaitable<Result<void>> SqliteStore::outbox_retry(std::int64_t id, SystemTime next_attempt,
                                                         std::string error) {
-  co_return co_await impl_->run([&]() -> Result<void> {
-    impl_->update_outbox(id, kQueued, to_ms(next_attempt), error, "", true);
-    return {};
-  });
+  Impl::OutboxUpdate update{id, kQueued, to_ms(next_attempt), std::move(error), ""};
+  co_return co_await impl_->update_outbox_batched(std::move(update));
 }
 
 asio::awaitable<Result<void>> SqliteStore::outbox_failed(std::int64_t id, std::string error) {
-  co_return co_await impl_->run([&]() -> Result<void> {
-    impl_->update_outbox(id, kFailed, 0, error, "", true);
-    return {};
-  });
+  Impl::OutboxUpdate update{id, kFailed, 0, std::move(error), ""};
+  co_return co_await impl_->update_outbox_batched(std::move(update));
 }
 
 asio::awaitable<Result<std::optional<OutboxStatus>>> SqliteStore::outbox_status(std::int64_t id) {

@@ -24,8 +24,10 @@ class SqliteStore final : public Store {
   using Store::inbox_complete;
   asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
+  using Store::outbox_due;
   asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot, SystemTime now,
-                                                              std::size_t limit) override;
+                                                              std::size_t limit,
+                                                              std::int64_t after_id) override;
   asio::awaitable<Result<std::optional<SystemTime>>> outbox_next_due(std::string bot) override;
   asio::awaitable<Result<void>> outbox_sent(std::int64_t id,
                                             std::string platform_message_id) override;
