@@ -174,6 +174,21 @@ TEST(EventJsonTest, StringsWithQuotesAndUnicodeSurvive) {
   EXPECT_EQ(*back, event);
 }
 
+TEST(EventJsonTest, ControlCharactersAreEscapedAndSurvive) {
+  Event event = sample_event();
+  using namespace std::string_literals;
+  event.message->text = "tab\tbell\x07 nul\0 form\f back\b cr\r end\x1f"s;
+  event.reply_context = "ctx \"quoted\" \\ slash";
+  event.chat.guild_id = "g\n1";
+  const std::string text = to_json(event);
+  for (char c : text) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << "raw control character";
+  EXPECT_NE(text.find("\\u0007"), std::string::npos);
+  EXPECT_NE(text.find("\\u0000"), std::string::npos);
+  auto back = event_from_json(text);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(*back, event);
+}
+
 TEST(EventJsonTest, MalformedJsonIsMalformedPayload) {
   for (const char* text : {"", "{", "not json", "[1,2]", "\"a string\"", "null", "{\"id\": }"}) {
     SCOPED_TRACE(text);

@@ -165,29 +165,88 @@ std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view
   return system_clock::time_point(duration_cast<system_clock::duration>(total));
 }
 
-std::string to_json(const Event& event) {
-  json::object chat{{"id", event.chat.id}, {"type", to_string(event.chat.type)}};
-  chat["guild_id"] = event.chat.guild_id ? json::value(*event.chat.guild_id) : json::value(nullptr);
-  json::object o{
-      {"id", event.id},
-      {"platform", event.platform},
-      {"bot", event.bot},
-      {"platform_event_id", event.platform_event_id},
-      {"time", format_time(event.time)},
-      {"chat", std::move(chat)},
-      {"sender",
-       {{"id", event.sender.id}, {"name", event.sender.name}, {"is_bot", event.sender.is_bot}}},
-  };
-  if (event.message) {
-    o["message"] = json::object{{"id", event.message->id},
-                                {"text", event.message->text},
-                                {"mentions_bot", event.message->mentions_bot},
-                                {"segments", segments_to_json(event.message->segments)}};
-  } else {
-    o["message"] = nullptr;
+namespace {
+
+/// `text` as a JSON string, quoted and escaped. The bytes are not checked: the event's strings
+/// come from parsed JSON or XML, and the parser that reads them back rejects invalid UTF-8.
+void append_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          const char escaped[] = {'\\', 'u', '0', '0', kHex[(c >> 4) & 0xf], kHex[c & 0xf]};
+          out.append(escaped, sizeof escaped);
+        } else {
+          out += c;
+        }
+    }
   }
-  if (!event.reply_context.empty()) o["reply_context"] = event.reply_context;
-  return json::serialize(o);
+  out += '"';
+}
+
+/// ,"key":"value" (or without the comma for the first member).
+void append_member(std::string& out, std::string_view key, std::string_view value,
+                   bool first = false) {
+  if (!first) out += ',';
+  append_string(out, key);
+  out += ':';
+  append_string(out, value);
+}
+
+}  // namespace
+
+// Written straight into the text rather than through a JSON DOM: one event is written per
+// accepted callback (the inbox row), and building the DOM cost as much again as the text.
+std::string to_json(const Event& event) {
+  std::size_t size = 320 + event.id.size() + event.platform_event_id.size() +
+                     event.chat.id.size() + event.sender.id.size() + event.sender.name.size() +
+                     event.reply_context.size();
+  if (event.message) size += event.message->id.size() + 2 * event.message->text.size();
+  std::string out;
+  out.reserve(size);
+  out += '{';
+  append_member(out, "id", event.id, true);
+  append_member(out, "platform", event.platform);
+  append_member(out, "bot", event.bot);
+  append_member(out, "platform_event_id", event.platform_event_id);
+  append_member(out, "time", format_time(event.time));
+  out += R"(,"chat":{)";
+  append_member(out, "id", event.chat.id, true);
+  append_member(out, "type", to_string(event.chat.type));
+  out += R"(,"guild_id":)";
+  if (event.chat.guild_id) {
+    append_string(out, *event.chat.guild_id);
+  } else {
+    out += "null";
+  }
+  out += R"(},"sender":{)";
+  append_member(out, "id", event.sender.id, true);
+  append_member(out, "name", event.sender.name);
+  out += event.sender.is_bot ? R"(,"is_bot":true})" : R"(,"is_bot":false})";
+  out += R"(,"message":)";
+  if (event.message) {
+    out += '{';
+    append_member(out, "id", event.message->id, true);
+    append_member(out, "text", event.message->text);
+    out += event.message->mentions_bot ? R"(,"mentions_bot":true)" : R"(,"mentions_bot":false)";
+    out += R"(,"segments":)";
+    out += json::serialize(segments_to_json(event.message->segments));
+    out += '}';
+  } else {
+    out += "null";
+  }
+  if (!event.reply_context.empty()) append_member(out, "reply_context", event.reply_context);
+  out += '}';
+  return out;
 }
 
 Result<Event> event_from_json(std::string_view text) {

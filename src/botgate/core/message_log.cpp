@@ -53,7 +53,9 @@ std::string log_text(const OutgoingMessage& message) {
   return text;
 }
 
-MessageLog::MessageLog(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
+MessageLog::MessageLog(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {
+  index_.reserve(capacity_);
+}
 
 LogEntry MessageLog::incoming(const Event& event) {
   LogEntry entry;

@@ -12,7 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
-#include <map>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -91,7 +91,7 @@ class MessageLog {
   mutable std::mutex mutex_;
   std::deque<LogEntry> entries_;  // oldest first (by insertion)
   std::uint64_t first_index_ = 0;  // the insertion index of entries_.front()
-  std::map<std::string, std::uint64_t> index_;  // id -> insertion index
+  std::unordered_map<std::string, std::uint64_t> index_;  // id -> insertion index
   std::uint64_t seq_ = 0;
   bool closed_ = false;
   std::vector<std::shared_ptr<asio::steady_timer>> waiters_;
