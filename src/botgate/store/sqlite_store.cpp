@@ -1,6 +1,7 @@
 #include "botgate/store/sqlite_store.hpp"
 
 #include "botgate/core/event_json.hpp"
+#include "botgate/store/batch_queue.hpp"
 #include "botgate/store/inbox_mirror.hpp"
 #include "botgate/store/sqlite_dedup.hpp"
 #include "botgate/store/sqlite_statement.hpp"
@@ -180,69 +181,31 @@ struct SqliteStore::Impl {
     in_transaction_ = false;
   }
 
-  /// Called on the database thread with the outcome of one accept.
-  struct AcceptDone {
-    virtual ~AcceptDone() = default;
-    virtual void operator()(Result<bool> result) = 0;
-  };
-  struct PendingAccept {
+  struct AcceptRequest {
     Event event;
     std::vector<std::string> keys;
     std::chrono::seconds ttl{};
-    std::unique_ptr<AcceptDone> done;
   };
 
-  /// Group commit: the accepts that arrive while the database thread is busy wait in
-  /// `accept_queue_` and are then written in one transaction, so a burst of callbacks costs one
-  /// commit (and one write of each touched page) instead of one each. Each caller still resumes
-  /// only once its event is committed.
+  /// Group commit of accepts (see BatchQueue): a burst of callbacks shares one transaction.
   asio::awaitable<Result<bool>> accept_batched(Event event, std::vector<std::string> keys,
                                                std::chrono::seconds ttl) {
-    return asio::async_initiate<const asio::use_awaitable_t<>, void(Result<bool>)>(
-        [this](auto handler, Event event, std::vector<std::string> keys,
-               std::chrono::seconds ttl) {
-          using Handler = decltype(handler);
-          struct Done final : AcceptDone {
-            explicit Done(Handler h) : handler(std::move(h)), work(asio::make_work_guard(handler)) {}
-            void operator()(Result<bool> result) override {
-              auto executor = work.get_executor();
-              asio::dispatch(executor, [h = std::move(handler),
-                                        result = std::move(result)]() mutable {
-                std::move(h)(std::move(result));
-              });
-            }
-            Handler handler;
-            decltype(asio::make_work_guard(std::declval<Handler&>())) work;
-          };
-          PendingAccept pending{std::move(event), std::move(keys), ttl,
-                                std::make_unique<Done>(std::move(handler))};
-          bool schedule = false;
-          {
-            std::lock_guard lock(accept_mutex_);
-            accept_queue_.push_back(std::move(pending));
-            schedule = !accept_scheduled_;
-            accept_scheduled_ = true;
-          }
-          if (schedule) asio::post(pool_, [this] { drain_accepts(); });
-        },
-        asio::use_awaitable, std::move(event), std::move(keys), ttl);
+    AcceptRequest request{std::move(event), std::move(keys), ttl};
+    return accepts_.submit(std::move(request),
+                           [this] { asio::post(pool_, [this] { drain_accepts(); }); });
   }
 
   /// On the database thread: one transaction for every accept queued so far.
   void drain_accepts() {
-    std::vector<PendingAccept> batch;
-    {
-      std::lock_guard lock(accept_mutex_);
-      batch.swap(accept_queue_);
-      accept_scheduled_ = false;
-    }
+    auto batch = accepts_.take();
     std::vector<std::int64_t> rows;  // the inbox row of each new event, 0 for a duplicate
     rows.reserve(batch.size());
     std::optional<Error> failed;
     try {
       begin();
-      for (const PendingAccept& pending : batch) {
-        rows.push_back(accept_one(pending.event, pending.keys, pending.ttl));
+      for (const auto& pending : batch) {
+        const AcceptRequest& r = pending.request;
+        rows.push_back(accept_one(r.event, r.keys, r.ttl));
       }
       commit();
       dedup_->committed();
@@ -263,7 +226,7 @@ struct SqliteStore::Impl {
       }
       const bool is_new = rows[i] != 0;
       (*batch[i].done)(is_new);
-      if (is_new) inbox_mirror_.added(rows[i], std::move(batch[i].event));
+      if (is_new) inbox_mirror_.added(rows[i], std::move(batch[i].request.event));
     }
     if (!failed) schedule_dedup_merge();
   }
@@ -329,11 +292,6 @@ struct SqliteStore::Impl {
     check(s->step(), "update outbox message");
   }
 
-  /// Called on the database thread with the outcome of one outbox update.
-  struct UpdateDone {
-    virtual ~UpdateDone() = default;
-    virtual void operator()(Result<void> result) = 0;
-  };
   /// An outbox message sent, rescheduled or failed for good (one attempt more in each case).
   struct OutboxUpdate {
     std::int64_t id = 0;
@@ -342,55 +300,21 @@ struct SqliteStore::Impl {
     std::string error;
     std::string platform_id;
   };
-  struct PendingUpdate {
-    OutboxUpdate update;
-    std::unique_ptr<UpdateDone> done;
-  };
+  using UpdateQueue = BatchQueue<OutboxUpdate, Result<void>>;
 
-  /// Group commit for the outbox, as accept_batched for the inbox: the updates that arrive
-  /// while the database thread is busy (a bot sends to many chats at once) are written in one
-  /// transaction. Each caller resumes once its own update is committed.
+  /// Group commit of outbox updates (see BatchQueue): a bot that sends to many chats at once
+  /// settles them in one transaction.
   asio::awaitable<Result<void>> update_outbox_batched(OutboxUpdate update) {
-    return asio::async_initiate<const asio::use_awaitable_t<>, void(Result<void>)>(
-        [this](auto handler, OutboxUpdate update) {
-          using Handler = decltype(handler);
-          struct Done final : UpdateDone {
-            explicit Done(Handler h)
-                : handler(std::move(h)), work(asio::make_work_guard(handler)) {}
-            void operator()(Result<void> result) override {
-              auto executor = work.get_executor();
-              asio::dispatch(executor, [h = std::move(handler),
-                                        result = std::move(result)]() mutable {
-                std::move(h)(std::move(result));
-              });
-            }
-            Handler handler;
-            decltype(asio::make_work_guard(std::declval<Handler&>())) work;
-          };
-          PendingUpdate pending{std::move(update), std::make_unique<Done>(std::move(handler))};
-          bool schedule = false;
-          {
-            std::lock_guard lock(update_mutex_);
-            update_queue_.push_back(std::move(pending));
-            schedule = !update_scheduled_;
-            update_scheduled_ = true;
-          }
-          if (schedule) asio::post(pool_, [this] { drain_outbox_updates(); });
-        },
-        asio::use_awaitable, std::move(update));
+    return updates_.submit(std::move(update),
+                           [this] { asio::post(pool_, [this] { drain_outbox_updates(); }); });
   }
 
   /// On the database thread: one transaction for every outbox update queued so far.
   void drain_outbox_updates() {
-    std::vector<PendingUpdate> batch;
-    {
-      std::lock_guard lock(update_mutex_);
-      batch.swap(update_queue_);
-      update_scheduled_ = false;
-    }
+    auto batch = updates_.take();
     std::optional<std::string> error = write_outbox_updates(batch, 0, batch.size());
     if (!error) {
-      for (PendingUpdate& pending : batch) (*pending.done)(Result<void>{});
+      for (auto& pending : batch) (*pending.done)(Result<void>{});
       return;
     }
     // One bad update must not fail the others: each is written again on its own.
@@ -404,12 +328,12 @@ struct SqliteStore::Impl {
 
   /// Writes updates [first, last) of `batch` in one transaction; on failure, rolls back and
   /// returns why.
-  std::optional<std::string> write_outbox_updates(const std::vector<PendingUpdate>& batch,
+  std::optional<std::string> write_outbox_updates(const std::vector<UpdateQueue::Pending>& batch,
                                                   std::size_t first, std::size_t last) {
     try {
       begin();
       for (std::size_t i = first; i < last; ++i) {
-        const OutboxUpdate& u = batch[i].update;
+        const OutboxUpdate& u = batch[i].request;
         update_outbox(u.id, u.state, u.next_at, u.error, u.platform_id, true);
       }
       commit();
@@ -425,18 +349,14 @@ struct SqliteStore::Impl {
   }
 
   std::string path_;
-  std::mutex update_mutex_;  // guards update_queue_ and update_scheduled_
-  std::vector<PendingUpdate> update_queue_;
-  bool update_scheduled_ = false;
   sqlite3* db_ = nullptr;
   std::unique_ptr<Statements> statements_;
   std::unique_ptr<SqliteDedup> dedup_;
   InboxMirror inbox_mirror_;
   bool merge_scheduled_ = false;  // database thread only
   bool in_transaction_ = false;
-  std::mutex accept_mutex_;  // guards accept_queue_ and accept_scheduled_
-  std::vector<PendingAccept> accept_queue_;
-  bool accept_scheduled_ = false;
+  BatchQueue<AcceptRequest, Result<bool>> accepts_;
+  UpdateQueue updates_;
   asio::thread_pool pool_{1};  // the database thread: the only one that touches db_
 };
 
