@@ -122,10 +122,11 @@ class ConsoleRoutes : public ::testing::Test {
     BotParts parts;
     parts.webhook = std::make_unique<JsonWebhook>();
     parts.sender = std::make_unique<test::RecordingSender>();
+    parts.webhook_public = false;  // as the real sandbox's
     runtime_->add_bot("sandbox", "sandbox", runtime_->make_bot_strand(), std::move(parts));
     add_console(router_, *runtime_, token, "sandbox");
     add_log_api(router_, runtime_->message_log(), token);
-    add_status_api(router_, *runtime_, {token, {"discord", "qq"}, {}, "sandbox"});
+    add_status_api(router_, *runtime_, {token, {"discord", "qq"}, {}});
     runtime_->start();
   }
   void TearDown() override {

@@ -534,6 +534,26 @@ TEST(RuntimeTest, WebhookForAnUnknownBotIs404) {
   EXPECT_TRUE(h.store_.inbox().empty());
 }
 
+TEST(RuntimeTest, AWebhookThatIsNotPublicAnswersOnlyThroughTheApi) {
+  Harness h;
+  BotParts parts;
+  parts.webhook = std::make_unique<TestWebhook>();
+  parts.webhook_public = false;  // as the sandbox's
+  parts.sender = std::make_unique<RecordingSender>();
+  h.runtime_->add_bot("inner", "sandbox", h.runtime_->make_bot_strand(), std::move(parts));
+  h.runtime_->start();
+  const HttpRequest request =
+      callback("good", to_json(message_event("ev-1", "m-1", "hi", "inner")));
+  EXPECT_EQ(h.on_webhook("inner", request).result(), http::status::not_found);
+  EXPECT_TRUE(h.store_.inbox().empty() && h.runtime_->status().size() == 2);
+  const HttpResponse through_api = run_on(
+      h.io_, h.runtime_->on_webhook("inner", request, Runtime::WebhookRoute::api));
+  EXPECT_EQ(through_api.result(), http::status::ok);
+  for (const BotStatus& bot : h.runtime_->status()) {
+    EXPECT_EQ(bot.has_webhook, bot.name == "bot") << bot.name;
+  }
+}
+
 TEST(RuntimeTest, WebhookWithABadSignatureIs401AndNoEvent) {
   Harness h;
   h.runtime_->start();

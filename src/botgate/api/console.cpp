@@ -62,7 +62,8 @@ void add_console(net::Router& router, Runtime& runtime, std::string api_token,
                             [&runtime, bot = std::move(sandbox_bot)](
                                 const HttpRequest& request,
                                 std::string) -> asio::awaitable<HttpResponse> {
-                              co_return co_await runtime.on_webhook(bot, request);
+                              co_return co_await runtime.on_webhook(
+                                  bot, request, Runtime::WebhookRoute::api);
                             }));
 }
 

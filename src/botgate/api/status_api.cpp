@@ -56,7 +56,6 @@ void add_status_api(net::Router& router, Runtime& runtime, StatusApiOptions opti
         bool ready = true;
         for (BotStatus& bot : runtime.status()) {
           ready = ready && bot.ready;
-          if (bot.name == options.sandbox_bot) bot.has_webhook = false;
           // A store that cannot answer shows empty queues rather than hiding the bot.
           auto depth = co_await runtime.queue_depth(bot.name);
           bots.emplace_back(bot_status_json(bot, depth ? *depth : QueueDepth{}));

@@ -17,8 +17,6 @@ struct StatusApiOptions {
   /// The platform names botgate knows (the sandbox's "looks like" choices).
   std::vector<std::string> platforms = {};
   std::chrono::system_clock::time_point started_at = {};
-  /// The console's sandbox bot: its messages come through the API, not a callback URL.
-  std::string sandbox_bot = {};
 };
 
 void add_status_api(net::Router& router, Runtime& runtime, StatusApiOptions options);

@@ -48,18 +48,12 @@ struct Gateway::Impl {
     add_sandbox_bot();
     api::add_health_routes(router, *runtime);
     api::add_status_api(router, *runtime,
-                        {config.api.token, registry.names(), std::chrono::system_clock::now(),
-                         platforms::kSandboxBot});
+                        {config.api.token, registry.names(), std::chrono::system_clock::now()});
     api::add_log_api(router, runtime->message_log(), config.api.token);
     api::add_console(router, *runtime, config.api.token, platforms::kSandboxBot);
     router.add("/webhook/{name}", {},
                [this](const HttpRequest& request,
                       std::string name) -> asio::awaitable<HttpResponse> {
-                 // The sandbox takes messages only through the API, behind its token.
-                 if (name == platforms::kSandboxBot) {
-                   co_return make_response(http::status::not_found,
-                                           R"({"error":"no such bot"})");
-                 }
                  co_return co_await runtime->on_webhook(std::move(name), request);
                });
   }

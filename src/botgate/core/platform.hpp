@@ -83,6 +83,9 @@ class Sender {
 /// One configured bot's platform parts, built by the platform's factory.
 struct BotParts {
   std::unique_ptr<WebhookHandler> webhook;  // null when the bot has no callback URL
+  /// The webhook answers at /webhook/<name>. False for the sandbox, whose "callback" takes the
+  /// console's messages only through the API, behind its token.
+  bool webhook_public = true;
   std::unique_ptr<Sender> sender;
   /// Gateway connections (one per shard); empty for callback-only platforms.
   std::vector<std::unique_ptr<EventSource>> sources;

@@ -300,7 +300,7 @@ std::vector<BotStatus> Runtime::status() const {
     s.events_in = bot->events_in;
     s.messages_sent = bot->messages_sent;
     s.send_failures = bot->send_failures;
-    s.has_webhook = bot->parts.webhook != nullptr;
+    s.has_webhook = bot->parts.webhook != nullptr && bot->parts.webhook_public;
     s.callbacks_rejected = bot->callbacks_rejected;
     const RateLimitWaits in_sender = bot->parts.sender->rate_limit_waits();
     s.rate_limit_waits = bot->rate_limit_waits + in_sender.count;
@@ -313,9 +313,11 @@ std::vector<BotStatus> Runtime::status() const {
   return out;
 }
 
-asio::awaitable<HttpResponse> Runtime::on_webhook(std::string name, const HttpRequest& request) {
+asio::awaitable<HttpResponse> Runtime::on_webhook(std::string name, const HttpRequest& request,
+                                                  WebhookRoute route) {
   Bot* bot = find(name);
-  if (bot == nullptr || !bot->parts.webhook) {
+  if (bot == nullptr || !bot->parts.webhook ||
+      (route == WebhookRoute::public_url && !bot->parts.webhook_public)) {
     co_return make_response(http::status::not_found, R"({"error":"no such bot"})");
   }
   auto outcome = bot->parts.webhook->handle(request);

@@ -41,7 +41,7 @@ struct BotStatus {
   std::string platform;
   bool ready = false;          // the sender is prepared (token fetched)
   std::string last_error;      // why it is not ready, or the last send failure
-  bool has_webhook = false;    // it has a callback URL, /webhook/<name>
+  bool has_webhook = false;    // it has a public callback URL, /webhook/<name>
   std::uint64_t events_in = 0;
   std::uint64_t messages_sent = 0;
   std::uint64_t send_failures = 0;
@@ -87,9 +87,13 @@ class Runtime {
   /// True once every worker has returned after stop().
   bool stopped() const;
 
+  /// Where a callback came in: the public /webhook/<name>, or the API (the console's sandbox).
+  enum class WebhookRoute { public_url, api };
   /// Handles a platform callback for bot `bot`: the acknowledgement is returned only after the
-  /// events are durable. 404 for an unknown bot or one without a callback.
-  asio::awaitable<HttpResponse> on_webhook(std::string bot, const HttpRequest& request);
+  /// events are durable. 404 for an unknown bot, one without a callback, or one whose callback
+  /// is not public when it came in at the public URL.
+  asio::awaitable<HttpResponse> on_webhook(std::string bot, const HttpRequest& request,
+                                           WebhookRoute route = WebhookRoute::public_url);
   /// Accepts an event from a gateway or the sandbox. Returns false for a duplicate.
   asio::awaitable<Result<bool>> on_event(Event event);
   /// Queues a proactive message; returns its outbox id.

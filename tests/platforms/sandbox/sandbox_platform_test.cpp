@@ -82,3 +82,17 @@ TEST(SandboxSender, DeliversAtOnce) {
 
 }  // namespace
 }  // namespace botgate::platforms
+
+namespace botgate::platforms {
+namespace {
+
+TEST(SandboxParts, TheCallbackIsNotPublic) {
+  // The console's messages come through the API behind its token, never /webhook/sandbox.
+  const BotParts parts = make_sandbox_parts({});
+  EXPECT_TRUE(parts.webhook);
+  EXPECT_TRUE(parts.sender);
+  EXPECT_FALSE(parts.webhook_public);
+}
+
+}  // namespace
+}  // namespace botgate::platforms

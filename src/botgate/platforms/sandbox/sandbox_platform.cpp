@@ -80,6 +80,7 @@ asio::awaitable<Result<SentMessage>> SandboxSender::send(const OutgoingMessage& 
 BotParts make_sandbox_parts(SandboxOptions options) {
   BotParts parts;
   parts.webhook = std::make_unique<SandboxWebhook>(std::move(options));
+  parts.webhook_public = false;
   parts.sender = std::make_unique<SandboxSender>();
   return parts;
 }
