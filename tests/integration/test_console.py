@@ -125,6 +125,12 @@ def test_console_with_api_token(fake, launch, browser_tools):
         body=json.dumps({"chat_id": "tab-no-token", "text": "hi"}).encode(),
         headers={"Content-Type": "application/json"})
     assert status == 401, body
+    # Nor is the sandbox reachable as a platform callback, which needs no token.
+    status, _, body = http_request(
+        bg.port, "POST", "/webhook/sandbox",
+        body=json.dumps({"chat_id": "tab-no-token", "text": "hi"}).encode(),
+        headers={"Content-Type": "application/json"})
+    assert status == 404, body
     assert http_request(bg.port, "GET", "/")[0] == 200
 
     # The page asks for the token, keeps it, and then works as without one.
