@@ -82,32 +82,31 @@ class Running:
         return line.replace(str(self.server.log.parent.parent) + "/", "$TMP/")
 
 
-def start_botgate_feishu(ctx: Any, work: Path) -> Running:
-    fake = FeishuFake(app_id=FEISHU_APP_ID, app_secret=FEISHU_APP_SECRET).start()
-    bot = {"name": "feishu", "platform": "feishu", "api_base": fake.base_url,
-           "app_id": FEISHU_APP_ID, "app_secret": FEISHU_APP_SECRET,
-           "encrypt_key": FEISHU_ENCRYPT_KEY, "verification_token": FEISHU_TOKEN}
+def start_botgate_with(ctx: Any, work: Path, fake: Any, bot: dict[str, Any]) -> Running:
+    """botgate with one bot against its (started) fake; the fake stops with it."""
     try:
-        server, port = start_botgate(ctx.binary, work, [bot], echo=False, name="bg-feishu")
+        server, port = start_botgate(ctx.binary, work, [bot], echo=False, name=f"bg-{bot['name']}")
     except Exception:
         fake.stop()
         raise
-    return Running(server, f"http://127.0.0.1:{port}/webhook/feishu",
+    return Running(server, f"http://127.0.0.1:{port}/webhook/{bot['name']}",
                    lambda: (server.stop(), fake.stop()), "botgate, threads=1, SQLite inbox")
+
+
+def start_botgate_feishu(ctx: Any, work: Path) -> Running:
+    fake = FeishuFake(app_id=FEISHU_APP_ID, app_secret=FEISHU_APP_SECRET).start()
+    return start_botgate_with(ctx, work, fake, {
+        "name": "feishu", "platform": "feishu", "api_base": fake.base_url,
+        "app_id": FEISHU_APP_ID, "app_secret": FEISHU_APP_SECRET,
+        "encrypt_key": FEISHU_ENCRYPT_KEY, "verification_token": FEISHU_TOKEN})
 
 
 def start_botgate_wecom(ctx: Any, work: Path) -> Running:
     fake = WecomFake(corp_id="ww5823bf96d3bd56c7", corp_secret="app-secret-123",
                      agent_id=1000002).start()
-    bot = {"name": "wecom", "platform": "wecom", "kind": "group", "api_base": fake.base_url,
-           "token": WECOM_TOKEN, "encoding_aes_key": WECOM_AES_KEY}
-    try:
-        server, port = start_botgate(ctx.binary, work, [bot], echo=False, name="bg-wecom")
-    except Exception:
-        fake.stop()
-        raise
-    return Running(server, f"http://127.0.0.1:{port}/webhook/wecom",
-                   lambda: (server.stop(), fake.stop()), "botgate, threads=1, SQLite inbox")
+    return start_botgate_with(ctx, work, fake, {
+        "name": "wecom", "platform": "wecom", "kind": "group", "api_base": fake.base_url,
+        "token": WECOM_TOKEN, "encoding_aes_key": WECOM_AES_KEY})
 
 
 def start_fastapi(platform: str, work: Path) -> Running:
