@@ -7,13 +7,17 @@
 #include "support/net_test_servers.hpp"
 #include "support/run_until.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -123,10 +127,13 @@ class GatewayRunnerTest : public ::testing::Test {
   }
 
   void start() {
-    EventSource::Accept accept = [this](Event event) -> asio::awaitable<Result<bool>> {
+    start([this](Event event) -> asio::awaitable<Result<bool>> {
       std::vector<std::string> keys{"k:" + event.platform_event_id};
       co_return co_await store_.accept(std::move(event), std::move(keys), 1h);
-    };
+    });
+  }
+
+  void start(EventSource::Accept accept) {
     asio::co_spawn(strand_, runner_->run(std::move(accept)), [this](std::exception_ptr e) {
       run_error_ = e;
       run_returned_ = true;
@@ -375,6 +382,56 @@ TEST_F(GatewayRunnerTest, ConnectionsThatNeverGoLiveBackOff) {
   EXPECT_EQ(protocol_->close_codes[0], 4000);
   EXPECT_GE(runner_->status().reconnects, 3u);
   stop_and_wait();
+}
+
+TEST_F(GatewayRunnerTest, FramesAreReadOnWhileTheirEventsAreStoredAndTheSessionWaitsForThem) {
+  TestWsServer server;
+  make_runner(server.url("/gateway"));
+  // READY, then five dispatches in one burst (the echo server returns them at once).
+  protocol_->connected = [](ScriptedProtocol&) { return Actions{SendFrame{"identify"}}; };
+  protocol_->frame = [](ScriptedProtocol& p, std::string_view text) {
+    if (text == "identify") {
+      p.session_ = GatewaySession{"sess", 1, "", "bot-user"};
+      Actions actions{SaveSession{p.session_}};
+      for (int n = 2; n <= 6; ++n) actions.emplace_back(SendFrame{"seq:" + std::to_string(n)});
+      return actions;
+    }
+    const int n = sequence_of(text);
+    if (n == 0) return Actions{};
+    p.session_.sequence = n;
+    return Actions{EmitEvent{event_numbered(n)}};
+  };
+  // A slow store: each accept waits until the test lets it finish.
+  std::vector<std::string> started;
+  std::map<std::string, std::shared_ptr<asio::steady_timer>> gates;
+  start([&](Event event) -> asio::awaitable<Result<bool>> {
+    const std::string id = event.platform_event_id;
+    started.push_back(id);
+    auto gate = std::make_shared<asio::steady_timer>(strand_, asio::steady_timer::time_point::max());
+    gates[id] = gate;
+    co_await gate->async_wait(asio::as_tuple(asio::use_awaitable));
+    std::vector<std::string> keys{"k:" + id};
+    co_return co_await store_.accept(std::move(event), std::move(keys), 1h);
+  });
+
+  ASSERT_TRUE(run_until(io_, [&] { return started.size() == 5; }))
+      << "all five events are in the store's hands before the first is durable";
+  EXPECT_EQ(started, (std::vector<std::string>{"m2", "m3", "m4", "m5", "m6"}));
+  ASSERT_TRUE(run_until(io_, [&] { return stored_session().has_value(); }));
+  EXPECT_EQ(stored_session()->sequence, 1) << "nothing past READY is saved yet";
+
+  // The later events finish first: the saved sequence still waits for m2.
+  for (const char* id : {"m4", "m5", "m6"}) gates.at(id)->cancel();
+  ASSERT_TRUE(run_until(io_, [&] { return inbox_ids().size() == 3; }));
+  io_.poll();
+  EXPECT_EQ(stored_session()->sequence, 1);
+
+  gates.at("m2")->cancel();
+  gates.at("m3")->cancel();
+  ASSERT_TRUE(run_until(io_, [&] { return inbox_ids().size() == 5u; }));
+  // Saved with the next frame after save_interval, or, as here, when the connection ends.
+  stop_and_wait();
+  EXPECT_EQ(stored_session()->sequence, 6);
 }
 
 TEST(IdentifyPacerTest, OneIdentifyPerBucketPerWindow) {

@@ -86,6 +86,7 @@ GatewayRunner::GatewayRunner(asio::any_io_executor strand, Store& store,
       endpoint_(std::move(endpoint)),
       pacer_(std::move(pacer)),
       options_(std::move(options)),
+      accepts_(strand_, options_.max_accepts_in_flight),
       sleep_timer_(std::make_unique<asio::steady_timer>(strand_)) {
   if (!options_.unit_random) {
     options_.unit_random = [engine = std::mt19937(std::random_device{}())]() mutable {
@@ -145,7 +146,13 @@ asio::awaitable<void> GatewayRunner::save(GatewaySession session) {
 }
 
 asio::awaitable<void> GatewayRunner::run(Accept accept) {
-  accept_ = std::move(accept);
+  accepts_.set_accept(std::move(accept));
+  accepts_.set_on_failure([this] {
+    if (current_ && !current_->over) {
+      asio::co_spawn(strand_, resume_after_store_failure(current_, Socket::reading),
+                     asio::detached);
+    }
+  });
   auto stored = co_await store_.session_get(options_.session_key);
   if (!stored) {
     spdlog::warn("{}: cannot read the stored gateway session ({}); identifying", options_.label,
@@ -254,15 +261,57 @@ asio::awaitable<GatewayRunner::Ending> GatewayRunner::run_connection(
       if (!co_await perform(c, protocol_->on_frame(*frame), Socket::idle)) {
         break;
       }
-      // Every event of the frame is durable: the sequence may be saved.
-      durable_ = protocol_->session();
+      // The frame's sequence may be saved once its events, and all before them, are durable.
+      accepts_.checkpoint(protocol_->session());
+      absorb_durable();
+      if (accepts_.failure()) {
+        co_await resume_after_store_failure(connection, Socket::idle);
+        break;
+      }
       if (SteadyClock::now() - last_save_ >= options_.save_interval) {
         co_await save(durable_);
       }
     }
   }
   c.finish(Ending::reconnect);
+  co_await settle();
+  if (accepts_.failure()) {
+    protocol_->restore(durable_);
+  }
+  accepts_.reset();
   co_return c.ending;
+}
+
+asio::awaitable<void> GatewayRunner::settle() {
+  co_await accepts_.drain();
+  absorb_durable();
+}
+
+void GatewayRunner::absorb_durable() {
+  if (auto session = accepts_.take_durable()) {
+    durable_ = std::move(*session);
+  }
+}
+
+asio::awaitable<void> GatewayRunner::resume_after_store_failure(
+    std::shared_ptr<Connection> connection, Socket socket) {
+  Connection& c = *connection;
+  if (c.over) {
+    co_return;  // already ending: its end goes back to the durable point
+  }
+  c.finish(Ending::reconnect);
+  // Read now: the reader's end of the connection may reset the pipeline while this waits.
+  const std::string why = accepts_.failure() ? accepts_.failure()->message() : "unknown";
+  co_await settle();
+  spdlog::warn("{}: cannot store a gateway event ({}); resuming from sequence {}",
+               options_.label, why, durable_.sequence);
+  protocol_->restore(durable_);
+  Reconnect reconnect;
+  reconnect.resume = durable_.resumable();
+  reconnect.reason = "the store failed";
+  reconnect.url = durable_.resume_url;
+  reconnect.delay = std::chrono::seconds(1);
+  co_await end_with(c, std::move(reconnect), socket);
 }
 
 asio::awaitable<void> GatewayRunner::heartbeat(std::shared_ptr<Connection> connection) {
@@ -302,22 +351,18 @@ asio::awaitable<bool> GatewayRunner::perform(Connection& c, std::vector<GatewayA
         asio::co_spawn(strand_, heartbeat(current_), asio::detached);
       }
     } else if (auto* emit = std::get_if<EmitEvent>(&action)) {
-      auto accepted = co_await accept_(std::move(emit->event));
-      if (!accepted) {
-        // The event is not durable: its sequence must not be confirmed. Go back to the last
-        // durable point and resume from there; Discord replays what follows.
-        spdlog::warn("{}: cannot store a gateway event ({}); resuming from sequence {}",
-                     options_.label, accepted.error().message(), durable_.sequence);
-        protocol_->restore(durable_);
-        Reconnect reconnect;
-        reconnect.resume = durable_.resumable();
-        reconnect.reason = "the store failed";
-        reconnect.url = durable_.resume_url;
-        reconnect.delay = std::chrono::seconds(1);
-        co_await end_with(c, std::move(reconnect), socket);
+      co_await accepts_.submit(std::move(emit->event));
+      if (accepts_.failure()) {
+        co_await resume_after_store_failure(current_, socket);
         co_return false;
       }
     } else if (auto* session = std::get_if<SaveSession>(&action)) {
+      // READY or RESUMED: the session is durable only when the replayed events before it are.
+      co_await settle();
+      if (accepts_.failure()) {
+        co_await resume_after_store_failure(current_, socket);
+        co_return false;
+      }
       durable_ = session->session;
       co_await save(durable_);
       if (!live_) {
@@ -343,6 +388,11 @@ asio::awaitable<bool> GatewayRunner::perform(Connection& c, std::vector<GatewayA
 
 asio::awaitable<void> GatewayRunner::end_with(Connection& c, Reconnect reconnect, Socket socket) {
   c.finish(Ending::reconnect);
+  co_await settle();
+  if (accepts_.failure()) {
+    protocol_->restore(durable_);
+  }
+  accepts_.reset();
   if (!reconnect.resume) {
     // The protocol has forgotten the session: so does the store.
     durable_ = protocol_->session();
@@ -367,6 +417,7 @@ asio::awaitable<void> GatewayRunner::end_with(Connection& c, Reconnect reconnect
 
 asio::awaitable<void> GatewayRunner::end_fatal(Connection& c, std::string reason, Socket socket) {
   c.finish(Ending::fatal);
+  co_await settle();
   spdlog::error("{}: gateway stopped: {}", options_.label, reason);
   set_status("fatal", reason);
   if (socket == Socket::reading) {

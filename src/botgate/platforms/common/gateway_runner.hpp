@@ -8,6 +8,7 @@
 #include "botgate/core/event_source.hpp"
 #include "botgate/core/gateway.hpp"
 #include "botgate/core/store.hpp"
+#include "botgate/platforms/common/accept_pipeline.hpp"
 #include "botgate/net/ws_client.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -69,6 +70,10 @@ struct GatewayRunnerOptions {
   /// written when a connection ends). A sequence saved late only means that a resume after a
   /// crash replays a few events, which dedup drops.
   std::chrono::milliseconds save_interval{1000};
+  /// Events handed to the store and not yet durable. The runner reads on meanwhile, so that a
+  /// burst of events shares the store's group commits; the session saved never passes an event
+  /// that is not durable.
+  std::size_t max_accepts_in_flight = 256;
   /// A random number in [0, 1) for the backoff jitter; null: a std::mt19937.
   std::function<double()> unit_random;
 };
@@ -103,6 +108,14 @@ class GatewayRunner final : public EventSource {
                                 Socket socket);
   asio::awaitable<void> end_with(Connection& connection, Reconnect reconnect, Socket socket);
   asio::awaitable<void> end_fatal(Connection& connection, std::string reason, Socket socket);
+  /// Waits for the accepts in flight; `durable_` is then the last durable point.
+  asio::awaitable<void> settle();
+  /// Takes the newest durable checkpoint of the accepts into `durable_`.
+  void absorb_durable();
+  /// An accept failed: back to the last durable point, and resume from there (the platform
+  /// replays what follows; what was accepted after the failure is dropped by dedup).
+  asio::awaitable<void> resume_after_store_failure(std::shared_ptr<Connection> connection,
+                                                   Socket socket);
   asio::awaitable<void> save(GatewaySession session);
   asio::awaitable<void> sleep(std::chrono::milliseconds duration);
   void set_status(std::string state, std::string detail);
@@ -113,7 +126,7 @@ class GatewayRunner final : public EventSource {
   std::shared_ptr<GatewayEndpoint> endpoint_;
   std::shared_ptr<IdentifyPacer> pacer_;
   GatewayRunnerOptions options_;
-  Accept accept_;
+  AcceptPipeline accepts_;
 
   /// The session as of the last frame whose events are all durable: what may be saved.
   GatewaySession durable_;
