@@ -43,8 +43,10 @@ def flood_size(ctx: Any, label: str) -> int:
 
 def make_fake(work: Path, echo_own: bool) -> tuple[FloodFake, Server, str]:
     """The gateway (this process) and nginx for REST: (fake, nginx, API base)."""
-    # Real Discord wants 5 s between identifies; a bot here connects once, at once.
-    fake = FloodFake(work / "discord-rest" / "api.log", echo_own, heartbeat_interval=5000,
+    # Discord's heartbeat interval: a flood queued ahead of an ACK (the frames are written
+    # at once) does not make it late. Discord wants 5 s between identifies; here a bot
+    # connects once, at once.
+    fake = FloodFake(work / "discord-rest" / "api.log", echo_own, heartbeat_interval=41250,
                      identify_interval=0).start()
     try:
         rest, api_base, _ = start_rest(fake, work)
