@@ -35,6 +35,8 @@ API = "/api/v10"
 REPLY_PREFIX = "Hello, "  # what both bots answer: "Hello, <content>"
 TAIL_INTERVAL = 0.002  # seconds between two reads of nginx's access log
 FRAMES_PER_WRITE = 500
+USER_BASE = 500000000000000000
+CHANNEL_BASE = 700000000000000000
 _MESSAGES_URI = re.compile(r"^/api/v10/channels/(\d+)/messages$")
 
 
@@ -301,11 +303,10 @@ class FloodFake(DiscordFake):
         snowflakes and the tally live there)."""
         out = []
         for i in range(n):
-            channel, author = str(700000000000000000 + i % channels), \
-                str(500000000000000000 + i % channels)
+            channel = str(CHANNEL_BASE + i % channels)  # a DM channel: one author each
             content = f"{tag} {i}"
             d = {"id": self._snowflake(), "channel_id": channel, "type": 0,
-                 "author": self._user(author, "nelly"), "content": content,
+                 "author": self._user(str(USER_BASE + i % channels), "nelly"), "content": content,
                  "timestamp": _now_iso(), "edited_timestamp": None, "tts": False,
                  "mention_everyone": False, "mentions": [], "mention_roles": [],
                  "attachments": [], "embeds": [], "pinned": False, "flags": 0,

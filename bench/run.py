@@ -295,9 +295,9 @@ def main() -> None:
           "(WAL), like botgate's durable inbox. nginx: 1 worker, `return 200` (no work: the "
           "ceiling). discord.py (ref): bench/reference/discord_py_bot.py. Gateway flood: the "
           "fake's gateway is Python, its REST API nginx (both on core 1); each bot gets a flood "
-          "sized to last seconds (the counts above), events/s is what compares. 'repeats': requests "
-          "beyond the distinct events (answered as duplicates). Not measured: the official Node "
-          "SDKs (not in Debian); micro benchmarks (Google Benchmark).")
+          "sized to last seconds (the counts above), events/s is what compares. 'repeats': "
+          "requests beyond the distinct events (answered as duplicates). Not measured: the "
+          "official Node SDKs (not in Debian); micro benchmarks (Google Benchmark).")
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), **results}, indent=1))
 
