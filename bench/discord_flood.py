@@ -5,8 +5,8 @@
   MESSAGE_CREATE frames encoded before the clock starts, many per write;
 * the REST API is nginx (one worker, on the load core): static JSON for what the bots call at
   start, and for POST /channels/{id}/messages a static message object, after nginx has read the
-  body (it proxies to a second server of its own that answers it) so that its access log holds
-  every request with its body and `$msec`;
+  body (a mirror of the request wants it) so that its access log holds every request with its
+  body and `$msec`;
 * the gateway tails that log: it sends each reply back as MESSAGE_CREATE, as Discord does, and
   tallies which flooded messages got a valid reply and when.
 """
@@ -60,6 +60,7 @@ http {
     # One buffer big enough for any reply: $request_body is only set for a body kept in memory.
     client_body_buffer_size 64k;
     client_body_in_single_buffer on;
+    open_file_cache max=16;  # the file below, opened once
 
     # Every request, one line: tab-separated fields, the body last and as sent (a body with a
     # line break in it breaks its line, which then does not count).
@@ -72,20 +73,19 @@ http {
     map $http_authorization $bot_auth { "Bot @TOKEN@" ok; default bad; }
     map $http_user_agent $discord_agent { ~^DiscordBot ok; default bad; }
     # A reply's id: 9, the connection's number, the request's number on it in 6 digits (unique).
-    map $connection_requests $request_no {
-        ~^(\\d)$ 00000$1; ~^(\\d\\d)$ 0000$1; ~^(\\d\\d\\d)$ 000$1;
-        ~^(\\d\\d\\d\\d)$ 00$1; ~^(\\d\\d\\d\\d\\d)$ 0$1; default $connection_requests;
+    # (A map, not a `set`: the answer comes from an internal redirect, which forgets `set`s.)
+    map $connection_requests $reply_id {
+        ~^(\\d)$ 9${connection}00000$1; ~^(\\d\\d)$ 9${connection}0000$1;
+        ~^(\\d\\d\\d)$ 9${connection}000$1; ~^(\\d\\d\\d\\d)$ 9${connection}00$1;
+        ~^(\\d\\d\\d\\d\\d)$ 9${connection}0$1; default 9$connection$connection_requests;
     }
-
-    upstream message_object {
-        server unix:@PREFIX@/message.sock;
-        keepalive 16;
-    }
+    map $request_uri $channel { ~^/api/v10/channels/(\\d+)/messages$ $1; default ""; }
 
     server {
         listen 127.0.0.1:@PORT@ backlog=4096;
-        access_log @PREFIX@/api.log api if=$logged;
-        set $reply_id "";
+        # $msec is taken when a request ends, not when its line is written: buffering the log
+        # spares a write a request without moving the times.
+        access_log @PREFIX@/api.log api buffer=64k flush=5ms if=$logged;
         if ($discord_agent != ok) { return 403 "error code: 1010"; }
 
         location = /api/v10/gateway { return 200 '@GATEWAY@'; }
@@ -97,24 +97,22 @@ http {
             if ($bot_auth != ok) { return 401 '@UNAUTHORIZED@'; }
             return 200 '@BOT_USER@';
         }
-        location ~ ^/api/v10/channels/(?<channel>\\d+)/messages$ {
+        location ~ ^/api/v10/channels/\\d+/messages$ {
+            # (A `return` with a text is sent as is: the error_page below does not apply.)
             if ($request_method != POST) { return 405 '@NOT_ALLOWED@'; }
             if ($bot_auth != ok) { return 401 '@UNAUTHORIZED@'; }
-            set $reply_id 9$connection$request_no;
-            # Proxied so that nginx reads the body (and logs it); the answer is static.
-            proxy_pass http://message_object;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header X-Reply-Id $reply_id;
-            proxy_set_header X-Channel-Id $channel;
+            # nginx reads a body only for a module that wants it: the mirror does (it copies
+            # the request to /_mirror), so the log gets $request_body. The answer: the static
+            # module refuses a POST to a file (405), which error_page turns into the message.
+            mirror /_mirror;
+            mirror_request_body on;
+            root @PREFIX@;
+            try_files /post-target =404;
+            error_page 405 =200 @message;
         }
+        location = /_mirror { internal; return 204; }
+        location @message { return 200 '@MESSAGE@'; }
         location / { return 404 '@NOT_FOUND@'; }
-    }
-
-    server {
-        listen unix:@PREFIX@/message.sock;
-        access_log off;
-        location / { return 200 '@MESSAGE@'; }
     }
 }
 """
@@ -135,7 +133,7 @@ def message_object(bot_user: dict) -> str:
     """The answer to every Create Message: a valid message object (what discord.py parses into a
     Message); its id and channel come from the request, its content is not copied back."""
     return _compact({
-        "id": "$http_x_reply_id", "channel_id": "$http_x_channel_id", "type": 0,
+        "id": "$reply_id", "channel_id": "$channel", "type": 0,
         "author": bot_user, "content": "", "timestamp": "2024-01-01T00:00:00.000000+00:00",
         "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
         "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "flags": 0,
@@ -172,6 +170,7 @@ def start_rest(fake: DiscordFake, work: Path) -> tuple[Server, str, Path]:
     port = free_port()
     conf = prefix / "nginx.conf"
     conf.write_text(nginx_conf(prefix, port, fake))
+    (prefix / "post-target").write_text("")  # the file a POST is refused for (see the conf)
     server = Server("discord-rest", ["nginx", "-p", str(prefix), "-c", str(conf),
                                      "-e", str(prefix / "error.log")],
                     prefix / "stderr.log", core=LOAD_CORE).start()
@@ -291,12 +290,15 @@ class FloodFake(DiscordFake):
 
     # ------------------------------------------------------------------ the flood
 
-    def flood(self, n: int, channels: int, tag: str) -> tuple[float, list[str]]:
-        """Sends n DM messages (spread over `channels` DM channels, one author each) to the
-        connected bot; returns (time.time() before the first frame was written, their ids)."""
-        messages = self._call(self._new_messages, n, channels, tag)
-        t0 = asyncio.run_coroutine_threadsafe(self._send_all(messages), self._loop).result(120)
-        return t0, [m["id"] for m, _ in messages]
+    def prepare(self, n: int, channels: int, tag: str) -> list[tuple[dict, str]]:
+        """n DM messages (spread over `channels` DM channels, one author each) and their JSON,
+        expecting a reply from now on: what `send` floods."""
+        return self._call(self._new_messages, n, channels, tag)
+
+    def send(self, messages: list[tuple[dict, str]]) -> float:
+        """Floods the prepared messages to the connected bot; returns time.time() before the
+        first frame was written."""
+        return asyncio.run_coroutine_threadsafe(self._send_all(messages), self._loop).result(120)
 
     def _new_messages(self, n: int, channels: int, tag: str) -> list[tuple[dict, str]]:
         """The messages and their JSON, registered as expecting a reply (on the loop: the

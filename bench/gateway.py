@@ -89,16 +89,18 @@ def run_bot(label: str, start: Callable[[FloodFake, str], tuple[Server, str]], c
         if not fake.wait_connected(60):
             raise RuntimeError(f"{label} did not connect to the gateway:\n{server.log_tail()}")
         # Warm-up: one message answered end to end (READY handled, REST connection open).
-        fake.flood(1, 1, "warm-up")
+        fake.send(fake.prepare(1, 1, "warm-up"))
         wait_answered(fake, 1, 60)
         if fake.answered() < 1:
             raise RuntimeError(f"{label} did not answer the warm-up message ({rejected_note(fake)})"
                                f":\n{server.log_tail()}")
         idle = server.rss_kib()
+        messages = fake.prepare(n, ctx.channels, "flood")  # before the clocks: not the bot's
         bot_cpu0, fake_cpu0, rest_cpu0 = (server.cpu_seconds(), self_cpu_seconds(),
                                           rest.cpu_seconds())
         noise = Interference()
-        t0, ids = fake.flood(n, ctx.channels, "flood")
+        t0 = fake.send(messages)
+        ids = [m["id"] for m, _ in messages]
         wait_answered(fake, 1 + n, ctx.gateway_timeout)
         wall = time.time() - t0
         rest_cpu = rest.cpu_seconds() - rest_cpu0
