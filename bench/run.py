@@ -58,7 +58,7 @@ def parse_args() -> argparse.Namespace:
                         "(200000; quick 50000)")
     p.add_argument("--messages", type=int,
                    help="gateway flood size for every bot (default: botgate 20000, discord.py "
-                        "3000; quick 5000 and 1000)")
+                        "5000; quick 5000 and 1500)")
     p.add_argument("--channels", type=int, default=50, help="DM channels the flood spreads over")
     p.add_argument("--gateway-timeout", type=float, default=180.0)
     p.add_argument("--echo-own", action=argparse.BooleanOptionalAction, default=True,
