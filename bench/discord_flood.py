@@ -141,6 +141,7 @@ def message_object(bot_user: dict) -> str:
 
 
 def nginx_conf(prefix: Path, port: int, fake: DiscordFake) -> str:
+    """NGINX_CONF filled in: nginx's files under `prefix`, the answers naming `fake`."""
     bot_user = fake._bot_user()  # noqa: SLF001 - the same user the gateway's READY names
     values = {
         "USER": f"user {getpass.getuser()};\n" if os.geteuid() == 0 else "",
@@ -163,9 +164,14 @@ def nginx_conf(prefix: Path, port: int, fake: DiscordFake) -> str:
     return conf
 
 
-def start_rest(fake: DiscordFake, work: Path) -> tuple[Server, str, Path]:
-    """nginx serving the REST API on the load core: (the server, its API base, its log)."""
-    prefix = work / "discord-rest"
+def rest_dir(work: Path) -> Path:
+    """Where nginx keeps its files, among them the access log (api.log)."""
+    return work / "discord-rest"
+
+
+def start_rest(fake: DiscordFake, work: Path) -> tuple[Server, str]:
+    """nginx serving the REST API on the load core: (the server, its API base)."""
+    prefix = rest_dir(work)
     prefix.mkdir(parents=True, exist_ok=True)
     port = free_port()
     conf = prefix / "nginx.conf"
@@ -181,7 +187,7 @@ def start_rest(fake: DiscordFake, work: Path) -> tuple[Server, str, Path]:
     except Exception:
         server.stop()
         raise RuntimeError(f"nginx did not start:\n{server.log_tail()}")
-    return server, base, prefix / "api.log"
+    return server, base
 
 
 # ---------------------------------------------------------------------- replies
@@ -415,6 +421,15 @@ class FloodFake(DiscordFake):
         """id -> `$msec` of its first valid reply, for those of `ids` answered so far."""
         with self._lock:
             return {i: self.tally.first[i] for i in ids if i in self.tally.first}
+
+    def not_counted(self) -> str:
+        """The requests that did not count, by reason, and those the fake could not serve (for
+        the table's note; empty when there were none)."""
+        with self._lock:
+            parts = [f"{n} {reason}" for reason, n in self.tally.rejected.items()]
+            parts += [f"{n}x {what}" for what, n in self.unserved.items()
+                      if not what.endswith("-> 200")]
+        return ", ".join(parts)
 
     def answered(self) -> int:
         """How many flooded messages (of all floods) got a valid reply so far."""

@@ -28,7 +28,7 @@ from botgate_harness import discord_bot
 
 from common import (BENCH, PYTHON, Interference, Server, mib, self_cpu_seconds, shown,
                     start_botgate)
-from discord_flood import FloodFake, start_rest, wait_answered
+from discord_flood import FloodFake, rest_dir, start_rest, wait_answered
 
 # Flood sizes when --messages is not given: seconds of measurement for each bot (discord.py
 # answers ~2,500/s; botgate ~3,700/s now, 2 s at the 10x of discord.py it aims for).
@@ -47,10 +47,10 @@ def make_fake(work: Path, echo_own: bool) -> tuple[FloodFake, Server, str]:
     # Discord's heartbeat interval: a flood queued ahead of an ACK (the frames are written
     # at once) does not make it late. Discord wants 5 s between identifies; here a bot
     # connects once, at once.
-    fake = FloodFake(work / "discord-rest" / "api.log", echo_own, heartbeat_interval=41250,
+    fake = FloodFake(rest_dir(work) / "api.log", echo_own, heartbeat_interval=41250,
                      identify_interval=0).start()
     try:
-        rest, api_base, _ = start_rest(fake, work)
+        rest, api_base = start_rest(fake, work)
     except Exception:
         fake.stop()
         raise
@@ -70,14 +70,6 @@ def first_error(log: Path) -> str:
     return "no error logged"
 
 
-def rejected_note(fake: FloodFake) -> str:
-    """What the fake did not count or could not serve (for the table's note)."""
-    with fake._lock:  # noqa: SLF001 - the tally is guarded by the fake's lock
-        parts = [f"{n} {reason}" for reason, n in fake.tally.rejected.items()]
-        parts += [f"{n}x {what}" for what, n in fake.unserved.items() if "-> 200" not in what]
-    return ", ".join(parts)
-
-
 def run_bot(label: str, start: Callable[[FloodFake, str], tuple[Server, str]], ctx: Any,
             work: Path, log: Callable[[str], None]) -> dict[str, Any]:
     d = work / f"gateway-{label}"
@@ -93,8 +85,8 @@ def run_bot(label: str, start: Callable[[FloodFake, str], tuple[Server, str]], c
         fake.send(fake.prepare(1, 1, "warm-up"))
         wait_answered(fake, 1, 60)
         if fake.answered() < 1:
-            raise RuntimeError(f"{label} did not answer the warm-up message ({rejected_note(fake)})"
-                               f":\n{server.log_tail()}")
+            raise RuntimeError(f"{label} did not answer the warm-up message "
+                               f"({fake.not_counted()}):\n{server.log_tail()}")
         idle = server.rss_kib()
         messages = fake.prepare(n, ctx.channels, "flood")  # before the clocks: not the bot's
         bot_cpu0, fake_cpu0, rest_cpu0 = (server.cpu_seconds(), self_cpu_seconds(),
@@ -130,8 +122,8 @@ def run_bot(label: str, start: Callable[[FloodFake, str], tuple[Server, str]], c
         if len(replies) < n:
             notes.append(f"{n - len(replies)} never answered (see {server.log.name}: "
                          f"{first_error(server.log)})")
-        if rejected_note(fake):
-            notes.append(f"not counted: {rejected_note(fake)}")
+        if fake.not_counted():
+            notes.append(f"not counted: {fake.not_counted()}")
         if notes:
             row["note"] = "; ".join(notes)
         return row
