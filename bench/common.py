@@ -116,12 +116,14 @@ class Interference:
         self.children0 = os.times()
         self.self0 = self_cpu_seconds()
 
-    def other_load(self, server_cpu_s: float) -> dict[int, float]:
+    def other_load(self, server_cpu_s: float, helpers_cpu_s: float = 0.0) -> dict[int, float]:
         """Fraction of each core used by processes other than the server (core 0) and this
-        process and its children (wrk; core 1)."""
+        process, its finished children (wrk) and the fake's helpers still running (nginx; CPU
+        seconds `helpers_cpu_s`) on core 1."""
         t1, ch1 = core_ticks(), os.times()
         load_cpu = (ch1.children_user + ch1.children_system - self.children0.children_user
                     - self.children0.children_system) + (self_cpu_seconds() - self.self0)
+        load_cpu += helpers_cpu_s
         hz = os.sysconf("SC_CLK_TCK")
         out: dict[int, float] = {}
         for core, own in ((SERVER_CORE, server_cpu_s), (LOAD_CORE, load_cpu)):
@@ -162,18 +164,20 @@ def wait_http(url: str, timeout: float = 20.0, proc: Optional[subprocess.Popen] 
 
 @dataclass
 class Server:
-    """A server process under test, started pinned to the server core."""
+    """A server process under test, started pinned to the server core (or to `core`: a fake's
+    helper on the load core)."""
 
     name: str
     argv: list[str]
     log: Path
     env: Optional[dict[str, str]] = None
     cwd: Optional[Path] = None
+    core: int = SERVER_CORE
     proc: Optional[subprocess.Popen] = field(default=None, init=False)
     ready_ms: Optional[float] = field(default=None, init=False)
 
     def start(self) -> "Server":
-        self.proc = subprocess.Popen(pinned(SERVER_CORE) + self.argv, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(pinned(self.core) + self.argv, stdin=subprocess.DEVNULL,
                                      stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
                                      env=self.env, cwd=self.cwd, start_new_session=True)
         return self

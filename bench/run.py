@@ -6,8 +6,8 @@ and the command behind each row.
 * ingress: encrypted + signed Feishu callbacks and encrypted WeCom callbacks (distinct events),
   wrk (1 thread, 64 connections, core 1) against botgate, a FastAPI reference handler and nginx
   answering a static 200 (each alone on core 0);
-* gateway: the fake Discord floods N MESSAGE_CREATE events; time until the N replies reached
-  its REST API, for botgate and discord.py;
+* gateway: a fake Discord (gateway in Python, REST in nginx) floods N MESSAGE_CREATE events;
+  time until the N replies reached its REST API, for botgate and discord.py;
 * memory: botgate's RSS idle with five platforms configured, and after three batches of distinct
   Feishu callbacks (the first a warm-up);
 * start to ready: botgate's time from exec to /readyz answering 200.
@@ -56,7 +56,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--events", type=int,
                    help="distinct callbacks per platform, wrk cycles through them "
                         "(200000; quick 50000)")
-    p.add_argument("--messages", type=int, help="gateway flood size (2000; quick 500)")
+    p.add_argument("--messages", type=int,
+                   help="gateway flood size for every bot (default: botgate 20000, discord.py "
+                        "5000; quick 5000 and 1500)")
     p.add_argument("--channels", type=int, default=50, help="DM channels the flood spreads over")
     p.add_argument("--gateway-timeout", type=float, default=180.0)
     p.add_argument("--echo-own", action=argparse.BooleanOptionalAction, default=True,
@@ -69,7 +71,6 @@ def parse_args() -> argparse.Namespace:
     a = p.parse_args()
     a.duration = a.duration or (3 if a.quick else 10)
     a.events = a.events or (50_000 if a.quick else 200_000)
-    a.messages = a.messages or (500 if a.quick else 2000)
     a.mem_step = a.mem_step or (20_000 if a.quick else 100_000)
     a.parts = [x.strip() for x in a.only.split(",") if x.strip()]
     a.servers = [x.strip() for x in a.servers.split(",")]
@@ -153,7 +154,8 @@ def gateway_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
             continue
         figures = (f"{r['eps']:,} events/s ({r['replied']}/{r['events']} answered in "
                    f"{r['seconds']} s), RSS {r['rss_idle_mib']}->{r['rss_after_mib']} MiB, CPU bot "
-                   f"{r['bot_cpu_pct']}% / fake {r['fake_cpu_pct']}%")
+                   f"{r['bot_cpu_pct']}% / fake {r['fake_cpu_pct']}% (nginx "
+                   f"{r['nginx_cpu_pct']}%)")
         if r.get("duplicates"):
             figures += f", {r['duplicates']} duplicate replies"
         if r.get("note"):
@@ -243,6 +245,13 @@ def machine() -> str:
             f"{platform.release()}")
 
 
+def flood_sizes(args: argparse.Namespace) -> str:
+    """The gateway flood's size per bot, for the table's heading."""
+    from gateway import flood_size
+    return ", ".join(f"{flood_size(args, bot):,} messages to {bot}"
+                     for bot in ("botgate", "discord.py") if bot in args.bots)
+
+
 def main() -> None:
     args = parse_args()
     for tool in ("wrk", "nginx"):
@@ -278,15 +287,17 @@ def main() -> None:
     print(f"\nbotgate benchmarks: {machine()}; binary {args.binary}")
     print(f"server on core 0 (taskset -c 0), load + fakes on core 1; wrk 1 thread, "
           f"{args.connections} connections, {args.duration} s per server, {args.events:,} "
-          f"distinct events per platform; gateway flood {args.messages} messages over "
+          f"distinct events per platform; gateway flood {flood_sizes(args)} over "
           f"{args.channels} DM channels; total {time.monotonic() - started:.0f} s\n")
     print(render(table, args.markdown))
     print("\nFastAPI (ref): bench/reference/*_fastapi.py, uvicorn 1 worker, the platform guide's "
           "crypto (pycryptodome) + an in-memory dedup set + one SQLite insert/commit per event "
           "(WAL), like botgate's durable inbox. nginx: 1 worker, `return 200` (no work: the "
-          "ceiling). discord.py (ref): bench/reference/discord_py_bot.py. 'repeats': requests "
-          "beyond the distinct events (answered as duplicates). Not measured: the official Node "
-          "SDKs (not in Debian); micro benchmarks (Google Benchmark).")
+          "ceiling). discord.py (ref): bench/reference/discord_py_bot.py. Gateway flood: the "
+          "fake's gateway is Python, its REST API nginx (both on core 1); each bot gets a flood "
+          "sized to last seconds (the counts above), events/s is what compares. 'repeats': "
+          "requests beyond the distinct events (answered as duplicates). Not measured: the "
+          "official Node SDKs (not in Debian); micro benchmarks (Google Benchmark).")
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), **results}, indent=1))
 
