@@ -1040,6 +1040,9 @@ TEST(RuntimeOutboxTest, AChatWithALongBacklogDoesNotHoldUpTheOthers) {
   }
   ASSERT_EQ(a_order.size(), static_cast<std::size_t>(kBacklog)) << "each once";
   for (int i = 0; i < kBacklog; ++i) EXPECT_EQ(a_order[i], "a" + std::to_string(i));
+  // The backlog is read on chat by chat, a lane at a time, not by reading the queue again from
+  // its start: at least one read per kLaneDepth (8) messages.
+  EXPECT_GE(h.store_.lane_reads(), kBacklog / 8 - 1);
 }
 
 TEST(RuntimeOutboxTest, ARejectedTokenStopsNewSendsAndPreparesOnceTheOthersEnded) {

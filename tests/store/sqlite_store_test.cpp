@@ -429,6 +429,65 @@ TEST_F(SqliteStoreTest, OutboxDuePagesOnAfterAnId) {
   EXPECT_EQ(run_sync(store_->outbox_due("a", now, 10, 0)).value().size(), 5u);
 }
 
+TEST_F(SqliteStoreTest, OutboxDueInLaneReadsOneChatOnAfterAnId) {
+  auto in_chat = [](const std::string& chat, const std::string& text) {
+    OutgoingMessage message = message_for("a", text);
+    message.chat_id = chat;
+    return message;
+  };
+  std::vector<std::int64_t> x;
+  for (int i = 0; i < 4; ++i) {
+    x.push_back(push(in_chat("x", "x" + std::to_string(i))));
+    push(in_chat("y", "y" + std::to_string(i)));
+  }
+  OutgoingMessage private_x = in_chat("x", "private");
+  private_x.chat_type = ChatType::private_chat;  // another conversation with the same id
+  push(private_x);
+  push([&] {
+    OutgoingMessage other_bot = in_chat("x", "b");
+    other_bot.bot = "b";
+    return other_bot;
+  }());
+  ASSERT_TRUE(run_sync(store_->outbox_sent(x[1], "pm")));
+  ASSERT_TRUE(run_sync(store_->outbox_retry(x[2], SystemTime::clock::now() + 10min, "429")));
+
+  const std::string lane = in_chat("x", "").lane();
+  const auto now = SystemTime::clock::now();
+  auto page = run_sync(store_->outbox_due_in_lane("a", lane, now, 10, 0)).value();
+  std::vector<std::string> texts;
+  for (const OutboxItem& item : page) texts.push_back(item.message.plain_text());
+  EXPECT_EQ(texts, (std::vector<std::string>{"x0", "x3"})) << "queued and due, this chat only";
+
+  page = run_sync(store_->outbox_due_in_lane("a", lane, now, 1, x[0])).value();
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].id, x[3]);
+  EXPECT_TRUE(run_sync(store_->outbox_due_in_lane("a", lane, now, 10, x[3])).value().empty());
+}
+
+TEST_F(SqliteStoreTest, AnOlderDatabaseGetsTheLanesOfItsQueuedMessages) {
+  const std::int64_t queued = push(message_for("a", "queued"));
+  const std::int64_t sent = push(message_for("a", "sent"));
+  ASSERT_TRUE(run_sync(store_->outbox_sent(sent, "pm")));
+  store_.reset();
+  // As a database was before the outbox had lanes.
+  execute_sql("DROP INDEX outbox_lane; ALTER TABLE outbox DROP COLUMN lane;");
+
+  reopen();
+
+  const std::string lane = message_for("a", "").lane();
+  const auto page =
+      run_sync(store_->outbox_due_in_lane("a", lane, SystemTime::clock::now(), 10, 0)).value();
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].id, queued);
+  EXPECT_EQ(page[0].message, message_for("a", "queued"));
+  EXPECT_EQ(status(sent)->state, OutboxState::sent);
+  const std::int64_t later = push(message_for("a", "later"));
+  EXPECT_EQ(run_sync(store_->outbox_due_in_lane("a", lane, SystemTime::clock::now(), 10, queued))
+                .value()[0]
+                .id,
+            later);
+}
+
 /// Settles outbox message `id` by its index: sent, retried then sent, retried, or failed.
 asio::awaitable<Result<void>> settle_outbox(Store& store, std::int64_t id, int kind) {
   const auto later = SystemTime::clock::now() + 10min;

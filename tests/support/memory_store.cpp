@@ -85,6 +85,22 @@ asio::awaitable<Result<std::vector<OutboxItem>>> MemoryStore::outbox_due(std::st
   co_return items;
 }
 
+asio::awaitable<Result<std::vector<OutboxItem>>> MemoryStore::outbox_due_in_lane(
+    std::string bot, std::string lane, SystemTime now, std::size_t limit, std::int64_t after_id) {
+  std::lock_guard lock(mutex_);
+  ++lane_reads_;
+  std::vector<OutboxItem> items;
+  for (auto it = outbox_.upper_bound(after_id); it != outbox_.end() && items.size() < limit;
+       ++it) {
+    const auto& [id, entry] = *it;
+    if (entry.message.bot == bot && entry.message.lane() == lane &&
+        entry.state == OutboxState::queued && entry.next_at <= now) {
+      items.push_back(OutboxItem{id, entry.message, entry.attempts});
+    }
+  }
+  co_return items;
+}
+
 asio::awaitable<Result<std::optional<SystemTime>>> MemoryStore::outbox_next_due(std::string bot) {
   std::lock_guard lock(mutex_);
   std::optional<SystemTime> next;
@@ -230,6 +246,11 @@ std::optional<CachedToken> MemoryStore::token(const std::string& key) const {
 int MemoryStore::token_gets() const {
   std::lock_guard lock(mutex_);
   return token_gets_;
+}
+
+int MemoryStore::lane_reads() const {
+  std::lock_guard lock(mutex_);
+  return lane_reads_;
 }
 
 }  // namespace botgate::test

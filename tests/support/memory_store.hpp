@@ -39,6 +39,9 @@ class MemoryStore final : public Store {
   asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot, SystemTime now,
                                                               std::size_t limit,
                                                               std::int64_t after_id) override;
+  asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due_in_lane(
+      std::string bot, std::string lane, SystemTime now, std::size_t limit,
+      std::int64_t after_id) override;
   asio::awaitable<Result<std::optional<SystemTime>>> outbox_next_due(std::string bot) override;
   asio::awaitable<Result<QueueDepth>> queue_depth(std::string bot) override;
   asio::awaitable<Result<void>> outbox_sent(std::int64_t id,
@@ -64,6 +67,8 @@ class MemoryStore final : public Store {
   std::optional<CachedToken> token(const std::string& key) const;
   /// How many times token_get() was called.
   int token_gets() const;
+  /// How many times outbox_due_in_lane() was called.
+  int lane_reads() const;
 
  private:
   mutable std::mutex mutex_;  // guards everything below
@@ -76,6 +81,7 @@ class MemoryStore final : public Store {
   std::int64_t next_outbox_id_ = 1;
   int failing_accepts_ = 0;
   int token_gets_ = 0;
+  int lane_reads_ = 0;
 
   std::int64_t push_locked(OutgoingMessage message);
   Result<void> update_locked(std::int64_t id, OutboxState state, SystemTime next_at,

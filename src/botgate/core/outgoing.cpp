@@ -12,6 +12,13 @@ OutgoingMessage& OutgoingMessage::in_reply_to(const Event& event) {
   return *this;
 }
 
+std::string OutgoingMessage::lane() const {
+  std::string key = to_string(chat_type);
+  key += '\n';
+  key += chat_id;
+  return key;
+}
+
 std::string OutgoingMessage::plain_text() const {
   std::string out;
   for (const Segment& segment : segments) {

@@ -38,6 +38,9 @@ struct OutgoingMessage {
 
   /// The text of every Text, Markdown and Link segment, joined (for logs and plain platforms).
   std::string plain_text() const;
+  /// The conversation whose messages are sent one after another, in queue order: the chat id
+  /// within its kind (a QQ group and a QQ user may share an id).
+  std::string lane() const;
   bool operator==(const OutgoingMessage&) const = default;
 };
 

@@ -89,29 +89,25 @@ struct Lane {
   /// After a retryable failure of the first message: nothing of this chat goes before then.
   std::chrono::steady_clock::time_point held_until{};
   /// Messages of this chat were passed over in this scan of the store (kLaneDepth), so the
-  /// lane takes no later ones until a scan from the start.
+  /// lane takes no later ones from the scan: once it runs dry, it reads on by itself.
   bool truncated = false;
+  /// Ran dry while truncated: the next turn of the worker reads its next messages.
+  bool refill = false;
+  /// The newest message this lane took; a refill reads on after it.
+  std::int64_t last_id = 0;
 };
-
-/// A chat is its id within its kind (a QQ group and a QQ user may share an id).
-std::string lane_key(const OutgoingMessage& message) {
-  std::string key = to_string(message.chat_type);
-  key += '\n';
-  key += message.chat_id;
-  return key;
-}
 
 /// The outbox worker's state, used only on the bot's strand.
 struct OutboxLanes {
-  std::map<std::string, Lane> lanes;      // by lane_key()
+  std::map<std::string, Lane> lanes;      // by OutgoingMessage::lane()
   std::unordered_set<std::int64_t> held;  // the ids of every message in a lane
   /// The highest id read in the current scan; the next read goes on after it. 0: the next read
   /// starts from the oldest message (and forgets which lanes were truncated).
   std::int64_t cursor = 0;
   /// The last read stopped at kOutboxHeld with more to read.
   bool more = false;
-  /// A truncated lane ran dry: read from the start.
-  bool rescan = false;
+  /// A truncated lane ran dry: see Lane::refill.
+  bool refill = false;
   std::size_t in_flight = 0;
   std::chrono::steady_clock::time_point last_full_scan{};
 };
@@ -593,13 +589,14 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
       spdlog::info("bot {}: ready", bot.name);
     }
 
-    // Read what became due, on from what the lanes hold already.
-    if (box.rescan || Steady::now() - box.last_full_scan >= kFullScanEvery) {
-      box.rescan = false;
-      box.cursor = 0;
-    }
-    const bool pushed = bot.outbox_pushed.exchange(false);
     bool read_failed = false;
+    if (box.refill) {
+      box.refill = false;
+      if (!co_await refill_lanes(bot)) read_failed = true;
+    }
+    // Read what became due, on from what the lanes hold already.
+    if (Steady::now() - box.last_full_scan >= kFullScanEvery) box.cursor = 0;
+    const bool pushed = bot.outbox_pushed.exchange(false);
     if (box.cursor == 0 || box.more || pushed) {
       if (box.cursor == 0) {
         // A scan from the start meets every queued message of a chat in order again.
@@ -620,12 +617,13 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
         for (OutboxItem& item : *page) {
           box.cursor = std::max(box.cursor, item.id);
           if (box.held.contains(item.id)) continue;  // in its lane already, maybe in flight
-          Lane& lane = box.lanes[lane_key(item.message)];
-          if (lane.truncated || lane.items.size() >= kLaneDepth) {
+          Lane& lane = box.lanes[item.message.lane()];
+          if (lane.truncated || lane.refill || lane.items.size() >= kLaneDepth) {
             lane.truncated = true;
             continue;
           }
           box.held.insert(item.id);
+          lane.last_id = std::max(lane.last_id, item.id);
           lane.items.push_back(std::move(item));
         }
         box.more = page->size() == kOutboxPage;
@@ -661,7 +659,7 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
     }
 
     if (stopping_) break;
-    if (box.rescan || (!bot.ready && box.in_flight == 0)) continue;
+    if ((box.refill && !read_failed) || (!bot.ready && box.in_flight == 0)) continue;
     // Wait for a send to end, a message to be queued, a chat's retry time, or stop().
     auto deadline = now + std::chrono::seconds(60);
     for (const auto& [key, lane] : box.lanes) {
@@ -689,6 +687,37 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
   while (box.in_flight > 0) co_await bot.outbox_signal.wait_for(std::chrono::seconds(1));
 }
 
+asio::awaitable<bool> Runtime::refill_lanes(Bot& bot) {
+  OutboxLanes& box = bot.outbox;
+  std::vector<std::string> dry;
+  for (const auto& [key, lane] : box.lanes) {
+    if (lane.refill) dry.push_back(key);
+  }
+  const SystemTime now = Clock::now();
+  for (const std::string& key : dry) {
+    auto found = box.lanes.find(key);
+    if (found == box.lanes.end() || !found->second.refill) continue;
+    auto page = co_await store_.outbox_due_in_lane(bot.name, key, now, kLaneDepth,
+                                                   found->second.last_id);
+    if (!page) {
+      spdlog::warn("bot {}: cannot read the outbox: {}", bot.name, page.error().message());
+      box.refill = true;
+      co_return false;
+    }
+    // Looked up again: the lanes changed while the store read.
+    Lane& lane = box.lanes[key];
+    lane.refill = false;
+    lane.truncated = page->size() == kLaneDepth;
+    for (OutboxItem& item : *page) {
+      lane.last_id = std::max(lane.last_id, item.id);
+      if (!box.held.insert(item.id).second) continue;
+      lane.items.push_back(std::move(item));
+    }
+    if (lane.items.empty() && !lane.sending && !lane.truncated) box.lanes.erase(key);
+  }
+  co_return true;
+}
+
 asio::awaitable<void> Runtime::send_in_lane(Bot& bot, std::string key) {
   OutboxLanes& box = bot.outbox;
   // A sending lane is never erased, and its first message stays first (std::deque keeps
@@ -707,7 +736,9 @@ asio::awaitable<void> Runtime::send_in_lane(Bot& bot, std::string key) {
   lane.sending = false;
   if (lane.items.empty()) {
     if (lane.truncated) {
-      box.rescan = true;  // this chat's later messages are still in the store only
+      // This chat's later messages are still in the store only.
+      lane.refill = true;
+      box.refill = true;
     } else {
       box.lanes.erase(key);
     }

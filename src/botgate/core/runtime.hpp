@@ -109,6 +109,9 @@ class Runtime {
   asio::awaitable<void> inbox_worker(Bot& bot);
   /// Reads the bot's due messages into per-chat lanes and starts the sends (on the strand).
   asio::awaitable<void> outbox_worker(Bot& bot);
+  /// Reads the next messages of the lanes that ran dry while the store held more of their chat;
+  /// false when the store failed (they are read again on the next turn).
+  asio::awaitable<bool> refill_lanes(Bot& bot);
   /// Sends the first message of one lane (a chat) and records the outcome in the lane.
   asio::awaitable<void> send_in_lane(Bot& bot, std::string lane_key);
   /// Completes the handled inbox items in `done` and queues their replies (one transaction);

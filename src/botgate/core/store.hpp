@@ -94,6 +94,11 @@ class Store {
                                                               std::size_t limit) {
     co_return co_await outbox_due(std::move(bot), now, limit, 0);
   }
+  /// The same for the messages of one conversation (`OutgoingMessage::lane()`): how the
+  /// outbox worker reads on in a chat whose backlog it held only in part.
+  virtual asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due_in_lane(
+      std::string bot, std::string lane, SystemTime now, std::size_t limit,
+      std::int64_t after_id) = 0;
   /// When the next queued message of `bot` is due, if there is one.
   virtual asio::awaitable<Result<std::optional<SystemTime>>> outbox_next_due(std::string bot) = 0;
   /// The three outcomes of a send attempt; each counts one attempt. Implementations may write

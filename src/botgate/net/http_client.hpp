@@ -22,7 +22,9 @@ struct HttpClientOptions {
   std::chrono::milliseconds connect_timeout{5000};
   /// The whole exchange after connecting: write the request, read the response.
   std::chrono::milliseconds request_timeout{10000};
-  std::size_t max_idle_per_host = 8;
+  /// At least the outbox's send concurrency (16 chats at once): with fewer, a busy bot closes
+  /// and opens a connection for most sends.
+  std::size_t max_idle_per_host = 32;
   std::chrono::seconds idle_timeout{50};
   std::size_t max_response_bytes = 16 * 1024 * 1024;
   /// A PEM file of extra CA certificates trusted besides the system store (tests, private CAs).

@@ -58,6 +58,7 @@ class Use {
   Use(const Use&) = delete;
   Use& operator=(const Use&) = delete;
   Statement* operator->() { return &s_; }
+  Statement& operator*() { return s_; }
 
  private:
   Statement& s_;

@@ -31,9 +31,30 @@ SystemTime from_ms(std::int64_t ms) {
 }
 std::int64_t now_ms() { return to_ms(std::chrono::system_clock::now()); }
 
+/// The rows of a `SELECT id, message, attempts FROM outbox`; an unreadable one is logged and
+/// passed over.
+std::vector<OutboxItem> read_outbox_items(Statement& s) {
+  std::vector<OutboxItem> items;
+  while (s.step() == SQLITE_ROW) {
+    auto message = outgoing_from_json(s.column_text(1));
+    if (!message) {
+      spdlog::error("store: outbox item {} is unreadable: {}", s.column_int(0),
+                    message.error().message());
+      continue;
+    }
+    items.push_back(
+        OutboxItem{s.column_int(0), std::move(*message), static_cast<int>(s.column_int(2))});
+  }
+  return items;
+}
+
 constexpr int kQueued = 0;
 constexpr int kSent = 1;
 constexpr int kFailed = 2;
+
+/// After the migration that gives older databases the lane column.
+constexpr const char* kOutboxLaneIndex =
+    "CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (bot, lane, id) WHERE state = 0";
 
 constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode=WAL;
@@ -65,9 +86,14 @@ CREATE TABLE IF NOT EXISTS outbox (
   last_error TEXT NOT NULL DEFAULT '',
   platform_message_id TEXT NOT NULL DEFAULT '',
   created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
+  updated_at INTEGER NOT NULL,
+  lane TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (bot, state, next_at, id);
+-- The queue in id order, for the worker's reads page by page: on outbox_due, each page would
+-- sort every queued message (next_at comes before id there), which a backlog of thousands
+-- turns into the worker's whole time.
+CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (bot, id) WHERE state = 0;
 CREATE TABLE IF NOT EXISTS tokens (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL,
@@ -114,6 +140,7 @@ struct SqliteStore::Impl {
     statements_ = std::make_unique<Statements>(db_);
     dedup_ = std::make_unique<SqliteDedup>(*statements_);
     try {
+      add_outbox_lanes();
       dedup_->load(now_ms());
     } catch (const std::exception& e) {
       dedup_.reset();
@@ -127,6 +154,35 @@ struct SqliteStore::Impl {
     dedup_.reset();
     statements_.reset();
     sqlite3_close(db_);
+  }
+
+  /// Databases made before the outbox had lanes get the column, filled in for what is queued.
+  void add_outbox_lanes() {
+    bool has_lane = false;
+    {
+      Use columns(statement("PRAGMA table_info(outbox)"));
+      while (columns->step() == SQLITE_ROW) has_lane = has_lane || columns->column_text(1) == "lane";
+    }
+    if (!has_lane) {
+      begin();
+      exec("ALTER TABLE outbox ADD COLUMN lane TEXT NOT NULL DEFAULT ''");
+      std::vector<std::pair<std::int64_t, std::string>> lanes;
+      {
+        Use queued(statement("SELECT id, message FROM outbox WHERE state = 0"));
+        while (queued->step() == SQLITE_ROW) {
+          if (auto message = outgoing_from_json(queued->column_text(1))) {
+            lanes.emplace_back(queued->column_int(0), message->lane());
+          }
+        }
+      }
+      for (const auto& [id, lane] : lanes) {
+        Use s(statement("UPDATE outbox SET lane = ?2 WHERE id = ?1"));
+        s->bind(1, id).bind(2, lane);
+        check(s->step(), "set the lane of an outbox message");
+      }
+      commit();
+    }
+    exec(kOutboxLaneIndex);
   }
 
   /// Runs `f` on the database thread; the caller resumes on its own executor with the result.
@@ -275,9 +331,9 @@ struct SqliteStore::Impl {
 
   std::int64_t push(const OutgoingMessage& message, std::int64_t now) {
     Use s(statement(
-        "INSERT INTO outbox (bot, message, next_at, created_at, updated_at) "
-        "VALUES (?1, ?2, ?3, ?3, ?3)"));
-    s->bind(1, message.bot).bind(2, to_json(message)).bind(3, now);
+        "INSERT INTO outbox (bot, message, next_at, created_at, updated_at, lane) "
+        "VALUES (?1, ?2, ?3, ?3, ?3, ?4)"));
+    s->bind(1, message.bot).bind(2, to_json(message)).bind(3, now).bind(4, message.lane());
     check(s->step(), "insert outbox message");
     return sqlite3_last_insert_rowid(db_);
   }
@@ -418,23 +474,25 @@ asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_due(std::st
                                                                          std::size_t limit,
                                                                          std::int64_t after_id) {
   co_return co_await impl_->run([&]() -> Result<std::vector<OutboxItem>> {
-    std::vector<OutboxItem> items;
     Use s(impl_->statement(
-        "SELECT id, message, attempts FROM outbox WHERE bot = ?1 AND state = 0 AND next_at <= ?2 "
-        "AND id > ?4 ORDER BY id LIMIT ?3"));
+        "SELECT id, message, attempts FROM outbox INDEXED BY outbox_queue "
+        "WHERE bot = ?1 AND state = 0 AND id > ?4 AND next_at <= ?2 ORDER BY id LIMIT ?3"));
     s->bind(1, bot).bind(2, to_ms(now)).bind(3, static_cast<std::int64_t>(limit));
     s->bind(4, after_id);
-    while (s->step() == SQLITE_ROW) {
-      auto message = outgoing_from_json(s->column_text(1));
-      if (!message) {
-        spdlog::error("store: outbox item {} is unreadable: {}", s->column_int(0),
-                      message.error().message());
-        continue;
-      }
-      items.push_back(
-          OutboxItem{s->column_int(0), std::move(*message), static_cast<int>(s->column_int(2))});
-    }
-    return items;
+    return read_outbox_items(*s);
+  });
+}
+
+asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_due_in_lane(
+    std::string bot, std::string lane, SystemTime now, std::size_t limit, std::int64_t after_id) {
+  co_return co_await impl_->run([&]() -> Result<std::vector<OutboxItem>> {
+    Use s(impl_->statement(
+        "SELECT id, message, attempts FROM outbox INDEXED BY outbox_lane "
+        "WHERE bot = ?1 AND lane = ?5 AND state = 0 AND id > ?4 AND next_at <= ?2 "
+        "ORDER BY id LIMIT ?3"));
+    s->bind(1, bot).bind(2, to_ms(now)).bind(3, static_cast<std::int64_t>(limit));
+    s->bind(4, after_id).bind(5, lane);
+    return read_outbox_items(*s);
   });
 }
 

@@ -28,6 +28,9 @@ class SqliteStore final : public Store {
   asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot, SystemTime now,
                                                               std::size_t limit,
                                                               std::int64_t after_id) override;
+  asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due_in_lane(
+      std::string bot, std::string lane, SystemTime now, std::size_t limit,
+      std::int64_t after_id) override;
   asio::awaitable<Result<std::optional<SystemTime>>> outbox_next_due(std::string bot) override;
   asio::awaitable<Result<void>> outbox_sent(std::int64_t id,
                                             std::string platform_message_id) override;
