@@ -89,11 +89,12 @@ CREATE TABLE IF NOT EXISTS outbox (
   updated_at INTEGER NOT NULL,
   lane TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (bot, state, next_at, id);
--- The queue in id order, for the worker's reads page by page: on outbox_due, each page would
--- sort every queued message (next_at comes before id there), which a backlog of thousands
--- turns into the worker's whole time.
-CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (bot, id) WHERE state = 0;
+-- Only the queued messages are indexed (sent and failed ones are read by id alone), in id
+-- order for the worker's reads page by page, with next_at for the due filter and the next due
+-- time. It replaces outbox_due (bot, state, next_at, id), on which each page sorted every
+-- queued message and each update moved an entry.
+DROP INDEX IF EXISTS outbox_due;
+CREATE INDEX IF NOT EXISTS outbox_queued ON outbox (bot, id, next_at) WHERE state = 0;
 CREATE TABLE IF NOT EXISTS tokens (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL,
@@ -475,7 +476,7 @@ asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_due(std::st
                                                                          std::int64_t after_id) {
   co_return co_await impl_->run([&]() -> Result<std::vector<OutboxItem>> {
     Use s(impl_->statement(
-        "SELECT id, message, attempts FROM outbox INDEXED BY outbox_queue "
+        "SELECT id, message, attempts FROM outbox INDEXED BY outbox_queued "
         "WHERE bot = ?1 AND state = 0 AND id > ?4 AND next_at <= ?2 ORDER BY id LIMIT ?3"));
     s->bind(1, bot).bind(2, to_ms(now)).bind(3, static_cast<std::int64_t>(limit));
     s->bind(4, after_id);
@@ -498,7 +499,7 @@ asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_due_in_lane
 
 asio::awaitable<Result<std::optional<SystemTime>>> SqliteStore::outbox_next_due(std::string bot) {
   co_return co_await impl_->run([&]() -> Result<std::optional<SystemTime>> {
-    Use s(impl_->statement("SELECT MIN(next_at) FROM outbox WHERE bot = ?1 AND state = 0"));
+    Use s(impl_->statement("SELECT MIN(next_at) FROM outbox INDEXED BY outbox_queued WHERE bot = ?1 AND state = 0"));
     s->bind(1, bot);
     if (s->step() == SQLITE_ROW && !s->column_null(0)) {
       return std::optional<SystemTime>{from_ms(s->column_int(0))};
