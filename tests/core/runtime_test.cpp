@@ -785,6 +785,28 @@ TEST(RuntimeTest, ABacklogIsAnsweredOnceEachAndInOrder) {
   EXPECT_TRUE(h.store_.inbox().empty());
 }
 
+TEST(RuntimeTest, RepliesGoFromTheInboxWorkerToTheOutboxWorkerWithoutAReadBack) {
+  Harness h;
+  h.runtime_->start();
+  ASSERT_TRUE(run_until(h.io_, [&] { return h.runtime_->ready(); }));
+  const int reads_at_start = h.store_.due_reads();
+  constexpr int kEvents = 20;
+  for (int i = 0; i < kEvents; ++i) {
+    const std::string n = std::to_string(i);
+    ASSERT_TRUE(h.on_event(message_event("ev-" + n, "m-" + n, n)).value());
+    ASSERT_TRUE(run_until(h.io_, [&] {
+      return static_cast<int>(h.sender_->delivered().size()) == i + 1;
+    }));
+  }
+  for (int i = 0; i < kEvents; ++i) {
+    EXPECT_EQ(h.sender_->delivered()[i].plain_text(), "echo: " + std::to_string(i));
+  }
+  // Each reply was handed over in memory: the queue is read again only by the worker's
+  // periodic scan from the start (once a second), not once per reply.
+  EXPECT_LT(h.store_.due_reads() - reads_at_start, kEvents / 2);
+  for (const auto& entry : h.store_.outbox()) EXPECT_EQ(entry.state, OutboxState::sent);
+}
+
 // ---- The outbox sends to several chats at once, in order within each chat ----
 
 /// A Sender whose sends wait until the test ends them, one by one, with an outcome of its

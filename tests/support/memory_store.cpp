@@ -43,13 +43,18 @@ asio::awaitable<Result<std::vector<InboxItem>>> MemoryStore::inbox_pending(std::
   co_return items;
 }
 
-asio::awaitable<Result<void>> MemoryStore::inbox_complete(std::vector<InboxCompletion> done) {
+asio::awaitable<Result<std::vector<OutboxItem>>> MemoryStore::inbox_complete(
+    std::vector<InboxCompletion> done) {
   std::lock_guard lock(mutex_);
+  std::vector<OutboxItem> queued;
   for (InboxCompletion& item : done) {
-    for (OutgoingMessage& reply : item.replies) push_locked(std::move(reply));
+    for (OutgoingMessage& reply : item.replies) {
+      const std::int64_t id = push_locked(reply);
+      queued.push_back(OutboxItem{id, std::move(reply), 0});
+    }
     inbox_.erase(item.inbox_id);
   }
-  co_return Result<void>{};
+  co_return queued;
 }
 
 std::int64_t MemoryStore::push_locked(OutgoingMessage message) {
@@ -72,6 +77,7 @@ asio::awaitable<Result<std::vector<OutboxItem>>> MemoryStore::outbox_due(std::st
                                                                          std::size_t limit,
                                                                          std::int64_t after_id) {
   std::lock_guard lock(mutex_);
+  ++due_reads_;
   std::vector<OutboxItem> items;
   for (auto it = outbox_.upper_bound(after_id); it != outbox_.end(); ++it) {
     const auto& [id, entry] = *it;
@@ -251,6 +257,11 @@ int MemoryStore::token_gets() const {
 int MemoryStore::lane_reads() const {
   std::lock_guard lock(mutex_);
   return lane_reads_;
+}
+
+int MemoryStore::due_reads() const {
+  std::lock_guard lock(mutex_);
+  return due_reads_;
 }
 
 }  // namespace botgate::test

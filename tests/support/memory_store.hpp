@@ -33,7 +33,8 @@ class MemoryStore final : public Store {
   asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
                                                                 std::size_t limit) override;
   using Store::inbox_complete;
-  asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) override;
+  asio::awaitable<Result<std::vector<OutboxItem>>> inbox_complete(
+      std::vector<InboxCompletion> done) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
   using Store::outbox_due;
   asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot, SystemTime now,
@@ -69,6 +70,8 @@ class MemoryStore final : public Store {
   int token_gets() const;
   /// How many times outbox_due_in_lane() was called.
   int lane_reads() const;
+  /// How many times outbox_due() was called.
+  int due_reads() const;
 
  private:
   mutable std::mutex mutex_;  // guards everything below
@@ -82,6 +85,7 @@ class MemoryStore final : public Store {
   int failing_accepts_ = 0;
   int token_gets_ = 0;
   int lane_reads_ = 0;
+  int due_reads_ = 0;
 
   std::int64_t push_locked(OutgoingMessage message);
   Result<void> update_locked(std::int64_t id, OutboxState state, SystemTime next_at,

@@ -108,9 +108,42 @@ struct OutboxLanes {
   bool more = false;
   /// A truncated lane ran dry: see Lane::refill.
   bool refill = false;
+  /// Replies the inbox worker just queued, handed over so that they need not be read back.
+  std::deque<OutboxItem> arrived;
   std::size_t in_flight = 0;
   std::chrono::steady_clock::time_point last_full_scan{};
 };
+
+/// Places the replies handed over by the inbox worker in their lanes, as a read of the store
+/// would have. Only when no older message may wait unread: else they are left to the reads from
+/// the cursor (they are in the store), which meet them in queue order. `unread`: a message was
+/// queued since the last read, or that read failed.
+void take_arrived(OutboxLanes& box, std::atomic<bool>& unread, bool read_failed) {
+  if (box.arrived.empty()) return;
+  if (box.more || read_failed || unread) {
+    box.arrived.clear();
+    unread = true;
+    return;
+  }
+  for (OutboxItem& item : box.arrived) {
+    if (box.held.contains(item.id)) continue;  // a read met it first
+    if (box.more) continue;  // from here on, the reads go on from the cursor
+    if (box.held.size() >= kOutboxHeld) {
+      box.more = true;
+      continue;
+    }
+    Lane& lane = box.lanes[item.message.lane()];
+    if (lane.truncated || lane.refill || lane.items.size() >= kLaneDepth) {
+      // The lane reads this chat's later messages itself once it runs dry.
+      lane.truncated = true;
+      continue;
+    }
+    box.held.insert(item.id);
+    lane.last_id = std::max(lane.last_id, item.id);
+    lane.items.push_back(std::move(item));
+  }
+  box.arrived.clear();
+}
 
 }  // namespace
 
@@ -554,7 +587,7 @@ asio::awaitable<bool> Runtime::complete(Bot& bot, std::vector<InboxCompletion>& 
   for (LogEntry& entry : queued) log_.add(std::move(entry));
   queued.clear();
   if (has_replies) {
-    bot.outbox_pushed = true;
+    for (OutboxItem& item : *completed) bot.outbox.arrived.push_back(std::move(item));
     bot.outbox_signal.notify();
   }
   co_return true;
@@ -567,6 +600,7 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
   int prepare_attempt = 0;
   while (!stopping_) {
     if (!bot.ready) {
+      take_arrived(box, bot.outbox_pushed, /*read_failed=*/true);  // read once ready
       if (box.in_flight > 0) {
         // The sends in flight end first (each settles its own message): prepare() never runs
         // beside a send that still uses the old token.
@@ -630,6 +664,8 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
         if (!box.more) break;
       }
     }
+
+    take_arrived(box, bot.outbox_pushed, read_failed);
 
     // Start the first message of each idle chat, oldest first, up to the concurrency.
     const auto now = Steady::now();

@@ -70,11 +70,14 @@ class Store {
   /// Events of `bot` accepted but not yet handled, oldest first.
   virtual asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
                                                                         std::size_t limit) = 0;
-  /// Removes the inbox items and queues their replies, all in one transaction.
-  virtual asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) = 0;
+  /// Removes the inbox items and queues their replies, all in one transaction. Returns the
+  /// replies as queued (with their outbox ids), in order: the outbox worker takes them from
+  /// there instead of reading them back.
+  virtual asio::awaitable<Result<std::vector<OutboxItem>>> inbox_complete(
+      std::vector<InboxCompletion> done) = 0;
   /// One item.
-  asio::awaitable<Result<void>> inbox_complete(std::int64_t inbox_id,
-                                               std::vector<OutgoingMessage> replies) {
+  asio::awaitable<Result<std::vector<OutboxItem>>> inbox_complete(
+      std::int64_t inbox_id, std::vector<OutgoingMessage> replies) {
     std::vector<InboxCompletion> one;
     one.push_back(InboxCompletion{inbox_id, std::move(replies)});
     co_return co_await inbox_complete(std::move(one));

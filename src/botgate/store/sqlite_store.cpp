@@ -449,19 +449,28 @@ asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_pending(std::
   });
 }
 
-asio::awaitable<Result<void>> SqliteStore::inbox_complete(std::vector<InboxCompletion> done) {
-  co_return co_await impl_->run([&]() -> Result<void> {
+asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::inbox_complete(
+    std::vector<InboxCompletion> done) {
+  co_return co_await impl_->run([&]() -> Result<std::vector<OutboxItem>> {
     const std::int64_t now = now_ms();
+    std::vector<std::int64_t> ids;
     impl_->begin();
     for (const InboxCompletion& item : done) {
-      for (const OutgoingMessage& reply : item.replies) impl_->push(reply, now);
+      for (const OutgoingMessage& reply : item.replies) ids.push_back(impl_->push(reply, now));
       Use s(impl_->statement("DELETE FROM inbox WHERE id = ?1"));
       s->bind(1, item.inbox_id);
       impl_->check(s->step(), "delete inbox item");
     }
     impl_->commit();
-    for (const InboxCompletion& item : done) impl_->inbox_mirror_.removed(item.inbox_id);
-    return {};
+    std::vector<OutboxItem> queued;
+    queued.reserve(ids.size());
+    for (InboxCompletion& item : done) {
+      impl_->inbox_mirror_.removed(item.inbox_id);
+      for (OutgoingMessage& reply : item.replies) {
+        queued.push_back(OutboxItem{ids[queued.size()], std::move(reply), 0});
+      }
+    }
+    return queued;
   });
 }
 

@@ -22,7 +22,8 @@ class SqliteStore final : public Store {
   asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
                                                                 std::size_t limit) override;
   using Store::inbox_complete;
-  asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) override;
+  asio::awaitable<Result<std::vector<OutboxItem>>> inbox_complete(
+      std::vector<InboxCompletion> done) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
   using Store::outbox_due;
   asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot, SystemTime now,
