@@ -114,6 +114,20 @@ struct OutboxLanes {
   std::chrono::steady_clock::time_point last_full_scan{};
 };
 
+/// Puts `item` at the end of its chat's lane, as the reads and the hand-over both do; a lane
+/// that holds kLaneDepth already, or passed messages over, takes none and is marked truncated
+/// (it reads this chat's later messages itself once it runs dry).
+void place_in_lane(OutboxLanes& box, OutboxItem& item) {
+  Lane& lane = box.lanes[item.message.lane()];
+  if (lane.truncated || lane.refill || lane.items.size() >= kLaneDepth) {
+    lane.truncated = true;
+    return;
+  }
+  box.held.insert(item.id);
+  lane.last_id = std::max(lane.last_id, item.id);
+  lane.items.push_back(std::move(item));
+}
+
 /// Places the replies handed over by the inbox worker in their lanes, as a read of the store
 /// would have. Only when no older message may wait unread: else they are left to the reads from
 /// the cursor (they are in the store), which meet them in queue order. `unread`: a message was
@@ -132,15 +146,7 @@ void take_arrived(OutboxLanes& box, std::atomic<bool>& unread, bool read_failed)
       box.more = true;
       continue;
     }
-    Lane& lane = box.lanes[item.message.lane()];
-    if (lane.truncated || lane.refill || lane.items.size() >= kLaneDepth) {
-      // The lane reads this chat's later messages itself once it runs dry.
-      lane.truncated = true;
-      continue;
-    }
-    box.held.insert(item.id);
-    lane.last_id = std::max(lane.last_id, item.id);
-    lane.items.push_back(std::move(item));
+    place_in_lane(box, item);
   }
   box.arrived.clear();
 }
@@ -651,14 +657,7 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
         for (OutboxItem& item : *page) {
           box.cursor = std::max(box.cursor, item.id);
           if (box.held.contains(item.id)) continue;  // in its lane already, maybe in flight
-          Lane& lane = box.lanes[item.message.lane()];
-          if (lane.truncated || lane.refill || lane.items.size() >= kLaneDepth) {
-            lane.truncated = true;
-            continue;
-          }
-          box.held.insert(item.id);
-          lane.last_id = std::max(lane.last_id, item.id);
-          lane.items.push_back(std::move(item));
+          place_in_lane(box, item);
         }
         box.more = page->size() == kOutboxPage;
         if (!box.more) break;
