@@ -54,6 +54,11 @@ class SqliteStoreTest : public ::testing::Test {
     store_.reset();
     store_ = std::make_unique<SqliteStore>(path_.string());
   }
+  /// Opens the store so that execute_sql's second connection can reach the file.
+  void share_file() {
+    store_.reset();
+    store_ = std::make_unique<SqliteStore>(path_.string(), SqliteStoreOptions{.shared_file = true});
+  }
 
   bool accept(const Event& event, std::vector<std::string> keys, std::chrono::seconds ttl = 1h) {
     return run_sync(store_->accept(event, std::move(keys), ttl)).value();
@@ -71,7 +76,8 @@ class SqliteStoreTest : public ::testing::Test {
   std::optional<OutboxStatus> status(std::int64_t id) {
     return run_sync(store_->outbox_status(id)).value();
   }
-  /// Runs `sql` on a second connection to the database file (to inject failures by trigger).
+  /// Runs `sql` on a second connection to the database file (to inject failures by trigger);
+  /// while the store is open, only after share_file().
   void execute_sql(const char* sql) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.string().c_str(), &db), SQLITE_OK);
@@ -206,6 +212,7 @@ TEST_F(SqliteStoreTest, InboxPendingIsOldestFirstPerBotAndLimited) {
 }
 
 TEST_F(SqliteStoreTest, InboxReadFromMemoryMatchesTheTable) {
+  share_file();
   // The first read finds the inbox whole and starts the store's copy in memory; what is
   // accepted after it is then read from the copy. It must be what the table holds.
   EXPECT_TRUE(accept(event_for("a", "1", "first"), {"1"}));
@@ -279,6 +286,7 @@ TEST_F(SqliteStoreTest, InboxCompleteMovesRepliesToTheOutbox) {
 }
 
 TEST_F(SqliteStoreTest, InboxCompleteIsAtomic) {
+  share_file();
   EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
   const auto items = pending("a");
   ASSERT_EQ(items.size(), 1u);
@@ -303,6 +311,7 @@ TEST_F(SqliteStoreTest, InboxCompleteIsAtomic) {
 }
 
 TEST_F(SqliteStoreTest, AcceptIsAtomic) {
+  share_file();
   // Dedup keys and the inbox row are written in one transaction: when the inbox insert fails,
   // the keys are not remembered, so the platform's redelivery is accepted.
   execute_sql(
@@ -464,6 +473,23 @@ TEST_F(SqliteStoreTest, OutboxDueInLaneReadsOneChatOnAfterAnId) {
   EXPECT_TRUE(run_sync(store_->outbox_due_in_lane("a", lane, now, 10, x[3])).value().empty());
 }
 
+TEST_F(SqliteStoreTest, ASecondStoreOnTheSameFileIsRefusedWithAClearError) {
+  // The store holds the file's lock from open to close: a second botgate on the same file
+  // would send every queued message twice.
+  try {
+    SqliteStore second(path_.string());
+    FAIL() << "a second store opened a file the first one holds";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(path_.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("another process has it open"), std::string::npos)
+        << e.what();
+  }
+  // The first one is unharmed, and once it is closed the file opens again.
+  EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
+  reopen();
+  EXPECT_EQ(pending("a").size(), 1u);
+}
+
 TEST_F(SqliteStoreTest, AnOlderDatabaseGetsTheLanesOfItsQueuedMessages) {
   const std::int64_t queued = push(message_for("a", "queued"));
   const std::int64_t sent = push(message_for("a", "sent"));
@@ -554,6 +580,7 @@ TEST_F(SqliteStoreTest, ConcurrentOutboxUpdatesAreGroupedAndEachKeepsItsStatus) 
 }
 
 TEST_F(SqliteStoreTest, AnOutboxUpdateThatFailsDoesNotFailTheOthersWrittenWithIt) {
+  share_file();
   constexpr int kMessages = 100;
   std::vector<std::int64_t> ids;
   for (int i = 0; i < kMessages; ++i) ids.push_back(push(message_for("a", std::to_string(i))));

@@ -35,13 +35,16 @@ Result<std::string> run_cipher(bool encrypt, std::string_view key, std::string_v
   if (input.size() > static_cast<std::size_t>(INT_MAX) - 2 * kAesBlock) {
     return Error(errc::invalid_argument, "AES input too large");
   }
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) {
-    return Error(errc::invalid_argument, "EVP_CIPHER_CTX_new failed");
+  // The cipher fetched once (an implicit EVP_aes_256_cbc() is looked up in OpenSSL 3's provider
+  // store on every init) and one context per thread, initialised again for each callback.
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  thread_local CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx || cipher == nullptr) {
+    return Error(errc::invalid_argument, "AES-256-CBC is not available");
   }
   const errc failure = encrypt ? errc::invalid_argument : errc::decrypt_failed;
-  if (EVP_CipherInit_ex(ctx.get(), EVP_aes_256_cbc(), nullptr, bytes(key), bytes(iv),
-                        encrypt ? 1 : 0) != 1 ||
+  if (EVP_CipherInit_ex2(ctx.get(), cipher, bytes(key), bytes(iv), encrypt ? 1 : 0, nullptr) !=
+          1 ||
       EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1) {
     return Error(failure, "AES-256-CBC init failed");
   }

@@ -10,11 +10,18 @@
 
 namespace botgate::store {
 
+struct SqliteStoreOptions {
+  /// Lets other connections open the file while the store has it (tests that break the database
+  /// on purpose). Off, the store takes the file's lock once and holds it: no file lock and
+  /// WAL-index check around every transaction, and a second process cannot open the file.
+  bool shared_file = false;
+};
+
 class SqliteStore final : public Store {
  public:
   /// Opens (creating if needed) the database at `path` and its schema. Throws
-  /// std::runtime_error naming the path when it cannot.
-  explicit SqliteStore(const std::string& path);
+  /// std::runtime_error naming the path when it cannot, also when another process has it.
+  explicit SqliteStore(const std::string& path, SqliteStoreOptions options = {});
   ~SqliteStore() override;
 
   asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> dedup_keys,

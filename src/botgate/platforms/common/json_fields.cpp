@@ -1,6 +1,6 @@
 #include "botgate/platforms/common/json_fields.hpp"
 
-#include <boost/json/parse.hpp>
+#include <boost/json/parser.hpp>
 
 namespace botgate::platforms {
 namespace json = boost::json;
@@ -25,10 +25,16 @@ std::optional<std::int64_t> int_at(const json::object& o, std::string_view key) 
   return std::nullopt;
 }
 
-std::optional<json::object> parse_object(std::string_view text) {
+std::optional<json::object> parse_object(std::string_view text, json::storage_ptr storage) {
+  // One parser per thread, reset for each document: its internal stack stays allocated instead
+  // of being allocated and freed for every callback.
+  thread_local json::parser parser;
+  parser.reset(std::move(storage));
   boost::system::error_code ec;
-  json::value value = json::parse(text, ec);
-  if (ec || !value.is_object()) return std::nullopt;
+  parser.write(text, ec);
+  if (ec) return std::nullopt;
+  json::value value = parser.release();
+  if (!value.is_object()) return std::nullopt;
   return std::move(value.get_object());
 }
 

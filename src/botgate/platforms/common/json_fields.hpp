@@ -3,6 +3,7 @@
 /// is absent or of another type reads as "not there". For platform code only (Boost.JSON types).
 
 #include <boost/json/object.hpp>
+#include <boost/json/storage_ptr.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -17,7 +18,9 @@ std::string string_at(const boost::json::object& o, std::string_view key);
 const boost::json::object* object_at(const boost::json::object& o, std::string_view key);
 /// The integer at `key` (signed or unsigned JSON integer), or nullopt.
 std::optional<std::int64_t> int_at(const boost::json::object& o, std::string_view key);
-/// `text` parsed, when it is a JSON object.
-std::optional<boost::json::object> parse_object(std::string_view text);
+/// `text` parsed, when it is a JSON object; its memory from `storage` (a caller's arena for a
+/// document that lives only as long as one callback).
+std::optional<boost::json::object> parse_object(std::string_view text,
+                                                boost::json::storage_ptr storage = {});
 
 }  // namespace botgate::platforms
