@@ -141,12 +141,15 @@ struct SqliteStore::Impl {
          sqlite3_exec(db_, kExclusive, nullptr, nullptr, &message) != SQLITE_OK) ||
         sqlite3_exec(db_, kSchema, nullptr, nullptr, &message) != SQLITE_OK ||
         sqlite3_exec(db_, kDedupSchema, nullptr, nullptr, &message) != SQLITE_OK) {
+      const bool locked = sqlite3_errcode(db_) == SQLITE_BUSY;
       std::string why = message ? message : "unknown error";
-      if (sqlite3_errcode(db_) == SQLITE_BUSY) {
-        why = "another process has it open (one botgate process per SQLite file)";
-      }
       sqlite3_free(message);
       sqlite3_close(db_);
+      if (locked) {
+        throw std::runtime_error("cannot open the store '" + path +
+                                 "': another process has it open (one botgate process per "
+                                 "SQLite file)");
+      }
       throw std::runtime_error("cannot create the schema of the store '" + path + "': " + why);
     }
     statements_ = std::make_unique<Statements>(db_);
