@@ -1047,6 +1047,32 @@ TEST(RuntimeOutboxTest, AMessageInFlightIsNotSentAgainWhenTheQueueIsReadAgain) {
   EXPECT_EQ(h.gated_->started(), (std::vector<std::string>{"a0", "b0", "c0", "a1"}));
 }
 
+TEST(RuntimeOutboxTest, AChatsNextMessageGoesWhileTheSentOneIsRecordedAndNothingIsSentTwice) {
+  GatedHarness h;
+  h.store_.hold_sent_records(true);
+  const std::int64_t a0 = h.queue("chat-a", "a0");
+  const std::int64_t a1 = h.queue("chat-a", "a1");
+  h.runtime_->start();
+  ASSERT_TRUE(h.wait_started("a0"));
+  ASSERT_TRUE(h.gated_->release("a0"));
+  ASSERT_TRUE(h.wait_started("a1")) << "the platform has a0: a1 need not wait for its record";
+  EXPECT_EQ(h.entry(a0).state, OutboxState::queued) << "its record is still being written";
+  ASSERT_TRUE(h.gated_->release("a1"));
+  // Both are queued in the store while their records wait; the worker reads the queue again
+  // (a new message) and, after a second, from the start: neither is sent again.
+  h.settle(1200ms);
+  h.queue("chat-c", "c0");
+  ASSERT_TRUE(h.wait_started("c0"));
+  ASSERT_TRUE(h.gated_->release("c0"));
+  h.settle(50ms);
+  EXPECT_EQ(h.gated_->started(), (std::vector<std::string>{"a0", "a1", "c0"}));
+  h.store_.hold_sent_records(false);
+  ASSERT_TRUE(run_until(h.io_, [&] { return h.queued() == 0; }));
+  EXPECT_EQ(h.entry(a0).state, OutboxState::sent);
+  EXPECT_EQ(h.entry(a1).state, OutboxState::sent);
+  EXPECT_EQ(h.sent_count(), 3u);
+}
+
 TEST(RuntimeOutboxTest, AChatWithALongBacklogDoesNotHoldUpTheOthers) {
   GatedHarness h(4);
   constexpr int kBacklog = 100;  // more than the worker holds of one chat, or reads at once

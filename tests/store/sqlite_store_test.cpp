@@ -7,10 +7,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -471,6 +473,120 @@ TEST_F(SqliteStoreTest, OutboxDueInLaneReadsOneChatOnAfterAnId) {
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].id, x[3]);
   EXPECT_TRUE(run_sync(store_->outbox_due_in_lane("a", lane, now, 10, x[3])).value().empty());
+}
+
+/// While the database thread runs a round that includes event `slow` (a trigger makes its
+/// insert take about a second), whatever is submitted queues up for the next round: the tests
+/// below submit the slow event, wait a fifth of that, and submit what the next round holds.
+constexpr const char* kSlowInsert =
+    "CREATE TRIGGER slow_insert BEFORE INSERT ON inbox WHEN NEW.event LIKE '%\"slow\"%' BEGIN "
+    "SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+    "WHERE x < 2000000) SELECT x FROM c); END;";
+
+TEST_F(SqliteStoreTest, AcceptsCompletionsAndOutboxUpdatesQueuedTogetherShareOneCommit) {
+  share_file();
+  EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
+  const auto items = pending("a");
+  ASSERT_EQ(items.size(), 1u);
+  const std::int64_t message = push(message_for("a", "earlier reply"));
+  execute_sql(kSlowInsert);
+  const std::uint64_t before = store_->commits();
+
+  asio::io_context io;
+  std::optional<Result<bool>> slow, accepted;
+  std::optional<Result<std::vector<OutboxItem>>> completed;
+  std::optional<Result<void>> sent;
+  std::function<void()> submit_next_round;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    std::vector<std::string> keys{"slow"};
+    slow = co_await store_->accept(event_for("a", "slow"), std::move(keys), 1h);
+  }, asio::detached);
+  asio::steady_timer later(io, 200ms);
+  later.async_wait([&](boost::system::error_code) { submit_next_round(); });
+  submit_next_round = [&] {
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      std::vector<std::string> keys{"2"};
+      accepted = co_await store_->accept(event_for("a", "2"), std::move(keys), 1h);
+    }, asio::detached);
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      std::vector<InboxCompletion> done;
+      done.push_back(InboxCompletion{items[0].id, {message_for("a", "reply")}});
+      completed = co_await store_->inbox_complete(std::move(done));
+    }, asio::detached);
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      sent = co_await store_->outbox_sent(message, "p1");
+    }, asio::detached);
+  };
+  io.run();
+
+  ASSERT_TRUE(slow && accepted && completed && sent);
+  EXPECT_TRUE(slow->value());
+  EXPECT_TRUE(accepted->value());
+  ASSERT_TRUE(*completed);
+  ASSERT_EQ(completed->value().size(), 1u);
+  EXPECT_EQ(status(completed->value()[0].id)->state, OutboxState::queued);
+  EXPECT_TRUE(*sent);
+  EXPECT_EQ(status(message)->state, OutboxState::sent);
+  const auto left = pending("a");
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0].event.platform_event_id, "slow");
+  EXPECT_EQ(left[1].event.platform_event_id, "2");
+  // The slow round, then everything else in one; one commit per kind would be four.
+  EXPECT_EQ(store_->commits() - before, 2u);
+}
+
+TEST_F(SqliteStoreTest, AFailedWriteInAMixedRoundFailsOnlyItsOwnCaller) {
+  share_file();
+  EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
+  const auto items = pending("a");
+  ASSERT_EQ(items.size(), 1u);
+  const std::int64_t message = push(message_for("a", "earlier reply"));
+  execute_sql(kSlowInsert);
+  execute_sql(
+      "CREATE TRIGGER refuse_bad BEFORE INSERT ON inbox WHEN NEW.event LIKE '%\"bad\"%' "
+      "BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+
+  asio::io_context io;
+  std::optional<Result<bool>> slow, refused;
+  std::optional<Result<std::vector<OutboxItem>>> completed;
+  std::optional<Result<void>> sent;
+  std::function<void()> submit_next_round;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    std::vector<std::string> keys{"slow"};
+    slow = co_await store_->accept(event_for("a", "slow"), std::move(keys), 1h);
+  }, asio::detached);
+  asio::steady_timer later(io, 200ms);
+  later.async_wait([&](boost::system::error_code) { submit_next_round(); });
+  submit_next_round = [&] {
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      std::vector<std::string> keys{"bad"};
+      refused = co_await store_->accept(event_for("a", "bad"), std::move(keys), 1h);
+    }, asio::detached);
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      std::vector<InboxCompletion> done;
+      done.push_back(InboxCompletion{items[0].id, {message_for("a", "reply")}});
+      completed = co_await store_->inbox_complete(std::move(done));
+    }, asio::detached);
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      sent = co_await store_->outbox_sent(message, "p1");
+    }, asio::detached);
+  };
+  io.run();
+
+  ASSERT_TRUE(slow && refused && completed && sent);
+  EXPECT_TRUE(slow->value());
+  ASSERT_FALSE(*refused);
+  EXPECT_TRUE(refused->error().is(errc::store_failed));
+  ASSERT_TRUE(*completed) << "the completion in the failed round is written on its own";
+  ASSERT_EQ(completed->value().size(), 1u);
+  EXPECT_TRUE(*sent) << "the outbox update in the failed round is written on its own";
+  EXPECT_EQ(status(message)->state, OutboxState::sent);
+  const auto left = pending("a");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].event.platform_event_id, "slow");
+  // The refused event's key was not remembered: the platform's redelivery is accepted.
+  execute_sql("DROP TRIGGER refuse_bad;");
+  EXPECT_TRUE(accept(event_for("a", "bad"), {"bad"}));
 }
 
 TEST_F(SqliteStoreTest, ASecondStoreOnTheSameFileIsRefusedWithAClearError) {

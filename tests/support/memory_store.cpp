@@ -1,5 +1,9 @@
 #include "support/memory_store.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
 #include <utility>
 
@@ -143,8 +147,14 @@ Result<void> MemoryStore::update_locked(std::int64_t id, OutboxState state, Syst
   return {};
 }
 
+void MemoryStore::hold_sent_records(bool hold) { holding_sent_ = hold; }
+
 asio::awaitable<Result<void>> MemoryStore::outbox_sent(std::int64_t id,
                                                        std::string platform_message_id) {
+  while (holding_sent_) {
+    asio::steady_timer wait(co_await asio::this_coro::executor, std::chrono::milliseconds(2));
+    co_await wait.async_wait(asio::use_awaitable);
+  }
   std::lock_guard lock(mutex_);
   co_return update_locked(id, OutboxState::sent, SystemTime{}, {}, std::move(platform_message_id));
 }

@@ -6,6 +6,7 @@
 #include "botgate/core/store.hpp"
 
 #include <cstdint>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -59,6 +60,8 @@ class MemoryStore final : public Store {
 
   /// The next `count` calls to accept() fail with errc::store_failed (a full disk, say).
   void fail_accepts(int count);
+  /// While on, outbox_sent() waits (a slow disk): what the runtime does meanwhile is seen.
+  void hold_sent_records(bool hold);
 
   /// Events in the inbox, oldest first.
   std::vector<InboxItem> inbox() const;
@@ -83,6 +86,7 @@ class MemoryStore final : public Store {
   std::int64_t next_inbox_id_ = 1;
   std::int64_t next_outbox_id_ = 1;
   int failing_accepts_ = 0;
+  std::atomic<bool> holding_sent_{false};
   int token_gets_ = 0;
   int lane_reads_ = 0;
   int due_reads_ = 0;

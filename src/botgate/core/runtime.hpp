@@ -118,10 +118,20 @@ class Runtime {
   /// false when the store failed (the items stay in the inbox). Empties both vectors.
   asio::awaitable<bool> complete(Bot& bot, std::vector<InboxCompletion>& done,
                                  std::vector<LogEntry>& queued);
-  /// Sends one message and stores the outcome: nullopt once it is done (sent or failed for
-  /// good), or how long to wait before its next attempt.
-  asio::awaitable<std::optional<std::chrono::milliseconds>> deliver(Bot& bot,
-                                                                    const OutboxItem& item);
+  /// What became of one attempt to send a message.
+  struct Attempt {
+    enum Outcome {
+      done,       // failed for good, and recorded
+      recording,  // sent; record_sent is writing that (the message stays held until then)
+      retry,      // to be tried again after retry_in
+    };
+    Outcome outcome = done;
+    std::chrono::milliseconds retry_in{};
+  };
+  /// Sends one message and stores the outcome (a success in the background: record_sent).
+  asio::awaitable<Attempt> deliver(Bot& bot, const OutboxItem& item);
+  /// Writes that message `id` was sent, then lets the outbox worker forget it.
+  asio::awaitable<void> record_sent(Bot& bot, std::int64_t id, std::string platform_id);
   asio::awaitable<Result<bool>> accept(Bot& bot, Event event);
   Bot* find(const std::string& name) const;
   /// Removes the reply waiter of `event_id`; the answer it got, if it got one in time.

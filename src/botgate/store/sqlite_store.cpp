@@ -11,11 +11,13 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -47,6 +49,9 @@ std::vector<OutboxItem> read_outbox_items(Statement& s) {
   }
   return items;
 }
+
+/// How long an outbox update may wait to share a commit with other writes.
+constexpr std::chrono::milliseconds kUpdateHold{1};
 
 constexpr int kQueued = 0;
 constexpr int kSent = 1;
@@ -246,6 +251,7 @@ struct SqliteStore::Impl {
   void commit() {
     exec("COMMIT");
     in_transaction_ = false;
+    commits_.fetch_add(1, std::memory_order_relaxed);
   }
   void rollback() {
     exec("ROLLBACK");
@@ -258,48 +264,162 @@ struct SqliteStore::Impl {
     std::chrono::seconds ttl{};
   };
 
-  /// Group commit of accepts (see BatchQueue): a burst of callbacks shares one transaction.
+  /// Group commit of accepts (see BatchQueue and drain_writes): a burst of callbacks shares one
+  /// transaction.
   asio::awaitable<Result<bool>> accept_batched(Event event, std::vector<std::string> keys,
                                                std::chrono::seconds ttl) {
     AcceptRequest request{std::move(event), std::move(keys), ttl};
-    return accepts_.submit(std::move(request),
-                           [this] { asio::post(pool_, [this] { drain_accepts(); }); });
+    return accepts_.submit(std::move(request), [this] { schedule_writes(); });
   }
 
-  /// On the database thread: one transaction for every accept queued so far.
-  void drain_accepts() {
-    auto batch = accepts_.take();
-    std::vector<std::int64_t> rows;  // the inbox row of each new event, 0 for a duplicate
-    rows.reserve(batch.size());
-    std::optional<Error> failed;
+  using AcceptQueue = BatchQueue<AcceptRequest, Result<bool>>;
+  using CompletionQueue = BatchQueue<std::vector<InboxCompletion>, Result<std::vector<OutboxItem>>>;
+
+  void schedule_writes() {
+    asio::post(pool_, [this] { drain_writes(); });
+  }
+
+  /// On the database thread: one transaction for every write queued so far, of all three kinds
+  /// (accepts, inbox completions, outbox updates). A busy bot has all three waiting at once
+  /// (the events it is told, the replies it queues, the replies it has sent): one commit, and one
+  /// write of each page they share, instead of one per kind.
+  void drain_writes() {
+    auto accepts = accepts_.take();
+    auto completions = completions_.take();
+    auto updates = updates_.take();
+    const int kinds = !accepts.empty() + !completions.empty() + !updates.empty();
+    if (kinds == 0) return;  // taken by an earlier round
+    if (kinds == 1) {
+      // Alone, each kind is written the way it isolates its own failures.
+      if (!accepts.empty()) write_accepts_alone(accepts);
+      if (!completions.empty()) write_completions_alone(completions);
+      if (!updates.empty()) write_updates_alone(updates);
+      return;
+    }
+    std::vector<std::int64_t> rows;
+    std::vector<std::vector<std::int64_t>> ids;
     try {
       begin();
-      for (const auto& pending : batch) {
-        const AcceptRequest& r = pending.request;
-        rows.push_back(accept_one(r.event, r.keys, r.ttl));
-      }
+      rows = write_accepts(accepts);
+      ids = write_completions(completions);
+      write_outbox_updates(updates, 0, updates.size());
       commit();
-      dedup_->committed();
     } catch (const std::exception& e) {
-      if (in_transaction_) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        in_transaction_ = false;
-      }
+      roll_back_after(e);
       dedup_->rolled_back();
-      spdlog::error("store: {}", e.what());
-      // Nothing of the batch is stored: each caller answers so that the platform retries.
-      failed = Error{errc::store_failed, e.what()};
+      // One failed write must not fail the others: each kind is written again on its own.
+      write_accepts_alone(accepts);
+      write_completions_alone(completions);
+      write_updates_alone(updates);
+      return;
     }
+    accepts_committed(accepts, rows);
+    completions_committed(completions, ids);
+    for (auto& pending : updates) (*pending.done)(Result<void>{});
+  }
+
+  void roll_back_after(const std::exception& e) {
+    if (in_transaction_) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      in_transaction_ = false;
+    }
+    spdlog::error("store: {}", e.what());
+  }
+
+  /// Inside a transaction: the inbox row of each new event, 0 for a duplicate.
+  std::vector<std::int64_t> write_accepts(const std::vector<AcceptQueue::Pending>& batch) {
+    std::vector<std::int64_t> rows;
+    rows.reserve(batch.size());
+    for (const auto& pending : batch) {
+      const AcceptRequest& r = pending.request;
+      rows.push_back(accept_one(r.event, r.keys, r.ttl));
+    }
+    return rows;
+  }
+
+  void accepts_committed(std::vector<AcceptQueue::Pending>& batch,
+                         const std::vector<std::int64_t>& rows) {
+    if (batch.empty()) return;
+    dedup_->committed();
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (failed) {
-        (*batch[i].done)(*failed);
-        continue;
-      }
       const bool is_new = rows[i] != 0;
       (*batch[i].done)(is_new);
       if (is_new) inbox_mirror_.added(rows[i], std::move(batch[i].request.event));
     }
-    if (!failed) schedule_dedup_merge();
+    schedule_dedup_merge();
+  }
+
+  /// The accepts in one transaction of their own; when it fails, nothing of the batch is stored
+  /// and each caller answers so that the platform retries.
+  void write_accepts_alone(std::vector<AcceptQueue::Pending>& batch) {
+    if (batch.empty()) return;
+    std::vector<std::int64_t> rows;
+    try {
+      begin();
+      rows = write_accepts(batch);
+      commit();
+    } catch (const std::exception& e) {
+      roll_back_after(e);
+      dedup_->rolled_back();
+      const Error failed{errc::store_failed, e.what()};
+      for (auto& pending : batch) (*pending.done)(failed);
+      return;
+    }
+    accepts_committed(batch, rows);
+  }
+
+  /// Inside a transaction: the replies of each completion queued, their ids, and the completed
+  /// events removed from the inbox.
+  std::vector<std::vector<std::int64_t>> write_completions(
+      const std::vector<CompletionQueue::Pending>& batch) {
+    const std::int64_t now = now_ms();
+    std::vector<std::vector<std::int64_t>> ids;
+    ids.reserve(batch.size());
+    for (const auto& pending : batch) {
+      auto& queued = ids.emplace_back();
+      for (const InboxCompletion& item : pending.request) {
+        for (const OutgoingMessage& reply : item.replies) queued.push_back(push(reply, now));
+        Use s(statement("DELETE FROM inbox WHERE id = ?1"));
+        s->bind(1, item.inbox_id);
+        check(s->step(), "delete inbox item");
+      }
+    }
+    return ids;
+  }
+
+  void completions_committed(std::vector<CompletionQueue::Pending>& batch,
+                             const std::vector<std::vector<std::int64_t>>& ids) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      std::vector<OutboxItem> queued;
+      queued.reserve(ids[i].size());
+      for (InboxCompletion& item : batch[i].request) {
+        inbox_mirror_.removed(item.inbox_id);
+        for (OutgoingMessage& reply : item.replies) {
+          queued.push_back(OutboxItem{ids[i][queued.size()], std::move(reply), 0});
+        }
+      }
+      (*batch[i].done)(std::move(queued));
+    }
+  }
+
+  /// Each caller's completions in a transaction of their own: one that fails (its replies and
+  /// removals roll back together) fails only its caller.
+  void write_completions_alone(std::vector<CompletionQueue::Pending>& batch) {
+    for (auto& pending : batch) {
+      std::vector<CompletionQueue::Pending> one;
+      one.push_back(std::move(pending));
+      std::vector<std::vector<std::int64_t>> ids;
+      try {
+        begin();
+        ids = write_completions(one);
+        commit();
+      } catch (const std::exception& e) {
+        roll_back_after(e);
+        (*one.front().done)(Error{errc::store_failed, e.what()});
+        continue;
+      }
+      completions_committed(one, ids);
+    }
   }
 
   /// Inside the batch's transaction; the new event's inbox row, 0 for a duplicate. Keys
@@ -373,48 +493,57 @@ struct SqliteStore::Impl {
   };
   using UpdateQueue = BatchQueue<OutboxUpdate, Result<void>>;
 
-  /// Group commit of outbox updates (see BatchQueue): a bot that sends to many chats at once
-  /// settles them in one transaction.
+  /// Group commit of outbox updates (see BatchQueue and drain_writes): a bot that sends to many
+  /// chats at once settles them in one transaction.
   asio::awaitable<Result<void>> update_outbox_batched(OutboxUpdate update) {
-    return updates_.submit(std::move(update),
-                           [this] { asio::post(pool_, [this] { drain_outbox_updates(); }); });
+    return updates_.submit(std::move(update), [this] {
+      // Nobody waits on an update to go on (a lane records its sends in the background), so
+      // updates wait up to kUpdateHold for the next round of accepts and completions, or for
+      // each other, instead of taking a commit each.
+      asio::post(pool_, [this] {
+        update_hold_.expires_after(kUpdateHold);
+        update_hold_.async_wait([this](boost::system::error_code) { drain_writes(); });
+      });
+    });
   }
 
-  /// On the database thread: one transaction for every outbox update queued so far.
-  void drain_outbox_updates() {
-    auto batch = updates_.take();
-    std::optional<std::string> error = write_outbox_updates(batch, 0, batch.size());
+  /// The updates in one transaction of their own; when it fails, each is written again on its
+  /// own, so that one bad update does not fail the others.
+  void write_updates_alone(std::vector<UpdateQueue::Pending>& batch) {
+    if (batch.empty()) return;
+    std::optional<std::string> error = write_outbox_updates_alone(batch, 0, batch.size());
     if (!error) {
       for (auto& pending : batch) (*pending.done)(Result<void>{});
       return;
     }
-    // One bad update must not fail the others: each is written again on its own.
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (batch.size() > 1) error = write_outbox_updates(batch, i, i + 1);
+      if (batch.size() > 1) error = write_outbox_updates_alone(batch, i, i + 1);
       Result<void> result;
       if (error) result = Error{errc::store_failed, *error};
       (*batch[i].done)(std::move(result));
     }
   }
 
+  /// Inside a transaction: updates [first, last) of `batch`.
+  void write_outbox_updates(const std::vector<UpdateQueue::Pending>& batch, std::size_t first,
+                            std::size_t last) {
+    for (std::size_t i = first; i < last; ++i) {
+      const OutboxUpdate& u = batch[i].request;
+      update_outbox(u.id, u.state, u.next_at, u.error, u.platform_id, true);
+    }
+  }
+
   /// Writes updates [first, last) of `batch` in one transaction; on failure, rolls back and
   /// returns why.
-  std::optional<std::string> write_outbox_updates(const std::vector<UpdateQueue::Pending>& batch,
-                                                  std::size_t first, std::size_t last) {
+  std::optional<std::string> write_outbox_updates_alone(
+      const std::vector<UpdateQueue::Pending>& batch, std::size_t first, std::size_t last) {
     try {
       begin();
-      for (std::size_t i = first; i < last; ++i) {
-        const OutboxUpdate& u = batch[i].request;
-        update_outbox(u.id, u.state, u.next_at, u.error, u.platform_id, true);
-      }
+      write_outbox_updates(batch, first, last);
       commit();
       return std::nullopt;
     } catch (const std::exception& e) {
-      if (in_transaction_) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        in_transaction_ = false;
-      }
-      spdlog::error("store: {}", e.what());
+      roll_back_after(e);
       return std::string(e.what());
     }
   }
@@ -426,14 +555,21 @@ struct SqliteStore::Impl {
   InboxMirror inbox_mirror_;
   bool merge_scheduled_ = false;  // database thread only
   bool in_transaction_ = false;
-  BatchQueue<AcceptRequest, Result<bool>> accepts_;
+  std::atomic<std::uint64_t> commits_{0};
+  AcceptQueue accepts_;
+  CompletionQueue completions_;
   UpdateQueue updates_;
   asio::thread_pool pool_{1};  // the database thread: the only one that touches db_
+  asio::steady_timer update_hold_{pool_};  // database thread only
 };
 
 SqliteStore::SqliteStore(const std::string& path, SqliteStoreOptions options)
     : impl_(std::make_unique<Impl>(path, options)) {}
 SqliteStore::~SqliteStore() = default;
+
+std::uint64_t SqliteStore::commits() const noexcept {
+  return impl_->commits_.load(std::memory_order_relaxed);
+}
 
 asio::awaitable<Result<bool>> SqliteStore::accept(Event event, std::vector<std::string> keys,
                                                   std::chrono::seconds ttl) {
@@ -466,27 +602,8 @@ asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_pending(std::
 
 asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::inbox_complete(
     std::vector<InboxCompletion> done) {
-  co_return co_await impl_->run([&]() -> Result<std::vector<OutboxItem>> {
-    const std::int64_t now = now_ms();
-    std::vector<std::int64_t> ids;
-    impl_->begin();
-    for (const InboxCompletion& item : done) {
-      for (const OutgoingMessage& reply : item.replies) ids.push_back(impl_->push(reply, now));
-      Use s(impl_->statement("DELETE FROM inbox WHERE id = ?1"));
-      s->bind(1, item.inbox_id);
-      impl_->check(s->step(), "delete inbox item");
-    }
-    impl_->commit();
-    std::vector<OutboxItem> queued;
-    queued.reserve(ids.size());
-    for (InboxCompletion& item : done) {
-      impl_->inbox_mirror_.removed(item.inbox_id);
-      for (OutgoingMessage& reply : item.replies) {
-        queued.push_back(OutboxItem{ids[queued.size()], std::move(reply), 0});
-      }
-    }
-    return queued;
-  });
+  co_return co_await impl_->completions_.submit(std::move(done),
+                                                [this] { impl_->schedule_writes(); });
 }
 
 asio::awaitable<Result<std::int64_t>> SqliteStore::outbox_push(OutgoingMessage message) {

@@ -53,6 +53,10 @@ class SqliteStore final : public Store {
   asio::awaitable<Result<std::optional<GatewaySession>>> session_get(std::string key) override;
   asio::awaitable<Result<void>> session_put(std::string key, GatewaySession session) override;
 
+  /// How many transactions the store has committed since it opened (for tests and benchmarks:
+  /// group commit is seen in it).
+  std::uint64_t commits() const noexcept;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
