@@ -30,19 +30,6 @@ constexpr auto kShort = 300ms;
 // them steady on a loaded machine.
 constexpr auto kSlack = 2s;
 
-HttpClientOptions short_options() {
-  HttpClientOptions options;
-  options.connect_timeout = kShort;
-  options.request_timeout = kShort;
-  return options;
-}
-
-HttpClientOptions trusting_options() {
-  HttpClientOptions options = short_options();
-  options.ca_file = test::testdata_path("net/ca.pem");
-  return options;
-}
-
 HttpRequest get_request() { return HttpRequest{http::verb::get, "/", 11}; }
 
 asio::awaitable<void> send_sequentially(HttpClient& client, std::string url, int count,
@@ -55,9 +42,24 @@ asio::awaitable<void> send_sequentially(HttpClient& client, std::string url, int
   }
 }
 
-/// Drives the client on the test thread's io_context.
-class HttpClientTest : public ::testing::Test {
+/// Drives the client on the test thread's io_context; every test runs with a strand per
+/// exchange (several I/O threads) and without (one).
+class HttpClientTest : public ::testing::TestWithParam<bool> {
  protected:
+  HttpClientOptions short_options() const {
+    HttpClientOptions options;
+    options.connect_timeout = kShort;
+    options.request_timeout = kShort;
+    options.strand_per_exchange = GetParam();
+    return options;
+  }
+
+  HttpClientOptions trusting_options() const {
+    HttpClientOptions options = short_options();
+    options.ca_file = test::testdata_path("net/ca.pem");
+    return options;
+  }
+
   Result<HttpResponse> send(HttpClient& client, const std::string& url,
                             HttpRequest request = get_request()) {
     std::optional<Result<HttpResponse>> out;
@@ -94,7 +96,12 @@ class HttpClientTest : public ::testing::Test {
   asio::io_context ioc_;
 };
 
-TEST_F(HttpClientTest, GetRoundTrip) {
+INSTANTIATE_TEST_SUITE_P(StrandPerExchange, HttpClientTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? std::string("Strand") : std::string("NoStrand");
+                         });
+
+TEST_P(HttpClientTest, GetRoundTrip) {
   TestHttpServer server;
   HttpClient client(ioc_.get_executor(), short_options());
   HttpRequest request = get_request();
@@ -113,7 +120,7 @@ TEST_F(HttpClientTest, GetRoundTrip) {
   EXPECT_EQ(seen[0]["x-test"], "hello");
 }
 
-TEST_F(HttpClientTest, PostRoundTrip) {
+TEST_P(HttpClientTest, PostRoundTrip) {
   TestHttpServer server;
   HttpClient client(ioc_.get_executor(), short_options());
   HttpRequest request{http::verb::post, "/ignored", 11};
@@ -133,7 +140,7 @@ TEST_F(HttpClientTest, PostRoundTrip) {
   EXPECT_EQ(seen[0].body(), R"({"text":"hi"})");
 }
 
-TEST_F(HttpClientTest, EmptyPostCarriesContentLengthZero) {
+TEST_P(HttpClientTest, EmptyPostCarriesContentLengthZero) {
   TestHttpServer server;
   HttpClient client(ioc_.get_executor(), short_options());
 
@@ -145,7 +152,7 @@ TEST_F(HttpClientTest, EmptyPostCarriesContentLengthZero) {
   EXPECT_EQ(seen[0][http::field::content_length], "0");
 }
 
-TEST_F(HttpClientTest, KeepsTheCallersUserAgent) {
+TEST_P(HttpClientTest, KeepsTheCallersUserAgent) {
   TestHttpServer server;
   HttpClient client(ioc_.get_executor(), short_options());
   HttpRequest request = get_request();
@@ -157,7 +164,7 @@ TEST_F(HttpClientTest, KeepsTheCallersUserAgent) {
             "DiscordBot (https://example.com, 0.1)");
 }
 
-TEST_F(HttpClientTest, HttpErrorStatusIsAResponse) {
+TEST_P(HttpClientTest, HttpErrorStatusIsAResponse) {
   TestHttpServer server({}, [](const HttpRequest&) {
     return make_response(http::status::too_many_requests, R"({"code":99991400})");
   });
@@ -170,7 +177,7 @@ TEST_F(HttpClientTest, HttpErrorStatusIsAResponse) {
   EXPECT_EQ(response->body(), R"({"code":99991400})");
 }
 
-TEST_F(HttpClientTest, HeadReadsNoBody) {
+TEST_P(HttpClientTest, HeadReadsNoBody) {
   TestHttpServer server;
   HttpClient client(ioc_.get_executor(), short_options());
 
@@ -186,7 +193,7 @@ TEST_F(HttpClientTest, HeadReadsNoBody) {
   EXPECT_EQ(server.connections_accepted(), 1);
 }
 
-TEST_F(HttpClientTest, ReusesKeepAliveConnections) {
+TEST_P(HttpClientTest, ReusesKeepAliveConnections) {
   TestHttpServer server;
   HttpClient client(ioc_.get_executor(), short_options());
 
@@ -199,7 +206,7 @@ TEST_F(HttpClientTest, ReusesKeepAliveConnections) {
   EXPECT_EQ(server.connections_accepted(), 1);
 }
 
-TEST_F(HttpClientTest, DoesNotPoolAConnectionTheServerCloses) {
+TEST_P(HttpClientTest, DoesNotPoolAConnectionTheServerCloses) {
   TestHttpServer server({}, [](const HttpRequest& request) {
     HttpResponse response = TestHttpServer::echo(request);
     response.keep_alive(false);
@@ -213,7 +220,7 @@ TEST_F(HttpClientTest, DoesNotPoolAConnectionTheServerCloses) {
   EXPECT_EQ(server.connections_accepted(), 2);
 }
 
-TEST_F(HttpClientTest, ExpiredIdleConnectionsAreDropped) {
+TEST_P(HttpClientTest, ExpiredIdleConnectionsAreDropped) {
   TestHttpServer server;
   HttpClientOptions options = short_options();
   options.idle_timeout = 0s;
@@ -225,7 +232,7 @@ TEST_F(HttpClientTest, ExpiredIdleConnectionsAreDropped) {
   EXPECT_EQ(server.connections_accepted(), 2);
 }
 
-TEST_F(HttpClientTest, KeepsAtMostMaxIdlePerHost) {
+TEST_P(HttpClientTest, KeepsAtMostMaxIdlePerHost) {
   TestHttpServer server;
   HttpClientOptions options = short_options();
   options.max_idle_per_host = 1;
@@ -243,7 +250,7 @@ TEST_F(HttpClientTest, KeepsAtMostMaxIdlePerHost) {
   EXPECT_EQ(server.connections_accepted(), 3);
 }
 
-TEST_F(HttpClientTest, RetriesOnceWhenTheServerClosedAnIdleConnection) {
+TEST_P(HttpClientTest, RetriesOnceWhenTheServerClosedAnIdleConnection) {
   TestHttpServer server;
   HttpClient client(ioc_.get_executor(), short_options());
   ASSERT_TRUE(send(client, server.url()));
@@ -259,7 +266,7 @@ TEST_F(HttpClientTest, RetriesOnceWhenTheServerClosedAnIdleConnection) {
   EXPECT_EQ(server.requests().size(), 2u);
 }
 
-TEST_F(HttpClientTest, RetriesOnceOverTlsToo) {
+TEST_P(HttpClientTest, RetriesOnceOverTlsToo) {
   TestHttpServer server({.tls = true});
   HttpClient client(ioc_.get_executor(), trusting_options());
   ASSERT_TRUE(send(client, server.url()));
@@ -272,7 +279,7 @@ TEST_F(HttpClientTest, RetriesOnceOverTlsToo) {
   EXPECT_EQ(server.connections_accepted(), 2);
 }
 
-TEST_F(HttpClientTest, RetriesOnlyOnce) {
+TEST_P(HttpClientTest, RetriesOnlyOnce) {
   TestHttpServer server;
   HttpClient client(ioc_.get_executor(), short_options());
   ASSERT_TRUE(send(client, server.url()));
@@ -288,7 +295,7 @@ TEST_F(HttpClientTest, RetriesOnlyOnce) {
   EXPECT_EQ(server.requests().size(), 3u);
 }
 
-TEST_F(HttpClientTest, ResponseBodyLimit) {
+TEST_P(HttpClientTest, ResponseBodyLimit) {
   TestHttpServer server({}, [](const HttpRequest&) {
     return make_response(http::status::ok, std::string(2048, 'x'), "text/plain");
   });
@@ -302,7 +309,7 @@ TEST_F(HttpClientTest, ResponseBodyLimit) {
   EXPECT_TRUE(response.error().is(errc::malformed_payload)) << response.error().message();
 }
 
-TEST_F(HttpClientTest, InvalidUrlIsAnError) {
+TEST_P(HttpClientTest, InvalidUrlIsAnError) {
   HttpClient client(ioc_.get_executor(), short_options());
 
   auto response = send(client, "ftp://example.com/");
@@ -311,7 +318,7 @@ TEST_F(HttpClientTest, InvalidUrlIsAnError) {
   EXPECT_TRUE(response.error().is(errc::invalid_argument));
 }
 
-TEST_F(HttpClientTest, ConnectionRefusedIsAValueAndHidesTheQuery) {
+TEST_P(HttpClientTest, ConnectionRefusedIsAValueAndHidesTheQuery) {
   unsigned short port = 0;
   {
     asio::ip::tcp::acceptor closed(ioc_, {asio::ip::make_address("127.0.0.1"), 0});
@@ -331,7 +338,7 @@ TEST_F(HttpClientTest, ConnectionRefusedIsAValueAndHidesTheQuery) {
   EXPECT_EQ(response.error().detail.find("/x"), std::string::npos);
 }
 
-TEST_F(HttpClientTest, RequestTimeout) {
+TEST_P(HttpClientTest, RequestTimeout) {
   TestHttpServer server({.tls = false, .mode = TestHttpServer::Mode::silent});
   HttpClient client(ioc_.get_executor(), short_options());
 
@@ -346,7 +353,7 @@ TEST_F(HttpClientTest, RequestTimeout) {
   EXPECT_LT(elapsed, kShort + kSlack);
 }
 
-TEST_F(HttpClientTest, CancellationEndsAPendingRequest) {
+TEST_P(HttpClientTest, CancellationEndsAPendingRequest) {
   TestHttpServer server({.tls = false, .mode = TestHttpServer::Mode::silent});
   HttpClientOptions options = short_options();
   options.request_timeout = 10s;
@@ -372,7 +379,7 @@ TEST_F(HttpClientTest, CancellationEndsAPendingRequest) {
   EXPECT_LT(Clock::now() - start, kSlack);
 }
 
-TEST_F(HttpClientTest, ConnectTimeoutCoversTheTlsHandshake) {
+TEST_P(HttpClientTest, ConnectTimeoutCoversTheTlsHandshake) {
   // The server accepts the TCP connection but never answers the ClientHello.
   TestHttpServer server({.tls = true, .mode = TestHttpServer::Mode::silent});
   HttpClientOptions options = trusting_options();
@@ -389,7 +396,7 @@ TEST_F(HttpClientTest, ConnectTimeoutCoversTheTlsHandshake) {
   EXPECT_LT(elapsed, kShort + kSlack);
 }
 
-TEST_F(HttpClientTest, ConnectTimeoutCoversTcpConnect) {
+TEST_P(HttpClientTest, ConnectTimeoutCoversTcpConnect) {
   // Linux drops SYNs to a listener whose accept queue is full; a backlog of 0 holds one
   // connection, which `filler` takes, so the client's connect hangs.
   asio::ip::tcp::acceptor full(ioc_);
@@ -413,7 +420,7 @@ TEST_F(HttpClientTest, ConnectTimeoutCoversTcpConnect) {
   EXPECT_LT(elapsed, kShort + kSlack);
 }
 
-TEST_F(HttpClientTest, TlsWithTrustedCa) {
+TEST_P(HttpClientTest, TlsWithTrustedCa) {
   TestHttpServer server({.tls = true});
   HttpClient client(ioc_.get_executor(), trusting_options());
 
@@ -432,7 +439,7 @@ TEST_F(HttpClientTest, TlsWithTrustedCa) {
   EXPECT_EQ(server.connections_accepted(), 2);
 }
 
-TEST_F(HttpClientTest, TlsFailsVerificationWithoutTheCa) {
+TEST_P(HttpClientTest, TlsFailsVerificationWithoutTheCa) {
   TestHttpServer server({.tls = true});
   HttpClient client(ioc_.get_executor(), short_options());
 
@@ -446,7 +453,7 @@ TEST_F(HttpClientTest, TlsFailsVerificationWithoutTheCa) {
   EXPECT_TRUE(server.requests().empty());
 }
 
-TEST_F(HttpClientTest, ProxyTunnelToTlsServer) {
+TEST_P(HttpClientTest, ProxyTunnelToTlsServer) {
   TestHttpServer server({.tls = true});
   TestConnectProxy proxy(server.port());
   HttpClientOptions options = trusting_options();
@@ -463,7 +470,7 @@ TEST_F(HttpClientTest, ProxyTunnelToTlsServer) {
   EXPECT_EQ(server.connections_accepted(), 1);
 }
 
-TEST_F(HttpClientTest, ProxyTunnelToPlainServer) {
+TEST_P(HttpClientTest, ProxyTunnelToPlainServer) {
   TestHttpServer server;
   TestConnectProxy proxy(server.port());
   HttpClientOptions options = short_options();
@@ -477,7 +484,7 @@ TEST_F(HttpClientTest, ProxyTunnelToPlainServer) {
   EXPECT_EQ(proxy.authorities().size(), 1u);
 }
 
-TEST_F(HttpClientTest, ProxyTunnelStillChecksTheServerName) {
+TEST_P(HttpClientTest, ProxyTunnelStillChecksTheServerName) {
   // The proxy sends the tunnel to the test server, whose certificate is not for this name.
   TestHttpServer server({.tls = true});
   TestConnectProxy proxy(server.port());
@@ -493,7 +500,7 @@ TEST_F(HttpClientTest, ProxyTunnelStillChecksTheServerName) {
   EXPECT_TRUE(server.requests().empty());
 }
 
-TEST_F(HttpClientTest, ProxyRefusal) {
+TEST_P(HttpClientTest, ProxyRefusal) {
   TestHttpServer server;
   TestConnectProxy proxy(server.port(), TestConnectProxy::Mode::deny);
   HttpClientOptions options = short_options();
@@ -507,7 +514,7 @@ TEST_F(HttpClientTest, ProxyRefusal) {
   EXPECT_NE(response.error().detail.find("403"), std::string::npos) << response.error().detail;
 }
 
-TEST_F(HttpClientTest, ConnectTimeoutCoversTheProxy) {
+TEST_P(HttpClientTest, ConnectTimeoutCoversTheProxy) {
   TestHttpServer server;
   TestConnectProxy proxy(server.port(), TestConnectProxy::Mode::silent);
   HttpClientOptions options = short_options();
@@ -524,7 +531,7 @@ TEST_F(HttpClientTest, ConnectTimeoutCoversTheProxy) {
   EXPECT_LT(elapsed, kShort + kSlack);
 }
 
-TEST_F(HttpClientTest, ConcurrentSendsFromSeveralThreadsAndStrands) {
+TEST_P(HttpClientTest, ConcurrentSendsFromSeveralThreadsAndStrands) {
   TestHttpServer server({.tls = true});
   asio::io_context shared(2);
   HttpClient client(shared.get_executor(), trusting_options());

@@ -91,6 +91,7 @@ struct Gateway::Impl {
     if (!client) {
       net::HttpClientOptions options;
       options.proxy_url = proxy;
+      options.strand_per_exchange = threads_for(config) > 1;
       client = std::make_unique<net::HttpClient>(io.get_executor(), options);
     }
     return *client;

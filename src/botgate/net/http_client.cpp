@@ -282,6 +282,9 @@ HttpClient::HttpClient(asio::any_io_executor executor, HttpClientOptions options
 HttpClient::~HttpClient() = default;
 
 asio::awaitable<Result<HttpResponse>> HttpClient::send(std::string url, HttpRequest request) {
+  if (!impl_->options.strand_per_exchange) {
+    co_return co_await impl_->send(std::move(url), std::move(request));
+  }
   // Each exchange runs on a strand of its own: Beast's deadline timers run on the caller's
   // executor, and they must not race the I/O they guard if the caller is not on a strand.
   auto strand = asio::make_strand(impl_->executor);

@@ -27,6 +27,10 @@ struct HttpClientOptions {
   std::size_t max_idle_per_host = 32;
   std::chrono::seconds idle_timeout{50};
   std::size_t max_response_bytes = 16 * 1024 * 1024;
+  /// Each exchange on a strand of its own. Needed when several threads run the io_context and
+  /// the caller is not on a strand (Beast's deadline timers must not race the I/O they guard);
+  /// with one thread, a strand per exchange only adds an allocation, a lock and two hand-offs.
+  bool strand_per_exchange = true;
   /// A PEM file of extra CA certificates trusted besides the system store (tests, private CAs).
   /// The system store honours OpenSSL's SSL_CERT_FILE and SSL_CERT_DIR.
   std::string ca_file;

@@ -81,7 +81,13 @@ Result<DiscordContent> content_of(const OutgoingMessage& message) {
 
 Result<SentMessage> sent_from(const HttpResponse& response) {
   SentMessage sent;
-  if (auto body = parse_object(response.body())) sent.platform_message_id = string_at(*body, "id");
+  // Only the id is kept of the message object Discord answers with: its tree lives in a stack
+  // arena instead of an allocation per value.
+  alignas(std::max_align_t) unsigned char arena_buffer[4096];
+  json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
+  if (auto body = parse_object(response.body(), json::storage_ptr(&arena))) {
+    sent.platform_message_id = string_at(*body, "id");
+  }
   return sent;
 }
 

@@ -118,8 +118,8 @@ std::vector<GatewayAction> QqGatewayProtocol::on_frame(std::string_view frame) {
   }
   Payload payload;
   payload.opcode = *opcode;
-  if (const auto* d = object->if_contains("d")) {
-    payload.data = *d;
+  if (auto* d = object->if_contains("d")) {
+    payload.data = std::move(*d);  // same storage: the event's tree is handed over, not copied
   }
   payload.sequence = int_at(*object, "s");
   payload.type = string_at(*object, "t");
