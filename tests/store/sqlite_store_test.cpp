@@ -12,7 +12,6 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -61,6 +60,12 @@ class SqliteStoreTest : public ::testing::Test {
     store_.reset();
     store_ = std::make_unique<SqliteStore>(path_.string(), SqliteStoreOptions{.shared_file = true});
   }
+
+  /// Accepts event "slow" (kSlowInsert makes its round last about a second) and, 200 ms later
+  /// while that round runs, submits what the next round then holds: an accept of `event_id`,
+  /// the completion of inbox item `inbox_id` with one reply, and outbox message `message` sent.
+  struct MixedRound run_slow_then_mixed_round(const std::string& event_id, std::int64_t inbox_id,
+                                              std::int64_t message);
 
   bool accept(const Event& event, std::vector<std::string> keys, std::chrono::seconds ttl = 1h) {
     return run_sync(store_->accept(event, std::move(keys), ttl)).value();
@@ -483,6 +488,41 @@ constexpr const char* kSlowInsert =
     "SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
     "WHERE x < 2000000) SELECT x FROM c); END;";
 
+/// What the callers of a round got (see run_slow_then_mixed_round).
+struct MixedRound {
+  std::optional<Result<bool>> slow, accepted;
+  std::optional<Result<std::vector<OutboxItem>>> completed;
+  std::optional<Result<void>> sent;
+};
+
+struct MixedRound SqliteStoreTest::run_slow_then_mixed_round(const std::string& event_id,
+                                                            std::int64_t inbox_id,
+                                                            std::int64_t message) {
+  asio::io_context io;
+  MixedRound round;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    std::vector<std::string> keys{"slow"};
+    round.slow = co_await store_->accept(event_for("a", "slow"), std::move(keys), 1h);
+  }, asio::detached);
+  asio::steady_timer later(io, 200ms);
+  later.async_wait([&](boost::system::error_code) {
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      std::vector<std::string> keys{event_id};
+      round.accepted = co_await store_->accept(event_for("a", event_id), std::move(keys), 1h);
+    }, asio::detached);
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      std::vector<InboxCompletion> done;
+      done.push_back(InboxCompletion{inbox_id, {message_for("a", "reply")}});
+      round.completed = co_await store_->inbox_complete(std::move(done));
+    }, asio::detached);
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      round.sent = co_await store_->outbox_sent(message, "p1");
+    }, asio::detached);
+  });
+  io.run();
+  return round;
+}
+
 TEST_F(SqliteStoreTest, AcceptsCompletionsAndOutboxUpdatesQueuedTogetherShareOneCommit) {
   share_file();
   EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
@@ -492,40 +532,15 @@ TEST_F(SqliteStoreTest, AcceptsCompletionsAndOutboxUpdatesQueuedTogetherShareOne
   execute_sql(kSlowInsert);
   const std::uint64_t before = store_->commits();
 
-  asio::io_context io;
-  std::optional<Result<bool>> slow, accepted;
-  std::optional<Result<std::vector<OutboxItem>>> completed;
-  std::optional<Result<void>> sent;
-  std::function<void()> submit_next_round;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    std::vector<std::string> keys{"slow"};
-    slow = co_await store_->accept(event_for("a", "slow"), std::move(keys), 1h);
-  }, asio::detached);
-  asio::steady_timer later(io, 200ms);
-  later.async_wait([&](boost::system::error_code) { submit_next_round(); });
-  submit_next_round = [&] {
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      std::vector<std::string> keys{"2"};
-      accepted = co_await store_->accept(event_for("a", "2"), std::move(keys), 1h);
-    }, asio::detached);
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      std::vector<InboxCompletion> done;
-      done.push_back(InboxCompletion{items[0].id, {message_for("a", "reply")}});
-      completed = co_await store_->inbox_complete(std::move(done));
-    }, asio::detached);
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      sent = co_await store_->outbox_sent(message, "p1");
-    }, asio::detached);
-  };
-  io.run();
+  const MixedRound round = run_slow_then_mixed_round("2", items[0].id, message);
 
-  ASSERT_TRUE(slow && accepted && completed && sent);
-  EXPECT_TRUE(slow->value());
-  EXPECT_TRUE(accepted->value());
-  ASSERT_TRUE(*completed);
-  ASSERT_EQ(completed->value().size(), 1u);
-  EXPECT_EQ(status(completed->value()[0].id)->state, OutboxState::queued);
-  EXPECT_TRUE(*sent);
+  ASSERT_TRUE(round.slow && round.accepted && round.completed && round.sent);
+  EXPECT_TRUE(round.slow->value());
+  EXPECT_TRUE(round.accepted->value());
+  ASSERT_TRUE(*round.completed);
+  ASSERT_EQ(round.completed->value().size(), 1u);
+  EXPECT_EQ(status(round.completed->value()[0].id)->state, OutboxState::queued);
+  EXPECT_TRUE(*round.sent);
   EXPECT_EQ(status(message)->state, OutboxState::sent);
   const auto left = pending("a");
   ASSERT_EQ(left.size(), 2u);
@@ -546,40 +561,15 @@ TEST_F(SqliteStoreTest, AFailedWriteInAMixedRoundFailsOnlyItsOwnCaller) {
       "CREATE TRIGGER refuse_bad BEFORE INSERT ON inbox WHEN NEW.event LIKE '%\"bad\"%' "
       "BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
 
-  asio::io_context io;
-  std::optional<Result<bool>> slow, refused;
-  std::optional<Result<std::vector<OutboxItem>>> completed;
-  std::optional<Result<void>> sent;
-  std::function<void()> submit_next_round;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    std::vector<std::string> keys{"slow"};
-    slow = co_await store_->accept(event_for("a", "slow"), std::move(keys), 1h);
-  }, asio::detached);
-  asio::steady_timer later(io, 200ms);
-  later.async_wait([&](boost::system::error_code) { submit_next_round(); });
-  submit_next_round = [&] {
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      std::vector<std::string> keys{"bad"};
-      refused = co_await store_->accept(event_for("a", "bad"), std::move(keys), 1h);
-    }, asio::detached);
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      std::vector<InboxCompletion> done;
-      done.push_back(InboxCompletion{items[0].id, {message_for("a", "reply")}});
-      completed = co_await store_->inbox_complete(std::move(done));
-    }, asio::detached);
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      sent = co_await store_->outbox_sent(message, "p1");
-    }, asio::detached);
-  };
-  io.run();
+  const MixedRound round = run_slow_then_mixed_round("bad", items[0].id, message);
 
-  ASSERT_TRUE(slow && refused && completed && sent);
-  EXPECT_TRUE(slow->value());
-  ASSERT_FALSE(*refused);
-  EXPECT_TRUE(refused->error().is(errc::store_failed));
-  ASSERT_TRUE(*completed) << "the completion in the failed round is written on its own";
-  ASSERT_EQ(completed->value().size(), 1u);
-  EXPECT_TRUE(*sent) << "the outbox update in the failed round is written on its own";
+  ASSERT_TRUE(round.slow && round.accepted && round.completed && round.sent);
+  EXPECT_TRUE(round.slow->value());
+  ASSERT_FALSE(*round.accepted);
+  EXPECT_TRUE(round.accepted->error().is(errc::store_failed));
+  ASSERT_TRUE(*round.completed) << "the completion in the failed round is written on its own";
+  ASSERT_EQ(round.completed->value().size(), 1u);
+  EXPECT_TRUE(*round.sent) << "the outbox update in the failed round is written on its own";
   EXPECT_EQ(status(message)->state, OutboxState::sent);
   const auto left = pending("a");
   ASSERT_EQ(left.size(), 1u);

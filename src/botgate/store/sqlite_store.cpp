@@ -328,6 +328,20 @@ struct SqliteStore::Impl {
     spdlog::error("store: {}", e.what());
   }
 
+  /// Runs `write` in a transaction of its own; when it fails, rolls back and returns why.
+  template <class F>
+  std::optional<std::string> in_own_transaction(F&& write) {
+    try {
+      begin();
+      write();
+      commit();
+      return std::nullopt;
+    } catch (const std::exception& e) {
+      roll_back_after(e);
+      return std::string(e.what());
+    }
+  }
+
   /// Inside a transaction: the inbox row of each new event, 0 for a duplicate.
   std::vector<std::int64_t> write_accepts(const std::vector<AcceptQueue::Pending>& batch) {
     std::vector<std::int64_t> rows;
@@ -356,14 +370,9 @@ struct SqliteStore::Impl {
   void write_accepts_alone(std::vector<AcceptQueue::Pending>& batch) {
     if (batch.empty()) return;
     std::vector<std::int64_t> rows;
-    try {
-      begin();
-      rows = write_accepts(batch);
-      commit();
-    } catch (const std::exception& e) {
-      roll_back_after(e);
+    if (auto error = in_own_transaction([&] { rows = write_accepts(batch); })) {
       dedup_->rolled_back();
-      const Error failed{errc::store_failed, e.what()};
+      const Error failed{errc::store_failed, *error};
       for (auto& pending : batch) (*pending.done)(failed);
       return;
     }
@@ -411,13 +420,8 @@ struct SqliteStore::Impl {
       std::vector<CompletionQueue::Pending> one;
       one.push_back(std::move(pending));
       std::vector<std::vector<std::int64_t>> ids;
-      try {
-        begin();
-        ids = write_completions(one);
-        commit();
-      } catch (const std::exception& e) {
-        roll_back_after(e);
-        (*one.front().done)(Error{errc::store_failed, e.what()});
+      if (auto error = in_own_transaction([&] { ids = write_completions(one); })) {
+        (*one.front().done)(Error{errc::store_failed, *error});
         continue;
       }
       completions_committed(one, ids);
@@ -513,13 +517,16 @@ struct SqliteStore::Impl {
   /// own, so that one bad update does not fail the others.
   void write_updates_alone(std::vector<UpdateQueue::Pending>& batch) {
     if (batch.empty()) return;
-    std::optional<std::string> error = write_outbox_updates_alone(batch, 0, batch.size());
+    std::optional<std::string> error =
+        in_own_transaction([&] { write_outbox_updates(batch, 0, batch.size()); });
     if (!error) {
       for (auto& pending : batch) (*pending.done)(Result<void>{});
       return;
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (batch.size() > 1) error = write_outbox_updates_alone(batch, i, i + 1);
+      if (batch.size() > 1) {
+        error = in_own_transaction([&] { write_outbox_updates(batch, i, i + 1); });
+      }
       Result<void> result;
       if (error) result = Error{errc::store_failed, *error};
       (*batch[i].done)(std::move(result));
@@ -532,21 +539,6 @@ struct SqliteStore::Impl {
     for (std::size_t i = first; i < last; ++i) {
       const OutboxUpdate& u = batch[i].request;
       update_outbox(u.id, u.state, u.next_at, u.error, u.platform_id, true);
-    }
-  }
-
-  /// Writes updates [first, last) of `batch` in one transaction; on failure, rolls back and
-  /// returns why.
-  std::optional<std::string> write_outbox_updates_alone(
-      const std::vector<UpdateQueue::Pending>& batch, std::size_t first, std::size_t last) {
-    try {
-      begin();
-      write_outbox_updates(batch, first, last);
-      commit();
-      return std::nullopt;
-    } catch (const std::exception& e) {
-      roll_back_after(e);
-      return std::string(e.what());
     }
   }
 
