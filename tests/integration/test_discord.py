@@ -305,6 +305,9 @@ def test_op7_resumes_and_op9_false_identifies_again(launch, discord_fake):
     assert fake.wait_connected(10)
     fake.send_reconnect()
     assert fake.wait_stat("resumes", 1, 10), bg.log_text()
+    # The fake records the old connection's close once its writer is done, which may come after
+    # the Resume on the new connection.
+    assert wait_until(lambda: fake.stats()["client_close_codes"], 5), "the old connection closed"
     assert fake.stats()["last_client_close_code"] == 4000, "closed so as to keep the session"
     assert fake.wait_connected(10)
 
