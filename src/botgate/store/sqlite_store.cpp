@@ -62,9 +62,9 @@ constexpr const char* kOutboxLaneIndex =
     "CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (bot, lane, id) WHERE state = 0";
 
 /// One botgate process owns its database: the lock is taken once and held, instead of a file
-/// lock and a shared-memory WAL-index check around every transaction (a sixth of a callback's
-/// CPU), and a second process on the same file fails to open it rather than sending everything
-/// twice. Before journal_mode, so that the WAL index lives in the process's memory.
+/// lock and a shared-memory WAL-index check around every transaction (several us of a callback),
+/// and a second process on the same file fails to open it rather than sending everything twice.
+/// Before journal_mode, so that the WAL index lives in the process's memory.
 constexpr const char* kExclusive = "PRAGMA locking_mode=EXCLUSIVE;";
 
 constexpr const char* kSchema = R"sql(
