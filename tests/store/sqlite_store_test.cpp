@@ -61,11 +61,12 @@ class SqliteStoreTest : public ::testing::Test {
     store_ = std::make_unique<SqliteStore>(path_.string(), SqliteStoreOptions{.shared_file = true});
   }
 
-  /// Accepts event "slow" (kSlowInsert makes its round last about a second) and, 200 ms later
-  /// while that round runs, submits what the next round then holds: an accept of `event_id`,
-  /// the completion of inbox item `inbox_id` with one reply, and outbox message `message` sent.
-  struct MixedRound run_slow_then_mixed_round(const std::string& event_id, std::int64_t inbox_id,
-                                              std::int64_t message);
+  /// On a shared file with event "1" in the inbox and one message queued: accepts event "slow"
+  /// (kSlowInsert makes its round last about a second) and, 200 ms later while that round runs,
+  /// submits what the next round then holds: an accept of `event_id`, the completion of event
+  /// "1" with one reply, and the queued message sent. `trigger`: more SQL run before the rounds.
+  struct MixedRound run_slow_then_mixed_round(const std::string& event_id,
+                                              const char* trigger = nullptr);
 
   bool accept(const Event& event, std::vector<std::string> keys, std::chrono::seconds ttl = 1h) {
     return run_sync(store_->accept(event, std::move(keys), ttl)).value();
@@ -493,13 +494,26 @@ struct MixedRound {
   std::optional<Result<bool>> slow, accepted;
   std::optional<Result<std::vector<OutboxItem>>> completed;
   std::optional<Result<void>> sent;
+  std::int64_t message = 0;          // the outbox message the round marks sent
+  std::uint64_t commits_before = 0;  // store_->commits() when the slow round began
 };
 
 struct MixedRound SqliteStoreTest::run_slow_then_mixed_round(const std::string& event_id,
-                                                            std::int64_t inbox_id,
-                                                            std::int64_t message) {
-  asio::io_context io;
+                                                            const char* trigger) {
+  share_file();
   MixedRound round;
+  EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
+  const auto items = pending("a");
+  EXPECT_EQ(items.size(), 1u);
+  if (items.empty()) return round;
+  const std::int64_t inbox_id = items[0].id;
+  round.message = push(message_for("a", "earlier reply"));
+  const std::int64_t message = round.message;
+  execute_sql(kSlowInsert);
+  if (trigger != nullptr) execute_sql(trigger);
+  round.commits_before = store_->commits();
+
+  asio::io_context io;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     std::vector<std::string> keys{"slow"};
     round.slow = co_await store_->accept(event_for("a", "slow"), std::move(keys), 1h);
@@ -524,15 +538,8 @@ struct MixedRound SqliteStoreTest::run_slow_then_mixed_round(const std::string& 
 }
 
 TEST_F(SqliteStoreTest, AcceptsCompletionsAndOutboxUpdatesQueuedTogetherShareOneCommit) {
-  share_file();
-  EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
-  const auto items = pending("a");
-  ASSERT_EQ(items.size(), 1u);
-  const std::int64_t message = push(message_for("a", "earlier reply"));
-  execute_sql(kSlowInsert);
-  const std::uint64_t before = store_->commits();
-
-  const MixedRound round = run_slow_then_mixed_round("2", items[0].id, message);
+  const MixedRound round = run_slow_then_mixed_round("2");
+  const std::int64_t message = round.message;
 
   ASSERT_TRUE(round.slow && round.accepted && round.completed && round.sent);
   EXPECT_TRUE(round.slow->value());
@@ -547,21 +554,15 @@ TEST_F(SqliteStoreTest, AcceptsCompletionsAndOutboxUpdatesQueuedTogetherShareOne
   EXPECT_EQ(left[0].event.platform_event_id, "slow");
   EXPECT_EQ(left[1].event.platform_event_id, "2");
   // The slow round, then everything else in one; one commit per kind would be four.
-  EXPECT_EQ(store_->commits() - before, 2u);
+  EXPECT_EQ(store_->commits() - round.commits_before, 2u);
 }
 
 TEST_F(SqliteStoreTest, AFailedWriteInAMixedRoundFailsOnlyItsOwnCaller) {
-  share_file();
-  EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
-  const auto items = pending("a");
-  ASSERT_EQ(items.size(), 1u);
-  const std::int64_t message = push(message_for("a", "earlier reply"));
-  execute_sql(kSlowInsert);
-  execute_sql(
+  const MixedRound round = run_slow_then_mixed_round(
+      "bad",
       "CREATE TRIGGER refuse_bad BEFORE INSERT ON inbox WHEN NEW.event LIKE '%\"bad\"%' "
       "BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
-
-  const MixedRound round = run_slow_then_mixed_round("bad", items[0].id, message);
+  const std::int64_t message = round.message;
 
   ASSERT_TRUE(round.slow && round.accepted && round.completed && round.sent);
   EXPECT_TRUE(round.slow->value());
