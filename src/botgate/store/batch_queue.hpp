@@ -7,6 +7,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <memory>
@@ -34,8 +35,9 @@ class BatchQueue {
     std::unique_ptr<BatchDone<Result>> done;
   };
 
-  /// Queues `request` and waits for its result. `schedule` is called (on the caller's thread)
-  /// when the queue was idle: it must post a drain (take() and write) to the database thread.
+  /// Queues `request` and waits for its result. `schedule(caller)` is called (on the caller's
+  /// thread, with the caller's executor) when the queue was idle: it must post a drain (take()
+  /// and write) to the database thread.
   template <class Schedule>
   asio::awaitable<Result> submit(Request request, Schedule schedule) {
     return asio::async_initiate<const asio::use_awaitable_t<>, void(Result)>(
@@ -54,6 +56,7 @@ class BatchQueue {
             Handler handler;
             decltype(asio::make_work_guard(std::declval<Handler&>())) work;
           };
+          auto caller = asio::get_associated_executor(handler);
           bool idle = false;
           {
             std::lock_guard lock(mutex_);
@@ -61,7 +64,7 @@ class BatchQueue {
             idle = !scheduled_;
             scheduled_ = true;
           }
-          if (idle) schedule();
+          if (idle) schedule(caller);
         },
         asio::use_awaitable, std::move(request));
   }

@@ -271,14 +271,20 @@ struct SqliteStore::Impl {
   asio::awaitable<Result<bool>> accept_batched(Event event, std::vector<std::string> keys,
                                                std::chrono::seconds ttl) {
     AcceptRequest request{std::move(event), std::move(keys), ttl};
-    return accepts_.submit(std::move(request), [this] { schedule_writes(); });
+    return accepts_.submit(std::move(request), [this](const auto& caller) { schedule_writes(caller); });
   }
 
   using AcceptQueue = BatchQueue<AcceptRequest, Result<bool>>;
   using CompletionQueue = BatchQueue<std::vector<InboxCompletion>, Result<std::vector<OutboxItem>>>;
 
-  void schedule_writes() {
-    asio::post(pool_, [this] { drain_writes(); });
+  /// The drain is posted from the caller's executor rather than at once, so that it starts after
+  /// the handlers the caller's thread has ready (the other callbacks of the same epoll round):
+  /// those queue their writes first and share the round. Woken at the first write, the database
+  /// thread took a few writes per commit and took the core from the callbacks that were about to
+  /// queue theirs (one core: 49 -> 38-42 us of CPU per Feishu callback, ~+25% requests/s).
+  template <class Executor>
+  void schedule_writes(const Executor& caller) {
+    asio::post(caller, [this] { asio::post(pool_, [this] { drain_writes(); }); });
   }
 
   /// On the database thread: one transaction for every write queued so far, of all three kinds
@@ -502,7 +508,7 @@ struct SqliteStore::Impl {
   /// Group commit of outbox updates (see BatchQueue and drain_writes): a bot that sends to many
   /// chats at once settles them in one transaction.
   asio::awaitable<Result<void>> update_outbox_batched(OutboxUpdate update) {
-    return updates_.submit(std::move(update), [this] {
+    return updates_.submit(std::move(update), [this](const auto&) {
       // Nobody waits on an update to go on (a lane records its sends in the background), so
       // updates wait up to kUpdateHold for the next round of accepts and completions, or for
       // each other, instead of taking a commit each.
@@ -597,7 +603,7 @@ asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_pending(std::
 asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::inbox_complete(
     std::vector<InboxCompletion> done) {
   co_return co_await impl_->completions_.submit(std::move(done),
-                                                [this] { impl_->schedule_writes(); });
+                                                [this](const auto& caller) { impl_->schedule_writes(caller); });
 }
 
 asio::awaitable<Result<std::int64_t>> SqliteStore::outbox_push(OutgoingMessage message) {
