@@ -50,8 +50,12 @@ std::vector<OutboxItem> read_outbox_items(Statement& s) {
   return items;
 }
 
-/// How long an outbox update may wait to share a commit with other writes.
-constexpr std::chrono::milliseconds kUpdateHold{1};
+/// How long an outbox update may wait to share a commit with other writes. Each "sent" removes
+/// its message from the lane index at its chat's place: the longer the hold, the more of them
+/// share a page (Discord flood, 1 -> 5 ms: 1.8 -> 1.2 SQLite pages written per event, ~+10% events/s).
+/// It is also how much longer than the send itself a crash may leave a message unrecorded as
+/// sent (it is sent again after the restart).
+constexpr std::chrono::milliseconds kUpdateHold{5};
 
 constexpr int kQueued = 0;
 constexpr int kSent = 1;
