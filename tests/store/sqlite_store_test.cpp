@@ -55,6 +55,20 @@ class SqliteStoreTest : public ::testing::Test {
     store_.reset();
     store_ = std::make_unique<SqliteStore>(path_.string());
   }
+  void reopen_with(SqliteStoreOptions options) {
+    store_.reset();
+    store_ = std::make_unique<SqliteStore>(path_.string(), options);
+  }
+  /// Waits (up to 5 s) until `done()` holds.
+  template <class Done>
+  static bool eventually(Done done) {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(5ms);
+    }
+    return true;
+  }
   /// Opens the store so that execute_sql's second connection can reach the file.
   void share_file() {
     store_.reset();
@@ -718,6 +732,80 @@ TEST_F(SqliteStoreTest, AnOutboxUpdateThatFailsDoesNotFailTheOthersWrittenWithIt
       EXPECT_EQ(s->attempts, 1);
     }
   }
+}
+
+TEST_F(SqliteStoreTest, SentAndFailedMessagesAreDeletedAfterTheRetentionAndQueuedOnesStay) {
+  reopen_with(SqliteStoreOptions{.finished_retention = 0ms, .purge_every = 0ms});
+  const std::int64_t sent = push(message_for("a", "sent"));
+  const std::int64_t failed = push(message_for("a", "failed"));
+  const std::int64_t queued = push(message_for("a", "queued"));
+  const std::int64_t retried = push(message_for("a", "retried"));
+  ASSERT_TRUE(run_sync(store_->outbox_sent(sent, "p1")));
+  ASSERT_TRUE(run_sync(store_->outbox_failed(failed, "gone")));
+  ASSERT_TRUE(run_sync(store_->outbox_retry(retried, SystemTime::clock::now() + 1h, "429")));
+
+  ASSERT_TRUE(eventually([&] { return store_->outbox_purged() == 2; }))
+      << store_->outbox_purged() << " deleted";
+  EXPECT_FALSE(status(sent));
+  EXPECT_FALSE(status(failed));
+  ASSERT_TRUE(status(queued));
+  EXPECT_EQ(status(queued)->state, OutboxState::queued);
+  ASSERT_TRUE(status(retried));
+  EXPECT_EQ(status(retried)->state, OutboxState::queued);
+  const auto still_due = due("a");
+  ASSERT_EQ(still_due.size(), 1u);
+  EXPECT_EQ(still_due[0].id, queued);
+  // Deleted for good, not only hidden.
+  reopen();
+  EXPECT_FALSE(status(sent));
+  ASSERT_TRUE(status(retried));
+  EXPECT_EQ(status(retried)->state, OutboxState::queued);
+}
+
+TEST_F(SqliteStoreTest, FinishedMessagesAnswerTheirStatusUntilTheRetentionPassed) {
+  reopen_with(SqliteStoreOptions{.finished_retention = 1h, .purge_every = 0ms});
+  const std::int64_t sent = push(message_for("a", "sent"));
+  const std::int64_t failed = push(message_for("a", "failed"));
+  ASSERT_TRUE(run_sync(store_->outbox_sent(sent, "p1")));
+  ASSERT_TRUE(run_sync(store_->outbox_failed(failed, "gone")));
+  // A pass that starts after both were written: the one after the next round of writes.
+  const std::uint64_t passes = store_->outbox_purges();
+  ASSERT_TRUE(accept(event_for("a", "e1"), {"k1"}));
+  ASSERT_TRUE(eventually([&] { return store_->outbox_purges() > passes; }));
+
+  EXPECT_EQ(store_->outbox_purged(), 0u);
+  const auto sent_status = status(sent);
+  ASSERT_TRUE(sent_status);
+  EXPECT_EQ(sent_status->state, OutboxState::sent);
+  EXPECT_EQ(sent_status->platform_message_id, "p1");
+  const auto failed_status = status(failed);
+  ASSERT_TRUE(failed_status);
+  EXPECT_EQ(failed_status->state, OutboxState::failed);
+  EXPECT_EQ(failed_status->last_error, "gone");
+}
+
+TEST_F(SqliteStoreTest, APurgeOfMoreThanOneChunkDeletesThemAll) {
+  reopen_with(SqliteStoreOptions{.finished_retention = 0ms, .purge_every = 1h});
+  constexpr int kMessages = 2'500;  // 1,000 rows per step
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < kMessages; ++i) ids.push_back(push(message_for("a", std::to_string(i))));
+  asio::io_context io;
+  int written = 0;
+  for (const std::int64_t id : ids) {
+    asio::co_spawn(io, [&, id]() -> asio::awaitable<void> {
+      if (co_await store_->outbox_sent(id, "p")) ++written;
+    }, asio::detached);
+  }
+  io.run();
+  ASSERT_EQ(written, kMessages);
+  EXPECT_EQ(store_->outbox_purged(), 0u);  // not due: the first pass is an hour after opening
+
+  reopen_with(SqliteStoreOptions{.finished_retention = 0ms, .purge_every = 0ms});
+  ASSERT_TRUE(accept(event_for("a", "e1"), {"k1"}));  // a round of writes starts the pass
+  ASSERT_TRUE(eventually([&] { return store_->outbox_purges() >= 1; }));
+  EXPECT_EQ(store_->outbox_purged(), static_cast<std::uint64_t>(kMessages));
+  EXPECT_FALSE(status(ids.front()));
+  EXPECT_FALSE(status(ids.back()));
 }
 
 TEST_F(SqliteStoreTest, TokensPutGetErase) {

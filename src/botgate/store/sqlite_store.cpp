@@ -3,6 +3,7 @@
 #include "botgate/core/event_json.hpp"
 #include "botgate/store/batch_queue.hpp"
 #include "botgate/store/inbox_mirror.hpp"
+#include "botgate/store/outbox_purge.hpp"
 #include "botgate/store/sqlite_dedup.hpp"
 #include "botgate/store/sqlite_statement.hpp"
 
@@ -165,10 +166,13 @@ struct SqliteStore::Impl {
     }
     statements_ = std::make_unique<Statements>(db_);
     dedup_ = std::make_unique<SqliteDedup>(*statements_);
+    purge_ = std::make_unique<OutboxPurge>(*statements_, options.finished_retention,
+                                           options.purge_every);
     try {
       add_outbox_lanes();
       dedup_->load(now_ms());
     } catch (const std::exception& e) {
+      purge_.reset();
       dedup_.reset();
       statements_.reset();
       sqlite3_close(db_);
@@ -177,6 +181,7 @@ struct SqliteStore::Impl {
   }
   ~Impl() {
     pool_.join();
+    purge_.reset();
     dedup_.reset();
     statements_.reset();
     sqlite3_close(db_);
@@ -301,6 +306,7 @@ struct SqliteStore::Impl {
     auto updates = updates_.take();
     const int kinds = !accepts.empty() + !completions.empty() + !updates.empty();
     if (kinds == 0) return;  // taken by an earlier round
+    schedule_outbox_purge();  // after this round
     if (kinds == 1) {
       // Alone, each kind is written the way it isolates its own failures.
       if (!accepts.empty()) write_accepts_alone(accepts);
@@ -480,6 +486,23 @@ struct SqliteStore::Impl {
     });
   }
 
+  /// Like a merge: the next step of a due outbox purge goes behind the writes already queued,
+  /// one chunk per transaction.
+  void schedule_outbox_purge() {
+    if (purge_scheduled_ || !purge_->due()) return;
+    purge_scheduled_ = true;
+    asio::post(pool_, [this] {
+      purge_scheduled_ = false;
+      if (auto error = in_own_transaction([&] { purge_->step(now_ms()); })) {
+        purge_->rolled_back();
+        return;
+      }
+      purge_->committed();
+      // The next step of this pass; the next pass starts after a later round of writes.
+      if (purge_->in_pass()) schedule_outbox_purge();
+    });
+  }
+
   std::int64_t push(const OutgoingMessage& message, std::int64_t now) {
     Use s(statement(
         "INSERT INTO outbox (bot, message, next_at, created_at, updated_at, lane) "
@@ -556,6 +579,8 @@ struct SqliteStore::Impl {
   sqlite3* db_ = nullptr;
   std::unique_ptr<Statements> statements_;
   std::unique_ptr<SqliteDedup> dedup_;
+  std::unique_ptr<OutboxPurge> purge_;
+  bool purge_scheduled_ = false;  // database thread only
   InboxMirror inbox_mirror_;
   bool merge_scheduled_ = false;  // database thread only
   bool in_transaction_ = false;
@@ -574,6 +599,9 @@ SqliteStore::~SqliteStore() = default;
 std::uint64_t SqliteStore::commits() const noexcept {
   return impl_->commits_.load(std::memory_order_relaxed);
 }
+
+std::uint64_t SqliteStore::outbox_purges() const noexcept { return impl_->purge_->passes(); }
+std::uint64_t SqliteStore::outbox_purged() const noexcept { return impl_->purge_->deleted(); }
 
 asio::awaitable<Result<bool>> SqliteStore::accept(Event event, std::vector<std::string> keys,
                                                   std::chrono::seconds ttl) {

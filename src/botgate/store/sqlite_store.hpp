@@ -5,6 +5,7 @@
 
 #include "botgate/core/store.hpp"
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -15,6 +16,11 @@ struct SqliteStoreOptions {
   /// on purpose). Off, the store takes the file's lock once and holds it: no file lock and
   /// WAL-index check around every transaction, and a second process cannot open the file.
   bool shared_file = false;
+  /// Sent and failed messages answer outbox_status this long after they were queued and last
+  /// tried; then they are deleted (see OutboxPurge).
+  std::chrono::milliseconds finished_retention = std::chrono::hours(24 * 7);
+  /// How often the store looks for them.
+  std::chrono::milliseconds purge_every = std::chrono::minutes(10);
 };
 
 class SqliteStore final : public Store {
@@ -56,6 +62,9 @@ class SqliteStore final : public Store {
   /// How many transactions the store has committed since it opened (for tests and benchmarks:
   /// group commit is seen in it).
   std::uint64_t commits() const noexcept;
+  /// Purge passes over the outbox ended, and finished messages they deleted (for tests).
+  std::uint64_t outbox_purges() const noexcept;
+  std::uint64_t outbox_purged() const noexcept;
 
  private:
   struct Impl;
