@@ -36,8 +36,10 @@ constexpr std::size_t kOutboxPage = 64;
 /// ...and holds at most this many in its lanes: the rest wait in the store.
 constexpr std::size_t kOutboxHeld = 1024;
 /// At most this many messages of one chat are held: a chat with a long backlog takes no room
-/// from the others (its later messages are read again once these are sent).
-constexpr std::size_t kLaneDepth = 8;
+/// from the others (its later messages are read again once these are sent). Each message past
+/// it costs a read back from the store; 8 -> 32 took the Discord flood (50 chats) from
+/// 9,600-10,100 to 10,600-12,100 events/s.
+constexpr std::size_t kLaneDepth = 32;
 /// How often the worker reads the queue again from its start, for messages it passed over
 /// because they were not due then (retries left by a previous run).
 constexpr std::chrono::seconds kFullScanEvery{1};
