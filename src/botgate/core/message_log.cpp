@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 namespace botgate {
 namespace {
@@ -87,45 +88,53 @@ LogEntry MessageLog::outgoing(const OutgoingMessage& message, const std::string&
 }
 
 void MessageLog::add(LogEntry entry) {
+  const std::size_t id_hash = std::hash<std::string>{}(entry.id);
   std::lock_guard lock(mutex_);
-  if (auto it = index_.find(entry.id); it != index_.end()) {
+  if (LogEntry* existing = find(entry.id, id_hash)) {
     entry.seq = ++seq_;
-    entries_[it->second - first_index_] = std::move(entry);
+    *existing = std::move(entry);
     wake();
     return;
   }
-  insert(std::move(entry));
+  insert(std::move(entry), id_hash);
 }
 
 void MessageLog::delivery(const OutgoingMessage& message, const std::string& platform,
                           LogOutcome outcome, const std::string& error, int attempts) {
   const std::string id = "out:" + message.idempotency_key;
+  const std::size_t id_hash = std::hash<std::string>{}(id);
   std::lock_guard lock(mutex_);
-  auto it = index_.find(id);
-  if (it == index_.end()) {
-    LogEntry entry = outgoing(message, platform, "", outcome);
-    entry.error = error;
-    entry.attempts = attempts;
-    insert(std::move(entry));
+  LogEntry* entry = find(id, id_hash);
+  if (!entry) {
+    LogEntry added = outgoing(message, platform, "", outcome);
+    added.error = error;
+    added.attempts = attempts;
+    insert(std::move(added), id_hash);
     return;
   }
-  LogEntry& entry = entries_[it->second - first_index_];
-  entry.outcome = outcome;
-  entry.error = error;
-  entry.attempts = attempts;
-  entry.seq = ++seq_;
+  entry->outcome = outcome;
+  entry->error = error;
+  entry->attempts = attempts;
+  entry->seq = ++seq_;
   wake();
 }
 
-void MessageLog::insert(LogEntry entry) {
+LogEntry* MessageLog::find(const std::string& id, std::size_t id_hash) {
+  auto it = index_.find(id_hash);
+  if (it == index_.end() || it->second < first_index_) return nullptr;
+  LogEntry& entry = entries_[it->second - first_index_];
+  return entry.id == id ? &entry : nullptr;
+}
+
+void MessageLog::insert(LogEntry entry, std::size_t id_hash) {
   if (entries_.size() == capacity_) {
-    auto it = index_.find(entries_.front().id);
+    auto it = index_.find(std::hash<std::string>{}(entries_.front().id));
     if (it != index_.end() && it->second == first_index_) index_.erase(it);
     entries_.pop_front();
     ++first_index_;
   }
   entry.seq = ++seq_;
-  index_[entry.id] = first_index_ + entries_.size();
+  index_[id_hash] = first_index_ + entries_.size();
   entries_.push_back(std::move(entry));
   wake();
 }

@@ -84,14 +84,19 @@ class MessageLog {
   void close();
 
  private:
-  void insert(LogEntry entry);  // under mutex_
-  void wake();                  // under mutex_
+  void insert(LogEntry entry, std::size_t id_hash);  // under mutex_
+  /// The entry with `id` (whose hash is `id_hash`), or null. Under mutex_.
+  LogEntry* find(const std::string& id, std::size_t id_hash);
+  void wake();  // under mutex_
 
   std::size_t capacity_;
   mutable std::mutex mutex_;
   std::deque<LogEntry> entries_;  // oldest first (by insertion)
   std::uint64_t first_index_ = 0;  // the insertion index of entries_.front()
-  std::unordered_map<std::string, std::uint64_t> index_;  // id -> insertion index
+  // The hash of an id -> its insertion index. Keyed by the hash rather than the id, so that an
+  // entry costs no second copy of its id; find() compares the id itself (two ids with one hash
+  // only cost the older one its place in the index: a later change adds it again).
+  std::unordered_map<std::size_t, std::uint64_t> index_;
   std::uint64_t seq_ = 0;
   bool closed_ = false;
   std::vector<std::shared_ptr<asio::steady_timer>> waiters_;
