@@ -55,7 +55,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--events", type=int,
                    help="distinct callbacks per platform, wrk cycles through them "
-                        "(200000; quick 100000)")
+                        "(400000; quick 150000)")
     p.add_argument("--messages", type=int,
                    help="gateway flood size for every bot (default: botgate 20000, discord.py "
                         "5000; quick 5000 and 1500)")
@@ -70,7 +70,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="also write every figure to this file")
     a = p.parse_args()
     a.duration = a.duration or (3 if a.quick else 10)
-    a.events = a.events or (100_000 if a.quick else 200_000)
+    a.events = a.events or (150_000 if a.quick else 400_000)
     a.mem_step = a.mem_step or (20_000 if a.quick else 100_000)
     a.parts = [x.strip() for x in a.only.split(",") if x.strip()]
     a.servers = [x.strip() for x in a.servers.split(",")]
