@@ -7,7 +7,10 @@ namespace botgate::store {
 
 OutboxPurge::OutboxPurge(Statements& statements, std::chrono::milliseconds retention,
                          std::chrono::milliseconds every, std::size_t chunk)
-    : sql_(statements), retention_(retention), every_(every), chunk_(std::max<std::size_t>(1, chunk)) {}
+    : sql_(statements),
+      retention_(retention),
+      every_(every),
+      chunk_(std::max<std::size_t>(1, chunk)) {}
 
 bool OutboxPurge::due() const {
   return in_pass_ || std::chrono::steady_clock::now() - last_end_ >= every_;

@@ -53,7 +53,8 @@ std::vector<OutboxItem> read_outbox_items(Statement& s) {
 
 /// How long an outbox update may wait to share a commit with other writes. Each "sent" removes
 /// its message from the lane index at its chat's place: the longer the hold, the more of them
-/// share a page (Discord flood, 1 -> 5 ms: 1.8 -> 1.2 SQLite pages written per event, ~+10% events/s).
+/// share a page (Discord flood, 1 -> 5 ms: 1.8 -> 1.2 SQLite pages written per event, ~+10%
+/// events/s).
 /// It is also how much longer than the send itself a crash may leave a message unrecorded as
 /// sent (it is sent again after the restart).
 constexpr std::chrono::milliseconds kUpdateHold{5};
@@ -280,7 +281,8 @@ struct SqliteStore::Impl {
   asio::awaitable<Result<bool>> accept_batched(Event event, std::vector<std::string> keys,
                                                std::chrono::seconds ttl) {
     AcceptRequest request{std::move(event), std::move(keys), ttl};
-    return accepts_.submit(std::move(request), [this](const auto& caller) { schedule_writes(caller); });
+    return accepts_.submit(std::move(request),
+                           [this](const auto& caller) { schedule_writes(caller); });
   }
 
   using AcceptQueue = BatchQueue<AcceptRequest, Result<bool>>;
@@ -634,8 +636,8 @@ asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_pending(std::
 
 asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::inbox_complete(
     std::vector<InboxCompletion> done) {
-  co_return co_await impl_->completions_.submit(std::move(done),
-                                                [this](const auto& caller) { impl_->schedule_writes(caller); });
+  co_return co_await impl_->completions_.submit(
+      std::move(done), [this](const auto& caller) { impl_->schedule_writes(caller); });
 }
 
 asio::awaitable<Result<std::int64_t>> SqliteStore::outbox_push(OutgoingMessage message) {
