@@ -125,6 +125,27 @@ TEST_F(SqliteDedupTest, KeysRecordedDuringAMergeStayRecent) {
   EXPECT_TRUE(dedup_->seen("new", kNow)) << "still on disk";
 }
 
+TEST_F(SqliteDedupTest, KeysRecordedInAnyOrderAreMergedAndNewOnesOnEitherSideStayRecent) {
+  for (const char* key : {"k5", "k3", "k1", "k4", "k2"}) record(key);
+  sql("BEGIN");
+  dedup_->merge_step(kNow);  // the two smallest keys
+  sql("COMMIT");
+  dedup_->merge_committed();
+  EXPECT_EQ(count("dedup"), 2);
+  record("k0");  // sorts before where the merge is
+  record("k9");  // and after
+  merge_all();
+  EXPECT_EQ(count("dedup"), 5);
+  EXPECT_EQ(count("dedup_recent"), 2);
+  EXPECT_EQ(dedup_->recent_size(), 2u);
+  for (const char* key : {"k0", "k1", "k2", "k3", "k4", "k5", "k9"}) {
+    EXPECT_TRUE(dedup_->seen(key, kNow)) << key;
+  }
+  restart();
+  for (const char* key : {"k0", "k1", "k5", "k9"}) EXPECT_TRUE(dedup_->seen(key, kNow)) << key;
+  EXPECT_FALSE(dedup_->seen("k6", kNow));
+}
+
 TEST_F(SqliteDedupTest, RowIdsGivenOutAgainAfterARollbackAreNotTakenByAMerge) {
   // SQLite reuses the row ids of a rolled-back insert. A merge that counted them as its own
   // would delete the key that later gets that id, between two of its steps.
