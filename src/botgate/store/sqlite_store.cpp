@@ -469,21 +469,10 @@ struct SqliteStore::Impl {
     merge_scheduled_ = true;
     asio::post(pool_, [this] {
       merge_scheduled_ = false;
-      try {
-        begin();
-        dedup_->merge_step(now_ms());
-        commit();
-        dedup_->merge_committed();
-      } catch (const std::exception& e) {
-        if (in_transaction_) {
-          sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-          in_transaction_ = false;
-        }
-        // The keys stay in dedup_recent and in memory; the step is tried again after the next
-        // accepts.
-        spdlog::error("store: merging dedup keys: {}", e.what());
-        return;
-      }
+      // On failure (logged) the keys stay in dedup_recent and in memory; the step is tried
+      // again after the next accepts.
+      if (in_own_transaction([&] { dedup_->merge_step(now_ms()); })) return;
+      dedup_->merge_committed();
       schedule_dedup_merge();
     });
   }
@@ -495,7 +484,7 @@ struct SqliteStore::Impl {
     purge_scheduled_ = true;
     asio::post(pool_, [this] {
       purge_scheduled_ = false;
-      if (auto error = in_own_transaction([&] { purge_->step(now_ms()); })) {
+      if (in_own_transaction([&] { purge_->step(now_ms()); })) {
         purge_->rolled_back();
         return;
       }
