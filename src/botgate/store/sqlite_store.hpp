@@ -62,6 +62,8 @@ class SqliteStore final : public Store {
   /// How many transactions the store has committed since it opened (for tests and benchmarks:
   /// group commit is seen in it).
   std::uint64_t commits() const noexcept;
+  /// Syncs of the WAL done ahead of the checkpoints (see WalSyncAhead; for tests).
+  std::uint64_t wal_syncs_ahead() const noexcept;
   /// Purge passes over the outbox ended, and finished messages they deleted (for tests).
   std::uint64_t outbox_purges() const noexcept;
   std::uint64_t outbox_purged() const noexcept;
