@@ -10,44 +10,99 @@ namespace {
 constexpr auto kPurgeInterval = std::chrono::minutes(10);
 }  // namespace
 
+std::int64_t key_hash(std::string_view key) noexcept {
+  // FNV-1a over the bytes, then a 64-bit finalizer (Stafford's mix 13) so that keys that differ
+  // in their last bytes only (ids counted up) spread over the whole range too.
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const unsigned char c : key) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 31;
+  return static_cast<std::int64_t>(h);
+}
+
 SqliteDedup::SqliteDedup(Statements& statements, std::size_t recent_limit,
                          std::size_t merge_chunk)
     : sql_(statements), recent_limit_(recent_limit), merge_chunk_(std::max<std::size_t>(1, merge_chunk)) {}
 
+bool SqliteDedup::table_exists(const std::string& name) {
+  Use s(sql_("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1"));
+  s->bind(1, name);
+  return s->step() == SQLITE_ROW;
+}
+
+void SqliteDedup::move_keys(Statement& rows) {
+  Use read(rows);
+  int rc = SQLITE_ROW;
+  while ((rc = read->step()) == SQLITE_ROW) {
+    Use insert(sql_("INSERT INTO dedup_index (hash, expires_at) VALUES (?1, ?2) "
+                    "ON CONFLICT (hash) DO UPDATE SET expires_at = "
+                    "max(expires_at, excluded.expires_at)"));
+    insert->bind(1, key_hash(read->column_text(0))).bind(2, read->column_int(1));
+    sql_.check(insert->step(), "move a dedup key");
+  }
+  sql_.check(rc, "read dedup keys to move");
+}
+
+void SqliteDedup::move_keys_from_before_hashes() {
+  const bool index = table_exists("dedup");
+  const bool recent = table_exists("dedup_recent");
+  if (!index && !recent) return;
+  sql_.exec("BEGIN IMMEDIATE");
+  try {
+    if (index) move_keys(sql_("SELECT key, expires_at FROM dedup"));
+    if (recent) move_keys(sql_("SELECT key, expires_at FROM dedup_recent"));
+    sql_.exec("DROP TABLE IF EXISTS dedup");
+    sql_.exec("DROP TABLE IF EXISTS dedup_recent");
+    sql_.exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(sql_.db(), "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
 void SqliteDedup::load(std::int64_t now_ms) {
+  move_keys_from_before_hashes();
   recent_.clear();
-  Use s(sql_("SELECT id, key, expires_at FROM dedup_recent ORDER BY id"));
+  Use s(sql_("SELECT id, hash, expires_at FROM dedup_log ORDER BY id"));
   int rc = SQLITE_ROW;
   while ((rc = s->step()) == SQLITE_ROW) {
     const std::int64_t row = s->column_int(0);
     last_row_ = row;
     const std::int64_t expires = s->column_int(2);
     // Expired rows stay until the next merge deletes them with the rest.
-    if (expires > now_ms) recent_[s->column_text(1)] = Recent{expires, row};
+    if (expires > now_ms) recent_[s->column_int(1)] = Recent{expires, row};
   }
   sql_.check(rc, "read recent dedup keys");
   staged_last_row_ = last_row_;
 }
 
 bool SqliteDedup::seen(const std::string& key, std::int64_t now_ms) {
-  if (auto it = recent_.find(key); it != recent_.end()) {
+  const std::int64_t hash = key_hash(key);
+  if (auto it = recent_.find(hash); it != recent_.end()) {
     // Keys move to the indexed table only in merges, oldest first: a recent entry is the
     // newest word on its key.
     return it->second.expires_ms > now_ms;
   }
-  Use s(sql_("SELECT expires_at FROM dedup WHERE key = ?1"));
-  s->bind(1, key);
+  Use s(sql_("SELECT expires_at FROM dedup_index WHERE hash = ?1"));
+  s->bind(1, hash);
   return s->step() == SQLITE_ROW && s->column_int(0) > now_ms;
 }
 
 void SqliteDedup::record(const std::string& key, std::int64_t expires_ms) {
-  Use s(sql_("INSERT INTO dedup_recent (key, expires_at) VALUES (?1, ?2)"));
-  s->bind(1, key).bind(2, expires_ms);
+  const std::int64_t hash = key_hash(key);
+  Use s(sql_("INSERT INTO dedup_log (hash, expires_at) VALUES (?1, ?2)"));
+  s->bind(1, hash).bind(2, expires_ms);
   sql_.check(s->step(), "record dedup key");
   const std::int64_t row = sql_.last_insert_rowid();
   staged_last_row_ = row;
-  recent_[key] = Recent{expires_ms, row};
-  staged_.push_back(Staged{key, row});
+  recent_[hash] = Recent{expires_ms, row};
+  staged_.push_back(Staged{hash, row});
 }
 
 void SqliteDedup::committed() {
@@ -57,7 +112,7 @@ void SqliteDedup::committed() {
 
 void SqliteDedup::rolled_back() {
   for (const Staged& staged : staged_) {
-    auto it = recent_.find(staged.key);
+    auto it = recent_.find(staged.hash);
     if (it != recent_.end() && it->second.row == staged.row) recent_.erase(it);
   }
   staged_.clear();
@@ -74,30 +129,30 @@ void SqliteDedup::merge_step(std::int64_t now_ms) {
   if (merging_.empty()) {
     merge_upto_ = last_row_;
     merging_.reserve(recent_.size());
-    for (const auto& [key, recent] : recent_) {
+    for (const auto& [hash, recent] : recent_) {
       if (recent.row <= merge_upto_ && recent.expires_ms > now_ms) {
-        merging_.emplace_back(key, recent.expires_ms);
+        merging_.emplace_back(hash, recent.expires_ms);
       }
     }
-    // In key order, the inserts walk the index once from left to right.
+    // In hash order, the inserts walk the index once from left to right.
     std::sort(merging_.begin(), merging_.end());
     merged_ = 0;
   }
   const std::size_t end = std::min(merging_.size(), merged_ + merge_chunk_);
   for (std::size_t i = merged_; i < end; ++i) {
-    Use s(sql_("INSERT OR REPLACE INTO dedup (key, expires_at) VALUES (?1, ?2)"));
+    Use s(sql_("INSERT OR REPLACE INTO dedup_index (hash, expires_at) VALUES (?1, ?2)"));
     s->bind(1, merging_[i].first).bind(2, merging_[i].second);
     sql_.check(s->step(), "merge dedup key");
   }
   merge_written_ = end - merged_;
   if (end < merging_.size()) return;
   {
-    Use s(sql_("DELETE FROM dedup_recent WHERE id <= ?1"));
+    Use s(sql_("DELETE FROM dedup_log WHERE id <= ?1"));
     s->bind(1, merge_upto_);
     sql_.check(s->step(), "delete merged dedup keys");
   }
   if (std::chrono::steady_clock::now() - last_purge_ >= kPurgeInterval) {
-    Use s(sql_("DELETE FROM dedup WHERE expires_at <= ?1"));
+    Use s(sql_("DELETE FROM dedup_index WHERE expires_at <= ?1"));
     s->bind(1, now_ms);
     sql_.check(s->step(), "expire dedup keys");
     last_purge_ = std::chrono::steady_clock::now();

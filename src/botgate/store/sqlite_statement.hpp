@@ -90,6 +90,7 @@ class Statements {
   }
 
   std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+  sqlite3* db() const { return db_; }
 
   /// Finalizes every statement (before the connection closes).
   void clear() { cache_.clear(); }

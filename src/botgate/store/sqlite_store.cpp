@@ -484,7 +484,7 @@ struct SqliteStore::Impl {
     merge_scheduled_ = true;
     asio::post(pool_, [this] {
       merge_scheduled_ = false;
-      // On failure (logged) the keys stay in dedup_recent and in memory; the step is tried
+      // On failure (logged) the keys stay in dedup_log and in memory; the step is tried
       // again after the next accepts.
       if (in_own_transaction([&] { dedup_->merge_step(now_ms()); })) return;
       dedup_->merge_committed();
