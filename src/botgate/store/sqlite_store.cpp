@@ -193,10 +193,10 @@ struct SqliteStore::Impl {
   }
 
   /// SQLite's hook after each commit in WAL mode (in place of its automatic checkpoints): keeps
-  /// the WAL synced ahead and checkpoints every kCheckpointFrames frames, as SQLite would.
+  /// the WAL synced ahead and checkpoints every kCheckpointFrames frames, as SQLite would, once
+  /// the sync ahead caught up.
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames) {
-    static_cast<Impl*>(self)->wal_sync_.wal_grew(frames);
-    if (frames >= kCheckpointFrames) {
+    if (static_cast<Impl*>(self)->wal_sync_.wal_grew(frames)) {
       // A checkpoint that cannot finish now (it never waits) is tried again at the next commit.
       sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     }
@@ -582,7 +582,7 @@ struct SqliteStore::Impl {
   }
 
   std::string path_;
-  WalSyncAhead wal_sync_{path_ + "-wal"};
+  WalSyncAhead wal_sync_{path_ + "-wal", kCheckpointFrames};
   sqlite3* db_ = nullptr;
   std::unique_ptr<Statements> statements_;
   std::unique_ptr<SqliteDedup> dedup_;

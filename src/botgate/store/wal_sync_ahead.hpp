@@ -1,6 +1,6 @@
 #pragma once
-/// Syncs the SQLite store's WAL file to disk from a thread of its own while it grows, so that
-/// the checkpoint on the database thread finds it (nearly) synced already.
+/// Syncs the SQLite store's WAL file to disk from a thread of its own while it grows, and says
+/// when to checkpoint: once the WAL is due for one and (nearly) synced already.
 ///
 /// With synchronous=NORMAL a commit only writes the WAL; the checkpoint that copies it back
 /// first syncs it, and that fdatasync of ~4 MiB took 3-4 ms of the checkpoint's 4.5-7, with every
@@ -20,27 +20,38 @@ namespace botgate::store {
 
 class WalSyncAhead {
  public:
-  /// `wal_path`: the database's path plus "-wal". A sync is started each time the WAL grew by
-  /// `every_frames` since the last one (one at a time).
-  explicit WalSyncAhead(std::string wal_path, int every_frames = 256);
+  /// `wal_path`: the database's path plus "-wal". A checkpoint is due every `checkpoint_frames`
+  /// frames; a sync is started each time the WAL grew by `every_frames` since the last one, and
+  /// at every commit once a checkpoint is due (one sync at a time).
+  explicit WalSyncAhead(std::string wal_path, int checkpoint_frames, int every_frames = 256);
   /// Waits for a sync under way.
   ~WalSyncAhead();
   WalSyncAhead(const WalSyncAhead&) = delete;
   WalSyncAhead& operator=(const WalSyncAhead&) = delete;
 
   /// After a commit: the WAL holds `frames` frames (fewer than before once a checkpoint let it
-  /// start over).
-  void wal_grew(int frames);
+  /// start over). True when the checkpoint should run now: it is due and a sync covered all but
+  /// the last few frames, or the WAL grew to twice the checkpoint's size without one.
+  bool wal_grew(int frames);
 
   /// Syncs done so far (for tests).
   std::uint64_t syncs() const noexcept { return syncs_.load(std::memory_order_relaxed); }
 
  private:
-  void sync_file();
+  void sync_file(std::uint64_t covers);
+  static std::uint64_t mark(std::uint32_t generation, int frames) {
+    return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(frames);
+  }
 
   std::string path_;
+  int checkpoint_frames_;
   int every_frames_;
-  int frames_at_last_ = 0;  // database thread only
+  // Database thread only. A generation is the WAL from one start over to the next.
+  std::uint32_t generation_ = 0;
+  int last_frames_ = 0;
+  int requested_frames_ = 0;  // of this generation, covered by the last sync asked for
+  // mark() of the frames the last finished sync covered.
+  std::atomic<std::uint64_t> synced_{0};
   std::atomic<bool> busy_{false};
   std::atomic<std::uint64_t> syncs_{0};
   boost::asio::thread_pool thread_{1};
