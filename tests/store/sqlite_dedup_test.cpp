@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
+#include <algorithm>
 #include <unistd.h>
 
 namespace botgate::store {
@@ -111,7 +113,7 @@ TEST_F(SqliteDedupTest, ARolledBackRecordIsForgotten) {
 TEST_F(SqliteDedupTest, AMergeMovesKeysIntoTheIndexAndKeepsThemSeen) {
   for (int i = 0; i < 5; ++i) record("k" + std::to_string(i));
   ASSERT_TRUE(dedup_->merge_due());
-  EXPECT_EQ(merge_all(), 3) << "5 keys in chunks of 2";
+  EXPECT_EQ(merge_all(), 6) << "5 keys in chunks of 2, then their 5 rows of the log";
   EXPECT_EQ(dedup_->recent_size(), 0u);
   EXPECT_EQ(count("dedup_log"), 0);
   EXPECT_EQ(count("dedup_index"), 5);
@@ -136,24 +138,69 @@ TEST_F(SqliteDedupTest, KeysRecordedDuringAMergeStayRecent) {
 }
 
 TEST_F(SqliteDedupTest, KeysRecordedInAnyOrderAreMergedAndNewOnesOnEitherSideStayRecent) {
-  for (const char* key : {"k5", "k3", "k1", "k4", "k2"}) record(key);
+  const std::vector<std::string> keys = {"k5", "k3", "k1", "k4", "k2"};
+  for (const std::string& key : keys) record(key);
   sql("BEGIN");
-  dedup_->merge_step(kNow);  // the two smallest keys
+  dedup_->merge_step(kNow);  // the two smallest hashes
   sql("COMMIT");
   dedup_->merge_committed();
   EXPECT_EQ(count("dedup_index"), 2);
-  record("k0");  // sorts before where the merge is
-  record("k9");  // and after
+  // New keys whose hashes sort before and after all the merged ones.
+  std::int64_t low = key_hash(keys[0]);
+  std::int64_t high = low;
+  for (const std::string& key : keys) {
+    low = std::min(low, key_hash(key));
+    high = std::max(high, key_hash(key));
+  }
+  std::string before;
+  std::string after;
+  for (int i = 0; i < 1000 && (before.empty() || after.empty()); ++i) {
+    const std::string key = "n" + std::to_string(i);
+    if (before.empty() && key_hash(key) < low) before = key;
+    if (after.empty() && key_hash(key) > high) after = key;
+  }
+  ASSERT_FALSE(before.empty());
+  ASSERT_FALSE(after.empty());
+  record(before);
+  record(after);
   merge_all();
   EXPECT_EQ(count("dedup_index"), 5);
   EXPECT_EQ(count("dedup_log"), 2);
   EXPECT_EQ(dedup_->recent_size(), 2u);
-  for (const char* key : {"k0", "k1", "k2", "k3", "k4", "k5", "k9"}) {
+  for (const std::string& key : keys) EXPECT_TRUE(dedup_->seen(key, kNow)) << key;
+  EXPECT_TRUE(dedup_->seen(before, kNow));
+  EXPECT_TRUE(dedup_->seen(after, kNow));
+  restart();
+  for (const std::string& key : {keys[0], keys[4], before, after}) {
     EXPECT_TRUE(dedup_->seen(key, kNow)) << key;
   }
-  restart();
-  for (const char* key : {"k0", "k1", "k5", "k9"}) EXPECT_TRUE(dedup_->seen(key, kNow)) << key;
   EXPECT_FALSE(dedup_->seen("k6", kNow));
+}
+
+TEST_F(SqliteDedupTest, TheLogRowsOfAMergeAreDeletedAChunkAtATime) {
+  for (int i = 0; i < 5; ++i) record("k" + std::to_string(i));
+  auto step = [&] {
+    sql("BEGIN");
+    dedup_->merge_step(kNow);
+    sql("COMMIT");
+    dedup_->merge_committed();
+  };
+  for (int i = 0; i < 3; ++i) step();  // 5 keys into the index, 2 per step
+  EXPECT_EQ(count("dedup_index"), 5);
+  EXPECT_EQ(count("dedup_log"), 5);
+  step();
+  EXPECT_EQ(count("dedup_log"), 3);
+  record("new");  // between two deleting steps
+  step();
+  EXPECT_EQ(count("dedup_log"), 2);
+  step();
+  EXPECT_EQ(count("dedup_log"), 1) << "the merge ends with its own rows";
+  EXPECT_FALSE(dedup_->merge_due());
+  EXPECT_EQ(dedup_->recent_size(), 1u);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(dedup_->seen("k" + std::to_string(i), kNow)) << i;
+  restart();
+  EXPECT_TRUE(dedup_->seen("new", kNow));
+  EXPECT_EQ(dedup_->recent_size(), 1u);
 }
 
 TEST_F(SqliteDedupTest, RowIdsGivenOutAgainAfterARollbackAreNotTakenByAMerge) {

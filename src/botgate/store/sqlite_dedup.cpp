@@ -121,12 +121,13 @@ void SqliteDedup::rolled_back() {
 }
 
 bool SqliteDedup::merge_due() const {
-  return !merging_.empty() || recent_.size() >= recent_limit_;
+  return merge_on_ || recent_.size() >= recent_limit_;
 }
 
 void SqliteDedup::merge_step(std::int64_t now_ms) {
   assert(staged_.empty());
-  if (merging_.empty()) {
+  if (!merge_on_) {
+    merge_on_ = true;
     merge_upto_ = last_row_;
     merging_.reserve(recent_.size());
     for (const auto& [hash, recent] : recent_) {
@@ -137,21 +138,33 @@ void SqliteDedup::merge_step(std::int64_t now_ms) {
     // In hash order, the inserts walk the index once from left to right.
     std::sort(merging_.begin(), merging_.end());
     merged_ = 0;
+    Use first(sql_("SELECT MIN(id) FROM dedup_log"));
+    log_cut_ = first->step() == SQLITE_ROW && !first->column_null(0) ? first->column_int(0) - 1
+                                                                     : merge_upto_;
   }
-  const std::size_t end = std::min(merging_.size(), merged_ + merge_chunk_);
-  for (std::size_t i = merged_; i < end; ++i) {
-    Use s(sql_("INSERT OR REPLACE INTO dedup_index (hash, expires_at) VALUES (?1, ?2)"));
-    s->bind(1, merging_[i].first).bind(2, merging_[i].second);
-    sql_.check(s->step(), "merge dedup key");
+  merge_written_ = 0;
+  log_cut_written_ = log_cut_;
+  if (merged_ < merging_.size()) {
+    const std::size_t end = std::min(merging_.size(), merged_ + merge_chunk_);
+    for (std::size_t i = merged_; i < end; ++i) {
+      Use s(sql_("INSERT OR REPLACE INTO dedup_index (hash, expires_at) VALUES (?1, ?2)"));
+      s->bind(1, merging_[i].first).bind(2, merging_[i].second);
+      sql_.check(s->step(), "merge dedup key");
+    }
+    merge_written_ = end - merged_;
+    return;
   }
-  merge_written_ = end - merged_;
-  if (end < merging_.size()) return;
+  // Every key is in the index: the rows of the log that held them go, a chunk at a time too
+  // (SQLite deletes a range row by row: 8,192 at once held the database thread for ~10 ms).
+  log_cut_written_ =
+      std::min(merge_upto_, log_cut_ + static_cast<std::int64_t>(merge_chunk_));
   {
     Use s(sql_("DELETE FROM dedup_log WHERE id <= ?1"));
-    s->bind(1, merge_upto_);
+    s->bind(1, log_cut_written_);
     sql_.check(s->step(), "delete merged dedup keys");
   }
-  if (std::chrono::steady_clock::now() - last_purge_ >= kPurgeInterval) {
+  if (log_cut_written_ == merge_upto_ &&
+      std::chrono::steady_clock::now() - last_purge_ >= kPurgeInterval) {
     Use s(sql_("DELETE FROM dedup_index WHERE expires_at <= ?1"));
     s->bind(1, now_ms);
     sql_.check(s->step(), "expire dedup keys");
@@ -162,11 +175,13 @@ void SqliteDedup::merge_step(std::int64_t now_ms) {
 void SqliteDedup::merge_committed() {
   merged_ += merge_written_;
   merge_written_ = 0;
-  if (merged_ < merging_.size()) return;
+  log_cut_ = log_cut_written_;
+  if (merged_ < merging_.size() || log_cut_ < merge_upto_) return;
   std::erase_if(recent_, [this](const auto& entry) { return entry.second.row <= merge_upto_; });
   merging_.clear();
   merging_.shrink_to_fit();
   merged_ = 0;
+  merge_on_ = false;
 }
 
 }  // namespace botgate::store

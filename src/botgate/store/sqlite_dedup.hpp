@@ -8,7 +8,8 @@
 /// the append-only table `dedup_log` (rows in arrival order, no index) and to a map in memory
 /// that answers lookups for them. Once `recent_limit` keys gathered they are merged into
 /// `dedup_index` in key order, a chunk per transaction between the accepts, so each index page is
-/// written about once per merge rather than once per key. After a restart `dedup_log` is read
+/// written about once per merge rather than once per key; then their rows of the log are deleted,
+/// a chunk per transaction too. After a restart `dedup_log` is read
 /// back into memory; a merge cut short by a crash is repeated (a merged key is written again).
 ///
 /// A key is stored as a 64-bit hash of it (key_hash), the rowid of `dedup_index`: rows of 16
@@ -104,11 +105,15 @@ class SqliteDedup {
   std::unordered_map<std::int64_t, Recent, SpreadHash> recent_;
   std::vector<Staged> staged_;  // recorded in the open transaction
 
-  // The merge under way: the keys of rows up to merge_upto_, in hash order.
+  // The merge under way (merge_on_): the keys of the log's rows up to merge_upto_ go into the
+  // index in hash order, then those rows are deleted, both a chunk per step.
+  bool merge_on_ = false;
   std::vector<std::pair<std::int64_t, std::int64_t>> merging_;  // hash, expires_ms
   std::int64_t merge_upto_ = 0;
-  std::size_t merged_ = 0;        // of merging_, committed into `dedup`
+  std::size_t merged_ = 0;        // of merging_, committed into dedup_index
   std::size_t merge_written_ = 0;  // written by the last merge_step(), not yet committed
+  std::int64_t log_cut_ = 0;      // rows of dedup_log up to this one deleted (committed)
+  std::int64_t log_cut_written_ = 0;  // by the last merge_step(), not yet committed
   std::int64_t last_row_ = 0;     // the newest committed row of dedup_log
   std::int64_t staged_last_row_ = 0;  // the newest row written in the open transaction
   std::chrono::steady_clock::time_point last_purge_ = std::chrono::steady_clock::now();
