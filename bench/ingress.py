@@ -222,6 +222,10 @@ def bench_platform(platform: str, ctx: Any, work: Path, log: Callable[[str], Non
         write_feishu_callbacks(data, ctx.events)
     else:
         write_wecom_callbacks(data, ctx.events)
+    # Written out before any server starts: the kernel's writeback of these hundreds of MB
+    # otherwise runs during the first server's run (botgate's), and its fsyncs (the WAL's, the
+    # checkpoints') queue behind it on the disk: stalls of 25-166 ms, which were its p99.
+    os.sync()
     log(f"{platform}: {ctx.events} distinct callbacks written in {time.monotonic() - t0:.1f}s")
     script = BENCH / f"{platform}_callbacks.lua"
     starters: list[tuple[str, Callable[[], Running]]] = [
