@@ -65,13 +65,13 @@ def parse_args() -> argparse.Namespace:
                    help="the fake sends the bot's own replies back as MESSAGE_CREATE, as "
                         "Discord does")
     p.add_argument("--mem-step", type=int,
-                   help="callbacks per memory batch (100000; quick 20000)")
+                   help="callbacks per memory batch (200000; quick 20000)")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--json", type=Path, help="also write every figure to this file")
     a = p.parse_args()
     a.duration = a.duration or (3 if a.quick else 10)
     a.events = a.events or (150_000 if a.quick else 400_000)
-    a.mem_step = a.mem_step or (20_000 if a.quick else 100_000)
+    a.mem_step = a.mem_step or (20_000 if a.quick else 200_000)
     a.parts = [x.strip() for x in a.only.split(",") if x.strip()]
     a.servers = [x.strip() for x in a.servers.split(",")]
     a.bots = [x.strip() for x in a.bots.split(",")]
