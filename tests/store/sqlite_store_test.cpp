@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include <sched.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -820,6 +821,32 @@ TEST_F(SqliteStoreTest, TheWalIsSyncedAheadAndStillCheckpointed) {
   // over: ~8 MiB at most; without them it would hold all of it (~88 MiB).
   EXPECT_LT(fs::file_size(path_.string() + "-wal"), 16u * 1024 * 1024);
   EXPECT_EQ(pending("a", 5000).size(), 3000u);
+}
+
+/// Threads of this process that the scheduler runs as batch threads.
+int batch_threads() {
+  int n = 0;
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    const int tid = std::stoi(task.path().filename().string());
+    if (sched_getscheduler(tid) == SCHED_BATCH) ++n;
+  }
+  return n;
+}
+
+TEST_F(SqliteStoreTest, TheDatabaseThreadDoesNotPreemptTheNetworkThreadsOnWakeup) {
+  run_sync(store_->token_get("k"));  // the fixture's store has set its own thread by now
+  const int before = batch_threads();
+  {
+    SqliteStore other((path_.string() + "-other.db"));
+    run_sync(other.token_put("k", CachedToken{"v", SystemTime::clock::now() + 1h}));
+    EXPECT_EQ(batch_threads(), before + 1) << "its database thread is a batch thread";
+    EXPECT_NE(sched_getscheduler(0), SCHED_BATCH) << "the caller's thread is left alone";
+  }
+  for (const char* suffix : {"-other.db", "-other.db-wal", "-other.db-shm"}) {
+    std::error_code ignored;
+    fs::remove(path_.string() + suffix, ignored);
+  }
+  EXPECT_EQ(batch_threads(), before);
 }
 
 TEST_F(SqliteStoreTest, TokensPutGetErase) {
