@@ -1,5 +1,7 @@
 #include "botgate/store/sqlite_dedup.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cassert>
 
@@ -36,10 +38,12 @@ bool SqliteDedup::table_exists(const std::string& name) {
   return s->step() == SQLITE_ROW;
 }
 
-void SqliteDedup::move_keys(Statement& rows) {
+std::size_t SqliteDedup::move_keys(Statement& rows) {
   Use read(rows);
+  std::size_t moved = 0;
   int rc = SQLITE_ROW;
   while ((rc = read->step()) == SQLITE_ROW) {
+    ++moved;
     Use insert(sql_("INSERT INTO dedup_index (hash, expires_at) VALUES (?1, ?2) "
                     "ON CONFLICT (hash) DO UPDATE SET expires_at = "
                     "max(expires_at, excluded.expires_at)"));
@@ -47,19 +51,24 @@ void SqliteDedup::move_keys(Statement& rows) {
     sql_.check(insert->step(), "move a dedup key");
   }
   sql_.check(rc, "read dedup keys to move");
+  return moved;
 }
 
 void SqliteDedup::move_keys_from_before_hashes() {
   const bool index = table_exists("dedup");
   const bool recent = table_exists("dedup_recent");
   if (!index && !recent) return;
+  // Once per database, at its first start with hashed keys; a large one takes a while.
+  spdlog::info("store: moving the dedup keys to their hashed index (once)");
   sql_.exec("BEGIN IMMEDIATE");
   try {
-    if (index) move_keys(sql_("SELECT key, expires_at FROM dedup"));
-    if (recent) move_keys(sql_("SELECT key, expires_at FROM dedup_recent"));
+    std::size_t moved = 0;
+    if (index) moved += move_keys(sql_("SELECT key, expires_at FROM dedup"));
+    if (recent) moved += move_keys(sql_("SELECT key, expires_at FROM dedup_recent"));
     sql_.exec("DROP TABLE IF EXISTS dedup");
     sql_.exec("DROP TABLE IF EXISTS dedup_recent");
     sql_.exec("COMMIT");
+    spdlog::info("store: {} dedup keys moved", moved);
   } catch (...) {
     sqlite3_exec(sql_.db(), "ROLLBACK", nullptr, nullptr, nullptr);
     throw;

@@ -101,8 +101,8 @@ class SqliteDedup {
 
   void move_keys_from_before_hashes();
   bool table_exists(const std::string& name);
-  /// Inserts the hashes of the (key, expires_at) rows of `rows` into dedup_index.
-  void move_keys(Statement& rows);
+  /// Inserts the hashes of the (key, expires_at) rows of `rows` into dedup_index; how many.
+  std::size_t move_keys(Statement& rows);
 
   Statements& sql_;
   std::size_t recent_limit_;
