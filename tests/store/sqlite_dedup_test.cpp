@@ -62,10 +62,13 @@ class SqliteDedupTest : public ::testing::Test {
     sqlite3_finalize(stmt);
     return n;
   }
+  bool seen(const std::string& key, std::int64_t now_ms) {
+    return dedup_->seen(key_hash(key), now_ms);
+  }
   /// Records `key` in a transaction of its own, as an accept does.
   void record(const std::string& key, std::int64_t expires = kLater) {
     sql("BEGIN");
-    dedup_->record(key, expires);
+    dedup_->record(key_hash(key), expires);
     sql("COMMIT");
     dedup_->committed();
   }
@@ -89,12 +92,12 @@ class SqliteDedupTest : public ::testing::Test {
 };
 
 TEST_F(SqliteDedupTest, RecordedKeysAreSeenUntilTheyExpire) {
-  EXPECT_FALSE(dedup_->seen("e:a:1", kNow));
+  EXPECT_FALSE(seen("e:a:1", kNow));
   record("e:a:1", kNow + 10);
-  EXPECT_TRUE(dedup_->seen("e:a:1", kNow));
-  EXPECT_TRUE(dedup_->seen("e:a:1", kNow + 9));
-  EXPECT_FALSE(dedup_->seen("e:a:1", kNow + 10));
-  EXPECT_FALSE(dedup_->seen("e:a:2", kNow));
+  EXPECT_TRUE(seen("e:a:1", kNow));
+  EXPECT_TRUE(seen("e:a:1", kNow + 9));
+  EXPECT_FALSE(seen("e:a:1", kNow + 10));
+  EXPECT_FALSE(seen("e:a:2", kNow));
   EXPECT_EQ(count("dedup_log"), 1);
   EXPECT_EQ(count("dedup_index"), 0) << "a record is an append, not an index insert";
 }
@@ -102,12 +105,12 @@ TEST_F(SqliteDedupTest, RecordedKeysAreSeenUntilTheyExpire) {
 TEST_F(SqliteDedupTest, ARolledBackRecordIsForgotten) {
   record("kept");
   sql("BEGIN");
-  dedup_->record("lost", kLater);
-  EXPECT_TRUE(dedup_->seen("lost", kNow)) << "seen within its own transaction";
+  dedup_->record(key_hash("lost"), kLater);
+  EXPECT_TRUE(seen("lost", kNow)) << "seen within its own transaction";
   sql("ROLLBACK");
   dedup_->rolled_back();
-  EXPECT_FALSE(dedup_->seen("lost", kNow));
-  EXPECT_TRUE(dedup_->seen("kept", kNow));
+  EXPECT_FALSE(seen("lost", kNow));
+  EXPECT_TRUE(seen("kept", kNow));
 }
 
 TEST_F(SqliteDedupTest, AMergeMovesKeysIntoTheIndexAndKeepsThemSeen) {
@@ -117,8 +120,8 @@ TEST_F(SqliteDedupTest, AMergeMovesKeysIntoTheIndexAndKeepsThemSeen) {
   EXPECT_EQ(dedup_->recent_size(), 0u);
   EXPECT_EQ(count("dedup_log"), 0);
   EXPECT_EQ(count("dedup_index"), 5);
-  for (int i = 0; i < 5; ++i) EXPECT_TRUE(dedup_->seen("k" + std::to_string(i), kNow)) << i;
-  EXPECT_FALSE(dedup_->seen("k5", kNow));
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(seen("k" + std::to_string(i), kNow)) << i;
+  EXPECT_FALSE(seen("k5", kNow));
 }
 
 TEST_F(SqliteDedupTest, KeysRecordedDuringAMergeStayRecent) {
@@ -132,9 +135,9 @@ TEST_F(SqliteDedupTest, KeysRecordedDuringAMergeStayRecent) {
   EXPECT_EQ(count("dedup_index"), 4);
   EXPECT_EQ(count("dedup_log"), 1);
   EXPECT_EQ(dedup_->recent_size(), 1u);
-  EXPECT_TRUE(dedup_->seen("new", kNow));
+  EXPECT_TRUE(seen("new", kNow));
   restart();
-  EXPECT_TRUE(dedup_->seen("new", kNow)) << "still on disk";
+  EXPECT_TRUE(seen("new", kNow)) << "still on disk";
 }
 
 TEST_F(SqliteDedupTest, KeysRecordedInAnyOrderAreMergedAndNewOnesOnEitherSideStayRecent) {
@@ -167,14 +170,14 @@ TEST_F(SqliteDedupTest, KeysRecordedInAnyOrderAreMergedAndNewOnesOnEitherSideSta
   EXPECT_EQ(count("dedup_index"), 5);
   EXPECT_EQ(count("dedup_log"), 2);
   EXPECT_EQ(dedup_->recent_size(), 2u);
-  for (const std::string& key : keys) EXPECT_TRUE(dedup_->seen(key, kNow)) << key;
-  EXPECT_TRUE(dedup_->seen(before, kNow));
-  EXPECT_TRUE(dedup_->seen(after, kNow));
+  for (const std::string& key : keys) EXPECT_TRUE(seen(key, kNow)) << key;
+  EXPECT_TRUE(seen(before, kNow));
+  EXPECT_TRUE(seen(after, kNow));
   restart();
   for (const std::string& key : {keys[0], keys[4], before, after}) {
-    EXPECT_TRUE(dedup_->seen(key, kNow)) << key;
+    EXPECT_TRUE(seen(key, kNow)) << key;
   }
-  EXPECT_FALSE(dedup_->seen("k6", kNow));
+  EXPECT_FALSE(seen("k6", kNow));
 }
 
 TEST_F(SqliteDedupTest, TheLogRowsOfAMergeAreDeletedAChunkAtATime) {
@@ -197,9 +200,9 @@ TEST_F(SqliteDedupTest, TheLogRowsOfAMergeAreDeletedAChunkAtATime) {
   EXPECT_EQ(count("dedup_log"), 1) << "the merge ends with its own rows";
   EXPECT_FALSE(dedup_->merge_due());
   EXPECT_EQ(dedup_->recent_size(), 1u);
-  for (int i = 0; i < 5; ++i) EXPECT_TRUE(dedup_->seen("k" + std::to_string(i), kNow)) << i;
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(seen("k" + std::to_string(i), kNow)) << i;
   restart();
-  EXPECT_TRUE(dedup_->seen("new", kNow));
+  EXPECT_TRUE(seen("new", kNow));
   EXPECT_EQ(dedup_->recent_size(), 1u);
 }
 
@@ -210,7 +213,7 @@ TEST_F(SqliteDedupTest, RowIdsGivenOutAgainAfterARollbackAreNotTakenByAMerge) {
   record("a");
   record("b");
   sql("BEGIN");
-  dedup_->record("rolled-back", kLater);
+  dedup_->record(key_hash("rolled-back"), kLater);
   sql("ROLLBACK");
   dedup_->rolled_back();
   sql("BEGIN");
@@ -219,18 +222,18 @@ TEST_F(SqliteDedupTest, RowIdsGivenOutAgainAfterARollbackAreNotTakenByAMerge) {
   dedup_->merge_committed();
   record("c");  // takes the rolled-back row id
   merge_all();
-  EXPECT_TRUE(dedup_->seen("c", kNow));
+  EXPECT_TRUE(seen("c", kNow));
   EXPECT_EQ(count("dedup_log"), 1) << "c waits for the next merge";
   restart(2, 1);
-  EXPECT_TRUE(dedup_->seen("c", kNow));
+  EXPECT_TRUE(seen("c", kNow));
 }
 
 TEST_F(SqliteDedupTest, RestartReadsTheRecentKeysBack) {
   record("x");
   record("expired", kNow - 1);
   restart();
-  EXPECT_TRUE(dedup_->seen("x", kNow));
-  EXPECT_FALSE(dedup_->seen("expired", kNow));
+  EXPECT_TRUE(seen("x", kNow));
+  EXPECT_FALSE(seen("expired", kNow));
   EXPECT_EQ(dedup_->recent_size(), 1u);
 }
 
@@ -245,7 +248,7 @@ TEST_F(SqliteDedupTest, AMergeCutShortByACrashIsDoneAgain) {
   merge_all();
   EXPECT_EQ(count("dedup_index"), 5);
   EXPECT_EQ(count("dedup_log"), 0);
-  for (int i = 0; i < 5; ++i) EXPECT_TRUE(dedup_->seen("k" + std::to_string(i), kNow)) << i;
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(seen("k" + std::to_string(i), kNow)) << i;
 }
 
 TEST_F(SqliteDedupTest, ARolledBackMergeStepIsRepeated) {
@@ -255,7 +258,7 @@ TEST_F(SqliteDedupTest, ARolledBackMergeStepIsRepeated) {
   sql("ROLLBACK");  // no merge_committed(): the step did not happen
   merge_all();
   EXPECT_EQ(count("dedup_index"), 4);
-  for (int i = 0; i < 4; ++i) EXPECT_TRUE(dedup_->seen("k" + std::to_string(i), kNow)) << i;
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(seen("k" + std::to_string(i), kNow)) << i;
 }
 
 TEST_F(SqliteDedupTest, ExpiredKeysAreNotMerged) {
@@ -266,17 +269,17 @@ TEST_F(SqliteDedupTest, ExpiredKeysAreNotMerged) {
   merge_all();
   EXPECT_EQ(count("dedup_index"), 1);
   EXPECT_EQ(count("dedup_log"), 0);
-  EXPECT_TRUE(dedup_->seen("live", kNow));
+  EXPECT_TRUE(seen("live", kNow));
 }
 
 TEST_F(SqliteDedupTest, ARecordAfterExpiryCountsAgain) {
   record("k", kNow - 1);
-  EXPECT_FALSE(dedup_->seen("k", kNow));
+  EXPECT_FALSE(seen("k", kNow));
   record("k", kLater);
-  EXPECT_TRUE(dedup_->seen("k", kNow));
+  EXPECT_TRUE(seen("k", kNow));
   for (int i = 0; i < 4; ++i) record("other" + std::to_string(i));
   merge_all();
-  EXPECT_TRUE(dedup_->seen("k", kNow)) << "the newer record wins in the index";
+  EXPECT_TRUE(seen("k", kNow)) << "the newer record wins in the index";
 }
 
 TEST(KeyHashTest, IsTheSameInEveryBuildBecauseDatabasesStoreIt) {
@@ -295,16 +298,16 @@ TEST_F(SqliteDedupTest, KeysOfADatabaseFromBeforeHashesAreMovedAndStaySeen) {
   sql("INSERT INTO dedup VALUES ('merged', 2000000), ('gone', 10), ('both', 1500000);"
       "INSERT INTO dedup_recent (key, expires_at) VALUES ('recent', 2000000), ('both', 2500000);");
   restart();
-  EXPECT_TRUE(dedup_->seen("merged", kNow));
-  EXPECT_TRUE(dedup_->seen("recent", kNow));
-  EXPECT_FALSE(dedup_->seen("gone", kNow)) << "expired before the move, expired after it";
-  EXPECT_TRUE(dedup_->seen("both", 2'000'000)) << "the later expiry of the two is kept";
-  EXPECT_FALSE(dedup_->seen("never", kNow));
+  EXPECT_TRUE(seen("merged", kNow));
+  EXPECT_TRUE(seen("recent", kNow));
+  EXPECT_FALSE(seen("gone", kNow)) << "expired before the move, expired after it";
+  EXPECT_TRUE(seen("both", 2'000'000)) << "the later expiry of the two is kept";
+  EXPECT_FALSE(seen("never", kNow));
   EXPECT_FALSE(table_exists("dedup"));
   EXPECT_FALSE(table_exists("dedup_recent"));
   EXPECT_EQ(count("dedup_index"), 4);
   restart();
-  EXPECT_TRUE(dedup_->seen("recent", kNow)) << "and still after the next start";
+  EXPECT_TRUE(seen("recent", kNow)) << "and still after the next start";
 }
 
 }  // namespace

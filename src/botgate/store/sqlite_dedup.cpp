@@ -91,8 +91,7 @@ void SqliteDedup::load(std::int64_t now_ms) {
   staged_last_row_ = last_row_;
 }
 
-bool SqliteDedup::seen(const std::string& key, std::int64_t now_ms) {
-  const std::int64_t hash = key_hash(key);
+bool SqliteDedup::seen(std::int64_t hash, std::int64_t now_ms) {
   if (auto it = recent_.find(hash); it != recent_.end()) {
     // Keys move to the indexed table only in merges, oldest first: a recent entry is the
     // newest word on its key.
@@ -103,8 +102,7 @@ bool SqliteDedup::seen(const std::string& key, std::int64_t now_ms) {
   return s->step() == SQLITE_ROW && s->column_int(0) > now_ms;
 }
 
-void SqliteDedup::record(const std::string& key, std::int64_t expires_ms) {
-  const std::int64_t hash = key_hash(key);
+void SqliteDedup::record(std::int64_t hash, std::int64_t expires_ms) {
   Use s(sql_("INSERT INTO dedup_log (hash, expires_at) VALUES (?1, ?2)"));
   s->bind(1, hash).bind(2, expires_ms);
   sql_.check(s->step(), "record dedup key");

@@ -63,11 +63,11 @@ class SqliteDedup {
   /// keys of a database from before hashes into `dedup_index`).
   void load(std::int64_t now_ms);
 
-  /// True when `key` was recorded with an expiry after `now_ms`, including by record() earlier
-  /// in the open transaction.
-  bool seen(const std::string& key, std::int64_t now_ms);
-  /// Records `key` until `expires_ms`. Inside the caller's transaction.
-  void record(const std::string& key, std::int64_t expires_ms);
+  /// True when the key of `hash` (key_hash) was recorded with an expiry after `now_ms`,
+  /// including by record() earlier in the open transaction.
+  bool seen(std::int64_t hash, std::int64_t now_ms);
+  /// Records the key of `hash` until `expires_ms`. Inside the caller's transaction.
+  void record(std::int64_t hash, std::int64_t expires_ms);
   /// The transaction of the record() calls since the last commit or rollback committed.
   void committed();
   /// It was rolled back: forgets what record() added to memory since the last commit.

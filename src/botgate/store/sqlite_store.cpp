@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/container/small_vector.hpp>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <sched.h>
@@ -485,11 +486,14 @@ struct SqliteStore::Impl {
   std::int64_t accept_one(const Event& event, const std::vector<std::string>& keys,
                           std::chrono::seconds ttl) {
     const std::int64_t now = now_ms();
+    // Hashed once each for the lookup and the record (an event has one or two keys).
+    boost::container::small_vector<std::int64_t, 2> hashes;
     for (const std::string& key : keys) {
-      if (dedup_->seen(key, now)) return 0;
+      hashes.push_back(key_hash(key));
+      if (dedup_->seen(hashes.back(), now)) return 0;
     }
     const std::int64_t expires = now + std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count();
-    for (const std::string& key : keys) dedup_->record(key, expires);
+    for (const std::int64_t hash : hashes) dedup_->record(hash, expires);
     Use s(statement("INSERT INTO inbox (bot, event, created_at) VALUES (?1, ?2, ?3)"));
     s->bind(1, event.bot).bind(2, to_json(event)).bind(3, now);
     check(s->step(), "insert inbox event");
