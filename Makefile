@@ -82,6 +82,9 @@ test-unit: build
 
 # What the benchmarks run besides botgate: the load generator, the references (FastAPI with the
 # uvicorn[standard] extras, discord.py) and nginx (the ceiling). BENCH_ARGS=--quick: ~1 minute.
+# The official Node SDKs are not in Debian: npm installs the versions pinned in
+# bench/reference/node/package.json (no lock file), and builds better-sqlite3's native module
+# (its install script may not run by default: npm 11 asks for scripts to be allowed).
 BENCH_PACKAGES := wrk python3-fastapi python3-uvicorn python3-httptools python3-uvloop \
   python3-pycryptodome python3-discord $(if $(shell command -v nginx),,nginx-light)
 BENCH_ARGS ?=
@@ -89,6 +92,9 @@ BENCH_ARGS ?=
 bench: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target botgate botgate_micro_bench
 	$(call install_missing,$(BENCH_PACKAGES))
+	@[ -f bench/reference/node/node_modules/better-sqlite3/build/Release/better_sqlite3.node ] || \
+	  (cd bench/reference/node && npm install --no-audit --no-fund --no-package-lock && \
+	   npm rebuild better-sqlite3)
 	$(PYTHON) bench/run.py --build $(BUILD_DIR) $(BENCH_ARGS)
 	@echo; echo "micro benchmarks: ./$(BUILD_DIR)/bench/botgate_micro_bench"
 	./$(BUILD_DIR)/bench/botgate_micro_bench --benchmark_min_time=0.2

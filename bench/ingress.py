@@ -1,4 +1,5 @@
-"""Ingress: encrypted callbacks through wrk, for botgate, the reference FastAPI handler and nginx.
+"""Ingress: encrypted callbacks through wrk, for botgate, the reference FastAPI and Node SDK
+handlers and nginx.
 
 Each platform's callbacks are generated once (distinct events: event_id / MsgId), written to a
 file the wrk Lua script reads, and replayed against the three servers in turn, each pinned to
@@ -11,10 +12,12 @@ import common  # noqa: F401 - first: puts tests/ and tests/integration/ on sys.p
 
 import getpass
 import os
+import shutil
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import feishu_crypto
 import wecom_crypto
@@ -74,6 +77,7 @@ class Running:
     url: str
     cleanup: Callable[[], None]
     what: str  # one line for the table's note
+    db: Optional[Path] = None  # a reference's inbox: how many events it stored is checked
 
     @property
     def command(self) -> str:
@@ -126,7 +130,47 @@ def start_fastapi(platform: str, work: Path) -> Running:
         server.stop()
         raise RuntimeError(f"{script.name} did not start:\n{server.log_tail()}")
     return Running(server, f"http://127.0.0.1:{port}/webhook/{platform}", server.stop,
-                   "FastAPI+uvicorn (uvloop, httptools), 1 worker, SQLite inbox")
+                   "FastAPI+uvicorn (uvloop, httptools), 1 worker, SQLite inbox", d / "ref.db")
+
+
+NODE_REFERENCES = BENCH / "reference" / "node"
+NODE_SQLITE_MODULE = (NODE_REFERENCES / "node_modules" / "better-sqlite3" / "build" / "Release"
+                      / "better_sqlite3.node")
+
+
+def start_node(platform: str, work: Path) -> Running:
+    """The official Node SDK's handler (bench/reference/node), installed by `make bench`."""
+    node = shutil.which("node")
+    if node is None or not NODE_SQLITE_MODULE.exists():
+        raise RuntimeError("the Node references are not installed: `make bench` installs them "
+                           "(npm install in bench/reference/node)")
+    port = free_port()
+    d = work / f"node-{platform}"
+    d.mkdir(parents=True, exist_ok=True)
+    script = NODE_REFERENCES / f"{platform}_node.mjs"
+    if platform == "feishu":
+        args = ["--encrypt-key", FEISHU_ENCRYPT_KEY, "--verification-token", FEISHU_TOKEN]
+    else:
+        args = ["--token", WECOM_TOKEN, "--encoding-aes-key", WECOM_AES_KEY, "--receive-id", ""]
+    server = Server(f"node-{platform}", [node, str(script), "--port", str(port), *args,
+                                         "--db", str(d / "ref.db")], d / "server.log").start()
+    try:
+        wait_http(f"http://127.0.0.1:{port}/readyz", 30, server.proc)
+    except Exception:
+        server.stop()
+        raise RuntimeError(f"{script.name} did not start:\n{server.log_tail()}")
+    sdk = "@larksuiteoapi/node-sdk" if platform == "feishu" else "@wecom/crypto"
+    return Running(server, f"http://127.0.0.1:{port}/webhook/{platform}", server.stop,
+                   f"Node.js {sdk}, node:http, better-sqlite3 inbox", d / "ref.db")
+
+
+def stored_events(db: Path) -> int:
+    """How many events a reference handler put into its inbox table."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT count(*) FROM inbox").fetchone()[0]
+    finally:
+        con.close()
 
 
 NGINX_CONF = """\
@@ -191,6 +235,7 @@ def measure(label: str, running: Running, script: Path, data: Path, ctx: Any,
         after = running.server.rss_kib()
     finally:
         running.cleanup()
+    stored = stored_events(running.db) if running.db is not None else None
     row = {
         "server": label,
         "rps": round(figures["rps"]),
@@ -205,6 +250,7 @@ def measure(label: str, running: Running, script: Path, data: Path, ctx: Any,
         "cpu_pct": round(100 * cpu),
         "other_load_pct": {c: round(100 * v) for c, v in other.items()},
         "crashed": not alive,
+        "stored": stored,
         "ready_ms": running.server.ready_ms,
         "repeats": max(0, int(figures["requests"]) - n_events),
         "what": running.what,
@@ -232,6 +278,7 @@ def bench_platform(platform: str, ctx: Any, work: Path, log: Callable[[str], Non
         ("botgate", lambda: (start_botgate_feishu if platform == "feishu"
                              else start_botgate_wecom)(ctx, work)),
         ("fastapi", lambda: start_fastapi(platform, work)),
+        ("node", lambda: start_node(platform, work)),
         ("nginx", lambda: start_nginx(work, platform)),
     ]
     rows = []
