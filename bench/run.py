@@ -61,6 +61,8 @@ def parse_args() -> argparse.Namespace:
                    help="gateway flood size for every bot (default: botgate 20000, discord.py "
                         "5000; quick 5000 and 1500)")
     p.add_argument("--channels", type=int, default=50, help="DM channels the flood spreads over")
+    p.add_argument("--gateway-runs", type=int,
+                   help="floods per bot, taking turns; the table shows the median (3; quick 1)")
     p.add_argument("--gateway-timeout", type=float, default=180.0)
     p.add_argument("--echo-own", action=argparse.BooleanOptionalAction, default=True,
                    help="the fake sends the bot's own replies back as MESSAGE_CREATE, as "
@@ -73,6 +75,7 @@ def parse_args() -> argparse.Namespace:
     a.duration = a.duration or (3 if a.quick else 10)
     a.events = a.events or (150_000 if a.quick else 400_000)
     a.mem_step = a.mem_step or (20_000 if a.quick else 200_000)
+    a.gateway_runs = a.gateway_runs or (1 if a.quick else 3)
     a.parts = [x.strip() for x in a.only.split(",") if x.strip()]
     a.servers = [x.strip() for x in a.servers.split(",")]
     a.bots = [x.strip() for x in a.bots.split(",")]
@@ -171,6 +174,9 @@ def gateway_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
                    f"{r['seconds']} s), RSS {r['rss_idle_mib']}->{r['rss_after_mib']} MiB, CPU bot "
                    f"{r['bot_cpu_pct']}% / fake {r['fake_cpu_pct']}% (nginx "
                    f"{r['nginx_cpu_pct']}%)")
+        if r.get("runs_eps"):
+            figures += (f"; median of {len(r['runs_eps'])} runs: "
+                        + ", ".join("failed" if v is None else f"{v:,}" for v in r["runs_eps"]))
         if r.get("duplicates"):
             figures += f", {r['duplicates']} duplicate replies"
         if r.get("note"):
