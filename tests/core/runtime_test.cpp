@@ -880,8 +880,10 @@ class GatedSender final : public Sender {
 /// A harness with a second bot, "gated", that sends through a GatedSender.
 class GatedHarness : public Harness {
  public:
-  explicit GatedHarness(std::size_t concurrency = 16)
-      : Harness(options_with(concurrency)) {
+  explicit GatedHarness(std::size_t concurrency = 16,
+                        std::size_t lane_depth = RuntimeOptions{}.outbox_lane_depth,
+                        std::size_t held = RuntimeOptions{}.outbox_held)
+      : Harness(options_with(concurrency, lane_depth, held)) {
     auto sender = std::make_unique<GatedSender>(io_);
     gated_ = sender.get();
     add_bot_with("gated", std::move(sender));
@@ -932,9 +934,12 @@ class GatedHarness : public Harness {
   GatedSender* gated_ = nullptr;
 
  private:
-  static RuntimeOptions options_with(std::size_t concurrency) {
+  static RuntimeOptions options_with(std::size_t concurrency, std::size_t lane_depth,
+                                     std::size_t held) {
     RuntimeOptions options = fast_options();
     options.send_concurrency = concurrency;
+    options.outbox_lane_depth = lane_depth;
+    options.outbox_held = held;
     return options;
   }
 };
@@ -1074,7 +1079,7 @@ TEST(RuntimeOutboxTest, AChatsNextMessageGoesWhileTheSentOneIsRecordedAndNothing
 }
 
 TEST(RuntimeOutboxTest, AChatWithALongBacklogDoesNotHoldUpTheOthers) {
-  GatedHarness h(4);
+  GatedHarness h(4, /*lane_depth=*/32);
   constexpr int kBacklog = 200;  // more than the worker holds of one chat, or reads at once
   for (int i = 0; i < kBacklog; ++i) h.queue("chat-a", "a" + std::to_string(i));
   h.queue("chat-b", "b0");
@@ -1089,8 +1094,36 @@ TEST(RuntimeOutboxTest, AChatWithALongBacklogDoesNotHoldUpTheOthers) {
   ASSERT_EQ(a_order.size(), static_cast<std::size_t>(kBacklog)) << "each once";
   for (int i = 0; i < kBacklog; ++i) EXPECT_EQ(a_order[i], "a" + std::to_string(i));
   // The backlog is read on chat by chat, a lane at a time, not by reading the queue again from
-  // its start: at least one read per kLaneDepth (32) messages.
+  // its start: at least one read per outbox_lane_depth (32 here) messages.
   EXPECT_GE(h.store_.lane_reads(), kBacklog / 32 - 1);
+}
+
+TEST(RuntimeOutboxTest, MessagesPastWhatTheWorkerHoldsAreReadOnLaterEachOnceInOrder) {
+  GatedHarness h(4, /*lane_depth=*/4, /*held=*/8);
+  constexpr int kChats = 5;
+  constexpr int kPerChat = 12;  // 60 queued: far more than the 8 held, 3 times a lane's depth
+  for (int i = 0; i < kPerChat; ++i) {
+    for (int c = 0; c < kChats; ++c) {
+      h.queue("chat-" + std::to_string(c), std::to_string(c) + ":" + std::to_string(i));
+    }
+  }
+  h.runtime_->start();
+  // Replies queued while the worker is full go behind the backlog, not before it.
+  ASSERT_TRUE(h.wait_started("0:0"));
+  h.queue("chat-0", "0:" + std::to_string(kPerChat));
+  ASSERT_TRUE(h.drain());
+  std::map<std::string, std::vector<int>> order;
+  for (const std::string& text : h.gated_->started()) {
+    const auto colon = text.find(':');
+    order[text.substr(0, colon)].push_back(std::stoi(text.substr(colon + 1)));
+  }
+  ASSERT_EQ(order.size(), static_cast<std::size_t>(kChats));
+  for (const auto& [chat, sent] : order) {
+    const int count = chat == "0" ? kPerChat + 1 : kPerChat;
+    ASSERT_EQ(sent.size(), static_cast<std::size_t>(count)) << "chat " << chat << ": each once";
+    for (int i = 0; i < count; ++i) EXPECT_EQ(sent[i], i) << "chat " << chat << " in order";
+  }
+  EXPECT_EQ(h.sent_count(), static_cast<std::size_t>(kChats * kPerChat + 1));
 }
 
 TEST(RuntimeOutboxTest, ARejectedTokenStopsNewSendsAndPreparesOnceTheOthersEnded) {

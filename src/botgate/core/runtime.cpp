@@ -31,15 +31,8 @@ constexpr std::chrono::milliseconds kCompleteWindow{2};
 /// lane index once per transaction, not once per 64 events (Discord flood, 64 -> 256: 2.6 ->
 /// 1.8 SQLite pages written per event).
 constexpr std::size_t kInboxBatch = 256;
-/// The outbox worker reads due messages this many at a time...
+/// The outbox worker reads due messages this many at a time (up to RuntimeOptions::outbox_held).
 constexpr std::size_t kOutboxPage = 64;
-/// ...and holds at most this many in its lanes: the rest wait in the store.
-constexpr std::size_t kOutboxHeld = 1024;
-/// At most this many messages of one chat are held: a chat with a long backlog takes no room
-/// from the others (its later messages are read again once these are sent). Each message past
-/// it costs a read back from the store; 8 -> 32 took the Discord flood (50 chats) from
-/// 9,600-10,100 to 10,600-12,100 events/s.
-constexpr std::size_t kLaneDepth = 32;
 /// How often the worker reads the queue again from its start, for messages it passed over
 /// because they were not due then (retries left by a previous run).
 constexpr std::chrono::seconds kFullScanEvery{1};
@@ -95,7 +88,7 @@ struct Lane {
   bool sending = false;
   /// After a retryable failure of the first message: nothing of this chat goes before then.
   std::chrono::steady_clock::time_point held_until{};
-  /// Messages of this chat were passed over in this scan of the store (kLaneDepth), so the
+  /// Messages of this chat were passed over in this scan of the store (lane_depth), so the
   /// lane takes no later ones from the scan: once it runs dry, it reads on by itself.
   bool truncated = false;
   /// Ran dry while truncated: the next turn of the worker reads its next messages.
@@ -106,12 +99,14 @@ struct Lane {
 
 /// The outbox worker's state, used only on the bot's strand.
 struct OutboxLanes {
+  std::size_t lane_depth = 0;  // RuntimeOptions::outbox_lane_depth
+  std::size_t held_cap = 0;    // RuntimeOptions::outbox_held
   std::map<std::string, Lane> lanes;      // by OutgoingMessage::lane()
   std::unordered_set<std::int64_t> held;  // the ids of every message in a lane
   /// The highest id read in the current scan; the next read goes on after it. 0: the next read
   /// starts from the oldest message (and forgets which lanes were truncated).
   std::int64_t cursor = 0;
-  /// The last read stopped at kOutboxHeld with more to read.
+  /// The last read stopped at held_cap with more to read.
   bool more = false;
   /// A truncated lane ran dry: see Lane::refill.
   bool refill = false;
@@ -125,11 +120,11 @@ struct OutboxLanes {
 };
 
 /// Puts `item` at the end of its chat's lane, as the reads and the hand-over both do; a lane
-/// that holds kLaneDepth already, or passed messages over, takes none and is marked truncated
+/// that holds lane_depth already, or passed messages over, takes none and is marked truncated
 /// (it reads this chat's later messages itself once it runs dry).
 void place_in_lane(OutboxLanes& box, OutboxItem& item) {
   Lane& lane = box.lanes[item.message.lane()];
-  if (lane.truncated || lane.refill || lane.items.size() >= kLaneDepth) {
+  if (lane.truncated || lane.refill || lane.items.size() >= box.lane_depth) {
     lane.truncated = true;
     return;
   }
@@ -152,7 +147,7 @@ void take_arrived(OutboxLanes& box, std::atomic<bool>& unread, bool read_failed)
   for (OutboxItem& item : box.arrived) {
     if (box.held.contains(item.id)) continue;  // a read met it first
     if (box.more) continue;  // from here on, the reads go on from the cursor
-    if (box.held.size() >= kOutboxHeld) {
+    if (box.held.size() >= box.held_cap) {
       box.more = true;
       continue;
     }
@@ -243,6 +238,8 @@ asio::any_io_executor Runtime::make_bot_strand() { return asio::make_strand(io_)
 void Runtime::add_bot(std::string name, std::string platform, asio::any_io_executor strand,
                       BotParts parts) {
   auto bot = std::make_unique<Bot>(name, std::move(platform), std::move(strand), std::move(parts));
+  bot->outbox.lane_depth = std::max<std::size_t>(options_.outbox_lane_depth, 1);
+  bot->outbox.held_cap = std::max<std::size_t>(options_.outbox_held, 1);
   bots_[name] = std::move(bot);
 }
 
@@ -657,7 +654,7 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
         }
       }
       const SystemTime now = Clock::now();
-      while (box.held.size() < kOutboxHeld) {
+      while (box.held.size() < box.held_cap) {
         auto page = co_await store_.outbox_due(bot.name, now, kOutboxPage, box.cursor);
         if (!page) {
           spdlog::warn("bot {}: cannot read the outbox: {}", bot.name, page.error().message());
@@ -744,7 +741,7 @@ asio::awaitable<bool> Runtime::refill_lanes(Bot& bot) {
   for (const std::string& key : dry) {
     auto found = box.lanes.find(key);
     if (found == box.lanes.end() || !found->second.refill) continue;
-    auto page = co_await store_.outbox_due_in_lane(bot.name, key, now, kLaneDepth,
+    auto page = co_await store_.outbox_due_in_lane(bot.name, key, now, box.lane_depth,
                                                    found->second.last_id);
     if (!page) {
       spdlog::warn("bot {}: cannot read the outbox: {}", bot.name, page.error().message());
@@ -754,7 +751,7 @@ asio::awaitable<bool> Runtime::refill_lanes(Bot& bot) {
     // Looked up again: the lanes changed while the store read.
     Lane& lane = box.lanes[key];
     lane.refill = false;
-    lane.truncated = page->size() == kLaneDepth;
+    lane.truncated = page->size() == box.lane_depth;
     for (OutboxItem& item : *page) {
       lane.last_id = std::max(lane.last_id, item.id);
       if (!box.held.insert(item.id).second) continue;

@@ -33,6 +33,14 @@ struct RuntimeOptions {
   std::size_t send_concurrency = 16;
   /// How many recent events and replies the message log keeps.
   std::size_t message_log_capacity = 2000;
+  /// How many of a bot's queued messages the outbox worker holds in memory: of one chat, so that
+  /// a chat with a long backlog takes no room from the others, and in all. The rest wait in the
+  /// store and are read back (their JSON parsed again) as room frees up; replies past them are
+  /// no longer handed over in memory until the backlog is gone. A Discord flood (20,000
+  /// messages, 50 chats) fell into that in some runs at 32 and 1,024, reading ~16,000 replies
+  /// back (8,200 events/s against 10,000-11,000); a full 8,192 is about 3 MiB.
+  std::size_t outbox_lane_depth = 256;
+  std::size_t outbox_held = 8192;
 };
 
 /// What the status views and readiness read about one bot. Counters only grow.
