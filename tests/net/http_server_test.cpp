@@ -10,11 +10,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <gtest/gtest.h>
-
-#include <sstream>
 
 #include <array>
 #include <chrono>
@@ -407,37 +404,6 @@ INSTANTIATE_TEST_SUITE_P(Executors, HttpServerTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "StrandPerConnection" : "OneThread";
                          });
-
-/// Beast's own serializer, to hold serialize() against.
-std::string beast_wire(const HttpResponse& response) {
-  std::ostringstream out;
-  out << response;
-  return out.str();
-}
-
-TEST(SerializeTest, MatchesBeastsSerializer) {
-  std::vector<HttpResponse> responses;
-  responses.push_back(make_response(http::status::ok, R"({"ok":true})"));
-  responses.push_back(make_response(http::status::not_found, ""));
-  HttpResponse old = make_response(http::status::service_unavailable, "busy", "text/plain");
-  old.version(10);
-  old.keep_alive(true);
-  responses.push_back(old);
-  HttpResponse custom = make_response(http::status::ok, "x");
-  custom.reason("Fine");
-  custom.set("X-Many", "1");
-  custom.insert("X-Many", "2");
-  custom.keep_alive(false);
-  responses.push_back(custom);
-  HttpResponse unknown = make_response(static_cast<http::status>(599), "?");
-  responses.push_back(unknown);
-  for (HttpResponse& response : responses) {
-    response.set(http::field::server, "botgate");
-    response.prepare_payload();
-    EXPECT_EQ(serialize(response), beast_wire(response));
-  }
-  EXPECT_EQ(serialize(responses[0]).substr(0, 17), "HTTP/1.1 200 OK\r\n");
-}
 
 TEST(SplitHostPortTest, Cases) {
   using Parts = std::pair<std::string, std::uint16_t>;

@@ -1,6 +1,7 @@
 #include "botgate/net/http_client.hpp"
 
 #include "botgate/net/connect.hpp"
+#include "botgate/net/http_wire.hpp"
 #include "botgate/net/url.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -9,6 +10,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -18,10 +20,12 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -81,7 +85,16 @@ asio::awaitable<Exchange> exchange_on(Stream& stream, beast::flat_buffer& buffer
   // One deadline for write and read together: it is not reset between them.
   lowest.expires_after(options.request_timeout);
 
-  auto [write_ec, written] = co_await http::async_write(stream, request, kTuple);
+  error_code write_ec;
+  if (request.chunked()) {
+    std::tie(write_ec, std::ignore) = co_await http::async_write(stream, request, kTuple);
+  } else {
+    // One send of the head and the body (a gather write) instead of Beast's serializer, which
+    // cost about as much as the send: ~5% of a Discord gateway event with its reply.
+    const std::string head = request_head(request);
+    const std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(request.body())};
+    std::tie(write_ec, std::ignore) = co_await asio::async_write(stream, wire, kTuple);
+  }
   if (write_ec) {
     lowest.expires_never();
     outcome.response = transport_error(write_ec, "send request to", where);

@@ -1,5 +1,7 @@
 #include "botgate/net/http_server.hpp"
 
+#include "botgate/net/http_wire.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -26,30 +28,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 /// Room for a whole callback (headers and an encrypted body) in one receive.
 constexpr std::size_t kReadBufferBytes = 4096;
 }  // namespace
-
-std::string serialize(const HttpResponse& response) {
-  // Beast gives the standard reason phrase when none was set.
-  const std::string_view reason = response.reason();
-  std::size_t size = 32 + reason.size() + response.body().size();
-  for (const auto& field : response) size += field.name_string().size() + field.value().size() + 4;
-  std::string out;
-  out.reserve(size);
-  const auto append = [&out](std::string_view text) { out.append(text.data(), text.size()); };
-  append(response.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  append(std::to_string(response.result_int()));
-  out += ' ';
-  append(reason);
-  append("\r\n");
-  for (const auto& field : response) {
-    append(field.name_string());
-    append(": ");
-    append(field.value());
-    append("\r\n");
-  }
-  append("\r\n");
-  append(response.body());
-  return out;
-}
 
 std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen) {
   std::string_view host;

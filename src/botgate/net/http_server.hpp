@@ -45,10 +45,6 @@ class HttpServer {
   std::shared_ptr<Impl> impl_;
 };
 
-/// The response as it goes on the wire: status line, fields in order, blank line, body. The
-/// fields (Content-Length, Connection) must be prepared already.
-std::string serialize(const HttpResponse& response);
-
 /// Splits "host:port" ("[::1]:8080" for IPv6). nullopt when malformed.
 std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen);
 
