@@ -113,24 +113,32 @@ def start_botgate_wecom(ctx: Any, work: Path) -> Running:
         "token": WECOM_TOKEN, "encoding_aes_key": WECOM_AES_KEY})
 
 
-def start_fastapi(platform: str, work: Path) -> Running:
+def start_reference(kind: str, interpreter: str, script: Path, platform: str, work: Path,
+                    what: str) -> Running:
+    """A reference handler (`script` run by `interpreter`), given the platform's credentials and
+    an inbox database of its own; it answers GET /readyz once it listens."""
     port = free_port()
-    d = work / f"fastapi-{platform}"
+    d = work / f"{kind}-{platform}"
     d.mkdir(parents=True, exist_ok=True)
-    script = BENCH / "reference" / f"{platform}_fastapi.py"
     if platform == "feishu":
         args = ["--encrypt-key", FEISHU_ENCRYPT_KEY, "--verification-token", FEISHU_TOKEN]
     else:
         args = ["--token", WECOM_TOKEN, "--encoding-aes-key", WECOM_AES_KEY, "--receive-id", ""]
-    server = Server(f"fastapi-{platform}", [PYTHON, str(script), "--port", str(port), *args,
-                                            "--db", str(d / "ref.db")], d / "server.log").start()
+    server = Server(f"{kind}-{platform}", [interpreter, str(script), "--port", str(port), *args,
+                                           "--db", str(d / "ref.db")], d / "server.log").start()
     try:
         wait_http(f"http://127.0.0.1:{port}/readyz", 30, server.proc)
     except Exception:
         server.stop()
         raise RuntimeError(f"{script.name} did not start:\n{server.log_tail()}")
-    return Running(server, f"http://127.0.0.1:{port}/webhook/{platform}", server.stop,
-                   "FastAPI+uvicorn (uvloop, httptools), 1 worker, SQLite inbox", d / "ref.db")
+    return Running(server, f"http://127.0.0.1:{port}/webhook/{platform}", server.stop, what,
+                   d / "ref.db")
+
+
+def start_fastapi(platform: str, work: Path) -> Running:
+    return start_reference("fastapi", PYTHON, BENCH / "reference" / f"{platform}_fastapi.py",
+                           platform, work,
+                           "FastAPI+uvicorn (uvloop, httptools), 1 worker, SQLite inbox")
 
 
 NODE_REFERENCES = BENCH / "reference" / "node"
@@ -144,24 +152,9 @@ def start_node(platform: str, work: Path) -> Running:
     if node is None or not NODE_SQLITE_MODULE.exists():
         raise RuntimeError("the Node references are not installed: `make bench` installs them "
                            "(npm install in bench/reference/node)")
-    port = free_port()
-    d = work / f"node-{platform}"
-    d.mkdir(parents=True, exist_ok=True)
-    script = NODE_REFERENCES / f"{platform}_node.mjs"
-    if platform == "feishu":
-        args = ["--encrypt-key", FEISHU_ENCRYPT_KEY, "--verification-token", FEISHU_TOKEN]
-    else:
-        args = ["--token", WECOM_TOKEN, "--encoding-aes-key", WECOM_AES_KEY, "--receive-id", ""]
-    server = Server(f"node-{platform}", [node, str(script), "--port", str(port), *args,
-                                         "--db", str(d / "ref.db")], d / "server.log").start()
-    try:
-        wait_http(f"http://127.0.0.1:{port}/readyz", 30, server.proc)
-    except Exception:
-        server.stop()
-        raise RuntimeError(f"{script.name} did not start:\n{server.log_tail()}")
     sdk = "@larksuiteoapi/node-sdk" if platform == "feishu" else "@wecom/crypto"
-    return Running(server, f"http://127.0.0.1:{port}/webhook/{platform}", server.stop,
-                   f"Node.js {sdk}, node:http, better-sqlite3 inbox", d / "ref.db")
+    return start_reference("node", node, NODE_REFERENCES / f"{platform}_node.mjs", platform, work,
+                           f"Node.js {sdk}, node:http, better-sqlite3 inbox")
 
 
 def stored_events(db: Path) -> int:

@@ -4,9 +4,8 @@
 // ciphertext), decrypt (WXBizMsgCrypt's AES-256-CBC with the EncodingAESKey), the XML parsed
 // with fast-xml-parser, on node:http. GET answers the URL verification (the echostr).
 //
-// To do what botgate does for each event, it also keeps the MsgIds it has seen in memory (dedup)
-// and inserts each new message into SQLite (better-sqlite3, WAL, synchronous=NORMAL, a commit per
-// message) before answering 200.
+// To do what botgate does for each event, it also puts each new message into its inbox
+// (inbox.mjs: dedup by MsgId in memory, one SQLite commit per message) before answering 200.
 //
 //   node wecom_node.mjs --port 8000 --token T --encoding-aes-key K --receive-id '' --db /tmp/ref.db
 
@@ -14,8 +13,9 @@ import http from 'node:http';
 import { parseArgs } from 'node:util';
 
 import { decrypt, getSignature } from '@wecom/crypto';
-import Database from 'better-sqlite3';
 import { XMLParser } from 'fast-xml-parser';
+
+import { openInbox } from './inbox.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,13 +27,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const db = new Database(args.db);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = NORMAL');
-db.exec('CREATE TABLE IF NOT EXISTS inbox (msg_id TEXT PRIMARY KEY, msg_type TEXT, ' +
-        'body TEXT, received_at REAL)');
-const insert = db.prepare('INSERT OR IGNORE INTO inbox VALUES (?, ?, ?, ?)');
-const seen = new Set();
+const store = openInbox(args.db, 'msg_id', 'msg_type');
 // MsgIds and the like are digits: kept as text, as WeCom sends them.
 const parser = new XMLParser({ parseTagValue: false });
 
@@ -74,11 +68,7 @@ function callback(res, query, body) {
   const plain = open(res, query, ciphered ?? '');
   if (plain === undefined) return;
   const msg = parser.parse(plain).xml ?? {};
-  const msgId = String(msg.MsgId ?? '');
-  if (!seen.has(msgId)) {
-    seen.add(msgId);
-    insert.run(msgId, String(msg.MsgType ?? ''), plain, Date.now() / 1000);
-  }
+  store(String(msg.MsgId ?? ''), String(msg.MsgType ?? ''), plain);
   answer(res, 200);
 }
 
