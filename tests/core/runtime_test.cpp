@@ -1126,6 +1126,28 @@ TEST(RuntimeOutboxTest, MessagesPastWhatTheWorkerHoldsAreReadOnLaterEachOnceInOr
   EXPECT_EQ(h.sent_count(), static_cast<std::size_t>(kChats * kPerChat + 1));
 }
 
+TEST(RuntimeOutboxTest, AReplyHandedOverWhileTheWorkerIsFullGoesBehindTheChatsQueuedMessages) {
+  GatedHarness h(4, /*lane_depth=*/4, /*held=*/8);
+  constexpr int kChats = 100;  // one message each: the first read (64) fills the worker
+  for (int c = 0; c < kChats; ++c) h.queue("chat-" + std::to_string(c), std::to_string(c));
+  h.runtime_->start();
+  ASSERT_TRUE(h.wait_started("0"));
+  // The last chat's queued message is not read yet; the reply to an event in that chat comes
+  // from the inbox worker in memory, and must not overtake it.
+  Event event = message_event("ev-late", "m-late", "late", "gated");
+  event.chat = Chat{"chat-99", ChatType::private_chat, std::nullopt};  // queue()'s lane
+  ASSERT_TRUE(h.on_event(std::move(event)).value());
+  h.settle(50ms);  // handled and handed over while the first sends are still held
+  ASSERT_TRUE(h.drain());
+  const auto& started = h.gated_->started();
+  const auto queued = std::find(started.begin(), started.end(), "99");
+  const auto reply = std::find(started.begin(), started.end(), "echo: late");
+  ASSERT_NE(queued, started.end());
+  ASSERT_NE(reply, started.end());
+  EXPECT_LT(queued - started.begin(), reply - started.begin()) << "chat-99 in queue order";
+  EXPECT_EQ(h.sent_count(), static_cast<std::size_t>(kChats + 1));
+}
+
 TEST(RuntimeOutboxTest, ARejectedTokenStopsNewSendsAndPreparesOnceTheOthersEnded) {
   GatedHarness h;
   h.queue("chat-a", "a0");
