@@ -146,9 +146,8 @@ void take_arrived(OutboxLanes& box, std::atomic<bool>& unread, bool read_failed)
   }
   for (OutboxItem& item : box.arrived) {
     if (box.held.contains(item.id)) continue;  // a read met it first
-    if (box.more) continue;  // from here on, the reads go on from the cursor
     if (box.held.size() >= box.held_cap) {
-      box.more = true;
+      box.more = true;  // this one and the rest: the reads go on from the cursor
       continue;
     }
     place_in_lane(box, item);
