@@ -1,4 +1,4 @@
-# botgate: make run | make test | make bench | make build | make deps
+# botgate: make run | make test | make soak | make bench | make build | make deps
 # On a fresh Debian 12 machine every target installs what is missing first.
 
 BUILD_DIR      ?= build
@@ -38,7 +38,7 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: all deps browser-deps build build-asan run test test-unit bench clean
+.PHONY: all deps browser-deps build build-asan run test test-unit soak bench clean
 
 all: build
 
@@ -79,6 +79,18 @@ test: deps browser-deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja
 
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j 2
+
+# The crash loop (tests/integration/test_crash_loop.py) at length: steady traffic on every
+# platform's fake while botgate is killed with SIGKILL SOAK_KILLS times at moments drawn from
+# SOAK_SEED (random by default; printed, so a failing run can be repeated). `make test` runs it
+# with 3 kills.
+SOAK_KILLS ?= 25
+SOAK_SEED ?=
+
+soak: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target botgate
+	SOAK_KILLS=$(SOAK_KILLS) SOAK_SEED=$(SOAK_SEED) BOTGATE_BINARY=$(CURDIR)/$(BUILD_DIR)/botgate \
+	  $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/integration/test_crash_loop.py
 
 # What the benchmarks run besides botgate: the load generator, the references (FastAPI with the
 # uvicorn[standard] extras, discord.py) and nginx (the ceiling). BENCH_ARGS=--quick: ~1 minute.
