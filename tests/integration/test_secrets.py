@@ -1,6 +1,6 @@
 """No secret leaves botgate: every platform runs with distinctive secrets, real traffic goes
-through (URL checks, callbacks, gateway messages, replies, a token refresh, platform errors,
-forged callbacks), and then everything botgate wrote or served is searched for each secret, raw
+through (URL checks, callbacks, gateway messages, replies, a token refresh, platform errors and
+outages, forged callbacks), and then everything botgate wrote or served is searched for each secret, raw
 and encoded (hex, base64 at every alignment, percent- and JSON-escaped):
 
 * its log, at trace level;
@@ -346,6 +346,12 @@ def test_no_secret_in_the_log_the_answers_the_forward_posts_or_the_database(
         one_round("second")
         wait_until(lambda: replies("second") == expected, 20)
         assert replies("second") == expected, bg.log_text()
+        # An outage: the platforms' load balancers answer 503 with an HTML page for a while.
+        for f in (feishu, lark, wecom, qq, qq_hook):
+            f.outage(1.0)
+        one_round("third")
+        wait_until(lambda: replies("third") == expected, 30)
+        assert replies("third") == expected, bg.log_text()
         # A group the bot was removed from: its webhook key answers 93000, the reply fails.
         gone = wecom.add_webhook_key()
         reply_credentials["wecom_webhook_key removed"] = gone.encode()
