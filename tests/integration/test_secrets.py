@@ -7,6 +7,7 @@ and encoded (hex, base64 at every alignment, percent- and JSON-escaped):
 * every answer it gave: callbacks (forged ones too), /api/v1/status, /api/v1/log, the console
   page and its assets, /healthz, /readyz, /metrics, with and without the API token;
 * what it POSTed to the forward service (the event JSON);
+* what `botgate check` and `botgate send` print (a send that works, one that fails);
 * the database file and its WAL, taken while running and after a clean stop, apart from the
   token cache (`tokens`): the access tokens the platforms hand out are kept there on purpose, so
   they are looked for in the other tables' rows instead of in the raw file.
@@ -27,6 +28,7 @@ import json
 import re
 import shutil
 import sqlite3
+import subprocess
 import threading
 import urllib.parse
 from pathlib import Path
@@ -388,6 +390,21 @@ def test_no_secret_in_the_log_the_answers_the_forward_posts_or_the_database(
             hay.items += [(f"{w} ({when})", d) for w, d in db_rows_text(snap)]
 
         hay.add("log", bg.log_path.read_bytes())
+        # The other commands: `check`, and `send` (one that works, one that fails: expired
+        # tokens first, then a bot with nowhere to send).
+        for f in (wecom, qq):
+            f.expire_all_tokens()
+        # (QQ refuses a message that answers nothing: 304045.)
+        for ok, args in ((True, ["check"]),
+                         (True, ["send", "--bot", "wapp", "--chat", "lisi", "from send"]),
+                         (False, ["send", "--bot", "qq", "--chat",
+                                  "E4F4AEA33253A2797FB897C50B81D7ED", "from send"]),
+                         (False, ["send", "--bot", "wgroup", "--chat", "x", "nowhere"])):
+            cmd = [str(bg.binary), args[0], "--config", str(bg.config_path), *args[1:]]
+            run = subprocess.run(cmd, capture_output=True, timeout=30, cwd=bg.workdir)
+            assert (run.returncode == 0) == ok, (args, run.returncode, run.stdout, run.stderr)
+            hay.add(f"botgate {' '.join(args[:3])} (exit {run.returncode})",
+                    run.stdout + b"\n" + run.stderr)
         hay.items += [(f"forward POST #{i}", p) for i, p in enumerate(forward.posts)]
         assert forward.posts, "the forward service got no event"
 
