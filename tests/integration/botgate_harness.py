@@ -6,6 +6,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -19,6 +21,8 @@ import feishu_crypto
 from fakes.http_fake import wait_until  # noqa: F401 - the tests import it from here too
 
 REPO = Path(__file__).resolve().parents[2]
+#: The [api] token botgate_config() writes unless told otherwise; Botgate.api_* send it.
+API_TOKEN = "it-" + secrets.token_hex(16)
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 
@@ -86,11 +90,17 @@ def botgate_config(
     echo: bool = True,
     echo_prefix: str = "Hello, ",
     log_level: str = "debug",
+    api_token: Optional[str] = API_TOKEN,
+    api: Optional[dict[str, Any]] = None,
 ) -> str:
+    """The config text. `api_token` None writes no token (botgate then makes one); `api` adds
+    or overrides [api] keys (listen, allowed_hosts)."""
+    api_keys = {"token": api_token, **(api or {})}
     parts = [
         toml_table("[server]", {"listen": f"127.0.0.1:{port}"}),
         toml_table("[store]", {"url": f"sqlite://{db_path.resolve()}"}),
         toml_table("[log]", {"level": log_level}),
+        toml_table("[api]", api_keys),
         toml_table("[echo]", {"enabled": echo, "prefix": echo_prefix}),
     ]
     parts += [toml_table("[[rule]]", r) for r in rules]
@@ -180,6 +190,9 @@ class Botgate:
         self.log_path = workdir / "botgate.log"
         self.proc: Optional[subprocess.Popen] = None
         self.starts = 0
+        #: What api_request() sends as the bearer token (a test of a made token sets it from
+        #: console_urls()).
+        self.api_token = API_TOKEN
 
     # lifecycle --------------------------------------------------------------
 
@@ -277,6 +290,26 @@ class Botgate:
 
     def get(self, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
         status, _, body = http_request(self.port, "GET", path, timeout=timeout)
+        return status, body
+
+    def console_urls(self) -> list[str]:
+        """Every console URL botgate logged ("console: http://..."), in order."""
+        return re.findall(r"console: (http://\S+)", self.log_text())
+
+    def api_request(self, method: str, path: str, body: Optional[bytes] = None,
+                    headers: Optional[dict[str, str]] = None, port: Optional[int] = None,
+                    timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+        """A request to the API with `Authorization: Bearer <self.api_token>` (and a JSON
+        Content-Type when there is a body), on `port` (default: the [server] port)."""
+        h = {"Authorization": f"Bearer {self.api_token}"}
+        if body is not None:
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        return http_request(self.port if port is None else port, method, path, body=body,
+                            headers=h, timeout=timeout)
+
+    def api_get(self, path: str, port: Optional[int] = None) -> tuple[int, bytes]:
+        status, _, body = self.api_request("GET", path, port=port)
         return status, body
 
     def post(self, path: str, body: bytes, headers: Optional[dict[str, str]] = None,
