@@ -116,7 +116,9 @@ class EchoHandler final : public Handler {
 /// The console's routes over a real Runtime with one bot, "sandbox".
 class ConsoleRoutes : public ::testing::Test {
  protected:
-  void build(std::string token) {
+  void build() {
+    access_.set_token(std::string(kToken));
+    access_.add_listen("127.0.0.1", 8080);
     chain_.add(std::make_unique<EchoHandler>());
     runtime_ = std::make_unique<Runtime>(io_, store_, chain_);
     BotParts parts;
@@ -124,9 +126,9 @@ class ConsoleRoutes : public ::testing::Test {
     parts.sender = std::make_unique<test::RecordingSender>();
     parts.webhook_public = false;  // as the real sandbox's
     runtime_->add_bot("sandbox", "sandbox", runtime_->make_bot_strand(), std::move(parts));
-    add_console(router_, *runtime_, token, "sandbox");
-    add_log_api(router_, runtime_->message_log(), token);
-    add_status_api(router_, *runtime_, {token, {"discord", "qq"}, {}});
+    add_console(router_, *runtime_, access_, "sandbox");
+    add_log_api(router_, runtime_->message_log(), access_);
+    add_status_api(router_, *runtime_, access_, {{"discord", "qq"}, {}});
     runtime_->start();
   }
   void TearDown() override {
@@ -134,15 +136,20 @@ class ConsoleRoutes : public ::testing::Test {
     EXPECT_TRUE(test::run_until(io_, [this] { return runtime_->stopped(); }));
   }
 
+  static constexpr std::string_view kToken = "console-token";
+
   HttpResponse call(http::verb verb, std::string target, std::string body = "",
-                    std::string token = "") {
+                    std::string_view token = kToken) {
     HttpRequest request{verb, target, 11};
-    if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
+    request.set(http::field::host, "127.0.0.1:8080");
+    if (!token.empty()) request.set(http::field::authorization, "Bearer " + std::string(token));
+    if (!body.empty()) request.set(http::field::content_type, "application/json");
     request.body() = std::move(body);
     request.prepare_payload();
     return test::run_on(io_, router_.dispatch(request));
   }
 
+  ApiAccess access_;
   asio::io_context io_;
   test::MemoryStore store_;
   HandlerChain chain_;
@@ -151,7 +158,7 @@ class ConsoleRoutes : public ::testing::Test {
 };
 
 TEST_F(ConsoleRoutes, AMessageTypedInThePageIsAnsweredAndLogged) {
-  build("");
+  build();
   const HttpResponse page = call(http::verb::get, "/");
   EXPECT_EQ(page.result(), http::status::ok);
   EXPECT_EQ(page[http::field::content_type], "text/html; charset=utf-8");
@@ -183,25 +190,49 @@ TEST_F(ConsoleRoutes, AMessageTypedInThePageIsAnsweredAndLogged) {
   EXPECT_TRUE(bot.at("webhook_path").is_null()) << "the sandbox is reached through the API only";
 }
 
-TEST_F(ConsoleRoutes, WithATokenTheDataNeedsItButThePageDoesNot) {
-  build("console-token");
-  EXPECT_EQ(call(http::verb::get, "/").result(), http::status::ok);
-  EXPECT_EQ(call(http::verb::get, "/api/v1/status").result(), http::status::unauthorized);
-  EXPECT_EQ(call(http::verb::get, "/api/v1/log").result(), http::status::unauthorized);
-  EXPECT_EQ(call(http::verb::post, "/api/v1/sandbox/messages", R"({"chat":"c","text":"x"})")
+TEST_F(ConsoleRoutes, TheDataNeedsTheTokenButThePageDoesNot) {
+  build();
+  EXPECT_EQ(call(http::verb::get, "/", "", "").result(), http::status::ok);
+  EXPECT_EQ(call(http::verb::get, "/assets/console.js", "", "").result(), http::status::ok);
+  EXPECT_EQ(call(http::verb::get, "/api/v1/status", "", "").result(), http::status::unauthorized);
+  EXPECT_EQ(call(http::verb::get, "/api/v1/log", "", "").result(), http::status::unauthorized);
+  EXPECT_EQ(call(http::verb::post, "/api/v1/sandbox/messages", R"({"chat":"c","text":"x"})", "")
                 .result(),
             http::status::unauthorized);
   EXPECT_TRUE(store_.inbox().empty()) << "a refused message is not accepted";
-  EXPECT_EQ(call(http::verb::get, "/api/v1/status", "", "console-token").result(),
-            http::status::ok);
-  EXPECT_EQ(call(http::verb::post, "/api/v1/sandbox/messages", R"({"chat":"c","text":"x"})",
-                 "console-token")
+  EXPECT_EQ(call(http::verb::get, "/api/v1/status").result(), http::status::ok);
+  EXPECT_EQ(call(http::verb::post, "/api/v1/sandbox/messages", R"({"chat":"c","text":"x"})")
                 .result(),
             http::status::accepted);
 }
 
+TEST_F(ConsoleRoutes, ATextPlainPostIsRefusedBeforeTheSandboxSeesIt) {
+  build();
+  HttpRequest request{http::verb::post, "/api/v1/sandbox/messages", 11};
+  request.set(http::field::host, "127.0.0.1:8080");
+  request.set(http::field::authorization, "Bearer " + std::string(kToken));
+  request.set(http::field::content_type, "text/plain;charset=UTF-8");
+  request.body() = R"({"chat":"c","text":"x"})";
+  request.prepare_payload();
+  EXPECT_EQ(test::run_on(io_, router_.dispatch(request)).result(),
+            http::status::unsupported_media_type);
+  EXPECT_TRUE(store_.inbox().empty());
+}
+
+TEST_F(ConsoleRoutes, TheRoutesRefuseAnotherHost) {
+  build();
+  for (const char* target : {"/", "/assets/console.js", "/api/v1/status", "/api/v1/log"}) {
+    HttpRequest request{http::verb::get, target, 11};
+    request.set(http::field::host, "rebound.example:8080");
+    request.set(http::field::authorization, "Bearer " + std::string(kToken));
+    EXPECT_EQ(test::run_on(io_, router_.dispatch(request)).result(),
+              http::status::misdirected_request)
+        << target;
+  }
+}
+
 TEST_F(ConsoleRoutes, TheLogLongPollReturnsWhenAMatchingEntryArrives) {
-  build("");
+  build();
   const std::uint64_t seq = runtime_->message_log().seq();
   std::thread writer([this] {
     std::this_thread::sleep_for(100ms);
@@ -229,7 +260,7 @@ TEST_F(ConsoleRoutes, TheLogLongPollReturnsWhenAMatchingEntryArrives) {
 }
 
 TEST_F(ConsoleRoutes, TheLogLongPollEndsEmptyAfterItsWait) {
-  build("");
+  build();
   const auto started = std::chrono::steady_clock::now();
   const HttpResponse log = call(http::verb::get, "/api/v1/log?wait_ms=200&after=0");
   EXPECT_GE(std::chrono::steady_clock::now() - started, 200ms);

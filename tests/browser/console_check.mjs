@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// Drives botgate's web console in a real (headless) Chromium: sandbox chat round trip, bot cards,
-// message log and its search, and the layout at desktop and phone widths.
+// Drives botgate's web console in a real (headless) Chromium: the API token (from the console
+// URL's #token= fragment, or typed into the page's form), sandbox chat round trip, bot cards,
+// message log and its search, and the layout at desktop and phone widths. Every /api call the page
+// makes is watched: each answered one carried `Authorization: Bearer <token>`, and the token is
+// in no request's URL.
 //
-//   node tests/browser/console_check.mjs --url http://127.0.0.1:PORT/ [--token T] \
+//   node tests/browser/console_check.mjs --url http://127.0.0.1:PORT/[#token=T] [--token T] \
 //        --screenshots DIR [--expect-bot NAME]...
 //
 // Exit 0 with one JSON line of results on stdout; exit 1 with the failed step on stderr.
@@ -44,6 +47,8 @@ function parseArgs(argv) {
   }
   if (!args.url) usage('--url is required');
   if (!args.screenshots) usage('--screenshots is required');
+  args.urlToken = new URLSearchParams(new URL(args.url).hash.slice(1)).get('token') || '';
+  if (!args.token && !args.urlToken) usage('give the API token: --token T, or #token=T in --url');
   return args;
 }
 
@@ -79,6 +84,8 @@ const reply = `Hello, ${message}`;
 const profile = mkdtempSync(join(tmpdir(), 'botgate-console-check-'));
 const pageErrors = [];
 const cspViolations = [];
+const apiCalls = []; // {path, status, authorization}, filled as the page's /api calls finish
+const token = args.urlToken || args.token;
 let context;
 
 async function run() {
@@ -94,6 +101,16 @@ async function run() {
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   page.on('pageerror', (e) => pageErrors.push(String(e?.message ?? e)));
+  page.on('response', async (response) => {
+    const request = response.request();
+    const url = new URL(request.url());
+    const sent = request.url().split('#')[0]; // what went to the server (no fragment)
+    if (url.pathname.startsWith('/api/') || sent.includes(token)) {
+      const headers = await request.allHeaders().catch(() => ({}));
+      apiCalls.push({url: sent, path: url.pathname, status: response.status(),
+        authorization: headers.authorization || ''});
+    }
+  });
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
   });
@@ -106,7 +123,28 @@ async function run() {
     await expectVisible(page.locator('#chat'), 'the sandbox chat pane');
   });
 
-  if (args.token) {
+  if (args.urlToken) {
+    await step('the token from the address', async () => {
+      // The page takes the token from the fragment: no form, and the status loads.
+      try {
+        await page.waitForFunction(() => document.querySelector('#token-dialog[open]') ||
+          document.getElementById('summary-ready')?.dataset.ready !== undefined,
+        null, {timeout: STEP_TIMEOUT_MS});
+      } catch {
+        fail('the page shows no status from /api/v1/status');
+      }
+      if (await page.locator('#token-dialog[open]').count()) {
+        fail('the page asks for the API token although the address carried it (#token=)');
+      }
+      const where = await page.evaluate(() => ({hash: location.hash, href: location.href}));
+      if (where.hash || where.href.includes(token)) {
+        fail(`the token is still in the address bar: ${where.href}`);
+      }
+      const kept = await page.evaluate(() => localStorage.getItem('botgate.token'));
+      if (kept !== token) fail('the page did not keep the token from the address');
+      results.token_from = 'url';
+    });
+  } else {
     await step('enter the API token', async () => {
       // The API answers 401 without the token: the page must ask for it.
       await expectVisible(page.locator('#token-dialog[open] #token-input'), 'the API token form');
@@ -118,20 +156,7 @@ async function run() {
         const error = await page.locator('#token-error').textContent().catch(() => '');
         fail(`the token form is still open after submitting the token (${error || 'no error shown'})`);
       }
-    });
-  } else {
-    await step('status loads without a token', async () => {
-      // Either the first status answer is shown, or the page asked for a token.
-      try {
-        await page.waitForFunction(() => document.querySelector('#token-dialog[open]') ||
-          document.getElementById('summary-ready')?.dataset.ready !== undefined,
-        null, {timeout: STEP_TIMEOUT_MS});
-      } catch {
-        fail('the page shows no status from /api/v1/status');
-      }
-      if (await page.locator('#token-dialog[open]').count()) {
-        fail('the page asks for an API token, but none was given (--token)');
-      }
+      results.token_from = 'form';
     });
   }
 
@@ -257,6 +282,23 @@ async function run() {
     await page.screenshot({path});
     results.screenshots.push(path);
     results.phone = widths.chat;
+  });
+
+  await step('every API call carried the token, and no URL did', async () => {
+    const answered = apiCalls.filter((c) => c.status !== 401);
+    if (!answered.length) fail('the page made no /api call that was answered');
+    for (const call of apiCalls) {
+      if (call.url.includes(token)) fail(`the token is in a request's URL: ${call.path}`);
+    }
+    for (const call of answered) {
+      if (call.authorization !== `Bearer ${token}`) {
+        fail(`${call.path} answered ${call.status} to a request without the bearer token`);
+      }
+    }
+    const refused = apiCalls.length - answered.length;
+    // With the token in the address the page never has to ask for it.
+    if (args.urlToken && refused) fail(`${refused} /api calls answered 401`);
+    results.api_calls = {answered: answered.length, refused};
   });
 
   await step('no script errors', async () => {

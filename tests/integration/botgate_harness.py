@@ -6,10 +6,13 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
 import time
+import tomllib
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -19,6 +22,8 @@ import feishu_crypto
 from fakes.http_fake import wait_until  # noqa: F401 - the tests import it from here too
 
 REPO = Path(__file__).resolve().parents[2]
+#: A token for tests that configure one (botgate_config(api_token=API_TOKEN)).
+API_TOKEN = "it-" + secrets.token_hex(16)
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 
@@ -86,13 +91,19 @@ def botgate_config(
     echo: bool = True,
     echo_prefix: str = "Hello, ",
     log_level: str = "debug",
+    api_token: Optional[str] = None,
+    api: Optional[dict[str, Any]] = None,
 ) -> str:
+    """The config text. An [api] table only when `api_token` or `api` (listen, allowed_hosts)
+    is given: without a token botgate makes one, which Botgate.api_token reads from the log."""
     parts = [
         toml_table("[server]", {"listen": f"127.0.0.1:{port}"}),
         toml_table("[store]", {"url": f"sqlite://{db_path.resolve()}"}),
         toml_table("[log]", {"level": log_level}),
         toml_table("[echo]", {"enabled": echo, "prefix": echo_prefix}),
     ]
+    if api_token is not None or api:
+        parts.append(toml_table("[api]", {"token": api_token, **(api or {})}))
     parts += [toml_table("[[rule]]", r) for r in rules]
     parts += [toml_table("[[bot]]", b) for b in bots]
     return "\n".join(parts)
@@ -180,6 +191,7 @@ class Botgate:
         self.log_path = workdir / "botgate.log"
         self.proc: Optional[subprocess.Popen] = None
         self.starts = 0
+        self._api_token: Optional[str] = None
 
     # lifecycle --------------------------------------------------------------
 
@@ -277,6 +289,43 @@ class Botgate:
 
     def get(self, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
         status, _, body = http_request(self.port, "GET", path, timeout=timeout)
+        return status, body
+
+    def console_urls(self) -> list[str]:
+        """Every console URL botgate logged ("console: http://..."), in order."""
+        return re.findall(r"console: (http://\S+)", self.log_text())
+
+    @property
+    def api_token(self) -> str:
+        """What api_request() sends: the token set here, else [api] token from the config file,
+        else the one botgate made (from the last console URL it logged)."""
+        if self._api_token is not None:
+            return self._api_token
+        configured = tomllib.loads(self.config_path.read_text()).get("api", {}).get("token", "")
+        if configured and "${" not in configured:
+            return configured
+        made = [u.split("#token=", 1)[1] for u in self.console_urls() if "#token=" in u]
+        assert made, f"botgate logged no console URL with a token\n{self.log_text()}"
+        return made[-1]
+
+    @api_token.setter
+    def api_token(self, token: str) -> None:
+        self._api_token = token
+
+    def api_request(self, method: str, path: str, body: Optional[bytes] = None,
+                    headers: Optional[dict[str, str]] = None, port: Optional[int] = None,
+                    timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+        """A request to the API with `Authorization: Bearer <self.api_token>` (and a JSON
+        Content-Type when there is a body), on `port` (default: the [server] port)."""
+        h = {"Authorization": f"Bearer {self.api_token}"}
+        if body is not None:
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        return http_request(self.port if port is None else port, method, path, body=body,
+                            headers=h, timeout=timeout)
+
+    def api_get(self, path: str, port: Optional[int] = None) -> tuple[int, bytes]:
+        status, _, body = self.api_request("GET", path, port=port)
         return status, body
 
     def post(self, path: str, body: bytes, headers: Optional[dict[str, str]] = None,

@@ -353,7 +353,7 @@ def test_health_and_readiness(fake, launch):
     assert fake.token_fetches >= 1, "ready before the token was fetched"
     assert bg.get("/healthz")[0] == 200
     assert bg.get("/readyz")[0] == 200
-    status, body = bg.get("/api/v1/status")
+    status, body = bg.api_get("/api/v1/status")
     assert status == 200
     bots = {b["name"]: b for b in json.loads(body)["bots"]}
     assert bots["feishu"]["ready"] and bots["feishu"]["platform"] == "feishu"

@@ -97,8 +97,20 @@ class HttpError extends Error {
   }
 }
 
+/** The token in the address's fragment (`#token=…`: the console URL that botgate logs at start
+ *  carries it there, and a browser never sends a fragment to a server). Once read it leaves the
+ *  address bar, so that it is not bookmarked, shown in a screenshot or kept in the history. */
+function tokenFromFragment() {
+  const token = new URLSearchParams(location.hash.slice(1)).get('token')?.trim() || '';
+  if (token) history.replaceState(null, '', location.pathname + location.search);
+  return token;
+}
+
+const fragmentToken = tokenFromFragment();
+if (fragmentToken) localStorage.setItem(TOKEN_KEY, fragmentToken);
+
 const auth = {
-  token: localStorage.getItem(TOKEN_KEY) || '',
+  token: fragmentToken || localStorage.getItem(TOKEN_KEY) || '',
   waiting: null, // the promise every caller waits on while the token form is open
 
   /** Opens the token form (once, however many requests got a 401) and resolves when the user
@@ -109,7 +121,8 @@ const auth = {
         const dialog = $('token-dialog');
         const error = $('token-error');
         error.hidden = !rejected;
-        error.textContent = rejected ? 'That token was not accepted. Check [api] token in the config.' : '';
+        error.textContent = rejected
+          ? 'That token was not accepted. Use [api] token, or the console URL in botgate\'s log.' : '';
         $('token-input').value = '';
         this.resolve = resolve;
         if (!dialog.open) dialog.showModal();
@@ -821,6 +834,11 @@ function initAuth() {
   });
   // The API is unusable without a token: Escape does not dismiss the form.
   $('token-dialog').addEventListener('cancel', (e) => e.preventDefault());
+  // The console URL pasted into a tab that is open already changes only the fragment.
+  window.addEventListener('hashchange', () => {
+    const token = tokenFromFragment();
+    if (token) auth.submit(token);
+  });
 }
 
 function main() {

@@ -38,27 +38,29 @@ std::string_view content_type_for(std::string_view file_name) {
   return "application/octet-stream";
 }
 
-void add_console(net::Router& router, Runtime& runtime, std::string api_token,
+void add_console(net::Router& router, Runtime& runtime, const ApiAccess& access,
                  std::string sandbox_bot) {
   router.add("/", {http::verb::get},
-             [](const HttpRequest&, std::string) -> asio::awaitable<HttpResponse> {
+             with_allowed_host(access, [](const HttpRequest&,
+                                          std::string) -> asio::awaitable<HttpResponse> {
                const Asset* page = find_asset("index.html");
                if (page == nullptr) {
                  co_return make_response(http::status::not_found,
                                          R"({"error":"this build has no console"})");
                }
                co_return asset_response(*page);
-             });
+             }));
   router.add("/assets/{file}", {http::verb::get},
-             [](const HttpRequest&, std::string file) -> asio::awaitable<HttpResponse> {
+             with_allowed_host(access, [](const HttpRequest&,
+                                          std::string file) -> asio::awaitable<HttpResponse> {
                const Asset* asset = find_asset(file);
                if (asset == nullptr || file == "index.html") {
                  co_return make_response(http::status::not_found, R"({"error":"not found"})");
                }
                co_return asset_response(*asset);
-             });
+             }));
   router.add("/api/v1/sandbox/messages", {http::verb::post},
-             with_api_token(std::move(api_token),
+             with_api_token(access,
                             [&runtime, bot = std::move(sandbox_bot)](
                                 const HttpRequest& request,
                                 std::string) -> asio::awaitable<HttpResponse> {

@@ -1,8 +1,9 @@
 #pragma once
-/// The web console: GET / and /assets/<file> serve the page (public: it holds no data), and
-/// POST /api/v1/sandbox/messages takes a message typed in its sandbox chat (behind the API
-/// token). The page reads /api/v1/status and /api/v1/log.
+/// The web console: GET / and /assets/<file> serve the page (no token needed: it holds no
+/// data; the Host check applies), and POST /api/v1/sandbox/messages takes a message typed in
+/// its sandbox chat (behind the API checks). The page reads /api/v1/status and /api/v1/log.
 
+#include "botgate/api/api_auth.hpp"
 #include "botgate/core/runtime.hpp"
 #include "botgate/net/router.hpp"
 
@@ -11,7 +12,7 @@
 namespace botgate::api {
 
 /// `sandbox_bot` names the runtime's sandbox bot, whose callback takes the typed messages.
-void add_console(net::Router& router, Runtime& runtime, std::string api_token,
+void add_console(net::Router& router, Runtime& runtime, const ApiAccess& access,
                  std::string sandbox_bot);
 
 /// The Content-Type for a console file, by its extension.

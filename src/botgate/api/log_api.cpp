@@ -54,10 +54,10 @@ json::object log_entry_json(const LogEntry& entry) {
                       {"reply_to", entry.reply_to}};
 }
 
-void add_log_api(net::Router& router, MessageLog& log, std::string api_token) {
+void add_log_api(net::Router& router, MessageLog& log, const ApiAccess& access) {
   router.add(
       "/api/v1/log", {http::verb::get},
-      with_api_token(std::move(api_token), [&log](const HttpRequest& request,
+      with_api_token(access, [&log](const HttpRequest& request,
                                                   std::string) -> asio::awaitable<HttpResponse> {
         const std::string_view target = request.target();
         std::optional<LogFilter> filter = log_filter_from(target);

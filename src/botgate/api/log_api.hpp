@@ -3,6 +3,7 @@
 /// bot, chat and text, each with its outcome; `after` + `wait_ms` make it a long poll that the
 /// console uses as its live feed.
 
+#include "botgate/api/api_auth.hpp"
 #include "botgate/core/message_log.hpp"
 #include "botgate/net/router.hpp"
 
@@ -15,7 +16,7 @@ namespace botgate::api {
 /// The longest a long poll may wait; the browser and proxies keep the request open that long.
 inline constexpr std::chrono::milliseconds kMaxLogWait{25'000};
 
-void add_log_api(net::Router& router, MessageLog& log, std::string api_token);
+void add_log_api(net::Router& router, MessageLog& log, const ApiAccess& access);
 
 /// The filter from the query of `target`: bot, chat, q, after, limit (1..1000). nullopt when
 /// a number is malformed.

@@ -45,11 +45,11 @@ json::object bot_status_json(const BotStatus& bot, const QueueDepth& depth) {
   return out;
 }
 
-void add_status_api(net::Router& router, Runtime& runtime, StatusApiOptions options) {
-  auto token = options.api_token;
+void add_status_api(net::Router& router, Runtime& runtime, const ApiAccess& access,
+                    StatusApiOptions options) {
   router.add(
       "/api/v1/status", {http::verb::get},
-      with_api_token(std::move(token), [&runtime, options = std::move(options)](
+      with_api_token(access, [&runtime, options = std::move(options)](
                                            const HttpRequest&,
                                            std::string) -> asio::awaitable<HttpResponse> {
         json::array bots;

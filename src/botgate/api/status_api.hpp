@@ -2,6 +2,7 @@
 /// GET /api/v1/status: every bot with its platform, readiness, connections, token expiry (never
 /// the token), counters and queue depths: what the console's status view shows.
 
+#include "botgate/api/api_auth.hpp"
 #include "botgate/core/runtime.hpp"
 #include "botgate/net/router.hpp"
 
@@ -13,13 +14,13 @@
 namespace botgate::api {
 
 struct StatusApiOptions {
-  std::string api_token;
   /// The platform names botgate knows (the sandbox's "looks like" choices).
   std::vector<std::string> platforms = {};
   std::chrono::system_clock::time_point started_at = {};
 };
 
-void add_status_api(net::Router& router, Runtime& runtime, StatusApiOptions options);
+void add_status_api(net::Router& router, Runtime& runtime, const ApiAccess& access,
+                    StatusApiOptions options);
 
 /// One bot's JSON in the status answer.
 boost::json::object bot_status_json(const BotStatus& bot, const QueueDepth& depth);

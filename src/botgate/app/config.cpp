@@ -131,28 +131,25 @@ bool split_host_port(std::string_view text, std::string& host, std::string& port
   return host.find_first_of("[]") == std::string::npos;
 }
 
-bool is_loopback_host(std::string host) {
-  std::transform(host.begin(), host.end(), host.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (host == "localhost" || host == "::1") {
-    return true;
-  }
-  // 127.0.0.0/8, written as four decimal octets.
-  std::vector<std::string> octets;
-  std::string part;
-  std::istringstream in(host);
-  while (std::getline(in, part, '.')) {
-    octets.push_back(part);
-  }
-  if (octets.size() != 4 || host.back() == '.') {
+/// A Host header value: a DNS name or IPv4 address, or a bracketed IPv6 address, with an
+/// optional port 1..65535.
+bool is_host_value(std::string_view text) {
+  std::string host;
+  std::string port;
+  if (!split_host_port(text, host, port) || host.empty()) {
     return false;
   }
-  for (const auto& octet : octets) {
-    if (!is_digits(octet) || octet.size() > 3 || std::stoi(octet) > 255) {
+  if (!port.empty()) {
+    const auto value = parse_port(port);
+    if (!value || *value == 0) {
       return false;
     }
   }
-  return octets[0] == "127";
+  const bool bracketed = text.starts_with('[');
+  return std::all_of(host.begin(), host.end(), [bracketed](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+           (bracketed && c == ':');
+  });
 }
 
 /// Checks an absolute http(s) URL: scheme, a host, an optional port. Returns what is wrong, or
@@ -467,18 +464,23 @@ class Loader {
     return std::move(result.value);
   }
 
+  void check_listen(const toml::node& node, const std::string& key,
+                    const std::string& listen) const {
+    std::string host;
+    std::string port;
+    if (!split_host_port(listen, host, port) || host.empty() || port.empty()) {
+      fail(node, key, "must be \"host:port\" (e.g. \"127.0.0.1:8080\")");
+    }
+    if (!parse_port(port)) {
+      fail(node, key, "has a bad port '" + port + "' (0..65535)");
+    }
+  }
+
   void load_server(const toml::table& table, ServerConfig& server) const {
     check_keys(table, "server", {"listen", "threads", "max_body_bytes"});
     if (const auto* node = table.get("listen")) {
       const auto& listen = string_at(*node, "server.listen");
-      std::string host;
-      std::string port;
-      if (!split_host_port(listen, host, port) || host.empty() || port.empty()) {
-        fail(*node, "server.listen", "must be \"host:port\" (e.g. \"127.0.0.1:8080\")");
-      }
-      if (!parse_port(port)) {
-        fail(*node, "server.listen", "has a bad port '" + port + "' (0..65535)");
-      }
+      check_listen(*node, "server.listen", listen);
       server.listen = listen;
     }
     if (const auto* node = table.get("threads")) {
@@ -542,45 +544,42 @@ class Loader {
     }
   }
 
-  /// [api] comes after [server]: whether the token is required depends on server.listen.
+  /// [api] comes after [server]: its listen must differ from server.listen.
   void load_api(const toml::table& root, Config& config) const {
     const toml::node* api_node = root.get("api");
-    const toml::node* token_node = nullptr;
-    std::optional<std::string> unset;
-    if (api_node != nullptr) {
-      const auto& table = table_at(*api_node, "api");
-      check_keys(table, "api", {"token"});
-      token_node = table.get("token");
-      if (token_node != nullptr) {
-        // An unset variable means "no token": fine on loopback, an error below otherwise.
-        auto result = substitute(string_at(*token_node, "api.token"), *token_node, "api.token");
-        unset = result.unset;
-        config.api.token = result.unset ? std::string() : std::move(result.value);
+    if (api_node == nullptr) {
+      return;
+    }
+    const auto& table = table_at(*api_node, "api");
+    check_keys(table, "api", {"token", "listen", "allowed_hosts"});
+    if (const auto* node = table.get("token")) {
+      // An unset variable means "no token": botgate then makes one (api/api_token.hpp).
+      auto result = substitute(string_at(*node, "api.token"), *node, "api.token");
+      config.api.token = result.unset ? std::string() : std::move(result.value);
+    }
+    if (const auto* node = table.get("listen")) {
+      const auto& listen = string_at(*node, "api.listen");
+      if (!listen.empty()) {
+        check_listen(*node, "api.listen", listen);
+        if (listen == config.server.listen) {
+          fail(*node, "api.listen",
+               "must differ from server.listen (leave it empty to serve both there)");
+        }
+      }
+      config.api.listen = listen;
+    }
+    if (const auto* node = table.get("allowed_hosts")) {
+      config.api.allowed_hosts = strings_at(*node, "api.allowed_hosts");
+      const auto* array = node->as_array();
+      for (std::size_t i = 0; i < config.api.allowed_hosts.size(); ++i) {
+        const std::string& host = config.api.allowed_hosts[i];
+        if (!is_host_value(host)) {
+          fail(*array->get(i), "api.allowed_hosts[" + std::to_string(i) + "]",
+               "'" + host + "' must be a host name or address with an optional port, as in a "
+               "Host header (e.g. \"bot.example.com\" or \"bot.example.com:8443\")");
+        }
       }
     }
-    if (!config.api.token.empty()) {
-      return;
-    }
-    std::string host;
-    std::string port;
-    split_host_port(config.server.listen, host, port);
-    if (is_loopback_host(host)) {
-      return;
-    }
-    int line = 1;
-    if (token_node != nullptr) {
-      line = line_of(*token_node);
-    } else if (api_node != nullptr) {
-      line = line_of(*api_node);
-    } else if (const auto* listen = root.at_path("server.listen").node()) {
-      line = line_of(*listen);
-    }
-    std::string what = "is required when server.listen (" + config.server.listen +
-                       ") is not a loopback address";
-    if (unset) {
-      what += "; environment variable " + *unset + " is not set";
-    }
-    fail(line, "api.token", what);
   }
 
   void load_bots(const std::vector<const toml::table*>& tables, Config& config) const {

@@ -50,7 +50,9 @@ struct LogConfig {
 };
 
 struct ApiConfig {
-  std::string token;  // required unless server.listen is loopback
+  std::string token;   // empty: botgate makes one at its first start and keeps it in the store
+  std::string listen;  // "host:port": the console, /api and /metrics there, not on server.listen
+  std::vector<std::string> allowed_hosts;  // Host values accepted besides the listen address
 };
 
 struct RuleConfig {

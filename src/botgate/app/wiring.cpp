@@ -1,5 +1,7 @@
 #include "botgate/app/wiring.hpp"
 
+#include "botgate/api/api_auth.hpp"
+#include "botgate/api/api_token.hpp"
 #include "botgate/api/console.hpp"
 #include "botgate/api/health.hpp"
 #include "botgate/api/log_api.hpp"
@@ -46,11 +48,14 @@ struct Gateway::Impl {
     runtime = std::make_unique<Runtime>(io, *store, chain);
     for (const BotSettings& settings : config.bots) add_bot(settings);
     add_sandbox_bot();
-    api::add_health_routes(router, *runtime);
-    api::add_status_api(router, *runtime,
-                        {config.api.token, registry.names(), std::chrono::system_clock::now()});
-    api::add_log_api(router, runtime->message_log(), config.api.token);
-    api::add_console(router, *runtime, config.api.token, platforms::kSandboxBot);
+    // With [api] listen the console and the API have a server of their own, and the public
+    // one ([server] listen) serves only the webhooks and the health checks.
+    net::Router& api_routes = config.api.listen.empty() ? router : api_router;
+    api::add_health_routes(router, *runtime, api_access);
+    api::add_status_api(api_routes, *runtime, api_access,
+                        {registry.names(), std::chrono::system_clock::now()});
+    api::add_log_api(api_routes, runtime->message_log(), api_access);
+    api::add_console(api_routes, *runtime, api_access, platforms::kSandboxBot);
     router.add("/webhook/{name}", {},
                [this](const HttpRequest& request,
                       std::string name) -> asio::awaitable<HttpResponse> {
@@ -62,6 +67,34 @@ struct Gateway::Impl {
     auto strand = runtime->make_bot_strand();
     runtime->add_bot(platforms::kSandboxBot, platforms::kSandboxPlatform, strand,
                      platforms::make_sandbox_parts({registry.names()}));
+  }
+
+  /// The API token (configured, or made at the first start and kept in the store), read before
+  /// the servers start: runs the io_context until the store has answered.
+  Result<api::ApiToken> load_api_token() {
+    std::optional<Result<api::ApiToken>> loaded;
+    asio::co_spawn(io, api::load_api_token(*store, config.api.token),
+                   [&loaded](std::exception_ptr e, Result<api::ApiToken> token) {
+                     if (e) {
+                       loaded = Error{errc::store_failed, "reading the API token failed"};
+                     } else {
+                       loaded = std::move(token);
+                     }
+                   });
+    while (!loaded && io.run_one() > 0) {
+    }
+    if (io.stopped()) io.restart();
+    if (!loaded) return Error{errc::store_failed, "the store did not answer"};
+    return std::move(*loaded);
+  }
+
+  /// Binds `server` and lets the API accept the Host values of its address.
+  Result<void> start_api_server(net::HttpServer& server, const std::string& listen) {
+    if (auto started = server.start(); !started) return started;
+    if (auto host_port = net::split_host_port(listen)) {
+      api_access.add_listen(host_port->first, server.port());
+    }
+    return {};
   }
 
   static int threads_for(const Config& cfg) {
@@ -130,6 +163,8 @@ struct Gateway::Impl {
   std::unique_ptr<Runtime> runtime;
   std::map<std::string, std::unique_ptr<net::HttpClient>> http_clients;
   net::Router router;
+  net::Router api_router;  // used only with [api] listen
+  api::ApiAccess api_access;
   std::vector<std::string> skipped;  // bots the platforms skipped for an unset variable
 };
 
@@ -145,8 +180,29 @@ int Gateway::run() {
   options.listen = impl_->config.server.listen;
   options.max_body_bytes = impl_->config.server.max_body_bytes;
   options.strand_per_connection = Impl::threads_for(impl_->config) > 1;
+  const ApiConfig& api_config = impl_->config.api;
+  auto token = impl_->load_api_token();
+  if (!token) {
+    spdlog::error("cannot read or keep the API token in the store: {}", token.error().message());
+    return 1;
+  }
+  impl_->api_access.set_token(token->value);
+  impl_->api_access.add_allowed_hosts(api_config.allowed_hosts);
   net::HttpServer server(io, impl_->router, options);
-  if (auto started_ok = server.start(); !started_ok) {
+  std::optional<net::HttpServer> api_server;
+  Result<void> started_ok;
+  if (api_config.listen.empty()) {
+    started_ok = impl_->start_api_server(server, options.listen);
+  } else {
+    started_ok = server.start();
+    if (started_ok) {
+      net::HttpServerOptions api_options = options;
+      api_options.listen = api_config.listen;
+      api_server.emplace(io, impl_->api_router, api_options);
+      started_ok = impl_->start_api_server(*api_server, api_options.listen);
+    }
+  }
+  if (!started_ok) {
     spdlog::error("{}", started_ok.error().detail);
     return 1;
   }
@@ -156,12 +212,34 @@ int Gateway::run() {
                std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now() - started).count());
 
+  const std::string& console_listen =
+      api_config.listen.empty() ? options.listen : api_config.listen;
+  const auto console_host = net::split_host_port(console_listen);
+  const std::uint16_t console_port = api_server ? api_server->port() : server.port();
+  const std::string host = console_host ? console_host->first : std::string("127.0.0.1");
+  // Logged whatever log.level says (at info, or at the level that still shows): it is how the
+  // operator gets into the console.
+  const auto level = std::max(spdlog::level::info, spdlog::get_level());
+  if (token->generated) {
+    // The one log line that holds a secret, at every start (as Jupyter prints its URL): the
+    // token was made by botgate, so this line is how the operator learns it, also after a
+    // restart or with a new browser. The log is the operator's, as the store file that holds the
+    // same token is; the token is in the URL's fragment, which the browser never sends.
+    spdlog::log(level, "console: {} (API token made by botgate, kept in the store; set [api] "
+                       "token to choose one)",
+                api::console_url(host, console_port, token->value));
+  } else {
+    spdlog::log(level, "console: {} (API token: [api] token)",
+                api::console_url(host, console_port, ""));
+  }
+
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer drain(io);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: stopping (accepted messages stay queued in the store)", signal);
     server.stop();
+    if (api_server) api_server->stop();
     impl_->runtime->stop();
     // Workers finish the item in hand; give them a bounded time, then stop the loop.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
