@@ -87,6 +87,25 @@ def test_echo_answers_mentions_and_dms_but_not_channel_chatter(launch, discord_f
     assert len(fake.messages()) == 4, [m.content for m in fake.messages()]
 
 
+def test_echoed_mentions_notify_nobody_but_the_author_replied_to(launch, discord_fake):
+    # Discord notifies whatever allowed_mentions lets it parse from the content: an echo of
+    # <@id>, <@&role> or @everyone typed by a user must parse nothing (only Mention segments'
+    # users may be listed); the reply still notifies the author it answers.
+    fake = discord_fake
+    bg = start_bot(launch, fake)
+    assert fake.wait_connected(10), bg.log_text()
+    typed = "<@&222> @everyone @here hi"
+    dm = fake.inject_message(DM_CHANNEL, typed, author_id=USER)
+    guild = fake.inject_message(CHANNEL, f"<@{fake.bot_id}> {typed}", author_id=USER,
+                                guild_id=GUILD)
+    wait_until(lambda: replies_to(fake, dm) and replies_to(fake, guild), 10)
+    for m in (dm, guild):
+        [reply] = replies_to(fake, m)
+        assert reply.content == "Hello, " + typed
+        assert reply.allowed_mentions == {"parse": [], "replied_user": True}, reply.body
+    assert bg.running()
+
+
 def test_resume_after_a_dropped_connection_replays_what_was_missed(launch, discord_fake):
     fake = discord_fake
     bg = start_bot(launch, fake)
