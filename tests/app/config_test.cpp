@@ -110,6 +110,7 @@ bots = ["feishu-1"]
 [[rule]]
 match = "ping"
 reply = "pong"
+mention = true
 
 [echo]
 enabled = false
@@ -169,6 +170,8 @@ TEST(ConfigTest, ParsesEverySection) {
   EXPECT_EQ(config.rules[1].match, "ping");
   EXPECT_TRUE(config.rules[1].platforms.empty());
   EXPECT_TRUE(config.rules[1].bots.empty());
+  EXPECT_FALSE(config.rules[0].mention);  // the default: any message the rule matches
+  EXPECT_TRUE(config.rules[1].mention);
   EXPECT_EQ(config.rules[1].line, 44);
 
   EXPECT_FALSE(config.echo.enabled);
@@ -243,6 +246,8 @@ TEST(ConfigTest, WrongTypesAreErrors) {
       "bot[0].app_id", "must be a string");
   expect_error("[[rule]]\nmatch = \"a\"\nreply = \"b\"\nbots = \"x\"\n", 4, "rule[0].bots",
                "must be an array of strings");
+  expect_error("[[rule]]\nmatch = \"a\"\nreply = \"b\"\nmention = \"yes\"\n", 4,
+               "rule[0].mention", "must be a boolean");
 }
 
 TEST(ConfigTest, BadValuesAreErrors) {
@@ -480,6 +485,7 @@ TEST(ConfigTest, ExampleConfigLoads) {
   ASSERT_EQ(config.rules.size(), 1u);
   EXPECT_EQ(config.rules[0].match, R"(^\$hello$)");
   EXPECT_EQ(config.rules[0].reply, "Hello!");
+  EXPECT_FALSE(config.rules[0].mention);  // `$hello` works without a mention
   EXPECT_EQ(config.bots.size() + config.warnings.size(), 4u);
 }
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import sys
 import time
@@ -98,6 +99,32 @@ class Delivery:
         if self.msg_type == "text" and isinstance(self.content, dict):
             return self.content.get("text")
         return None
+
+    def mentioned(self) -> list[str]:
+        """Whom the message notifies, as Feishu reads it: the user_id of every
+        `<at user_id="..">` tag in a text message's text and in a post's text and md elements
+        (the same inline form works there), and every post `at` element ("all": everyone)."""
+        found: list[str] = []
+        def inline(text: Any) -> None:
+            if isinstance(text, str):
+                found.extend(m.group(1) for m in _AT_TAG.finditer(text))
+        if self.msg_type == "text" and isinstance(self.content, dict):
+            inline(self.content.get("text"))
+        elif self.msg_type == "post" and isinstance(self.content, dict):
+            post = self.content.get("zh_cn", self.content)
+            for line in post.get("content") or []:
+                for el in line if isinstance(line, list) else []:
+                    if not isinstance(el, dict):
+                        continue
+                    if el.get("tag") == "at":
+                        found.append(str(el.get("user_id")))
+                    elif el.get("tag") in ("text", "md"):
+                        inline(el.get("text"))
+        return found
+
+
+# <at user_id="ou_x">name</at>, <at user_id=all>, any case and spacing.
+_AT_TAG = re.compile(r'<\s*at\s+user_id\s*=\s*"?([^"\s>]*)"?[^>]*>', re.IGNORECASE)
 
 
 class FeishuFake(HttpFake):

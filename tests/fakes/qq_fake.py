@@ -52,6 +52,7 @@ import collections
 import concurrent.futures
 import datetime
 import json
+import re
 import secrets
 import sys
 import threading
@@ -208,6 +209,31 @@ class QqMessage:
     @property
     def union_appid(self) -> Optional[str]:
         return self.headers.get("x-union-appid")
+
+    def mentioned(self) -> list[str]:
+        """Whom the message notifies, as QQ reads its text (content, or markdown.content):
+        `<@id>` / `<@!id>` and `@everyone` ("everyone") in guild messages, where `&lt;` is
+        shown as `<` after the tokens are found; `<@id>`, `<qqbot-at-user id="id" />` and
+        `<qqbot-at-everyone />` in group and C2C messages."""
+        text = self.content
+        markdown = self.body.get("markdown") if isinstance(self.body, dict) else None
+        if isinstance(markdown, dict):
+            text = markdown.get("content")
+        if not isinstance(text, str):
+            return []
+        found = [m.group(1) for m in _QQ_USER_TAG.finditer(text)]
+        if self.kind in ("channel", "dm"):
+            found += ["everyone"] * len(_QQ_EVERYONE.findall(text))
+        else:
+            found += [m.group(1) for m in _QQ_AT_USER.finditer(text)]
+            found += ["everyone"] * len(_QQ_AT_EVERYONE.findall(text))
+        return found
+
+
+_QQ_USER_TAG = re.compile(r"<@!?([^>\s]+)>")
+_QQ_EVERYONE = re.compile(r"@everyone", re.IGNORECASE)
+_QQ_AT_USER = re.compile(r'<qqbot-at-user\s+id="([^"]*)"\s*/>')
+_QQ_AT_EVERYONE = re.compile(r"<qqbot-at-everyone\s*/>")
 
 
 @dataclass

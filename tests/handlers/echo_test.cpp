@@ -60,6 +60,39 @@ TEST(EchoHandlerTest, EmptyTextPassesOn) {
   EXPECT_TRUE(ctx.replies().empty());
 }
 
+TEST(EchoHandlerTest, GroupOrChannelMessageWithoutAMentionPassesOn) {
+  EchoHandler handler("echo: ");
+  for (const ChatType type : {ChatType::group, ChatType::channel}) {
+    Event event = make_event("chatter between users");
+    event.chat.type = type;
+    HandlerContext ctx(event);
+    EXPECT_EQ(run_sync(handler.handle(event, ctx)), HandlerResult::next) << to_string(type);
+    EXPECT_TRUE(ctx.replies().empty()) << to_string(type);
+  }
+}
+
+TEST(EchoHandlerTest, GroupOrChannelMessageAddressedToTheBotIsEchoed) {
+  EchoHandler handler("echo: ");
+  for (const ChatType type : {ChatType::group, ChatType::channel}) {
+    Event event = make_event("hi bot");
+    event.chat.type = type;
+    event.message->mentions_bot = true;  // a mention, or a platform that sends only those
+    HandlerContext ctx(event);
+    EXPECT_EQ(run_sync(handler.handle(event, ctx)), HandlerResult::done) << to_string(type);
+    ASSERT_EQ(ctx.replies().size(), 1u) << to_string(type);
+    EXPECT_EQ(ctx.replies()[0].plain_text(), "echo: hi bot");
+  }
+}
+
+TEST(EchoHandlerTest, PrivateChatIsEchoedWithoutAMention) {
+  EchoHandler handler("echo: ");
+  const Event event = make_event("just us");  // private_chat, mentions_bot false
+  ASSERT_FALSE(event.message->mentions_bot);
+  HandlerContext ctx(event);
+  EXPECT_EQ(run_sync(handler.handle(event, ctx)), HandlerResult::done);
+  ASSERT_EQ(ctx.replies().size(), 1u);
+}
+
 TEST(EchoHandlerTest, EventWithoutAMessagePassesOn) {
   EchoHandler handler("echo: ");
   Event event = make_event("x");

@@ -202,6 +202,57 @@ TEST(RulesHandlerTest, NoMatchPassesTheEventOn) {
   EXPECT_TRUE(ctx.replies().empty());
 }
 
+TEST(RulesHandlerTest, RuleAnswersAGroupMessageWithoutAMention) {
+  RulesHandler handler({rule(R"(^\$hello$)", "Hello!")});
+  const Event event = make_event("$hello");  // group, mentions_bot false
+  ASSERT_FALSE(event.message->mentions_bot);
+  HandlerContext ctx(event);
+  EXPECT_EQ(run(handler, event, ctx), HandlerResult::done);
+  ASSERT_EQ(ctx.replies().size(), 1u);
+  EXPECT_EQ(ctx.replies()[0].plain_text(), "Hello!");
+}
+
+Rule mention_rule(std::string match, std::string reply) {
+  Rule r = rule(std::move(match), std::move(reply));
+  r.mention = true;
+  return r;
+}
+
+TEST(RulesHandlerTest, MentionRuleSkipsAGroupMessageWithoutAMention) {
+  RulesHandler handler({mention_rule("^ping$", "pong")});
+  for (const ChatType type : {ChatType::group, ChatType::channel}) {
+    Event event = make_event("ping");
+    event.chat.type = type;
+    HandlerContext ctx(event);
+    EXPECT_EQ(run(handler, event, ctx), HandlerResult::next) << to_string(type);
+    EXPECT_TRUE(ctx.replies().empty()) << to_string(type);
+  }
+}
+
+TEST(RulesHandlerTest, MentionRuleAnswersAMentionAndAPrivateChat) {
+  RulesHandler handler({mention_rule("^ping$", "pong")});
+  Event mentioned = make_event("ping");
+  mentioned.message->mentions_bot = true;
+  HandlerContext mentioned_ctx(mentioned);
+  EXPECT_EQ(run(handler, mentioned, mentioned_ctx), HandlerResult::done);
+  EXPECT_EQ(mentioned_ctx.replies().size(), 1u);
+
+  Event direct = make_event("ping");
+  direct.chat.type = ChatType::private_chat;
+  HandlerContext direct_ctx(direct);
+  EXPECT_EQ(run(handler, direct, direct_ctx), HandlerResult::done);
+  EXPECT_EQ(direct_ctx.replies().size(), 1u);
+}
+
+TEST(RulesHandlerTest, SkippedMentionRuleLetsALaterRuleAnswer) {
+  RulesHandler handler({mention_rule("^ping$", "addressed"), rule("^ping$", "anyone")});
+  const Event event = make_event("ping");
+  HandlerContext ctx(event);
+  EXPECT_EQ(run(handler, event, ctx), HandlerResult::done);
+  ASSERT_EQ(ctx.replies().size(), 1u);
+  EXPECT_EQ(ctx.replies()[0].plain_text(), "anyone");
+}
+
 TEST(RulesHandlerTest, NoRulesPassesTheEventOn) {
   RulesHandler handler({});
   const Event event = make_event("anything");

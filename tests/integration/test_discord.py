@@ -61,6 +61,51 @@ def test_message_gets_the_rule_reply_as_a_reply_with_auth_and_nonce(launch, disc
     assert fake.token not in bg.log_text()
 
 
+def test_echo_answers_mentions_and_dms_but_not_channel_chatter(launch, discord_fake):
+    # The default intents (message_content among them) deliver every guild message: echo answers
+    # the ones for the bot, a rule whatever it matches unless it says mention = true.
+    fake = discord_fake
+    bg = start_bot(launch, fake, rules=[{"match": "^\\$hello$", "reply": "Hello!"},
+                                        {"match": "^ping$", "reply": "pong", "mention": True}])
+    assert fake.wait_connected(10), bg.log_text()
+    chatter = fake.inject_message(CHANNEL, "just chatting", author_id=USER, guild_id=GUILD)
+    ping = fake.inject_message(CHANNEL, "ping", author_id=USER, guild_id=GUILD)
+    hello = fake.inject_message(CHANNEL, "$hello", author_id=USER, guild_id=GUILD)
+    mentioned = fake.inject_message(CHANNEL, f"<@{fake.bot_id}> hi bot", author_id=USER,
+                                    guild_id=GUILD)
+    mentioned_ping = fake.inject_message(CHANNEL, f"<@{fake.bot_id}> ping", author_id=USER,
+                                         guild_id=GUILD)
+    dm = fake.inject_message(DM_CHANNEL, "hi in private", author_id=USER)
+    wait_until(lambda: all(replies_to(fake, m) for m in (hello, mentioned, mentioned_ping, dm)),
+               10)
+    assert [r.content for r in replies_to(fake, hello)] == ["Hello!"]
+    assert [r.content for r in replies_to(fake, mentioned)] == ["Hello, hi bot"]
+    assert [r.content for r in replies_to(fake, mentioned_ping)] == ["pong"]
+    assert [r.content for r in replies_to(fake, dm)] == ["Hello, hi in private"]
+    # One channel is one lane, handled in order: the later replies came, these had their turn.
+    assert replies_to(fake, chatter) == [] and replies_to(fake, ping) == []
+    assert len(fake.messages()) == 4, [m.content for m in fake.messages()]
+
+
+def test_echoed_mentions_notify_nobody_but_the_author_replied_to(launch, discord_fake):
+    # Discord notifies whatever allowed_mentions lets it parse from the content: an echo of
+    # <@id>, <@&role> or @everyone typed by a user must parse nothing (only Mention segments'
+    # users may be listed); the reply still notifies the author it answers.
+    fake = discord_fake
+    bg = start_bot(launch, fake)
+    assert fake.wait_connected(10), bg.log_text()
+    typed = "<@&222> @everyone @here hi"
+    dm = fake.inject_message(DM_CHANNEL, typed, author_id=USER)
+    guild = fake.inject_message(CHANNEL, f"<@{fake.bot_id}> {typed}", author_id=USER,
+                                guild_id=GUILD)
+    wait_until(lambda: replies_to(fake, dm) and replies_to(fake, guild), 10)
+    for m in (dm, guild):
+        [reply] = replies_to(fake, m)
+        assert reply.content == "Hello, " + typed
+        assert reply.allowed_mentions == {"parse": [], "replied_user": True}, reply.body
+    assert bg.running()
+
+
 def test_resume_after_a_dropped_connection_replays_what_was_missed(launch, discord_fake):
     fake = discord_fake
     bg = start_bot(launch, fake)
@@ -112,7 +157,8 @@ def test_rate_limits_delay_replies_but_every_reply_is_delivered_once(launch, mak
     bg = start_bot(launch, fake)
     assert fake.wait_connected(10)
     fake.force_429(count=2, retry_after=0.5)
-    ids = [fake.inject_message(CHANNEL, f"burst {i}", author_id=USER, guild_id=GUILD)
+    ids = [fake.inject_message(CHANNEL, f"<@{fake.bot_id}> burst {i}", author_id=USER,
+                               guild_id=GUILD)
            for i in range(8)]
     wait_until(lambda: all(replies_to(fake, m) for m in ids), 30)
     for i, m in enumerate(ids):

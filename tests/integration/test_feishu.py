@@ -144,6 +144,20 @@ def test_group_mention_rule(fake, feishu):
     assert_quiet(fake, 1)
 
 
+def test_echoed_at_tags_mention_nobody(fake, feishu):
+    # Feishu turns <at user_id=".."> in a text message into a mention: typed by a user and
+    # echoed back, it must arrive as text. The reply is still a reply to the message.
+    bg, cb = feishu
+    typed = '<at user_id="all"></at> hi <at user_id="ou_victim">V</at> <AT USER_ID=all></AT>'
+    ev = cb.message(typed)
+    assert cb.post_payload(ev)[0] == 200
+    d = wait_delivered(fake, 1)[0]
+    assert d.endpoint == "reply" and d.reply_to == message_id_of(ev)
+    assert d.mentioned() == [], d.text
+    assert d.text.replace("\u200b", "") == "Hello, " + typed  # it reads as typed
+    assert_quiet(fake, 1)
+
+
 # ---------------------------------------------------------------------- bad callbacks
 
 

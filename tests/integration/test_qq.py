@@ -53,15 +53,57 @@ def test_each_message_kind_is_answered_through_its_endpoint(launch, make_qq_fake
     assert fake.app_secret not in bg.log_text()
 
 
-def test_all_guild_messages_of_a_private_bot(launch, make_qq_fake):
-    fake = make_qq_fake(allowed_intents=GUILD_MESSAGES)
-    bg = start_bot(launch, fake, intents=["guild_messages"])
+def test_echoed_mention_tokens_mention_nobody(launch, make_qq_fake):
+    # QQ reads <@id>, @everyone and <qqbot-at-everyone /> in message text. Typed by a user and
+    # echoed back, they must stay text. A guild delivers typed text entity-escaped (notes 5.3).
+    fake = make_qq_fake()
+    bg = start_bot(launch, fake, intents=PUBLIC_INTENTS)
     assert fake.wait_connected(10), bg.log_text()
-    m = fake.inject("MESSAGE_CREATE", "no mention needed")
-    wait_until(lambda: replies_to(fake, m), 10)
-    [reply] = replies_to(fake, m)
+    channel = fake.inject("AT_MESSAGE_CREATE", "&lt;@!123&gt; &lt;@456&gt; @everyone &amp; co")
+    group = fake.inject("GROUP_AT_MESSAGE_CREATE",
+                        '<qqbot-at-everyone /> <qqbot-at-user id="u9" /> @everyone')
+    c2c = fake.inject("C2C_MESSAGE_CREATE", "<qqbot-at-everyone /> @EVERYONE")
+    wait_until(lambda: all(replies_to(fake, m) for m in (channel, group, c2c)), 15)
+    [to_channel] = replies_to(fake, channel)
+    assert to_channel.kind == "channel"
+    assert to_channel.mentioned() == [], to_channel.content
+    shown = to_channel.content.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert shown.replace("\u200b", "") == "Hello, <@!123> <@456> @everyone & co"
+    [to_group] = replies_to(fake, group)
+    assert to_group.kind == "group"
+    assert to_group.mentioned() == [], to_group.content
+    assert to_group.content.replace("\u200b", "") == (
+        'Hello, <qqbot-at-everyone /> <qqbot-at-user id="u9" /> @everyone')
+    [to_c2c] = replies_to(fake, c2c)
+    assert to_c2c.mentioned() == [], to_c2c.content
+    assert to_c2c.content.replace("\u200b", "") == "Hello, <qqbot-at-everyone /> @EVERYONE"
+
+
+def test_a_private_bot_sees_every_guild_message_and_echoes_those_that_mention_it(
+        launch, make_qq_fake):
+    # guild_messages (private bots) delivers every message of the channel: echo answers only
+    # the ones that @ the bot; a rule answers whatever it matches unless it says mention = true.
+    fake = make_qq_fake(allowed_intents=GUILD_MESSAGES)
+    bg = start_bot(launch, fake, intents=["guild_messages"],
+                   rules=[{"match": "^ping$", "reply": "pong", "mention": True},
+                          {"match": "^status$", "reply": "all good"}])
+    assert fake.wait_connected(10), bg.log_text()
+    chatter = fake.inject("MESSAGE_CREATE", "talking among ourselves")
+    ping = fake.inject("MESSAGE_CREATE", "ping")
+    status = fake.inject("MESSAGE_CREATE", "status")
+    mentioned = fake.inject(
+        "MESSAGE_CREATE", f"<@!{fake.bot_id}> mention needed",
+        extra={"mentions": [{"id": fake.bot_id, "username": fake.bot_name, "bot": True}]})
+    mentioned_ping = fake.inject("MESSAGE_CREATE", f"<@!{fake.bot_id}> ping")
+    wait_until(lambda: replies_to(fake, mentioned_ping), 10)
+    [reply] = replies_to(fake, mentioned)
     assert reply.kind == "channel"
-    assert reply.content == "Hello, no mention needed"
+    assert reply.content == "Hello, mention needed"
+    assert [r.content for r in replies_to(fake, status)] == ["all good"]
+    assert [r.content for r in replies_to(fake, mentioned_ping)] == ["pong"]
+    # One channel is one lane, handled in order: the later replies came, these had their turn.
+    assert replies_to(fake, chatter) == [] and replies_to(fake, ping) == []
+    assert len(fake.messages()) == 3, [m.content for m in fake.messages()]
 
 
 def test_resume_after_a_dropped_connection_answers_what_was_missed(launch, make_qq_fake):

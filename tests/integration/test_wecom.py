@@ -149,6 +149,21 @@ def test_group_echo_mentions_sender(wecom_fake, group):
     assert wecom_fake.count("webhook") == 1
 
 
+def test_group_echo_of_mention_syntax_mentions_only_the_sender(wecom_fake, group):
+    # "text and markdown contents also accept the inline <@userid> syntax" (wecom.md 2.1): a
+    # user's <@lisi> or @all echoed back must not notify; the reply still @s its sender.
+    bg, cb, url, key = group
+    typed = "<@lisi> @all <@wangwu> hi"
+    _, status = cb.group_message(f"@{BOT_NAME} {typed}", webhook_url=url, user_id="zhangsan")
+    assert status == 200
+    d = wait_delivered(wecom_fake, 1, key=key)[0]
+    assert d.mentions("zhangsan"), (d.msgtype, d.content, d.mentioned_list)
+    assert not d.mentions("lisi") and not d.mentions("wangwu"), d.content
+    assert "@all" not in d.content and "@all" not in d.mentioned_list, d.content
+    assert d.content.replace("\u200b", "") == "Hello, " + typed
+    assert_quiet(wecom_fake, 1)
+
+
 def test_group_rule_with_mention_stripped(wecom_fake, group):
     bg, cb, url, key = group
     _, status = cb.group_message(f"@{BOT_NAME} ping", webhook_url=url, user_id="zhangsan")

@@ -734,7 +734,7 @@ class Loader {
     for (std::size_t i = 0; i < tables.size(); ++i) {
       const auto& table = *tables[i];
       const auto prefix = "rule[" + std::to_string(i) + "]";
-      check_keys(table, prefix, {"match", "reply", "platforms", "bots"});
+      check_keys(table, prefix, {"match", "reply", "platforms", "bots", "mention"});
       RuleConfig rule;
       rule.line = line_of(table);
 
@@ -767,6 +767,9 @@ class Loader {
       }
       if (const auto* node = table.get("bots")) {
         rule.bots = strings_at(*node, prefix + ".bots");
+      }
+      if (const auto* node = table.get("mention")) {
+        rule.mention = boolean_at(*node, prefix + ".mention");
       }
       rules.push_back(std::move(rule));
     }

@@ -60,6 +60,7 @@ struct RuleConfig {
   std::string reply;  // template: {text} {user} {user_id} {chat_id} {platform} {bot} {1}..{9}
   std::vector<std::string> platforms;  // empty: all
   std::vector<std::string> bots;       // empty: all
+  bool mention = false;                // only messages addressed to the bot
   int line = 0;
 };
 

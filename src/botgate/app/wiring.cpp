@@ -108,7 +108,7 @@ struct Gateway::Impl {
       if (auto error = handlers::rule_pattern_error(rc.match); !error.empty()) {
         throw ConfigError(config.file, rc.line, "rule.match", "not a valid RE2 pattern: " + error);
       }
-      rules.push_back({rc.match, rc.reply, rc.platforms, rc.bots});
+      rules.push_back({rc.match, rc.reply, rc.platforms, rc.bots, rc.mention});
     }
     if (!rules.empty()) chain.add(std::make_unique<handlers::RulesHandler>(std::move(rules)));
     if (!config.forward.url.empty()) {

@@ -1,5 +1,6 @@
 #pragma once
-/// [echo]: answers a text message with prefix + its text, in the same conversation.
+/// [echo]: answers a text message with prefix + its text, in the same conversation, when the
+/// message is addressed to the bot (a private chat or a mention, see addressed_to_bot()).
 
 #include "botgate/core/handler.hpp"
 

@@ -1,5 +1,7 @@
 #include "botgate/handlers/rules.hpp"
 
+#include "botgate/handlers/addressed.hpp"
+
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -88,9 +90,11 @@ RulesHandler::~RulesHandler() = default;
 asio::awaitable<HandlerResult> RulesHandler::handle(const Event& event, HandlerContext& ctx) {
   if (!event.message) co_return HandlerResult::next;
   const std::string& text = event.message->text;
+  const bool addressed = addressed_to_bot(event);
   for (const auto& compiled : rules_) {
     if (!listed_or_empty(compiled->rule.platforms, event.platform) ||
-        !listed_or_empty(compiled->rule.bots, event.bot)) {
+        !listed_or_empty(compiled->rule.bots, event.bot) ||
+        (compiled->rule.mention && !addressed)) {
       continue;
     }
     const int groups = std::min(compiled->pattern.NumberOfCapturingGroups(), 9);

@@ -15,6 +15,9 @@ struct Rule {
   std::string reply;                   // template, see render_reply()
   std::vector<std::string> platforms;  // empty: every platform
   std::vector<std::string> bots;       // empty: every bot
+  /// Answer only messages addressed to the bot (addressed_to_bot()); false: any message it
+  /// matches, as a discord.py command does.
+  bool mention = false;
 };
 
 /// Fills a reply template: {text} {user} {user_id} {chat_id} {platform} {bot}, and {1}..{9}

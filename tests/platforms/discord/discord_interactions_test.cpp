@@ -373,7 +373,7 @@ TEST_F(DiscordInteractionsTest, AReplyBecomesTheResponseItselfWhenItIsReadyInTim
   EXPECT_EQ(inline_answer->body(),
             R"({"type":4,"data":{"content":"**pong** <@3>",)"
             R"("embeds":[{"image":{"url":"https://example.com/p.png"}}],)"
-            R"("allowed_mentions":{"parse":["users"]}}})");
+            R"("allowed_mentions":{"parse":[]}}})");  // <@3> in Markdown notifies nobody
   // An image Discord cannot fetch cannot travel inline: the sender reports it instead.
   OutgoingMessage unfetchable;
   unfetchable.segments.emplace_back(Image{"data:image/png;base64,AA"});

@@ -2,6 +2,7 @@
 
 #include "support/segment_printers.hpp"
 
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -191,6 +192,33 @@ TEST(DiscordSplitMessageTest, LongContentIsSplitAndEmbedsGoLast) {
   EXPECT_TRUE(third->content.empty());
   EXPECT_EQ(third->image_urls,
             (std::vector<std::string>{"https://example.com/10.png", "https://example.com/11.png"}));
+}
+
+// --- user text never mentions anyone -------------------------------------------------------------
+
+TEST(DiscordMarkupTest, OnlyMentionSegmentsAreAllowedToNotify) {
+  const DiscordContent content = render({Text{"<@111> <@!222> <@&333> @everyone @here "},
+                                         Mention{"444", ""}, Mention{"444", ""}});
+  EXPECT_EQ(content.mentioned_users, (std::vector<std::string>{"444"}));
+  EXPECT_FALSE(content.mentions_everyone);
+  EXPECT_EQ(discord_message_body(content, false).at("allowed_mentions"),
+            boost::json::parse(R"({"parse":[],"users":["444"]})"));
+  const DiscordContent plain = render({Text{"<@111> @everyone"}});
+  EXPECT_EQ(discord_message_body(plain, true).at("allowed_mentions"),
+            boost::json::parse(R"({"parse":[],"replied_user":true})"));
+}
+
+TEST(DiscordSplitMessageTest, PartsKeepTheMentionedUsersAndNoOthers) {
+  OutgoingMessage m;
+  m.segments = {Mention{"444", ""}, Text{" <@111> " + repeat("a ", 1500)}, Mention{"555", ""}};
+  const auto parts = split_discord_message(m);
+  ASSERT_EQ(parts.size(), 2u);
+  auto first = render_discord_content(parts[0].segments);
+  auto second = render_discord_content(parts[1].segments);
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->mentioned_users, (std::vector<std::string>{"444"}));  // not 111
+  EXPECT_TRUE(first->content.starts_with("<@444> <@111> a a"));
+  EXPECT_EQ(second->mentioned_users, (std::vector<std::string>{"555"}));
 }
 
 }  // namespace

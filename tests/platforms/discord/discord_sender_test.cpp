@@ -297,7 +297,9 @@ TEST_F(DiscordSenderTest, AChannelReplyHasAReferenceANonceAndAllowedMentions) {
   EXPECT_EQ(request[http::field::content_type], "application/json");
   const json::value expected = {
       {"content", "<@80351110224678912> pong"},
-      {"allowed_mentions", {{"parse", json::array{"users"}}, {"replied_user", true}}},
+      {"allowed_mentions",
+       {{"parse", json::array{}}, {"users", json::array{"80351110224678912"}},
+        {"replied_user", true}}},
       {"message_reference", {{"message_id", "1100000000000000001"}, {"fail_if_not_exists", false}}},
       {"nonce", discord_nonce(m.idempotency_key)},
       {"enforce_nonce", true}};
@@ -338,7 +340,7 @@ TEST_F(DiscordSenderTest, ImagesAreEmbedsAndEveryoneIsAllowedOnlyWhenMentioned) 
   const auto body = json::parse(requests().back().body()).as_object();
   EXPECT_EQ(body.at("content"), json::value("@everyone chart:"));
   EXPECT_EQ(body.at("embeds"), json::parse(R"([{"image":{"url":"https://example.com/c.png"}}])"));
-  EXPECT_EQ(body.at("allowed_mentions").at("parse"), json::parse(R"(["users","everyone"])"));
+  EXPECT_EQ(body.at("allowed_mentions"), json::parse(R"({"parse":["everyone"]})"));
 }
 
 TEST_F(DiscordSenderTest, AnEmptyMessageIsRejectedWithoutARequest) {

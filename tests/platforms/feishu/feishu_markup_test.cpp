@@ -108,5 +108,45 @@ TEST(FeishuMarkupTest, ImageUrlIsALink) {
                                              "href":"https://example.com/a.png"}])"));
 }
 
+// --- user text never mentions anyone -------------------------------------------------------------
+
+TEST(FeishuMarkupTest, AtTagsTypedByAUserStayTextInATextMessage) {
+  const FeishuContent content = encode_content(OutgoingMessage::plain(
+      R"(Hello, <at user_id="all"></at> <at user_id="ou_x">X</at> <AT USER_ID="all"></AT>)"));
+  EXPECT_EQ(content.msg_type, "text");
+  const std::string text(json::parse(content.content).at("text").as_string());
+  EXPECT_EQ(text.find("<at"), std::string::npos) << text;
+  EXPECT_EQ(text.find("<AT"), std::string::npos) << text;
+  EXPECT_EQ(text, "Hello, <\u200bat user_id=\"all\"><\u200b/at> <\u200bat user_id=\"ou_x\">X"
+                  "<\u200b/at> <\u200bAT USER_ID=\"all\"><\u200b/AT>");
+}
+
+TEST(FeishuMarkupTest, AMentionSegmentStillMentionsNextToAttackText) {
+  const FeishuContent content = encode_content(
+      with({Mention{"ou_alice", "Alice"}, Text{R"( <at user_id="all"></at>)"}}));
+  EXPECT_EQ(json::parse(content.content),
+            json::value(json::object{{"text", "<at user_id=\"ou_alice\">Alice</at> "
+                                              "<\u200bat user_id=\"all\"><\u200b/at>"}}));
+}
+
+TEST(FeishuMarkupTest, AMentionNameCannotOpenAnotherTag) {
+  const FeishuContent content =
+      encode_content(with({Mention{"ou_alice", R"(A</at><at user_id="all">)"}}));
+  EXPECT_EQ(json::parse(content.content),
+            json::value(json::object{
+                {"text", "<at user_id=\"ou_alice\">A<\u200b/at><\u200bat user_id=\"all\"></at>"}}));
+}
+
+TEST(FeishuMarkupTest, AtTagsTypedByAUserStayTextInAPost) {
+  const FeishuContent content = encode_content(
+      with({Text{R"(<at user_id="all"></at>)"}, Mention{"ou_bob", ""}, Markdown{"**x**"}}));
+  EXPECT_EQ(content.msg_type, "post");
+  const json::value expected = json::parse(R"({"zh_cn":{"title":"","content":[
+      [{"tag":"text","text":"<)" "\u200b" R"(at user_id=\"all\"><)" "\u200b" R"(/at>"},
+       {"tag":"at","user_id":"ou_bob"}],
+      [{"tag":"md","text":"**x**"}]]}})");
+  EXPECT_EQ(json::parse(content.content), expected);
+}
+
 }  // namespace
 }  // namespace botgate::feishu

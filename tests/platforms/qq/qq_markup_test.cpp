@@ -84,5 +84,47 @@ TEST(QqMarkupTest, AnEmptyMessageIsRejected) {
   EXPECT_TRUE(nameless.error().is(errc::platform_rejected));
 }
 
+// --- user text never mentions anyone -------------------------------------------------------------
+
+TEST(QqMarkupTest, GuildTextIsEntityEscapedAndEveryoneBroken) {
+  // Notes 5.3: guild text is unescaped on send, so &lt;@!1&gt; shows as "<@!1>" and mentions
+  // nobody; the Mention segments stay real tokens.
+  const std::vector<Segment> segments{Mention{"u1", ""},
+                                      Text{" <@!123> <@456> <#789> @everyone @EVERYONE & x"},
+                                      Mention{"all", ""}};
+  for (QqChatKind kind : {QqChatKind::channel, QqChatKind::dms}) {
+    const std::string content(body_of(segments, kind).at("content").as_string());
+    EXPECT_EQ(content.find("<@!123>"), std::string::npos) << content;
+    EXPECT_EQ(content.find("<#"), std::string::npos) << content;
+  }
+  EXPECT_EQ(body_of(segments, QqChatKind::channel).at("content").as_string(),
+            "<@u1> &lt;@!123&gt; &lt;@456&gt; &lt;#789&gt; @\u200beveryone @\u200bEVERYONE &amp; "
+            "x@everyone");
+}
+
+TEST(QqMarkupTest, GroupAndC2cTagsGetAZeroWidthSpace) {
+  const std::vector<Segment> segments{
+      Text{R"(<qqbot-at-everyone /> <qqbot-at-user id="u9" /> <@u9> @everyone)"}};
+  for (QqChatKind kind : {QqChatKind::group, QqChatKind::c2c}) {
+    EXPECT_EQ(body_of(segments, kind).at("content").as_string(),
+              "<\u200bqqbot-at-everyone /> <\u200bqqbot-at-user id=\"u9\" /> <\u200b@u9> "
+              "@\u200beveryone");
+  }
+}
+
+TEST(QqMarkupTest, MarkdownMessagesBreakTagsInTheirTextToo) {
+  const std::vector<Segment> segments{Markdown{"**hi** "}, Text{"<@!1> @everyone"}};
+  EXPECT_EQ(body_of(segments, QqChatKind::channel).at("markdown").at("content").as_string(),
+            "**hi** <\u200b@!1> @\u200beveryone");
+  EXPECT_EQ(body_of(segments, QqChatKind::group).at("markdown").at("content").as_string(),
+            "**hi** <\u200b@!1> @\u200beveryone");
+}
+
+TEST(QqMarkupTest, AMentionNameOfEveryoneStaysText) {
+  const std::vector<Segment> segments{Mention{"u1", "everyone"}, Text{" hi"}};
+  EXPECT_EQ(body_of(segments, QqChatKind::dms).at("content").as_string(), "@\u200beveryone hi");
+  EXPECT_EQ(body_of(segments, QqChatKind::group).at("content").as_string(), "@\u200beveryone hi");
+}
+
 }  // namespace
 }  // namespace botgate::qq

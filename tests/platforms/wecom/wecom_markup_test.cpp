@@ -258,5 +258,63 @@ TEST(WecomSplitTest, AiBotAnswersSplitOnlyPast20480Bytes) {
   EXPECT_EQ(split_message(reply({Text{chinese(7000)}}), WecomKind::aibot).size(), 2u);
 }
 
+// --- user text never mentions anyone -------------------------------------------------------------
+
+TEST(WecomMarkupTest, UserTextCannotMentionInAGroupTextReply) {
+  // wecom.md 2.1: "text and markdown contents also accept the inline <@userid> syntax".
+  EXPECT_EQ(body_of(reply({Text{"Hello, <@lisi> @all <@wangwu>"}}), WecomKind::group),
+            json::parse(R"({"msgtype":"text","text":{
+                "content":"Hello, <\u200b@lisi> @\u200ball <\u200b@wangwu>",
+                "mentioned_list":["zhangsan"]}})"));
+}
+
+TEST(WecomMarkupTest, UserTextCannotMentionInMarkdownAndTheSenderIsStillMentioned) {
+  // The sender's own <@zhangsan> typed in the text is no mention: the real one is still added.
+  const json::value markdown =
+      body_of(reply({Text{"<@zhangsan> <@lisi> @all "}, Link{"a", "https://a.example"}}),
+              WecomKind::group);
+  EXPECT_EQ(markdown.at("msgtype"), json::value("markdown"));
+  EXPECT_EQ(markdown.at("markdown").at("content"),
+            json::value("<@zhangsan> <\u200b@zhangsan> <\u200b@lisi> @\u200ball "
+                        "[a](https://a.example)"));
+  EXPECT_EQ(body_of(reply({Text{"<@lisi> @all"}}), WecomKind::aibot),
+            json::parse(R"({"msgtype":"markdown","markdown":{
+                "content":"<\u200b@lisi> @\u200ball"}})"));
+  EXPECT_EQ(body_of(reply({Text{"<@lisi>"}}), WecomKind::app),
+            json::parse(R"({"msgtype":"text","text":{"content":"<\u200b@lisi>"}})"));
+}
+
+TEST(WecomMarkupTest, ASplitTextReplyStaysNeutralised) {
+  const std::string attack = "<@lisi> @all ";
+  std::string text;
+  while (text.size() < 3 * kTextLimit) text += attack;
+  const auto parts = split_message(reply({Text{text}}), WecomKind::group);
+  ASSERT_GE(parts.size(), 2u);
+  for (const OutgoingMessage& part : parts) {
+    auto content = encode_content(part, WecomKind::group);
+    ASSERT_TRUE(content);
+    EXPECT_EQ(content->content.find("<@"), std::string::npos);
+    EXPECT_EQ(content->content.find("@all"), std::string::npos);
+    EXPECT_LE(content->content.size(), kTextLimit);
+  }
+  // Without spaces the cut falls inside the text: never between a '<' and its zero-width space,
+  // or the piece would grow when it is encoded again.
+  const auto tight = split_message(reply({Text{"x" + std::string(1000, '<')}}), WecomKind::group);
+  ASSERT_EQ(tight.size(), 2u);
+  std::size_t brackets = 0;
+  for (const OutgoingMessage& part : tight) {
+    auto content = encode_content(part, WecomKind::group);
+    ASSERT_TRUE(content);
+    EXPECT_LE(content->content.size(), kTextLimit);
+    EXPECT_TRUE(valid_utf8(content->content));
+    for (std::size_t at = content->content.find('<'); at != std::string::npos;
+         at = content->content.find('<', at + 1)) {
+      ++brackets;
+      EXPECT_EQ(content->content.substr(at + 1, 3), "\u200b");
+    }
+  }
+  EXPECT_EQ(brackets, 1000u);
+}
+
 }  // namespace
 }  // namespace botgate::wecom

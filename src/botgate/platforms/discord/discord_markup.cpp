@@ -3,6 +3,7 @@
 #include <boost/json/array.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <type_traits>
 
 namespace botgate::discord {
@@ -66,20 +67,41 @@ std::string escape_link_url(std::string_view url) {
   return out;
 }
 
-/// `chunk` as segments: Markdown, with each "@everyone" as a Mention of "all" when `everyone`.
-std::vector<Segment> chunk_segments(std::string chunk, bool everyone) {
+/// `chunk` of a rendered message as segments: Markdown, with each "@everyone" as a Mention of
+/// "all" when the message mentioned everyone, and each "<@id>" of a user it mentioned as a
+/// Mention of that user (so that the part notifies them as the whole message would have).
+std::vector<Segment> chunk_segments(std::string_view chunk, const DiscordContent& rendered) {
   std::vector<Segment> segments;
-  if (!everyone) {
-    segments.emplace_back(Markdown{std::move(chunk)});
-    return segments;
+  std::string pending;
+  auto flush = [&] {
+    if (!pending.empty()) segments.emplace_back(Markdown{std::move(pending)});
+    pending.clear();
+  };
+  while (!chunk.empty()) {
+    std::optional<Mention> mention;
+    std::size_t length = 0;
+    if (rendered.mentions_everyone && chunk.starts_with(kEveryone)) {
+      mention = Mention{"all", ""};
+      length = kEveryone.size();
+    } else if (chunk.starts_with("<@")) {
+      for (const std::string& id : rendered.mentioned_users) {
+        if (chunk.substr(2).starts_with(id) && chunk.substr(2 + id.size()).starts_with('>')) {
+          mention = Mention{id, ""};
+          length = id.size() + 3;
+          break;
+        }
+      }
+    }
+    if (mention) {
+      flush();
+      segments.emplace_back(std::move(*mention));
+      chunk.remove_prefix(length);
+    } else {
+      pending += chunk.front();
+      chunk.remove_prefix(1);
+    }
   }
-  std::string_view rest = chunk;
-  for (auto at = rest.find(kEveryone); at != std::string_view::npos; at = rest.find(kEveryone)) {
-    if (at > 0) segments.emplace_back(Markdown{std::string(rest.substr(0, at))});
-    segments.emplace_back(Mention{"all", ""});
-    rest.remove_prefix(at + kEveryone.size());
-  }
-  if (!rest.empty()) segments.emplace_back(Markdown{std::string(rest)});
+  flush();
   return segments;
 }
 
@@ -102,6 +124,11 @@ Result<DiscordContent> render_discord_content(const std::vector<Segment>& segmen
               out.mentions_everyone = true;
             } else {
               out.content += "<@" + s.user_id + ">";
+              auto& users = out.mentioned_users;
+              if (!s.user_id.empty() && users.size() < kMaxAllowedUsers &&
+                  std::find(users.begin(), users.end(), s.user_id) == users.end()) {
+                users.push_back(s.user_id);
+              }
             }
           } else if constexpr (std::is_same_v<T, Link>) {
             if (s.text.empty() || s.text == s.url) {
@@ -173,8 +200,8 @@ std::vector<OutgoingMessage> split_discord_message(OutgoingMessage message) {
     part.segments = std::move(segments);
     return part;
   };
-  for (std::string& chunk : split_discord_content(std::move(rendered->content))) {
-    parts.push_back(part_with(chunk_segments(std::move(chunk), rendered->mentions_everyone)));
+  for (const std::string& chunk : split_discord_content(rendered->content)) {
+    parts.push_back(part_with(chunk_segments(chunk, *rendered)));
   }
   // Embeds go with the last piece of text, 10 a message; the rest follow on their own.
   const auto& urls = rendered->image_urls;
@@ -194,10 +221,18 @@ std::vector<OutgoingMessage> split_discord_message(OutgoingMessage message) {
 namespace {
 
 boost::json::object allowed_mentions(const DiscordContent& content, bool reply) {
-  // Text that happens to contain "@everyone" or a role stays silent.
-  boost::json::array parse{"users"};
+  // "parse: An array of allowed mention types to parse from the content"; "users: Array of
+  // user_ids to mention". Nothing is parsed from the content but @everyone for a Mention of
+  // "all": a "<@id>", "<@&role>" or "@everyone" that a user typed (echoed back, or put into a
+  // rule's reply) stays silent, and only the Mention segments' users are notified.
+  boost::json::array parse;
   if (content.mentions_everyone) parse.emplace_back("everyone");
   boost::json::object mentions{{"parse", std::move(parse)}};
+  if (!content.mentioned_users.empty()) {
+    boost::json::array users;
+    for (const std::string& id : content.mentioned_users) users.emplace_back(id);
+    mentions["users"] = std::move(users);
+  }
   if (reply) mentions["replied_user"] = true;
   return mentions;
 }

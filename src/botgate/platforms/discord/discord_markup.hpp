@@ -19,6 +19,8 @@ namespace botgate::discord {
 inline constexpr std::size_t kMaxContentChars = 2000;
 /// "embeds: <= 10 rich embeds".
 inline constexpr std::size_t kMaxEmbeds = 10;
+/// allowed_mentions "users: Array of user_ids to mention (Max size of 100)".
+inline constexpr std::size_t kMaxAllowedUsers = 100;
 
 /// What a message becomes: the `content` string, and the URLs of its images, each sent as an
 /// embed {"image":{"url":..}}.
@@ -26,8 +28,12 @@ struct DiscordContent {
   std::string content;
   std::vector<std::string> image_urls;
   /// The message holds a Mention of "all": "@everyone" in `content` is meant to notify, so the
-  /// sender allows it in `allowed_mentions` (otherwise only user mentions notify).
+  /// sender allows it in `allowed_mentions`.
   bool mentions_everyone = false;
+  /// The users of the message's Mention segments (at most kMaxAllowedUsers, each once): the only
+  /// ones `allowed_mentions` lets a `<@id>` in `content` notify. A `<@id>` typed in Text or
+  /// Markdown shows as a mention and notifies nobody.
+  std::vector<std::string> mentioned_users;
 
   bool operator==(const DiscordContent&) const = default;
 };
@@ -39,8 +45,9 @@ struct DiscordContent {
 Result<DiscordContent> render_discord_content(const std::vector<Segment>& segments);
 
 /// {"content", "embeds"?, "allowed_mentions"}: what a created message, an edited interaction
-/// response and an inline interaction response (`data`) share. Only user mentions notify, and
-/// @everyone when the message holds a Mention of "all"; `reply` also notifies the author of
+/// response and an inline interaction response (`data`) share. Only the message's Mention
+/// segments notify: the users named in them, and @everyone for a Mention of "all" (nothing is
+/// parsed from the text, so user text cannot ping anyone); `reply` also notifies the author of
 /// the message replied to.
 boost::json::object discord_message_body(const DiscordContent& content, bool reply);
 
@@ -55,10 +62,11 @@ std::vector<std::string> split_discord_content(std::string text,
                                                std::size_t max_chars = kMaxContentChars);
 
 /// Splits a message whose content is over 2000 code points or that has more than 10 images:
-/// the content in pieces (as Markdown segments, "@everyone" kept as a Mention when the message
-/// mentioned everyone), the first 10 images on the last piece, further images 10 a message
-/// after it. Every part keeps the addressing (chat, reply_to, reply_context). A message within
-/// the limits, or one that cannot be rendered, comes back whole.
+/// the content in pieces (as Markdown segments, "@everyone" and each "<@id>" of a mentioned
+/// user kept as a Mention when the message mentioned them), the first 10 images on the last
+/// piece, further images 10 a message after it. Every part keeps the addressing (chat,
+/// reply_to, reply_context). A message within the limits, or one that cannot be rendered, comes
+/// back whole.
 std::vector<OutgoingMessage> split_discord_message(OutgoingMessage message);
 
 }  // namespace botgate::discord

@@ -1,10 +1,19 @@
 #include "botgate/platforms/feishu/feishu_markup.hpp"
 
+#include "botgate/platforms/common/user_text.hpp"
+
 #include <boost/json.hpp>
 
 namespace botgate::feishu {
 namespace json = boost::json;
 namespace {
+
+/// Feishu reads `<at user_id="..">` tags in a text message's text and in a post's `text` and
+/// `md` elements ("@所有人: <at user_id=\"all\"></at>"; a post's "text or md element" takes "the
+/// same inline form as text"), and it shows `&lt;` as typed (a post text's `un_escape` is false
+/// by default), so entities cannot escape it. A zero-width space after every `<` of the user's
+/// text keeps any tag from forming; the text looks the same.
+std::string user_text(std::string_view text) { return platforms::break_tokens(text, {"<"}); }
 
 bool is_plain(const OutgoingMessage& message) {
   for (const Segment& s : message.segments) {
@@ -20,9 +29,10 @@ FeishuContent encode_content(const OutgoingMessage& message) {
     std::string text;
     for (const Segment& s : message.segments) {
       if (const auto* t = std::get_if<Text>(&s)) {
-        text += t->text;
+        text += user_text(t->text);
       } else if (const auto* m = std::get_if<Mention>(&s)) {
-        text += "<at user_id=\"" + m->user_id + "\">" + m->name + "</at>";
+        // The name is display text (often a user's own): it must not close the tag and open one.
+        text += "<at user_id=\"" + m->user_id + "\">" + user_text(m->name) + "</at>";
       }
     }
     return {"text", json::serialize(json::object{{"text", text}})};
@@ -38,7 +48,7 @@ FeishuContent encode_content(const OutgoingMessage& message) {
         [&](const auto& seg) {
           using T = std::decay_t<decltype(seg)>;
           if constexpr (std::is_same_v<T, Text>) {
-            line.emplace_back(json::object{{"tag", "text"}, {"text", seg.text}});
+            line.emplace_back(json::object{{"tag", "text"}, {"text", user_text(seg.text)}});
           } else if constexpr (std::is_same_v<T, Mention>) {
             line.emplace_back(json::object{{"tag", "at"}, {"user_id", seg.user_id}});
           } else if constexpr (std::is_same_v<T, Markdown>) {

@@ -13,7 +13,9 @@ struct FeishuContent {
 };
 
 /// Text and mentions only -> `text` with `<at user_id="..">` tags; anything richer (markdown,
-/// links, images) -> `post` with text, md, a, at and img elements.
+/// links, images) -> `post` with text, md, a, at and img elements. Only a Mention segment
+/// mentions anyone: a `<` in Text gets a zero-width space after it, so that no `<at>` typed by a
+/// user becomes a tag.
 FeishuContent encode_content(const OutgoingMessage& message);
 
 }  // namespace botgate::feishu

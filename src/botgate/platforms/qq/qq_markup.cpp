@@ -1,5 +1,7 @@
 #include "botgate/platforms/qq/qq_markup.hpp"
 
+#include "botgate/platforms/common/user_text.hpp"
+
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -29,14 +31,29 @@ class Renderer {
   std::string image;
 
  private:
-  void add_one(const Text& s) { text += s.text; }
+  void add_one(const Text& s) { text += user_text(s.text); }
+
+  /// QQ reads mentions inside message text: `<@user_id>`, `<@!user_id>`, `@everyone` and
+  /// `<#channel_id>` in guild messages ("内嵌格式", notes 5.3), `<qqbot-at-user id="" />` and
+  /// `<qqbot-at-everyone />` in group and C2C ones (5.2). Guild text is "entity-escaped on
+  /// delivery and unescaped on send" (`&amp;` `&lt;` `&gt;`, notes 5.3), so a guild message's
+  /// text is escaped and reads exactly as typed. Elsewhere (groups, C2C, markdown) no escape is
+  /// documented: a zero-width space after each `<` keeps a tag from forming. `@everyone` is no
+  /// tag and gets one after its `@` everywhere.
+  std::string user_text(std::string_view s) const {
+    if (is_guild(kind_) && !markdown_) {
+      return platforms::break_tokens(platforms::escape_html_entities(s), {"@everyone"});
+    }
+    return platforms::break_tokens(s, {"<", "@everyone"});
+  }
+
   void add_one(const Markdown& s) { text += s.markdown; }
   void add_one(const Mention& s) {
     // Only guild channels have a mention token (notes 5.3); a guild DM has one other member.
     if (kind_ == QqChatKind::channel && !s.user_id.empty()) {
       text += s.user_id == "all" ? std::string("@everyone") : "<@" + s.user_id + ">";
     } else if (!s.name.empty()) {
-      text += "@" + s.name;
+      text += user_text("@" + s.name);  // a display name "everyone" must stay text
     }
   }
   void add_one(const Link& s) {

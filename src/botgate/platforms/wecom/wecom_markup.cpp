@@ -2,6 +2,7 @@
 
 #include "botgate/crypto/digest.hpp"
 #include "botgate/crypto/encoding.hpp"
+#include "botgate/platforms/common/user_text.hpp"
 
 #include <boost/json.hpp>
 
@@ -12,6 +13,14 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kImagePlaceholder = "[image]";
+
+/// "text and markdown contents also accept the inline `<@userid>` syntax" (wecom.md 2.1), and
+/// `@all` notifies everyone (it is how a Mention of "all" is written in markdown). User text gets
+/// a zero-width space after each `<` and after the `@` of `@all`: it looks the same and mentions
+/// nobody. (Markdown's `<font>` typed by a user stays text as well.)
+std::string user_text(std::string_view text) {
+  return platforms::break_tokens(text, {"<", "@all"});
+}
 
 bool is_data_image(const Segment& s) {
   const auto* image = std::get_if<Image>(&s);
@@ -114,7 +123,7 @@ std::string markdown_text(const std::vector<Segment>& segments) {
         [&](const auto& seg) {
           using T = std::decay_t<decltype(seg)>;
           if constexpr (std::is_same_v<T, Text>) {
-            out += seg.text;
+            out += user_text(seg.text);
           } else if constexpr (std::is_same_v<T, Markdown>) {
             out += seg.markdown;
           } else if constexpr (std::is_same_v<T, Mention>) {
@@ -137,9 +146,12 @@ std::string plain_text(const std::vector<Segment>& segments, std::vector<std::st
   std::string out;
   for (const Segment& s : segments) {
     if (const auto* text = std::get_if<Text>(&s)) {
-      out += text->text;
+      out += user_text(text->text);
     } else if (const auto* mention = std::get_if<Mention>(&s)) {
-      out += "@" + (mention->name.empty() ? mention->user_id : mention->name);
+      // The mention itself is mentioned_list; its name in the text must not be another one.
+      out += mention->user_id == "all"
+                 ? std::string("@all")
+                 : user_text("@" + (mention->name.empty() ? mention->user_id : mention->name));
       mentioned.push_back(mention->user_id == "all" ? std::string("@all") : mention->user_id);
     } else if (std::holds_alternative<Image>(s)) {
       out += kImagePlaceholder;
@@ -297,6 +309,9 @@ std::vector<std::string> split_utf8(std::string_view text, std::size_t max_bytes
       cut = max_bytes;
       while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
       if (cut == 0) cut = max_bytes;  // not UTF-8: cut anywhere rather than loop
+      // Not between a '<' and the zero-width space user_text() put after it: the piece is
+      // encoded again, and a '<' at its end would get another one, past the limit.
+      if (cut > 1 && text.substr(cut).starts_with(platforms::kZeroWidthSpace)) --cut;
     }
     if (cut > 0) pieces.emplace_back(text.substr(0, cut));
     text.remove_prefix(cut + skip);
