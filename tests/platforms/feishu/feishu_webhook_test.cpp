@@ -164,6 +164,19 @@ TEST_F(FeishuWebhookTest, EncryptedUrlVerificationWithAWrongTokenIsRejected) {
   EXPECT_TRUE(fails_with(result, errc::bad_token, 401));
 }
 
+TEST_F(FeishuWebhookTest, AWebhookWithNeitherKeyAcceptsNothing) {
+  // The config refuses such a bot (feishu_config_from); built anyway, it must not fall open.
+  FeishuWebhook webhook(make_config("", ""), identity_);
+  EXPECT_TRUE(fails_with(webhook.handle(post(load_testdata("message_p2p.json"))),
+                         errc::bad_token, 401));
+  const std::string no_token = edited("message_p2p.json", [](json::object& payload) {
+    payload.at("header").as_object().erase("token");
+  });
+  EXPECT_TRUE(fails_with(webhook.handle(post(no_token)), errc::bad_token, 401));
+  EXPECT_TRUE(fails_with(webhook.handle(post(load_testdata("url_verification.json"))),
+                         errc::bad_token, 401));
+}
+
 TEST_F(FeishuWebhookTest, EncryptedCallbackWithoutAnEncryptKeyIsRejected) {
   auto result = plain_webhook().handle(encrypted_signed(load_testdata("url_verification.json")));
   EXPECT_TRUE(fails_with(result, errc::bad_token, 401));

@@ -196,6 +196,10 @@ Result<WebhookOutcome> FeishuWebhook::handle(const HttpRequest& request) const {
       // The console encrypts everything once an Encrypt Key is set: a plain body is forged.
       return Error{errc::bad_signature, "plain callback but an encrypt_key is configured"};
     }
+    if (config_.verification_token.empty()) {
+      // The config refuses such a bot; should one be built anyway, it accepts nothing.
+      return Error{errc::bad_token, "neither encrypt_key nor verification_token is configured"};
+    }
     payload = std::move(*outer);
   }
 
