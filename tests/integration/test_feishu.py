@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import time
+import urllib.parse
 
 import pytest
 
@@ -141,6 +142,22 @@ def test_group_mention_rule(fake, feishu):
     assert d.endpoint == "reply" and d.reply_to == message_id_of(ev)
     assert sender_of(ev).startswith("ou_")
     assert d.text == f"pong {sender_of(ev)}"
+    assert_quiet(fake, 1)
+
+
+def test_reply_to_stays_one_path_segment(fake, feishu):
+    # The message id goes into the reply URL's path: whatever it holds ('/', '..', '?', '#',
+    # '%'), the reply still goes to /open-apis/im/v1/messages/<that id>/reply.
+    bg, cb = feishu
+    odd = "om_" + os.urandom(4).hex() + "/../../chats?receive_id_type=chat_id#%2F"
+    ev, status = cb.send_text("odd id", message_id=odd)
+    assert status == 200
+    d = wait_delivered(fake, 1)[0]
+    assert d.endpoint == "reply", d
+    assert "/" not in d.reply_to and "?" not in d.reply_to and "#" not in d.reply_to, d.reply_to
+    assert urllib.parse.unquote(d.reply_to) == odd, d.reply_to
+    assert d.text == "Hello, odd id"
+    assert [r.endpoint for r in fake.send_requests()] == ["reply"]
     assert_quiet(fake, 1)
 
 

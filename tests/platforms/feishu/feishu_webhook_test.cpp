@@ -243,14 +243,43 @@ TEST_F(FeishuWebhookTest, GroupMentionOfTheBotIsStripped) {
   EXPECT_EQ(event.message->segments, expected);
 }
 
-TEST_F(FeishuWebhookTest, GroupMentionOfTheBotIsRecognisedBeforeItsOpenIdIsKnown) {
-  // Until /bot/v3/info answered, a mention without user_id (as app mentions are) is the bot's.
+TEST_F(FeishuWebhookTest, BeforeTheBotsOpenIdIsKnownNoMentionIsTakenForTheBots) {
+  // Until /bot/v3/info answered, the bot cannot tell its mention from others: it keeps every
+  // mention in the text and does not claim to be addressed.
   FeishuWebhook webhook(make_config(kEncryptKey), std::make_shared<BotIdentity>());
   auto result = webhook.handle(encrypted_signed(load_testdata("message_group_mention.json")));
   ASSERT_TRUE(result) << result.error().message();
   ASSERT_EQ(result->events.size(), 1u);
   ASSERT_TRUE(result->events[0].message.has_value());
-  EXPECT_EQ(result->events[0].message->text, "ping");
+  EXPECT_EQ(result->events[0].message->text, "@botgate ping");
+  EXPECT_FALSE(result->events[0].message->mentions_bot);
+  EXPECT_EQ(result->events[0].message->segments,
+            (std::vector<Segment>{Mention{std::string(kBotOpenId), "botgate"}, Text{" ping"}}));
+}
+
+TEST_F(FeishuWebhookTest, BeforeTheBotsOpenIdIsKnownAUserMentionWithoutUserIdIsKept) {
+  // An app without the contact scope sees no user_id for anyone; such a user's mention used to
+  // be taken for the bot's and cut out of the text.
+  const std::string body = edited("message_group_other_mention.json", [](json::object& payload) {
+    for (auto& m : payload.at("event").at("message").at("mentions").as_array()) {
+      m.at("id").as_object()["user_id"] = "";
+    }
+  });
+  FeishuWebhook webhook(make_config(kEncryptKey), std::make_shared<BotIdentity>());
+  auto result = webhook.handle(encrypted_signed(body));
+  ASSERT_TRUE(result) << result.error().message();
+  ASSERT_EQ(result->events.size(), 1u);
+  ASSERT_TRUE(result->events[0].message.has_value());
+  EXPECT_EQ(result->events[0].message->text, "thanks @Alice for the fix");
+  EXPECT_FALSE(result->events[0].message->mentions_bot);
+}
+
+TEST_F(FeishuWebhookTest, APrivateMessageIsForTheBotBeforeItsOpenIdIsKnown) {
+  FeishuWebhook webhook(make_config(kEncryptKey), std::make_shared<BotIdentity>());
+  auto result = webhook.handle(encrypted_signed(load_testdata("message_p2p.json")));
+  ASSERT_TRUE(result) << result.error().message();
+  ASSERT_EQ(result->events.size(), 1u);
+  ASSERT_TRUE(result->events[0].message.has_value());
   EXPECT_TRUE(result->events[0].message->mentions_bot);
 }
 

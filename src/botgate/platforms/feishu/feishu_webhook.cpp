@@ -106,8 +106,10 @@ StrippedText strip_mentions(std::string_view text, const std::vector<MentionKey>
       continue;
     }
     pos += found->key.size();
-    const bool is_bot = bot_open_id.empty() ? found->user_id.empty() && !found->open_id.empty()
-                                            : found->open_id == bot_open_id;
+    // Only a mention of the bot's own open_id is the bot's. While that is unknown no mention is:
+    // guessing from an empty user_id would take any user's mention for the bot's when the app
+    // lacks the contact scope (users then have no user_id either), and strip it from the text.
+    const bool is_bot = !bot_open_id.empty() && found->open_id == bot_open_id;
     flush();
     out.segments.emplace_back(Mention{found->open_id, found->name});
     is_bot_segment.push_back(is_bot);

@@ -36,8 +36,8 @@ struct StrippedText {
   bool mentions_bot = false;
 };
 
-/// Replaces mention keys in `text`. A mention is the bot's when its open_id is `bot_open_id`
-/// (or, while that is unknown, when it has no user_id, as app mentions have none).
+/// Replaces mention keys in `text`. A mention is the bot's when its open_id is `bot_open_id`;
+/// while that is unknown (empty) no mention is, and every one stays in the text as "@name".
 StrippedText strip_mentions(std::string_view text, const std::vector<MentionKey>& mentions,
                             const std::string& bot_open_id);
 
