@@ -189,6 +189,28 @@ TEST(EventJsonTest, ControlCharactersAreEscapedAndSurvive) {
   EXPECT_EQ(*back, event);
 }
 
+TEST(EventJsonTest, InvalidUtf8IsRepairedSoTheRowCanBeReadBack) {
+  // A string that is not UTF-8 (raw bytes from XML) must not make the stored event unreadable:
+  // each bad sequence is written as U+FFFD, in the members and in the segments.
+  Event event = sample_event();
+  event.message->text = "bad \xff end";
+  event.message->segments = {Text{"bad \xff end"}, Mention{"u\xc3", "n\xe4\xbd"}};
+  event.sender.name = "\x80name";
+  OutgoingMessage reply = OutgoingMessage::plain("Hello, bad \xff end");
+  for (const std::string& text : {to_json(event), to_json(reply)}) {
+    EXPECT_TRUE(boost::json::parse(text).is_object()) << text;  // strict: rejects invalid UTF-8
+  }
+  auto back = event_from_json(to_json(event));
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->message->text, "bad \uFFFD end");
+  EXPECT_EQ(back->sender.name, "\uFFFDname");
+  EXPECT_EQ(back->message->segments,
+            (std::vector<Segment>{Text{"bad \uFFFD end"}, Mention{"u\uFFFD", "n\uFFFD"}}));
+  auto reply_back = outgoing_from_json(to_json(reply));
+  ASSERT_TRUE(reply_back) << reply_back.error().message();
+  EXPECT_EQ(reply_back->segments, std::vector<Segment>{Text{"Hello, bad \uFFFD end"}});
+}
+
 TEST(EventJsonTest, MalformedJsonIsMalformedPayload) {
   for (const char* text : {"", "{", "not json", "[1,2]", "\"a string\"", "null", "{\"id\": }"}) {
     SCOPED_TRACE(text);

@@ -197,6 +197,50 @@ def test_empty_value_of_a_key_the_kind_needs_is_a_config_error(botgate, tmp_path
     assert "corp_secret" in res.stderr and str(cfg) in res.stderr, res.stderr
 
 
+def feishu_bot_without_keys(platform: str, keys: str) -> str:
+    return (f'[[bot]]\nname = "{platform}-open"\nplatform = "{platform}"\n'
+            f'api_base = "http://127.0.0.1:9"\napp_id = "cli_test"\napp_secret = "secret-123"\n'
+            + keys)
+
+
+@pytest.mark.parametrize("platform", ["feishu", "lark"])
+@pytest.mark.parametrize("keys", ["", 'encrypt_key = ""\nverification_token = ""\n'])
+def test_feishu_bot_with_neither_key_is_a_config_error(botgate, tmp_path, platform, keys):
+    # Nothing would tell its callbacks from forgeries: `check` and `run` refuse it, naming the
+    # file, the bot's line and both keys (either one is enough).
+    text = head(tmp_path) + feishu_bot_without_keys(platform, keys)
+    cfg = write(tmp_path, "open.toml", text)
+    line = line_of(text, f'name = "{platform}-open"') - 1  # its [[bot]] line
+    assert text.splitlines()[line - 1] == "[[bot]]"
+    for command in ("check", "run"):
+        res = botgate(command, "--config", str(cfg))
+        assert_bad_config(res, cfg, "encrypt_key", line)
+        assert "verification_token" in res.stderr, res.stderr
+        assert "listening" not in res.stderr, res.stderr
+    one_key = head(tmp_path) + feishu_bot_without_keys(platform, 'encrypt_key = "k"\n')
+    cfg_ok = write(tmp_path, "one_key.toml", one_key)
+    res = botgate("check", "--config", str(cfg_ok))
+    assert res.returncode == 0, (res.stdout, res.stderr)
+
+
+def test_feishu_bot_whose_key_variables_are_unset_is_a_config_error(botgate, tmp_path):
+    # As in examples/botgate.toml with FEISHU_APP_ID and FEISHU_APP_SECRET exported but neither
+    # key: refused loudly, naming the variables, not skipped and not run unchecked.
+    keys = ('encrypt_key = "${UNSET_VAR_XYZ}"\n'
+            'verification_token = "${BOTGATE_TEST_UNSET_TOKEN_VAR}"\n')
+    text = head(tmp_path) + feishu_bot_without_keys("feishu", keys)
+    cfg = write(tmp_path, "unset_keys.toml", text)
+    assert "BOTGATE_TEST_UNSET_TOKEN_VAR" not in os.environ
+    res = botgate("check", "--config", str(cfg))
+    assert_bad_config(res, cfg, "verification_token", line_of(text, 'name = "feishu-open"') - 1)
+    assert "encrypt_key" in res.stderr, res.stderr
+    assert "UNSET_VAR_XYZ" in res.stderr and "BOTGATE_TEST_UNSET_TOKEN_VAR" in res.stderr, (
+        res.stderr)
+    # With the token exported the bot starts checking it.
+    res = botgate("check", "--config", str(cfg), env={"BOTGATE_TEST_UNSET_TOKEN_VAR": "tok"})
+    assert res.returncode == 0, (res.stdout, res.stderr)
+
+
 def test_redis_store_is_refused_until_it_exists(botgate, tmp_path):
     text = head(tmp_path).replace(f'sqlite://{tmp_path / "botgate.db"}', "redis://127.0.0.1:6379/0")
     assert "redis://" in text

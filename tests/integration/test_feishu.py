@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import time
+import urllib.parse
 
 import pytest
 
@@ -158,6 +159,22 @@ def test_echoed_at_tags_mention_nobody(fake, feishu):
     assert_quiet(fake, 1)
 
 
+def test_reply_to_stays_one_path_segment(fake, feishu):
+    # The message id goes into the reply URL's path: whatever it holds ('/', '..', '?', '#',
+    # '%'), the reply still goes to /open-apis/im/v1/messages/<that id>/reply.
+    bg, cb = feishu
+    odd = "om_" + os.urandom(4).hex() + "/../../chats?receive_id_type=chat_id#%2F"
+    ev, status = cb.send_text("odd id", message_id=odd)
+    assert status == 200
+    d = wait_delivered(fake, 1)[0]
+    assert d.endpoint == "reply", d
+    assert "/" not in d.reply_to and "?" not in d.reply_to and "#" not in d.reply_to, d.reply_to
+    assert urllib.parse.unquote(d.reply_to) == odd, d.reply_to
+    assert d.text == "Hello, odd id"
+    assert [r.endpoint for r in fake.send_requests()] == ["reply"]
+    assert_quiet(fake, 1)
+
+
 # ---------------------------------------------------------------------- bad callbacks
 
 
@@ -217,6 +234,54 @@ def test_rejects_tampered_callbacks(fake, feishu):
     d = wait_delivered(fake, 1)
     assert [x.text for x in assert_quiet(fake, 1)] == ["Hello, good"]
     assert d[0].reply_to == message_id_of(ev)
+
+
+def test_unsigned_encrypted_bodies_get_one_answer(fake, feishu):
+    # The platform signs every event; only the URL challenge comes unsigned. An unsigned body is
+    # answered only if it decrypts to url_verification, and every other one gets the very same
+    # answer, whatever its ciphertext does: bad padding, a plaintext that is not JSON and JSON of
+    # another kind must not be told apart (that would be a padding oracle).
+    bg, cb = feishu
+
+    def unsigned(encrypt: str):
+        return cb.post_raw(feishu_crypto.dumps({"encrypt": encrypt}), {})
+
+    challenge = feishu_crypto.dumps(
+        feishu_crypto.url_verification("ch-unsigned", VERIFICATION_TOKEN))
+    status, _, resp = unsigned(feishu_crypto.encrypt(ENCRYPT_KEY, challenge))
+    assert status == 200 and json.loads(resp) == {"challenge": "ch-unsigned"}, (status, resp)
+
+    forged_event = feishu_crypto.dumps(cb.message("forged"))
+    wrong_token = feishu_crypto.dumps(feishu_crypto.url_verification("ch", "wrong"))
+    cases = {
+        "bad padding": _bad_ciphertext(),
+        "not whole blocks": base64.b64encode(os.urandom(36)).decode(),
+        "not base64": "!!not*base64!!",
+        "not JSON": feishu_crypto.encrypt(ENCRYPT_KEY, b"not json {"),
+        "a JSON array": feishu_crypto.encrypt(ENCRYPT_KEY, b"[1,2]"),
+        "a message event": feishu_crypto.encrypt(ENCRYPT_KEY, forged_event),
+        "a wrong token": feishu_crypto.encrypt(ENCRYPT_KEY, wrong_token),
+    }
+    answers = {}
+    for name, encrypt in cases.items():
+        status, headers, resp = unsigned(encrypt)
+        answers[name] = (status, headers.get("content-type"), headers.get("content-length"), resp)
+    assert len(set(answers.values())) == 1, answers
+    status, _, _, resp = answers["bad padding"]
+    assert status == 401 and b"detail" not in resp, resp
+
+    # The log says which (one line each), the answer does not.
+    log = bg.log_text()
+    assert "padding" in log or "does not decrypt" in log
+    assert "not a JSON object" in log and "not a url_verification" in log
+    assert ENCRYPT_KEY not in log
+
+    time.sleep(QUIET)
+    assert fake.delivered() == []
+    ev, status = cb.send_text("still answered")
+    assert status == 200
+    assert [d.text for d in wait_delivered(fake, 1)] == ["Hello, still answered"]
+    assert_quiet(fake, 1)
 
 
 # ---------------------------------------------------------------------- dedup

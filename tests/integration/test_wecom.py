@@ -9,6 +9,7 @@ contract of issue 3; each test runs its own fake and its own botgate process.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -206,6 +207,93 @@ XXE = (
     '<?xml version="1.0"?>\n<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
     "<xml><Encrypt>&xxe;</Encrypt></xml>"
 )
+
+
+def test_message_text_with_a_doctype_is_answered(wecom_fake, group):
+    # Only a real DTD is refused: text that mentions one is a message like any other.
+    bg, cb, url, key = group
+    _, status = cb.group_message(f"@{BOT_NAME} what does <!DOCTYPE html> do?", webhook_url=url)
+    assert status == 200
+    d = wait_delivered(wecom_fake, 1, key=key)[0]
+    assert plain(d) == "Hello, what does <!DOCTYPE html> do?", d.content
+    assert_quiet(wecom_fake, 1)
+
+
+class _StallingForward:
+    """A [forward] service that holds the first event it gets until released, then answers 500
+    to every event (botgate falls back to echo). Records each request body as raw bytes."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        outer = self
+        self.bodies: list[bytes] = []
+        self.release = threading.Event()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.bodies.append(body)
+                if len(outer.bodies) == 1:
+                    outer.release.wait(30)
+                data = b'{"error":"down"}'
+                try:
+                    self.send_response(500)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # botgate was killed meanwhile
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/bot"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_invalid_utf8_survives_a_restart_and_is_answered(wecom_fake, launch):
+    # Bytes that are not UTF-8 in a message are replaced (U+FFFD) before the event is stored:
+    # otherwise the stored row could never be read back and the message would be lost.
+    service = _StallingForward()
+    try:
+        base = config(wecom_fake)
+        bg = launch(lambda port, db: base(port, db) + f'\n[forward]\nurl = "{service.url}"\n')
+        cb = WecomCallbacks(bg, "wecom")
+        url = wecom_fake.webhook_url(wecom_fake.add_webhook_key())
+        xml = wecom_crypto.group_message_xml(text=f"@{BOT_NAME} bad RAW end", webhook_url=url)
+        raw = xml.encode("utf-8").replace(b"RAW", b"\xff\xc3( \xed\xa0\x80")
+        status, _, resp = cb.post_plaintext(raw)
+        assert status == 200, resp
+
+        # The event is in the inbox, held by the stalling forward service: kill botgate there,
+        # so that the restarted one has to read the stored row.
+        wait_until(lambda: len(service.bodies) >= 1, 10)
+        assert len(service.bodies) == 1, "the event never reached the forward service"
+        bg.kill9()
+        service.release.set()
+        bg.restart()
+
+        d = wait_delivered(wecom_fake, 1, timeout=15)[0]
+        assert plain(d) == "Hello, bad \ufffd\ufffd( \ufffd\ufffd\ufffd end", d.content
+        assert "unreadable" not in bg.log_text()
+        # The event JSON the service saw after the restart is valid UTF-8 with the repair.
+        assert len(service.bodies) >= 2
+        event = json.loads(service.bodies[-1].decode("utf-8"))
+        assert event["message"]["text"] == "bad \ufffd\ufffd( \ufffd\ufffd\ufffd end"
+        assert_quiet(wecom_fake, 1)
+    finally:
+        service.close()
 
 
 def test_group_rejects_bad_callbacks(wecom_fake, group):

@@ -1,5 +1,7 @@
 #include "botgate/core/event_json.hpp"
 
+#include "botgate/core/utf8.hpp"
+
 #include <boost/json.hpp>
 
 #include <charconv>
@@ -8,6 +10,11 @@
 namespace botgate {
 namespace json = boost::json;
 namespace {
+
+/// `text` as valid UTF-8 (see append_string): json::serialize copies bytes unchecked.
+std::string valid(const std::string& text) {
+  return is_valid_utf8(text) ? text : to_valid_utf8(text);
+}
 
 json::array segments_to_json(const std::vector<Segment>& segments) {
   json::array out;
@@ -19,21 +26,21 @@ json::array segments_to_json(const std::vector<Segment>& segments) {
           using T = std::decay_t<decltype(s)>;
           if constexpr (std::is_same_v<T, Text>) {
             o["type"] = "text";
-            o["text"] = s.text;
+            o["text"] = valid(s.text);
           } else if constexpr (std::is_same_v<T, Mention>) {
             o["type"] = "mention";
-            o["user_id"] = s.user_id;
-            o["name"] = s.name;
+            o["user_id"] = valid(s.user_id);
+            o["name"] = valid(s.name);
           } else if constexpr (std::is_same_v<T, Image>) {
             o["type"] = "image";
-            o["url"] = s.url;
+            o["url"] = valid(s.url);
           } else if constexpr (std::is_same_v<T, Markdown>) {
             o["type"] = "markdown";
-            o["markdown"] = s.markdown;
+            o["markdown"] = valid(s.markdown);
           } else {
             o["type"] = "link";
-            o["text"] = s.text;
-            o["url"] = s.url;
+            o["text"] = valid(s.text);
+            o["url"] = valid(s.url);
           }
         },
         segment);
@@ -167,10 +174,17 @@ std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view
 
 namespace {
 
-/// `text` as a JSON string, quoted and escaped. The bytes are not checked: the event's strings
-/// come from parsed JSON or XML, and the parser that reads them back rejects invalid UTF-8.
+/// `text` as a JSON string, quoted and escaped. The event's strings come from a JSON parser or
+/// from XML that parse_xml repaired, so they are valid UTF-8; one that is not anyway is repaired
+/// here (U+FFFD), as the parser that reads the row back rejects invalid UTF-8 and the event
+/// would be lost.
 void append_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
+  std::string repaired;
+  if (!is_valid_utf8(text)) {
+    repaired = to_valid_utf8(text);
+    text = repaired;
+  }
   out += '"';
   // Characters that need no escape are copied a run at a time: one at a time was ~3% of a
   // Feishu callback's CPU (the inbox row of every accept is written with this).

@@ -1,5 +1,7 @@
 #include "botgate/core/runtime.hpp"
 
+#include "botgate/core/webhook_rejection.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,8 +11,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -367,11 +367,7 @@ asio::awaitable<HttpResponse> Runtime::on_webhook(std::string name, const HttpRe
     const Error& error = outcome.error();
     spdlog::warn("bot {}: callback rejected ({}): {}", name, http_status_for(error),
                  error.message());
-    boost::json::object body{{"error", error.code.message()}};
-    // What is malformed helps whoever sends it; why a signature failed stays in the log.
-    if (http_status_for(error) == 400 && !error.detail.empty()) body["detail"] = error.detail;
-    co_return make_response(static_cast<http::status>(http_status_for(error)),
-                            boost::json::serialize(body));
+    co_return rejection_response(error);
   }
   bot->last_callback_ticks = now_ticks();
   std::shared_ptr<ReplyWaiter> waiter;

@@ -101,16 +101,23 @@ TEST(FeishuMentionsTest, LongestKeyWins) {
                                                 Mention{"ou_1", "User1"}}));
 }
 
-TEST(FeishuMentionsTest, UnknownBotOpenIdTreatsAMentionWithoutUserIdAsTheBot) {
+TEST(FeishuMentionsTest, UnknownBotOpenIdClaimsNoMention) {
+  // Before /bot/v3/info answered nothing tells the bot's mention from anyone else's: users have
+  // no user_id either when the app lacks the contact scope, other apps never have one. Every
+  // mention stays a mention (segment and "@name"), and none counts as addressing the bot.
   const std::vector<MentionKey> mentions{{"@_user_1", "ou_app", "", "botgate"},
-                                         user_key("@_user_2", "ou_alice", "Alice")};
+                                         {"@_user_2", "ou_alice", "", "Alice"}};
   const StrippedText out = strip_mentions("@_user_1 hi @_user_2", mentions, "");
-  EXPECT_TRUE(out.mentions_bot);
-  EXPECT_EQ(out.text, "hi @Alice");
+  EXPECT_FALSE(out.mentions_bot);
+  EXPECT_EQ(out.text, "@botgate hi @Alice");
+  EXPECT_EQ(out.segments, (std::vector<Segment>{Mention{"ou_app", "botgate"}, Text{" hi "},
+                                                Mention{"ou_alice", "Alice"}}));
 
-  const StrippedText users_only = strip_mentions("hi @_user_2", mentions, "");
-  EXPECT_FALSE(users_only.mentions_bot);
-  EXPECT_EQ(users_only.text, "hi @Alice");
+  const StrippedText user_only = strip_mentions("@_user_2 look", mentions, "");
+  EXPECT_FALSE(user_only.mentions_bot);
+  EXPECT_EQ(user_only.text, "@Alice look");
+  EXPECT_EQ(user_only.segments,
+            (std::vector<Segment>{Mention{"ou_alice", "Alice"}, Text{" look"}}));
 }
 
 TEST(FeishuMentionsTest, KnownBotOpenIdIgnoresMentionsOfOtherApps) {

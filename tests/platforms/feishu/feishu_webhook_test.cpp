@@ -1,5 +1,6 @@
 #include "botgate/platforms/feishu/feishu_webhook.hpp"
 
+#include "botgate/core/webhook_rejection.hpp"
 #include "botgate/crypto/aes.hpp"
 #include "botgate/crypto/digest.hpp"
 #include "botgate/crypto/encoding.hpp"
@@ -8,12 +9,15 @@
 #include "support/segment_printers.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/beast/http/write.hpp>
 #include <boost/json.hpp>
 
 #include <cctype>
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -164,6 +168,19 @@ TEST_F(FeishuWebhookTest, EncryptedUrlVerificationWithAWrongTokenIsRejected) {
   EXPECT_TRUE(fails_with(result, errc::bad_token, 401));
 }
 
+TEST_F(FeishuWebhookTest, AWebhookWithNeitherKeyAcceptsNothing) {
+  // The config refuses such a bot (feishu_config_from); built anyway, it must not fall open.
+  FeishuWebhook webhook(make_config("", ""), identity_);
+  EXPECT_TRUE(fails_with(webhook.handle(post(load_testdata("message_p2p.json"))),
+                         errc::bad_token, 401));
+  const std::string no_token = edited("message_p2p.json", [](json::object& payload) {
+    payload.at("header").as_object().erase("token");
+  });
+  EXPECT_TRUE(fails_with(webhook.handle(post(no_token)), errc::bad_token, 401));
+  EXPECT_TRUE(fails_with(webhook.handle(post(load_testdata("url_verification.json"))),
+                         errc::bad_token, 401));
+}
+
 TEST_F(FeishuWebhookTest, EncryptedCallbackWithoutAnEncryptKeyIsRejected) {
   auto result = plain_webhook().handle(encrypted_signed(load_testdata("url_verification.json")));
   EXPECT_TRUE(fails_with(result, errc::bad_token, 401));
@@ -226,14 +243,43 @@ TEST_F(FeishuWebhookTest, GroupMentionOfTheBotIsStripped) {
   EXPECT_EQ(event.message->segments, expected);
 }
 
-TEST_F(FeishuWebhookTest, GroupMentionOfTheBotIsRecognisedBeforeItsOpenIdIsKnown) {
-  // Until /bot/v3/info answered, a mention without user_id (as app mentions are) is the bot's.
+TEST_F(FeishuWebhookTest, BeforeTheBotsOpenIdIsKnownNoMentionIsTakenForTheBots) {
+  // Until /bot/v3/info answered, the bot cannot tell its mention from others: it keeps every
+  // mention in the text and does not claim to be addressed.
   FeishuWebhook webhook(make_config(kEncryptKey), std::make_shared<BotIdentity>());
   auto result = webhook.handle(encrypted_signed(load_testdata("message_group_mention.json")));
   ASSERT_TRUE(result) << result.error().message();
   ASSERT_EQ(result->events.size(), 1u);
   ASSERT_TRUE(result->events[0].message.has_value());
-  EXPECT_EQ(result->events[0].message->text, "ping");
+  EXPECT_EQ(result->events[0].message->text, "@botgate ping");
+  EXPECT_FALSE(result->events[0].message->mentions_bot);
+  EXPECT_EQ(result->events[0].message->segments,
+            (std::vector<Segment>{Mention{std::string(kBotOpenId), "botgate"}, Text{" ping"}}));
+}
+
+TEST_F(FeishuWebhookTest, BeforeTheBotsOpenIdIsKnownAUserMentionWithoutUserIdIsKept) {
+  // An app without the contact scope sees no user_id for anyone; such a user's mention used to
+  // be taken for the bot's and cut out of the text.
+  const std::string body = edited("message_group_other_mention.json", [](json::object& payload) {
+    for (auto& m : payload.at("event").at("message").at("mentions").as_array()) {
+      m.at("id").as_object()["user_id"] = "";
+    }
+  });
+  FeishuWebhook webhook(make_config(kEncryptKey), std::make_shared<BotIdentity>());
+  auto result = webhook.handle(encrypted_signed(body));
+  ASSERT_TRUE(result) << result.error().message();
+  ASSERT_EQ(result->events.size(), 1u);
+  ASSERT_TRUE(result->events[0].message.has_value());
+  EXPECT_EQ(result->events[0].message->text, "thanks @Alice for the fix");
+  EXPECT_FALSE(result->events[0].message->mentions_bot);
+}
+
+TEST_F(FeishuWebhookTest, APrivateMessageIsForTheBotBeforeItsOpenIdIsKnown) {
+  FeishuWebhook webhook(make_config(kEncryptKey), std::make_shared<BotIdentity>());
+  auto result = webhook.handle(encrypted_signed(load_testdata("message_p2p.json")));
+  ASSERT_TRUE(result) << result.error().message();
+  ASSERT_EQ(result->events.size(), 1u);
+  ASSERT_TRUE(result->events[0].message.has_value());
   EXPECT_TRUE(result->events[0].message->mentions_bot);
 }
 
@@ -441,6 +487,105 @@ TEST_F(FeishuWebhookTest, GetRequestIsMalformed) {
   HttpRequest request = post(load_testdata("url_verification.json"));
   request.method(http::verb::get);
   EXPECT_TRUE(fails_with(plain_webhook().handle(request), errc::malformed_payload, 400));
+}
+
+// --- the unsigned path: the URL challenge or one uniform refusal ---------------------------------
+
+/// An unsigned body {"encrypt": `encrypt`} (any JSON value).
+HttpRequest unsigned_envelope(json::value encrypt) {
+  return post(json::serialize(json::object{{"encrypt", std::move(encrypt)}}));
+}
+
+/// An unsigned body whose `encrypt` is base64(`raw`).
+HttpRequest unsigned_raw(std::string_view raw) {
+  return unsigned_envelope(json::value(crypto::base64_encode(raw)));
+}
+
+/// Status, headers and body as they go out on the wire.
+std::string wire(const HttpResponse& response) {
+  std::ostringstream out;
+  out << response;
+  return out.str();
+}
+
+TEST_F(FeishuWebhookTest, UnsignedEncryptedUrlVerificationIsAnswered) {
+  const FeishuWebhook webhook = encrypted_webhook();
+  auto result =
+      webhook.handle(post(encrypt_envelope(kEncryptKey, load_testdata("url_verification.json"))));
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_TRUE(result->events.empty());
+  EXPECT_EQ(json::parse(result->ack.body()), json::parse(R"({"challenge":"ajls384kdjx98XX"})"));
+}
+
+TEST_F(FeishuWebhookTest, EveryUnsignedFailureLooksTheSameFromOutside) {
+  // Without X-Lark-Signature nothing but the URL challenge is accepted, and a forger must not
+  // learn why a body failed: were bad padding, a plaintext that is not JSON and JSON of another
+  // kind answered differently, that would be a padding oracle (decrypt or encrypt anything a
+  // block at a time without the key).
+  const std::string junk_blocks = std::string(16, '\x00') + std::string(32, '\x5a');
+  const std::string not_blocks = std::string(16, '\x11') + std::string(20, '\x22');
+  const std::string wrong_token = edited("url_verification.json", [](json::object& payload) {
+    payload["token"] = "someone else's token";
+  });
+  struct Case {
+    std::string name;
+    HttpRequest request;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"not base64", unsigned_envelope("not base64 at all!")});
+  cases.push_back({"too short", unsigned_raw(std::string(20, '\x01'))});
+  cases.push_back({"not whole blocks", unsigned_raw(not_blocks)});
+  cases.push_back({"bad padding", unsigned_raw(junk_blocks)});
+  cases.push_back({"another key", post(encrypt_envelope("another key", "hello world"))});
+  cases.push_back({"not JSON", post(encrypt_envelope(kEncryptKey, "hello world"))});
+  cases.push_back({"a JSON array", post(encrypt_envelope(kEncryptKey, "[1,2,3]"))});
+  cases.push_back(
+      {"a message event", post(encrypt_envelope(kEncryptKey, load_testdata("message_p2p.json")))});
+  cases.push_back({"a wrong token", post(encrypt_envelope(kEncryptKey, wrong_token))});
+  cases.push_back({"encrypt not a string", unsigned_envelope(json::value(42))});
+  cases.push_back({"an empty signature", [&] {
+                     HttpRequest r = post(encrypt_envelope(kEncryptKey, "hello world"));
+                     r.set("X-Lark-Signature", "");
+                     return r;
+                   }()});
+
+  const FeishuWebhook webhook = encrypted_webhook();
+  std::optional<std::string> first;
+  std::set<std::string> details;
+  for (const Case& c : cases) {
+    auto result = webhook.handle(c.request);
+    ASSERT_TRUE(fails_with(result, errc::bad_signature, 401)) << c.name;
+    // The answer the runtime sends for it, byte for byte.
+    const std::string answer = wire(rejection_response(result.error()));
+    if (!first) first = answer;
+    EXPECT_EQ(answer, *first) << c.name;
+    EXPECT_EQ(answer.find("detail"), std::string::npos) << c.name << ": " << answer;
+    EXPECT_EQ(result.error().message().find(kEncryptKey), std::string::npos) << c.name;
+    details.insert(result.error().detail);  // the log line says which
+  }
+  EXPECT_GE(details.size(), 5u);
+}
+
+TEST_F(FeishuWebhookTest, AnUnsignedUrlVerificationNeedsTheTokenWhenOneIsConfigured) {
+  // Without a verification_token the encrypt_key alone proves the challenge.
+  FeishuWebhook key_only(make_config(kEncryptKey, ""), identity_);
+  const std::string wrong_token = edited("url_verification.json", [](json::object& payload) {
+    payload["token"] = "anything";
+  });
+  auto result = key_only.handle(post(encrypt_envelope(kEncryptKey, wrong_token)));
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_EQ(json::parse(result->ack.body()), json::parse(R"({"challenge":"ajls384kdjx98XX"})"));
+  const HttpRequest unsigned_wrong_token = post(encrypt_envelope(kEncryptKey, wrong_token));
+  EXPECT_TRUE(
+      fails_with(encrypted_webhook().handle(unsigned_wrong_token), errc::bad_signature, 401));
+}
+
+TEST_F(FeishuWebhookTest, ABadSignatureIsRefusedBeforeDecryption) {
+  // A signature is checked before the ciphertext is looked at: a signed body with bad padding
+  // and a wrong signature fails the signature, not the decryption.
+  HttpRequest request = unsigned_raw(std::string(16, '\x00') + std::string(32, '\x5a'));
+  sign(request, "another key");
+  EXPECT_TRUE(fails_with(encrypted_webhook().handle(request), errc::bad_signature, 401));
 }
 
 TEST(FeishuWebhookErrorStatusTest, ForgedIs401AndMalformedIs400) {

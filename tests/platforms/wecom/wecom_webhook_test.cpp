@@ -293,6 +293,35 @@ TEST_F(WecomWebhookTest, AGroupBotMixedMessageKeepsTextAndImages) {
             (std::vector<Segment>{Text{"look"}, Image{"https://example.com/a.png"}}));
 }
 
+/// A group-bot text message whose Content CDATA is `content` (raw bytes).
+std::string group_text(std::string_view content) {
+  return "<xml><WebhookUrl><![CDATA[https://example.com/hook]]></WebhookUrl><ChatId>c1</ChatId>"
+         "<ChatType>group</ChatType><From><UserId>u1</UserId></From><MsgType>text</MsgType>"
+         "<Text><Content><![CDATA[" +
+         std::string(content) + "]]></Content></Text><MsgId>m1</MsgId></xml>";
+}
+
+TEST_F(WecomWebhookTest, MessageTextThatMentionsADoctypeIsAMessage) {
+  // Only a real DTD is refused; a user who types "<!DOCTYPE html>" has sent a message.
+  auto request = test::encrypted_post(test::crypto_for(group_config_),
+                                      group_text("@RobotA what is <!DOCTYPE x> for?"));
+  auto result = WecomWebhook(group_config_).handle(request);
+  const Event& event = only_event(result);
+  EXPECT_EQ(event.message->text, "what is <!DOCTYPE x> for?");
+}
+
+TEST_F(WecomWebhookTest, InvalidUtf8InAMessageIsReplacedNotRefused) {
+  // "\xff" never starts a sequence, "\xc3(" is a lead byte without its continuation, and
+  // "\xed\xa0\x80" a surrogate: each bad sequence becomes U+FFFD, the rest is kept.
+  auto request = test::encrypted_post(test::crypto_for(group_config_),
+                                      group_text("@RobotA bad \xff \xc3( \xed\xa0\x80 end 你好"));
+  auto result = WecomWebhook(group_config_).handle(request);
+  const Event& event = only_event(result);
+  EXPECT_EQ(event.message->text,
+            "bad \uFFFD \uFFFD( \uFFFD\uFFFD\uFFFD end \u4F60\u597D");
+  EXPECT_EQ(event.message->segments, std::vector<Segment>{Text{event.message->text}});
+}
+
 TEST_F(WecomWebhookTest, AGroupBotMessageWithoutMsgIdIs400) {
   const std::string plaintext =
       "<xml><ChatType>group</ChatType><From><UserId>u1</UserId></From><MsgType>text</MsgType>"

@@ -61,6 +61,33 @@ TEST(WecomXmlTest, AnyDoctypeOrEntityDeclarationIsRefused) {
   }
 }
 
+TEST(WecomXmlTest, TextThatContainsADoctypeIsText) {
+  // In CDATA, escaped, or in a comment, "<!DOCTYPE" is no declaration.
+  auto cdata =
+      parse_xml("<xml><Content><![CDATA[<!DOCTYPE x> and <!ENTITY e \"x\">]]></Content></xml>");
+  ASSERT_TRUE(cdata) << cdata.error().message();
+  EXPECT_EQ(cdata->text_at("Content"), "<!DOCTYPE x> and <!ENTITY e \"x\">");
+  auto escaped = parse_xml("<xml><Content>&lt;!DOCTYPE x&gt;</Content><!-- <!DOCTYPE y> --></xml>");
+  ASSERT_TRUE(escaped) << escaped.error().message();
+  EXPECT_EQ(escaped->text_at("Content"), "<!DOCTYPE x>");
+}
+
+TEST(WecomXmlTest, ADoctypeAfterTheRootOrInsideAnElementIsRefused) {
+  for (const char* document : {"<xml><a>x</a></xml><!DOCTYPE x>",
+                               "<xml><a><!DOCTYPE x></a></xml>",
+                               "<?xml version=\"1.0\"?><!-- c --><!DOCTYPE xml [<!ENTITY a "
+                               "\"]>\">]><xml>&a;</xml>"}) {
+    EXPECT_TRUE(is_malformed(parse_xml(document))) << document;
+  }
+}
+
+TEST(WecomXmlTest, InvalidUtf8IsReplacedWithTheReplacementCharacter) {
+  auto xml = parse_xml("<xml><A><![CDATA[ok \xe4\xbd\xa0 \xe4\xbd x\x80y]]></A><B>\xf5z</B></xml>");
+  ASSERT_TRUE(xml) << xml.error().message();
+  EXPECT_EQ(xml->text_at("A"), "ok \u4F60 \uFFFD x\uFFFDy");
+  EXPECT_EQ(xml->text_at("B"), "\uFFFDz");
+}
+
 TEST(WecomXmlTest, AnUndeclaredEntityIsNotExpanded) {
   auto xml = parse_xml("<xml><Encrypt>&xxe;</Encrypt></xml>");
   if (xml) {

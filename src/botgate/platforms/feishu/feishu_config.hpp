@@ -14,15 +14,18 @@ struct FeishuConfig {
   std::string api_base;  // https://open.feishu.cn or https://open.larksuite.com
   std::string app_id;
   std::string app_secret;
-  /// Optional. When set, callbacks are encrypted and carry X-Lark-Signature.
+  /// When set, callbacks are encrypted and carry X-Lark-Signature.
   std::string encrypt_key;
   /// Checked in every callback (header.token, or token for url_verification).
+  /// At least one of encrypt_key and verification_token is set (feishu_config_from checks).
   std::string verification_token;
 };
 
 /// The platform's keys for the config loader.
 std::vector<SettingSpec> feishu_settings();
 
+/// Throws std::invalid_argument naming both keys when neither encrypt_key nor
+/// verification_token is set: such a bot would accept forged callbacks.
 FeishuConfig feishu_config_from(const BotSettings& settings, const std::string& default_api_base);
 
 }  // namespace botgate::feishu

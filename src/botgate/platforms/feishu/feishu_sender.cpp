@@ -1,6 +1,7 @@
 #include "botgate/platforms/feishu/feishu_sender.hpp"
 
 #include "botgate/net/http_client.hpp"
+#include "botgate/net/query_string.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
 #include "botgate/platforms/feishu/feishu_markup.hpp"
 
@@ -45,6 +46,17 @@ std::chrono::milliseconds rate_limit_wait(const HttpResponse& response) {
 }
 
 }  // namespace
+
+Result<std::string> message_id_segment(std::string_view message_id) {
+  // "." and ".." are dot segments: URL normalisation (RFC 3986 5.2.4) would remove them and
+  // the path would name another endpoint. Feishu message ids look like "om_..." anyway.
+  if (message_id.empty() || message_id.find_first_not_of('.') == std::string_view::npos) {
+    return Error{errc::platform_rejected, "reply_to is not a message id"};
+  }
+  // Everything but unreserved characters is escaped, so '/', '?', '#' and '%' stay inside the
+  // one segment instead of adding path segments, a query or a fragment.
+  return net::percent_encode(message_id);
+}
 
 Result<std::string> read_send_response(const HttpResponse& response) {
   const unsigned status = response.result_int();
@@ -113,30 +125,46 @@ asio::awaitable<Result<net::FetchedToken>> FeishuSender::fetch_token() {
   co_return token;
 }
 
-asio::awaitable<void> FeishuSender::learn_identity(const std::string& token) {
+asio::awaitable<Result<void>> FeishuSender::learn_identity(const std::string& token) {
   // GET /open-apis/bot/v3/info -> {"code":0,"bot":{"open_id":"ou_..",..}}: the bot's own
   // open_id, to tell its mentions (and its own messages) apart.
   HttpRequest request{http::verb::get, "/", 11};
   request.set(http::field::authorization, "Bearer " + token);
   auto response = co_await http_.send(config_.api_base + "/open-apis/bot/v3/info",
                                       std::move(request));
-  if (!response) co_return;
+  if (!response) {
+    co_return Error{errc::platform_unavailable, "/open-apis/bot/v3/info: " +
+                                                     response.error().message()};
+  }
   auto answer = parse_object(response->body());
-  if (!answer || code_of(*answer) != 0) {
-    spdlog::warn("bot {}: /open-apis/bot/v3/info failed (HTTP {}); mentions are recognised "
-                 "without the bot's open_id",
-                 config_.bot_name, response->result_int());
-    co_return;
+  const auto code = answer ? code_of(*answer) : std::nullopt;
+  if (code && is_token_code(*code)) {
+    co_await tokens_.invalidate(token);
+    co_return Error{errc::token_rejected,
+                    "/open-apis/bot/v3/info: token rejected (code " + std::to_string(*code) + ")"};
   }
-  if (const auto* bot = answer->if_contains("bot"); bot && bot->is_object()) {
-    identity_->set_open_id(string_at(bot->get_object(), "open_id"));
+  std::string open_id;
+  if (const auto* bot = answer && code == 0 ? answer->if_contains("bot") : nullptr;
+      bot != nullptr && bot->is_object()) {
+    open_id = string_at(bot->get_object(), "open_id");
   }
+  if (open_id.empty()) {
+    co_return Error{errc::platform_unavailable,
+                    "/open-apis/bot/v3/info answered HTTP " +
+                        std::to_string(response->result_int()) + " without the bot's open_id" +
+                        (code ? " (code " + std::to_string(*code) + ")" : std::string())};
+  }
+  identity_->set_open_id(std::move(open_id));
+  co_return Result<void>{};
 }
 
 asio::awaitable<Result<void>> FeishuSender::prepare() {
   auto token = co_await tokens_.get();
   if (!token) co_return token.error();
-  if (identity_->open_id().empty()) co_await learn_identity(*token);
+  // Ready only once the bot knows its open_id: until then the webhook cannot tell a mention of
+  // the bot from anyone else's and treats none as addressed to it. A failure is tried again
+  // (the runtime calls prepare() with backoff until it succeeds).
+  if (identity_->open_id().empty()) co_return co_await learn_identity(*token);
   co_return Result<void>{};
 }
 
@@ -147,7 +175,9 @@ asio::awaitable<Result<SentMessage>> FeishuSender::send(const OutgoingMessage& m
   if (!message.idempotency_key.empty()) body["uuid"] = message.idempotency_key.substr(0, 50);
   std::string url;
   if (!message.reply_to.empty()) {
-    url = config_.api_base + "/open-apis/im/v1/messages/" + message.reply_to + "/reply";
+    auto segment = message_id_segment(message.reply_to);
+    if (!segment) co_return segment.error();
+    url = config_.api_base + "/open-apis/im/v1/messages/" + *segment + "/reply";
   } else {
     url = config_.api_base + "/open-apis/im/v1/messages?receive_id_type=chat_id";
     body["receive_id"] = message.chat_id;

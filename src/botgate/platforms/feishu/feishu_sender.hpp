@@ -10,6 +10,8 @@
 #include "botgate/platforms/feishu/feishu_identity.hpp"
 
 #include <memory>
+#include <string>
+#include <string_view>
 
 namespace botgate::feishu {
 
@@ -27,13 +29,18 @@ class FeishuSender final : public Sender {
 
  private:
   asio::awaitable<Result<net::FetchedToken>> fetch_token();
-  asio::awaitable<void> learn_identity(const std::string& token);
+  /// Sets the BotIdentity from /open-apis/bot/v3/info.
+  asio::awaitable<Result<void>> learn_identity(const std::string& token);
 
   FeishuConfig config_;
   net::HttpClient& http_;
   std::shared_ptr<BotIdentity> identity_;
   net::TokenCache tokens_;
 };
+
+/// A message id as the {message_id} segment of a reply URL: percent-encoded, so that no id can
+/// add a segment, a query or a fragment; "." and ".." (and an empty id) are platform_rejected.
+Result<std::string> message_id_segment(std::string_view message_id);
 
 /// Reads a Feishu API answer: code 0 -> the data; the token codes -> token_rejected; 429 or
 /// 99991400 / 230020 -> rate_limited with x-ogw-ratelimit-reset; 5xx -> platform_unavailable;

@@ -1,9 +1,10 @@
 #include "botgate/platforms/wecom/wecom_xml.hpp"
 
+#include "botgate/core/utf8.hpp"
+
 #include <pugixml.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 namespace botgate::wecom {
 namespace {
@@ -11,23 +12,6 @@ namespace {
 // WeCom's documents are two levels deep (<xml><From><UserId>); anything far deeper is not WeCom's
 // and would only make the copy below recurse.
 constexpr int kMaxDepth = 32;
-
-/// True when `text` holds "<!DOCTYPE" or "<!ENTITY" in any case (whitespace allowed after "<!").
-bool declares_dtd(std::string_view text) {
-  for (std::size_t at = text.find("<!"); at != std::string_view::npos;
-       at = text.find("<!", at + 2)) {
-    std::size_t i = at + 2;
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])) != 0) ++i;
-    std::string word;
-    while (i < text.size() && word.size() < 7 &&
-           std::isalpha(static_cast<unsigned char>(text[i])) != 0) {
-      word.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(text[i]))));
-      ++i;
-    }
-    if (word == "DOCTYPE" || word.starts_with("ENTITY")) return true;
-  }
-  return false;
-}
 
 bool copy(const pugi::xml_node& from, XmlElement& to, int depth) {
   if (depth > kMaxDepth) return false;
@@ -48,6 +32,10 @@ bool copy(const pugi::xml_node& from, XmlElement& to, int depth) {
         break;
     }
   }
+  // pugixml passes bytes through unchecked. Invalid UTF-8 in a message would make its stored
+  // event unreadable (the JSON parser that reads it back refuses it) and the message lost:
+  // replace each bad sequence with U+FFFD instead.
+  if (!is_valid_utf8(to.text)) to.text = to_valid_utf8(to.text);
   return true;
 }
 
@@ -75,16 +63,24 @@ std::string XmlElement::text_at(std::string_view path) const {
 }
 
 Result<XmlElement> parse_xml(std::string_view document) {
-  if (declares_dtd(document)) {
-    return Error{errc::malformed_payload, "XML with a DOCTYPE or ENTITY declaration"};
-  }
   pugi::xml_document doc;
-  // No parse_doctype, and parse_escapes reads only the five predefined entities and character
-  // references: nothing is ever expanded from a DTD or fetched.
-  const unsigned options = pugi::parse_cdata | pugi::parse_escapes | pugi::parse_eol;
+  // parse_doctype keeps a DOCTYPE declaration as a node so that it can be refused below; pugixml
+  // accepts one only in the prolog or epilog (inside an element "<!DOCTYPE" does not parse), and
+  // entity declarations exist only inside one. parse_escapes reads only the five predefined
+  // entities and character references: nothing is ever expanded from a DTD or fetched. Text
+  // that merely contains "<!DOCTYPE" (a CDATA Content, an escaped "&lt;!DOCTYPE") is text.
+  const unsigned options =
+      pugi::parse_cdata | pugi::parse_escapes | pugi::parse_eol | pugi::parse_doctype;
   const pugi::xml_parse_result parsed =
       doc.load_buffer(document.data(), document.size(), options, pugi::encoding_utf8);
   if (!parsed) return Error{errc::malformed_payload, "XML does not parse"};
+  for (const pugi::xml_node& node : doc.children()) {
+    // A DTD (billion laughs, external entities such as SYSTEM "file:///etc/passwd"); WeCom
+    // never sends one.
+    if (node.type() == pugi::node_doctype) {
+      return Error{errc::malformed_payload, "XML with a DOCTYPE declaration"};
+    }
+  }
   const pugi::xml_node root = doc.document_element();
   if (!root) return Error{errc::malformed_payload, "XML without a root element"};
   // pugixml reads fragments with several top-level elements; a document has one.

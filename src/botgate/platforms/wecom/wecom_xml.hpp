@@ -2,9 +2,10 @@
 /// The XML of WeCom callbacks (<xml><Encrypt>..</Encrypt></xml> and the decrypted messages),
 /// read into a small owned tree so that no parser type leaks out of this file.
 ///
-/// Hostile XML is refused before parsing: any DOCTYPE or ENTITY declaration (billion laughs,
-/// external entities such as SYSTEM "file:///etc/passwd") is malformed_payload. WeCom never
-/// sends one.
+/// Hostile XML is refused: a document with a DOCTYPE declaration, and with it any ENTITY
+/// declaration (billion laughs, external entities such as SYSTEM "file:///etc/passwd"), is
+/// malformed_payload, and no entity but the predefined ones is ever expanded. WeCom never sends
+/// a DTD. Message text that contains "<!DOCTYPE" (in CDATA, or escaped) is only text.
 
 #include "botgate/core/error.hpp"
 
@@ -14,7 +15,8 @@
 
 namespace botgate::wecom {
 
-/// One element: its name, its own text (text and CDATA children, joined) and its elements.
+/// One element: its name, its own text (text and CDATA children, joined; invalid UTF-8 replaced
+/// with U+FFFD) and its elements.
 struct XmlElement {
   std::string name;
   std::string text;
@@ -28,8 +30,8 @@ struct XmlElement {
   const XmlElement* find(std::string_view path) const;
 };
 
-/// Parses `document` and returns its root element. A DOCTYPE or ENTITY declaration, XML that does
-/// not parse, or elements nested deeper than 32: malformed_payload.
+/// Parses `document` and returns its root element. A DOCTYPE declaration, XML that does not
+/// parse, or elements nested deeper than 32: malformed_payload.
 Result<XmlElement> parse_xml(std::string_view document);
 
 }  // namespace botgate::wecom
