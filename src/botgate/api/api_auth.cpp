@@ -1,5 +1,6 @@
 #include "botgate/api/api_auth.hpp"
 
+#include "botgate/core/log_rate_limit.hpp"
 #include "botgate/crypto/encoding.hpp"
 
 #include <spdlog/spdlog.h>
@@ -18,8 +19,12 @@ net::RouteHandler with_api_token(std::string token, net::RouteHandler handler) {
   return [token = std::move(token), handler = std::move(handler)](
              const HttpRequest& request, std::string param) -> asio::awaitable<HttpResponse> {
     if (!has_api_token(request, token)) {
-      spdlog::warn("api: {} {} without the API token: 401", std::string(request.method_string()),
-                   std::string(target_for_log(request.target())));
+      static LogRateLimit log_limit;  // anyone can send these, as fast as they like
+      if (auto held = log_limit.admit()) {
+        spdlog::warn("api: {} {} without the API token: 401{}",
+                     std::string(request.method_string()),
+                     std::string(target_for_log(request.target())), suppressed_note(*held));
+      }
       HttpResponse response =
           make_response(http::status::unauthorized, R"({"error":"unauthorized"})");
       response.set(http::field::www_authenticate, "Bearer");
