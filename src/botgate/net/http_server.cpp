@@ -187,9 +187,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     auto self = shared_from_this();
     const std::size_t cap = options_.max_connections;
     // Near the cap (the last 1/16 of it), each new connection closes the oldest idle one, so
-    // that idle connections make room before the cap stops the accepting.
-    // A connection is accepted at the cap too (there is no knowing that one waits otherwise),
-    // and the oldest idle one closed for it: at most cap + 1 are open, and only while none idle.
+    // that idle connections make room before the cap stops the accepting. A connection is
+    // accepted at the cap too (there is no knowing that one waits otherwise) and the oldest
+    // idle one closed for it: at most cap + 1 are open, and the one over only while none idles.
     const std::size_t near_cap = cap - cap / 16;
     auto pause = std::chrono::milliseconds(0);
     for (;;) {
@@ -200,7 +200,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         waiting_for_room_ = true;
         if (open_count() <= cap || !acceptor_.is_open()) break;
         const bool closing = staying_count() > cap ? close_oldest_idle() : true;
-        wait_timer_.expires_after(closing ? std::chrono::milliseconds(100) : std::chrono::seconds(1));
+        wait_timer_.expires_after(closing ? std::chrono::milliseconds(100)
+                                          : std::chrono::milliseconds(1000));
         co_await wait_timer_.async_wait(use_tuple);
       }
       waiting_for_room_ = false;
