@@ -185,6 +185,7 @@ TEST(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(config.server.listen, "127.0.0.1:8080");
   EXPECT_EQ(config.server.threads, 0u);
   EXPECT_EQ(config.server.max_body_bytes, 1048576u);
+  EXPECT_EQ(config.server.max_connections, 0u) << "not written: derived from the file limit";
   EXPECT_EQ(config.store.url, "sqlite://botgate.db");
   EXPECT_EQ(config.log.level, "info");
   EXPECT_EQ(config.log.format, "text");
@@ -250,6 +251,10 @@ TEST(ConfigTest, WrongTypesAreErrors) {
                "rule[0].mention", "must be a boolean");
 }
 
+TEST(ConfigTest, MaxConnections) {
+  EXPECT_EQ(parse("[server]\nmax_connections = 500\n").server.max_connections, 500u);
+}
+
 TEST(ConfigTest, BadValuesAreErrors) {
   expect_error("[server]\nlisten = \"127.0.0.1\"\n", 2, "server.listen", "host:port");
   expect_error("[server]\nlisten = \":8080\"\n", 2, "server.listen", "host:port");
@@ -257,6 +262,11 @@ TEST(ConfigTest, BadValuesAreErrors) {
   expect_error("[server]\nlisten = \"127.0.0.1:http\"\n", 2, "server.listen", "bad port");
   expect_error("[server]\nthreads = -1\n", 2, "server.threads");
   expect_error("[server]\nmax_body_bytes = 0\n", 2, "server.max_body_bytes", "greater than 0");
+  expect_error("[server]\nmax_connections = 0\n", 2, "server.max_connections", "greater than 0");
+  expect_error("[server]\nmax_connections = -1\n", 2, "server.max_connections",
+               "greater than 0");
+  expect_error("[server]\nmax_connections = \"many\"\n", 2, "server.max_connections",
+               "must be an integer");
   expect_error("[store]\nurl = \"postgres://db\"\n", 2, "store.url", "sqlite:// or redis://");
   expect_error("[store]\nurl = \"sqlite://\"\n", 2, "store.url", "no database path");
   expect_error("[store]\nurl = \"redis://:6379/0\"\n", 2, "store.url", "no host");

@@ -1,5 +1,6 @@
 #include "botgate/api/api_auth.hpp"
 
+#include "botgate/core/log_rate_limit.hpp"
 #include "botgate/crypto/encoding.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -153,8 +154,12 @@ net::RouteHandler with_api_token(const ApiAccess& access, net::RouteHandler hand
              const HttpRequest& request, std::string param) -> asio::awaitable<HttpResponse> {
     if (!access.host_allowed(request)) co_return misdirected(request);
     if (!access.has_token(request)) {
-      spdlog::warn("api: {} {} without the API token: 401", std::string(request.method_string()),
-                   std::string(target_for_log(request.target())));
+      static LogRateLimit log_limit;  // anyone can send these, as fast as they like
+      if (auto held = log_limit.admit()) {
+        spdlog::warn("api: {} {} without the API token: 401{}",
+                     std::string(request.method_string()),
+                     std::string(target_for_log(request.target())), suppressed_note(*held));
+      }
       HttpResponse response = json_error(http::status::unauthorized, "unauthorized",
                                          "send Authorization: Bearer <the API token>");
       response.set(http::field::www_authenticate, "Bearer");

@@ -477,7 +477,7 @@ class Loader {
   }
 
   void load_server(const toml::table& table, ServerConfig& server) const {
-    check_keys(table, "server", {"listen", "threads", "max_body_bytes"});
+    check_keys(table, "server", {"listen", "threads", "max_body_bytes", "max_connections"});
     if (const auto* node = table.get("listen")) {
       const auto& listen = string_at(*node, "server.listen");
       check_listen(*node, "server.listen", listen);
@@ -496,6 +496,13 @@ class Loader {
         fail(*node, "server.max_body_bytes", "must be greater than 0");
       }
       server.max_body_bytes = static_cast<std::size_t>(bytes);
+    }
+    if (const auto* node = table.get("max_connections")) {
+      const auto connections = integer_at(*node, "server.max_connections");
+      if (connections <= 0) {
+        fail(*node, "server.max_connections", "must be greater than 0");
+      }
+      server.max_connections = static_cast<std::size_t>(connections);
     }
   }
 

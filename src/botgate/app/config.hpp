@@ -38,6 +38,9 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   unsigned threads = 0;  // 0: one per core
   std::size_t max_body_bytes = 1048576;
+  /// Connections open at once; 0 when not written: derived from the open-file limit
+  /// (app/open_files.hpp), which also caps a value that is written.
+  std::size_t max_connections = 0;
 };
 
 struct StoreConfig {

@@ -6,6 +6,7 @@
 #include "botgate/api/health.hpp"
 #include "botgate/api/log_api.hpp"
 #include "botgate/api/status_api.hpp"
+#include "botgate/app/open_files.hpp"
 #include "botgate/core/runtime.hpp"
 #include "botgate/handlers/echo.hpp"
 #include "botgate/handlers/forward.hpp"
@@ -24,6 +25,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -188,6 +190,15 @@ int Gateway::run() {
   }
   impl_->api_access.set_token(token->value);
   impl_->api_access.add_allowed_hosts(api_config.allowed_hosts);
+  const OpenFileLimit files = raise_open_file_limit();
+  options.max_connections = connection_cap(impl_->config.server.max_connections, files.soft,
+                                           impl_->config.bots.size());
+  spdlog::info("open files: limit {} (was {}, hard {}); at most {} connections", files.soft,
+               files.before, files.hard, options.max_connections);
+  if (impl_->config.server.max_connections > options.max_connections) {
+    spdlog::warn("server.max_connections = {} is more than the open-file limit allows: {}",
+                 impl_->config.server.max_connections, options.max_connections);
+  }
   net::HttpServer server(io, impl_->router, options);
   std::optional<net::HttpServer> api_server;
   Result<void> started_ok;
@@ -235,23 +246,33 @@ int Gateway::run() {
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer drain(io);
+  // Declared out here: each wait of the timer below calls it again after the signal handler
+  // has returned.
+  std::chrono::steady_clock::time_point deadline;
+  std::function<void(const boost::system::error_code&)> poll =
+      [&](const boost::system::error_code&) {
+        const bool drained = impl_->runtime->stopped() && server.requests_in_flight() == 0;
+        if (drained || std::chrono::steady_clock::now() > deadline) {
+          server.close();
+          if (api_server) api_server->close();
+          // One more turn of the loop lets the listener and the connections close.
+          drain.expires_after(std::chrono::milliseconds(20));
+          drain.async_wait([&](const boost::system::error_code&) { io.stop(); });
+          return;
+        }
+        drain.expires_after(std::chrono::milliseconds(20));
+        drain.async_wait(poll);
+      };
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: stopping (accepted messages stay queued in the store)", signal);
+    // Draining: callbacks that arrive from now on get 503, so the platform delivers them again;
+    // those in flight finish.
     server.stop();
     if (api_server) api_server->stop();
     impl_->runtime->stop();
-    // Workers finish the item in hand; give them a bounded time, then stop the loop.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    std::function<void(const boost::system::error_code&)> poll;
-    poll = [&, deadline](const boost::system::error_code&) {
-      if (impl_->runtime->stopped() || std::chrono::steady_clock::now() > deadline) {
-        io.stop();
-        return;
-      }
-      drain.expires_after(std::chrono::milliseconds(20));
-      drain.async_wait(poll);
-    };
+    // Workers finish the item in hand; give them a bounded time, then close and stop the loop.
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     poll({});
   });
 

@@ -1,6 +1,7 @@
 #include "botgate/core/runtime.hpp"
 
 #include "botgate/core/webhook_rejection.hpp"
+#include "botgate/core/log_rate_limit.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -207,6 +208,9 @@ struct Runtime::Bot {
   std::atomic<std::uint64_t> messages_sent{0};
   std::atomic<std::uint64_t> send_failures{0};
   std::atomic<std::uint64_t> callbacks_rejected{0};
+  /// Lines an outsider can repeat per request: at most one a second each (core/log_rate_limit).
+  LogRateLimit rejected_log;
+  LogRateLimit not_accepted_log;
   std::atomic<std::uint64_t> rate_limit_waits{0};
   std::atomic<std::uint64_t> rate_limited_ms{0};
   std::atomic<SystemTime::rep> last_event_ticks{0};     // 0: none yet
@@ -365,8 +369,11 @@ asio::awaitable<HttpResponse> Runtime::on_webhook(std::string name, const HttpRe
   if (!outcome) {
     ++bot->callbacks_rejected;
     const Error& error = outcome.error();
-    spdlog::warn("bot {}: callback rejected ({}): {}", name, http_status_for(error),
-                 error.message());
+    // Anyone can post forged callbacks, as fast as they like: one line a second per bot.
+    if (auto held = bot->rejected_log.admit()) {
+      spdlog::warn("bot {}: callback rejected ({}): {}{}", name, http_status_for(error),
+                   error.message(), suppressed_note(*held));
+    }
     co_return rejection_response(error);
   }
   bot->last_callback_ticks = now_ticks();
@@ -468,8 +475,10 @@ asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event) {
   LogEntry log_entry = MessageLog::incoming(event);
   auto accepted = co_await store_.accept(std::move(event), std::move(keys), options_.dedup_ttl);
   if (!accepted) {
-    spdlog::error("bot {}: event {} not accepted: {}", bot.name, event_id,
-                  accepted.error().message());
+    if (auto held = bot.not_accepted_log.admit()) {
+      spdlog::error("bot {}: event {} not accepted: {}{}", bot.name, event_id,
+                    accepted.error().message(), suppressed_note(*held));
+    }
     co_return accepted;
   }
   if (*accepted) {
