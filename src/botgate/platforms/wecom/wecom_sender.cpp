@@ -95,7 +95,7 @@ WecomSender::WecomSender(WecomConfig config, platforms::PlatformServices& servic
     tokens_.emplace(services.executor, services.store,
                     "wecom:" + config_.corp_id + ":" + std::to_string(config_.agent_id) +
                         ":access_token",
-                    [this] { return fetch_token(); }, kRefreshMargin);
+                    config_.corp_secret, [this] { return fetch_token(); }, kRefreshMargin);
   }
 }
 
