@@ -1,5 +1,6 @@
 // What the store keeps of platform credentials: a reply credential beside the inbox and outbox
-// rows (never in their JSON) until the reply that used it is settled.
+// rows (never in their JSON) until the reply that used it is settled, and a database file that
+// only its owner can read.
 #include "botgate/core/event_json.hpp"
 #include "botgate/store/sqlite_store.hpp"
 
@@ -224,6 +225,32 @@ TEST_F(SqliteStoreCredentialsTest, AnOlderDatabaseHasItsCredentialsMovedOutOfThe
   EXPECT_EQ(column("SELECT IFNULL(reply_credential, '<null>') FROM outbox ORDER BY id"),
             (std::vector<std::string>{kWebhookUrl, "<null>", "<null>"}))
       << "a sent message's credential is dropped";
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+TEST_F(SqliteStoreCredentialsTest, ANewDatabaseAndItsWalAreReadableByTheOwnerOnly) {
+  const mode_t old_umask = ::umask(022);  // the usual one: files 0644 unless told otherwise
+  open();
+  ::umask(old_umask);
+  ASSERT_TRUE(run_sync(store_->accept(group_event("1"), {"k1"}, 1h)).value());
+  EXPECT_EQ(mode_of(path_.string()), 0600u);
+  ASSERT_TRUE(fs::exists(path_.string() + "-wal"));
+  EXPECT_EQ(mode_of(path_.string() + "-wal"), 0600u);
+}
+
+TEST_F(SqliteStoreCredentialsTest, AnExistingDatabaseReadableByOthersIsMadePrivateAtOpen) {
+  open();
+  ASSERT_TRUE(run_sync(store_->accept(group_event("1"), {"k1"}, 1h)).value());
+  store_.reset();
+  ASSERT_EQ(::chmod(path_.c_str(), 0644), 0);
+  open();
+  EXPECT_EQ(mode_of(path_.string()), 0600u);
+  EXPECT_EQ(run_sync(store_->inbox_pending("wecom", 10)).value().size(), 1u) << "data kept";
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "botgate/store/batch_queue.hpp"
 #include "botgate/store/inbox_mirror.hpp"
 #include "botgate/store/outbox_purge.hpp"
+#include "botgate/store/private_file.hpp"
 #include "botgate/store/sqlite_dedup.hpp"
 #include "botgate/store/sqlite_statement.hpp"
 #include "botgate/store/wal_sync_ahead.hpp"
@@ -181,6 +182,7 @@ std::optional<std::string> sqlite_path_from_url(std::string_view url) {
 
 struct SqliteStore::Impl {
   Impl(const std::string& path, SqliteStoreOptions options) : path_(path) {
+    make_private(path);
     if (sqlite3_open_v2(path.c_str(), &db_,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         nullptr) != SQLITE_OK) {
