@@ -13,8 +13,8 @@ constexpr const char* kSecret = "app-secret-of-the-bot";
 constexpr const char* kLabel = "feishu:cli_a:tenant_access_token";
 
 TEST(SealTest, OpensWithTheSameSecretAndLabel) {
-  for (const std::string& plaintext :
-       {std::string(), std::string("t-g1044ghJRUIJJ5ELPZOZBQYQ4GD3BCA5BA2"), std::string(100, 'x')}) {
+  const std::string tenant_token = "t-g1044ghJRUIJJ5ELPZOZBQYQ4GD3BCA5BA2";
+  for (const std::string& plaintext : {std::string(), tenant_token, std::string(100, 'x')}) {
     const std::string sealed = seal(kSecret, kLabel, plaintext);
     EXPECT_EQ(unseal(kSecret, kLabel, sealed), plaintext);
   }
