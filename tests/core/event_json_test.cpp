@@ -54,12 +54,38 @@ TEST(EventJsonTest, EventRoundTripsWithEverySegmentKind) {
 TEST(EventJsonTest, EventRoundTripsGuildIdAndReplyContext) {
   Event event = sample_event();
   event.chat = Chat{"ch_1", ChatType::channel, std::string("guild_9")};
-  event.reply_context = "https://qyapi.example/webhook?key=not-logged";
+  event.reply_context = "group";
   auto back = event_from_json(to_json(event));
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, event);
   ASSERT_TRUE(back->chat.guild_id);
   EXPECT_EQ(*back->chat.guild_id, "guild_9");
+}
+
+TEST(EventJsonTest, TheEventJsonCarriesNoReplyCredential) {
+  // The Event JSON leaves botgate (forward, message log, API): a WeCom webhook's key lets
+  // anyone post into the group, a Discord interaction token answers for the bot.
+  Event event = sample_event();
+  event.reply_credential = "https://qyapi.example/cgi-bin/webhook/send?key=CREDENTIAL-KEY-7f3a";
+  const std::string text = to_json(event);
+  EXPECT_EQ(text.find("CREDENTIAL-KEY-7f3a"), std::string::npos) << text;
+  auto back = event_from_json(text);
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(back->reply_credential.empty());
+  event.reply_credential.clear();
+  EXPECT_EQ(*back, event) << "everything else is kept";
+}
+
+TEST(EventJsonTest, TheOutboxJsonCarriesNoReplyCredential) {
+  OutgoingMessage message = OutgoingMessage::plain("hi");
+  message.bot = "discord";
+  message.chat_id = "c1";
+  message.reply_credential = "interaction:123:INTERACTION-TOKEN-9c1e";
+  const std::string text = to_json(message);
+  EXPECT_EQ(text.find("INTERACTION-TOKEN-9c1e"), std::string::npos) << text;
+  auto back = outgoing_from_json(text);
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(back->reply_credential.empty());
 }
 
 TEST(EventJsonTest, EventRoundTripsWithoutMessage) {

@@ -97,6 +97,28 @@ TEST(ForwardHandler, PostsTheEventJsonAndRepliesWithTheAnswer) {
   EXPECT_EQ(*posted, event);
 }
 
+TEST(ForwardHandler, TheReplyCredentialStaysInBotgateAndStillAddressesTheReply) {
+  test::TestHttpServer service({}, [](const HttpRequest&) {
+    return json_answer(200, R"({"reply":"from service"})");
+  });
+  asio::io_context io;
+  ForwardHandler handler(io.get_executor(), service.url("/"), std::chrono::seconds(2));
+  Event event = text_event("hello");
+  event.platform = "wecom";
+  event.reply_credential = "https://qyapi.example/cgi-bin/webhook/send?key=GROUP-KEY-51d0";
+  HandlerContext ctx(event);
+  EXPECT_EQ(run_on(io, handler.handle(event, ctx)), HandlerResult::done);
+
+  auto requests = service.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const std::string body = requests[0].body();
+  EXPECT_EQ(body.find("GROUP-KEY-51d0"), std::string::npos) << body;
+  // The service names the event by its id (the opaque reference); the reply keeps the target.
+  EXPECT_EQ(json::parse(body).at("id"), "evt1");
+  ASSERT_EQ(ctx.replies().size(), 1u);
+  EXPECT_EQ(ctx.replies()[0].reply_credential, event.reply_credential);
+}
+
 TEST(ForwardHandler, ServiceFailureFallsThroughToTheNextHandler) {
   test::TestHttpServer service({}, [](const HttpRequest&) {
     return json_answer(500, R"({"error":"boom"})");

@@ -1,5 +1,7 @@
 #include "botgate/net/token_cache.hpp"
 
+#include "botgate/crypto/seal.hpp"
+
 #include "support/memory_store.hpp"
 #include "support/run_until.hpp"
 
@@ -25,6 +27,7 @@ using test::MemoryStore;
 using test::run_until;
 
 constexpr const char* kKey = "feishu:cli_test:tenant";
+constexpr const char* kAppSecret = "app-secret-that-seals";
 
 /// A token endpoint: answers "tok-<n>" for call n, after `delay`, valid for `expires_in`; the
 /// first `failures` calls fail.
@@ -60,7 +63,21 @@ class TokenCacheTest : public ::testing::Test {
   TokenCacheTest() : strand_(asio::make_strand(io_)) {}
 
   TokenCache make_cache(std::chrono::seconds margin = 300s) {
-    return TokenCache(strand_, store_, kKey, endpoint_.fetcher(), margin);
+    return TokenCache(strand_, store_, kKey, kAppSecret, endpoint_.fetcher(), margin);
+  }
+
+  /// The token the store holds, opened as the cache would; nullopt when there is none.
+  std::optional<CachedToken> stored_token() {
+    auto stored = store_.token(kKey);
+    if (!stored) return std::nullopt;
+    stored->value = crypto::unseal(kAppSecret, kKey, stored->value).value_or("<does not open>");
+    return stored;
+  }
+  /// Leaves `value` in the store as a previous process would have.
+  void put_stored(std::string value, SystemTime expires_at,
+                  std::string_view secret = kAppSecret) {
+    const CachedToken token{crypto::seal(secret, kKey, value), expires_at};
+    ASSERT_TRUE(test::run_on(io_, store_.token_put(kKey, token)));
   }
 
   /// Runs `awaitable` on the cache's strand and waits for its result.
@@ -133,7 +150,7 @@ TEST_F(TokenCacheTest, FetchesOnceAndServesFromMemory) {
   EXPECT_GT(remaining, 7100s);
   EXPECT_LE(remaining, 7200s);
   // The fetched token is written through to the store for the next process.
-  const auto stored = store_.token(kKey);
+  const auto stored = stored_token();
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->value, "tok-1");
   EXPECT_EQ(stored->expires_at, *cache.expires_at());
@@ -187,7 +204,7 @@ TEST_F(TokenCacheTest, InvalidatingTheRejectedTokenFetchesANewOne) {
   EXPECT_EQ(on_strand(cache.get()).value(), "tok-2");
   EXPECT_EQ(endpoint_.calls, 2);
   ASSERT_TRUE(store_.token(kKey));
-  EXPECT_EQ(store_.token(kKey)->value, "tok-2");
+  EXPECT_EQ(stored_token()->value, "tok-2");
 }
 
 TEST_F(TokenCacheTest, InvalidatingAnOlderTokenKeepsTheCurrentOne) {
@@ -202,8 +219,7 @@ TEST_F(TokenCacheTest, InvalidatingAnOlderTokenKeepsTheCurrentOne) {
 
 TEST_F(TokenCacheTest, InvalidateBeforeAnyGetDoesNotReuseTheStoredToken) {
   // The stored copy is the one the platform just rejected.
-  const CachedToken stored{"stale", std::chrono::system_clock::now() + 1h};
-  ASSERT_TRUE(test::run_on(io_, store_.token_put(kKey, stored)));
+  put_stored("stale", std::chrono::system_clock::now() + 1h);
   TokenCache cache = make_cache();
   invalidate(cache, "stale");
   EXPECT_EQ(on_strand(cache.get()).value(), "tok-1");
@@ -229,8 +245,7 @@ TEST_F(TokenCacheTest, AFailedFetchReachesEveryWaiterAndTheNextGetTriesAgain) {
 }
 
 TEST_F(TokenCacheTest, UsesATokenLeftInTheStoreByAPreviousProcess) {
-  const CachedToken stored{"from-before", std::chrono::system_clock::now() + 1h};
-  ASSERT_TRUE(test::run_on(io_, store_.token_put(kKey, stored)));
+  put_stored("from-before", std::chrono::system_clock::now() + 1h);
   TokenCache cache = make_cache();
   EXPECT_EQ(on_strand(cache.get()).value(), "from-before");
   EXPECT_EQ(on_strand(cache.get()).value(), "from-before");
@@ -240,8 +255,7 @@ TEST_F(TokenCacheTest, UsesATokenLeftInTheStoreByAPreviousProcess) {
 }
 
 TEST_F(TokenCacheTest, WaitersOfAStoreReadGetTheStoredToken) {
-  const CachedToken stored{"from-before", std::chrono::system_clock::now() + 1h};
-  ASSERT_TRUE(test::run_on(io_, store_.token_put(kKey, stored)));
+  put_stored("from-before", std::chrono::system_clock::now() + 1h);
   TokenCache cache = make_cache();
   for (const auto& result : get_concurrently(cache, 5)) {
     ASSERT_TRUE(result);
@@ -251,12 +265,38 @@ TEST_F(TokenCacheTest, WaitersOfAStoreReadGetTheStoredToken) {
 }
 
 TEST_F(TokenCacheTest, AStoredTokenNearExpiryIsFetchedAgain) {
-  const CachedToken stored{"nearly-expired", std::chrono::system_clock::now() + 30s};
-  ASSERT_TRUE(test::run_on(io_, store_.token_put(kKey, stored)));
+  put_stored("nearly-expired", std::chrono::system_clock::now() + 30s);
   TokenCache cache = make_cache(60s);
   EXPECT_EQ(on_strand(cache.get()).value(), "tok-1");
   EXPECT_EQ(endpoint_.calls, 1);
-  EXPECT_EQ(store_.token(kKey)->value, "tok-1");
+  EXPECT_EQ(stored_token()->value, "tok-1");
+}
+
+TEST_F(TokenCacheTest, TheStoreHoldsTheTokenSealedNotInClear) {
+  TokenCache cache = make_cache();
+  EXPECT_EQ(on_strand(cache.get()).value(), "tok-1");
+  const auto raw = store_.token(kKey);
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->value.find("tok-1"), std::string::npos) << raw->value;
+  EXPECT_EQ(stored_token()->value, "tok-1");
+  EXPECT_EQ(endpoint_.calls, 1);
+}
+
+TEST_F(TokenCacheTest, AStoredTokenThatDoesNotOpenIsFetchedAgain) {
+  // Sealed under an app secret since changed; then a plaintext row of an older botgate.
+  put_stored("sealed-with-the-old-secret", std::chrono::system_clock::now() + 1h,
+             "the-old-app-secret");
+  TokenCache cache = make_cache();
+  auto token = on_strand(cache.get());
+  ASSERT_TRUE(token) << token.error().message();
+  EXPECT_EQ(*token, "tok-1");
+  EXPECT_EQ(stored_token()->value, "tok-1") << "replaced by one that opens";
+
+  const CachedToken plain{"plain-from-before", std::chrono::system_clock::now() + 1h};
+  ASSERT_TRUE(test::run_on(io_, store_.token_put(kKey, plain)));
+  TokenCache next = make_cache();
+  EXPECT_EQ(on_strand(next.get()).value(), "tok-2");
+  EXPECT_EQ(endpoint_.calls, 2);
 }
 
 }  // namespace

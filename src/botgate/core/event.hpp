@@ -80,11 +80,14 @@ struct Event {
   Chat chat;
   User sender;
   std::optional<Message> message;  // empty for non-message events
-  /// Opaque platform data a reply needs (WeCom's WebhookUrl or response_url, Discord's
-  /// "interaction:<application id>:<interaction token>"). It may hold a short-lived credential
-  /// (an interaction token is valid for 15 minutes, a response_url for one hour): it is stored
-  /// with the event and handed to `forward`, but never logged.
+  /// Platform data a reply needs that is no secret (QQ's chat kind); part of the Event JSON.
   std::string reply_context;
+  /// A credential a reply needs (WeCom's WebhookUrl, whose key lets anyone post into the group,
+  /// or an AI bot's response_url; Discord's "interaction:<application id>:<interaction token>").
+  /// It stays inside botgate: never in the Event JSON (forward, API, message log), never logged;
+  /// the store keeps it beside the inbox and outbox rows (not in their JSON) until the reply
+  /// that used it is sent or failed. A service that answers later names the event by its id.
+  std::string reply_credential;
   bool operator==(const Event&) const = default;
 };
 

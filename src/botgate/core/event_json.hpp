@@ -1,6 +1,7 @@
 #pragma once
 /// The Event JSON of DESIGN.md (forward, WebSocket API, message log, the inbox) and the
-/// outbox's OutgoingMessage JSON.
+/// outbox's OutgoingMessage JSON. Neither carries the reply credential (Event::reply_credential):
+/// the store keeps it beside the JSON.
 
 #include "botgate/core/error.hpp"
 #include "botgate/core/event.hpp"

@@ -9,6 +9,7 @@ OutgoingMessage& OutgoingMessage::in_reply_to(const Event& event) {
   reply_to = event.message ? event.message->id : std::string{};
   reply_to_user = event.sender.id;
   reply_context = event.reply_context;
+  reply_credential = event.reply_credential;
   return *this;
 }
 

@@ -19,6 +19,9 @@ struct OutgoingMessage {
   std::string reply_to_user;
   /// Copied from the triggering Event.
   std::string reply_context;
+  /// Copied from the triggering Event; never in the outbox JSON, never logged (see
+  /// Event::reply_credential).
+  std::string reply_credential;
   std::vector<Segment> segments;
   /// Stable across retries and restarts: Feishu `uuid`, Discord `nonce`.
   std::string idempotency_key;

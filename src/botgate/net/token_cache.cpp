@@ -1,5 +1,7 @@
 #include "botgate/net/token_cache.hpp"
 
+#include "botgate/crypto/seal.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -7,10 +9,12 @@
 namespace botgate::net {
 
 TokenCache::TokenCache(asio::any_io_executor strand, Store& store, std::string store_key,
-                       TokenFetcher fetch, std::chrono::seconds refresh_margin)
+                       std::string app_secret, TokenFetcher fetch,
+                       std::chrono::seconds refresh_margin)
     : strand_(strand),
       store_(store),
       store_key_(std::move(store_key)),
+      app_secret_(std::move(app_secret)),
       fetch_(std::move(fetch)),
       refresh_margin_(refresh_margin),
       fetch_done_(strand) {}
@@ -47,6 +51,11 @@ asio::awaitable<Result<std::string>> TokenCache::get() {
   if (!loaded_from_store_) {
     loaded_from_store_ = true;
     auto stored = co_await store_.token_get(store_key_);
+    if (stored && *stored) {
+      // One that does not open (another app secret, an older plaintext row) is fetched again.
+      auto value = crypto::unseal(app_secret_, store_key_, (*stored)->value);
+      (*stored)->value = value.value_or(std::string{});
+    }
     if (stored && *stored && usable(**stored)) {
       remember(**stored);
       fetching_ = false;
@@ -69,6 +78,7 @@ asio::awaitable<Result<std::string>> TokenCache::get() {
     CachedToken token{fetched->value, std::chrono::system_clock::now() + fetched->expires_in};
     remember(token);
     last_error_.reset();
+    token.value = crypto::seal(app_secret_, store_key_, token.value);
     auto saved = co_await store_.token_put(store_key_, std::move(token));
     if (!saved) {
       spdlog::warn("token {}: not cached in the store: {}", store_key_, saved.error().message());

@@ -1,6 +1,7 @@
 #pragma once
 /// An access token, cached in memory and in the store, refreshed ahead of expiry, fetched by
-/// one request at a time however many callers wait for it (single flight).
+/// one request at a time however many callers wait for it (single flight). In the store it is
+/// sealed (crypto/seal) with a key derived from the app secret that fetches it.
 
 #include "botgate/core/error.hpp"
 #include "botgate/core/store.hpp"
@@ -31,9 +32,13 @@ using TokenFetcher = std::function<asio::awaitable<Result<FetchedToken>>()>;
 class TokenCache {
  public:
   /// `store_key` names the token in the store ("feishu:cli_x:tenant"); `refresh_margin` is how
-  /// long before expiry a new token is fetched.
+  /// long before expiry a new token is fetched. `app_secret` (the one the fetch sends) seals the
+  /// stored copy: a copy of the database alone gives no token, while whoever holds the secret
+  /// can fetch one anyway, so it protects the token exactly as well as the secret is protected,
+  /// with no key file of its own to lose or leave beside the database. A new secret makes the
+  /// stored token unreadable, and it is fetched again with the new one.
   TokenCache(asio::any_io_executor strand, Store& store, std::string store_key,
-             TokenFetcher fetch, std::chrono::seconds refresh_margin);
+             std::string app_secret, TokenFetcher fetch, std::chrono::seconds refresh_margin);
 
   /// The current token: from memory, else from the store, else fetched. Callers that arrive
   /// while a fetch is running wait for that fetch instead of starting another.
@@ -54,6 +59,7 @@ class TokenCache {
   asio::any_io_executor strand_;
   Store& store_;
   std::string store_key_;
+  std::string app_secret_;  // a secret: never logged
   TokenFetcher fetch_;
   std::chrono::seconds refresh_margin_;
   std::optional<CachedToken> token_;

@@ -4,6 +4,7 @@
 #include "botgate/store/batch_queue.hpp"
 #include "botgate/store/inbox_mirror.hpp"
 #include "botgate/store/outbox_purge.hpp"
+#include "botgate/store/private_file.hpp"
 #include "botgate/store/sqlite_dedup.hpp"
 #include "botgate/store/sqlite_statement.hpp"
 #include "botgate/store/wal_sync_ahead.hpp"
@@ -27,6 +28,7 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <utility>
 
 namespace botgate::store {
 namespace {
@@ -54,8 +56,8 @@ void yield_to_network_threads_on_wakeup() {
 #endif
 }
 
-/// The rows of a `SELECT id, message, attempts FROM outbox`; an unreadable one is logged and
-/// passed over.
+/// The rows of a `SELECT id, message, attempts, reply_credential FROM outbox`; an unreadable one
+/// is logged and passed over.
 std::vector<OutboxItem> read_outbox_items(Statement& s) {
   std::vector<OutboxItem> items;
   while (s.step() == SQLITE_ROW) {
@@ -65,6 +67,7 @@ std::vector<OutboxItem> read_outbox_items(Statement& s) {
                     message.error().message());
       continue;
     }
+    message->reply_credential = s.column_text(3);
     items.push_back(
         OutboxItem{s.column_int(0), std::move(*message), static_cast<int>(s.column_int(2))});
   }
@@ -82,6 +85,14 @@ constexpr std::chrono::milliseconds kUpdateHold{5};
 constexpr int kQueued = 0;
 constexpr int kSent = 1;
 constexpr int kFailed = 2;
+
+/// A reply_context of a row written before reply credentials had their own column that is one:
+/// a WeCom WebhookUrl or response_url, or a Discord "interaction:<application>:<token>" (the
+/// other platforms' contexts are plain words, QQ's chat kinds).
+bool is_legacy_credential(std::string_view reply_context) {
+  return reply_context.starts_with("https://") || reply_context.starts_with("http://") ||
+         reply_context.starts_with("interaction:");
+}
 
 /// After the migration that gives older databases the lane column.
 constexpr const char* kOutboxLaneIndex =
@@ -107,14 +118,21 @@ PRAGMA synchronous=NORMAL;
 -- being read back from the file on every accept.
 PRAGMA cache_size=-8192;
 PRAGMA foreign_keys=ON;
+-- A deleted or rewritten value (a reply credential once its message is sent, an inbox event
+-- once handled) is overwritten with zeros in the pages that are written anyway, instead of
+-- staying readable in their free space; FAST adds no page writes.
+PRAGMA secure_delete=FAST;
 -- Inbox ids are internal (only the worker that completes an item uses them), so they may be
 -- given out again once deleted: no AUTOINCREMENT, whose counter row is one more page written
 -- per commit. Outbox ids are message ids in the API: those are never reused.
+-- reply_credential (inbox and outbox): Event::reply_credential, kept out of the JSON, which
+-- leaves botgate (forward, API); NULL once the message that used it is sent or failed.
 CREATE TABLE IF NOT EXISTS inbox (
   id INTEGER PRIMARY KEY,
   bot TEXT NOT NULL,
   event TEXT NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  reply_credential TEXT
 );
 CREATE INDEX IF NOT EXISTS inbox_by_bot ON inbox (bot, id);
 CREATE TABLE IF NOT EXISTS outbox (
@@ -128,7 +146,8 @@ CREATE TABLE IF NOT EXISTS outbox (
   platform_message_id TEXT NOT NULL DEFAULT '',
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
-  lane TEXT NOT NULL DEFAULT ''
+  lane TEXT NOT NULL DEFAULT '',
+  reply_credential TEXT
 );
 -- Only the queued messages are indexed (sent and failed ones are read by id alone), in id
 -- order for the worker's reads page by page, with next_at for the due filter and the next due
@@ -163,6 +182,7 @@ std::optional<std::string> sqlite_path_from_url(std::string_view url) {
 
 struct SqliteStore::Impl {
   Impl(const std::string& path, SqliteStoreOptions options) : path_(path) {
+    make_private(path);
     if (sqlite3_open_v2(path.c_str(), &db_,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         nullptr) != SQLITE_OK) {
@@ -194,6 +214,7 @@ struct SqliteStore::Impl {
                                            options.purge_every);
     try {
       add_outbox_lanes();
+      add_reply_credentials();
       dedup_->load(now_ms());
       asio::post(pool_, [] { yield_to_network_threads_on_wakeup(); });
     } catch (const std::exception& e) {
@@ -250,6 +271,64 @@ struct SqliteStore::Impl {
       commit();
     }
     exec(kOutboxLaneIndex);
+  }
+
+  /// Databases made before reply credentials were kept apart get the inbox and outbox column.
+  /// The credentials that the rows' JSON carried in reply_context (a WeCom webhook or
+  /// response_url, a Discord interaction) move to it, or are dropped from the messages already
+  /// sent or failed; one rewrite of those rows, once.
+  void add_reply_credentials() {
+    bool has_column = false;
+    {
+      Use columns(statement("PRAGMA table_info(inbox)"));
+      while (columns->step() == SQLITE_ROW) {
+        has_column = has_column || columns->column_text(1) == "reply_credential";
+      }
+    }
+    if (has_column) return;
+    begin();
+    exec("ALTER TABLE inbox ADD COLUMN reply_credential TEXT");
+    exec("ALTER TABLE outbox ADD COLUMN reply_credential TEXT");
+    struct Moved {
+      std::int64_t id;
+      std::string json;
+      std::string credential;
+    };
+    std::vector<Moved> events;
+    {
+      Use rows(statement("SELECT id, event FROM inbox"));
+      while (rows->step() == SQLITE_ROW) {
+        auto event = event_from_json(rows->column_text(1));
+        if (!event || !is_legacy_credential(event->reply_context)) continue;
+        std::string credential = std::exchange(event->reply_context, {});
+        events.push_back({rows->column_int(0), to_json(*event), std::move(credential)});
+      }
+    }
+    for (const Moved& row : events) {
+      Use s(statement("UPDATE inbox SET event = ?2, reply_credential = ?3 WHERE id = ?1"));
+      s->bind(1, row.id).bind(2, row.json).bind(3, row.credential);
+      check(s->step(), "move the reply credential of an inbox event");
+    }
+    std::vector<Moved> messages;
+    {
+      Use rows(statement("SELECT id, message, state FROM outbox"));
+      while (rows->step() == SQLITE_ROW) {
+        auto message = outgoing_from_json(rows->column_text(1));
+        if (!message || !is_legacy_credential(message->reply_context)) continue;
+        std::string credential = std::exchange(message->reply_context, {});
+        if (rows->column_int(2) != kQueued) credential.clear();
+        messages.push_back({rows->column_int(0), to_json(*message), std::move(credential)});
+      }
+    }
+    for (const Moved& row : messages) {
+      Use s(statement(
+          "UPDATE outbox SET message = ?2, reply_credential = NULLIF(?3, '') WHERE id = ?1"));
+      s->bind(1, row.id).bind(2, row.json).bind(3, row.credential);
+      check(s->step(), "move the reply credential of an outbox message");
+    }
+    commit();
+    spdlog::info("store: reply credentials moved out of {} inbox events and {} outbox messages",
+                 events.size(), messages.size());
   }
 
   /// Runs `f` on the database thread; the caller resumes on its own executor with the result.
@@ -494,8 +573,9 @@ struct SqliteStore::Impl {
     }
     const std::int64_t expires = now + std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count();
     for (const std::int64_t hash : hashes) dedup_->record(hash, expires);
-    Use s(statement("INSERT INTO inbox (bot, event, created_at) VALUES (?1, ?2, ?3)"));
-    s->bind(1, event.bot).bind(2, to_json(event)).bind(3, now);
+    Use s(statement("INSERT INTO inbox (bot, event, created_at, reply_credential) "
+                    "VALUES (?1, ?2, ?3, NULLIF(?4, ''))"));
+    s->bind(1, event.bot).bind(2, to_json(event)).bind(3, now).bind(4, event.reply_credential);
     check(s->step(), "insert inbox event");
     return statements_->last_insert_rowid();
   }
@@ -534,18 +614,22 @@ struct SqliteStore::Impl {
 
   std::int64_t push(const OutgoingMessage& message, std::int64_t now) {
     Use s(statement(
-        "INSERT INTO outbox (bot, message, next_at, created_at, updated_at, lane) "
-        "VALUES (?1, ?2, ?3, ?3, ?3, ?4)"));
+        "INSERT INTO outbox (bot, message, next_at, created_at, updated_at, lane, "
+        "reply_credential) VALUES (?1, ?2, ?3, ?3, ?3, ?4, NULLIF(?5, ''))"));
     s->bind(1, message.bot).bind(2, to_json(message)).bind(3, now).bind(4, message.lane());
+    s->bind(5, message.reply_credential);
     check(s->step(), "insert outbox message");
     return sqlite3_last_insert_rowid(db_);
   }
 
   void update_outbox(std::int64_t id, int state, std::int64_t next_at, std::string_view error,
                      std::string_view platform_id, bool count_attempt) {
+    // A message sent or failed for good needs its reply credential no more: it goes in the same
+    // write (a retry keeps it).
     Use s(statement(
         "UPDATE outbox SET state = ?2, next_at = ?3, last_error = ?4, platform_message_id = ?5, "
-        "attempts = attempts + ?6, updated_at = ?7 WHERE id = ?1"));
+        "attempts = attempts + ?6, updated_at = ?7, "
+        "reply_credential = CASE WHEN ?2 = 0 THEN reply_credential END WHERE id = ?1"));
     s->bind(1, id).bind(2, std::int64_t{state}).bind(3, next_at).bind(4, error).bind(5, platform_id)
         .bind(6, std::int64_t{count_attempt ? 1 : 0}).bind(7, now_ms());
     check(s->step(), "update outbox message");
@@ -645,7 +729,8 @@ asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_pending(std::
     if (auto mirrored = impl_->inbox_mirror_.pending(bot, limit)) return std::move(*mirrored);
     std::vector<InboxItem> items;
     std::size_t rows = 0;
-    Use s(impl_->statement("SELECT id, event FROM inbox WHERE bot = ?1 ORDER BY id LIMIT ?2"));
+    Use s(impl_->statement(
+        "SELECT id, event, reply_credential FROM inbox WHERE bot = ?1 ORDER BY id LIMIT ?2"));
     s->bind(1, bot).bind(2, static_cast<std::int64_t>(limit));
     while (s->step() == SQLITE_ROW) {
       ++rows;
@@ -655,6 +740,7 @@ asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_pending(std::
                       event.error().message());
         continue;
       }
+      event->reply_credential = s->column_text(2);
       items.push_back(InboxItem{s->column_int(0), std::move(*event)});
     }
     // Fewer rows than asked for: that was all of the bot's inbox, the copy in memory starts.
@@ -680,7 +766,7 @@ asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_due(std::st
                                                                          std::int64_t after_id) {
   co_return co_await impl_->run([&]() -> Result<std::vector<OutboxItem>> {
     Use s(impl_->statement(
-        "SELECT id, message, attempts FROM outbox INDEXED BY outbox_queued "
+        "SELECT id, message, attempts, reply_credential FROM outbox INDEXED BY outbox_queued "
         "WHERE bot = ?1 AND state = 0 AND id > ?4 AND next_at <= ?2 ORDER BY id LIMIT ?3"));
     s->bind(1, bot).bind(2, to_ms(now)).bind(3, static_cast<std::int64_t>(limit));
     s->bind(4, after_id);
@@ -692,7 +778,7 @@ asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_due_in_lane
     std::string bot, std::string lane, SystemTime now, std::size_t limit, std::int64_t after_id) {
   co_return co_await impl_->run([&]() -> Result<std::vector<OutboxItem>> {
     Use s(impl_->statement(
-        "SELECT id, message, attempts FROM outbox INDEXED BY outbox_lane "
+        "SELECT id, message, attempts, reply_credential FROM outbox INDEXED BY outbox_lane "
         "WHERE bot = ?1 AND lane = ?5 AND state = 0 AND id > ?4 AND next_at <= ?2 "
         "ORDER BY id LIMIT ?3"));
     s->bind(1, bot).bind(2, to_ms(now)).bind(3, static_cast<std::int64_t>(limit));

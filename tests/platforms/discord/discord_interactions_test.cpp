@@ -323,7 +323,7 @@ TEST_F(DiscordInteractionsTest, AGuildCommandBecomesAnEvent) {
   EXPECT_EQ(event.message->text, text);
   EXPECT_EQ(event.message->segments, (std::vector<Segment>{Text{text}}));
   EXPECT_TRUE(event.message->mentions_bot);
-  EXPECT_EQ(event.reply_context, "interaction:123456789012345678:A_UNIQUE_TOKEN");
+  EXPECT_EQ(event.reply_credential, "interaction:123456789012345678:A_UNIQUE_TOKEN");
 }
 
 TEST_F(DiscordInteractionsTest, ADirectMessageCommandFlattensSubCommands) {
@@ -340,7 +340,7 @@ TEST_F(DiscordInteractionsTest, ADirectMessageCommandFlattensSubCommands) {
   EXPECT_EQ(event.message->text, text);
   EXPECT_EQ(event.message->segments, (std::vector<Segment>{Text{text}}));
   EXPECT_TRUE(event.message->mentions_bot);
-  EXPECT_EQ(event.reply_context, "interaction:123456789012345678:dG9rZW4tZG0");
+  EXPECT_EQ(event.reply_credential, "interaction:123456789012345678:dG9rZW4tZG0");
 }
 
 TEST_F(DiscordInteractionsTest, ACommandWithoutOptionsIsItsName) {
@@ -354,7 +354,7 @@ TEST_F(DiscordInteractionsTest, ACommandWithoutOptionsIsItsName) {
   EXPECT_EQ(event.message->text, "/Report Message");
   EXPECT_TRUE(event.sender.is_bot);
   // Without application_id in the body, the configured one addresses the follow-up.
-  EXPECT_EQ(event.reply_context, "interaction:123456789012345678:t");
+  EXPECT_EQ(event.reply_credential, "interaction:123456789012345678:t");
 }
 
 TEST_F(DiscordInteractionsTest, AReplyBecomesTheResponseItselfWhenItIsReadyInTime) {
@@ -385,7 +385,7 @@ TEST_F(DiscordInteractionsTest, WithoutAConfiguredApplicationIdTheBodysIsUsed) {
   std::string command = kGuildCommand;
   command.replace(command.find(kAppId), kAppId.size(), "999999999999999999");
   const Event event = only_event(handler.handle(signed_post(command)));
-  EXPECT_EQ(event.reply_context, "interaction:999999999999999999:A_UNIQUE_TOKEN");
+  EXPECT_EQ(event.reply_credential, "interaction:999999999999999999:A_UNIQUE_TOKEN");
 }
 
 TEST(DiscordInteractionsConstructionTest, NeedsA32BytePublicKey) {

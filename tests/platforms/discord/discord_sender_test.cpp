@@ -112,7 +112,7 @@ class DiscordSenderTest : public ::testing::Test {
     OutgoingMessage m = OutgoingMessage::plain(std::move(text));
     m.bot = "disco";
     m.chat_id = "100";
-    m.reply_context = "interaction:" + kApplicationId + ":" + kInteractionToken;
+    m.reply_credential = "interaction:" + kApplicationId + ":" + kInteractionToken;
     m.idempotency_key = std::move(key);
     return m;
   }

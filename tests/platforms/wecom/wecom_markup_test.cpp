@@ -20,7 +20,7 @@ OutgoingMessage reply(std::vector<Segment> segments, std::string user = "zhangsa
   m.chat_type = ChatType::group;
   m.reply_to = "CAIQz7";
   m.reply_to_user = std::move(user);
-  m.reply_context = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k";
+  m.reply_credential = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k";
   m.segments = std::move(segments);
   return m;
 }
@@ -210,7 +210,7 @@ TEST(WecomSplitTest, LongMarkdownBecomesMessagesOfAtMost4096BytesAndOnlyTheFirst
     EXPECT_EQ(content->msgtype, "markdown");
     EXPECT_LE(content->content.size(), kMarkdownLimit) << i;
     EXPECT_TRUE(valid_utf8(content->content)) << i;
-    EXPECT_EQ(parts[i].reply_context, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k");
+    EXPECT_EQ(parts[i].reply_credential, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k");
     EXPECT_EQ(parts[i].chat_id, "wrkSFfCgAALFgnrSsWU38puiv4yvExuw");
     joined += content_of(parts[i]);
   }

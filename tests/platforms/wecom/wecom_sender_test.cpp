@@ -178,7 +178,7 @@ class WecomSenderTest : public ::testing::Test {
     m.chat_id = "chat";
     m.chat_type = ChatType::group;
     m.reply_to_user = "zhangsan";
-    m.reply_context = server_.url("/cgi-bin/webhook/send?key=chat-key");
+    m.reply_credential = server_.url("/cgi-bin/webhook/send?key=chat-key");
     return m;
   }
 
@@ -241,7 +241,7 @@ TEST_F(WecomSenderTest, The21stMessageInAMinuteWaitsWithoutReachingWecom) {
   EXPECT_EQ(requests_to("/cgi-bin/webhook/send").size(), 20u);
   // Another webhook (another group) has its own window.
   OutgoingMessage other = group_reply("other group");
-  other.reply_context = server_.url("/cgi-bin/webhook/send?key=other-key");
+  other.reply_credential = server_.url("/cgi-bin/webhook/send?key=other-key");
   EXPECT_TRUE(send(sender, other));
 }
 
@@ -309,7 +309,7 @@ TEST_F(WecomSenderTest, AnAiBotAnswersThroughTheResponseUrl) {
   WecomSender sender = make_sender(WecomKind::aibot);
   OutgoingMessage m = OutgoingMessage::plain("hello");
   m.chat_id = "CHATID";
-  m.reply_context = server_.url("/cgi-bin/aibot/response?response_code=RC");
+  m.reply_credential = server_.url("/cgi-bin/aibot/response?response_code=RC");
   ASSERT_TRUE(send(sender, m));
   const auto requests = requests_to("/cgi-bin/aibot/response");
   ASSERT_EQ(requests.size(), 1u);

@@ -129,7 +129,7 @@ TEST_F(WecomWebhookTest, TheOfficialAppMessageBecomesOneEvent) {
   EXPECT_EQ(event.chat.type, ChatType::private_chat);
   EXPECT_EQ(event.sender.id, "mycreate");
   EXPECT_FALSE(event.sender.is_bot);
-  EXPECT_TRUE(event.reply_context.empty());
+  EXPECT_TRUE(event.reply_credential.empty());
   ASSERT_TRUE(event.message);
   EXPECT_EQ(event.message->id, "4561255354251345929");
   EXPECT_EQ(event.message->text, "hello");
@@ -241,7 +241,7 @@ TEST_F(WecomWebhookTest, AGroupBotMessageBecomesAGroupEventWithItsWebhookUrl) {
   EXPECT_EQ(event.chat.type, ChatType::group);
   EXPECT_EQ(event.sender.id, "zhangsan");
   EXPECT_EQ(event.sender.name, "张三");
-  EXPECT_EQ(event.reply_context, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=xxxxxxx");
+  EXPECT_EQ(event.reply_credential, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=xxxxxxx");
   ASSERT_TRUE(event.message);
   EXPECT_EQ(event.message->id, "CAIQz7uJ4bMGGIeLtOTSgICAAyAB");
   EXPECT_EQ(event.message->text, "hello robot");
@@ -268,7 +268,7 @@ TEST_F(WecomWebhookTest, AGroupBotSingleChatIsPrivateAndKeyedByTheUser) {
   EXPECT_EQ(event.chat.id, "lisi");
   EXPECT_EQ(event.sender.id, "lisi");
   EXPECT_EQ(event.message->text, "你好，机器人");
-  EXPECT_EQ(event.reply_context, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=yyyyyyy");
+  EXPECT_EQ(event.reply_credential, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=yyyyyyy");
 }
 
 TEST_F(WecomWebhookTest, AGroupBotEventIsAcknowledgedWithoutEvents) {
@@ -342,7 +342,7 @@ TEST_F(WecomWebhookTest, AnAiBotMessageBecomesAnEventWithItsResponseUrl) {
   EXPECT_EQ(event.chat.id, "CHATID");
   EXPECT_EQ(event.chat.type, ChatType::group);
   EXPECT_EQ(event.sender.id, "USERID");
-  EXPECT_EQ(event.reply_context,
+  EXPECT_EQ(event.reply_credential,
             "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RESPONSE_CODE");
   EXPECT_EQ(event.message->id, "CAIQ16HMjQYY/NGagIOAgAMgq4KM0AI=");
   EXPECT_EQ(event.message->text, "hello robot");

@@ -184,7 +184,7 @@ Result<Event> command_event(const json::object& interaction, const std::string& 
   // A command is always addressed to the bot.
   message.mentions_bot = true;
   event.message = std::move(message);
-  event.reply_context =
+  event.reply_credential =
       std::string(kInteractionContextPrefix) + application_id + ":" + token;
   return event;
 }

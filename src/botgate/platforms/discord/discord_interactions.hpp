@@ -16,7 +16,7 @@
 
 namespace botgate::discord {
 
-/// The prefix of an interaction's `Event::reply_context`:
+/// The prefix of an interaction's `Event::reply_credential`:
 /// "interaction:<application_id>:<interaction token>". The sender answers by editing the
 /// deferred original response (PATCH /webhooks/{application_id}/{token}/messages/@original)
 /// and with follow-ups; the token is valid for 15 minutes (notes 4.3).

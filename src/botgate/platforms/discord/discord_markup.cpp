@@ -196,7 +196,7 @@ std::vector<OutgoingMessage> split_discord_message(OutgoingMessage message) {
   }
   message.segments.clear();
   auto part_with = [&message](std::vector<Segment> segments) {
-    OutgoingMessage part = message;  // addressing, reply_to, reply_context, key
+    OutgoingMessage part = message;  // addressing, reply_to, reply context and credential, key
     part.segments = std::move(segments);
     return part;
   };

@@ -65,8 +65,8 @@ std::vector<std::string> split_discord_content(std::string text,
 /// the content in pieces (as Markdown segments, "@everyone" and each "<@id>" of a mentioned
 /// user kept as a Mention when the message mentioned them), the first 10 images on the last
 /// piece, further images 10 a message after it. Every part keeps the addressing (chat,
-/// reply_to, reply_context). A message within the limits, or one that cannot be rendered, comes
-/// back whole.
+/// reply_to, reply context and credential). A message within the limits, or one that cannot be
+/// rendered, comes back whole.
 std::vector<OutgoingMessage> split_discord_message(OutgoingMessage message);
 
 }  // namespace botgate::discord

@@ -247,7 +247,7 @@ std::vector<OutgoingMessage> DiscordSender::split(OutgoingMessage message) const
 }
 
 asio::awaitable<Result<SentMessage>> DiscordSender::send(const OutgoingMessage& message) {
-  if (auto interaction = parse_interaction_context(message.reply_context)) {
+  if (auto interaction = parse_interaction_context(message.reply_credential)) {
     co_return co_await send_to_interaction(message, *interaction);
   }
   co_return co_await send_to_channel(message);

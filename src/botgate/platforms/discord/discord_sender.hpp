@@ -1,6 +1,6 @@
 #pragma once
 /// Sends Discord messages over REST v10 (Discord notes sections 2, 4.3, 6):
-/// - a reply to an interaction (reply_context "interaction:<application_id>:<token>", set by the
+/// - a reply to an interaction (reply_credential "interaction:<application_id>:<token>", set by the
 ///   interactions webhook, which answered with a deferred response, type 5): the first reply to
 ///   the event (idempotency key ending in "-0") edits the deferred response, PATCH
 ///   /webhooks/{application_id}/{token}/messages/@original; any other posts a follow-up, POST
@@ -43,7 +43,7 @@ struct GatewayBotInfo {
   int max_concurrency = 1;
 };
 
-/// An interaction to answer, read from OutgoingMessage::reply_context.
+/// An interaction to answer, read from OutgoingMessage::reply_credential.
 struct InteractionReply {
   std::string application_id;
   std::string token;  // a secret for 15 minutes: never logged

@@ -91,7 +91,7 @@ FeishuSender::FeishuSender(FeishuConfig config, platforms::PlatformServices& ser
       identity_(std::move(identity)),
       tokens_(services.executor, services.store,
               config_.platform + ":" + config_.app_id + ":tenant_access_token",
-              [this] { return fetch_token(); }, kRefreshMargin) {}
+              config_.app_secret, [this] { return fetch_token(); }, kRefreshMargin) {}
 
 asio::awaitable<Result<net::FetchedToken>> FeishuSender::fetch_token() {
   // POST /open-apis/auth/v3/tenant_access_token/internal {"app_id","app_secret"}

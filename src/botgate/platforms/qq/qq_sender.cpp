@@ -152,7 +152,7 @@ Result<SentMessage> read_qq_send_response(const HttpResponse& response) {
 QqSender::QqSender(QqConfig config, platforms::PlatformServices& services)
     : config_(std::move(config)),
       http_(services.http),
-      tokens_(services.executor, services.store, "qq:" + config_.app_id,
+      tokens_(services.executor, services.store, "qq:" + config_.app_id, config_.app_secret,
               qq_token_fetcher(services.http, config_), kRefreshMargin) {}
 
 asio::awaitable<Result<void>> QqSender::prepare() {

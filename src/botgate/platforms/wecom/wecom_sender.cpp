@@ -95,7 +95,7 @@ WecomSender::WecomSender(WecomConfig config, platforms::PlatformServices& servic
     tokens_.emplace(services.executor, services.store,
                     "wecom:" + config_.corp_id + ":" + std::to_string(config_.agent_id) +
                         ":access_token",
-                    [this] { return fetch_token(); }, kRefreshMargin);
+                    config_.corp_secret, [this] { return fetch_token(); }, kRefreshMargin);
   }
 }
 
@@ -141,8 +141,8 @@ asio::awaitable<Result<HttpResponse>> WecomSender::post(std::string url, std::st
 asio::awaitable<Result<SentMessage>> WecomSender::send_group(const OutgoingMessage& message) {
   // A reply goes to the webhook its callback carried (it answers that chat); anything else to
   // the bot's own webhook.
-  const std::string& target = message.reply_context.empty() ? config_.webhook_url
-                                                            : message.reply_context;
+  const std::string& target = message.reply_credential.empty() ? config_.webhook_url
+                                                               : message.reply_credential;
   if (target.empty()) {
     co_return Error{errc::platform_rejected,
                     "no webhook to send to: not a reply to a callback, and no webhook_url"};
@@ -194,7 +194,7 @@ asio::awaitable<Result<SentMessage>> WecomSender::send_app(const OutgoingMessage
 }
 
 asio::awaitable<Result<SentMessage>> WecomSender::send_aibot(const OutgoingMessage& message) {
-  if (message.reply_context.empty()) {
+  if (message.reply_credential.empty()) {
     // The long connection (aibot_send_msg) is what sends unprompted; callback mode cannot.
     co_return Error{errc::platform_rejected,
                     "an AI bot in callback mode can only answer a message (response_url)"};
@@ -202,7 +202,7 @@ asio::awaitable<Result<SentMessage>> WecomSender::send_aibot(const OutgoingMessa
   auto content = encode_content(message, config_.kind);
   if (!content) co_return content.error();
   auto response =
-      co_await post(rebase_url(message.reply_context, config_.api_base), message_json(*content));
+      co_await post(rebase_url(message.reply_credential, config_.api_base), message_json(*content));
   if (!response) co_return response.error();
   auto sent = read_send_response(*response);
   if (!sent) co_return sent.error();

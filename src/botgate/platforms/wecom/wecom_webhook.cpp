@@ -119,7 +119,7 @@ Result<WebhookOutcome> group_message(const XmlElement& xml, const WecomConfig& c
   event.chat.id = xml.text_at("ChatId");
   if (event.chat.id.empty()) event.chat.id = event.sender.id;
   // The webhook that answers this chat: replies go there (it may differ from webhook_url).
-  event.reply_context = xml.text_at("WebhookUrl");
+  event.reply_credential = xml.text_at("WebhookUrl");
   finish_message(event, std::move(body), msg_id, config);
   return WebhookOutcome{{std::move(event)}, empty_ack()};
 }
@@ -200,7 +200,7 @@ Result<WebhookOutcome> aibot_message(const json::object& o, const WecomConfig& c
   event.chat.id = string_at(o, "chatid");
   if (event.chat.id.empty()) event.chat.id = event.sender.id;
   // Usable once, for an hour (doc 101138): the sender answers there.
-  event.reply_context = string_at(o, "response_url");
+  event.reply_credential = string_at(o, "response_url");
   finish_message(event, std::move(body), msg_id, config);
   return WebhookOutcome{{std::move(event)}, empty_ack()};
 }
