@@ -46,7 +46,7 @@ from fakes.wecom_fake import WecomFake
 # Reply credentials travel in the event JSON (reply_context) into the forward POST and the
 # inbox/outbox rows until they are kept server-side (issue 18 item 9). While that is so, their
 # leaks are reported, not failed on; set to True once reply credentials stay server-side.
-REPLY_CREDENTIALS_SERVER_SIDE = False
+REPLY_CREDENTIALS_SERVER_SIDE = True
 REPLY_CREDENTIALS = ("wecom_webhook_key", "wecom_response_code", "discord_interaction_token")
 
 
