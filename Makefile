@@ -88,7 +88,7 @@ test: deps browser-deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja $
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target botgate
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 -L integration
 	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target botgate_fuzzers
-	cd $(FUZZ_BUILD_DIR) && ctest --output-on-failure -j 2 -L fuzz
+	cd $(FUZZ_BUILD_DIR) && ctest --output-on-failure -j 2 -L fuzz --timeout 300
 
 # Every fuzz target for FUZZ_SECONDS (default 120) each, two at a time; the corpora grow in
 # $(FUZZ_BUILD_DIR)/fuzz/corpus/ from run to run, crashing inputs land in .../artifacts/.
