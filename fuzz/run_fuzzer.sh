@@ -18,7 +18,8 @@ if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then
 fi
 
 echo "== $target: fuzzing for ${seconds}s"
-# -timeout: no input may take 10 s; -rss_limit_mb: nor 2 GiB; -max_len: callbacks are small, but
+# -timeout: no input may take 60 s (one takes milliseconds; 10 s was hit on a machine loaded 20
+# times over); -rss_limit_mb: nor 2 GiB; -max_len: callbacks are small, but
 # the server takes bodies up to 1 MiB, so inputs may grow past the 4 KiB default.
-"$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+"$binary" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 -max_len=65536 \
   -print_final_stats=1 -artifact_prefix="$artifacts/" ${dict:+-dict=fuzz/dict/$dict.dict} "$corpus"
