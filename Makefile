@@ -1,8 +1,10 @@
-# botgate: make run | make test | make soak | make bench | make build | make deps
+# botgate: make run | make test | make soak | make fuzz | make bench | make build | make deps
 # On a fresh Debian 12 machine every target installs what is missing first.
 
 BUILD_DIR      ?= build
 ASAN_BUILD_DIR ?= build-asan
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS   ?= 120
 CONFIG         ?= examples/botgate.toml
 JOBS           ?= $(shell nproc)
 SUDO           := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -14,6 +16,9 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
   libssl-dev libsqlite3-dev libhiredis-dev libtomlplusplus-dev libcli11-dev libspdlog-dev \
   libre2-dev libpugixml-dev libmimalloc-dev libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-pytest python3-cryptography python3-websockets curl
+
+# The fuzz targets (fuzz/): clang 14, whose compiler-rt package has libFuzzer and the sanitizers.
+DEB_PACKAGES += clang-14 libclang-rt-14-dev
 
 # The web console's browser test (tests/browser): Chromium, and Node.js only where it is missing.
 DEB_PACKAGES += chromium $(if $(shell command -v node && command -v npm),,nodejs npm)
@@ -38,7 +43,7 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: all deps browser-deps build build-asan run test test-unit soak bench clean
+.PHONY: all deps browser-deps build build-asan run test test-unit soak bench fuzz clean
 
 all: build
 
@@ -63,19 +68,34 @@ $(ASAN_BUILD_DIR)/build.ninja: | deps
 build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 
+# The fuzz targets' tree: clang, ASan + UBSan + libFuzzer's coverage (cmake/fuzzing.cmake).
+$(FUZZ_BUILD_DIR)/build.ninja: | deps
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DBOTGATE_FUZZ=ON -DBOTGATE_BUILD_TESTS=OFF -DBOTGATE_BUILD_EXAMPLES=OFF
+
 run: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target botgate
 	./$(BUILD_DIR)/botgate run --config $(CONFIG)
 
 # Every test. Unit and integration tests run on the build with AddressSanitizer and UBSan (GCC 12
 # miscompiles some coroutine code and ASan is what catches it); the integration tests run again
-# against the optimised binary that `make run` uses. Two cores build one tree at a time.
-test: deps browser-deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja
+# against the optimised binary that `make run` uses; each fuzz target replays its regression
+# inputs and fuzzes for a few seconds. Two cores build one tree at a time.
+test: deps browser-deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja $(FUZZ_BUILD_DIR)/build.ninja
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target botgate
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 -L integration
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target botgate_fuzzers
+	cd $(FUZZ_BUILD_DIR) && ctest --output-on-failure -j 2 -L fuzz --timeout 300
+
+# Every fuzz target for FUZZ_SECONDS (default 120) each, two at a time; the corpora grow in
+# $(FUZZ_BUILD_DIR)/fuzz/corpus/ from run to run, crashing inputs land in .../artifacts/.
+fuzz: deps $(FUZZ_BUILD_DIR)/build.ninja
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target botgate_fuzzers
+	cd $(FUZZ_BUILD_DIR) && FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --output-on-failure -j 2 -L fuzz \
+	  --timeout $$(($(FUZZ_SECONDS) + 300))
 
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j 2
@@ -112,4 +132,4 @@ bench: deps $(BUILD_DIR)/build.ninja
 	./$(BUILD_DIR)/bench/botgate_micro_bench --benchmark_min_time=0.2
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR)

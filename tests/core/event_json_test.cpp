@@ -318,6 +318,19 @@ TEST(EventJsonTest, ParseTimeRejectsBadInput) {
   }
 }
 
+// system_clock counts nanoseconds in 64 bits (1677..2262): a stored or sent time beyond that used
+// to overflow while being converted (found by fuzz/event_json_fuzz.cpp).
+TEST(EventJsonTest, ParseTimeRefusesTimesTheClockCannotHold) {
+  EXPECT_FALSE(parse_time("2263-01-01T00:00:00Z"));
+  EXPECT_FALSE(parse_time("9999-12-31T23:59:59.999Z"));
+  EXPECT_FALSE(parse_time("1677-01-01T00:00:00Z"));
+  EXPECT_TRUE(parse_time("2262-01-01T00:00:00Z"));
+  EXPECT_TRUE(parse_time("1678-01-01T00:00:00Z"));
+  EXPECT_FALSE(to_system_time(std::chrono::seconds(9'300'000'000)));
+  EXPECT_EQ(to_system_time(std::chrono::seconds(1)),
+            std::chrono::system_clock::time_point(std::chrono::seconds(1)));
+}
+
 TEST(EventJsonTest, UnparsableTimeLeavesTheEpoch) {
   auto event = event_from_json(R"({"id":"1","time":"yesterday"})");
   ASSERT_TRUE(event);

@@ -169,7 +169,7 @@ std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view
   using namespace std::chrono;
   const std::int64_t days = days_from_civil(y, mo, d);
   const auto total = milliseconds(((days * 24 + h) * 60 + mi) * 60'000 + s * 1000 + ms);
-  return system_clock::time_point(duration_cast<system_clock::duration>(total));
+  return to_system_time(total);
 }
 
 namespace {

@@ -286,8 +286,8 @@ Result<WebhookOutcome> FeishuWebhook::handle(const HttpRequest& request) const {
   const std::string create_ms = string_at(*header, "create_time");
   if (!create_ms.empty() && create_ms.find_first_not_of("0123456789") == std::string::npos &&
       create_ms.size() < 19) {
-    event.time = std::chrono::system_clock::time_point(
-        std::chrono::milliseconds(std::stoll(create_ms)));
+    event.time = to_system_time(std::chrono::milliseconds(std::stoll(create_ms)))
+                     .value_or(std::chrono::system_clock::now());
   } else {
     event.time = std::chrono::system_clock::now();
   }

@@ -1,5 +1,6 @@
 #include "botgate/platforms/qq/qq_events.hpp"
 
+#include "botgate/core/event_json.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
 
 #include <boost/json/array.hpp>
@@ -264,7 +265,7 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
     return std::nullopt;
   }
   const auto local = sys_days(date) + hours(h) + minutes(mi) + seconds(s) + fraction;
-  return time_point_cast<system_clock::duration>(local - offset);
+  return to_system_time((local - offset).time_since_epoch());
 }
 
 std::chrono::system_clock::time_point event_time(const json::object& d) {

@@ -1,5 +1,6 @@
 #include "botgate/platforms/wecom/wecom_webhook.hpp"
 
+#include "botgate/core/event_json.hpp"
 #include "botgate/net/query_string.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
 #include "botgate/platforms/wecom/wecom_xml.hpp"
@@ -48,11 +49,10 @@ std::size_t separator_at(std::string_view s) {
 std::chrono::system_clock::time_point time_from_seconds(std::string_view seconds) {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(seconds.data(), seconds.data() + seconds.size(), value);
-  if (ec != std::errc{} || end != seconds.data() + seconds.size() || value <= 0 ||
-      value > 32'503'680'000) {  // year 3000
+  if (ec != std::errc{} || end != seconds.data() + seconds.size() || value <= 0) {
     return std::chrono::system_clock::now();
   }
-  return std::chrono::system_clock::time_point(std::chrono::seconds(value));
+  return to_system_time(std::chrono::seconds(value)).value_or(std::chrono::system_clock::now());
 }
 
 /// The text and images of a message, before mention stripping.

@@ -1,0 +1,28 @@
+// The API's and the sandbox's request parsing: the API token check (api/api_auth.hpp), the log
+// query (api/log_api.hpp) and the sandbox's message body (platforms/sandbox), on a request whose
+// target, Authorization, Content-Type and body come from the input.
+#include "botgate/api/api_auth.hpp"
+#include "botgate/api/log_api.hpp"
+#include "botgate/platforms/sandbox/sandbox_platform.hpp"
+#include "fuzz_request.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace botgate;
+  static const platforms::SandboxWebhook sandbox(
+      platforms::SandboxOptions{{"feishu", "wecom", "qq", "discord"}});
+  static const std::string token = "fuzz-api-token";
+
+  FuzzedDataProvider input(data, size);
+  const http::verb method = fuzz::fuzzed_method(input);
+  const std::string target = "/api/v1/" + input.ConsumeRandomLengthString(300);
+  const std::string authorization = fuzz::header_value(input);
+  const std::string content_type = fuzz::header_value(input);
+  HttpRequest request = fuzz::make_request(method, target, input.ConsumeRemainingBytesAsString());
+  if (!authorization.empty()) request.set(http::field::authorization, authorization);
+  request.set(http::field::content_type, content_type);
+
+  (void)api::has_api_token(request, token);
+  (void)api::log_filter_from(request.target());
+  (void)sandbox.handle(request);
+  return 0;
+}
