@@ -9,6 +9,7 @@ contract of issue 3; each test runs its own fake and its own botgate process.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -469,6 +470,36 @@ def test_webhook_outage_and_busy_then_delivery(wecom_fake, group):
     d = wait_delivered(wecom_fake, 2, timeout=20, key=key)[1]
     assert plain(d) == "Hello, busy"
     assert_quiet(wecom_fake, 2)
+
+
+def test_webhook_send_whose_answer_is_lost_is_delivered_once_and_reported(wecom_fake, group):
+    """A group webhook has no idempotency key: when WeCom takes the message and the answer is
+    lost, botgate must neither send it again (a duplicate in the group) nor call it sent."""
+    bg, cb, url, key = group
+    # A first message leaves a kept-alive connection in botgate's pool; the lost answer comes
+    # on it (the client's own retry on a fresh connection) and on a fresh one (the outbox's).
+    _, status = cb.group_message(f"@{BOT_NAME} warm", webhook_url=url)
+    assert status == 200
+    wait_delivered(wecom_fake, 1, key=key)
+    for n, text in ((2, "only once"), (3, "and again")):
+        wecom_fake.drop_after_handling("webhook", 1)
+        _, status = cb.group_message(f"@{BOT_NAME} {text}", webhook_url=url)
+        assert status == 200
+        assert plain(wait_delivered(wecom_fake, n, key=key)[n - 1]) == f"Hello, {text}"
+        # The outbox's retries come after 0.5-1 s, then 1-2 s: none may arrive.
+        assert_quiet(wecom_fake, n, 3.5, key=key)
+    assert wecom_fake.count("webhook") == 3
+    status, body = bg.get("/api/v1/status")
+    assert status == 200
+    [bot] = [b for b in json.loads(body)["bots"] if b["name"] == "wecom"]
+    assert bot["delivery_uncertain"] == 2, bot
+    assert bot["send_failures"] == 0, bot
+    assert "delivery_uncertain" in bot["last_error"], bot
+    log = bg.log_text()
+    assert log.count("may or may not have been delivered") == 2, log[-3000:]
+    # The chat goes on.
+    _, status = cb.group_message(f"@{BOT_NAME} after", webhook_url=url)
+    assert plain(wait_delivered(wecom_fake, 4, key=key)[3]) == "Hello, after"
 
 
 def test_dead_webhook_key_is_not_retried(wecom_fake, group):

@@ -33,6 +33,7 @@ json::object bot_status_json(const BotStatus& bot, const QueueDepth& depth) {
   out["events_in"] = bot.events_in;
   out["messages_sent"] = bot.messages_sent;
   out["send_failures"] = bot.send_failures;
+  out["delivery_uncertain"] = bot.delivery_uncertain;
   out["callbacks_rejected"] = bot.callbacks_rejected;
   out["last_event_at"] = time_or_null(bot.last_event_at);
   out["last_callback_at"] = time_or_null(bot.last_callback_at);

@@ -162,13 +162,15 @@ asio::awaitable<Result<void>> QqSender::prepare() {
 }
 
 asio::awaitable<Result<HttpResponse>> QqSender::post(std::string url, std::string body,
-                                                     std::string token) {
+                                                     std::string token, bool idempotent) {
   HttpRequest request{http::verb::post, "/", 11};
   request.set(http::field::authorization, qq_authorization(token));
   request.set("X-Union-Appid", config_.app_id);
   request.set(http::field::content_type, "application/json");
   request.body() = std::move(body);
-  co_return co_await http_.send(std::move(url), std::move(request));
+  net::RequestOptions options;
+  options.idempotent = idempotent;
+  co_return co_await http_.send(std::move(url), std::move(request), options);
 }
 
 asio::awaitable<Result<SentMessage>> QqSender::send(const OutgoingMessage& message) {
@@ -200,7 +202,9 @@ asio::awaitable<Result<SentMessage>> QqSender::send(const OutgoingMessage& messa
   for (int attempt = 0;; ++attempt) {
     auto token = co_await tokens_.get();
     if (!token) co_return token.error();
-    auto response = co_await post(url, text, *token);
+    // msg_id + msg_seq: QQ answers a second copy with 40054005 instead of delivering it. A
+    // message without msg_id (a proactive channel message) has no such key.
+    auto response = co_await post(url, text, *token, !message.reply_to.empty());
     if (!response) co_return response.error();
     auto sent = read_qq_send_response(*response);
     if (!sent && sent.error().is(errc::token_rejected) && attempt == 0) {

@@ -50,7 +50,8 @@ class QqSender final : public Sender {
   int token_fetches() const noexcept { return tokens_.fetch_count(); }
 
  private:
-  asio::awaitable<Result<HttpResponse>> post(std::string url, std::string body, std::string token);
+  asio::awaitable<Result<HttpResponse>> post(std::string url, std::string body, std::string token,
+                                             bool idempotent);
 
   QqConfig config_;
   net::HttpClient& http_;

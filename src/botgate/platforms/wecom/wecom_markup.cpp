@@ -224,6 +224,8 @@ std::string message_json(const WecomContent& content, std::string_view touser,
   if (!touser.empty()) {
     body["touser"] = touser;
     body["agentid"] = agent_id;
+    body["enable_duplicate_check"] = 1;
+    body["duplicate_check_interval"] = kDuplicateCheckInterval.count();
   }
   body[content.msgtype] = std::move(inner);
   return json::serialize(body);
