@@ -21,7 +21,8 @@ import pytest
 import wecom_crypto
 from botgate_harness import (WECOM_AES_KEY, WECOM_TOKEN, WecomCallbacks, botgate_config,
                              free_port, http_request, wecom_bot, wait_until)
-from fakes.wecom_fake import (MARKDOWN_MAX_BYTES, TEXT_MAX_BYTES, WecomFake)
+from fakes.wecom_fake import (AIBOT_MARKDOWN_MAX_BYTES, MARKDOWN_MAX_BYTES, TEXT_MAX_BYTES,
+                              WecomFake)
 
 BOT_NAME = "RobotA"  # the display name users @-mention in groups
 RULES = [
@@ -449,6 +450,27 @@ def test_aibot_reply_to_response_url(wecom_fake, launch):
     # A bad signature on the JSON callback.
     enc = cb.encrypt(wecom_crypto.dumps(msg))
     assert cb.post_encrypted(enc, json_body=True, msg_signature="0" * 40)[0] in REJECTED
+
+
+def test_aibot_replies_beyond_one_message_go_in_the_one_post(wecom_fake, launch):
+    """A response_url takes one POST (the fake refuses a second, as WeCom does): a reply longer
+    than one message must not become a second POST whose part is refused and lost."""
+    bg = launch(config(wecom_fake, bot_kw={"name": "ai", "kind": "aibot"}))
+    cb = WecomCallbacks(bg, "ai", receive_id="")
+    expected = "long:" + long_text(25000)
+    assert len(expected.encode()) > AIBOT_MARKDOWN_MAX_BYTES
+    msg = wecom_crypto.aibot_message(text=f"@{BOT_NAME} {expected}",
+                                     response_url=wecom_fake.aibot_response_url(),
+                                     user_id="wangwu")
+    assert cb.post_plaintext(wecom_crypto.dumps(msg), json_body=True)[0] == 200
+    [d] = wait_delivered(wecom_fake, 1, endpoint="aibot")
+    time.sleep(2)  # a second POST would come now (the outbox sends the parts one by one)
+    assert wecom_fake.count("aibot") == 1, wecom_fake.errcodes("aibot")
+    assert wecom_fake.errcodes("aibot") == [0]
+    size = len(d.content.encode("utf-8"))
+    assert AIBOT_MARKDOWN_MAX_BYTES - 64 < size <= AIBOT_MARKDOWN_MAX_BYTES, size
+    assert d.content.endswith("…")
+    assert expected.startswith(d.content[:-2].rstrip())
 
 
 # ---------------------------------------------------------------------- platform faults

@@ -494,13 +494,8 @@ asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event) {
 
 std::vector<OutgoingMessage> Runtime::split_for_platform(Bot& bot,
                                                          std::vector<OutgoingMessage> messages) {
-  std::vector<OutgoingMessage> out;
-  for (OutgoingMessage& message : messages) {
-    for (OutgoingMessage& part : bot.parts.sender->split(std::move(message))) {
-      out.push_back(std::move(part));
-    }
-  }
-  return out;
+  if (messages.empty()) return messages;
+  return bot.parts.sender->split_replies(std::move(messages));
 }
 
 asio::awaitable<Result<std::int64_t>> Runtime::send(OutgoingMessage message) {

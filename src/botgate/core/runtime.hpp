@@ -152,6 +152,7 @@ class Runtime {
   /// more) or the platform cannot carry this reply in its answer.
   static bool hand_reply_to_waiter(Bot& bot, const std::string& event_id,
                                    const OutgoingMessage& reply);
+  /// The replies of one event as the platform takes them (Sender::split_replies).
   static std::vector<OutgoingMessage> split_for_platform(Bot& bot,
                                                          std::vector<OutgoingMessage> messages);
 

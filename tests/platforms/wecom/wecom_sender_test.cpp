@@ -356,6 +356,47 @@ TEST_F(WecomSenderTest, AnAppMessageWhoseAnswerIsLostIsRetriedUnderTheDuplicateC
   EXPECT_EQ(sends[0].body(), sends[1].body());  // identical: WeCom delivers it once
 }
 
+TEST_F(WecomSenderTest, AnAiBotsRepliesToOneMessageGoToItsResponseUrlInOnePost) {
+  // A response_url takes one POST: a second one is refused, so its reply would be lost.
+  WecomSender sender = make_sender(WecomKind::aibot);
+  const std::string response_url = server_.url("/cgi-bin/aibot/response?response_code=RC");
+  std::vector<OutgoingMessage> replies;
+  replies.push_back(OutgoingMessage::plain("first"));
+  replies.push_back(OutgoingMessage::markdown("**second**"));
+  for (OutgoingMessage& m : replies) m.reply_context = response_url;
+
+  const auto parts = sender.split_replies(std::move(replies));
+  ASSERT_EQ(parts.size(), 1u);
+  ASSERT_TRUE(send(sender, parts[0]));
+  const auto requests = requests_to("/cgi-bin/aibot/response");
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(json::parse(requests[0].body()),
+            json::parse(R"({"msgtype":"markdown","markdown":{"content":"first\n\n**second**"}})"));
+}
+
+TEST_F(WecomSenderTest, AnAiBotsLongRepliesAreCutToOneMessageOfTheLimit) {
+  WecomSender sender = make_sender(WecomKind::aibot);
+  std::vector<OutgoingMessage> replies;
+  replies.push_back(OutgoingMessage::plain(std::string(15000, 'a')));
+  replies.push_back(OutgoingMessage::plain(std::string(15000, 'b')));
+  for (OutgoingMessage& m : replies) m.reply_context = "https://example.test/response?code=1";
+
+  const auto parts = sender.split_replies(std::move(replies));
+  ASSERT_EQ(parts.size(), 1u);
+  auto content = encode_content(parts[0], WecomKind::aibot);
+  ASSERT_TRUE(content);
+  EXPECT_LE(content->content.size(), kAibotMarkdownLimit);
+  EXPECT_GT(content->content.size(), kAibotMarkdownLimit - 16);
+  EXPECT_TRUE(content->content.starts_with(std::string(15000, 'a') + "\n\nbbb"));
+  EXPECT_TRUE(content->content.ends_with("…"));
+}
+
+TEST_F(WecomSenderTest, OtherKindsSendEachReplyOnItsOwn) {
+  WecomSender sender = make_sender(WecomKind::group);
+  std::vector<OutgoingMessage> replies{group_reply("one"), group_reply("two")};
+  EXPECT_EQ(sender.split_replies(std::move(replies)).size(), 2u);
+}
+
 TEST_F(WecomSenderTest, SplitUsesTheKindsLimits) {
   WecomSender sender = make_sender(WecomKind::group);
   EXPECT_EQ(sender.split(group_reply(std::string(5000, 'a'))).size(), 3u);  // text: 2048 bytes

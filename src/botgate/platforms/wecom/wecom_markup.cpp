@@ -279,6 +279,53 @@ std::vector<OutgoingMessage> split_message(OutgoingMessage message, WecomKind ki
   return parts;
 }
 
+std::vector<OutgoingMessage> merge_for_response_url(std::vector<OutgoingMessage> replies,
+                                                    bool* cut) {
+  if (cut != nullptr) *cut = false;
+  struct Merged {
+    std::size_t index;  // in `out`
+    std::string markdown;
+    int replies = 0;
+  };
+  std::vector<OutgoingMessage> out;
+  std::vector<Merged> merged;
+  for (OutgoingMessage& reply : replies) {
+    if (reply.reply_context.empty()) {
+      out.push_back(std::move(reply));
+      continue;
+    }
+    std::vector<Segment> segments;
+    for (const Segment& s : reply.segments) {
+      if (!is_empty_text(s)) segments.push_back(s);
+    }
+    const std::string text = markdown_text(segments);
+    auto same = std::find_if(merged.begin(), merged.end(), [&](const Merged& m) {
+      return out[m.index].reply_context == reply.reply_context;
+    });
+    if (same == merged.end()) {
+      merged.push_back(Merged{out.size(), text, 1});
+      out.push_back(std::move(reply));
+      continue;
+    }
+    if (!text.empty()) {
+      if (!same->markdown.empty()) same->markdown += "\n\n";
+      same->markdown += text;
+    }
+    ++same->replies;
+  }
+  static constexpr std::string_view kCutMark = "\n…";
+  for (Merged& m : merged) {
+    if (m.replies == 1 && m.markdown.size() <= kAibotMarkdownLimit) continue;  // as it was
+    if (m.markdown.size() > kAibotMarkdownLimit) {
+      m.markdown = split_utf8(m.markdown, kAibotMarkdownLimit - kCutMark.size()).front();
+      m.markdown += kCutMark;
+      if (cut != nullptr) *cut = true;
+    }
+    out[m.index].segments = {Markdown{std::move(m.markdown)}};
+  }
+  return out;
+}
+
 std::vector<std::string> split_utf8(std::string_view text, std::size_t max_bytes) {
   std::vector<std::string> pieces;
   if (max_bytes < 4) max_bytes = 4;  // room for one UTF-8 character

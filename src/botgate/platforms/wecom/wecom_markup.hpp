@@ -70,6 +70,14 @@ std::string message_json(const WecomContent& content, std::string_view touser = 
 /// split_utf8). Only the first piece of a reply @s the sender.
 std::vector<OutgoingMessage> split_message(OutgoingMessage message, WecomKind kind);
 
+/// An AI bot's replies to one event, as the messages to send. A response_url takes one POST
+/// ("仅可使用一次", wecom.md 7.1), so the replies that go to one (the same reply_context)
+/// become one markdown message: their contents joined by a blank line, cut to
+/// kAibotMarkdownLimit bytes (the cut marked with "…"; `cut` is set then). Each other reply is
+/// kept as it is.
+std::vector<OutgoingMessage> merge_for_response_url(std::vector<OutgoingMessage> replies,
+                                                    bool* cut = nullptr);
+
 /// Cuts `text` into pieces of at most `max_bytes` bytes, never inside a UTF-8 character,
 /// preferring the last newline (else space) in the second half of a piece; the newline or space
 /// at a cut is dropped. Empty text gives no pieces.

@@ -110,6 +110,19 @@ std::vector<OutgoingMessage> WecomSender::split(OutgoingMessage message) const {
   return split_message(std::move(message), config_.kind);
 }
 
+std::vector<OutgoingMessage> WecomSender::split_replies(std::vector<OutgoingMessage> replies) const {
+  if (config_.kind != WecomKind::aibot) return Sender::split_replies(std::move(replies));
+  // A second POST to a response_url is refused: every reply of the event goes in the first.
+  bool cut = false;
+  std::vector<OutgoingMessage> out = merge_for_response_url(std::move(replies), &cut);
+  if (cut) {
+    spdlog::warn("bot {}: the replies to one message are longer than the {} bytes an AI bot's "
+                 "response_url takes; the rest is cut off",
+                 config_.bot_name, kAibotMarkdownLimit);
+  }
+  return out;
+}
+
 asio::awaitable<Result<net::FetchedToken>> WecomSender::fetch_token() {
   HttpRequest request{http::verb::get, "/", 11};
   auto response = co_await http_.send(gettoken_url(config_), std::move(request));

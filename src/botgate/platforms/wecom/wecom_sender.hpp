@@ -43,6 +43,8 @@ class WecomSender final : public Sender {
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
   /// split_message() for this bot's kind.
   std::vector<OutgoingMessage> split(OutgoingMessage message) const override;
+  /// AI bots: merge_for_response_url() (one POST per response_url); the others: split() each.
+  std::vector<OutgoingMessage> split_replies(std::vector<OutgoingMessage> replies) const override;
 
  private:
   asio::awaitable<Result<net::FetchedToken>> fetch_token();
