@@ -22,7 +22,8 @@ json::object bot_status_json(const BotStatus& bot, const QueueDepth& depth) {
     connections.emplace_back(json::object{{"state", connection.state},
                                           {"detail", connection.detail},
                                           {"reconnects", connection.reconnects},
-                                          {"resumes", connection.resumes}});
+                                          {"resumes", connection.resumes},
+                                          {"frames_skipped", connection.frames_skipped}});
   }
   json::object out;
   out["name"] = bot.name;

@@ -218,6 +218,33 @@ TEST_F(GatewayRunnerTest, EventsBecomeDurableAndTheSessionIsSavedAfterThem) {
   EXPECT_EQ(stored_session()->sequence, 4) << "the session survives the stop";
 }
 
+TEST_F(GatewayRunnerTest, SkippedFramesAreCountedAndTheConnectionGoesOn) {
+  TestWsServer server;
+  make_runner(server.url("/gateway"));
+  protocol_->connected = [](ScriptedProtocol&) { return Actions{SendFrame{"identify"}}; };
+  protocol_->frame = [](ScriptedProtocol& p, std::string_view text) {
+    if (text == "identify") {
+      p.session_ = GatewaySession{"sess", 1, "", ""};
+      return Actions{SaveSession{p.session_}, SendFrame{"bad 1"}};
+    }
+    if (text == "bad 1") return Actions{SkipFrame{"not JSON"}, SendFrame{"bad 2"}};
+    if (text == "bad 2") return Actions{SkipFrame{"not JSON"}, SendFrame{"seq:2"}};
+    if (sequence_of(text) == 2) {
+      p.session_.sequence = 2;
+      return Actions{EmitEvent{event_numbered(2)}};
+    }
+    return Actions{};
+  };
+  start();
+
+  ASSERT_TRUE(run_until(io_, [&] { return inbox_ids().size() == 1; }));
+  EXPECT_EQ(runner_->status().frames_skipped, 2u);
+  EXPECT_EQ(runner_->status().reconnects, 0u);
+  EXPECT_EQ(protocol_->sessions_at_connect.size(), 1u);
+  EXPECT_EQ(runner_->status().state, "connected");
+  stop_and_wait();
+}
+
 TEST_F(GatewayRunnerTest, AStoredSessionIsRestoredAndResumedOnItsResumeUrl) {
   TestWsServer server;
   make_runner(server.url("/gateway"));

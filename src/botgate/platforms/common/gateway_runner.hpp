@@ -119,6 +119,9 @@ class GatewayRunner final : public EventSource {
   asio::awaitable<void> save(GatewaySession session);
   asio::awaitable<void> sleep(std::chrono::milliseconds duration);
   void set_status(std::string state, std::string detail);
+  /// Counts a skipped frame and logs it: the first at once, then at most once a minute with
+  /// the number skipped since (a broken peer could send thousands a second).
+  void note_skipped_frame(const std::string& reason);
 
   asio::any_io_executor strand_;
   Store& store_;
@@ -140,6 +143,9 @@ class GatewayRunner final : public EventSource {
   std::atomic<bool> stopping_{false};
   std::shared_ptr<Connection> current_;  // strand only
   std::unique_ptr<asio::steady_timer> sleep_timer_;
+
+  std::chrono::steady_clock::time_point last_skip_log_{};
+  std::uint64_t skips_unlogged_ = 0;
 
   mutable std::mutex status_mutex_;
   EventSourceStatus status_;
