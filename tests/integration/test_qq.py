@@ -91,6 +91,23 @@ def test_an_expired_token_is_fetched_again(launch, make_qq_fake):
     assert fake.stats()["token_fetches"] > fetches
 
 
+def test_a_gateway_token_refused_with_4004_is_replaced_before_identifying_again(
+        launch, make_qq_fake):
+    """QQ revoked the token while the connection was down: the resume is closed with 4004.
+    Identifying again with the same cached token would be refused again, forever."""
+    fake = make_qq_fake()
+    bg = start_bot(launch, fake, intents=PUBLIC_INTENTS)
+    assert fake.wait_connected(10)
+    fetches = fake.stats()["token_fetches"]
+    fake.expire_tokens_now()
+    fake.drop_connection()
+    assert fake.wait_stat("identifies", 2, 15), bg.log_text()
+    assert fake.stats()["token_fetches"] > fetches
+    m = fake.inject("C2C_MESSAGE_CREATE", "after")
+    wait_until(lambda: replies_to(fake, m), 10)
+    assert [r.content for r in replies_to(fake, m)] == ["Hello, after"]
+
+
 def test_webhook_mode_validation_signed_pushes_and_forgeries(launch, make_qq_fake):
     fake = make_qq_fake()
     bg = start_bot(launch, fake, mode="webhook")

@@ -97,6 +97,10 @@ struct Reconnect {
   std::string reason;  // for the log; never a secret
   std::string url;
   std::chrono::milliseconds delay{0};
+  /// The platform refused the credential this connection identified with (QQ close code 4004):
+  /// the runner tells the endpoint (GatewayEndpoint::credential_rejected) so that the next
+  /// connection carries a new one rather than the one just refused.
+  bool credential_rejected = false;
   bool operator==(const Reconnect&) const = default;
 };
 

@@ -85,9 +85,16 @@ class TestEndpoint final : public GatewayEndpoint {
     asked.push_back(resume_url);
     co_return resume_url.empty() ? main_url_ : resume_url;
   }
-  asio::awaitable<Result<std::string>> credential() override { co_return std::string("s3cret"); }
+  asio::awaitable<Result<std::string>> credential() override {
+    co_return "s3cret-" + std::to_string(rejected.size());
+  }
+  asio::awaitable<void> credential_rejected(std::string credential) override {
+    rejected.push_back(std::move(credential));
+    co_return;
+  }
 
   std::vector<std::string> asked;
+  std::vector<std::string> rejected;
 
  private:
   std::string main_url_;
@@ -201,7 +208,7 @@ TEST_F(GatewayRunnerTest, EventsBecomeDurableAndTheSessionIsSavedAfterThem) {
 
   ASSERT_TRUE(run_until(io_, [&] { return inbox_ids().size() == 3; }));
   EXPECT_EQ(inbox_ids(), (std::vector<std::string>{"m2", "m3", "m4"}));
-  EXPECT_EQ(protocol_->credentials, std::vector<std::string>{"s3cret"});
+  EXPECT_EQ(protocol_->credentials, std::vector<std::string>{"s3cret-0"});
   ASSERT_TRUE(run_until(io_, [&] {
     auto s = stored_session();
     return s && s->sequence == 4;
@@ -242,6 +249,23 @@ TEST_F(GatewayRunnerTest, SkippedFramesAreCountedAndTheConnectionGoesOn) {
   EXPECT_EQ(runner_->status().reconnects, 0u);
   EXPECT_EQ(protocol_->sessions_at_connect.size(), 1u);
   EXPECT_EQ(runner_->status().state, "connected");
+  stop_and_wait();
+}
+
+TEST_F(GatewayRunnerTest, ARejectedCredentialIsReportedAndTheNextConnectionGetsANewOne) {
+  TestWsServer server;
+  make_runner(server.url("/gateway"));
+  protocol_->connected = [](ScriptedProtocol& p) {
+    if (p.credentials.size() > 1) return Actions{};
+    Reconnect refused{false, "authentication failed (close code 4004)", "", {}};
+    refused.credential_rejected = true;
+    return Actions{refused};
+  };
+  start();
+
+  ASSERT_TRUE(run_until(io_, [&] { return protocol_->credentials.size() == 2; }));
+  EXPECT_EQ(endpoint_->rejected, std::vector<std::string>{"s3cret-0"});
+  EXPECT_EQ(protocol_->credentials[1], "s3cret-1");
   stop_and_wait();
 }
 

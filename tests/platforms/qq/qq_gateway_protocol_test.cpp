@@ -369,6 +369,8 @@ TEST(QqGatewayProtocolTest, AuthenticationAndSessionFailuresIdentifyAfresh) {
     EXPECT_EQ(reconnect.delay, milliseconds(0)) << code;
     EXPECT_FALSE(r.protocol.session().resumable()) << code;
     EXPECT_EQ(r.protocol.session().sequence, 0) << code;
+    // Only 4004 says the token itself was refused: identifying with it again would fail again.
+    EXPECT_EQ(reconnect.credential_rejected, code == 4004) << code;
   }
 }
 

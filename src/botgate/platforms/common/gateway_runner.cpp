@@ -244,8 +244,14 @@ asio::awaitable<void> GatewayRunner::run(Accept accept) {
     }
     live_ = false;
     current_ = std::make_shared<Connection>(strand_, std::move(*socket), resuming);
+    std::string used = *credential;
     const Ending ending = co_await run_connection(current_, std::move(*credential));
     current_.reset();
+    if (ending == Ending::reconnect && next_.credential_rejected) {
+      // The same credential would be refused again (QQ 4004): the next connect gets a new one.
+      spdlog::info("{}: the gateway refused the credential; fetching a new one", options_.label);
+      co_await endpoint_->credential_rejected(std::move(used));
+    }
     failures_ = live_ ? 0 : failures_ + 1;
     if (ending == Ending::fatal) {
       co_return;

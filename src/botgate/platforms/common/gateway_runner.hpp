@@ -37,6 +37,12 @@ class GatewayEndpoint {
   /// What identify and resume carry (see GatewayProtocol::on_connected), fetched for each
   /// connection. A secret: never logged.
   virtual asio::awaitable<Result<std::string>> credential() = 0;
+  /// The platform refused `credential` (Reconnect::credential_rejected): forget it, so that the
+  /// next credential() fetches a new one. Nothing to do for a credential that does not expire.
+  virtual asio::awaitable<void> credential_rejected(std::string credential) {
+    (void)credential;
+    co_return;
+  }
 };
 
 /// Spaces a bot's identifies as Discord asks (notes 3.6): at most `max_concurrency` in any

@@ -223,6 +223,12 @@ asio::awaitable<Result<std::string>> QqSender::authorization() {
   co_return qq_authorization(*token);
 }
 
+asio::awaitable<void> QqSender::authorization_rejected(std::string authorization) {
+  const std::string prefix = qq_authorization("");
+  if (authorization.starts_with(prefix)) authorization.erase(0, prefix.size());
+  co_await tokens_.invalidate(std::move(authorization));
+}
+
 asio::awaitable<Result<platforms::GatewayInfo>> QqSender::gateway_info() {
   for (int attempt = 0;; ++attempt) {
     auto token = co_await tokens_.get();

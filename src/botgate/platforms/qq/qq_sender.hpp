@@ -43,6 +43,9 @@ class QqSender final : public Sender {
   /// "QQBot <access token>", what the gateway's identify and resume carry (fetched, or
   /// refreshed, as needed: it may have expired while the gateway was disconnected).
   asio::awaitable<Result<std::string>> authorization();
+  /// QQ refused `authorization` (gateway close code 4004): its token is dropped from the cache,
+  /// so the next authorization() fetches a new one.
+  asio::awaitable<void> authorization_rejected(std::string authorization);
   /// GET /gateway/bot (notes 4.2): the WebSocket URL, recommended shards, max_concurrency.
   asio::awaitable<Result<platforms::GatewayInfo>> gateway_info();
 
