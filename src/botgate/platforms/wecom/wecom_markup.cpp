@@ -317,7 +317,11 @@ std::vector<OutgoingMessage> merge_for_response_url(std::vector<OutgoingMessage>
   for (Merged& m : merged) {
     if (m.replies == 1 && m.markdown.size() <= kAibotMarkdownLimit) continue;  // as it was
     if (m.markdown.size() > kAibotMarkdownLimit) {
-      m.markdown = split_utf8(m.markdown, kAibotMarkdownLimit - kCutMark.size()).front();
+      // As much as fits, cut between UTF-8 characters (not at an earlier line break, as
+      // split_utf8 would: nothing after the cut is sent at all).
+      std::size_t end = kAibotMarkdownLimit - kCutMark.size();
+      while (end > 0 && (static_cast<unsigned char>(m.markdown[end]) & 0xC0) == 0x80) --end;
+      m.markdown.resize(end);
       m.markdown += kCutMark;
       if (cut != nullptr) *cut = true;
     }
