@@ -444,6 +444,35 @@ TEST(RuntimeTest, NonRetryableFailureMarksTheMessageFailedWithoutRetry) {
   EXPECT_NE(bot.last_error.find("platform_rejected"), std::string::npos);
 }
 
+TEST(RuntimeTest, AnUncertainDeliveryIsNotSentAgainAndIsCountedAsSuch) {
+  // The request went out, the answer never came, and the platform has no idempotency key:
+  // neither resent (a duplicate) nor counted as a failure (it may have arrived).
+  Harness h;
+  h.sender_->fail_at(0, Error{errc::delivery_uncertain, "connection lost after the request"});
+  h.runtime_->start();
+  ASSERT_TRUE(h.on_event(message_event("ev-1", "m-1", "hi")).value());
+  ASSERT_TRUE(run_until(h.io_, [&] {
+    const auto outbox = h.store_.outbox();
+    return outbox.size() == 1 && outbox[0].state == OutboxState::failed;
+  }));
+  const auto status = h.status_of(h.store_.outbox()[0].id);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->attempts, 1);
+  EXPECT_TRUE(status->last_error.starts_with("delivery_uncertain")) << status->last_error;
+
+  // The chat goes on; the uncertain message is not among what is sent.
+  OutgoingMessage later = OutgoingMessage::plain("later");
+  later.bot = "bot";
+  later.chat_id = "chat-1";
+  ASSERT_TRUE(run_on(h.io_, h.runtime_->send(later)));
+  ASSERT_TRUE(h.wait_for_delivery("later"));
+  EXPECT_EQ(h.sender_->send_calls(), 2);
+  const auto bot = h.runtime_->status()[0];
+  EXPECT_EQ(bot.delivery_uncertain, 1u);
+  EXPECT_EQ(bot.send_failures, 0u);
+  EXPECT_NE(bot.last_error.find("delivery_uncertain"), std::string::npos) << bot.last_error;
+}
+
 TEST(RuntimeTest, ProactiveSendGetsAnIdempotencyKeyAndAStatus) {
   Harness h;
   h.runtime_->start();

@@ -208,6 +208,7 @@ class WecomFake(HttpFake):
         self._sent_at: dict[str, collections.deque[float]] = {}
         self._response_codes: dict[str, _ResponseCode] = {}
         self._inject: dict[str, list[int]] = {}  # endpoint -> errcodes to answer next
+        self._drop: dict[str, int] = {}  # endpoint -> requests to handle, then hang up on
 
     def _banner_details(self) -> str:
         return f"corp_id {self.corp_id}, agent_id {self.agent_id}"
@@ -255,13 +256,24 @@ class WecomFake(HttpFake):
         with self._lock:
             self._inject.setdefault(endpoint, []).extend([errcode] * n)
 
+    def drop_after_handling(self, endpoint: str, n: int = 1) -> None:
+        """The next `n` requests on `endpoint` are handled as usual (a message is delivered and
+        counted) and then the connection is closed without an answer: the answer was lost on
+        the way back, so the sender cannot know that the message arrived."""
+        if endpoint not in ("webhook", "gettoken", "message", "aibot"):
+            raise ValueError(f"unknown endpoint {endpoint}")
+        with self._lock:
+            self._drop[endpoint] = self._drop.get(endpoint, 0) + n
+
     def _reset_platform(self) -> None:
         # Keys, tokens and response codes stay.
         self._sent_at.clear()
         self._inject.clear()
+        self._drop.clear()
 
     def _controls(self) -> dict[str, Callable[[dict], Optional[Response]]]:
         """POST /_fake/fail_next         {"endpoint": "webhook", "n": 1, "errcode": -1}
+        POST /_fake/drop_after_handling {"endpoint": "webhook", "n": 1}
         POST /_fake/add_webhook_key    {"key": "..."} (optional) -> {"key", "url"}
         POST /_fake/remove_webhook_key {"key": "..."}
         POST /_fake/new_response_code  -> {"response_code", "url"}
@@ -278,6 +290,9 @@ class WecomFake(HttpFake):
         return {
             "fail_next": lambda a: self.fail_next(
                 str(a["endpoint"]), int(a.get("n", 1)), int(a.get("errcode", E_BUSY))
+            ),
+            "drop_after_handling": lambda a: self.drop_after_handling(
+                str(a["endpoint"]), int(a.get("n", 1))
             ),
             "add_webhook_key": add_webhook_key,
             "remove_webhook_key": lambda a: self.remove_webhook_key(str(a["key"])),
@@ -338,9 +353,15 @@ class WecomFake(HttpFake):
             return self._finish(req, Response(404, b"<html><body>404 Not Found</body></html>",
                                               {}, "text/html"))
         try:
-            return self._finish(req, handler(req))
+            resp = self._finish(req, handler(req))
         except _Invalid as e:
-            return self._finish(req, _error(e.errcode, e.detail))
+            resp = self._finish(req, _error(e.errcode, e.detail))
+        with self._lock:
+            drop = self._drop.get(req.endpoint, 0) > 0
+            if drop:
+                self._drop[req.endpoint] -= 1
+        # None: the connection is closed with no answer (see HttpFake._on_connection).
+        return None if drop else resp
 
     def _record_answer(self, req: Request, resp: Response) -> None:
         req.errcode = _errcode_of(resp)

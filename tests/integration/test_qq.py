@@ -133,6 +133,23 @@ def test_an_expired_token_is_fetched_again(launch, make_qq_fake):
     assert fake.stats()["token_fetches"] > fetches
 
 
+def test_a_gateway_token_refused_with_4004_is_replaced_before_identifying_again(
+        launch, make_qq_fake):
+    """QQ revoked the token while the connection was down: the resume is closed with 4004.
+    Identifying again with the same cached token would be refused again, forever."""
+    fake = make_qq_fake()
+    bg = start_bot(launch, fake, intents=PUBLIC_INTENTS)
+    assert fake.wait_connected(10)
+    fetches = fake.stats()["token_fetches"]
+    fake.expire_tokens_now()
+    fake.drop_connection()
+    assert fake.wait_stat("identifies", 2, 15), bg.log_text()
+    assert fake.stats()["token_fetches"] > fetches
+    m = fake.inject("C2C_MESSAGE_CREATE", "after")
+    wait_until(lambda: replies_to(fake, m), 10)
+    assert [r.content for r in replies_to(fake, m)] == ["Hello, after"]
+
+
 def test_webhook_mode_validation_signed_pushes_and_forgeries(launch, make_qq_fake):
     fake = make_qq_fake()
     bg = start_bot(launch, fake, mode="webhook")
@@ -199,6 +216,46 @@ def test_several_replies_to_one_message_each_get_their_own_msg_seq(launch, make_
         wait_until(lambda: len(replies_to(fake, m)) >= 2, 10)
         replies = replies_to(fake, m)
         assert [(r.content, r.msg_seq) for r in replies] == [("first", 1), ("second", 2)]
+        assert fake.rejected() == [], fake.rejected()
+    finally:
+        service.shutdown()
+
+
+def test_replies_past_the_fifth_to_one_message_are_merged_not_refused(launch, make_qq_fake):
+    """QQ takes 5 passive replies per msg_id and refuses the sixth with 22009 (no wait helps):
+    a handler's seven replies become five, the last carrying the rest."""
+    import http.server
+    import json
+    import threading
+
+    class Service(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"messages": [{"text": f"r{i}"} for i in range(1, 8)]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    service = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Service)
+    threading.Thread(target=service.serve_forever, daemon=True).start()
+    try:
+        fake = make_qq_fake()
+        bot = qq_bot(fake, intents=PUBLIC_INTENTS)
+        forward = f"http://127.0.0.1:{service.server_address[1]}/"
+        bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot], echo=False)
+                    + f'\n[forward]\nurl = "{forward}"\n')
+        assert fake.wait_connected(10), bg.log_text()
+        m = fake.inject("GROUP_AT_MESSAGE_CREATE", "tell me seven times")
+        wait_until(lambda: len(replies_to(fake, m)) >= 5, 10)
+        time.sleep(1.5)  # a sixth would come now
+        replies = replies_to(fake, m)
+        assert [r.content for r in replies] == ["r1", "r2", "r3", "r4", "r5\nr6\nr7"], \
+            [(r.content, r.msg_seq) for r in replies]
         assert fake.rejected() == [], fake.rejected()
     finally:
         service.shutdown()

@@ -21,7 +21,8 @@ import pytest
 import wecom_crypto
 from botgate_harness import (WECOM_AES_KEY, WECOM_TOKEN, WecomCallbacks, botgate_config,
                              free_port, http_request, wecom_bot, wait_until)
-from fakes.wecom_fake import (MARKDOWN_MAX_BYTES, TEXT_MAX_BYTES, WecomFake)
+from fakes.wecom_fake import (AIBOT_MARKDOWN_MAX_BYTES, MARKDOWN_MAX_BYTES, TEXT_MAX_BYTES,
+                              WecomFake)
 
 BOT_NAME = "RobotA"  # the display name users @-mention in groups
 RULES = [
@@ -553,6 +554,27 @@ def test_aibot_reply_to_response_url(wecom_fake, launch):
     assert cb.post_encrypted(enc, json_body=True, msg_signature="0" * 40)[0] in REJECTED
 
 
+def test_aibot_replies_beyond_one_message_go_in_the_one_post(wecom_fake, launch):
+    """A response_url takes one POST (the fake refuses a second, as WeCom does): a reply longer
+    than one message must not become a second POST whose part is refused and lost."""
+    bg = launch(config(wecom_fake, bot_kw={"name": "ai", "kind": "aibot"}))
+    cb = WecomCallbacks(bg, "ai", receive_id="")
+    expected = "long:" + long_text(25000)
+    assert len(expected.encode()) > AIBOT_MARKDOWN_MAX_BYTES
+    msg = wecom_crypto.aibot_message(text=f"@{BOT_NAME} {expected}",
+                                     response_url=wecom_fake.aibot_response_url(),
+                                     user_id="wangwu")
+    assert cb.post_plaintext(wecom_crypto.dumps(msg), json_body=True)[0] == 200
+    [d] = wait_delivered(wecom_fake, 1, endpoint="aibot")
+    time.sleep(2)  # a second POST would come now (the outbox sends the parts one by one)
+    assert wecom_fake.count("aibot") == 1, wecom_fake.errcodes("aibot")
+    assert wecom_fake.errcodes("aibot") == [0]
+    size = len(d.content.encode("utf-8"))
+    assert AIBOT_MARKDOWN_MAX_BYTES - 64 < size <= AIBOT_MARKDOWN_MAX_BYTES, size
+    assert d.content.endswith("…")
+    assert expected.startswith(d.content[:-2].rstrip())
+
+
 # ---------------------------------------------------------------------- platform faults
 
 
@@ -572,6 +594,36 @@ def test_webhook_outage_and_busy_then_delivery(wecom_fake, group):
     d = wait_delivered(wecom_fake, 2, timeout=20, key=key)[1]
     assert plain(d) == "Hello, busy"
     assert_quiet(wecom_fake, 2)
+
+
+def test_webhook_send_whose_answer_is_lost_is_delivered_once_and_reported(wecom_fake, group):
+    """A group webhook has no idempotency key: when WeCom takes the message and the answer is
+    lost, botgate must neither send it again (a duplicate in the group) nor call it sent."""
+    bg, cb, url, key = group
+    # A first message leaves a kept-alive connection in botgate's pool; the lost answer comes
+    # on it (the client's own retry on a fresh connection) and on a fresh one (the outbox's).
+    _, status = cb.group_message(f"@{BOT_NAME} warm", webhook_url=url)
+    assert status == 200
+    wait_delivered(wecom_fake, 1, key=key)
+    for n, text in ((2, "only once"), (3, "and again")):
+        wecom_fake.drop_after_handling("webhook", 1)
+        _, status = cb.group_message(f"@{BOT_NAME} {text}", webhook_url=url)
+        assert status == 200
+        assert plain(wait_delivered(wecom_fake, n, key=key)[n - 1]) == f"Hello, {text}"
+        # The outbox's retries come after 0.5-1 s, then 1-2 s: none may arrive.
+        assert_quiet(wecom_fake, n, 3.5, key=key)
+    assert wecom_fake.count("webhook") == 3
+    status, body = bg.get("/api/v1/status")
+    assert status == 200
+    [bot] = [b for b in json.loads(body)["bots"] if b["name"] == "wecom"]
+    assert bot["delivery_uncertain"] == 2, bot
+    assert bot["send_failures"] == 0, bot
+    assert "delivery_uncertain" in bot["last_error"], bot
+    log = bg.log_text()
+    assert log.count("may or may not have been delivered") == 2, log[-3000:]
+    # The chat goes on.
+    _, status = cb.group_message(f"@{BOT_NAME} after", webhook_url=url)
+    assert plain(wait_delivered(wecom_fake, 4, key=key)[3]) == "Hello, after"
 
 
 def test_dead_webhook_key_is_not_retried(wecom_fake, group):

@@ -469,6 +469,26 @@ def test_outage_and_fail_next(fake, client):
     assert len(fake.delivered()) == 1
 
 
+def test_drop_after_handling_delivers_then_hangs_up(fake):
+    key = fake.add_webhook_key()
+    fake.drop_after_handling("webhook", 1)
+    conn = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=5)
+    body = json.dumps(text("lost answer")).encode()
+    conn.request("POST", f"{WEBHOOK}?key={key}", body, {"Content-Type": "application/json"})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        conn.getresponse()
+    conn.close()
+    [d] = fake.delivered("webhook")
+    assert d.content == "lost answer"
+    # Only the next one: then answered as usual.
+    c = Client(fake)
+    try:
+        assert c.webhook(key, text("answered"))[1]["errcode"] == 0
+    finally:
+        c.close()
+    assert len(fake.delivered("webhook")) == 2
+
+
 def test_unknown_path_and_method(fake, client):
     assert client.call("GET", "/cgi-bin/nothing")[0] == 404
     key = fake.add_webhook_key()

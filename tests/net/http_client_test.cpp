@@ -250,7 +250,8 @@ TEST_P(HttpClientTest, KeepsAtMostMaxIdlePerHost) {
   EXPECT_EQ(server.connections_accepted(), 3);
 }
 
-TEST_P(HttpClientTest, RetriesOnceWhenTheServerClosedAnIdleConnection) {
+TEST_P(HttpClientTest, AConnectionTheServerClosedWhileIdleIsNotUsed) {
+  // Checked before use, so even a POST (which is never sent twice) goes out on a new one.
   TestHttpServer server;
   HttpClient client(ioc_.get_executor(), short_options());
   ASSERT_TRUE(send(client, server.url()));
@@ -285,7 +286,8 @@ TEST_P(HttpClientTest, RetriesOnlyOnce) {
   ASSERT_TRUE(send(client, server.url()));
 
   // From now on the server drops every request unanswered: the pooled connection fails, the
-  // fresh one fails too, and there is no third attempt.
+  // fresh one fails too, and there is no third attempt. (A GET may be sent again although the
+  // server read it: it changes nothing there.)
   server.set_mode(TestHttpServer::Mode::close_on_request);
   auto response = send(client, server.url());
 
@@ -293,6 +295,75 @@ TEST_P(HttpClientTest, RetriesOnlyOnce) {
   EXPECT_TRUE(response.error().is(errc::platform_unavailable)) << response.error().message();
   EXPECT_EQ(server.connections_accepted(), 2);
   EXPECT_EQ(server.requests().size(), 3u);
+}
+
+HttpRequest post_request(std::string body) {
+  HttpRequest request{http::verb::post, "/", 11};
+  request.body() = std::move(body);
+  return request;
+}
+
+TEST_P(HttpClientTest, PostReadByTheServerOnAPooledConnectionIsNotSentAgain) {
+  // A group webhook with no idempotency key: the server read the request, then the connection
+  // broke before an answer. It may have been delivered, so it must not go out a second time.
+  TestHttpServer server;
+  HttpClient client(ioc_.get_executor(), short_options());
+  ASSERT_TRUE(send(client, server.url()));
+
+  server.set_mode(TestHttpServer::Mode::close_on_request);
+  auto response = send(client, server.url("/send"), post_request("once"));
+
+  ASSERT_FALSE(response);
+  EXPECT_TRUE(response.error().is(errc::delivery_uncertain)) << response.error().message();
+  EXPECT_EQ(server.requests().size(), 2u);  // the GET, and the POST once
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
+TEST_P(HttpClientTest, PostReadByTheServerOnANewConnectionIsUncertain) {
+  TestHttpServer server({.tls = false, .mode = TestHttpServer::Mode::close_on_request});
+  HttpClient client(ioc_.get_executor(), short_options());
+
+  auto response = send(client, server.url("/send?key=SECRET"), post_request("once"));
+
+  ASSERT_FALSE(response);
+  EXPECT_TRUE(response.error().is(errc::delivery_uncertain)) << response.error().message();
+  EXPECT_EQ(response.error().detail.find("SECRET"), std::string::npos);
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST_P(HttpClientTest, PostThatTimesOutAfterBeingWrittenIsUncertain) {
+  TestHttpServer server({.tls = false, .mode = TestHttpServer::Mode::silent});
+  HttpClient client(ioc_.get_executor(), short_options());
+
+  auto response = send(client, server.url(), post_request("slow"));
+
+  ASSERT_FALSE(response);
+  EXPECT_TRUE(response.error().is(errc::delivery_uncertain)) << response.error().message();
+}
+
+TEST_P(HttpClientTest, PostMarkedIdempotentIsSentAgainOnANewConnection) {
+  // Feishu uuid, Discord nonce, QQ msg_seq: the platform drops the second copy.
+  TestHttpServer server;
+  HttpClient client(ioc_.get_executor(), short_options());
+  ASSERT_TRUE(send(client, server.url()));
+  server.set_mode(TestHttpServer::Mode::close_on_request);
+  RequestOptions idempotent;
+  idempotent.idempotent = true;
+
+  std::optional<Result<HttpResponse>> out;
+  asio::co_spawn(ioc_, client.send(server.url("/send"), post_request("keyed"), idempotent),
+                 [&](std::exception_ptr e, Result<HttpResponse> result) {
+                   ASSERT_FALSE(e);
+                   out.emplace(std::move(result));
+                 });
+  ioc_.restart();
+  ioc_.run();
+
+  ASSERT_TRUE(out);
+  ASSERT_FALSE(*out);
+  EXPECT_TRUE(out->error().is(errc::platform_unavailable)) << out->error().message();
+  EXPECT_EQ(server.requests().size(), 3u);  // the GET, the POST on the pooled and a new one
+  EXPECT_EQ(server.connections_accepted(), 2);
 }
 
 TEST_P(HttpClientTest, ResponseBodyLimit) {

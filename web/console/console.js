@@ -473,6 +473,8 @@ function botCard(bot) {
     counter('messages in', 'events_in', bot.events_in),
     counter('messages out', 'messages_sent', bot.messages_sent),
     counter('send failures', 'send_failures', bot.send_failures, {warn: true}),
+    counter('uncertain deliveries', 'delivery_uncertain', bot.delivery_uncertain,
+      {warn: true, hint: 'sent, then the connection broke before the answer: maybe delivered, not sent again'}),
     counter('callbacks rejected', 'callbacks_rejected', bot.callbacks_rejected, {warn: true}),
     queues,
     counter('rate-limit waits', 'rate_limit_waits', bot.rate_limit_waits, {hint: rateHint})));

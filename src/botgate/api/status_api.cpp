@@ -22,7 +22,8 @@ json::object bot_status_json(const BotStatus& bot, const QueueDepth& depth) {
     connections.emplace_back(json::object{{"state", connection.state},
                                           {"detail", connection.detail},
                                           {"reconnects", connection.reconnects},
-                                          {"resumes", connection.resumes}});
+                                          {"resumes", connection.resumes},
+                                          {"frames_skipped", connection.frames_skipped}});
   }
   json::object out;
   out["name"] = bot.name;
@@ -33,6 +34,7 @@ json::object bot_status_json(const BotStatus& bot, const QueueDepth& depth) {
   out["events_in"] = bot.events_in;
   out["messages_sent"] = bot.messages_sent;
   out["send_failures"] = bot.send_failures;
+  out["delivery_uncertain"] = bot.delivery_uncertain;
   out["callbacks_rejected"] = bot.callbacks_rejected;
   out["last_event_at"] = time_or_null(bot.last_event_at);
   out["last_callback_at"] = time_or_null(bot.last_callback_at);

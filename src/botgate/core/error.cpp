@@ -25,6 +25,7 @@ class BotgateCategory final : public error_category {
       case errc::cancelled: return "cancelled";
       case errc::invalid_argument: return "invalid_argument";
       case errc::not_found: return "not_found";
+      case errc::delivery_uncertain: return "delivery_uncertain";
     }
     return "unknown botgate error";
   }
@@ -90,6 +91,7 @@ unsigned http_status_for(const Error& error) noexcept {
     case errc::token_rejected:
       return 503;
     case errc::platform_rejected:
+    case errc::delivery_uncertain:
       return 502;
   }
   return 500;

@@ -47,6 +47,11 @@ enum class errc {
   invalid_argument,
   /// No route or no bot with that name.
   not_found,
+  /// A request that must not reach the platform twice (no idempotency key) may or may not have
+  /// reached it: the connection was lost or the deadline passed after (part of) it was written.
+  /// Never retried: sending it again could deliver it twice, and not sending it could lose it;
+  /// the message is marked failed with this reason and counted, rather than guessed at.
+  delivery_uncertain,
 };
 
 /// The category of `errc`; its name is "botgate".

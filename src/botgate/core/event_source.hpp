@@ -21,6 +21,8 @@ struct EventSourceStatus {
   std::string detail;
   std::uint64_t reconnects = 0;
   std::uint64_t resumes = 0;
+  /// Frames the protocol did not understand and skipped (GatewayAction SkipFrame).
+  std::uint64_t frames_skipped = 0;
 };
 
 class EventSource {

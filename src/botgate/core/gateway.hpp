@@ -97,6 +97,10 @@ struct Reconnect {
   std::string reason;  // for the log; never a secret
   std::string url;
   std::chrono::milliseconds delay{0};
+  /// The platform refused the credential this connection identified with (QQ close code 4004):
+  /// the runner tells the endpoint (GatewayEndpoint::credential_rejected) so that the next
+  /// connection carries a new one rather than the one just refused.
+  bool credential_rejected = false;
   bool operator==(const Reconnect&) const = default;
 };
 
@@ -109,8 +113,17 @@ struct Fatal {
   bool operator==(const Fatal&) const = default;
 };
 
+/// The frame was not understood (not JSON, no opcode): it is skipped and the connection goes on
+/// with the next one. A resume instead would have the platform replay that same frame, again
+/// and again. The runner counts it (EventSourceStatus::frames_skipped) and logs it, at most once
+/// a minute; `reason` never holds the frame's content.
+struct SkipFrame {
+  std::string reason;
+  bool operator==(const SkipFrame&) const = default;
+};
+
 using GatewayAction =
-    std::variant<SendFrame, StartHeartbeat, EmitEvent, SaveSession, Reconnect, Fatal>;
+    std::variant<SendFrame, StartHeartbeat, EmitEvent, SaveSession, Reconnect, Fatal, SkipFrame>;
 
 /// `on_closed()` code for a connection that ended without a close frame (TCP reset, timeout).
 inline constexpr int kNoCloseCode = 0;
@@ -134,8 +147,8 @@ class GatewayProtocol {
   /// each connect: it may have expired while disconnected). Usually returns nothing, as both
   /// platforms speak first (Hello).
   virtual std::vector<GatewayAction> on_connected(std::string credential) = 0;
-  /// One text frame from the server. Malformed frames ask for a resume: the platform never sends
-  /// them, so the connection is broken.
+  /// One text frame from the server. A frame that is not understood gives `SkipFrame` (its
+  /// sequence number, if it has one, is taken as seen).
   virtual std::vector<GatewayAction> on_frame(std::string_view frame) = 0;
   /// The heartbeat timer fired: a `SendFrame` with the heartbeat, or `Reconnect{resume = true}`
   /// when the previous heartbeat was never acknowledged (zombie connection).

@@ -69,6 +69,18 @@ class Sender {
     parts.push_back(std::move(message));
     return parts;
   }
+  /// Turns all the replies of one event (in order) into the messages that enter the outbox.
+  /// The default puts each through split(). A platform that limits how many messages may answer
+  /// one event merges them here, where all of them are known: a WeCom AI bot's response_url
+  /// takes one POST, QQ takes 5 passive replies per msg_id. Called before the idempotency keys
+  /// are given (one per returned message).
+  virtual std::vector<OutgoingMessage> split_replies(std::vector<OutgoingMessage> replies) const {
+    std::vector<OutgoingMessage> out;
+    for (OutgoingMessage& reply : replies) {
+      for (OutgoingMessage& part : split(std::move(reply))) out.push_back(std::move(part));
+    }
+    return out;
+  }
   /// When the cached access token expires (never the token itself), for the status views;
   /// nothing for platforms whose credential does not expire. Called from any thread.
   virtual std::optional<std::chrono::system_clock::time_point> token_expires_at() const {

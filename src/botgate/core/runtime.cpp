@@ -207,6 +207,7 @@ struct Runtime::Bot {
   std::atomic<std::uint64_t> events_in{0};
   std::atomic<std::uint64_t> messages_sent{0};
   std::atomic<std::uint64_t> send_failures{0};
+  std::atomic<std::uint64_t> delivery_uncertain{0};
   std::atomic<std::uint64_t> callbacks_rejected{0};
   /// Lines an outsider can repeat per request: at most one a second each (core/log_rate_limit).
   LogRateLimit rejected_log;
@@ -345,6 +346,7 @@ std::vector<BotStatus> Runtime::status() const {
     s.events_in = bot->events_in;
     s.messages_sent = bot->messages_sent;
     s.send_failures = bot->send_failures;
+    s.delivery_uncertain = bot->delivery_uncertain;
     s.has_webhook = bot->parts.webhook != nullptr && bot->parts.webhook_public;
     s.callbacks_rejected = bot->callbacks_rejected;
     const RateLimitWaits in_sender = bot->parts.sender->rate_limit_waits();
@@ -497,13 +499,8 @@ asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event) {
 
 std::vector<OutgoingMessage> Runtime::split_for_platform(Bot& bot,
                                                          std::vector<OutgoingMessage> messages) {
-  std::vector<OutgoingMessage> out;
-  for (OutgoingMessage& message : messages) {
-    for (OutgoingMessage& part : bot.parts.sender->split(std::move(message))) {
-      out.push_back(std::move(part));
-    }
-  }
-  return out;
+  if (messages.empty()) return messages;
+  return bot.parts.sender->split_replies(std::move(messages));
 }
 
 asio::awaitable<Result<std::int64_t>> Runtime::send(OutgoingMessage message) {
@@ -820,6 +817,18 @@ asio::awaitable<Runtime::Attempt> Runtime::deliver(Bot& bot, const OutboxItem& i
   }
   const Error& error = sent.error();
   const int attempt = item.attempts + 1;
+  if (error.is(errc::delivery_uncertain)) {
+    // Neither sent again (it may be there already, and the platform has no key to drop a copy)
+    // nor counted as a failure (it may have arrived): recorded as what it is.
+    ++bot.delivery_uncertain;
+    spdlog::warn("bot {}: message {} to chat {} may or may not have been delivered (attempt {}); "
+                 "not sent again: {}",
+                 bot.name, item.id, item.message.chat_id, attempt, error.message());
+    bot.set_error(error.message());
+    (void)co_await store_.outbox_failed(item.id, error.message());
+    log_.delivery(item.message, bot.platform, LogOutcome::failed, error.message(), attempt);
+    co_return Attempt{Attempt::done};
+  }
   // A rate limit is the platform pacing us, not a failure: it never uses up the attempts.
   const bool gave_up = attempt >= options_.max_send_attempts && !error.is(errc::rate_limited);
   if (!is_retryable(error) || gave_up) {

@@ -53,6 +53,10 @@ struct BotStatus {
   std::uint64_t events_in = 0;
   std::uint64_t messages_sent = 0;
   std::uint64_t send_failures = 0;
+  /// Messages that may or may not have reached the platform (errc::delivery_uncertain): the
+  /// request was written, then the connection broke or the deadline passed, and the platform
+  /// has no idempotency key to send it again safely. Marked failed, never sent again.
+  std::uint64_t delivery_uncertain = 0;
   std::uint64_t callbacks_rejected = 0;  // forged, stale or malformed callbacks
   /// How often the platform made a message wait (429 and the like), and for how long in all.
   std::uint64_t rate_limit_waits = 0;
@@ -148,6 +152,7 @@ class Runtime {
   /// more) or the platform cannot carry this reply in its answer.
   static bool hand_reply_to_waiter(Bot& bot, const std::string& event_id,
                                    const OutgoingMessage& reply);
+  /// The replies of one event as the platform takes them (Sender::split_replies).
   static std::vector<OutgoingMessage> split_for_platform(Bot& bot,
                                                          std::vector<OutgoingMessage> messages);
 

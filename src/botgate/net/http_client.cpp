@@ -20,7 +20,10 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <sys/socket.h>
+
 #include <array>
+#include <cerrno>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -67,7 +70,53 @@ struct Exchange {
   /// The exchange failed before any byte of a response arrived, and not by a deadline or a
   /// cancellation: on a pooled connection, the server having closed it while idle.
   bool failed_before_response = false;
+  /// Some byte of the request went out: from then on the server may have received it.
+  bool wrote_any = false;
 };
+
+/// RFC 9110 9.2.2: methods whose effect is the same when a request is sent twice.
+bool idempotent_method(http::verb method) {
+  switch (method) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::put:
+    case http::verb::delete_:
+    case http::verb::options:
+    case http::verb::trace:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/// The error of a failed exchange, as the caller should see it: a request that may have
+/// reached the server and must not reach it twice is `delivery_uncertain`, whatever broke.
+/// A response the client refused (too large) or a cancellation keeps its own error.
+Error settle_failure(const Exchange& outcome, bool idempotent) {
+  const Error& error = outcome.response.error();
+  if (idempotent || !outcome.wrote_any || error.is(errc::malformed_payload) ||
+      error.is(errc::cancelled)) {
+    return error;
+  }
+  return Error{errc::delivery_uncertain,
+               "the request went out, but no complete answer came (" + error.message() + ")"};
+}
+
+/// Whether an idle pooled connection can carry a request: the server has not closed it (a
+/// read would give EOF or a reset) and sent nothing unasked (a 408 or a TLS alert before it
+/// closes). A peek that does not block, as curl does before it reuses a connection; it narrows
+/// the window in which a request goes out on a connection the server is closing to the time
+/// between this check and the write.
+bool still_usable(Connection& connection) {
+  if (connection.buffer.size() != 0) return false;
+  auto& socket = std::visit(
+      [](auto& stream) -> asio::ip::tcp::socket& { return beast::get_lowest_layer(stream).socket(); },
+      connection.stream);
+  if (!socket.is_open()) return false;
+  char byte = 0;
+  const auto got = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
 
 /// Whether a failure before any response byte may be the server having closed an idle
 /// connection. Deadlines and cancellation are not: a retry would only run into them again.
@@ -86,15 +135,19 @@ asio::awaitable<Exchange> exchange_on(Stream& stream, beast::flat_buffer& buffer
   lowest.expires_after(options.request_timeout);
 
   error_code write_ec;
+  std::size_t written = 0;
   if (request.chunked()) {
-    std::tie(write_ec, std::ignore) = co_await http::async_write(stream, request, kTuple);
+    std::tie(write_ec, written) = co_await http::async_write(stream, request, kTuple);
   } else {
     // One send of the head and the body (a gather write) instead of Beast's serializer, which
     // cost about as much as the send: ~5% of a Discord gateway event with its reply.
     const std::string head = request_head(request);
     const std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(request.body())};
-    std::tie(write_ec, std::ignore) = co_await asio::async_write(stream, wire, kTuple);
+    std::tie(write_ec, written) = co_await asio::async_write(stream, wire, kTuple);
   }
+  // Over TLS, bytes count once a whole record went out: a record cut short cannot be
+  // decrypted, so the server cannot have acted on it.
+  outcome.wrote_any = written > 0 || !write_ec;
   if (write_ec) {
     lowest.expires_never();
     outcome.response = transport_error(write_ec, "send request to", where);
@@ -237,7 +290,8 @@ struct HttpClient::Impl {
                                    request, options, where);
   }
 
-  asio::awaitable<Result<HttpResponse>> send(std::string url_text, HttpRequest request) {
+  asio::awaitable<Result<HttpResponse>> send(std::string url_text, HttpRequest request,
+                                             RequestOptions request_options) {
     auto url = parse_url(url_text);
     if (!url) {
       co_return url.error();
@@ -256,17 +310,24 @@ struct HttpClient::Impl {
       request.content_length(0);  // some servers answer 411 to a body-less POST without it
     }
 
+    const bool idempotent = request_options.idempotent || idempotent_method(request.method());
     const std::string key = pool_key(*url);
     const std::string where = url->authority();
-    if (ConnectionPtr pooled = take_idle(key)) {
+    ConnectionPtr pooled = take_idle(key);
+    while (pooled && !still_usable(*pooled)) pooled = take_idle(key);
+    if (pooled) {
       Exchange outcome = co_await exchange(*pooled, request, where);
-      if (outcome.response || !outcome.failed_before_response) {
-        if (outcome.reusable) {
-          put_idle(key, std::move(pooled));
-        }
+      if (outcome.reusable) {
+        put_idle(key, std::move(pooled));
+      }
+      if (outcome.response) {
         co_return std::move(outcome.response);
       }
-      // The server closed the idle connection under us; try once more on a new one.
+      // The server closed the idle connection under us. Sent again on a new one only when that
+      // cannot deliver it twice: nothing of it went out, or sending it twice does no harm.
+      if (!outcome.failed_before_response || (outcome.wrote_any && !idempotent)) {
+        co_return settle_failure(outcome, idempotent);
+      }
     }
 
     auto fresh = co_await connect(*url);
@@ -276,6 +337,9 @@ struct HttpClient::Impl {
     Exchange outcome = co_await exchange(**fresh, request, where);
     if (outcome.reusable) {
       put_idle(key, std::move(*fresh));
+    }
+    if (!outcome.response) {
+      co_return settle_failure(outcome, idempotent);
     }
     co_return std::move(outcome.response);
   }
@@ -295,13 +359,19 @@ HttpClient::HttpClient(asio::any_io_executor executor, HttpClientOptions options
 HttpClient::~HttpClient() = default;
 
 asio::awaitable<Result<HttpResponse>> HttpClient::send(std::string url, HttpRequest request) {
+  const RequestOptions options;
+  co_return co_await send(std::move(url), std::move(request), options);
+}
+
+asio::awaitable<Result<HttpResponse>> HttpClient::send(std::string url, HttpRequest request,
+                                                       RequestOptions options) {
   if (!impl_->options.strand_per_exchange) {
-    co_return co_await impl_->send(std::move(url), std::move(request));
+    co_return co_await impl_->send(std::move(url), std::move(request), options);
   }
   // Each exchange runs on a strand of its own: Beast's deadline timers run on the caller's
   // executor, and they must not race the I/O they guard if the caller is not on a strand.
   auto strand = asio::make_strand(impl_->executor);
-  auto exchange = impl_->send(std::move(url), std::move(request));
+  auto exchange = impl_->send(std::move(url), std::move(request), options);
   co_return co_await asio::co_spawn(strand, std::move(exchange), asio::use_awaitable);
 }
 

@@ -36,6 +36,19 @@ struct HttpClientOptions {
   std::string ca_file;
 };
 
+/// How the client may treat one request.
+struct RequestOptions {
+  /// Not an aggregate (STYLE.md 4.3 rule 8: an aggregate temporary built inside a `co_await`
+  /// expression is miscompiled by GCC 12): name one, set its fields, pass it.
+  RequestOptions() = default;
+
+  /// The request may reach the server twice without harm. GET, HEAD, PUT, DELETE, OPTIONS and
+  /// TRACE are (RFC 9110 9.2.2) whatever this says; set it for a POST or PATCH that carries the
+  /// platform's idempotency key (Feishu `uuid`, Discord `nonce` + `enforce_nonce`, QQ
+  /// `msg_id` + `msg_seq`, WeCom `enable_duplicate_check`) or has no effect twice (a token).
+  bool idempotent = false;
+};
+
 /// Thread safety: `send` may be called from any strand concurrently; each call uses its own
 /// connection (taken from or returned to the pool under a mutex).
 ///
@@ -51,8 +64,16 @@ class HttpClient {
 
   /// Sends `request` to the absolute `url` (its target and Host header are set from it).
   /// Connection failures, TLS failures and deadlines are errors (`errc::timeout`,
-  /// `errc::platform_unavailable`); any HTTP status is a response. A request on a pooled
-  /// connection that the server had closed is retried once on a new connection.
+  /// `errc::platform_unavailable`); any HTTP status is a response.
+  ///
+  /// A pooled connection is checked before it is used: one the server closed while it was idle
+  /// (or that holds unexpected bytes) is dropped and a new one opened. When an exchange on a
+  /// pooled connection still fails before any response byte (the server closed it under us):
+  /// - if no byte of the request was written, it is sent once more on a new connection;
+  /// - if some or all of it was written, the server may have received and acted on it: an
+  ///   idempotent request (see RequestOptions) is sent once more on a new connection, any other
+  ///   request is not, and its error is `errc::delivery_uncertain`, as is every failure of a
+  ///   non-idempotent request after bytes of it were written (lost connection, deadline).
   ///
   /// Also sets User-Agent "botgate/0.1" unless the request has one, and Content-Length when
   /// there is a body (or for a body-less POST/PUT/PATCH); other headers are sent as given.
@@ -60,6 +81,8 @@ class HttpClient {
   /// response exceeds max_response_bytes), `cancelled`. Error details name host and port,
   /// never the target or a header value.
   asio::awaitable<Result<HttpResponse>> send(std::string url, HttpRequest request);
+  asio::awaitable<Result<HttpResponse>> send(std::string url, HttpRequest request,
+                                             RequestOptions options);
 
  private:
   struct Impl;

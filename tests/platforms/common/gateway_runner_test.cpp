@@ -85,9 +85,16 @@ class TestEndpoint final : public GatewayEndpoint {
     asked.push_back(resume_url);
     co_return resume_url.empty() ? main_url_ : resume_url;
   }
-  asio::awaitable<Result<std::string>> credential() override { co_return std::string("s3cret"); }
+  asio::awaitable<Result<std::string>> credential() override {
+    co_return "s3cret-" + std::to_string(rejected.size());
+  }
+  asio::awaitable<void> credential_rejected(std::string credential) override {
+    rejected.push_back(std::move(credential));
+    co_return;
+  }
 
   std::vector<std::string> asked;
+  std::vector<std::string> rejected;
 
  private:
   std::string main_url_;
@@ -201,7 +208,7 @@ TEST_F(GatewayRunnerTest, EventsBecomeDurableAndTheSessionIsSavedAfterThem) {
 
   ASSERT_TRUE(run_until(io_, [&] { return inbox_ids().size() == 3; }));
   EXPECT_EQ(inbox_ids(), (std::vector<std::string>{"m2", "m3", "m4"}));
-  EXPECT_EQ(protocol_->credentials, std::vector<std::string>{"s3cret"});
+  EXPECT_EQ(protocol_->credentials, std::vector<std::string>{"s3cret-0"});
   ASSERT_TRUE(run_until(io_, [&] {
     auto s = stored_session();
     return s && s->sequence == 4;
@@ -216,6 +223,50 @@ TEST_F(GatewayRunnerTest, EventsBecomeDurableAndTheSessionIsSavedAfterThem) {
   ASSERT_TRUE(end);
   EXPECT_NE(end->error, boost::beast::websocket::error::closed);
   EXPECT_EQ(stored_session()->sequence, 4) << "the session survives the stop";
+}
+
+TEST_F(GatewayRunnerTest, SkippedFramesAreCountedAndTheConnectionGoesOn) {
+  TestWsServer server;
+  make_runner(server.url("/gateway"));
+  protocol_->connected = [](ScriptedProtocol&) { return Actions{SendFrame{"identify"}}; };
+  protocol_->frame = [](ScriptedProtocol& p, std::string_view text) {
+    if (text == "identify") {
+      p.session_ = GatewaySession{"sess", 1, "", ""};
+      return Actions{SaveSession{p.session_}, SendFrame{"bad 1"}};
+    }
+    if (text == "bad 1") return Actions{SkipFrame{"not JSON"}, SendFrame{"bad 2"}};
+    if (text == "bad 2") return Actions{SkipFrame{"not JSON"}, SendFrame{"seq:2"}};
+    if (sequence_of(text) == 2) {
+      p.session_.sequence = 2;
+      return Actions{EmitEvent{event_numbered(2)}};
+    }
+    return Actions{};
+  };
+  start();
+
+  ASSERT_TRUE(run_until(io_, [&] { return inbox_ids().size() == 1; }));
+  EXPECT_EQ(runner_->status().frames_skipped, 2u);
+  EXPECT_EQ(runner_->status().reconnects, 0u);
+  EXPECT_EQ(protocol_->sessions_at_connect.size(), 1u);
+  EXPECT_EQ(runner_->status().state, "connected");
+  stop_and_wait();
+}
+
+TEST_F(GatewayRunnerTest, ARejectedCredentialIsReportedAndTheNextConnectionGetsANewOne) {
+  TestWsServer server;
+  make_runner(server.url("/gateway"));
+  protocol_->connected = [](ScriptedProtocol& p) {
+    if (p.credentials.size() > 1) return Actions{};
+    Reconnect refused{false, "authentication failed (close code 4004)", "", {}};
+    refused.credential_rejected = true;
+    return Actions{refused};
+  };
+  start();
+
+  ASSERT_TRUE(run_until(io_, [&] { return protocol_->credentials.size() == 2; }));
+  EXPECT_EQ(endpoint_->rejected, std::vector<std::string>{"s3cret-0"});
+  EXPECT_EQ(protocol_->credentials[1], "s3cret-1");
+  stop_and_wait();
 }
 
 TEST_F(GatewayRunnerTest, AStoredSessionIsRestoredAndResumedOnItsResumeUrl) {

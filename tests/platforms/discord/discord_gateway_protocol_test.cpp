@@ -332,12 +332,22 @@ TEST(DiscordGatewayProtocolTest, ACloseBeforeReadyReconnectsToIdentify) {
 
 // --- Frames that are not for us ---------------------------------------------------------------
 
-TEST(DiscordGatewayProtocolTest, MalformedFrameResumes) {
+TEST(DiscordGatewayProtocolTest, AMalformedFrameIsSkippedAndTheConnectionGoesOn) {
+  // A resume would replay the same frame after the last sequence, and resume again, forever.
   for (const std::string_view bad : {"not json", "[1,2]", R"({"d":null})", R"({"op":"x"})"}) {
     Ready r;
-    const auto reconnect = only<Reconnect>(r.protocol.on_frame(bad));
-    EXPECT_TRUE(reconnect.resume) << bad;
+    const auto skip = only<SkipFrame>(r.protocol.on_frame(bad));
+    EXPECT_FALSE(skip.reason.empty()) << bad;
+    EXPECT_EQ(skip.reason.find(bad), std::string::npos) << "the frame's content stays out";
+    const Event event = message_event(r.protocol, frame("message_create_dm.json"));
+    EXPECT_FALSE(event.platform_event_id.empty()) << bad;
   }
+}
+
+TEST(DiscordGatewayProtocolTest, ASkippedFrameWithASequenceMovesTheSession) {
+  Ready r;
+  (void)only<SkipFrame>(r.protocol.on_frame(R"({"op":"x","s":9,"t":"MESSAGE_CREATE"})"));
+  EXPECT_EQ(r.protocol.session().sequence, 9);
 }
 
 TEST(DiscordGatewayProtocolTest, UnknownOpcodesAndEventsAreIgnored) {

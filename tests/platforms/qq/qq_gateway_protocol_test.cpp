@@ -369,6 +369,8 @@ TEST(QqGatewayProtocolTest, AuthenticationAndSessionFailuresIdentifyAfresh) {
     EXPECT_EQ(reconnect.delay, milliseconds(0)) << code;
     EXPECT_FALSE(r.protocol.session().resumable()) << code;
     EXPECT_EQ(r.protocol.session().sequence, 0) << code;
+    // Only 4004 says the token itself was refused: identifying with it again would fail again.
+    EXPECT_EQ(reconnect.credential_rejected, code == 4004) << code;
   }
 }
 
@@ -389,13 +391,20 @@ TEST(QqGatewayProtocolTest, ACloseBeforeReadyReconnectsToIdentify) {
 
 // --- Frames that are not for us ---------------------------------------------------------------
 
-TEST(QqGatewayProtocolTest, MalformedFrameResumes) {
+TEST(QqGatewayProtocolTest, AMalformedFrameIsSkippedAndTheConnectionGoesOn) {
+  // A resume would replay the same frame after the last sequence, and resume again, forever.
   for (const std::string_view bad : {"not json", "[1,2]", R"({"d":null})", R"({"op":"x"})"}) {
     Ready r;
-    const auto reconnect = only<Reconnect>(r.protocol.on_frame(bad));
-    EXPECT_TRUE(reconnect.resume) << bad;
-    EXPECT_TRUE(r.protocol.on_frame(frame("c2c_message_create.json")).empty()) << bad;
+    const auto skip = only<SkipFrame>(r.protocol.on_frame(bad));
+    EXPECT_FALSE(skip.reason.empty()) << bad;
+    (void)only<EmitEvent>(r.protocol.on_frame(frame("c2c_message_create.json")));
   }
+}
+
+TEST(QqGatewayProtocolTest, ASkippedFrameWithASequenceMovesTheSession) {
+  Ready r;
+  (void)only<SkipFrame>(r.protocol.on_frame(R"({"op":"x","s":9})"));
+  EXPECT_EQ(r.protocol.session().sequence, 9);
 }
 
 TEST(QqGatewayProtocolTest, UnknownOpcodesAndEventsAreIgnored) {

@@ -199,7 +199,7 @@ TEST(QqSendResponseTest, ErrorClasses) {
   auto header = read_qq_send_response(with_header);
   ASSERT_FALSE(header);
   EXPECT_EQ(header.error().retry_after, std::chrono::milliseconds(12s));
-  for (const char* code : {"22009", "20028", "1100308", "610013"}) {
+  for (const char* code : {"20028", "1100308", "610013"}) {
     auto r = read_qq_send_response(
         answer(200, std::string(R"({"code":)") + code + R"(,"message":"limit"})"));
     ASSERT_FALSE(r) << code;
@@ -363,6 +363,33 @@ TEST_F(QqSenderTest, ATokenRejectedTwiceFailsWithoutALoop) {
   expect_no_secret_in_errors();
 }
 
+TEST_F(QqSenderTest, RepliesToOneMessagePastTheFifthAreMergedIntoTheFifth) {
+  QqSender sender = make_sender();
+  std::vector<OutgoingMessage> replies;
+  for (int i = 0; i < 7; ++i) {
+    replies.push_back(reply(QqChatKind::group, "G", i, "part " + std::to_string(i + 1)));
+  }
+  replies.push_back(reply(QqChatKind::group, "G", 7, "to another message", "MSG-2"));
+  for (int i = 0; i < 6; ++i) {
+    replies.push_back(reply(QqChatKind::channel, "C", 8 + i, "channel " + std::to_string(i)));
+  }
+
+  const auto out = sender.split_replies(std::move(replies));
+  ASSERT_EQ(out.size(), 6u + 6u);  // five to MSG-1, one to MSG-2, six in a channel (no limit)
+  EXPECT_EQ(out[4].plain_text(), "part 5\npart 6\npart 7");
+  EXPECT_EQ(out[3].plain_text(), "part 4");
+  EXPECT_EQ(out[5].plain_text(), "to another message");
+  EXPECT_EQ(out[11].plain_text(), "channel 5");
+}
+
+TEST(QqSendResponseTest, TheSixthReplyIsRefusedForGood) {
+  auto r = read_qq_send_response(answer(400, R"({"code":22009,"message":"msg limit exceed"})"));
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::platform_rejected)) << r.error().message();
+  EXPECT_FALSE(is_retryable(r.error()));
+  EXPECT_NE(r.error().detail.find("22009"), std::string::npos);
+}
+
 TEST_F(QqSenderTest, ErrorClassesFromTheApi) {
   QqSender sender = make_sender();
   struct Case {
@@ -371,8 +398,9 @@ TEST_F(QqSenderTest, ErrorClassesFromTheApi) {
   };
   std::vector<Case> cases;
   cases.push_back({answer(429, "{}"), errc::rate_limited});
+  // A sixth reply to one message: no wait makes QQ take it (notes 6.2), so it is final.
   cases.push_back(
-      {answer(200, R"({"code":22009,"message":"msg limit exceed"})"), errc::rate_limited});
+      {answer(400, R"({"code":22009,"message":"msg limit exceed"})"), errc::platform_rejected});
   cases.push_back({answer(502, "bad gateway"), errc::platform_unavailable});
   cases.push_back(
       {answer(400, R"({"code":306003,"message":"retry"})"), errc::platform_unavailable});

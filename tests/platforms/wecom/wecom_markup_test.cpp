@@ -153,6 +153,7 @@ TEST(WecomMarkupTest, AppMessagesCarryTouserAndAgentid) {
   ASSERT_TRUE(content);
   EXPECT_EQ(json::parse(message_json(*content, "UserID1", 1000002)),
             json::parse(R"({"msgtype":"text","touser":"UserID1","agentid":1000002,
+                          "enable_duplicate_check":1,"duplicate_check_interval":300,
                           "text":{"content":"你的快递已到"}})"));
 }
 

@@ -280,6 +280,7 @@ TEST_F(WecomSenderTest, AnAppSendsWithItsTokenAndRefetchesItOnceWhenRejected) {
   EXPECT_EQ(sends[1].target(), "/cgi-bin/message/send?access_token=tok-2");
   EXPECT_EQ(json::parse(sends[1].body()),
             json::parse(R"({"msgtype":"text","touser":"mycreate","agentid":1000002,
+                          "enable_duplicate_check":1,"duplicate_check_interval":300,
                           "text":{"content":"你的快递已到"}})"));
   const auto gettoken = requests_to("/cgi-bin/gettoken");
   ASSERT_FALSE(gettoken.empty());
@@ -319,6 +320,81 @@ TEST_F(WecomSenderTest, AnAiBotAnswersThroughTheResponseUrl) {
   auto proactive = send(sender, OutgoingMessage::plain("unprompted"));
   ASSERT_FALSE(proactive);
   EXPECT_TRUE(proactive.error().is(errc::platform_rejected));
+}
+
+TEST_F(WecomSenderTest, AGroupMessageWhoseAnswerIsLostIsUncertainAndNotSentAgain) {
+  // A group webhook has no idempotency key: WeCom read the message, the connection broke.
+  WecomSender sender = make_sender(WecomKind::group);
+  server_.set_mode(botgate::test::TestServerMode::close_on_request);
+  auto sent = send(sender, group_reply("once"));
+  ASSERT_FALSE(sent);
+  EXPECT_TRUE(sent.error().is(errc::delivery_uncertain)) << sent.error().message();
+  EXPECT_FALSE(is_retryable(sent.error()));
+  EXPECT_EQ(requests_to("/cgi-bin/webhook/send").size(), 1u);
+}
+
+TEST_F(WecomSenderTest, AnAppMessageWhoseAnswerIsLostIsRetriedUnderTheDuplicateCheck) {
+  WecomSender sender = make_sender(WecomKind::app);
+  ASSERT_TRUE(botgate::test::run_on(io_, sender.prepare()));
+  server_.set_mode(botgate::test::TestServerMode::close_on_request);
+  OutgoingMessage m = app_message("hi");
+  m.idempotency_key = "event-0";
+  auto lost = send(sender, m);
+  ASSERT_FALSE(lost);
+  EXPECT_TRUE(is_retryable(lost.error())) << lost.error().message();
+
+  server_.set_mode(botgate::test::TestServerMode::answer);
+  auto retried = send(sender, m);
+  ASSERT_TRUE(retried) << retried.error().message();
+  const auto sends = requests_to("/cgi-bin/message/send");
+  ASSERT_EQ(sends.size(), 2u);
+  for (const HttpRequest& request : sends) {
+    const auto body = json::parse(request.body()).as_object();
+    EXPECT_EQ(body.at("enable_duplicate_check"), 1);
+    EXPECT_EQ(body.at("duplicate_check_interval"), 300);
+  }
+  EXPECT_EQ(sends[0].body(), sends[1].body());  // identical: WeCom delivers it once
+}
+
+TEST_F(WecomSenderTest, AnAiBotsRepliesToOneMessageGoToItsResponseUrlInOnePost) {
+  // A response_url takes one POST: a second one is refused, so its reply would be lost.
+  WecomSender sender = make_sender(WecomKind::aibot);
+  const std::string response_url = server_.url("/cgi-bin/aibot/response?response_code=RC");
+  std::vector<OutgoingMessage> replies;
+  replies.push_back(OutgoingMessage::plain("first"));
+  replies.push_back(OutgoingMessage::markdown("**second**"));
+  for (OutgoingMessage& m : replies) m.reply_context = response_url;
+
+  const auto parts = sender.split_replies(std::move(replies));
+  ASSERT_EQ(parts.size(), 1u);
+  ASSERT_TRUE(send(sender, parts[0]));
+  const auto requests = requests_to("/cgi-bin/aibot/response");
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(json::parse(requests[0].body()),
+            json::parse(R"({"msgtype":"markdown","markdown":{"content":"first\n\n**second**"}})"));
+}
+
+TEST_F(WecomSenderTest, AnAiBotsLongRepliesAreCutToOneMessageOfTheLimit) {
+  WecomSender sender = make_sender(WecomKind::aibot);
+  std::vector<OutgoingMessage> replies;
+  replies.push_back(OutgoingMessage::plain(std::string(15000, 'a')));
+  replies.push_back(OutgoingMessage::plain(std::string(15000, 'b')));
+  for (OutgoingMessage& m : replies) m.reply_context = "https://example.test/response?code=1";
+
+  const auto parts = sender.split_replies(std::move(replies));
+  ASSERT_EQ(parts.size(), 1u);
+  auto content = encode_content(parts[0], WecomKind::aibot);
+  ASSERT_TRUE(content);
+  EXPECT_LE(content->content.size(), kAibotMarkdownLimit);
+  EXPECT_GT(content->content.size(), kAibotMarkdownLimit - 16);
+  EXPECT_TRUE(content->content.starts_with(std::string(15000, 'a') + "\n\nbbb"));
+  EXPECT_TRUE(content->content.ends_with("…"));
+}
+
+TEST_F(WecomSenderTest, OtherKindsSendEachReplyOnItsOwn) {
+  WecomSender sender = make_sender(WecomKind::group);
+  std::vector<OutgoingMessage> replies{group_reply("one"), group_reply("two")};
+  EXPECT_EQ(sender.split_replies(std::move(replies)).size(), 2u);
 }
 
 TEST_F(WecomSenderTest, SplitUsesTheKindsLimits) {

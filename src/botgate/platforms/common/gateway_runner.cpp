@@ -111,6 +111,28 @@ void GatewayRunner::set_status(std::string state, std::string detail) {
   status_.detail = std::move(detail);
 }
 
+void GatewayRunner::note_skipped_frame(const std::string& reason) {
+  {
+    std::lock_guard lock(status_mutex_);
+    ++status_.frames_skipped;
+  }
+  constexpr std::chrono::minutes kLogEvery{1};
+  const auto now = std::chrono::steady_clock::now();
+  if (last_skip_log_ != std::chrono::steady_clock::time_point{} &&
+      now - last_skip_log_ < kLogEvery) {
+    ++skips_unlogged_;
+    return;
+  }
+  if (skips_unlogged_ > 0) {
+    spdlog::warn("{}: gateway frame skipped ({}); {} more skipped since the last report",
+                 options_.label, reason, skips_unlogged_);
+  } else {
+    spdlog::warn("{}: gateway frame skipped ({})", options_.label, reason);
+  }
+  last_skip_log_ = now;
+  skips_unlogged_ = 0;
+}
+
 void GatewayRunner::stop() {
   stopping_ = true;
   asio::post(strand_, [this] {
@@ -222,8 +244,14 @@ asio::awaitable<void> GatewayRunner::run(Accept accept) {
     }
     live_ = false;
     current_ = std::make_shared<Connection>(strand_, std::move(*socket), resuming);
+    std::string used = *credential;
     const Ending ending = co_await run_connection(current_, std::move(*credential));
     current_.reset();
+    if (ending == Ending::reconnect && next_.credential_rejected) {
+      // The same credential would be refused again (QQ 4004): the next connect gets a new one.
+      spdlog::info("{}: the gateway refused the credential; fetching a new one", options_.label);
+      co_await endpoint_->credential_rejected(std::move(used));
+    }
     failures_ = live_ ? 0 : failures_ + 1;
     if (ending == Ending::fatal) {
       co_return;
@@ -381,6 +409,8 @@ asio::awaitable<bool> GatewayRunner::perform(Connection& c, std::vector<GatewayA
     } else if (auto* fatal = std::get_if<Fatal>(&action)) {
       co_await end_fatal(c, std::move(fatal->reason), socket);
       co_return false;
+    } else if (auto* skip = std::get_if<SkipFrame>(&action)) {
+      note_skipped_frame(skip->reason);
     }
   }
   co_return !c.over;

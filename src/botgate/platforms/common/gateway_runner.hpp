@@ -37,6 +37,12 @@ class GatewayEndpoint {
   /// What identify and resume carry (see GatewayProtocol::on_connected), fetched for each
   /// connection. A secret: never logged.
   virtual asio::awaitable<Result<std::string>> credential() = 0;
+  /// The platform refused `credential` (Reconnect::credential_rejected): forget it, so that the
+  /// next credential() fetches a new one. Nothing to do for a credential that does not expire.
+  virtual asio::awaitable<void> credential_rejected(std::string credential) {
+    (void)credential;
+    co_return;
+  }
 };
 
 /// Spaces a bot's identifies as Discord asks (notes 3.6): at most `max_concurrency` in any
@@ -119,6 +125,9 @@ class GatewayRunner final : public EventSource {
   asio::awaitable<void> save(GatewaySession session);
   asio::awaitable<void> sleep(std::chrono::milliseconds duration);
   void set_status(std::string state, std::string detail);
+  /// Counts a skipped frame and logs it: the first at once, then at most once a minute with
+  /// the number skipped since (a broken peer could send thousands a second).
+  void note_skipped_frame(const std::string& reason);
 
   asio::any_io_executor strand_;
   Store& store_;
@@ -140,6 +149,9 @@ class GatewayRunner final : public EventSource {
   std::atomic<bool> stopping_{false};
   std::shared_ptr<Connection> current_;  // strand only
   std::unique_ptr<asio::steady_timer> sleep_timer_;
+
+  std::chrono::steady_clock::time_point last_skip_log_{};
+  std::uint64_t skips_unlogged_ = 0;
 
   mutable std::mutex status_mutex_;
   EventSourceStatus status_;

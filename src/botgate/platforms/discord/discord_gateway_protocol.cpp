@@ -208,7 +208,13 @@ std::vector<GatewayAction> DiscordGatewayProtocol::on_frame(std::string_view fra
   auto object = parse_object(frame);
   const auto opcode = object ? int_at(*object, "op") : std::nullopt;
   if (!opcode) {
-    return end_connection(resume_action("malformed gateway frame"));
+    // Skipped, not resumed: a resume replays from the last sequence, this frame included, so
+    // the connection would come back to it forever. A sequence number it carries is taken.
+    if (const auto sequence = object ? int_at(*object, "s") : std::nullopt;
+        sequence && *sequence > session_.sequence) {
+      session_.sequence = *sequence;
+    }
+    return {SkipFrame{object ? "gateway frame without an op" : "gateway frame is not a JSON object"}};
   }
   Payload payload;
   payload.opcode = *opcode;

@@ -62,6 +62,9 @@ std::string first_form_error(const json::object& errors, std::string path = {}) 
 Error network_error(const Error& error, std::string_view what) {
   // HttpClient details name host and port only, never the target (which may hold a token).
   if (error.is(errc::cancelled) || error.is(errc::invalid_argument)) return error;
+  if (error.is(errc::delivery_uncertain)) {
+    return Error{errc::delivery_uncertain, std::string(what) + ": " + error.detail};
+  }
   return Error{errc::platform_unavailable, std::string(what) + ": " + error.message()};
 }
 
@@ -101,6 +104,9 @@ struct DiscordSender::Call {
   std::string body;
   /// false for interaction webhooks: their token is in the path, the bot token stays home.
   bool with_token = true;
+  /// Sending it twice does no harm (a nonce with enforce_nonce, an edit): the HTTP client may
+  /// send it again after a connection broke under it. GET and PUT are anyway.
+  bool idempotent = false;
 };
 
 std::optional<InteractionReply> parse_interaction_context(std::string_view reply_context) {
@@ -193,7 +199,9 @@ asio::awaitable<Result<HttpResponse>> DiscordSender::call(const Call& request) {
   http_request.set(http::field::content_type, "application/json");
   http_request.body() = request.body;
   std::string url = config_.api_base + request.path;
-  auto response = co_await http_.send(std::move(url), std::move(http_request));
+  net::RequestOptions options;
+  options.idempotent = request.idempotent;
+  auto response = co_await http_.send(std::move(url), std::move(http_request), options);
   if (!response) co_return network_error(response.error(), request.route.route);
 
   limits_.update(request.route, *response);
@@ -269,11 +277,12 @@ asio::awaitable<Result<SentMessage>> DiscordSender::send_to_channel(
   }
   // "Discord dedupes creates with the same nonce by the same author for a few minutes and
   // returns the existing message": a retry after a lost answer is not posted twice.
+  Call request;
   if (std::string nonce = discord_nonce(message.idempotency_key); !nonce.empty()) {
     body["nonce"] = nonce;
     body["enforce_nonce"] = true;
+    request.idempotent = true;
   }
-  Call request;
   request.method = http::verb::post;
   request.path = "/channels/" + net::percent_encode(message.chat_id) + "/messages";
   request.route = RouteKey{kChannelMessages, message.chat_id};
@@ -294,6 +303,8 @@ asio::awaitable<Result<SentMessage>> DiscordSender::send_to_interaction(
                               "/" + net::percent_encode(interaction.token);
   Call request;
   request.method = first ? http::verb::patch : http::verb::post;
+  // An edit of @original twice shows the same message; a follow-up twice is two messages.
+  request.idempotent = first;
   request.path = first ? webhook + "/messages/@original" : webhook;
   // The major parameter of webhook routes is webhook id + token; a digest stands in for the
   // token so that the limiter never holds it.

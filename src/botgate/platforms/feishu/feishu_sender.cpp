@@ -98,8 +98,11 @@ asio::awaitable<Result<net::FetchedToken>> FeishuSender::fetch_token() {
   // -> {"code":0,"tenant_access_token":"t-..","expire":7200}
   json::object body{{"app_id", config_.app_id}, {"app_secret", config_.app_secret}};
   HttpRequest request = json_post(json::serialize(body));
+  net::RequestOptions options;
+  options.idempotent = true;  // asking for the token twice gives the same token
   auto response = co_await http_.send(
-      config_.api_base + "/open-apis/auth/v3/tenant_access_token/internal", std::move(request));
+      config_.api_base + "/open-apis/auth/v3/tenant_access_token/internal", std::move(request),
+      options);
   if (!response) {
     co_return Error{errc::token_unavailable, "token endpoint: " + response.error().message()};
   }
@@ -183,13 +186,16 @@ asio::awaitable<Result<SentMessage>> FeishuSender::send(const OutgoingMessage& m
     body["receive_id"] = message.chat_id;
   }
   const std::string payload = json::serialize(body);
+  // With a uuid, a copy that reaches Feishu twice is delivered once: it may be sent again.
+  net::RequestOptions options;
+  options.idempotent = body.contains("uuid");
   // A rejected token is evicted and the send tried once more with a fresh one.
   for (int attempt = 0;; ++attempt) {
     auto token = co_await tokens_.get();
     if (!token) co_return token.error();
     HttpRequest request = json_post(payload);
     request.set(http::field::authorization, "Bearer " + *token);
-    auto response = co_await http_.send(url, std::move(request));
+    auto response = co_await http_.send(url, std::move(request), options);
     if (!response) co_return response.error();
     auto sent = read_send_response(*response);
     if (sent) co_return SentMessage{std::move(*sent)};

@@ -18,6 +18,9 @@ class QqEndpoint final : public platforms::GatewayEndpoint {
   asio::awaitable<Result<std::string>> credential() override {
     co_return co_await sender_.authorization();
   }
+  asio::awaitable<void> credential_rejected(std::string credential) override {
+    co_await sender_.authorization_rejected(std::move(credential));
+  }
 
  private:
   std::string url_;

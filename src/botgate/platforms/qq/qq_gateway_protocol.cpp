@@ -32,6 +32,9 @@ constexpr std::int64_t hello = 10;
 constexpr std::int64_t heartbeat_ack = 11;
 }  // namespace op
 
+/// Close code "authentication failed" (notes 4.3): the access token was refused.
+constexpr int kAuthenticationFailed = 4004;
+
 /// What a close code asks for (QQ notes 4.3).
 enum class CloseClass { resume, identify, fatal };
 
@@ -60,8 +63,9 @@ CloseClass classify_close(int code) {
   // Every other 4xxx is the official simplified rule's "anything else -> new identify", with the
   // session dropped as satori does: 4003 not authenticated; 4004 authentication failed, which for
   // QQ is usually an access token that expired (they last ~2 h, notes 2.1) and is what botpy and
-  // botgo answer by refreshing the token and identifying again (the runner fetches a fresh
-  // credential before every connect, and backs off if it keeps failing); 4005 already
+  // botgo answer by refreshing the token and identifying again (the Reconnect says the
+  // credential was rejected, so the runner has the token cache fetch a new one rather than hand
+  // out the cached one again, and it backs off if it keeps failing); 4005 already
   // authenticated; 4006 session id invalid; 4007 invalid seq; 4900-4913 internal errors; 4001
   // invalid opcode and 4002 invalid payload (the table says neither resume nor identify, but a
   // one-off bad frame must not stop the bot for good: a fresh session is the safe answer).
@@ -114,7 +118,13 @@ std::vector<GatewayAction> QqGatewayProtocol::on_frame(std::string_view frame) {
   auto object = parse_object(frame);
   const auto opcode = object ? int_at(*object, "op") : std::nullopt;
   if (!opcode) {
-    return end_connection(resume_action("malformed gateway frame"));
+    // Skipped, not resumed: a resume replays from the last sequence, this frame included, so
+    // the connection would come back to it forever. A sequence number it carries is taken.
+    if (const auto sequence = object ? int_at(*object, "s") : std::nullopt;
+        sequence && *sequence > session_.sequence) {
+      session_.sequence = *sequence;
+    }
+    return {SkipFrame{object ? "gateway frame without an op" : "gateway frame is not a JSON object"}};
   }
   Payload payload;
   payload.opcode = *opcode;
@@ -222,9 +232,14 @@ std::vector<GatewayAction> QqGatewayProtocol::on_closed(int close_code) {
   switch (classify_close(close_code)) {
     case CloseClass::fatal:
       return end_connection(Fatal{fatal_reason(close_code)});
-    case CloseClass::identify:
-      return end_connection(
-          identify_action("QQ ended the session (" + code + ")", std::chrono::milliseconds(0)));
+    case CloseClass::identify: {
+      Reconnect reconnect =
+          identify_action("QQ ended the session (" + code + ")", std::chrono::milliseconds(0));
+      // 4004 authentication failed: the access token was refused (revoked or expired early).
+      // Identifying again with it would be refused again; the runner gets a new one first.
+      reconnect.credential_rejected = close_code == kAuthenticationFailed;
+      return end_connection(std::move(reconnect));
+    }
     case CloseClass::resume:
       break;
   }

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <map>
 
 namespace botgate::qq {
 namespace {
@@ -30,10 +31,13 @@ constexpr std::int64_t kMsgExpire = 304027;
 // Token missing, invalid, expired (notes 2.2): a new token may fix it.
 bool is_token_code(std::int64_t code) { return code == 11241 || code == 11243 || code == 11244; }
 
-// Notes 6.3: 429 and the per-scene throttling codes.
+// Notes 6.3: 429 and the per-scene throttling codes. Not 22009 "msg limit exceed": in the v2
+// API that is the sixth passive reply to one message (notes 6.2), which no wait fixes.
 bool is_rate_code(std::int64_t code) {
-  return code == 22009 || code == 20028 || code == 1100100 || code == 1100308 || code == 610013;
+  return code == 20028 || code == 1100100 || code == 1100308 || code == 610013;
 }
+
+constexpr std::int64_t kReplyLimit = 22009;
 
 // Notes 6.4: system errors and the codes marked "(可重试)".
 bool is_retryable_code(std::int64_t code) {
@@ -93,6 +97,32 @@ std::string qq_send_path(QqChatKind kind, std::string_view chat_id) {
   return {};
 }
 
+std::vector<OutgoingMessage> merge_passive_replies(std::vector<OutgoingMessage> replies) {
+  std::vector<OutgoingMessage> out;
+  // msg_id -> how many replies to it are in `out`, and where the last one allowed is.
+  std::map<std::string, std::pair<std::size_t, std::size_t>> counted;
+  for (OutgoingMessage& reply : replies) {
+    const auto kind = qq_target_kind(reply);
+    const bool counts = !reply.reply_to.empty() && kind &&
+                        (*kind == QqChatKind::group || *kind == QqChatKind::c2c);
+    if (!counts) {
+      out.push_back(std::move(reply));
+      continue;
+    }
+    auto& [count, last] = counted[reply.reply_to];
+    if (count < kQqRepliesPerMessage) {
+      ++count;
+      last = out.size();
+      out.push_back(std::move(reply));
+      continue;
+    }
+    auto& into = out[last].segments;
+    into.emplace_back(Text{"\n"});
+    for (Segment& segment : reply.segments) into.push_back(std::move(segment));
+  }
+  return out;
+}
+
 std::int64_t qq_msg_seq(std::string_view idempotency_key) {
   const auto dash = idempotency_key.rfind('-');
   if (dash == std::string_view::npos || dash + 1 == idempotency_key.size()) return 1;
@@ -140,6 +170,11 @@ Result<SentMessage> read_qq_send_response(const HttpResponse& response) {
   if ((code && is_retryable_code(*code)) || status >= 500 || (!answer && !ok_status)) {
     return Error{errc::platform_unavailable, detail};
   }
+  if (code == kReplyLimit) {
+    return Error{errc::platform_rejected,
+                 detail + " (QQ takes " + std::to_string(kQqRepliesPerMessage) +
+                     " replies to one message)"};
+  }
   if (code == kMsgExpire) {
     return Error{errc::platform_rejected,
                  detail +
@@ -162,13 +197,15 @@ asio::awaitable<Result<void>> QqSender::prepare() {
 }
 
 asio::awaitable<Result<HttpResponse>> QqSender::post(std::string url, std::string body,
-                                                     std::string token) {
+                                                     std::string token, bool idempotent) {
   HttpRequest request{http::verb::post, "/", 11};
   request.set(http::field::authorization, qq_authorization(token));
   request.set("X-Union-Appid", config_.app_id);
   request.set(http::field::content_type, "application/json");
   request.body() = std::move(body);
-  co_return co_await http_.send(std::move(url), std::move(request));
+  net::RequestOptions options;
+  options.idempotent = idempotent;
+  co_return co_await http_.send(std::move(url), std::move(request), options);
 }
 
 asio::awaitable<Result<SentMessage>> QqSender::send(const OutgoingMessage& message) {
@@ -200,7 +237,9 @@ asio::awaitable<Result<SentMessage>> QqSender::send(const OutgoingMessage& messa
   for (int attempt = 0;; ++attempt) {
     auto token = co_await tokens_.get();
     if (!token) co_return token.error();
-    auto response = co_await post(url, text, *token);
+    // msg_id + msg_seq: QQ answers a second copy with 40054005 instead of delivering it. A
+    // message without msg_id (a proactive channel message) has no such key.
+    auto response = co_await post(url, text, *token, !message.reply_to.empty());
     if (!response) co_return response.error();
     auto sent = read_qq_send_response(*response);
     if (!sent && sent.error().is(errc::token_rejected) && attempt == 0) {
@@ -217,6 +256,12 @@ asio::awaitable<Result<std::string>> QqSender::authorization() {
   auto token = co_await tokens_.get();
   if (!token) co_return token.error();
   co_return qq_authorization(*token);
+}
+
+asio::awaitable<void> QqSender::authorization_rejected(std::string authorization) {
+  const std::string prefix = qq_authorization("");
+  if (authorization.starts_with(prefix)) authorization.erase(0, prefix.size());
+  co_await tokens_.invalidate(std::move(authorization));
 }
 
 asio::awaitable<Result<platforms::GatewayInfo>> QqSender::gateway_info() {

@@ -19,11 +19,20 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace botgate::qq {
 
 /// How long to wait after a rate limit when QQ says nothing (it documents no headers).
 inline constexpr std::chrono::seconds kQqDefaultRetryAfter{5};
+/// Passive replies QQ takes to one message in groups and single chats (notes 6.2, "replies per
+/// message: 5"); the sixth is refused with 22009 "msg limit exceed".
+inline constexpr std::size_t kQqRepliesPerMessage = 5;
+
+/// The replies of one event as QQ takes them: in a group or single chat, the replies to one
+/// message (msg_id) past the fifth are merged into the fifth (their segments after a line
+/// break), so that none is refused. Channel and DM replies, and the first five, stay as they are.
+std::vector<OutgoingMessage> merge_passive_replies(std::vector<OutgoingMessage> replies);
 
 /// Thread safety: every call on the bot's strand (PlatformServices::executor).
 class QqSender final : public Sender {
@@ -39,10 +48,17 @@ class QqSender final : public Sender {
   }
   /// Sends one message; a token QQ rejects is fetched anew and the send tried once more.
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
+  /// merge_passive_replies().
+  std::vector<OutgoingMessage> split_replies(std::vector<OutgoingMessage> replies) const override {
+    return merge_passive_replies(std::move(replies));
+  }
 
   /// "QQBot <access token>", what the gateway's identify and resume carry (fetched, or
   /// refreshed, as needed: it may have expired while the gateway was disconnected).
   asio::awaitable<Result<std::string>> authorization();
+  /// QQ refused `authorization` (gateway close code 4004): its token is dropped from the cache,
+  /// so the next authorization() fetches a new one.
+  asio::awaitable<void> authorization_rejected(std::string authorization);
   /// GET /gateway/bot (notes 4.2): the WebSocket URL, recommended shards, max_concurrency.
   asio::awaitable<Result<platforms::GatewayInfo>> gateway_info();
 
@@ -50,7 +66,8 @@ class QqSender final : public Sender {
   int token_fetches() const noexcept { return tokens_.fetch_count(); }
 
  private:
-  asio::awaitable<Result<HttpResponse>> post(std::string url, std::string body, std::string token);
+  asio::awaitable<Result<HttpResponse>> post(std::string url, std::string body, std::string token,
+                                             bool idempotent);
 
   QqConfig config_;
   net::HttpClient& http_;
@@ -74,8 +91,9 @@ std::int64_t qq_msg_seq(std::string_view idempotency_key);
 ///   with this msg_id and msg_seq already landed: an earlier attempt went through): success with an
 ///   empty id;
 /// - 11241, 11243, 11244, or HTTP 401 without a code: token_rejected;
-/// - HTTP 429, 22009, 20028, 1100100, 1100308, 610013: rate_limited (Retry-After seconds if
+/// - HTTP 429, 20028, 1100100, 1100308, 610013: rate_limited (Retry-After seconds if
 ///   present, else kQqDefaultRetryAfter);
+/// - 22009 (a sixth reply to one message): platform_rejected, for good (no wait makes QQ take it);
 /// - HTTP 5xx, no JSON, and the codes QQ marks retryable (11242, 11252, 11263, 11281, 306003,
 ///   306005, 306006, 501002-501012, 304082, 304083): platform_unavailable;
 /// - any other code or status: platform_rejected "qq <code>: <message>" (304027: the passive reply

@@ -75,7 +75,9 @@ asio::awaitable<Result<net::FetchedToken>> fetch_qq_token(net::HttpClient& http,
                                                           QqConfig config) {
   HttpRequest request = qq_token_request(config);
   std::string url = config.token_url;
-  auto response = co_await http.send(std::move(url), std::move(request));
+  net::RequestOptions options;
+  options.idempotent = true;  // asking twice gives a token twice, nothing more
+  auto response = co_await http.send(std::move(url), std::move(request), options);
   if (!response) {
     co_return Error{errc::token_unavailable,
                     "token endpoint for app " + config.app_id + ": " + response.error().message()};

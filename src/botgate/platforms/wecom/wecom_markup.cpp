@@ -236,6 +236,8 @@ std::string message_json(const WecomContent& content, std::string_view touser,
   if (!touser.empty()) {
     body["touser"] = touser;
     body["agentid"] = agent_id;
+    body["enable_duplicate_check"] = 1;
+    body["duplicate_check_interval"] = kDuplicateCheckInterval.count();
   }
   body[content.msgtype] = std::move(inner);
   return json::serialize(body);
@@ -287,6 +289,57 @@ std::vector<OutgoingMessage> split_message(OutgoingMessage message, WecomKind ki
   // Nothing to send: kept whole, so that send() reports it.
   if (parts.empty()) parts.push_back(std::move(message));
   return parts;
+}
+
+std::vector<OutgoingMessage> merge_for_response_url(std::vector<OutgoingMessage> replies,
+                                                    bool* cut) {
+  if (cut != nullptr) *cut = false;
+  struct Merged {
+    std::size_t index;  // in `out`
+    std::string markdown;
+    int replies = 0;
+  };
+  std::vector<OutgoingMessage> out;
+  std::vector<Merged> merged;
+  for (OutgoingMessage& reply : replies) {
+    if (reply.reply_context.empty()) {
+      out.push_back(std::move(reply));
+      continue;
+    }
+    std::vector<Segment> segments;
+    for (const Segment& s : reply.segments) {
+      if (!is_empty_text(s)) segments.push_back(s);
+    }
+    const std::string text = markdown_text(segments);
+    auto same = std::find_if(merged.begin(), merged.end(), [&](const Merged& m) {
+      return out[m.index].reply_context == reply.reply_context;
+    });
+    if (same == merged.end()) {
+      merged.push_back(Merged{out.size(), text, 1});
+      out.push_back(std::move(reply));
+      continue;
+    }
+    if (!text.empty()) {
+      if (!same->markdown.empty()) same->markdown += "\n\n";
+      same->markdown += text;
+    }
+    ++same->replies;
+  }
+  static constexpr std::string_view kCutMark = "\n…";
+  for (Merged& m : merged) {
+    if (m.replies == 1 && m.markdown.size() <= kAibotMarkdownLimit) continue;  // as it was
+    if (m.markdown.size() > kAibotMarkdownLimit) {
+      // As much as fits, cut between UTF-8 characters (not at an earlier line break, as
+      // split_utf8 would: nothing after the cut is sent at all).
+      std::size_t end = kAibotMarkdownLimit - kCutMark.size();
+      while (end > 0 && (static_cast<unsigned char>(m.markdown[end]) & 0xC0) == 0x80) --end;
+      m.markdown.resize(end);
+      m.markdown += kCutMark;
+      if (cut != nullptr) *cut = true;
+    }
+    out[m.index].segments = {Markdown{std::move(m.markdown)}};
+  }
+  return out;
 }
 
 std::vector<std::string> split_utf8(std::string_view text, std::size_t max_bytes) {

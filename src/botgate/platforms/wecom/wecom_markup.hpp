@@ -6,6 +6,7 @@
 #include "botgate/core/outgoing.hpp"
 #include "botgate/platforms/wecom/wecom_config.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,6 +20,13 @@ inline constexpr std::size_t kTextLimit = 2048;
 inline constexpr std::size_t kMarkdownLimit = 4096;     // group bots
 inline constexpr std::size_t kAppMarkdownLimit = 2048;  // apps (uncertain; the text limit)
 inline constexpr std::size_t kAibotMarkdownLimit = 20480;
+/// An app message goes out with "enable_duplicate_check":1 and this interval: WeCom delivers
+/// an identical message (same JSON, same recipient) once within it ("重复消息检查的时间间隔，
+/// 默认1800s，最大不超过4小时", doc 90236), so a send whose answer was lost can be sent again.
+/// The price: a bot's identical reply to the same member within the interval is delivered
+/// once. Five minutes covers the outbox's first retries (1, 2, 4 ... 128 s: 255 s in all)
+/// and keeps that price small.
+inline constexpr std::chrono::seconds kDuplicateCheckInterval{300};
 /// A group bot's image, raw bytes before base64.
 inline constexpr std::size_t kImageLimit = 2 * 1024 * 1024;
 inline constexpr std::size_t kMaxArticles = 8;
@@ -52,8 +60,8 @@ struct WecomContent {
 /// Errors: platform_rejected for an empty message or an unusable image.
 Result<WecomContent> encode_content(const OutgoingMessage& message, WecomKind kind);
 
-/// The JSON body: {"msgtype":..,"<msgtype>":{..}}, plus "touser" and "agentid" for an app
-/// (when `touser` is not empty).
+/// The JSON body: {"msgtype":..,"<msgtype>":{..}}, plus for an app (when `touser` is not
+/// empty) "touser", "agentid", "enable_duplicate_check":1 and "duplicate_check_interval".
 std::string message_json(const WecomContent& content, std::string_view touser = {},
                          std::int64_t agent_id = 0);
 
@@ -61,6 +69,14 @@ std::string message_json(const WecomContent& content, std::string_view touser = 
 /// image on its own, and text or markdown longer than the kind's byte limit in pieces (see
 /// split_utf8). Only the first piece of a reply @s the sender.
 std::vector<OutgoingMessage> split_message(OutgoingMessage message, WecomKind kind);
+
+/// An AI bot's replies to one event, as the messages to send. A response_url takes one POST
+/// ("仅可使用一次", wecom.md 7.1), so the replies that go to one (the same reply_context)
+/// become one markdown message: their contents joined by a blank line, cut to
+/// kAibotMarkdownLimit bytes (the cut marked with "…"; `cut` is set then). Each other reply is
+/// kept as it is.
+std::vector<OutgoingMessage> merge_for_response_url(std::vector<OutgoingMessage> replies,
+                                                    bool* cut = nullptr);
 
 /// Cuts `text` into pieces of at most `max_bytes` bytes, never inside a UTF-8 character,
 /// preferring the last newline (else space) in the second half of a piece; the newline or space

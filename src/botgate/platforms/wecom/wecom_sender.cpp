@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace botgate::wecom {
@@ -21,6 +22,12 @@ constexpr std::chrono::seconds kWindow{61};
 // "超过频率限制 ... 按分钟拦截则被屏蔽 60 秒" (doc 90312).
 constexpr std::chrono::seconds kBlockedFor{60};
 constexpr std::chrono::seconds kConcurrencyWait{5};
+// A retry of an app message is safe while it reaches WeCom within kDuplicateCheckInterval of
+// the attempt that may have arrived; the margin covers a request's own deadline (10 s) and more.
+constexpr std::chrono::seconds kDuplicateCheckMargin{60};
+// How long (and how many) app messages with an uncertain attempt are remembered.
+constexpr std::chrono::hours kUncertainMemory{24};
+constexpr std::size_t kMaxUncertain = 4096;
 // errmsg carries a hint and a link; enough of it for the log.
 constexpr std::size_t kMaxErrmsg = 200;
 
@@ -103,6 +110,19 @@ std::vector<OutgoingMessage> WecomSender::split(OutgoingMessage message) const {
   return split_message(std::move(message), config_.kind);
 }
 
+std::vector<OutgoingMessage> WecomSender::split_replies(std::vector<OutgoingMessage> replies) const {
+  if (config_.kind != WecomKind::aibot) return Sender::split_replies(std::move(replies));
+  // A second POST to a response_url is refused: every reply of the event goes in the first.
+  bool cut = false;
+  std::vector<OutgoingMessage> out = merge_for_response_url(std::move(replies), &cut);
+  if (cut) {
+    spdlog::warn("bot {}: the replies to one message are longer than the {} bytes an AI bot's "
+                 "response_url takes; the rest is cut off",
+                 config_.bot_name, kAibotMarkdownLimit);
+  }
+  return out;
+}
+
 asio::awaitable<Result<net::FetchedToken>> WecomSender::fetch_token() {
   HttpRequest request{http::verb::get, "/", 11};
   auto response = co_await http_.send(gettoken_url(config_), std::move(request));
@@ -170,6 +190,15 @@ asio::awaitable<Result<SentMessage>> WecomSender::send_app(const OutgoingMessage
   auto content = encode_content(message, config_.kind);
   if (!content) co_return content.error();
   const std::string body = message_json(*content, message.chat_id, config_.agent_id);
+  if (auto it = uncertain_since_.find(message.idempotency_key); it != uncertain_since_.end() &&
+      std::chrono::steady_clock::now() - it->second >=
+          kDuplicateCheckInterval - kDuplicateCheckMargin) {
+    // WeCom would no longer drop a copy of the attempt that may have arrived.
+    co_return Error{errc::delivery_uncertain,
+                    "an earlier attempt may have arrived, and WeCom's duplicate check ("
+                    + std::to_string(kDuplicateCheckInterval.count()) +
+                    " s) no longer covers a retry; not sent again"};
+  }
   if (auto wait = limiter_.acquire(message.chat_id)) {
     co_return rate_limited("30 messages a minute per member", *wait);
   }
@@ -180,9 +209,15 @@ asio::awaitable<Result<SentMessage>> WecomSender::send_app(const OutgoingMessage
     const std::string url = config_.api_base + "/cgi-bin/message/send?access_token=" +
                             net::percent_encode(*token);
     auto response = co_await post(url, body);
+    if (!response && response.error().is(errc::delivery_uncertain)) {
+      co_return after_uncertain_app_send(message, response.error());
+    }
     if (!response) co_return response.error();
     auto sent = read_send_response(*response);
-    if (sent) co_return SentMessage{std::move(*sent)};
+    if (sent) {
+      uncertain_since_.erase(message.idempotency_key);
+      co_return SentMessage{std::move(*sent)};
+    }
     if (sent.error().is(errc::token_rejected) && attempt == 0) {
       spdlog::info("bot {}: access_token rejected by the API, fetching a new one",
                    config_.bot_name);
@@ -191,6 +226,24 @@ asio::awaitable<Result<SentMessage>> WecomSender::send_app(const OutgoingMessage
     }
     co_return sent.error();
   }
+}
+
+Error WecomSender::after_uncertain_app_send(const OutgoingMessage& message, Error uncertain) {
+  if (message.idempotency_key.empty()) return uncertain;  // no way to tell a retry apart
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(uncertain_since_, [&](const auto& entry) {
+    return now - entry.second >= kUncertainMemory;
+  });
+  if (uncertain_since_.size() >= kMaxUncertain) {
+    uncertain_since_.erase(std::min_element(
+        uncertain_since_.begin(), uncertain_since_.end(),
+        [](const auto& a, const auto& b) { return a.second < b.second; }));
+  }
+  const auto since = uncertain_since_.try_emplace(message.idempotency_key, now).first->second;
+  if (now - since >= kDuplicateCheckInterval - kDuplicateCheckMargin) return uncertain;
+  // enable_duplicate_check: if this one arrived, WeCom drops the copy a retry sends.
+  return Error{errc::platform_unavailable,
+               uncertain.detail + " (an app message: sent again under WeCom's duplicate check)"};
 }
 
 asio::awaitable<Result<SentMessage>> WecomSender::send_aibot(const OutgoingMessage& message) {

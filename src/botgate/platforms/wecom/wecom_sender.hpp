@@ -4,8 +4,11 @@
 ///   webhook_url), at most 20 a minute per webhook (counted here, so the bot waits instead of
 ///   hitting 45009);
 /// - app: POST {api_base}/cgi-bin/message/send?access_token=.. with touser and agentid; the token
-///   comes from a TokenCache and is fetched again once when WeCom rejects it;
+///   comes from a TokenCache and is fetched again once when WeCom rejects it. WeCom's duplicate
+///   check is on, so a send whose answer was lost is tried again (within its interval);
 /// - AI bot: POST a markdown message to the callback's response_url (usable once, for an hour).
+/// Group webhooks and response_url have no idempotency key: a send whose answer was lost
+/// after the request went out is errc::delivery_uncertain, never sent again.
 
 #include "botgate/core/platform.hpp"
 #include "botgate/net/token_cache.hpp"
@@ -13,6 +16,8 @@
 #include "botgate/platforms/common/registry.hpp"
 #include "botgate/platforms/wecom/wecom_config.hpp"
 
+#include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +43,8 @@ class WecomSender final : public Sender {
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
   /// split_message() for this bot's kind.
   std::vector<OutgoingMessage> split(OutgoingMessage message) const override;
+  /// AI bots: merge_for_response_url() (one POST per response_url); the others: split() each.
+  std::vector<OutgoingMessage> split_replies(std::vector<OutgoingMessage> replies) const override;
 
  private:
   asio::awaitable<Result<net::FetchedToken>> fetch_token();
@@ -45,11 +52,16 @@ class WecomSender final : public Sender {
   asio::awaitable<Result<SentMessage>> send_app(const OutgoingMessage& message);
   asio::awaitable<Result<SentMessage>> send_aibot(const OutgoingMessage& message);
   asio::awaitable<Result<HttpResponse>> post(std::string url, std::string body);
+  /// An app message's send may have arrived (`uncertain`): retryable while a retry still falls
+  /// in WeCom's duplicate check interval from the first such attempt, else left uncertain.
+  Error after_uncertain_app_send(const OutgoingMessage& message, Error uncertain);
 
   WecomConfig config_;
   net::HttpClient& http_;
   std::optional<net::TokenCache> tokens_;  // apps only
   net::WindowLimiter limiter_;             // per webhook key (group) or per member (app)
+  /// App messages by idempotency key: when a send of it first may have arrived unanswered.
+  std::map<std::string, std::chrono::steady_clock::time_point> uncertain_since_;
 };
 
 /// Reads a WeCom API answer (HTTP 200 with errcode/errmsg): 0 -> the msgid (empty for
