@@ -60,7 +60,11 @@ asio::awaitable<HandlerResult> ForwardHandler::handle(const Event& event, Handle
   HttpRequest request{http::verb::post, "/", 11};
   request.set(http::field::content_type, "application/json");
   request.body() = to_json(event);
-  auto response = co_await http_->send(url_, std::move(request));
+  // The event carries its id, by which the service can tell a second copy: a POST cut off on
+  // a stale pooled connection may go again (as before the client knew about idempotency).
+  net::RequestOptions options;
+  options.idempotent = true;
+  auto response = co_await http_->send(url_, std::move(request), options);
   if (!response) {
     spdlog::warn("forward: event {} of bot {} not forwarded: {}", event.id, event.bot,
                  response.error().message());

@@ -363,7 +363,7 @@ TEST_F(WecomSenderTest, AnAiBotsRepliesToOneMessageGoToItsResponseUrlInOnePost) 
   std::vector<OutgoingMessage> replies;
   replies.push_back(OutgoingMessage::plain("first"));
   replies.push_back(OutgoingMessage::markdown("**second**"));
-  for (OutgoingMessage& m : replies) m.reply_context = response_url;
+  for (OutgoingMessage& m : replies) m.reply_credential = response_url;
 
   const auto parts = sender.split_replies(std::move(replies));
   ASSERT_EQ(parts.size(), 1u);
@@ -379,7 +379,7 @@ TEST_F(WecomSenderTest, AnAiBotsLongRepliesAreCutToOneMessageOfTheLimit) {
   std::vector<OutgoingMessage> replies;
   replies.push_back(OutgoingMessage::plain(std::string(15000, 'a')));
   replies.push_back(OutgoingMessage::plain(std::string(15000, 'b')));
-  for (OutgoingMessage& m : replies) m.reply_context = "https://example.test/response?code=1";
+  for (OutgoingMessage& m : replies) m.reply_credential = "https://example.test/response?code=1";
 
   const auto parts = sender.split_replies(std::move(replies));
   ASSERT_EQ(parts.size(), 1u);

@@ -302,7 +302,7 @@ std::vector<OutgoingMessage> merge_for_response_url(std::vector<OutgoingMessage>
   std::vector<OutgoingMessage> out;
   std::vector<Merged> merged;
   for (OutgoingMessage& reply : replies) {
-    if (reply.reply_context.empty()) {
+    if (reply.reply_credential.empty()) {
       out.push_back(std::move(reply));
       continue;
     }
@@ -312,7 +312,7 @@ std::vector<OutgoingMessage> merge_for_response_url(std::vector<OutgoingMessage>
     }
     const std::string text = markdown_text(segments);
     auto same = std::find_if(merged.begin(), merged.end(), [&](const Merged& m) {
-      return out[m.index].reply_context == reply.reply_context;
+      return out[m.index].reply_credential == reply.reply_credential;
     });
     if (same == merged.end()) {
       merged.push_back(Merged{out.size(), text, 1});

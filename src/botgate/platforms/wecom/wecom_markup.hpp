@@ -71,7 +71,7 @@ std::string message_json(const WecomContent& content, std::string_view touser = 
 std::vector<OutgoingMessage> split_message(OutgoingMessage message, WecomKind kind);
 
 /// An AI bot's replies to one event, as the messages to send. A response_url takes one POST
-/// ("仅可使用一次", wecom.md 7.1), so the replies that go to one (the same reply_context)
+/// ("仅可使用一次", wecom.md 7.1), so the replies that go to one (the same reply_credential)
 /// become one markdown message: their contents joined by a blank line, cut to
 /// kAibotMarkdownLimit bytes (the cut marked with "…"; `cut` is set then). Each other reply is
 /// kept as it is.
