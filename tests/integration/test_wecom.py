@@ -216,7 +216,9 @@ def test_message_text_with_a_doctype_is_answered(wecom_fake, group):
     _, status = cb.group_message(f"@{BOT_NAME} what does <!DOCTYPE html> do?", webhook_url=url)
     assert status == 200
     d = wait_delivered(wecom_fake, 1, key=key)[0]
-    assert plain(d) == "Hello, what does <!DOCTYPE html> do?", d.content
+    # The echo reads as typed; a zero-width space after each '<' keeps user text from becoming
+    # a <@userid> mention (docs/security.md).
+    assert plain(d).replace("\u200b", "") == "Hello, what does <!DOCTYPE html> do?", d.content
     assert_quiet(wecom_fake, 1)
 
 
@@ -613,7 +615,7 @@ def test_webhook_send_whose_answer_is_lost_is_delivered_once_and_reported(wecom_
         # The outbox's retries come after 0.5-1 s, then 1-2 s: none may arrive.
         assert_quiet(wecom_fake, n, 3.5, key=key)
     assert wecom_fake.count("webhook") == 3
-    status, body = bg.get("/api/v1/status")
+    status, body = bg.api_get("/api/v1/status")
     assert status == 200
     [bot] = [b for b in json.loads(body)["bots"] if b["name"] == "wecom"]
     assert bot["delivery_uncertain"] == 2, bot

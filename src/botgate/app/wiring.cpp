@@ -74,8 +74,12 @@ struct Gateway::Impl {
   /// The API token (configured, or made at the first start and kept in the store), read before
   /// the servers start: runs the io_context until the store has answered.
   Result<api::ApiToken> load_api_token() {
+    // On a context of its own, run until the store has let go of it too: on `io`, the store
+    // thread's last release of its work could stop `io` after this returned, and `run()` would
+    // then return at once (botgate stopped right after it started).
+    asio::io_context once;
     std::optional<Result<api::ApiToken>> loaded;
-    asio::co_spawn(io, api::load_api_token(*store, config.api.token),
+    asio::co_spawn(once, api::load_api_token(*store, config.api.token),
                    [&loaded](std::exception_ptr e, Result<api::ApiToken> token) {
                      if (e) {
                        loaded = Error{errc::store_failed, "reading the API token failed"};
@@ -83,9 +87,7 @@ struct Gateway::Impl {
                        loaded = std::move(token);
                      }
                    });
-    while (!loaded && io.run_one() > 0) {
-    }
-    if (io.stopped()) io.restart();
+    once.run();
     if (!loaded) return Error{errc::store_failed, "the store did not answer"};
     return std::move(*loaded);
   }
