@@ -58,7 +58,7 @@ void serve(HttpRequest request) {
   boost::asio::co_spawn(
       io,
       [&request]() -> boost::asio::awaitable<void> {
-        HttpResponse response = co_await router().dispatch(request);
+        HttpResponse response = (co_await router().dispatch(request)).response;
         response.version(request.version());
         response.keep_alive(request.keep_alive());
         response.prepare_payload();

@@ -146,7 +146,7 @@ class ConsoleRoutes : public ::testing::Test {
     if (!body.empty()) request.set(http::field::content_type, "application/json");
     request.body() = std::move(body);
     request.prepare_payload();
-    return test::run_on(io_, router_.dispatch(request));
+    return test::run_on(io_, router_.dispatch(request)).response;
   }
 
   ApiAccess access_;
@@ -214,7 +214,7 @@ TEST_F(ConsoleRoutes, ATextPlainPostIsRefusedBeforeTheSandboxSeesIt) {
   request.set(http::field::content_type, "text/plain;charset=UTF-8");
   request.body() = R"({"chat":"c","text":"x"})";
   request.prepare_payload();
-  EXPECT_EQ(test::run_on(io_, router_.dispatch(request)).result(),
+  EXPECT_EQ(test::run_on(io_, router_.dispatch(request)).response.result(),
             http::status::unsupported_media_type);
   EXPECT_TRUE(store_.inbox().empty());
 }
@@ -225,7 +225,7 @@ TEST_F(ConsoleRoutes, TheRoutesRefuseAnotherHost) {
     HttpRequest request{http::verb::get, target, 11};
     request.set(http::field::host, "rebound.example:8080");
     request.set(http::field::authorization, "Bearer " + std::string(kToken));
-    EXPECT_EQ(test::run_on(io_, router_.dispatch(request)).result(),
+    EXPECT_EQ(test::run_on(io_, router_.dispatch(request)).response.result(),
               http::status::misdirected_request)
         << target;
   }

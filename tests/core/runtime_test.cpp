@@ -140,7 +140,15 @@ class Harness {
 
   Result<bool> on_event(Event event) { return run_on(io_, runtime_->on_event(std::move(event))); }
 
+  /// Handles a callback as the server would, and tells the answer that it was written.
   HttpResponse on_webhook(const std::string& bot, const HttpRequest& request) {
+    HttpAnswer answer = answer_to(bot, request);
+    if (answer.after_write) answer.after_write(true);
+    return std::move(answer.response);
+  }
+
+  /// The answer, before the server writes it.
+  HttpAnswer answer_to(const std::string& bot, const HttpRequest& request) {
     return run_on(io_, runtime_->on_webhook(bot, request));
   }
 
@@ -281,6 +289,52 @@ TEST(RuntimeTest, AFastReplyTravelsInTheCallbackAnswerAndIsNotSentAgain) {
   ASSERT_TRUE(h.wait_for_delivery("echo: barrier"));
   EXPECT_EQ(h.count_delivered("echo: hi"), 0) << "answered inline, so not sent again";
   EXPECT_TRUE(h.store_.inbox().empty());
+}
+
+TEST(RuntimeTest, AnInlineReplyCountsAsSentOnlyOnceItsAnswerIsWritten) {
+  Harness h;
+  h.runtime_->start();
+  HttpAnswer answer =
+      h.answer_to("bot", callback_with_reply_window(message_event("ev-1", "m-1", "hi"), 2000));
+  EXPECT_EQ(answer.response.body(), "inline: echo: hi");
+  ASSERT_TRUE(answer.after_write);
+  // The inbox worker waits for the write: until then nothing calls the reply sent.
+  run_until(h.io_, [] { return false; }, 100ms);
+  EXPECT_EQ(h.runtime_->status()[0].messages_sent, 0u);
+  answer.after_write(true);
+  EXPECT_TRUE(run_until(h.io_, [&] { return h.runtime_->status()[0].messages_sent == 1; }));
+  EXPECT_TRUE(h.on_event(message_event("ev-2", "m-2", "barrier")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: barrier"));
+  EXPECT_EQ(h.count_delivered("echo: hi"), 0);
+}
+
+TEST(RuntimeTest, AnInlineReplyWhoseAnswerWasNotWrittenIsSentByTheSender) {
+  Harness h;
+  h.runtime_->start();
+  HttpAnswer answer =
+      h.answer_to("bot", callback_with_reply_window(message_event("ev-1", "m-1", "hi"), 2000));
+  EXPECT_EQ(answer.response.body(), "inline: echo: hi");
+  ASSERT_TRUE(answer.after_write);
+  answer.after_write(false);  // the connection was gone
+  ASSERT_TRUE(h.wait_for_delivery("echo: hi"));
+  EXPECT_EQ(h.count_delivered("echo: hi"), 1);
+  const OutgoingMessage sent = h.sender_->delivered().front();
+  EXPECT_TRUE(sent.idempotency_key.ends_with("-0")) << "sent as the first reply to its event";
+}
+
+TEST(RuntimeTest, AnInlineReplyWhoseAnswerIsDroppedUnwrittenIsSentByTheSender) {
+  Harness h;
+  h.runtime_->start();
+  {
+    // The server never wrote it (its connection or the server went away first).
+    HttpAnswer answer =
+        h.answer_to("bot", callback_with_reply_window(message_event("ev-1", "m-1", "hi"), 2000));
+    EXPECT_EQ(answer.response.body(), "inline: echo: hi");
+  }
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(h.wait_for_delivery("echo: hi"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2500ms) << "not left to the 3 s limit";
+  EXPECT_EQ(h.count_delivered("echo: hi"), 1);
 }
 
 TEST(RuntimeTest, ASlowReplyGetsTheDeferredAckAndIsSentByTheSender) {
@@ -575,8 +629,9 @@ TEST(RuntimeTest, AWebhookThatIsNotPublicAnswersOnlyThroughTheApi) {
       callback("good", to_json(message_event("ev-1", "m-1", "hi", "inner")));
   EXPECT_EQ(h.on_webhook("inner", request).result(), http::status::not_found);
   EXPECT_TRUE(h.store_.inbox().empty() && h.runtime_->status().size() == 2);
-  const HttpResponse through_api = run_on(
-      h.io_, h.runtime_->on_webhook("inner", request, Runtime::WebhookRoute::api));
+  const HttpResponse through_api =
+      run_on(h.io_, h.runtime_->on_webhook("inner", request, Runtime::WebhookRoute::api))
+          .response;
   EXPECT_EQ(through_api.result(), http::status::ok);
   for (const BotStatus& bot : h.runtime_->status()) {
     EXPECT_EQ(bot.has_webhook, bot.name == "bot") << bot.name;

@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -118,6 +119,25 @@ class HttpServerTest : public ::testing::TestWithParam<bool> {
       ++handled_;
       co_return make_response(http::status::ok, "slow", "text/plain");
     });
+    // Answers after kSlowHandler and records what the server said of its write.
+    router_.add_answering("/answer", {}, [this](const HttpRequest&,
+                                                std::string) -> asio::awaitable<HttpAnswer> {
+      ++slow_started_;
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      timer.expires_after(kSlowHandler);
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      HttpAnswer answer = make_response(http::status::ok, "answer", "text/plain");
+      answer.after_write = [this](bool written) {
+        std::lock_guard lock(writes_mutex_);
+        writes_.push_back(written);
+      };
+      co_return answer;
+    });
+  }
+
+  std::vector<bool> writes() {
+    std::lock_guard lock(writes_mutex_);
+    return writes_;
   }
 
   void start(HttpServerOptions options = {}) {
@@ -148,6 +168,8 @@ class HttpServerTest : public ::testing::TestWithParam<bool> {
   std::unique_ptr<HttpServer> server_;
   int handled_ = 0;
   int slow_started_ = 0;
+  std::mutex writes_mutex_;
+  std::vector<bool> writes_;  // what the server told /answer of its writes
 };
 
 /// Waits `duration` on `io` (other coroutines run meanwhile).
@@ -430,6 +452,34 @@ TEST_P(HttpServerTest, RequestInFlightAtStopFinishesWithConnectionClose) {
     EXPECT_TRUE(co_await closed_by_server(client));
     EXPECT_EQ(server_->requests_in_flight(), 0u);
   }());
+}
+
+TEST_P(HttpServerTest, AnAnswerHearsThatItWasWritten) {
+  start();
+  run_on(io_, [this]() -> asio::awaitable<void> {
+    Client client(io_);
+    EXPECT_TRUE(co_await connect(client, server_->port()));
+    EXPECT_TRUE(co_await write_raw(client, get_request("/answer")));
+    auto response = co_await read_response(client);
+    EXPECT_TRUE(response && response->body() == "answer");
+  }());
+  EXPECT_EQ(writes(), std::vector<bool>{true});
+}
+
+TEST_P(HttpServerTest, AnAnswerToAClientThatResetItsConnectionHearsItWasNotWritten) {
+  start();
+  run_on(io_, [this]() -> asio::awaitable<void> {
+    Client client(io_);
+    EXPECT_TRUE(co_await connect(client, server_->port()));
+    EXPECT_TRUE(co_await write_raw(client, get_request("/answer")));
+    while (slow_started_ == 0) co_await sleep_for(5ms);
+    // Closed with a reset (linger 0) while the handler is busy: the write meets the reset.
+    beast::error_code ec;
+    client.stream.socket().set_option(asio::socket_base::linger(true, 0), ec);
+    client.stream.socket().close(ec);
+    while (writes().empty()) co_await sleep_for(5ms);
+  }());
+  EXPECT_EQ(writes(), std::vector<bool>{false});
 }
 
 TEST_P(HttpServerTest, CloseClosesIdleConnectionsAndStopsAccepting) {

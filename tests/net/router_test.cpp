@@ -24,7 +24,7 @@ RouteHandler answer(std::string name, std::vector<std::string>* calls = nullptr)
 
 HttpResponse dispatch(const Router& router, http::verb method, std::string target) {
   const HttpRequest request{method, target, 11};
-  return run_sync(router.dispatch(request));
+  return run_sync(router.dispatch(request)).response;
 }
 
 Router sample_router(std::vector<std::string>* calls = nullptr) {
@@ -118,9 +118,33 @@ TEST(RouterTest, HandlerSeesTheRequest) {
              });
   HttpRequest request{http::verb::post, "/echo", 11};
   request.body() = "payload";
-  const HttpResponse response = run_sync(router.dispatch(request));
+  const HttpResponse response = run_sync(router.dispatch(request)).response;
   EXPECT_EQ(response.result(), http::status::created);
   EXPECT_EQ(response.body(), "payload");
+}
+
+TEST(RouterTest, AnAnsweringRouteKeepsItsAfterWrite) {
+  Router router;
+  std::vector<bool> writes;
+  router.add_answering("/webhook/{name}", {http::verb::post},
+                       [&writes](const HttpRequest&,
+                                 std::string name) -> asio::awaitable<HttpAnswer> {
+                         HttpAnswer answer = make_response(http::status::ok, name, "text/plain");
+                         answer.after_write = [&writes](bool written) { writes.push_back(written); };
+                         co_return answer;
+                       });
+  router.add("/healthz", {}, answer("health"));
+  const HttpRequest request{http::verb::post, "/webhook/discord", 11};
+  HttpAnswer answered = run_sync(router.dispatch(request));
+  EXPECT_EQ(answered.response.body(), "discord");
+  ASSERT_TRUE(answered.after_write);
+  answered.after_write(true);
+  EXPECT_EQ(writes, std::vector<bool>{true});
+  EXPECT_FALSE(run_sync(router.dispatch(HttpRequest{http::verb::get, "/healthz", 11})).after_write);
+  // The method check applies to answering routes too.
+  EXPECT_EQ(dispatch(router, http::verb::get, "/webhook/discord").result(),
+            http::status::method_not_allowed);
+  EXPECT_TRUE(writes.size() == 1);
 }
 
 TEST(RouterTest, ParamRoutesWithDifferentPrefixes) {

@@ -64,8 +64,11 @@ void add_console(net::Router& router, Runtime& runtime, const ApiAccess& access,
                             [&runtime, bot = std::move(sandbox_bot)](
                                 const HttpRequest& request,
                                 std::string) -> asio::awaitable<HttpResponse> {
-                              co_return co_await runtime.on_webhook(
+                              // The sandbox carries no reply in its answer; had it one,
+                              // the answer's end unwritten would have the outbox send it.
+                              HttpAnswer answer = co_await runtime.on_webhook(
                                   bot, request, Runtime::WebhookRoute::api);
+                              co_return std::move(answer.response);
                             }));
 }
 

@@ -58,11 +58,11 @@ struct Gateway::Impl {
                         {registry.names(), std::chrono::system_clock::now()});
     api::add_log_api(api_routes, runtime->message_log(), api_access);
     api::add_console(api_routes, *runtime, api_access, platforms::kSandboxBot);
-    router.add("/webhook/{name}", {},
-               [this](const HttpRequest& request,
-                      std::string name) -> asio::awaitable<HttpResponse> {
-                 co_return co_await runtime->on_webhook(std::move(name), request);
-               });
+    router.add_answering("/webhook/{name}", {},
+                         [this](const HttpRequest& request,
+                                std::string name) -> asio::awaitable<HttpAnswer> {
+                           co_return co_await runtime->on_webhook(std::move(name), request);
+                         });
   }
 
   void add_sandbox_bot() {

@@ -5,11 +5,23 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <functional>
+
 namespace botgate {
 
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 namespace http = boost::beast::http;
+
+/// What a route answers: the response, and who wants to know whether it was written (a reply
+/// carried in a callback's answer counts as sent only then). The server calls `after_write`
+/// once, with the outcome of the write, if it is set.
+struct HttpAnswer {
+  HttpAnswer() = default;
+  HttpAnswer(HttpResponse r) : response(std::move(r)) {}  // NOLINT(google-explicit-constructor)
+  HttpResponse response;
+  std::function<void(bool written)> after_write;
+};
 
 /// A response with `status`, `content_type` and `body`.
 HttpResponse make_response(http::status status, std::string body,

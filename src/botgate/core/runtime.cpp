@@ -1,7 +1,8 @@
 #include "botgate/core/runtime.hpp"
 
-#include "botgate/core/webhook_rejection.hpp"
 #include "botgate/core/log_rate_limit.hpp"
+#include "botgate/core/reply_waiters.hpp"
+#include "botgate/core/webhook_rejection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -37,6 +38,10 @@ constexpr std::size_t kOutboxPage = 64;
 /// How often the worker reads the queue again from its start, for messages it passed over
 /// because they were not due then (retries left by a previous run).
 constexpr std::chrono::seconds kFullScanEvery{1};
+/// How long the inbox worker waits to learn whether a callback's answer carrying a reply was
+/// written. A write of that small answer ends at once, unless the connection is gone; the
+/// platforms that wait for such an answer give up after 3 s (Discord).
+constexpr std::chrono::milliseconds kInlineWriteWait{3000};
 
 SystemTime::rep now_ticks() { return Clock::now().time_since_epoch().count(); }
 
@@ -171,18 +176,6 @@ std::string new_event_id() {
   return id;
 }
 
-/// A callback waiting for the first reply to its event, to carry it in the acknowledgement
-/// (WebhookOutcome::reply_window). Shared by the callback's coroutine and the inbox worker;
-/// `state` and `response` are guarded by the bot's reply_mutex.
-struct ReplyWaiter {
-  explicit ReplyWaiter(asio::any_io_executor executor) : timer(executor) {}
-  enum class State { waiting, answered, gave_up };
-  asio::steady_timer timer;  // on the callback's executor
-  std::function<std::optional<HttpResponse>(const OutgoingMessage&)> reply_ack;
-  State state = State::waiting;
-  std::optional<HttpResponse> response;
-};
-
 struct Runtime::Bot {
   Bot(std::string n, std::string p, asio::any_io_executor s, BotParts parts_)
       : name(std::move(n)),
@@ -218,8 +211,7 @@ struct Runtime::Bot {
   std::atomic<SystemTime::rep> last_callback_ticks{0};  // 0: none yet
   mutable std::mutex error_mutex;  // guards last_error, written on the strand, read anywhere
   std::string last_error;
-  std::mutex reply_mutex;  // guards reply_waiters and their states
-  std::map<std::string, std::shared_ptr<ReplyWaiter>> reply_waiters;  // by Event::id
+  ReplyWaiters reply_waiters;
 
   void set_error(std::string error) {
     std::lock_guard lock(error_mutex);
@@ -360,7 +352,7 @@ std::vector<BotStatus> Runtime::status() const {
   return out;
 }
 
-asio::awaitable<HttpResponse> Runtime::on_webhook(std::string name, const HttpRequest& request,
+asio::awaitable<HttpAnswer> Runtime::on_webhook(std::string name, const HttpRequest& request,
                                                   WebhookRoute route) {
   Bot* bot = find(name);
   if (bot == nullptr || !bot->parts.webhook ||
@@ -379,76 +371,29 @@ asio::awaitable<HttpResponse> Runtime::on_webhook(std::string name, const HttpRe
     co_return rejection_response(error);
   }
   bot->last_callback_ticks = now_ticks();
-  std::shared_ptr<ReplyWaiter> waiter;
+  std::shared_ptr<ReplyWaiters::Waiter> waiter;
   if (outcome->reply_window.count() > 0 && outcome->reply_ack && !outcome->events.empty()) {
-    // Registered before the event is accepted: the inbox worker may handle it at once.
     Event& first = outcome->events.front();
     if (first.id.empty()) first.id = new_event_id();
-    waiter = std::make_shared<ReplyWaiter>(co_await asio::this_coro::executor);
-    waiter->reply_ack = std::move(outcome->reply_ack);
-    std::lock_guard lock(bot->reply_mutex);
-    bot->reply_waiters[first.id] = waiter;
+    waiter = bot->reply_waiters.open(first.id, std::move(outcome->reply_ack),
+                                     co_await asio::this_coro::executor);
   }
-  const std::string first_id = outcome->events.empty() ? std::string() : outcome->events[0].id;
+  const std::string waiting_for = waiter ? outcome->events.front().id : std::string();
   bool first_is_new = false;
   for (std::size_t i = 0; i < outcome->events.size(); ++i) {
     auto accepted = co_await accept(*bot, std::move(outcome->events[i]));
     if (!accepted) {
-      if (waiter) forget_waiter(*bot, first_id);
+      if (waiter) (void)bot->reply_waiters.close(waiting_for);
       // Not acknowledged: the platform delivers it again, so nothing is lost.
       co_return make_response(http::status::service_unavailable, R"({"error":"store failed"})");
     }
     if (i == 0) first_is_new = *accepted;
   }
   if (waiter) {
-    if (first_is_new) {
-      waiter->timer.expires_after(outcome->reply_window);
-      bool answered = false;
-      {
-        std::lock_guard lock(bot->reply_mutex);
-        answered = waiter->state == ReplyWaiter::State::answered;
-      }
-      // A reply handed over after this check cancels the timer through this coroutine's
-      // executor, which runs only once the wait below has started.
-      if (!answered) co_await waiter->timer.async_wait(use_tuple);
-    }
-    if (auto response = forget_waiter(*bot, first_id)) co_return std::move(*response);
+    if (first_is_new) co_await bot->reply_waiters.wait(waiter, outcome->reply_window);
+    if (auto answer = bot->reply_waiters.close(waiting_for)) co_return std::move(*answer);
   }
   co_return std::move(outcome->ack);
-}
-
-std::optional<HttpResponse> Runtime::forget_waiter(Bot& bot, const std::string& event_id) {
-  std::lock_guard lock(bot.reply_mutex);
-  auto it = bot.reply_waiters.find(event_id);
-  if (it == bot.reply_waiters.end()) return std::nullopt;
-  std::shared_ptr<ReplyWaiter> waiter = std::move(it->second);
-  bot.reply_waiters.erase(it);
-  if (waiter->state == ReplyWaiter::State::answered) return std::move(waiter->response);
-  waiter->state = ReplyWaiter::State::gave_up;
-  return std::nullopt;
-}
-
-bool Runtime::hand_reply_to_waiter(Bot& bot, const std::string& event_id,
-                                   const OutgoingMessage& reply) {
-  std::shared_ptr<ReplyWaiter> waiter;
-  {
-    std::lock_guard lock(bot.reply_mutex);
-    auto it = bot.reply_waiters.find(event_id);
-    if (it == bot.reply_waiters.end() || it->second->state != ReplyWaiter::State::waiting) {
-      return false;
-    }
-    waiter = it->second;
-  }
-  std::optional<HttpResponse> response = waiter->reply_ack(reply);
-  if (!response) return false;
-  {
-    std::lock_guard lock(bot.reply_mutex);
-    if (waiter->state != ReplyWaiter::State::waiting) return false;  // the window just closed
-    waiter->state = ReplyWaiter::State::answered;
-    waiter->response = std::move(response);
-  }
-  asio::post(waiter->timer.get_executor(), [waiter] { waiter->timer.cancel(); });
-  return true;
 }
 
 asio::awaitable<Result<bool>> Runtime::on_event(Event event) {
@@ -554,14 +499,23 @@ asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
         // keys, so the platform drops a second copy (Feishu uuid, Discord nonce).
         replies[i].idempotency_key = event.id.substr(0, 24) + "-" + std::to_string(i);
       }
-      if (!replies.empty() && hand_reply_to_waiter(bot, event.id, replies.front())) {
-        // Delivered in the callback's answer; the others keep their keys (-1, -2...).
-        spdlog::info("bot {}: event {} answered in the callback response", bot.name,
-                     event.platform_event_id);
-        ++bot.messages_sent;
-        log_.add(MessageLog::outgoing(replies.front(), event.platform, event.id,
-                                      LogOutcome::sent));
-        replies.erase(replies.begin());
+      if (!replies.empty()) {
+        if (auto waiter = bot.reply_waiters.hand(event.id, replies.front())) {
+          if (co_await bot.reply_waiters.written(waiter, kInlineWriteWait)) {
+            // Delivered in the callback's answer; the others keep their keys (-1, -2...).
+            spdlog::info("bot {}: event {} answered in the callback response", bot.name,
+                         event.platform_event_id);
+            ++bot.messages_sent;
+            log_.add(MessageLog::outgoing(replies.front(), event.platform, event.id,
+                                          LogOutcome::sent));
+            replies.erase(replies.begin());
+          } else {
+            // Maybe not delivered: the outbox sends it, idempotently (see ReplyWaiters).
+            spdlog::warn("bot {}: the callback answer to event {} was not written; its reply "
+                         "is sent through the API",
+                         bot.name, event.platform_event_id);
+          }
+        }
       }
       for (const OutgoingMessage& reply : replies) {
         queued.push_back(MessageLog::outgoing(reply, event.platform, event.id));

@@ -104,8 +104,10 @@ class Runtime {
   /// Handles a platform callback for bot `bot`: the acknowledgement is returned only after the
   /// events are durable. 404 for an unknown bot, one without a callback, or one whose callback
   /// is not public when it came in at the public URL.
-  asio::awaitable<HttpResponse> on_webhook(std::string bot, const HttpRequest& request,
-                                           WebhookRoute route = WebhookRoute::public_url);
+  /// When the answer carries a reply (WebhookOutcome::reply_window), its after_write must be
+  /// told whether it was written: the reply counts as sent only then.
+  asio::awaitable<HttpAnswer> on_webhook(std::string bot, const HttpRequest& request,
+                                         WebhookRoute route = WebhookRoute::public_url);
   /// Accepts an event from a gateway or the sandbox. Returns false for a duplicate.
   asio::awaitable<Result<bool>> on_event(Event event);
   /// Queues a proactive message; returns its outbox id.
@@ -146,12 +148,6 @@ class Runtime {
   asio::awaitable<void> record_sent(Bot& bot, std::int64_t id, std::string platform_id);
   asio::awaitable<Result<bool>> accept(Bot& bot, Event event);
   Bot* find(const std::string& name) const;
-  /// Removes the reply waiter of `event_id`; the answer it got, if it got one in time.
-  static std::optional<HttpResponse> forget_waiter(Bot& bot, const std::string& event_id);
-  /// Gives `reply` to the callback waiting for event `event_id`; false when none waits (any
-  /// more) or the platform cannot carry this reply in its answer.
-  static bool hand_reply_to_waiter(Bot& bot, const std::string& event_id,
-                                   const OutgoingMessage& reply);
   /// The replies of one event as the platform takes them (Sender::split_replies).
   static std::vector<OutgoingMessage> split_for_platform(Bot& bot,
                                                          std::vector<OutgoingMessage> messages);

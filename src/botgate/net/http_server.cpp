@@ -343,10 +343,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         break;
       }
       ++in_flight_;
-      HttpResponse response = co_await router_.dispatch(request);
+      HttpAnswer answer = co_await router_.dispatch(request);
       bool keep_alive = request.keep_alive() && !is_stopping();
-      response.version(request.version());
-      const bool written = co_await reply(stream, std::move(response), keep_alive);
+      answer.response.version(request.version());
+      const bool written = co_await reply(stream, std::move(answer.response), keep_alive);
+      if (answer.after_write) answer.after_write(written);
       --in_flight_;
       if (!written || !keep_alive) break;
     }

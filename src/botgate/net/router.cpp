@@ -5,6 +5,15 @@
 namespace botgate::net {
 
 void Router::add(std::string pattern, std::vector<http::verb> methods, RouteHandler handler) {
+  add_route(std::move(pattern), std::move(methods)).handler = std::move(handler);
+}
+
+void Router::add_answering(std::string pattern, std::vector<http::verb> methods,
+                           AnswerHandler handler) {
+  add_route(std::move(pattern), std::move(methods)).answering = std::move(handler);
+}
+
+Router::Route& Router::add_route(std::string pattern, std::vector<http::verb> methods) {
   Route route;
   if (const auto brace = pattern.find('{'); brace != std::string::npos) {
     route.prefix = pattern.substr(0, brace);
@@ -13,8 +22,8 @@ void Router::add(std::string pattern, std::vector<http::verb> methods, RouteHand
     route.prefix = std::move(pattern);
   }
   route.methods = std::move(methods);
-  route.handler = std::move(handler);
   routes_.push_back(std::move(route));
+  return routes_.back();
 }
 
 std::optional<std::pair<const Router::Route*, std::string>> Router::match(
@@ -32,7 +41,7 @@ std::optional<std::pair<const Router::Route*, std::string>> Router::match(
   return std::nullopt;
 }
 
-asio::awaitable<HttpResponse> Router::dispatch(const HttpRequest& request) const {
+asio::awaitable<HttpAnswer> Router::dispatch(const HttpRequest& request) const {
   auto found = match(target_path(request.target()));
   if (!found) {
     co_return make_response(http::status::not_found, R"({"error":"not found"})");
@@ -43,6 +52,7 @@ asio::awaitable<HttpResponse> Router::dispatch(const HttpRequest& request) const
           route->methods.end()) {
     co_return make_response(http::status::method_not_allowed, R"({"error":"method not allowed"})");
   }
+  if (route->answering) co_return co_await route->answering(request, param);
   co_return co_await route->handler(request, param);
 }
 

@@ -18,6 +18,9 @@ namespace asio = boost::asio;
 /// A route handler gets the request and the value of the route's `{param}` (empty if none).
 using RouteHandler =
     std::function<asio::awaitable<HttpResponse>(const HttpRequest&, std::string param)>;
+/// A route handler whose answer may want to hear whether it was written (HttpAnswer).
+using AnswerHandler =
+    std::function<asio::awaitable<HttpAnswer>(const HttpRequest&, std::string param)>;
 
 /// Routes are added before the server starts and never change afterwards, so dispatch needs no
 /// lock and may run on any strand.
@@ -26,17 +29,21 @@ class Router {
   /// `pattern` is an exact path, or a prefix followed by `{name}` that matches one non-empty
   /// path segment. `methods` empty means every method.
   void add(std::string pattern, std::vector<http::verb> methods, RouteHandler handler);
+  /// The same, for a handler that answers an HttpAnswer (the webhooks).
+  void add_answering(std::string pattern, std::vector<http::verb> methods, AnswerHandler handler);
 
   /// 404 when no pattern matches, 405 when the path matches but not the method.
-  asio::awaitable<HttpResponse> dispatch(const HttpRequest& request) const;
+  asio::awaitable<HttpAnswer> dispatch(const HttpRequest& request) const;
 
  private:
   struct Route {
     std::string prefix;  // the pattern up to `{`, or the whole exact path
     bool has_param = false;
     std::vector<http::verb> methods;
-    RouteHandler handler;
+    RouteHandler handler;     // one of these two
+    AnswerHandler answering;
   };
+  Route& add_route(std::string pattern, std::vector<http::verb> methods);
   /// The route for `path` and the parameter value, if any route matches.
   std::optional<std::pair<const Route*, std::string>> match(std::string_view path) const;
 
