@@ -149,7 +149,7 @@ class TempStore {
         store_(std::make_unique<store::SqliteStore>(path_.string())) {}
   ~TempStore() {
     store_.reset();
-    for (const char* suffix : {"", "-wal", "-shm"}) {
+    for (const char* suffix : {"", "-wal", "-shm", "-key"}) {
       std::filesystem::remove(path_.string() + suffix);
     }
   }

@@ -50,5 +50,15 @@ TEST(SealTest, AnythingElseDoesNotOpen) {
   }
 }
 
+TEST(SealTest, ASealerAgreesWithTheFunctionsBothWays) {
+  const Sealer sealer(kSecret);
+  const std::string value = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K";
+  EXPECT_EQ(unseal(kSecret, kLabel, sealer.seal(kLabel, value)), value);
+  EXPECT_EQ(sealer.unseal(kLabel, seal(kSecret, kLabel, value)), value);
+  EXPECT_FALSE(Sealer("another-secret").unseal(kLabel, sealer.seal(kLabel, value)));
+  EXPECT_TRUE(Sealer::looks_sealed(sealer.seal(kLabel, value)));
+  EXPECT_FALSE(Sealer::looks_sealed(value));
+}
+
 }  // namespace
 }  // namespace botgate::crypto

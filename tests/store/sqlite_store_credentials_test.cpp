@@ -47,7 +47,7 @@ class SqliteStoreCredentialsTest : public ::testing::Test {
   }
   void remove_files() {
     std::error_code ignored;
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal", "-key"}) {
       fs::remove(path_.string() + suffix, ignored);
     }
   }
@@ -83,6 +83,20 @@ class SqliteStoreCredentialsTest : public ::testing::Test {
     const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     return bytes.find(needle) != std::string::npos;
   }
+
+  /// True when every value is a sealed credential: not empty, and nothing of the plaintext.
+  static bool is_sealed(const std::vector<std::string>& values) {
+    if (values.empty()) return false;
+    for (const std::string& value : values) {
+      if (value == "<null>" || value.empty() || value.find(kWebhookKey) != std::string::npos ||
+          value.find("qyapi") != std::string::npos) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::string key_path() const { return path_.string() + "-key"; }
 
   fs::path path_;
   std::unique_ptr<SqliteStore> store_;
@@ -126,7 +140,7 @@ TEST_F(SqliteStoreCredentialsTest, TheCredentialIsKeptBesideTheJsonAndSurvivesAR
   EXPECT_EQ(due[0].message.reply_credential, kWebhookUrl);
 
   store_.reset();
-  EXPECT_EQ(column("SELECT reply_credential FROM outbox"), std::vector<std::string>{kWebhookUrl});
+  EXPECT_TRUE(is_sealed(column("SELECT reply_credential FROM outbox")));
   for (const std::string& json : column("SELECT message FROM outbox")) {
     EXPECT_EQ(json.find(kWebhookKey), std::string::npos) << json;
   }
@@ -139,7 +153,7 @@ TEST_F(SqliteStoreCredentialsTest, TheInboxRowsJsonHasNoCredential) {
   const auto events = column("SELECT event FROM inbox");
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].find(kWebhookKey), std::string::npos) << events[0];
-  EXPECT_EQ(column("SELECT reply_credential FROM inbox"), std::vector<std::string>{kWebhookUrl});
+  EXPECT_TRUE(is_sealed(column("SELECT reply_credential FROM inbox")));
 }
 
 TEST_F(SqliteStoreCredentialsTest, TheCredentialIsClearedWhenItsMessageIsSentOrFailedNotRetried) {
@@ -158,8 +172,12 @@ TEST_F(SqliteStoreCredentialsTest, TheCredentialIsClearedWhenItsMessageIsSentOrF
   EXPECT_EQ(due[0].message.reply_credential, kWebhookUrl) << "a retry still needs it";
 
   store_.reset();
-  EXPECT_EQ(column("SELECT IFNULL(reply_credential, '<null>') FROM outbox ORDER BY id"),
-            (std::vector<std::string>{"<null>", "<null>", kWebhookUrl}));
+  const auto credentials =
+      column("SELECT IFNULL(reply_credential, '<null>') FROM outbox ORDER BY id");
+  ASSERT_EQ(credentials.size(), 3u);
+  EXPECT_EQ(credentials[0], "<null>");
+  EXPECT_EQ(credentials[1], "<null>");
+  EXPECT_TRUE(is_sealed({credentials[2]}));
 }
 
 TEST_F(SqliteStoreCredentialsTest, NothingOfTheCredentialIsLeftInTheFileOnceTheReplyIsSent) {
@@ -222,9 +240,87 @@ TEST_F(SqliteStoreCredentialsTest, AnOlderDatabaseHasItsCredentialsMovedOutOfThe
                                         "SELECT message FROM outbox")) {
     EXPECT_EQ(json.find(kWebhookKey), std::string::npos) << json;
   }
-  EXPECT_EQ(column("SELECT IFNULL(reply_credential, '<null>') FROM outbox ORDER BY id"),
-            (std::vector<std::string>{kWebhookUrl, "<null>", "<null>"}))
-      << "a sent message's credential is dropped";
+  const auto credentials =
+      column("SELECT IFNULL(reply_credential, '<null>') FROM outbox ORDER BY id");
+  ASSERT_EQ(credentials.size(), 3u);
+  EXPECT_TRUE(is_sealed({credentials[0]})) << "moved, and sealed";
+  EXPECT_EQ(credentials[1], "<null>") << "a sent message's credential is dropped";
+  EXPECT_EQ(credentials[2], "<null>");
+  EXPECT_TRUE(is_sealed(column("SELECT reply_credential FROM inbox")));
+}
+
+TEST_F(SqliteStoreCredentialsTest, TheCredentialIsNeverInTheFileOrTheRunningWal) {
+  // The WAL keeps older page images until it is reset; a crash leaves it as it is.
+  open();
+  for (int i = 0; i < 20; ++i) {
+    const Event event = group_event(std::to_string(i));
+    ASSERT_TRUE(run_sync(store_->accept(event, {"k" + std::to_string(i)}, 1h)).value());
+  }
+  auto inbox = run_sync(store_->inbox_pending("wecom", 100)).value();
+  ASSERT_EQ(inbox.size(), 20u);
+  EXPECT_EQ(inbox[7].event.reply_credential, kWebhookUrl);
+  auto queued =
+      run_sync(store_->inbox_complete(inbox[0].id, {reply_to(inbox[0].event, "a")})).value();
+  ASSERT_EQ(queued.size(), 1u);
+  ASSERT_TRUE(run_sync(store_->outbox_sent(queued[0].id, "pm-1")));
+  // Still running: the database file and its WAL as a crash would leave them.
+  ASSERT_TRUE(fs::exists(path_.string() + "-wal"));
+  for (const char* suffix : {"", "-wal", "-journal", "-shm"}) {
+    EXPECT_FALSE(file_contains(path_.string() + suffix, kWebhookKey)) << suffix;
+  }
+}
+
+TEST_F(SqliteStoreCredentialsTest, TheKeyIsMadeOnceOwnerOnlyAndKeptAcrossRestarts) {
+  const mode_t old_umask = ::umask(022);
+  open();
+  ::umask(old_umask);
+  ASSERT_TRUE(fs::exists(key_path()));
+  struct stat st {};
+  ASSERT_EQ(::stat(key_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  std::ifstream in(key_path());
+  const std::string key{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_EQ(key.size(), 65u) << "64 hex digits and a newline";
+  ASSERT_TRUE(run_sync(store_->accept(group_event("1"), {"k1"}, 1h)).value());
+  reopen();
+  std::ifstream again(key_path());
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(again), std::istreambuf_iterator<char>()),
+            key);
+  auto inbox = run_sync(store_->inbox_pending("wecom", 10)).value();
+  ASSERT_EQ(inbox.size(), 1u);
+  EXPECT_EQ(inbox[0].event.reply_credential, kWebhookUrl);
+}
+
+TEST_F(SqliteStoreCredentialsTest, ACredentialSealedUnderAnotherKeyIsLeftOutNotMisread) {
+  open();
+  ASSERT_TRUE(run_sync(store_->accept(group_event("1"), {"k1"}, 1h)).value());
+  store_.reset();
+  std::ofstream(key_path(), std::ios::trunc) << std::string(64, 'a') << "\n";
+  open();
+  auto inbox = run_sync(store_->inbox_pending("wecom", 10)).value();
+  ASSERT_EQ(inbox.size(), 1u) << "the event itself is kept";
+  EXPECT_TRUE(inbox[0].event.reply_credential.empty());
+}
+
+TEST_F(SqliteStoreCredentialsTest, APlaintextCredentialOfAnOlderVersionIsStillRead) {
+  open();
+  ASSERT_TRUE(run_sync(store_->accept(group_event("1"), {"k1"}, 1h)).value());
+  store_.reset();
+  execute(("UPDATE inbox SET reply_credential = '" + kWebhookUrl + "'").c_str());
+  open();
+  auto inbox = run_sync(store_->inbox_pending("wecom", 10)).value();
+  ASSERT_EQ(inbox.size(), 1u);
+  EXPECT_EQ(inbox[0].event.reply_credential, kWebhookUrl);
+}
+
+TEST_F(SqliteStoreCredentialsTest, AKeyFileWithoutAKeyIsAnErrorThatNamesIt) {
+  std::ofstream(key_path()) << "not a key\n";
+  try {
+    open();
+    FAIL() << "opened with a broken key file";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(key_path()), std::string::npos) << e.what();
+  }
 }
 
 mode_t mode_of(const std::string& path) {

@@ -48,7 +48,7 @@ class SqliteStoreTest : public ::testing::Test {
   }
   void remove_files() {
     std::error_code ignored;
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal", "-key"}) {
       fs::remove(path_.string() + suffix, ignored);
     }
   }
@@ -842,7 +842,7 @@ TEST_F(SqliteStoreTest, TheDatabaseThreadDoesNotPreemptTheNetworkThreadsOnWakeup
     EXPECT_EQ(batch_threads(), before + 1) << "its database thread is a batch thread";
     EXPECT_NE(sched_getscheduler(0), SCHED_BATCH) << "the caller's thread is left alone";
   }
-  for (const char* suffix : {"-other.db", "-other.db-wal", "-other.db-shm"}) {
+  for (const char* suffix : {"-other.db", "-other.db-wal", "-other.db-shm", "-other.db-key"}) {
     std::error_code ignored;
     fs::remove(path_.string() + suffix, ignored);
   }

@@ -10,6 +10,21 @@
 
 namespace botgate::crypto {
 
+/// The same as seal()/unseal() below, with the keys derived once (for a value sealed per row).
+/// Thread safety: const, so any thread.
+class Sealer {
+ public:
+  explicit Sealer(std::string_view secret);
+  std::string seal(std::string_view label, std::string_view plaintext) const;
+  std::optional<std::string> unseal(std::string_view label, std::string_view sealed) const;
+  /// Whether `value` has the form of a sealed value (older rows may hold plaintext).
+  static bool looks_sealed(std::string_view value) noexcept;
+
+ private:
+  std::string encryption_key_;  // 32 bytes: AES-256
+  std::string authentication_key_;
+};
+
 /// `plaintext` sealed under `secret` and `label`: printable text ("v1:" and base64).
 std::string seal(std::string_view secret, std::string_view label, std::string_view plaintext);
 

@@ -40,7 +40,7 @@ void make_private(const std::string& path) {
   } else if (errno != EEXIST) {
     return;  // the open that follows names the path and the reason
   }
-  for (const char* suffix : {"", "-wal", "-journal", "-shm"}) tighten(path + suffix);
+  for (const char* suffix : {"", "-wal", "-journal", "-shm", "-key"}) tighten(path + suffix);
 }
 
 }  // namespace botgate::store

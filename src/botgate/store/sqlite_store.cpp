@@ -1,12 +1,14 @@
 #include "botgate/store/sqlite_store.hpp"
 
 #include "botgate/core/event_json.hpp"
+#include "botgate/crypto/seal.hpp"
 #include "botgate/store/batch_queue.hpp"
 #include "botgate/store/inbox_mirror.hpp"
 #include "botgate/store/outbox_purge.hpp"
 #include "botgate/store/private_file.hpp"
 #include "botgate/store/sqlite_dedup.hpp"
 #include "botgate/store/sqlite_statement.hpp"
+#include "botgate/store/store_key.hpp"
 #include "botgate/store/wal_sync_ahead.hpp"
 
 #include <boost/asio/async_result.hpp>
@@ -56,9 +58,31 @@ void yield_to_network_threads_on_wakeup() {
 #endif
 }
 
+/// What a reply credential's seal is bound to: a sealed value opens in this column only.
+constexpr std::string_view kCredentialLabel = "botgate store: reply_credential";
+
+/// A reply credential as the database keeps it: sealed (store_key.hpp); none stays none.
+std::string seal_credential(const crypto::Sealer& sealer, std::string_view credential) {
+  return credential.empty() ? std::string() : sealer.seal(kCredentialLabel, credential);
+}
+
+/// The credential of a row. One written before credentials were sealed is used as it is; one
+/// that does not open (the key file was replaced) is logged and left out: the reply then fails
+/// for want of it, and says so.
+std::string open_credential(const crypto::Sealer& sealer, std::string_view stored,
+                            std::string_view row) {
+  if (stored.empty()) return {};
+  if (!crypto::Sealer::looks_sealed(stored)) return std::string(stored);
+  if (auto opened = sealer.unseal(kCredentialLabel, stored)) return std::move(*opened);
+  spdlog::error("store: the reply credential of {} does not open with this database's key: its "
+                "reply cannot be sent",
+                row);
+  return {};
+}
+
 /// The rows of a `SELECT id, message, attempts, reply_credential FROM outbox`; an unreadable one
 /// is logged and passed over.
-std::vector<OutboxItem> read_outbox_items(Statement& s) {
+std::vector<OutboxItem> read_outbox_items(Statement& s, const crypto::Sealer& sealer) {
   std::vector<OutboxItem> items;
   while (s.step() == SQLITE_ROW) {
     auto message = outgoing_from_json(s.column_text(1));
@@ -67,7 +91,8 @@ std::vector<OutboxItem> read_outbox_items(Statement& s) {
                     message.error().message());
       continue;
     }
-    message->reply_credential = s.column_text(3);
+    message->reply_credential = open_credential(sealer, s.column_text(3),
+                                                "outbox message " + std::to_string(s.column_int(0)));
     items.push_back(
         OutboxItem{s.column_int(0), std::move(*message), static_cast<int>(s.column_int(2))});
   }
@@ -181,7 +206,8 @@ std::optional<std::string> sqlite_path_from_url(std::string_view url) {
 }
 
 struct SqliteStore::Impl {
-  Impl(const std::string& path, SqliteStoreOptions options) : path_(path) {
+  Impl(const std::string& path, SqliteStoreOptions options)
+      : path_(path), sealer_(load_or_create_store_key(path)) {
     make_private(path);
     if (sqlite3_open_v2(path.c_str(), &db_,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -306,7 +332,7 @@ struct SqliteStore::Impl {
     }
     for (const Moved& row : events) {
       Use s(statement("UPDATE inbox SET event = ?2, reply_credential = ?3 WHERE id = ?1"));
-      s->bind(1, row.id).bind(2, row.json).bind(3, row.credential);
+      s->bind(1, row.id).bind(2, row.json).bind(3, seal_credential(sealer_, row.credential));
       check(s->step(), "move the reply credential of an inbox event");
     }
     std::vector<Moved> messages;
@@ -323,7 +349,7 @@ struct SqliteStore::Impl {
     for (const Moved& row : messages) {
       Use s(statement(
           "UPDATE outbox SET message = ?2, reply_credential = NULLIF(?3, '') WHERE id = ?1"));
-      s->bind(1, row.id).bind(2, row.json).bind(3, row.credential);
+      s->bind(1, row.id).bind(2, row.json).bind(3, seal_credential(sealer_, row.credential));
       check(s->step(), "move the reply credential of an outbox message");
     }
     commit();
@@ -575,7 +601,8 @@ struct SqliteStore::Impl {
     for (const std::int64_t hash : hashes) dedup_->record(hash, expires);
     Use s(statement("INSERT INTO inbox (bot, event, created_at, reply_credential) "
                     "VALUES (?1, ?2, ?3, NULLIF(?4, ''))"));
-    s->bind(1, event.bot).bind(2, to_json(event)).bind(3, now).bind(4, event.reply_credential);
+    s->bind(1, event.bot).bind(2, to_json(event)).bind(3, now);
+    s->bind(4, seal_credential(sealer_, event.reply_credential));
     check(s->step(), "insert inbox event");
     return statements_->last_insert_rowid();
   }
@@ -617,7 +644,7 @@ struct SqliteStore::Impl {
         "INSERT INTO outbox (bot, message, next_at, created_at, updated_at, lane, "
         "reply_credential) VALUES (?1, ?2, ?3, ?3, ?3, ?4, NULLIF(?5, ''))"));
     s->bind(1, message.bot).bind(2, to_json(message)).bind(3, now).bind(4, message.lane());
-    s->bind(5, message.reply_credential);
+    s->bind(5, seal_credential(sealer_, message.reply_credential));
     check(s->step(), "insert outbox message");
     return sqlite3_last_insert_rowid(db_);
   }
@@ -689,6 +716,7 @@ struct SqliteStore::Impl {
   }
 
   std::string path_;
+  const crypto::Sealer sealer_;  // of reply credentials
   WalSyncAhead wal_sync_{path_ + "-wal", kCheckpointFrames};
   sqlite3* db_ = nullptr;
   std::unique_ptr<Statements> statements_;
@@ -740,7 +768,8 @@ asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_pending(std::
                       event.error().message());
         continue;
       }
-      event->reply_credential = s->column_text(2);
+      event->reply_credential = open_credential(
+          impl_->sealer_, s->column_text(2), "inbox event " + std::to_string(s->column_int(0)));
       items.push_back(InboxItem{s->column_int(0), std::move(*event)});
     }
     // Fewer rows than asked for: that was all of the bot's inbox, the copy in memory starts.
@@ -770,7 +799,7 @@ asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_due(std::st
         "WHERE bot = ?1 AND state = 0 AND id > ?4 AND next_at <= ?2 ORDER BY id LIMIT ?3"));
     s->bind(1, bot).bind(2, to_ms(now)).bind(3, static_cast<std::int64_t>(limit));
     s->bind(4, after_id);
-    return read_outbox_items(*s);
+    return read_outbox_items(*s, impl_->sealer_);
   });
 }
 
@@ -783,7 +812,7 @@ asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_due_in_lane
         "ORDER BY id LIMIT ?3"));
     s->bind(1, bot).bind(2, to_ms(now)).bind(3, static_cast<std::int64_t>(limit));
     s->bind(4, after_id).bind(5, lane);
-    return read_outbox_items(*s);
+    return read_outbox_items(*s, impl_->sealer_);
   });
 }
 
