@@ -5,7 +5,6 @@
 //   1: the input is the body, signed with the key (timestamp fixed), so the interaction parser
 //      behind the signature check is reached.
 #include "botgate/crypto/ed25519.hpp"
-#include "botgate/crypto/encoding.hpp"
 #include "botgate/platforms/discord/discord_interactions.hpp"
 #include "fuzz_request.hpp"
 
@@ -50,9 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string timestamp = "1700000000";
   HttpRequest request =
       fuzz::make_request(http::verb::post, "/webhook/fuzz", input.ConsumeRemainingBytesAsString());
-  request.set("X-Signature-Ed25519",
-              crypto::to_hex(crypto::ed25519_sign(seed(), timestamp + request.body())));
-  request.set("X-Signature-Timestamp", timestamp);
+  fuzz::sign_ed25519(request, seed(), timestamp);
   if (auto outcome = bot().handle(request); outcome && outcome->reply_ack) {
     // The inline reply path: the ack built from a handler's reply to the interaction.
     OutgoingMessage reply = OutgoingMessage::plain(request.body());

@@ -3,6 +3,8 @@
 /// HttpRequest built from them as the server would hand it to a handler.
 
 #include "botgate/core/http.hpp"
+#include "botgate/crypto/ed25519.hpp"
+#include "botgate/crypto/encoding.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -35,6 +37,15 @@ inline HttpRequest make_request(http::verb method, std::string_view target, std:
 /// every byte a field value may hold.
 inline std::string header_value(FuzzedDataProvider& input) {
   return input.ConsumeRandomLengthString(200);
+}
+
+/// Signs `request` as Discord and QQ do: Ed25519 over the timestamp and the body, in the
+/// X-Signature-Ed25519 and X-Signature-Timestamp headers.
+inline void sign_ed25519(HttpRequest& request, const std::string& seed,
+                         const std::string& timestamp) {
+  request.set("X-Signature-Ed25519",
+              crypto::to_hex(crypto::ed25519_sign(seed, timestamp + request.body())));
+  request.set("X-Signature-Timestamp", timestamp);
 }
 
 }  // namespace botgate::fuzz

@@ -3,8 +3,6 @@
 //   0: raw: X-Signature-Ed25519, X-Signature-Timestamp, X-Bot-Appid and the body from the input;
 //   1: the input is the body, signed with the bot's key (timestamp fixed), so the op and event
 //      parsers behind the signature check are reached.
-#include "botgate/crypto/ed25519.hpp"
-#include "botgate/crypto/encoding.hpp"
 #include "botgate/platforms/qq/qq_webhook.hpp"
 #include "fuzz_request.hpp"
 
@@ -53,9 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string timestamp = "1728981195";
   HttpRequest request =
       fuzz::make_request(http::verb::post, "/webhook/fuzz", input.ConsumeRemainingBytesAsString());
-  request.set("X-Signature-Ed25519",
-              crypto::to_hex(crypto::ed25519_sign(seed, timestamp + request.body())));
-  request.set("X-Signature-Timestamp", timestamp);
+  fuzz::sign_ed25519(request, seed, timestamp);
   request.set("X-Bot-Appid", "102000000");
   (void)bot().handle(request);
   return 0;

@@ -384,6 +384,17 @@ TEST(QqWebhookReplayWindowTest, APushSignedTooLongAgoOrAheadIsStaleAfterItsSigna
     EXPECT_TRUE(outcome.error().is(errc::stale_request));
     EXPECT_EQ(http_status_for(outcome.error()), 401);
   }
+  // A signed time too far off for the clock to hold (19 digits pass the format check) is stale,
+  // not an overflow.
+  for (const std::string far : {"999999999999999999", "9999999999999999999"}) {
+    HttpRequest r = request();
+    r.set("X-Signature-Timestamp", far);
+    r.set("X-Signature-Ed25519",
+          crypto::to_hex(crypto::ed25519_sign(qq_signing_seed(secret), far + body)));
+    auto outcome = QqWebhook(config, clock_at(std::chrono::seconds(0))).handle(r);
+    ASSERT_FALSE(outcome) << far;
+    EXPECT_TRUE(outcome.error().is(errc::stale_request)) << far;
+  }
   // A forged push is a bad signature whatever its time.
   HttpRequest forged = request();
   forged.body() = R"({"op":0,"id":"y","d":{},"t":"GUILD_CREATE"})";

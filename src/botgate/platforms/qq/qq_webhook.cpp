@@ -1,5 +1,6 @@
 #include "botgate/platforms/qq/qq_webhook.hpp"
 
+#include "botgate/core/event_json.hpp"
 #include "botgate/crypto/ed25519.hpp"
 #include "botgate/crypto/encoding.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
@@ -158,9 +159,10 @@ Result<WebhookOutcome> QqWebhook::handle(const HttpRequest& request) const {
   if (now_) {
     // Digits only, at most 20 of them: checked by verify_signature.
     const std::string timestamp(request["X-Signature-Timestamp"]);
-    const auto signed_at = std::chrono::system_clock::time_point(
-        std::chrono::seconds(std::stoll(timestamp.substr(0, 18))));
-    const auto skew = now_() - signed_at;
+    // 18 digits fit in 64 bits as seconds; a far date is stale, never an overflow.
+    const auto signed_at =
+        to_system_time(std::chrono::seconds(std::stoll(timestamp.substr(0, 18))));
+    const auto skew = signed_at ? now_() - *signed_at : std::chrono::system_clock::duration::max();
     if (skew > kQqTimestampWindow || skew < -kQqTimestampWindow) {
       return Error{errc::stale_request,
                    "X-Signature-Timestamp " + timestamp + " is more than " +
