@@ -35,9 +35,10 @@ class EchoHandler final : public Handler {
     if (!event.message) {
       co_return HandlerResult::next;
     }
-    if (event.message->text.starts_with("slow ")) {
-      // A handler that takes its time (a forward to a slow service).
-      asio::steady_timer timer(co_await asio::this_coro::executor, 300ms);
+    if (event.message->text.starts_with("slow ") || event.message->text.starts_with("llm ")) {
+      // A handler that takes its time (a forward to a slow service; an LLM: 5 s).
+      const auto pause = event.message->text.starts_with("llm ") ? 5000ms : 300ms;
+      asio::steady_timer timer(co_await asio::this_coro::executor, pause);
       co_await timer.async_wait(asio::use_awaitable);
     }
     ctx.reply(OutgoingMessage::plain("echo: " + event.message->text));
@@ -210,6 +211,58 @@ TEST(RuntimeTest, EventIsAnsweredInItsConversation) {
   EXPECT_EQ(status[0].platform, "sandbox");
   EXPECT_EQ(status[0].events_in, 1u);
   EXPECT_TRUE(run_until(h.io_, [&] { return h.runtime_->status()[0].messages_sent == 1; }));
+}
+
+Event in_chat(Event event, const std::string& chat) {
+  event.chat.id = chat;
+  return event;
+}
+
+/// The texts the sender delivered, in order.
+std::vector<std::string> delivered_texts(const RecordingSender& sender) {
+  std::vector<std::string> texts;
+  for (const OutgoingMessage& m : sender.delivered()) texts.push_back(m.plain_text());
+  return texts;
+}
+
+TEST(RuntimeTest, ASlowHandlerInOneChatDoesNotDelayAnotherChat) {
+  Harness h;
+  h.runtime_->start();
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(h.on_event(in_chat(message_event("ev-1", "m-1", "llm one"), "chat-1")).value());
+  ASSERT_TRUE(h.on_event(in_chat(message_event("ev-2", "m-2", "quick"), "chat-2")).value());
+  ASSERT_TRUE(h.on_event(in_chat(message_event("ev-3", "m-3", "after"), "chat-1")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: quick"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s)
+      << "the other chat's reply waited for the 5 s handler";
+  EXPECT_EQ(h.count_delivered("echo: after"), 0) << "its own chat waits, in order";
+  ASSERT_TRUE(h.wait_for_delivery("echo: after", nullptr));
+  EXPECT_EQ(delivered_texts(*h.sender_),
+            (std::vector<std::string>{"echo: quick", "echo: llm one", "echo: after"}));
+}
+
+TEST(RuntimeTest, AFailedCompletionIsTriedAgainWithoutHandlingTheEventsTwice) {
+  Harness h;
+  h.store_.fail_completions(2);
+  h.runtime_->start();
+  ASSERT_TRUE(h.on_event(in_chat(message_event("ev-1", "m-1", "one"), "chat-1")).value());
+  ASSERT_TRUE(h.on_event(in_chat(message_event("ev-2", "m-2", "two"), "chat-1")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: two"));
+  EXPECT_EQ(delivered_texts(*h.sender_), (std::vector<std::string>{"echo: one", "echo: two"}));
+  EXPECT_EQ(h.store_.taken_count(), 2) << "each event taken (and handled) once";
+  EXPECT_TRUE(h.store_.inbox().empty());
+}
+
+TEST(RuntimeTest, TheInboxConcurrencyBoundsHowManyChatsAreHandledAtOnce) {
+  RuntimeOptions options = fast_options();
+  options.inbox_concurrency = 1;
+  Harness h(options);
+  h.runtime_->start();
+  ASSERT_TRUE(h.on_event(in_chat(message_event("ev-1", "m-1", "slow one"), "chat-1")).value());
+  ASSERT_TRUE(h.on_event(in_chat(message_event("ev-2", "m-2", "two"), "chat-2")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: two"));
+  EXPECT_EQ(delivered_texts(*h.sender_), (std::vector<std::string>{"echo: slow one", "echo: two"}))
+      << "one chat at a time: the second waited for the first";
 }
 
 TEST(RuntimeTest, AcceptedEventGetsAnIdAndTheBotsPlatform) {

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -88,6 +89,14 @@ class SqliteStoreTest : public ::testing::Test {
   }
   std::vector<InboxItem> pending(const std::string& bot, std::size_t limit = 100) {
     return run_sync(store_->inbox_pending(bot, limit)).value();
+  }
+  std::vector<InboxItem> take(const std::string& bot, std::size_t limit = 100) {
+    return run_sync(store_->inbox_take(bot, limit)).value();
+  }
+  static std::vector<std::int64_t> ids_of(const std::vector<InboxItem>& items) {
+    std::vector<std::int64_t> ids;
+    for (const InboxItem& item : items) ids.push_back(item.id);
+    return ids;
   }
   std::vector<OutboxItem> due(const std::string& bot, SystemTime now = SystemTime::clock::now(),
                               std::size_t limit = 100) {
@@ -258,6 +267,56 @@ TEST_F(SqliteStoreTest, InboxReadFromMemoryMatchesTheTable) {
   EXPECT_EQ(from_table[0].id, from_memory[1].id);
   EXPECT_EQ(from_table[0].event, from_memory[1].event);
   EXPECT_EQ(from_table[0].event, event_for("a", "2", "second"));
+}
+
+TEST_F(SqliteStoreTest, ATakenEventIsGivenOutOnceUntilCompletedOrTheStoreIsOpenedAgain) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(accept(event_for("a", std::to_string(i)), {std::to_string(i)}));
+  }
+  ASSERT_TRUE(accept(event_for("b", "other"), {"other"}));
+  const auto first = take("a", 2);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].event, event_for("a", "0"));
+  const auto second = take("a", 10);
+  ASSERT_EQ(second.size(), 3u) << "the next ones, not those in hand";
+  EXPECT_EQ(second[0].event, event_for("a", "2"));
+  EXPECT_TRUE(take("a").empty());
+  EXPECT_EQ(pending("a").size(), 5u) << "the view still shows every event not completed";
+  ASSERT_EQ(take("b").size(), 1u) << "each bot's own";
+  ASSERT_TRUE(run_sync(store_->inbox_complete(first[0].id, {})));
+  ASSERT_TRUE(accept(event_for("a", "5"), {"5"}));
+  EXPECT_EQ(ids_of(take("a")).size(), 1u) << "only the new one";
+
+  reopen();  // a crash: whatever was not completed is given out again, in order
+  const auto again = take("a");
+  ASSERT_EQ(again.size(), 5u);
+  EXPECT_EQ(again[0].event, event_for("a", "1"));
+  EXPECT_EQ(again[4].event, event_for("a", "5"));
+}
+
+TEST_F(SqliteStoreTest, TakesFromTheTableSkipWhatIsInHandAsTheCopyDoes) {
+  // 1,500 events: more than a take reads, so the first takes read the table, later ones the
+  // copy in memory once it holds the whole inbox.
+  constexpr int kEvents = 1500;
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_TRUE(accept(event_for("a", std::to_string(i)), {std::to_string(i)}));
+  }
+  reopen();  // no copy in memory yet
+  std::vector<std::int64_t> seen;
+  for (int round = 0; round < 20 && seen.size() < kEvents; ++round) {
+    const auto items = take("a", 256);
+    for (const InboxItem& item : items) seen.push_back(item.id);
+    // Complete every other take, so that what is in hand is both old and new.
+    if (round % 2 == 1) {
+      std::vector<InboxCompletion> done;
+      for (const InboxItem& item : items) done.push_back(InboxCompletion{item.id, {}});
+      ASSERT_TRUE(run_sync(store_->inbox_complete(std::move(done))));
+    }
+  }
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(kEvents));
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end())) << "oldest first";
+  EXPECT_EQ(std::adjacent_find(seen.begin(), seen.end()), seen.end()) << "none twice";
+  EXPECT_TRUE(take("a").empty());
 }
 
 TEST_F(SqliteStoreTest, ABacklogLargerThanTheCopyIsHandledInOrderOnce) {

@@ -37,11 +37,23 @@ asio::awaitable<Result<std::vector<InboxItem>>> MemoryStore::inbox_pending(std::
   std::lock_guard lock(mutex_);
   std::vector<InboxItem> items;
   for (const auto& [id, item] : inbox_) {
+    if (items.size() >= limit) break;
+    if (item.event.bot == bot) items.push_back(item);
+  }
+  co_return items;
+}
+
+asio::awaitable<Result<std::vector<InboxItem>>> MemoryStore::inbox_take(std::string bot,
+                                                                        std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<InboxItem> items;
+  for (const auto& [id, item] : inbox_) {
     if (items.size() >= limit) {
       break;
     }
-    if (item.event.bot == bot) {
+    if (item.event.bot == bot && taken_.insert(id).second) {
       items.push_back(item);
+      ++taken_count_;
     }
   }
   co_return items;
@@ -50,6 +62,10 @@ asio::awaitable<Result<std::vector<InboxItem>>> MemoryStore::inbox_pending(std::
 asio::awaitable<Result<std::vector<OutboxItem>>> MemoryStore::inbox_complete(
     std::vector<InboxCompletion> done) {
   std::lock_guard lock(mutex_);
+  if (failing_completions_ > 0) {
+    --failing_completions_;
+    co_return Error{errc::store_failed, "scripted completion failure"};
+  }
   std::vector<OutboxItem> queued;
   for (InboxCompletion& item : done) {
     for (OutgoingMessage& reply : item.replies) {
@@ -57,6 +73,7 @@ asio::awaitable<Result<std::vector<OutboxItem>>> MemoryStore::inbox_complete(
       queued.push_back(OutboxItem{id, std::move(reply), 0});
     }
     inbox_.erase(item.inbox_id);
+    taken_.erase(item.inbox_id);
   }
   co_return queued;
 }
@@ -230,6 +247,16 @@ asio::awaitable<Result<void>> MemoryStore::session_put(std::string key, GatewayS
 void MemoryStore::fail_accepts(int count) {
   std::lock_guard lock(mutex_);
   failing_accepts_ = count;
+}
+
+void MemoryStore::fail_completions(int count) {
+  std::lock_guard lock(mutex_);
+  failing_completions_ = count;
+}
+
+int MemoryStore::taken_count() const {
+  std::lock_guard lock(mutex_);
+  return taken_count_;
 }
 
 std::vector<InboxItem> MemoryStore::inbox() const {

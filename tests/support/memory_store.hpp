@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ class MemoryStore final : public Store {
                                        std::chrono::seconds ttl) override;
   asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
                                                                 std::size_t limit) override;
+  asio::awaitable<Result<std::vector<InboxItem>>> inbox_take(std::string bot,
+                                                             std::size_t limit) override;
   using Store::inbox_complete;
   asio::awaitable<Result<std::vector<OutboxItem>>> inbox_complete(
       std::vector<InboxCompletion> done) override;
@@ -60,6 +63,10 @@ class MemoryStore final : public Store {
 
   /// The next `count` calls to accept() fail with errc::store_failed (a full disk, say).
   void fail_accepts(int count);
+  /// The next `count` calls to inbox_complete() fail with errc::store_failed, storing nothing.
+  void fail_completions(int count);
+  /// How many events inbox_take() gave out, in all.
+  int taken_count() const;
   /// While on, outbox_sent() waits (a slow disk): what the runtime does meanwhile is seen.
   void hold_sent_records(bool hold);
 
@@ -80,12 +87,15 @@ class MemoryStore final : public Store {
   mutable std::mutex mutex_;  // guards everything below
   std::map<std::string, SystemTime> dedup_;  // key -> expiry
   std::map<std::int64_t, InboxItem> inbox_;
+  std::set<std::int64_t> taken_;  // inbox ids given out by inbox_take and not completed
   std::map<std::int64_t, OutboxEntry> outbox_;
   std::map<std::string, CachedToken> tokens_;
   std::map<std::string, GatewaySession> sessions_;
   std::int64_t next_inbox_id_ = 1;
   std::int64_t next_outbox_id_ = 1;
   int failing_accepts_ = 0;
+  int failing_completions_ = 0;
+  int taken_count_ = 0;
   std::atomic<bool> holding_sent_{false};
   int token_gets_ = 0;
   int lane_reads_ = 0;

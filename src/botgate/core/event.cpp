@@ -18,4 +18,11 @@ std::optional<ChatType> chat_type_from_string(std::string_view name) noexcept {
   return std::nullopt;
 }
 
+std::string chat_lane(ChatType type, std::string_view chat_id) {
+  std::string key = to_string(type);
+  key += '\n';
+  key += chat_id;
+  return key;
+}
+
 }  // namespace botgate

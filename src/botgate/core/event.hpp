@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -43,6 +44,9 @@ enum class ChatType { private_chat, group, channel };
 
 /// "private", "group", "channel" (the Event JSON names).
 const char* to_string(ChatType type) noexcept;
+/// The key of a conversation's lane, in which its events are handled and its replies sent in
+/// order (InboxLanes, the outbox's lanes): the chat's type and id.
+std::string chat_lane(ChatType type, std::string_view chat_id);
 std::optional<ChatType> chat_type_from_string(std::string_view name) noexcept;
 
 struct Chat {

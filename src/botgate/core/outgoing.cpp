@@ -13,12 +13,7 @@ OutgoingMessage& OutgoingMessage::in_reply_to(const Event& event) {
   return *this;
 }
 
-std::string OutgoingMessage::lane() const {
-  std::string key = to_string(chat_type);
-  key += '\n';
-  key += chat_id;
-  return key;
-}
+std::string OutgoingMessage::lane() const { return chat_lane(chat_type, chat_id); }
 
 std::string OutgoingMessage::plain_text() const {
   std::string out;

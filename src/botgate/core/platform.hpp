@@ -101,6 +101,8 @@ struct BotParts {
   std::unique_ptr<Sender> sender;
   /// Gateway connections (one per shard); empty for callback-only platforms.
   std::vector<std::unique_ptr<EventSource>> sources;
+  /// How many of its chats have their events handled at once; 0: RuntimeOptions's.
+  std::size_t inbox_concurrency = 0;
 };
 
 }  // namespace botgate

@@ -1,5 +1,6 @@
 #include "botgate/core/runtime.hpp"
 
+#include "botgate/core/inbox_lanes.hpp"
 #include "botgate/core/log_rate_limit.hpp"
 #include "botgate/core/reply_waiters.hpp"
 #include "botgate/core/webhook_rejection.hpp"
@@ -176,6 +177,13 @@ std::string new_event_id() {
   return id;
 }
 
+/// Events handled and not yet completed in the store, in the order they were handled.
+struct Completing {
+  std::vector<InboxCompletion> done;
+  std::vector<LogEntry> queued;  // the log entries of their replies
+  std::chrono::steady_clock::time_point first_at{};
+};
+
 struct Runtime::Bot {
   Bot(std::string n, std::string p, asio::any_io_executor s, BotParts parts_)
       : name(std::move(n)),
@@ -184,7 +192,8 @@ struct Runtime::Bot {
         parts(std::move(parts_)),
         inbox_signal(strand),
         outbox_signal(strand),
-        stop_signal(strand) {}
+        stop_signal(strand),
+        completion_signal(strand) {}
 
   std::string name;
   std::string platform;
@@ -193,6 +202,12 @@ struct Runtime::Bot {
   Signal inbox_signal;
   Signal outbox_signal;
   Signal stop_signal;
+  Signal completion_signal;  // an event was handled, or a lane runner ended
+  /// The events taken from the store and not completed, by chat (on the strand).
+  InboxLanes inbox{1, 1};
+  std::size_t inbox_concurrency = 1;
+  std::size_t lane_runners = 0;  // run_lanes() coroutines running (on the strand)
+  Completing completing;         // handled events waiting for their completion (on the strand)
   /// Set with outbox_signal when messages are queued: the outbox worker reads the store again.
   std::atomic<bool> outbox_pushed{true};
   OutboxLanes outbox;  // on the strand
@@ -236,6 +251,10 @@ void Runtime::add_bot(std::string name, std::string platform, asio::any_io_execu
   auto bot = std::make_unique<Bot>(name, std::move(platform), std::move(strand), std::move(parts));
   bot->outbox.lane_depth = std::max<std::size_t>(options_.outbox_lane_depth, 1);
   bot->outbox.held_cap = std::max<std::size_t>(options_.outbox_held, 1);
+  bot->inbox_concurrency = std::max<std::size_t>(
+      bot->parts.inbox_concurrency > 0 ? bot->parts.inbox_concurrency : options_.inbox_concurrency,
+      1);
+  bot->inbox = InboxLanes(bot->inbox_concurrency, options_.inbox_held);
   bots_[name] = std::move(bot);
 }
 
@@ -273,8 +292,9 @@ void Runtime::start() {
         }
       };
     };
-    running_workers_ += 2;
+    running_workers_ += 3;
     asio::co_spawn(bot->strand, inbox_worker(*bot), log_end("inbox"));
+    asio::co_spawn(bot->strand, inbox_completer(*bot), log_end("inbox completion"));
     asio::co_spawn(bot->strand, outbox_worker(*bot), log_end("outbox"));
     for (auto& source : bot->parts.sources) {
       ++running_workers_;
@@ -293,6 +313,7 @@ void Runtime::stop() {
     bot->inbox_signal.notify();
     bot->outbox_signal.notify();
     bot->stop_signal.notify();
+    bot->completion_signal.notify();
     for (auto& source : bot->parts.sources) source->stop();
   }
 }
@@ -469,69 +490,132 @@ asio::awaitable<Result<std::int64_t>> Runtime::send(OutgoingMessage message) {
 }
 
 asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
+  InboxLanes& lanes = bot.inbox;
   while (!stopping_) {
-    auto items = co_await store_.inbox_pending(bot.name, kInboxBatch);
-    if (!items) {
-      co_await bot.inbox_signal.wait_for(std::chrono::seconds(1));
+    bool full_page = false;
+    if (const std::size_t room = lanes.room(); room > 0) {
+      auto items = co_await store_.inbox_take(bot.name, std::min(room, kInboxBatch));
+      if (!items) {
+        spdlog::warn("bot {}: cannot read the inbox: {}", bot.name, items.error().message());
+        co_await bot.inbox_signal.wait_for(std::chrono::seconds(1));
+        continue;
+      }
+      full_page = items->size() == std::min(room, kInboxBatch);
+      lanes.add(std::move(*items));
+    }
+    // One runner per lane that may start: each handles its chat's events in order, then the
+    // next waiting chat's, until none waits.
+    while (lanes.has_waiting() && bot.lane_runners < bot.inbox_concurrency) {
+      ++bot.lane_runners;
+      ++running_workers_;
+      asio::co_spawn(bot.strand, run_lanes(bot), [this, name = bot.name](std::exception_ptr e) {
+        --running_workers_;
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::critical("bot {}: an inbox lane stopped on a bug: {}", name, ex.what());
+        }
+      });
+    }
+    if (full_page && lanes.room() > 0) continue;  // more may wait in the store
+    co_await bot.inbox_signal.wait_for(std::chrono::minutes(1));
+  }
+  bot.completion_signal.notify();
+}
+
+asio::awaitable<void> Runtime::run_lanes(Bot& bot) {
+  InboxLanes& lanes = bot.inbox;
+  while (!stopping_) {
+    auto lane = lanes.start_lane();
+    if (!lane) break;
+    while (auto item = lanes.next(*lane)) {
+      co_await handle_event(bot, std::move(*item));
+      if (stopping_) {
+        lanes.abandon(*lane);
+        break;
+      }
+    }
+  }
+  --bot.lane_runners;
+  bot.inbox_signal.notify();  // a runner is free: a waiting chat may start
+  bot.completion_signal.notify();
+}
+
+asio::awaitable<void> Runtime::handle_event(Bot& bot, InboxItem item) {
+  const Event& event = item.event;
+  std::vector<OutgoingMessage> replies;
+  // Never answer ourselves or other bots: two bots echoing each other would never stop.
+  if (!event.sender.is_bot) {
+    replies = co_await chain_.run(event);
+  }
+  replies = split_for_platform(bot, std::move(replies));
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    // Stable across a crash between handling and completing: the same event gives the same
+    // keys, so the platform drops a second copy (Feishu uuid, Discord nonce).
+    replies[i].idempotency_key = event.id.substr(0, 24) + "-" + std::to_string(i);
+  }
+  if (!replies.empty()) {
+    if (auto waiter = bot.reply_waiters.hand(event.id, replies.front())) {
+      if (co_await bot.reply_waiters.written(waiter, kInlineWriteWait)) {
+        // Delivered in the callback's answer; the others keep their keys (-1, -2...).
+        spdlog::info("bot {}: event {} answered in the callback response", bot.name,
+                     event.platform_event_id);
+        ++bot.messages_sent;
+        log_.add(MessageLog::outgoing(replies.front(), event.platform, event.id,
+                                      LogOutcome::sent));
+        replies.erase(replies.begin());
+      } else {
+        // Maybe not delivered: the outbox sends it, idempotently (see ReplyWaiters).
+        spdlog::warn("bot {}: the callback answer to event {} was not written; its reply "
+                     "is sent through the API",
+                     bot.name, event.platform_event_id);
+      }
+    }
+  }
+  for (const OutgoingMessage& reply : replies) {
+    bot.completing.queued.push_back(MessageLog::outgoing(reply, event.platform, event.id));
+  }
+  if (bot.completing.done.empty()) bot.completing.first_at = std::chrono::steady_clock::now();
+  bot.completing.done.push_back(InboxCompletion{item.id, std::move(replies)});
+  bot.completion_signal.notify();
+}
+
+asio::awaitable<void> Runtime::inbox_completer(Bot& bot) {
+  using Steady = std::chrono::steady_clock;
+  Completing& pending = bot.completing;
+  while (true) {
+    if (pending.done.empty()) {
+      if (stopping_ && bot.lane_runners == 0) break;
+      co_await bot.completion_signal.wait_for(std::chrono::minutes(1));
       continue;
     }
-    if (items->empty()) {
-      co_await bot.inbox_signal.wait_for(std::chrono::minutes(1));
+    // Events handled close together are completed together, in one store transaction: wait
+    // up to kCompleteWindow for more while lanes run (a slow handler's event is not held).
+    const auto deadline = pending.first_at + kCompleteWindow;
+    while (!stopping_ && bot.lane_runners > 0 && pending.done.size() < kInboxBatch &&
+           Steady::now() < deadline) {
+      co_await bot.completion_signal.wait_until(deadline);
+    }
+    std::vector<InboxCompletion> done = std::move(pending.done);
+    std::vector<LogEntry> queued = std::move(pending.queued);
+    pending.done.clear();
+    pending.queued.clear();
+    const std::size_t count = done.size();
+    if (co_await complete(bot, done, queued)) {
+      bot.inbox.completed(count);
+      bot.inbox_signal.notify();  // room for more
       continue;
     }
-    // Items handled quickly (rules, echo) are completed together, in one store transaction; a
-    // slow handler (forward) flushes at once so that its replies are not held back.
-    std::vector<InboxCompletion> done;
-    std::vector<LogEntry> queued;
-    auto first_done = std::chrono::steady_clock::time_point{};
-    bool store_failed = false;
-    for (InboxItem& item : *items) {
-      const auto started = std::chrono::steady_clock::now();
-      const Event& event = item.event;
-      std::vector<OutgoingMessage> replies;
-      // Never answer ourselves or other bots: two bots echoing each other would never stop.
-      if (!event.sender.is_bot) {
-        replies = co_await chain_.run(event);
-      }
-      replies = split_for_platform(bot, std::move(replies));
-      for (std::size_t i = 0; i < replies.size(); ++i) {
-        // Stable across a crash between handling and completing: the same event gives the same
-        // keys, so the platform drops a second copy (Feishu uuid, Discord nonce).
-        replies[i].idempotency_key = event.id.substr(0, 24) + "-" + std::to_string(i);
-      }
-      if (!replies.empty()) {
-        if (auto waiter = bot.reply_waiters.hand(event.id, replies.front())) {
-          if (co_await bot.reply_waiters.written(waiter, kInlineWriteWait)) {
-            // Delivered in the callback's answer; the others keep their keys (-1, -2...).
-            spdlog::info("bot {}: event {} answered in the callback response", bot.name,
-                         event.platform_event_id);
-            ++bot.messages_sent;
-            log_.add(MessageLog::outgoing(replies.front(), event.platform, event.id,
-                                          LogOutcome::sent));
-            replies.erase(replies.begin());
-          } else {
-            // Maybe not delivered: the outbox sends it, idempotently (see ReplyWaiters).
-            spdlog::warn("bot {}: the callback answer to event {} was not written; its reply "
-                         "is sent through the API",
-                         bot.name, event.platform_event_id);
-          }
-        }
-      }
-      for (const OutgoingMessage& reply : replies) {
-        queued.push_back(MessageLog::outgoing(reply, event.platform, event.id));
-      }
-      if (done.empty()) first_done = std::chrono::steady_clock::now();
-      done.push_back(InboxCompletion{item.id, std::move(replies)});
-      const auto now = std::chrono::steady_clock::now();
-      if (now - started >= kCompleteWindow || now - first_done >= kCompleteWindow || stopping_) {
-        if (!co_await complete(bot, done, queued)) {
-          store_failed = true;
-          break;
-        }
-      }
-      if (stopping_) co_return;
-    }
-    if (!store_failed && !done.empty()) (void)co_await complete(bot, done, queued);
+    if (stopping_) break;  // the events stay in the inbox: the next start handles them again
+    // The same completions again, ahead of any that came meanwhile: a chat's replies keep
+    // their order, and no handler (a forward) is called twice. A failing store is not
+    // hammered.
+    for (InboxCompletion& item : pending.done) done.push_back(std::move(item));
+    for (LogEntry& entry : pending.queued) queued.push_back(std::move(entry));
+    pending.done = std::move(done);
+    pending.queued = std::move(queued);
+    co_await bot.stop_signal.wait_for(std::chrono::seconds(1));
   }
 }
 
@@ -540,20 +624,13 @@ asio::awaitable<bool> Runtime::complete(Bot& bot, std::vector<InboxCompletion>& 
   bool has_replies = false;
   for (const InboxCompletion& item : done) has_replies = has_replies || !item.replies.empty();
   const std::size_t count = done.size();
-  auto completed = co_await store_.inbox_complete(std::move(done));
-  done.clear();
+  auto completed = co_await store_.inbox_complete(done);
   if (!completed) {
     spdlog::error("bot {}: cannot complete {} event(s): {}", bot.name, count,
                   completed.error().message());
-    queued.clear();
-    // The events stay in the inbox and are handled again (their replies keep their keys);
-    // pause so a failing store is not hammered (and a forward handler not called again and
-    // again).
-    co_await bot.stop_signal.wait_for(std::chrono::seconds(1));
     co_return false;
   }
   for (LogEntry& entry : queued) log_.add(std::move(entry));
-  queued.clear();
   if (has_replies) {
     for (OutboxItem& item : *completed) bot.outbox.arrived.push_back(std::move(item));
     bot.outbox_signal.notify();

@@ -41,6 +41,12 @@ struct RuntimeOptions {
   /// back (8,200 events/s against 10,000-11,000); a full 8,192 is about 3 MiB.
   std::size_t outbox_lane_depth = 256;
   std::size_t outbox_held = 8192;
+  /// How many chats of one bot have their events handled at once (BotParts may say otherwise
+  /// for a bot). A chat's events are handled one after another, in order.
+  std::size_t inbox_concurrency = 32;
+  /// How many of a bot's events the inbox worker holds at once, from their take until their
+  /// completion is stored.
+  std::size_t inbox_held = 1024;
 };
 
 /// What the status views and readiness read about one bot. Counters only grow.
@@ -120,7 +126,16 @@ class Runtime {
 
  private:
   struct Bot;
+  /// Takes the bot's events from the store into per-chat lanes and starts lane runners.
   asio::awaitable<void> inbox_worker(Bot& bot);
+  /// Runs waiting lanes one after another, each until it runs dry (up to the bot's
+  /// concurrency of these at once).
+  asio::awaitable<void> run_lanes(Bot& bot);
+  /// Runs the handlers on one event and leaves its replies for completion.
+  asio::awaitable<void> handle_event(Bot& bot, InboxItem item);
+  /// Completes the handled events in the store, those handled close together in one
+  /// transaction, in the order they were handled; a failed completion is tried again.
+  asio::awaitable<void> inbox_completer(Bot& bot);
   /// Reads the bot's due messages into per-chat lanes and starts the sends (on the strand).
   asio::awaitable<void> outbox_worker(Bot& bot);
   /// Reads the next messages of the lanes that ran dry while the store held more of their chat;
@@ -129,7 +144,7 @@ class Runtime {
   /// Sends the first message of one lane (a chat) and records the outcome in the lane.
   asio::awaitable<void> send_in_lane(Bot& bot, std::string lane_key);
   /// Completes the handled inbox items in `done` and queues their replies (one transaction);
-  /// false when the store failed (the items stay in the inbox). Empties both vectors.
+  /// false when the store failed (both vectors are left as they were).
   asio::awaitable<bool> complete(Bot& bot, std::vector<InboxCompletion>& done,
                                  std::vector<LogEntry>& queued);
   /// What became of one attempt to send a message.

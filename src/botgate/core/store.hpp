@@ -67,9 +67,15 @@ class Store {
   /// in the inbox), false when any of `dedup_keys` was seen within `ttl` (nothing stored).
   virtual asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> dedup_keys,
                                                std::chrono::seconds ttl) = 0;
-  /// Events of `bot` accepted but not yet handled, oldest first.
+  /// Events of `bot` accepted but not yet completed, oldest first, taken or not (a view).
   virtual asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
                                                                         std::size_t limit) = 0;
+  /// Takes up to `limit` of the events of `bot` that were accepted and are not taken yet,
+  /// oldest first. A taken event is not given out again by this store object until it is
+  /// completed; a new store object on the same data (after a restart or a crash) gives out
+  /// again every event not completed: an accepted event is handled at least once.
+  virtual asio::awaitable<Result<std::vector<InboxItem>>> inbox_take(std::string bot,
+                                                                     std::size_t limit) = 0;
   /// Removes the inbox items and queues their replies, all in one transaction. Returns the
   /// replies as queued (with their outbox ids), in order: the outbox worker takes them from
   /// there instead of reading them back.

@@ -36,13 +36,18 @@ void InboxMirror::removed(std::int64_t id) {
   }
 }
 
-std::optional<std::vector<InboxItem>> InboxMirror::pending(const std::string& bot,
-                                                           std::size_t limit) const {
+std::optional<std::vector<InboxItem>> InboxMirror::pending(
+    const std::string& bot, std::size_t limit,
+    const std::unordered_set<std::int64_t>& taken) const {
   auto it = copies_.find(bot);
   if (it == copies_.end() || !it->second.whole) return std::nullopt;
-  const auto& items = it->second.items;
-  const auto count = std::min(limit, items.size());
-  return std::vector<InboxItem>(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(count));
+  std::vector<InboxItem> out;
+  out.reserve(std::min(limit, it->second.items.size()));
+  for (const InboxItem& item : it->second.items) {
+    if (out.size() >= limit) break;
+    if (!taken.contains(item.id)) out.push_back(item);
+  }
+  return out;
 }
 
 void InboxMirror::read_from_table(const std::string& bot, const std::vector<InboxItem>& items,

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace botgate::store {
@@ -30,8 +31,10 @@ class InboxMirror {
   void added(std::int64_t id, Event event);
   /// Row `id` was committed as deleted.
   void removed(std::int64_t id);
-  /// The oldest `limit` items of `bot` when its copy is whole; nullopt: read the table.
-  std::optional<std::vector<InboxItem>> pending(const std::string& bot, std::size_t limit) const;
+  /// The oldest `limit` items of `bot` that are not in `taken`, when its copy is whole;
+  /// nullopt: read the table.
+  std::optional<std::vector<InboxItem>> pending(const std::string& bot, std::size_t limit,
+                                                const std::unordered_set<std::int64_t>& taken = {}) const;
   /// A read of the table found `items`, the oldest `limit` items of `bot`: fewer than `limit`
   /// means that was the whole inbox of the bot, and its copy starts from them.
   void read_from_table(const std::string& bot, const std::vector<InboxItem>& items,

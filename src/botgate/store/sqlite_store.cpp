@@ -30,6 +30,7 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <unordered_set>
 #include <utility>
 
 namespace botgate::store {
@@ -556,6 +557,41 @@ struct SqliteStore::Impl {
     return ids;
   }
 
+  /// The oldest `limit` events of `bot` in the table that are not in `taken`. Those in `taken`
+  /// are read too (at most as many as there are), for the copy in memory that may start from
+  /// this read. An unreadable row is logged and passed over (and counts as taken, if `taken` is
+  /// taken_, so that it is logged once).
+  std::vector<InboxItem> read_inbox(const std::string& bot, std::size_t limit,
+                                    const std::unordered_set<std::int64_t>& taken) {
+    const std::size_t wanted = limit + taken.size();
+    std::vector<InboxItem> all;
+    std::size_t rows = 0;
+    Use s(statement(
+        "SELECT id, event, reply_credential FROM inbox WHERE bot = ?1 ORDER BY id LIMIT ?2"));
+    s->bind(1, bot).bind(2, static_cast<std::int64_t>(wanted));
+    while (s->step() == SQLITE_ROW) {
+      ++rows;
+      const std::int64_t id = s->column_int(0);
+      auto event = event_from_json(s->column_text(1));
+      if (!event) {
+        spdlog::error("store: inbox item {} is unreadable: {}", id, event.error().message());
+        if (&taken == &taken_) taken_.insert(id);
+        continue;
+      }
+      event->reply_credential =
+          open_credential(sealer_, s->column_text(2), "inbox event " + std::to_string(id));
+      all.push_back(InboxItem{id, std::move(*event)});
+    }
+    // Fewer rows than asked for: that was all of the bot's inbox, the copy in memory starts.
+    if (rows < wanted) inbox_mirror_.read_from_table(bot, all, wanted);
+    std::vector<InboxItem> items;
+    for (InboxItem& item : all) {
+      if (items.size() >= limit) break;
+      if (!taken.contains(item.id)) items.push_back(std::move(item));
+    }
+    return items;
+  }
+
   void completions_committed(std::vector<CompletionQueue::Pending>& batch,
                              const std::vector<std::vector<std::int64_t>>& ids) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -563,6 +599,7 @@ struct SqliteStore::Impl {
       queued.reserve(ids[i].size());
       for (InboxCompletion& item : batch[i].request) {
         inbox_mirror_.removed(item.inbox_id);
+        taken_.erase(item.inbox_id);
         for (OutgoingMessage& reply : item.replies) {
           queued.push_back(OutboxItem{ids[i][queued.size()], std::move(reply), 0});
         }
@@ -724,6 +761,8 @@ struct SqliteStore::Impl {
   std::unique_ptr<OutboxPurge> purge_;
   bool purge_scheduled_ = false;  // database thread only
   InboxMirror inbox_mirror_;
+  /// Inbox rows given out by inbox_take and not completed yet (database thread only).
+  std::unordered_set<std::int64_t> taken_;
   bool merge_scheduled_ = false;  // database thread only
   bool in_transaction_ = false;
   std::atomic<std::uint64_t> commits_{0};
@@ -754,26 +793,25 @@ asio::awaitable<Result<bool>> SqliteStore::accept(Event event, std::vector<std::
 asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_pending(std::string bot,
                                                                            std::size_t limit) {
   co_return co_await impl_->run([&]() -> Result<std::vector<InboxItem>> {
-    if (auto mirrored = impl_->inbox_mirror_.pending(bot, limit)) return std::move(*mirrored);
-    std::vector<InboxItem> items;
-    std::size_t rows = 0;
-    Use s(impl_->statement(
-        "SELECT id, event, reply_credential FROM inbox WHERE bot = ?1 ORDER BY id LIMIT ?2"));
-    s->bind(1, bot).bind(2, static_cast<std::int64_t>(limit));
-    while (s->step() == SQLITE_ROW) {
-      ++rows;
-      auto event = event_from_json(s->column_text(1));
-      if (!event) {
-        spdlog::error("store: inbox item {} is unreadable: {}", s->column_int(0),
-                      event.error().message());
-        continue;
-      }
-      event->reply_credential = open_credential(
-          impl_->sealer_, s->column_text(2), "inbox event " + std::to_string(s->column_int(0)));
-      items.push_back(InboxItem{s->column_int(0), std::move(*event)});
+    static const std::unordered_set<std::int64_t> kNone;
+    if (auto mirrored = impl_->inbox_mirror_.pending(bot, limit, kNone)) {
+      return std::move(*mirrored);
     }
-    // Fewer rows than asked for: that was all of the bot's inbox, the copy in memory starts.
-    if (rows < limit) impl_->inbox_mirror_.read_from_table(bot, items, limit);
+    return impl_->read_inbox(bot, limit, kNone);
+  });
+}
+
+asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_take(std::string bot,
+                                                                        std::size_t limit) {
+  co_return co_await impl_->run([&]() -> Result<std::vector<InboxItem>> {
+    auto& taken = impl_->taken_;
+    std::vector<InboxItem> items;
+    if (auto mirrored = impl_->inbox_mirror_.pending(bot, limit, taken)) {
+      items = std::move(*mirrored);
+    } else {
+      items = impl_->read_inbox(bot, limit, taken);
+    }
+    for (const InboxItem& item : items) taken.insert(item.id);
     return items;
   });
 }

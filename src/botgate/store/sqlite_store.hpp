@@ -34,6 +34,8 @@ class SqliteStore final : public Store {
                                        std::chrono::seconds ttl) override;
   asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
                                                                 std::size_t limit) override;
+  asio::awaitable<Result<std::vector<InboxItem>>> inbox_take(std::string bot,
+                                                             std::size_t limit) override;
   using Store::inbox_complete;
   asio::awaitable<Result<std::vector<OutboxItem>>> inbox_complete(
       std::vector<InboxCompletion> done) override;
