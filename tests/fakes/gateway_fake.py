@@ -601,8 +601,11 @@ class GatewayFake(HttpFake):
     def _on_closed(self, conn: GatewayConn) -> None:
         self._conns.discard(conn)
         client_code: Optional[int] = None
-        if not conn.dropped and conn.server_close is None:
-            rcvd = conn.ws.close_rcvd
+        rcvd = conn.ws.close_rcvd
+        # The client's close frame came first even when the fake queued one of its own meanwhile
+        # (a Resume on the next connection taking the session over before this one is done).
+        client_first = rcvd is not None and conn.ws.close_rcvd_then_sent is True
+        if client_first or (not conn.dropped and conn.server_close is None):
             client_code = rcvd.code if rcvd is not None else 1006
             with self._lock:
                 self._client_close_codes.append(client_code)
