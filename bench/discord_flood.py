@@ -336,12 +336,12 @@ class FloodFake(DiscordFake):
         return sess
 
     def _emit_encoded(self, sess: _Session, pairs: list[tuple[dict, str]]) -> None:
-        """Like DiscordFake._emit for MESSAGE_CREATEs already encoded: numbered, kept for a
-        resume, written to the connection in one go."""
+        """Like GatewayFake._emit for MESSAGE_CREATEs already encoded: numbered, kept for a
+        resume (as the payload sent), written to the connection in one go."""
         frames = []
         for d, d_json in pairs:
             sess.seq += 1
-            sess.events.append((sess.seq, "MESSAGE_CREATE", d))
+            sess.events.append((sess.seq, {"op": 0, "t": "MESSAGE_CREATE", "d": d, "s": sess.seq}))
             frames.append(_dispatch_frame(sess.seq, d_json))
         sess.conn.ws.transport.write(b"".join(frames))
 

@@ -3,7 +3,8 @@
 integration tests.
 
 It is the platform's view, written from the protocol notes (/work/shared/protocols/discord.md,
-sections 2, 3, 4 and 6), not from botgate's code:
+sections 2, 3, 4 and 6), not from botgate's code. The gateway dialect Discord shares with QQ is
+served by gateway_fake.py; this file has Discord's own rules:
 
 * REST under /api/v10 on one port: GET /gateway, GET /gateway/bot, GET /users/@me,
   POST /users/@me/channels, POST /channels/{id}/messages (JSON or multipart), the interaction
@@ -49,7 +50,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
 import datetime
 import hashlib
 import json
@@ -57,7 +57,6 @@ import math
 import re
 import secrets
 import sys
-import threading
 import time
 import urllib.parse
 import zlib
@@ -66,14 +65,14 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-import websockets
-import websockets.exceptions
-
 if not __package__:  # run as a script: make the `fakes` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fakes import http_fake
-from fakes.http_fake import HttpFake
+from fakes.gateway_fake import OP_DISPATCH, GatewayConn, GatewayFake, GatewaySession
+from fakes.gateway_fake import dumps as _dumps
+from fakes.gateway_fake import is_int as _is_int
+from fakes.gateway_fake import json_answer as _json
 from fakes.http_fake import Request as HttpRequest
 from fakes.http_fake import Response, standalone_parser, wait_until
 
@@ -100,10 +99,8 @@ MESSAGE_CONTENT = 1 << 15
 VALID_INTENTS = sum(1 << b for b in (*range(0, 17), 20, 21, 24, 25))
 DEFAULT_INTENTS = GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES | MESSAGE_CONTENT  # 37377
 
-# Gateway opcodes (notes 3.2).
-OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_PRESENCE, OP_VOICE = 0, 1, 2, 3, 4
-OP_RESUME, OP_RECONNECT, OP_REQUEST_MEMBERS, OP_INVALID_SESSION = 6, 7, 8, 9
-OP_HELLO, OP_HEARTBEAT_ACK = 10, 11
+# Gateway opcodes (notes 3.2) besides the dialect's (gateway_fake.py).
+OP_PRESENCE, OP_VOICE, OP_REQUEST_MEMBERS = 3, 4, 8
 # Client opcodes accepted (and ignored) once authenticated.
 CLIENT_OTHER_OPS = (OP_PRESENCE, OP_VOICE, OP_REQUEST_MEMBERS, 31, 43)
 
@@ -140,11 +137,6 @@ def _bucket_hash(route: str) -> str:
     return hashlib.md5(route.encode()).hexdigest()
 
 
-def _json(status: int, obj: Any, headers: Optional[dict[str, str]] = None) -> Response:
-    return http_fake.json_response(status, obj, headers, ensure_ascii=False,
-                                   content_type="application/json")
-
-
 def _error(status: int, code: int, message: str, headers: Optional[dict[str, str]] = None,
            errors: Optional[dict] = None) -> Response:
     body: dict[str, Any] = {"message": message, "code": code}
@@ -159,14 +151,6 @@ def _form_error(errors: dict, headers: Optional[dict[str, str]] = None) -> Respo
 
 def _field_error(code: str, message: str) -> dict:
     return {"_errors": [{"code": code, "message": message}]}
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
 # ---------------------------------------------------------------------- records
@@ -263,50 +247,36 @@ class _Channel:
     type: int  # 0 guild text, 1 DM
 
 
-@dataclass(eq=False)  # identity: kept in sets
-class _Session:
-    id: str
-    shard_id: int
-    shard_count: int
-    intents: int
+
+@dataclass(eq=False, kw_only=True)  # identity: kept in sets
+class _Session(GatewaySession):
     created: float
-    events: list[tuple[int, str, dict]] = field(default_factory=list)  # (s, t, d) as sent
-    seq: int = 0
-    conn: Optional["_Conn"] = None
-    valid: bool = True
-    detached_at: Optional[float] = None
 
     def owns(self, guild_id: Optional[str]) -> bool:
         shard = 0 if guild_id is None else (int(guild_id) >> 22) % self.shard_count
         return shard == self.shard_id
 
 
-@dataclass(eq=False)  # identity: kept in sets
-class _Conn:
-    id: int
-    ws: Any
+@dataclass(eq=False, kw_only=True)  # identity: kept in sets
+class _Conn(GatewayConn):
     via_resume_url: bool
-    out: asyncio.Queue
-    last_beat: float
-    authenticated: bool = False
-    session: Optional[_Session] = None
     compress: bool = False
-    closing: bool = False  # a close or a drop is queued: later frames either way are ignored
-    server_close: Optional[int] = None  # the close code the fake sent
-    dropped: bool = False
     received: collections.deque = field(default_factory=collections.deque)  # times, for 120/60s
 
 
 # ---------------------------------------------------------------------- the fake
 
 
-class DiscordFake(HttpFake):
+class DiscordFake(GatewayFake):
     """The fake Discord. All public methods are safe to call from any thread."""
 
     platform = "discord"
+    api_label = "REST"
     request_type = Request
     max_body_bytes = REQUEST_MAX_BYTES + 1024 * 1024
     delivery_fields = ("id", "channel_id", "content", "embeds", "message_reference", "nonce")
+    extra_counters = ("connections_resume_url", "identify_rate_limited", "resumes_on_resume_url",
+                      "invalid_requests", "rate_limited")
 
     def __init__(
         self,
@@ -356,12 +326,12 @@ class DiscordFake(HttpFake):
         heartbeat_timeout: seconds without a heartbeat (since Hello or the last beat) after which
           the fake closes with 4009 and drops the session; default 1.5 intervals + 1 s.
         """
-        super().__init__(host, port)
+        super().__init__(heartbeat_interval, heartbeat_timeout, queue_without_session,
+                         reconnect_close_after, host, port, ws_port)
         self.token = token
         self.bot_id = bot_id
         self.bot_name = bot_name
         self.application_id = application_id
-        self.heartbeat_interval = heartbeat_interval
         self.shards = shards
         self.max_concurrency = max_concurrency
         self.enabled_privileged = ((MESSAGE_CONTENT if message_content else 0)
@@ -372,14 +342,9 @@ class DiscordFake(HttpFake):
         self.global_limit = global_limit
         self.separate_resume_url = separate_resume_url
         self.identify_interval = identify_interval
-        self.heartbeat_timeout = (heartbeat_timeout if heartbeat_timeout is not None
-                                  else heartbeat_interval / 1000.0 * 1.5 + 1.0)
-        self.queue_without_session = queue_without_session
         self.echo_own_messages = echo_own_messages
         self.nonce_window = nonce_window
         self.session_resume_window = session_resume_window
-        self.reconnect_close_after = reconnect_close_after
-        self.ws_port = ws_port
         self.resume_port = resume_port
 
         # Loop-confined state (touched only on the fake's event loop).
@@ -393,23 +358,12 @@ class DiscordFake(HttpFake):
         self._global_times: collections.deque = collections.deque()
         self._forced: list[tuple] = []  # ("429", retry_after, global) | ("5xx", status, deliver)
         self._interactions: dict[str, _Interaction] = {}
-        self._sessions: dict[str, _Session] = {}
-        self._pending: list[tuple[str, dict, Optional[str]]] = []
-        self._conns: set[_Conn] = set()
         self._identify_times: dict[int, float] = {}
-        self._acks = True
         self._last_snowflake = 0
-        self._next_conn_id = 1
         self._started_wall = time.time()
-        self._ws_servers: list[Any] = []
-        self._tasks: set[asyncio.Task] = set()
 
         # Records (guarded by self._lock; read by the getters from any thread).
         self._webhook_calls: list[WebhookCall] = []
-        self._payloads: list[dict] = []  # every JSON payload a client sent
-        self._counts: collections.Counter = collections.Counter()
-        self._client_close_codes: list[int] = []
-        self._server_close_codes: list[int] = []
         self._nonce_repeats: list[Any] = []
 
     # ------------------------------------------------------------------ addresses
@@ -434,94 +388,10 @@ class DiscordFake(HttpFake):
         return f"gateway {self.gateway_url}, resume {self.resume_url}"
 
     # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> "DiscordFake":
-        super().start()
-        try:
-            asyncio.run_coroutine_threadsafe(self._start_ws(), self._loop).result(10)
-        except BaseException:
-            super().stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        loop = self._loop
-        if loop is not None and self._thread is not None and loop.is_running():
-            try:
-                asyncio.run_coroutine_threadsafe(self._stop_ws(), loop).result(10)
-            except Exception:  # noqa: BLE001 - best effort on teardown
-                pass
-        super().stop()
-
-    def serve_forever(self) -> None:
-        """Standalone mode: serves until interrupted."""
-        self.start()
-        print(f"discord fake: REST {self.api_base}, {self._banner_details()}", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.stop()
-
     async def _start_ws(self) -> None:
-        async def main(ws):
-            await self._ws_handler(ws, via_resume_url=False)
-
-        async def resume(ws):
-            await self._ws_handler(ws, via_resume_url=True)
-
-        opts = dict(process_request=self._process_request, compression=None, ping_interval=None,
-                    close_timeout=2, max_size=1 << 20)
-        server = await websockets.serve(main, self.host, self.ws_port, **opts)
-        self._ws_servers.append(server)
-        self.ws_port = list(server.sockets)[0].getsockname()[1]
+        await super()._start_ws()
         if self.separate_resume_url:
-            server = await websockets.serve(resume, self.host, self.resume_port, **opts)
-            self._ws_servers.append(server)
-            self.resume_port = list(server.sockets)[0].getsockname()[1]
-
-    async def _stop_ws(self) -> None:
-        for conn in list(self._conns):
-            self._close(conn, 1001, "Server shutting down")
-        for server in self._ws_servers:
-            server.close()
-        for server in self._ws_servers:
-            try:
-                await asyncio.wait_for(server.wait_closed(), 5)
-            except asyncio.TimeoutError:
-                pass
-        for task in list(self._tasks):
-            task.cancel()
-
-    def _spawn(self, coro) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    def _call(self, fn: Callable, *args: Any, **kw: Any) -> Any:
-        """Runs fn on the fake's loop and returns its result (directly when already there)."""
-        loop = self._loop
-        if loop is None or not loop.is_running():
-            raise RuntimeError("discord fake is not running")
-        if threading.current_thread() is self._thread:
-            return fn(*args, **kw)
-        fut: concurrent.futures.Future = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                fut.set_result(fn(*args, **kw))
-            except BaseException as e:  # noqa: BLE001 - handed to the caller
-                fut.set_exception(e)
-
-        loop.call_soon_threadsafe(run)
-        return fut.result(10)
-
-    def _bump(self, name: str, n: int = 1) -> None:
-        with self._lock:
-            self._counts[name] += n
+            self.resume_port = await self._listen(self.resume_port, via_resume_url=True)
 
     # ------------------------------------------------------------------ controls: gateway
 
@@ -553,62 +423,6 @@ class DiscordFake(HttpFake):
         `guild_id`'s shard (shard 0 for None), with no intent filtering."""
         self._call(self._dispatch_event, t, d, guild_id)
 
-    def drop_connection(self, shard: Optional[int] = None) -> int:
-        """Closes the TCP connection(s) without a close frame (the session stays resumable);
-        returns how many were dropped. shard None: every live connection."""
-        return self._call(self._for_conns, shard, self._drop)
-
-    def close_connection(self, code: int = 4000, reason: str = "", shard: Optional[int] = None,
-                         invalidate: bool = False) -> int:
-        """Closes the live connection(s) with `code`; the session stays resumable unless
-        `invalidate`. Returns how many were closed."""
-        def close(conn: _Conn) -> None:
-            if invalidate and conn.session is not None:
-                self._invalidate(conn.session)
-            self._close(conn, code, reason)
-        return self._call(self._for_conns, shard, close)
-
-    def send_reconnect(self, shard: Optional[int] = None) -> int:
-        """Sends op 7; if the client has not closed within `reconnect_close_after` seconds, the
-        fake closes with 4000 (the session stays resumable). Returns how many got it."""
-        def reconnect(conn: _Conn) -> None:
-            self._send(conn, {"op": OP_RECONNECT, "d": None, "s": None, "t": None})
-            self._bump("reconnects_sent")
-            asyncio.get_running_loop().call_later(
-                self.reconnect_close_after, lambda: self._close(conn, 4000, "Reconnect"))
-        return self._call(self._for_conns, shard, reconnect)
-
-    def invalidate_session(self, resumable: bool = False, shard: Optional[int] = None) -> int:
-        """Sends op 9 with d=`resumable` on the live connection(s). False ends the session (a
-        resume then gets op 9 d:false). Either way the connection is no longer authenticated: the
-        client may identify or resume again, on it or on a new one. Returns how many got it."""
-        def invalidate(conn: _Conn) -> None:
-            sess = conn.session
-            if sess is not None:
-                if resumable:
-                    self._detach(sess)
-                else:
-                    self._invalidate(sess)
-            conn.authenticated = False
-            conn.session = None
-            self._send_invalid_session(conn, resumable)
-        return self._call(self._for_conns, shard, invalidate)
-
-    def request_heartbeat(self, shard: Optional[int] = None) -> int:
-        """Sends op 1 (the client must beat at once). Returns how many got it."""
-        def request(conn: _Conn) -> None:
-            self._send(conn, {"op": OP_HEARTBEAT, "d": None, "s": None, "t": None})
-            self._bump("heartbeat_requests")
-        return self._call(self._for_conns, shard, request)
-
-    def stop_acks(self) -> None:
-        """Heartbeats get no ACK from now on (a zombie connection)."""
-        self._call(setattr, self, "_acks", False)
-
-    def resume_acks(self) -> None:
-        self._call(setattr, self, "_acks", True)
-
-    # ------------------------------------------------------------------ controls: REST
 
     def add_channel(self, channel_id: str, guild_id: Optional[str] = None) -> None:
         """Makes a channel known (guild text channel; with guild_id None still type 0)."""
@@ -646,10 +460,6 @@ class DiscordFake(HttpFake):
                 acknowledged=acknowledged, original_id=self._snowflake())
             return iid
         return self._call(register)
-
-    def reset(self) -> None:
-        """Forgets REST records and faults (sessions, channels and messages stay)."""
-        self._call(super().reset)
 
     def _reset_platform(self) -> None:  # under the lock, on the loop
         self._forced.clear()
@@ -694,74 +504,11 @@ class DiscordFake(HttpFake):
         with self._lock:
             return list(self._nonce_repeats)
 
-    def client_payloads(self, op: Optional[int] = None) -> list[dict]:
-        """Every JSON payload a gateway client sent, in order, as
-        {"conn": connection number, "op", "d", "t": monotonic}."""
-        with self._lock:
-            return [p for p in self._payloads if op is None or p["op"] == op]
-
-    def identify_payloads(self) -> list[dict]:
-        """The `d` of every Identify received (valid or not)."""
-        return [p["d"] for p in self.client_payloads(OP_IDENTIFY)]
-
-    def heartbeat_seqs(self) -> list[Any]:
-        """The `d` (last sequence, or None) of every heartbeat received."""
-        return [p["d"] for p in self.client_payloads(OP_HEARTBEAT)]
-
-    def sessions(self) -> list[dict]:
-        """Every session: {id, shard: [id, count], intents, seq, valid, connected}."""
-        return self._call(lambda: [
-            {"id": s.id, "shard": [s.shard_id, s.shard_count], "intents": s.intents,
-             "seq": s.seq, "valid": s.valid, "connected": s.conn is not None}
-            for s in self._sessions.values()])
-
-    def stats(self) -> dict[str, Any]:
-        """Counters: connections, connections_resume_url, identifies, identify_rate_limited,
-        resume_attempts, resumes, resumes_on_resume_url, heartbeats, heartbeat_requests,
-        acks_sent, dispatches_sent, invalid_sessions_sent, reconnects_sent,
-        last_client_close_code, client_close_codes, server_close_codes, live_connections,
-        ready_connections, sessions, valid_sessions, pending, requests (per endpoint),
-        invalid_requests, rate_limited, messages, nonce_repeats, edits, followups, callbacks."""
-        def collect() -> dict[str, Any]:
-            with self._lock:
-                return self._stats_unlocked()
-        return self._call(collect)
-
-    def wait_stat(self, name: str, at_least: int, timeout: float = 10.0) -> bool:
-        """Waits until stats()[name] >= at_least."""
-        return wait_until(lambda: (self.stats().get(name) or 0) >= at_least, timeout, 0.02)
-
-    def wait_connected(self, timeout: float = 10.0, shard: Optional[int] = None) -> bool:
-        """Waits until a live connection is authenticated (READY or RESUMED sent) for `shard`
-        (any shard when None)."""
-        def ready() -> bool:
-            return any(c.authenticated and not c.closing and c.session is not None
-                       and (shard is None or c.session.shard_id == shard) for c in self._conns)
-        return wait_until(lambda: self._call(ready), timeout, 0.02)
-
     def _stats_unlocked(self) -> dict[str, Any]:
-        c = self._counts
-        counts: dict[str, int] = {}
-        for r in self._requests:
-            counts[r.endpoint] = counts.get(r.endpoint, 0) + 1
-        names = ("connections", "connections_resume_url", "identifies", "identify_rate_limited",
-                 "resume_attempts", "resumes", "resumes_on_resume_url", "heartbeats",
-                 "heartbeat_requests", "acks_sent", "dispatches_sent", "invalid_sessions_sent",
-                 "reconnects_sent", "invalid_requests", "rate_limited")
-        out: dict[str, Any] = {n: c[n] for n in names}
+        """stats() adds connections_resume_url, identify_rate_limited, resumes_on_resume_url,
+        invalid_requests, rate_limited, nonce_repeats, edits, followups, callbacks."""
+        out = super()._stats_unlocked()
         out.update({
-            "last_client_close_code": (self._client_close_codes[-1]
-                                       if self._client_close_codes else None),
-            "client_close_codes": list(self._client_close_codes),
-            "server_close_codes": list(self._server_close_codes),
-            "live_connections": sum(1 for x in self._conns if not x.closing),
-            "ready_connections": sum(1 for x in self._conns
-                                     if not x.closing and x.authenticated),
-            "sessions": len(self._sessions),
-            "valid_sessions": sum(1 for s in self._sessions.values() if s.valid),
-            "pending": len(self._pending),
-            "requests": counts,
-            "messages": len(self._delivered),
             "nonce_repeats": len(self._nonce_repeats),
             "edits": sum(1 for w in self._webhook_calls if w.kind == "edit"),
             "followups": sum(1 for w in self._webhook_calls if w.kind == "followup"),
@@ -769,21 +516,13 @@ class DiscordFake(HttpFake):
         })
         return out
 
-    def _extra_stats(self) -> dict[str, Any]:  # GET /_fake/stats: on the loop, under the lock
-        return {"discord": self._stats_unlocked()}
-
     def _controls(self) -> dict[str, Callable[[dict], Optional[Response]]]:
         """POST /_fake/inject_message  {"channel_id", "content", "author_id"?, "guild_id"?, ...}
-        POST /_fake/drop_connection     {}
-        POST /_fake/close_connection    {"code": 4000, "reason": ""}
-        POST /_fake/send_reconnect      {}
-        POST /_fake/invalidate_session  {"resumable": false}
-        POST /_fake/request_heartbeat   {}
-        POST /_fake/stop_acks, /_fake/resume_acks
         POST /_fake/force_429           {"count": 1, "retry_after": 1.0, "is_global": false}
         POST /_fake/force_5xx           {"count": 1, "status": 500, "deliver": false}
         POST /_fake/register_interaction_token {"token": "..."}
         POST /_fake/add_channel         {"channel_id", "guild_id"?}
+        and the gateway's (GatewayFake._gateway_controls; close_connection's code 4000).
         """
         def inject(a: dict) -> Response:
             return _json(200, {"id": self.inject_message(**a)})
@@ -791,25 +530,15 @@ class DiscordFake(HttpFake):
         def register(a: dict) -> Response:
             return _json(200, {"id": self.register_interaction_token(**a)})
 
-        def count(fn: Callable[..., int]) -> Callable[[dict], Response]:
-            return lambda a: _json(200, {"count": fn(**a)})
-
         return {
             "inject_message": inject,
-            "drop_connection": count(self.drop_connection),
-            "close_connection": count(self.close_connection),
-            "send_reconnect": count(self.send_reconnect),
-            "invalidate_session": count(self.invalidate_session),
-            "request_heartbeat": count(self.request_heartbeat),
-            "stop_acks": lambda a: self.stop_acks(),
-            "resume_acks": lambda a: self.resume_acks(),
+            **self._gateway_controls(),
             "force_429": lambda a: self.force_429(**a),
             "force_5xx": lambda a: self.force_5xx(**a),
             "register_interaction_token": register,
             "add_channel": lambda a: self.add_channel(**a),
         }
 
-    # ------------------------------------------------------------------ ids and objects
 
     def _snowflake(self) -> str:
         ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
@@ -919,14 +648,10 @@ class DiscordFake(HttpFake):
         for sess in owners:
             seen = self._visible(sess, t, d, guild_id)
             if seen is not None:
-                self._emit(sess, t, seen)
+                self._emit_event(sess, t, seen)
 
-    def _emit(self, sess: _Session, t: str, d: dict) -> None:
-        sess.seq += 1
-        sess.events.append((sess.seq, t, d))
-        conn = sess.conn
-        if conn is not None and conn.authenticated and not conn.closing:
-            self._send(conn, {"op": OP_DISPATCH, "d": d, "s": sess.seq, "t": t})
+    def _emit_event(self, sess: _Session, t: str, d: dict) -> None:
+        self._emit(sess, {"op": OP_DISPATCH, "t": t, "d": d})
 
     def _deliver_pending(self, sess: _Session) -> None:
         keep = []
@@ -934,21 +659,10 @@ class DiscordFake(HttpFake):
             if sess.owns(guild_id):
                 seen = self._visible(sess, t, d, guild_id)
                 if seen is not None:
-                    self._emit(sess, t, seen)
+                    self._emit_event(sess, t, seen)
             else:
                 keep.append((t, d, guild_id))
         self._pending = keep
-
-    def _detach(self, sess: _Session) -> None:
-        if sess.conn is not None:
-            sess.conn.session = None
-            sess.conn.authenticated = False
-        sess.conn = None
-        sess.detached_at = time.monotonic()
-
-    def _invalidate(self, sess: _Session) -> None:
-        self._detach(sess)
-        sess.valid = False
 
     # ------------------------------------------------------------------ gateway: connections
 
@@ -958,202 +672,65 @@ class DiscordFake(HttpFake):
             return HTTPStatus.NOT_FOUND, [("Content-Type", "text/plain")], b"404: Not Found\n"
         return None
 
-    def _for_conns(self, shard: Optional[int], action: Callable[[_Conn], None]) -> int:
-        targets = [c for c in self._conns if not c.closing
-                   and (shard is None or (c.session is not None and c.session.shard_id == shard))]
-        for conn in sorted(targets, key=lambda c: c.id):
-            action(conn)
-        return len(targets)
+    def _connection_refused(self, ws: Any) -> Optional[tuple[int, str]]:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(ws.path).query)
+        if query.get("v") != ["10"]:
+            return 4012, "Invalid API version"
+        if query.get("encoding") != ["json"]:
+            return 4012, "Invalid encoding (this fake speaks json only)"
+        if "compress" in query:
+            return 4012, "Transport compression is not supported by this fake"
+        return None
 
-    def _send(self, conn: _Conn, payload: dict) -> None:
-        if conn.closing:
-            return
+    def _new_conn(self, ws: Any, via_resume_url: bool) -> _Conn:
+        if via_resume_url:
+            self._bump("connections_resume_url")
+        return _Conn(id=self._next_conn_id, ws=ws, via_resume_url=via_resume_url,
+                     out=asyncio.Queue(), last_beat=time.monotonic())
+
+    def _encode(self, conn: _Conn, payload: dict) -> Any:
         data: Any = _dumps(payload)
         if conn.compress and payload["op"] == OP_DISPATCH:
             data = zlib.compress(data.encode("utf-8"))  # identify "compress": true
-        if payload["op"] == OP_DISPATCH:
-            self._bump("dispatches_sent")
-        conn.out.put_nowait(("frame", data))
-
-    def _send_invalid_session(self, conn: _Conn, resumable: bool) -> None:
-        self._send(conn, {"op": OP_INVALID_SESSION, "d": resumable, "s": None, "t": None})
-        self._bump("invalid_sessions_sent")
-
-    def _close(self, conn: _Conn, code: int, reason: str = "") -> None:
-        if conn.closing:
-            return
-        conn.closing = True
-        conn.server_close = code
-        with self._lock:
-            self._server_close_codes.append(code)
-        conn.out.put_nowait(("close", code, reason))
-
-    def _drop(self, conn: _Conn) -> None:
-        if conn.closing:
-            return
-        conn.closing = True
-        conn.dropped = True
-        conn.out.put_nowait(("drop",))
-
-    async def _writer(self, conn: _Conn) -> None:
-        ws = conn.ws
-        try:
-            while True:
-                item = await conn.out.get()
-                if item[0] == "frame":
-                    await ws.send(item[1])
-                elif item[0] == "close":
-                    await ws.close(item[1], item[2])
-                    return
-                elif item[0] == "drop":  # no close frame: the TCP connection just ends
-                    ws.transport.abort()
-                    return
-                else:  # end: the connection is over
-                    return
-        except websockets.exceptions.ConnectionClosed:
-            return
-
-    async def _watchdog(self, conn: _Conn) -> None:
-        while not conn.closing:
-            left = conn.last_beat + self.heartbeat_timeout - time.monotonic()
-            if left <= 0:
-                if conn.session is not None:
-                    self._invalidate(conn.session)
-                self._close(conn, 4009, "Session timed out")
-                return
-            await asyncio.sleep(left)
-
-    async def _ws_handler(self, ws: Any, via_resume_url: bool) -> None:
-        conn = _Conn(id=self._next_conn_id, ws=ws, via_resume_url=via_resume_url,
-                     out=asyncio.Queue(), last_beat=time.monotonic())
-        self._next_conn_id += 1
-        self._conns.add(conn)
-        self._bump("connections")
-        if via_resume_url:
-            self._bump("connections_resume_url")
-        writer = self._spawn(self._writer(conn))
-        watchdog: Optional[asyncio.Task] = None
-        query = urllib.parse.parse_qs(urllib.parse.urlsplit(ws.path).query)
-        if query.get("v") != ["10"]:
-            self._close(conn, 4012, "Invalid API version")
-        elif query.get("encoding") != ["json"]:
-            self._close(conn, 4012, "Invalid encoding (this fake speaks json only)")
-        elif "compress" in query:
-            self._close(conn, 4012, "Transport compression is not supported by this fake")
-        else:
-            self._send(conn, {"op": OP_HELLO, "d": {"heartbeat_interval": self.heartbeat_interval},
-                              "s": None, "t": None})
-            watchdog = self._spawn(self._watchdog(conn))
-        try:
-            async for raw in ws:
-                if not conn.closing:
-                    self._on_frame(conn, raw)
-        except websockets.exceptions.ConnectionClosed:
-            pass
-        finally:
-            if watchdog is not None:
-                watchdog.cancel()
-            # The writer finishes what is queued (a close in progress), then stops.
-            conn.out.put_nowait(("end",))
-            try:
-                await asyncio.wait_for(asyncio.shield(writer), 3)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
-                writer.cancel()
-            self._on_closed(conn)
-
-    def _on_closed(self, conn: _Conn) -> None:
-        self._conns.discard(conn)
-        client_code: Optional[int] = None
-        if not conn.dropped and conn.server_close is None:
-            rcvd = conn.ws.close_rcvd
-            client_code = rcvd.code if rcvd is not None else 1006
-            with self._lock:
-                self._client_close_codes.append(client_code)
-        conn.closing = True
-        sess = conn.session
-        if sess is not None and sess.conn is conn:
-            # Closing with 1000/1001 ends the session like on Discord; anything else keeps it.
-            if client_code in (1000, 1001):
-                self._invalidate(sess)
-            else:
-                self._detach(sess)
+        return data
 
     # ------------------------------------------------------------------ gateway: client frames
 
-    def _on_frame(self, conn: _Conn, raw: Any) -> None:
-        now = time.monotonic()
+    def _frame_refused(self, conn: _Conn, raw: Any, now: float) -> bool:
         conn.received.append(now)
         while conn.received and now - conn.received[0] > SEND_WINDOW:
             conn.received.popleft()
         if len(conn.received) > SEND_LIMIT:
             self._close(conn, 4008, "Rate limited.")
-            return
+            return True
         data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
         if len(data) > MAX_PAYLOAD_BYTES:
             self._close(conn, 4002, "Error while decoding payload.")
-            return
-        try:
-            msg = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            self._close(conn, 4002, "Error while decoding payload.")
-            return
-        if not isinstance(msg, dict):
-            self._close(conn, 4002, "Error while decoding payload.")
-            return
-        op = msg.get("op")
-        d = msg.get("d")
-        with self._lock:
-            self._payloads.append({"conn": conn.id, "op": op, "d": d, "t": now})
-        if not _is_int(op):
-            self._close(conn, 4001, "Unknown opcode.")
-        elif op == OP_HEARTBEAT:
-            self._on_heartbeat(conn, d)
-        elif op == OP_IDENTIFY:
-            self._on_identify(conn, d)
-        elif op == OP_RESUME:
-            self._on_resume(conn, d)
-        elif op in CLIENT_OTHER_OPS:
-            if not conn.authenticated:
-                self._close(conn, 4003, "Not authenticated.")
-        else:
-            self._close(conn, 4001, "Unknown opcode.")
+            return True
+        return False
 
-    def _on_heartbeat(self, conn: _Conn, d: Any) -> None:
-        if d is not None and not _is_int(d):
-            self._close(conn, 4001, "Invalid heartbeat payload.")
-            return
-        conn.last_beat = time.monotonic()
-        self._bump("heartbeats")
-        if self._acks:
-            self._send(conn, {"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None})
-            self._bump("acks_sent")
+    def _other_op(self, conn: _Conn, op: int, d: Any) -> bool:
+        if op not in CLIENT_OTHER_OPS:
+            return False
+        if not conn.authenticated:
+            self._close(conn, 4003, "Not authenticated.")
+        return True
 
-    def _on_identify(self, conn: _Conn, d: Any) -> None:
-        if conn.authenticated:
-            self._close(conn, 4005, "Already authenticated.")
-            return
-        if not isinstance(d, dict):
-            self._close(conn, 4001, "Invalid identify payload.")
-            return
-        if d.get("token") != self.token:
-            self._close(conn, 4004, "Authentication failed.")
-            return
-        shard = d.get("shard", [0, 1])
-        if (not isinstance(shard, list) or len(shard) != 2 or not all(_is_int(x) for x in shard)
-                or not 0 <= shard[0] < shard[1]):
-            self._close(conn, 4010, "Invalid shard.")
-            return
+    def _gateway_token_ok(self, token: Any) -> bool:
+        return token == self.token
+
+    def _identify_refused(self, conn: _Conn, d: dict, shard: list) -> bool:
         intents = d.get("intents")
         if not _is_int(intents) or intents < 0 or intents & ~VALID_INTENTS:
             self._close(conn, 4013, "Invalid intent(s).")
-            return
+            return True
         privileged = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
         if intents & privileged & ~self.enabled_privileged:
             self._close(conn, 4014, "Disallowed intent(s).")
-            return
+            return True
         if not isinstance(d.get("properties"), dict):
             self._close(conn, 4001, "Invalid identify payload: properties.")
-            return
+            return True
         bucket = shard[0] % max(1, self.max_concurrency)
         now = time.monotonic()
         last = self._identify_times.get(bucket)
@@ -1161,18 +738,18 @@ class DiscordFake(HttpFake):
             # max_concurrency identifies per 5 s (notes 6.3): the extra one is refused.
             self._bump("identify_rate_limited")
             self._send_invalid_session(conn, False)
-            return
+            return True
         self._identify_times[bucket] = now
-        self._bump("identifies")
+        return False
+
+    def _new_session(self, d: dict, shard: list) -> _Session:
+        return _Session(id=secrets.token_hex(16), shard_id=shard[0], shard_count=shard[1],
+                        intents=d["intents"], created=time.monotonic())
+
+    def _ready(self, conn: _Conn, sess: _Session, d: dict) -> None:
         conn.compress = d.get("compress") is True
-        sess = _Session(id=secrets.token_hex(16), shard_id=shard[0], shard_count=shard[1],
-                        intents=intents, created=now)
-        self._sessions[sess.id] = sess
-        sess.conn = conn
-        conn.session = sess
-        conn.authenticated = True
         guilds = [g for g in self._guilds if sess.owns(g)]
-        self._emit(sess, "READY", {
+        self._emit_event(sess, "READY", {
             "v": 10,
             "user": dict(self._bot_user(), verified=True, flags=0, mfa_enabled=False),
             "guilds": [{"id": g, "unavailable": True} for g in guilds],
@@ -1189,56 +766,26 @@ class DiscordFake(HttpFake):
             "geo_ordered_rtc_regions": ["fake"],
             "_trace": ["[\"fake-discord-gateway\"]"],
         })
-        if intents & GUILDS:
+        if sess.intents & GUILDS:
             for g in guilds:
                 channels = [{"id": c, "type": 0, "name": f"channel-{c[-4:]}"}
                             for c, ch in self._channels.items() if ch.guild_id == g]
-                self._emit(sess, "GUILD_CREATE", {
+                self._emit_event(sess, "GUILD_CREATE", {
                     "id": g, "name": f"guild-{g[-4:]}", "unavailable": False,
                     "member_count": 2, "large": False, "channels": channels, "threads": [],
                     "members": [], "roles": [], "joined_at": "2024-01-01T00:00:00.000000+00:00"})
-        self._deliver_pending(sess)
 
-    def _on_resume(self, conn: _Conn, d: Any) -> None:
-        if conn.authenticated:
-            self._close(conn, 4005, "Already authenticated.")
-            return
-        if not isinstance(d, dict) or not isinstance(d.get("session_id"), str) \
-                or not _is_int(d.get("seq")):
-            self._close(conn, 4001, "Invalid resume payload.")
-            return
-        if d.get("token") != self.token:
-            self._close(conn, 4004, "Authentication failed.")
-            return
-        self._bump("resume_attempts")
-        sess = self._sessions.get(d["session_id"])
-        now = time.monotonic()
-        if sess is not None and sess.valid and sess.conn is None and sess.detached_at is not None \
+    def _may_resume(self, sess: _Session, now: float) -> None:
+        if sess.conn is None and sess.detached_at is not None \
                 and now - sess.detached_at > self.session_resume_window:
             self._invalidate(sess)
-        if sess is None or not sess.valid:
-            self._send_invalid_session(conn, False)
-            return
-        seq = d["seq"]
-        if seq > sess.seq or seq < 0:
-            self._invalidate(sess)
-            self._close(conn, 4007, "Invalid seq.")
-            return
-        old = sess.conn
-        if old is not None and old is not conn:
-            self._detach(sess)
-            self._close(old, 4000, "Session resumed elsewhere")
-        sess.conn = conn
-        sess.detached_at = None
-        conn.session = sess
-        conn.authenticated = True
-        self._bump("resumes")
+
+    def _resumed(self, conn: _Conn) -> None:
         if conn.via_resume_url:
             self._bump("resumes_on_resume_url")
-        for s, t, ev in sess.events:
-            if s > seq:
-                self._send(conn, {"op": OP_DISPATCH, "d": ev, "s": s, "t": t})
-        self._emit(sess, "RESUMED", {"_trace": ["[\"fake-discord-gateway\"]"]})
+
+    def _resumed_data(self) -> Any:
+        return {"_trace": ["[\"fake-discord-gateway\"]"]}
 
     # ------------------------------------------------------------------ REST: plumbing
 

@@ -4,7 +4,8 @@ WebSocket gateway), for botgate's integration tests.
 
 Written from the protocol notes (/work/shared/protocols/qq.md, sections 2, 4, 5 and 6), not from
 botgate's code. One HTTP port serves both the token endpoint (POST /app/getAppAccessToken, at
-`token_url`) and the OpenAPI (`api_base`); the gateway (WebSocket) has its own port.
+`token_url`) and the OpenAPI (`api_base`); the gateway (WebSocket) has its own port. The gateway
+dialect QQ shares with Discord is served by gateway_fake.py; this file has QQ's own rules.
 
 * Token: JSON {appId, clientSecret} with Content-Type application/json (else code 100007);
   a wrong appId/secret answers {"code":100016,...}; success answers {"access_token",
@@ -48,14 +49,11 @@ Standalone: python3 tests/fakes/qq_fake.py --port 9999 --ws-port 9998
 from __future__ import annotations
 
 import asyncio
-import collections
-import concurrent.futures
 import datetime
 import json
 import re
 import secrets
 import sys
-import threading
 import time
 import urllib.parse
 import uuid
@@ -63,14 +61,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import websockets
-import websockets.exceptions
-
 if not __package__:  # run as a script: make the `fakes` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fakes import http_fake
-from fakes.http_fake import HttpFake
+from fakes.gateway_fake import OP_DISPATCH, GatewayConn, GatewayFake, GatewaySession
+from fakes.gateway_fake import is_int as _is_int
+from fakes.gateway_fake import json_answer as _json
 from fakes.http_fake import Request as HttpRequest
 from fakes.http_fake import Response, standalone_parser, wait_until
 
@@ -104,10 +101,6 @@ KNOWN_INTENTS = (GUILDS | GUILD_MEMBERS | GUILD_MESSAGES | GUILD_MESSAGE_REACTIO
 # group/C2C (a chat bot's set); GUILD_MESSAGES (private-domain only) and the rest are not.
 DEFAULT_ALLOWED_INTENTS = (GUILDS | GUILD_MEMBERS | PUBLIC_GUILD_MESSAGES | DIRECT_MESSAGE
                            | GROUP_AND_C2C_EVENT | INTERACTION)
-
-# Gateway opcodes (notes 4.1).
-OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_RESUME = 0, 1, 2, 6
-OP_RECONNECT, OP_INVALID_SESSION, OP_HELLO, OP_HEARTBEAT_ACK = 7, 9, 10, 11
 
 # Message kinds (event type -> (chat kind, intent needed)).
 KINDS = {
@@ -146,19 +139,6 @@ CODE_ACTIVE_REFUSED = 304045
 def _now_iso() -> str:
     tz = datetime.timezone(datetime.timedelta(hours=8))
     return datetime.datetime.now(tz).isoformat(timespec="seconds")
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-
-
-def _json(status: int, obj: Any, headers: Optional[dict[str, str]] = None) -> Response:
-    return http_fake.json_response(status, obj, headers, ensure_ascii=False,
-                                   content_type="application/json")
 
 
 def _error(status: int, code: int, message: str) -> Response:
@@ -248,39 +228,42 @@ class _Inbound:
     replies: set = field(default_factory=set)  # msg_seq values accepted (v2)
 
 
-@dataclass(eq=False)
-class _Session:
-    id: str
-    shard: list
-    intents: int
-    events: list = field(default_factory=list)  # (s, envelope)
-    seq: int = 0
-    conn: Optional["_Conn"] = None
-    valid: bool = True
 
 
-@dataclass(eq=False)
-class _Conn:
-    id: int
-    ws: Any
-    out: asyncio.Queue
-    last_beat: float
-    authenticated: bool = False
-    session: Optional[_Session] = None
-    closing: bool = False
-    server_close: Optional[int] = None
-    dropped: bool = False
+# A QQ session and connection carry nothing beyond the dialect's.
+_Session = GatewaySession
+_Conn = GatewayConn
 
 
 # ---------------------------------------------------------------------- the fake
 
 
-class QqFake(HttpFake):
+class QqFake(GatewayFake):
     """The fake QQ Bot Open Platform. All public methods are safe to call from any thread."""
 
     platform = "qq"
+    api_label = "OpenAPI"
     request_type = Request
     delivery_fields = ("kind", "chat_id", "id", "body", "msg_id", "msg_seq", "status")
+    full_envelopes = False
+    default_close_code = 4009
+    timeout_ends_session = False  # 4009 "connection expired": resumable
+    closes = {
+        "shutdown": (1001, "server shutting down"),
+        "bad_json": (4002, "invalid payload"),
+        "unknown_op": (4001, "invalid opcode"),
+        "bad_heartbeat": (4002, "invalid heartbeat payload"),
+        "bad_identify": (4002, "invalid identify payload"),
+        "bad_resume": (4002, "invalid resume payload"),
+        "auth_failed": (4004, "authentication failed"),
+        "already_authenticated": (4005, "already authenticated"),
+        "invalid_seq": (4007, "invalid seq"),
+        "heartbeat_timeout": (4009, "connection expired"),
+        "invalid_shard": (4010, "invalid shard"),
+        "reconnect_ignored": (4009, "reconnect"),
+        "resumed_elsewhere": (4009, "session resumed elsewhere"),
+    }
+    extra_counters = ("token_failures", "unauthorized", "rejected", "union_appid_missing")
 
     def __init__(
         self,
@@ -316,16 +299,14 @@ class QqFake(HttpFake):
         max_replies: passive replies per msg_id (v2).
         token_error_status: HTTP status of a token error answer (the body carries the code).
         """
-        super().__init__(host, port)
+        super().__init__(heartbeat_interval, heartbeat_timeout, queue_without_session,
+                         reconnect_close_after, host, port, ws_port)
         self.app_id = app_id
         self.app_secret = app_secret
         self.bot_id = bot_id
         self.bot_name = bot_name
         self.token_lifetime = float(token_lifetime)
         self.token_overlap = float(token_overlap)
-        self.heartbeat_interval = heartbeat_interval
-        self.heartbeat_timeout = (heartbeat_timeout if heartbeat_timeout is not None
-                                  else heartbeat_interval / 1000.0 * 1.5 + 1.0)
         self.allowed_intents = allowed_intents
         self.reply_windows = dict(DEFAULT_REPLY_WINDOWS)
         self.reply_windows.update(reply_windows or {})
@@ -334,28 +315,14 @@ class QqFake(HttpFake):
         self.require_union_appid = require_union_appid
         self.require_json_token_request = require_json_token_request
         self.token_error_status = token_error_status
-        self.queue_without_session = queue_without_session
-        self.reconnect_close_after = reconnect_close_after
-        self.ws_port = ws_port
 
         # Loop-confined state.
         self._inbound: dict[str, _Inbound] = {}  # d.id -> delivery
         self._event_ids: dict[str, str] = {}  # top-level event id -> d.id ("" for non-messages)
-        self._sessions: dict[str, _Session] = {}
-        self._pending: list[dict] = []  # envelopes waiting for a session
-        self._conns: set[_Conn] = set()
         self._forced: list[tuple] = []  # ("429", code) | ("5xx", status, deliver)
-        self._acks = True
-        self._next_conn_id = 1
         self._next_guild_msg = 1
-        self._ws_server: Any = None
-        self._tasks: set[asyncio.Task] = set()
 
         # Records (guarded by self._lock).
-        self._payloads: list[dict] = []
-        self._counts: collections.Counter = collections.Counter()
-        self._client_close_codes: list[int] = []
-        self._server_close_codes: list[int] = []
         self._injected: list[dict] = []
 
     # ------------------------------------------------------------------ addresses
@@ -378,82 +345,6 @@ class QqFake(HttpFake):
         return f"token {self.token_url}, gateway {self.gateway_url}"
 
     # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> "QqFake":
-        super().start()
-        try:
-            asyncio.run_coroutine_threadsafe(self._start_ws(), self._loop).result(10)
-        except BaseException:
-            super().stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        loop = self._loop
-        if loop is not None and self._thread is not None and loop.is_running():
-            try:
-                asyncio.run_coroutine_threadsafe(self._stop_ws(), loop).result(10)
-            except Exception:  # noqa: BLE001 - best effort on teardown
-                pass
-        super().stop()
-
-    def serve_forever(self) -> None:
-        self.start()
-        print(f"qq fake: OpenAPI {self.api_base}, {self._banner_details()}", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.stop()
-
-    async def _start_ws(self) -> None:
-        self._ws_server = await websockets.serve(
-            self._ws_handler, self.host, self.ws_port, compression=None, ping_interval=None,
-            close_timeout=2, max_size=1 << 20)
-        self.ws_port = list(self._ws_server.sockets)[0].getsockname()[1]
-
-    async def _stop_ws(self) -> None:
-        for conn in list(self._conns):
-            self._close(conn, 1001, "server shutting down")
-        if self._ws_server is not None:
-            self._ws_server.close()
-            try:
-                await asyncio.wait_for(self._ws_server.wait_closed(), 5)
-            except asyncio.TimeoutError:
-                pass
-        for task in list(self._tasks):
-            task.cancel()
-
-    def _spawn(self, coro) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    def _call(self, fn: Callable, *args: Any, **kw: Any) -> Any:
-        """Runs fn on the fake's loop and returns its result."""
-        loop = self._loop
-        if loop is None or not loop.is_running():
-            raise RuntimeError("qq fake is not running")
-        if threading.current_thread() is self._thread:
-            return fn(*args, **kw)
-        fut: concurrent.futures.Future = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                fut.set_result(fn(*args, **kw))
-            except BaseException as e:  # noqa: BLE001 - handed to the caller
-                fut.set_exception(e)
-
-        loop.call_soon_threadsafe(run)
-        return fut.result(10)
-
-    def _bump(self, name: str, n: int = 1) -> None:
-        with self._lock:
-            self._counts[name] += n
-
     # ------------------------------------------------------------------ controls: events
 
     def make_event(self, kind: str, content: str = "hello", *, chat_id: Optional[str] = None,
@@ -502,55 +393,6 @@ class QqFake(HttpFake):
         with self._lock:
             return list(self._injected)
 
-    def drop_connection(self) -> int:
-        """Ends the TCP connection(s) without a close frame (sessions stay resumable)."""
-        return self._call(self._for_conns, self._drop)
-
-    def close_connection(self, code: int = 4009, reason: str = "",
-                         invalidate: bool = False) -> int:
-        """Closes the live connection(s) with `code`; the session stays resumable unless
-        `invalidate`. Returns how many."""
-        def close(conn: _Conn) -> None:
-            if invalidate and conn.session is not None:
-                self._invalidate(conn.session)
-            self._close(conn, code, reason)
-        return self._call(self._for_conns, close)
-
-    def send_reconnect(self) -> int:
-        """Sends op 7; a client still connected `reconnect_close_after` s later is closed with
-        4009 (session kept). Returns how many got it."""
-        def reconnect(conn: _Conn) -> None:
-            self._send(conn, {"op": OP_RECONNECT})
-            self._bump("reconnects_sent")
-            asyncio.get_running_loop().call_later(
-                self.reconnect_close_after, lambda: self._close(conn, 4009, "reconnect"))
-        return self._call(self._for_conns, reconnect)
-
-    def invalidate_session(self, resumable: bool = False) -> int:
-        """Sends op 9 d=`resumable`; False ends the session (a resume then gets op 9 false).
-        The connection is no longer authenticated either way. Returns how many got it."""
-        def invalidate(conn: _Conn) -> None:
-            sess = conn.session
-            if sess is not None:
-                if resumable:
-                    self._detach(sess)
-                else:
-                    self._invalidate(sess)
-            conn.authenticated = False
-            conn.session = None
-            self._send(conn, {"op": OP_INVALID_SESSION, "d": bool(resumable)})
-            self._bump("invalid_sessions_sent")
-        return self._call(self._for_conns, invalidate)
-
-    def stop_acks(self) -> None:
-        """Heartbeats get no op 11 from now on (a zombie connection)."""
-        self._call(setattr, self, "_acks", False)
-
-    def resume_acks(self) -> None:
-        self._call(setattr, self, "_acks", True)
-
-    # ------------------------------------------------------------------ controls: REST
-
     def force_429(self, count: int = 1, code: int = CODE_REPLY_LIMIT) -> None:
         """The next `count` message sends answer HTTP 429 {"code": code} (after auth)."""
         self._call(self._forced.extend, [("429", int(code))] * count)
@@ -570,9 +412,6 @@ class QqFake(HttpFake):
             raise ValueError(kind)
         self._call(self.reply_windows.__setitem__, kind, float(seconds))
 
-    def reset(self) -> None:
-        """Forgets REST records and faults (sessions and delivered messages stay)."""
-        self._call(super().reset)
 
     def _reset_platform(self) -> None:
         self._forced.clear()
@@ -598,99 +437,27 @@ class QqFake(HttpFake):
             return [r for r in self._requests if r.endpoint in ("channel", "dm", "group", "c2c")
                     and r.status is not None and r.status >= 300
                     and (code is None or r.code == code)]
-
-    def client_payloads(self, op: Optional[int] = None) -> list[dict]:
-        """Every JSON payload a gateway client sent: {"conn", "op", "d", "t"}."""
-        with self._lock:
-            return [p for p in self._payloads if op is None or p["op"] == op]
-
-    def identify_payloads(self) -> list[dict]:
-        return [p["d"] for p in self.client_payloads(OP_IDENTIFY)]
-
-    def resume_payloads(self) -> list[dict]:
-        return [p["d"] for p in self.client_payloads(OP_RESUME)]
-
-    def heartbeat_seqs(self) -> list[Any]:
-        return [p["d"] for p in self.client_payloads(OP_HEARTBEAT)]
-
-    def sessions(self) -> list[dict]:
-        """{id, shard, intents, seq, valid, connected} per session."""
-        return self._call(lambda: [
-            {"id": s.id, "shard": list(s.shard), "intents": s.intents, "seq": s.seq,
-             "valid": s.valid, "connected": s.conn is not None}
-            for s in self._sessions.values()])
-
-    def stats(self) -> dict[str, Any]:
-        """Counters: connections, identifies, resume_attempts, resumes, heartbeats, acks_sent,
-        dispatches_sent, invalid_sessions_sent, reconnects_sent, client_close_codes,
-        server_close_codes, last_client_close_code, live_connections, ready_connections,
-        sessions, valid_sessions, pending, requests (per endpoint), token_fetches,
-        token_failures, unauthorized, messages, rejected, union_appid_missing."""
-        def collect() -> dict[str, Any]:
-            with self._lock:
-                return self._stats_unlocked()
-        return self._call(collect)
-
-    def wait_stat(self, name: str, at_least: int, timeout: float = 10.0) -> bool:
-        return wait_until(lambda: (self.stats().get(name) or 0) >= at_least, timeout)
-
-    def wait_connected(self, timeout: float = 10.0) -> bool:
-        """Waits until a live connection is authenticated (READY or RESUMED sent)."""
-        def ready() -> bool:
-            return any(c.authenticated and not c.closing and c.session is not None
-                       for c in self._conns)
-        return wait_until(lambda: self._call(ready), timeout)
-
     def _stats_unlocked(self) -> dict[str, Any]:
-        c = self._counts
-        counts: dict[str, int] = {}
-        for r in self._requests:
-            counts[r.endpoint] = counts.get(r.endpoint, 0) + 1
-        names = ("connections", "identifies", "resume_attempts", "resumes", "heartbeats",
-                 "acks_sent", "dispatches_sent", "invalid_sessions_sent", "reconnects_sent",
-                 "token_failures", "unauthorized", "rejected", "union_appid_missing")
-        out: dict[str, Any] = {n: c[n] for n in names}
-        out.update({
-            "client_close_codes": list(self._client_close_codes),
-            "last_client_close_code": (self._client_close_codes[-1]
-                                       if self._client_close_codes else None),
-            "server_close_codes": list(self._server_close_codes),
-            "live_connections": sum(1 for x in self._conns if not x.closing),
-            "ready_connections": sum(1 for x in self._conns if not x.closing and x.authenticated),
-            "sessions": len(self._sessions),
-            "valid_sessions": sum(1 for s in self._sessions.values() if s.valid),
-            "pending": len(self._pending),
-            "requests": counts,
-            "token_fetches": self._token_fetches,
-            "messages": len(self._delivered),
-        })
+        """stats() adds token_fetches, token_failures, unauthorized, rejected,
+        union_appid_missing."""
+        out = super()._stats_unlocked()
+        out["token_fetches"] = self._token_fetches
         return out
-
-    def _extra_stats(self) -> dict[str, Any]:
-        return {"qq": self._stats_unlocked()}
 
     def _controls(self) -> dict[str, Callable[[dict], Optional[Response]]]:
         """POST /_fake/inject {"kind", "content", ...}, /_fake/make_event (same; answers the
-        envelope), drop_connection, close_connection {"code"}, send_reconnect,
-        invalidate_session {"resumable"}, stop_acks, resume_acks, force_429 {"count"},
-        force_5xx {"count", "status", "deliver"}, expire_tokens_now."""
-        def count(fn: Callable[..., int]) -> Callable[[dict], Response]:
-            return lambda a: _json(200, {"count": fn(**a)})
+        envelope), force_429 {"count"}, force_5xx {"count", "status", "deliver"},
+        expire_tokens_now, and the gateway's (GatewayFake._gateway_controls; close_connection's
+        code 4009)."""
         return {
             "inject": lambda a: _json(200, {"id": self.inject(**a)}),
             "make_event": lambda a: _json(200, self.make_event(**a)),
-            "drop_connection": count(self.drop_connection),
-            "close_connection": count(self.close_connection),
-            "send_reconnect": count(self.send_reconnect),
-            "invalidate_session": count(self.invalidate_session),
-            "stop_acks": lambda a: self.stop_acks(),
-            "resume_acks": lambda a: self.resume_acks(),
+            **self._gateway_controls(),
             "force_429": lambda a: self.force_429(**a),
             "force_5xx": lambda a: self.force_5xx(**a),
             "expire_tokens_now": lambda a: self.expire_tokens_now(),
         }
 
-    # ------------------------------------------------------------------ events
 
     def _make_event(self, kind, content, chat_id, author_id, guild_id, msg_id, age,
                     mention_prefix, attachments, extra) -> dict:
@@ -770,13 +537,6 @@ class QqFake(HttpFake):
             if self._wanted(sess, env["t"]):
                 self._emit(sess, env)
 
-    def _emit(self, sess: _Session, env: dict) -> None:
-        sess.seq += 1
-        out = dict(env, s=sess.seq)
-        sess.events.append((sess.seq, out))
-        conn = sess.conn
-        if conn is not None and conn.authenticated and not conn.closing:
-            self._send(conn, out)
 
     def _deliver_pending(self, sess: _Session) -> None:
         pending, self._pending = self._pending, []
@@ -784,217 +544,38 @@ class QqFake(HttpFake):
             if self._wanted(sess, env["t"]):
                 self._emit(sess, env)
 
-    def _detach(self, sess: _Session) -> None:
-        if sess.conn is not None:
-            sess.conn.session = None
-            sess.conn.authenticated = False
-        sess.conn = None
-
-    def _invalidate(self, sess: _Session) -> None:
-        self._detach(sess)
-        sess.valid = False
-
     # ------------------------------------------------------------------ gateway
 
-    def _for_conns(self, action: Callable[[_Conn], None]) -> int:
-        targets = sorted((c for c in self._conns if not c.closing), key=lambda c: c.id)
-        for conn in targets:
-            action(conn)
-        return len(targets)
-
-    def _send(self, conn: _Conn, payload: dict) -> None:
-        if conn.closing:
-            return
-        if payload.get("op") == OP_DISPATCH:
-            self._bump("dispatches_sent")
-        conn.out.put_nowait(("frame", _dumps(payload)))
-
-    def _close(self, conn: _Conn, code: int, reason: str = "") -> None:
-        if conn.closing:
-            return
-        conn.closing = True
-        conn.server_close = code
-        with self._lock:
-            self._server_close_codes.append(code)
-        conn.out.put_nowait(("close", code, reason))
-
-    def _drop(self, conn: _Conn) -> None:
-        if conn.closing:
-            return
-        conn.closing = True
-        conn.dropped = True
-        conn.out.put_nowait(("drop",))
-
-    async def _writer(self, conn: _Conn) -> None:
-        ws = conn.ws
-        try:
-            while True:
-                item = await conn.out.get()
-                if item[0] == "frame":
-                    await ws.send(item[1])
-                elif item[0] == "close":
-                    await ws.close(item[1], item[2])
-                    return
-                elif item[0] == "drop":
-                    ws.transport.abort()
-                    return
-                else:
-                    return
-        except websockets.exceptions.ConnectionClosed:
-            return
-
-    async def _watchdog(self, conn: _Conn) -> None:
-        while not conn.closing:
-            left = conn.last_beat + self.heartbeat_timeout - time.monotonic()
-            if left <= 0:
-                self._close(conn, 4009, "connection expired")  # 4009: resumable
-                return
-            await asyncio.sleep(left)
-
-    async def _ws_handler(self, ws: Any, path: Optional[str] = None) -> None:
-        conn = _Conn(id=self._next_conn_id, ws=ws, out=asyncio.Queue(),
-                     last_beat=time.monotonic())
-        self._next_conn_id += 1
-        self._conns.add(conn)
-        self._bump("connections")
-        writer = self._spawn(self._writer(conn))
-        self._send(conn, {"op": OP_HELLO, "d": {"heartbeat_interval": self.heartbeat_interval}})
-        watchdog = self._spawn(self._watchdog(conn))
-        try:
-            async for raw in ws:
-                if not conn.closing:
-                    self._on_frame(conn, raw)
-        except websockets.exceptions.ConnectionClosed:
-            pass
-        finally:
-            watchdog.cancel()
-            conn.out.put_nowait(("end",))
-            try:
-                await asyncio.wait_for(asyncio.shield(writer), 3)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
-                writer.cancel()
-            self._on_closed(conn)
-
-    def _on_closed(self, conn: _Conn) -> None:
-        self._conns.discard(conn)
-        client_code: Optional[int] = None
-        if not conn.dropped and conn.server_close is None:
-            rcvd = conn.ws.close_rcvd
-            client_code = rcvd.code if rcvd is not None else 1006
-            with self._lock:
-                self._client_close_codes.append(client_code)
-        conn.closing = True
-        sess = conn.session
-        if sess is not None and sess.conn is conn:
-            if client_code in (1000, 1001):
-                self._invalidate(sess)
-            else:
-                self._detach(sess)
-
-    def _valid_gateway_token(self, token: Any) -> bool:
+    def _gateway_token_ok(self, token: Any) -> bool:
         if not isinstance(token, str) or not token.startswith("QQBot "):
             return False
         return self._token_status(token[len("QQBot "):], time.monotonic()) is True
 
-    def _on_frame(self, conn: _Conn, raw: Any) -> None:
-        now = time.monotonic()
-        try:
-            msg = json.loads(raw if isinstance(raw, str) else bytes(raw).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            self._close(conn, 4002, "invalid payload")
-            return
-        if not isinstance(msg, dict):
-            self._close(conn, 4002, "invalid payload")
-            return
-        op, d = msg.get("op"), msg.get("d")
-        with self._lock:
-            self._payloads.append({"conn": conn.id, "op": op, "d": d, "t": now})
-        if op == OP_HEARTBEAT and _is_int(op):
-            if d is not None and not _is_int(d):
-                self._close(conn, 4002, "invalid heartbeat payload")
-                return
-            conn.last_beat = now
-            self._bump("heartbeats")
-            if self._acks:
-                self._send(conn, {"op": OP_HEARTBEAT_ACK})
-                self._bump("acks_sent")
-        elif op == OP_IDENTIFY and _is_int(op):
-            self._on_identify(conn, d)
-        elif op == OP_RESUME and _is_int(op):
-            self._on_resume(conn, d)
-        else:
-            self._close(conn, 4001, "invalid opcode")
-
-    def _on_identify(self, conn: _Conn, d: Any) -> None:
-        if conn.authenticated:
-            self._close(conn, 4005, "already authenticated")
-            return
-        if not isinstance(d, dict):
-            self._close(conn, 4002, "invalid identify payload")
-            return
-        if not self._valid_gateway_token(d.get("token")):
-            self._close(conn, 4004, "authentication failed")
-            return
-        shard = d.get("shard", [0, 1])
-        if (not isinstance(shard, list) or len(shard) != 2 or not all(_is_int(x) for x in shard)
-                or not 0 <= shard[0] < shard[1]):
-            self._close(conn, 4010, "invalid shard")
-            return
+    def _identify_refused(self, conn: _Conn, d: dict, shard: list) -> bool:
         intents = d.get("intents")
         if not _is_int(intents) or intents <= 0 or intents & ~KNOWN_INTENTS:
             self._close(conn, 4013, "invalid intent")
-            return
+            return True
         if intents & ~self.allowed_intents:
             self._close(conn, 4014, "intent not permitted")
-            return
-        self._bump("identifies")
-        sess = _Session(id=str(uuid.uuid4()), shard=list(shard), intents=intents)
-        self._sessions[sess.id] = sess
-        sess.conn = conn
-        conn.session = sess
-        conn.authenticated = True
-        self._emit(sess, {"op": 0, "t": "READY", "d": {
+            return True
+        return False
+
+    def _new_session(self, d: dict, shard: list) -> _Session:
+        return _Session(id=str(uuid.uuid4()), shard_id=shard[0], shard_count=shard[1],
+                        intents=d["intents"])
+
+    def _ready(self, conn: _Conn, sess: _Session, d: dict) -> None:
+        self._emit(sess, {"op": OP_DISPATCH, "t": "READY", "d": {
             "version": 1, "session_id": sess.id,
             "user": {"id": self.bot_id, "username": self.bot_name, "bot": True},
-            "shard": list(shard)}})
-        self._deliver_pending(sess)
+            "shard": [sess.shard_id, sess.shard_count]}})
 
-    def _on_resume(self, conn: _Conn, d: Any) -> None:
-        if conn.authenticated:
-            self._close(conn, 4005, "already authenticated")
-            return
-        if not isinstance(d, dict) or not isinstance(d.get("session_id"), str) \
-                or not _is_int(d.get("seq")):
-            self._close(conn, 4002, "invalid resume payload")
-            return
-        if not self._valid_gateway_token(d.get("token")):
-            self._close(conn, 4004, "authentication failed")
-            return
-        self._bump("resume_attempts")
-        sess = self._sessions.get(d["session_id"])
-        if sess is None or not sess.valid:
-            self._send(conn, {"op": OP_INVALID_SESSION, "d": False})
-            self._bump("invalid_sessions_sent")
-            return
-        seq = d["seq"]
-        if seq < 0 or seq > sess.seq:
-            self._invalidate(sess)
-            self._close(conn, 4007, "invalid seq")
-            return
-        old = sess.conn
-        if old is not None and old is not conn:
-            self._detach(sess)
-            self._close(old, 4009, "session resumed elsewhere")
-        sess.conn = conn
-        conn.session = sess
-        conn.authenticated = True
-        self._bump("resumes")
-        for s, env in sess.events:
-            if s > seq:
-                self._send(conn, env)
-        self._emit(sess, {"op": 0, "t": "RESUMED", "d": ""})
+    def _resumed_data(self) -> Any:
+        return ""  # notes 4.2: RESUMED's d is ""
 
     # ------------------------------------------------------------------ HTTP
+
 
     def _classify(self, path: str) -> str:
         if path == TOKEN_PATH:

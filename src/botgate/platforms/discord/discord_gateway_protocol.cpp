@@ -5,32 +5,18 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 
+#include <memory>
 #include <optional>
-#include <random>
 #include <utility>
 
 namespace botgate::discord {
 namespace json = boost::json;
 using platforms::int_at;
 using platforms::object_at;
-using platforms::parse_object;
 using platforms::string_at;
 
 namespace {
-
-// https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-gateway-opcodes
-namespace op {
-constexpr std::int64_t dispatch = 0;
-constexpr std::int64_t heartbeat = 1;
-constexpr std::int64_t identify = 2;
-constexpr std::int64_t resume = 6;
-constexpr std::int64_t reconnect = 7;
-constexpr std::int64_t invalid_session = 9;
-constexpr std::int64_t hello = 10;
-constexpr std::int64_t heartbeat_ack = 11;
-}  // namespace op
 
 bool bool_at(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
@@ -165,294 +151,48 @@ MessageText split_mentions(std::string_view content, const json::object& message
   return out;
 }
 
-}  // namespace
+/// Discord's parts of the dialect.
+class DiscordHooks final : public platforms::GatewayDialectHooks {
+ public:
+  explicit DiscordHooks(DiscordGatewayOptions options) : options_(std::move(options)) {}
 
-/// One received payload: `{"op":…,"d":…,"s":…,"t":…}`.
-struct DiscordGatewayProtocol::Payload {
-  std::int64_t opcode = -1;
-  json::value data;
-  std::optional<std::int64_t> sequence;
-  std::string type;
+  json::object identify_data(const std::string& credential) const override {
+    json::object properties{{"os", options_.os}, {"browser", "botgate"}, {"device", "botgate"}};
+    return json::object{{"token", credential},
+                        {"intents", options_.intents},
+                        {"properties", std::move(properties)},
+                        {"shard", json::array{options_.shard_id, options_.shard_count}}};
+  }
+
+  platforms::CloseVerdict close_verdict(int close_code) const override {
+    switch (close_code) {
+      case 4004:
+      case 4010:
+      case 4011:
+      case 4012:
+      case 4013:
+      case 4014:
+        return platforms::CloseVerdict::fatal;
+      case 4006:  // undocumented "session invalid" (discord-api-docs#1209): like op 9 false
+      case 4007:  // invalid seq on resume
+      case 4009:  // session timed out
+        return platforms::CloseVerdict::identify;
+      default:
+        // Everything else may resume, including 1000/1001 sent by the server (Cloudflare closes
+        // idle connections with 1000; notes 3.3).
+        return platforms::CloseVerdict::resume;
+    }
+  }
+
+  std::string fatal_reason(int close_code) const override;
+  std::optional<Event> event_from_dispatch(
+      const platforms::GatewayDispatch& dispatch) const override;
+
+ private:
+  DiscordGatewayOptions options_;
 };
 
-DiscordGatewayProtocol::DiscordGatewayProtocol(DiscordGatewayOptions options)
-    : options_(std::move(options)) {
-  if (!options_.unit_random) {
-    options_.unit_random = [engine = std::mt19937(std::random_device{}())]() mutable {
-      return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
-    };
-  }
-  session_.user_id = options_.bot_user_id;
-}
-
-void DiscordGatewayProtocol::restore(GatewaySession session) {
-  session_ = std::move(session);
-  if (session_.user_id.empty()) {
-    session_.user_id = options_.bot_user_id;
-  }
-}
-
-GatewaySession DiscordGatewayProtocol::session() const { return session_; }
-
-std::vector<GatewayAction> DiscordGatewayProtocol::on_connected(std::string credential) {
-  credential_ = std::move(credential);
-  connection_over_ = false;
-  awaiting_ack_ = false;
-  return {};  // Discord speaks first: Hello
-}
-
-std::vector<GatewayAction> DiscordGatewayProtocol::on_frame(std::string_view frame) {
-  if (connection_over_) {
-    return {};
-  }
-  auto object = parse_object(frame);
-  const auto opcode = object ? int_at(*object, "op") : std::nullopt;
-  if (!opcode) {
-    // Skipped, not resumed: a resume replays from the last sequence, this frame included, so
-    // the connection would come back to it forever. A sequence number it carries is taken.
-    if (const auto sequence = object ? int_at(*object, "s") : std::nullopt;
-        sequence && *sequence > session_.sequence) {
-      session_.sequence = *sequence;
-    }
-    return {SkipFrame{object ? "gateway frame without an op" : "gateway frame is not a JSON object"}};
-  }
-  Payload payload;
-  payload.opcode = *opcode;
-  if (auto* d = object->if_contains("d")) {
-    payload.data = std::move(*d);  // same storage: the event's tree is handed over, not copied
-  }
-  payload.sequence = int_at(*object, "s");
-  payload.type = string_at(*object, "t");
-
-  switch (payload.opcode) {
-    case op::hello:
-      return on_hello(payload);
-    case op::dispatch:
-      return on_dispatch(payload);
-    case op::heartbeat:
-      // "If Discord sends you {"op":1} send a beat immediately" (notes 3.1 step 4). It does not
-      // change the ACK bookkeeping of the timer's beats.
-      return {SendFrame{heartbeat_frame()}};
-    case op::heartbeat_ack:
-      awaiting_ack_ = false;
-      return {};
-    case op::reconnect:
-      return end_connection(resume_action("Discord asked to reconnect (op 7)"));
-    case op::invalid_session:
-      return on_invalid_session(payload.data.is_bool() && payload.data.get_bool());
-    default:
-      return {};
-  }
-}
-
-std::vector<GatewayAction> DiscordGatewayProtocol::on_hello(const Payload& payload) {
-  const auto* d = payload.data.if_object();
-  const auto interval = d != nullptr ? int_at(*d, "heartbeat_interval") : std::nullopt;
-  if (!interval || *interval <= 0) {
-    return end_connection(resume_action("Hello without a heartbeat_interval"));
-  }
-  const std::chrono::milliseconds every(*interval);
-  const auto first = std::chrono::milliseconds(
-      static_cast<std::int64_t>(static_cast<double>(*interval) * unit_random()));
-  std::vector<GatewayAction> actions;
-  actions.emplace_back(StartHeartbeat{every, first});
-  actions.emplace_back(SendFrame{session_.resumable() ? resume_frame() : identify_frame()});
-  return actions;
-}
-
-std::vector<GatewayAction> DiscordGatewayProtocol::on_dispatch(const Payload& payload) {
-  // Keep the last non-null `s` (notes 3.1); it goes into heartbeats and resume.
-  if (payload.sequence && *payload.sequence > 0) {
-    session_.sequence = *payload.sequence;
-  }
-  const auto* d = payload.data.if_object();
-  if (payload.type == "READY" && d != nullptr) {
-    session_.session_id = string_at(*d, "session_id");
-    session_.resume_url = string_at(*d, "resume_gateway_url");
-    if (const auto* user = object_at(*d, "user")) {
-      session_.user_id = string_at(*user, "id");
-    }
-    return {SaveSession{session_}};
-  }
-  if (payload.type == "RESUMED") {
-    return {SaveSession{session_}};
-  }
-  if (payload.type != "MESSAGE_CREATE" || d == nullptr) {
-    return {};
-  }
-  // Only user messages (0 DEFAULT, 19 REPLY) are chat; joins, pins and the like are not.
-  const auto type = int_at(*d, "type").value_or(0);
-  if (type != 0 && type != 19) {
-    return {};
-  }
-  const auto* author = object_at(*d, "author");
-  const std::string message_id = string_at(*d, "id");
-  const std::string channel_id = string_at(*d, "channel_id");
-  if (author == nullptr || message_id.empty() || channel_id.empty()) {
-    return {};
-  }
-  // Discord sends the bot its own messages too, every reply comes back once. They never need
-  // handling (notes 5.2: never answer the bot itself), so they are not stored at all: in a busy
-  // channel that is half of the store's work. Other bots' messages are events, marked below.
-  if (!session_.user_id.empty() && string_at(*author, "id") == session_.user_id) {
-    return {};
-  }
-
-  Event event;
-  event.platform = "discord";
-  event.bot = options_.bot_name;
-  event.platform_event_id = message_id;
-  event.time = snowflake_time(message_id);
-  event.chat.id = channel_id;
-  if (std::string guild_id = string_at(*d, "guild_id"); !guild_id.empty()) {
-    event.chat.type = ChatType::channel;
-    event.chat.guild_id = std::move(guild_id);
-  } else {
-    event.chat.type = ChatType::private_chat;
-  }
-  event.sender.id = string_at(*author, "id");
-  event.sender.name = string_at(*author, "username");
-  // Notes 5.2: never answer bots.
-  event.sender.is_bot = bool_at(*author, "bot");
-
-  const std::string& bot_id = session_.user_id;
-  MessageText text = split_mentions(string_at(*d, "content"), *d, bot_id);
-  Message message;
-  message.id = message_id;
-  message.text = std::move(text.text);
-  message.segments = std::move(text.segments);
-  message.mentions_bot = text.mentions_bot || event.chat.type == ChatType::private_chat;
-  if (!bot_id.empty()) {
-    if (const json::array* mentions = array_at(*d, "mentions")) {
-      for (const json::value& m : *mentions) {
-        if (m.is_object() && string_at(m.get_object(), "id") == bot_id) {
-          message.mentions_bot = true;
-        }
-      }
-    }
-    // A reply to one of the bot's messages is addressed to it.
-    if (const auto* referenced = object_at(*d, "referenced_message")) {
-      if (const auto* to = object_at(*referenced, "author"); to && string_at(*to, "id") == bot_id) {
-        message.mentions_bot = true;
-      }
-    }
-  }
-  if (const json::array* attachments = array_at(*d, "attachments")) {
-    for (const json::value& a : *attachments) {
-      if (a.is_object() && string_at(a.get_object(), "content_type").starts_with("image/")) {
-        message.segments.emplace_back(Image{string_at(a.get_object(), "url")});
-      }
-    }
-  }
-  event.message = std::move(message);
-  return {EmitEvent{std::move(event)}};
-}
-
-std::vector<GatewayAction> DiscordGatewayProtocol::on_invalid_session(bool resumable) {
-  if (resumable && session_.resumable()) {
-    return end_connection(resume_action("Discord invalidated the session, resumable (op 9)"));
-  }
-  // Notes 3.3: the session is gone; wait a random 1-5 s, then identify on the main URL.
-  const auto delay =
-      std::chrono::milliseconds(1000 + static_cast<std::int64_t>(4000.0 * unit_random()));
-  return end_connection(identify_action("Discord invalidated the session (op 9)", delay));
-}
-
-std::vector<GatewayAction> DiscordGatewayProtocol::on_heartbeat_due() {
-  if (connection_over_) {
-    return {};
-  }
-  if (awaiting_ack_) {
-    // Notes 3.1: no ACK since the previous beat means a zombie connection: close and resume.
-    return end_connection(resume_action("heartbeat not acknowledged (zombie connection)"));
-  }
-  awaiting_ack_ = true;
-  return {SendFrame{heartbeat_frame()}};
-}
-
-std::vector<GatewayAction> DiscordGatewayProtocol::on_closed(int close_code) {
-  if (connection_over_) {
-    return {};
-  }
-  const std::string code = "close code " + std::to_string(close_code);
-  switch (close_code) {
-    case 4004:
-    case 4010:
-    case 4011:
-    case 4012:
-    case 4013:
-    case 4014:
-      return end_connection(Fatal{fatal_reason(close_code)});
-    case 4006:  // undocumented "session invalid" (discord-api-docs#1209): like op 9 false
-    case 4007:  // invalid seq on resume
-    case 4009:  // session timed out
-      return end_connection(identify_action("Discord ended the session (" + code + ")",
-                                            std::chrono::milliseconds(0)));
-    default:
-      // Everything else may resume, including 1000/1001 sent by the server (Cloudflare closes
-      // idle connections with 1000; notes 3.3) and a connection lost without a close frame.
-      if (close_code == kNoCloseCode) {
-        return end_connection(resume_action("connection lost without a close frame"));
-      }
-      return end_connection(resume_action("Discord closed the connection (" + code + ")"));
-  }
-}
-
-std::vector<GatewayAction> DiscordGatewayProtocol::end_connection(GatewayAction action) {
-  connection_over_ = true;
-  awaiting_ack_ = false;
-  std::vector<GatewayAction> actions;
-  actions.push_back(std::move(action));
-  return actions;
-}
-
-Reconnect DiscordGatewayProtocol::resume_action(std::string reason) const {
-  Reconnect r;
-  r.resume = session_.resumable();
-  r.reason = std::move(reason);
-  // Notes 3.3: resume on resume_gateway_url; without a session there is nothing to resume.
-  r.url = r.resume ? session_.resume_url : std::string();
-  return r;
-}
-
-Reconnect DiscordGatewayProtocol::identify_action(std::string reason,
-                                                  std::chrono::milliseconds delay) {
-  session_.session_id.clear();
-  session_.resume_url.clear();
-  session_.sequence = 0;
-  Reconnect r;
-  r.resume = false;
-  r.reason = std::move(reason);
-  r.delay = delay;
-  return r;
-}
-
-std::string DiscordGatewayProtocol::heartbeat_frame() const {
-  json::object frame{{"op", op::heartbeat}, {"d", nullptr}};
-  if (session_.sequence > 0) {
-    frame["d"] = session_.sequence;
-  }
-  return json::serialize(frame);
-}
-
-std::string DiscordGatewayProtocol::identify_frame() const {
-  json::object properties{{"os", options_.os}, {"browser", "botgate"}, {"device", "botgate"}};
-  json::object d{{"token", credential_},
-                 {"intents", options_.intents},
-                 {"properties", std::move(properties)},
-                 {"shard", json::array{options_.shard_id, options_.shard_count}}};
-  json::object frame{{"op", op::identify}, {"d", std::move(d)}};
-  return json::serialize(frame);
-}
-
-std::string DiscordGatewayProtocol::resume_frame() const {
-  json::object d{
-      {"token", credential_}, {"session_id", session_.session_id}, {"seq", session_.sequence}};
-  json::object frame{{"op", op::resume}, {"d", std::move(d)}};
-  return json::serialize(frame);
-}
-
-std::string DiscordGatewayProtocol::fatal_reason(int close_code) const {
+std::string DiscordHooks::fatal_reason(int close_code) const {
   constexpr std::string_view kPortal =
       "the Discord Developer Portal (https://discord.com/developers/applications)";
   std::string reason =
@@ -487,6 +227,87 @@ std::string DiscordGatewayProtocol::fatal_reason(int close_code) const {
   }
 }
 
-double DiscordGatewayProtocol::unit_random() { return options_.unit_random(); }
+std::optional<Event> DiscordHooks::event_from_dispatch(
+    const platforms::GatewayDispatch& dispatch) const {
+  if (dispatch.type != "MESSAGE_CREATE") {
+    return std::nullopt;
+  }
+  const json::object& d = dispatch.data;
+  // Only user messages (0 DEFAULT, 19 REPLY) are chat; joins, pins and the like are not.
+  const auto type = int_at(d, "type").value_or(0);
+  if (type != 0 && type != 19) {
+    return std::nullopt;
+  }
+  const auto* author = object_at(d, "author");
+  const std::string message_id = string_at(d, "id");
+  const std::string channel_id = string_at(d, "channel_id");
+  if (author == nullptr || message_id.empty() || channel_id.empty()) {
+    return std::nullopt;
+  }
+  const std::string& bot_id = dispatch.bot_user_id;
+  // Discord sends the bot its own messages too, every reply comes back once. They never need
+  // handling (notes 5.2: never answer the bot itself), so they are not stored at all: in a busy
+  // channel that is half of the store's work. Other bots' messages are events, marked below.
+  if (!bot_id.empty() && string_at(*author, "id") == bot_id) {
+    return std::nullopt;
+  }
+
+  Event event;
+  event.platform = "discord";
+  event.bot = options_.bot_name;
+  event.platform_event_id = message_id;
+  event.time = snowflake_time(message_id);
+  event.chat.id = channel_id;
+  if (std::string guild_id = string_at(d, "guild_id"); !guild_id.empty()) {
+    event.chat.type = ChatType::channel;
+    event.chat.guild_id = std::move(guild_id);
+  } else {
+    event.chat.type = ChatType::private_chat;
+  }
+  event.sender.id = string_at(*author, "id");
+  event.sender.name = string_at(*author, "username");
+  // Notes 5.2: never answer bots.
+  event.sender.is_bot = bool_at(*author, "bot");
+
+  MessageText text = split_mentions(string_at(d, "content"), d, bot_id);
+  Message message;
+  message.id = message_id;
+  message.text = std::move(text.text);
+  message.segments = std::move(text.segments);
+  message.mentions_bot = text.mentions_bot || event.chat.type == ChatType::private_chat;
+  if (!bot_id.empty()) {
+    if (const json::array* mentions = array_at(d, "mentions")) {
+      for (const json::value& m : *mentions) {
+        if (m.is_object() && string_at(m.get_object(), "id") == bot_id) {
+          message.mentions_bot = true;
+        }
+      }
+    }
+    // A reply to one of the bot's messages is addressed to it.
+    if (const auto* referenced = object_at(d, "referenced_message")) {
+      if (const auto* to = object_at(*referenced, "author"); to && string_at(*to, "id") == bot_id) {
+        message.mentions_bot = true;
+      }
+    }
+  }
+  if (const json::array* attachments = array_at(d, "attachments")) {
+    for (const json::value& a : *attachments) {
+      if (a.is_object() && string_at(a.get_object(), "content_type").starts_with("image/")) {
+        message.segments.emplace_back(Image{string_at(a.get_object(), "url")});
+      }
+    }
+  }
+  event.message = std::move(message);
+  return event;
+}
+
+}  // namespace
+
+DiscordGatewayProtocol::DiscordGatewayProtocol(DiscordGatewayOptions options)
+    : GatewayDialect({.platform_label = "Discord",
+                      .resume_url_in_ready = true,
+                      .bot_user_id = options.bot_user_id,
+                      .unit_random = options.unit_random},
+                     std::make_unique<DiscordHooks>(options)) {}
 
 }  // namespace botgate::discord

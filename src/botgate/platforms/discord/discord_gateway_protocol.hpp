@@ -1,18 +1,16 @@
 #pragma once
 /// Discord Gateway v10 (JSON encoding) as a sans-I/O `GatewayProtocol` (Discord notes section 3):
-/// Hello -> heartbeat (first beat jittered) + Identify or Resume; dispatches tracked by sequence;
-/// READY/RESUMED saved as the session; MESSAGE_CREATE turned into an `Event`; op 7, op 9 and close
-/// codes mapped to resume, re-identify or stop.
+/// the dialect it shares with QQ (platforms/common/gateway_dialect.hpp: Hello, heartbeats,
+/// sequence, op 7, op 9, resume) with Discord's own parts: identify with token, intents, shard
+/// and properties; READY's resume_gateway_url; the close codes that stop (with what to fix) or
+/// identify afresh; MESSAGE_CREATE turned into an `Event`.
 
-#include "botgate/core/gateway.hpp"
+#include "botgate/platforms/common/gateway_dialect.hpp"
 #include "botgate/platforms/discord/discord_intents.hpp"
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <string_view>
-#include <vector>
 
 namespace botgate::discord {
 
@@ -33,39 +31,13 @@ struct DiscordGatewayOptions {
   std::function<double()> unit_random;
 };
 
-/// Discord's gateway state machine. Not thread-safe: all calls on the bot's gateway strand.
-class DiscordGatewayProtocol final : public GatewayProtocol {
+/// Discord's gateway: the shared dialect (platforms/common/gateway_dialect.hpp) with Discord's
+/// identify, close codes and MESSAGE_CREATE. Not thread-safe: all calls on the bot's gateway
+/// strand.
+class DiscordGatewayProtocol final : public platforms::GatewayDialect {
  public:
+  /// One shard's protocol; `options` as documented on its fields.
   explicit DiscordGatewayProtocol(DiscordGatewayOptions options);
-
-  void restore(GatewaySession session) override;
-  GatewaySession session() const override;
-
-  std::vector<GatewayAction> on_connected(std::string credential) override;
-  std::vector<GatewayAction> on_frame(std::string_view frame) override;
-  std::vector<GatewayAction> on_heartbeat_due() override;
-  std::vector<GatewayAction> on_closed(int close_code) override;
-
- private:
-  struct Payload;
-
-  std::vector<GatewayAction> on_hello(const Payload& payload);
-  std::vector<GatewayAction> on_dispatch(const Payload& payload);
-  std::vector<GatewayAction> on_invalid_session(bool resumable);
-  std::vector<GatewayAction> end_connection(GatewayAction action);
-  Reconnect resume_action(std::string reason) const;
-  Reconnect identify_action(std::string reason, std::chrono::milliseconds delay);
-  std::string heartbeat_frame() const;
-  std::string identify_frame() const;
-  std::string resume_frame() const;
-  std::string fatal_reason(int close_code) const;
-  double unit_random();
-
-  DiscordGatewayOptions options_;
-  GatewaySession session_;
-  std::string credential_;
-  bool connection_over_ = false;
-  bool awaiting_ack_ = false;
 };
 
 }  // namespace botgate::discord
