@@ -2,7 +2,9 @@
 
 #include "botgate/core/inbox_lanes.hpp"
 #include "botgate/core/log_rate_limit.hpp"
+#include "botgate/core/outbox_lanes.hpp"
 #include "botgate/core/reply_waiters.hpp"
+#include "botgate/core/send_decision.hpp"
 #include "botgate/core/webhook_rejection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -87,80 +89,6 @@ class Signal {
   asio::steady_timer timer_;
   bool pending_ = false;
 };
-
-/// The outbox worker's view of one chat: the messages read from the store and not yet done,
-/// in queue order. Only the first is ever in flight.
-struct Lane {
-  std::deque<OutboxItem> items;
-  bool sending = false;
-  /// After a retryable failure of the first message: nothing of this chat goes before then.
-  std::chrono::steady_clock::time_point held_until{};
-  /// Messages of this chat were passed over in this scan of the store (lane_depth), so the
-  /// lane takes no later ones from the scan: once it runs dry, it reads on by itself.
-  bool truncated = false;
-  /// Ran dry while truncated: the next turn of the worker reads its next messages.
-  bool refill = false;
-  /// The newest message this lane took; a refill reads on after it.
-  std::int64_t last_id = 0;
-};
-
-/// The outbox worker's state, used only on the bot's strand.
-struct OutboxLanes {
-  std::size_t lane_depth = 0;  // RuntimeOptions::outbox_lane_depth
-  std::size_t held_cap = 0;    // RuntimeOptions::outbox_held
-  std::map<std::string, Lane> lanes;      // by OutgoingMessage::lane()
-  std::unordered_set<std::int64_t> held;  // the ids of every message in a lane
-  /// The highest id read in the current scan; the next read goes on after it. 0: the next read
-  /// starts from the oldest message (and forgets which lanes were truncated).
-  std::int64_t cursor = 0;
-  /// The last read stopped at held_cap with more to read.
-  bool more = false;
-  /// A truncated lane ran dry: see Lane::refill.
-  bool refill = false;
-  /// Replies the inbox worker just queued, handed over so that they need not be read back.
-  std::deque<OutboxItem> arrived;
-  std::size_t in_flight = 0;
-  /// Sent messages whose outcome the store is still writing: they stay in `held` until then, so
-  /// that no read takes them for queued.
-  std::size_t recording = 0;
-  std::chrono::steady_clock::time_point last_full_scan{};
-};
-
-/// Puts `item` at the end of its chat's lane, as the reads and the hand-over both do; a lane
-/// that holds lane_depth already, or passed messages over, takes none and is marked truncated
-/// (it reads this chat's later messages itself once it runs dry).
-void place_in_lane(OutboxLanes& box, OutboxItem& item) {
-  Lane& lane = box.lanes[item.message.lane()];
-  if (lane.truncated || lane.refill || lane.items.size() >= box.lane_depth) {
-    lane.truncated = true;
-    return;
-  }
-  box.held.insert(item.id);
-  lane.last_id = std::max(lane.last_id, item.id);
-  lane.items.push_back(std::move(item));
-}
-
-/// Places the replies handed over by the inbox worker in their lanes, as a read of the store
-/// would have. Only when no older message may wait unread: else they are left to the reads from
-/// the cursor (they are in the store), which meet them in queue order. `unread`: a message was
-/// queued since the last read, or that read failed.
-void take_arrived(OutboxLanes& box, std::atomic<bool>& unread, bool read_failed) {
-  if (box.arrived.empty()) return;
-  if (box.more || read_failed || unread) {
-    box.arrived.clear();
-    unread = true;
-    return;
-  }
-  for (OutboxItem& item : box.arrived) {
-    if (box.held.contains(item.id)) continue;  // a read met it first
-    if (box.held.size() >= box.held_cap) {
-      box.more = true;  // this one and the rest: the reads go on from the cursor
-      continue;
-    }
-    place_in_lane(box, item);
-  }
-  box.arrived.clear();
-}
 
 }  // namespace
 
@@ -848,7 +776,9 @@ asio::awaitable<Runtime::Attempt> Runtime::deliver(Bot& bot, const OutboxItem& i
   }
   const Error& error = sent.error();
   const int attempt = item.attempts + 1;
-  if (error.is(errc::delivery_uncertain)) {
+  const SendDecision decision = decide_after_failure(error, attempt, options_.max_send_attempts,
+                                                     options_.send_backoff, unit_random());
+  if (decision.kind == SendDecision::uncertain) {
     // Neither sent again (it may be there already, and the platform has no key to drop a copy)
     // nor counted as a failure (it may have arrived): recorded as what it is.
     ++bot.delivery_uncertain;
@@ -860,9 +790,7 @@ asio::awaitable<Runtime::Attempt> Runtime::deliver(Bot& bot, const OutboxItem& i
     log_.delivery(item.message, bot.platform, LogOutcome::failed, error.message(), attempt);
     co_return Attempt{Attempt::done};
   }
-  // A rate limit is the platform pacing us, not a failure: it never uses up the attempts.
-  const bool gave_up = attempt >= options_.max_send_attempts && !error.is(errc::rate_limited);
-  if (!is_retryable(error) || gave_up) {
+  if (decision.kind == SendDecision::failed) {
     ++bot.send_failures;
     spdlog::error("bot {}: message {} to chat {} failed after {} attempt(s): {}", bot.name,
                   item.id, item.message.chat_id, attempt, error.message());
@@ -871,8 +799,7 @@ asio::awaitable<Runtime::Attempt> Runtime::deliver(Bot& bot, const OutboxItem& i
     log_.delivery(item.message, bot.platform, LogOutcome::failed, error.message(), attempt);
     co_return Attempt{Attempt::done};
   }
-  auto delay = error.retry_after.value_or(
-      backoff_delay(options_.send_backoff, attempt, unit_random()));
+  const auto delay = decision.delay;
   spdlog::warn("bot {}: message {} to chat {} not sent ({}); retry {} in {} ms", bot.name, item.id,
                item.message.chat_id, error.message(), attempt, delay.count());
   if (error.is(errc::token_rejected) || error.is(errc::token_unavailable)) bot.ready = false;
