@@ -249,6 +249,11 @@ void MemoryStore::fail_accepts(int count) {
   failing_accepts_ = count;
 }
 
+void MemoryStore::restart() {
+  std::lock_guard lock(mutex_);
+  taken_.clear();
+}
+
 void MemoryStore::fail_completions(int count) {
   std::lock_guard lock(mutex_);
   failing_completions_ = count;

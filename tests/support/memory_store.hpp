@@ -63,6 +63,9 @@ class MemoryStore final : public Store {
 
   /// The next `count` calls to accept() fail with errc::store_failed (a full disk, say).
   void fail_accepts(int count);
+  /// As a new store object on the same data would be (after a crash): every event not completed
+  /// may be taken again.
+  void restart();
   /// The next `count` calls to inbox_complete() fail with errc::store_failed, storing nothing.
   void fail_completions(int count);
   /// How many events inbox_take() gave out, in all.
