@@ -1,0 +1,176 @@
+// Runtime's inbox side: events taken from the store into per-chat lanes, handled, and completed
+// with their replies queued (see runtime_bot.hpp for how Runtime is split).
+#include "botgate/core/runtime_bot.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace botgate {
+namespace {
+
+/// Handled inbox items wait at most this long for others to share their store transaction.
+constexpr std::chrono::milliseconds kCompleteWindow{2};
+/// The inbox worker takes this many events at a time: under a backlog they are completed in one
+/// transaction (every 2 ms), and the replies they queue touch each chat's place in the outbox's
+/// lane index once per transaction, not once per 64 events (Discord flood, 64 -> 256: 2.6 ->
+/// 1.8 SQLite pages written per event).
+constexpr std::size_t kInboxBatch = 256;
+/// How long the inbox worker waits to learn whether a callback's answer carrying a reply was
+/// written. A write of that small answer ends at once, unless the connection is gone; the
+/// platforms that wait for such an answer give up after 3 s (Discord).
+constexpr std::chrono::milliseconds kInlineWriteWait{3000};
+}  // namespace
+
+asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
+  InboxLanes& lanes = bot.inbox;
+  while (!stopping_) {
+    bool full_page = false;
+    if (const std::size_t room = lanes.room(); room > 0) {
+      auto items = co_await store_.inbox_take(bot.name, std::min(room, kInboxBatch));
+      if (!items) {
+        spdlog::warn("bot {}: cannot read the inbox: {}", bot.name, items.error().message());
+        co_await bot.inbox_signal.wait_for(std::chrono::seconds(1));
+        continue;
+      }
+      full_page = items->size() == std::min(room, kInboxBatch);
+      lanes.add(std::move(*items));
+    }
+    // One runner per lane that may start: each handles its chat's events in order, then the
+    // next waiting chat's, until none waits.
+    while (lanes.has_waiting() && bot.lane_runners < bot.inbox_concurrency) {
+      ++bot.lane_runners;
+      ++running_workers_;
+      asio::co_spawn(bot.strand, run_lanes(bot), [this, name = bot.name](std::exception_ptr e) {
+        --running_workers_;
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::critical("bot {}: an inbox lane stopped on a bug: {}", name, ex.what());
+        }
+      });
+    }
+    if (full_page && lanes.room() > 0) continue;  // more may wait in the store
+    co_await bot.inbox_signal.wait_for(std::chrono::minutes(1));
+  }
+  bot.completion_signal.notify();
+}
+
+asio::awaitable<void> Runtime::run_lanes(Bot& bot) {
+  InboxLanes& lanes = bot.inbox;
+  while (!stopping_) {
+    auto lane = lanes.start_lane();
+    if (!lane) break;
+    while (auto item = lanes.next(*lane)) {
+      co_await handle_event(bot, std::move(*item));
+      if (stopping_) {
+        lanes.abandon(*lane);
+        break;
+      }
+    }
+  }
+  --bot.lane_runners;
+  bot.inbox_signal.notify();  // a runner is free: a waiting chat may start
+  bot.completion_signal.notify();
+}
+
+asio::awaitable<void> Runtime::handle_event(Bot& bot, InboxItem item) {
+  const Event& event = item.event;
+  std::vector<OutgoingMessage> replies;
+  // Never answer ourselves or other bots: two bots echoing each other would never stop.
+  if (!event.sender.is_bot) {
+    replies = co_await chain_.run(event);
+  }
+  replies = split_for_platform(bot, std::move(replies));
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    // Stable across a crash between handling and completing: the same event gives the same
+    // keys, so the platform drops a second copy (Feishu uuid, Discord nonce).
+    replies[i].idempotency_key = event.id.substr(0, 24) + "-" + std::to_string(i);
+  }
+  if (!replies.empty()) {
+    if (auto waiter = bot.reply_waiters.hand(event.id, replies.front())) {
+      if (co_await bot.reply_waiters.written(waiter, kInlineWriteWait)) {
+        // Delivered in the callback's answer; the others keep their keys (-1, -2...).
+        spdlog::info("bot {}: event {} answered in the callback response", bot.name,
+                     event.platform_event_id);
+        ++bot.messages_sent;
+        log_.add(MessageLog::outgoing(replies.front(), event.platform, event.id,
+                                      LogOutcome::sent));
+        replies.erase(replies.begin());
+      } else {
+        // Maybe not delivered: the outbox sends it, idempotently (see ReplyWaiters).
+        spdlog::warn("bot {}: the callback answer to event {} was not written; its reply "
+                     "is sent through the API",
+                     bot.name, event.platform_event_id);
+      }
+    }
+  }
+  for (const OutgoingMessage& reply : replies) {
+    bot.completing.queued.push_back(MessageLog::outgoing(reply, event.platform, event.id));
+  }
+  if (bot.completing.done.empty()) bot.completing.first_at = std::chrono::steady_clock::now();
+  bot.completing.done.push_back(InboxCompletion{item.id, std::move(replies)});
+  bot.completion_signal.notify();
+}
+
+asio::awaitable<void> Runtime::inbox_completer(Bot& bot) {
+  using Steady = std::chrono::steady_clock;
+  Completing& pending = bot.completing;
+  while (true) {
+    if (pending.done.empty()) {
+      if (stopping_ && bot.lane_runners == 0) break;
+      co_await bot.completion_signal.wait_for(std::chrono::minutes(1));
+      continue;
+    }
+    // Events handled close together are completed together, in one store transaction: wait
+    // up to kCompleteWindow for more while lanes run (a slow handler's event is not held).
+    const auto deadline = pending.first_at + kCompleteWindow;
+    while (!stopping_ && bot.lane_runners > 0 && pending.done.size() < kInboxBatch &&
+           Steady::now() < deadline) {
+      co_await bot.completion_signal.wait_until(deadline);
+    }
+    std::vector<InboxCompletion> done = std::move(pending.done);
+    std::vector<LogEntry> queued = std::move(pending.queued);
+    pending.done.clear();
+    pending.queued.clear();
+    const std::size_t count = done.size();
+    if (co_await complete(bot, done, queued)) {
+      bot.inbox.completed(count);
+      bot.inbox_signal.notify();  // room for more
+      continue;
+    }
+    if (stopping_) break;  // the events stay in the inbox: the next start handles them again
+    // The same completions again, ahead of any that came meanwhile: a chat's replies keep
+    // their order, and no handler (a forward) is called twice. A failing store is not
+    // hammered.
+    for (InboxCompletion& item : pending.done) done.push_back(std::move(item));
+    for (LogEntry& entry : pending.queued) queued.push_back(std::move(entry));
+    pending.done = std::move(done);
+    pending.queued = std::move(queued);
+    co_await bot.stop_signal.wait_for(std::chrono::seconds(1));
+  }
+}
+
+asio::awaitable<bool> Runtime::complete(Bot& bot, std::vector<InboxCompletion>& done,
+                                        std::vector<LogEntry>& queued) {
+  bool has_replies = false;
+  for (const InboxCompletion& item : done) has_replies = has_replies || !item.replies.empty();
+  const std::size_t count = done.size();
+  auto completed = co_await store_.inbox_complete(done);
+  if (!completed) {
+    spdlog::error("bot {}: cannot complete {} event(s): {}", bot.name, count,
+                  completed.error().message());
+    co_return false;
+  }
+  for (LogEntry& entry : queued) log_.add(std::move(entry));
+  if (has_replies) {
+    for (OutboxItem& item : *completed) bot.outbox.arrived.push_back(std::move(item));
+    bot.outbox_signal.notify();
+  }
+  co_return true;
+}
+
+}  // namespace botgate

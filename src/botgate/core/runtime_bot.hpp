@@ -1,0 +1,82 @@
+#pragma once
+/// Runtime's state per bot, shared by the files that make up Runtime: runtime.cpp (wiring,
+/// lifecycle, callbacks and accepts), inbox_worker.cpp (the inbox: taking, per-chat lanes,
+/// handlers, completion) and outbox_worker.cpp (the outbox: lanes, sends, retries). Not part of
+/// Runtime's interface: include it from those files only.
+
+#include "botgate/core/inbox_lanes.hpp"
+#include "botgate/core/log_rate_limit.hpp"
+#include "botgate/core/outbox_lanes.hpp"
+#include "botgate/core/reply_waiters.hpp"
+#include "botgate/core/runtime.hpp"
+#include "botgate/core/wake_signal.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace botgate {
+
+/// A number in [0, 1) for backoff jitter.
+double unit_random();
+
+/// Events handled and not yet completed in the store, in the order they were handled.
+struct Completing {
+  std::vector<InboxCompletion> done;
+  std::vector<LogEntry> queued;  // the log entries of their replies
+  std::chrono::steady_clock::time_point first_at{};
+};
+
+struct Runtime::Bot {
+  Bot(std::string n, std::string p, asio::any_io_executor s, BotParts parts_)
+      : name(std::move(n)),
+        platform(std::move(p)),
+        strand(std::move(s)),
+        parts(std::move(parts_)),
+        inbox_signal(strand),
+        outbox_signal(strand),
+        stop_signal(strand),
+        completion_signal(strand) {}
+
+  std::string name;
+  std::string platform;
+  asio::any_io_executor strand;
+  BotParts parts;
+  WakeSignal inbox_signal;
+  WakeSignal outbox_signal;
+  WakeSignal stop_signal;
+  WakeSignal completion_signal;  // an event was handled, or a lane runner ended
+  /// The events taken from the store and not completed, by chat (on the strand).
+  InboxLanes inbox{1, 1};
+  std::size_t inbox_concurrency = 1;
+  std::size_t lane_runners = 0;  // run_lanes() coroutines running (on the strand)
+  Completing completing;         // handled events waiting for their completion (on the strand)
+  /// Set with outbox_signal when messages are queued: the outbox worker reads the store again.
+  std::atomic<bool> outbox_pushed{true};
+  OutboxLanes outbox;  // on the strand
+  std::atomic<bool> ready{false};
+  std::atomic<std::uint64_t> events_in{0};
+  std::atomic<std::uint64_t> messages_sent{0};
+  std::atomic<std::uint64_t> send_failures{0};
+  std::atomic<std::uint64_t> delivery_uncertain{0};
+  std::atomic<std::uint64_t> callbacks_rejected{0};
+  /// Lines an outsider can repeat per request: at most one a second each (core/log_rate_limit).
+  LogRateLimit rejected_log;
+  LogRateLimit not_accepted_log;
+  std::atomic<std::uint64_t> rate_limit_waits{0};
+  std::atomic<std::uint64_t> rate_limited_ms{0};
+  std::atomic<SystemTime::rep> last_event_ticks{0};     // 0: none yet
+  std::atomic<SystemTime::rep> last_callback_ticks{0};  // 0: none yet
+  mutable std::mutex error_mutex;  // guards last_error, written on the strand, read anywhere
+  std::string last_error;
+  ReplyWaiters reply_waiters;
+
+  void set_error(std::string error) {
+    std::lock_guard lock(error_mutex);
+    last_error = std::move(error);
+  }
+};
+
+}  // namespace botgate
