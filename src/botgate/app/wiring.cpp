@@ -13,6 +13,7 @@
 #include "botgate/handlers/rules.hpp"
 #include "botgate/net/http_client.hpp"
 #include "botgate/net/http_server.hpp"
+#include "botgate/net/url.hpp"
 #include "botgate/platforms/common/registry.hpp"
 #include "botgate/platforms/sandbox/sandbox_platform.hpp"
 #include "botgate/store/sqlite_store.hpp"
