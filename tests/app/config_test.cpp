@@ -71,7 +71,7 @@ threads = 4
 max_body_bytes = 2048
 
 [store]
-url = "redis://127.0.0.1:6379/2"
+url = "sqlite:///var/lib/botgate/full.db"
 
 [log]
 level = "debug"
@@ -132,7 +132,7 @@ TEST(ConfigTest, ParsesEverySection) {
   EXPECT_EQ(config.server.listen, "0.0.0.0:9090");
   EXPECT_EQ(config.server.threads, 4u);
   EXPECT_EQ(config.server.max_body_bytes, 2048u);
-  EXPECT_EQ(config.store.url, "redis://127.0.0.1:6379/2");
+  EXPECT_EQ(config.store.url, "sqlite:///var/lib/botgate/full.db");
   EXPECT_EQ(config.log.level, "debug");
   EXPECT_EQ(config.log.format, "json");
   EXPECT_EQ(config.api.token, "tok-abc");
@@ -267,9 +267,8 @@ TEST(ConfigTest, BadValuesAreErrors) {
                "greater than 0");
   expect_error("[server]\nmax_connections = \"many\"\n", 2, "server.max_connections",
                "must be an integer");
-  expect_error("[store]\nurl = \"postgres://db\"\n", 2, "store.url", "sqlite:// or redis://");
+  expect_error("[store]\nurl = \"postgres://db\"\n", 2, "store.url", "must start with sqlite://");
   expect_error("[store]\nurl = \"sqlite://\"\n", 2, "store.url", "no database path");
-  expect_error("[store]\nurl = \"redis://:6379/0\"\n", 2, "store.url", "no host");
   expect_error("[log]\nlevel = \"verbose\"\n", 2, "log.level", "trace, debug");
   expect_error("[log]\nformat = \"xml\"\n", 2, "log.format", "\"text\" or \"json\"");
   expect_error("[proxy]\nurl = \"socks5://127.0.0.1:1080\"\n", 2, "proxy.url", "http://");
@@ -287,8 +286,39 @@ TEST(ConfigTest, ValidListenAndStoreForms) {
   EXPECT_EQ(parse("[server]\nlisten = \"localhost:8080\"\n").server.listen, "localhost:8080");
   EXPECT_EQ(parse("[store]\nurl = \"sqlite:///var/lib/botgate.db\"\n").store.url,
             "sqlite:///var/lib/botgate.db");
-  EXPECT_EQ(parse("[store]\nurl = \"redis://${HOST}:6379/0\"\n", {{"HOST", "cache"}}).store.url,
-            "redis://cache:6379/0");
+  EXPECT_EQ(parse("[store]\nurl = \"sqlite://${DIR}/b.db\"\n", {{"DIR", "/srv"}}).store.url,
+            "sqlite:///srv/b.db");
+}
+
+TEST(ConfigTest, ARedisStoreIsRefusedWhereTheConfigIsRead) {
+  // Not only at start: `botgate check` names the file, the line and the key.
+  for (const char* url : {"redis://127.0.0.1:6379/0", "redis://cache", "redis://:6379/0"}) {
+    expect_error(std::string("# store\n[store]\nurl = \"") + url + "\"\n", 3, "store.url",
+                 "a Redis store is not available yet");
+  }
+  // After substitution, and saying what to write instead.
+  expect_error("[store]\nurl = \"redis://${HOST}:6379/0\"\n", 2, "store.url",
+               "[store] url = \"sqlite://botgate.db\"", {{"HOST", "cache"}});
+}
+
+TEST(ConfigTest, UrlsAreReadAsTheHttpClientReadsThem) {
+  // net::parse_url decides: what the config admits, the client can send to.
+  expect_error("[forward]\nurl = \"http://user:pw@hook.example/x\"\n", 2, "forward.url",
+               "user info");
+  expect_error("[forward]\nurl = \"https://hook.example:0/x\"\n", 2, "forward.url",
+               "1..65535");
+  expect_error("[forward]\nurl = \"https://hook.example:65536/x\"\n", 2, "forward.url",
+               "1..65535");
+  expect_error("[forward]\nurl = \"http:///x\"\n", 2, "forward.url", "host");
+  expect_error("[proxy]\nurl = \"https://proxy:3128\"\n", 2, "proxy.url", "http:// URL");
+  expect_error("[proxy]\nurl = \"http://proxy:3128/path\"\n", 2, "proxy.url",
+               "must not have a path");
+  EXPECT_EQ(parse("[proxy]\nurl = \"http://[::1]:3128/\"\n").proxy_url, "http://[::1]:3128/");
+  EXPECT_EQ(parse("[forward]\nurl = \"https://hook.example:8443/a?b=c\"\n").forward.url,
+            "https://hook.example:8443/a?b=c");
+  // Listen addresses as the server reads them (net::split_host_port).
+  expect_error("[server]\nlisten = \"::1:8080\"\n", 2, "server.listen", "host:port");
+  expect_error("[server]\nlisten = \"[::1]:65536\"\n", 2, "server.listen", "bad port");
 }
 
 TEST(ConfigTest, BotNameRules) {

@@ -246,8 +246,12 @@ def test_redis_store_is_refused_until_it_exists(botgate, tmp_path):
     assert "redis://" in text
     cfg = write(tmp_path, "redis.toml", text)
     res = botgate("check", "--config", str(cfg))
-    assert res.returncode == 2, (res.stdout, res.stderr)
-    assert "store.url" in res.stderr, res.stderr
+    assert_bad_config(res, cfg, "store.url", line_of(text, "redis://"))
+    assert "a Redis store is not available yet" in res.stderr, res.stderr
+    # `run` refuses it the same way, before anything starts.
+    res = botgate("run", "--config", str(cfg))
+    assert_bad_config(res, cfg, "store.url", line_of(text, "redis://"))
+    assert "a Redis store is not available yet" in res.stderr, res.stderr
 
 
 def test_json_log_lines_parse(botgate, tmp_path):

@@ -109,5 +109,20 @@ TEST(ParseUrl, ErrorDetailNeverRepeatsTheUrl) {
   EXPECT_EQ(url.error().detail.find("example.com"), std::string::npos);
 }
 
+TEST(SplitHostPortTest, Cases) {
+  using Parts = std::pair<std::string, std::uint16_t>;
+  EXPECT_EQ(split_host_port("127.0.0.1:8080"), (Parts{"127.0.0.1", 8080}));
+  EXPECT_EQ(split_host_port("0.0.0.0:0"), (Parts{"0.0.0.0", 0}));
+  EXPECT_EQ(split_host_port("localhost:65535"), (Parts{"localhost", 65535}));
+  EXPECT_EQ(split_host_port("[::1]:80"), (Parts{"::1", 80}));
+  EXPECT_EQ(split_host_port("[::]:443"), (Parts{"::", 443}));
+  for (const char* bad : {"", "127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:65536",
+                          "127.0.0.1:99999999999", "127.0.0.1:-1", "127.0.0.1:80x",
+                          "127.0.0.1: 80", "[::1]", "[::1]80", "[::1]:", "[]:80",
+                          "[::1:80"}) {
+    EXPECT_FALSE(split_host_port(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace botgate::net

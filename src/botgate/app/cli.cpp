@@ -65,7 +65,7 @@ void log_warnings(const Config& config) {
 
 }  // namespace
 
-int run_cli(int argc, char** argv) {
+int run_cli(int argc, char** argv, const GatewaySetup& setup) {
   CLI::App cli{"botgate: one chat-bot gateway for QQ, Discord, Feishu, Lark and WeCom"};
   cli.require_subcommand(1);
   std::string config_path;
@@ -112,6 +112,7 @@ int run_cli(int argc, char** argv) {
     log_warnings(config);
     if (check->parsed()) {
       Gateway gateway(config);  // builds every bot: platform values and rules are checked too
+      if (setup) setup(gateway);
       std::vector<std::string> warnings = config.warnings;
       warnings.insert(warnings.end(), gateway.skipped().begin(), gateway.skipped().end());
       std::cout << config_path << ": ok (" << config.bots.size() - gateway.skipped().size()
@@ -122,6 +123,7 @@ int run_cli(int argc, char** argv) {
       return online ? gateway.check_online() : kOk;
     }
     Gateway gateway(config);
+    if (setup) setup(gateway);
     if (send->parsed()) {
       auto message = outgoing_for_cli(text, as_markdown, image_file);
       if (!message) {

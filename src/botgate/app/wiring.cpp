@@ -13,6 +13,7 @@
 #include "botgate/handlers/rules.hpp"
 #include "botgate/net/http_client.hpp"
 #include "botgate/net/http_server.hpp"
+#include "botgate/net/url.hpp"
 #include "botgate/platforms/common/registry.hpp"
 #include "botgate/platforms/sandbox/sandbox_platform.hpp"
 #include "botgate/store/sqlite_store.hpp"
@@ -27,6 +28,7 @@
 #include <csignal>
 #include <functional>
 #include <iostream>
+#include <stdexcept>
 #include <thread>
 
 namespace botgate::app {
@@ -170,6 +172,7 @@ struct Gateway::Impl {
   net::Router api_router;  // used only with [api] listen
   api::ApiAccess api_access;
   std::vector<std::string> skipped;  // bots the platforms skipped for an unset variable
+  bool started = false;  // run(), check_online() or send_one() began: the chain is read-only
 };
 
 Gateway::Gateway(const Config& config) : impl_(std::make_unique<Impl>(config)) {}
@@ -177,7 +180,15 @@ Gateway::~Gateway() = default;
 
 const std::vector<std::string>& Gateway::skipped() const { return impl_->skipped; }
 
+void Gateway::add_handler(std::unique_ptr<Handler> handler) {
+  if (impl_->started) {
+    throw std::logic_error("Gateway::add_handler after the gateway started");
+  }
+  impl_->chain.add(std::move(handler));
+}
+
 int Gateway::run() {
+  impl_->started = true;
   auto& io = impl_->io;
   const auto started = std::chrono::steady_clock::now();
   net::HttpServerOptions options;
@@ -288,6 +299,7 @@ int Gateway::run() {
 }
 
 int Gateway::check_online() {
+  impl_->started = true;
   int failures = 0;
   auto& io = impl_->io;
   asio::co_spawn(
@@ -313,6 +325,7 @@ int Gateway::check_online() {
 }
 
 int Gateway::send_one(const std::string& bot, const std::string& chat_id, OutgoingMessage message) {
+  impl_->started = true;
   if (!impl_->runtime->has_bot(bot)) {
     std::cerr << "botgate: no enabled bot named '" << bot << "'\n";
     return 2;

@@ -3,6 +3,7 @@
 /// HTTP routes from a Config.
 
 #include "botgate/app/config.hpp"
+#include "botgate/core/handler.hpp"
 #include "botgate/core/outgoing.hpp"
 
 #include <memory>
@@ -20,6 +21,13 @@ class Gateway {
   /// judge (a rule's RE2 pattern, a platform key's value), std::runtime_error for the store.
   explicit Gateway(const Config& config);
   ~Gateway();
+
+  /// Adds a C++ handler to the chain, after the built-in ones (rules, forward, echo): it sees
+  /// each event that none of them answered `done`, and handlers added here run in the order
+  /// added. Only before run(), check_online() or send_one(): from then on the runtime reads the
+  /// chain from its workers, and a later call throws std::logic_error. The handler is called on
+  /// each bot's strand, one event at a time per bot (see Handler).
+  void add_handler(std::unique_ptr<Handler> handler);
 
   /// Bots skipped while building (a variable they need is unset), as warnings.
   const std::vector<std::string>& skipped() const;

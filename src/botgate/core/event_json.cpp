@@ -1,5 +1,6 @@
 #include "botgate/core/event_json.hpp"
 
+#include "botgate/core/json_fields.hpp"
 #include "botgate/core/utf8.hpp"
 
 #include <boost/json.hpp>
@@ -49,22 +50,6 @@ json::array segments_to_json(const std::vector<Segment>& segments) {
   return out;
 }
 
-std::string string_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (v == nullptr || !v->is_string()) return {};
-  return std::string(v->get_string());
-}
-
-bool bool_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_bool() && v->get_bool();
-}
-
-const json::object* object_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
-}
-
 Result<std::vector<Segment>> segments_from_json(const json::value* value) {
   std::vector<Segment> out;
   if (value == nullptr || value->is_null()) return out;
@@ -90,11 +75,11 @@ Result<std::vector<Segment>> segments_from_json(const json::value* value) {
   return out;
 }
 
-Result<json::object> parse_object(std::string_view text) {
-  boost::system::error_code ec;
-  json::value value = json::parse(text, ec);
-  if (ec || !value.is_object()) return Error{errc::malformed_payload, "not a JSON object"};
-  return std::move(value.get_object());
+/// `text` (a stored event or message) as a JSON object, or malformed_payload.
+Result<json::object> stored_object(std::string_view text) {
+  auto parsed = parse_object(text);
+  if (!parsed) return Error{errc::malformed_payload, "not a JSON object"};
+  return std::move(*parsed);
 }
 
 // Howard Hinnant's civil-from-days / days-from-civil, so times need no locale or time zone.
@@ -269,7 +254,7 @@ std::string to_json(const Event& event) {
 }
 
 Result<Event> event_from_json(std::string_view text) {
-  auto parsed = parse_object(text);
+  auto parsed = stored_object(text);
   if (!parsed) return parsed.error();
   const json::object& o = *parsed;
   Event event;
@@ -317,7 +302,7 @@ std::string to_json(const OutgoingMessage& message) {
 }
 
 Result<OutgoingMessage> outgoing_from_json(std::string_view text) {
-  auto parsed = parse_object(text);
+  auto parsed = stored_object(text);
   if (!parsed) return parsed.error();
   const json::object& o = *parsed;
   OutgoingMessage m;

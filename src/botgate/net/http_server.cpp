@@ -3,6 +3,7 @@
 #include "botgate/core/log_rate_limit.hpp"
 #include "botgate/net/http_wire.hpp"
 #include "botgate/net/request_framing.hpp"
+#include "botgate/net/url.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -57,32 +58,6 @@ bool out_of_resources(const boost::system::error_code& ec) {
          ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
 }  // namespace
-
-std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen) {
-  std::string_view host;
-  std::string_view port;
-  if (listen.starts_with('[')) {
-    const auto close = listen.find(']');
-    if (close == std::string_view::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
-      return std::nullopt;
-    }
-    host = listen.substr(1, close - 1);
-    port = listen.substr(close + 2);
-  } else {
-    const auto colon = listen.rfind(':');
-    if (colon == std::string_view::npos) return std::nullopt;
-    host = listen.substr(0, colon);
-    port = listen.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) return std::nullopt;  // IPv6 needs brackets
-  }
-  unsigned value = 0;
-  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (host.empty() || port.empty() || ec != std::errc{} || ptr != port.data() + port.size() ||
-      value > 65535) {
-    return std::nullopt;
-  }
-  return std::pair{std::string(host), static_cast<std::uint16_t>(value)};
-}
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(asio::io_context& io, const Router& router, HttpServerOptions options)

@@ -71,7 +71,4 @@ class HttpServer {
   std::shared_ptr<Impl> impl_;
 };
 
-/// Splits "host:port" ("[::1]:8080" for IPv6). nullopt when malformed.
-std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen);
-
 }  // namespace botgate::net

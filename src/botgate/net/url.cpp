@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 namespace botgate::net {
 namespace {
@@ -116,6 +117,32 @@ Result<Url> parse_url(std::string_view text) {
     url.target.append("?").append(view.encoded_query());
   }
   return url;
+}
+
+std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen) {
+  std::string_view host;
+  std::string_view port;
+  if (listen.starts_with('[')) {
+    const auto close = listen.find(']');
+    if (close == std::string_view::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
+      return std::nullopt;
+    }
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    const auto colon = listen.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return std::nullopt;  // IPv6 needs brackets
+  }
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (host.empty() || port.empty() || ec != std::errc{} || ptr != port.data() + port.size() ||
+      value > 65535) {
+    return std::nullopt;
+  }
+  return std::pair{std::string(host), static_cast<std::uint16_t>(value)};
 }
 
 }  // namespace botgate::net

@@ -3,8 +3,11 @@
 
 #include "botgate/core/error.hpp"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace botgate::net {
 
@@ -25,5 +28,9 @@ struct Url {
 /// Anything else (other schemes, user info, relative URLs, bad ports): invalid_argument. The
 /// error detail never repeats the URL, whose query may carry a key.
 Result<Url> parse_url(std::string_view text);
+
+/// Splits a listen address "host:port" ("[::1]:8080" for IPv6; port 0..65535). nullopt when
+/// malformed: no port, an empty host, an IPv6 address without brackets, a port out of range.
+std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen);
 
 }  // namespace botgate::net

@@ -1,26 +1,16 @@
 #pragma once
-/// Reading fields of platform JSON (callbacks and API answers) without exceptions: a field that
-/// is absent or of another type reads as "not there". For platform code only (Boost.JSON types).
+/// The JSON field readers (core/json_fields.hpp) under the names platform code has used:
+/// `platforms::string_at` and the rest are the core functions themselves, not copies.
 
-#include <boost/json/object.hpp>
-#include <boost/json/storage_ptr.hpp>
-
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
+#include "botgate/core/json_fields.hpp"
 
 namespace botgate::platforms {
 
-/// The string at `key`; empty when absent or not a string.
-std::string string_at(const boost::json::object& o, std::string_view key);
-/// The object at `key`, or nullptr.
-const boost::json::object* object_at(const boost::json::object& o, std::string_view key);
-/// The integer at `key` (signed or unsigned JSON integer), or nullopt.
-std::optional<std::int64_t> int_at(const boost::json::object& o, std::string_view key);
-/// `text` parsed, when it is a JSON object; its memory from `storage` (a caller's arena for a
-/// document that lives only as long as one callback).
-std::optional<boost::json::object> parse_object(std::string_view text,
-                                                boost::json::storage_ptr storage = {});
+using botgate::array_at;
+using botgate::bool_at;
+using botgate::int_at;
+using botgate::object_at;
+using botgate::parse_object;
+using botgate::string_at;
 
 }  // namespace botgate::platforms

@@ -1,7 +1,6 @@
 #include "botgate/platforms/discord/discord_interactions.hpp"
 
-#include "botgate/crypto/ed25519.hpp"
-#include "botgate/crypto/encoding.hpp"
+#include "botgate/platforms/common/ed25519_request.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
 #include "botgate/platforms/discord/discord_markup.hpp"
 #include "botgate/platforms/discord/discord_snowflake.hpp"
@@ -10,7 +9,6 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <stdexcept>
@@ -26,7 +24,6 @@ using platforms::string_at;
 namespace {
 
 constexpr std::size_t kPublicKeyBytes = 32;
-constexpr std::size_t kSignatureBytes = 64;
 
 // https://discord.com/developers/docs/interactions/receiving-and-responding
 namespace interaction_type {
@@ -54,42 +51,11 @@ std::optional<HttpResponse> inline_response(const OutgoingMessage& reply) {
   return json_ack(json::serialize(response));
 }
 
-bool is_digits(std::string_view text) {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-/// The value of one header that must appear exactly once; empty when absent or repeated (a
-/// second signature header would make "which one was checked" ambiguous).
-std::string_view single_header(const HttpRequest& request, std::string_view name) {
-  if (request.count(name) != 1) return {};
-  return request[name];
-}
-
-/// Notes 4.2: valid = Ed25519_Verify(public_key, timestamp || raw body, hex_decode(signature)).
-Result<void> verify_signature(const HttpRequest& request, const std::string& public_key) {
-  const std::string_view signature_hex = single_header(request, "X-Signature-Ed25519");
-  const std::string_view timestamp = single_header(request, "X-Signature-Timestamp");
-  if (signature_hex.empty() || timestamp.empty()) {
-    return Error{errc::bad_signature, "X-Signature-Ed25519 or X-Signature-Timestamp is missing"};
-  }
-  // Discord sends Unix seconds; anything else was not written by Discord.
-  if (!is_digits(timestamp) || timestamp.size() > 20) {
-    return Error{errc::bad_signature, "X-Signature-Timestamp is not a decimal number"};
-  }
-  const auto signature = crypto::from_hex(signature_hex);
-  if (!signature || signature->size() != kSignatureBytes) {
-    return Error{errc::bad_signature, "X-Signature-Ed25519 is not 128 hex digits"};
-  }
-  std::string message;
-  message.reserve(timestamp.size() + request.body().size());
-  message.append(timestamp);
-  message.append(request.body());
-  if (!crypto::ed25519_verify(public_key, message, *signature)) {
-    return Error{errc::bad_signature, "X-Signature-Ed25519 does not match"};
-  }
-  return {};
-}
+/// Notes 4.2: valid = Ed25519_Verify(public_key, timestamp || raw body, hex_decode(signature)),
+/// the timestamp in Unix seconds. A non-canonical signature (S >= L) is refused as QQ's is: it
+/// is never one Discord made, and OpenSSL's verify refuses it as well.
+constexpr platforms::Ed25519RequestRules kSigningRules{.refuse_non_canonical = true,
+                                                       .max_timestamp_digits = 20};
 
 /// An option's value as the user typed it: strings (and the snowflakes of user, channel, role
 /// and attachment options) as they are, integers and numbers in decimal, booleans as
@@ -205,7 +171,8 @@ Result<WebhookOutcome> DiscordInteractions::handle(const HttpRequest& request) c
     return Error{errc::malformed_payload, "interactions arrive by POST"};
   }
   // Verify first: nothing of an unsigned body is parsed (notes 4.1, pitfall 7).
-  if (auto verified = verify_signature(request, public_key_); !verified) {
+  if (auto verified = platforms::verify_ed25519_request(request, public_key_, kSigningRules);
+      !verified) {
     return verified.error();
   }
   auto interaction = parse_object(request.body());

@@ -2,6 +2,7 @@
 
 #include "botgate/net/http_client.hpp"
 #include "botgate/net/query_string.hpp"
+#include "botgate/net/token_call.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
 #include "botgate/platforms/feishu/feishu_markup.hpp"
 
@@ -189,23 +190,16 @@ asio::awaitable<Result<SentMessage>> FeishuSender::send(const OutgoingMessage& m
   // With a uuid, a copy that reaches Feishu twice is delivered once: it may be sent again.
   net::RequestOptions options;
   options.idempotent = body.contains("uuid");
-  // A rejected token is evicted and the send tried once more with a fresh one.
-  for (int attempt = 0;; ++attempt) {
-    auto token = co_await tokens_.get();
-    if (!token) co_return token.error();
+  auto send_with = [&](const std::string& token) -> asio::awaitable<Result<SentMessage>> {
     HttpRequest request = json_post(payload);
-    request.set(http::field::authorization, "Bearer " + *token);
+    request.set(http::field::authorization, "Bearer " + token);
     auto response = co_await http_.send(url, std::move(request), options);
     if (!response) co_return response.error();
     auto sent = read_send_response(*response);
-    if (sent) co_return SentMessage{std::move(*sent)};
-    if (sent.error().is(errc::token_rejected) && attempt == 0) {
-      spdlog::info("bot {}: token rejected by the API, fetching a new one", config_.bot_name);
-      co_await tokens_.invalidate(*token);
-      continue;
-    }
-    co_return sent.error();
-  }
+    if (!sent) co_return sent.error();
+    co_return SentMessage{std::move(*sent)};
+  };
+  co_return co_await net::call_with_token(tokens_, config_.bot_name, send_with);
 }
 
 }  // namespace botgate::feishu

@@ -14,20 +14,12 @@
 
 namespace botgate::qq {
 namespace json = boost::json;
+using platforms::array_at;
+using platforms::bool_at;
 using platforms::object_at;
 using platforms::string_at;
 
 namespace {
-
-bool bool_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_bool() && v->get_bool();
-}
-
-const json::array* array_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_array() ? &v->get_array() : nullptr;
-}
 
 // QQ notes 5.2 / pitfall 10: clients sometimes leave a non-breaking space (U+00A0, UTF-8 C2 A0)
 // where the bot's mention was removed, so it counts as whitespace when trimming.

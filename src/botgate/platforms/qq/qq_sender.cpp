@@ -2,6 +2,7 @@
 
 #include "botgate/net/http_client.hpp"
 #include "botgate/net/query_string.hpp"
+#include "botgate/net/token_call.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
 #include "botgate/platforms/qq/qq_markup.hpp"
 #include "botgate/platforms/qq/qq_token.hpp"
@@ -233,23 +234,14 @@ asio::awaitable<Result<SentMessage>> QqSender::send(const OutgoingMessage& messa
   const std::string text = json::serialize(*body);
   const std::string url = config_.api_base + qq_send_path(*kind, message.chat_id);
 
-  // A rejected token is evicted and the send tried once more with a fresh one.
-  for (int attempt = 0;; ++attempt) {
-    auto token = co_await tokens_.get();
-    if (!token) co_return token.error();
+  auto send_with = [&](const std::string& token) -> asio::awaitable<Result<SentMessage>> {
     // msg_id + msg_seq: QQ answers a second copy with 40054005 instead of delivering it. A
     // message without msg_id (a proactive channel message) has no such key.
-    auto response = co_await post(url, text, *token, !message.reply_to.empty());
+    auto response = co_await post(url, text, token, !message.reply_to.empty());
     if (!response) co_return response.error();
-    auto sent = read_qq_send_response(*response);
-    if (!sent && sent.error().is(errc::token_rejected) && attempt == 0) {
-      spdlog::info("bot {}: access token rejected by the API, fetching a new one",
-                   config_.bot_name);
-      co_await tokens_.invalidate(*token);
-      continue;
-    }
-    co_return sent;
-  }
+    co_return read_qq_send_response(*response);
+  };
+  co_return co_await net::call_with_token(tokens_, config_.bot_name, send_with);
 }
 
 asio::awaitable<Result<std::string>> QqSender::authorization() {
@@ -265,17 +257,16 @@ asio::awaitable<void> QqSender::authorization_rejected(std::string authorization
 }
 
 asio::awaitable<Result<platforms::GatewayInfo>> QqSender::gateway_info() {
-  for (int attempt = 0;; ++attempt) {
-    auto token = co_await tokens_.get();
-    if (!token) co_return token.error();
+  auto ask_with = [this](const std::string& token)
+      -> asio::awaitable<Result<platforms::GatewayInfo>> {
     HttpRequest request{http::verb::get, "/", 11};
-    request.set(http::field::authorization, qq_authorization(*token));
+    request.set(http::field::authorization, qq_authorization(token));
     request.set("X-Union-Appid", config_.app_id);
     auto response = co_await http_.send(config_.api_base + "/gateway/bot", std::move(request));
     if (!response) co_return response.error();
-    if (response->result() == http::status::unauthorized && attempt == 0) {
-      co_await tokens_.invalidate(*token);
-      continue;
+    if (response->result() == http::status::unauthorized) {
+      co_return Error{errc::token_rejected,
+                      "GET /gateway/bot: HTTP 401: " + response->body().substr(0, 200)};
     }
     if (response->result_int() >= 500) {
       co_return Error{errc::platform_unavailable,
@@ -297,7 +288,8 @@ asio::awaitable<Result<platforms::GatewayInfo>> QqSender::gateway_info() {
       info.identifies_left = static_cast<int>(platforms::int_at(*limit, "remaining").value_or(-1));
     }
     co_return info;
-  }
+  };
+  co_return co_await net::call_with_token(tokens_, config_.bot_name, ask_with);
 }
 
 }  // namespace botgate::qq

@@ -3,6 +3,7 @@
 #include "botgate/core/event_json.hpp"
 #include "botgate/crypto/ed25519.hpp"
 #include "botgate/crypto/encoding.hpp"
+#include "botgate/platforms/common/ed25519_request.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
 #include "botgate/platforms/qq/qq_events.hpp"
 
@@ -19,12 +20,12 @@ namespace json = boost::json;
 using platforms::int_at;
 using platforms::object_at;
 using platforms::parse_object;
+using platforms::single_header;
 using platforms::string_at;
 
 namespace {
 
 constexpr std::size_t kSeedBytes = 32;
-constexpr std::size_t kSignatureBytes = 64;
 
 // Payload opcodes (notes 4.1, 3.3, 3.5).
 namespace opcode {
@@ -43,49 +44,13 @@ bool is_message_type(std::string_view type) {
   return std::find(kMessageTypes.begin(), kMessageTypes.end(), type) != kMessageTypes.end();
 }
 
-bool is_digits(std::string_view text) {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 /// Notes 3.5: the Go SDK's answer to a handled dispatch (d = 1 would ask for a redelivery).
 HttpResponse dispatch_ack() { return make_response(http::status::ok, R"({"op":12,"d":0})"); }
 
-/// The value of one header that must appear exactly once; empty when absent or repeated (a
-/// second signature header would make "which one was checked" ambiguous).
-std::string_view single_header(const HttpRequest& request, std::string_view name) {
-  if (request.count(name) != 1) return {};
-  return request[name];
-}
-
-/// Notes 3.4: valid = Ed25519_Verify(public_key, timestamp || raw body, hex(signature)), with the
-/// Go reference's extra check that the top three bits of the signature's last byte are clear.
-Result<void> verify_signature(const HttpRequest& request, const std::string& public_key) {
-  const std::string_view signature_hex = single_header(request, "X-Signature-Ed25519");
-  const std::string_view timestamp = single_header(request, "X-Signature-Timestamp");
-  if (signature_hex.empty() || timestamp.empty()) {
-    return Error{errc::bad_signature, "X-Signature-Ed25519 or X-Signature-Timestamp is missing"};
-  }
-  // QQ sends Unix seconds; anything else was not written by QQ.
-  if (!is_digits(timestamp) || timestamp.size() > 20) {
-    return Error{errc::bad_signature, "X-Signature-Timestamp is not a decimal number"};
-  }
-  const auto signature = crypto::from_hex(signature_hex);
-  if (!signature || signature->size() != kSignatureBytes) {
-    return Error{errc::bad_signature, "X-Signature-Ed25519 is not 128 hex digits"};
-  }
-  if ((static_cast<unsigned char>((*signature)[kSignatureBytes - 1]) & 0xE0) != 0) {
-    return Error{errc::bad_signature, "X-Signature-Ed25519 is not canonical"};
-  }
-  std::string message;
-  message.reserve(timestamp.size() + request.body().size());
-  message.append(timestamp);
-  message.append(request.body());
-  if (!crypto::ed25519_verify(public_key, message, *signature)) {
-    return Error{errc::bad_signature, "X-Signature-Ed25519 does not match"};
-  }
-  return {};
-}
+/// Notes 3.4: valid = Ed25519_Verify(public_key, timestamp || raw body, hex(signature)), the
+/// timestamp in Unix seconds, with the Go reference's extra refusal of a non-canonical signature.
+constexpr platforms::Ed25519RequestRules kSigningRules{.refuse_non_canonical = true,
+                                                       .max_timestamp_digits = 20};
 
 /// Notes 3.3: sign event_ts || plain_token (event_ts first, no separator) and return both.
 Result<WebhookOutcome> answer_validation(const json::object& payload, const std::string& seed) {
@@ -153,12 +118,11 @@ Result<WebhookOutcome> QqWebhook::handle(const HttpRequest& request) const {
   // Verify first, for every op: nothing of an unsigned body is parsed. Op 13 is verified too:
   // notes 3.3 say the platform signs it and the official Go SDK checks it (satori and nonebot
   // skip the check, which is not needed for the validation to pass).
-  if (auto verified = verify_signature(request, public_key_); !verified) {
-    return verified.error();
-  }
+  auto verified = platforms::verify_ed25519_request(request, public_key_, kSigningRules);
+  if (!verified) return verified.error();
   if (now_) {
-    // Digits only, at most 20 of them: checked by verify_signature.
-    const std::string timestamp(request["X-Signature-Timestamp"]);
+    // Digits only, at most 20 of them: checked with the signature.
+    const std::string timestamp(*verified);
     // 18 digits fit in 64 bits as seconds; a far date is stale, never an overflow.
     const auto signed_at =
         to_system_time(std::chrono::seconds(std::stoll(timestamp.substr(0, 18))));

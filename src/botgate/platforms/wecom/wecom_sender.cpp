@@ -2,6 +2,7 @@
 
 #include "botgate/net/http_client.hpp"
 #include "botgate/net/query_string.hpp"
+#include "botgate/net/token_call.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
 #include "botgate/platforms/wecom/wecom_markup.hpp"
 #include "botgate/platforms/wecom/wecom_token.hpp"
@@ -202,30 +203,20 @@ asio::awaitable<Result<SentMessage>> WecomSender::send_app(const OutgoingMessage
   if (auto wait = limiter_.acquire(message.chat_id)) {
     co_return rate_limited("30 messages a minute per member", *wait);
   }
-  // A rejected token is evicted and the send tried once more with a fresh one.
-  for (int attempt = 0;; ++attempt) {
-    auto token = co_await tokens_->get();
-    if (!token) co_return token.error();
+  auto send_with = [&](const std::string& token) -> asio::awaitable<Result<SentMessage>> {
     const std::string url = config_.api_base + "/cgi-bin/message/send?access_token=" +
-                            net::percent_encode(*token);
+                            net::percent_encode(token);
     auto response = co_await post(url, body);
     if (!response && response.error().is(errc::delivery_uncertain)) {
       co_return after_uncertain_app_send(message, response.error());
     }
     if (!response) co_return response.error();
     auto sent = read_send_response(*response);
-    if (sent) {
-      uncertain_since_.erase(message.idempotency_key);
-      co_return SentMessage{std::move(*sent)};
-    }
-    if (sent.error().is(errc::token_rejected) && attempt == 0) {
-      spdlog::info("bot {}: access_token rejected by the API, fetching a new one",
-                   config_.bot_name);
-      co_await tokens_->invalidate(*token);
-      continue;
-    }
-    co_return sent.error();
-  }
+    if (!sent) co_return sent.error();
+    uncertain_since_.erase(message.idempotency_key);
+    co_return SentMessage{std::move(*sent)};
+  };
+  co_return co_await net::call_with_token(*tokens_, config_.bot_name, send_with);
 }
 
 Error WecomSender::after_uncertain_app_send(const OutgoingMessage& message, Error uncertain) {

@@ -1,8 +1,8 @@
-#include "botgate/platforms/common/json_fields.hpp"
+#include "botgate/core/json_fields.hpp"
 
 #include <boost/json/parser.hpp>
 
-namespace botgate::platforms {
+namespace botgate {
 namespace json = boost::json;
 
 std::string string_at(const json::object& o, std::string_view key) {
@@ -15,6 +15,11 @@ const json::object* object_at(const json::object& o, std::string_view key) {
   return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
 }
 
+const json::array* array_at(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_array() ? &v->get_array() : nullptr;
+}
+
 std::optional<std::int64_t> int_at(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   if (v == nullptr) return std::nullopt;
@@ -23,6 +28,11 @@ std::optional<std::int64_t> int_at(const json::object& o, std::string_view key) 
     return static_cast<std::int64_t>(v->get_uint64());
   }
   return std::nullopt;
+}
+
+bool bool_at(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_bool() && v->get_bool();
 }
 
 std::optional<json::object> parse_object(std::string_view text, json::storage_ptr storage) {
@@ -38,4 +48,4 @@ std::optional<json::object> parse_object(std::string_view text, json::storage_pt
   return std::move(value.get_object());
 }
 
-}  // namespace botgate::platforms
+}  // namespace botgate
