@@ -12,21 +12,13 @@
 
 namespace botgate::discord {
 namespace json = boost::json;
+using platforms::array_at;
+using platforms::bool_at;
 using platforms::int_at;
 using platforms::object_at;
 using platforms::string_at;
 
 namespace {
-
-bool bool_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_bool() && v->get_bool();
-}
-
-const json::array* array_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_array() ? &v->get_array() : nullptr;
-}
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
