@@ -2,12 +2,14 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <string>
 #include <vector>
 
 namespace botgate {
 namespace {
+
+using namespace std::chrono_literals;
+using Steady = std::chrono::steady_clock;
 
 OutboxItem message(std::int64_t id, const std::string& chat) {
   OutgoingMessage m = OutgoingMessage::plain("m" + std::to_string(id));
@@ -16,89 +18,77 @@ OutboxItem message(std::int64_t id, const std::string& chat) {
   return OutboxItem{id, std::move(m), 0};
 }
 
-OutboxLanes lanes(std::size_t depth, std::size_t cap) {
-  OutboxLanes box;
-  box.lane_depth = depth;
-  box.held_cap = cap;
-  return box;
+std::string lane_of(const std::string& chat) { return chat_lane(ChatType::group, chat); }
+
+std::vector<OutboxItem> messages(std::vector<std::pair<std::int64_t, std::string>> list) {
+  std::vector<OutboxItem> items;
+  for (auto& [id, chat] : list) items.push_back(message(id, chat));
+  return items;
 }
 
-std::vector<std::int64_t> ids_in(const OutboxLanes& box, const std::string& chat) {
-  std::vector<std::int64_t> ids;
-  auto it = box.lanes.find(chat_lane(ChatType::group, chat));
-  if (it == box.lanes.end()) return ids;
-  for (const OutboxItem& item : it->second.items) ids.push_back(item.id);
-  return ids;
+TEST(OutboxLanesTest, EachChatSendsItsFirstMessageTheOldestChatsFirstUpToTheMax) {
+  OutboxLanes lanes(10, 100);
+  lanes.add(messages({{1, "a"}, {2, "b"}, {3, "a"}, {4, "c"}}));
+  EXPECT_EQ(lanes.held(), 4u);
+  EXPECT_EQ(lanes.room(), 96u);
+  const auto now = Steady::now();
+  EXPECT_EQ(lanes.start(now, 2), (std::vector<std::string>{lane_of("a"), lane_of("b")}));
+  EXPECT_EQ(lanes.front(lane_of("a")).id, 1);
+  EXPECT_EQ(lanes.in_flight(), 2u);
+  EXPECT_EQ(lanes.start(now, 5), std::vector<std::string>{lane_of("c")})
+      << "a lane that sends starts nothing more";
+  lanes.finish(lane_of("a"), /*recording=*/false);
+  EXPECT_EQ(lanes.held(), 3u);
+  EXPECT_EQ(lanes.start(now, 5), std::vector<std::string>{lane_of("a")});
+  EXPECT_EQ(lanes.front(lane_of("a")).id, 3) << "the chat's next message, in order";
 }
 
-TEST(OutboxLanesTest, MessagesGoToTheirChatsLaneInOrder) {
-  OutboxLanes box = lanes(10, 100);
-  for (auto [id, chat] : {std::pair{1, "a"}, {2, "b"}, {3, "a"}}) {
-    OutboxItem item = message(id, chat);
-    place_in_lane(box, item);
-  }
-  EXPECT_EQ(ids_in(box, "a"), (std::vector<std::int64_t>{1, 3}));
-  EXPECT_EQ(ids_in(box, "b"), std::vector<std::int64_t>{2});
-  EXPECT_EQ(box.held.size(), 3u);
+TEST(OutboxLanesTest, ARetryHoldsItsChatOnlyUntilItsTimeAndCountsTheAttempt) {
+  OutboxLanes lanes(10, 100);
+  lanes.add(messages({{1, "a"}, {2, "a"}, {3, "b"}}));
+  const auto now = Steady::now();
+  ASSERT_EQ(lanes.start(now, 1), std::vector<std::string>{lane_of("a")});
+  lanes.retry(lane_of("a"), now + 5s);
+  EXPECT_EQ(lanes.in_flight(), 0u);
+  EXPECT_EQ(lanes.front(lane_of("a")).id, 1) << "it stays first";
+  EXPECT_EQ(lanes.front(lane_of("a")).attempts, 1);
+  EXPECT_EQ(lanes.held(), 3u);
+  EXPECT_EQ(lanes.next_retry(now), now + 5s);
+  EXPECT_EQ(lanes.start(now, 5), std::vector<std::string>{lane_of("b")}) << "b goes on";
+  EXPECT_EQ(lanes.start(now + 4s, 5), std::vector<std::string>{}) << "a waits, 2 behind it";
+  EXPECT_FALSE(lanes.next_retry(now + 5s)) << "its time has come: no later retry";
+  EXPECT_EQ(lanes.start(now + 5s, 5), std::vector<std::string>{lane_of("a")});
+  EXPECT_EQ(lanes.front(lane_of("a")).id, 1);
 }
 
-TEST(OutboxLanesTest, AFullLaneTakesNoMoreAndIsMarkedTruncatedUntilItReadsOnByItself) {
-  OutboxLanes box = lanes(2, 100);
-  for (int id = 1; id <= 4; ++id) {
-    OutboxItem item = message(id, "a");
-    place_in_lane(box, item);
-  }
-  EXPECT_EQ(ids_in(box, "a"), (std::vector<std::int64_t>{1, 2}));
-  const Lane& lane = box.lanes.at(chat_lane(ChatType::group, "a"));
-  EXPECT_TRUE(lane.truncated);
-  EXPECT_EQ(lane.last_id, 2);
-  EXPECT_FALSE(box.held.contains(3)) << "passed over: it stays in the store";
+TEST(OutboxLanesTest, ASentMessageIsHeldUntilItsRecordIsWritten) {
+  OutboxLanes lanes(10, 2);
+  lanes.add(messages({{1, "a"}, {2, "a"}}));
+  EXPECT_EQ(lanes.room(), 0u);
+  ASSERT_EQ(lanes.start(Steady::now(), 5).size(), 1u);
+  lanes.finish(lane_of("a"), /*recording=*/true);
+  EXPECT_EQ(lanes.recording(), 1u);
+  EXPECT_EQ(lanes.room(), 0u) << "the store counts it out until its record is written";
+  EXPECT_EQ(lanes.start(Steady::now(), 5), std::vector<std::string>{lane_of("a")})
+      << "the chat's next message need not wait for that";
+  lanes.recorded();
+  EXPECT_EQ(lanes.room(), 1u);
+  lanes.finish(lane_of("a"), /*recording=*/false);
+  EXPECT_EQ(lanes.held(), 0u);
+  EXPECT_EQ(lanes.room(), 2u);
 }
 
-TEST(OutboxLanesTest, HandedOverRepliesArePlacedWhenNothingOlderWaitsUnread) {
-  OutboxLanes box = lanes(10, 100);
-  std::atomic<bool> unread{false};
-  box.arrived.push_back(message(7, "a"));
-  box.arrived.push_back(message(8, "b"));
-  take_arrived(box, unread, /*read_failed=*/false);
-  EXPECT_EQ(ids_in(box, "a"), std::vector<std::int64_t>{7});
-  EXPECT_EQ(ids_in(box, "b"), std::vector<std::int64_t>{8});
-  EXPECT_TRUE(box.arrived.empty());
-  EXPECT_FALSE(unread);
-}
-
-TEST(OutboxLanesTest, HandedOverRepliesAreLeftToTheReadsWhenOlderOnesMayWait) {
-  for (int why = 0; why < 3; ++why) {
-    OutboxLanes box = lanes(10, 100);
-    std::atomic<bool> unread{why == 0};
-    box.more = why == 1;
-    box.arrived.push_back(message(7, "a"));
-    take_arrived(box, unread, /*read_failed=*/why == 2);
-    EXPECT_TRUE(box.lanes.empty()) << why;
-    EXPECT_TRUE(box.arrived.empty()) << why;
-    EXPECT_TRUE(unread) << why << ": the next turn reads the store";
-  }
-}
-
-TEST(OutboxLanesTest, HandedOverRepliesPastTheCapWaitForTheReads) {
-  OutboxLanes box = lanes(10, 1);
-  std::atomic<bool> unread{false};
-  box.arrived.push_back(message(7, "a"));
-  box.arrived.push_back(message(8, "b"));
-  take_arrived(box, unread, false);
-  EXPECT_EQ(ids_in(box, "a"), std::vector<std::int64_t>{7});
-  EXPECT_TRUE(ids_in(box, "b").empty());
-  EXPECT_TRUE(box.more);
-}
-
-TEST(OutboxLanesTest, AReplyAReadMetFirstIsNotPlacedTwice) {
-  OutboxLanes box = lanes(10, 100);
-  OutboxItem read = message(7, "a");
-  place_in_lane(box, read);
-  std::atomic<bool> unread{false};
-  box.arrived.push_back(message(7, "a"));
-  take_arrived(box, unread, false);
-  EXPECT_EQ(ids_in(box, "a"), std::vector<std::int64_t>{7});
+TEST(OutboxLanesTest, MessagesAddedWhileTheFirstIsSentKeepItInPlace) {
+  OutboxLanes lanes(10, 100);
+  lanes.add(messages({{1, "a"}}));
+  ASSERT_EQ(lanes.start(Steady::now(), 5).size(), 1u);
+  const OutboxItem& sending = lanes.front(lane_of("a"));
+  std::vector<OutboxItem> more;
+  for (int id = 2; id < 200; ++id) more.push_back(message(id, "a"));
+  lanes.add(std::move(more));
+  EXPECT_EQ(&sending, &lanes.front(lane_of("a")));
+  EXPECT_EQ(sending.id, 1);
+  EXPECT_EQ(lanes.lane_depth(), 10u);
 }
 
 }  // namespace

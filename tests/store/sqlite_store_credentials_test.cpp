@@ -135,7 +135,7 @@ TEST_F(SqliteStoreCredentialsTest, TheCredentialIsKeptBesideTheJsonAndSurvivesAR
   ASSERT_TRUE(run_sync(store_->inbox_complete(inbox[0].id, {reply_to(inbox[0].event, "a")})));
 
   reopen();  // a crash after the handlers, before the send
-  auto due = run_sync(store_->outbox_due("wecom", SystemTime::clock::now(), 10)).value();
+  auto due = run_sync(store_->outbox_take("wecom", SystemTime::clock::now(), 10, 10)).value();
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].message.reply_credential, kWebhookUrl);
 
@@ -166,7 +166,7 @@ TEST_F(SqliteStoreCredentialsTest, TheCredentialIsClearedWhenItsMessageIsSentOrF
   ASSERT_TRUE(run_sync(store_->outbox_failed(failed, "93000 invalid webhook url")));
   ASSERT_TRUE(run_sync(store_->outbox_retry(retried, SystemTime::clock::now(), "timeout")));
 
-  auto due = run_sync(store_->outbox_due("wecom", SystemTime::clock::now(), 10)).value();
+  auto due = run_sync(store_->outbox_take("wecom", SystemTime::clock::now(), 10, 10)).value();
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].id, retried);
   EXPECT_EQ(due[0].message.reply_credential, kWebhookUrl) << "a retry still needs it";
@@ -188,8 +188,8 @@ TEST_F(SqliteStoreCredentialsTest, NothingOfTheCredentialIsLeftInTheFileOnceTheR
   ASSERT_TRUE(run_sync(store_->accept(event, {"k1"}, 1h)).value());
   auto inbox = run_sync(store_->inbox_pending("wecom", 10)).value();
   ASSERT_EQ(inbox.size(), 1u);
-  auto queued =
-      run_sync(store_->inbox_complete(inbox[0].id, {reply_to(inbox[0].event, "a")})).value();
+  ASSERT_TRUE(run_sync(store_->inbox_complete(inbox[0].id, {reply_to(inbox[0].event, "a")})));
+  auto queued = run_sync(store_->outbox_take("wecom", SystemTime::clock::now(), 10, 10)).value();
   ASSERT_EQ(queued.size(), 1u);
   ASSERT_TRUE(run_sync(store_->outbox_sent(queued[0].id, "pm-1")));
   store_.reset();  // a clean close checkpoints the WAL into the file
@@ -228,7 +228,7 @@ TEST_F(SqliteStoreCredentialsTest, AnOlderDatabaseHasItsCredentialsMovedOutOfThe
   ASSERT_EQ(inbox.size(), 1u);
   EXPECT_EQ(inbox[0].event.reply_credential, kWebhookUrl);
   EXPECT_TRUE(inbox[0].event.reply_context.empty());
-  auto due = run_sync(store_->outbox_due("wecom", SystemTime::clock::now(), 10)).value();
+  auto due = run_sync(store_->outbox_take("wecom", SystemTime::clock::now(), 10, 10)).value();
   ASSERT_EQ(due.size(), 2u);
   EXPECT_EQ(due[0].id, queued_id);
   EXPECT_EQ(due[0].message.reply_credential, kWebhookUrl);
@@ -259,8 +259,8 @@ TEST_F(SqliteStoreCredentialsTest, TheCredentialIsNeverInTheFileOrTheRunningWal)
   auto inbox = run_sync(store_->inbox_pending("wecom", 100)).value();
   ASSERT_EQ(inbox.size(), 20u);
   EXPECT_EQ(inbox[7].event.reply_credential, kWebhookUrl);
-  auto queued =
-      run_sync(store_->inbox_complete(inbox[0].id, {reply_to(inbox[0].event, "a")})).value();
+  ASSERT_TRUE(run_sync(store_->inbox_complete(inbox[0].id, {reply_to(inbox[0].event, "a")})));
+  auto queued = run_sync(store_->outbox_take("wecom", SystemTime::clock::now(), 10, 10)).value();
   ASSERT_EQ(queued.size(), 1u);
   ASSERT_TRUE(run_sync(store_->outbox_sent(queued[0].id, "pm-1")));
   // Still running: the database file and its WAL as a crash would leave them.

@@ -84,8 +84,17 @@ class StoreContractTest : public ::testing::Test {
   std::vector<InboxItem> take(const std::string& bot, std::size_t limit = 100) {
     return run_sync(store().inbox_take(bot, limit)).value();
   }
-  std::vector<OutboxItem> due(const std::string& bot) {
-    return run_sync(store().outbox_due(bot, SystemTime::clock::now() + 1ms, 100)).value();
+  /// outbox_take at a time just past now.
+  std::vector<OutboxItem> take_out(const std::string& bot, std::size_t limit = 100,
+                                   std::size_t lane_limit = 100) {
+    return run_sync(store().outbox_take(bot, SystemTime::clock::now() + 1ms, limit, lane_limit))
+        .value();
+  }
+  std::int64_t push(const OutgoingMessage& message) {
+    return run_sync(store().outbox_push(message)).value();
+  }
+  std::optional<SystemTime> next_due(const std::string& bot) {
+    return run_sync(store().outbox_next_due(bot)).value();
   }
   OutboxStatus status(std::int64_t id) {
     auto status = run_sync(store().outbox_status(id)).value();
@@ -166,16 +175,31 @@ TYPED_TEST(StoreContractTest, CompletingAnEventQueuesItsRepliesInOrderInOneStep)
   std::vector<InboxCompletion> done;
   done.push_back(InboxCompletion{taken[0].id, {reply("a", "one"), reply("a", "two")}});
   done.push_back(InboxCompletion{taken[1].id, {reply("a", "three")}});
-  const auto queued = run_sync(this->store().inbox_complete(std::move(done))).value();
-  ASSERT_EQ(queued.size(), 3u);
-  EXPECT_LT(queued[0].id, queued[1].id);
-  EXPECT_LT(queued[1].id, queued[2].id);
-  EXPECT_EQ(queued[2].message.plain_text(), "three");
-  const auto waiting = this->due("a");
+  ASSERT_TRUE(run_sync(this->store().inbox_complete(std::move(done))));
+  EXPECT_TRUE(run_sync(this->store().inbox_pending("a", 10)).value().empty());
+  EXPECT_EQ(run_sync(this->store().queue_depth("a")).value().outbox, 3);
+  // The replies are takeable at once, in order, as queued.
+  const auto waiting = this->take_out("a");
   ASSERT_EQ(waiting.size(), 3u);
   EXPECT_EQ(waiting[0].message.plain_text(), "one");
   EXPECT_EQ(waiting[0].message.idempotency_key, "key-one");
-  EXPECT_TRUE(run_sync(this->store().inbox_pending("a", 10)).value().empty());
+  EXPECT_EQ(waiting[0].message, reply("a", "one"));
+  EXPECT_EQ(waiting[0].attempts, 0);
+  EXPECT_EQ(waiting[1].message.plain_text(), "two");
+  EXPECT_EQ(waiting[2].message.plain_text(), "three");
+  EXPECT_LT(waiting[0].id, waiting[1].id);
+  EXPECT_LT(waiting[1].id, waiting[2].id);
+  // Completed again after a restart (the event was not completed, say): later replies go
+  // behind those queued before.
+  ASSERT_TRUE(this->accept(event_of("a", "3"), {"k3"}));
+  const auto third = this->take("a");
+  ASSERT_EQ(third.size(), 1u);
+  ASSERT_TRUE(run_sync(this->store().inbox_complete(third[0].id, {reply("a", "four")})));
+  this->restart();
+  const auto after_restart = this->take_out("a");
+  ASSERT_EQ(after_restart.size(), 4u);
+  EXPECT_EQ(after_restart[0].message, reply("a", "one"));
+  EXPECT_EQ(after_restart[3].message, reply("a", "four"));
 }
 
 TYPED_TEST(StoreContractTest, AMessageIsQueuedThenSentRetriedOrFailedWithItsAttempts) {
@@ -200,7 +224,7 @@ TYPED_TEST(StoreContractTest, AMessageIsQueuedThenSentRetriedOrFailedWithItsAtte
   const OutboxStatus f = this->status(failed);
   EXPECT_EQ(f.state, OutboxState::failed);
   EXPECT_EQ(f.last_error, "rejected");
-  EXPECT_TRUE(this->due("a").empty()) << "the retry is not due for an hour";
+  EXPECT_TRUE(this->take_out("a").empty()) << "the retry is not due for an hour";
   const auto next = run_sync(this->store().outbox_next_due("a")).value();
   ASSERT_TRUE(next.has_value());
   EXPECT_GT(*next, SystemTime::clock::now() + 59min);
@@ -209,7 +233,7 @@ TYPED_TEST(StoreContractTest, AMessageIsQueuedThenSentRetriedOrFailedWithItsAtte
   this->restart();
   EXPECT_EQ(this->status(retried).attempts, 1) << "durable";
   ASSERT_TRUE(run_sync(this->store().outbox_retry(retried, SystemTime::clock::now(), "again")));
-  const auto waiting = this->due("a");
+  const auto waiting = this->take_out("a");
   ASSERT_EQ(waiting.size(), 1u);
   EXPECT_EQ(waiting[0].id, retried);
   EXPECT_EQ(waiting[0].attempts, 2);
@@ -227,10 +251,126 @@ TYPED_TEST(StoreContractTest, AReplyCredentialTravelsThroughTheInboxAndTheOutbox
   OutgoingMessage answer = reply("a", "hi");
   answer.in_reply_to(taken[0].event);
   ASSERT_TRUE(run_sync(this->store().inbox_complete(taken[0].id, {answer})));
+  const auto at_once = this->take_out("a");
+  ASSERT_EQ(at_once.size(), 1u);
+  EXPECT_EQ(at_once[0].message.reply_credential, event.reply_credential);
   this->restart();
-  const auto waiting = this->due("a");
+  const auto waiting = this->take_out("a");
   ASSERT_EQ(waiting.size(), 1u);
   EXPECT_EQ(waiting[0].message.reply_credential, event.reply_credential);
+}
+
+std::vector<std::string> texts_of(const std::vector<OutboxItem>& items) {
+  std::vector<std::string> texts;
+  for (const OutboxItem& item : items) texts.push_back(item.message.plain_text());
+  return texts;
+}
+using Texts = std::vector<std::string>;
+
+TYPED_TEST(StoreContractTest, TakeGivesDueMessagesInQueueOrderOnceEachAndAtMostLimit) {
+  for (const char* text : {"a0", "a1", "a2", "a3"}) this->push(reply("a", text));
+  this->push(reply("b", "other bot"));
+  EXPECT_TRUE(run_sync(this->store().outbox_take("a", SystemTime::clock::now() - 1h, 10, 10))
+                  .value()
+                  .empty())
+      << "queued messages are due from when they were queued, not before";
+  EXPECT_EQ(texts_of(this->take_out("a", 3)), (Texts{"a0", "a1", "a2"}));
+  EXPECT_EQ(texts_of(this->take_out("a")), Texts{"a3"}) << "the next ones, not those out";
+  EXPECT_TRUE(this->take_out("a").empty()) << "each is given once";
+  EXPECT_EQ(texts_of(this->take_out("b")), Texts{"other bot"}) << "each bot's own";
+  EXPECT_EQ(run_sync(this->store().queue_depth("a")).value().outbox, 4) << "taken is queued";
+  this->push(reply("a", "a4"));
+  EXPECT_EQ(texts_of(this->take_out("a")), Texts{"a4"}) << "what is queued later";
+}
+
+TYPED_TEST(StoreContractTest, ARetriedMessageStaysTakenAndARestartGivesBackWhatIsNotEnded) {
+  const auto sent = this->push(reply("a", "sent", "c1"));
+  const auto retried = this->push(reply("a", "retried", "c2"));
+  const auto failed = this->push(reply("a", "failed", "c3"));
+  const auto out = this->push(reply("a", "out", "c4"));
+  ASSERT_EQ(this->take_out("a").size(), 4u);
+  ASSERT_TRUE(run_sync(this->store().outbox_sent(sent, "pm")));
+  ASSERT_TRUE(run_sync(this->store().outbox_retry(retried, SystemTime::clock::now(), "502")));
+  ASSERT_TRUE(run_sync(this->store().outbox_failed(failed, "400")));
+  EXPECT_TRUE(this->take_out("a").empty()) << "a retry is due now, but its taker keeps it";
+  EXPECT_FALSE(this->next_due("a")) << "nothing queued is left untaken";
+
+  this->restart();
+  const auto again = this->take_out("a");
+  ASSERT_EQ(again.size(), 2u) << "what is neither sent nor failed is given again";
+  EXPECT_EQ(again[0].id, retried);
+  EXPECT_EQ(again[0].attempts, 1);
+  EXPECT_EQ(again[1].id, out);
+  EXPECT_EQ(again[1].attempts, 0);
+}
+
+TYPED_TEST(StoreContractTest, ARetryTimeCountsAfterARestartAndHoldsBackItsLaneOnly) {
+  const auto first = this->push(reply("a", "x0", "x"));
+  this->push(reply("a", "x1", "x"));
+  this->push(reply("a", "y0", "y"));
+  ASSERT_EQ(texts_of(this->take_out("a", 1)), Texts{"x0"});
+  ASSERT_TRUE(
+      run_sync(this->store().outbox_retry(first, SystemTime::clock::now() + 1h, "429")));
+  this->restart();
+  EXPECT_EQ(texts_of(this->take_out("a")), Texts{"y0"})
+      << "x0 is not due, and x1 may not overtake it; chat y goes on";
+  const auto next = this->next_due("a");
+  ASSERT_TRUE(next.has_value());
+  EXPECT_GT(*next, SystemTime::clock::now() + 59min)
+      << "x0's retry; x1 cannot go before it, so its own time does not count";
+  EXPECT_LE(*next, SystemTime::clock::now() + 1h);
+  const auto later = run_sync(this->store().outbox_take("a", SystemTime::clock::now() + 2h, 10,
+                                                        10))
+                         .value();
+  EXPECT_EQ(texts_of(later), (Texts{"x0", "x1"})) << "once due, in order";
+}
+
+TYPED_TEST(StoreContractTest, AChatsMessagesAreGivenInOrderAtMostLaneLimitOutAtOnce) {
+  std::vector<std::int64_t> x;
+  for (int i = 0; i < 5; ++i) {
+    x.push_back(this->push(reply("a", "x" + std::to_string(i), "x")));
+    this->push(reply("a", "y" + std::to_string(i), "y"));
+  }
+  OutgoingMessage other = reply("a", "private x", "x");
+  other.chat_type = ChatType::private_chat;  // another conversation with the same id
+  this->push(other);
+  EXPECT_EQ(texts_of(this->take_out("a", 100, 2)), (Texts{"x0", "y0", "x1", "y1", "private x"}))
+      << "two of each chat, in queue order";
+  EXPECT_TRUE(this->take_out("a", 100, 2).empty()) << "each chat has two out";
+  EXPECT_TRUE(this->next_due("a").has_value()) << "due, but held back by the lane limit";
+
+  ASSERT_TRUE(run_sync(this->store().outbox_sent(x[0], "pm")));
+  EXPECT_EQ(texts_of(this->take_out("a", 100, 2)), Texts{"x2"}) << "one more of chat x";
+  ASSERT_TRUE(run_sync(this->store().outbox_retry(x[1], SystemTime::clock::now(), "502")));
+  EXPECT_TRUE(this->take_out("a", 100, 2).empty()) << "a retried message is still out";
+  ASSERT_TRUE(run_sync(this->store().outbox_failed(x[1], "400")));
+  ASSERT_TRUE(run_sync(this->store().outbox_sent(x[2], "pm")));
+  EXPECT_EQ(texts_of(this->take_out("a", 1, 2)), Texts{"x3"}) << "the limit counts too";
+  EXPECT_EQ(texts_of(this->take_out("a", 100, 2)), Texts{"x4"});
+}
+
+TYPED_TEST(StoreContractTest, NextDueIsTheEarliestNextAttemptOfTheMessagesNotTaken) {
+  EXPECT_FALSE(this->next_due("a"));
+  const auto before = SystemTime::clock::now();
+  const auto first = this->push(reply("a", "first", "x"));
+  const auto second = this->push(reply("a", "second", "y"));
+  const auto pushed = this->next_due("a");
+  ASSERT_TRUE(pushed.has_value());
+  EXPECT_GE(*pushed, before - 1ms);
+  EXPECT_LE(*pushed, SystemTime::clock::now());
+  const auto later = SystemTime::clock::now() + 10min;
+  ASSERT_TRUE(run_sync(this->store().outbox_retry(first, later, "x")));
+  ASSERT_TRUE(run_sync(this->store().outbox_retry(second, later + 5min, "x")));
+  auto next = this->next_due("a");
+  ASSERT_TRUE(next.has_value());
+  EXPECT_LE(std::chrono::abs(*next - later), 1ms) << "kept to the millisecond at least";
+  ASSERT_EQ(run_sync(this->store().outbox_take("a", later + 1s, 1, 10)).value().size(), 1u);
+  next = this->next_due("a");
+  ASSERT_TRUE(next.has_value());
+  EXPECT_LE(std::chrono::abs(*next - (later + 5min)), 1ms) << "the taken one does not count";
+  ASSERT_TRUE(run_sync(this->store().outbox_sent(second, "pm")));
+  EXPECT_FALSE(this->next_due("a")) << "sent messages are not due";
+  EXPECT_FALSE(this->next_due("b"));
 }
 
 TYPED_TEST(StoreContractTest, TokensAndSessionsAreKeptByKeyAcrossARestart) {

@@ -59,23 +59,18 @@ asio::awaitable<Result<std::vector<InboxItem>>> MemoryStore::inbox_take(std::str
   co_return items;
 }
 
-asio::awaitable<Result<std::vector<OutboxItem>>> MemoryStore::inbox_complete(
-    std::vector<InboxCompletion> done) {
+asio::awaitable<Result<void>> MemoryStore::inbox_complete(std::vector<InboxCompletion> done) {
   std::lock_guard lock(mutex_);
   if (failing_completions_ > 0) {
     --failing_completions_;
     co_return Error{errc::store_failed, "scripted completion failure"};
   }
-  std::vector<OutboxItem> queued;
   for (InboxCompletion& item : done) {
-    for (OutgoingMessage& reply : item.replies) {
-      const std::int64_t id = push_locked(reply);
-      queued.push_back(OutboxItem{id, std::move(reply), 0});
-    }
+    for (OutgoingMessage& reply : item.replies) push_locked(std::move(reply));
     inbox_.erase(item.inbox_id);
     taken_.erase(item.inbox_id);
   }
-  co_return queued;
+  co_return Result<void>{};
 }
 
 std::int64_t MemoryStore::push_locked(OutgoingMessage message) {
@@ -93,37 +88,27 @@ asio::awaitable<Result<std::int64_t>> MemoryStore::outbox_push(OutgoingMessage m
   co_return push_locked(std::move(message));
 }
 
-asio::awaitable<Result<std::vector<OutboxItem>>> MemoryStore::outbox_due(std::string bot,
-                                                                         SystemTime now,
-                                                                         std::size_t limit,
-                                                                         std::int64_t after_id) {
+asio::awaitable<Result<std::vector<OutboxItem>>> MemoryStore::outbox_take(
+    std::string bot, SystemTime now, std::size_t limit, std::size_t lane_limit) {
   std::lock_guard lock(mutex_);
-  ++due_reads_;
+  std::map<std::string, std::size_t> out;  // by lane: taken and still queued
+  for (const std::int64_t id : outbox_taken_) ++out[outbox_.at(id).message.lane()];
+  std::set<std::string> held_back;  // lanes whose next message cannot be given now
   std::vector<OutboxItem> items;
-  for (auto it = outbox_.upper_bound(after_id); it != outbox_.end(); ++it) {
-    const auto& [id, entry] = *it;
-    if (items.size() >= limit) {
-      break;
+  for (const auto& [id, entry] : outbox_) {
+    if (items.size() >= limit) break;
+    if (entry.message.bot != bot || entry.state != OutboxState::queued) continue;
+    if (outbox_taken_.contains(id)) continue;
+    const std::string lane = entry.message.lane();
+    if (held_back.contains(lane)) continue;
+    if (entry.next_at > now || out[lane] >= lane_limit) {
+      held_back.insert(lane);  // nothing later of this lane may overtake it
+      continue;
     }
-    if (entry.message.bot == bot && entry.state == OutboxState::queued && entry.next_at <= now) {
-      items.push_back(OutboxItem{id, entry.message, entry.attempts});
-    }
-  }
-  co_return items;
-}
-
-asio::awaitable<Result<std::vector<OutboxItem>>> MemoryStore::outbox_due_in_lane(
-    std::string bot, std::string lane, SystemTime now, std::size_t limit, std::int64_t after_id) {
-  std::lock_guard lock(mutex_);
-  ++lane_reads_;
-  std::vector<OutboxItem> items;
-  for (auto it = outbox_.upper_bound(after_id); it != outbox_.end() && items.size() < limit;
-       ++it) {
-    const auto& [id, entry] = *it;
-    if (entry.message.bot == bot && entry.message.lane() == lane &&
-        entry.state == OutboxState::queued && entry.next_at <= now) {
-      items.push_back(OutboxItem{id, entry.message, entry.attempts});
-    }
+    items.push_back(OutboxItem{id, entry.message, entry.attempts});
+    outbox_taken_.insert(id);
+    ++outbox_taken_count_;
+    most_out_in_a_lane_ = std::max(most_out_in_a_lane_, ++out[lane]);
   }
   co_return items;
 }
@@ -131,10 +116,11 @@ asio::awaitable<Result<std::vector<OutboxItem>>> MemoryStore::outbox_due_in_lane
 asio::awaitable<Result<std::optional<SystemTime>>> MemoryStore::outbox_next_due(std::string bot) {
   std::lock_guard lock(mutex_);
   std::optional<SystemTime> next;
+  std::set<std::string> met;  // lanes whose next message was met
   for (const auto& [id, entry] : outbox_) {
-    if (entry.message.bot == bot && entry.state == OutboxState::queued) {
-      next = next ? std::min(*next, entry.next_at) : entry.next_at;
-    }
+    if (entry.message.bot != bot || entry.state != OutboxState::queued) continue;
+    if (outbox_taken_.contains(id) || !met.insert(entry.message.lane()).second) continue;
+    next = next ? std::min(*next, entry.next_at) : entry.next_at;
   }
   co_return next;
 }
@@ -161,6 +147,7 @@ Result<void> MemoryStore::update_locked(std::int64_t id, OutboxState state, Syst
   entry.last_error = std::move(error);
   entry.platform_message_id = std::move(platform_message_id);
   ++entry.attempts;
+  if (state != OutboxState::queued) outbox_taken_.erase(id);  // a retry stays taken
   return {};
 }
 
@@ -252,6 +239,7 @@ void MemoryStore::fail_accepts(int count) {
 void MemoryStore::restart() {
   std::lock_guard lock(mutex_);
   taken_.clear();
+  outbox_taken_.clear();
 }
 
 void MemoryStore::fail_completions(int count) {
@@ -296,14 +284,14 @@ int MemoryStore::token_gets() const {
   return token_gets_;
 }
 
-int MemoryStore::lane_reads() const {
+int MemoryStore::outbox_taken_count() const {
   std::lock_guard lock(mutex_);
-  return lane_reads_;
+  return outbox_taken_count_;
 }
 
-int MemoryStore::due_reads() const {
+std::size_t MemoryStore::most_out_in_a_lane() const {
   std::lock_guard lock(mutex_);
-  return due_reads_;
+  return most_out_in_a_lane_;
 }
 
 }  // namespace botgate::test

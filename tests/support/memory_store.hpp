@@ -37,16 +37,11 @@ class MemoryStore final : public Store {
   asio::awaitable<Result<std::vector<InboxItem>>> inbox_take(std::string bot,
                                                              std::size_t limit) override;
   using Store::inbox_complete;
-  asio::awaitable<Result<std::vector<OutboxItem>>> inbox_complete(
-      std::vector<InboxCompletion> done) override;
+  asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
-  using Store::outbox_due;
-  asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot, SystemTime now,
-                                                              std::size_t limit,
-                                                              std::int64_t after_id) override;
-  asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due_in_lane(
-      std::string bot, std::string lane, SystemTime now, std::size_t limit,
-      std::int64_t after_id) override;
+  asio::awaitable<Result<std::vector<OutboxItem>>> outbox_take(std::string bot, SystemTime now,
+                                                               std::size_t limit,
+                                                               std::size_t lane_limit) override;
   asio::awaitable<Result<std::optional<SystemTime>>> outbox_next_due(std::string bot) override;
   asio::awaitable<Result<QueueDepth>> queue_depth(std::string bot) override;
   asio::awaitable<Result<void>> outbox_sent(std::int64_t id,
@@ -64,7 +59,7 @@ class MemoryStore final : public Store {
   /// The next `count` calls to accept() fail with errc::store_failed (a full disk, say).
   void fail_accepts(int count);
   /// As a new store object on the same data would be (after a crash): every event not completed
-  /// may be taken again.
+  /// and every message not sent or failed may be taken again.
   void restart();
   /// The next `count` calls to inbox_complete() fail with errc::store_failed, storing nothing.
   void fail_completions(int count);
@@ -81,16 +76,17 @@ class MemoryStore final : public Store {
   std::optional<CachedToken> token(const std::string& key) const;
   /// How many times token_get() was called.
   int token_gets() const;
-  /// How many times outbox_due_in_lane() was called.
-  int lane_reads() const;
-  /// How many times outbox_due() was called.
-  int due_reads() const;
+  /// How many messages outbox_take() gave out, in all.
+  int outbox_taken_count() const;
+  /// The most messages of one lane that were out (taken, neither sent nor failed) at once.
+  std::size_t most_out_in_a_lane() const;
 
  private:
   mutable std::mutex mutex_;  // guards everything below
   std::map<std::string, SystemTime> dedup_;  // key -> expiry
   std::map<std::int64_t, InboxItem> inbox_;
   std::set<std::int64_t> taken_;  // inbox ids given out by inbox_take and not completed
+  std::set<std::int64_t> outbox_taken_;  // outbox ids given out by outbox_take, still queued
   std::map<std::int64_t, OutboxEntry> outbox_;
   std::map<std::string, CachedToken> tokens_;
   std::map<std::string, GatewaySession> sessions_;
@@ -101,8 +97,8 @@ class MemoryStore final : public Store {
   int taken_count_ = 0;
   std::atomic<bool> holding_sent_{false};
   int token_gets_ = 0;
-  int lane_reads_ = 0;
-  int due_reads_ = 0;
+  int outbox_taken_count_ = 0;
+  std::size_t most_out_in_a_lane_ = 0;
 
   std::int64_t push_locked(OutgoingMessage message);
   Result<void> update_locked(std::int64_t id, OutboxState state, SystemTime next_at,

@@ -167,7 +167,7 @@ asio::awaitable<bool> Runtime::complete(Bot& bot, std::vector<InboxCompletion>& 
   }
   for (LogEntry& entry : queued) log_.add(std::move(entry));
   if (has_replies) {
-    for (OutboxItem& item : *completed) bot.outbox.arrived.push_back(std::move(item));
+    bot.outbox_pushed = true;
     bot.outbox_signal.notify();
   }
   co_return true;

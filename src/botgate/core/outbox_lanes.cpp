@@ -1,43 +1,79 @@
 #include "botgate/core/outbox_lanes.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace botgate {
 
-/// Puts `item` at the end of its chat's lane, as the reads and the hand-over both do; a lane
-/// that holds lane_depth already, or passed messages over, takes none and is marked truncated
-/// (it reads this chat's later messages itself once it runs dry).
-void place_in_lane(OutboxLanes& box, OutboxItem& item) {
-  Lane& lane = box.lanes[item.message.lane()];
-  if (lane.truncated || lane.refill || lane.items.size() >= box.lane_depth) {
-    lane.truncated = true;
-    return;
-  }
-  box.held.insert(item.id);
-  lane.last_id = std::max(lane.last_id, item.id);
-  lane.items.push_back(std::move(item));
+OutboxLanes::OutboxLanes(std::size_t lane_depth, std::size_t capacity)
+    : lane_depth_(std::max<std::size_t>(lane_depth, 1)),
+      capacity_(std::max<std::size_t>(capacity, 1)) {}
+
+std::size_t OutboxLanes::room() const noexcept {
+  return held() >= capacity_ ? 0 : capacity_ - held();
 }
 
-/// Places the replies handed over by the inbox worker in their lanes, as a read of the store
-/// would have. Only when no older message may wait unread: else they are left to the reads from
-/// the cursor (they are in the store), which meet them in queue order. `unread`: a message was
-/// queued since the last read, or that read failed.
-void take_arrived(OutboxLanes& box, std::atomic<bool>& unread, bool read_failed) {
-  if (box.arrived.empty()) return;
-  if (box.more || read_failed || unread) {
-    box.arrived.clear();
-    unread = true;
-    return;
+void OutboxLanes::add(std::vector<OutboxItem> items) {
+  for (OutboxItem& item : items) {
+    Lane& lane = lanes_[item.message.lane()];
+    lane.items.push_back(std::move(item));
+    ++queued_;
   }
-  for (OutboxItem& item : box.arrived) {
-    if (box.held.contains(item.id)) continue;  // a read met it first
-    if (box.held.size() >= box.held_cap) {
-      box.more = true;  // this one and the rest: the reads go on from the cursor
-      continue;
+}
+
+std::vector<std::string> OutboxLanes::start(TimePoint now, std::size_t max) {
+  std::vector<std::pair<std::int64_t, const std::string*>> idle;
+  for (const auto& [key, lane] : lanes_) {
+    if (!lane.sending && !lane.items.empty() && lane.retry_at <= now) {
+      idle.emplace_back(lane.items.front().id, &key);
     }
-    place_in_lane(box, item);
   }
-  box.arrived.clear();
+  std::sort(idle.begin(), idle.end());
+  std::vector<std::string> started;
+  for (const auto& [id, key] : idle) {
+    if (started.size() >= max) break;
+    lanes_.at(*key).sending = true;
+    ++in_flight_;
+    started.push_back(*key);
+  }
+  return started;
+}
+
+const OutboxItem& OutboxLanes::front(const std::string& lane) const {
+  return lanes_.at(lane).items.front();
+}
+
+void OutboxLanes::retry(const std::string& key, TimePoint at) {
+  Lane& lane = lanes_.at(key);
+  ++lane.items.front().attempts;
+  lane.retry_at = at;
+  lane.sending = false;
+  --in_flight_;
+}
+
+void OutboxLanes::finish(const std::string& key, bool recording) {
+  auto it = lanes_.find(key);
+  it->second.items.pop_front();
+  it->second.sending = false;
+  --queued_;
+  --in_flight_;
+  if (recording) ++recording_;
+  erase_if_done(it);
+}
+
+void OutboxLanes::recorded() { --recording_; }
+
+std::optional<OutboxLanes::TimePoint> OutboxLanes::next_retry(TimePoint now) const {
+  std::optional<TimePoint> next;
+  for (const auto& [key, lane] : lanes_) {
+    if (lane.sending || lane.items.empty() || lane.retry_at <= now) continue;
+    if (!next || lane.retry_at < *next) next = lane.retry_at;
+  }
+  return next;
+}
+
+void OutboxLanes::erase_if_done(std::map<std::string, Lane>::iterator it) {
+  if (it->second.items.empty() && !it->second.sending) lanes_.erase(it);
 }
 
 }  // namespace botgate

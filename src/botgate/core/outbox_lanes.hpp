@@ -1,69 +1,81 @@
 #pragma once
-/// The outbox worker's lanes: the queued messages it holds in memory, one lane per chat, so that
-/// each chat's messages go one at a time and in queue order while chats go at once. Plain data
-/// and functions, without coroutines or a store: the outbox worker (core/runtime) drives them.
+/// A bot's outbox as its outbox worker holds it: the messages taken from the store
+/// (Store::outbox_take) and not yet done, one lane per chat, so that each chat's messages go one
+/// at a time and in queue order while chats go at once. A retry holds its own chat only: the
+/// message stays first in its lane until its time comes.
 ///
-/// Thread safety: none; the bot's strand only.
+/// A plain class, without coroutines or a store: the outbox worker drives it.
+///   add(taken) -> start(now, n) -> front(lane), sent/retry/failed -> finish(lane...) -> recorded()
+///
+/// Thread safety: none; used on the bot's strand only.
 
 #include "botgate/core/store.hpp"
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
-#include <unordered_set>
+#include <vector>
 
 namespace botgate {
 
-/// The outbox worker's view of one chat: the messages read from the store and not yet done,
-/// in queue order. Only the first is ever in flight.
-struct Lane {
-  std::deque<OutboxItem> items;
-  bool sending = false;
-  /// After a retryable failure of the first message: nothing of this chat goes before then.
-  std::chrono::steady_clock::time_point held_until{};
-  /// Messages of this chat were passed over in this scan of the store (lane_depth), so the
-  /// lane takes no later ones from the scan: once it runs dry, it reads on by itself.
-  bool truncated = false;
-  /// Ran dry while truncated: the next turn of the worker reads its next messages.
-  bool refill = false;
-  /// The newest message this lane took; a refill reads on after it.
-  std::int64_t last_id = 0;
-};
+class OutboxLanes {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
 
-/// The outbox worker's state, used only on the bot's strand.
-struct OutboxLanes {
-  std::size_t lane_depth = 0;  // RuntimeOptions::outbox_lane_depth
-  std::size_t held_cap = 0;    // RuntimeOptions::outbox_held
-  std::map<std::string, Lane> lanes;      // by OutgoingMessage::lane()
-  std::unordered_set<std::int64_t> held;  // the ids of every message in a lane
-  /// The highest id read in the current scan; the next read goes on after it. 0: the next read
-  /// starts from the oldest message (and forgets which lanes were truncated).
-  std::int64_t cursor = 0;
-  /// The last read stopped at held_cap with more to read.
-  bool more = false;
-  /// A truncated lane ran dry: see Lane::refill.
-  bool refill = false;
-  /// Replies the inbox worker just queued, handed over so that they need not be read back.
-  std::deque<OutboxItem> arrived;
-  std::size_t in_flight = 0;
-  /// Sent messages whose outcome the store is still writing: they stay in `held` until then, so
-  /// that no read takes them for queued.
-  std::size_t recording = 0;
-  std::chrono::steady_clock::time_point last_full_scan{};
-};
+  /// `lane_depth`: how many messages of one chat may be held (RuntimeOptions::outbox_lane_depth,
+  /// the lane_limit of the takes); `capacity`: how many in all (RuntimeOptions::outbox_held).
+  /// Both at least one.
+  OutboxLanes(std::size_t lane_depth, std::size_t capacity);
 
-/// Puts `item` at the end of its chat's lane, as the reads and the hand-over both do; a lane
-/// that holds lane_depth already, or passed messages over, takes none and is marked truncated
-/// (it reads this chat's later messages itself once it runs dry).
-void place_in_lane(OutboxLanes& box, OutboxItem& item);
-/// Places the replies handed over by the inbox worker in their lanes, as a read of the store
-/// would have. Only when no older message may wait unread: else they are left to the reads from
-/// the cursor (they are in the store), which meet them in queue order. `unread`: a message was
-/// queued since the last read, or that read failed.
-void take_arrived(OutboxLanes& box, std::atomic<bool>& unread, bool read_failed);
+  std::size_t lane_depth() const noexcept { return lane_depth_; }
+  /// How many more messages may be taken now: a sent message counts until its record is written,
+  /// as the store counts it out until then.
+  std::size_t room() const noexcept;
+  /// Adds messages taken from the store, in queue order, each to the end of its chat's lane.
+  void add(std::vector<OutboxItem> items);
+
+  /// Marks sending, and returns, the idle lanes whose first message may go at `now` (no retry
+  /// time ahead), the oldest first message first, up to `max` of them.
+  std::vector<std::string> start(TimePoint now, std::size_t max);
+  /// The first message of lane `lane`, the one being sent. The reference stays valid until
+  /// the lane is finished (later messages may be added meanwhile).
+  const OutboxItem& front(const std::string& lane) const;
+  /// The send of lane `lane` ended; its first message is tried again at `at` (one attempt more),
+  /// and nothing of this chat goes before then.
+  void retry(const std::string& lane, TimePoint at);
+  /// The send of lane `lane` ended and its first message is done with: failed, or sent
+  /// (`recording`: its outcome is being written, see recorded()). The lane's next message may go.
+  void finish(const std::string& lane, bool recording);
+  /// A sent message's outcome was written (or could not be): it is no longer held.
+  void recorded();
+
+  /// When the earliest retry time after `now` of a lane that does not send comes, if any (a
+  /// lane whose time has come waits for a free send slot instead).
+  std::optional<TimePoint> next_retry(TimePoint now) const;
+  /// Sends in flight (lanes sending).
+  std::size_t in_flight() const noexcept { return in_flight_; }
+  /// Sent messages whose outcome is still being written.
+  std::size_t recording() const noexcept { return recording_; }
+  /// Messages in lanes (in flight, waiting for a retry, or waiting behind one) and recording.
+  std::size_t held() const noexcept { return queued_ + recording_; }
+
+ private:
+  struct Lane {
+    std::deque<OutboxItem> items;  // in queue order; only the first is ever in flight
+    bool sending = false;
+    TimePoint retry_at{};  // after a retryable failure of the first message
+  };
+  void erase_if_done(std::map<std::string, Lane>::iterator it);
+
+  std::size_t lane_depth_;
+  std::size_t capacity_;
+  std::map<std::string, Lane> lanes_;  // by OutgoingMessage::lane(); a node-based map: front()
+  std::size_t queued_ = 0;
+  std::size_t in_flight_ = 0;
+  std::size_t recording_ = 0;
+};
 
 }  // namespace botgate

@@ -60,8 +60,7 @@ asio::any_io_executor Runtime::make_bot_strand() { return asio::make_strand(io_)
 void Runtime::add_bot(std::string name, std::string platform, asio::any_io_executor strand,
                       BotParts parts) {
   auto bot = std::make_unique<Bot>(name, std::move(platform), std::move(strand), std::move(parts));
-  bot->outbox.lane_depth = std::max<std::size_t>(options_.outbox_lane_depth, 1);
-  bot->outbox.held_cap = std::max<std::size_t>(options_.outbox_held, 1);
+  bot->outbox = OutboxLanes(options_.outbox_lane_depth, options_.outbox_held);
   bot->inbox_concurrency = std::max<std::size_t>(
       bot->parts.inbox_concurrency > 0 ? bot->parts.inbox_concurrency : options_.inbox_concurrency,
       1);

@@ -33,12 +33,11 @@ struct RuntimeOptions {
   std::size_t send_concurrency = 16;
   /// How many recent events and replies the message log keeps.
   std::size_t message_log_capacity = 2000;
-  /// How many of a bot's queued messages the outbox worker holds in memory: of one chat, so that
-  /// a chat with a long backlog takes no room from the others, and in all. The rest wait in the
-  /// store and are read back (their JSON parsed again) as room frees up; replies past them are
-  /// no longer handed over in memory until the backlog is gone. A Discord flood (20,000
-  /// messages, 50 chats) fell into that in some runs at 32 and 1,024, reading ~16,000 replies
-  /// back (8,200 events/s against 10,000-11,000); a full 8,192 is about 3 MiB.
+  /// How many of a bot's queued messages the outbox worker takes from the store and holds in
+  /// memory: of one chat (Store::outbox_take's lane_limit), so that a chat with a long backlog
+  /// takes no room from the others, and in all. The rest wait in the store and are taken as
+  /// room frees up. A Discord flood (20,000 messages, 50 chats) was slower at 32 and 1,024 (the
+  /// store then read thousands of replies back); a full 8,192 is about 3 MiB.
   std::size_t outbox_lane_depth = 256;
   std::size_t outbox_held = 8192;
   /// How many chats of one bot have their events handled at once (BotParts may say otherwise
@@ -136,12 +135,11 @@ class Runtime {
   /// Completes the handled events in the store, those handled close together in one
   /// transaction, in the order they were handled; a failed completion is tried again.
   asio::awaitable<void> inbox_completer(Bot& bot);
-  /// Reads the bot's due messages into per-chat lanes and starts the sends (on the strand).
+  /// Takes the bot's due messages from the store into per-chat lanes and starts the sends (on
+  /// the strand).
   asio::awaitable<void> outbox_worker(Bot& bot);
-  /// Reads the next messages of the lanes that ran dry while the store held more of their chat;
-  /// false when the store failed (they are read again on the next turn).
-  asio::awaitable<bool> refill_lanes(Bot& bot);
-  /// Sends the first message of one lane (a chat) and records the outcome in the lane.
+  /// Sends the first message of one lane (a chat) and records the outcome in the lane; a sent
+  /// one's outcome is written in the background (record_sent).
   asio::awaitable<void> send_in_lane(Bot& bot, std::string lane_key);
   /// Completes the handled inbox items in `done` and queues their replies (one transaction);
   /// false when the store failed (both vectors are left as they were).
@@ -150,14 +148,15 @@ class Runtime {
   /// What became of one attempt to send a message.
   struct Attempt {
     enum Outcome {
-      done,       // failed for good, and recorded
-      recording,  // sent; record_sent is writing that (the message stays held until then)
-      retry,      // to be tried again after retry_in
+      done,   // failed for good, and recorded
+      sent,   // sent with platform_id; not recorded yet (record_sent writes it)
+      retry,  // to be tried again after retry_in, recorded
     };
     Outcome outcome = done;
     std::chrono::milliseconds retry_in{};
+    std::string platform_id = {};
   };
-  /// Sends one message and stores the outcome (a success in the background: record_sent).
+  /// Sends one message and stores the outcome, except a success's (see Attempt::sent).
   asio::awaitable<Attempt> deliver(Bot& bot, const OutboxItem& item);
   /// Writes that message `id` was sent, then lets the outbox worker forget it.
   asio::awaitable<void> record_sent(Bot& bot, std::int64_t id, std::string platform_id);

@@ -1,7 +1,7 @@
 #pragma once
 /// Runtime's state per bot, shared by the files that make up Runtime: runtime.cpp (wiring,
 /// lifecycle, callbacks and accepts), inbox_worker.cpp (the inbox: taking, per-chat lanes,
-/// handlers, completion) and outbox_worker.cpp (the outbox: lanes, sends, retries). Not part of
+/// handlers, completion) and outbox_worker.cpp (the outbox: taking, per-chat lanes, sends, retries). Not part of
 /// Runtime's interface: include it from those files only.
 
 #include "botgate/core/inbox_lanes.hpp"
@@ -53,9 +53,12 @@ struct Runtime::Bot {
   std::size_t inbox_concurrency = 1;
   std::size_t lane_runners = 0;  // run_lanes() coroutines running (on the strand)
   Completing completing;         // handled events waiting for their completion (on the strand)
-  /// Set with outbox_signal when messages are queued: the outbox worker reads the store again.
+  /// Set with outbox_signal when messages are queued: the outbox worker takes from the store.
   std::atomic<bool> outbox_pushed{true};
-  OutboxLanes outbox;  // on the strand
+  /// The outbox worker takes from the store on its next turn: room was freed, or more may wait
+  /// (on the strand).
+  bool outbox_take_again = true;
+  OutboxLanes outbox{1, 1};  // on the strand
   std::atomic<bool> ready{false};
   std::atomic<std::uint64_t> events_in{0};
   std::atomic<std::uint64_t> messages_sent{0};

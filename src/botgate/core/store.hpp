@@ -76,42 +76,49 @@ class Store {
   /// again every event not completed: an accepted event is handled at least once.
   virtual asio::awaitable<Result<std::vector<InboxItem>>> inbox_take(std::string bot,
                                                                      std::size_t limit) = 0;
-  /// Removes the inbox items and queues their replies, all in one transaction. Returns the
-  /// replies as queued (with their outbox ids), in order: the outbox worker takes them from
-  /// there instead of reading them back.
-  virtual asio::awaitable<Result<std::vector<OutboxItem>>> inbox_complete(
-      std::vector<InboxCompletion> done) = 0;
+  /// Removes the inbox items and queues their replies, all in one transaction: either every
+  /// item leaves the inbox with its replies queued (in the order of `done`, each item's in
+  /// their order), or nothing changes. The replies are then takeable by outbox_take.
+  virtual asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) = 0;
   /// One item.
-  asio::awaitable<Result<std::vector<OutboxItem>>> inbox_complete(
-      std::int64_t inbox_id, std::vector<OutgoingMessage> replies) {
+  asio::awaitable<Result<void>> inbox_complete(std::int64_t inbox_id,
+                                               std::vector<OutgoingMessage> replies) {
     std::vector<InboxCompletion> one;
     one.push_back(InboxCompletion{inbox_id, std::move(replies)});
     co_return co_await inbox_complete(std::move(one));
   }
 
-  /// Queues a message; returns its outbox id.
+  /// Queues a message; returns its outbox id. Ids grow in queue order and are never reused.
   virtual asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) = 0;
-  /// Queued messages of `bot` whose next attempt is due at `now` and whose id is greater than
-  /// `after_id`, oldest first. `after_id` lets a reader page on past the messages it holds
-  /// already (the outbox worker keeps a chat's later messages while an earlier one waits).
-  virtual asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot,
-                                                                      SystemTime now,
-                                                                      std::size_t limit,
-                                                                      std::int64_t after_id) = 0;
-  /// From the oldest.
-  asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot, SystemTime now,
-                                                              std::size_t limit) {
-    co_return co_await outbox_due(std::move(bot), now, limit, 0);
-  }
-  /// The same for the messages of one conversation (`OutgoingMessage::lane()`): how the
-  /// outbox worker reads on in a chat whose backlog it held only in part.
-  virtual asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due_in_lane(
-      std::string bot, std::string lane, SystemTime now, std::size_t limit,
-      std::int64_t after_id) = 0;
-  /// When the next queued message of `bot` is due, if there is one.
+  /// Takes queued messages of `bot` to send, like inbox_take for the inbox. Guarantees:
+  /// - It gives queued messages whose next attempt is due at `now`, in queue (id) order, at
+  ///   most `limit` of them.
+  /// - A message given is taken: this store object does not give it again. outbox_sent and
+  ///   outbox_failed end it; outbox_retry records the attempt and its next attempt time but the
+  ///   message stays taken (its taker keeps it and tries it again itself; the stored time counts
+  ///   after a restart). A new store object on the same data (a restart, a crash) gives again
+  ///   every message not yet sent or failed.
+  /// - Per conversation order: the messages of one lane (OutgoingMessage::lane()) are given in
+  ///   queue order, and a message is never given while an earlier message of its lane is queued
+  ///   and not given yet (after a restart, an earlier message not due yet holds back its lane's
+  ///   later ones).
+  /// - At most `lane_limit` messages of one lane are out (taken, and neither sent nor failed)
+  ///   at once: one chat's backlog cannot fill the taker while other chats wait.
+  virtual asio::awaitable<Result<std::vector<OutboxItem>>> outbox_take(std::string bot,
+                                                                       SystemTime now,
+                                                                       std::size_t limit,
+                                                                       std::size_t lane_limit) = 0;
+  /// The earliest next attempt among the queued messages of `bot` that are not taken and next
+  /// in their lane (no earlier message of the lane is queued and not taken), if there is one:
+  /// when outbox_take may give more without anything else happening (a restart left retries
+  /// that come due later). A time already past means a message is due but held back by the
+  /// limits: room made by a send that ends lets it go. Taken messages never count, nor those
+  /// behind another message of their lane that is not taken (they cannot go before it).
   virtual asio::awaitable<Result<std::optional<SystemTime>>> outbox_next_due(std::string bot) = 0;
-  /// The three outcomes of a send attempt; each counts one attempt. Implementations may write
-  /// updates that arrive close together in one transaction (the SQLite store does).
+  /// The three outcomes of a send attempt; each counts one attempt. sent and failed end the
+  /// message (it is no longer queued); retry keeps it queued, and taken if it was, with
+  /// `next_attempt` stored for a later store object. Implementations may write updates that
+  /// arrive close together in one transaction (the SQLite store does).
   virtual asio::awaitable<Result<void>> outbox_sent(std::int64_t id,
                                                     std::string platform_message_id) = 0;
   virtual asio::awaitable<Result<void>> outbox_retry(std::int64_t id, SystemTime next_attempt,

@@ -4,6 +4,7 @@
 #include "botgate/crypto/seal.hpp"
 #include "botgate/store/batch_queue.hpp"
 #include "botgate/store/inbox_mirror.hpp"
+#include "botgate/store/outbox_index.hpp"
 #include "botgate/store/outbox_purge.hpp"
 #include "botgate/store/private_file.hpp"
 #include "botgate/store/sqlite_dedup.hpp"
@@ -120,9 +121,10 @@ bool is_legacy_credential(std::string_view reply_context) {
          reply_context.starts_with("interaction:");
 }
 
-/// After the migration that gives older databases the lane column.
-constexpr const char* kOutboxLaneIndex =
-    "CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (bot, lane, id) WHERE state = 0";
+/// After the migration that gives older databases the lane column: the index by lane that the
+/// outbox worker's reads of one chat used is gone with those reads (the queued messages' lanes
+/// are indexed in memory, OutboxIndex); each queued and each sent message wrote to it.
+constexpr const char* kOutboxLaneIndex = "DROP INDEX IF EXISTS outbox_lane";
 
 /// One botgate process owns its database: the lock is taken once and held, instead of a file
 /// lock and a shared-memory WAL-index check around every transaction (several us of a callback),
@@ -175,10 +177,10 @@ CREATE TABLE IF NOT EXISTS outbox (
   lane TEXT NOT NULL DEFAULT '',
   reply_credential TEXT
 );
--- Only the queued messages are indexed (sent and failed ones are read by id alone), in id
--- order for the worker's reads page by page, with next_at for the due filter and the next due
--- time. It replaces outbox_due (bot, state, next_at, id), on which each page sorted every
--- queued message and each update moved an entry.
+-- Only the queued messages are indexed (sent and failed ones are read by id alone), by bot and
+-- id: queue_depth counts them. Which of them to send next is decided in memory (OutboxIndex,
+-- filled from this table at open). It replaced outbox_due (bot, state, next_at, id), which each
+-- update moved an entry in.
 DROP INDEX IF EXISTS outbox_due;
 CREATE INDEX IF NOT EXISTS outbox_queued ON outbox (bot, id, next_at) WHERE state = 0;
 CREATE TABLE IF NOT EXISTS tokens (
@@ -243,6 +245,7 @@ struct SqliteStore::Impl {
       add_outbox_lanes();
       add_reply_credentials();
       dedup_->load(now_ms());
+      load_outbox_index();
       asio::post(pool_, [] { yield_to_network_threads_on_wakeup(); });
     } catch (const std::exception& e) {
       purge_.reset();
@@ -427,7 +430,7 @@ struct SqliteStore::Impl {
   }
 
   using AcceptQueue = BatchQueue<AcceptRequest, Result<bool>>;
-  using CompletionQueue = BatchQueue<std::vector<InboxCompletion>, Result<std::vector<OutboxItem>>>;
+  using CompletionQueue = BatchQueue<std::vector<InboxCompletion>, Result<void>>;
 
   /// The drain is posted from the caller's executor rather than at once, so that it starts after
   /// the handlers the caller's thread has ready (the other callbacks of the same epoll round):
@@ -459,10 +462,11 @@ struct SqliteStore::Impl {
     }
     std::vector<std::int64_t> rows;
     std::vector<std::vector<std::int64_t>> ids;
+    const std::int64_t now = now_ms();
     try {
       begin();
       rows = write_accepts(accepts);
-      ids = write_completions(completions);
+      ids = write_completions(completions, now);
       write_outbox_updates(updates, 0, updates.size());
       commit();
     } catch (const std::exception& e) {
@@ -475,8 +479,11 @@ struct SqliteStore::Impl {
       return;
     }
     accepts_committed(accepts, rows);
-    completions_committed(completions, ids);
-    for (auto& pending : updates) (*pending.done)(Result<void>{});
+    completions_committed(completions, ids, now);
+    for (auto& pending : updates) {
+      update_committed(pending.request);
+      (*pending.done)(Result<void>{});
+    }
   }
 
   void roll_back_after(const std::exception& e) {
@@ -541,8 +548,7 @@ struct SqliteStore::Impl {
   /// Inside a transaction: the replies of each completion queued, their ids, and the completed
   /// events removed from the inbox.
   std::vector<std::vector<std::int64_t>> write_completions(
-      const std::vector<CompletionQueue::Pending>& batch) {
-    const std::int64_t now = now_ms();
+      const std::vector<CompletionQueue::Pending>& batch, std::int64_t now) {
     std::vector<std::vector<std::int64_t>> ids;
     ids.reserve(batch.size());
     for (const auto& pending : batch) {
@@ -593,18 +599,21 @@ struct SqliteStore::Impl {
   }
 
   void completions_committed(std::vector<CompletionQueue::Pending>& batch,
-                             const std::vector<std::vector<std::int64_t>>& ids) {
+                             const std::vector<std::vector<std::int64_t>>& ids,
+                             std::int64_t queued_at) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      std::vector<OutboxItem> queued;
-      queued.reserve(ids[i].size());
+      std::size_t next = 0;
       for (InboxCompletion& item : batch[i].request) {
         inbox_mirror_.removed(item.inbox_id);
         taken_.erase(item.inbox_id);
         for (OutgoingMessage& reply : item.replies) {
-          queued.push_back(OutboxItem{ids[i][queued.size()], std::move(reply), 0});
+          const std::int64_t id = ids[i][next++];
+          std::string lane = reply.lane();
+          std::string bot = reply.bot;
+          outbox_index_.queued(bot, lane, id, queued_at, OutboxItem{id, std::move(reply), 0});
         }
       }
-      (*batch[i].done)(std::move(queued));
+      (*batch[i].done)(Result<void>{});
     }
   }
 
@@ -615,11 +624,12 @@ struct SqliteStore::Impl {
       std::vector<CompletionQueue::Pending> one;
       one.push_back(std::move(pending));
       std::vector<std::vector<std::int64_t>> ids;
-      if (auto error = in_own_transaction([&] { ids = write_completions(one); })) {
+      const std::int64_t now = now_ms();
+      if (auto error = in_own_transaction([&] { ids = write_completions(one, now); })) {
         (*one.front().done)(Error{errc::store_failed, *error});
         continue;
       }
-      completions_committed(one, ids);
+      completions_committed(one, ids, now);
     }
   }
 
@@ -709,6 +719,57 @@ struct SqliteStore::Impl {
   };
   using UpdateQueue = BatchQueue<OutboxUpdate, Result<void>>;
 
+  /// The index in memory follows a committed update: a retried message stays taken.
+  void update_committed(const OutboxUpdate& update) {
+    if (update.state == kQueued) {
+      outbox_index_.retried(update.id, update.next_at);
+    } else {
+      outbox_index_.ended(update.id);
+    }
+  }
+
+  /// Every queued message into the index in memory, without its JSON (read when taken).
+  void load_outbox_index() {
+    Use s(statement("SELECT id, bot, lane, next_at FROM outbox WHERE state = 0 ORDER BY id"));
+    while (s->step() == SQLITE_ROW) {
+      outbox_index_.queued(s->column_text(1), s->column_text(2), s->column_int(0),
+                           s->column_int(3));
+    }
+  }
+
+  /// On the database thread: the messages outbox_take gives. Those the index does not keep
+  /// whole are read from the table by id; if a read fails, the messages taken are given back
+  /// and the error thrown on (nothing is lost: they may be taken again).
+  std::vector<OutboxItem> take_outbox(const std::string& bot, std::int64_t now, std::size_t limit,
+                                      std::size_t lane_limit) {
+    std::vector<OutboxIndex::Taken> taken = outbox_index_.take(bot, now, limit, lane_limit);
+    std::vector<OutboxItem> items;
+    items.reserve(taken.size());
+    try {
+      for (OutboxIndex::Taken& one : taken) {
+        if (one.item) {
+          items.push_back(std::move(*one.item));
+          continue;
+        }
+        ++outbox_rows_read_;
+        Use s(statement("SELECT id, message, attempts, reply_credential FROM outbox "
+                        "WHERE id = ?1 AND state = 0"));
+        s->bind(1, one.id);
+        std::vector<OutboxItem> row = read_outbox_items(*s, sealer_);
+        if (row.empty()) {
+          // Unreadable (logged) or gone: not given; it stays in the table for the next open.
+          outbox_index_.ended(one.id);
+          continue;
+        }
+        items.push_back(std::move(row.front()));
+      }
+    } catch (...) {
+      for (auto it = taken.rbegin(); it != taken.rend(); ++it) outbox_index_.give_back(it->id);
+      throw;
+    }
+    return items;
+  }
+
   /// Group commit of outbox updates (see BatchQueue and drain_writes): a bot that sends to many
   /// chats at once settles them in one transaction.
   asio::awaitable<Result<void>> update_outbox_batched(OutboxUpdate update) {
@@ -730,7 +791,10 @@ struct SqliteStore::Impl {
     std::optional<std::string> error =
         in_own_transaction([&] { write_outbox_updates(batch, 0, batch.size()); });
     if (!error) {
-      for (auto& pending : batch) (*pending.done)(Result<void>{});
+      for (auto& pending : batch) {
+        update_committed(pending.request);
+        (*pending.done)(Result<void>{});
+      }
       return;
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -738,7 +802,11 @@ struct SqliteStore::Impl {
         error = in_own_transaction([&] { write_outbox_updates(batch, i, i + 1); });
       }
       Result<void> result;
-      if (error) result = Error{errc::store_failed, *error};
+      if (error) {
+        result = Error{errc::store_failed, *error};
+      } else {
+        update_committed(batch[i].request);
+      }
       (*batch[i].done)(std::move(result));
     }
   }
@@ -761,6 +829,8 @@ struct SqliteStore::Impl {
   std::unique_ptr<OutboxPurge> purge_;
   bool purge_scheduled_ = false;  // database thread only
   InboxMirror inbox_mirror_;
+  OutboxIndex outbox_index_;  // database thread only
+  std::atomic<std::uint64_t> outbox_rows_read_{0};
   /// Inbox rows given out by inbox_take and not completed yet (database thread only).
   std::unordered_set<std::int64_t> taken_;
   bool merge_scheduled_ = false;  // database thread only
@@ -784,6 +854,9 @@ std::uint64_t SqliteStore::commits() const noexcept {
 std::uint64_t SqliteStore::outbox_purges() const noexcept { return impl_->purge_->passes(); }
 std::uint64_t SqliteStore::outbox_purged() const noexcept { return impl_->purge_->deleted(); }
 std::uint64_t SqliteStore::wal_syncs_ahead() const noexcept { return impl_->wal_sync_.syncs(); }
+std::uint64_t SqliteStore::outbox_rows_read() const noexcept {
+  return impl_->outbox_rows_read_.load(std::memory_order_relaxed);
+}
 
 asio::awaitable<Result<bool>> SqliteStore::accept(Event event, std::vector<std::string> keys,
                                                   std::chrono::seconds ttl) {
@@ -816,50 +889,35 @@ asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_take(std::str
   });
 }
 
-asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::inbox_complete(
-    std::vector<InboxCompletion> done) {
+asio::awaitable<Result<void>> SqliteStore::inbox_complete(std::vector<InboxCompletion> done) {
   co_return co_await impl_->completions_.submit(
       std::move(done), [this](const auto& caller) { impl_->schedule_writes(caller); });
 }
 
 asio::awaitable<Result<std::int64_t>> SqliteStore::outbox_push(OutgoingMessage message) {
-  co_return co_await impl_->run(
-      [&]() -> Result<std::int64_t> { return impl_->push(message, now_ms()); });
-}
-
-asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_due(std::string bot,
-                                                                         SystemTime now,
-                                                                         std::size_t limit,
-                                                                         std::int64_t after_id) {
-  co_return co_await impl_->run([&]() -> Result<std::vector<OutboxItem>> {
-    Use s(impl_->statement(
-        "SELECT id, message, attempts, reply_credential FROM outbox INDEXED BY outbox_queued "
-        "WHERE bot = ?1 AND state = 0 AND id > ?4 AND next_at <= ?2 ORDER BY id LIMIT ?3"));
-    s->bind(1, bot).bind(2, to_ms(now)).bind(3, static_cast<std::int64_t>(limit));
-    s->bind(4, after_id);
-    return read_outbox_items(*s, impl_->sealer_);
+  co_return co_await impl_->run([&]() -> Result<std::int64_t> {
+    const std::int64_t now = now_ms();
+    const std::int64_t id = impl_->push(message, now);
+    std::string lane = message.lane();
+    std::string bot = message.bot;
+    impl_->outbox_index_.queued(bot, lane, id, now, OutboxItem{id, std::move(message), 0});
+    return id;
   });
 }
 
-asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_due_in_lane(
-    std::string bot, std::string lane, SystemTime now, std::size_t limit, std::int64_t after_id) {
+asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_take(std::string bot,
+                                                                          SystemTime now,
+                                                                          std::size_t limit,
+                                                                          std::size_t lane_limit) {
   co_return co_await impl_->run([&]() -> Result<std::vector<OutboxItem>> {
-    Use s(impl_->statement(
-        "SELECT id, message, attempts, reply_credential FROM outbox INDEXED BY outbox_lane "
-        "WHERE bot = ?1 AND lane = ?5 AND state = 0 AND id > ?4 AND next_at <= ?2 "
-        "ORDER BY id LIMIT ?3"));
-    s->bind(1, bot).bind(2, to_ms(now)).bind(3, static_cast<std::int64_t>(limit));
-    s->bind(4, after_id).bind(5, lane);
-    return read_outbox_items(*s, impl_->sealer_);
+    return impl_->take_outbox(bot, to_ms(now), limit, lane_limit);
   });
 }
 
 asio::awaitable<Result<std::optional<SystemTime>>> SqliteStore::outbox_next_due(std::string bot) {
   co_return co_await impl_->run([&]() -> Result<std::optional<SystemTime>> {
-    Use s(impl_->statement("SELECT MIN(next_at) FROM outbox INDEXED BY outbox_queued WHERE bot = ?1 AND state = 0"));
-    s->bind(1, bot);
-    if (s->step() == SQLITE_ROW && !s->column_null(0)) {
-      return std::optional<SystemTime>{from_ms(s->column_int(0))};
+    if (auto next = impl_->outbox_index_.next_due(bot)) {
+      return std::optional<SystemTime>{from_ms(*next)};
     }
     return std::optional<SystemTime>{};
   });

@@ -37,16 +37,11 @@ class SqliteStore final : public Store {
   asio::awaitable<Result<std::vector<InboxItem>>> inbox_take(std::string bot,
                                                              std::size_t limit) override;
   using Store::inbox_complete;
-  asio::awaitable<Result<std::vector<OutboxItem>>> inbox_complete(
-      std::vector<InboxCompletion> done) override;
+  asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
-  using Store::outbox_due;
-  asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due(std::string bot, SystemTime now,
-                                                              std::size_t limit,
-                                                              std::int64_t after_id) override;
-  asio::awaitable<Result<std::vector<OutboxItem>>> outbox_due_in_lane(
-      std::string bot, std::string lane, SystemTime now, std::size_t limit,
-      std::int64_t after_id) override;
+  asio::awaitable<Result<std::vector<OutboxItem>>> outbox_take(std::string bot, SystemTime now,
+                                                               std::size_t limit,
+                                                               std::size_t lane_limit) override;
   asio::awaitable<Result<std::optional<SystemTime>>> outbox_next_due(std::string bot) override;
   asio::awaitable<Result<void>> outbox_sent(std::int64_t id,
                                             std::string platform_message_id) override;
@@ -66,6 +61,9 @@ class SqliteStore final : public Store {
   std::uint64_t commits() const noexcept;
   /// Syncs of the WAL done ahead of the checkpoints (see WalSyncAhead; for tests).
   std::uint64_t wal_syncs_ahead() const noexcept;
+  /// Outbox messages that outbox_take read from the table (not kept whole in memory; for tests
+  /// and benchmarks).
+  std::uint64_t outbox_rows_read() const noexcept;
   /// Purge passes over the outbox ended, and finished messages they deleted (for tests).
   std::uint64_t outbox_purges() const noexcept;
   std::uint64_t outbox_purged() const noexcept;
