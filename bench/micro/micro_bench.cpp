@@ -14,6 +14,9 @@
 #include "support/run_sync.hpp"
 
 #include <benchmark/benchmark.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
 #include <filesystem>
@@ -198,6 +201,62 @@ void BM_StoreOutboxPush(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_StoreOutboxPush)->UseRealTime();
+
+/// The store's part of answering a burst of events, as the workers drive it: 64 events accepted
+/// together, taken, completed with one reply each in one step, the replies taken for sending
+/// (the outbox worker), and recorded as sent together in the background (they share the next
+/// burst's commit, as in the runtime, instead of waiting 5 ms for others).
+void BM_StoreReplyPath(benchmark::State& state) {
+  constexpr int kBurst = 64;
+  TempStore store;
+  Event event = sample_event();
+  std::int64_t n = 0;
+  asio::io_context io;
+  for (auto _ : state) {
+    int accepted = 0;
+    for (int i = 0; i < kBurst; ++i) {
+      event.platform_event_id = "ev-" + std::to_string(n++);
+      // Eight chats.
+      event.chat.id = "oc_" + std::to_string(n % 8);
+      asio::co_spawn(io, [&, e = event]() mutable -> asio::awaitable<void> {
+        std::vector<std::string> keys{"e:feishu:" + e.platform_event_id};
+        auto done = co_await (*store).accept(std::move(e), std::move(keys), std::chrono::hours(8));
+        if (done && *done) ++accepted;
+      }, asio::detached);
+    }
+    io.run();  // and the previous burst's records
+    io.restart();
+    auto taken = test::run_sync((*store).inbox_take(event.bot, kBurst));
+    if (accepted != kBurst || !taken || taken->size() != kBurst) {
+      state.SkipWithError("not accepted");
+      break;
+    }
+    std::vector<InboxCompletion> done;
+    for (const InboxItem& item : *taken) {
+      OutgoingMessage reply = OutgoingMessage::plain("echo: " + item.event.message->text);
+      reply.in_reply_to(item.event);
+      done.push_back(InboxCompletion{item.id, {std::move(reply)}});
+    }
+    if (!test::run_sync((*store).inbox_complete(std::move(done)))) {
+      state.SkipWithError("not completed");
+      break;
+    }
+    auto out = test::run_sync(
+        (*store).outbox_take(event.bot, std::chrono::system_clock::now(), kBurst, kBurst));
+    if (!out || out->size() != kBurst) {
+      state.SkipWithError("replies not taken");
+      break;
+    }
+    for (const OutboxItem& item : *out) {
+      asio::co_spawn(io, [&, id = item.id]() -> asio::awaitable<void> {
+        (void)co_await (*store).outbox_sent(id, "om_1");
+      }, asio::detached);
+    }
+  }
+  io.run();
+  state.SetItemsProcessed(state.iterations() * kBurst);
+}
+BENCHMARK(BM_StoreReplyPath)->UseRealTime();
 
 }  // namespace
 }  // namespace botgate

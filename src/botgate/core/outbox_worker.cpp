@@ -34,6 +34,7 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
   // due (store_due), and after a failed take.
   std::optional<Steady::time_point> store_due;
   bool store_failed = false;
+  Steady::time_point last_take{};
   while (!stopping_) {
     if (!bot.ready) {
       if (lanes.in_flight() > 0) {
@@ -63,9 +64,12 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
       store_due.reset();
       bot.outbox_take_again = true;
     }
+    // And once in a while anyway: a wake-up missed costs at most this long.
+    if (Steady::now() - last_take >= kIdleWait) bot.outbox_take_again = true;
     if (bot.outbox_take_again && lanes.room() > 0) {
       bot.outbox_take_again = false;
       store_failed = false;
+      last_take = Steady::now();
       const SystemTime now = Clock::now();
       const std::size_t limit = std::min(lanes.room(), kOutboxTake);
       auto taken = co_await store_.outbox_take(bot.name, now, limit, lanes.lane_depth());
@@ -75,11 +79,12 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
       } else if (taken->size() == limit) {
         lanes.add(std::move(*taken));
         bot.outbox_take_again = true;  // more may wait
+      } else if (!taken->empty()) {
+        lanes.add(std::move(*taken));  // their sends' ends take again
       } else {
-        lanes.add(std::move(*taken));
-        // All that was takeable is taken. A message not due yet (a retry a previous run left)
-        // wakes the worker when it comes due; one due but not taken waits for room (a lane at
-        // its depth, the worker full), which a finished send makes.
+        // Nothing is takeable now. A message not due yet (a retry a previous run left) wakes
+        // the worker when it comes due; one due but not taken waits for room (a lane at its
+        // depth, the worker full), which a finished send makes.
         auto next = co_await store_.outbox_next_due(bot.name);
         store_due.reset();
         if (!next) {
@@ -134,8 +139,10 @@ asio::awaitable<void> Runtime::send_in_lane(Bot& bot, std::string key) {
   const std::int64_t id = item.id;
   Attempt attempt = co_await deliver(bot, item);
   if (attempt.outcome == Attempt::retry) {
-    // The chat's later messages wait with it; other chats go on.
+    // The chat's later messages wait with it; other chats go on. The worker asks the store
+    // again: with nothing else to send, it learns when the store's next message comes due.
     lanes.retry(key, std::chrono::steady_clock::now() + attempt.retry_in);
+    bot.outbox_take_again = true;
   } else {
     const bool sent = attempt.outcome == Attempt::sent;
     lanes.finish(key, /*recording=*/sent);
