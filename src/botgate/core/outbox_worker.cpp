@@ -33,6 +33,7 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
   // finished, a record was written: take_again), when the store's next not-taken message comes
   // due (store_due), and after a failed take.
   std::optional<Steady::time_point> store_due;
+  bool store_due_known = false;  // store_due was asked since the last take that gave messages
   bool store_failed = false;
   Steady::time_point last_take{};
   while (!stopping_) {
@@ -76,23 +77,15 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
       if (!taken) {
         spdlog::warn("bot {}: cannot read the outbox: {}", bot.name, taken.error().message());
         store_failed = true;
-      } else if (taken->size() == limit) {
-        lanes.add(std::move(*taken));
-        bot.outbox_take_again = true;  // more may wait
       } else if (!taken->empty()) {
-        lanes.add(std::move(*taken));  // their sends' ends take again
+        store_due_known = false;
+        // More may wait when the take was full; else their sends' ends take again.
+        bot.outbox_take_again = taken->size() == limit;
+        lanes.add(std::move(*taken));
+      } else if (!co_await ask_store_due(bot, now, store_due)) {
+        store_failed = true;
       } else {
-        // Nothing is takeable now. A message not due yet (a retry a previous run left) wakes
-        // the worker when it comes due; one due but not taken waits for room (a lane at its
-        // depth, the worker full), which a finished send makes.
-        auto next = co_await store_.outbox_next_due(bot.name);
-        store_due.reset();
-        if (!next) {
-          store_failed = true;
-        } else if (*next && **next > now) {
-          const auto in = std::chrono::duration_cast<std::chrono::milliseconds>(**next - now);
-          store_due = Steady::now() + std::min<std::chrono::milliseconds>(in, kIdleWait);
-        }
+        store_due_known = true;
       }
       if (store_failed) bot.outbox_take_again = true;
     }
@@ -117,6 +110,15 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
     if (stopping_) break;
     if (!store_failed && bot.outbox_take_again && lanes.room() > 0) continue;
     if (!bot.ready && lanes.in_flight() == 0) continue;
+    if (!store_due_known && lanes.in_flight() == 0 && !store_failed) {
+      // No send will wake the worker: the store's next due time must (a retry a previous run
+      // left, behind the messages this run took).
+      store_due_known = co_await ask_store_due(bot, Clock::now(), store_due);
+      if (!store_due_known) {
+        store_failed = true;
+        bot.outbox_take_again = true;  // after kStoreRetry
+      }
+    }
     // Wait for a send to end, a message to be queued, a chat's retry time, the store's next due
     // time, or stop().
     auto deadline = now + kIdleWait;
@@ -132,6 +134,25 @@ asio::awaitable<void> Runtime::outbox_worker(Bot& bot) {
   }
 }
 
+asio::awaitable<bool> Runtime::ask_store_due(
+    Bot& bot, SystemTime now, std::optional<std::chrono::steady_clock::time_point>& store_due) {
+  // A message not due yet (a retry a previous run left) wakes the worker when it comes due; one
+  // due but not taken waits for room (a lane at its depth, the worker full), which a finished
+  // send makes.
+  auto next = co_await store_.outbox_next_due(bot.name);
+  store_due.reset();
+  if (!next) {
+    spdlog::warn("bot {}: cannot read the outbox: {}", bot.name, next.error().message());
+    co_return false;
+  }
+  if (*next && **next > now) {
+    const auto in = std::chrono::duration_cast<std::chrono::milliseconds>(**next - now);
+    store_due = std::chrono::steady_clock::now() +
+                std::min<std::chrono::milliseconds>(in, kIdleWait);
+  }
+  co_return true;
+}
+
 asio::awaitable<void> Runtime::send_in_lane(Bot& bot, std::string key) {
   OutboxLanes& lanes = bot.outbox;
   // The lane's first message stays first and in place while it is sent (see OutboxLanes::front).
@@ -139,10 +160,8 @@ asio::awaitable<void> Runtime::send_in_lane(Bot& bot, std::string key) {
   const std::int64_t id = item.id;
   Attempt attempt = co_await deliver(bot, item);
   if (attempt.outcome == Attempt::retry) {
-    // The chat's later messages wait with it; other chats go on. The worker asks the store
-    // again: with nothing else to send, it learns when the store's next message comes due.
+    // The chat's later messages wait with it; other chats go on.
     lanes.retry(key, std::chrono::steady_clock::now() + attempt.retry_in);
-    bot.outbox_take_again = true;
   } else {
     const bool sent = attempt.outcome == Attempt::sent;
     lanes.finish(key, /*recording=*/sent);

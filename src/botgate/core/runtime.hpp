@@ -138,6 +138,10 @@ class Runtime {
   /// Takes the bot's due messages from the store into per-chat lanes and starts the sends (on
   /// the strand).
   asio::awaitable<void> outbox_worker(Bot& bot);
+  /// Asks the store when its next message not taken comes due: `store_due` is then that time
+  /// (at most a minute ahead), or empty when none is due later; false when the store failed.
+  asio::awaitable<bool> ask_store_due(Bot& bot, SystemTime now,
+                                      std::optional<std::chrono::steady_clock::time_point>& store_due);
   /// Sends the first message of one lane (a chat) and records the outcome in the lane; a sent
   /// one's outcome is written in the background (record_sent).
   asio::awaitable<void> send_in_lane(Bot& bot, std::string lane_key);
