@@ -240,7 +240,7 @@ TEST_F(DiscordSenderTest, PrepareChecksTheTokenAndLearnsTheBotsId) {
   DiscordSender sender = make_sender();
   auto prepared = botgate::test::run_on(io_, sender.prepare());
   ASSERT_TRUE(prepared) << prepared.error().message();
-  EXPECT_EQ(sender.bot_user_id(), "111111111111111111");
+  EXPECT_EQ(sender.api().bot_user_id(), "111111111111111111");
   const auto sent = requests();
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].method(), http::verb::get);
@@ -260,8 +260,8 @@ TEST_F(DiscordSenderTest, A401StopsEveryUseOfTheToken) {
   EXPECT_TRUE(prepared.error().is(errc::token_rejected));
   EXPECT_NE(prepared.error().detail.find("Developer Portal"), std::string::npos);
   EXPECT_NE(prepared.error().detail.find("`token`"), std::string::npos);
-  EXPECT_TRUE(sender.token_rejected());
-  EXPECT_TRUE(sender.bot_user_id().empty());
+  EXPECT_TRUE(sender.api().token_rejected());
+  EXPECT_TRUE(sender.api().bot_user_id().empty());
   ASSERT_EQ(requests().size(), 1u);
 
   // Neither a send nor another prepare reaches Discord again.
@@ -272,10 +272,10 @@ TEST_F(DiscordSenderTest, A401StopsEveryUseOfTheToken) {
   ASSERT_FALSE(again);
   errors_.push_back(again.error());
   EXPECT_TRUE(again.error().is(errc::token_rejected));
-  auto gateway = botgate::test::run_on(io_, sender.gateway_bot());
+  auto gateway = botgate::test::run_on(io_, sender.api().gateway_bot());
   ASSERT_FALSE(gateway);
   EXPECT_EQ(requests().size(), 1u);
-  EXPECT_EQ(sender.rate_limits().invalid_requests(Clock::now()), 1u);
+  EXPECT_EQ(sender.api().rate_limits().invalid_requests(Clock::now()), 1u);
   expect_no_secret_in_errors();
 }
 
@@ -384,7 +384,7 @@ TEST_F(DiscordSenderTest, ARejectedInteractionTokenIsNotTheBotToken) {
   auto expired = send(sender, interaction_reply("late", "0123456789abcdef01234567-0"));
   ASSERT_FALSE(expired);
   EXPECT_TRUE(expired.error().is(errc::platform_rejected)) << expired.error().message();
-  EXPECT_FALSE(sender.token_rejected());
+  EXPECT_FALSE(sender.api().token_rejected());
   auto unknown = send(sender, interaction_reply("late", "0123456789abcdef01234567-1"));
   ASSERT_FALSE(unknown);
   EXPECT_TRUE(unknown.error().is(errc::platform_rejected));
@@ -529,7 +529,7 @@ TEST_F(DiscordSenderTest, SplitCutsAt2000CodePointsAndEachPartIsSent) {
 
 TEST_F(DiscordSenderTest, GatewayBotReadsUrlShardsAndSessionStartLimit) {
   DiscordSender sender = make_sender();
-  auto info = botgate::test::run_on(io_, sender.gateway_bot());
+  auto info = botgate::test::run_on(io_, sender.api().gateway_bot());
   ASSERT_TRUE(info) << info.error().message();
   EXPECT_EQ(info->url, "wss://gateway.discord.gg");
   EXPECT_EQ(info->shards, 9);

@@ -2,7 +2,7 @@
 
 #include "botgate/platforms/common/sharded_gateway.hpp"
 #include "botgate/platforms/discord/discord_gateway_protocol.hpp"
-#include "botgate/platforms/discord/discord_sender.hpp"
+#include "botgate/platforms/discord/discord_api.hpp"
 
 namespace botgate::discord {
 namespace {
@@ -40,15 +40,15 @@ std::string discord_gateway_url(std::string_view base) {
 
 std::unique_ptr<EventSource> make_discord_gateway(const DiscordConfig& config,
                                                   platforms::PlatformServices& services,
-                                                  DiscordSender& sender) {
+                                                  std::shared_ptr<DiscordApi> api) {
   platforms::ShardedGatewayOptions options;
   options.platform = "discord";
   options.bot_name = config.bot_name;
   options.shard_count = config.shard_count;
   options.shards = config.shards;
   options.proxy_url = services.proxy_url;
-  options.fetch_info = [&sender]() -> asio::awaitable<Result<platforms::GatewayInfo>> {
-    auto answer = co_await sender.gateway_bot();
+  options.fetch_info = [api]() -> asio::awaitable<Result<platforms::GatewayInfo>> {
+    auto answer = co_await api->gateway_bot();
     if (!answer) co_return answer.error();
     platforms::GatewayInfo info;
     info.url = answer->url;
@@ -62,13 +62,13 @@ std::unique_ptr<EventSource> make_discord_gateway(const DiscordConfig& config,
   options.make_endpoint = [token = config.token](const platforms::GatewayInfo& info) {
     return std::make_shared<DiscordEndpoint>(info.url, token);
   };
-  options.make_protocol = [config, &sender](int shard_id, int shard_count) {
+  options.make_protocol = [config, api](int shard_id, int shard_count) {
     DiscordGatewayOptions protocol;
     protocol.bot_name = config.bot_name;
     protocol.intents = config.intents;
     protocol.shard_id = shard_id;
     protocol.shard_count = shard_count;
-    protocol.bot_user_id = sender.bot_user_id();
+    protocol.bot_user_id = api->bot_user_id();
     return std::make_unique<DiscordGatewayProtocol>(std::move(protocol));
   };
   return std::make_unique<platforms::ShardedGateway>(services.executor, services.store,

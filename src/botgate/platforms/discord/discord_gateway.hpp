@@ -12,16 +12,16 @@
 
 namespace botgate::discord {
 
-class DiscordSender;
+class DiscordApi;
 
 /// "<url>/?v=10&encoding=json" for a gateway URL from GET /gateway/bot or READY's
 /// resume_gateway_url (which come without the query).
 std::string discord_gateway_url(std::string_view base);
 
-/// The bot's gateway connections. `sender` (the same bot's) answers GET /gateway/bot and knows
-/// the bot's user id; it must outlive the result.
+/// The bot's gateway connections. `api` (the same bot's, shared with its sender) answers
+/// GET /gateway/bot and knows the bot's user id.
 std::unique_ptr<EventSource> make_discord_gateway(const DiscordConfig& config,
                                                   platforms::PlatformServices& services,
-                                                  DiscordSender& sender);
+                                                  std::shared_ptr<DiscordApi> api);
 
 }  // namespace botgate::discord

@@ -1,6 +1,7 @@
 #include "botgate/platforms/discord/discord_gateway_protocol.hpp"
 
 #include "botgate/platforms/common/json_fields.hpp"
+#include "botgate/platforms/common/mention_text.hpp"
 #include "botgate/platforms/discord/discord_snowflake.hpp"
 
 #include <boost/json/array.hpp>
@@ -19,129 +20,6 @@ using platforms::object_at;
 using platforms::string_at;
 
 namespace {
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-std::string_view trim_front(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) {
-    s.remove_prefix(1);
-  }
-  return s;
-}
-
-std::string_view trim_back(std::string_view s) {
-  while (!s.empty() && is_space(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-std::string_view trim(std::string_view s) { return trim_back(trim_front(s)); }
-
-/// The user id of a `<@ID>` or `<@!ID>` token at the start of `s`, and the token's length.
-std::optional<std::pair<std::string_view, std::size_t>> user_mention_at(std::string_view s) {
-  if (!s.starts_with("<@")) {
-    return std::nullopt;
-  }
-  std::size_t pos = 2;
-  if (pos < s.size() && s[pos] == '!') {
-    ++pos;
-  }
-  const std::size_t digits = pos;
-  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-    ++pos;
-  }
-  if (pos == digits || pos >= s.size() || s[pos] != '>') {
-    return std::nullopt;
-  }
-  return std::pair{s.substr(digits, pos - digits), pos + 1};
-}
-
-struct MessageText {
-  std::string text;
-  std::vector<Segment> segments;
-  bool mentions_bot = false;
-};
-
-/// Discord notes 5.2: the bot's own `<@ID>`/`<@!ID>` is removed (with the space after it) and the
-/// text trimmed; other user mentions read "@name" and all become Mention segments.
-MessageText split_mentions(std::string_view content, const json::object& message,
-                           const std::string& bot_id) {
-  auto name_of = [&](std::string_view id) {
-    if (const json::array* mentions = array_at(message, "mentions")) {
-      for (const json::value& m : *mentions) {
-        if (m.is_object() && string_at(m.get_object(), "id") == id) {
-          return string_at(m.get_object(), "username");
-        }
-      }
-    }
-    return std::string();
-  };
-  MessageText out;
-  std::string pending;
-  auto flush = [&] {
-    if (!pending.empty()) {
-      out.segments.emplace_back(Text{std::move(pending)});
-    }
-    pending.clear();
-  };
-  std::size_t pos = 0;
-  while (pos < content.size()) {
-    const auto mention = content[pos] == '<' ? user_mention_at(content.substr(pos)) : std::nullopt;
-    if (!mention) {
-      pending += content[pos];
-      out.text += content[pos];
-      ++pos;
-      continue;
-    }
-    const std::string id(mention->first);
-    pos += mention->second;
-    const std::string name = name_of(id);
-    flush();
-    out.segments.emplace_back(Mention{id, name});
-    if (!bot_id.empty() && id == bot_id) {
-      out.mentions_bot = true;
-      if (pos < content.size() && content[pos] == ' ') {
-        ++pos;
-      }
-    } else {
-      out.text += "@" + (name.empty() ? id : name);
-    }
-  }
-  flush();
-  out.text = std::string(trim(out.text));
-  // Trim the text pieces as the text was trimmed: the whitespace before the first and after the
-  // last piece that shows in the text (the bot's mentions do not).
-  auto is_bot_mention = [&](const Segment& s) {
-    const auto* m = std::get_if<Mention>(&s);
-    return m != nullptr && !bot_id.empty() && m->user_id == bot_id;
-  };
-  for (Segment& segment : out.segments) {
-    if (auto* t = std::get_if<Text>(&segment)) {
-      t->text = std::string(trim_front(t->text));
-      if (!t->text.empty()) {
-        break;
-      }
-    } else if (!is_bot_mention(segment)) {
-      break;
-    }
-  }
-  for (auto it = out.segments.rbegin(); it != out.segments.rend(); ++it) {
-    if (auto* t = std::get_if<Text>(&*it)) {
-      t->text = std::string(trim_back(t->text));
-      if (!t->text.empty()) {
-        break;
-      }
-    } else if (!is_bot_mention(*it)) {
-      break;
-    }
-  }
-  std::erase_if(out.segments, [](const Segment& s) {
-    const auto* t = std::get_if<Text>(&s);
-    return t != nullptr && t->text.empty();
-  });
-  return out;
-}
 
 /// Discord's parts of the dialect.
 class DiscordHooks final : public platforms::GatewayDialectHooks {
@@ -261,20 +139,14 @@ std::optional<Event> DiscordHooks::event_from_dispatch(
   // Notes 5.2: never answer bots.
   event.sender.is_bot = bool_at(*author, "bot");
 
-  MessageText text = split_mentions(string_at(d, "content"), d, bot_id);
+  platforms::MentionText text =
+      platforms::split_mentions(string_at(d, "content"), d, bot_id, platforms::MentionSyntax{});
   Message message;
   message.id = message_id;
   message.text = std::move(text.text);
   message.segments = std::move(text.segments);
   message.mentions_bot = text.mentions_bot || event.chat.type == ChatType::private_chat;
   if (!bot_id.empty()) {
-    if (const json::array* mentions = array_at(d, "mentions")) {
-      for (const json::value& m : *mentions) {
-        if (m.is_object() && string_at(m.get_object(), "id") == bot_id) {
-          message.mentions_bot = true;
-        }
-      }
-    }
     // A reply to one of the bot's messages is addressed to it.
     if (const auto* referenced = object_at(d, "referenced_message")) {
       if (const auto* to = object_at(*referenced, "author"); to && string_at(*to, "id") == bot_id) {

@@ -1,5 +1,6 @@
 #include "botgate/platforms/discord/discord_platform.hpp"
 
+#include "botgate/platforms/discord/discord_api.hpp"
 #include "botgate/platforms/discord/discord_gateway.hpp"
 #include "botgate/platforms/discord/discord_interactions.hpp"
 #include "botgate/platforms/discord/discord_sender.hpp"
@@ -19,11 +20,9 @@ platforms::PlatformDescriptor discord_descriptor() {
     }
     DiscordRateLimitOptions limits;
     limits.global_per_second = static_cast<std::size_t>(config.requests_per_second);
-    auto sender = std::make_unique<DiscordSender>(config, services, limits);
-    if (config.gateway) {
-      parts.sources.push_back(make_discord_gateway(config, services, *sender));
-    }
-    parts.sender = std::move(sender);
+    auto api = std::make_shared<DiscordApi>(config, services, limits);
+    if (config.gateway) parts.sources.push_back(make_discord_gateway(config, services, api));
+    parts.sender = std::make_unique<DiscordSender>(std::move(api));
     return parts;
   };
   return d;

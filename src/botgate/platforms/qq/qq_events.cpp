@@ -2,6 +2,7 @@
 
 #include "botgate/core/event_json.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
+#include "botgate/platforms/common/mention_text.hpp"
 
 #include <boost/json/array.hpp>
 
@@ -20,187 +21,6 @@ using platforms::object_at;
 using platforms::string_at;
 
 namespace {
-
-// QQ notes 5.2 / pitfall 10: clients sometimes leave a non-breaking space (U+00A0, UTF-8 C2 A0)
-// where the bot's mention was removed, so it counts as whitespace when trimming.
-constexpr std::string_view kNbsp = "\xC2\xA0";
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-std::string_view trim_front(std::string_view s) {
-  for (;;) {
-    if (!s.empty() && is_space(s.front())) {
-      s.remove_prefix(1);
-    } else if (s.starts_with(kNbsp)) {
-      s.remove_prefix(kNbsp.size());
-    } else {
-      return s;
-    }
-  }
-}
-
-std::string_view trim_back(std::string_view s) {
-  for (;;) {
-    if (!s.empty() && is_space(s.back())) {
-      s.remove_suffix(1);
-    } else if (s.ends_with(kNbsp)) {
-      s.remove_suffix(kNbsp.size());
-    } else {
-      return s;
-    }
-  }
-}
-
-std::string_view trim(std::string_view s) { return trim_back(trim_front(s)); }
-
-/// Notes 5.3: guild text arrives entity-escaped (`&lt; &gt; &amp;`, one level). The character
-/// an entity at the start of `s` stands for, and the entity's length.
-std::optional<std::pair<char, std::size_t>> entity_at(std::string_view s) {
-  if (s.starts_with("&lt;")) {
-    return std::pair{'<', std::size_t{4}};
-  }
-  if (s.starts_with("&gt;")) {
-    return std::pair{'>', std::size_t{4}};
-  }
-  if (s.starts_with("&amp;")) {
-    return std::pair{'&', std::size_t{5}};
-  }
-  return std::nullopt;
-}
-
-/// The user id of a `<@ID>` or `<@!ID>` token at the start of `s`, and the token's length. QQ ids
-/// in these tokens are numeric guild user ids, but openids (hex) have been seen in group text, so
-/// any run of letters and digits is accepted.
-std::optional<std::pair<std::string_view, std::size_t>> user_mention_at(std::string_view s) {
-  if (!s.starts_with("<@")) {
-    return std::nullopt;
-  }
-  std::size_t pos = 2;
-  if (pos < s.size() && s[pos] == '!') {
-    ++pos;
-  }
-  const std::size_t first = pos;
-  auto is_id_char = [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           c == '_' || c == '-';
-  };
-  while (pos < s.size() && is_id_char(s[pos])) {
-    ++pos;
-  }
-  if (pos == first || pos >= s.size() || s[pos] != '>') {
-    return std::nullopt;
-  }
-  return std::pair{s.substr(first, pos - first), pos + 1};
-}
-
-struct MessageText {
-  std::string text;
-  std::vector<Segment> segments;
-  bool mentions_bot = false;
-};
-
-/// The bot's own `<@ID>`/`<@!ID>` is removed and the text trimmed (QQ notes 5.2, 5.3); other
-/// mentions read "@name" in the text. Every mention becomes a Mention segment. With
-/// `strip_leading_mention` (AT_MESSAGE_CREATE while the bot's id is unknown), a mention at the very
-/// start is taken to be the bot's: that event is only sent when the bot is @-mentioned. With
-/// `unescape` (guild text), entities are decoded after the mentions are found, so that a user who
-/// typed a literal "<@!1>" (delivered as "&lt;@!1&gt;") does not mention anyone.
-MessageText split_mentions(std::string_view content, const json::object& message,
-                           const std::string& bot_id, bool strip_leading_mention, bool unescape) {
-  auto name_of = [&](std::string_view id) {
-    if (const json::array* mentions = array_at(message, "mentions")) {
-      for (const json::value& m : *mentions) {
-        if (m.is_object() && string_at(m.get_object(), "id") == id) {
-          return string_at(m.get_object(), "username");
-        }
-      }
-    }
-    return std::string();
-  };
-  MessageText out;
-  std::string pending;
-  auto flush = [&] {
-    if (!pending.empty()) {
-      out.segments.emplace_back(Text{std::move(pending)});
-    }
-    pending.clear();
-  };
-  std::vector<std::size_t> bot_mentions;  // indexes into out.segments
-  const std::size_t leading = content.size() - trim_front(content).size();
-  std::size_t pos = 0;
-  while (pos < content.size()) {
-    const auto mention = content[pos] == '<' ? user_mention_at(content.substr(pos)) : std::nullopt;
-    const auto entity =
-        unescape && content[pos] == '&' ? entity_at(content.substr(pos)) : std::nullopt;
-    if (entity) {
-      pending += entity->first;
-      out.text += entity->first;
-      pos += entity->second;
-      continue;
-    }
-    if (!mention) {
-      pending += content[pos];
-      out.text += content[pos];
-      ++pos;
-      continue;
-    }
-    const bool at_start = pos == leading;
-    const std::string id(mention->first);
-    pos += mention->second;
-    const std::string name = name_of(id);
-    flush();
-    const bool is_bot = (!bot_id.empty() && id == bot_id) || (strip_leading_mention && at_start);
-    if (is_bot) {
-      bot_mentions.push_back(out.segments.size());
-    }
-    out.segments.emplace_back(Mention{id, name});
-    if (is_bot) {
-      out.mentions_bot = true;
-      if (pos < content.size() && content[pos] == ' ') {
-        ++pos;
-      }
-    } else {
-      out.text += "@" + (name.empty() ? id : name);
-    }
-  }
-  flush();
-  out.text = std::string(trim(out.text));
-  // Trim the text pieces as the text was trimmed: the whitespace before the first and after the
-  // last piece that shows in the text (the bot's mentions do not).
-  auto is_bot_mention = [&](std::size_t index) {
-    for (std::size_t b : bot_mentions) {
-      if (b == index) {
-        return true;
-      }
-    }
-    return false;
-  };
-  for (std::size_t i = 0; i < out.segments.size(); ++i) {
-    if (auto* t = std::get_if<Text>(&out.segments[i])) {
-      t->text = std::string(trim_front(t->text));
-      if (!t->text.empty()) {
-        break;
-      }
-    } else if (!is_bot_mention(i)) {
-      break;
-    }
-  }
-  for (std::size_t i = out.segments.size(); i-- > 0;) {
-    if (auto* t = std::get_if<Text>(&out.segments[i])) {
-      t->text = std::string(trim_back(t->text));
-      if (!t->text.empty()) {
-        break;
-      }
-    } else if (!is_bot_mention(i)) {
-      break;
-    }
-  }
-  std::erase_if(out.segments, [](const Segment& s) {
-    const auto* t = std::get_if<Text>(&s);
-    return t != nullptr && t->text.empty();
-  });
-  return out;
-}
 
 /// `2023-11-06T13:37:18+08:00` (RFC 3339: `Z` or `±hh:mm`, optional fraction) as a time point.
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
@@ -396,9 +216,15 @@ std::optional<Event> qq_event_from_dispatch(std::string_view type, const json::o
       bool_at(*author, "bot") || (!bot_user_id.empty() && event.sender.id == bot_user_id);
 
   const bool guild_text = *kind == QqChatKind::channel || *kind == QqChatKind::dms;
-  MessageText text =
-      split_mentions(string_at(d, "content"), d, bot_user_id,
-                     type == "AT_MESSAGE_CREATE" && bot_user_id.empty(), guild_text);
+  // Notes 5.2, 5.3 and pitfall 10: openids in group text, U+00A0 left where the bot's mention
+  // was, guild text entity-escaped; AT_MESSAGE_CREATE is only sent when the bot is @-mentioned.
+  platforms::MentionSyntax syntax;
+  syntax.alphanumeric_ids = true;
+  syntax.nbsp_is_space = true;
+  syntax.unescape_entities = guild_text;
+  syntax.leading_mention_is_bot = type == "AT_MESSAGE_CREATE" && bot_user_id.empty();
+  platforms::MentionText text =
+      platforms::split_mentions(string_at(d, "content"), d, bot_user_id, syntax);
   Message message;
   message.id = std::move(message_id);
   message.text = std::move(text.text);
@@ -406,15 +232,6 @@ std::optional<Event> qq_event_from_dispatch(std::string_view type, const json::o
   // Every kind but MESSAGE_CREATE (all channel messages, private bots) is only sent when the
   // message is addressed to the bot: an @, a group @, a DM or a single chat.
   message.mentions_bot = text.mentions_bot || type != "MESSAGE_CREATE";
-  if (!bot_user_id.empty()) {
-    if (const json::array* mentions = array_at(d, "mentions")) {
-      for (const json::value& m : *mentions) {
-        if (m.is_object() && string_at(m.get_object(), "id") == bot_user_id) {
-          message.mentions_bot = true;
-        }
-      }
-    }
-  }
   if (const json::array* attachments = array_at(d, "attachments")) {
     for (const json::value& a : *attachments) {
       if (a.is_object() && string_at(a.get_object(), "content_type").starts_with("image/")) {

@@ -10,12 +10,12 @@
 
 namespace botgate::qq {
 
-class QqSender;
+class QqApi;
 
-/// `sender` (the same bot's) owns the access token and answers GET /gateway/bot; it must
-/// outlive the result.
+/// `api` (the same bot's, shared with its sender) owns the access token and answers
+/// GET /gateway/bot.
 std::unique_ptr<EventSource> make_qq_gateway(const QqConfig& config,
                                              platforms::PlatformServices& services,
-                                             QqSender& sender);
+                                             std::shared_ptr<QqApi> api);
 
 }  // namespace botgate::qq

@@ -1,11 +1,9 @@
 #include "botgate/platforms/qq/qq_sender.hpp"
 
-#include "botgate/net/http_client.hpp"
 #include "botgate/net/query_string.hpp"
 #include "botgate/net/token_call.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
 #include "botgate/platforms/qq/qq_markup.hpp"
-#include "botgate/platforms/qq/qq_token.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
@@ -18,9 +16,6 @@ namespace {
 
 namespace json = boost::json;
 
-// Fetched again 60 s before expiry: QQ hands out a new token during the last 60 s while the old one
-// stays valid (notes 2.1).
-constexpr std::chrono::seconds kRefreshMargin{60};
 // QQ's message may be long; enough of it for the log.
 constexpr std::size_t kMaxMessage = 200;
 
@@ -185,29 +180,12 @@ Result<SentMessage> read_qq_send_response(const HttpResponse& response) {
   return Error{errc::platform_rejected, detail};
 }
 
+QqSender::QqSender(std::shared_ptr<QqApi> api) : api_(std::move(api)) {}
+
 QqSender::QqSender(QqConfig config, platforms::PlatformServices& services)
-    : config_(std::move(config)),
-      http_(services.http),
-      tokens_(services.executor, services.store, "qq:" + config_.app_id, config_.app_secret,
-              qq_token_fetcher(services.http, config_), kRefreshMargin) {}
+    : QqSender(std::make_shared<QqApi>(std::move(config), services)) {}
 
-asio::awaitable<Result<void>> QqSender::prepare() {
-  auto token = co_await tokens_.get();
-  if (!token) co_return token.error();
-  co_return Result<void>{};
-}
-
-asio::awaitable<Result<HttpResponse>> QqSender::post(std::string url, std::string body,
-                                                     std::string token, bool idempotent) {
-  HttpRequest request{http::verb::post, "/", 11};
-  request.set(http::field::authorization, qq_authorization(token));
-  request.set("X-Union-Appid", config_.app_id);
-  request.set(http::field::content_type, "application/json");
-  request.body() = std::move(body);
-  net::RequestOptions options;
-  options.idempotent = idempotent;
-  co_return co_await http_.send(std::move(url), std::move(request), options);
-}
+asio::awaitable<Result<void>> QqSender::prepare() { co_return co_await api_->check_token(); }
 
 asio::awaitable<Result<SentMessage>> QqSender::send(const OutgoingMessage& message) {
   const auto kind = qq_target_kind(message);
@@ -232,64 +210,16 @@ asio::awaitable<Result<SentMessage>> QqSender::send(const OutgoingMessage& messa
     (*body)["msg_seq"] = qq_msg_seq(message.idempotency_key);
   }
   const std::string text = json::serialize(*body);
-  const std::string url = config_.api_base + qq_send_path(*kind, message.chat_id);
+  const std::string path = qq_send_path(*kind, message.chat_id);
 
   auto send_with = [&](const std::string& token) -> asio::awaitable<Result<SentMessage>> {
     // msg_id + msg_seq: QQ answers a second copy with 40054005 instead of delivering it. A
     // message without msg_id (a proactive channel message) has no such key.
-    auto response = co_await post(url, text, token, !message.reply_to.empty());
+    auto response = co_await api_->post(path, text, token, !message.reply_to.empty());
     if (!response) co_return response.error();
     co_return read_qq_send_response(*response);
   };
-  co_return co_await net::call_with_token(tokens_, config_.bot_name, send_with);
-}
-
-asio::awaitable<Result<std::string>> QqSender::authorization() {
-  auto token = co_await tokens_.get();
-  if (!token) co_return token.error();
-  co_return qq_authorization(*token);
-}
-
-asio::awaitable<void> QqSender::authorization_rejected(std::string authorization) {
-  const std::string prefix = qq_authorization("");
-  if (authorization.starts_with(prefix)) authorization.erase(0, prefix.size());
-  co_await tokens_.invalidate(std::move(authorization));
-}
-
-asio::awaitable<Result<platforms::GatewayInfo>> QqSender::gateway_info() {
-  auto ask_with = [this](const std::string& token)
-      -> asio::awaitable<Result<platforms::GatewayInfo>> {
-    HttpRequest request{http::verb::get, "/", 11};
-    request.set(http::field::authorization, qq_authorization(token));
-    request.set("X-Union-Appid", config_.app_id);
-    auto response = co_await http_.send(config_.api_base + "/gateway/bot", std::move(request));
-    if (!response) co_return response.error();
-    if (response->result() == http::status::unauthorized) {
-      co_return Error{errc::token_rejected,
-                      "GET /gateway/bot: HTTP 401: " + response->body().substr(0, 200)};
-    }
-    if (response->result_int() >= 500) {
-      co_return Error{errc::platform_unavailable,
-                      "GET /gateway/bot: HTTP " + std::to_string(response->result_int())};
-    }
-    auto body = platforms::parse_object(response->body());
-    const std::string url = body ? platforms::string_at(*body, "url") : std::string();
-    if (url.empty()) {
-      co_return Error{errc::platform_rejected,
-                      "GET /gateway/bot: HTTP " + std::to_string(response->result_int()) +
-                          " without a gateway url: " + response->body().substr(0, 200)};
-    }
-    platforms::GatewayInfo info;
-    info.url = url;
-    info.shards = static_cast<int>(platforms::int_at(*body, "shards").value_or(1));
-    if (const auto* limit = platforms::object_at(*body, "session_start_limit")) {
-      info.max_concurrency =
-          static_cast<int>(platforms::int_at(*limit, "max_concurrency").value_or(1));
-      info.identifies_left = static_cast<int>(platforms::int_at(*limit, "remaining").value_or(-1));
-    }
-    co_return info;
-  };
-  co_return co_await net::call_with_token(tokens_, config_.bot_name, ask_with);
+  co_return co_await net::call_with_token(api_->tokens(), api_->bot_name(), send_with);
 }
 
 }  // namespace botgate::qq

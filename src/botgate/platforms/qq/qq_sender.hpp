@@ -8,14 +8,14 @@
 /// from being posted twice. Since 2025-04-21 groups and single chats take only replies (notes 6.2).
 
 #include "botgate/core/platform.hpp"
-#include "botgate/net/token_cache.hpp"
 #include "botgate/platforms/common/registry.hpp"
-#include "botgate/platforms/common/sharded_gateway.hpp"
+#include "botgate/platforms/qq/qq_api.hpp"
 #include "botgate/platforms/qq/qq_config.hpp"
 #include "botgate/platforms/qq/qq_events.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,15 +37,13 @@ std::vector<OutgoingMessage> merge_passive_replies(std::vector<OutgoingMessage> 
 /// Thread safety: every call on the bot's strand (PlatformServices::executor).
 class QqSender final : public Sender {
  public:
-  /// The access token lives in a TokenCache stored as "qq:<app_id>", fetched again 60 s before it
-  /// expires (inside QQ's overlap, notes 2.1).
+  explicit QqSender(std::shared_ptr<QqApi> api);
+  /// With an API client of its own.
   QqSender(QqConfig config, platforms::PlatformServices& services);
 
   /// Fetches the access token.
   asio::awaitable<Result<void>> prepare() override;
-  std::optional<SystemTime> token_expires_at() const override {
-    return tokens_.expires_at();
-  }
+  std::optional<SystemTime> token_expires_at() const override { return api_->token_expires_at(); }
   /// Sends one message; a token QQ rejects is fetched anew and the send tried once more.
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
   /// merge_passive_replies().
@@ -53,25 +51,10 @@ class QqSender final : public Sender {
     return merge_passive_replies(std::move(replies));
   }
 
-  /// "QQBot <access token>", what the gateway's identify and resume carry (fetched, or
-  /// refreshed, as needed: it may have expired while the gateway was disconnected).
-  asio::awaitable<Result<std::string>> authorization();
-  /// QQ refused `authorization` (gateway close code 4004): its token is dropped from the cache,
-  /// so the next authorization() fetches a new one.
-  asio::awaitable<void> authorization_rejected(std::string authorization);
-  /// GET /gateway/bot (notes 4.2): the WebSocket URL, recommended shards, max_concurrency.
-  asio::awaitable<Result<platforms::GatewayInfo>> gateway_info();
-
-  /// How many token fetches ran (tests).
-  int token_fetches() const noexcept { return tokens_.fetch_count(); }
+  QqApi& api() noexcept { return *api_; }
 
  private:
-  asio::awaitable<Result<HttpResponse>> post(std::string url, std::string body, std::string token,
-                                             bool idempotent);
-
-  QqConfig config_;
-  net::HttpClient& http_;
-  net::TokenCache tokens_;
+  std::shared_ptr<QqApi> api_;
 };
 
 /// The chat kind that `message` is sent to: the QqChatKind named by reply_context, else channel for
