@@ -85,7 +85,7 @@ test: deps browser-deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja $
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2
-	cmake --build $(BUILD_DIR) -j $(JOBS) --target botgate botgate_ping_bot
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target botgate botgate_ping_bot botgate_toy_bot
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 -L integration
 	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target botgate_fuzzers
 	cd $(FUZZ_BUILD_DIR) && ctest --output-on-failure -j 2 -L fuzz --timeout 300

@@ -8,6 +8,7 @@
 #include "botgate/platforms/discord/discord_config.hpp"
 #include "botgate/platforms/feishu/feishu_config.hpp"
 #include "botgate/platforms/qq/qq_config.hpp"
+#include "botgate/platforms/sandbox/sandbox_platform.hpp"
 #include "botgate/platforms/wecom/wecom_config.hpp"
 
 #include <cstddef>
@@ -21,11 +22,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The platforms of platforms/all_platforms.cpp with their keys; the loader never calls `make`.
   static const platforms::PlatformRegistry registry = [] {
     platforms::PlatformRegistry r;
-    r.add({"feishu", "https://open.feishu.cn", feishu::feishu_settings(), {}});
-    r.add({"lark", "https://open.larksuite.com", feishu::feishu_settings(), {}});
-    r.add({"wecom", wecom::kDefaultApiBase, wecom::wecom_settings(), {}});
-    r.add({"discord", discord::kDefaultApiBase, discord::discord_settings(), {}});
-    r.add({"qq", qq::kDefaultApiBase, qq::qq_settings(), {}});
+    r.add({"feishu", "https://open.feishu.cn", feishu::feishu_settings(), {}, {}});
+    r.add({"lark", "https://open.larksuite.com", feishu::feishu_settings(), {}, {}});
+    r.add({"wecom", wecom::kDefaultApiBase, wecom::wecom_settings(), {}, {}});
+    r.add({"discord", discord::kDefaultApiBase, discord::discord_settings(), {}, {}});
+    r.add({"qq", qq::kDefaultApiBase, qq::qq_settings(), {}, {}});
+    r.add(platforms::sandbox_descriptor());  // a built-in bot: its name and platform are taken
     return r;
   }();
   // Some of the variables examples/botgate.toml names are set, the others are not.

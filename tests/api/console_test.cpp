@@ -124,7 +124,7 @@ class ConsoleRoutes : public ::testing::Test {
     BotParts parts;
     parts.webhook = std::make_unique<JsonWebhook>();
     parts.sender = std::make_unique<test::RecordingSender>();
-    parts.webhook_public = false;  // as the real sandbox's
+    parts.webhook_public = false;  // as the wiring makes a built-in bot's
     runtime_->add_bot("sandbox", "sandbox", runtime_->make_bot_strand(), std::move(parts));
     add_console(router_, *runtime_, access_, "sandbox");
     add_log_api(router_, runtime_->message_log(), access_);
@@ -188,6 +188,7 @@ TEST_F(ConsoleRoutes, AMessageTypedInThePageIsAnsweredAndLogged) {
   EXPECT_EQ(bot.at("name").as_string(), "sandbox");
   EXPECT_EQ(bot.at("events_in").to_number<int>(), 1);
   EXPECT_TRUE(bot.at("webhook_path").is_null()) << "the sandbox is reached through the API only";
+  EXPECT_EQ(bot.at("concurrency").to_number<std::size_t>(), RuntimeOptions{}.inbox_concurrency);
 }
 
 TEST_F(ConsoleRoutes, TheDataNeedsTheTokenButThePageDoesNot) {

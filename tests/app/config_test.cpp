@@ -1,6 +1,7 @@
 #include "botgate/app/config.hpp"
 
 #include "botgate/platforms/common/registry.hpp"
+#include "botgate/platforms/sandbox/sandbox_platform.hpp"
 
 #include <gtest/gtest.h>
 
@@ -37,6 +38,7 @@ platforms::PlatformRegistry test_registry() {
   platforms::PlatformRegistry registry;
   registry.add(feishu_like("feishu"));
   registry.add(feishu_like("lark"));
+  registry.add(platforms::sandbox_descriptor());  // a platform with a built-in bot
   return registry;
 }
 
@@ -330,6 +332,70 @@ TEST(ConfigTest, BotNameRules) {
                "bot[1].name", "duplicate bot name 'a' (first used on line 2)");
   expect_error("[[bot]]\nname = \"sandbox\"\n" + creds, 2, "bot[0].name",
                "'sandbox' is the web console's built-in sandbox bot");
+}
+
+TEST(ConfigTest, ABuiltInBotsNameIsTheOneItsPlatformDeclares) {
+  // Read from the declaration (PlatformDescriptor::builtin_bot), not from a name in the loader.
+  auto registry = test_registry();
+  platforms::PlatformDescriptor toy = feishu_like("toy");
+  toy.builtin_bot = platforms::BuiltinBot{"toy-bot", "the toy platform's own bot"};
+  registry.add(std::move(toy));
+  const std::map<std::string, std::string> environment;
+  const std::string creds = "platform = \"feishu\"\napp_id = \"x\"\napp_secret = \"y\"\n";
+  try {
+    parse_config("[[bot]]\nname = \"toy-bot\"\n" + creds, "test.toml", registry, &environment);
+    ADD_FAILURE() << "the name of toy's built-in bot was accepted";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(error.key(), "bot[0].name");
+    EXPECT_NE(std::string(error.what()).find("'toy-bot' is the toy platform's own bot; choose "
+                                             "another name"),
+              std::string::npos)
+        << error.what();
+  }
+  // Another bot may be called "toy": platform names are not bot names.
+  EXPECT_EQ(parse_config("[[bot]]\nname = \"toy\"\n" + creds, "test.toml", registry, &environment)
+                .bots.size(),
+            1u);
+}
+
+TEST(ConfigTest, RulePlatformsAreEveryRegisteredPlatform) {
+  auto registry = test_registry();
+  registry.add(feishu_like("toy"));  // as a program built on the library adds one
+  const std::map<std::string, std::string> environment;
+  const auto config = parse_config(
+      "[[rule]]\nmatch = \"a\"\nreply = \"b\"\nplatforms = [\"toy\", \"sandbox\", \"lark\"]\n",
+      "test.toml", registry, &environment);
+  ASSERT_EQ(config.rules.size(), 1u);
+  EXPECT_EQ(config.rules[0].platforms, (std::vector<std::string>{"toy", "sandbox", "lark"}));
+  expect_error("[[rule]]\nmatch = \"a\"\nreply = \"b\"\nplatforms = [\"toy\"]\n", 4,
+               "rule[0].platforms[0]", "unknown platform 'toy' (known: feishu, lark, sandbox)");
+}
+
+TEST(ConfigTest, APlatformWithABuiltInBotIsNotConfigured) {
+  expect_error("[[bot]]\nname = \"chat\"\nplatform = \"sandbox\"\n", 3, "bot[0].platform",
+               "platform 'sandbox' has only its built-in bot 'sandbox' (the web console's "
+               "built-in sandbox bot), which botgate creates itself (platforms for a [[bot]]: "
+               "feishu, lark)");
+}
+
+TEST(ConfigTest, ConcurrencyIsPerBot) {
+  const std::string bot = "[[bot]]\nname = \"a\"\nplatform = \"feishu\"\napp_id = \"x\"\n"
+                          "app_secret = \"y\"\n";
+  EXPECT_EQ(parse(bot).bots.at(0).inbox_concurrency, 0u) << "not written: the runtime's default";
+  EXPECT_EQ(parse(bot + "concurrency = 64\n").bots.at(0).inbox_concurrency, 64u);
+  EXPECT_EQ(parse(bot + "concurrency = 1\n").bots.at(0).inbox_concurrency, 1u);
+  EXPECT_EQ(parse(bot + "concurrency = 4096\n").bots.at(0).inbox_concurrency, 4096u);
+  expect_error(bot + "concurrency = 0\n", 6, "bot[0].concurrency", "must be 1..4096");
+  expect_error(bot + "concurrency = 4097\n", 6, "bot[0].concurrency", "must be 1..4096");
+  expect_error(bot + "concurrency = -3\n", 6, "bot[0].concurrency", "must be 1..4096");
+  expect_error(bot + "concurrency = \"64\"\n", 6, "bot[0].concurrency",
+               "must be an integer, not a string");
+  // Two bots, each its own.
+  const auto config = parse(bot + "concurrency = 8\n\n[[bot]]\nname = \"b\"\nplatform = \"lark\"\n"
+                                  "app_id = \"x\"\napp_secret = \"y\"\nconcurrency = 2\n");
+  ASSERT_EQ(config.bots.size(), 2u);
+  EXPECT_EQ(config.bots[0].inbox_concurrency, 8u);
+  EXPECT_EQ(config.bots[1].inbox_concurrency, 2u);
 }
 
 TEST(ConfigTest, DuplicateNameCountsSkippedBots) {

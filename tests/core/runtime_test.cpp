@@ -180,6 +180,19 @@ class Harness {
   RecordingSender* sender_ = nullptr;
 };
 
+TEST(RuntimeTest, ABotsConcurrencyIsItsOwnOrTheDefault) {
+  RuntimeOptions options = fast_options();
+  options.inbox_concurrency = 7;
+  Harness h(options);
+  BotParts parts;
+  parts.sender = std::make_unique<RecordingSender>();
+  parts.inbox_concurrency = 3;  // what the wiring sets from [[bot]] concurrency
+  h.runtime_->add_bot("busy", "sandbox", h.runtime_->make_bot_strand(), std::move(parts));
+  std::map<std::string, std::size_t> concurrency;
+  for (const BotStatus& bot : h.runtime_->status()) concurrency[bot.name] = bot.inbox_concurrency;
+  EXPECT_EQ(concurrency, (std::map<std::string, std::size_t>{{"bot", 7}, {"busy", 3}}));
+}
+
 TEST(RuntimeTest, EventIsAnsweredInItsConversation) {
   Harness h;
   h.runtime_->start();

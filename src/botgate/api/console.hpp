@@ -11,7 +11,8 @@
 
 namespace botgate::api {
 
-/// `sandbox_bot` names the runtime's sandbox bot, whose callback takes the typed messages.
+/// `sandbox_bot` names the runtime's built-in bot whose callback takes the typed messages (the
+/// wiring finds it from the platforms' declarations); an unknown or empty name answers 404.
 void add_console(net::Router& router, Runtime& runtime, const ApiAccess& access,
                  std::string sandbox_bot);
 

@@ -31,6 +31,7 @@ json::object bot_status_json(const BotStatus& bot, const QueueDepth& depth) {
   out["ready"] = bot.ready;
   out["last_error"] = bot.last_error;
   out["webhook_path"] = bot.has_webhook ? json::value("/webhook/" + bot.name) : json::value();
+  out["concurrency"] = bot.inbox_concurrency;
   out["events_in"] = bot.events_in;
   out["messages_sent"] = bot.messages_sent;
   out["send_failures"] = bot.send_failures;

@@ -24,11 +24,6 @@ constexpr int kOk = 0;
 constexpr int kFailure = 1;
 constexpr int kUsage = 2;
 
-Config load(const std::string& path) {
-  platforms::PlatformRegistry registry;
-  platforms::register_all_platforms(registry);
-  return load_config(path, registry);
-}
 
 /// The message `botgate send` delivers: text, markdown, or an image (as a data: URL, which
 /// the platforms that take image bytes upload) with an optional caption.
@@ -65,7 +60,8 @@ void log_warnings(const Config& config) {
 
 }  // namespace
 
-int run_cli(int argc, char** argv, const GatewaySetup& setup) {
+int run_cli(int argc, char** argv, const GatewaySetup& setup,
+            const PlatformSetup& add_platforms) {
   CLI::App cli{"botgate: one chat-bot gateway for QQ, Discord, Feishu, Lark and WeCom"};
   cli.require_subcommand(1);
   std::string config_path;
@@ -107,11 +103,14 @@ int run_cli(int argc, char** argv, const GatewaySetup& setup) {
   }
 
   try {
-    Config config = load(config_path);
+    platforms::PlatformRegistry registry;
+    platforms::register_all_platforms(registry);
+    if (add_platforms) add_platforms(registry);
+    Config config = load_config(config_path, registry);
     setup_logging(config.log.level, config.log.format);
     log_warnings(config);
     if (check->parsed()) {
-      Gateway gateway(config);  // builds every bot: platform values and rules are checked too
+      Gateway gateway(config, registry);  // builds every bot: platform values, rules too
       if (setup) setup(gateway);
       std::vector<std::string> warnings = config.warnings;
       warnings.insert(warnings.end(), gateway.skipped().begin(), gateway.skipped().end());
@@ -122,7 +121,7 @@ int run_cli(int argc, char** argv, const GatewaySetup& setup) {
       for (const std::string& warning : warnings) std::cout << "warning: " << warning << "\n";
       return online ? gateway.check_online() : kOk;
     }
-    Gateway gateway(config);
+    Gateway gateway(config, registry);
     if (setup) setup(gateway);
     if (send->parsed()) {
       auto message = outgoing_for_cli(text, as_markdown, image_file);

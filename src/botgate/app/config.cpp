@@ -117,6 +117,10 @@ std::string check_store_url(std::string_view url) {
   return {};
 }
 
+/// [[bot]] concurrency: chats handled at once. Each holds an event (and its handler's work) in
+/// memory; past a few thousand a bot only queues more in memory than the store would.
+constexpr std::int64_t kMaxConcurrency = 4096;
+
 bool is_bot_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
@@ -499,9 +503,9 @@ class Loader {
         fail(*name_node, prefix + ".name",
              "'" + name + "' must be lower-case letters, digits and '-' ([a-z0-9-]+)");
       }
-      if (name == "sandbox") {
+      if (const auto* owner = registry_.builtin_bot_owner(name)) {
         fail(*name_node, prefix + ".name",
-             "'sandbox' is the web console's built-in sandbox bot; choose another name");
+             "'" + name + "' is " + owner->builtin_bot->description + "; choose another name");
       }
       if (const auto [it, inserted] = seen.try_emplace(name, line_of(*name_node)); !inserted) {
         fail(*name_node, prefix + ".name",
@@ -517,7 +521,15 @@ class Loader {
       const auto* descriptor = registry_.find(platform);
       if (descriptor == nullptr) {
         fail(*platform_node, prefix + ".platform",
-             "unknown platform '" + platform + "' (known: " + join(registry_.names()) + ")");
+             "unknown platform '" + platform + "' (known: " +
+                 join(registry_.configurable_names()) + ")");
+      }
+      if (descriptor->builtin_bot) {
+        fail(*platform_node, prefix + ".platform",
+             "platform '" + platform + "' has only its built-in bot '" +
+                 descriptor->builtin_bot->name + "' (" + descriptor->builtin_bot->description +
+                 "), which botgate creates itself (platforms for a [[bot]]: " +
+                 join(registry_.configurable_names()) + ")");
       }
 
       BotSettings bot;
@@ -544,6 +556,16 @@ class Loader {
         const auto& node = *node_ptr;
         const auto path = prefix + "." + std::string(key);
         if (key == "name" || key == "platform") {
+          continue;
+        }
+        if (key == "concurrency") {
+          const auto concurrency = integer_at(node, path);
+          if (concurrency < 1 || concurrency > kMaxConcurrency) {
+            fail(node, path,
+                 "must be 1.." + std::to_string(kMaxConcurrency) +
+                     " (how many of the bot's chats are handled at once)");
+          }
+          bot.inbox_concurrency = static_cast<std::size_t>(concurrency);
           continue;
         }
         if (key == "api_base" || key == "proxy") {
@@ -623,7 +645,7 @@ class Loader {
   }
 
   static std::string known_bot_keys(const platforms::PlatformDescriptor& descriptor) {
-    std::vector<std::string> keys = {"name", "platform", "api_base", "proxy"};
+    std::vector<std::string> keys = {"name", "platform", "api_base", "proxy", "concurrency"};
     for (const auto& spec : descriptor.settings) {
       keys.push_back(spec.key);
     }
@@ -658,11 +680,9 @@ class Loader {
         const auto* array = node->as_array();
         for (std::size_t j = 0; j < rule.platforms.size(); ++j) {
           const auto& platform = rule.platforms[j];
-          if (platform != "sandbox" && registry_.find(platform) == nullptr) {
-            auto known = registry_.names();
-            known.emplace_back("sandbox");
+          if (registry_.find(platform) == nullptr) {
             fail(*array->get(j), prefix + ".platforms[" + std::to_string(j) + "]",
-                 "unknown platform '" + platform + "' (known: " + join(known) + ")");
+                 "unknown platform '" + platform + "' (known: " + join(registry_.names()) + ")");
           }
         }
       }

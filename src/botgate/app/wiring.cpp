@@ -15,7 +15,6 @@
 #include "botgate/net/http_server.hpp"
 #include "botgate/net/url.hpp"
 #include "botgate/platforms/common/registry.hpp"
-#include "botgate/platforms/sandbox/sandbox_platform.hpp"
 #include "botgate/store/sqlite_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -45,21 +44,21 @@ std::unique_ptr<Store> make_store(const Config& config) {
 }  // namespace
 
 struct Gateway::Impl {
-  explicit Impl(const Config& cfg) : config(cfg), io(threads_for(cfg)) {
-    platforms::register_all_platforms(registry);
+  Impl(const Config& cfg, const platforms::PlatformRegistry& platforms)
+      : config(cfg), io(threads_for(cfg)), registry(platforms) {
     store = make_store(config);
     build_chain();
     runtime = std::make_unique<Runtime>(io, *store, chain);
     for (const BotSettings& settings : config.bots) add_bot(settings);
-    add_sandbox_bot();
+    add_builtin_bots();
     // With [api] listen the console and the API have a server of their own, and the public
     // one ([server] listen) serves only the webhooks and the health checks.
     net::Router& api_routes = config.api.listen.empty() ? router : api_router;
     api::add_health_routes(router, *runtime, api_access);
     api::add_status_api(api_routes, *runtime, api_access,
-                        {registry.names(), std::chrono::system_clock::now()});
+                        {registry.configurable_names(), std::chrono::system_clock::now()});
     api::add_log_api(api_routes, runtime->message_log(), api_access);
-    api::add_console(api_routes, *runtime, api_access, platforms::kSandboxBot);
+    api::add_console(api_routes, *runtime, api_access, console_bot());
     router.add_answering("/webhook/{name}", {},
                          [this](const HttpRequest& request,
                                 std::string name) -> asio::awaitable<HttpAnswer> {
@@ -67,10 +66,27 @@ struct Gateway::Impl {
                          });
   }
 
-  void add_sandbox_bot() {
-    auto strand = runtime->make_bot_strand();
-    runtime->add_bot(platforms::kSandboxBot, platforms::kSandboxPlatform, strand,
-                     platforms::make_sandbox_parts({registry.names()}));
+  /// The bots that platforms declare for themselves (the console's sandbox): no [[bot]] table,
+  /// and a callback the runtime takes only through the API.
+  void add_builtin_bots() {
+    for (const platforms::PlatformDescriptor* platform : registry.with_builtin_bot()) {
+      BotSettings settings;
+      settings.name = platform->builtin_bot->name;
+      settings.platform = platform->name;
+      auto strand = runtime->make_bot_strand();
+      platforms::PlatformServices services{strand, http_client_for(config.proxy_url), *store,
+                                           config.proxy_url, registry.configurable_names()};
+      BotParts parts = platform->make(settings, services);
+      parts.webhook_public = false;
+      runtime->add_bot(settings.name, platform->name, strand, std::move(parts));
+    }
+  }
+
+  /// The console's chat goes to the built-in bot (botgate registers one, the sandbox's; were
+  /// there more, the first by platform name). None: its route answers 404, as for no bot.
+  std::string console_bot() const {
+    const auto platforms = registry.with_builtin_bot();
+    return platforms.empty() ? std::string() : platforms.front()->builtin_bot->name;
   }
 
   /// The API token (configured, or made at the first start and kept in the store), read before
@@ -145,7 +161,8 @@ struct Gateway::Impl {
     }
     auto strand = runtime->make_bot_strand();
     const std::string proxy = settings.proxy.empty() ? config.proxy_url : settings.proxy;
-    platforms::PlatformServices services{strand, http_client_for(proxy), *store, proxy};
+    platforms::PlatformServices services{strand, http_client_for(proxy), *store, proxy,
+                                         registry.configurable_names()};
     BotParts parts;
     try {
       parts = platform->make(settings, services);
@@ -156,6 +173,7 @@ struct Gateway::Impl {
     } catch (const std::invalid_argument& e) {
       throw ConfigError(config.file, line, "bot '" + settings.name + "'", e.what());
     }
+    if (settings.inbox_concurrency > 0) parts.inbox_concurrency = settings.inbox_concurrency;
     runtime->add_bot(settings.name, settings.platform, strand, std::move(parts));
     spdlog::info("bot {} ({}): callback URL path /webhook/{}", settings.name, settings.platform,
                  settings.name);
@@ -175,7 +193,19 @@ struct Gateway::Impl {
   bool started = false;  // run(), check_online() or send_one() began: the chain is read-only
 };
 
-Gateway::Gateway(const Config& config) : impl_(std::make_unique<Impl>(config)) {}
+namespace {
+
+platforms::PlatformRegistry botgate_platforms() {
+  platforms::PlatformRegistry registry;
+  platforms::register_all_platforms(registry);
+  return registry;
+}
+
+}  // namespace
+
+Gateway::Gateway(const Config& config) : Gateway(config, botgate_platforms()) {}
+Gateway::Gateway(const Config& config, const platforms::PlatformRegistry& platforms)
+    : impl_(std::make_unique<Impl>(config, platforms)) {}
 Gateway::~Gateway() = default;
 
 const std::vector<std::string>& Gateway::skipped() const { return impl_->skipped; }

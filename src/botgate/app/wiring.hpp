@@ -10,16 +10,23 @@
 #include <string>
 #include <vector>
 
-namespace botgate::app {
+namespace botgate::platforms {
+class PlatformRegistry;
+}
 
-class Gateway;
+namespace botgate::app {
 
 /// A running botgate: io_context, store, runtime, server.
 class Gateway {
  public:
-  /// Builds everything (no sockets yet). Throws ConfigError for values only the modules can
+  /// Builds everything (no sockets yet) with botgate's own platforms
+  /// (platforms::register_all_platforms). Throws ConfigError for values only the modules can
   /// judge (a rule's RE2 pattern, a platform key's value), std::runtime_error for the store.
   explicit Gateway(const Config& config);
+  /// The same with `platforms`, which must be the registry `config` was read with: botgate's
+  /// own and those a program built on the library added (run_cli's PlatformSetup). Every
+  /// platform that declares a built-in bot gets it (the console's sandbox).
+  Gateway(const Config& config, const platforms::PlatformRegistry& platforms);
   ~Gateway();
 
   /// Adds a C++ handler to the chain, after the built-in ones (rules, forward, echo): it sees

@@ -1,6 +1,7 @@
 #pragma once
 /// One [[bot]] table of the config, as its platform's factory receives it.
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -30,6 +31,9 @@ struct BotSettings {
   std::string platform;  // "feishu", "lark", ...
   std::string api_base;  // empty: the platform's default
   std::string proxy;     // empty: the global [proxy] url (may be empty too)
+  /// `concurrency`: how many of the bot's chats have their events handled at once (each chat's
+  /// in order); 0 when not written: the runtime's default.
+  std::size_t inbox_concurrency = 0;
   /// The platform's own keys (app_id, app_secret, ...), validated against its SettingSpecs,
   /// with ${VAR} already substituted.
   std::map<std::string, SettingValue> values;

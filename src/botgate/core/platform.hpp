@@ -95,13 +95,16 @@ class Sender {
 /// One configured bot's platform parts, built by the platform's factory.
 struct BotParts {
   std::unique_ptr<WebhookHandler> webhook;  // null when the bot has no callback URL
-  /// The webhook answers at /webhook/<name>. False for the sandbox, whose "callback" takes the
-  /// console's messages only through the API, behind its token.
+  /// The webhook answers at /webhook/<name>. False for a built-in bot (the console's sandbox),
+  /// whose callback the runtime takes only through the API, behind its token
+  /// (Runtime::WebhookRoute::api); the wiring sets it from the platform's declaration
+  /// (platforms::PlatformDescriptor::builtin_bot).
   bool webhook_public = true;
   std::unique_ptr<Sender> sender;
   /// Gateway connections (one per shard); empty for callback-only platforms.
   std::vector<std::unique_ptr<EventSource>> sources;
-  /// How many of its chats have their events handled at once; 0: RuntimeOptions's.
+  /// How many of its chats have their events handled at once; 0: RuntimeOptions's. The wiring
+  /// sets it from the bot's `concurrency` key.
   std::size_t inbox_concurrency = 0;
 };
 

@@ -171,6 +171,7 @@ std::vector<BotStatus> Runtime::status() const {
     s.send_failures = bot->send_failures;
     s.delivery_uncertain = bot->delivery_uncertain;
     s.has_webhook = bot->parts.webhook != nullptr && bot->parts.webhook_public;
+    s.inbox_concurrency = bot->inbox_concurrency;
     s.callbacks_rejected = bot->callbacks_rejected;
     const RateLimitWaits in_sender = bot->parts.sender->rate_limit_waits();
     s.rate_limit_waits = bot->rate_limit_waits + in_sender.count;

@@ -55,6 +55,7 @@ struct BotStatus {
   bool ready = false;          // the sender is prepared (token fetched)
   std::string last_error;      // why it is not ready, or the last send failure
   bool has_webhook = false;    // it has a public callback URL, /webhook/<name>
+  std::size_t inbox_concurrency = 0;  // how many of its chats are handled at once
   std::uint64_t events_in = 0;
   std::uint64_t messages_sent = 0;
   std::uint64_t send_failures = 0;

@@ -48,5 +48,27 @@ TEST(PlatformRegistryTest, RejectsDuplicatesAndEmptyNames) {
   EXPECT_EQ(registry.names(), (std::vector<std::string>{"qq"}));
 }
 
+TEST(PlatformRegistryTest, BuiltInBotsAreDeclaredByTheirPlatform) {
+  PlatformRegistry registry;
+  registry.add(descriptor("qq"));
+  PlatformDescriptor console = descriptor("console");
+  console.builtin_bot = BuiltinBot{"chat", "the console's chat"};
+  registry.add(console);
+  EXPECT_EQ(registry.names(), (std::vector<std::string>{"console", "qq"}));
+  EXPECT_EQ(registry.configurable_names(), (std::vector<std::string>{"qq"}));
+  ASSERT_EQ(registry.with_builtin_bot().size(), 1u);
+  EXPECT_EQ(registry.with_builtin_bot()[0]->name, "console");
+  ASSERT_NE(registry.builtin_bot_owner("chat"), nullptr);
+  EXPECT_EQ(registry.builtin_bot_owner("chat")->name, "console");
+  EXPECT_EQ(registry.builtin_bot_owner("console"), nullptr) << "a platform name is no bot name";
+  EXPECT_EQ(registry.builtin_bot_owner("qq"), nullptr);
+
+  // One built-in bot name, one platform.
+  PlatformDescriptor other = descriptor("other");
+  other.builtin_bot = BuiltinBot{"chat", "another chat"};
+  EXPECT_THROW(registry.add(other), std::invalid_argument);
+  EXPECT_EQ(registry.find("other"), nullptr);
+}
+
 }  // namespace
 }  // namespace botgate::platforms

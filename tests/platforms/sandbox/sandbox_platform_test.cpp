@@ -5,6 +5,8 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace botgate::platforms {
 namespace {
 
@@ -87,11 +89,31 @@ namespace botgate::platforms {
 namespace {
 
 TEST(SandboxParts, TheCallbackIsNotPublic) {
-  // The console's messages come through the API behind its token, never /webhook/sandbox.
+  // The console's messages come through the API behind its token, never /webhook/sandbox:
+  // the platform declares its one bot built in, and the wiring makes such a bot's callback
+  // API-only (BotParts::webhook_public; tests/integration/test_console.py posts to
+  // /webhook/sandbox and gets 404).
+  const PlatformDescriptor descriptor = sandbox_descriptor();
+  EXPECT_EQ(descriptor.name, "sandbox");
+  ASSERT_TRUE(descriptor.builtin_bot);
+  EXPECT_EQ(descriptor.builtin_bot->name, "sandbox");
+  EXPECT_NE(descriptor.builtin_bot->description.find("sandbox"), std::string::npos);
+  EXPECT_TRUE(descriptor.settings.empty()) << "a built-in bot has no [[bot]] keys";
   const BotParts parts = make_sandbox_parts({});
   EXPECT_TRUE(parts.webhook);
   EXPECT_TRUE(parts.sender);
-  EXPECT_FALSE(parts.webhook_public);
+}
+
+TEST(SandboxParts, IsRegisteredWithEveryPlatform) {
+  PlatformRegistry registry;
+  register_all_platforms(registry);
+  const PlatformDescriptor* sandbox = registry.builtin_bot_owner("sandbox");
+  ASSERT_NE(sandbox, nullptr);
+  EXPECT_EQ(sandbox->name, "sandbox");
+  EXPECT_EQ(registry.with_builtin_bot().size(), 1u);
+  const auto configurable = registry.configurable_names();
+  EXPECT_EQ(std::find(configurable.begin(), configurable.end(), "sandbox"), configurable.end());
+  EXPECT_EQ(configurable.size() + 1, registry.names().size());
 }
 
 }  // namespace

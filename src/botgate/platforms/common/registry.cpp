@@ -10,11 +10,18 @@ void PlatformRegistry::add(PlatformDescriptor descriptor) {
   if (descriptor.name.empty()) {
     throw std::invalid_argument("platform registry: empty platform name");
   }
-  auto name = descriptor.name;
-  const auto [it, inserted] = platforms_.try_emplace(std::move(name), std::move(descriptor));
-  if (!inserted) {
-    throw std::invalid_argument("platform registry: '" + it->first + "' registered twice");
+  if (platforms_.contains(descriptor.name)) {
+    throw std::invalid_argument("platform registry: '" + descriptor.name + "' registered twice");
   }
+  if (descriptor.builtin_bot) {
+    if (const PlatformDescriptor* owner = builtin_bot_owner(descriptor.builtin_bot->name)) {
+      throw std::invalid_argument("platform registry: built-in bot '" +
+                                  descriptor.builtin_bot->name + "' of '" + descriptor.name +
+                                  "' is already the built-in bot of '" + owner->name + "'");
+    }
+  }
+  auto name = descriptor.name;
+  platforms_.emplace(std::move(name), std::move(descriptor));
 }
 
 const PlatformDescriptor* PlatformRegistry::find(const std::string& name) const {
@@ -29,6 +36,29 @@ std::vector<std::string> PlatformRegistry::names() const {
     result.push_back(name);
   }
   return result;
+}
+
+std::vector<std::string> PlatformRegistry::configurable_names() const {
+  std::vector<std::string> result;
+  for (const auto& [name, descriptor] : platforms_) {
+    if (!descriptor.builtin_bot) result.push_back(name);
+  }
+  return result;
+}
+
+std::vector<const PlatformDescriptor*> PlatformRegistry::with_builtin_bot() const {
+  std::vector<const PlatformDescriptor*> result;
+  for (const auto& [name, descriptor] : platforms_) {
+    if (descriptor.builtin_bot) result.push_back(&descriptor);
+  }
+  return result;
+}
+
+const PlatformDescriptor* PlatformRegistry::builtin_bot_owner(const std::string& bot) const {
+  for (const auto& [name, descriptor] : platforms_) {
+    if (descriptor.builtin_bot && descriptor.builtin_bot->name == bot) return &descriptor;
+  }
+  return nullptr;
 }
 
 }  // namespace botgate::platforms

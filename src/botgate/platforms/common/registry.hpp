@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,23 +27,52 @@ struct PlatformServices {
   /// The bot's HTTP CONNECT proxy ("http://host:port"), empty for none: gateways open their
   /// WebSocket through it, as `http` sends through it.
   std::string proxy_url = {};
+  /// The platforms a [[bot]] may name (PlatformRegistry::configurable_names()): the sandbox
+  /// offers them as what a typed message may look like.
+  std::vector<std::string> platform_names = {};
 };
 
+/// A bot that botgate creates itself, one per platform that declares it (the console's
+/// sandbox). Its name is taken: no [[bot]] may use it, nor name its platform. Its callback is
+/// reachable only through the API, behind the API token, never at /webhook/<name>. Its
+/// factory gets BotSettings with only `name` and `platform` set.
+struct BuiltinBot {
+  std::string name;
+  /// What the bot is, for the error that refuses its name to a [[bot]]:
+  /// "'<name>' is <description>; choose another name".
+  std::string description;
+};
+
+/// One platform: its name (what `platform = "..."` says), its [[bot]] keys and its factory.
 struct PlatformDescriptor {
   std::string name;
   std::string default_api_base;
   std::vector<SettingSpec> settings;
+  /// Set for a platform that has only a built-in bot (see BuiltinBot); such a platform is not
+  /// configured in [[bot]] tables.
+  std::optional<BuiltinBot> builtin_bot = {};
   /// Builds the bot's parts. Throws std::invalid_argument naming the key for a value that is
   /// present but unusable (an encoding_aes_key of the wrong length); the config loader turns
   /// that into exit status 2.
   std::function<BotParts(const BotSettings&, PlatformServices&)> make;
 };
 
+/// Platforms by name. Filled before the config is read (all_platforms.cpp, then what a
+/// program built on the library adds: app::run_cli's PlatformSetup); read-only afterwards.
 class PlatformRegistry {
  public:
+  /// Throws std::invalid_argument for an empty or taken platform name, or a built-in bot name
+  /// that another platform's built-in bot has.
   void add(PlatformDescriptor descriptor);
   const PlatformDescriptor* find(const std::string& name) const;
+  /// Every platform, sorted: what a rule's `platforms` may name.
   std::vector<std::string> names() const;
+  /// The platforms without a built-in bot, sorted: what a [[bot]]'s `platform` may name.
+  std::vector<std::string> configurable_names() const;
+  /// The platforms with a built-in bot, sorted by platform name.
+  std::vector<const PlatformDescriptor*> with_builtin_bot() const;
+  /// The platform whose built-in bot is named `bot`, or null.
+  const PlatformDescriptor* builtin_bot_owner(const std::string& bot) const;
 
  private:
   std::map<std::string, PlatformDescriptor> platforms_;

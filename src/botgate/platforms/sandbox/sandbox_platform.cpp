@@ -80,9 +80,18 @@ asio::awaitable<Result<SentMessage>> SandboxSender::send(const OutgoingMessage& 
 BotParts make_sandbox_parts(SandboxOptions options) {
   BotParts parts;
   parts.webhook = std::make_unique<SandboxWebhook>(std::move(options));
-  parts.webhook_public = false;
   parts.sender = std::make_unique<SandboxSender>();
   return parts;
+}
+
+PlatformDescriptor sandbox_descriptor() {
+  PlatformDescriptor d;
+  d.name = kSandboxPlatform;
+  d.builtin_bot = BuiltinBot{kSandboxBot, "the web console's built-in sandbox bot"};
+  d.make = [](const BotSettings&, PlatformServices& services) {
+    return make_sandbox_parts({services.platform_names});
+  };
+  return d;
 }
 
 }  // namespace botgate::platforms

@@ -2,10 +2,12 @@
 /// The web console's sandbox chat, as a platform: a message typed in the page is a callback
 /// (`POST /api/v1/sandbox/messages`, behind the API token) that becomes an Event on the same
 /// path as every platform's (dedup, inbox, handlers, outbox); its replies are "delivered" to the
-/// message log, where the page that sent the message reads them. The bot is always there, named
-/// kSandboxBot, and needs no credentials.
+/// message log, where the page that sent the message reads them. The platform declares one
+/// built-in bot, kSandboxBot (PlatformDescriptor::builtin_bot): botgate creates it, it needs no
+/// credentials, and its callback is reachable only through the API.
 
 #include "botgate/core/platform.hpp"
+#include "botgate/platforms/common/registry.hpp"
 
 #include <string>
 #include <vector>
@@ -41,5 +43,9 @@ class SandboxSender final : public Sender {
 };
 
 BotParts make_sandbox_parts(SandboxOptions options);
+
+/// The sandbox as a registered platform: its built-in bot, whose messages may look like any of
+/// PlatformServices::platform_names.
+PlatformDescriptor sandbox_descriptor();
 
 }  // namespace botgate::platforms
