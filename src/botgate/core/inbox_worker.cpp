@@ -39,8 +39,14 @@ asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
       lanes.add(std::move(*items));
     }
     // One runner per lane that may start: each handles its chat's events in order, then the
-    // next waiting chat's, until none waits.
-    while (lanes.has_waiting() && bot.lane_runners < bot.inbox_concurrency) {
+    // next waiting chat's, until none waits. co_spawn may run a runner at once, on this strand,
+    // up to its first wait, and one that finds the bot stopping ends there: counted from
+    // lane_runners as it changes, this loop spun forever without yielding (a hang at SIGTERM).
+    // So the number to start is fixed before the first.
+    const std::size_t may_start =
+        bot.inbox_concurrency > bot.lane_runners ? bot.inbox_concurrency - bot.lane_runners : 0;
+    for (std::size_t started = 0; started < may_start && !stopping_ && lanes.has_waiting();
+         ++started) {
       ++bot.lane_runners;
       ++running_workers_;
       asio::co_spawn(bot.strand, run_lanes(bot), [this, name = bot.name](std::exception_ptr e) {
