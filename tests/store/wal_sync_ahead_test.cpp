@@ -54,11 +54,22 @@ TEST_F(WalSyncAheadTest, ASyncOfTheWalBeforeItStartedOverDoesNotCount) {
   ASSERT_TRUE(synced(sync, 1));
   EXPECT_TRUE(sync.wal_grew(1000));  // and asks for a sync up to 1000
   ASSERT_TRUE(synced(sync, 2));
-  // The checkpoint ran; the next commit starts the WAL over.
+  // The checkpoint ran; the next commit starts the WAL over. While the file cannot be synced
+  // (removed here) the only syncs done are the old WAL's, and they must not count for the new
+  // one. With the file there, a sync of the new WAL asked for by the same call could end before
+  // the call returns, and the answer would rightly be true.
+  fs::remove(path_);
   EXPECT_FALSE(sync.wal_grew(10));
   EXPECT_FALSE(sync.wal_grew(1000)) << "the 1,000 frames synced were of the old WAL";
-  ASSERT_TRUE(synced(sync, 3));
-  EXPECT_TRUE(sync.wal_grew(1010));
+  std::ofstream(path_) << "frames";
+  // Asked again until the failed sync has ended and a new one could start.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (sync.syncs() < 3 && std::chrono::steady_clock::now() < deadline) {
+    (void)sync.wal_grew(1010);
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(sync.syncs(), 3u);
+  EXPECT_TRUE(sync.wal_grew(1020)) << "the new WAL synced up to 1010";
 }
 
 TEST_F(WalSyncAheadTest, WithoutSyncsTheCheckpointWaitsForTwiceItsSizeAtMost) {
