@@ -160,19 +160,25 @@ asio::awaitable<Result<HttpResponse>> DiscordApi::call(const DiscordCall& reques
   co_return error;
 }
 
+asio::awaitable<Result<std::optional<json::object>>> DiscordApi::get_object(std::string path) {
+  DiscordCall request;
+  request.method = http::verb::get;
+  request.route = RouteKey{"GET " + path, ""};
+  request.path = std::move(path);
+  auto response = co_await call(request);
+  if (!response) co_return response.error();
+  co_return parse_object(response->body());
+}
+
 asio::awaitable<Result<void>> DiscordApi::check_token() {
   if (config_.token.empty()) {
     // An interactions-only bot (gateway = false): its replies are authorised by each
     // interaction's own token, so there is nothing to check.
     co_return Result<void>{};
   }
-  DiscordCall request;
-  request.method = http::verb::get;
-  request.path = "/users/@me";
-  request.route = RouteKey{"GET /users/@me", ""};
-  auto response = co_await call(request);
-  if (!response) co_return response.error();
-  auto body = parse_object(response->body());
+  auto answer = co_await get_object("/users/@me");
+  if (!answer) co_return answer.error();
+  const std::optional<json::object>& body = *answer;
   const std::string id = body ? string_at(*body, "id") : std::string();
   if (id.empty()) {
     co_return Error{errc::platform_unavailable, "GET /users/@me: answer without a user id"};
@@ -184,13 +190,9 @@ asio::awaitable<Result<void>> DiscordApi::check_token() {
 }
 
 asio::awaitable<Result<GatewayBotInfo>> DiscordApi::gateway_bot() {
-  DiscordCall request;
-  request.method = http::verb::get;
-  request.path = "/gateway/bot";
-  request.route = RouteKey{"GET /gateway/bot", ""};
-  auto response = co_await call(request);
-  if (!response) co_return response.error();
-  auto body = parse_object(response->body());
+  auto answer = co_await get_object("/gateway/bot");
+  if (!answer) co_return answer.error();
+  const std::optional<json::object>& body = *answer;
   GatewayBotInfo info;
   if (body) {
     info.url = string_at(*body, "url");

@@ -15,8 +15,10 @@
 #include "botgate/platforms/discord/discord_rate_limits.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -87,6 +89,9 @@ class DiscordApi {
   const std::string& bot_name() const noexcept { return config_.bot_name; }
 
  private:
+  /// GET `path` (a route without parameters) with the bot token; the answer's JSON object, or
+  /// nothing when it is not one.
+  asio::awaitable<Result<std::optional<boost::json::object>>> get_object(std::string path);
   Error rejected_token_error() const;
 
   DiscordConfig config_;
