@@ -28,7 +28,7 @@ asio::awaitable<Result<bool>> MemoryStore::accept(Event event, std::vector<std::
     dedup_[key] = now + ttl;
   }
   const std::int64_t id = next_inbox_id_++;
-  inbox_[id] = InboxItem{id, std::move(event)};
+  inbox_[id] = InboxItem{id, std::move(event), 0, now};
   co_return true;
 }
 
@@ -71,6 +71,62 @@ asio::awaitable<Result<void>> MemoryStore::inbox_complete(std::vector<InboxCompl
     taken_.erase(item.inbox_id);
   }
   co_return Result<void>{};
+}
+
+asio::awaitable<Result<void>> MemoryStore::inbox_retry(std::int64_t inbox_id, std::string error) {
+  std::lock_guard lock(mutex_);
+  if (auto it = inbox_.find(inbox_id); it != inbox_.end()) {
+    ++it->second.attempts;
+    inbox_errors_[inbox_id] = std::move(error);
+  }
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<std::int64_t>> MemoryStore::inbox_dead_letter(std::int64_t inbox_id,
+                                                                     std::string reason) {
+  std::lock_guard lock(mutex_);
+  auto it = inbox_.find(inbox_id);
+  if (it == inbox_.end()) co_return Error{errc::not_found, "no such inbox item"};
+  const std::int64_t id = next_dead_letter_id_++;
+  InboxItem& item = it->second;
+  dead_letters_[id] = DeadLetter{id,           std::move(item.event), item.attempts + 1,
+                                 std::move(reason), item.accepted_at,
+                                 std::chrono::system_clock::now()};
+  inbox_.erase(it);
+  taken_.erase(inbox_id);
+  inbox_errors_.erase(inbox_id);
+  co_return id;
+}
+
+asio::awaitable<Result<std::vector<DeadLetter>>> MemoryStore::dead_letters(std::string bot,
+                                                                           std::int64_t before,
+                                                                           std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<DeadLetter> out;
+  for (auto it = dead_letters_.rbegin(); it != dead_letters_.rend() && out.size() < limit; ++it) {
+    if (before != 0 && it->first >= before) continue;
+    if (!bot.empty() && it->second.event.bot != bot) continue;
+    out.push_back(it->second);
+  }
+  co_return out;
+}
+
+asio::awaitable<Result<std::optional<std::string>>> MemoryStore::dead_letter_retry(
+    std::int64_t id) {
+  std::lock_guard lock(mutex_);
+  auto it = dead_letters_.find(id);
+  if (it == dead_letters_.end()) co_return std::optional<std::string>{};
+  std::string bot = it->second.event.bot;
+  const std::int64_t inbox_id = next_inbox_id_++;
+  inbox_[inbox_id] =
+      InboxItem{inbox_id, std::move(it->second.event), 0, std::chrono::system_clock::now()};
+  dead_letters_.erase(it);
+  co_return std::optional<std::string>{std::move(bot)};
+}
+
+asio::awaitable<Result<bool>> MemoryStore::dead_letter_discard(std::int64_t id) {
+  std::lock_guard lock(mutex_);
+  co_return dead_letters_.erase(id) > 0;
 }
 
 std::int64_t MemoryStore::push_locked(OutgoingMessage message) {
@@ -132,6 +188,7 @@ asio::awaitable<Result<QueueDepth>> MemoryStore::queue_depth(std::string bot) {
   for (const auto& [id, entry] : outbox_) {
     depth.outbox += entry.message.bot == bot && entry.state == OutboxState::queued ? 1 : 0;
   }
+  for (const auto& [id, letter] : dead_letters_) depth.dead_letters += letter.event.bot == bot;
   co_return depth;
 }
 

@@ -38,6 +38,14 @@ class MemoryStore final : public Store {
                                                              std::size_t limit) override;
   using Store::inbox_complete;
   asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) override;
+  asio::awaitable<Result<void>> inbox_retry(std::int64_t inbox_id, std::string error) override;
+  asio::awaitable<Result<std::int64_t>> inbox_dead_letter(std::int64_t inbox_id,
+                                                          std::string reason) override;
+  asio::awaitable<Result<std::vector<DeadLetter>>> dead_letters(std::string bot,
+                                                                std::int64_t before,
+                                                                std::size_t limit) override;
+  asio::awaitable<Result<std::optional<std::string>>> dead_letter_retry(std::int64_t id) override;
+  asio::awaitable<Result<bool>> dead_letter_discard(std::int64_t id) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
   asio::awaitable<Result<std::vector<OutboxItem>>> outbox_take(std::string bot, SystemTime now,
                                                                std::size_t limit,
@@ -88,6 +96,9 @@ class MemoryStore final : public Store {
   std::set<std::int64_t> taken_;  // inbox ids given out by inbox_take and not completed
   std::set<std::int64_t> outbox_taken_;  // outbox ids given out by outbox_take, still queued
   std::map<std::int64_t, OutboxEntry> outbox_;
+  std::map<std::int64_t, std::string> inbox_errors_;  // the last error of each retried item
+  std::map<std::int64_t, DeadLetter> dead_letters_;
+  std::int64_t next_dead_letter_id_ = 1;
   std::map<std::string, CachedToken> tokens_;
   std::map<std::string, GatewaySession> sessions_;
   std::int64_t next_inbox_id_ = 1;

@@ -23,6 +23,21 @@ using SystemTime = std::chrono::system_clock::time_point;
 struct InboxItem {
   std::int64_t id = 0;
   Event event;
+  /// Failed attempts to handle it, as recorded by inbox_retry (0 for a new event).
+  int attempts = 0;
+  /// When the store accepted it (or took it back from the dead letters).
+  SystemTime accepted_at{};
+};
+
+/// An event that its handler gave up on (inbox_dead_letter): kept, with why, until it is taken
+/// back into the inbox (dead_letter_retry) or discarded (dead_letter_discard).
+struct DeadLetter {
+  std::int64_t id = 0;  ///< its own id, never reused; not the inbox id it had
+  Event event;          ///< with its reply credential, so that a retry can still answer
+  int attempts = 0;     ///< attempts made, the last one included
+  std::string reason;
+  SystemTime accepted_at{};
+  SystemTime dead_at{};
 };
 
 /// An inbox item handled: it leaves the inbox and its replies enter the outbox.
@@ -50,6 +65,7 @@ struct OutboxStatus {
 struct QueueDepth {
   std::int64_t inbox = 0;   // accepted events not yet handled
   std::int64_t outbox = 0;  // messages queued and not yet sent or failed
+  std::int64_t dead_letters = 0;  // events given up on, kept for a retry
 };
 
 struct CachedToken {
@@ -87,6 +103,30 @@ class Store {
     one.push_back(InboxCompletion{inbox_id, std::move(replies)});
     co_return co_await inbox_complete(std::move(one));
   }
+
+  /// Records a failed attempt to handle the taken inbox item `inbox_id`: its attempt count goes
+  /// up by one and `error` is kept. The item stays in the inbox and stays taken (its taker tries
+  /// it again); a new store object gives it out again with the count, so that a limit on
+  /// attempts holds across restarts. An id not in the inbox is not an error (nothing changes).
+  virtual asio::awaitable<Result<void>> inbox_retry(std::int64_t inbox_id, std::string error) = 0;
+  /// Moves inbox item `inbox_id` out of the inbox into the dead letters, in one transaction,
+  /// with its attempt count plus this last attempt and `reason`; returns the dead letter's id.
+  /// An id not in the inbox is errc::not_found.
+  virtual asio::awaitable<Result<std::int64_t>> inbox_dead_letter(std::int64_t inbox_id,
+                                                                  std::string reason) = 0;
+  /// Dead letters, newest first: of `bot` (every bot when empty), with ids below `before` (all
+  /// when 0), at most `limit`.
+  virtual asio::awaitable<Result<std::vector<DeadLetter>>> dead_letters(std::string bot,
+                                                                        std::int64_t before,
+                                                                        std::size_t limit) = 0;
+  /// Moves dead letter `id` back into the inbox, in one transaction, as an event accepted now
+  /// (after every event in the inbox, with no attempts; dedup is not consulted). Returns its
+  /// bot's name, or nullopt when there is no such dead letter (a second retry of the same one
+  /// finds none: it is handled once more, not twice).
+  virtual asio::awaitable<Result<std::optional<std::string>>> dead_letter_retry(
+      std::int64_t id) = 0;
+  /// Deletes dead letter `id`; false when there is none.
+  virtual asio::awaitable<Result<bool>> dead_letter_discard(std::int64_t id) = 0;
 
   /// Queues a message; returns its outbox id. Ids grow in queue order and are never reused.
   virtual asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) = 0;

@@ -894,6 +894,23 @@ asio::awaitable<Result<void>> SqliteStore::inbox_complete(std::vector<InboxCompl
       std::move(done), [this](const auto& caller) { impl_->schedule_writes(caller); });
 }
 
+// TODO(dead letters): placeholders until the SQLite implementation lands on this branch.
+asio::awaitable<Result<void>> SqliteStore::inbox_retry(std::int64_t, std::string) {
+  co_return Result<void>{};
+}
+asio::awaitable<Result<std::int64_t>> SqliteStore::inbox_dead_letter(std::int64_t, std::string) {
+  co_return Error{errc::store_failed, "dead letters are not implemented yet"};
+}
+asio::awaitable<Result<std::vector<DeadLetter>>> SqliteStore::dead_letters(std::string,
+                                                                           std::int64_t,
+                                                                           std::size_t) {
+  co_return std::vector<DeadLetter>{};
+}
+asio::awaitable<Result<std::optional<std::string>>> SqliteStore::dead_letter_retry(std::int64_t) {
+  co_return std::optional<std::string>{};
+}
+asio::awaitable<Result<bool>> SqliteStore::dead_letter_discard(std::int64_t) { co_return false; }
+
 asio::awaitable<Result<std::int64_t>> SqliteStore::outbox_push(OutgoingMessage message) {
   co_return co_await impl_->run([&]() -> Result<std::int64_t> {
     const std::int64_t now = now_ms();

@@ -38,6 +38,14 @@ class SqliteStore final : public Store {
                                                              std::size_t limit) override;
   using Store::inbox_complete;
   asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) override;
+  asio::awaitable<Result<void>> inbox_retry(std::int64_t inbox_id, std::string error) override;
+  asio::awaitable<Result<std::int64_t>> inbox_dead_letter(std::int64_t inbox_id,
+                                                          std::string reason) override;
+  asio::awaitable<Result<std::vector<DeadLetter>>> dead_letters(std::string bot,
+                                                                std::int64_t before,
+                                                                std::size_t limit) override;
+  asio::awaitable<Result<std::optional<std::string>>> dead_letter_retry(std::int64_t id) override;
+  asio::awaitable<Result<bool>> dead_letter_discard(std::int64_t id) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
   asio::awaitable<Result<std::vector<OutboxItem>>> outbox_take(std::string bot, SystemTime now,
                                                                std::size_t limit,
