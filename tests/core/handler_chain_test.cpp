@@ -67,7 +67,7 @@ TEST(HandlerChainTest, EmptyChainGivesNoReplies) {
   HandlerChain chain;
   EXPECT_EQ(chain.size(), 0u);
   const Event event = group_message();
-  EXPECT_TRUE(run_sync(chain.run(event)).empty());
+  EXPECT_TRUE(run_sync(chain.run(event)).replies.empty());
 }
 
 TEST(HandlerChainTest, RunsHandlersInOrderUntilOneIsDone) {
@@ -79,7 +79,7 @@ TEST(HandlerChainTest, RunsHandlersInOrderUntilOneIsDone) {
   chain.add(std::make_unique<ScriptedHandler>("d", log, HandlerResult::done, "from d"));
   EXPECT_EQ(chain.size(), 4u);
   const Event event = group_message();
-  auto replies = run_sync(chain.run(event));
+  auto replies = run_sync(chain.run(event)).replies;
   EXPECT_EQ(log, (std::vector<std::string>{"a", "b", "c"}));
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].plain_text(), "from c");
@@ -93,7 +93,7 @@ TEST(HandlerChainTest, FirstDoneWinsButEarlierRepliesStay) {
   chain.add(std::make_unique<ScriptedHandler>("b", log, HandlerResult::done, "from b"));
   chain.add(std::make_unique<ScriptedHandler>("c", log, HandlerResult::done, "from c"));
   const Event event = group_message();
-  auto replies = run_sync(chain.run(event));
+  auto replies = run_sync(chain.run(event)).replies;
   EXPECT_EQ(log, (std::vector<std::string>{"a", "b"}));
   ASSERT_EQ(replies.size(), 2u);
   EXPECT_EQ(replies[0].plain_text(), "from a");
@@ -106,7 +106,7 @@ TEST(HandlerChainTest, AllNextRunsEveryHandler) {
   chain.add(std::make_unique<ScriptedHandler>("a", log, HandlerResult::next));
   chain.add(std::make_unique<ScriptedHandler>("b", log, HandlerResult::next));
   const Event event = group_message();
-  EXPECT_TRUE(run_sync(chain.run(event)).empty());
+  EXPECT_TRUE(run_sync(chain.run(event)).replies.empty());
   EXPECT_EQ(log, (std::vector<std::string>{"a", "b"}));
 }
 
@@ -115,7 +115,7 @@ TEST(HandlerChainTest, RepliesAreAddressedInReplyToTheEvent) {
   HandlerChain chain;
   chain.add(std::make_unique<ScriptedHandler>("a", log, HandlerResult::done, "pong"));
   const Event event = group_message();
-  auto replies = run_sync(chain.run(event));
+  auto replies = run_sync(chain.run(event)).replies;
   ASSERT_EQ(replies.size(), 1u);
   const OutgoingMessage& reply = replies[0];
   EXPECT_EQ(reply.bot, "qq-bot");
@@ -133,7 +133,7 @@ TEST(HandlerChainTest, ReplyToANonMessageEventHasNoReplyTo) {
   chain.add(std::make_unique<ScriptedHandler>("a", log, HandlerResult::done, "welcome"));
   Event event = group_message();
   event.message.reset();
-  auto replies = run_sync(chain.run(event));
+  auto replies = run_sync(chain.run(event)).replies;
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].chat_id, "g1");
   EXPECT_TRUE(replies[0].reply_to.empty());
@@ -145,7 +145,7 @@ TEST(HandlerChainTest, AThrowingHandlerIsTreatedAsNext) {
   chain.add(std::make_unique<ThrowingHandler>(log));
   chain.add(std::make_unique<ScriptedHandler>("b", log, HandlerResult::done, "from b"));
   const Event event = group_message();
-  auto replies = run_sync(chain.run(event));
+  auto replies = run_sync(chain.run(event)).replies;
   EXPECT_EQ(log, (std::vector<std::string>{"throws", "b"}));
   // What it queued before throwing is part of the context; the chain went on to b.
   ASSERT_FALSE(replies.empty());
@@ -157,9 +157,56 @@ TEST(HandlerChainTest, RunIsRepeatable) {
   HandlerChain chain;
   chain.add(std::make_unique<ScriptedHandler>("a", log, HandlerResult::done, "x"));
   const Event event = group_message();
-  EXPECT_EQ(run_sync(chain.run(event)).size(), 1u);
-  EXPECT_EQ(run_sync(chain.run(event)).size(), 1u);
+  EXPECT_EQ(run_sync(chain.run(event)).replies.size(), 1u);
+  EXPECT_EQ(run_sync(chain.run(event)).replies.size(), 1u);
   EXPECT_EQ(log.size(), 2u);
+}
+
+/// Fails with `result` (retry or give_up) and says why; records what the context told it.
+class FailingHandler final : public Handler {
+ public:
+  FailingHandler(HandlerResult result, int& seen_attempt) : result_(result), seen_(seen_attempt) {}
+  asio::awaitable<HandlerResult> handle(const Event&, HandlerContext& ctx) override {
+    seen_ = ctx.attempt();
+    ctx.reply(OutgoingMessage::plain("half an answer"));
+    ctx.fail("the service is down", std::chrono::milliseconds(1500));
+    co_return result_;
+  }
+
+ private:
+  HandlerResult result_;
+  int& seen_;
+};
+
+TEST(HandlerChainTest, ARetryStopsTheChainAndDropsTheRepliesOfTheAttempt) {
+  std::vector<std::string> log;
+  int attempt = 0;
+  HandlerChain chain;
+  chain.add(std::make_unique<FailingHandler>(HandlerResult::retry, attempt));
+  chain.add(std::make_unique<ScriptedHandler>("fallback", log, HandlerResult::done, "echo"));
+  const Event event = group_message();
+  const ChainOutcome outcome = run_sync(chain.run(event, 3));
+  EXPECT_EQ(attempt, 3);
+  EXPECT_EQ(outcome.result, HandlerResult::retry);
+  EXPECT_EQ(outcome.failure, "the service is down");
+  EXPECT_EQ(outcome.retry_after, std::chrono::milliseconds(1500));
+  EXPECT_TRUE(outcome.replies.empty());
+  EXPECT_TRUE(log.empty()) << "a handler after the one that asked for a retry ran";
+}
+
+TEST(HandlerChainTest, AGiveUpStopsTheChainWithItsReason) {
+  std::vector<std::string> log;
+  int attempt = 0;
+  HandlerChain chain;
+  chain.add(std::make_unique<FailingHandler>(HandlerResult::give_up, attempt));
+  chain.add(std::make_unique<ScriptedHandler>("fallback", log, HandlerResult::done, "echo"));
+  const Event event = group_message();
+  const ChainOutcome outcome = run_sync(chain.run(event));
+  EXPECT_EQ(attempt, 1);
+  EXPECT_EQ(outcome.result, HandlerResult::give_up);
+  EXPECT_EQ(outcome.failure, "the service is down");
+  EXPECT_TRUE(outcome.replies.empty());
+  EXPECT_TRUE(log.empty());
 }
 
 }  // namespace

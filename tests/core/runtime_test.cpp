@@ -35,6 +35,19 @@ class EchoHandler final : public Handler {
     if (!event.message) {
       co_return HandlerResult::next;
     }
+    const std::string& text = event.message->text;
+    if (text.starts_with("flaky ")) {
+      // "flaky N ...": the service behind it is down for the first N attempts.
+      attempts_seen.push_back(ctx.attempt());
+      if (ctx.attempt() <= std::stoi(text.substr(6))) {
+        ctx.fail("service unavailable (attempt " + std::to_string(ctx.attempt()) + ")", 20ms);
+        co_return HandlerResult::retry;
+      }
+    }
+    if (text.starts_with("doomed ") && service_refuses) {
+      ctx.fail("the service refused it: HTTP 400");
+      co_return HandlerResult::give_up;
+    }
     if (event.message->text.starts_with("slow ") || event.message->text.starts_with("llm ")) {
       // A handler that takes its time (a forward to a slow service; an LLM: 5 s).
       const auto pause = event.message->text.starts_with("llm ") ? 5000ms : 300ms;
@@ -44,6 +57,11 @@ class EchoHandler final : public Handler {
     ctx.reply(OutgoingMessage::plain("echo: " + event.message->text));
     co_return HandlerResult::done;
   }
+
+  /// The attempt number of each run on a "flaky" message.
+  std::vector<int> attempts_seen;
+  /// Whether "doomed" messages are given up on.
+  bool service_refuses = true;
 };
 
 /// A platform callback in miniature: header X-Test-Signature must be "good", the body is one
@@ -106,7 +124,9 @@ class Harness {
  public:
   explicit Harness(RuntimeOptions options = fast_options(), MemoryStore* shared_store = nullptr)
       : store_(shared_store ? *shared_store : own_store_) {
-    chain_.add(std::make_unique<EchoHandler>());
+    auto handler = std::make_unique<EchoHandler>();
+    handler_ = handler.get();
+    chain_.add(std::move(handler));
     runtime_ = std::make_unique<Runtime>(io_, store_, chain_, options);
     sender_ = add_bot("bot", true);
   }
@@ -176,6 +196,7 @@ class Harness {
   MemoryStore own_store_;
   MemoryStore& store_;
   HandlerChain chain_;
+  EchoHandler* handler_ = nullptr;
   std::unique_ptr<Runtime> runtime_;
   RecordingSender* sender_ = nullptr;
 };
@@ -252,6 +273,69 @@ TEST(RuntimeTest, ASlowHandlerInOneChatDoesNotDelayAnotherChat) {
   ASSERT_TRUE(h.wait_for_delivery("echo: after", nullptr));
   EXPECT_EQ(delivered_texts(*h.sender_),
             (std::vector<std::string>{"echo: quick", "echo: llm one", "echo: after"}));
+}
+
+TEST(RuntimeTest, AnEventWhoseHandlerAsksForARetryIsHandledAgainAndOnlyItsChatWaits) {
+  Harness h;
+  h.runtime_->start();
+  ASSERT_TRUE(h.on_event(in_chat(message_event("ev-1", "m-1", "flaky 2 one"), "chat-1")).value());
+  ASSERT_TRUE(h.on_event(in_chat(message_event("ev-2", "m-2", "after"), "chat-1")).value());
+  ASSERT_TRUE(h.on_event(in_chat(message_event("ev-3", "m-3", "other"), "chat-2")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: after"));
+  EXPECT_EQ(delivered_texts(*h.sender_),
+            (std::vector<std::string>{"echo: other", "echo: flaky 2 one", "echo: after"}))
+      << "the other chat went on; the flaky event's chat kept its order";
+  EXPECT_EQ(h.handler_->attempts_seen, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(h.runtime_->status()[0].handling_retries, 2u);
+  EXPECT_EQ(h.count_delivered("echo: flaky 2 one"), 1);
+  EXPECT_TRUE(h.store_.inbox().empty());
+}
+
+TEST(RuntimeTest, AStopDuringARetryWaitKeepsTheEventWithItsAttemptsForTheNextStart) {
+  MemoryStore store;
+  {
+    Harness h(fast_options(), &store);
+    h.runtime_->start();
+    ASSERT_TRUE(h.on_event(message_event("ev-1", "m-1", "flaky 3 one")).value());
+    ASSERT_TRUE(run_until(h.io_, [&] { return h.handler_->attempts_seen.size() == 2; }));
+    // The harness stops the runtime here, during a wait, and checks that it stops.
+  }
+  const auto inbox = store.inbox();
+  ASSERT_EQ(inbox.size(), 1u) << "the event left the inbox without being handled";
+  EXPECT_GE(inbox[0].attempts, 2);
+  store.restart();
+  Harness again(fast_options(), &store);
+  again.runtime_->start();
+  ASSERT_TRUE(again.wait_for_delivery("echo: flaky 3 one"));
+  ASSERT_FALSE(again.handler_->attempts_seen.empty());
+  EXPECT_EQ(again.handler_->attempts_seen.front(), inbox[0].attempts + 1)
+      << "the attempts before the restart were not counted";
+  EXPECT_EQ(again.handler_->attempts_seen.back(), 4);
+}
+
+TEST(RuntimeTest, AnEventGivenUpOnIsADeadLetterUntilItIsRetried) {
+  Harness h;
+  h.runtime_->start();
+  ASSERT_TRUE(h.on_event(in_chat(message_event("ev-1", "m-1", "doomed one"), "chat-1")).value());
+  ASSERT_TRUE(h.on_event(in_chat(message_event("ev-2", "m-2", "after"), "chat-1")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: after")) << "a dead letter held up its chat";
+  auto letters = run_on(h.io_, h.runtime_->dead_letters("", 0, 10)).value();
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].event.message->text, "doomed one");
+  EXPECT_EQ(letters[0].reason, "the service refused it: HTTP 400");
+  EXPECT_EQ(letters[0].attempts, 1);
+  EXPECT_EQ(h.count_delivered("echo: doomed one"), 0);
+  EXPECT_TRUE(h.store_.inbox().empty());
+  EXPECT_EQ(h.runtime_->status()[0].dead_lettered, 1u);
+  EXPECT_EQ(run_on(h.io_, h.runtime_->queue_depth("bot")).value().dead_letters, 1);
+
+  h.handler_->service_refuses = false;  // the service was fixed
+  EXPECT_TRUE(run_on(h.io_, h.runtime_->retry_dead_letter(letters[0].id)).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: doomed one"));
+  EXPECT_TRUE(run_on(h.io_, h.runtime_->dead_letters("", 0, 10)).value().empty());
+  EXPECT_FALSE(run_on(h.io_, h.runtime_->retry_dead_letter(letters[0].id)).value())
+      << "a second retry of the same dead letter";
+  EXPECT_EQ(h.count_delivered("echo: doomed one"), 1);
 }
 
 TEST(RuntimeTest, AFailedCompletionIsTriedAgainWithoutHandlingTheEventsTwice) {

@@ -7,4 +7,9 @@ void HandlerContext::reply(OutgoingMessage message) {
   replies_.push_back(std::move(message));
 }
 
+void HandlerContext::fail(std::string reason, std::chrono::milliseconds retry_after) {
+  failure_ = std::move(reason);
+  retry_after_ = retry_after;
+}
+
 }  // namespace botgate

@@ -6,6 +6,8 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
+#include <string>
 #include <vector>
 
 namespace botgate {
@@ -15,23 +17,46 @@ namespace asio = boost::asio;
 enum class HandlerResult {
   next,  ///< not handled; the next handler in the chain gets the event
   done,  ///< handled; the chain stops here
+  /// Not handled now, but it may be later (the service behind it is down): the chain stops, the
+  /// event stays in the durable inbox and the chain runs on it again after
+  /// HandlerContext::retry_after(). Its chat's later events wait for it; other chats do not.
+  retry,
+  /// Cannot be handled: the chain stops and the event is dead-lettered with
+  /// HandlerContext::failure() as the reason (kept, visible in the API, retryable from there).
+  give_up,
 };
 
 /// Collects a handler's replies. Replies go to the event's conversation, as replies to it.
 class HandlerContext {
  public:
-  explicit HandlerContext(const Event& event) : event_(event) {}
+  using SystemTime = std::chrono::system_clock::time_point;
+
+  /// `attempt`: 1 the first time the chain runs on the event, then 2, 3... after each retry,
+  /// counted across restarts. `accepted_at`: when botgate accepted it.
+  explicit HandlerContext(const Event& event, int attempt = 1, SystemTime accepted_at = {})
+      : event_(event), attempt_(attempt), accepted_at_(accepted_at) {}
   const Event& event() const noexcept { return event_; }
+  int attempt() const noexcept { return attempt_; }
+  SystemTime accepted_at() const noexcept { return accepted_at_; }
   /// Queues `message` as a reply to the event; it is written to the outbox after the chain ends.
   void reply(OutgoingMessage message);
   std::vector<OutgoingMessage>& replies() noexcept { return replies_; }
+  /// Why the handler answers retry or give_up, and for retry how long to wait first.
+  void fail(std::string reason, std::chrono::milliseconds retry_after = {});
+  const std::string& failure() const noexcept { return failure_; }
+  std::chrono::milliseconds retry_after() const noexcept { return retry_after_; }
 
  private:
   const Event& event_;
+  int attempt_;
+  SystemTime accepted_at_;
   std::vector<OutgoingMessage> replies_;
+  std::string failure_;
+  std::chrono::milliseconds retry_after_{};
 };
 
-/// Bot logic. Called on the bot's strand, one event at a time per bot.
+/// Bot logic. Called on the bot's strand; events of one chat one at a time, in order, and those
+/// of different chats at once (up to the bot's `concurrency`).
 class Handler {
  public:
   virtual ~Handler() = default;

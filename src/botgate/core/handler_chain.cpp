@@ -6,8 +6,10 @@ namespace botgate {
 
 void HandlerChain::add(std::unique_ptr<Handler> handler) { handlers_.push_back(std::move(handler)); }
 
-asio::awaitable<std::vector<OutgoingMessage>> HandlerChain::run(const Event& event) const {
-  HandlerContext ctx(event);
+asio::awaitable<ChainOutcome> HandlerChain::run(const Event& event, int attempt,
+                                                HandlerContext::SystemTime accepted_at) const {
+  HandlerContext ctx(event, attempt, accepted_at);
+  ChainOutcome outcome;
   for (const auto& handler : handlers_) {
     HandlerResult result = HandlerResult::next;
     try {
@@ -15,9 +17,18 @@ asio::awaitable<std::vector<OutgoingMessage>> HandlerChain::run(const Event& eve
     } catch (const std::exception& e) {
       spdlog::error("handler failed on event {} of bot {}: {}", event.id, event.bot, e.what());
     }
-    if (result == HandlerResult::done) break;
+    if (result == HandlerResult::next) continue;
+    outcome.result = result;
+    break;
   }
-  co_return std::move(ctx.replies());
+  if (outcome.result == HandlerResult::done) {
+    outcome.replies = std::move(ctx.replies());
+  } else {
+    // Replies gathered before a retry are made again by the next attempt, not sent now.
+    outcome.failure = ctx.failure().empty() ? "a handler failed" : ctx.failure();
+    outcome.retry_after = ctx.retry_after();
+  }
+  co_return outcome;
 }
 
 }  // namespace botgate

@@ -9,13 +9,26 @@
 
 namespace botgate {
 
+/// What the chain made of one event.
+struct ChainOutcome {
+  /// done (also when no handler answered), retry or give_up.
+  HandlerResult result = HandlerResult::done;
+  /// For done: the replies, addressed to the event's conversation.
+  std::vector<OutgoingMessage> replies = {};
+  /// For retry and give_up: why; for retry, how long to wait before the next attempt.
+  std::string failure = {};
+  std::chrono::milliseconds retry_after{};
+};
+
 class HandlerChain {
  public:
   /// Handlers are added before the runtime starts; the chain is read-only afterwards.
   void add(std::unique_ptr<Handler> handler);
-  /// Runs `event` through the chain and returns the replies, addressed to its conversation.
-  /// A handler that throws is logged and treated as `next`.
-  asio::awaitable<std::vector<OutgoingMessage>> run(const Event& event) const;
+  /// Runs `event` through the chain until a handler answers done, retry or give_up. A handler
+  /// that throws is logged and treated as `next`. `attempt` and `accepted_at`: see
+  /// HandlerContext.
+  asio::awaitable<ChainOutcome> run(const Event& event, int attempt = 1,
+                                    HandlerContext::SystemTime accepted_at = {}) const;
   std::size_t size() const noexcept { return handlers_.size(); }
 
  private:

@@ -2,7 +2,9 @@
 // with their replies queued (see runtime_bot.hpp for how Runtime is split).
 #include "botgate/core/runtime_bot.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -22,6 +24,9 @@ constexpr std::size_t kInboxBatch = 256;
 /// written. A write of that small answer ends at once, unless the connection is gone; the
 /// platforms that wait for such an answer give up after 3 s (Discord).
 constexpr std::chrono::milliseconds kInlineWriteWait{3000};
+/// A handler asking to be tried again at once still waits this long: a failing service is not
+/// called in a tight loop.
+constexpr std::chrono::milliseconds kLeastRetryWait{100};
 }  // namespace
 
 asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
@@ -85,12 +90,29 @@ asio::awaitable<void> Runtime::run_lanes(Bot& bot) {
 
 asio::awaitable<void> Runtime::handle_event(Bot& bot, InboxItem item) {
   const Event& event = item.event;
-  std::vector<OutgoingMessage> replies;
+  ChainOutcome outcome;
   // Never answer ourselves or other bots: two bots echoing each other would never stop.
-  if (!event.sender.is_bot) {
-    replies = co_await chain_.run(event);
+  while (!event.sender.is_bot) {
+    outcome = co_await chain_.run(event, item.attempts + 1, item.accepted_at);
+    if (outcome.result != HandlerResult::retry) break;
+    ++item.attempts;
+    ++bot.handling_retries;
+    const auto wait = std::max(outcome.retry_after, kLeastRetryWait);
+    spdlog::warn("bot {}: event {} not handled (attempt {}): {}; trying again in {} ms",
+                 bot.name, event.id, item.attempts, outcome.failure, wait.count());
+    // Counted in the store, so that a limit on attempts holds across restarts. If that fails
+    // the event is still tried again: a lost count means an attempt more, not a lost event.
+    if (auto recorded = co_await store_.inbox_retry(item.id, outcome.failure); !recorded) {
+      spdlog::warn("bot {}: cannot record the attempt on event {}: {}", bot.name, event.id,
+                   recorded.error().message());
+    }
+    if (!co_await sleep_unless_stopping(bot, wait)) co_return;  // it stays in the inbox
   }
-  replies = split_for_platform(bot, std::move(replies));
+  if (outcome.result == HandlerResult::give_up) {
+    co_await dead_letter(bot, item, outcome.failure);
+    co_return;
+  }
+  std::vector<OutgoingMessage> replies = split_for_platform(bot, std::move(outcome.replies));
   for (std::size_t i = 0; i < replies.size(); ++i) {
     // Stable across a crash between handling and completing: the same event gives the same
     // keys, so the platform drops a second copy (Feishu uuid, Discord nonce).
@@ -120,6 +142,35 @@ asio::awaitable<void> Runtime::handle_event(Bot& bot, InboxItem item) {
   if (bot.completing.done.empty()) bot.completing.first_at = std::chrono::steady_clock::now();
   bot.completing.done.push_back(InboxCompletion{item.id, std::move(replies)});
   bot.completion_signal.notify();
+}
+
+asio::awaitable<bool> Runtime::sleep_unless_stopping(Bot& bot, std::chrono::milliseconds wait) {
+  if (stopping_) co_return false;
+  asio::steady_timer timer(bot.strand, wait);
+  bot.retry_sleepers.insert(&timer);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  bot.retry_sleepers.erase(&timer);
+  co_return !stopping_;
+}
+
+asio::awaitable<void> Runtime::dead_letter(Bot& bot, const InboxItem& item,
+                                           const std::string& reason) {
+  while (true) {
+    auto id = co_await store_.inbox_dead_letter(item.id, reason);
+    if (id) {
+      spdlog::error("bot {}: event {} given up after {} attempt(s) and kept as dead letter {}: "
+                    "{}",
+                    bot.name, item.event.id, item.attempts + 1, *id, reason);
+      ++bot.dead_lettered;
+      bot.inbox.completed(1);
+      bot.inbox_signal.notify();  // room for more
+      co_return;
+    }
+    spdlog::error("bot {}: cannot keep event {} as a dead letter: {}", bot.name, item.event.id,
+                  id.error().message());
+    // The event stays in the inbox meanwhile; a failing store is not hammered.
+    if (!co_await sleep_unless_stopping(bot, std::chrono::seconds(1))) co_return;
+  }
 }
 
 asio::awaitable<void> Runtime::inbox_completer(Bot& bot) {

@@ -78,6 +78,25 @@ asio::awaitable<Result<std::optional<OutboxStatus>>> Runtime::message_status(std
   co_return co_await store_.outbox_status(id);
 }
 
+asio::awaitable<Result<std::vector<DeadLetter>>> Runtime::dead_letters(std::string bot,
+                                                                       std::int64_t before,
+                                                                       std::size_t limit) {
+  co_return co_await store_.dead_letters(std::move(bot), before, limit);
+}
+
+asio::awaitable<Result<bool>> Runtime::retry_dead_letter(std::int64_t id) {
+  auto bot_name = co_await store_.dead_letter_retry(id);
+  if (!bot_name) co_return bot_name.error();
+  if (!*bot_name) co_return false;
+  spdlog::info("dead letter {} goes back into the inbox of bot {}", id, **bot_name);
+  if (Bot* bot = find(**bot_name)) bot->inbox_signal.notify();
+  co_return true;
+}
+
+asio::awaitable<Result<bool>> Runtime::discard_dead_letter(std::int64_t id) {
+  co_return co_await store_.dead_letter_discard(id);
+}
+
 asio::awaitable<Result<QueueDepth>> Runtime::queue_depth(std::string name) {
   co_return co_await store_.queue_depth(std::move(name));
 }
@@ -124,6 +143,9 @@ void Runtime::stop() {
     bot->outbox_signal.notify();
     bot->stop_signal.notify();
     bot->completion_signal.notify();
+    asio::post(bot->strand, [b = bot.get()] {
+      for (asio::steady_timer* timer : b->retry_sleepers) timer->cancel();
+    });
     for (auto& source : bot->parts.sources) source->stop();
   }
 }
@@ -173,6 +195,8 @@ std::vector<BotStatus> Runtime::status() const {
     s.has_webhook = bot->parts.webhook != nullptr && bot->parts.webhook_public;
     s.inbox_concurrency = bot->inbox_concurrency;
     s.callbacks_rejected = bot->callbacks_rejected;
+    s.handling_retries = bot->handling_retries;
+    s.dead_lettered = bot->dead_lettered;
     const RateLimitWaits in_sender = bot->parts.sender->rate_limit_waits();
     s.rate_limit_waits = bot->rate_limit_waits + in_sender.count;
     s.rate_limited_ms = bot->rate_limited_ms + in_sender.total_ms;

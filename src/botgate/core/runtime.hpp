@@ -64,6 +64,8 @@ struct BotStatus {
   /// has no idempotency key to send it again safely. Marked failed, never sent again.
   std::uint64_t delivery_uncertain = 0;
   std::uint64_t callbacks_rejected = 0;  // forged, stale or malformed callbacks
+  std::uint64_t handling_retries = 0;    // handler runs that asked to be tried again
+  std::uint64_t dead_lettered = 0;       // events given up on (kept as dead letters)
   /// How often the platform made a message wait (429 and the like), and for how long in all.
   std::uint64_t rate_limit_waits = 0;
   std::uint64_t rate_limited_ms = 0;
@@ -91,6 +93,16 @@ class Runtime {
                BotParts parts);
   /// Readiness of one bot's sender (for `botgate check --online`): prepares it now.
   asio::awaitable<Result<void>> prepare_bot(const std::string& name);
+  /// Dead letters, newest first (Store::dead_letters); `bot` empty: every bot's.
+  asio::awaitable<Result<std::vector<DeadLetter>>> dead_letters(std::string bot,
+                                                                std::int64_t before,
+                                                                std::size_t limit);
+  /// Puts dead letter `id` back into its bot's inbox and wakes the bot; false when there is no
+  /// such dead letter. (A bot no longer configured handles it when it is configured again, as
+  /// any event left in its inbox.)
+  asio::awaitable<Result<bool>> retry_dead_letter(std::int64_t id);
+  /// Deletes dead letter `id`; false when there is none.
+  asio::awaitable<Result<bool>> discard_dead_letter(std::int64_t id);
   /// The status of one queued message.
   asio::awaitable<Result<std::optional<OutboxStatus>>> message_status(std::int64_t id);
   /// What waits in the store for bot `name`.
@@ -131,8 +143,14 @@ class Runtime {
   /// Runs waiting lanes one after another, each until it runs dry (up to the bot's
   /// concurrency of these at once).
   asio::awaitable<void> run_lanes(Bot& bot);
-  /// Runs the handlers on one event and leaves its replies for completion.
+  /// Runs the handlers on one event and leaves its replies for completion; while a handler
+  /// asks for a retry, records the attempt and runs them again after its wait; keeps the event
+  /// as a dead letter when a handler gives up.
   asio::awaitable<void> handle_event(Bot& bot, InboxItem item);
+  /// Waits `wait` on the bot's strand; false when the runtime stops meanwhile (or had).
+  asio::awaitable<bool> sleep_unless_stopping(Bot& bot, std::chrono::milliseconds wait);
+  /// Moves a taken event into the dead letters (tried until it works or the runtime stops).
+  asio::awaitable<void> dead_letter(Bot& bot, const InboxItem& item, const std::string& reason);
   /// Completes the handled events in the store, those handled close together in one
   /// transaction, in the order they were handled; a failed completion is tried again.
   asio::awaitable<void> inbox_completer(Bot& bot);

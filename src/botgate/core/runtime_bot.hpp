@@ -11,10 +11,13 @@
 #include "botgate/core/runtime.hpp"
 #include "botgate/core/wake_signal.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace botgate {
@@ -53,6 +56,9 @@ struct Runtime::Bot {
   std::size_t inbox_concurrency = 1;
   std::size_t lane_runners = 0;  // run_lanes() coroutines running (on the strand)
   Completing completing;         // handled events waiting for their completion (on the strand)
+  /// The timers of lane runners waiting to run the handlers on an event again (on the strand):
+  /// stop() cancels them, so that a bot stops without waiting out a backoff.
+  std::unordered_set<asio::steady_timer*> retry_sleepers;
   /// Set with outbox_signal when messages are queued: the outbox worker takes from the store.
   std::atomic<bool> outbox_pushed{true};
   /// The outbox worker takes from the store on its next turn: room was freed, or more may wait
@@ -65,6 +71,8 @@ struct Runtime::Bot {
   std::atomic<std::uint64_t> send_failures{0};
   std::atomic<std::uint64_t> delivery_uncertain{0};
   std::atomic<std::uint64_t> callbacks_rejected{0};
+  std::atomic<std::uint64_t> handling_retries{0};
+  std::atomic<std::uint64_t> dead_lettered{0};
   /// Lines an outsider can repeat per request: at most one a second each (core/log_rate_limit).
   LogRateLimit rejected_log;
   LogRateLimit not_accepted_log;
