@@ -120,12 +120,13 @@ prefix = "> "
 
 [forward]
 url = "https://example.com/${HOOK_PATH}"
+secret = "${FORWARD_SECRET}"
 timeout_ms = 1500
 )";
 
 const Environment kFullEnvironment = {
     {"TOKEN_SUFFIX", "abc"}, {"FAKE_PORT", "18080"},  {"APP_ID", "cli_1"},
-    {"EXTRA_INTENT", "dm"},  {"HOOK_PATH", "events"},
+    {"EXTRA_INTENT", "dm"},  {"HOOK_PATH", "events"}, {"FORWARD_SECRET", "0123456789abcdef0"},
 };
 
 TEST(ConfigTest, ParsesEverySection) {
@@ -178,8 +179,12 @@ TEST(ConfigTest, ParsesEverySection) {
 
   EXPECT_FALSE(config.echo.enabled);
   EXPECT_EQ(config.echo.prefix, "> ");
-  EXPECT_EQ(config.forward.url, "https://example.com/events");
-  EXPECT_EQ(config.forward.timeout_ms, 1500);
+  ASSERT_EQ(config.forwards.size(), 1u);
+  EXPECT_EQ(config.forwards[0].url, "https://example.com/events");
+  EXPECT_EQ(config.forwards[0].secret, "0123456789abcdef0");
+  EXPECT_EQ(config.forwards[0].timeout_ms, 1500);
+  EXPECT_EQ(config.forwards[0].max_attempts, 10);
+  EXPECT_EQ(config.forwards[0].max_age_s, 3600);
 }
 
 TEST(ConfigTest, EmptyFileGivesDefaults) {
@@ -195,10 +200,9 @@ TEST(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(config.proxy_url, "");
   EXPECT_TRUE(config.bots.empty());
   EXPECT_TRUE(config.rules.empty());
-  EXPECT_TRUE(config.echo.enabled);
+  EXPECT_FALSE(config.echo.enabled) << "echo answers only where it is written";
   EXPECT_EQ(config.echo.prefix, "Hello, ");
-  EXPECT_EQ(config.forward.url, "");
-  EXPECT_EQ(config.forward.timeout_ms, 3000);
+  EXPECT_TRUE(config.forwards.empty());
 }
 
 TEST(ConfigTest, SyntaxErrorGivesTheParsersLine) {
@@ -303,6 +307,74 @@ TEST(ConfigTest, ARedisStoreIsRefusedWhereTheConfigIsRead) {
                "[store] url = \"sqlite://botgate.db\"", {{"HOST", "cache"}});
 }
 
+TEST(ConfigTest, AForwardMustBeSignedWithALongEnoughSecret) {
+  expect_error("[forward]\nurl = \"http://127.0.0.1:9/x\"\n", 1, "forward.secret",
+               "is required");
+  expect_error("[forward]\nurl = \"http://127.0.0.1:9/x\"\nsecret = \"short\"\n", 3,
+               "forward.secret", "at least 16 characters");
+  // Without a URL there is nothing to sign (a template's empty [forward]).
+  EXPECT_TRUE(parse("[forward]\nurl = \"\"\n").forwards.empty());
+  expect_error("[forward]\nurl = \"http://127.0.0.1:9/x\"\nsecret = \"0123456789abcdef\"\n"
+               "max_attempts = 0\n",
+               4, "forward.max_attempts", "positive");
+}
+
+constexpr const char* kTwoBots = R"(
+[[bot]]
+name = "fs"
+platform = "feishu"
+app_id = "a"
+app_secret = "b"
+verification_token = "t"
+
+[[bot]]
+name = "lk"
+platform = "lark"
+app_id = "1"
+app_secret = "s"
+)";
+
+TEST(ConfigTest, SeveralForwardsAreBoundToBotsPlatformsOrTheRest) {
+  const auto config = parse(std::string(kTwoBots) + R"(
+[[forward]]
+url = "http://127.0.0.1:9/llm"
+secret = "0123456789abcdef"
+bots = ["fs"]
+max_age_s = 600
+
+[[forward]]
+url = "http://127.0.0.1:9/lark"
+secret = "0123456789abcdef"
+platforms = ["lark"]
+
+[[forward]]
+url = "http://127.0.0.1:9/rest"
+secret = "0123456789abcdef"
+)");
+  ASSERT_EQ(config.forwards.size(), 3u);
+  EXPECT_EQ(config.forwards[0].max_age_s, 600);
+  EXPECT_EQ(forward_for(config.forwards, "fs", "feishu")->url, "http://127.0.0.1:9/llm");
+  EXPECT_EQ(forward_for(config.forwards, "lk", "lark")->url, "http://127.0.0.1:9/lark");
+  EXPECT_EQ(forward_for(config.forwards, "sandbox", "sandbox")->url, "http://127.0.0.1:9/rest");
+  // A bot named by one target wins over its platform's.
+  EXPECT_EQ(forward_for(config.forwards, "fs", "lark")->url, "http://127.0.0.1:9/llm");
+}
+
+TEST(ConfigTest, AForwardBindingMustBeUnambiguous) {
+  const std::string target = "url = \"http://127.0.0.1:9/x\"\nsecret = \"0123456789abcdef\"\n";
+  expect_error(std::string(kTwoBots) + "[[forward]]\n" + target + "bots = [\"fs\"]\n" +
+                   "[[forward]]\n" + target + "bots = [\"fs\"]\n",
+               18, "forward[1].bots", "already served by forward[0]");
+  expect_error(std::string(kTwoBots) + "[[forward]]\n" + target + "[[forward]]\n" + target,
+               17, "forward[1]", "serves every bot");
+  expect_error(std::string(kTwoBots) + "[[forward]]\n" + target + "bots = [\"nobody\"]\n", 17,
+               "forward[0].bots[0]", "no [[bot]] is named 'nobody'");
+  expect_error(std::string(kTwoBots) + "[[forward]]\n" + target + "platforms = [\"icq\"]\n", 17,
+               "forward[0].platforms[0]", "unknown platform 'icq'");
+  expect_error(std::string(kTwoBots) + "[[forward]]\nsecret = \"0123456789abcdef\"\n", 14,
+               "forward[0].url", "is required");
+}
+
 TEST(ConfigTest, UrlsAreReadAsTheHttpClientReadsThem) {
   // net::parse_url decides: what the config admits, the client can send to.
   expect_error("[forward]\nurl = \"http://user:pw@hook.example/x\"\n", 2, "forward.url",
@@ -316,7 +388,10 @@ TEST(ConfigTest, UrlsAreReadAsTheHttpClientReadsThem) {
   expect_error("[proxy]\nurl = \"http://proxy:3128/path\"\n", 2, "proxy.url",
                "must not have a path");
   EXPECT_EQ(parse("[proxy]\nurl = \"http://[::1]:3128/\"\n").proxy_url, "http://[::1]:3128/");
-  EXPECT_EQ(parse("[forward]\nurl = \"https://hook.example:8443/a?b=c\"\n").forward.url,
+  EXPECT_EQ(parse("[forward]\nurl = \"https://hook.example:8443/a?b=c\"\n"
+                  "secret = \"0123456789abcdef\"\n")
+                .forwards.at(0)
+                .url,
             "https://hook.example:8443/a?b=c");
   // Listen addresses as the server reads them (net::split_host_port).
   expect_error("[server]\nlisten = \"::1:8080\"\n", 2, "server.listen", "host:port");

@@ -186,7 +186,16 @@ class Loader {
       load_echo(table_at(*node, "echo"), config.echo);
     }
     if (const auto* node = root.get("forward")) {
-      load_forward(table_at(*node, "forward"), config.forward);
+      // [forward] for one service, [[forward]] for several.
+      if (node->is_table()) {
+        load_forward(*node->as_table(), "forward", config.forwards);
+      } else {
+        const auto tables = array_of_tables_at(*node, "forward");
+        for (std::size_t i = 0; i < tables.size(); ++i) {
+          load_forward(*tables[i], "forward[" + std::to_string(i) + "]", config.forwards);
+        }
+      }
+      check_forward_bindings(config.forwards);
     }
     return config;
   }
@@ -507,6 +516,7 @@ class Loader {
         fail(*name_node, prefix + ".name",
              "'" + name + "' is " + owner->builtin_bot->description + "; choose another name");
       }
+      declared_bots_.insert(name);
       if (const auto [it, inserted] = seen.try_emplace(name, line_of(*name_node)); !inserted) {
         fail(*name_node, prefix + ".name",
              "duplicate bot name '" + name + "' (first used on line " +
@@ -706,32 +716,138 @@ class Loader {
     }
   }
 
-  void load_forward(const toml::table& table, ForwardConfig& forward) const {
-    check_keys(table, "forward", {"url", "timeout_ms"});
+  /// A positive integer at `key`, at most `max`.
+  int positive_at(const toml::node& node, const std::string& key, std::int64_t max,
+                  const std::string& unit) const {
+    const auto value = integer_at(node, key);
+    if (value <= 0 || value > max) {
+      fail(node, key, "must be a positive number of " + unit + " (at most " +
+                          std::to_string(max) + ")");
+    }
+    return static_cast<int>(value);
+  }
+
+  void load_forward(const toml::table& table, const std::string& prefix,
+                    std::vector<ForwardConfig>& forwards) const {
+    check_keys(table, prefix, {"url", "secret", "timeout_ms", "max_attempts", "max_age_s",
+                               "bots", "platforms"});
+    ForwardConfig forward;
+    forward.line = line_of(table);
     if (const auto* node = table.get("url")) {
-      auto url = substituted_at(*node, "forward.url");
-      if (!url.empty()) {
-        if (const auto problem = check_http_url(url, true, true); !problem.empty()) {
-          fail(*node, "forward.url", problem);
+      forward.url = substituted_at(*node, prefix + ".url");
+      if (!forward.url.empty()) {
+        if (const auto problem = check_http_url(forward.url, true, true); !problem.empty()) {
+          fail(*node, prefix + ".url", problem);
         }
       }
-      forward.url = std::move(url);
     }
     if (const auto* node = table.get("timeout_ms")) {
-      const auto timeout = integer_at(*node, "forward.timeout_ms");
-      if (timeout <= 0 || timeout > std::numeric_limits<int>::max()) {
-        fail(*node, "forward.timeout_ms", "must be a positive number of milliseconds");
+      forward.timeout_ms = positive_at(*node, prefix + ".timeout_ms", 3'600'000, "milliseconds");
+    }
+    if (const auto* node = table.get("max_attempts")) {
+      forward.max_attempts = positive_at(*node, prefix + ".max_attempts", 1000, "attempts");
+    }
+    if (const auto* node = table.get("max_age_s")) {
+      forward.max_age_s = positive_at(*node, prefix + ".max_age_s", 30 * 86400, "seconds");
+    }
+    if (const auto* node = table.get("platforms")) {
+      forward.platforms = strings_at(*node, prefix + ".platforms");
+      const auto* array = node->as_array();
+      for (std::size_t j = 0; j < forward.platforms.size(); ++j) {
+        if (registry_.find(forward.platforms[j]) == nullptr) {
+          fail(*array->get(j), prefix + ".platforms[" + std::to_string(j) + "]",
+               "unknown platform '" + forward.platforms[j] + "' (known: " +
+                   join(registry_.names()) + ")");
+        }
       }
-      forward.timeout_ms = static_cast<int>(timeout);
+    }
+    if (const auto* node = table.get("bots")) {
+      forward.bots = strings_at(*node, prefix + ".bots");
+      const auto* array = node->as_array();
+      for (std::size_t j = 0; j < forward.bots.size(); ++j) {
+        if (!declared_bots_.contains(forward.bots[j]) &&
+            registry_.builtin_bot_owner(forward.bots[j]) == nullptr) {
+          fail(*array->get(j), prefix + ".bots[" + std::to_string(j) + "]",
+               "no [[bot]] is named '" + forward.bots[j] + "'");
+        }
+      }
+    }
+    if (forward.url.empty()) {
+      // `[forward] url = ""` (as a template leaves it) forwards nothing; a [[forward]] of
+      // several must say where.
+      if (prefix == "forward") return;
+      fail(forward.line, prefix + ".url", "is required");
+    }
+    // The service must be able to tell botgate's POSTs from anyone's: unsigned events would let
+    // whoever reaches its URL speak for every user of every platform.
+    const auto* secret = table.get("secret");
+    if (secret == nullptr) {
+      fail(forward.line, prefix + ".secret",
+           "is required: the key botgate signs each POST with (X-Botgate-Signature); use a "
+           "random string of at least 16 characters, e.g. from `openssl rand -hex 32`");
+    }
+    forward.secret = substituted_at(*secret, prefix + ".secret");
+    if (forward.secret.size() < 16) {
+      fail(*secret, prefix + ".secret",
+           "is too short to sign with: use a random string of at least 16 characters");
+    }
+    forwards.push_back(std::move(forward));
+  }
+
+  /// Each bot is served by one target at most: a bot or platform named by two targets, or two
+  /// targets for all, would leave it to the order in the file.
+  void check_forward_bindings(const std::vector<ForwardConfig>& forwards) const {
+    std::map<std::string, std::size_t> bots;
+    std::map<std::string, std::size_t> platforms;
+    std::optional<std::size_t> catch_all;
+    for (std::size_t i = 0; i < forwards.size(); ++i) {
+      const ForwardConfig& f = forwards[i];
+      const std::string prefix = "forward[" + std::to_string(i) + "]";
+      for (const std::string& bot : f.bots) {
+        if (auto [it, fresh] = bots.emplace(bot, i); !fresh) {
+          fail(f.line, prefix + ".bots",
+               "bot '" + bot + "' is already served by forward[" + std::to_string(it->second) +
+                   "]");
+        }
+      }
+      for (const std::string& platform : f.platforms) {
+        if (auto [it, fresh] = platforms.emplace(platform, i); !fresh) {
+          fail(f.line, prefix + ".platforms",
+               "platform '" + platform + "' is already served by forward[" +
+                   std::to_string(it->second) + "]");
+        }
+      }
+      if (f.bots.empty() && f.platforms.empty()) {
+        if (catch_all) {
+          fail(f.line, prefix,
+               "serves every bot, as forward[" + std::to_string(*catch_all) +
+                   "] does: give one of them `bots` or `platforms`");
+        }
+        catch_all = i;
+      }
     }
   }
 
   std::string file_;
+  /// Every [[bot]] name, skipped bots included (load_bots fills it).
+  mutable std::set<std::string> declared_bots_;
   const platforms::PlatformRegistry& registry_;
   const Environment* environment_;
 };
 
 }  // namespace
+
+const ForwardConfig* forward_for(const std::vector<ForwardConfig>& forwards,
+                                 const std::string& name, const std::string& platform) {
+  const ForwardConfig* by_platform = nullptr;
+  const ForwardConfig* for_all = nullptr;
+  for (const ForwardConfig& f : forwards) {
+    if (std::ranges::find(f.bots, name) != f.bots.end()) return &f;
+    if (std::ranges::find(f.platforms, platform) != f.platforms.end()) by_platform = &f;
+    if (f.bots.empty() && f.platforms.empty()) for_all = &f;
+  }
+  return by_platform ? by_platform : for_all;
+}
 
 ConfigError::ConfigError(const std::string& file, int line, const std::string& key,
                          const std::string& what)

@@ -68,14 +68,29 @@ struct RuleConfig {
 };
 
 struct EchoConfig {
-  bool enabled = true;
+  /// Off unless `[echo] enabled = true` is written: a bot answered by a service is never also
+  /// answered by an echo.
+  bool enabled = false;
   std::string prefix = "Hello, ";
 };
 
+/// One [forward] / [[forward]] target: a service that gets the events of some bots.
 struct ForwardConfig {
   std::string url;
-  int timeout_ms = 3000;
+  std::string secret;  // HMAC key of X-Botgate-Signature; required
+  int timeout_ms = 60000;
+  int max_attempts = 10;  // then the event is dead-lettered
+  int max_age_s = 3600;   // an event this old is dead-lettered at its next failure
+  /// Which bots it serves: those named in `bots`, else those of `platforms`, else (both
+  /// empty) every bot no other target serves. A bot is served by one target at most.
+  std::vector<std::string> bots;
+  std::vector<std::string> platforms;
+  int line = 0;
 };
+
+/// The forward target that serves bot `name` of `platform`, if any (see ForwardConfig).
+const ForwardConfig* forward_for(const std::vector<ForwardConfig>& forwards,
+                                 const std::string& name, const std::string& platform);
 
 struct Config {
   std::string file;
@@ -87,7 +102,7 @@ struct Config {
   std::vector<BotSettings> bots;  // enabled bots only
   std::vector<RuleConfig> rules;
   EchoConfig echo;
-  ForwardConfig forward;
+  std::vector<ForwardConfig> forwards;
   /// Bots skipped because a ${VAR} they need is unset: "bot 'feishu' skipped: FEISHU_APP_ID is
   /// not set". The caller logs them as warnings.
   std::vector<std::string> warnings;

@@ -133,12 +133,36 @@ struct Gateway::Impl {
       rules.push_back({rc.match, rc.reply, rc.platforms, rc.bots, rc.mention});
     }
     if (!rules.empty()) chain.add(std::make_unique<handlers::RulesHandler>(std::move(rules)));
-    if (!config.forward.url.empty()) {
-      chain.add(std::make_unique<handlers::ForwardHandler>(
-          io.get_executor(), config.forward.url,
-          std::chrono::milliseconds(config.forward.timeout_ms)));
-    }
+    if (auto forward = make_forward_handler()) chain.add(std::move(forward));
     if (config.echo.enabled) chain.add(std::make_unique<handlers::EchoHandler>(config.echo.prefix));
+  }
+
+  /// The [forward] targets, each bound to the bots it serves (configured and built-in).
+  std::unique_ptr<handlers::ForwardHandler> make_forward_handler() {
+    if (config.forwards.empty()) return nullptr;
+    std::vector<std::pair<std::string, std::string>> bots;  // name, platform
+    for (const BotSettings& settings : config.bots) bots.emplace_back(settings.name, settings.platform);
+    for (const platforms::PlatformDescriptor* platform : registry.with_builtin_bot()) {
+      bots.emplace_back(platform->builtin_bot->name, platform->name);
+    }
+    std::map<std::string, std::size_t> target_of_bot;
+    for (const auto& [name, platform] : bots) {
+      if (const ForwardConfig* f = forward_for(config.forwards, name, platform)) {
+        target_of_bot[name] = static_cast<std::size_t>(f - config.forwards.data());
+      }
+    }
+    std::vector<handlers::ForwardTarget> targets;
+    for (const ForwardConfig& f : config.forwards) {
+      handlers::ForwardTarget target;
+      target.url = f.url;
+      target.secret = f.secret;
+      target.timeout = std::chrono::milliseconds(f.timeout_ms);
+      target.max_attempts = f.max_attempts;
+      target.max_age = std::chrono::seconds(f.max_age_s);
+      targets.push_back(std::move(target));
+    }
+    return std::make_unique<handlers::ForwardHandler>(io.get_executor(), std::move(targets),
+                                                      std::move(target_of_bot));
   }
 
   net::HttpClient& http_client_for(const std::string& proxy) {

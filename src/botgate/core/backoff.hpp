@@ -13,6 +13,9 @@ struct BackoffPolicy {
   double multiplier = 2.0;
 };
 
+/// A number in [0, 1) for backoff jitter, from a generator per thread.
+double unit_random();
+
 /// The delay before attempt `attempt` (1 = the first retry): a value in [cap/2, cap] where cap
 /// grows from `initial` by `multiplier` up to `max`. `unit_random` is in [0, 1).
 inline std::chrono::milliseconds backoff_delay(const BackoffPolicy& policy, int attempt,

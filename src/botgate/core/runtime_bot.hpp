@@ -22,9 +22,6 @@
 
 namespace botgate {
 
-/// A number in [0, 1) for backoff jitter.
-double unit_random();
-
 /// Events handled and not yet completed in the store, in the order they were handled.
 struct Completing {
   std::vector<InboxCompletion> done;

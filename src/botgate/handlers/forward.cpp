@@ -2,6 +2,7 @@
 
 #include "botgate/core/event_json.hpp"
 #include "botgate/core/http.hpp"
+#include "botgate/handlers/forward_signature.hpp"
 #include "botgate/net/http_client.hpp"
 
 #include <boost/json.hpp>
@@ -45,45 +46,123 @@ Result<std::vector<OutgoingMessage>> parse_forward_response(std::string_view bod
   return out;
 }
 
-ForwardHandler::ForwardHandler(boost::asio::any_io_executor executor, std::string url,
-                               std::chrono::milliseconds timeout)
-    : url_(std::move(url)) {
-  net::HttpClientOptions options;
-  options.request_timeout = timeout;
-  options.connect_timeout = timeout;
-  http_ = std::make_unique<net::HttpClient>(executor, options);
+namespace {
+
+constexpr std::chrono::seconds kMostRetryAfter{3600};
+
+/// Retry-After in seconds (the HTTP-date form is rare from a service and read as absent).
+std::optional<std::chrono::milliseconds> retry_after_of(const HttpResponse& response) {
+  const auto value = response[http::field::retry_after];
+  if (value.empty() || value.size() > 6) return std::nullopt;
+  std::int64_t seconds = 0;
+  for (const char c : value) {
+    if (c < '0' || c > '9') return std::nullopt;
+    seconds = seconds * 10 + (c - '0');
+  }
+  return std::chrono::milliseconds(std::chrono::seconds(
+      std::min<std::int64_t>(seconds, kMostRetryAfter.count())));
+}
+
+bool status_is_retryable(unsigned status) {
+  return status == 408 || status == 425 || status == 429 || status >= 500;
+}
+
+std::string describe_age(std::chrono::milliseconds age) {
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(age).count();
+  return s < 120 ? std::to_string(s) + " s" : std::to_string(s / 60) + " min";
+}
+
+}  // namespace
+
+HandlerResult decide_forward_failure(const ForwardFailure& failure, const ForwardTarget& target,
+                                     const BackoffPolicy& backoff, int attempt,
+                                     std::chrono::milliseconds age, double unit_random,
+                                     HandlerContext& ctx) {
+  if (!failure.retryable) {
+    ctx.fail(failure.reason);
+    return HandlerResult::give_up;
+  }
+  if (attempt >= target.max_attempts) {
+    ctx.fail("gave up after " + std::to_string(attempt) + " attempt(s): " + failure.reason);
+    return HandlerResult::give_up;
+  }
+  if (age >= target.max_age) {
+    ctx.fail("gave up after " + std::to_string(attempt) + " attempt(s) over " +
+             describe_age(age) + ": " + failure.reason);
+    return HandlerResult::give_up;
+  }
+  auto wait = backoff_delay(backoff, attempt, unit_random);
+  if (failure.retry_after) wait = std::max(wait, std::min(*failure.retry_after, backoff.max));
+  ctx.fail(failure.reason, wait);
+  return HandlerResult::retry;
+}
+
+ForwardHandler::ForwardHandler(boost::asio::any_io_executor executor,
+                               std::vector<ForwardTarget> targets,
+                               std::map<std::string, std::size_t> target_of_bot,
+                               BackoffPolicy backoff)
+    : targets_(std::move(targets)), target_of_bot_(std::move(target_of_bot)), backoff_(backoff) {
+  for (const ForwardTarget& target : targets_) {
+    net::HttpClientOptions options;
+    options.request_timeout = target.timeout;
+    options.connect_timeout = std::min<std::chrono::milliseconds>(target.timeout,
+                                                                  std::chrono::seconds(10));
+    clients_.push_back(std::make_unique<net::HttpClient>(executor, options));
+  }
 }
 
 ForwardHandler::~ForwardHandler() = default;
 
 asio::awaitable<HandlerResult> ForwardHandler::handle(const Event& event, HandlerContext& ctx) {
+  const auto bound = target_of_bot_.find(event.bot);
+  if (bound == target_of_bot_.end()) co_return HandlerResult::next;
+  const ForwardTarget& target = targets_.at(bound->second);
+  net::HttpClient& http = *clients_.at(bound->second);
+
   HttpRequest request{http::verb::post, "/", 11};
   request.set(http::field::content_type, "application/json");
   request.body() = to_json(event);
+  const auto now = std::chrono::system_clock::now();
+  const auto unix_seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  request.set(kForwardSignatureHeader,
+              forward_signature(target.secret, unix_seconds, request.body()));
+  request.set("X-Botgate-Event-Id", event.id);
+  request.set("X-Botgate-Attempt", std::to_string(ctx.attempt()));
   // The event carries its id, by which the service can tell a second copy: a POST cut off on
-  // a stale pooled connection may go again (as before the client knew about idempotency).
+  // a stale pooled connection may go again.
   net::RequestOptions options;
   options.idempotent = true;
-  auto response = co_await http_->send(url_, std::move(request), options);
+  const auto started = std::chrono::steady_clock::now();
+  auto response = co_await http.send(target.url, std::move(request), options);
+
+  std::optional<ForwardFailure> failure;
   if (!response) {
-    spdlog::warn("forward: event {} of bot {} not forwarded: {}", event.id, event.bot,
-                 response.error().message());
-    co_return HandlerResult::next;
+    failure = ForwardFailure{"no answer from " + target.url + ": " + response.error().message()};
+  } else if (const unsigned status = response->result_int(); status < 200 || status >= 300) {
+    failure = ForwardFailure{"the service answered HTTP " + std::to_string(status),
+                             status_is_retryable(status), retry_after_of(*response)};
+  } else if (status == 202) {
+    spdlog::debug("forward: event {} of bot {} accepted (202); the service answers through "
+                  "the API",
+                  event.id, event.bot);
+    co_return HandlerResult::done;
+  } else if (auto replies = parse_forward_response(response->body()); !replies) {
+    failure = ForwardFailure{"the service's answer is unreadable: " + replies.error().message()};
+  } else {
+    for (OutgoingMessage& reply : *replies) ctx.reply(std::move(reply));
+    spdlog::debug("forward: event {} of bot {} answered in {} ms", event.id, event.bot,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count());
+    co_return HandlerResult::done;
   }
-  const unsigned status = response->result_int();
-  if (status < 200 || status >= 300) {
-    spdlog::warn("forward: event {} of bot {}: the service answered HTTP {}", event.id, event.bot,
-                 status);
-    co_return HandlerResult::next;
-  }
-  auto replies = parse_forward_response(response->body());
-  if (!replies) {
-    spdlog::warn("forward: event {} of bot {}: {}", event.id, event.bot,
-                 replies.error().message());
-    co_return HandlerResult::next;
-  }
-  for (OutgoingMessage& reply : *replies) ctx.reply(std::move(reply));
-  co_return HandlerResult::done;
+  const auto age = ctx.accepted_at() == HandlerContext::SystemTime{}
+                       ? std::chrono::milliseconds(0)
+                       : std::chrono::duration_cast<std::chrono::milliseconds>(now -
+                                                                              ctx.accepted_at());
+  co_return decide_forward_failure(*failure, target, backoff_, ctx.attempt(), age,
+                                   unit_random(), ctx);
 }
 
 }  // namespace botgate::handlers
