@@ -14,6 +14,7 @@ from pathlib import Path
 
 import wecom_crypto  # noqa: F401 - WecomCallbacks needs it importable
 from botgate_harness import WecomCallbacks, botgate_config, http_request, wecom_bot, wait_until
+from forward_service import FORWARD_SECRET
 
 API_TOKEN = "api-token-for-the-credentials-test"
 # Distinctive, so that any copy of it anywhere is found.
@@ -68,7 +69,7 @@ def launch_group_bot(launch, fake, service):
     def make(port, db):
         return (botgate_config(port=port, db_path=db, bots=bots, log_level="debug")
                 + f'\n[api]\ntoken = "{API_TOKEN}"\n'
-                + f'\n[forward]\nurl = "{service.url}"\ntimeout_ms = 30000\n')
+                + f'\n[forward]\nurl = "{service.url}"\nsecret = "{FORWARD_SECRET}"\ntimeout_ms = 30000\n')
     return launch(make)
 
 

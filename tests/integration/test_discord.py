@@ -9,6 +9,7 @@ import time
 
 from botgate_harness import (DiscordInteractions, botgate_config, discord_bot,
                              discord_interaction, discord_sign, wait_until)
+from forward_service import FORWARD_SECRET
 
 GUILD = "290926798626357999"
 CHANNEL = "645027906669510667"
@@ -251,7 +252,7 @@ def test_a_slow_slash_command_is_deferred_then_the_reply_edits_it(launch, discor
 
         def config(port, db):
             return (botgate_config(port=port, db_path=db, bots=[bot], echo=False)
-                    + f'\n[forward]\nurl = "{forward}"\ntimeout_ms = 10000\n')
+                    + f'\n[forward]\nurl = "{forward}"\nsecret = "{FORWARD_SECRET}"\ntimeout_ms = 10000\n')
 
         bg = launch(config)
         ix = DiscordInteractions(bg, fake)

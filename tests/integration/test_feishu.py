@@ -19,6 +19,7 @@ import pytest
 import feishu_crypto
 from botgate_harness import FeishuCallbacks, botgate_config, feishu_bot, wait_until
 from fakes.feishu_fake import FeishuFake
+from forward_service import ForwardService
 
 VERIFICATION_TOKEN = "v3rif1cat10n"
 ENCRYPT_KEY = "test key"
@@ -461,72 +462,25 @@ def test_not_ready_with_wrong_secret(fake, launch):
 # ---------------------------------------------------------------------- forward
 
 
-class _ForwardService:
-    """The user's own bot service behind [forward]: records each event JSON and answers."""
-
-    def __init__(self, answer):
-        import http.server
-        import threading
-
-        outer = self
-        self.events = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):  # noqa: N802 (http.server's naming)
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                outer.events.append((json.loads(body), self.headers.get("Authorization")))
-                status, payload = answer(outer.events[-1][0])
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/bot"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_forward_service_replies_and_sees_the_event_json(fake, launch):
-    service = _ForwardService(lambda ev: (200, {"reply": "fwd " + ev["message"]["text"]}))
+    service = ForwardService()
     try:
         base = config(fake)
-        bg = launch(lambda port, db: base(port, db) + f'\n[forward]\nurl = "{service.url}"\n')
+        bg = launch(lambda port, db: base(port, db) + service.config())
         cb = FeishuCallbacks(bg, fake)
         ev, status = cb.send_text("world")
         assert status == 200
         got = wait_delivered(fake, 1)
         assert got[0].text == "fwd world"
-        event, authorization = service.events[0]
+        post = service.posts[0]
+        event = post.event
         # DESIGN.md "Event JSON": the shape external bot logic relies on.
         assert event["platform"] == "feishu" and event["bot"] == "feishu"
         assert event["message"]["id"] == message_id_of(ev)
         assert event["sender"]["id"] == sender_of(ev)
         assert event["chat"]["type"] in ("private", "group")
-        assert authorization is None  # the forward client never carries a platform token
-    finally:
-        service.close()
-
-
-def test_forward_failure_falls_back_to_echo(fake, launch):
-    service = _ForwardService(lambda ev: (500, {"error": "down"}))
-    try:
-        base = config(fake)
-        bg = launch(lambda port, db: base(port, db) + f'\n[forward]\nurl = "{service.url}"\n')
-        cb = FeishuCallbacks(bg, fake)
-        cb.send_text("world")
-        got = wait_delivered(fake, 1)
-        assert got[0].text == "Hello, world"
-        assert len(service.events) == 1
+        # the forward client never carries a platform token
+        assert "authorization" not in post.headers
+        assert service.refused == 0
     finally:
         service.close()

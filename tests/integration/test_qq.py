@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from botgate_harness import QqWebhookPushes, botgate_config, qq_bot, wait_until
+from forward_service import FORWARD_SECRET
 from fakes.qq_fake import GUILD_MESSAGES
 
 # What a chat bot needs on a public bot: @-messages in channels, guild DMs, groups and C2C.
@@ -210,7 +211,7 @@ def test_several_replies_to_one_message_each_get_their_own_msg_seq(launch, make_
         bot = qq_bot(fake, intents=PUBLIC_INTENTS)
         forward = f"http://127.0.0.1:{service.server_address[1]}/"
         bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot], echo=False)
-                    + f'\n[forward]\nurl = "{forward}"\n')
+                    + f'\n[forward]\nurl = "{forward}"\nsecret = "{FORWARD_SECRET}"\n')
         assert fake.wait_connected(10), bg.log_text()
         m = fake.inject("GROUP_AT_MESSAGE_CREATE", "tell me twice")
         wait_until(lambda: len(replies_to(fake, m)) >= 2, 10)
@@ -248,7 +249,7 @@ def test_replies_past_the_fifth_to_one_message_are_merged_not_refused(launch, ma
         bot = qq_bot(fake, intents=PUBLIC_INTENTS)
         forward = f"http://127.0.0.1:{service.server_address[1]}/"
         bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot], echo=False)
-                    + f'\n[forward]\nurl = "{forward}"\n')
+                    + f'\n[forward]\nurl = "{forward}"\nsecret = "{FORWARD_SECRET}"\n')
         assert fake.wait_connected(10), bg.log_text()
         m = fake.inject("GROUP_AT_MESSAGE_CREATE", "tell me seven times")
         wait_until(lambda: len(replies_to(fake, m)) >= 5, 10)

@@ -72,6 +72,7 @@ S = {
     "qq_app_secret": "QqAppSecret6a0e4c8f2b1d",
     "qq_webhook_app_secret": "QqHookSecret1f5b9d3a7c0e",
     "api_token": "ApiTok8d2f6a0c4e1b9d57a3c",
+    "forward_secret": "FwdSecret4e0b8d2a6c1f9e35b7",
 }
 CORP_ID = "ww5823bf96d3bd56c7"
 
@@ -230,7 +231,7 @@ def test_no_secret_in_the_log_the_answers_the_forward_posts_or_the_database(
             qq_bot(qq_hook, name="qqhook", mode="webhook"),
         ]
         extra = (f'\n[api]\ntoken = "{S["api_token"]}"\n'
-                 f'\n[forward]\nurl = "{forward.url}"\ntimeout_ms = 3000\n')
+                 f'\n[forward]\nurl = "{forward.url}"\nsecret = "{S["forward_secret"]}"\ntimeout_ms = 3000\n')
         bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=bots,
                                                     log_level="trace") + extra)
         db_path = bg.workdir / "botgate.db"

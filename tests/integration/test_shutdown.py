@@ -15,6 +15,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from botgate_harness import FeishuCallbacks, botgate_config, feishu_bot, wait_until
+from forward_service import FORWARD_SECRET
 
 SLOW = 2.0  # how long the forward service takes to answer the message "slow"
 
@@ -120,7 +121,7 @@ def test_sigterm_during_a_burst(fake, launch):
         def config(port, db):
             return (botgate_config(port=port, db_path=db, bots=[feishu_bot(fake)],
                                    log_level="info")
-                    + f'\n[forward]\nurl = "{service.url}"\ntimeout_ms = 10000\n')
+                    + f'\n[forward]\nurl = "{service.url}"\nsecret = "{FORWARD_SECRET}"\ntimeout_ms = 10000\n')
 
         bg = launch(config)
         cb = FeishuCallbacks(bg, fake)

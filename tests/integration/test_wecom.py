@@ -21,6 +21,7 @@ import pytest
 import wecom_crypto
 from botgate_harness import (WECOM_AES_KEY, WECOM_TOKEN, WecomCallbacks, botgate_config,
                              free_port, http_request, wecom_bot, wait_until)
+from forward_service import FORWARD_SECRET
 from fakes.wecom_fake import (AIBOT_MARKDOWN_MAX_BYTES, MARKDOWN_MAX_BYTES, TEXT_MAX_BYTES,
                               WecomFake)
 
@@ -223,8 +224,8 @@ def test_message_text_with_a_doctype_is_answered(wecom_fake, group):
 
 
 class _StallingForward:
-    """A [forward] service that holds the first event it gets until released, then answers 500
-    to every event (botgate falls back to echo). Records each request body as raw bytes."""
+    """A [forward] service that holds the first event it gets until released, then answers
+    every event with "Hello, <text>". Records each request body as raw bytes."""
 
     def __init__(self):
         import http.server
@@ -242,9 +243,10 @@ class _StallingForward:
                 outer.bodies.append(body)
                 if len(outer.bodies) == 1:
                     outer.release.wait(30)
-                data = b'{"error":"down"}'
+                text = json.loads(body)["message"]["text"]
+                data = json.dumps({"reply": "Hello, " + text}).encode()
                 try:
-                    self.send_response(500)
+                    self.send_response(200)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
@@ -271,7 +273,7 @@ def test_invalid_utf8_survives_a_restart_and_is_answered(wecom_fake, launch):
     service = _StallingForward()
     try:
         base = config(wecom_fake)
-        bg = launch(lambda port, db: base(port, db) + f'\n[forward]\nurl = "{service.url}"\n')
+        bg = launch(lambda port, db: base(port, db) + f'\n[forward]\nurl = "{service.url}"\nsecret = "{FORWARD_SECRET}"\n')
         cb = WecomCallbacks(bg, "wecom")
         url = wecom_fake.webhook_url(wecom_fake.add_webhook_key())
         xml = wecom_crypto.group_message_xml(text=f"@{BOT_NAME} bad RAW end", webhook_url=url)

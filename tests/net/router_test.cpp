@@ -77,6 +77,19 @@ TEST(RouterTest, ParamMustBeOneNonEmptySegment) {
   EXPECT_TRUE(calls.empty());
 }
 
+TEST(RouterTest, AParamMayBeFollowedByASuffix) {
+  Router router;
+  router.add("/items/{id}/retry", {http::verb::post}, answer("retry"));
+  router.add("/items/{id}", {http::verb::get}, answer("item"));
+  EXPECT_EQ(dispatch(router, http::verb::post, "/items/42/retry").body(), "retry:42");
+  EXPECT_EQ(dispatch(router, http::verb::get, "/items/42").body(), "item:42");
+  for (const char* target : {"/items//retry", "/items/4/2/retry", "/items/42/retryx",
+                             "/items/42/retry/"}) {
+    EXPECT_EQ(dispatch(router, http::verb::post, target).result(), http::status::not_found)
+        << target;
+  }
+}
+
 TEST(RouterTest, NotFoundIsJson404) {
   const Router router = sample_router();
   const HttpResponse response = dispatch(router, http::verb::get, "/nothing/here");

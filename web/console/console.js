@@ -395,6 +395,59 @@ const statusView = {
       names.replaceChildren(...bots.map((b) => el('option', {value: b.name})));
     }
     if (Array.isArray(status.platforms)) chat.setPlatforms(status.platforms);
+    const dead = bots.reduce((n, b) => n + (Number(b.dead_letters) || 0), 0);
+    deadLetters.refresh(dead);
+  },
+};
+
+/** The dead letters (GET /api/v1/dead-letters), shown while there are any, each with Retry and
+ *  Discard. Loaded again when the count in the status changes. */
+const deadLetters = {
+  count: 0,
+
+  async refresh(count) {
+    const box = $('dead-letters');
+    if (count === this.count && (count === 0 || !box.hidden)) return;
+    this.count = count;
+    box.hidden = count === 0;
+    if (count === 0) return;
+    let data;
+    try {
+      data = await api('/api/v1/dead-letters?limit=50');
+    } catch (e) {
+      $('dead-letter-list').replaceChildren(el('li', {class: 'warn-text'}, `cannot list them: ${e.message}`));
+      return;
+    }
+    const letters = Array.isArray(data?.dead_letters) ? data.dead_letters : [];
+    $('dead-letter-list').replaceChildren(...letters.map((d) => this.item(d)));
+  },
+
+  item(d) {
+    const text = d.event?.message?.text ?? '(no message)';
+    const act = (label) => el('button', {type: 'button', class: 'small-button',
+      dataset: {action: label.toLowerCase()}}, label);
+    const retry = act('Retry');
+    const discard = act('Discard');
+    const li = el('li', {dataset: {deadLetter: String(d.id)}},
+      el('span', {class: 'tag'}, d.bot),
+      el('span', {class: 'dead-text', title: `chat ${d.event?.chat?.id ?? '?'}`}, text),
+      el('span', {class: 'warn-text', dataset: {field: 'reason'}}, d.reason),
+      el('span', {class: 'muted small', title: fullTime(d.dead_at)}, relative(d.dead_at)),
+      retry, discard);
+    const run = async (method, path) => {
+      retry.disabled = discard.disabled = true;
+      try {
+        await api(path, {method, body: method === 'POST' ? {} : undefined});
+        li.remove();
+        statusView.soon();
+      } catch (e) {
+        retry.disabled = discard.disabled = false;
+        li.title = e.message;
+      }
+    };
+    retry.addEventListener('click', () => run('POST', `/api/v1/dead-letters/${d.id}/retry`));
+    discard.addEventListener('click', () => run('DELETE', `/api/v1/dead-letters/${d.id}`));
+    return li;
   },
 };
 
@@ -476,6 +529,8 @@ function botCard(bot) {
     counter('uncertain deliveries', 'delivery_uncertain', bot.delivery_uncertain,
       {warn: true, hint: 'sent, then the connection broke before the answer: maybe delivered, not sent again'}),
     counter('callbacks rejected', 'callbacks_rejected', bot.callbacks_rejected, {warn: true}),
+    counter('dead letters', 'dead_letters', bot.dead_letters,
+      {warn: true, hint: 'events a handler gave up on (a forward service that kept failing); listed below'}),
     queues,
     counter('rate-limit waits', 'rate_limit_waits', bot.rate_limit_waits, {hint: rateHint})));
   return card;

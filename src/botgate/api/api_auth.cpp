@@ -37,10 +37,6 @@ std::optional<boost::asio::ip::address> ip_address(const std::string& name) {
   return address;
 }
 
-HttpResponse json_error(http::status status, std::string_view code, std::string_view detail) {
-  json::object body{{"error", code}, {"detail", detail}};
-  return make_response(status, json::serialize(body));
-}
 
 /// The Host header for a log line: what parse_host accepts, else a fixed word (the header is
 /// the client's, and a log line must not carry arbitrary bytes).
@@ -183,6 +179,11 @@ net::RouteHandler with_allowed_host(const ApiAccess& access, net::RouteHandler h
     if (!access.host_allowed(request)) co_return misdirected(request);
     co_return co_await handler(request, std::move(param));
   };
+}
+
+HttpResponse json_error(http::status status, std::string_view code, std::string_view detail) {
+  json::object body{{"error", code}, {"detail", detail}};
+  return make_response(status, json::serialize(body));
 }
 
 }  // namespace botgate::api

@@ -37,11 +37,14 @@ json::object bot_status_json(const BotStatus& bot, const QueueDepth& depth) {
   out["send_failures"] = bot.send_failures;
   out["delivery_uncertain"] = bot.delivery_uncertain;
   out["callbacks_rejected"] = bot.callbacks_rejected;
+  out["handling_retries"] = bot.handling_retries;
+  out["dead_lettered"] = bot.dead_lettered;
   out["last_event_at"] = time_or_null(bot.last_event_at);
   out["last_callback_at"] = time_or_null(bot.last_callback_at);
   out["token_expires_at"] = time_or_null(bot.token_expires_at);
   out["inbox_depth"] = depth.inbox;
   out["outbox_depth"] = depth.outbox;
+  out["dead_letters"] = depth.dead_letters;
   out["rate_limit_waits"] = bot.rate_limit_waits;
   out["rate_limited_ms"] = bot.rate_limited_ms;
   out["connections"] = std::move(connections);

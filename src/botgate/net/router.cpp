@@ -17,6 +17,9 @@ Router::Route& Router::add_route(std::string pattern, std::vector<http::verb> me
   Route route;
   if (const auto brace = pattern.find('{'); brace != std::string::npos) {
     route.prefix = pattern.substr(0, brace);
+    if (const auto close = pattern.find('}', brace); close != std::string::npos) {
+      route.suffix = pattern.substr(close + 1);
+    }
     route.has_param = true;
   } else {
     route.prefix = std::move(pattern);
@@ -33,8 +36,10 @@ std::optional<std::pair<const Router::Route*, std::string>> Router::match(
       if (path == route.prefix) return std::pair{&route, std::string{}};
       continue;
     }
-    if (!path.starts_with(route.prefix)) continue;
-    std::string_view param = path.substr(route.prefix.size());
+    if (path.size() < route.prefix.size() + route.suffix.size()) continue;
+    if (!path.starts_with(route.prefix) || !path.ends_with(route.suffix)) continue;
+    std::string_view param = path.substr(
+        route.prefix.size(), path.size() - route.prefix.size() - route.suffix.size());
     if (param.empty() || param.find('/') != std::string_view::npos) continue;
     return std::pair{&route, std::string(param)};
   }

@@ -26,8 +26,9 @@ using AnswerHandler =
 /// lock and may run on any strand.
 class Router {
  public:
-  /// `pattern` is an exact path, or a prefix followed by `{name}` that matches one non-empty
-  /// path segment. `methods` empty means every method.
+  /// `pattern` is an exact path, or a prefix, `{name}` that matches one non-empty path segment,
+  /// and an optional suffix ("/api/v1/dead-letters/{id}/retry"). `methods` empty means every
+  /// method. The first route whose pattern matches the path answers.
   void add(std::string pattern, std::vector<http::verb> methods, RouteHandler handler);
   /// The same, for a handler that answers an HttpAnswer (the webhooks).
   void add_answering(std::string pattern, std::vector<http::verb> methods, AnswerHandler handler);
@@ -38,6 +39,7 @@ class Router {
  private:
   struct Route {
     std::string prefix;  // the pattern up to `{`, or the whole exact path
+    std::string suffix;  // the pattern after `}`
     bool has_param = false;
     std::vector<http::verb> methods;
     RouteHandler handler;     // one of these two
