@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ Event event_of(const std::string& bot, const std::string& text) {
   return event;
 }
 
+const SystemTime kAt = SystemTime(std::chrono::milliseconds(1'795'867'200'123));
+
 std::vector<std::string> texts(const std::vector<InboxItem>& items) {
   std::vector<std::string> out;
   for (const auto& item : items) out.push_back(item.event.message->text);
@@ -26,7 +29,7 @@ std::vector<std::string> texts(const std::vector<InboxItem>& items) {
 
 TEST(InboxMirrorTest, UnknownUntilATableReadFoundTheWholeInbox) {
   InboxMirror mirror(8);
-  mirror.added(1, event_of("a", "one"));
+  mirror.added(1, event_of("a", "one"), kAt);
   EXPECT_FALSE(mirror.pending("a", 64)) << "no read yet: the table is the source";
   mirror.read_from_table("a", {InboxItem{1, event_of("a", "one")}}, 1);
   EXPECT_FALSE(mirror.pending("a", 64)) << "as many rows as asked: there may be more";
@@ -38,9 +41,9 @@ TEST(InboxMirrorTest, UnknownUntilATableReadFoundTheWholeInbox) {
 TEST(InboxMirrorTest, FollowsAddsAndRemovesInOrder) {
   InboxMirror mirror(8);
   mirror.read_from_table("a", {}, 64);
-  mirror.added(3, event_of("a", "three"));
-  mirror.added(4, event_of("a", "four"));
-  mirror.added(7, event_of("a", "seven"));
+  mirror.added(3, event_of("a", "three"), kAt);
+  mirror.added(4, event_of("a", "four"), kAt);
+  mirror.added(7, event_of("a", "seven"), kAt);
   EXPECT_EQ(texts(*mirror.pending("a", 2)), (std::vector<std::string>{"three", "four"}));
   mirror.removed(4);  // out of order
   EXPECT_EQ(texts(*mirror.pending("a", 64)), (std::vector<std::string>{"three", "seven"}));
@@ -54,11 +57,11 @@ TEST(InboxMirrorTest, FollowsAddsAndRemovesInOrder) {
 TEST(InboxMirrorTest, ABacklogOverTheLimitGoesBackToTheTable) {
   InboxMirror mirror(2);
   mirror.read_from_table("a", {}, 64);
-  mirror.added(1, event_of("a", "1"));
-  mirror.added(2, event_of("a", "2"));
-  mirror.added(3, event_of("a", "3"));
+  mirror.added(1, event_of("a", "1"), kAt);
+  mirror.added(2, event_of("a", "2"), kAt);
+  mirror.added(3, event_of("a", "3"), kAt);
   EXPECT_FALSE(mirror.pending("a", 64));
-  mirror.added(4, event_of("a", "4"));
+  mirror.added(4, event_of("a", "4"), kAt);
   EXPECT_FALSE(mirror.pending("a", 64)) << "stays off until a read finds the inbox whole";
   mirror.read_from_table("a", {InboxItem{4, event_of("a", "4")}}, 64);
   EXPECT_EQ(texts(*mirror.pending("a", 64)), std::vector<std::string>{"4"});
@@ -67,10 +70,26 @@ TEST(InboxMirrorTest, ABacklogOverTheLimitGoesBackToTheTable) {
 TEST(InboxMirrorTest, BotsHaveCopiesOfTheirOwn) {
   InboxMirror mirror(8);
   mirror.read_from_table("a", {}, 64);
-  mirror.added(1, event_of("a", "for a"));
-  mirror.added(2, event_of("b", "for b"));  // b's inbox was never read: not copied
+  mirror.added(1, event_of("a", "for a"), kAt);
+  mirror.added(2, event_of("b", "for b"), kAt);  // b's inbox was never read: not copied
   EXPECT_EQ(texts(*mirror.pending("a", 64)), std::vector<std::string>{"for a"});
   EXPECT_FALSE(mirror.pending("b", 64));
+}
+
+TEST(InboxMirrorTest, KeepsWhenEachEventWasAcceptedAndItsAttempts) {
+  InboxMirror mirror(8);
+  mirror.read_from_table("a", {InboxItem{2, event_of("a", "two"), 3, kAt}}, 64);
+  mirror.added(5, event_of("a", "five"), kAt + std::chrono::seconds(1));
+  mirror.retried(5);
+  mirror.retried(5);
+  mirror.retried(2);
+  mirror.retried(99);  // not there: nothing happens
+  const auto items = *mirror.pending("a", 64);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].attempts, 4) << "as read, plus one";
+  EXPECT_EQ(items[0].accepted_at, kAt);
+  EXPECT_EQ(items[1].attempts, 2) << "a new event starts at none";
+  EXPECT_EQ(items[1].accepted_at, kAt + std::chrono::seconds(1));
 }
 
 }  // namespace

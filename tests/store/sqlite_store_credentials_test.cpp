@@ -270,6 +270,68 @@ TEST_F(SqliteStoreCredentialsTest, TheCredentialIsNeverInTheFileOrTheRunningWal)
   }
 }
 
+TEST_F(SqliteStoreCredentialsTest, ADeadLetterKeepsTheCredentialSealedAndARetryGetsItBack) {
+  open();
+  const Event event = group_event("1");
+  ASSERT_TRUE(run_sync(store_->accept(event, {"k1"}, 1h)).value());
+  auto taken = run_sync(store_->inbox_take("wecom", 10)).value();
+  ASSERT_EQ(taken.size(), 1u);
+  const auto dead = run_sync(store_->inbox_dead_letter(taken[0].id, "gave up")).value();
+  reopen();
+  const auto letters = run_sync(store_->dead_letters("wecom", 0, 10)).value();
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].event.reply_credential, kWebhookUrl) << "a retry can still reply";
+  EXPECT_EQ(letters[0].event, event);
+  // Still running: nothing of the credential in clear in the file or its WAL.
+  for (const char* suffix : {"", "-wal", "-journal", "-shm"}) {
+    EXPECT_FALSE(file_contains(path_.string() + suffix, kWebhookKey)) << suffix;
+  }
+  store_.reset();
+  EXPECT_TRUE(is_sealed(column("SELECT reply_credential FROM dead_letters")));
+  for (const std::string& json : column("SELECT event FROM dead_letters")) {
+    EXPECT_EQ(json.find(kWebhookKey), std::string::npos) << json;
+  }
+  EXPECT_TRUE(column("SELECT id FROM inbox").empty());
+
+  open();
+  ASSERT_TRUE(run_sync(store_->dead_letter_retry(dead)).value());
+  taken = run_sync(store_->inbox_take("wecom", 10)).value();
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0].event.reply_credential, kWebhookUrl) << "from the copy in memory";
+  reopen();
+  taken = run_sync(store_->inbox_take("wecom", 10)).value();
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0].event.reply_credential, kWebhookUrl) << "from the table";
+  store_.reset();
+  EXPECT_TRUE(is_sealed(column("SELECT reply_credential FROM inbox")));
+  EXPECT_TRUE(column("SELECT id FROM dead_letters").empty());
+}
+
+TEST_F(SqliteStoreCredentialsTest, NothingOfTheCredentialIsLeftInTheFileOnceADeadLetterIsDiscarded) {
+  open();
+  for (int i = 0; i < 3; ++i) {
+    const Event event = group_event(std::to_string(i));
+    ASSERT_TRUE(run_sync(store_->accept(event, {"k" + std::to_string(i)}, 1h)).value());
+  }
+  const auto taken = run_sync(store_->inbox_take("wecom", 10)).value();
+  ASSERT_EQ(taken.size(), 3u);
+  std::vector<std::int64_t> dead;
+  for (const InboxItem& item : taken) {
+    dead.push_back(run_sync(store_->inbox_dead_letter(item.id, "gave up")).value());
+  }
+  ASSERT_TRUE(run_sync(store_->dead_letter_retry(dead[0])).value());
+  ASSERT_TRUE(run_sync(store_->dead_letter_discard(dead[1])).value());
+  for (const char* suffix : {"", "-wal", "-journal", "-shm"}) {
+    EXPECT_FALSE(file_contains(path_.string() + suffix, kWebhookKey)) << suffix;
+  }
+  store_.reset();  // a clean close checkpoints the WAL into the file
+  for (const char* suffix : {"", "-wal", "-journal"}) {
+    EXPECT_FALSE(file_contains(path_.string() + suffix, kWebhookKey)) << suffix;
+  }
+  EXPECT_TRUE(is_sealed(column("SELECT reply_credential FROM dead_letters")));
+  EXPECT_EQ(column("SELECT id FROM dead_letters").size(), 1u);
+}
+
 TEST_F(SqliteStoreCredentialsTest, TheKeyIsMadeOnceOwnerOnlyAndKeptAcrossRestarts) {
   const mode_t old_umask = ::umask(022);
   open();

@@ -408,6 +408,100 @@ TEST_F(SqliteStoreTest, AcceptIsAtomic) {
   EXPECT_EQ(pending("a").size(), 1u);
 }
 
+TEST_F(SqliteStoreTest, MovingAnEventToTheDeadLettersAndBackIsAtomic) {
+  share_file();
+  EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
+  EXPECT_TRUE(accept(event_for("a", "2"), {"2"}));
+  const auto taken = take("a");
+  ASSERT_EQ(taken.size(), 2u);
+  ASSERT_TRUE(run_sync(store_->inbox_retry(taken[0].id, "502")));
+  // The removal from the inbox is refused: the dead letter written before it rolls back.
+  execute_sql("CREATE TRIGGER refuse_delete BEFORE DELETE ON inbox "
+              "BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+  auto failed = run_sync(store_->inbox_dead_letter(taken[0].id, "gave up"));
+  ASSERT_FALSE(failed);
+  EXPECT_TRUE(failed.error().is(errc::store_failed));
+  execute_sql("DROP TRIGGER refuse_delete;");
+  EXPECT_TRUE(run_sync(store_->dead_letters("", 0, 10)).value().empty());
+  auto view = pending("a");
+  ASSERT_EQ(view.size(), 2u) << "still in the inbox";
+  EXPECT_EQ(view[0].attempts, 1);
+  EXPECT_TRUE(take("a").empty()) << "and still taken";
+
+  const std::int64_t dead = run_sync(store_->inbox_dead_letter(taken[0].id, "gave up")).value();
+  // The way back: the removal from the dead letters is refused, the new inbox row rolls back.
+  execute_sql("CREATE TRIGGER refuse_delete BEFORE DELETE ON dead_letters "
+              "BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+  auto refused = run_sync(store_->dead_letter_retry(dead));
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().is(errc::store_failed));
+  execute_sql("DROP TRIGGER refuse_delete;");
+  EXPECT_EQ(ids_of(pending("a")), std::vector<std::int64_t>{taken[1].id});
+  ASSERT_EQ(run_sync(store_->dead_letters("a", 0, 10)).value().size(), 1u);
+
+  ASSERT_EQ(run_sync(store_->dead_letter_retry(dead)).value(), std::optional<std::string>("a"));
+  reopen();  // the table, not the copy in memory
+  const auto inbox = pending("a");
+  ASSERT_EQ(inbox.size(), 2u);
+  EXPECT_EQ(inbox[1].event, event_for("a", "1"));
+  EXPECT_EQ(inbox[1].attempts, 0);
+}
+
+TEST_F(SqliteStoreTest, TheInboxCopyAndTheTableAgreeOnAttemptsAndRetriedDeadLetters) {
+  // Event 3, the newest row, becomes a dead letter; its id is free again for the next insert.
+  // A retried dead letter must still land after every event, in the copy as in the table.
+  EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
+  ASSERT_EQ(pending("a").size(), 1u);  // the copy in memory starts
+  EXPECT_TRUE(accept(event_for("a", "2"), {"2"}));
+  EXPECT_TRUE(accept(event_for("a", "3"), {"3"}));
+  const auto taken = take("a");
+  ASSERT_EQ(taken.size(), 3u);
+  ASSERT_TRUE(run_sync(store_->inbox_retry(taken[1].id, "timeout")));
+  const std::int64_t dead = run_sync(store_->inbox_dead_letter(taken[2].id, "gave up")).value();
+  ASSERT_TRUE(run_sync(store_->dead_letter_retry(dead)).value());
+  EXPECT_TRUE(accept(event_for("a", "4"), {"4"}));
+  const auto from_memory = pending("a");
+
+  reopen();
+  const auto from_table = pending("a");
+  ASSERT_EQ(from_table.size(), 4u);
+  ASSERT_EQ(from_memory.size(), 4u);
+  for (std::size_t i = 0; i < from_table.size(); ++i) {
+    EXPECT_EQ(from_memory[i].id, from_table[i].id) << i;
+    EXPECT_EQ(from_memory[i].event, from_table[i].event) << i;
+    EXPECT_EQ(from_memory[i].attempts, from_table[i].attempts) << i;
+    EXPECT_EQ(from_memory[i].accepted_at, from_table[i].accepted_at) << i;
+  }
+  EXPECT_EQ(from_table[1].attempts, 1);
+  EXPECT_EQ(from_table[2].event.platform_event_id, "3");
+  EXPECT_EQ(from_table[3].event.platform_event_id, "4");
+}
+
+TEST_F(SqliteStoreTest, AnOlderDatabaseGetsAttemptsAndDeadLetters) {
+  EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
+  const auto before = pending("a");
+  ASSERT_EQ(before.size(), 1u);
+  store_.reset();
+  // As a database was before failed attempts were counted.
+  execute_sql("DROP INDEX dead_letters_by_bot; DROP TABLE dead_letters; "
+              "ALTER TABLE inbox DROP COLUMN attempts; ALTER TABLE inbox DROP COLUMN last_error;");
+
+  reopen();
+  const auto inbox = take("a");
+  ASSERT_EQ(inbox.size(), 1u);
+  EXPECT_EQ(inbox[0].attempts, 0);
+  EXPECT_EQ(inbox[0].accepted_at, before[0].accepted_at);
+  EXPECT_EQ(inbox[0].event, event_for("a", "1"));
+  ASSERT_TRUE(run_sync(store_->inbox_retry(inbox[0].id, "502")));
+  const std::int64_t dead = run_sync(store_->inbox_dead_letter(inbox[0].id, "gave up")).value();
+  reopen();
+  const auto letters = run_sync(store_->dead_letters("a", 0, 10)).value();
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].id, dead);
+  EXPECT_EQ(letters[0].attempts, 2);
+  EXPECT_EQ(letters[0].accepted_at, before[0].accepted_at);
+}
+
 TEST_F(SqliteStoreTest, OutboxTakeRespectsNextAtAlsoAsReadFromTheTableAtOpen) {
   const std::int64_t first = push(message_for("a", "first"));
   const std::int64_t second = push(message_for("a", "second"));

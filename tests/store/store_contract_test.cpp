@@ -11,8 +11,10 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -96,6 +98,20 @@ class StoreContractTest : public ::testing::Test {
   std::optional<SystemTime> next_due(const std::string& bot) {
     return run_sync(store().outbox_next_due(bot)).value();
   }
+  std::vector<InboxItem> pending(const std::string& bot, std::size_t limit = 100) {
+    return run_sync(store().inbox_pending(bot, limit)).value();
+  }
+  void retry(std::int64_t inbox_id, const std::string& error) {
+    ASSERT_TRUE(run_sync(store().inbox_retry(inbox_id, error)));
+  }
+  std::int64_t dead_letter(std::int64_t inbox_id, const std::string& reason) {
+    return run_sync(store().inbox_dead_letter(inbox_id, reason)).value();
+  }
+  std::vector<DeadLetter> dead_letters(const std::string& bot, std::int64_t before = 0,
+                                       std::size_t limit = 100) {
+    return run_sync(store().dead_letters(bot, before, limit)).value();
+  }
+  QueueDepth depth(const std::string& bot) { return run_sync(store().queue_depth(bot)).value(); }
   OutboxStatus status(std::int64_t id) {
     auto status = run_sync(store().outbox_status(id)).value();
     EXPECT_TRUE(status.has_value()) << id;
@@ -200,6 +216,200 @@ TYPED_TEST(StoreContractTest, CompletingAnEventQueuesItsRepliesInOrderInOneStep)
   ASSERT_EQ(after_restart.size(), 4u);
   EXPECT_EQ(after_restart[0].message, reply("a", "one"));
   EXPECT_EQ(after_restart[3].message, reply("a", "four"));
+}
+
+std::vector<std::string> event_ids(const std::vector<InboxItem>& items) {
+  std::vector<std::string> ids;
+  for (const InboxItem& item : items) ids.push_back(item.event.platform_event_id);
+  return ids;
+}
+std::vector<std::string> event_ids(const std::vector<DeadLetter>& letters) {
+  std::vector<std::string> ids;
+  for (const DeadLetter& letter : letters) ids.push_back(letter.event.platform_event_id);
+  return ids;
+}
+
+TYPED_TEST(StoreContractTest, FailedAttemptsAreCountedAndGivenAgainAfterARestart) {
+  const SystemTime before = SystemTime::clock::now();
+  ASSERT_TRUE(this->accept(event_of("a", "1"), {"k1"}));
+  ASSERT_TRUE(this->accept(event_of("a", "2"), {"k2"}));
+  const SystemTime after = SystemTime::clock::now();
+  const auto taken = this->take("a");
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_EQ(taken[0].attempts, 0) << "a new event";
+  EXPECT_GE(taken[0].accepted_at, before - 1ms) << "kept to the millisecond at least";
+  EXPECT_LE(taken[0].accepted_at, after);
+  EXPECT_LE(taken[0].accepted_at, taken[1].accepted_at);
+
+  this->retry(taken[0].id, "502 from the service");
+  this->retry(taken[0].id, "timeout");
+  this->retry(987654, "an id not in the inbox");
+  EXPECT_TRUE(this->take("a").empty()) << "a retried event stays taken by its taker";
+  auto view = this->pending("a");
+  ASSERT_EQ(view.size(), 2u);
+  EXPECT_EQ(view[0].attempts, 2);
+  EXPECT_EQ(view[0].accepted_at, taken[0].accepted_at) << "a retry does not make it newer";
+  EXPECT_EQ(view[1].attempts, 0);
+  EXPECT_EQ(this->depth("a").inbox, 2);
+
+  this->restart();
+  const auto again = this->take("a");
+  ASSERT_EQ(event_ids(again), (std::vector<std::string>{"1", "2"})) << "still in its place";
+  EXPECT_EQ(again[0].attempts, 2) << "a limit on attempts holds across restarts";
+  EXPECT_EQ(again[0].accepted_at, taken[0].accepted_at);
+  EXPECT_EQ(again[0].event, event_of("a", "1"));
+  EXPECT_EQ(again[1].attempts, 0);
+  EXPECT_EQ(again[1].accepted_at, taken[1].accepted_at);
+  this->retry(again[0].id, "502 again");
+  EXPECT_EQ(this->pending("a")[0].attempts, 3) << "counted on from where it was";
+}
+
+TYPED_TEST(StoreContractTest, ADeadLetterLeavesTheInboxWithItsAttemptsAndReasonAndIsKept) {
+  Event event = event_of("a", "1");
+  event.reply_credential = "https://example.test/hook?key=SECRET";
+  ASSERT_TRUE(this->accept(event, {"k1"}));
+  ASSERT_TRUE(this->accept(event_of("a", "2"), {"k2"}));
+  const auto taken = this->take("a");
+  ASSERT_EQ(taken.size(), 2u);
+  this->retry(taken[0].id, "502");
+  const SystemTime before = SystemTime::clock::now();
+  const std::int64_t id = this->dead_letter(taken[0].id, "gave up after 2 attempts");
+  const SystemTime after = SystemTime::clock::now();
+
+  EXPECT_EQ(event_ids(this->pending("a")), std::vector<std::string>{"2"});
+  EXPECT_TRUE(this->take("a").empty()) << "event 2 is still taken; event 1 is gone";
+  const QueueDepth depth = this->depth("a");
+  EXPECT_EQ(depth.inbox, 1);
+  EXPECT_EQ(depth.dead_letters, 1);
+  EXPECT_EQ(this->depth("b").dead_letters, 0) << "each bot's own";
+
+  auto check = [&](const std::vector<DeadLetter>& letters) {
+    ASSERT_EQ(letters.size(), 1u);
+    const DeadLetter& letter = letters[0];
+    EXPECT_EQ(letter.id, id);
+    EXPECT_EQ(letter.event, event) << "with its reply credential";
+    EXPECT_EQ(letter.attempts, 2) << "the attempt recorded and the last one";
+    EXPECT_EQ(letter.reason, "gave up after 2 attempts");
+    EXPECT_EQ(letter.accepted_at, taken[0].accepted_at);
+    EXPECT_GE(letter.dead_at, before - 1ms);
+    EXPECT_LE(letter.dead_at, after);
+  };
+  check(this->dead_letters("a"));
+
+  const auto twice = run_sync(this->store().inbox_dead_letter(taken[0].id, "again"));
+  ASSERT_FALSE(twice) << "it is no longer in the inbox";
+  EXPECT_EQ(twice.error().code, errc::not_found);
+  const auto unknown = run_sync(this->store().inbox_dead_letter(987654, "no such event"));
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, errc::not_found);
+  EXPECT_EQ(this->dead_letters("").size(), 1u) << "neither made a dead letter";
+
+  this->restart();
+  EXPECT_EQ(event_ids(this->take("a")), std::vector<std::string>{"2"})
+      << "a dead letter is not handled again after a restart";
+  check(this->dead_letters("a"));
+  EXPECT_EQ(this->depth("a").dead_letters, 1);
+}
+
+TYPED_TEST(StoreContractTest, DeadLettersAreListedNewestFirstByBotBeforeAnIdAndLimited) {
+  EXPECT_TRUE(this->dead_letters("").empty());
+  std::map<std::string, std::int64_t> ids;
+  for (const auto& [bot, name] : std::vector<std::pair<std::string, std::string>>{
+           {"a", "a1"}, {"b", "b1"}, {"a", "a2"}, {"a", "a3"}}) {
+    ASSERT_TRUE(this->accept(event_of(bot, name), {name}));
+    const auto taken = this->take(bot);
+    ASSERT_EQ(taken.size(), 1u);
+    ids[name] = this->dead_letter(taken[0].id, "reason " + name);
+  }
+  EXPECT_LT(ids["a1"], ids["b1"]);
+  EXPECT_LT(ids["b1"], ids["a2"]);
+  EXPECT_LT(ids["a2"], ids["a3"]);
+  using Ids = std::vector<std::string>;
+  EXPECT_EQ(event_ids(this->dead_letters("")), (Ids{"a3", "a2", "b1", "a1"})) << "every bot";
+  EXPECT_EQ(event_ids(this->dead_letters("a")), (Ids{"a3", "a2", "a1"}));
+  EXPECT_EQ(event_ids(this->dead_letters("b")), Ids{"b1"});
+  EXPECT_TRUE(this->dead_letters("c").empty());
+  EXPECT_EQ(event_ids(this->dead_letters("a", 0, 2)), (Ids{"a3", "a2"}));
+  EXPECT_EQ(event_ids(this->dead_letters("a", ids["a2"], 100)), Ids{"a1"}) << "the next page";
+  EXPECT_EQ(event_ids(this->dead_letters("", ids["a2"], 1)), Ids{"b1"});
+  EXPECT_TRUE(this->dead_letters("a", ids["a1"], 100).empty());
+  EXPECT_EQ(this->dead_letters("a")[0].reason, "reason a3");
+
+  ASSERT_TRUE(run_sync(this->store().dead_letter_discard(ids["a3"])).value());
+  this->restart();
+  ASSERT_TRUE(this->accept(event_of("a", "a4"), {"a4"}));
+  const auto taken = this->take("a");
+  ASSERT_EQ(taken.size(), 1u);
+  const std::int64_t a4 = this->dead_letter(taken[0].id, "reason a4");
+  EXPECT_GT(a4, ids["a3"]) << "a dead letter's id is never given again, even after a restart";
+  EXPECT_EQ(event_ids(this->dead_letters("a")), (Ids{"a4", "a2", "a1"}));
+}
+
+TYPED_TEST(StoreContractTest, ARetriedDeadLetterGoesBackToTheEndOfTheInboxOnce) {
+  Event event = event_of("a", "1");
+  event.reply_credential = "https://example.test/hook?key=SECRET";
+  ASSERT_TRUE(this->accept(event, {"k1"}));
+  ASSERT_TRUE(this->accept(event_of("a", "2"), {"k2"}));
+  ASSERT_TRUE(this->accept(event_of("a", "3"), {"k3"}));
+  const auto taken = this->take("a");
+  ASSERT_EQ(taken.size(), 3u);
+  this->retry(taken[0].id, "502");
+  const std::int64_t id = this->dead_letter(taken[0].id, "gave up");
+
+  const SystemTime before = SystemTime::clock::now();
+  const auto bot = run_sync(this->store().dead_letter_retry(id)).value();
+  ASSERT_TRUE(bot.has_value());
+  EXPECT_EQ(*bot, "a");
+  EXPECT_FALSE(run_sync(this->store().dead_letter_retry(id)).value())
+      << "a second retry of the same dead letter finds none";
+  EXPECT_FALSE(run_sync(this->store().dead_letter_retry(987654)).value());
+  EXPECT_TRUE(this->dead_letters("a").empty());
+  EXPECT_EQ(this->depth("a").dead_letters, 0);
+  EXPECT_EQ(this->depth("a").inbox, 3);
+  // Dedup is not consulted: the event's key is still remembered, and the retry goes in anyway.
+  EXPECT_FALSE(this->accept(event_of("a", "1"), {"k1"}));
+
+  const auto back = this->take("a");
+  ASSERT_EQ(back.size(), 1u) << "2 and 3 are still taken; the retried event is new";
+  EXPECT_EQ(back[0].event, event) << "with its reply credential";
+  EXPECT_EQ(back[0].attempts, 0);
+  EXPECT_GE(back[0].accepted_at, before - 1ms) << "accepted now";
+  EXPECT_LE(back[0].accepted_at, SystemTime::clock::now());
+  EXPECT_EQ(event_ids(this->pending("a")), (std::vector<std::string>{"2", "3", "1"}))
+      << "after every event in the inbox";
+  ASSERT_TRUE(this->accept(event_of("a", "4"), {"k4"}));
+  EXPECT_EQ(event_ids(this->pending("a")), (std::vector<std::string>{"2", "3", "1", "4"}));
+
+  this->restart();
+  const auto again = this->take("a");
+  ASSERT_EQ(event_ids(again), (std::vector<std::string>{"2", "3", "1", "4"}));
+  EXPECT_EQ(again[2].event, event);
+  EXPECT_EQ(again[2].attempts, 0);
+  EXPECT_EQ(again[2].accepted_at, back[0].accepted_at);
+  ASSERT_TRUE(run_sync(this->store().inbox_complete(again[2].id, {})));
+  EXPECT_EQ(event_ids(this->pending("a")), (std::vector<std::string>{"2", "3", "4"}));
+}
+
+TYPED_TEST(StoreContractTest, ADiscardedDeadLetterIsGoneForGood) {
+  ASSERT_TRUE(this->accept(event_of("a", "1"), {"k1"}));
+  ASSERT_TRUE(this->accept(event_of("a", "2"), {"k2"}));
+  const auto taken = this->take("a");
+  ASSERT_EQ(taken.size(), 2u);
+  const std::int64_t first = this->dead_letter(taken[0].id, "gave up");
+  const std::int64_t second = this->dead_letter(taken[1].id, "gave up");
+  EXPECT_EQ(this->depth("a").dead_letters, 2);
+
+  EXPECT_TRUE(run_sync(this->store().dead_letter_discard(first)).value());
+  EXPECT_FALSE(run_sync(this->store().dead_letter_discard(first)).value()) << "none left";
+  EXPECT_FALSE(run_sync(this->store().dead_letter_discard(987654)).value());
+  EXPECT_FALSE(run_sync(this->store().dead_letter_retry(first)).value());
+  EXPECT_EQ(event_ids(this->dead_letters("a")), std::vector<std::string>{"2"});
+  EXPECT_EQ(this->depth("a").dead_letters, 1);
+  EXPECT_EQ(this->depth("a").inbox, 0);
+  this->restart();
+  ASSERT_EQ(this->dead_letters("a").size(), 1u);
+  EXPECT_EQ(this->dead_letters("a")[0].id, second);
+  EXPECT_TRUE(this->take("a").empty());
 }
 
 TYPED_TEST(StoreContractTest, AMessageIsQueuedThenSentRetriedOrFailedWithItsAttempts) {

@@ -4,7 +4,7 @@
 
 namespace botgate::store {
 
-void InboxMirror::added(std::int64_t id, Event event) {
+void InboxMirror::added(std::int64_t id, Event event, SystemTime accepted_at) {
   auto it = copies_.find(event.bot);
   if (it == copies_.end() || !it->second.whole) return;
   Copy& copy = it->second;
@@ -15,7 +15,7 @@ void InboxMirror::added(std::int64_t id, Event event) {
     copy.items.shrink_to_fit();
     return;
   }
-  copy.items.push_back(InboxItem{id, std::move(event)});
+  copy.items.push_back(InboxItem{id, std::move(event), 0, accepted_at});
 }
 
 void InboxMirror::removed(std::int64_t id) {
@@ -34,6 +34,22 @@ void InboxMirror::removed(std::int64_t id) {
       return;
     }
   }
+}
+
+void InboxMirror::retried(std::int64_t id) {
+  if (InboxItem* item = find(id)) ++item->attempts;
+}
+
+InboxItem* InboxMirror::find(std::int64_t id) {
+  for (auto& [bot, copy] : copies_) {
+    auto& items = copy.items;
+    auto at = std::lower_bound(items.begin(), items.end(), id,
+                               [](const InboxItem& item, std::int64_t wanted) {
+                                 return item.id < wanted;
+                               });
+    if (at != items.end() && at->id == id) return &*at;
+  }
+  return nullptr;
 }
 
 std::optional<std::vector<InboxItem>> InboxMirror::pending(

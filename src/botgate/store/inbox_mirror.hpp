@@ -27,10 +27,13 @@ class InboxMirror {
   /// in memory; at 1,024 some runs read 12,000 of 20,000 events back from the table.
   explicit InboxMirror(std::size_t limit = 8192) : limit_(limit) {}
 
-  /// `event` was committed to the inbox as row `id`, which is above every row in the table.
-  void added(std::int64_t id, Event event);
+  /// `event` was committed to the inbox as row `id`, which is above every row in the table,
+  /// accepted at `accepted_at` (as the table keeps it) with no attempts.
+  void added(std::int64_t id, Event event, SystemTime accepted_at);
   /// Row `id` was committed as deleted.
   void removed(std::int64_t id);
+  /// Row `id` was committed with one failed attempt more (Store::inbox_retry).
+  void retried(std::int64_t id);
   /// The oldest `limit` items of `bot` that are not in `taken`, when its copy is whole;
   /// nullopt: read the table.
   std::optional<std::vector<InboxItem>> pending(const std::string& bot, std::size_t limit,
@@ -45,6 +48,8 @@ class InboxMirror {
     bool whole = false;
     std::deque<InboxItem> items;  // by id
   };
+  /// The copied item of row `id`, if a copy holds it.
+  InboxItem* find(std::int64_t id);
   std::size_t limit_;
   std::unordered_map<std::string, Copy> copies_;
 };

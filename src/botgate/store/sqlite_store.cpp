@@ -28,6 +28,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -153,16 +154,32 @@ PRAGMA secure_delete=FAST;
 -- Inbox ids are internal (only the worker that completes an item uses them), so they may be
 -- given out again once deleted: no AUTOINCREMENT, whose counter row is one more page written
 -- per commit. Outbox ids are message ids in the API: those are never reused.
--- reply_credential (inbox and outbox): Event::reply_credential, kept out of the JSON, which
--- leaves botgate (forward, API); NULL once the message that used it is sent or failed.
+-- reply_credential (inbox, outbox, dead_letters): Event::reply_credential, kept out of the
+-- JSON, which leaves botgate (forward, API); NULL once the message that used it is sent or
+-- failed. attempts, last_error: the failed attempts to handle an event (inbox_retry).
 CREATE TABLE IF NOT EXISTS inbox (
   id INTEGER PRIMARY KEY,
   bot TEXT NOT NULL,
   event TEXT NOT NULL,
   created_at INTEGER NOT NULL,
-  reply_credential TEXT
+  reply_credential TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS inbox_by_bot ON inbox (bot, id);
+-- Events given up on (inbox_dead_letter). Their ids are API ids: never reused. accepted_at is
+-- the inbox row's created_at.
+CREATE TABLE IF NOT EXISTS dead_letters (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  bot TEXT NOT NULL,
+  event TEXT NOT NULL,
+  reply_credential TEXT,
+  attempts INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  accepted_at INTEGER NOT NULL,
+  dead_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_letters_by_bot ON dead_letters (bot, id);
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   bot TEXT NOT NULL,
@@ -244,6 +261,7 @@ struct SqliteStore::Impl {
     try {
       add_outbox_lanes();
       add_reply_credentials();
+      add_inbox_attempts();
       dedup_->load(now_ms());
       load_outbox_index();
       asio::post(pool_, [] { yield_to_network_threads_on_wakeup(); });
@@ -361,6 +379,24 @@ struct SqliteStore::Impl {
                  events.size(), messages.size());
   }
 
+  /// Databases made before failed attempts were counted get the inbox's attempts and
+  /// last_error columns (the dead_letters table is made by the schema): every event so far has
+  /// none.
+  void add_inbox_attempts() {
+    bool has_column = false;
+    {
+      Use columns(statement("PRAGMA table_info(inbox)"));
+      while (columns->step() == SQLITE_ROW) {
+        has_column = has_column || columns->column_text(1) == "attempts";
+      }
+    }
+    if (has_column) return;
+    begin();
+    exec("ALTER TABLE inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0");
+    exec("ALTER TABLE inbox ADD COLUMN last_error TEXT");
+    commit();
+  }
+
   /// Runs `f` on the database thread; the caller resumes on its own executor with the result.
   template <class F>
   auto run(F f) -> asio::awaitable<std::invoke_result_t<F&>> {
@@ -465,7 +501,7 @@ struct SqliteStore::Impl {
     const std::int64_t now = now_ms();
     try {
       begin();
-      rows = write_accepts(accepts);
+      rows = write_accepts(accepts, now);
       ids = write_completions(completions, now);
       write_outbox_updates(updates, 0, updates.size());
       commit();
@@ -478,7 +514,7 @@ struct SqliteStore::Impl {
       write_updates_alone(updates);
       return;
     }
-    accepts_committed(accepts, rows);
+    accepts_committed(accepts, rows, now);
     completions_committed(completions, ids, now);
     for (auto& pending : updates) {
       update_committed(pending.request);
@@ -508,25 +544,29 @@ struct SqliteStore::Impl {
     }
   }
 
-  /// Inside a transaction: the inbox row of each new event, 0 for a duplicate.
-  std::vector<std::int64_t> write_accepts(const std::vector<AcceptQueue::Pending>& batch) {
+  /// Inside a transaction: the inbox row of each new event, 0 for a duplicate, accepted at `now`
+  /// (one clock reading for the round, which the copy in memory gets too).
+  std::vector<std::int64_t> write_accepts(const std::vector<AcceptQueue::Pending>& batch,
+                                          std::int64_t now) {
     std::vector<std::int64_t> rows;
     rows.reserve(batch.size());
     for (const auto& pending : batch) {
       const AcceptRequest& r = pending.request;
-      rows.push_back(accept_one(r.event, r.keys, r.ttl));
+      rows.push_back(accept_one(r.event, r.keys, r.ttl, now));
     }
     return rows;
   }
 
   void accepts_committed(std::vector<AcceptQueue::Pending>& batch,
-                         const std::vector<std::int64_t>& rows) {
+                         const std::vector<std::int64_t>& rows, std::int64_t accepted_at) {
     if (batch.empty()) return;
     dedup_->committed();
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const bool is_new = rows[i] != 0;
       (*batch[i].done)(is_new);
-      if (is_new) inbox_mirror_.added(rows[i], std::move(batch[i].request.event));
+      if (is_new) {
+        inbox_mirror_.added(rows[i], std::move(batch[i].request.event), from_ms(accepted_at));
+      }
     }
     schedule_dedup_merge();
   }
@@ -536,13 +576,14 @@ struct SqliteStore::Impl {
   void write_accepts_alone(std::vector<AcceptQueue::Pending>& batch) {
     if (batch.empty()) return;
     std::vector<std::int64_t> rows;
-    if (auto error = in_own_transaction([&] { rows = write_accepts(batch); })) {
+    const std::int64_t now = now_ms();
+    if (auto error = in_own_transaction([&] { rows = write_accepts(batch, now); })) {
       dedup_->rolled_back();
       const Error failed{errc::store_failed, *error};
       for (auto& pending : batch) (*pending.done)(failed);
       return;
     }
-    accepts_committed(batch, rows);
+    accepts_committed(batch, rows, now);
   }
 
   /// Inside a transaction: the replies of each completion queued, their ids, and the completed
@@ -572,8 +613,8 @@ struct SqliteStore::Impl {
     const std::size_t wanted = limit + taken.size();
     std::vector<InboxItem> all;
     std::size_t rows = 0;
-    Use s(statement(
-        "SELECT id, event, reply_credential FROM inbox WHERE bot = ?1 ORDER BY id LIMIT ?2"));
+    Use s(statement("SELECT id, event, reply_credential, attempts, created_at FROM inbox "
+                    "WHERE bot = ?1 ORDER BY id LIMIT ?2"));
     s->bind(1, bot).bind(2, static_cast<std::int64_t>(wanted));
     while (s->step() == SQLITE_ROW) {
       ++rows;
@@ -586,7 +627,8 @@ struct SqliteStore::Impl {
       }
       event->reply_credential =
           open_credential(sealer_, s->column_text(2), "inbox event " + std::to_string(id));
-      all.push_back(InboxItem{id, std::move(*event)});
+      all.push_back(InboxItem{id, std::move(*event), static_cast<int>(s->column_int(3)),
+                              from_ms(s->column_int(4))});
     }
     // Fewer rows than asked for: that was all of the bot's inbox, the copy in memory starts.
     if (rows < wanted) inbox_mirror_.read_from_table(bot, all, wanted);
@@ -636,8 +678,7 @@ struct SqliteStore::Impl {
   /// Inside the batch's transaction; the new event's inbox row, 0 for a duplicate. Keys
   /// recorded earlier in the same batch count as seen.
   std::int64_t accept_one(const Event& event, const std::vector<std::string>& keys,
-                          std::chrono::seconds ttl) {
-    const std::int64_t now = now_ms();
+                          std::chrono::seconds ttl, std::int64_t now) {
     // Hashed once each for the lookup and the record (an event has one or two keys).
     boost::container::small_vector<std::int64_t, 2> hashes;
     for (const std::string& key : keys) {
@@ -726,6 +767,116 @@ struct SqliteStore::Impl {
     } else {
       outbox_index_.ended(update.id);
     }
+  }
+
+  /// One failed attempt more at inbox row `id`. On its own (a statement is its transaction):
+  /// failures are rare, and the row stays where it is, taken.
+  void retry_inbox(std::int64_t id, std::string_view error) {
+    Use s(statement("UPDATE inbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1"));
+    s->bind(1, id).bind(2, error);
+    check(s->step(), "count a failed attempt at an inbox event");
+    if (sqlite3_changes(db_) > 0) inbox_mirror_.retried(id);
+  }
+
+  /// Inbox row `id` into the dead letters, in one transaction; the dead letter's id, 0 when the
+  /// inbox has no such row. The sealed credential moves as it is (one seal for both tables).
+  std::int64_t move_to_dead_letters(std::int64_t id, std::string_view reason) {
+    begin();
+    std::int64_t dead = 0;
+    {
+      Use s(statement(
+          "INSERT INTO dead_letters (bot, event, reply_credential, attempts, reason, "
+          "accepted_at, dead_at) SELECT bot, event, reply_credential, attempts + 1, ?2, "
+          "created_at, ?3 FROM inbox WHERE id = ?1"));
+      s->bind(1, id).bind(2, reason).bind(3, now_ms());
+      check(s->step(), "insert dead letter");
+    }
+    if (sqlite3_changes(db_) == 0) {
+      rollback();
+      return 0;
+    }
+    dead = statements_->last_insert_rowid();
+    {
+      Use s(statement("DELETE FROM inbox WHERE id = ?1"));
+      s->bind(1, id);
+      check(s->step(), "delete inbox item");
+    }
+    commit();
+    inbox_mirror_.removed(id);
+    taken_.erase(id);
+    return dead;
+  }
+
+  /// Dead letter `id` back into the inbox as a new row, accepted now with no attempts, in one
+  /// transaction; its bot, nullopt when there is no such dead letter. The new row's id is above
+  /// every inbox row, as the copy in memory needs (SQLite gives a row inserted without an id the
+  /// largest id in the table plus one). A dead letter whose event cannot be read stays.
+  std::optional<std::string> move_back_to_inbox(std::int64_t id) {
+    std::optional<Event> event;
+    {
+      Use s(statement("SELECT event, reply_credential FROM dead_letters WHERE id = ?1"));
+      s->bind(1, id);
+      if (s->step() != SQLITE_ROW) return std::nullopt;
+      auto parsed = event_from_json(s->column_text(0));
+      if (!parsed) {
+        throw std::runtime_error("dead letter " + std::to_string(id) +
+                                 " is unreadable: " + parsed.error().message());
+      }
+      parsed->reply_credential =
+          open_credential(sealer_, s->column_text(1), "dead letter " + std::to_string(id));
+      event = std::move(*parsed);
+    }
+    const std::int64_t now = now_ms();
+    begin();
+    {
+      Use s(statement("INSERT INTO inbox (bot, event, created_at, reply_credential) "
+                      "SELECT bot, event, ?2, reply_credential FROM dead_letters WHERE id = ?1"));
+      s->bind(1, id).bind(2, now);
+      check(s->step(), "move a dead letter back into the inbox");
+    }
+    const std::int64_t row = statements_->last_insert_rowid();
+    {
+      Use s(statement("DELETE FROM dead_letters WHERE id = ?1"));
+      s->bind(1, id);
+      check(s->step(), "delete dead letter");
+    }
+    commit();
+    std::string bot = event->bot;
+    inbox_mirror_.added(row, std::move(*event), from_ms(now));
+    return bot;
+  }
+
+  /// Dead letters newest first: of `bot` (all when empty), with ids below `before` (all when
+  /// 0), at most `limit`. One that cannot be read is logged and passed over.
+  std::vector<DeadLetter> read_dead_letters(const std::string& bot, std::int64_t before,
+                                            std::size_t limit) {
+    constexpr std::int64_t kAll = std::numeric_limits<std::int64_t>::max();
+    Statement& s = bot.empty()
+                       ? statement("SELECT id, event, reply_credential, attempts, reason, "
+                                   "accepted_at, dead_at FROM dead_letters "
+                                   "WHERE id < ?2 ORDER BY id DESC LIMIT ?3")
+                       : statement("SELECT id, event, reply_credential, attempts, reason, "
+                                   "accepted_at, dead_at FROM dead_letters "
+                                   "WHERE bot = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3");
+    Use use(s);
+    if (!bot.empty()) s.bind(1, bot);
+    // A limit past INT64_MAX wraps to a negative LIMIT, which SQLite reads as none.
+    s.bind(2, before == 0 ? kAll : before).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<DeadLetter> letters;
+    while (s.step() == SQLITE_ROW) {
+      const std::int64_t id = s.column_int(0);
+      auto event = event_from_json(s.column_text(1));
+      if (!event) {
+        spdlog::error("store: dead letter {} is unreadable: {}", id, event.error().message());
+        continue;
+      }
+      event->reply_credential =
+          open_credential(sealer_, s.column_text(2), "dead letter " + std::to_string(id));
+      letters.push_back(DeadLetter{id, std::move(*event), static_cast<int>(s.column_int(3)),
+                                   s.column_text(4), from_ms(s.column_int(5)),
+                                   from_ms(s.column_int(6))});
+    }
+    return letters;
   }
 
   /// Every queued message into the index in memory, without its JSON (read when taken).
@@ -894,22 +1045,45 @@ asio::awaitable<Result<void>> SqliteStore::inbox_complete(std::vector<InboxCompl
       std::move(done), [this](const auto& caller) { impl_->schedule_writes(caller); });
 }
 
-// TODO(dead letters): placeholders until the SQLite implementation lands on this branch.
-asio::awaitable<Result<void>> SqliteStore::inbox_retry(std::int64_t, std::string) {
-  co_return Result<void>{};
+asio::awaitable<Result<void>> SqliteStore::inbox_retry(std::int64_t inbox_id, std::string error) {
+  co_return co_await impl_->run([&]() -> Result<void> {
+    impl_->retry_inbox(inbox_id, error);
+    return {};
+  });
 }
-asio::awaitable<Result<std::int64_t>> SqliteStore::inbox_dead_letter(std::int64_t, std::string) {
-  co_return Error{errc::store_failed, "dead letters are not implemented yet"};
+
+asio::awaitable<Result<std::int64_t>> SqliteStore::inbox_dead_letter(std::int64_t inbox_id,
+                                                                     std::string reason) {
+  co_return co_await impl_->run([&]() -> Result<std::int64_t> {
+    const std::int64_t id = impl_->move_to_dead_letters(inbox_id, reason);
+    if (id == 0) return Error{errc::not_found, "no inbox item " + std::to_string(inbox_id)};
+    return id;
+  });
 }
-asio::awaitable<Result<std::vector<DeadLetter>>> SqliteStore::dead_letters(std::string,
-                                                                           std::int64_t,
-                                                                           std::size_t) {
-  co_return std::vector<DeadLetter>{};
+
+asio::awaitable<Result<std::vector<DeadLetter>>> SqliteStore::dead_letters(std::string bot,
+                                                                           std::int64_t before,
+                                                                           std::size_t limit) {
+  co_return co_await impl_->run([&]() -> Result<std::vector<DeadLetter>> {
+    return impl_->read_dead_letters(bot, before, limit);
+  });
 }
-asio::awaitable<Result<std::optional<std::string>>> SqliteStore::dead_letter_retry(std::int64_t) {
-  co_return std::optional<std::string>{};
+
+asio::awaitable<Result<std::optional<std::string>>> SqliteStore::dead_letter_retry(
+    std::int64_t id) {
+  co_return co_await impl_->run([&]() -> Result<std::optional<std::string>> {
+    return impl_->move_back_to_inbox(id);
+  });
 }
-asio::awaitable<Result<bool>> SqliteStore::dead_letter_discard(std::int64_t) { co_return false; }
+
+asio::awaitable<Result<bool>> SqliteStore::dead_letter_discard(std::int64_t id) {
+  co_return co_await impl_->run([&]() -> Result<bool> {
+    Use s(impl_->statement("DELETE FROM dead_letters WHERE id = ?1"));
+    s->bind(1, id);
+    impl_->check(s->step(), "discard dead letter");
+    return sqlite3_changes(impl_->db_) > 0;
+  });
+}
 
 asio::awaitable<Result<std::int64_t>> SqliteStore::outbox_push(OutgoingMessage message) {
   co_return co_await impl_->run([&]() -> Result<std::int64_t> {
@@ -943,12 +1117,14 @@ asio::awaitable<Result<std::optional<SystemTime>>> SqliteStore::outbox_next_due(
 asio::awaitable<Result<QueueDepth>> SqliteStore::queue_depth(std::string bot) {
   co_return co_await impl_->run([&]() -> Result<QueueDepth> {
     Use s(impl_->statement("SELECT (SELECT COUNT(*) FROM inbox WHERE bot = ?1), "
-                           "(SELECT COUNT(*) FROM outbox WHERE bot = ?1 AND state = 0)"));
+                           "(SELECT COUNT(*) FROM outbox WHERE bot = ?1 AND state = 0), "
+                           "(SELECT COUNT(*) FROM dead_letters WHERE bot = ?1)"));
     s->bind(1, bot);
     QueueDepth depth;
     if (s->step() == SQLITE_ROW) {
       depth.inbox = s->column_int(0);
       depth.outbox = s->column_int(1);
+      depth.dead_letters = s->column_int(2);
     }
     return depth;
   });
