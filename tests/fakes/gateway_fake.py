@@ -72,6 +72,7 @@ class GatewaySession:
     conn: Optional["GatewayConn"] = None
     valid: bool = True
     detached_at: Optional[float] = None  # monotonic, while no connection carries it
+    owner: str = ""  # the bot it belongs to, for a fake that knows several (the platform's key)
 
 
 @dataclass(eq=False, kw_only=True)  # identity: kept in sets
@@ -437,6 +438,13 @@ class GatewayFake(HttpFake):
             return any(c.authenticated and not c.closing and c.session is not None
                        and (shard is None or c.session.shard_id == shard) for c in self._conns)
         return wait_until(lambda: self._call(ready), timeout, 0.02)
+
+    def connected_owners(self) -> set[str]:
+        """Whose sessions have a live authenticated connection (each session's `owner`: the
+        credential it identified with, for a fake that knows several bots)."""
+        return self._call(lambda: {c.session.owner for c in self._conns
+                                   if c.authenticated and not c.closing
+                                   and c.session is not None})
 
     def _stats_unlocked(self) -> dict[str, Any]:
         c = self._counts
