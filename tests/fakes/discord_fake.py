@@ -381,13 +381,13 @@ class DiscordFake(GatewayFake):
     @property
     def gateway_url(self) -> str:
         """The `url` of GET /gateway/bot (no query; clients add ?v=10&encoding=json)."""
-        return f"ws://{self.host}:{self.ws_port}"
+        return f"{self.ws_scheme}://{self.host}:{self.ws_port}"
 
     @property
     def resume_url(self) -> str:
         """READY's resume_gateway_url."""
         port = self.resume_port if self.separate_resume_url else self.ws_port
-        return f"ws://{self.host}:{port}"
+        return f"{self.ws_scheme}://{self.host}:{port}"
 
     def _banner_details(self) -> str:
         return f"gateway {self.gateway_url}, resume {self.resume_url}"

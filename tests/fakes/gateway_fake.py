@@ -27,6 +27,7 @@ import asyncio
 import collections
 import concurrent.futures
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -149,6 +150,7 @@ class GatewayFake(HttpFake):
         self._next_conn_id = 1
         self._ws_servers: list[Any] = []
         self._tasks: set[asyncio.Task] = set()
+        self._ws_tls: Optional[ssl.SSLContext] = None  # serve_tls()
 
         # Records (guarded by self._lock; read by the getters from any thread).
         self._payloads: list[dict] = []  # every JSON payload a client sent
@@ -248,6 +250,18 @@ class GatewayFake(HttpFake):
         finally:
             self.stop()
 
+    def serve_tls(self, certfile: str, keyfile: str) -> None:
+        """Before start(): the gateway listeners speak TLS (wss://) with this certificate, as
+        the platforms' gateways do; the REST port stays plain HTTP."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(certfile, keyfile)
+        self._ws_tls = context
+
+    @property
+    def ws_scheme(self) -> str:
+        """"wss" after serve_tls(), else "ws"."""
+        return "wss" if self._ws_tls is not None else "ws"
+
     async def _start_ws(self) -> None:
         self.ws_port = await self._listen(self.ws_port, via_resume_url=False)
 
@@ -258,7 +272,7 @@ class GatewayFake(HttpFake):
 
         server = await websockets.serve(
             handler, self.host, port, process_request=self._process_request, compression=None,
-            ping_interval=None, close_timeout=2, max_size=1 << 20)
+            ping_interval=None, close_timeout=2, max_size=1 << 20, ssl=self._ws_tls)
         self._ws_servers.append(server)
         return list(server.sockets)[0].getsockname()[1]
 

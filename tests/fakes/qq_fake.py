@@ -342,7 +342,7 @@ class QqFake(GatewayFake):
 
     @property
     def gateway_url(self) -> str:
-        return f"ws://{self.host}:{self.ws_port}"
+        return f"{self.ws_scheme}://{self.host}:{self.ws_port}"
 
     def _banner_details(self) -> str:
         return f"token {self.token_url}, gateway {self.gateway_url}"

@@ -10,6 +10,8 @@ Shared by tests/integration/test_many_bots.py and the benchmark (bench/many_bots
 from __future__ import annotations
 
 import hashlib
+import os
+from pathlib import Path
 from typing import Any
 
 from botgate_harness import discord_bot, qq_bot
@@ -21,6 +23,8 @@ from fakes.wecom_fake import WecomFake
 PLATFORMS = ("feishu", "lark", "wecom", "discord", "qq")
 WECOM_CORP_ID = "ww5823bf96d3bd56c7"
 WECOM_FIRST_AGENT = 1000002
+TESTDATA = Path(__file__).resolve().parent.parent / "testdata" / "net"
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
 def _secret(*parts: object) -> str:
@@ -36,7 +40,10 @@ def _aes_key(*parts: object) -> str:
 class BotFleet:
     """The fakes and the bots; `start()` them, `bots()` for the config, `stop()` at the end."""
 
-    def __init__(self, per_platform: int = 20, heartbeat_interval: int = 5000) -> None:
+    def __init__(self, per_platform: int = 20, heartbeat_interval: int = 5000,
+                 tls_gateways: bool = False) -> None:
+        """tls_gateways: the Discord and QQ gateways speak wss:// with the test certificate
+        (tests/testdata/net), as the platforms' do; botgate then needs `trust_env()`."""
         self.per_platform = per_platform
         n = per_platform
         self.fakes: dict[str, Any] = {
@@ -56,6 +63,9 @@ class BotFleet:
             self.fakes["wecom"].add_app(_secret("wecom", i), WECOM_FIRST_AGENT + i)
             self.fakes["discord"].add_bot(self.discord_token(i))
             self.fakes["qq"].add_app(self.qq_app(i), _secret("qq", i))
+        if tls_gateways:
+            for p in ("discord", "qq"):
+                self.fakes[p].serve_tls(str(TESTDATA / "server.pem"), str(TESTDATA / "server.key"))
         self.discord_apps = {i: self.fakes["discord"].bot_identity(self.discord_token(i))[1]
                              for i in range(n)}
 
@@ -70,6 +80,15 @@ class BotFleet:
     @staticmethod
     def qq_app(i: int) -> str:
         return str(102000000 + i)
+
+    @staticmethod
+    def trust_env(work: Path) -> dict[str, str]:
+        """botgate's environment trusting the test CA beside the system's CAs (a bundle of the
+        system's size, so that loading it costs what it costs on a real machine)."""
+        bundle = work / "ca-bundle.pem"
+        system = SYSTEM_CA_BUNDLE.read_bytes() if SYSTEM_CA_BUNDLE.exists() else b""
+        bundle.write_bytes(system + b"\n" + (TESTDATA / "ca.pem").read_bytes())
+        return dict(os.environ, SSL_CERT_FILE=str(bundle))
 
     def start(self) -> "BotFleet":
         for fake in self.fakes.values():
