@@ -11,7 +11,7 @@ import time
 import pytest
 
 from bot_fleet import BotFleet
-from botgate_harness import FeishuCallbacks, botgate_config, wait_until
+from botgate_harness import Botgate, FeishuCallbacks, botgate_config, free_port, wait_until
 
 PER_PLATFORM = 20
 
@@ -80,3 +80,22 @@ def test_each_bot_answers_with_its_own_token(fleet, launch):
     assert wait_until(lambda: fleet.gateway_owners() >= {fleet.discord_token(0)}, 10)
     fake.inject_message("3000000000000000001", "hi discord")
     assert wait_until(lambda: any(d.content == "Hello, hi discord" for d in fake.delivered()), 10)
+
+
+def test_a_hundred_bots_with_gateways_over_tls(binary, tmp_path):
+    # The platforms' gateways are wss://: every gateway bot's connection is TLS, each verified
+    # against the trust store (the system's CAs plus the test CA), which they share.
+    fleet = BotFleet(PER_PLATFORM, heartbeat_interval=5000, tls_gateways=True).start()
+    port = free_port()
+    bg = Botgate(binary, tmp_path, botgate_config(port=port, db_path=tmp_path / "botgate.db",
+                                                  bots=fleet.bots()), port)
+    try:
+        assert fleet.fakes["discord"].gateway_url.startswith("wss://")
+        bg.start(env=BotFleet.trust_env(tmp_path))
+        want = ({fleet.discord_token(i) for i in range(PER_PLATFORM)}
+                | {fleet.qq_app(i) for i in range(PER_PLATFORM)})
+        assert wait_until(lambda: fleet.gateway_owners() == want, 15), \
+            want - fleet.gateway_owners()
+    finally:
+        bg.cleanup()
+        fleet.stop()
