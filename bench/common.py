@@ -252,7 +252,8 @@ def botgate_config(port: int, db: Path, bots: list[dict[str, Any]], *, echo: boo
 
 
 def start_botgate(binary: Path, work: Path, bots: list[dict[str, Any]], *, echo: bool,
-                  name: str = "botgate", ready_timeout: float = 20.0) -> tuple[Server, int]:
+                  name: str = "botgate", ready_timeout: float = 20.0,
+                  env: Optional[dict[str, str]] = None) -> tuple[Server, int]:
     """Starts botgate pinned to the server core and waits for /readyz; `server.ready_ms` is the
     time from exec to the first 200 of /readyz (polled every 2 ms)."""
     port = free_port()
@@ -261,7 +262,7 @@ def start_botgate(binary: Path, work: Path, bots: list[dict[str, Any]], *, echo:
     config = d / "botgate.toml"
     config.write_text(botgate_config(port, d / "botgate.db", bots, echo=echo))
     server = Server(name, [str(binary), "run", "--config", str(config)], d / "botgate.log",
-                    cwd=d)
+                    cwd=d, env=env)
     t0 = time.monotonic()
     server.start()
     try:

@@ -11,9 +11,12 @@ and the command behind each row.
   time until the N replies reached its REST API, for botgate and discord.py;
 * memory: botgate's RSS idle with five platforms configured, and after three batches of distinct
   Feishu callbacks (the first a warm-up);
-* start to ready: botgate's time from exec to /readyz answering 200.
+* start to ready: botgate's time from exec to /readyz answering 200;
+* many bots: one botgate hosting 100 bots (20 per platform, each its own credentials, against the
+  local fakes): start to ready and idle RSS.
 
-`--quick` runs everything in about a minute; `--only ingress,gateway,memory` picks parts.
+`--quick` runs everything in about a minute; `--only ingress,gateway,memory,many-bots` picks
+parts.
 Progress goes to stderr, the table to stdout (`--markdown` for docs/performance.md).
 """
 
@@ -47,8 +50,8 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", default="build", help="the build dir holding botgate")
     p.add_argument("--quick", action="store_true", help="short runs: about a minute in all")
-    p.add_argument("--only", default="ingress,gateway,memory",
-                   help="comma-separated parts: ingress, gateway, memory")
+    p.add_argument("--only", default="ingress,gateway,memory,many-bots",
+                   help="comma-separated parts: ingress, gateway, memory, many-bots")
     p.add_argument("--platforms", default="feishu,wecom", help="ingress platforms")
     p.add_argument("--servers", default="botgate,fastapi,node,nginx", help="ingress servers")
     p.add_argument("--bots", default="botgate,discord.py", help="gateway bots")
@@ -224,6 +227,45 @@ def memory_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
     return out
 
 
+def many_bots_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
+    """The issue's targets for one process hosting 100 bots: start to ready < 200 ms (the best
+    run), idle < 40 MB (the largest of the runs), every gateway READY by the idle sample."""
+    out: list[list[str]] = []
+    for r in rows:
+        if "failed" in r:
+            name = "100 bots, wss gateways" if r.get("tls") else "100 bots"
+            out.append([name, "botgate", f"did not run: {r['failed'].splitlines()[-1][:160]}",
+                        "", "FAIL", ""])
+            continue
+        runs, best = r["runs"], r["best"]
+        gateways = 2 * r["bots"] // 5
+        name = "100 bots, wss gateways" if r.get("tls") else "100 bots"
+        note = disturbed(r)
+        crashed = any(x["crashed"] for x in runs)
+        figures = (f"{best['ready_ms']:.0f} ms (best of {len(runs)}: "
+                   f"{', '.join(str(round(x['ready_ms'])) for x in runs)}); at ready "
+                   f"{best['gateways_at_ready']}/{gateways} gateways READY, all at "
+                   f"{best['all_gateways_ms']:.0f} ms; {best['token_fetches']} tokens fetched"
+                   + (", EXITED" if crashed else "") + note)
+        out.append([f"{name}, start to ready", "botgate", figures, "< 200 ms",
+                    verdict(best["ready_ms"] < 200 and not crashed),
+                    r["command"] + "; exec until GET /readyz answers 200, polled every 2 ms"])
+        worst = max(x["rss_kib"] for x in runs)
+        all_up = all(x["gateways"] == gateways for x in runs)
+        figures = (f"RSS {mib(worst)} MiB (largest of {len(runs)}: "
+                   f"{', '.join(str(mib(x['rss_kib'])) for x in runs)}), {best['threads']} "
+                   f"threads, {best['fds']} fds; gateways READY "
+                   f"{min(x['gateways'] for x in runs)}/{gateways}" + note)
+        out.append([f"{name}, idle", "botgate", figures, "< 40 MB (38.1 MiB)",
+                    verdict(worst * 1024 < 40 * MB and all_up and not crashed),
+                    "the runs above; VmRSS 2 s after ready"])
+    return out
+
+
+def mib(kib: int) -> float:
+    return round(kib / 1024, 1)
+
+
 def ready_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
     times = [r["ready_ms"] for r in rows if r.get("server") == "botgate" and r.get("ready_ms")]
     if not times:
@@ -289,9 +331,11 @@ def main() -> None:
     from gateway import bench_gateway
     from ingress import bench_platform
     from memory import bench_memory
+    from many_bots import bench_many_bots
 
     started = time.monotonic()
-    results: dict[str, list[dict[str, Any]]] = {"ingress": [], "gateway": [], "memory": []}
+    results: dict[str, list[dict[str, Any]]] = {"ingress": [], "gateway": [], "memory": [],
+                                                "many-bots": []}
     with tempfile.TemporaryDirectory(prefix="botgate-bench-") as tmp:
         work = Path(tmp)
         if "ingress" in args.parts:
@@ -302,9 +346,12 @@ def main() -> None:
         if "memory" in args.parts:
             first = work / "feishu_callbacks.tsv"
             results["memory"] = bench_memory(args, work, log, first if first.exists() else None)
+        if "many-bots" in args.parts:
+            results["many-bots"] = bench_many_bots(args, work, log)
 
     table = (ingress_rows(results["ingress"]) + ready_rows(results["ingress"])
-             + gateway_rows(results["gateway"]) + memory_rows(results["memory"]))
+             + gateway_rows(results["gateway"]) + memory_rows(results["memory"])
+             + many_bots_rows(results["many-bots"]))
     print(f"\nbotgate benchmarks: {machine()}; binary {args.binary}")
     print(f"server on core 0 (taskset -c 0), load + fakes on core 1; wrk 1 thread, "
           f"{args.connections} connections, {args.duration} s per server, {args.events:,} "

@@ -163,7 +163,8 @@ class Request(HttpRequest):
     control | other."""
 
     code: Optional[int] = None  # the JSON error `code` answered, if any
-    bot_auth: bool = False  # carried `Authorization: Bot <the bot token>`
+    bot_auth: bool = False  # carried `Authorization: Bot <the bot token>` (of a known bot)
+    bot_token: str = ""  # that token
 
 
 @dataclass
@@ -355,12 +356,16 @@ class DiscordFake(GatewayFake):
         self._channel_msgs: dict[str, set[str]] = {}
         self._nonces: dict[str, tuple[float, str]] = {}  # nonce -> (monotonic, message id)
         self._buckets: dict[tuple[str, str], _Bucket] = {}
-        self._global_times: collections.deque = collections.deque()
+        self._global_times: dict[str, collections.deque] = {}  # per bot token
         self._forced: list[tuple] = []  # ("429", retry_after, global) | ("5xx", status, deliver)
         self._interactions: dict[str, _Interaction] = {}
-        self._identify_times: dict[int, float] = {}
+        self._identify_times: dict[tuple[str, int], float] = {}  # (token, bucket) -> last
         self._last_snowflake = 0
         self._started_wall = time.time()
+
+        # Bots besides the first (add_bot): token -> (bot user id, application id). Guarded by
+        # self._lock.
+        self._more_bots: dict[str, tuple[str, str]] = {}
 
         # Records (guarded by self._lock; read by the getters from any thread).
         self._webhook_calls: list[WebhookCall] = []
@@ -376,13 +381,13 @@ class DiscordFake(GatewayFake):
     @property
     def gateway_url(self) -> str:
         """The `url` of GET /gateway/bot (no query; clients add ?v=10&encoding=json)."""
-        return f"ws://{self.host}:{self.ws_port}"
+        return f"{self.ws_scheme}://{self.host}:{self.ws_port}"
 
     @property
     def resume_url(self) -> str:
         """READY's resume_gateway_url."""
         port = self.resume_port if self.separate_resume_url else self.ws_port
-        return f"ws://{self.host}:{port}"
+        return f"{self.ws_scheme}://{self.host}:{port}"
 
     def _banner_details(self) -> str:
         return f"gateway {self.gateway_url}, resume {self.resume_url}"
@@ -460,6 +465,31 @@ class DiscordFake(GatewayFake):
                 acknowledged=acknowledged, original_id=self._snowflake())
             return iid
         return self._call(register)
+
+    def add_bot(self, token: str, bot_id: Optional[str] = None,
+                application_id: Optional[str] = None) -> str:
+        """Another bot (one process hosting several): its own token, user id and application
+        id (made from the token unless given), its own identify buckets, global rate limit and
+        GET /users/@me and GET /gateway/bot buckets; its READY and GET /users/@me name it.
+        Returns its user id. Dispatches (inject_message and friends) go to the first bot's
+        sessions only, and what any bot sends is recorded as sent by the first bot."""
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        bot_id = bot_id or str(int(digest[:15], 16))
+        application_id = application_id or str(int(digest[15:30], 16))
+        with self._lock:
+            self._more_bots[token] = (bot_id, application_id)
+        return bot_id
+
+    def bot_identity(self, token: str) -> Optional[tuple[str, str]]:
+        """(user id, application id) of the bot with this token; None if unknown."""
+        return self._bot_of(token)
+
+    def _bot_of(self, token: str) -> Optional[tuple[str, str]]:
+        """(user id, application id) of the bot with this token; None if unknown."""
+        if token == self.token:
+            return self.bot_id, self.application_id
+        with self._lock:
+            return self._more_bots.get(token)
 
     def _reset_platform(self) -> None:  # under the lock, on the loop
         self._forced.clear()
@@ -547,8 +577,10 @@ class DiscordFake(GatewayFake):
         self._last_snowflake = sf
         return str(sf)
 
-    def _bot_user(self) -> dict:
-        return {"id": self.bot_id, "username": self.bot_name, "discriminator": "0",
+    def _bot_user(self, token: Optional[str] = None) -> dict:
+        """The first bot's user, or the user of the bot with `token`."""
+        bot_id = (self._bot_of(token) or (self.bot_id, ""))[0] if token else self.bot_id
+        return {"id": bot_id, "username": self.bot_name, "discriminator": "0",
                 "global_name": None, "avatar": None, "bot": True}
 
     def _user(self, user_id: str, name: Optional[str] = None, bot: bool = False) -> dict:
@@ -640,7 +672,8 @@ class DiscordFake(GatewayFake):
 
     def _dispatch_event(self, t: str, d: dict, guild_id: Optional[str],
                         queue: bool = True) -> None:
-        owners = [s for s in self._sessions.values() if s.valid and s.owns(guild_id)]
+        owners = [s for s in self._sessions.values()
+                  if s.valid and s.owns(guild_id) and s.owner == self.token]
         if not owners:
             if queue and self.queue_without_session:
                 self._pending.append((t, d, guild_id))
@@ -654,6 +687,8 @@ class DiscordFake(GatewayFake):
         self._emit(sess, {"op": OP_DISPATCH, "t": t, "d": d})
 
     def _deliver_pending(self, sess: _Session) -> None:
+        if sess.owner != self.token:
+            return  # what was queued is the first bot's
         keep = []
         for t, d, guild_id in self._pending:
             if sess.owns(guild_id):
@@ -717,7 +752,7 @@ class DiscordFake(GatewayFake):
         return True
 
     def _gateway_token_ok(self, token: Any) -> bool:
-        return token == self.token
+        return isinstance(token, str) and self._bot_of(token) is not None
 
     def _identify_refused(self, conn: _Conn, d: dict, shard: list) -> bool:
         intents = d.get("intents")
@@ -731,7 +766,7 @@ class DiscordFake(GatewayFake):
         if not isinstance(d.get("properties"), dict):
             self._close(conn, 4001, "Invalid identify payload: properties.")
             return True
-        bucket = shard[0] % max(1, self.max_concurrency)
+        bucket = (d["token"], shard[0] % max(1, self.max_concurrency))  # buckets per bot
         now = time.monotonic()
         last = self._identify_times.get(bucket)
         if self.identify_interval > 0 and last is not None and now - last < self.identify_interval:
@@ -744,20 +779,22 @@ class DiscordFake(GatewayFake):
 
     def _new_session(self, d: dict, shard: list) -> _Session:
         return _Session(id=secrets.token_hex(16), shard_id=shard[0], shard_count=shard[1],
-                        intents=d["intents"], created=time.monotonic())
+                        intents=d["intents"], created=time.monotonic(), owner=d["token"])
 
     def _ready(self, conn: _Conn, sess: _Session, d: dict) -> None:
         conn.compress = d.get("compress") is True
-        guilds = [g for g in self._guilds if sess.owns(g)]
+        guilds = [g for g in self._guilds if sess.owns(g) and sess.owner == self.token]
         self._emit_event(sess, "READY", {
             "v": 10,
-            "user": dict(self._bot_user(), verified=True, flags=0, mfa_enabled=False),
+            "user": dict(self._bot_user(sess.owner), verified=True, flags=0,
+                         mfa_enabled=False),
             "guilds": [{"id": g, "unavailable": True} for g in guilds],
             "session_id": sess.id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_url,
             "shard": [sess.shard_id, sess.shard_count],
-            "application": {"id": self.application_id, "flags": 0},
+            "application": {"id": (self._bot_of(sess.owner) or ("", self.application_id))[1],
+                            "flags": 0},
             "private_channels": [],
             "relationships": [],
             "presences": [],
@@ -813,7 +850,9 @@ class DiscordFake(GatewayFake):
         return "other"
 
     def _on_record(self, req: Request) -> None:
-        req.bot_auth = req.headers.get("authorization") == f"Bot {self.token}"
+        auth = req.headers.get("authorization") or ""
+        if auth.startswith("Bot ") and self._bot_of(auth[len("Bot "):]) is not None:
+            req.bot_auth, req.bot_token = True, auth[len("Bot "):]
 
     def _record_answer(self, req: Request, resp: Response) -> None:  # under the lock
         try:
@@ -860,25 +899,26 @@ class DiscordFake(GatewayFake):
                 return self._forced_429(forced[1], forced[2])
             if forced is not None and not forced[2]:
                 return _server_error(forced[1])
-            limited = self._take_global(req.t)
+            limited = self._take_global(req.t, req.bot_token)
             if limited is not None:
                 return limited
             return self._create_message(req, parts[1], forced[1] if forced else None)
-        limited = self._take_global(req.t)
+        limited = self._take_global(req.t, req.bot_token)
         if limited is not None:
             return limited
         if ep == "gateway_bot":
             return self._gateway_bot(req)
         if ep == "users_me":
-            ok, headers, retry = self._take_bucket("GET /users/@me", "", 50, 1.0, req.t)
+            ok, headers, retry = self._take_bucket("GET /users/@me", req.bot_token, 50, 1.0,
+                                                   req.t)
             if not ok:
                 return self._rate_limited(retry, False, headers)
-            return _json(200, dict(self._bot_user(), verified=True, flags=0, mfa_enabled=False),
-                         headers)
+            return _json(200, dict(self._bot_user(req.bot_token), verified=True, flags=0,
+                                   mfa_enabled=False), headers)
         return self._create_dm(req)
 
-    def _take_global(self, now: float) -> Optional[Response]:
-        window = self._global_times
+    def _take_global(self, now: float, bot_token: str) -> Optional[Response]:
+        window = self._global_times.setdefault(bot_token, collections.deque())
         while window and now - window[0] >= 1.0:
             window.popleft()
         if len(window) >= self.global_limit:
@@ -935,7 +975,8 @@ class DiscordFake(GatewayFake):
     # ------------------------------------------------------------------ REST: endpoints
 
     def _gateway_bot(self, req: Request) -> Response:
-        ok, headers, retry = self._take_bucket("GET /gateway/bot", "", 50, 1.0, req.t)
+        ok, headers, retry = self._take_bucket("GET /gateway/bot", req.bot_token, 50, 1.0,
+                                               req.t)
         if not ok:
             return self._rate_limited(retry, False, headers)
         with self._lock:

@@ -25,6 +25,7 @@ other fakes (http_fake.py); this file holds the Feishu rules.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 import secrets
@@ -161,6 +162,8 @@ class FeishuFake(HttpFake):
         self._hang_sends = False
         self._hang_deliver = False
         self._fail_token_left = 0
+        # Apps besides the first (add_app): app_id -> (app_secret, the bot's open_id).
+        self._more_apps: dict[str, tuple[str, str]] = {}
 
     def _banner_details(self) -> str:
         return f"app_id {self.app_id}"
@@ -189,6 +192,22 @@ class FeishuFake(HttpFake):
         """The next `n` token calls answer HTTP 500."""
         with self._lock:
             self._fail_token_left = n
+
+    def add_app(self, app_id: str, app_secret: str, bot_open_id: Optional[str] = None) -> str:
+        """Another app on the same platform (one process hosting several bots): its own
+        credentials, tokens and bot open_id (made from the app id unless given). Returns the
+        open_id. Messages sent with its token are delivered like the first app's."""
+        open_id = bot_open_id or "ou_" + hashlib.sha256(app_id.encode()).hexdigest()[:32]
+        with self._lock:
+            self._more_apps[app_id] = (app_secret, open_id)
+        return open_id
+
+    def _app(self, app_id: str) -> Optional[tuple[str, str]]:
+        """(secret, bot open_id) of a known app."""
+        if app_id == self.app_id:
+            return self.app_secret, self.bot_open_id
+        with self._lock:
+            return self._more_apps.get(app_id)
 
     def register_message(self, message_id: str, chat_id: str) -> None:
         """Tells the fake which chat a message is in, so replies to it record that chat."""
@@ -293,9 +312,10 @@ class FeishuFake(HttpFake):
         app_secret = body.get("app_secret")
         if not isinstance(app_id, str) or not isinstance(app_secret, str) or not app_id:
             return _json(200, {"code": 10003, "msg": "invalid param"})
-        if app_id != self.app_id:
+        app = self._app(app_id)
+        if app is None:
             return _json(200, {"code": 10003, "msg": "invalid param"})
-        if app_secret != self.app_secret:
+        if app_secret != app[0]:
             return _json(200, {"code": 10014, "msg": "app secret invalid"})
         # A new token only near the current one's expiry; the previous one stays valid.
         token, remaining = self._issue_token(
@@ -303,6 +323,7 @@ class FeishuFake(HttpFake):
             self.expire,
             lambda: "t-" + secrets.token_hex(20),
             min_remaining=TOKEN_REUSE_MIN_REMAINING,
+            owner=app_id,
         )
         return _json(
             200, {"code": 0, "msg": "ok", "tenant_access_token": token, "expire": remaining}
@@ -334,9 +355,10 @@ class FeishuFake(HttpFake):
     def _handle_bot_info(self, req: Request) -> Response:
         if req.method != "GET":
             return _json(404, {"code": 404, "msg": "404 page not found"})
-        _, err = self._check_auth(req)
+        token, err = self._check_auth(req)
         if err is not None:
             return err
+        app = self._app(self._token_owner(token or "") or "")
         return _json(
             200,
             {
@@ -347,7 +369,7 @@ class FeishuFake(HttpFake):
                     "app_name": self.bot_name,
                     "avatar_url": "",
                     "ip_white_list": [],
-                    "open_id": self.bot_open_id,
+                    "open_id": app[1] if app else self.bot_open_id,
                 },
             },
         )

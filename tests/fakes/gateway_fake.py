@@ -27,6 +27,7 @@ import asyncio
 import collections
 import concurrent.futures
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ class GatewaySession:
     conn: Optional["GatewayConn"] = None
     valid: bool = True
     detached_at: Optional[float] = None  # monotonic, while no connection carries it
+    owner: str = ""  # the bot it belongs to, for a fake that knows several (the platform's key)
 
 
 @dataclass(eq=False, kw_only=True)  # identity: kept in sets
@@ -148,6 +150,7 @@ class GatewayFake(HttpFake):
         self._next_conn_id = 1
         self._ws_servers: list[Any] = []
         self._tasks: set[asyncio.Task] = set()
+        self._ws_tls: Optional[ssl.SSLContext] = None  # serve_tls()
 
         # Records (guarded by self._lock; read by the getters from any thread).
         self._payloads: list[dict] = []  # every JSON payload a client sent
@@ -247,6 +250,18 @@ class GatewayFake(HttpFake):
         finally:
             self.stop()
 
+    def serve_tls(self, certfile: str, keyfile: str) -> None:
+        """Before start(): the gateway listeners speak TLS (wss://) with this certificate, as
+        the platforms' gateways do; the REST port stays plain HTTP."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(certfile, keyfile)
+        self._ws_tls = context
+
+    @property
+    def ws_scheme(self) -> str:
+        """"wss" after serve_tls(), else "ws"."""
+        return "wss" if self._ws_tls is not None else "ws"
+
     async def _start_ws(self) -> None:
         self.ws_port = await self._listen(self.ws_port, via_resume_url=False)
 
@@ -257,7 +272,7 @@ class GatewayFake(HttpFake):
 
         server = await websockets.serve(
             handler, self.host, port, process_request=self._process_request, compression=None,
-            ping_interval=None, close_timeout=2, max_size=1 << 20)
+            ping_interval=None, close_timeout=2, max_size=1 << 20, ssl=self._ws_tls)
         self._ws_servers.append(server)
         return list(server.sockets)[0].getsockname()[1]
 
@@ -437,6 +452,13 @@ class GatewayFake(HttpFake):
             return any(c.authenticated and not c.closing and c.session is not None
                        and (shard is None or c.session.shard_id == shard) for c in self._conns)
         return wait_until(lambda: self._call(ready), timeout, 0.02)
+
+    def connected_owners(self) -> set[str]:
+        """Whose sessions have a live authenticated connection (each session's `owner`: the
+        credential it identified with, for a fake that knows several bots)."""
+        return self._call(lambda: {c.session.owner for c in self._conns
+                                   if c.authenticated and not c.closing
+                                   and c.session is not None})
 
     def _stats_unlocked(self) -> dict[str, Any]:
         c = self._counts

@@ -74,6 +74,7 @@ class Token:
     value: str
     expires_at: float  # monotonic
     revoked: bool = False
+    owner: str = ""  # the credential it was issued for (a fake that knows several apps)
 
 
 class HttpError(Exception):
@@ -148,7 +149,7 @@ class HttpFake:
         self._requests: list[Request] = []
         self._delivered: list[Any] = []
         self._tokens: dict[str, Token] = {}
-        self._current_token: Optional[str] = None
+        self._current_token: dict[str, str] = {}  # owner -> the token its fetches get now
         self._token_fetches = 0  # successful token responses
         self._outage_until = 0.0
 
@@ -291,7 +292,7 @@ class HttpFake:
         with self._lock:
             for tok in self._tokens.values():
                 tok.revoked = True
-            self._current_token = None
+            self._current_token.clear()
 
     def outage(self, seconds: float) -> None:
         """Every API path answers HTTP 503 with a non-JSON body for `seconds`."""
@@ -349,21 +350,35 @@ class HttpFake:
     # ------------------------------------------------------------------ tokens
 
     def _issue_token(
-        self, now: float, lifetime: int, make_value: Callable[[], str], min_remaining: float = 0
+        self, now: float, lifetime: int, make_value: Callable[[], str], min_remaining: float = 0,
+        owner: str = "",
     ) -> tuple[str, int]:
-        """(token, seconds left): the current token while more than `min_remaining` seconds of
-        it remain, else a new one (earlier ones stay valid until their own expiry)."""
+        """(token, seconds left): `owner`'s current token while more than `min_remaining`
+        seconds of it remain, else a new one (earlier ones stay valid until their own expiry).
+        Each owner (an app id, a secret: whatever credential the platform issues tokens to) has
+        its own current token, as on the platforms."""
         with self._lock:
-            cur = self._tokens.get(self._current_token or "")
+            cur = self._tokens.get(self._current_token.get(owner, ""))
             if cur is not None and not cur.revoked and cur.expires_at - now > min_remaining:
                 token, remaining = cur.value, int(cur.expires_at - now)
             else:
                 token = make_value()
-                self._tokens[token] = Token(token, now + lifetime)
-                self._current_token = token
+                self._tokens[token] = Token(token, now + lifetime, owner=owner)
+                self._current_token[owner] = token
                 remaining = lifetime
             self._token_fetches += 1
         return token, remaining
+
+    def token_owner(self, value: str) -> Optional[str]:
+        """Whose token `value` is (the app id or secret it was issued for); None if never
+        issued."""
+        return self._token_owner(value)
+
+    def _token_owner(self, value: str) -> Optional[str]:
+        """The owner `value` was issued to; None if never issued."""
+        with self._lock:
+            tok = self._tokens.get(value)
+            return None if tok is None else tok.owner
 
     def _token_status(self, value: str, now: float) -> Optional[bool]:
         """None: never issued; False: revoked or expired; True: valid at `now`."""

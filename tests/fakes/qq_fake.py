@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import hashlib
 import json
 import re
 import secrets
@@ -324,6 +325,8 @@ class QqFake(GatewayFake):
 
         # Records (guarded by self._lock).
         self._injected: list[dict] = []
+        # Apps besides the first (add_app): app_id -> (app_secret, bot_id).
+        self._more_apps: dict[str, tuple[str, str]] = {}
 
     # ------------------------------------------------------------------ addresses
 
@@ -339,7 +342,7 @@ class QqFake(GatewayFake):
 
     @property
     def gateway_url(self) -> str:
-        return f"ws://{self.host}:{self.ws_port}"
+        return f"{self.ws_scheme}://{self.host}:{self.ws_port}"
 
     def _banner_details(self) -> str:
         return f"token {self.token_url}, gateway {self.gateway_url}"
@@ -401,6 +404,22 @@ class QqFake(GatewayFake):
         """The next `count` message sends answer `status` (after auth). With `deliver`, a valid
         message is accepted and recorded first (its msg_seq used up): the answer was lost."""
         self._call(self._forced.extend, [("5xx", int(status), bool(deliver))] * count)
+
+    def add_app(self, app_id: str, app_secret: str, bot_id: Optional[str] = None) -> str:
+        """Another bot app (one process hosting several bots): its own credentials, tokens and
+        bot user id (made from the app id unless given), which its READY names. Returns the bot
+        id. Events made by inject() and friends go to the first app's sessions only."""
+        bot_id = bot_id or str(int(hashlib.sha256(app_id.encode()).hexdigest()[:15], 16))
+        with self._lock:
+            self._more_apps[app_id] = (app_secret, bot_id)
+        return bot_id
+
+    def _app(self, app_id: str) -> Optional[tuple[str, str]]:
+        """(secret, bot id) of a known app."""
+        if app_id == self.app_id:
+            return self.app_secret, self.bot_id
+        with self._lock:
+            return self._more_apps.get(app_id)
 
     def expire_tokens_now(self) -> None:
         """Every token issued so far stops working now (401 / 11244, gateway 4004)."""
@@ -528,7 +547,7 @@ class QqFake(GatewayFake):
         return need == 0 or bool(sess.intents & need)
 
     def _dispatch_event(self, env: dict) -> None:
-        owners = [s for s in self._sessions.values() if s.valid]
+        owners = [s for s in self._sessions.values() if s.valid and s.owner == self.app_id]
         if not owners:
             if self.queue_without_session:
                 self._pending.append(env)
@@ -539,6 +558,8 @@ class QqFake(GatewayFake):
 
 
     def _deliver_pending(self, sess: _Session) -> None:
+        if sess.owner != self.app_id:
+            return  # what was queued is the first app's
         pending, self._pending = self._pending, []
         for env in pending:
             if self._wanted(sess, env["t"]):
@@ -562,13 +583,16 @@ class QqFake(GatewayFake):
         return False
 
     def _new_session(self, d: dict, shard: list) -> _Session:
+        token = d["token"][len("QQBot "):]  # checked by _gateway_token_ok
         return _Session(id=str(uuid.uuid4()), shard_id=shard[0], shard_count=shard[1],
+                        owner=self._token_owner(token) or self.app_id,
                         intents=d["intents"])
 
     def _ready(self, conn: _Conn, sess: _Session, d: dict) -> None:
         self._emit(sess, {"op": OP_DISPATCH, "t": "READY", "d": {
             "version": 1, "session_id": sess.id,
-            "user": {"id": self.bot_id, "username": self.bot_name, "bot": True},
+            "user": {"id": (self._app(sess.owner) or ("", self.bot_id))[1],
+                     "username": self.bot_name, "bot": True},
             "shard": [sess.shard_id, sess.shard_count]}})
 
     def _resumed_data(self) -> Any:
@@ -637,7 +661,7 @@ class QqFake(GatewayFake):
             self._bump("union_appid_missing")
             if self.require_union_appid:
                 return _error(401, 11261, "appid missing")
-        elif req.union_appid != self.app_id:
+        elif req.union_appid != self._token_owner(auth[6:]):
             return _error(401, 11251, "appid mismatch")
         if ep in ("gateway", "gateway_bot"):
             with self._lock:
@@ -658,13 +682,15 @@ class QqFake(GatewayFake):
             body = json.loads(req.body)
         except (UnicodeDecodeError, ValueError):
             return fail(CODE_APPID_INVALID, "appid invalid")
-        if not isinstance(body, dict) or body.get("appId") != self.app_id:
+        app_id = body.get("appId") if isinstance(body, dict) else None
+        app = self._app(app_id) if isinstance(app_id, str) else None
+        if app is None:
             return fail(CODE_APPID_INVALID, "appid invalid")
-        if body.get("clientSecret") != self.app_secret:
+        if body.get("clientSecret") != app[0]:
             return fail(CODE_SECRET_INVALID, "invalid appid or secret")
         token, remaining = self._issue_token(
             req.t, self.token_lifetime, lambda: secrets.token_urlsafe(48),
-            min_remaining=min(self.token_overlap, self.token_lifetime))
+            min_remaining=min(self.token_overlap, self.token_lifetime), owner=app_id)
         return _json(200, {"access_token": token, "expires_in": str(int(remaining))})
 
     def _send_message(self, req: Request) -> Response:

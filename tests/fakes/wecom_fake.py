@@ -209,6 +209,7 @@ class WecomFake(HttpFake):
         self._response_codes: dict[str, _ResponseCode] = {}
         self._inject: dict[str, list[int]] = {}  # endpoint -> errcodes to answer next
         self._drop: dict[str, int] = {}  # endpoint -> requests to handle, then hang up on
+        self._more_apps: dict[str, int] = {}  # corp_secret -> agentid, besides the first app
 
     def _banner_details(self) -> str:
         return f"corp_id {self.corp_id}, agent_id {self.agent_id}"
@@ -404,13 +405,27 @@ class WecomFake(HttpFake):
             raise _Invalid(E_CORPSECRET_MISSING)
         if corpid != self.corp_id:
             raise _Invalid(E_INVALID_CORPID)
-        if secret != self.corp_secret:
+        if self._agent_of(secret) is None:
             raise _Invalid(E_INVALID_CREDENTIAL)
-        # WeCom tokens are long (clients reserve >= 512 chars).
+        # WeCom tokens are long (clients reserve >= 512 chars). A token belongs to the app whose
+        # secret fetched it.
         token, remaining = self._issue_token(req.t, self.expires_in,
-                                             lambda: secrets.token_urlsafe(48))
+                                             lambda: secrets.token_urlsafe(48), owner=secret)
         return _json(200, {"errcode": 0, "errmsg": "ok", "access_token": token,
                            "expires_in": remaining})
+
+    def add_app(self, corp_secret: str, agent_id: int) -> None:
+        """Another self-built app of the same corp (one process hosting several bots): its own
+        secret, agentid and tokens."""
+        with self._lock:
+            self._more_apps[corp_secret] = agent_id
+
+    def _agent_of(self, corp_secret: str) -> Optional[int]:
+        """The agentid of the app with this secret; None if no app has it."""
+        if corp_secret == self.corp_secret:
+            return self.agent_id
+        with self._lock:
+            return self._more_apps.get(corp_secret)
 
     def _check_token(self, req: Request) -> str:
         token = req.query.get("access_token", "")
@@ -431,7 +446,8 @@ class WecomFake(HttpFake):
         if "agentid" not in body:
             raise _Invalid(E_AGENTID_MISSING)
         agentid = body["agentid"]
-        if not isinstance(agentid, int) or isinstance(agentid, bool) or agentid != self.agent_id:
+        if (not isinstance(agentid, int) or isinstance(agentid, bool)
+                or agentid != self._agent_of(self._token_owner(token) or "")):
             raise _Invalid(E_INVALID_AGENTID)
         targets = {k: body.get(k, "") for k in ("touser", "toparty", "totag")}
         for k, v in targets.items():

@@ -662,3 +662,43 @@ def test_discord_bot_config_table(dfake, tmp_path):
     assert f'application_id = "{dfake.application_id}"' in text
     assert f'public_key = "{discord_public_key()}"' in text
     assert 'intents = ["guilds", "guild_messages"]' in text and "shards =" not in text
+
+
+def test_more_bots_have_their_own_identity_identify_bucket_and_dispatches_stay_with_the_first():
+    # identify_interval on: a second bot identifying at once is not the first bot's second
+    # identify (buckets are per bot), so both get READY.
+    fake = DiscordFake(heartbeat_interval=500, identify_interval=5.0).start()
+    try:
+        other = "MTExMTExMTExMTExMTExMTEy.GfAkE0.another-bot-token"
+        other_id = fake.add_bot(other)
+        assert other_id != fake.bot_id
+        assert fake.bot_identity(other)[0] == other_id
+        assert fake.bot_identity("unknown") is None
+
+        status, _, body = rest(fake, "GET", "/users/@me", token=other)
+        assert status == 200 and body["id"] == other_id
+        assert rest(fake, "GET", "/users/@me")[2]["id"] == fake.bot_id
+        assert rest(fake, "GET", "/gateway/bot", token=other)[0] == 200
+
+        async def scenario() -> tuple[dict, dict, list]:
+            first, second = await Gw.open(fake.gateway_url), await Gw.open(fake.gateway_url)
+            ready1 = await first.ready(fake)
+            await second.hello()
+            await second.identify(other)
+            ready2 = await second.recv()
+            assert fake.connected_owners() == {fake.token, other}
+            fake.inject_message(CHANNEL, "for the first bot", guild_id=None)
+            got1 = await first.recv()
+            await second.silent(0.3)
+            await first.ws.close(4000)
+            await second.ws.close(4000)
+            return ready1, ready2, [got1]
+
+        ready1, ready2, got = run(scenario())
+        assert ready1["d"]["user"]["id"] == fake.bot_id
+        assert ready2["t"] == "READY" and ready2["d"]["user"]["id"] == other_id
+        assert ready2["d"]["application"]["id"] == fake.bot_identity(other)[1]
+        assert got[0]["t"] == "MESSAGE_CREATE"
+        assert fake.stats()["identify_rate_limited"] == 0
+    finally:
+        fake.stop()

@@ -411,3 +411,22 @@ def test_concurrent_clients(fake):
         t.join(20)
     assert not errors
     assert len(fake.delivered()) == 80
+
+
+def test_more_apps_have_their_own_tokens_and_bot_identity(fake, client):
+    open_id = fake.add_app("cli_other", "other-secret")
+    assert open_id != fake.bot_open_id
+    status, _, body, _ = client.token("cli_other", "secret-123")  # the first app's secret
+    assert body["code"] == 10014
+    status, _, body, _ = client.token("cli_other", "other-secret")
+    assert status == 200 and body["code"] == 0
+    other = body["tenant_access_token"]
+    first = client.token()[2]["tenant_access_token"]
+    assert other != first
+    assert fake.token_owner(other) == "cli_other" and fake.token_owner(first) == "cli_test"
+    assert client.token("cli_other", "other-secret")[2]["tenant_access_token"] == other
+    info = client.call("GET", "/open-apis/bot/v3/info", headers=auth(other))[2]
+    assert info["bot"]["open_id"] == open_id
+    info = client.call("GET", "/open-apis/bot/v3/info", headers=auth(first))[2]
+    assert info["bot"]["open_id"] == fake.bot_open_id
+    assert fake.token_fetches == 3

@@ -510,3 +510,42 @@ def test_webhook_pusher_signs_like_qq(qfake):
     finally:
         stub.server.shutdown()
         stub.server.server_close()
+
+
+def test_more_apps_have_their_own_tokens_identity_and_appid_check(qfake):
+    other_id = qfake.add_app("102999999", "other-secret")
+    assert other_id != qfake.bot_id
+    status, _, body = call(qfake.token_url, "POST", {"appId": "102999999",
+                                                     "clientSecret": qfake.app_secret})
+    assert body["code"] != 0 and "access_token" not in body  # the first app's secret
+    status, _, body = call(qfake.token_url, "POST", {"appId": "102999999",
+                                                     "clientSecret": "other-secret"})
+    assert status == 200
+    other_token = body["access_token"]
+    first_token = get_token(qfake)["access_token"]
+    assert other_token != first_token
+    assert qfake.token_owner(other_token) == "102999999"
+    # X-Union-Appid must name the app the token belongs to.
+    headers = {"Authorization": f"QQBot {other_token}", "X-Union-Appid": "102999999"}
+    assert call(qfake.api_base + "/gateway/bot", headers=headers)[0] == 200
+    headers["X-Union-Appid"] = qfake.app_id
+    status, _, body = call(qfake.api_base + "/gateway/bot", headers=headers)
+    assert status == 401 and body["code"] == 11251
+
+    async def scenario():
+        first, second = await Gw.open(qfake), await Gw.open(qfake)
+        ready1 = await first.ready(qfake, token=first_token)
+        ready2 = await second.ready(qfake, token=other_token)
+        assert qfake.connected_owners() == {qfake.app_id, "102999999"}
+        await asyncio.to_thread(qfake.inject, "C2C_MESSAGE_CREATE", "hi")
+        got = await first.recv()
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(second.ws.recv(), 0.3)  # events are the first app's
+        await first.ws.close(4000)
+        await second.ws.close(4000)
+        return ready1, ready2, got
+
+    ready1, ready2, got = run(scenario())
+    assert ready1["d"]["user"]["id"] == qfake.bot_id
+    assert ready2["d"]["user"]["id"] == other_id
+    assert got["t"] == "C2C_MESSAGE_CREATE"

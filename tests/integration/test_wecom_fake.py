@@ -540,3 +540,22 @@ def test_control_api_and_standalone():
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def test_more_apps_have_their_own_tokens_and_agentid(fake, client):
+    fake.add_app("second-app-secret", 1000003)
+    first = get_token(client)
+    status, body = client.token(secret="second-app-secret")
+    assert status == 200 and body["errcode"] == 0
+    second = body["access_token"]
+    assert second != first and fake.token_owner(second) == "second-app-secret"
+    msg = {"touser": "lisi", "msgtype": "text", "text": {"content": "hi"}}
+    # A token sends only as its own app: the agentid must be that app's.
+    assert client.call("POST", f"{MESSAGE}?access_token={second}",
+                       dict(msg, agentid=1000002))[1]["errcode"] == 40056
+    assert client.call("POST", f"{MESSAGE}?access_token={second}",
+                       dict(msg, agentid=1000003))[1]["errcode"] == 0
+    assert client.call("POST", f"{MESSAGE}?access_token={first}",
+                       dict(msg, agentid=1000002))[1]["errcode"] == 0
+    assert [(d.agentid, d.token) for d in fake.delivered("message")] == [(1000003, second),
+                                                                          (1000002, first)]

@@ -13,7 +13,9 @@
 
 #include <openssl/ssl.h>
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 
 namespace botgate::net::detail {
@@ -133,6 +135,20 @@ void init_client_tls(ssl::context& tls, const std::string& ca_file) {
       throw std::invalid_argument("cannot load CA file " + ca_file + ": " + ec.message());
     }
   }
+}
+
+std::shared_ptr<ssl::context> shared_client_tls(const std::string& ca_file) {
+  // Guards `contexts`. Held while a store loads: a second caller for the same file waits
+  // instead of loading its own copy.
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<ssl::context>> contexts;
+  std::lock_guard lock(mutex);
+  std::weak_ptr<ssl::context>& slot = contexts[ca_file];
+  if (auto held = slot.lock()) return held;
+  auto made = std::make_shared<ssl::context>(ssl::context::tls_client);
+  init_client_tls(*made, ca_file);
+  slot = made;
+  return made;
 }
 
 Url parse_proxy_url(const std::string& proxy_url) {

@@ -186,8 +186,10 @@ asio::awaitable<Exchange> exchange_on(Stream& stream, beast::flat_buffer& buffer
 
 struct HttpClient::Impl {
   Impl(asio::any_io_executor executor_in, HttpClientOptions options_in)
-      : executor(std::move(executor_in)), options(std::move(options_in)) {
-    detail::init_client_tls(tls, options.ca_file);
+      : executor(std::move(executor_in)),
+        options(std::move(options_in)),
+        tls_context(detail::shared_client_tls(options.ca_file)),
+        tls(*tls_context) {
     if (!options.proxy_url.empty()) {
       proxy = detail::parse_proxy_url(options.proxy_url);
     }
@@ -346,7 +348,10 @@ struct HttpClient::Impl {
 
   asio::any_io_executor executor;
   HttpClientOptions options;
-  ssl::context tls{ssl::context::tls_client};
+  /// Shared with the other clients (the WebSocket connections, other HTTP clients): one trust
+  /// store in memory, loaded once.
+  std::shared_ptr<ssl::context> tls_context;
+  ssl::context& tls;
   std::optional<Url> proxy;
 
   std::mutex mutex;  // guards `idle`

@@ -273,11 +273,10 @@ asio::awaitable<Result<ImplPtr>> open_connection(asio::any_io_executor executor,
   }
   std::shared_ptr<ssl::context> tls;
   if (url->is_tls()) {
-    tls = std::make_shared<ssl::context>(ssl::context::tls_client);
-    detail::init_client_tls(*tls, options.ca_file);
+    tls = detail::shared_client_tls(options.ca_file);
   }
-  // The deadline covers the network only: loading the trust store can take a while on a busy
-  // machine and is no sign of a slow server.
+  // The deadline covers the network only: loading the trust store (the first connection's) can
+  // take a while on a busy machine and is no sign of a slow server.
   const auto deadline = Clock::now() + options.connect_timeout;
 
   beast::flat_buffer buffer;
