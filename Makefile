@@ -14,7 +14,7 @@ PYTHON         := /usr/bin/python3
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
   libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev libboost-url1.81-dev \
   libssl-dev libsqlite3-dev libhiredis-dev libtomlplusplus-dev libcli11-dev libspdlog-dev \
-  libre2-dev libpugixml-dev libmimalloc-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  libre2-dev libpugixml-dev libmimalloc-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-pytest python3-cryptography python3-websockets curl
 
 # The fuzz targets (fuzz/): clang 14, whose compiler-rt package has libFuzzer and the sanitizers.
