@@ -113,12 +113,13 @@ soak: deps $(BUILD_DIR)/build.ninja
 	  $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/integration/test_crash_loop.py
 
 # What the benchmarks run besides botgate: the load generator, the references (FastAPI with the
-# uvicorn[standard] extras, discord.py) and nginx (the ceiling). BENCH_ARGS=--quick: ~1 minute.
+# uvicorn[standard] extras, pycryptodome and PyNaCl for their crypto, discord.py) and nginx (the
+# ceiling). BENCH_ARGS=--quick: ~1 minute.
 # The official Node SDKs are not in Debian: npm installs the versions pinned in
 # bench/reference/node/package.json (no lock file), and builds better-sqlite3's native module
 # (its install script may not run by default: npm 11 asks for scripts to be allowed).
 BENCH_PACKAGES := wrk python3-fastapi python3-uvicorn python3-httptools python3-uvloop \
-  python3-pycryptodome python3-discord $(if $(shell command -v nginx),,nginx-light)
+  python3-pycryptodome python3-nacl python3-discord $(if $(shell command -v nginx),,nginx-light)
 BENCH_ARGS ?=
 
 bench: deps $(BUILD_DIR)/build.ninja
