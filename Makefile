@@ -14,7 +14,7 @@ PYTHON         := /usr/bin/python3
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
   libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev libboost-url1.81-dev \
   libssl-dev libsqlite3-dev libhiredis-dev libtomlplusplus-dev libcli11-dev libspdlog-dev \
-  libre2-dev libpugixml-dev libmimalloc-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  libre2-dev libpugixml-dev libmimalloc-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-pytest python3-cryptography python3-websockets curl
 
 # The fuzz targets (fuzz/): clang 14, whose compiler-rt package has libFuzzer and the sanitizers.
@@ -113,12 +113,13 @@ soak: deps $(BUILD_DIR)/build.ninja
 	  $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/integration/test_crash_loop.py
 
 # What the benchmarks run besides botgate: the load generator, the references (FastAPI with the
-# uvicorn[standard] extras, discord.py) and nginx (the ceiling). BENCH_ARGS=--quick: ~1 minute.
+# uvicorn[standard] extras, pycryptodome and PyNaCl for their crypto, discord.py) and nginx (the
+# ceiling). BENCH_ARGS=--quick: ~1 minute.
 # The official Node SDKs are not in Debian: npm installs the versions pinned in
 # bench/reference/node/package.json (no lock file), and builds better-sqlite3's native module
 # (its install script may not run by default: npm 11 asks for scripts to be allowed).
 BENCH_PACKAGES := wrk python3-fastapi python3-uvicorn python3-httptools python3-uvloop \
-  python3-pycryptodome python3-discord $(if $(shell command -v nginx),,nginx-light)
+  python3-pycryptodome python3-nacl python3-discord $(if $(shell command -v nginx),,nginx-light)
 BENCH_ARGS ?=
 
 bench: deps $(BUILD_DIR)/build.ninja

@@ -1,9 +1,9 @@
-"""Ingress: encrypted callbacks through wrk, for botgate, the reference FastAPI and Node SDK
-handlers and nginx.
+"""Ingress: encrypted or signed callbacks through wrk, for botgate, the reference FastAPI and
+Node SDK handlers and nginx.
 
-Each platform's callbacks are generated once (distinct events: event_id / MsgId), written to a
-file the wrk Lua script reads, and replayed against the three servers in turn, each pinned to
-the server core with wrk on the other one.
+Each platform's callbacks are generated once (distinct events: event_id / MsgId / QQ's event and
+message ids), written to a file the wrk Lua script reads, and replayed against the servers in
+turn, each pinned to the server core with wrk on the other one.
 """
 
 from __future__ import annotations
@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import json
+
 import feishu_crypto
 import wecom_crypto
-from botgate_harness import WECOM_AES_KEY, WECOM_TOKEN
+from botgate_harness import WECOM_AES_KEY, WECOM_TOKEN, qq_bot, qq_seed
 from fakes.feishu_fake import FeishuFake
+from fakes.qq_fake import QqFake
 from fakes.wecom_fake import WecomFake
 
 from common import (BENCH, PYTHON, SERVER_CORE, Interference, Server, free_port, mib, pinned,
@@ -33,6 +36,12 @@ FEISHU_TOKEN = "bench-verification"
 FEISHU_APP_ID = "cli_bench"
 FEISHU_APP_SECRET = "bench-secret"
 WECOM_WEBHOOK_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=bench-key"
+QQ_APP_ID = "102000042"
+# 15 characters: shorter than 16, so the seed holds it twice and a third time cut (the rule that
+# a single padding gets wrong).
+QQ_APP_SECRET = "bench-qq-secret"
+QQ_USERS = 1000  # distinct senders (C2C user_openid / group member_openid)
+QQ_GROUPS = 100
 
 
 # ---------------------------------------------------------------------- callbacks
@@ -64,6 +73,52 @@ def write_wecom_callbacks(path: Path, count: int) -> None:
             query = wecom_crypto.signed_query(WECOM_TOKEN, enc, timestamp=timestamp,
                                               nonce=str(1_000_000_000 + i))
             out.write(f"{query}\t{wecom_crypto.envelope_xml(enc).decode()}\n")
+
+
+def qq_openid(kind: str, n: int) -> str:
+    """A 32-hex-digit openid, as QQ's (per bot, opaque)."""
+    return f"{kind}{n:0{32 - len(kind)}X}"
+
+
+def qq_dispatch(i: int) -> dict[str, Any]:
+    """Event `i`: alternately a C2C message and a group @-message (notes 5.1, 5.2; the envelope
+    of a webhook push: op 0, the event id at the top level, no "s"), from one of QQ_USERS users
+    and, for a group, in one of QQ_GROUPS groups."""
+    user = qq_openid("E4F4", (i * 7919) % QQ_USERS)
+    stamp = "2026-11-29T21:08:00+08:00"
+    msg_id = f"ROBOT1.0_bench.{i:012d}.qLwTz8kAyR3f0n2!"
+    if i % 2 == 0:
+        t = "C2C_MESSAGE_CREATE"
+        d: dict[str, Any] = {
+            "author": {"id": user, "user_openid": user, "union_openid": user},
+            "content": f"你好 hello {i}", "id": msg_id, "timestamp": stamp,
+            "message_scene": {"source": "default"}, "message_type": 0}
+    else:
+        t = "GROUP_AT_MESSAGE_CREATE"
+        group = qq_openid("82B3", (i // 2) % QQ_GROUPS)
+        d = {"author": {"id": user, "member_openid": user, "union_openid": user},
+             "content": f" 你好 hello {i}", "id": msg_id, "timestamp": stamp,
+             "group_id": group, "group_openid": group, "message_scene": {"source": "default"},
+             "message_type": 0}
+    return {"op": 0, "id": f"{t}:bench{i:040x}", "d": d, "t": t}
+
+
+def write_qq_callbacks(path: Path, count: int) -> None:
+    """`count` signed QQ webhook pushes (distinct event and message ids), one per line:
+    timestamp TAB signature TAB body (bench/qq_callbacks.lua). Signed as QQ signs them (notes
+    3.2, 3.4): X-Signature-Ed25519 = hex(Ed25519(seed, X-Signature-Timestamp || raw body)), the
+    seed the AppSecret cycled to 32 bytes. One timestamp, now: botgate refuses a push signed
+    more than 600 s from its clock, and the servers run within a minute or two of it."""
+    from nacl.signing import SigningKey  # python3-nacl (make bench); signs 3x faster than OpenSSL's
+
+    key = SigningKey(qq_seed(QQ_APP_SECRET))
+    with path.open("w") as out:
+        timestamp = str(int(time.time()))
+        prefix = timestamp.encode()
+        for i in range(count):
+            body = json.dumps(qq_dispatch(i), ensure_ascii=False, separators=(",", ":"))
+            signature = key.sign(prefix + body.encode()).signature.hex()
+            out.write(f"{timestamp}\t{signature}\t{body}\n")
 
 
 # ---------------------------------------------------------------------- servers
@@ -113,6 +168,17 @@ def start_botgate_wecom(ctx: Any, work: Path) -> Running:
         "token": WECOM_TOKEN, "encoding_aes_key": WECOM_AES_KEY})
 
 
+def start_botgate_qq(ctx: Any, work: Path) -> Running:
+    # The fake serves the access token (botgate fetches one at start); in webhook mode no
+    # gateway connection is opened.
+    fake = QqFake(app_id=QQ_APP_ID, app_secret=QQ_APP_SECRET).start()
+    return start_botgate_with(ctx, work, fake, qq_bot(fake, mode="webhook"))
+
+
+BOTGATE_STARTERS = {"feishu": start_botgate_feishu, "wecom": start_botgate_wecom,
+                    "qq": start_botgate_qq}
+
+
 def start_reference(kind: str, interpreter: str, script: Path, platform: str, work: Path,
                     what: str) -> Running:
     """A reference handler (`script` run by `interpreter`), given the platform's credentials and
@@ -122,6 +188,8 @@ def start_reference(kind: str, interpreter: str, script: Path, platform: str, wo
     d.mkdir(parents=True, exist_ok=True)
     if platform == "feishu":
         args = ["--encrypt-key", FEISHU_ENCRYPT_KEY, "--verification-token", FEISHU_TOKEN]
+    elif platform == "qq":
+        args = ["--app-secret", QQ_APP_SECRET]
     else:
         args = ["--token", WECOM_TOKEN, "--encoding-aes-key", WECOM_AES_KEY, "--receive-id", ""]
     server = Server(f"{kind}-{platform}", [interpreter, str(script), "--port", str(port), *args,
@@ -148,6 +216,10 @@ NODE_SQLITE_MODULE = (NODE_REFERENCES / "node_modules" / "better-sqlite3" / "bui
 
 def start_node(platform: str, work: Path) -> Running:
     """The official Node SDK's handler (bench/reference/node), installed by `make bench`."""
+    if platform == "qq":
+        # The official Node SDK (tencent-connect/bot-node-sdk) speaks the WebSocket gateway and
+        # the OpenAPI only: it has no webhook handler or signature check to measure.
+        raise RuntimeError("no official QQ Node SDK verifies webhooks: no Node reference for qq")
     node = shutil.which("node")
     if node is None or not NODE_SQLITE_MODULE.exists():
         raise RuntimeError("the Node references are not installed: `make bench` installs them "
@@ -212,11 +284,11 @@ def start_nginx(work: Path, platform: str) -> Running:
 
 
 def measure(label: str, running: Running, script: Path, data: Path, ctx: Any,
-            n_events: int) -> dict[str, Any]:
+            n_events: int, script_args: tuple[str, ...] = ()) -> dict[str, Any]:
     try:
         idle = running.server.rss_kib()
         command = wrk_command(running.url, script, data, duration=ctx.duration,
-                              connections=ctx.connections)
+                              connections=ctx.connections, extra=script_args)
         cpu0 = running.server.cpu_seconds()
         noise = Interference()
         figures = run_wrk(command)
@@ -257,30 +329,33 @@ def bench_platform(platform: str, ctx: Any, work: Path, log: Callable[[str], Non
                    ) -> list[dict[str, Any]]:
     data = work / f"{platform}_callbacks.tsv"
     t0 = time.monotonic()
-    if platform == "feishu":
-        write_feishu_callbacks(data, ctx.events)
-    else:
-        write_wecom_callbacks(data, ctx.events)
+    writers = {"feishu": write_feishu_callbacks, "wecom": write_wecom_callbacks,
+               "qq": write_qq_callbacks}
+    signed_at = time.time()  # QQ's: the X-Signature-Timestamp of every callback
+    writers[platform](data, ctx.events)
     # Written out before any server starts: the kernel's writeback of these hundreds of MB
     # otherwise runs during the first server's run (botgate's), and its fsyncs (the WAL's, the
     # checkpoints') queue behind it on the disk: stalls of 25-166 ms, which were its p99.
     os.sync()
     log(f"{platform}: {ctx.events} distinct callbacks written in {time.monotonic() - t0:.1f}s")
     script = BENCH / f"{platform}_callbacks.lua"
+    script_args = (QQ_APP_ID,) if platform == "qq" else ()
     starters: list[tuple[str, Callable[[], Running]]] = [
-        ("botgate", lambda: (start_botgate_feishu if platform == "feishu"
-                             else start_botgate_wecom)(ctx, work)),
+        ("botgate", lambda: BOTGATE_STARTERS[platform](ctx, work)),
         ("fastapi", lambda: start_fastapi(platform, work)),
-        ("node", lambda: start_node(platform, work)),
         ("nginx", lambda: start_nginx(work, platform)),
     ]
+    if platform != "qq":  # see start_node
+        starters.insert(2, ("node", lambda: start_node(platform, work)))
     rows = []
     for label, start in starters:
         if label not in ctx.servers:
             continue
         try:
             running = start()
-            row = measure(label, running, script, data, ctx, ctx.events)
+            if platform == "qq":  # signed timestamps: botgate refuses those 600 s off its clock
+                log(f"qq {label}: the callbacks were signed {time.time() - signed_at:.0f} s ago")
+            row = measure(label, running, script, data, ctx, ctx.events, script_args)
         except Exception as e:  # noqa: BLE001 - one broken server must not hide the others
             row = {"server": label, "failed": str(e)[-500:]}
         row["benchmark"] = f"{platform} ingress"

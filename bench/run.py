@@ -3,10 +3,10 @@
 targets of DESIGN.md section 4. Prints one table: benchmark, server, figures, target, pass/fail
 and the command behind each row.
 
-* ingress: encrypted + signed Feishu callbacks and encrypted WeCom callbacks (distinct events),
-  wrk (1 thread, 64 connections, core 1) against botgate, the FastAPI and official Node SDK
-  reference handlers and nginx
-  answering a static 200 (each alone on core 0);
+* ingress: encrypted + signed Feishu callbacks, encrypted WeCom callbacks and Ed25519-signed QQ
+  webhook pushes (distinct events), wrk (1 thread, 64 connections, core 1) against botgate, the
+  FastAPI and official Node SDK reference handlers (QQ: FastAPI only) and nginx answering a
+  static 200 (each alone on core 0);
 * gateway: a fake Discord (gateway in Python, REST in nginx) floods N MESSAGE_CREATE events;
   time until the N replies reached its REST API, for botgate and discord.py;
 * memory: botgate's RSS idle with five platforms configured, and after three batches of distinct
@@ -52,7 +52,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="short runs: about a minute in all")
     p.add_argument("--only", default="ingress,gateway,memory,many-bots",
                    help="comma-separated parts: ingress, gateway, memory, many-bots")
-    p.add_argument("--platforms", default="feishu,wecom", help="ingress platforms")
+    p.add_argument("--platforms", default="feishu,wecom,qq", help="ingress platforms")
     p.add_argument("--servers", default="botgate,fastapi,node,nginx", help="ingress servers")
     p.add_argument("--bots", default="botgate,discord.py", help="gateway bots")
     p.add_argument("--duration", type=int, help="seconds of wrk per server (10; quick 3)")
@@ -359,10 +359,12 @@ def main() -> None:
           f"{args.channels} DM channels; total {time.monotonic() - started:.0f} s\n")
     print(render(table, args.markdown))
     print("\nFastAPI (ref): bench/reference/*_fastapi.py, uvicorn 1 worker, the platform guide's "
-          "crypto (pycryptodome) + an in-memory dedup set + one SQLite insert/commit per event "
-          "(WAL), like botgate's durable inbox. Node SDK (ref): bench/reference/node/*_node.mjs, "
-          "the official SDK's handler (@larksuiteoapi/node-sdk; WeCom: @wecom/crypto) on "
-          "node:http with the same dedup set and SQLite insert (better-sqlite3). nginx: 1 worker, `return 200` (no work: the "
+          "crypto (pycryptodome; QQ: PyNaCl's Ed25519) + an in-memory dedup set + one SQLite "
+          "insert/commit per event (WAL), like botgate's durable inbox. Node SDK (ref): "
+          "bench/reference/node/*_node.mjs, the official SDK's handler (@larksuiteoapi/node-sdk; "
+          "WeCom: @wecom/crypto) on node:http with the same dedup set and SQLite insert "
+          "(better-sqlite3); QQ's official Node SDK has no webhook verifier, so no Node row. "
+          "nginx: 1 worker, `return 200` (no work: the "
           "ceiling). discord.py (ref): bench/reference/discord_py_bot.py. Gateway flood: the "
           "fake's gateway is Python, its REST API nginx (both on core 1); each bot gets a flood "
           "sized to last seconds (the counts above), events/s is what compares. 'repeats': "

@@ -18,6 +18,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <openssl/evp.h>
+#include <sodium.h>
 
 #include <filesystem>
 #include <fstream>
@@ -92,22 +94,67 @@ void BM_WecomEncryptedCallback(benchmark::State& state) {
 BENCHMARK(BM_WecomEncryptedCallback);
 
 // --- Ed25519 (Discord interactions, QQ webhooks) -------------------------------------------------
+// Three rows over the same key, message and signature: what botgate calls, and the two libraries
+// it could call, each used directly (OpenSSL as botgate's verifier used it before libsodium).
 
-void BM_Ed25519Verify(benchmark::State& state) {
+struct Ed25519Input {
+  std::string key;
+  std::string signature;
+  std::string message;
+};
+
+Ed25519Input ed25519_input() {
   const json::object vector =
       json::parse(testdata("discord/interaction_vectors.json")).as_object().at("seed01_ping")
           .as_object();
-  const std::string key = hex_value(vector, "public_key_hex");
-  const std::string signature = hex_value(vector, "signature_hex");
-  const std::string message = std::string(vector.at("timestamp").as_string()) +
-                              std::string(vector.at("body").as_string());
+  return {hex_value(vector, "public_key_hex"), hex_value(vector, "signature_hex"),
+          std::string(vector.at("timestamp").as_string()) +
+              std::string(vector.at("body").as_string())};
+}
+
+const unsigned char* bytes(const std::string& s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+void BM_Ed25519Verify(benchmark::State& state) {
+  const Ed25519Input in = ed25519_input();
   for (auto _ : state) {
-    const bool valid = crypto::ed25519_verify(key, message, signature);
+    const bool valid = crypto::ed25519_verify(in.key, in.message, in.signature);
     if (!valid) state.SkipWithError("signature does not verify");
     benchmark::DoNotOptimize(valid);
   }
 }
 BENCHMARK(BM_Ed25519Verify);
+
+void BM_Ed25519VerifyOpenSsl(benchmark::State& state) {
+  const Ed25519Input in = ed25519_input();
+  for (auto _ : state) {
+    EVP_PKEY* key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, bytes(in.key),
+                                                in.key.size());
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    const bool valid = key != nullptr && ctx != nullptr &&
+                       EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key) == 1 &&
+                       EVP_DigestVerify(ctx, bytes(in.signature), in.signature.size(),
+                                        bytes(in.message), in.message.size()) == 1;
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(key);
+    if (!valid) state.SkipWithError("signature does not verify");
+    benchmark::DoNotOptimize(valid);
+  }
+}
+BENCHMARK(BM_Ed25519VerifyOpenSsl);
+
+void BM_Ed25519VerifyLibsodium(benchmark::State& state) {
+  if (sodium_init() < 0) state.SkipWithError("sodium_init failed");
+  const Ed25519Input in = ed25519_input();
+  for (auto _ : state) {
+    const bool valid = crypto_sign_verify_detached(bytes(in.signature), bytes(in.message),
+                                                   in.message.size(), bytes(in.key)) == 0;
+    if (!valid) state.SkipWithError("signature does not verify");
+    benchmark::DoNotOptimize(valid);
+  }
+}
+BENCHMARK(BM_Ed25519VerifyLibsodium);
 
 // --- The Event as the inbox stores it ------------------------------------------------------------
 

@@ -134,6 +134,30 @@ TEST(Ed25519Test, MalformedKeysAndSignaturesReturnFalse) {
   EXPECT_FALSE(ed25519_verify(public_key, "m", std::string(64, '\0')));
 }
 
+// Points of small order (the identity, and points of order 2, 4 or 8) never appear in a genuine
+// key or signature: RFC 8032 5.1.5 makes a public key [s]B and 5.1.6 a signature's R [r]B, both
+// in the subgroup of prime order L. RFC 8032 5.1.7's equation still holds for some of them, which
+// lets anyone "sign" for a small-order key: libsodium refuses such keys and such R (OpenSSL 3
+// accepted all three cases below), and Discord's and QQ's keys never are one.
+TEST(Ed25519Test, SmallOrderKeysAndSignaturePointsAreRefused) {
+  const std::string identity = unhex("01" + std::string(62, '0'));
+  // S = 0, R = the identity: [0]B = R + [h]A for the identity key A, whatever the message.
+  const std::string zero_signature = identity + std::string(32, '\0');
+  EXPECT_FALSE(ed25519_verify(identity, "any message", zero_signature));
+  EXPECT_FALSE(ed25519_verify(identity, "", zero_signature));
+  // The same key written non-canonically (y = p + 1; RFC 8032 5.1.3 says decoding fails).
+  const std::string identity_non_canonical = unhex("ee" + std::string(60, 'f') + "7f");
+  EXPECT_FALSE(ed25519_verify(identity_non_canonical, "any message", zero_signature));
+  // A real key (seed 32 x 0x01) and R = the identity with S = h * a mod L: the equation holds,
+  // but no signer following RFC 8032 5.1.6 produces R = identity.
+  const std::string seed(32, '\x01');
+  const std::string public_key = ed25519_public_key_from_seed(seed);
+  const std::string small_r =
+      identity + unhex("324a58ccc042d3ab39bbdc26597fb39827a159256aed3c62b396d4c6830c0808");
+  EXPECT_FALSE(ed25519_verify(public_key, "m", small_r));
+  EXPECT_TRUE(ed25519_verify(public_key, "m", ed25519_sign(seed, "m")));
+}
+
 TEST(Ed25519Test, SeedOfWrongLengthThrows) {
   EXPECT_THROW((void)ed25519_public_key_from_seed(std::string(31, 's')), std::invalid_argument);
   EXPECT_THROW((void)ed25519_sign(std::string(33, 's'), "m"), std::invalid_argument);

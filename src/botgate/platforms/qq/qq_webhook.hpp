@@ -5,8 +5,9 @@
 /// Security posture: every request, op 13 included, must carry X-Signature-Ed25519 over
 /// X-Signature-Timestamp and the raw body, checked with the public key derived from the
 /// AppSecret (notes 3.2) before the body is parsed; a missing or bad signature answers 401. A
-/// request whose X-Bot-Appid names another bot is refused (401). No replay window: QQ documents
-/// none and the handler has no clock; the runtime's dedup on the event id drops redeliveries.
+/// request whose X-Bot-Appid names another bot is refused (401), and so is a push signed more
+/// than kQqTimestampWindow from this machine's clock (QQ documents no window: a local policy);
+/// the runtime's dedup on the event id drops redeliveries inside it.
 
 #include "botgate/core/platform.hpp"
 #include "botgate/platforms/qq/qq_config.hpp"
