@@ -318,15 +318,19 @@ def main() -> None:
     pin_self_to_load_core()  # the fakes (threads of this process) stay off the server's core
 
     from gateway import bench_gateway
-    from ingress import bench_platform
+    from ingress import PLATFORMS, bench_platform
     from memory import bench_memory
+
+    platforms = [x.strip() for x in args.platforms.split(",") if x.strip()]
+    if unknown := [x for x in platforms if x not in PLATFORMS]:
+        raise SystemExit(f"unknown --platforms {', '.join(unknown)}: {', '.join(PLATFORMS)}")
 
     started = time.monotonic()
     results: dict[str, list[dict[str, Any]]] = {"ingress": [], "gateway": [], "memory": []}
     with tempfile.TemporaryDirectory(prefix="botgate-bench-") as tmp:
         work = Path(tmp)
         if "ingress" in args.parts:
-            for plat in [x.strip() for x in args.platforms.split(",") if x.strip()]:
+            for plat in platforms:
                 results["ingress"] += bench_platform(plat, args, work, log)
         if "gateway" in args.parts:
             results["gateway"] = bench_gateway(args, work, log)
