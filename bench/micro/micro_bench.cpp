@@ -7,6 +7,7 @@
 #include "botgate/crypto/digest.hpp"
 #include "botgate/crypto/ed25519.hpp"
 #include "botgate/crypto/encoding.hpp"
+#include "botgate/crypto/seal.hpp"
 #include "botgate/platforms/feishu/feishu_webhook.hpp"
 #include "botgate/platforms/wecom/wecom_webhook.hpp"
 #include "botgate/store/sqlite_store.hpp"
@@ -155,6 +156,28 @@ void BM_Ed25519VerifyLibsodium(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Ed25519VerifyLibsodium);
+
+// --- A reply credential sealed for the store (WeCom group and AI bots: every event has one) ------
+
+constexpr std::string_view kWebhookUrl =
+    "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa";
+
+void BM_SealReplyCredential(benchmark::State& state) {
+  const crypto::Sealer sealer(crypto::random_bytes(32));
+  for (auto _ : state) benchmark::DoNotOptimize(sealer.seal("reply_credential", kWebhookUrl));
+}
+BENCHMARK(BM_SealReplyCredential);
+
+void BM_UnsealReplyCredential(benchmark::State& state) {
+  const crypto::Sealer sealer(crypto::random_bytes(32));
+  const std::string sealed = sealer.seal("reply_credential", kWebhookUrl);
+  for (auto _ : state) {
+    auto opened = sealer.unseal("reply_credential", sealed);
+    if (!opened) state.SkipWithError("does not open");
+    benchmark::DoNotOptimize(opened);
+  }
+}
+BENCHMARK(BM_UnsealReplyCredential);
 
 // --- The Event as the inbox stores it ------------------------------------------------------------
 

@@ -4,11 +4,15 @@ uvicorn (one worker), the signature check X-Lark-Signature = SHA-256(timestamp +
 encrypt_key + body), AES-256-CBC decryption with pycryptodome (key = SHA-256(encrypt_key), the
 IV in front of the ciphertext), json.loads, the verification token check.
 
-To do what botgate does for each event, it also keeps the event ids it has seen in memory
-(dedup) and inserts each new event into SQLite (WAL, synchronous=NORMAL, a commit per event),
-like botgate's durable inbox, before answering 200.
+With `--no-db` it is the guide's handler as the guide shows it: nothing is stored and no event
+id is remembered; it counts the events that reached it (GET /stats: {"handled": N}), so that the
+benchmark can see it did the work. With `--db PATH`, to do what botgate does for each event, it
+also keeps the event ids it has seen in memory (dedup) and inserts each new event into SQLite
+(WAL, synchronous=NORMAL, a commit per event), like botgate's durable inbox, before answering
+200.
 
     feishu_fastapi.py --port 8000 --encrypt-key K --verification-token T --db /tmp/ref.db
+    feishu_fastapi.py --port 8000 --encrypt-key K --verification-token T --no-db
 """
 
 from __future__ import annotations
@@ -49,19 +53,42 @@ class AESCipher:
         return self.decrypt(base64.b64decode(enc)).decode("utf8")
 
 
-def make_app(encrypt_key: str, verification_token: str, db_path: str) -> FastAPI:
+class Inbox:
+    """What botgate does besides the guide's handler: the event ids seen (dedup) and one SQLite
+    insert and commit per new event."""
+
+    def __init__(self, db_path: str) -> None:
+        self.seen: set[str] = set()
+        self.db = sqlite3.connect(db_path, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS inbox (event_id TEXT PRIMARY KEY, "
+                        "event_type TEXT, body TEXT, received_at REAL)")
+
+    def store(self, event: dict) -> None:
+        header = event.get("header") or {}
+        event_id = header.get("event_id", "")
+        if event_id in self.seen:
+            return
+        self.seen.add(event_id)
+        self.db.execute("INSERT OR IGNORE INTO inbox VALUES (?, ?, ?, ?)",
+                        (event_id, header.get("event_type", ""), json.dumps(event), time.time()))
+        self.db.commit()
+
+
+def make_app(encrypt_key: str, verification_token: str, db_path: str | None) -> FastAPI:
     app = FastAPI()
     cipher = AESCipher(encrypt_key)
-    seen: set[str] = set()
-    db = sqlite3.connect(db_path, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("CREATE TABLE IF NOT EXISTS inbox (event_id TEXT PRIMARY KEY, "
-               "event_type TEXT, body TEXT, received_at REAL)")
+    inbox = Inbox(db_path) if db_path else None
+    handled = 0
 
     @app.get("/readyz")
     async def readyz() -> dict:
         return {"ok": True}
+
+    @app.get("/stats")
+    async def stats() -> dict:
+        return {"handled": handled}
 
     @app.post("/webhook/feishu")
     async def webhook(request: Request) -> Response:
@@ -81,13 +108,10 @@ def make_app(encrypt_key: str, verification_token: str, db_path: str) -> FastAPI
         header = event.get("header") or {}
         if header.get("token") != verification_token:
             return JSONResponse({"msg": "bad token"}, status_code=401)
-        event_id = header.get("event_id", "")
-        if event_id in seen:
-            return JSONResponse({})
-        seen.add(event_id)
-        db.execute("INSERT OR IGNORE INTO inbox VALUES (?, ?, ?, ?)",
-                   (event_id, header.get("event_type", ""), json.dumps(event), time.time()))
-        db.commit()
+        nonlocal handled
+        handled += 1
+        if inbox is not None:
+            inbox.store(event)
         return JSONResponse({})
 
     return app
@@ -98,7 +122,9 @@ def main() -> None:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--encrypt-key", required=True)
     p.add_argument("--verification-token", required=True)
-    p.add_argument("--db", required=True)
+    store = p.add_mutually_exclusive_group(required=True)
+    store.add_argument("--db", help="the inbox database (dedup and a commit per event)")
+    store.add_argument("--no-db", action="store_true", help="the guide's handler alone")
     a = p.parse_args()
     uvicorn.run(make_app(a.encrypt_key, a.verification_token, a.db), host="127.0.0.1",
                 port=a.port, workers=1, log_level="warning", access_log=False)

@@ -5,11 +5,15 @@ sorted token, timestamp, nonce and Encrypt; AES-256-CBC with pycryptodome (key =
 base64(EncodingAESKey + "="), IV = its first 16 bytes), the 32-byte PKCS#7 padding, the length
 prefix and the receive id; the XML envelope and the message parsed with ElementTree.
 
-To do what botgate does for each event, it also keeps the MsgIds it has seen in memory (dedup)
-and inserts each new message into SQLite (WAL, synchronous=NORMAL, a commit per event), like
-botgate's durable inbox, before answering 200.
+With `--no-db` it is the sample's handler as the guide shows it: nothing is stored and no MsgId
+is remembered; it counts the messages that reached it (GET /stats: {"handled": N}), so that the
+benchmark can see it did the work. With `--db PATH`, to do what botgate does for each event, it
+also keeps the MsgIds it has seen in memory (dedup) and inserts each new message into SQLite
+(WAL, synchronous=NORMAL, a commit per event), like botgate's durable inbox, before answering
+200.
 
     wecom_fastapi.py --port 8000 --token T --encoding-aes-key K --receive-id "" --db /tmp/r.db
+    wecom_fastapi.py --port 8000 --token T --encoding-aes-key K --receive-id CORPID --no-db
 """
 
 from __future__ import annotations
@@ -65,19 +69,43 @@ def sha1_signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
     return sha.hexdigest()
 
 
-def make_app(token: str, encoding_aes_key: str, receive_id: str, db_path: str) -> FastAPI:
+class Inbox:
+    """What botgate does besides the sample's handler: the MsgIds seen (dedup) and one SQLite
+    insert and commit per new message."""
+
+    def __init__(self, db_path: str) -> None:
+        self.seen: set[str] = set()
+        self.db = sqlite3.connect(db_path, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS inbox (msg_id TEXT PRIMARY KEY, "
+                        "msg_type TEXT, body TEXT, received_at REAL)")
+
+    def store(self, msg: ET.Element, plain: bytes) -> None:
+        msg_id = msg.findtext("MsgId") or ""
+        if msg_id in self.seen:
+            return
+        self.seen.add(msg_id)
+        self.db.execute("INSERT OR IGNORE INTO inbox VALUES (?, ?, ?, ?)",
+                        (msg_id, msg.findtext("MsgType") or "", plain.decode("utf8"),
+                         time.time()))
+        self.db.commit()
+
+
+def make_app(token: str, encoding_aes_key: str, receive_id: str,
+             db_path: str | None) -> FastAPI:
     app = FastAPI()
     pc = Prpcrypt(base64.b64decode(encoding_aes_key + "="))
-    seen: set[str] = set()
-    db = sqlite3.connect(db_path, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("CREATE TABLE IF NOT EXISTS inbox (msg_id TEXT PRIMARY KEY, msg_type TEXT, "
-               "body TEXT, received_at REAL)")
+    inbox = Inbox(db_path) if db_path else None
+    handled = 0
 
     @app.get("/readyz")
     async def readyz() -> dict:
         return {"ok": True}
+
+    @app.get("/stats")
+    async def stats() -> dict:
+        return {"handled": handled}
 
     @app.get("/webhook/wecom")
     async def verify_url(msg_signature: str, timestamp: str, nonce: str,
@@ -103,13 +131,10 @@ def make_app(token: str, encoding_aes_key: str, receive_id: str, db_path: str) -
         if ret != 0 or plain is None:
             return Response(status_code=400)
         msg = ET.fromstring(plain)
-        msg_id = msg.findtext("MsgId") or ""
-        if msg_id in seen:
-            return Response(status_code=200)
-        seen.add(msg_id)
-        db.execute("INSERT OR IGNORE INTO inbox VALUES (?, ?, ?, ?)",
-                   (msg_id, msg.findtext("MsgType") or "", plain.decode("utf8"), time.time()))
-        db.commit()
+        nonlocal handled
+        handled += 1
+        if inbox is not None:
+            inbox.store(msg, plain)
         return Response(status_code=200)
 
     return app
@@ -121,7 +146,9 @@ def main() -> None:
     p.add_argument("--token", required=True)
     p.add_argument("--encoding-aes-key", required=True)
     p.add_argument("--receive-id", default="")
-    p.add_argument("--db", required=True)
+    store = p.add_mutually_exclusive_group(required=True)
+    store.add_argument("--db", help="the inbox database (dedup and a commit per message)")
+    store.add_argument("--no-db", action="store_true", help="the sample's handler alone")
     a = p.parse_args()
     uvicorn.run(make_app(a.token, a.encoding_aes_key, a.receive_id, a.db), host="127.0.0.1",
                 port=a.port, workers=1, log_level="warning", access_log=False)

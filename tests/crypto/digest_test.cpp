@@ -53,6 +53,23 @@ TEST(DigestTest, PartsEqualTheJoinedString) {
   EXPECT_EQ(sha256_of({"ab", "", "c"}), sha256("abc"));
   EXPECT_EQ(sha1_of({"a", "bc"}), sha1("abc"));
   EXPECT_EQ(sha1_of({}), sha1(""));
+  EXPECT_EQ(to_hex(hmac_sha256_of("Jefe", {"what do ya ", "", "want for nothing?"})),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(hmac_sha256_of("k", {}), hmac_sha256("k", ""));
+}
+
+TEST(DigestTest, HmacSha256UsesEachCallsKey) {
+  // A thread's HMAC context is keyed again for each call: a key must never carry over to the
+  // next call, the empty key included (OpenSSL reads a missing key as "the previous one").
+  const std::string jefe = hmac_sha256("Jefe", "what do ya want for nothing?");
+  EXPECT_EQ(to_hex(hmac_sha256("", "")),
+            "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+  EXPECT_EQ(hmac_sha256("Jefe", "what do ya want for nothing?"), jefe);
+  EXPECT_NE(hmac_sha256("Jeff", "what do ya want for nothing?"), jefe);
+  EXPECT_EQ(to_hex(hmac_sha256(std::string(20, '\x0b'), "Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(to_hex(hmac_sha256(std::string_view(), "")),
+            "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
 
 TEST(DigestTest, FeishuSignatureVector) {

@@ -4,18 +4,20 @@
 // checks X-Lark-Signature and decrypts), a handler registered for im.message.receive_v1, and
 // lark.adaptDefault on node:http with autoChallenge (the URL verification the console sends).
 //
-// To do what botgate does for each event, the handler also checks the verification token and
-// puts each new event into its inbox (inbox.mjs: dedup in memory, one SQLite commit per event)
-// before the answer goes out.
+// The handler checks the verification token and counts the event (GET /stats). With --db, to do
+// what botgate does for each event, it also puts each new event into its inbox (inbox.mjs: dedup
+// in memory, one SQLite commit per event) before the answer goes out; with --no-db it is the
+// README's handler, which stores nothing.
 //
 //   node feishu_node.mjs --port 8000 --encrypt-key K --verification-token T --db /tmp/ref.db
+//   node feishu_node.mjs --port 8000 --encrypt-key K --verification-token T --no-db
 
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 
 import * as lark from '@larksuiteoapi/node-sdk';
 
-import { openInbox } from './inbox.mjs';
+import { handledCounter, openInbox } from './inbox.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -23,10 +25,13 @@ const { values: args } = parseArgs({
     'encrypt-key': { type: 'string' },
     'verification-token': { type: 'string' },
     db: { type: 'string' },
+    'no-db': { type: 'boolean', default: false },
   },
 });
+if (!args.db === !args['no-db']) throw new Error('give --db PATH or --no-db');
 
-const store = openInbox(args.db, 'event_id', 'event_type');
+const store = args.db ? await openInbox(args.db, 'event_id', 'event_type') : null;
+const handled = handledCounter();
 
 // The SDK answers 200 even to a callback whose signature failed (it logs a warning and skips
 // the handler): the benchmark counts the events stored to see that each reached the handler.
@@ -45,7 +50,8 @@ const dispatcher = new lark.EventDispatcher({
 }).register({
   'im.message.receive_v1': async (data) => {
     if (data.token !== args['verification-token']) return { msg: 'bad token' };
-    store(data.event_id, data.event_type, JSON.stringify(data));
+    handled.add();
+    if (store) store(data.event_id, data.event_type, JSON.stringify(data));
     return {};
   },
 });
@@ -55,6 +61,10 @@ const webhook = lark.adaptDefault('/webhook/feishu', dispatcher, { autoChallenge
 http.createServer((req, res) => {
   if (req.url === '/readyz') {
     res.end(JSON.stringify({ ok: true }));
+    return;
+  }
+  if (req.url === '/stats') {
+    handled.serve(res);
     return;
   }
   webhook(req, res);

@@ -4,10 +4,13 @@
 // ciphertext), decrypt (WXBizMsgCrypt's AES-256-CBC with the EncodingAESKey), the XML parsed
 // with fast-xml-parser, on node:http. GET answers the URL verification (the echostr).
 //
-// To do what botgate does for each event, it also puts each new message into its inbox
-// (inbox.mjs: dedup by MsgId in memory, one SQLite commit per message) before answering 200.
+// It counts the messages handled (GET /stats). With --db, to do what botgate does for each event,
+// it also puts each new message into its inbox (inbox.mjs: dedup by MsgId in memory, one SQLite
+// commit per message) before answering 200; with --no-db it stores nothing, as the README's
+// handler.
 //
 //   node wecom_node.mjs --port 8000 --token T --encoding-aes-key K --receive-id '' --db /tmp/ref.db
+//   node wecom_node.mjs --port 8000 --token T --encoding-aes-key K --receive-id CORPID --no-db
 
 import http from 'node:http';
 import { parseArgs } from 'node:util';
@@ -15,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { decrypt, getSignature } from '@wecom/crypto';
 import { XMLParser } from 'fast-xml-parser';
 
-import { openInbox } from './inbox.mjs';
+import { handledCounter, openInbox } from './inbox.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -24,10 +27,13 @@ const { values: args } = parseArgs({
     'encoding-aes-key': { type: 'string' },
     'receive-id': { type: 'string', default: '' },
     db: { type: 'string' },
+    'no-db': { type: 'boolean', default: false },
   },
 });
+if (!args.db === !args['no-db']) throw new Error('give --db PATH or --no-db');
 
-const store = openInbox(args.db, 'msg_id', 'msg_type');
+const store = args.db ? await openInbox(args.db, 'msg_id', 'msg_type') : null;
+const handled = handledCounter();
 // MsgIds and the like are digits: kept as text, as WeCom sends them.
 const parser = new XMLParser({ parseTagValue: false });
 
@@ -68,7 +74,8 @@ function callback(res, query, body) {
   const plain = open(res, query, ciphered ?? '');
   if (plain === undefined) return;
   const msg = parser.parse(plain).xml ?? {};
-  store(String(msg.MsgId ?? ''), String(msg.MsgType ?? ''), plain);
+  handled.add();
+  if (store) store(String(msg.MsgId ?? ''), String(msg.MsgType ?? ''), plain);
   answer(res, 200);
 }
 
@@ -76,6 +83,10 @@ http.createServer((req, res) => {
   const url = new URL(req.url, 'http://localhost');
   if (url.pathname === '/readyz') {
     answer(res, 200, '{"ok":true}');
+    return;
+  }
+  if (url.pathname === '/stats') {
+    handled.serve(res);
     return;
   }
   if (url.pathname !== '/webhook/wecom') {

@@ -16,6 +16,8 @@ std::string md5(std::string_view data);
 std::string sha256(std::string_view data);
 /// HMAC-SHA-256 of `data` under `key` (any length): 32 raw bytes.
 std::string hmac_sha256(std::string_view key, std::string_view data);
+/// HMAC-SHA-256 over the concatenation of `parts`, without building the joined string.
+std::string hmac_sha256_of(std::string_view key, std::initializer_list<std::string_view> parts);
 
 /// SHA-256 over the concatenation of `parts`, without building the joined string.
 std::string sha256_of(std::initializer_list<std::string_view> parts);

@@ -50,16 +50,18 @@ int hex_value(char c) noexcept {
 }  // namespace
 
 std::string base64_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
+  // Written into its final size: a push_back per character checked the capacity each time, a
+  // seventh of sealing a reply credential.
+  std::string out((bytes.size() + 2) / 3 * 4, '\0');
+  char* at = out.data();
   std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
+  for (; i + 3 <= bytes.size(); i += 3, at += 4) {
     const std::uint32_t n =
         (byte_at(bytes, i) << 16) | (byte_at(bytes, i + 1) << 8) | byte_at(bytes, i + 2);
-    out.push_back(kBase64Alphabet[(n >> 18) & 0x3f]);
-    out.push_back(kBase64Alphabet[(n >> 12) & 0x3f]);
-    out.push_back(kBase64Alphabet[(n >> 6) & 0x3f]);
-    out.push_back(kBase64Alphabet[n & 0x3f]);
+    at[0] = kBase64Alphabet[(n >> 18) & 0x3f];
+    at[1] = kBase64Alphabet[(n >> 12) & 0x3f];
+    at[2] = kBase64Alphabet[(n >> 6) & 0x3f];
+    at[3] = kBase64Alphabet[n & 0x3f];
   }
   const std::size_t rest = bytes.size() - i;
   if (rest > 0) {
@@ -67,10 +69,10 @@ std::string base64_encode(std::string_view bytes) {
     if (rest == 2) {
       n |= byte_at(bytes, i + 1) << 8;
     }
-    out.push_back(kBase64Alphabet[(n >> 18) & 0x3f]);
-    out.push_back(kBase64Alphabet[(n >> 12) & 0x3f]);
-    out.push_back(rest == 2 ? kBase64Alphabet[(n >> 6) & 0x3f] : '=');
-    out.push_back('=');
+    at[0] = kBase64Alphabet[(n >> 18) & 0x3f];
+    at[1] = kBase64Alphabet[(n >> 12) & 0x3f];
+    at[2] = rest == 2 ? kBase64Alphabet[(n >> 6) & 0x3f] : '=';
+    at[3] = '=';
   }
   return out;
 }

@@ -13,9 +13,7 @@ constexpr std::size_t kTagBytes = 32;
 
 std::string tag_of(std::string_view authentication_key, std::string_view iv_and_ciphertext,
                    std::string_view label) {
-  std::string authenticated(iv_and_ciphertext);
-  authenticated += label;
-  return hmac_sha256(authentication_key, authenticated);
+  return hmac_sha256_of(authentication_key, {iv_and_ciphertext, label});
 }
 
 }  // namespace
