@@ -244,6 +244,7 @@ struct SqliteStore::Impl {
     try {
       add_outbox_lanes();
       add_reply_credentials();
+      add_client_keys();
       dedup_->load(now_ms());
       load_outbox_index();
       asio::post(pool_, [] { yield_to_network_threads_on_wakeup(); });
@@ -359,6 +360,23 @@ struct SqliteStore::Impl {
     commit();
     spdlog::info("store: reply credentials moved out of {} inbox events and {} outbox messages",
                  events.size(), messages.size());
+  }
+
+  /// The outbox's client_key column (the API's idempotency_key, on a message's first part) and
+  /// its index, made here rather than in kSchema so that older databases get both. The index
+  /// is UNIQUE, on (bot, client_key), and partial: only rows that have a key are in it, so a
+  /// reply queued without one (the reply path, a write per reply) writes no index entry for it.
+  void add_client_keys() {
+    bool has_column = false;
+    {
+      Use columns(statement("PRAGMA table_info(outbox)"));
+      while (columns->step() == SQLITE_ROW) {
+        has_column = has_column || columns->column_text(1) == "client_key";
+      }
+    }
+    if (!has_column) exec("ALTER TABLE outbox ADD COLUMN client_key TEXT");
+    exec("CREATE UNIQUE INDEX IF NOT EXISTS outbox_client_key ON outbox (bot, client_key) "
+         "WHERE client_key IS NOT NULL");
   }
 
   /// Runs `f` on the database thread; the caller resumes on its own executor with the result.
@@ -686,14 +704,26 @@ struct SqliteStore::Impl {
     });
   }
 
-  std::int64_t push(const OutgoingMessage& message, std::int64_t now) {
+  /// `client_key` empty: none (the column stays NULL, outside the outbox_client_key index).
+  std::int64_t push(const OutgoingMessage& message, std::int64_t now,
+                    std::string_view client_key = {}) {
     Use s(statement(
         "INSERT INTO outbox (bot, message, next_at, created_at, updated_at, lane, "
-        "reply_credential) VALUES (?1, ?2, ?3, ?3, ?3, ?4, NULLIF(?5, ''))"));
+        "reply_credential, client_key) VALUES (?1, ?2, ?3, ?3, ?3, ?4, NULLIF(?5, ''), "
+        "NULLIF(?6, ''))"));
     s->bind(1, message.bot).bind(2, to_json(message)).bind(3, now).bind(4, message.lane());
-    s->bind(5, seal_credential(sealer_, message.reply_credential));
+    s->bind(5, seal_credential(sealer_, message.reply_credential)).bind(6, client_key);
     check(s->step(), "insert outbox message");
     return sqlite3_last_insert_rowid(db_);
+  }
+
+  /// The message of `bot` queued with `client_key`, if the outbox still has it.
+  std::optional<std::int64_t> find_client_key(const std::string& bot,
+                                              const std::string& client_key) {
+    Use s(statement("SELECT id FROM outbox WHERE bot = ?1 AND client_key = ?2"));
+    s->bind(1, bot).bind(2, client_key);
+    if (s->step() != SQLITE_ROW) return std::nullopt;
+    return s->column_int(0);
   }
 
   void update_outbox(std::int64_t id, int state, std::int64_t next_at, std::string_view error,
@@ -922,6 +952,40 @@ asio::awaitable<Result<std::int64_t>> SqliteStore::outbox_push(OutgoingMessage m
   });
 }
 
+asio::awaitable<Result<OutboxPushed>> SqliteStore::outbox_push_message(
+    std::vector<OutgoingMessage> parts, std::string client_key) {
+  if (parts.empty()) co_return Error{errc::invalid_argument, "a message with no parts"};
+  for (const OutgoingMessage& part : parts) {
+    if (part.bot != parts.front().bot) {
+      co_return Error{errc::invalid_argument, "the parts of one message are of several bots"};
+    }
+  }
+  // The look-up and the insert run in one task on the database thread, the only one that
+  // writes: a second call with the same key runs after the first has committed and finds it.
+  co_return co_await impl_->run([&]() -> Result<OutboxPushed> {
+    const std::string bot = parts.front().bot;
+    if (!client_key.empty()) {
+      if (auto known = impl_->find_client_key(bot, client_key)) {
+        return OutboxPushed{*known, false};
+      }
+    }
+    const std::int64_t now = now_ms();
+    std::vector<std::int64_t> ids;
+    ids.reserve(parts.size());
+    impl_->begin();
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      ids.push_back(impl_->push(parts[i], now, i == 0 ? std::string_view(client_key) : ""));
+    }
+    impl_->commit();
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      std::string lane = parts[i].lane();
+      impl_->outbox_index_.queued(bot, lane, ids[i], now,
+                                  OutboxItem{ids[i], std::move(parts[i]), 0});
+    }
+    return OutboxPushed{ids.front(), true};
+  });
+}
+
 asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_take(std::string bot,
                                                                           SystemTime now,
                                                                           std::size_t limit,
@@ -973,7 +1037,7 @@ asio::awaitable<Result<void>> SqliteStore::outbox_failed(std::int64_t id, std::s
 asio::awaitable<Result<std::optional<OutboxStatus>>> SqliteStore::outbox_status(std::int64_t id) {
   co_return co_await impl_->run([&]() -> Result<std::optional<OutboxStatus>> {
     Use s(impl_->statement(
-        "SELECT state, attempts, last_error, platform_message_id FROM outbox WHERE id = ?1"));
+        "SELECT state, attempts, last_error, platform_message_id, bot FROM outbox WHERE id = ?1"));
     s->bind(1, id);
     if (s->step() != SQLITE_ROW) return std::optional<OutboxStatus>{};
     OutboxStatus status;
@@ -984,6 +1048,7 @@ asio::awaitable<Result<std::optional<OutboxStatus>>> SqliteStore::outbox_status(
     status.attempts = static_cast<int>(s->column_int(1));
     status.last_error = s->column_text(2);
     status.platform_message_id = s->column_text(3);
+    status.bot = s->column_text(4);
     return std::optional<OutboxStatus>{std::move(status)};
   });
 }
