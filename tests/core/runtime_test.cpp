@@ -702,6 +702,28 @@ TEST(RuntimeTest, ProactiveSendGetsAnIdempotencyKeyAndAStatus) {
   EXPECT_TRUE(refused.error().is(errc::not_found));
 }
 
+TEST(RuntimeTest, AClientKeySendsAMessageOnceAndAnswersTheFirstId) {
+  Harness h;
+  h.runtime_->start();
+  OutgoingMessage message = OutgoingMessage::plain("once");
+  message.bot = "bot";
+  message.chat_id = "chat-9";
+  message.idempotency_key = "derived-key";
+  auto first = run_on(h.io_, h.runtime_->send(message, "client-1"));
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(h.wait_for_delivery("once"));
+  auto again = run_on(h.io_, h.runtime_->send(message, "client-1"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, *first);
+  auto other = run_on(h.io_, h.runtime_->send(message, "client-2"));
+  ASSERT_TRUE(other);
+  EXPECT_NE(*other, *first);
+  ASSERT_TRUE(run_until(h.io_, [&] { return h.count_delivered("once") == 2; }));
+  EXPECT_EQ(h.store_.outbox().size(), 2u) << "the repeat queued nothing";
+  EXPECT_EQ(h.sender_->delivered()[0].idempotency_key, "derived-key")
+      << "the message's own key goes to the platform";
+}
+
 TEST(RuntimeTest, NotReadyUntilPrepareSucceeds) {
   Harness h;
   h.sender_->fail_prepares(2);

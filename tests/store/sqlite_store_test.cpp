@@ -793,6 +793,67 @@ TEST_F(SqliteStoreTest, AnOlderDatabaseGetsTheLanesOfItsQueuedMessages) {
   EXPECT_EQ(page[0].id, later);
 }
 
+TEST_F(SqliteStoreTest, AnOlderDatabaseGetsTheClientKeyColumnAndItsIndex) {
+  const std::int64_t before = push(message_for("a", "before"));
+  store_.reset();
+  // As a database was before the send API kept client keys.
+  execute_sql(
+      "DROP INDEX IF EXISTS outbox_client_key; ALTER TABLE outbox DROP COLUMN client_key;");
+
+  reopen();
+
+  const auto first = run_sync(store_->outbox_push_message({message_for("a", "k")}, "key-1"));
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->queued);
+  EXPECT_GT(first->id, before);
+  const auto again = run_sync(store_->outbox_push_message({message_for("a", "k")}, "key-1"));
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->queued);
+  EXPECT_EQ(again->id, first->id);
+  EXPECT_EQ(status(before)->state, OutboxState::queued);
+}
+
+TEST_F(SqliteStoreTest, OnlyMessagesWithAClientKeyAreInTheClientKeyIndex) {
+  // A reply is a write per event answered: the index must cost it nothing. It is partial, and
+  // unique per bot, which is also what makes two messages with one key impossible.
+  ASSERT_TRUE(run_sync(store_->outbox_push_message({message_for("a", "k")}, "key-1")));
+  push(message_for("a", "reply"));
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.string().c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE name = 'outbox_client_key'",
+                               -1, &s, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  const std::string sql = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM outbox WHERE client_key IS NULL", -1, &s,
+                               nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(s, 0), 1) << "the reply has no key";
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  EXPECT_NE(sql.find("UNIQUE"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("(bot, client_key)"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("WHERE client_key IS NOT NULL"), std::string::npos) << sql;
+  reopen();
+}
+
+TEST_F(SqliteStoreTest, AClientKeyIsKeptAsLongAsItsMessage) {
+  reopen_with(SqliteStoreOptions{.finished_retention = 0ms, .purge_every = 0ms});
+  const auto first = run_sync(store_->outbox_push_message({message_for("a", "k")}, "key-1"));
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(run_sync(store_->outbox_sent(first->id, "p1")));
+  ASSERT_TRUE(eventually([&] { return store_->outbox_purged() == 1; }));
+  EXPECT_FALSE(status(first->id));
+  const auto after = run_sync(store_->outbox_push_message({message_for("a", "k")}, "key-1"));
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->queued) << "the key went with its message";
+  EXPECT_GT(after->id, first->id);
+}
+
 /// Settles outbox message `id` by its index: sent, retried then sent, retried, or failed.
 asio::awaitable<Result<void>> settle_outbox(Store& store, std::int64_t id, int kind) {
   const auto later = SystemTime::clock::now() + 10min;

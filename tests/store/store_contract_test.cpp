@@ -7,13 +7,19 @@
 #include "support/memory_store.hpp"
 #include "support/run_sync.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -448,6 +454,81 @@ TYPED_TEST(StoreContractTest, AMessageIsQueuedThenSentRetriedOrFailedWithItsAtte
   EXPECT_EQ(waiting[0].id, retried);
   EXPECT_EQ(waiting[0].attempts, 2);
   EXPECT_FALSE(run_sync(this->store().outbox_status(987654)).value()) << "an unknown id";
+}
+
+TYPED_TEST(StoreContractTest, AClientKeyQueuesAMessageOnceForItsBotWhileQueuedSentAndRestarted) {
+  auto push_keyed = [&](std::vector<OutgoingMessage> parts, std::string key) {
+    return run_sync(this->store().outbox_push_message(std::move(parts), std::move(key))).value();
+  };
+  const OutboxPushed first = push_keyed({reply("a", "one"), reply("a", "two")}, "order-17");
+  EXPECT_TRUE(first.queued);
+  const OutboxPushed again = push_keyed({reply("a", "one"), reply("a", "two")}, "order-17");
+  EXPECT_FALSE(again.queued) << "the same key for the same bot while the first is queued";
+  EXPECT_EQ(again.id, first.id);
+  EXPECT_EQ(run_sync(this->store().queue_depth("a")).value().outbox, 2) << "both parts, once";
+  EXPECT_EQ(this->status(first.id).bot, "a");
+
+  const auto taken = this->take_out("a");
+  ASSERT_EQ(taken.size(), 2u) << "the parts, in their order";
+  EXPECT_EQ(taken[0].id, first.id);
+  EXPECT_EQ(taken[0].message, reply("a", "one"));
+  EXPECT_EQ(taken[1].message, reply("a", "two"));
+  EXPECT_GT(taken[1].id, taken[0].id);
+
+  const OutboxPushed other_bot = push_keyed({reply("b", "one")}, "order-17");
+  EXPECT_TRUE(other_bot.queued) << "keys are per bot";
+  EXPECT_NE(other_bot.id, first.id);
+
+  ASSERT_TRUE(run_sync(this->store().outbox_sent(taken[0].id, "pm-1")));
+  ASSERT_TRUE(run_sync(this->store().outbox_failed(taken[1].id, "rejected")));
+  EXPECT_EQ(push_keyed({reply("a", "one")}, "order-17").id, first.id) << "after it was sent";
+  this->restart();
+  const OutboxPushed after_restart = push_keyed({reply("a", "one")}, "order-17");
+  EXPECT_FALSE(after_restart.queued);
+  EXPECT_EQ(after_restart.id, first.id);
+  EXPECT_TRUE(this->take_out("a").empty()) << "nothing queued by the repeats";
+  EXPECT_EQ(this->status(first.id).platform_message_id, "pm-1");
+}
+
+TYPED_TEST(StoreContractTest, WithoutAClientKeyEveryPushQueuesAMessage) {
+  const auto plain = this->push(reply("a", "plain"));
+  const auto one = run_sync(this->store().outbox_push_message({reply("a", "x")}, "")).value();
+  const auto two = run_sync(this->store().outbox_push_message({reply("a", "x")}, "")).value();
+  EXPECT_TRUE(one.queued);
+  EXPECT_TRUE(two.queued);
+  EXPECT_GT(one.id, plain);
+  EXPECT_GT(two.id, one.id);
+  EXPECT_EQ(this->take_out("a").size(), 3u);
+  EXPECT_FALSE(run_sync(this->store().outbox_push_message({}, "k"))) << "no parts";
+  EXPECT_FALSE(run_sync(this->store().outbox_push_message({reply("a", "x"), reply("b", "y")}, "k")))
+      << "parts of two bots";
+  EXPECT_TRUE(this->take_out("b").empty());
+}
+
+TYPED_TEST(StoreContractTest, CallsAtOnceWithOneClientKeyQueueOneMessage) {
+  constexpr int kCalls = 16;
+  asio::io_context io;
+  std::vector<std::optional<Result<OutboxPushed>>> results(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    asio::co_spawn(io, this->store().outbox_push_message({reply("a", "once")}, "same-key"),
+                   [&results, i](std::exception_ptr e, Result<OutboxPushed> r) {
+                     if (!e) results[i] = std::move(r);
+                   });
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  int queued = 0;
+  std::set<std::int64_t> ids;
+  for (const auto& result : results) {
+    ASSERT_TRUE(result && *result);
+    queued += (*result)->queued ? 1 : 0;
+    ids.insert((*result)->id);
+  }
+  EXPECT_EQ(queued, 1);
+  EXPECT_EQ(ids.size(), 1u) << "every call answers the one message's id";
+  EXPECT_EQ(this->take_out("a").size(), 1u);
 }
 
 TYPED_TEST(StoreContractTest, AReplyCredentialTravelsThroughTheInboxAndTheOutbox) {

@@ -144,6 +144,27 @@ asio::awaitable<Result<std::int64_t>> MemoryStore::outbox_push(OutgoingMessage m
   co_return push_locked(std::move(message));
 }
 
+asio::awaitable<Result<OutboxPushed>> MemoryStore::outbox_push_message(
+    std::vector<OutgoingMessage> parts, std::string client_key) {
+  if (parts.empty()) co_return Error{errc::invalid_argument, "a message with no parts"};
+  for (const OutgoingMessage& part : parts) {
+    if (part.bot != parts.front().bot) {
+      co_return Error{errc::invalid_argument, "the parts of one message are of several bots"};
+    }
+  }
+  std::lock_guard lock(mutex_);
+  std::pair<std::string, std::string> key{parts.front().bot, std::move(client_key)};
+  if (!key.second.empty()) {
+    if (auto it = client_keys_.find(key); it != client_keys_.end()) {
+      co_return OutboxPushed{it->second, false};
+    }
+  }
+  const std::int64_t first = push_locked(std::move(parts.front()));
+  for (std::size_t i = 1; i < parts.size(); ++i) push_locked(std::move(parts[i]));
+  if (!key.second.empty()) client_keys_.emplace(std::move(key), first);
+  co_return OutboxPushed{first, true};
+}
+
 asio::awaitable<Result<std::vector<OutboxItem>>> MemoryStore::outbox_take(
     std::string bot, SystemTime now, std::size_t limit, std::size_t lane_limit) {
   std::lock_guard lock(mutex_);
@@ -239,6 +260,7 @@ asio::awaitable<Result<std::optional<OutboxStatus>>> MemoryStore::outbox_status(
   }
   const OutboxEntry& entry = it->second;
   OutboxStatus status;
+  status.bot = entry.message.bot;
   status.state = entry.state;
   status.attempts = entry.attempts;
   status.last_error = entry.last_error;

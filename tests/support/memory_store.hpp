@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace botgate::test {
@@ -47,6 +48,8 @@ class MemoryStore final : public Store {
   asio::awaitable<Result<std::optional<std::string>>> dead_letter_retry(std::int64_t id) override;
   asio::awaitable<Result<bool>> dead_letter_discard(std::int64_t id) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
+  asio::awaitable<Result<OutboxPushed>> outbox_push_message(std::vector<OutgoingMessage> parts,
+                                                            std::string client_key) override;
   asio::awaitable<Result<std::vector<OutboxItem>>> outbox_take(std::string bot, SystemTime now,
                                                                std::size_t limit,
                                                                std::size_t lane_limit) override;
@@ -96,6 +99,8 @@ class MemoryStore final : public Store {
   std::set<std::int64_t> taken_;  // inbox ids given out by inbox_take and not completed
   std::set<std::int64_t> outbox_taken_;  // outbox ids given out by outbox_take, still queued
   std::map<std::int64_t, OutboxEntry> outbox_;
+  /// (bot, client key) -> the message's id; kept as long as the rows (never deleted here).
+  std::map<std::pair<std::string, std::string>, std::int64_t> client_keys_;
   std::map<std::int64_t, std::string> inbox_errors_;  // the last error of each retried item
   std::map<std::int64_t, DeadLetter> dead_letters_;
   std::int64_t next_dead_letter_id_ = 1;

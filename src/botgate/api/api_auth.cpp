@@ -37,7 +37,6 @@ std::optional<boost::asio::ip::address> ip_address(const std::string& name) {
   return address;
 }
 
-
 /// The Host header for a log line: what parse_host accepts, else a fixed word (the header is
 /// the client's, and a log line must not carry arbitrary bytes).
 std::string host_for_log(const HttpRequest& request) {
@@ -61,6 +60,11 @@ HttpResponse misdirected(const HttpRequest& request) {
 }
 
 }  // namespace
+
+HttpResponse json_error(http::status status, std::string_view code, std::string_view detail) {
+  json::object body{{"error", code}, {"detail", detail}};
+  return make_response(status, json::serialize(body));
+}
 
 std::optional<HostAndPort> parse_host(std::string_view text) {
   HostAndPort out;

@@ -67,7 +67,8 @@ net::RouteHandler with_api_token(const ApiAccess& access, net::RouteHandler hand
 /// `handler` behind the Host check alone: the console's page and assets.
 net::RouteHandler with_allowed_host(const ApiAccess& access, net::RouteHandler handler);
 
-/// An API error as DESIGN.md gives it: {"error": code, "detail": text}.
+/// An API error answer: `{"error": code, "detail": detail}` with `status`. `detail` names the
+/// field a client got wrong; it never carries a secret.
 HttpResponse json_error(http::status status, std::string_view code, std::string_view detail);
 
 /// True for "application/json", with parameters ("; charset=utf-8") and in any case.

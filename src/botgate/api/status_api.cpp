@@ -5,6 +5,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <utility>
+
 namespace botgate::api {
 namespace json = boost::json;
 namespace {
@@ -51,6 +53,23 @@ json::object bot_status_json(const BotStatus& bot, const QueueDepth& depth) {
   return out;
 }
 
+namespace {
+
+/// Every bot's JSON, and whether all of them are ready.
+asio::awaitable<std::pair<json::array, bool>> bots_json(Runtime& runtime) {
+  json::array bots;
+  bool ready = true;
+  for (BotStatus& bot : runtime.status()) {
+    ready = ready && bot.ready;
+    // A store that cannot answer shows empty queues rather than hiding the bot.
+    auto depth = co_await runtime.queue_depth(bot.name);
+    bots.emplace_back(bot_status_json(bot, depth ? *depth : QueueDepth{}));
+  }
+  co_return std::pair<json::array, bool>{std::move(bots), ready};
+}
+
+}  // namespace
+
 void add_status_api(net::Router& router, Runtime& runtime, const ApiAccess& access,
                     StatusApiOptions options) {
   router.add(
@@ -58,14 +77,7 @@ void add_status_api(net::Router& router, Runtime& runtime, const ApiAccess& acce
       with_api_token(access, [&runtime, options = std::move(options)](
                                            const HttpRequest&,
                                            std::string) -> asio::awaitable<HttpResponse> {
-        json::array bots;
-        bool ready = true;
-        for (BotStatus& bot : runtime.status()) {
-          ready = ready && bot.ready;
-          // A store that cannot answer shows empty queues rather than hiding the bot.
-          auto depth = co_await runtime.queue_depth(bot.name);
-          bots.emplace_back(bot_status_json(bot, depth ? *depth : QueueDepth{}));
-        }
+        auto [bots, ready] = co_await bots_json(runtime);
         json::array platforms;
         for (const std::string& name : options.platforms) platforms.emplace_back(name);
         json::object body{{"time", format_time(std::chrono::system_clock::now())},
@@ -77,6 +89,15 @@ void add_status_api(net::Router& router, Runtime& runtime, const ApiAccess& acce
         response.set(http::field::cache_control, "no-store");
         co_return response;
       }));
+  router.add("/api/v1/bots", {http::verb::get},
+             with_api_token(access, [&runtime](const HttpRequest&,
+                                               std::string) -> asio::awaitable<HttpResponse> {
+               auto listed = co_await bots_json(runtime);
+               json::object body{{"bots", std::move(listed.first)}};
+               HttpResponse response = make_response(http::status::ok, json::serialize(body));
+               response.set(http::field::cache_control, "no-store");
+               co_return response;
+             }));
 }
 
 }  // namespace botgate::api

@@ -1,6 +1,7 @@
 #pragma once
 /// GET /api/v1/status: every bot with its platform, readiness, connections, token expiry (never
-/// the token), counters and queue depths: what the console's status view shows.
+/// the token), counters and queue depths: what the console's status view shows. GET
+/// /api/v1/bots: the same bots alone, `{"bots": [...]}`, for scripts that send through the API.
 
 #include "botgate/api/api_auth.hpp"
 #include "botgate/core/runtime.hpp"
@@ -19,6 +20,7 @@ struct StatusApiOptions {
   std::chrono::system_clock::time_point started_at = {};
 };
 
+/// Adds both routes.
 void add_status_api(net::Router& router, Runtime& runtime, const ApiAccess& access,
                     StatusApiOptions options);
 

@@ -1,9 +1,9 @@
 #include "botgate/app/cli.hpp"
 
+#include "botgate/api/send_request.hpp"
 #include "botgate/app/config.hpp"
 #include "botgate/app/logging.hpp"
 #include "botgate/app/wiring.hpp"
-#include "botgate/crypto/encoding.hpp"
 #include "botgate/platforms/common/registry.hpp"
 
 #include <CLI/CLI.hpp>
@@ -35,11 +35,9 @@ Result<OutgoingMessage> outgoing_for_cli(const std::string& text, bool markdown,
     if (!in) return Error{errc::invalid_argument, "cannot read the image file " + image_file};
     const std::string bytes((std::istreambuf_iterator<char>(in)),
                             std::istreambuf_iterator<char>());
-    std::string mime = "image/png";
-    if (bytes.starts_with("\xff\xd8")) mime = "image/jpeg";
-    if (bytes.starts_with("GIF8")) mime = "image/gif";
-    message.segments.emplace_back(
-        Image{"data:" + mime + ";base64," + crypto::base64_encode(bytes)});
+    // The send API's reading of image bytes; what it does not know goes as a PNG.
+    const std::string_view media_type = api::image_media_type(bytes).value_or("image/png");
+    message.segments.emplace_back(Image{api::image_data_url(media_type, bytes)});
   }
   if (!text.empty()) {
     if (markdown) {

@@ -6,6 +6,7 @@
 #include "botgate/api/dead_letter_api.hpp"
 #include "botgate/api/health.hpp"
 #include "botgate/api/log_api.hpp"
+#include "botgate/api/messages_api.hpp"
 #include "botgate/api/status_api.hpp"
 #include "botgate/app/open_files.hpp"
 #include "botgate/core/runtime.hpp"
@@ -60,6 +61,7 @@ struct Gateway::Impl {
                         {registry.configurable_names(), std::chrono::system_clock::now()});
     api::add_log_api(api_routes, runtime->message_log(), api_access);
     api::add_dead_letter_api(api_routes, *runtime, api_access);
+    api::add_messages_api(api_routes, *runtime, api_access);
     api::add_console(api_routes, *runtime, api_access, console_bot());
     router.add_answering("/webhook/{name}", {},
                          [this](const HttpRequest& request,

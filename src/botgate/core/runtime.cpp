@@ -304,24 +304,30 @@ std::vector<OutgoingMessage> Runtime::split_for_platform(Bot& bot,
   return bot.parts.sender->split_replies(std::move(messages));
 }
 
-asio::awaitable<Result<std::int64_t>> Runtime::send(OutgoingMessage message) {
+asio::awaitable<Result<std::int64_t>> Runtime::send(OutgoingMessage message,
+                                                     std::string client_key) {
   Bot* bot = find(message.bot);
   if (bot == nullptr) co_return Error{errc::not_found, "no bot named '" + message.bot + "'"};
   const std::string key = message.idempotency_key.empty() ? new_event_id().substr(0, 24)
                                                           : message.idempotency_key;
   std::vector<OutgoingMessage> parts = bot->parts.sender->split(std::move(message));
-  Result<std::int64_t> first = Error{errc::invalid_argument, "empty message"};
+  if (parts.empty()) co_return Error{errc::invalid_argument, "empty message"};
+  std::vector<LogEntry> log_entries;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     parts[i].idempotency_key = parts.size() == 1 ? key : key + "-" + std::to_string(i);
-    LogEntry log_entry = MessageLog::outgoing(parts[i], bot->platform, "");
-    auto id = co_await store_.outbox_push(std::move(parts[i]));
-    if (!id) co_return id;
-    log_.add(std::move(log_entry));
-    if (i == 0) first = *id;
+    log_entries.push_back(MessageLog::outgoing(parts[i], bot->platform, ""));
   }
+  auto pushed = co_await store_.outbox_push_message(std::move(parts), std::move(client_key));
+  if (!pushed) co_return pushed.error();
+  if (!pushed->queued) {
+    spdlog::info("bot {}: message {} was queued before with this idempotency key; not again",
+                 bot->name, pushed->id);
+    co_return pushed->id;
+  }
+  for (LogEntry& entry : log_entries) log_.add(std::move(entry));
   bot->outbox_pushed = true;
   bot->outbox_signal.notify();
-  co_return first;  // the id of the first part: the message's id for the API
+  co_return pushed->id;  // the id of the first part: the message's id for the API
 }
 
 }  // namespace botgate

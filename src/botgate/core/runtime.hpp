@@ -128,8 +128,12 @@ class Runtime {
                                          WebhookRoute route = WebhookRoute::public_url);
   /// Accepts an event from a gateway or the sandbox. Returns false for a duplicate.
   asio::awaitable<Result<bool>> on_event(Event event);
-  /// Queues a proactive message; returns its outbox id.
-  asio::awaitable<Result<std::int64_t>> send(OutgoingMessage message);
+  /// Queues a proactive message (the parts Sender::split makes of it, all or none) and returns
+  /// its id, the first part's. The parts' idempotency keys come from the message's own (a
+  /// random one when it has none). With a `client_key`, a message of the same bot already
+  /// queued with that key is not queued again: its id is returned (Store::outbox_push_message).
+  /// errc::not_found for an unknown bot.
+  asio::awaitable<Result<std::int64_t>> send(OutgoingMessage message, std::string client_key = {});
 
   /// True when every bot is ready.
   bool ready() const;

@@ -55,10 +55,17 @@ struct OutboxItem {
 enum class OutboxState { queued, sent, failed };
 
 struct OutboxStatus {
+  std::string bot;  ///< the bot that sends it
   OutboxState state = OutboxState::queued;
   int attempts = 0;
   std::string last_error;
   std::string platform_message_id;
+};
+
+/// What outbox_push_message did.
+struct OutboxPushed {
+  std::int64_t id = 0;  ///< the message's id: the id of its first part
+  bool queued = true;   ///< false: its client key was known; nothing was queued
 };
 
 /// How much of a bot's work waits in the store.
@@ -130,6 +137,21 @@ class Store {
 
   /// Queues a message; returns its outbox id. Ids grow in queue order and are never reused.
   virtual asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) = 0;
+  /// Queues the parts of one message (Sender::split), all of them in their order or none (one
+  /// transaction), and returns the first part's id, which is the message's. `parts` is not
+  /// empty and all of one bot (errc::invalid_argument otherwise).
+  /// With a `client_key` (the API's idempotency_key; empty: none), the key is kept with the
+  /// message, and a later call with the same key for the same bot queues nothing and returns
+  /// the first call's id (OutboxPushed::queued false):
+  /// - for as long as the message's first part answers outbox_status: while it is queued, and
+  ///   once sent or failed until the store deletes finished messages (the SQLite store: after
+  ///   SqliteStoreOptions::finished_retention, seven days);
+  /// - across restarts, like the message itself;
+  /// - also when both calls come at once: exactly one of them queues the message.
+  /// Keys are per bot: the same key for two bots queues two messages. A message queued without
+  /// a key (outbox_push, inbox_complete's replies) is never found by one.
+  virtual asio::awaitable<Result<OutboxPushed>> outbox_push_message(
+      std::vector<OutgoingMessage> parts, std::string client_key) = 0;
   /// Takes queued messages of `bot` to send, like inbox_take for the inbox. Guarantees:
   /// - It gives queued messages whose next attempt is due at `now`, in queue (id) order, at
   ///   most `limit` of them.

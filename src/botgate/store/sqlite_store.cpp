@@ -262,6 +262,7 @@ struct SqliteStore::Impl {
       add_outbox_lanes();
       add_reply_credentials();
       add_inbox_attempts();
+      add_client_keys();
       dedup_->load(now_ms());
       load_outbox_index();
       asio::post(pool_, [] { yield_to_network_threads_on_wakeup(); });
@@ -292,14 +293,16 @@ struct SqliteStore::Impl {
     return SQLITE_OK;
   }
 
+  /// True when `table` already has `column` (databases made by older versions lack some).
+  bool has_column(std::string_view table, std::string_view column) {
+    Use found(statement("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2"));
+    found->bind(1, table).bind(2, column);
+    return found->step() == SQLITE_ROW;
+  }
+
   /// Databases made before the outbox had lanes get the column, filled in for what is queued.
   void add_outbox_lanes() {
-    bool has_lane = false;
-    {
-      Use columns(statement("PRAGMA table_info(outbox)"));
-      while (columns->step() == SQLITE_ROW) has_lane = has_lane || columns->column_text(1) == "lane";
-    }
-    if (!has_lane) {
+    if (!has_column("outbox", "lane")) {
       begin();
       exec("ALTER TABLE outbox ADD COLUMN lane TEXT NOT NULL DEFAULT ''");
       std::vector<std::pair<std::int64_t, std::string>> lanes;
@@ -326,14 +329,7 @@ struct SqliteStore::Impl {
   /// response_url, a Discord interaction) move to it, or are dropped from the messages already
   /// sent or failed; one rewrite of those rows, once.
   void add_reply_credentials() {
-    bool has_column = false;
-    {
-      Use columns(statement("PRAGMA table_info(inbox)"));
-      while (columns->step() == SQLITE_ROW) {
-        has_column = has_column || columns->column_text(1) == "reply_credential";
-      }
-    }
-    if (has_column) return;
+    if (has_column("inbox", "reply_credential")) return;
     begin();
     exec("ALTER TABLE inbox ADD COLUMN reply_credential TEXT");
     exec("ALTER TABLE outbox ADD COLUMN reply_credential TEXT");
@@ -383,18 +379,21 @@ struct SqliteStore::Impl {
   /// last_error columns (the dead_letters table is made by the schema): every event so far has
   /// none.
   void add_inbox_attempts() {
-    bool has_column = false;
-    {
-      Use columns(statement("PRAGMA table_info(inbox)"));
-      while (columns->step() == SQLITE_ROW) {
-        has_column = has_column || columns->column_text(1) == "attempts";
-      }
-    }
-    if (has_column) return;
+    if (has_column("inbox", "attempts")) return;
     begin();
     exec("ALTER TABLE inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0");
     exec("ALTER TABLE inbox ADD COLUMN last_error TEXT");
     commit();
+  }
+
+  /// The outbox's client_key column (the API's idempotency_key, on a message's first part) and
+  /// its index, made here rather than in kSchema so that older databases get both. The index
+  /// is UNIQUE, on (bot, client_key), and partial: only rows that have a key are in it, so a
+  /// reply queued without one (the reply path, a write per reply) writes no index entry for it.
+  void add_client_keys() {
+    if (!has_column("outbox", "client_key")) exec("ALTER TABLE outbox ADD COLUMN client_key TEXT");
+    exec("CREATE UNIQUE INDEX IF NOT EXISTS outbox_client_key ON outbox (bot, client_key) "
+         "WHERE client_key IS NOT NULL");
   }
 
   /// Runs `f` on the database thread; the caller resumes on its own executor with the result.
@@ -727,14 +726,26 @@ struct SqliteStore::Impl {
     });
   }
 
-  std::int64_t push(const OutgoingMessage& message, std::int64_t now) {
+  /// `client_key` empty: none (the column stays NULL, outside the outbox_client_key index).
+  std::int64_t push(const OutgoingMessage& message, std::int64_t now,
+                    std::string_view client_key = {}) {
     Use s(statement(
         "INSERT INTO outbox (bot, message, next_at, created_at, updated_at, lane, "
-        "reply_credential) VALUES (?1, ?2, ?3, ?3, ?3, ?4, NULLIF(?5, ''))"));
+        "reply_credential, client_key) VALUES (?1, ?2, ?3, ?3, ?3, ?4, NULLIF(?5, ''), "
+        "NULLIF(?6, ''))"));
     s->bind(1, message.bot).bind(2, to_json(message)).bind(3, now).bind(4, message.lane());
-    s->bind(5, seal_credential(sealer_, message.reply_credential));
+    s->bind(5, seal_credential(sealer_, message.reply_credential)).bind(6, client_key);
     check(s->step(), "insert outbox message");
     return sqlite3_last_insert_rowid(db_);
+  }
+
+  /// The message of `bot` queued with `client_key`, if the outbox still has it.
+  std::optional<std::int64_t> find_client_key(const std::string& bot,
+                                              const std::string& client_key) {
+    Use s(statement("SELECT id FROM outbox WHERE bot = ?1 AND client_key = ?2"));
+    s->bind(1, bot).bind(2, client_key);
+    if (s->step() != SQLITE_ROW) return std::nullopt;
+    return s->column_int(0);
   }
 
   void update_outbox(std::int64_t id, int state, std::int64_t next_at, std::string_view error,
@@ -1096,6 +1107,40 @@ asio::awaitable<Result<std::int64_t>> SqliteStore::outbox_push(OutgoingMessage m
   });
 }
 
+asio::awaitable<Result<OutboxPushed>> SqliteStore::outbox_push_message(
+    std::vector<OutgoingMessage> parts, std::string client_key) {
+  if (parts.empty()) co_return Error{errc::invalid_argument, "a message with no parts"};
+  for (const OutgoingMessage& part : parts) {
+    if (part.bot != parts.front().bot) {
+      co_return Error{errc::invalid_argument, "the parts of one message are of several bots"};
+    }
+  }
+  // The look-up and the insert run in one task on the database thread, the only one that
+  // writes: a second call with the same key runs after the first has committed and finds it.
+  co_return co_await impl_->run([&]() -> Result<OutboxPushed> {
+    const std::string bot = parts.front().bot;
+    if (!client_key.empty()) {
+      if (auto known = impl_->find_client_key(bot, client_key)) {
+        return OutboxPushed{*known, false};
+      }
+    }
+    const std::int64_t now = now_ms();
+    std::vector<std::int64_t> ids;
+    ids.reserve(parts.size());
+    impl_->begin();
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      ids.push_back(impl_->push(parts[i], now, i == 0 ? std::string_view(client_key) : ""));
+    }
+    impl_->commit();
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      std::string lane = parts[i].lane();
+      impl_->outbox_index_.queued(bot, lane, ids[i], now,
+                                  OutboxItem{ids[i], std::move(parts[i]), 0});
+    }
+    return OutboxPushed{ids.front(), true};
+  });
+}
+
 asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_take(std::string bot,
                                                                           SystemTime now,
                                                                           std::size_t limit,
@@ -1149,7 +1194,7 @@ asio::awaitable<Result<void>> SqliteStore::outbox_failed(std::int64_t id, std::s
 asio::awaitable<Result<std::optional<OutboxStatus>>> SqliteStore::outbox_status(std::int64_t id) {
   co_return co_await impl_->run([&]() -> Result<std::optional<OutboxStatus>> {
     Use s(impl_->statement(
-        "SELECT state, attempts, last_error, platform_message_id FROM outbox WHERE id = ?1"));
+        "SELECT state, attempts, last_error, platform_message_id, bot FROM outbox WHERE id = ?1"));
     s->bind(1, id);
     if (s->step() != SQLITE_ROW) return std::optional<OutboxStatus>{};
     OutboxStatus status;
@@ -1160,6 +1205,7 @@ asio::awaitable<Result<std::optional<OutboxStatus>>> SqliteStore::outbox_status(
     status.attempts = static_cast<int>(s->column_int(1));
     status.last_error = s->column_text(2);
     status.platform_message_id = s->column_text(3);
+    status.bot = s->column_text(4);
     return std::optional<OutboxStatus>{std::move(status)};
   });
 }

@@ -47,6 +47,8 @@ class SqliteStore final : public Store {
   asio::awaitable<Result<std::optional<std::string>>> dead_letter_retry(std::int64_t id) override;
   asio::awaitable<Result<bool>> dead_letter_discard(std::int64_t id) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
+  asio::awaitable<Result<OutboxPushed>> outbox_push_message(std::vector<OutgoingMessage> parts,
+                                                            std::string client_key) override;
   asio::awaitable<Result<std::vector<OutboxItem>>> outbox_take(std::string bot, SystemTime now,
                                                                std::size_t limit,
                                                                std::size_t lane_limit) override;

@@ -290,6 +290,23 @@ TEST_F(QqSenderTest, AProactiveChannelMessageHasNoMsgId) {
   EXPECT_FALSE(body_of(requests[0]).contains("msg_seq"));
 }
 
+TEST_F(QqSenderTest, WithoutAReplyContextTheChatTypeNamesTheKind) {
+  // The send API and `botgate send` carry no event's reply_context: the chat type says where.
+  QqSender sender = make_sender();
+  OutgoingMessage group = reply(QqChatKind::group, "G", 0, "to the group", "MSG-7");
+  group.reply_context.clear();
+  OutgoingMessage user = reply(QqChatKind::c2c, "U", 0, "to the user", "MSG-8");
+  user.reply_context.clear();
+  ASSERT_TRUE(send(sender, group));
+  ASSERT_TRUE(send(sender, user));
+  const auto requests = sends();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].target(), "/v2/groups/G/messages");
+  EXPECT_EQ(body_of(requests[0]).at("msg_id").as_string(), "MSG-7");
+  EXPECT_EQ(requests[1].target(), "/v2/users/U/messages");
+  EXPECT_EQ(body_of(requests[1]).at("msg_id").as_string(), "MSG-8");
+}
+
 TEST_F(QqSenderTest, RepliesCarryMsgIdAndASeqThatRetriesReuse) {
   QqSender sender = make_sender();
   ASSERT_TRUE(send(sender, reply(QqChatKind::group, "G", 0, "first", "MSG-42")));

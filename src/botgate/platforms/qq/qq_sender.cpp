@@ -76,7 +76,14 @@ std::string kind_name(QqChatKind kind) {
 
 std::optional<QqChatKind> qq_target_kind(const OutgoingMessage& message) {
   if (message.reply_context.empty()) {
-    if (message.chat_type == ChatType::channel) return QqChatKind::channel;
+    // A message not answering an event (the send API, `botgate send`) names its chat by type:
+    // a group's openid, a user's (a single chat), or a guild channel. Guild DMs need the
+    // reply_context of an event from one.
+    switch (message.chat_type) {
+      case ChatType::channel: return QqChatKind::channel;
+      case ChatType::group: return QqChatKind::group;
+      case ChatType::private_chat: return QqChatKind::c2c;
+    }
     return std::nullopt;
   }
   return qq_chat_kind_from_string(message.reply_context);

@@ -57,8 +57,9 @@ class QqSender final : public Sender {
   std::shared_ptr<QqApi> api_;
 };
 
-/// The chat kind that `message` is sent to: the QqChatKind named by reply_context, else channel for
-/// an empty reply_context and ChatType::channel; nullopt when there is none.
+/// The chat kind that `message` is sent to: the QqChatKind named by reply_context; with an empty
+/// reply_context, by chat_type (channel, group, c2c for private); nullopt for a reply_context
+/// that names no kind.
 std::optional<QqChatKind> qq_target_kind(const OutgoingMessage& message);
 
 /// The path (under api_base) of the send endpoint of `kind` for chat `chat_id` (percent-encoded).

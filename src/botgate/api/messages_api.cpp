@@ -1,0 +1,111 @@
+#include "botgate/api/messages_api.hpp"
+
+#include "botgate/api/send_request.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+namespace botgate::api {
+namespace json = boost::json;
+namespace {
+
+HttpResponse json_answer(http::status status, const json::object& body) {
+  HttpResponse response = make_response(status, json::serialize(body));
+  response.set(http::field::cache_control, "no-store");
+  return response;
+}
+
+/// A failure of the store (503: try again) or another one (logged by the caller; its detail
+/// stays in the log).
+HttpResponse failure(const Error& error) {
+  if (error.is(errc::store_failed)) {
+    return json_error(http::status::service_unavailable, "store_failed",
+                      "the store did not answer; try again");
+  }
+  return json_error(static_cast<http::status>(http_status_for(error)), "internal_error",
+                    "see botgate's log");
+}
+
+asio::awaitable<HttpResponse> post_message(Runtime& runtime, const HttpRequest& request) {
+  auto parsed = parse_send_request(request.body());
+  if (const auto* refused = std::get_if<FieldError>(&parsed)) {
+    co_return json_error(http::status::bad_request, "bad_request", refused->detail());
+  }
+  SendRequest& send = std::get<SendRequest>(parsed);
+  if (!runtime.has_bot(send.message.bot)) {
+    co_return json_error(http::status::not_found, "unknown_bot",
+                         "bot: no bot named '" + send.message.bot + "'");
+  }
+  auto id = co_await runtime.send(std::move(send.message), std::move(send.client_key));
+  if (!id) {
+    spdlog::error("api: a message could not be queued: {}", id.error().message());
+    co_return failure(id.error());
+  }
+  co_return json_answer(http::status::accepted, json::object{{"id", *id}});
+}
+
+asio::awaitable<HttpResponse> get_message(Runtime& runtime, const std::string& param) {
+  const auto id = parse_message_id(param);
+  if (!id) {
+    co_return json_error(http::status::bad_request, "bad_request",
+                         "id: not a message id (a positive number)");
+  }
+  auto status = co_await runtime.message_status(*id);
+  if (!status) {
+    spdlog::error("api: the status of message {} could not be read: {}", *id,
+                  status.error().message());
+    co_return failure(status.error());
+  }
+  if (!*status) {
+    co_return json_error(http::status::not_found, "not_found",
+                         "id: no message " + std::to_string(*id));
+  }
+  co_return json_answer(http::status::ok, message_status_json(*id, **status));
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_message_id(std::string_view text) {
+  std::int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || id <= 0) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+json::object message_status_json(std::int64_t id, const OutboxStatus& status) {
+  json::object out;
+  out["id"] = id;
+  out["bot"] = status.bot;
+  switch (status.state) {
+    case OutboxState::queued: out["state"] = status.attempts > 0 ? "retrying" : "queued"; break;
+    case OutboxState::sent: out["state"] = "sent"; break;
+    case OutboxState::failed: out["state"] = "failed"; break;
+  }
+  out["attempts"] = status.attempts;
+  if (status.state == OutboxState::sent && !status.platform_message_id.empty()) {
+    out["platform_message_id"] = status.platform_message_id;
+  }
+  if (status.state != OutboxState::sent && !status.last_error.empty()) {
+    out["error"] = status.last_error;
+  }
+  return out;
+}
+
+void add_messages_api(net::Router& router, Runtime& runtime, const ApiAccess& access) {
+  router.add("/api/v1/messages", {http::verb::post},
+             with_api_token(access, [&runtime](const HttpRequest& request,
+                                               std::string) -> asio::awaitable<HttpResponse> {
+               co_return co_await post_message(runtime, request);
+             }));
+  router.add("/api/v1/messages/{id}", {http::verb::get},
+             with_api_token(access, [&runtime](const HttpRequest&,
+                                               std::string id) -> asio::awaitable<HttpResponse> {
+               co_return co_await get_message(runtime, id);
+             }));
+}
+
+}  // namespace botgate::api
