@@ -44,6 +44,11 @@ class EchoHandler final : public Handler {
         co_return HandlerResult::retry;
       }
     }
+    if (text.starts_with("later ")) {
+      answered_later.push_back(event.id);
+      ctx.answer_later();
+      co_return HandlerResult::done;
+    }
     if (text.starts_with("doomed ") && service_refuses) {
       ctx.fail("the service refused it: HTTP 400");
       co_return HandlerResult::give_up;
@@ -60,6 +65,8 @@ class EchoHandler final : public Handler {
 
   /// The attempt number of each run on a "flaky" message.
   std::vector<int> attempts_seen;
+  /// The ids of the "later" events, which the handler answers later through the API.
+  std::vector<std::string> answered_later;
   /// Whether "doomed" messages are given up on.
   bool service_refuses = true;
 };
@@ -336,6 +343,21 @@ TEST(RuntimeTest, AnEventGivenUpOnIsADeadLetterUntilItIsRetried) {
   EXPECT_FALSE(run_on(h.io_, h.runtime_->retry_dead_letter(letters[0].id)).value())
       << "a second retry of the same dead letter";
   EXPECT_EQ(h.count_delivered("echo: doomed one"), 1);
+}
+
+TEST(RuntimeTest, AnEventAnsweredLaterCanBeRepliedToByItsId) {
+  Harness h;
+  h.runtime_->start();
+  ASSERT_TRUE(h.on_event(message_event("ev-1", "m-1", "later please")).value());
+  ASSERT_TRUE(h.on_event(message_event("ev-2", "m-2", "now")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: now"));
+  ASSERT_TRUE(run_until(h.io_, [&] { return h.store_.inbox().empty(); }));
+  ASSERT_EQ(h.handler_->answered_later.size(), 1u);
+  auto target = run_on(h.io_, h.runtime_->reply_target(h.handler_->answered_later[0])).value();
+  ASSERT_TRUE(target.has_value());
+  EXPECT_EQ(target->message->id, "m-1");
+  EXPECT_EQ(target->reply_context, "ctx-1");
+  EXPECT_EQ(h.count_delivered("echo: later please"), 0);
 }
 
 TEST(RuntimeTest, AFailedCompletionIsTriedAgainWithoutHandlingTheEventsTwice) {

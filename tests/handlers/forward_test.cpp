@@ -254,6 +254,7 @@ TEST(ForwardHandler, Answer202MeansTheServiceAnswersLater) {
   HandlerContext ctx(event);
   EXPECT_EQ(run_on(io, handler->handle(event, ctx)), HandlerResult::done);
   EXPECT_TRUE(ctx.replies().empty());
+  EXPECT_TRUE(ctx.answers_later()) << "the event must be kept for the API's reply";
 }
 
 TEST(ForwardHandler, EmptyAnswerMeansHandledWithoutReply) {
@@ -264,6 +265,7 @@ TEST(ForwardHandler, EmptyAnswerMeansHandledWithoutReply) {
   HandlerContext ctx(event);
   EXPECT_EQ(run_on(io, handler->handle(event, ctx)), HandlerResult::done);
   EXPECT_TRUE(ctx.replies().empty());
+  EXPECT_FALSE(ctx.answers_later());
 }
 
 ForwardTarget target_with(int max_attempts, std::chrono::seconds max_age) {

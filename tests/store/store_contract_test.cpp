@@ -235,6 +235,33 @@ std::vector<std::string> event_ids(const std::vector<DeadLetter>& letters) {
   return ids;
 }
 
+TYPED_TEST(StoreContractTest, AnEventAnsweredLaterIsKeptAsAReplyReferenceWithItsCredential) {
+  Event later = event_of("a", "1");
+  later.reply_credential = "https://example.invalid/hook?key=REPLY-REF-SECRET";
+  ASSERT_TRUE(this->accept(later, {"k1"}));
+  ASSERT_TRUE(this->accept(event_of("a", "2"), {"k2"}));
+  const auto taken = this->take("a");
+  ASSERT_EQ(taken.size(), 2u);
+  std::vector<InboxCompletion> done;
+  InboxCompletion first{taken[0].id};
+  first.keep_reply_ref = true;
+  first.event_id = taken[0].event.id;
+  done.push_back(std::move(first));
+  done.push_back(InboxCompletion{taken[1].id});
+  ASSERT_TRUE(run_sync(this->store().inbox_complete(std::move(done))));
+  EXPECT_TRUE(run_sync(this->store().inbox_pending("a", 10)).value().empty());
+  this->restart();
+  auto kept = run_sync(this->store().reply_ref("ev-1")).value();
+  ASSERT_TRUE(kept.has_value()) << "the reference did not survive the restart";
+  EXPECT_EQ(*kept, later);
+  EXPECT_EQ(kept->reply_credential, later.reply_credential);
+  EXPECT_FALSE(run_sync(this->store().reply_ref("ev-2")).value().has_value())
+      << "an event completed without keep_reply_ref is not kept";
+  EXPECT_FALSE(run_sync(this->store().reply_ref("ev-unknown")).value().has_value());
+  // A reference serves several replies.
+  EXPECT_TRUE(run_sync(this->store().reply_ref("ev-1")).value().has_value());
+}
+
 TYPED_TEST(StoreContractTest, FailedAttemptsAreCountedAndGivenAgainAfterARestart) {
   const SystemTime before = SystemTime::clock::now();
   ASSERT_TRUE(this->accept(event_of("a", "1"), {"k1"}));

@@ -65,8 +65,12 @@ asio::awaitable<Result<void>> MemoryStore::inbox_complete(std::vector<InboxCompl
     --failing_completions_;
     co_return Error{errc::store_failed, "scripted completion failure"};
   }
+  const SystemTime now = std::chrono::system_clock::now();
   for (InboxCompletion& item : done) {
     for (OutgoingMessage& reply : item.replies) push_locked(std::move(reply));
+    if (auto it = inbox_.find(item.inbox_id); it != inbox_.end() && item.keep_reply_ref) {
+      reply_refs_[item.event_id] = {it->second.event, now + kReplyRefTtl};
+    }
     inbox_.erase(item.inbox_id);
     taken_.erase(item.inbox_id);
   }
@@ -137,6 +141,15 @@ std::int64_t MemoryStore::push_locked(OutgoingMessage message) {
   entry.next_at = std::chrono::system_clock::now();
   outbox_[id] = std::move(entry);
   return id;
+}
+
+asio::awaitable<Result<std::optional<Event>>> MemoryStore::reply_ref(std::string event_id) {
+  std::lock_guard lock(mutex_);
+  auto it = reply_refs_.find(event_id);
+  if (it == reply_refs_.end() || it->second.second <= std::chrono::system_clock::now()) {
+    co_return std::optional<Event>{};
+  }
+  co_return std::optional<Event>{it->second.first};
 }
 
 asio::awaitable<Result<std::int64_t>> MemoryStore::outbox_push(OutgoingMessage message) {

@@ -47,6 +47,7 @@ class MemoryStore final : public Store {
                                                                 std::size_t limit) override;
   asio::awaitable<Result<std::optional<std::string>>> dead_letter_retry(std::int64_t id) override;
   asio::awaitable<Result<bool>> dead_letter_discard(std::int64_t id) override;
+  asio::awaitable<Result<std::optional<Event>>> reply_ref(std::string event_id) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
   asio::awaitable<Result<OutboxPushed>> outbox_push_message(std::vector<OutgoingMessage> parts,
                                                             std::string client_key) override;
@@ -103,6 +104,7 @@ class MemoryStore final : public Store {
   std::map<std::pair<std::string, std::string>, std::int64_t> client_keys_;
   std::map<std::int64_t, std::string> inbox_errors_;  // the last error of each retried item
   std::map<std::int64_t, DeadLetter> dead_letters_;
+  std::map<std::string, std::pair<Event, SystemTime>> reply_refs_;  // event id -> event, expiry
   std::int64_t next_dead_letter_id_ = 1;
   std::map<std::string, CachedToken> tokens_;
   std::map<std::string, GatewaySession> sessions_;

@@ -41,6 +41,10 @@ class HandlerContext {
   /// Queues `message` as a reply to the event; it is written to the outbox after the chain ends.
   void reply(OutgoingMessage message);
   std::vector<OutgoingMessage>& replies() noexcept { return replies_; }
+  /// With `done`: the handler answers the event later through the API (a forward service's
+  /// 202), so the event is kept as a reply reference (Store::reply_ref) that a reply can name.
+  void answer_later() noexcept { answers_later_ = true; }
+  bool answers_later() const noexcept { return answers_later_; }
   /// Why the handler answers retry or give_up, and for retry how long to wait first.
   void fail(std::string reason, std::chrono::milliseconds retry_after = {});
   const std::string& failure() const noexcept { return failure_; }
@@ -53,6 +57,7 @@ class HandlerContext {
   std::vector<OutgoingMessage> replies_;
   std::string failure_;
   std::chrono::milliseconds retry_after_{};
+  bool answers_later_ = false;
 };
 
 /// Bot logic. Called on the bot's strand; events of one chat one at a time, in order, and those

@@ -15,6 +15,8 @@ struct ChainOutcome {
   HandlerResult result = HandlerResult::done;
   /// For done: the replies, addressed to the event's conversation.
   std::vector<OutgoingMessage> replies = {};
+  /// For done: a handler will answer it later through the API (HandlerContext::answer_later).
+  bool answers_later = false;
   /// For retry and give_up: why; for retry, how long to wait before the next attempt.
   std::string failure = {};
   std::chrono::milliseconds retry_after{};

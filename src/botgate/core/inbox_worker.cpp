@@ -140,7 +140,12 @@ asio::awaitable<void> Runtime::handle_event(Bot& bot, InboxItem item) {
     bot.completing.queued.push_back(MessageLog::outgoing(reply, event.platform, event.id));
   }
   if (bot.completing.done.empty()) bot.completing.first_at = std::chrono::steady_clock::now();
-  bot.completing.done.push_back(InboxCompletion{item.id, std::move(replies)});
+  InboxCompletion completion{item.id, std::move(replies)};
+  if (outcome.answers_later) {
+    completion.keep_reply_ref = true;
+    completion.event_id = event.id;
+  }
+  bot.completing.done.push_back(std::move(completion));
   bot.completion_signal.notify();
 }
 

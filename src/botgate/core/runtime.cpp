@@ -97,6 +97,10 @@ asio::awaitable<Result<bool>> Runtime::discard_dead_letter(std::int64_t id) {
   co_return co_await store_.dead_letter_discard(id);
 }
 
+asio::awaitable<Result<std::optional<Event>>> Runtime::reply_target(std::string event_id) {
+  co_return co_await store_.reply_ref(std::move(event_id));
+}
+
 asio::awaitable<Result<QueueDepth>> Runtime::queue_depth(std::string name) {
   co_return co_await store_.queue_depth(std::move(name));
 }

@@ -103,6 +103,9 @@ class Runtime {
   asio::awaitable<Result<bool>> retry_dead_letter(std::int64_t id);
   /// Deletes dead letter `id`; false when there is none.
   asio::awaitable<Result<bool>> discard_dead_letter(std::int64_t id);
+  /// The event a handler said it answers later (a forward service's 202), by its event id, to
+  /// address a reply made through the API; nullopt when none is kept (see kReplyRefTtl).
+  asio::awaitable<Result<std::optional<Event>>> reply_target(std::string event_id);
   /// The status of one queued message.
   asio::awaitable<Result<std::optional<OutboxStatus>>> message_status(std::int64_t id);
   /// What waits in the store for bot `name`.

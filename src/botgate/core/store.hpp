@@ -44,6 +44,10 @@ struct DeadLetter {
 struct InboxCompletion {
   std::int64_t inbox_id = 0;
   std::vector<OutgoingMessage> replies = {};
+  /// The event's handler will answer it later through the API (a forward service's 202): the
+  /// event, with its reply credential, is kept as a reply reference under `event_id`.
+  bool keep_reply_ref = false;
+  std::string event_id = {};
 };
 
 struct OutboxItem {
@@ -79,6 +83,12 @@ struct CachedToken {
   std::string value;
   SystemTime expires_at{};
 };
+
+/// How long a reply reference (InboxCompletion::keep_reply_ref) is kept: a service that said it
+/// answers later has this long. The platforms' own limits are shorter for some replies (a QQ
+/// passive reply within 5 minutes, a WeCom response_url within an hour): those fail at the
+/// platform, with its error, not here.
+inline constexpr std::chrono::hours kReplyRefTtl{24};
 
 /// All methods are safe to call from any strand; implementations never block the caller's
 /// thread (SQLite runs on its own thread).
@@ -134,6 +144,11 @@ class Store {
       std::int64_t id) = 0;
   /// Deletes dead letter `id`; false when there is none.
   virtual asio::awaitable<Result<bool>> dead_letter_discard(std::int64_t id) = 0;
+
+  /// The event kept by a completion with keep_reply_ref, by its event id, with its reply
+  /// credential, for kReplyRefTtl after its completion; nullopt when there is none (never kept,
+  /// or expired). Several replies may be made to one reference.
+  virtual asio::awaitable<Result<std::optional<Event>>> reply_ref(std::string event_id) = 0;
 
   /// Queues a message; returns its outbox id. Ids grow in queue order and are never reused.
   virtual asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) = 0;

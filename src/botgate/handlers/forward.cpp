@@ -146,6 +146,7 @@ asio::awaitable<HandlerResult> ForwardHandler::handle(const Event& event, Handle
     spdlog::debug("forward: event {} of bot {} accepted (202); the service answers through "
                   "the API",
                   event.id, event.bot);
+    ctx.answer_later();
     co_return HandlerResult::done;
   } else if (auto replies = parse_forward_response(response->body()); !replies) {
     failure = ForwardFailure{"the service's answer is unreadable: " + replies.error().message()};

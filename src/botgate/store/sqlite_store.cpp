@@ -180,6 +180,16 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   dead_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dead_letters_by_bot ON dead_letters (bot, id);
+-- Events whose handler answers later through the API (a forward service's 202), by event id,
+-- with their sealed reply credential, until expires_at (ms).
+CREATE TABLE IF NOT EXISTS reply_refs (
+  event_id TEXT PRIMARY KEY,
+  bot TEXT NOT NULL,
+  event TEXT NOT NULL,
+  reply_credential TEXT,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS reply_refs_by_expiry ON reply_refs (expires_at);
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   bot TEXT NOT NULL,
@@ -595,12 +605,30 @@ struct SqliteStore::Impl {
       auto& queued = ids.emplace_back();
       for (const InboxCompletion& item : pending.request) {
         for (const OutgoingMessage& reply : item.replies) queued.push_back(push(reply, now));
+        if (item.keep_reply_ref) keep_reply_ref(item, now);
         Use s(statement("DELETE FROM inbox WHERE id = ?1"));
         s->bind(1, item.inbox_id);
         check(s->step(), "delete inbox item");
       }
     }
     return ids;
+  }
+
+  /// Inside a transaction: the inbox row of `item` copied to reply_refs as it is (its sealed
+  /// credential too); every 256 copies the expired ones are deleted.
+  void keep_reply_ref(const InboxCompletion& item, std::int64_t now) {
+    Use s(statement(
+        "INSERT OR REPLACE INTO reply_refs (event_id, bot, event, reply_credential, expires_at) "
+        "SELECT ?2, bot, event, reply_credential, ?3 FROM inbox WHERE id = ?1"));
+    s->bind(1, item.inbox_id)
+        .bind(2, item.event_id)
+        .bind(3, now + std::chrono::duration_cast<std::chrono::milliseconds>(kReplyRefTtl).count());
+    check(s->step(), "keep a reply reference");
+    if (++reply_refs_kept_ % 256 == 0) {
+      Use purge(statement("DELETE FROM reply_refs WHERE expires_at <= ?1"));
+      purge->bind(1, now);
+      check(purge->step(), "delete expired reply references");
+    }
   }
 
   /// The oldest `limit` events of `bot` in the table that are not in `taken`. Those in `taken`
@@ -996,6 +1024,7 @@ struct SqliteStore::Impl {
   /// Inbox rows given out by inbox_take and not completed yet (database thread only).
   std::unordered_set<std::int64_t> taken_;
   bool merge_scheduled_ = false;  // database thread only
+  std::uint64_t reply_refs_kept_ = 0;  // database thread only
   bool in_transaction_ = false;
   std::atomic<std::uint64_t> commits_{0};
   AcceptQueue accepts_;
@@ -1093,6 +1122,20 @@ asio::awaitable<Result<bool>> SqliteStore::dead_letter_discard(std::int64_t id) 
     s->bind(1, id);
     impl_->check(s->step(), "discard dead letter");
     return sqlite3_changes(impl_->db_) > 0;
+  });
+}
+
+asio::awaitable<Result<std::optional<Event>>> SqliteStore::reply_ref(std::string event_id) {
+  co_return co_await impl_->run([&]() -> Result<std::optional<Event>> {
+    Use s(impl_->statement(
+        "SELECT event, reply_credential FROM reply_refs WHERE event_id = ?1 AND expires_at > ?2"));
+    s->bind(1, event_id).bind(2, now_ms());
+    if (s->step() != SQLITE_ROW) return std::optional<Event>{};
+    auto event = event_from_json(s->column_text(0));
+    if (!event) return event.error();
+    event->reply_credential =
+        open_credential(impl_->sealer_, s->column_text(1), "reply reference " + event_id);
+    return std::optional<Event>{std::move(*event)};
   });
 }
 

@@ -46,6 +46,7 @@ class SqliteStore final : public Store {
                                                                 std::size_t limit) override;
   asio::awaitable<Result<std::optional<std::string>>> dead_letter_retry(std::int64_t id) override;
   asio::awaitable<Result<bool>> dead_letter_discard(std::int64_t id) override;
+  asio::awaitable<Result<std::optional<Event>>> reply_ref(std::string event_id) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
   asio::awaitable<Result<OutboxPushed>> outbox_push_message(std::vector<OutgoingMessage> parts,
                                                             std::string client_key) override;
