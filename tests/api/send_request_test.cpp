@@ -51,6 +51,27 @@ TEST(SendRequest, TextToAChatIsAGroupMessageUnlessTheTypeSaysOtherwise) {
             ChatType::channel);
 }
 
+TEST(SendRequest, AnAnswerToAKeptEventTakesItsChatFromTheEvent) {
+  const SendRequest answer =
+      accepted(R"({"bot":"qq","reply_to_event":"ev-1","text":"later","idempotency_key":"k"})");
+  EXPECT_EQ(answer.reply_to_event, "ev-1");
+  EXPECT_EQ(answer.message.bot, "qq");
+  EXPECT_TRUE(answer.message.chat_id.empty()) << "the route fills it in from the event";
+  EXPECT_EQ(answer.message.segments, std::vector<Segment>{Text{"later"}});
+  EXPECT_EQ(answer.client_key, "k");
+  EXPECT_TRUE(accepted(R"({"bot":"b","chat_id":"c","text":"x"})").reply_to_event.empty());
+
+  EXPECT_EQ(refusal(R"({"bot":"qq","reply_to_event":"ev-1","chat_id":"c","text":"x"})"),
+            "chat_id: not with reply_to_event, which says where the answer goes");
+  EXPECT_EQ(refusal(R"({"bot":"qq","reply_to_event":"ev-1","reply_to":"m","text":"x"})"),
+            "reply_to: not with reply_to_event, which says where the answer goes");
+  EXPECT_EQ(refusal(R"({"bot":"qq","reply_to_event":"ev-1","chat_type":"group","text":"x"})"),
+            "chat_type: not with reply_to_event, which says where the answer goes");
+  EXPECT_NE(refusal(R"({"bot":"qq","reply_to_event":7,"text":"x"})"), "");
+  EXPECT_NE(refusal(R"({"bot":"qq","reply_to_event":"","text":"x"})"), "");
+  EXPECT_EQ(refusal(R"({"bot":"qq","text":"x"})"), "chat_id: required");
+}
+
 TEST(SendRequest, AnImageByUrlOrByBytes) {
   EXPECT_EQ(accepted(R"({"bot":"b","chat_id":"c","image_url":"https://img.example/a.png"})")
                 .message.segments,

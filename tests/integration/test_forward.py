@@ -151,6 +151,41 @@ def test_a_refused_event_is_a_dead_letter_until_it_is_retried_from_the_api(fake,
         service.close()
 
 
+def test_an_event_taken_with_202_is_answered_later_through_the_api_as_a_reply(fake, launch):
+    service = ForwardService(lambda ev, n: (202, None, 0))
+    try:
+        bg = launch(feishu_config(fake, service))
+        FeishuCallbacks(bg, fake).send_text("think about it")
+        wait_until(lambda: service.posts, 10)
+        event = service.posts[0].event
+        time.sleep(QUIET)
+        assert fake.delivered() == [], "202 means the service answers later, not echo"
+
+        answer = {"bot": "feishu", "reply_to_event": event["id"], "text": "thought about it",
+                  "idempotency_key": "answer-1"}
+        status, body = api_json(bg, "POST", "/api/v1/messages", answer)
+        assert status == 202, body
+        # The service's own retry of the call queues nothing more.
+        assert api_json(bg, "POST", "/api/v1/messages", answer) == (202, body)
+        wait_until(lambda: fake.delivered(), 10)
+        [reply] = fake.delivered()
+        assert reply.text == "thought about it"
+        assert reply.endpoint == "reply" and reply.reply_to == event["message"]["id"]
+        wait_until(lambda: api_json(bg, "GET", f"/api/v1/messages/{body['id']}")[1]["state"]
+                   == "sent", 10)
+
+        for wrong, code in (({"reply_to_event": "no-such-event"}, 404),
+                            ({"bot": "sandbox"}, 404),
+                            ({"chat_id": event["chat"]["id"]}, 400)):
+            status, refused = api_json(bg, "POST", "/api/v1/messages",
+                                       {**answer, "idempotency_key": "other", **wrong})
+            assert status == code, (wrong, refused)
+        time.sleep(QUIET)
+        assert len(fake.delivered()) == 1
+    finally:
+        service.close()
+
+
 def test_the_last_of_max_attempts_makes_a_dead_letter_that_survives_a_restart(fake, launch):
     service = ForwardService(lambda ev, n: (500, {"error": "broken"}, 0))
     try:

@@ -38,6 +38,23 @@ asio::awaitable<HttpResponse> post_message(Runtime& runtime, const HttpRequest& 
     co_return json_error(http::status::not_found, "unknown_bot",
                          "bot: no bot named '" + send.message.bot + "'");
   }
+  if (!send.reply_to_event.empty()) {
+    auto target = co_await runtime.reply_target(send.reply_to_event);
+    if (!target) {
+      spdlog::error("api: the event {} to answer could not be read: {}", send.reply_to_event,
+                    target.error().message());
+      co_return failure(target.error());
+    }
+    // One answer for an event that was never taken with 202, one kept past its 24 hours and
+    // one of another bot: the client learns nothing about the other bots' events.
+    if (!*target || (*target)->bot != send.message.bot) {
+      co_return json_error(http::status::not_found, "not_found",
+                           "reply_to_event: bot '" + send.message.bot +
+                               "' keeps no event with that id (an event is kept for 24 hours "
+                               "after its forward service answered 202)");
+    }
+    send.message.in_reply_to(**target);
+  }
   auto id = co_await runtime.send(std::move(send.message), std::move(send.client_key));
   if (!id) {
     spdlog::error("api: a message could not be queued: {}", id.error().message());

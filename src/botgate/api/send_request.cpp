@@ -231,7 +231,7 @@ std::variant<SendRequest, FieldError> parse_send_request(std::string_view body_t
   if (body.contains("stream")) return error("stream", "streamed messages are not supported yet");
   if (auto bad = unknown_key(body, {"bot", "chat_id", "chat_type", "text", "markdown",
                                     "image_url", "image_base64", "segments", "reply_to",
-                                    "idempotency_key"},
+                                    "reply_to_event", "idempotency_key"},
                              "")) {
     return *bad;
   }
@@ -243,10 +243,21 @@ std::variant<SendRequest, FieldError> parse_send_request(std::string_view body_t
   if (auto* failed = std::get_if<FieldError>(&bot)) return *failed;
   message.bot = std::move(std::get<std::string>(bot));
 
-  if (!body.contains("chat_id")) return error("chat_id", "required");
-  auto chat = id_field(body, "chat_id", "chat_id");
-  if (auto* failed = std::get_if<FieldError>(&chat)) return *failed;
-  message.chat_id = std::move(std::get<std::string>(chat));
+  if (body.contains("reply_to_event")) {
+    for (const char* addressing : {"chat_id", "chat_type", "reply_to"}) {
+      if (body.contains(addressing)) {
+        return error(addressing, "not with reply_to_event, which says where the answer goes");
+      }
+    }
+    auto event = id_field(body, "reply_to_event", "reply_to_event");
+    if (auto* failed = std::get_if<FieldError>(&event)) return *failed;
+    request.reply_to_event = std::move(std::get<std::string>(event));
+  } else {
+    if (!body.contains("chat_id")) return error("chat_id", "required");
+    auto chat = id_field(body, "chat_id", "chat_id");
+    if (auto* failed = std::get_if<FieldError>(&chat)) return *failed;
+    message.chat_id = std::move(std::get<std::string>(chat));
+  }
 
   // A group unless said otherwise, as `botgate send` does; only QQ tells the kinds apart (a
   // group's openid, a user's, a guild channel), the others address any chat by its id.

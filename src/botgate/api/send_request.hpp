@@ -2,6 +2,8 @@
 /// The body of POST /api/v1/messages, read and checked before anything is queued:
 ///   {"bot", "chat_id", "chat_type"?, one of "text" | "markdown" | "image_url" | "image_base64" |
 ///    "segments", "reply_to"?, "idempotency_key"?}
+/// or, answering an event a forward service took with 202, "reply_to_event" in place of
+/// "chat_id", "chat_type" and "reply_to" (the event says where the answer goes).
 /// Strict: an unknown key, a wrong type, an empty or oversized value, or two kinds of content
 /// is refused with the field it concerns, so that a client's mistake is seen at once rather
 /// than as a platform's error minutes later. Pure: no runtime, no store.
@@ -31,6 +33,10 @@ struct SendRequest {
   OutgoingMessage message;
   /// The client's idempotency_key; empty when it gave none.
   std::string client_key;
+  /// The event this message answers (its id in the forward's event JSON); empty for a message
+  /// addressed by chat_id. The route fills in the chat from the kept event
+  /// (OutgoingMessage::in_reply_to).
+  std::string reply_to_event;
 };
 
 /// Why a request was refused: the field (a JSON path such as "segments[1].url") and what is
