@@ -3,6 +3,7 @@
 #include "botgate/api/console_assets.hpp"
 #include "botgate/api/log_api.hpp"
 #include "botgate/api/status_api.hpp"
+#include "support/api_request.hpp"
 #include "support/memory_store.hpp"
 #include "support/recording_sender.hpp"
 #include "support/run_until.hpp"
@@ -140,12 +141,7 @@ class ConsoleRoutes : public ::testing::Test {
 
   HttpResponse call(http::verb verb, std::string target, std::string body = "",
                     std::string_view token = kToken) {
-    HttpRequest request{verb, target, 11};
-    request.set(http::field::host, "127.0.0.1:8080");
-    if (!token.empty()) request.set(http::field::authorization, "Bearer " + std::string(token));
-    if (!body.empty()) request.set(http::field::content_type, "application/json");
-    request.body() = std::move(body);
-    request.prepare_payload();
+    const HttpRequest request = test::api_request(verb, std::move(target), std::move(body), token);
     return test::run_on(io_, router_.dispatch(request)).response;
   }
 
@@ -209,12 +205,9 @@ TEST_F(ConsoleRoutes, TheDataNeedsTheTokenButThePageDoesNot) {
 
 TEST_F(ConsoleRoutes, ATextPlainPostIsRefusedBeforeTheSandboxSeesIt) {
   build();
-  HttpRequest request{http::verb::post, "/api/v1/sandbox/messages", 11};
-  request.set(http::field::host, "127.0.0.1:8080");
-  request.set(http::field::authorization, "Bearer " + std::string(kToken));
+  HttpRequest request = test::api_request(http::verb::post, "/api/v1/sandbox/messages",
+                                          R"({"chat":"c","text":"x"})", kToken);
   request.set(http::field::content_type, "text/plain;charset=UTF-8");
-  request.body() = R"({"chat":"c","text":"x"})";
-  request.prepare_payload();
   EXPECT_EQ(test::run_on(io_, router_.dispatch(request)).response.result(),
             http::status::unsupported_media_type);
   EXPECT_TRUE(store_.inbox().empty());

@@ -2,6 +2,7 @@
 
 #include "botgate/api/send_request.hpp"
 #include "botgate/api/status_api.hpp"
+#include "support/api_request.hpp"
 #include "support/memory_store.hpp"
 #include "support/recording_sender.hpp"
 #include "support/run_until.hpp"
@@ -71,12 +72,7 @@ class MessagesRoutes : public ::testing::Test {
 
   HttpResponse call(http::verb verb, std::string target, std::string body = "",
                     std::string_view token = kToken) {
-    HttpRequest request{verb, target, 11};
-    request.set(http::field::host, "127.0.0.1:8080");
-    if (!token.empty()) request.set(http::field::authorization, "Bearer " + std::string(token));
-    if (!body.empty()) request.set(http::field::content_type, "application/json");
-    request.body() = std::move(body);
-    request.prepare_payload();
+    const HttpRequest request = test::api_request(verb, std::move(target), std::move(body), token);
     return test::run_on(io_, router_.dispatch(request)).response;
   }
   json::object post(std::string body, http::status expected = http::status::accepted) {

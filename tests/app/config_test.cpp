@@ -203,6 +203,14 @@ TEST(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_FALSE(config.echo.enabled) << "echo answers only where it is written";
   EXPECT_EQ(config.echo.prefix, "Hello, ");
   EXPECT_TRUE(config.forwards.empty());
+  EXPECT_FALSE(config.metrics.public_access) << "/metrics needs the token unless made public";
+}
+
+TEST(ConfigTest, MetricsCanBeMadePublicAndNothingElse) {
+  EXPECT_TRUE(parse("[metrics]\npublic = true\n").metrics.public_access);
+  EXPECT_FALSE(parse("[metrics]\npublic = false\n").metrics.public_access);
+  expect_error("[metrics]\npublic = \"yes\"\n", 2, "metrics.public", "must be a boolean");
+  expect_error("[metrics]\npublic = true\npath = \"/m\"\n", 3, "metrics.path", "unknown key");
 }
 
 TEST(ConfigTest, SyntaxErrorGivesTheParsersLine) {

@@ -1,10 +1,10 @@
 #include "botgate/api/dead_letter_api.hpp"
 
+#include "botgate/api/api_answers.hpp"
 #include "botgate/core/event_json.hpp"
 #include "botgate/net/query_string.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <charconv>
 
@@ -14,18 +14,6 @@ namespace {
 
 constexpr std::size_t kDefaultPage = 50;
 constexpr std::size_t kMostPerPage = 500;
-
-/// A positive decimal id; nullopt otherwise.
-std::optional<std::int64_t> id_from(std::string_view text) {
-  std::int64_t id = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc{} || end != text.data() + text.size() || id <= 0) return std::nullopt;
-  return id;
-}
-
-HttpResponse store_error(const Error& error) {
-  return json_error(http::status::service_unavailable, "store_failed", error.message());
-}
 
 }  // namespace
 
@@ -46,25 +34,24 @@ void add_dead_letter_api(net::Router& router, Runtime& runtime, const ApiAccess&
       "/api/v1/dead-letters/{id}/retry", {http::verb::post},
       with_api_token(access, [&runtime](const HttpRequest&,
                                         std::string param) -> asio::awaitable<HttpResponse> {
-        const auto id = id_from(param);
+        const auto id = parse_id(param);
         if (!id) co_return json_error(http::status::bad_request, "bad_id", "id: not a number");
         auto retried = co_await runtime.retry_dead_letter(*id);
-        if (!retried) co_return store_error(retried.error());
+        if (!retried) co_return failure_answer("retry a dead letter", retried.error());
         if (!*retried) {
           co_return json_error(http::status::not_found, "not_found",
                                "no dead letter " + param + " (retried or discarded already?)");
         }
-        co_return make_response(http::status::accepted,
-                                json::serialize(json::object{{"id", *id}, {"retried", true}}));
+        co_return json_answer(http::status::accepted, json::object{{"id", *id}, {"retried", true}});
       }));
   router.add(
       "/api/v1/dead-letters/{id}", {http::verb::delete_},
       with_api_token(access, [&runtime](const HttpRequest&,
                                         std::string param) -> asio::awaitable<HttpResponse> {
-        const auto id = id_from(param);
+        const auto id = parse_id(param);
         if (!id) co_return json_error(http::status::bad_request, "bad_id", "id: not a number");
         auto discarded = co_await runtime.discard_dead_letter(*id);
-        if (!discarded) co_return store_error(discarded.error());
+        if (!discarded) co_return failure_answer("discard a dead letter", discarded.error());
         if (!*discarded) {
           co_return json_error(http::status::not_found, "not_found", "no dead letter " + param);
         }
@@ -93,16 +80,13 @@ void add_dead_letter_api(net::Router& router, Runtime& runtime, const ApiAccess&
         }
         auto letters = co_await runtime.dead_letters(
             net::query_param(target, "bot").value_or(""), before, limit);
-        if (!letters) co_return store_error(letters.error());
+        if (!letters) co_return failure_answer("list the dead letters", letters.error());
         json::array items;
         for (const DeadLetter& letter : *letters) items.push_back(dead_letter_json(letter));
         json::value next = nullptr;
         if (letters->size() == limit) next = letters->back().id;
-        HttpResponse response = make_response(
-            http::status::ok,
-            json::serialize(json::object{{"dead_letters", std::move(items)}, {"next_before", next}}));
-        response.set(http::field::cache_control, "no-store");
-        co_return response;
+        co_return json_answer(http::status::ok,
+                              json::object{{"dead_letters", std::move(items)}, {"next_before", next}});
       }));
 }
 

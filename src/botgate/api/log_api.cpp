@@ -1,10 +1,10 @@
 #include "botgate/api/log_api.hpp"
 
+#include "botgate/api/api_answers.hpp"
 #include "botgate/api/api_auth.hpp"
 #include "botgate/core/event_json.hpp"
 #include "botgate/net/query_string.hpp"
 
-#include <boost/json/serialize.hpp>
 
 #include <charconv>
 
@@ -85,9 +85,7 @@ void add_log_api(net::Router& router, MessageLog& log, const ApiAccess& access) 
         for (const LogEntry& entry : entries) items.emplace_back(log_entry_json(entry));
         json::object body{{"seq", std::max(seen, entries.empty() ? 0 : entries.back().seq)},
                           {"entries", std::move(items)}};
-        HttpResponse response = make_response(http::status::ok, json::serialize(body));
-        response.set(http::field::cache_control, "no-store");
-        co_return response;
+        co_return json_answer(http::status::ok, body);
       }));
 }
 

@@ -1,32 +1,13 @@
 #include "botgate/api/messages_api.hpp"
 
+#include "botgate/api/api_answers.hpp"
 #include "botgate/api/send_request.hpp"
 
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
-
-#include <charconv>
 
 namespace botgate::api {
 namespace json = boost::json;
 namespace {
-
-HttpResponse json_answer(http::status status, const json::object& body) {
-  HttpResponse response = make_response(status, json::serialize(body));
-  response.set(http::field::cache_control, "no-store");
-  return response;
-}
-
-/// A failure of the store (503: try again) or another one (logged by the caller; its detail
-/// stays in the log).
-HttpResponse failure(const Error& error) {
-  if (error.is(errc::store_failed)) {
-    return json_error(http::status::service_unavailable, "store_failed",
-                      "the store did not answer; try again");
-  }
-  return json_error(static_cast<http::status>(http_status_for(error)), "internal_error",
-                    "see botgate's log");
-}
 
 asio::awaitable<HttpResponse> post_message(Runtime& runtime, const HttpRequest& request) {
   auto parsed = parse_send_request(request.body());
@@ -40,11 +21,7 @@ asio::awaitable<HttpResponse> post_message(Runtime& runtime, const HttpRequest& 
   }
   if (!send.reply_to_event.empty()) {
     auto target = co_await runtime.reply_target(send.reply_to_event);
-    if (!target) {
-      spdlog::error("api: the event {} to answer could not be read: {}", send.reply_to_event,
-                    target.error().message());
-      co_return failure(target.error());
-    }
+    if (!target) co_return failure_answer("read the event to answer", target.error());
     // One answer for an event that was never taken with 202, one kept past its 24 hours and
     // one of another bot: the client learns nothing about the other bots' events.
     if (!*target || (*target)->bot != send.message.bot) {
@@ -56,25 +33,18 @@ asio::awaitable<HttpResponse> post_message(Runtime& runtime, const HttpRequest& 
     send.message.in_reply_to(**target);
   }
   auto id = co_await runtime.send(std::move(send.message), std::move(send.client_key));
-  if (!id) {
-    spdlog::error("api: a message could not be queued: {}", id.error().message());
-    co_return failure(id.error());
-  }
+  if (!id) co_return failure_answer("queue a message", id.error());
   co_return json_answer(http::status::accepted, json::object{{"id", *id}});
 }
 
 asio::awaitable<HttpResponse> get_message(Runtime& runtime, const std::string& param) {
-  const auto id = parse_message_id(param);
+  const auto id = parse_id(param);
   if (!id) {
     co_return json_error(http::status::bad_request, "bad_request",
                          "id: not a message id (a positive number)");
   }
   auto status = co_await runtime.message_status(*id);
-  if (!status) {
-    spdlog::error("api: the status of message {} could not be read: {}", *id,
-                  status.error().message());
-    co_return failure(status.error());
-  }
+  if (!status) co_return failure_answer("read a message's status", status.error());
   if (!*status) {
     co_return json_error(http::status::not_found, "not_found",
                          "id: no message " + std::to_string(*id));
@@ -83,15 +53,6 @@ asio::awaitable<HttpResponse> get_message(Runtime& runtime, const std::string& p
 }
 
 }  // namespace
-
-std::optional<std::int64_t> parse_message_id(std::string_view text) {
-  std::int64_t id = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || id <= 0) {
-    return std::nullopt;
-  }
-  return id;
-}
 
 json::object message_status_json(std::int64_t id, const OutboxStatus& status) {
   json::object out;

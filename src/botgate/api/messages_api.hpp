@@ -17,8 +17,6 @@ namespace botgate::api {
 
 void add_messages_api(net::Router& router, Runtime& runtime, const ApiAccess& access);
 
-/// The id in GET /api/v1/messages/{id}: a positive decimal number; nullopt otherwise.
-std::optional<std::int64_t> parse_message_id(std::string_view text);
 
 /// The answer of GET /api/v1/messages/{id}: {"id", "bot", "state", "attempts",
 /// "platform_message_id"?, "error"?}. "retrying" is a queued message tried before; "error" is

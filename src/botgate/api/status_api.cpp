@@ -1,9 +1,9 @@
 #include "botgate/api/status_api.hpp"
 
+#include "botgate/api/api_answers.hpp"
 #include "botgate/api/api_auth.hpp"
 #include "botgate/core/event_json.hpp"
 
-#include <boost/json/serialize.hpp>
 
 #include <utility>
 
@@ -85,18 +85,14 @@ void add_status_api(net::Router& router, Runtime& runtime, const ApiAccess& acce
                           {"ready", ready},
                           {"platforms", std::move(platforms)},
                           {"bots", std::move(bots)}};
-        HttpResponse response = make_response(http::status::ok, json::serialize(body));
-        response.set(http::field::cache_control, "no-store");
-        co_return response;
+        co_return json_answer(http::status::ok, body);
       }));
   router.add("/api/v1/bots", {http::verb::get},
              with_api_token(access, [&runtime](const HttpRequest&,
                                                std::string) -> asio::awaitable<HttpResponse> {
                auto listed = co_await bots_json(runtime);
                json::object body{{"bots", std::move(listed.first)}};
-               HttpResponse response = make_response(http::status::ok, json::serialize(body));
-               response.set(http::field::cache_control, "no-store");
-               co_return response;
+               co_return json_answer(http::status::ok, body);
              }));
 }
 

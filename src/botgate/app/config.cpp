@@ -161,8 +161,8 @@ class Loader {
 
     Config config;
     config.file = file_;
-    check_keys(root, "", {"server", "store", "log", "api", "proxy", "bot", "rule", "echo",
-                          "forward"});
+    check_keys(root, "", {"server", "store", "log", "api", "metrics", "proxy", "bot", "rule",
+                          "echo", "forward"});
     if (const auto* node = root.get("server")) {
       load_server(table_at(*node, "server"), config.server);
     }
@@ -176,6 +176,9 @@ class Loader {
       load_proxy(table_at(*node, "proxy"), config.proxy_url);
     }
     load_api(root, config);
+    if (const auto* node = root.get("metrics")) {
+      load_metrics(table_at(*node, "metrics"), config.metrics);
+    }
     if (const auto* node = root.get("bot")) {
       load_bots(array_of_tables_at(*node, "bot"), config);
     }
@@ -703,6 +706,13 @@ class Loader {
         rule.mention = boolean_at(*node, prefix + ".mention");
       }
       rules.push_back(std::move(rule));
+    }
+  }
+
+  void load_metrics(const toml::table& table, MetricsConfig& metrics) const {
+    check_keys(table, "metrics", {"public"});
+    if (const auto* node = table.get("public")) {
+      metrics.public_access = boolean_at(*node, "metrics.public");
     }
   }
 

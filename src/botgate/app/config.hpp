@@ -58,6 +58,12 @@ struct ApiConfig {
   std::vector<std::string> allowed_hosts;  // Host values accepted besides the listen address
 };
 
+struct MetricsConfig {
+  /// GET /metrics without the API token (for a scraper that cannot send one); off by default:
+  /// the metrics name every bot and how busy it is.
+  bool public_access = false;
+};
+
 struct RuleConfig {
   std::string match;  // RE2
   std::string reply;  // template: {text} {user} {user_id} {chat_id} {platform} {bot} {1}..{9}
@@ -98,6 +104,7 @@ struct Config {
   StoreConfig store;
   LogConfig log;
   ApiConfig api;
+  MetricsConfig metrics;
   std::string proxy_url;
   std::vector<BotSettings> bots;  // enabled bots only
   std::vector<RuleConfig> rules;

@@ -7,6 +7,7 @@
 #include "botgate/api/health.hpp"
 #include "botgate/api/log_api.hpp"
 #include "botgate/api/messages_api.hpp"
+#include "botgate/api/metrics_api.hpp"
 #include "botgate/api/status_api.hpp"
 #include "botgate/app/open_files.hpp"
 #include "botgate/core/runtime.hpp"
@@ -57,8 +58,11 @@ struct Gateway::Impl {
     // one ([server] listen) serves only the webhooks and the health checks.
     net::Router& api_routes = config.api.listen.empty() ? router : api_router;
     api::add_health_routes(router, *runtime, api_access);
+    const auto started_at = std::chrono::system_clock::now();
     api::add_status_api(api_routes, *runtime, api_access,
-                        {registry.configurable_names(), std::chrono::system_clock::now()});
+                        {registry.configurable_names(), started_at});
+    api::add_metrics_api(api_routes, *runtime, api_access,
+                         {config.metrics.public_access, started_at});
     api::add_log_api(api_routes, runtime->message_log(), api_access);
     api::add_dead_letter_api(api_routes, *runtime, api_access);
     api::add_messages_api(api_routes, *runtime, api_access);

@@ -8,10 +8,7 @@ namespace botgate::handlers {
 std::string forward_signature(std::string_view secret, std::int64_t unix_seconds,
                               std::string_view body) {
   const std::string t = std::to_string(unix_seconds);
-  std::string signed_text;
-  signed_text.reserve(t.size() + 1 + body.size());
-  signed_text.append(t).append(".").append(body);
-  return "t=" + t + ",v1=" + crypto::to_hex(crypto::hmac_sha256(secret, signed_text));
+  return "t=" + t + ",v1=" + crypto::to_hex(crypto::hmac_sha256_of(secret, {t, ".", body}));
 }
 
 }  // namespace botgate::handlers
