@@ -1,5 +1,6 @@
 #include "botgate/api/messages_api.hpp"
 
+#include "botgate/api/api_answers.hpp"
 #include "botgate/api/send_request.hpp"
 #include "botgate/api/status_api.hpp"
 #include "support/api_request.hpp"
@@ -16,15 +17,15 @@ namespace {
 
 namespace json = boost::json;
 
-TEST(MessagesApi, AMessageIdIsAPositiveNumber) {
-  EXPECT_EQ(parse_message_id("1"), 1);
-  EXPECT_EQ(parse_message_id("9223372036854775807"), 9223372036854775807);
-  EXPECT_FALSE(parse_message_id(""));
-  EXPECT_FALSE(parse_message_id("0"));
-  EXPECT_FALSE(parse_message_id("-3"));
-  EXPECT_FALSE(parse_message_id("12a"));
-  EXPECT_FALSE(parse_message_id("abc"));
-  EXPECT_FALSE(parse_message_id("9223372036854775808"));
+TEST(MessagesApi, AnIdInAPathIsAPositiveNumber) {
+  EXPECT_EQ(parse_id("1"), 1);
+  EXPECT_EQ(parse_id("9223372036854775807"), 9223372036854775807);
+  EXPECT_FALSE(parse_id(""));
+  EXPECT_FALSE(parse_id("0"));
+  EXPECT_FALSE(parse_id("-3"));
+  EXPECT_FALSE(parse_id("12a"));
+  EXPECT_FALSE(parse_id("abc"));
+  EXPECT_FALSE(parse_id("9223372036854775808"));
 }
 
 TEST(MessagesApi, TheStateOfEachOutcome) {

@@ -6,7 +6,6 @@
 
 #include <boost/json/parse.hpp>
 
-#include <charconv>
 
 namespace botgate::api {
 namespace json = boost::json;
@@ -66,12 +65,12 @@ void add_dead_letter_api(net::Router& router, Runtime& runtime, const ApiAccess&
         std::int64_t before = 0;
         std::size_t limit = kDefaultPage;
         if (auto text = net::query_param(target, "before"); text && !text->empty()) {
-          const auto id = id_from(*text);
+          const auto id = parse_id(*text);
           if (!id) co_return json_error(http::status::bad_request, "bad_query", "before: not an id");
           before = *id;
         }
         if (auto text = net::query_param(target, "limit"); text && !text->empty()) {
-          const auto n = id_from(*text);
+          const auto n = parse_id(*text);
           if (!n || static_cast<std::size_t>(*n) > kMostPerPage) {
             co_return json_error(http::status::bad_request, "bad_query",
                                  "limit: a number from 1 to " + std::to_string(kMostPerPage));
