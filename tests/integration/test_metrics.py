@@ -62,7 +62,9 @@ def test_the_scrape_counts_what_the_bot_did_and_needs_the_token(fake, launch):
     forged = cb.post_raw(forged_body, {**headers, "Content-Type": "application/json"})
     assert forged[0] == 401, forged
 
+    # The counter moves when the platform answers, the outbox row a moment later.
     wait_until(lambda: scrape(bg)[f"botgate_messages_sent_total{{{FEISHU}}}"] == 1, 10)
+    wait_until(lambda: scrape(bg)[f"botgate_outbox_depth{{{FEISHU}}}"] == 0, 10)
     after = scrape(bg)
     assert after[f"botgate_events_received_total{{{FEISHU}}}"] == 1
     assert after[f"botgate_callbacks_rejected_total{{{FEISHU}}}"] == 1
