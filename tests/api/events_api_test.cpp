@@ -129,6 +129,7 @@ TEST_F(EventReaderTest, AReaderFromNowGetsOnlyNewEventsAndWaitsForThem) {
     for (const auto& e : events.value()) got.push_back(event_from_json(e->json).value().platform_event_id);
     done = true;
   }, asio::detached);
+  io_.restart();  // run_on may have left it stopped
   io_.poll();
   EXPECT_EQ(runtime_->event_feed().waiting(), 1u);
   const auto started = std::chrono::steady_clock::now();
@@ -173,6 +174,7 @@ TEST_F(EventReaderTest, StopEndsAWaitingRead) {
     EXPECT_TRUE(events && events->empty());
     done = true;
   }, asio::detached);
+  io_.restart();  // run_on may have left it stopped
   io_.poll();
   reader.stop();
   ASSERT_TRUE(test::run_until(io_, [&] { return done; }, 2000ms));
