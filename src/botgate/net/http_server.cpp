@@ -517,9 +517,13 @@ void HttpServer::close() {
     impl->acceptor_.close(ignored);
     impl->wait_timer_.cancel();
   });
-  // On each connection's own executor: a session never sees its socket closed under it.
+  // On each connection's own executor: a session never sees its socket closed under it. A
+  // stream that waits for its next event (not on the socket) is told to end as at stop().
   for (auto& connection : open) {
-    asio::post(connection->stream.get_executor(), [connection] { connection->stream.close(); });
+    asio::post(connection->stream.get_executor(), [connection] {
+      if (auto hook = std::exchange(connection->on_stop, nullptr)) hook();
+      connection->stream.close();
+    });
   }
 }
 
