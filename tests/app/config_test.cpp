@@ -613,6 +613,17 @@ TEST(ConfigTest, AnEmptyApiTokenIsFineOnAnyListen) {
   EXPECT_EQ(parse("[server]\nlisten = \"0.0.0.0:8080\"\n[api]\ntoken = \"t\"\n").api.token, "t");
 }
 
+TEST(ConfigTest, EventRetentionIsADayUnlessSetToAPositiveNumberOfSeconds) {
+  EXPECT_EQ(parse("").api.event_retention_s, 86400);
+  EXPECT_EQ(parse("[api]\nevent_retention_s = 3600\n").api.event_retention_s, 3600);
+  EXPECT_EQ(parse("[api]\nevent_retention_s = 1\n").api.event_retention_s, 1);
+  for (const char* bad : {"0", "-5", "400000000"}) {
+    expect_error(std::string("[api]\nevent_retention_s = ") + bad + "\n", 2,
+                 "api.event_retention_s", "must be a positive number of seconds");
+  }
+  expect_error("[api]\nevent_retention_s = \"1d\"\n", 2, "api.event_retention_s");
+}
+
 TEST(ConfigTest, ApiListenAndAllowedHosts) {
   const auto defaults = parse("");
   EXPECT_EQ(defaults.api.listen, "");

@@ -135,6 +135,34 @@ class HttpServerTest : public ::testing::TestWithParam<bool> {
     });
   }
 
+  /// /stream: a route that keeps its connection and writes until the server stops, or (with
+  /// an `X-Refuse` header) answers like any route.
+  void add_stream_route() {
+    router_.add_streaming(
+        "/stream", {http::verb::get},
+        [this](const HttpRequest& request, std::string,
+               StreamConnection& connection) -> asio::awaitable<HttpAnswer> {
+          if (request.count("X-Refuse") != 0) {
+            co_return make_response(http::status::forbidden, "no", "text/plain");
+          }
+          asio::steady_timer until_stop(connection.stream().get_executor(),
+                                        asio::steady_timer::time_point::max());
+          connection.start_streaming([&until_stop] { until_stop.cancel(); });
+          ++streams_started_;
+          const std::string hello = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello\n";
+          auto [ec, n] = co_await asio::async_write(connection.stream(), asio::buffer(hello),
+                                                    kTuple);
+          if (!ec) {
+            co_await until_stop.async_wait(kTuple);
+            const std::string bye = "bye\n";
+            co_await asio::async_write(connection.stream(), asio::buffer(bye), kTuple);
+          }
+          HttpAnswer taken;
+          taken.connection_taken = true;
+          co_return taken;
+        });
+  }
+
   std::vector<bool> writes() {
     std::lock_guard lock(writes_mutex_);
     return writes_;
@@ -168,6 +196,7 @@ class HttpServerTest : public ::testing::TestWithParam<bool> {
   std::unique_ptr<HttpServer> server_;
   int handled_ = 0;
   int slow_started_ = 0;
+  int streams_started_ = 0;
   std::mutex writes_mutex_;
   std::vector<bool> writes_;  // what the server told /answer of its writes
 };
@@ -451,6 +480,67 @@ TEST_P(HttpServerTest, RequestInFlightAtStopFinishesWithConnectionClose) {
     }
     EXPECT_TRUE(co_await closed_by_server(client));
     EXPECT_EQ(server_->requests_in_flight(), 0u);
+  }());
+}
+
+TEST_P(HttpServerTest, AStreamingRouteKeepsItsConnectionAndEndsItWhenTheServerStops) {
+  add_stream_route();
+  start();
+  run_on(io_, [this]() -> asio::awaitable<void> {
+    Client client(io_);
+    EXPECT_TRUE(co_await connect(client, server_->port()));
+    EXPECT_TRUE(co_await write_raw(client, get_request("/stream")));
+    while (streams_started_ == 0) co_await sleep_for(5ms);
+    EXPECT_EQ(server_->requests_in_flight(), 0u) << "a drain does not wait for a stream";
+    EXPECT_EQ(server_->open_connections(), 1u);
+    server_->stop();
+    std::string received;
+    std::array<char, 256> scratch{};
+    for (;;) {
+      client.stream.expires_after(5s);
+      auto [ec, n] = co_await client.stream.async_read_some(asio::buffer(scratch), kTuple);
+      received.append(scratch.data(), n);
+      if (ec) {
+        EXPECT_EQ(ec, asio::error::eof) << ec.message();
+        break;
+      }
+    }
+    EXPECT_TRUE(received.ends_with("\r\n\r\nhello\nbye\n")) << received;
+    while (server_->open_connections() != 0) co_await sleep_for(5ms);
+  }());
+}
+
+TEST_P(HttpServerTest, AStreamingRouteMayAnswerLikeAnyRouteAndTheConnectionStaysAlive) {
+  add_stream_route();
+  start();
+  run_on(io_, [this]() -> asio::awaitable<void> {
+    Client client(io_);
+    EXPECT_TRUE(co_await connect(client, server_->port()));
+    EXPECT_TRUE(co_await write_raw(client, get_request("/stream", "X-Refuse: 1\r\n")));
+    auto refused = co_await read_response(client);
+    EXPECT_TRUE(refused && refused->result() == http::status::forbidden);
+    EXPECT_TRUE(refused && refused->keep_alive());
+    EXPECT_TRUE(co_await write_raw(client, get_request("/healthz")));
+    auto ok = co_await read_response(client);
+    EXPECT_TRUE(ok && ok->result() == http::status::ok);
+    // The count goes down once the server's write has completed, which the client may see
+    // first.
+    for (int i = 0; i < 200 && server_->requests_in_flight() != 0; ++i) co_await sleep_for(5ms);
+    EXPECT_EQ(server_->requests_in_flight(), 0u) << "the refusal counted as any request";
+  }());
+}
+
+TEST_P(HttpServerTest, AStreamStartedAfterTheStopIsToldToEndAtOnce) {
+  add_stream_route();
+  start();
+  server_->stop();
+  run_on(io_, [this]() -> asio::awaitable<void> {
+    Client client(io_);
+    EXPECT_TRUE(co_await connect(client, server_->port()));
+    EXPECT_TRUE(co_await write_raw(client, get_request("/stream")));
+    auto refused = co_await read_response(client);
+    EXPECT_TRUE(refused && refused->result() == http::status::service_unavailable)
+        << "a stopping server takes no new request, a stream neither";
   }());
 }
 

@@ -1,5 +1,7 @@
 #include "botgate/store/sqlite_store.hpp"
 
+#include "botgate/core/event_json.hpp"
+
 #include "support/run_sync.hpp"
 
 #include <gtest/gtest.h>
@@ -1025,6 +1027,64 @@ TEST_F(SqliteStoreTest, APurgeOfMoreThanOneChunkDeletesThemAll) {
   EXPECT_EQ(store_->outbox_purged(), static_cast<std::uint64_t>(kMessages));
   EXPECT_FALSE(status(ids.front()));
   EXPECT_FALSE(status(ids.back()));
+}
+
+TEST_F(SqliteStoreTest, TheEventLogIsPurgedAfterItsRetentionAndCursorsStillGrowAfterIt) {
+  reopen_with(SqliteStoreOptions{.event_retention = 0ms, .purge_every = 0ms});
+  for (const char* id : {"1", "2", "3"}) {
+    ASSERT_TRUE(accept(event_for("a", id), {id}));
+    std::this_thread::sleep_for(3ms);  // older than the retention at the next round
+  }
+  ASSERT_TRUE(eventually([&] { return store_->events_purged() == 2; }))
+      << store_->events_purged() << " deleted";
+  const auto left = run_sync(store_->events_after(0, {}, 100)).value();
+  ASSERT_EQ(left.size(), 1u) << "the newest entry stays: the next cursor goes on from it";
+  EXPECT_EQ(event_from_json(left[0].json).value().platform_event_id, "3");
+  EXPECT_EQ(pending("a").size(), 3u) << "the inbox is not the log";
+  reopen_with(SqliteStoreOptions{.event_retention = 0ms, .purge_every = 0ms});
+  ASSERT_TRUE(accept(event_for("a", "4"), {"4"}));
+  const auto after = run_sync(store_->events_after(left[0].cursor, {}, 100)).value();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_GT(after[0].cursor, left[0].cursor);
+}
+
+TEST_F(SqliteStoreTest, TheEventLogKeepsWhatIsWithinItsRetention) {
+  reopen_with(SqliteStoreOptions{.event_retention = 1h, .purge_every = 0ms});
+  for (const char* id : {"1", "2", "3"}) ASSERT_TRUE(accept(event_for("a", id), {id}));
+  ASSERT_TRUE(run_sync(store_->outbox_push(message_for("a", "another round"))));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(store_->events_purged(), 0u);
+  EXPECT_EQ(run_sync(store_->events_after(0, {}, 100)).value().size(), 3u);
+}
+
+TEST_F(SqliteStoreTest, AnOlderDatabaseGetsTheEventLog) {
+  EXPECT_TRUE(accept(event_for("a", "1"), {"1"}));
+  store_.reset();
+  execute_sql("DROP TABLE events;");  // as a database was before the event stream
+  reopen();
+  EXPECT_TRUE(run_sync(store_->events_after(0, {}, 10)).value().empty());
+  EXPECT_TRUE(accept(event_for("a", "2"), {"2"}));
+  const auto logged = run_sync(store_->events_after(0, {}, 10)).value();
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_GT(logged[0].cursor, 0);
+  EXPECT_EQ(event_from_json(logged[0].json).value(), event_for("a", "2"));
+  EXPECT_EQ(take("a").size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, AFailedAcceptLogsNothingAndItsCursorIsNotGivenAgain) {
+  share_file();
+  ASSERT_TRUE(accept(event_for("a", "1"), {"1"}));
+  execute_sql(
+      "CREATE TRIGGER refuse_log BEFORE INSERT ON events "
+      "BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+  auto failed = run_sync(store_->accept(event_for("a", "2"), {"2"}, 1h));
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(pending("a").size(), 1u) << "the inbox row rolled back with the log's";
+  execute_sql("DROP TRIGGER refuse_log;");
+  ASSERT_TRUE(accept(event_for("a", "2"), {"2"}));
+  const auto logged = run_sync(store_->events_after(0, {}, 10)).value();
+  ASSERT_EQ(logged.size(), 2u);
+  EXPECT_LT(logged[0].cursor, logged[1].cursor);
 }
 
 TEST_F(SqliteStoreTest, TheWalIsSyncedAheadAndStillCheckpointed) {

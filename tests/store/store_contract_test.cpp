@@ -2,12 +2,14 @@
 // the runtime tests use and the SQLite store (a Redis store joins the list when it exists).
 // Each test says what any store must do, never how one does it.
 #include "botgate/core/store.hpp"
+#include "botgate/core/event_json.hpp"
 #include "botgate/store/sqlite_store.hpp"
 
 #include "support/memory_store.hpp"
 #include "support/run_sync.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <gtest/gtest.h>
@@ -15,6 +17,7 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <set>
@@ -689,6 +692,127 @@ TYPED_TEST(StoreContractTest, NextDueIsTheEarliestNextAttemptOfTheMessagesNotTak
   ASSERT_TRUE(run_sync(this->store().outbox_sent(second, "pm")));
   EXPECT_FALSE(this->next_due("a")) << "sent messages are not due";
   EXPECT_FALSE(this->next_due("b"));
+}
+
+std::vector<LoggedEvent> logged_after(Store& store, std::int64_t after, EventFilter filter = {},
+                                      std::size_t limit = 100) {
+  return run_sync(store.events_after(after, std::move(filter), limit)).value();
+}
+
+std::vector<std::string> event_ids_of(const std::vector<LoggedEvent>& events) {
+  std::vector<std::string> ids;
+  for (const LoggedEvent& e : events) ids.push_back(event_from_json(e.json).value().platform_event_id);
+  return ids;
+}
+
+TYPED_TEST(StoreContractTest, EveryAcceptedEventIsLoggedOnceUnderAGrowingCursor) {
+  Event first = event_of("a", "1");
+  first.reply_credential = "https://example.test/hook?key=SECRET";
+  ASSERT_TRUE(this->accept(first, {"k1"}));
+  ASSERT_FALSE(this->accept(event_of("a", "1"), {"k1"})) << "a duplicate";
+  ASSERT_TRUE(this->accept(event_of("b", "2", "c2"), {"k2"}));
+  ASSERT_TRUE(this->accept(event_of("a", "3"), {"k3"}));
+  const auto all = logged_after(this->store(), 0);
+  ASSERT_EQ(all.size(), 3u) << "the duplicate is not in the log";
+  EXPECT_EQ(event_ids_of(all), (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_GT(all[0].cursor, 0);
+  EXPECT_LT(all[0].cursor, all[1].cursor);
+  EXPECT_LT(all[1].cursor, all[2].cursor);
+  EXPECT_EQ(all[1].bot, "b");
+  EXPECT_EQ(all[1].platform, "sandbox");
+  EXPECT_EQ(all[1].chat, "c2");
+  // The JSON the stream sends: the Event JSON, never the reply credential.
+  EXPECT_EQ(all[0].json, to_json(event_of("a", "1")));
+  EXPECT_EQ(all[0].json.find("SECRET"), std::string::npos);
+
+  EXPECT_EQ(event_ids_of(logged_after(this->store(), all[0].cursor)),
+            (std::vector<std::string>{"2", "3"}));
+  EXPECT_EQ(event_ids_of(logged_after(this->store(), 0, {}, 2)),
+            (std::vector<std::string>{"1", "2"}));
+  EXPECT_TRUE(logged_after(this->store(), all[2].cursor).empty());
+
+  // Handling an event does not take it out of the log.
+  const auto taken = this->take("a");
+  ASSERT_TRUE(run_sync(this->store().inbox_complete(taken[0].id, {})));
+  EXPECT_EQ(logged_after(this->store(), 0).size(), 3u);
+}
+
+TYPED_TEST(StoreContractTest, TheLogIsFilteredByBotPlatformAndChatExactly) {
+  ASSERT_TRUE(this->accept(event_of("a", "1", "c1"), {"k1"}));
+  ASSERT_TRUE(this->accept(event_of("b", "2", "c1"), {"k2"}));
+  ASSERT_TRUE(this->accept(event_of("a", "3", "c2"), {"k3"}));
+  Event other = event_of("ab", "4", "c");
+  other.platform = "feishu";
+  ASSERT_TRUE(this->accept(other, {"k4"}));
+  using Ids = std::vector<std::string>;
+  EXPECT_EQ(event_ids_of(logged_after(this->store(), 0, {"a", "", ""})), (Ids{"1", "3"}));
+  EXPECT_EQ(event_ids_of(logged_after(this->store(), 0, {"", "", "c1"})), (Ids{"1", "2"}));
+  EXPECT_EQ(event_ids_of(logged_after(this->store(), 0, {"a", "sandbox", "c2"})), (Ids{"3"}));
+  EXPECT_EQ(event_ids_of(logged_after(this->store(), 0, {"", "feishu", ""})), (Ids{"4"}));
+  EXPECT_TRUE(logged_after(this->store(), 0, {"a", "feishu", ""}).empty());
+  // A limit counts matching events only.
+  EXPECT_EQ(event_ids_of(logged_after(this->store(), 0, {"a", "", ""}, 1)), (Ids{"1"}));
+}
+
+TYPED_TEST(StoreContractTest, CursorsKeepGrowingAcrossARestart) {
+  ASSERT_TRUE(this->accept(event_of("a", "1"), {"k1"}));
+  ASSERT_TRUE(this->accept(event_of("a", "2"), {"k2"}));
+  const auto before = logged_after(this->store(), 0);
+  this->restart();
+  ASSERT_TRUE(this->accept(event_of("a", "3"), {"k3"}));
+  const auto after = logged_after(this->store(), 0);
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(after[0].cursor, before[0].cursor) << "a cursor is durable";
+  EXPECT_EQ(after[1].cursor, before[1].cursor);
+  EXPECT_GT(after[2].cursor, before[1].cursor);
+  EXPECT_EQ(event_ids_of(logged_after(this->store(), before[1].cursor)),
+            (std::vector<std::string>{"3"}));
+}
+
+TYPED_TEST(StoreContractTest, AWatcherIsToldEachNewEventInCursorOrderAfterItsAccept) {
+  ASSERT_TRUE(this->accept(event_of("a", "1"), {"k1"}));
+  const auto first = logged_after(this->store(), 0);
+  std::mutex mutex;
+  std::vector<LoggedEvent> told;
+  const std::int64_t head = this->store().watch_events([&](LoggedEvent e) {
+    std::lock_guard lock(mutex);
+    told.push_back(std::move(e));
+  });
+  EXPECT_EQ(head, first.back().cursor) << "what came before the watch is the log's";
+  ASSERT_TRUE(this->accept(event_of("a", "2"), {"k2"}));
+  ASSERT_FALSE(this->accept(event_of("a", "2"), {"k2"}));
+  ASSERT_TRUE(this->accept(event_of("b", "3", "c9"), {"k3"}));
+  {
+    std::lock_guard lock(mutex);
+    // Told before the accept's caller resumes.
+    ASSERT_EQ(told.size(), 2u);
+    const auto logged = logged_after(this->store(), head);
+    ASSERT_EQ(logged.size(), 2u);
+    for (std::size_t i = 0; i < 2; ++i) {
+      EXPECT_EQ(told[i].cursor, logged[i].cursor);
+      EXPECT_EQ(told[i].json, logged[i].json);
+      EXPECT_EQ(told[i].bot, logged[i].bot);
+      EXPECT_EQ(told[i].chat, logged[i].chat);
+    }
+  }
+  // Many accepts at once (the SQLite store commits them together): each told once, in order.
+  asio::io_context io;
+  for (int i = 0; i < 50; ++i) {
+    asio::co_spawn(io, this->store().accept(event_of("a", "m" + std::to_string(i)),
+                                            {"m" + std::to_string(i)}, 1h),
+                   asio::detached);
+  }
+  io.run();
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(told.size(), 52u);
+    for (std::size_t i = 1; i < told.size(); ++i) EXPECT_LT(told[i - 1].cursor, told[i].cursor);
+    EXPECT_EQ(told.back().cursor, logged_after(this->store(), 0, {}, 1000).back().cursor);
+  }
+  EXPECT_EQ(this->store().watch_events(nullptr), told.back().cursor);
+  ASSERT_TRUE(this->accept(event_of("a", "4"), {"k4"}));
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(told.size(), 52u) << "no longer watched";
 }
 
 TYPED_TEST(StoreContractTest, TokensAndSessionsAreKeptByKeyAcrossARestart) {

@@ -1,5 +1,7 @@
 #include "support/memory_store.hpp"
 
+#include "botgate/core/event_json.hpp"
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -28,8 +30,31 @@ asio::awaitable<Result<bool>> MemoryStore::accept(Event event, std::vector<std::
     dedup_[key] = now + ttl;
   }
   const std::int64_t id = next_inbox_id_++;
+  const std::int64_t cursor = next_cursor_++;
+  LoggedEvent logged{cursor, event.bot, event.platform, event.chat.id, to_json(event)};
+  events_[cursor] = logged;
   inbox_[id] = InboxItem{id, std::move(event), 0, now};
+  // Under the mutex: one call at a time, in cursor order.
+  if (listener_) listener_(std::move(logged));
   co_return true;
+}
+
+asio::awaitable<Result<std::vector<LoggedEvent>>> MemoryStore::events_after(std::int64_t after,
+                                                                            EventFilter filter,
+                                                                            std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<LoggedEvent> out;
+  for (auto it = events_.upper_bound(after); it != events_.end() && out.size() < limit; ++it) {
+    const LoggedEvent& e = it->second;
+    if (filter.matches(e.bot, e.platform, e.chat)) out.push_back(e);
+  }
+  co_return out;
+}
+
+std::int64_t MemoryStore::watch_events(EventLogListener listener) {
+  std::lock_guard lock(mutex_);
+  listener_ = std::move(listener);
+  return next_cursor_ == kFirstCursor ? 0 : next_cursor_ - 1;
 }
 
 asio::awaitable<Result<std::vector<InboxItem>>> MemoryStore::inbox_pending(std::string bot,

@@ -47,6 +47,10 @@ class MemoryStore final : public Store {
                                                                 std::size_t limit) override;
   asio::awaitable<Result<std::optional<std::string>>> dead_letter_retry(std::int64_t id) override;
   asio::awaitable<Result<bool>> dead_letter_discard(std::int64_t id) override;
+  asio::awaitable<Result<std::vector<LoggedEvent>>> events_after(std::int64_t after,
+                                                                 EventFilter filter,
+                                                                 std::size_t limit) override;
+  std::int64_t watch_events(EventLogListener listener) override;
   asio::awaitable<Result<std::optional<Event>>> reply_ref(std::string event_id) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
   asio::awaitable<Result<OutboxPushed>> outbox_push_message(std::vector<OutgoingMessage> parts,
@@ -109,6 +113,12 @@ class MemoryStore final : public Store {
   std::map<std::string, CachedToken> tokens_;
   std::map<std::string, GatewaySession> sessions_;
   std::int64_t next_inbox_id_ = 1;
+  /// The event log, by cursor (kept whole: no retention here). Cursors start at 1001, so that
+  /// a test that takes a cursor for an inbox id or a count fails.
+  static constexpr std::int64_t kFirstCursor = 1001;
+  std::map<std::int64_t, LoggedEvent> events_;
+  std::int64_t next_cursor_ = kFirstCursor;
+  EventLogListener listener_;
   std::int64_t next_outbox_id_ = 1;
   int failing_accepts_ = 0;
   int failing_completions_ = 0;

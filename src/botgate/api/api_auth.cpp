@@ -2,6 +2,7 @@
 
 #include "botgate/core/log_rate_limit.hpp"
 #include "botgate/crypto/encoding.hpp"
+#include "botgate/net/query_string.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/json/serialize.hpp>
@@ -131,6 +132,12 @@ bool ApiAccess::has_token(const HttpRequest& request) const {
   return crypto::constant_time_equal(header.substr(scheme.size()), token_);
 }
 
+bool ApiAccess::has_query_token(const HttpRequest& request) const {
+  if (token_.empty()) return false;
+  const auto token = net::query_param(request.target(), "access_token");
+  return token && crypto::constant_time_equal(*token, token_);
+}
+
 bool ApiAccess::host_allowed(const HttpRequest& request) const {
   const auto host = parse_host(request[http::field::host]);
   if (!host) return false;
@@ -149,30 +156,38 @@ bool is_json_content_type(std::string_view content_type) {
   return lower(media.substr(first, last - first + 1)) == "application/json";
 }
 
+std::optional<HttpResponse> api_refusal(const ApiAccess& access, const HttpRequest& request,
+                                        TokenIn token_in) {
+  if (!access.host_allowed(request)) return misdirected(request);
+  const bool token = access.has_token(request) ||
+                     (token_in == TokenIn::header_or_query && access.has_query_token(request));
+  if (!token) {
+    static LogRateLimit log_limit;  // anyone can send these, as fast as they like
+    if (auto held = log_limit.admit()) {
+      spdlog::warn("api: {} {} without the API token: 401{}",
+                   std::string(request.method_string()),
+                   std::string(target_for_log(request.target())), suppressed_note(*held));
+    }
+    HttpResponse response = json_error(http::status::unauthorized, "unauthorized",
+                                       "send Authorization: Bearer <the API token>");
+    response.set(http::field::www_authenticate, "Bearer");
+    return response;
+  }
+  if (takes_body(request.method()) &&
+      !is_json_content_type(request[http::field::content_type])) {
+    spdlog::warn("api: {} {} with a body that is not application/json: 415",
+                 std::string(request.method_string()),
+                 std::string(target_for_log(request.target())));
+    return json_error(http::status::unsupported_media_type, "unsupported_media_type",
+                      "Content-Type must be application/json");
+  }
+  return std::nullopt;
+}
+
 net::RouteHandler with_api_token(const ApiAccess& access, net::RouteHandler handler) {
   return [&access, handler = std::move(handler)](
              const HttpRequest& request, std::string param) -> asio::awaitable<HttpResponse> {
-    if (!access.host_allowed(request)) co_return misdirected(request);
-    if (!access.has_token(request)) {
-      static LogRateLimit log_limit;  // anyone can send these, as fast as they like
-      if (auto held = log_limit.admit()) {
-        spdlog::warn("api: {} {} without the API token: 401{}",
-                     std::string(request.method_string()),
-                     std::string(target_for_log(request.target())), suppressed_note(*held));
-      }
-      HttpResponse response = json_error(http::status::unauthorized, "unauthorized",
-                                         "send Authorization: Bearer <the API token>");
-      response.set(http::field::www_authenticate, "Bearer");
-      co_return response;
-    }
-    if (takes_body(request.method()) &&
-        !is_json_content_type(request[http::field::content_type])) {
-      spdlog::warn("api: {} {} with a body that is not application/json: 415",
-                   std::string(request.method_string()),
-                   std::string(target_for_log(request.target())));
-      co_return json_error(http::status::unsupported_media_type, "unsupported_media_type",
-                           "Content-Type must be application/json");
-    }
+    if (auto refused = api_refusal(access, request, TokenIn::header)) co_return std::move(*refused);
     co_return co_await handler(request, std::move(param));
   };
 }

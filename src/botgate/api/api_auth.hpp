@@ -52,6 +52,9 @@ class ApiAccess {
   /// True when the request carries `Authorization: Bearer <token>` (compared in constant time).
   /// Never true while no token is set.
   bool has_token(const HttpRequest& request) const;
+  /// True when the request's query carries `access_token=<token>` (compared in constant time):
+  /// accepted on WebSocket requests only (TokenIn), where a browser cannot set a header.
+  bool has_query_token(const HttpRequest& request) const;
   /// True when the request's Host header is one of the accepted values.
   bool host_allowed(const HttpRequest& request) const;
 
@@ -60,6 +63,18 @@ class ApiAccess {
   std::vector<HostAndPort> hosts_;
   std::optional<std::uint16_t> any_address_port_;  // set by a wildcard listen
 };
+
+/// Where a route takes the token from.
+enum class TokenIn {
+  header,
+  /// The header, or `?access_token=` (a browser's WebSocket cannot send a header; see
+  /// docs/api.md for why the query is safe there).
+  header_or_query,
+};
+
+/// The answer that refuses `request` by the three checks above, or nullopt when it passes.
+std::optional<HttpResponse> api_refusal(const ApiAccess& access, const HttpRequest& request,
+                                        TokenIn token_in);
 
 /// `handler` behind the three checks above (the content type only for POST, PUT and PATCH).
 net::RouteHandler with_api_token(const ApiAccess& access, net::RouteHandler handler);

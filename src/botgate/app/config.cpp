@@ -468,7 +468,12 @@ class Loader {
       return;
     }
     const auto& table = table_at(*api_node, "api");
-    check_keys(table, "api", {"token", "listen", "allowed_hosts"});
+    check_keys(table, "api", {"token", "listen", "allowed_hosts", "event_retention_s"});
+    if (const auto* node = table.get("event_retention_s")) {
+      // A number of seconds, as the key says: at most ten years.
+      config.api.event_retention_s =
+          positive_at(*node, "api.event_retention_s", 10LL * 366 * 86400, "seconds");
+    }
     if (const auto* node = table.get("token")) {
       // An unset variable means "no token": botgate then makes one (api/api_token.hpp).
       auto result = substitute(string_at(*node, "api.token"), *node, "api.token");

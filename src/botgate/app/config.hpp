@@ -56,6 +56,9 @@ struct ApiConfig {
   std::string token;   // empty: botgate makes one at its first start and keeps it in the store
   std::string listen;  // "host:port": the console, /api and /metrics there, not on server.listen
   std::vector<std::string> allowed_hosts;  // Host values accepted besides the listen address
+  /// How long the event log keeps each accepted event for the event stream's resumes
+  /// (GET /api/v1/events with a cursor); 1 second to 10 years.
+  std::int64_t event_retention_s = 86400;
 };
 
 struct MetricsConfig {

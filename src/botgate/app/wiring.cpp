@@ -4,6 +4,7 @@
 #include "botgate/api/api_token.hpp"
 #include "botgate/api/console.hpp"
 #include "botgate/api/dead_letter_api.hpp"
+#include "botgate/api/events_api.hpp"
 #include "botgate/api/health.hpp"
 #include "botgate/api/log_api.hpp"
 #include "botgate/api/messages_api.hpp"
@@ -38,7 +39,9 @@ namespace {
 
 std::unique_ptr<Store> make_store(const Config& config) {
   if (auto path = store::sqlite_path_from_url(config.store.url)) {
-    return std::make_unique<store::SqliteStore>(*path);
+    store::SqliteStoreOptions options;
+    options.event_retention = std::chrono::seconds(config.api.event_retention_s);
+    return std::make_unique<store::SqliteStore>(*path, options);
   }
   throw ConfigError(config.file, 0, "store.url",
                     "'" + config.store.url + "': only sqlite:// stores are available in this build");
@@ -66,6 +69,7 @@ struct Gateway::Impl {
     api::add_log_api(api_routes, runtime->message_log(), api_access);
     api::add_dead_letter_api(api_routes, *runtime, api_access);
     api::add_messages_api(api_routes, *runtime, api_access);
+    api::add_events_api(api_routes, *runtime, api_access);
     api::add_console(api_routes, *runtime, api_access, console_bot());
     router.add_answering("/webhook/{name}", {},
                          [this](const HttpRequest& request,

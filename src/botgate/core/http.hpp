@@ -21,6 +21,9 @@ struct HttpAnswer {
   HttpAnswer(HttpResponse r) : response(std::move(r)) {}  // NOLINT(google-explicit-constructor)
   HttpResponse response;
   std::function<void(bool written)> after_write;
+  /// The route wrote its own answer on the connection (net/stream_connection.hpp: server-sent
+  /// events, a WebSocket): the server writes nothing more and closes the connection.
+  bool connection_taken = false;
 };
 
 /// A response with `status`, `content_type` and `body`.

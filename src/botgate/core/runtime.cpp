@@ -51,9 +51,20 @@ Runtime::Runtime(asio::io_context& io, Store& store, const HandlerChain& chain,
       store_(store),
       chain_(chain),
       options_(std::move(options)),
-      log_(options_.message_log_capacity) {}
+      log_(options_.message_log_capacity),
+      feed_(options_.event_feed_capacity) {
+  // The store tells the feed each event it logs from now on; those before are the store's.
+  feed_.start_at(
+      store_.watch_events([this](LoggedEvent event) { feed_.publish(std::move(event)); }));
+}
 
-Runtime::~Runtime() = default;
+Runtime::~Runtime() { store_.watch_events(nullptr); }
+
+asio::awaitable<Result<std::vector<LoggedEvent>>> Runtime::events_after(std::int64_t after,
+                                                                        EventFilter filter,
+                                                                        std::size_t limit) {
+  co_return co_await store_.events_after(after, std::move(filter), limit);
+}
 
 asio::any_io_executor Runtime::make_bot_strand() { return asio::make_strand(io_); }
 
@@ -111,6 +122,12 @@ Runtime::Bot* Runtime::find(const std::string& name) const {
 }
 
 bool Runtime::has_bot(const std::string& name) const { return find(name) != nullptr; }
+
+std::optional<std::string> Runtime::bot_platform(const std::string& name) const {
+  const Bot* bot = find(name);
+  if (!bot) return std::nullopt;
+  return bot->platform;
+}
 
 void Runtime::start() {
   for (auto& [name, bot] : bots_) {

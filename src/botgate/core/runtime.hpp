@@ -5,6 +5,7 @@
 
 #include "botgate/core/backoff.hpp"
 #include "botgate/core/handler_chain.hpp"
+#include "botgate/core/event_feed.hpp"
 #include "botgate/core/message_log.hpp"
 #include "botgate/core/platform.hpp"
 #include "botgate/core/store.hpp"
@@ -46,6 +47,9 @@ struct RuntimeOptions {
   /// How many of a bot's events the inbox worker holds at once, from their take until their
   /// completion is stored.
   std::size_t inbox_held = 1024;
+  /// How many of the newest logged events the event stream keeps in memory for its clients
+  /// (EventFeed); a client further behind reads the store. ~1 KiB each.
+  std::size_t event_feed_capacity = 4096;
 };
 
 /// What the status views and readiness read about one bot. Counters only grow.
@@ -112,6 +116,14 @@ class Runtime {
   asio::awaitable<Result<QueueDepth>> queue_depth(std::string name);
   /// Recent events and replies with their outcomes.
   MessageLog& message_log() noexcept { return log_; }
+  /// The event stream's live side: told by the store of each event it logs.
+  EventFeed& event_feed() noexcept { return feed_; }
+  /// The event log from the store (Store::events_after), for a stream client behind the feed.
+  asio::awaitable<Result<std::vector<LoggedEvent>>> events_after(std::int64_t after,
+                                                                 EventFilter filter,
+                                                                 std::size_t limit);
+  /// The platform of bot `name`; nullopt for an unknown bot.
+  std::optional<std::string> bot_platform(const std::string& name) const;
   /// Prepares every sender and starts the workers; what the inbox and outbox held from a
   /// previous run is processed first.
   void start();
@@ -201,6 +213,7 @@ class Runtime {
   const HandlerChain& chain_;
   RuntimeOptions options_;
   MessageLog log_;
+  EventFeed feed_;
   std::map<std::string, std::unique_ptr<Bot>> bots_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> running_workers_{0};

@@ -11,8 +11,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace botgate {
@@ -84,6 +86,33 @@ struct CachedToken {
   SystemTime expires_at{};
 };
 
+/// Which events a reader of the event log wants: each field that is not empty must equal the
+/// event's (exact match).
+struct EventFilter {
+  std::string bot;
+  std::string platform;
+  std::string chat;  ///< the chat's id (Event::chat.id)
+
+  bool matches(std::string_view event_bot, std::string_view event_platform,
+               std::string_view event_chat) const noexcept {
+    return (bot.empty() || bot == event_bot) && (platform.empty() || platform == event_platform) &&
+           (chat.empty() || chat == event_chat);
+  }
+};
+
+/// One entry of the event log (the event stream's source): an accepted event under its cursor.
+struct LoggedEvent {
+  std::int64_t cursor = 0;
+  std::string bot;
+  std::string platform;
+  std::string chat;  ///< the chat's id
+  /// The Event JSON (core/event_json's to_json): never the reply credential.
+  std::string json;
+};
+
+/// Told each event the store logged, once its accept is committed (Store::watch_events).
+using EventLogListener = std::function<void(LoggedEvent)>;
+
 /// How long a reply reference (InboxCompletion::keep_reply_ref) is kept: a service that said it
 /// answers later has this long. The platforms' own limits are shorter for some replies (a QQ
 /// passive reply within 5 minutes, a WeCom response_url within an hour): those fail at the
@@ -98,6 +127,8 @@ class Store {
 
   /// Dedup and durable inbox in one transaction. Returns true when the event is new (and now
   /// in the inbox), false when any of `dedup_keys` was seen within `ttl` (nothing stored).
+  /// A new event also enters the event log in the same transaction (see events_after): an event
+  /// is in the log if and only if it was accepted, and a duplicate never is.
   virtual asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> dedup_keys,
                                                std::chrono::seconds ttl) = 0;
   /// Events of `bot` accepted but not yet completed, oldest first, taken or not (a view).
@@ -144,6 +175,24 @@ class Store {
       std::int64_t id) = 0;
   /// Deletes dead letter `id`; false when there is none.
   virtual asio::awaitable<Result<bool>> dead_letter_discard(std::int64_t id) = 0;
+
+  /// The event log: every accepted event under its cursor, a positive integer that grows
+  /// strictly with each accept and is never given again by this store's data, also after a
+  /// restart or after the log's old entries were deleted (cursors may skip numbers). Returns the
+  /// logged events with a cursor above `after` that `filter` matches, in cursor order, at most
+  /// `limit`. Fewer than `limit` means none more was logged when the store read it.
+  /// Retention: an entry is kept at least as long as the store's retention (the SQLite store:
+  /// SqliteStoreOptions::event_retention, `[api] event_retention_s`) after its accept, then
+  /// deleted; a reader that comes back with a cursor misses nothing still kept.
+  virtual asio::awaitable<Result<std::vector<LoggedEvent>>> events_after(std::int64_t after,
+                                                                         EventFilter filter,
+                                                                         std::size_t limit) = 0;
+  /// From now on, `listener` is told each event logged, once its accept is committed, one call
+  /// at a time and in cursor order (on the store's own thread: it must not block, and must not
+  /// call the store). Replaces the listener before; an empty one stops the calls (after it
+  /// returns, the old listener is not called again). Returns the last cursor given before the
+  /// new listener takes over (0: none yet): the listener is told every event after it.
+  virtual std::int64_t watch_events(EventLogListener listener) = 0;
 
   /// The event kept by a completion with keep_reply_ref, by its event id, with its reply
   /// credential, for kReplyRefTtl after its completion; nullopt when there is none (never kept,

@@ -22,10 +22,12 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <utility>
 
 namespace botgate::net {
 namespace beast = boost::beast;
@@ -92,7 +94,45 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     std::atomic<std::int64_t> idle_since{0};
     /// The accept loop asked for it to be closed; not picked again meanwhile.
     std::atomic<bool> closing{false};
+    /// A route streams on it (StreamConnection::start_streaming); `on_stop` (its executor
+    /// only) ends the stream when the server stops.
+    std::atomic<bool> streaming{false};
+    std::function<void()> on_stop;
   };
+
+  /// The StreamConnection a streaming route gets: the session's connection and buffer.
+  class SessionStream final : public StreamConnection {
+   public:
+    SessionStream(Impl& server, std::shared_ptr<Connection> connection,
+                  beast::flat_buffer& buffer)
+        : server_(server), connection_(std::move(connection)), buffer_(buffer) {}
+    beast::tcp_stream& stream() override { return connection_->stream; }
+    beast::flat_buffer& buffer() override { return buffer_; }
+    void start_streaming(std::function<void()> on_stop) override {
+      if (streaming_) return;
+      streaming_ = true;
+      --server_.in_flight_;
+      connection_->on_stop = std::move(on_stop);
+      connection_->streaming = true;
+      // Read after the flag is set: a stop() that ran before it is seen here, one after it
+      // sees the flag and posts the hook itself.
+      if (server_.is_stopping()) server_.post_stop(connection_);
+    }
+    bool streaming() const noexcept { return streaming_; }
+
+   private:
+    Impl& server_;
+    std::shared_ptr<Connection> connection_;
+    beast::flat_buffer& buffer_;
+    bool streaming_ = false;
+  };
+
+  /// Calls the connection's stream stop hook on its executor, once.
+  static void post_stop(const std::shared_ptr<Connection>& connection) {
+    asio::post(connection->stream.get_executor(), [connection] {
+      if (auto hook = std::exchange(connection->on_stop, nullptr)) hook();
+    });
+  }
 
   // Guards `sessions_`, `stopping_` and `closed_`: sessions live on their own strands, stop()
   // and close() run on any thread.
@@ -318,7 +358,19 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         break;
       }
       ++in_flight_;
-      HttpAnswer answer = co_await router_.dispatch(request);
+      SessionStream streamed(*this, connection, buffer);
+      HttpAnswer answer = co_await router_.dispatch(request, &streamed);
+      if (streamed.streaming()) {
+        // The stream is over: a stop from now on has nothing to end (the hook refers to the
+        // route's frame, which is gone).
+        connection->streaming = false;
+        connection->on_stop = nullptr;
+      }
+      if (answer.connection_taken) {
+        if (!streamed.streaming()) --in_flight_;
+        break;
+      }
+      if (streamed.streaming()) ++in_flight_;  // counted down below, as any request
       bool keep_alive = request.keep_alive() && !is_stopping();
       answer.response.version(request.version());
       const bool written = co_await reply(stream, std::move(answer.response), keep_alive);
@@ -433,10 +485,20 @@ Result<void> HttpServer::start() {
 std::uint16_t HttpServer::port() const noexcept { return impl_->port_; }
 
 void HttpServer::stop() {
-  std::lock_guard lock(impl_->mutex_);
-  // Sessions check this before handling each request; idle ones stay open and get 503 if a
-  // request comes, so that a platform holding a kept-alive connection sees an answer.
-  impl_->stopping_ = true;
+  std::vector<std::shared_ptr<Impl::Connection>> streams;
+  {
+    std::lock_guard lock(impl_->mutex_);
+    // Sessions check this before handling each request; idle ones stay open and get 503 if a
+    // request comes, so that a platform holding a kept-alive connection sees an answer.
+    impl_->stopping_ = true;
+    for (auto& [id, weak] : impl_->sessions_) {
+      auto connection = weak.lock();
+      if (connection && connection->streaming) streams.push_back(std::move(connection));
+    }
+  }
+  // Streams (the event stream) never end by themselves: they are told to end now, so that the
+  // drain does not wait for them.
+  for (auto& connection : streams) Impl::post_stop(connection);
 }
 
 void HttpServer::close() {
@@ -455,9 +517,13 @@ void HttpServer::close() {
     impl->acceptor_.close(ignored);
     impl->wait_timer_.cancel();
   });
-  // On each connection's own executor: a session never sees its socket closed under it.
+  // On each connection's own executor: a session never sees its socket closed under it. A
+  // stream that waits for its next event (not on the socket) is told to end as at stop().
   for (auto& connection : open) {
-    asio::post(connection->stream.get_executor(), [connection] { connection->stream.close(); });
+    asio::post(connection->stream.get_executor(), [connection] {
+      if (auto hook = std::exchange(connection->on_stop, nullptr)) hook();
+      connection->stream.close();
+    });
   }
 }
 

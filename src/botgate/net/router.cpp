@@ -13,6 +13,11 @@ void Router::add_answering(std::string pattern, std::vector<http::verb> methods,
   add_route(std::move(pattern), std::move(methods)).answering = std::move(handler);
 }
 
+void Router::add_streaming(std::string pattern, std::vector<http::verb> methods,
+                           StreamHandler handler) {
+  add_route(std::move(pattern), std::move(methods)).streaming = std::move(handler);
+}
+
 Router::Route& Router::add_route(std::string pattern, std::vector<http::verb> methods) {
   Route route;
   if (const auto brace = pattern.find('{'); brace != std::string::npos) {
@@ -46,7 +51,8 @@ std::optional<std::pair<const Router::Route*, std::string>> Router::match(
   return std::nullopt;
 }
 
-asio::awaitable<HttpAnswer> Router::dispatch(const HttpRequest& request) const {
+asio::awaitable<HttpAnswer> Router::dispatch(const HttpRequest& request,
+                                             StreamConnection* connection) const {
   auto found = match(target_path(request.target()));
   if (!found) {
     co_return make_response(http::status::not_found, R"({"error":"not found"})");
@@ -58,6 +64,12 @@ asio::awaitable<HttpAnswer> Router::dispatch(const HttpRequest& request) const {
     co_return make_response(http::status::method_not_allowed, R"({"error":"method not allowed"})");
   }
   if (route->answering) co_return co_await route->answering(request, param);
+  if (route->streaming) {
+    if (!connection) {
+      co_return make_response(http::status::not_implemented, R"({"error":"not streamed here"})");
+    }
+    co_return co_await route->streaming(request, param, *connection);
+  }
   co_return co_await route->handler(request, param);
 }
 

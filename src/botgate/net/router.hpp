@@ -3,6 +3,7 @@
 /// parameter ("/webhook/{name}").
 
 #include "botgate/core/http.hpp"
+#include "botgate/net/stream_connection.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -33,8 +34,13 @@ class Router {
   /// The same, for a handler that answers an HttpAnswer (the webhooks).
   void add_answering(std::string pattern, std::vector<http::verb> methods, AnswerHandler handler);
 
-  /// 404 when no pattern matches, 405 when the path matches but not the method.
-  asio::awaitable<HttpAnswer> dispatch(const HttpRequest& request) const;
+  /// The same, for a handler that may keep the connection (StreamConnection).
+  void add_streaming(std::string pattern, std::vector<http::verb> methods, StreamHandler handler);
+
+  /// 404 when no pattern matches, 405 when the path matches but not the method. `connection`:
+  /// the request's connection, for a streaming route (without one, such a route answers 501).
+  asio::awaitable<HttpAnswer> dispatch(const HttpRequest& request,
+                                       StreamConnection* connection = nullptr) const;
 
  private:
   struct Route {
@@ -42,8 +48,9 @@ class Router {
     std::string suffix;  // the pattern after `}`
     bool has_param = false;
     std::vector<http::verb> methods;
-    RouteHandler handler;     // one of these two
+    RouteHandler handler;     // one of these three
     AnswerHandler answering;
+    StreamHandler streaming;
   };
   Route& add_route(std::string pattern, std::vector<http::verb> methods);
   /// The route for `path` and the parameter value, if any route matches.

@@ -3,6 +3,7 @@
 #include "botgate/core/event_json.hpp"
 #include "botgate/crypto/seal.hpp"
 #include "botgate/store/batch_queue.hpp"
+#include "botgate/store/event_log_purge.hpp"
 #include "botgate/store/inbox_mirror.hpp"
 #include "botgate/store/outbox_index.hpp"
 #include "botgate/store/outbox_purge.hpp"
@@ -210,6 +211,19 @@ CREATE TABLE IF NOT EXISTS outbox (
 -- update moved an entry in.
 DROP INDEX IF EXISTS outbox_due;
 CREATE INDEX IF NOT EXISTS outbox_queued ON outbox (bot, id, next_at) WHERE state = 0;
+-- The event log (Store::events_after, the event stream): each accepted event under its cursor,
+-- written in the accept's transaction with the JSON its inbox row has (no reply credential),
+-- deleted after the retention by EventLogPurge, which keeps the newest row: the next cursor is
+-- read from it at open. No index besides the cursor: an accept appends one row at the end of
+-- one B-tree; a reader with a filter scans by cursor from where it left off.
+CREATE TABLE IF NOT EXISTS events (
+  cursor INTEGER PRIMARY KEY,
+  bot TEXT NOT NULL,
+  platform TEXT NOT NULL,
+  chat TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  event TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tokens (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL,
@@ -268,6 +282,8 @@ struct SqliteStore::Impl {
     dedup_ = std::make_unique<SqliteDedup>(*statements_);
     purge_ = std::make_unique<OutboxPurge>(*statements_, options.finished_retention,
                                            options.purge_every);
+    event_purge_ = std::make_unique<EventLogPurge>(*statements_, options.event_retention,
+                                                   options.purge_every);
     try {
       add_outbox_lanes();
       add_reply_credentials();
@@ -275,8 +291,10 @@ struct SqliteStore::Impl {
       add_client_keys();
       dedup_->load(now_ms());
       load_outbox_index();
+      load_last_cursor();
       asio::post(pool_, [] { yield_to_network_threads_on_wakeup(); });
     } catch (const std::exception& e) {
+      event_purge_.reset();
       purge_.reset();
       dedup_.reset();
       statements_.reset();
@@ -286,6 +304,7 @@ struct SqliteStore::Impl {
   }
   ~Impl() {
     pool_.join();
+    event_purge_.reset();
     purge_.reset();
     dedup_.reset();
     statements_.reset();
@@ -465,6 +484,14 @@ struct SqliteStore::Impl {
     std::chrono::seconds ttl{};
   };
 
+  /// What an accept wrote: its inbox row (0: a duplicate, nothing written), its log cursor and
+  /// its JSON (for the event log's listener).
+  struct Accepted {
+    std::int64_t row = 0;
+    std::int64_t cursor = 0;
+    std::string json;
+  };
+
   /// Group commit of accepts (see BatchQueue and drain_writes): a burst of callbacks shares one
   /// transaction.
   asio::awaitable<Result<bool>> accept_batched(Event event, std::vector<std::string> keys,
@@ -498,6 +525,7 @@ struct SqliteStore::Impl {
     const int kinds = !accepts.empty() + !completions.empty() + !updates.empty();
     if (kinds == 0) return;  // taken by an earlier round
     schedule_outbox_purge();  // after this round
+    schedule_event_purge();
     if (kinds == 1) {
       // Alone, each kind is written the way it isolates its own failures.
       if (!accepts.empty()) write_accepts_alone(accepts);
@@ -505,7 +533,7 @@ struct SqliteStore::Impl {
       if (!updates.empty()) write_updates_alone(updates);
       return;
     }
-    std::vector<std::int64_t> rows;
+    std::vector<Accepted> rows;
     std::vector<std::vector<std::int64_t>> ids;
     const std::int64_t now = now_ms();
     try {
@@ -555,9 +583,9 @@ struct SqliteStore::Impl {
 
   /// Inside a transaction: the inbox row of each new event, 0 for a duplicate, accepted at `now`
   /// (one clock reading for the round, which the copy in memory gets too).
-  std::vector<std::int64_t> write_accepts(const std::vector<AcceptQueue::Pending>& batch,
-                                          std::int64_t now) {
-    std::vector<std::int64_t> rows;
+  std::vector<Accepted> write_accepts(const std::vector<AcceptQueue::Pending>& batch,
+                                      std::int64_t now) {
+    std::vector<Accepted> rows;
     rows.reserve(batch.size());
     for (const auto& pending : batch) {
       const AcceptRequest& r = pending.request;
@@ -566,15 +594,19 @@ struct SqliteStore::Impl {
     return rows;
   }
 
-  void accepts_committed(std::vector<AcceptQueue::Pending>& batch,
-                         const std::vector<std::int64_t>& rows, std::int64_t accepted_at) {
+  void accepts_committed(std::vector<AcceptQueue::Pending>& batch, std::vector<Accepted>& rows,
+                         std::int64_t accepted_at) {
     if (batch.empty()) return;
     dedup_->committed();
+    // Before the callers resume: a stream client sees an event no later than its platform
+    // sees the acknowledgement.
+    tell_logged(batch, rows);
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      const bool is_new = rows[i] != 0;
+      const bool is_new = rows[i].row != 0;
       (*batch[i].done)(is_new);
       if (is_new) {
-        inbox_mirror_.added(rows[i], std::move(batch[i].request.event), from_ms(accepted_at));
+        inbox_mirror_.added(rows[i].row, std::move(batch[i].request.event),
+                            from_ms(accepted_at));
       }
     }
     schedule_dedup_merge();
@@ -584,7 +616,7 @@ struct SqliteStore::Impl {
   /// and each caller answers so that the platform retries.
   void write_accepts_alone(std::vector<AcceptQueue::Pending>& batch) {
     if (batch.empty()) return;
-    std::vector<std::int64_t> rows;
+    std::vector<Accepted> rows;
     const std::int64_t now = now_ms();
     if (auto error = in_own_transaction([&] { rows = write_accepts(batch, now); })) {
       dedup_->rolled_back();
@@ -702,24 +734,77 @@ struct SqliteStore::Impl {
     }
   }
 
-  /// Inside the batch's transaction; the new event's inbox row, 0 for a duplicate. Keys
-  /// recorded earlier in the same batch count as seen.
-  std::int64_t accept_one(const Event& event, const std::vector<std::string>& keys,
-                          std::chrono::seconds ttl, std::int64_t now) {
+  /// Inside the batch's transaction; the new event's inbox row and log entry, row 0 for a
+  /// duplicate. Keys recorded earlier in the same batch count as seen.
+  Accepted accept_one(const Event& event, const std::vector<std::string>& keys,
+                      std::chrono::seconds ttl, std::int64_t now) {
     // Hashed once each for the lookup and the record (an event has one or two keys).
     boost::container::small_vector<std::int64_t, 2> hashes;
     for (const std::string& key : keys) {
       hashes.push_back(key_hash(key));
-      if (dedup_->seen(hashes.back(), now)) return 0;
+      if (dedup_->seen(hashes.back(), now)) return {};
     }
     const std::int64_t expires = now + std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count();
     for (const std::int64_t hash : hashes) dedup_->record(hash, expires);
-    Use s(statement("INSERT INTO inbox (bot, event, created_at, reply_credential) "
-                    "VALUES (?1, ?2, ?3, NULLIF(?4, ''))"));
-    s->bind(1, event.bot).bind(2, to_json(event)).bind(3, now);
-    s->bind(4, seal_credential(sealer_, event.reply_credential));
-    check(s->step(), "insert inbox event");
-    return statements_->last_insert_rowid();
+    Accepted accepted;
+    accepted.json = to_json(event);
+    {
+      Use s(statement("INSERT INTO inbox (bot, event, created_at, reply_credential) "
+                      "VALUES (?1, ?2, ?3, NULLIF(?4, ''))"));
+      s->bind(1, event.bot).bind(2, accepted.json).bind(3, now);
+      s->bind(4, seal_credential(sealer_, event.reply_credential));
+      check(s->step(), "insert inbox event");
+      accepted.row = statements_->last_insert_rowid();
+    }
+    // The log entry: the JSON already made for the inbox, in the same transaction (no second
+    // commit, no second sync). A cursor of a transaction rolled back is not given again: the
+    // counter only grows.
+    accepted.cursor = next_cursor_++;
+    Use s(statement("INSERT INTO events (cursor, bot, platform, chat, created_at, event) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    s->bind(1, accepted.cursor).bind(2, event.bot).bind(3, event.platform).bind(4, event.chat.id);
+    s->bind(5, now).bind(6, accepted.json);
+    check(s->step(), "log an accepted event");
+    return accepted;
+  }
+
+  /// The cursor of the newest log entry (the purge keeps it): the next one goes on from it.
+  void load_last_cursor() {
+    Use s(statement("SELECT MAX(cursor) FROM events"));
+    std::int64_t last = 0;
+    if (s->step() == SQLITE_ROW) last = s->column_int(0);
+    next_cursor_ = last + 1;
+    told_cursor_ = last;
+  }
+
+  /// After the accepts' commit: the listener learns the new entries, in cursor order.
+  void tell_logged(std::vector<AcceptQueue::Pending>& batch, std::vector<Accepted>& accepted) {
+    std::lock_guard lock(listener_mutex_);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      Accepted& entry = accepted[i];
+      if (entry.row == 0) continue;
+      told_cursor_ = entry.cursor;
+      if (!listener_) continue;
+      const Event& event = batch[i].request.event;
+      listener_(LoggedEvent{entry.cursor, event.bot, event.platform, event.chat.id,
+                            std::move(entry.json)});
+    }
+  }
+
+  /// Like the outbox purge: the next step of a due purge of the event log goes behind the
+  /// writes already queued, one chunk per transaction.
+  void schedule_event_purge() {
+    if (event_purge_scheduled_ || !event_purge_->due()) return;
+    event_purge_scheduled_ = true;
+    asio::post(pool_, [this] {
+      event_purge_scheduled_ = false;
+      if (in_own_transaction([&] { event_purge_->step(now_ms()); })) {
+        event_purge_->rolled_back();
+        return;
+      }
+      event_purge_->committed();
+      if (event_purge_->in_pass()) schedule_event_purge();
+    });
   }
 
   /// Queues the next step of a due merge of dedup keys behind the accepts already queued, so
@@ -1018,6 +1103,14 @@ struct SqliteStore::Impl {
   std::unique_ptr<SqliteDedup> dedup_;
   std::unique_ptr<OutboxPurge> purge_;
   bool purge_scheduled_ = false;  // database thread only
+  std::unique_ptr<EventLogPurge> event_purge_;
+  bool event_purge_scheduled_ = false;  // database thread only
+  std::int64_t next_cursor_ = 1;  // database thread only: the next event log cursor
+  /// Guards the event log's listener and the last cursor it was told (watch_events runs on any
+  /// thread; the database thread tells it after each commit of accepts).
+  std::mutex listener_mutex_;
+  EventLogListener listener_;
+  std::int64_t told_cursor_ = 0;
   InboxMirror inbox_mirror_;
   OutboxIndex outbox_index_;  // database thread only
   std::atomic<std::uint64_t> outbox_rows_read_{0};
@@ -1124,6 +1217,35 @@ asio::awaitable<Result<bool>> SqliteStore::dead_letter_discard(std::int64_t id) 
     return sqlite3_changes(impl_->db_) > 0;
   });
 }
+
+asio::awaitable<Result<std::vector<LoggedEvent>>> SqliteStore::events_after(
+    std::int64_t after, EventFilter filter, std::size_t limit) {
+  co_return co_await impl_->run([&]() -> Result<std::vector<LoggedEvent>> {
+    // Empty filter fields match everything: one statement for every combination.
+    Use s(impl_->statement(
+        "SELECT cursor, bot, platform, chat, event FROM events WHERE cursor > ?1 "
+        "AND (?2 = '' OR bot = ?2) AND (?3 = '' OR platform = ?3) AND (?4 = '' OR chat = ?4) "
+        "ORDER BY cursor LIMIT ?5"));
+    s->bind(1, after).bind(2, filter.bot).bind(3, filter.platform).bind(4, filter.chat);
+    s->bind(5, static_cast<std::int64_t>(limit));
+    std::vector<LoggedEvent> events;
+    int rc = SQLITE_ROW;
+    while ((rc = s->step()) == SQLITE_ROW) {
+      events.push_back(LoggedEvent{s->column_int(0), s->column_text(1), s->column_text(2),
+                                   s->column_text(3), s->column_text(4)});
+    }
+    impl_->check(rc, "read the event log");
+    return events;
+  });
+}
+
+std::int64_t SqliteStore::watch_events(EventLogListener listener) {
+  std::lock_guard lock(impl_->listener_mutex_);
+  impl_->listener_ = std::move(listener);
+  return impl_->told_cursor_;
+}
+
+std::uint64_t SqliteStore::events_purged() const noexcept { return impl_->event_purge_->deleted(); }
 
 asio::awaitable<Result<std::optional<Event>>> SqliteStore::reply_ref(std::string event_id) {
   co_return co_await impl_->run([&]() -> Result<std::optional<Event>> {

@@ -19,7 +19,10 @@ struct SqliteStoreOptions {
   /// Sent and failed messages answer outbox_status this long after they were queued and last
   /// tried; then they are deleted (see OutboxPurge).
   std::chrono::milliseconds finished_retention = std::chrono::hours(24 * 7);
-  /// How often the store looks for them.
+  /// How long the event log keeps an accepted event (Store::events_after; `[api]
+  /// event_retention_s`); then it is deleted (see EventLogPurge).
+  std::chrono::milliseconds event_retention = std::chrono::hours(24);
+  /// How often the store looks for finished messages and old log entries to delete.
   std::chrono::milliseconds purge_every = std::chrono::minutes(10);
 };
 
@@ -46,6 +49,10 @@ class SqliteStore final : public Store {
                                                                 std::size_t limit) override;
   asio::awaitable<Result<std::optional<std::string>>> dead_letter_retry(std::int64_t id) override;
   asio::awaitable<Result<bool>> dead_letter_discard(std::int64_t id) override;
+  asio::awaitable<Result<std::vector<LoggedEvent>>> events_after(std::int64_t after,
+                                                                 EventFilter filter,
+                                                                 std::size_t limit) override;
+  std::int64_t watch_events(EventLogListener listener) override;
   asio::awaitable<Result<std::optional<Event>>> reply_ref(std::string event_id) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
   asio::awaitable<Result<OutboxPushed>> outbox_push_message(std::vector<OutgoingMessage> parts,
@@ -78,6 +85,8 @@ class SqliteStore final : public Store {
   /// Purge passes over the outbox ended, and finished messages they deleted (for tests).
   std::uint64_t outbox_purges() const noexcept;
   std::uint64_t outbox_purged() const noexcept;
+  /// Event log entries deleted past their retention (for tests).
+  std::uint64_t events_purged() const noexcept;
 
  private:
   struct Impl;

@@ -1,0 +1,69 @@
+#include "botgate/api/event_reader.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <utility>
+
+namespace botgate::api {
+
+EventReader::EventReader(Runtime& runtime, asio::any_io_executor executor, EventFilter filter,
+                         std::int64_t after)
+    : runtime_(runtime),
+      executor_(executor),
+      filter_(std::move(filter)),
+      position_(after),
+      shared_(std::make_shared<Shared>(executor)) {}
+
+EventReader::~EventReader() {
+  if (wait_id_ != 0) runtime_.event_feed().cancel_wait(wait_id_);
+}
+
+void EventReader::stop() {
+  stopped_ = true;
+  shared_->timer.cancel();
+}
+
+asio::awaitable<Result<std::vector<EventFeed::Entry>>> EventReader::next(
+    std::chrono::steady_clock::time_point deadline) {
+  EventFeed& feed = runtime_.event_feed();
+  while (!stopped_) {
+    EventFeed::Batch batch = feed.read(position_, filter_, kBatch);
+    if (batch.behind) {
+      // Behind the window: the store has them (those still retained), in cursor order.
+      auto rows = co_await runtime_.events_after(position_, filter_, kBatch);
+      if (!rows) co_return rows.error();
+      std::vector<EventFeed::Entry> events;
+      events.reserve(rows->size());
+      for (LoggedEvent& row : *rows) {
+        events.push_back(std::make_shared<const LoggedEvent>(std::move(row)));
+      }
+      if (!events.empty()) position_ = events.back()->cursor;
+      // Less than asked for: the store had no more matching ones up to the floor that read()
+      // saw, which was taken before the store was read.
+      if (events.size() < kBatch) position_ = std::max(position_, batch.window_floor);
+      if (!events.empty()) co_return events;
+      continue;
+    }
+    position_ = batch.next_after;
+    if (!batch.events.empty()) co_return std::move(batch.events);
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    // Everything read: wait for the feed (on the publishing thread, the wake-up only posts the
+    // timer's cancel here) or the deadline.
+    std::weak_ptr<Shared> weak = shared_;
+    wait_id_ = feed.wait(position_, filter_, [weak, executor = executor_] {
+      asio::post(executor, [weak] {
+        if (auto shared = weak.lock()) shared->timer.cancel();
+      });
+    });
+    if (wait_id_ == 0) continue;  // one came meanwhile
+    shared_->timer.expires_at(deadline);
+    co_await shared_->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    feed.cancel_wait(std::exchange(wait_id_, 0));
+  }
+  co_return std::vector<EventFeed::Entry>{};
+}
+
+}  // namespace botgate::api

@@ -1,0 +1,106 @@
+#include "botgate/core/event_feed.hpp"
+
+#include <algorithm>
+
+namespace botgate {
+
+EventFeed::EventFeed(std::size_t capacity, std::int64_t head)
+    : capacity_(std::max<std::size_t>(capacity, 1)), floor_(head), head_(head) {}
+
+void EventFeed::start_at(std::int64_t head) {
+  std::lock_guard lock(mutex_);
+  floor_ = std::max(floor_, head);
+  head_ = std::max(head_, head);
+}
+
+void EventFeed::publish(LoggedEvent event) {
+  auto entry = std::make_shared<const LoggedEvent>(std::move(event));
+  std::vector<std::function<void()>> woken;
+  {
+    std::lock_guard lock(mutex_);
+    // An event the feed started after (the store told it before start_at's head) is not new.
+    if (entry->cursor <= head_) return;
+    head_ = entry->cursor;
+    ++published_;
+    if (window_.size() == capacity_) {
+      floor_ = window_.front()->cursor;
+      window_.pop_front();
+    }
+    window_.push_back(entry);
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->second.filter->matches(entry->bot, entry->platform, entry->chat)) {
+        woken.push_back(std::move(it->second.wake));
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& wake : woken) wake();
+}
+
+std::int64_t EventFeed::head() const {
+  std::lock_guard lock(mutex_);
+  return head_;
+}
+
+std::size_t EventFeed::first_after(std::int64_t after) const {
+  const auto it = std::upper_bound(
+      window_.begin(), window_.end(), after,
+      [](std::int64_t cursor, const Entry& entry) { return cursor < entry->cursor; });
+  return static_cast<std::size_t>(it - window_.begin());
+}
+
+EventFeed::Batch EventFeed::read(std::int64_t after, const EventFilter& filter,
+                                 std::size_t limit) const {
+  Batch batch;
+  std::lock_guard lock(mutex_);
+  batch.window_floor = floor_;
+  if (after < floor_) {
+    batch.behind = true;
+    batch.next_after = after;
+    return batch;
+  }
+  batch.next_after = std::max(after, floor_);
+  for (std::size_t i = first_after(after); i < window_.size(); ++i) {
+    const Entry& entry = window_[i];
+    if (batch.events.size() >= limit) break;
+    batch.next_after = entry->cursor;
+    if (filter.matches(entry->bot, entry->platform, entry->chat)) batch.events.push_back(entry);
+  }
+  return batch;
+}
+
+bool EventFeed::has_match_after(std::int64_t after, const EventFilter& filter) const {
+  for (std::size_t i = first_after(after); i < window_.size(); ++i) {
+    const Entry& entry = window_[i];
+    if (filter.matches(entry->bot, entry->platform, entry->chat)) return true;
+  }
+  return false;
+}
+
+std::uint64_t EventFeed::wait(std::int64_t after, const EventFilter& filter,
+                              std::function<void()> wake) {
+  std::lock_guard lock(mutex_);
+  if (after < floor_ || has_match_after(after, filter)) return 0;
+  const std::uint64_t id = next_wait_++;
+  waiters_.emplace(id, Waiter{&filter, std::move(wake)});
+  return id;
+}
+
+void EventFeed::cancel_wait(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  waiters_.erase(id);
+}
+
+std::size_t EventFeed::waiting() const {
+  std::lock_guard lock(mutex_);
+  return waiters_.size();
+}
+
+std::uint64_t EventFeed::published() const {
+  std::lock_guard lock(mutex_);
+  return published_;
+}
+
+}  // namespace botgate

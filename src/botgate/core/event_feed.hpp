@@ -1,0 +1,100 @@
+#pragma once
+/// The live side of the event stream: the newest logged events in memory, shared by every
+/// stream client, so that a client that keeps up is fed without reading the store.
+///
+/// The store tells the feed each event it logged, after the commit, in cursor order
+/// (Store::watch_events). publish() appends it to a window of the last `capacity` events and
+/// wakes the clients waiting for one their filter matches: O(1) for the window, one call per
+/// waiting client, never a wait and never a copy per client. Each client holds only its
+/// position (the last cursor it has looked at). The window is every client's bounded queue at
+/// once: a client whose position has left it (it read too slowly, or came back with an old
+/// cursor) is told it is `behind` and reads from the store by cursor until it is back in the
+/// window. So a slow client loses nothing the store keeps and costs the publisher nothing.
+///
+/// Thread safety: every method may be called from any thread; one mutex guards the window and
+/// the waiting clients. Wake-ups are called outside it, on the publishing thread.
+
+#include "botgate/core/store.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace botgate {
+
+class EventFeed {
+ public:
+  using Entry = std::shared_ptr<const LoggedEvent>;
+
+  /// What read() found after a position.
+  struct Batch {
+    /// Matching events after the position, in cursor order (empty when `behind`).
+    std::vector<Entry> events;
+    /// The position to read from next: the last cursor looked at (matching or not).
+    std::int64_t next_after = 0;
+    /// Events after the position have left the window (or were logged before the feed
+    /// started): read them from the store (Store::events_after), up to `window_floor`.
+    bool behind = false;
+    /// Every event with a cursor above this is in the window or yet to come. A store read that
+    /// started after this was taken and returned less than its limit has given every matching
+    /// event up to it.
+    std::int64_t window_floor = 0;
+  };
+
+  /// `capacity`: how many of the newest events are kept (at least 1). `head`: the last cursor
+  /// the store gave before the feed was told of any (Store::watch_events' answer): events up
+  /// to it are read from the store.
+  explicit EventFeed(std::size_t capacity = 4096, std::int64_t head = 0);
+
+  /// Sets the head before any publish (when the store is watched after the feed is made).
+  void start_at(std::int64_t head);
+
+  /// A logged event, after its commit; cursors grow from call to call (the store's order).
+  void publish(LoggedEvent event);
+
+  /// The last cursor published (or the head the feed started at).
+  std::int64_t head() const;
+
+  /// Up to `limit` events after `after` that `filter` matches.
+  Batch read(std::int64_t after, const EventFilter& filter, std::size_t limit) const;
+
+  /// Asks to be woken (`wake`, called once, on the publishing thread, outside the feed's lock)
+  /// when an event after `after` that `filter` matches is published. Returns 0 without
+  /// registering when one is there already (or `after` is behind the window): read() again. The
+  /// filter must live until the wait ends (woken or cancelled).
+  std::uint64_t wait(std::int64_t after, const EventFilter& filter, std::function<void()> wake);
+  /// Ends a wait that was not woken (harmless after it was).
+  void cancel_wait(std::uint64_t id);
+
+  /// Waits registered now (for tests and the status view).
+  std::size_t waiting() const;
+  /// Events published since the feed started.
+  std::uint64_t published() const;
+
+ private:
+  struct Waiter {
+    const EventFilter* filter;
+    std::function<void()> wake;
+  };
+  /// Under the lock: the first index in the window with a cursor above `after`.
+  std::size_t first_after(std::int64_t after) const;
+  /// Under the lock: true when a matching event after `after` is in the window.
+  bool has_match_after(std::int64_t after, const EventFilter& filter) const;
+
+  mutable std::mutex mutex_;  // guards everything below
+  std::size_t capacity_;
+  std::deque<Entry> window_;  // cursor order
+  /// The highest cursor that is not (or no longer) in the window: at the start, the store's head;
+  /// then the cursor of the last event pushed out.
+  std::int64_t floor_ = 0;
+  std::int64_t head_ = 0;
+  std::map<std::uint64_t, Waiter> waiters_;
+  std::uint64_t next_wait_ = 1;
+  std::uint64_t published_ = 0;
+};
+
+}  // namespace botgate

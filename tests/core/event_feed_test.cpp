@@ -1,0 +1,144 @@
+#include "botgate/core/event_feed.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace botgate {
+namespace {
+
+LoggedEvent logged(std::int64_t cursor, const std::string& bot = "a",
+                   const std::string& chat = "c1", const std::string& platform = "feishu") {
+  return LoggedEvent{cursor, bot, platform, chat, "{\"n\":" + std::to_string(cursor) + "}"};
+}
+
+std::vector<std::int64_t> cursors(const EventFeed::Batch& batch) {
+  std::vector<std::int64_t> out;
+  for (const auto& entry : batch.events) out.push_back(entry->cursor);
+  return out;
+}
+
+TEST(EventFeed, GivesWhatCameAfterAPositionInOrderUpToALimit) {
+  EventFeed feed(16);
+  for (std::int64_t c : {1, 2, 5, 9}) feed.publish(logged(c));  // cursors may skip numbers
+  EXPECT_EQ(feed.head(), 9);
+  auto batch = feed.read(0, {}, 10);
+  EXPECT_FALSE(batch.behind);
+  EXPECT_EQ(cursors(batch), (std::vector<std::int64_t>{1, 2, 5, 9}));
+  EXPECT_EQ(batch.next_after, 9);
+  batch = feed.read(2, {}, 1);
+  EXPECT_EQ(cursors(batch), (std::vector<std::int64_t>{5}));
+  EXPECT_EQ(batch.next_after, 5);
+  batch = feed.read(9, {}, 10);
+  EXPECT_TRUE(batch.events.empty());
+  EXPECT_EQ(batch.next_after, 9);
+  EXPECT_EQ(feed.read(3, {}, 10).events.front()->json, "{\"n\":5}");
+}
+
+TEST(EventFeed, AFilterPassesOverWhatItDoesNotMatchAndMovesThePositionPastIt) {
+  EventFeed feed(16);
+  feed.publish(logged(1, "a", "c1"));
+  feed.publish(logged(2, "b", "c1"));
+  feed.publish(logged(3, "a", "c2"));
+  feed.publish(logged(4, "b", "c2", "qq"));
+  EXPECT_EQ(cursors(feed.read(0, EventFilter{"b", "", ""}, 10)),
+            (std::vector<std::int64_t>{2, 4}));
+  EXPECT_EQ(cursors(feed.read(0, EventFilter{"", "", "c2"}, 10)),
+            (std::vector<std::int64_t>{3, 4}));
+  EXPECT_EQ(cursors(feed.read(0, EventFilter{"b", "qq", "c2"}, 10)),
+            (std::vector<std::int64_t>{4}));
+  const auto none = feed.read(0, EventFilter{"z", "", ""}, 10);
+  EXPECT_TRUE(none.events.empty());
+  EXPECT_EQ(none.next_after, 4) << "nothing to look at again";
+}
+
+TEST(EventFeed, APositionThatLeftTheWindowIsBehindUntilItReachesTheFloor) {
+  EventFeed feed(3);
+  for (std::int64_t c = 1; c <= 5; ++c) feed.publish(logged(c));
+  // 1 and 2 were pushed out: a reader at 0 or 1 must read the store.
+  for (std::int64_t at : {0, 1}) {
+    const auto batch = feed.read(at, {}, 10);
+    EXPECT_TRUE(batch.behind) << at;
+    EXPECT_TRUE(batch.events.empty());
+    EXPECT_EQ(batch.window_floor, 2);
+  }
+  const auto caught_up = feed.read(2, {}, 10);
+  EXPECT_FALSE(caught_up.behind);
+  EXPECT_EQ(cursors(caught_up), (std::vector<std::int64_t>{3, 4, 5}));
+}
+
+TEST(EventFeed, EventsBeforeItsStartAreTheStoresAndOnesAlreadyToldAreNotNew) {
+  EventFeed feed(8, 100);
+  EXPECT_EQ(feed.head(), 100);
+  EXPECT_TRUE(feed.read(50, {}, 10).behind);
+  EXPECT_FALSE(feed.read(100, {}, 10).behind);
+  feed.publish(logged(100));  // told before the start: not published again
+  feed.publish(logged(101));
+  EXPECT_EQ(cursors(feed.read(100, {}, 10)), (std::vector<std::int64_t>{101}));
+  EXPECT_EQ(feed.published(), 1u);
+
+  EventFeed later(8);
+  later.publish(logged(7));  // the store told it between watch_events and start_at
+  later.start_at(6);
+  EXPECT_EQ(later.head(), 7);
+  EXPECT_TRUE(later.read(5, {}, 10).behind);
+  EXPECT_EQ(cursors(later.read(6, {}, 10)), (std::vector<std::int64_t>{7}));
+}
+
+TEST(EventFeed, AWaiterIsWokenOnceByAMatchingEventAndNotByOthers) {
+  EventFeed feed(8);
+  feed.publish(logged(1));
+  EventFilter only_b{"b", "", ""};
+  int woken = 0;
+  const auto id = feed.wait(1, only_b, [&] { ++woken; });
+  ASSERT_NE(id, 0u);
+  EXPECT_EQ(feed.waiting(), 1u);
+  feed.publish(logged(2, "a"));
+  EXPECT_EQ(woken, 0) << "not its bot";
+  feed.publish(logged(3, "b"));
+  EXPECT_EQ(woken, 1);
+  feed.publish(logged(4, "b"));
+  EXPECT_EQ(woken, 1) << "once: it waits again after reading";
+  EXPECT_EQ(feed.waiting(), 0u);
+  feed.cancel_wait(id);  // after the wake-up: harmless
+}
+
+TEST(EventFeed, AWaitForWhatIsAlreadyThereOrBehindReturnsAtOnce) {
+  EventFeed feed(2);
+  feed.publish(logged(1, "b"));
+  EventFilter any;
+  EventFilter only_b{"b", "", ""};
+  int woken = 0;
+  EXPECT_EQ(feed.wait(0, only_b, [&] { ++woken; }), 0u) << "cursor 1 matches";
+  for (std::int64_t c = 2; c <= 4; ++c) feed.publish(logged(c, "a"));
+  EXPECT_EQ(feed.wait(0, any, [&] { ++woken; }), 0u) << "behind the window";
+  EXPECT_EQ(woken, 0);
+  EXPECT_EQ(feed.waiting(), 0u);
+}
+
+TEST(EventFeed, ACancelledWaitIsNotWoken) {
+  EventFeed feed(8);
+  EventFilter any;
+  int woken = 0;
+  const auto id = feed.wait(0, any, [&] { ++woken; });
+  ASSERT_NE(id, 0u);
+  feed.cancel_wait(id);
+  feed.publish(logged(1));
+  EXPECT_EQ(woken, 0);
+}
+
+TEST(EventFeed, ManyWaitersShareOneCopyOfEachEvent) {
+  EventFeed feed(8);
+  EventFilter any;
+  int woken = 0;
+  for (int i = 0; i < 1000; ++i) ASSERT_NE(feed.wait(0, any, [&] { ++woken; }), 0u);
+  feed.publish(logged(1));
+  EXPECT_EQ(woken, 1000);
+  const auto first = feed.read(0, any, 1).events.front();
+  const auto second = feed.read(0, any, 1).events.front();
+  EXPECT_EQ(first.get(), second.get()) << "readers share the entry, no copy per client";
+}
+
+}  // namespace
+}  // namespace botgate
