@@ -185,9 +185,4 @@ net::RouteHandler with_allowed_host(const ApiAccess& access, net::RouteHandler h
   };
 }
 
-HttpResponse json_error(http::status status, std::string_view code, std::string_view detail) {
-  json::object body{{"error", code}, {"detail", detail}};
-  return make_response(status, json::serialize(body));
-}
-
 }  // namespace botgate::api
