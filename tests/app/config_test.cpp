@@ -383,6 +383,60 @@ TEST(ConfigTest, AForwardBindingMustBeUnambiguous) {
                "forward[0].url", "is required");
 }
 
+TEST(ConfigTest, OneBotIsOffUntilAReverseUrlIsGiven) {
+  EXPECT_FALSE(parse(kTwoBots).onebot.enabled());
+  EXPECT_FALSE(parse(std::string(kTwoBots) + "[onebot]\nreverse_url = \"\"\n").onebot.enabled());
+  const auto config = parse(std::string(kTwoBots) + R"([onebot]
+reverse_url = "ws://127.0.0.1:8080/onebot/v11/ws"
+access_token = "tok"
+bots = ["fs", "sandbox"]
+self_ids = { fs = 10001, sandbox = 9007199254740991 }
+)");
+  ASSERT_TRUE(config.onebot.enabled());
+  EXPECT_EQ(config.onebot.reverse_url, "ws://127.0.0.1:8080/onebot/v11/ws");
+  EXPECT_EQ(config.onebot.access_token, "tok");
+  EXPECT_EQ(config.onebot.bots, (std::vector<std::string>{"fs", "sandbox"}));
+  EXPECT_EQ(config.onebot.self_ids.at("fs"), 10001);
+  EXPECT_EQ(config.onebot.self_ids.at("sandbox"), 9007199254740991);
+  EXPECT_TRUE(parse("[onebot]\nreverse_url = \"wss://bots.example/ws\"\n").onebot.enabled());
+}
+
+TEST(ConfigTest, OneBotValuesAreChecked) {
+  const std::string bots(kTwoBots);
+  expect_error(bots + "[onebot]\nreverse_url = \"http://127.0.0.1:1/ws\"\n", 15,
+               "onebot.reverse_url", "ws:// or wss://");
+  expect_error(bots + "[onebot]\nreverse_url = \"ws://127.0.0.1:0/ws\"\n", 15,
+               "onebot.reverse_url", "1..65535");
+  expect_error(bots + "[onebot]\nreverse_url = \"ws://h/\"\nbots = [\"nobody\"]\n", 16,
+               "onebot.bots[0]", "no [[bot]] is named 'nobody'");
+  expect_error(bots + "[onebot]\nreverse_url = \"ws://h/\"\nself_ids = { nobody = 1 }\n", 16,
+               "onebot.self_ids.nobody", "no [[bot]] is named 'nobody'");
+  expect_error(bots + "[onebot]\nreverse_url = \"ws://h/\"\nself_ids = { fs = 0 }\n", 16,
+               "onebot.self_ids.fs", "positive integer below 2^53");
+  expect_error(bots + "[onebot]\nreverse_url = \"ws://h/\"\nself_ids = { fs = 9007199254740992 }\n",
+               16, "onebot.self_ids.fs", "below 2^53");
+  expect_error(bots + "[onebot]\nreverse_url = \"ws://h/\"\nself_ids = { fs = \"1\" }\n", 16,
+               "onebot.self_ids.fs", "must be an integer");
+  expect_error(bots + "[onebot]\nreverse_url = \"ws://h/\"\nself_ids = { fs = 5, lk = 5 }\n",
+               16, "onebot.self_ids.lk", "each bot needs its own");
+  expect_error(bots + "[onebot]\nreverse_url = \"ws://h/\"\nself_ids = 5\n", 16,
+               "onebot.self_ids", "must be a table");
+  expect_error(bots + "[onebot]\nreverse_url = \"ws://h/\"\ntoken = \"x\"\n", 16,
+               "onebot.token", "unknown key");
+  expect_error(bots + "[forward]\nurl = \"http://127.0.0.1:9/x\"\nsecret = \"0123456789abcdef\"\n"
+                      "bots = [\"fs\"]\n[onebot]\nreverse_url = \"ws://h/\"\nbots = [\"fs\"]\n",
+               20, "onebot.bots[0]", "already served by a [forward] target");
+}
+
+TEST(ConfigTest, ABotsDefaultSelfIdIsStable) {
+  EXPECT_EQ(onebot_default_self_id("feishu"), onebot_default_self_id("feishu"));
+  EXPECT_NE(onebot_default_self_id("feishu"), onebot_default_self_id("lark"));
+  EXPECT_GE(onebot_default_self_id("x"), 1'000'000'000);
+  EXPECT_LT(onebot_default_self_id("x"), 2'000'000'000);
+  // FNV-1a of "a": 0xaf63dc4c8601ec8c, so 12638187200555641996 % 10^9 = 555641996.
+  EXPECT_EQ(onebot_default_self_id("a"), 1'555'641'996);
+}
+
 TEST(ConfigTest, UrlsAreReadAsTheHttpClientReadsThem) {
   // net::parse_url decides: what the config admits, the client can send to.
   expect_error("[forward]\nurl = \"http://user:pw@hook.example/x\"\n", 2, "forward.url",
@@ -687,6 +741,7 @@ TEST(ConfigTest, ExampleConfigLoads) {
   EXPECT_EQ(config.rules[0].reply, "Hello!");
   EXPECT_FALSE(config.rules[0].mention);  // `$hello` works without a mention
   EXPECT_EQ(config.bots.size() + config.warnings.size(), 4u);
+  EXPECT_FALSE(config.onebot.enabled()) << "the example shows [onebot] switched off";
 }
 
 TEST(ConfigTest, TheExamplesApiLinesLoadUncommented) {

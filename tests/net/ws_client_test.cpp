@@ -117,6 +117,18 @@ TEST(WsClient, SendsTheConfiguredUserAgent) {
             "DiscordBot (https://example.com, 1.0)");
 }
 
+TEST(WsClient, SendsTheConfiguredHeaders) {
+  TestWsServer server;
+  WsClientOptions options = short_options();
+  options.headers = {{"X-Self-ID", "10001"}, {"Authorization", "Bearer t0k"}};
+  ASSERT_TRUE(run_echo(server.url(), options, {"x"}));
+  ASSERT_EQ(server.upgrade_requests().size(), 1u);
+  const auto upgrade = server.upgrade_requests()[0];  // a copy: the vector is one too
+  EXPECT_EQ(upgrade["X-Self-ID"], "10001");
+  EXPECT_EQ(upgrade[http::field::authorization], "Bearer t0k");
+  EXPECT_EQ(upgrade[http::field::user_agent], "botgate/0.1");
+}
+
 TEST(WsClient, WritesStartedTogetherAreSentInOrder) {
   TestWsServer server;
   auto answers = test::run_sync([&]() -> asio::awaitable<Result<std::vector<std::string>>> {

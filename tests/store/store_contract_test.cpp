@@ -841,5 +841,84 @@ TYPED_TEST(StoreContractTest, TokensAndSessionsAreKeptByKeyAcrossARestart) {
   EXPECT_TRUE(!cleared || cleared->session_id.empty()) << "an empty session id clears it";
 }
 
+// The id map (OneBot v11 ids): one number per platform id, the same one every time.
+TYPED_TEST(StoreContractTest, MappingAnIdTwiceGivesTheSameNumber) {
+  std::vector<IdKey> keys{{IdKind::user, "ou_1"}, {IdKind::group, "oc_1"}};
+  auto first = run_sync(this->store().id_numbers("b", keys)).value();
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_NE(first[0], first[1]);
+  for (auto number : first) {
+    EXPECT_GT(number, 0);
+    EXPECT_LE(number, kMaxMappedId);
+  }
+  auto again = run_sync(this->store().id_numbers("b", keys)).value();
+  EXPECT_EQ(again, first);
+}
+
+TYPED_TEST(StoreContractTest, TwoIdsNeverShareANumber) {
+  std::vector<IdKey> keys;
+  for (int i = 0; i < 50; ++i) keys.push_back({IdKind::message, "m" + std::to_string(i)});
+  // The same platform id as another kind, and as another bot, is another id.
+  keys.push_back({IdKind::user, "m0"});
+  keys.push_back({IdKind::group, "m0"});
+  auto numbers = run_sync(this->store().id_numbers("b", keys)).value();
+  std::vector<IdKey> other{{IdKind::message, "m0"}};
+  auto other_bot = run_sync(this->store().id_numbers("b2", other)).value();
+  ASSERT_EQ(numbers.size(), keys.size());
+  std::set<std::int64_t> distinct(numbers.begin(), numbers.end());
+  EXPECT_EQ(distinct.size(), keys.size());
+  // Within one call a repeated key is one id.
+  std::vector<IdKey> repeated{{IdKind::user, "u9"}, {IdKind::user, "u9"}};
+  auto twice = run_sync(this->store().id_numbers("b", repeated)).value();
+  EXPECT_EQ(twice[0], twice[1]);
+  EXPECT_FALSE(distinct.contains(twice[0]));
+  // Whatever numbering a store uses, each number names exactly what it was given for.
+  auto entry = run_sync(this->store().id_entry("b2", IdKind::message, other_bot[0])).value();
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->platform_id, "m0");
+}
+
+TYPED_TEST(StoreContractTest, ANumberLooksUpItsIdForItsBotAndKindOnly) {
+  std::vector<IdKey> keys{{IdKind::user, "ou_7"}};
+  const auto number = run_sync(this->store().id_numbers("b", keys)).value().at(0);
+  auto entry = run_sync(this->store().id_entry("b", IdKind::user, number)).value();
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->platform_id, "ou_7");
+  EXPECT_EQ(entry->context, "");
+  EXPECT_FALSE(run_sync(this->store().id_entry("b", IdKind::group, number)).value());
+  EXPECT_FALSE(run_sync(this->store().id_entry("other", IdKind::user, number)).value());
+  EXPECT_FALSE(run_sync(this->store().id_entry("b", IdKind::user, number + 1000)).value());
+  EXPECT_FALSE(run_sync(this->store().id_entry("b", IdKind::user, 0)).value());
+}
+
+TYPED_TEST(StoreContractTest, AContextIsKeptAndReplacedButNotErased) {
+  std::vector<IdKey> with{{IdKind::user, "ou_1", "oc_private_1"}};
+  const auto number = run_sync(this->store().id_numbers("b", with)).value().at(0);
+  std::vector<IdKey> without{{IdKind::user, "ou_1"}};
+  EXPECT_EQ(run_sync(this->store().id_numbers("b", without)).value().at(0), number);
+  EXPECT_EQ(run_sync(this->store().id_entry("b", IdKind::user, number)).value()->context,
+            "oc_private_1")
+      << "a key without context keeps the one kept";
+  std::vector<IdKey> replaced{{IdKind::user, "ou_1", "oc_private_2"}};
+  EXPECT_EQ(run_sync(this->store().id_numbers("b", replaced)).value().at(0), number);
+  EXPECT_EQ(run_sync(this->store().id_entry("b", IdKind::user, number)).value()->context,
+            "oc_private_2");
+}
+
+TYPED_TEST(StoreContractTest, IdNumbersSurviveARestart) {
+  std::vector<IdKey> keys{{IdKind::user, "ou_1"}, {IdKind::message, "om_1", "ev-1"}};
+  const auto before = run_sync(this->store().id_numbers("b", keys)).value();
+  this->restart();
+  std::vector<IdKey> fresh{{IdKind::message, "om_2"}};
+  const auto added = run_sync(this->store().id_numbers("b", fresh)).value();
+  EXPECT_NE(added[0], before[0]);
+  EXPECT_NE(added[0], before[1]);
+  EXPECT_EQ(run_sync(this->store().id_numbers("b", keys)).value(), before);
+  auto entry = run_sync(this->store().id_entry("b", IdKind::message, before[1])).value();
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->platform_id, "om_1");
+  EXPECT_EQ(entry->context, "ev-1");
+}
+
 }  // namespace
 }  // namespace botgate

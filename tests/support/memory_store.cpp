@@ -348,6 +348,38 @@ asio::awaitable<Result<void>> MemoryStore::session_put(std::string key, GatewayS
   co_return Result<void>{};
 }
 
+asio::awaitable<Result<std::vector<std::int64_t>>> MemoryStore::id_numbers(
+    std::string bot, std::vector<IdKey> keys) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::int64_t> numbers;
+  numbers.reserve(keys.size());
+  for (auto& key : keys) {
+    const int kind = static_cast<int>(key.kind);
+    auto [it, added] = id_numbers_.try_emplace({bot, kind, key.platform_id}, next_id_number_);
+    if (added) {
+      id_entries_[next_id_number_] =
+          std::make_tuple(bot, kind, IdEntry{key.platform_id, key.context});
+      ++next_id_number_;
+    } else if (!key.context.empty()) {
+      std::get<2>(id_entries_[it->second]).context = key.context;
+    }
+    numbers.push_back(it->second);
+  }
+  co_return numbers;
+}
+
+asio::awaitable<Result<std::optional<IdEntry>>> MemoryStore::id_entry(std::string bot,
+                                                                      IdKind kind,
+                                                                      std::int64_t number) {
+  std::lock_guard lock(mutex_);
+  auto it = id_entries_.find(number);
+  if (it == id_entries_.end() || std::get<0>(it->second) != bot ||
+      std::get<1>(it->second) != static_cast<int>(kind)) {
+    co_return std::optional<IdEntry>{};
+  }
+  co_return std::optional<IdEntry>{std::get<2>(it->second)};
+}
+
 void MemoryStore::fail_accepts(int count) {
   std::lock_guard lock(mutex_);
   failing_accepts_ = count;

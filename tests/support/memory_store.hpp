@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -69,6 +70,10 @@ class MemoryStore final : public Store {
   asio::awaitable<Result<std::optional<CachedToken>>> token_get(std::string key) override;
   asio::awaitable<Result<void>> token_put(std::string key, CachedToken token) override;
   asio::awaitable<Result<void>> token_erase(std::string key) override;
+  asio::awaitable<Result<std::vector<std::int64_t>>> id_numbers(std::string bot,
+                                                                std::vector<IdKey> keys) override;
+  asio::awaitable<Result<std::optional<IdEntry>>> id_entry(std::string bot, IdKind kind,
+                                                           std::int64_t number) override;
   asio::awaitable<Result<std::optional<GatewaySession>>> session_get(std::string key) override;
   asio::awaitable<Result<void>> session_put(std::string key, GatewaySession session) override;
 
@@ -112,6 +117,10 @@ class MemoryStore final : public Store {
   std::int64_t next_dead_letter_id_ = 1;
   std::map<std::string, CachedToken> tokens_;
   std::map<std::string, GatewaySession> sessions_;
+  /// (bot, kind, platform id) -> number, and number -> (bot, kind, entry): the id map.
+  std::map<std::tuple<std::string, int, std::string>, std::int64_t> id_numbers_;
+  std::map<std::int64_t, std::tuple<std::string, int, IdEntry>> id_entries_;
+  std::int64_t next_id_number_ = 1;
   std::int64_t next_inbox_id_ = 1;
   /// The event log, by cursor (kept whole: no retention here). Cursors start at 1001, so that
   /// a test that takes a cursor for an inbox id or a count fails.

@@ -162,7 +162,7 @@ class Loader {
     Config config;
     config.file = file_;
     check_keys(root, "", {"server", "store", "log", "api", "metrics", "proxy", "bot", "rule",
-                          "echo", "forward"});
+                          "echo", "forward", "onebot"});
     if (const auto* node = root.get("server")) {
       load_server(table_at(*node, "server"), config.server);
     }
@@ -199,6 +199,9 @@ class Loader {
         }
       }
       check_forward_bindings(config.forwards);
+    }
+    if (const auto* node = root.get("onebot")) {
+      load_onebot(table_at(*node, "onebot"), config);
     }
     return config;
   }
@@ -809,6 +812,89 @@ class Loader {
     forwards.push_back(std::move(forward));
   }
 
+  void load_onebot(const toml::table& table, Config& config) const {
+    check_keys(table, "onebot", {"reverse_url", "access_token", "bots", "self_ids"});
+    OneBotConfig& onebot = config.onebot;
+    onebot.line = line_of(table);
+    if (const auto* node = table.get("reverse_url")) {
+      onebot.reverse_url = substituted_at(*node, "onebot.reverse_url");
+      if (!onebot.reverse_url.empty()) {
+        std::string problem;
+        if (!onebot.reverse_url.starts_with("ws://") &&
+            !onebot.reverse_url.starts_with("wss://")) {
+          problem = "must be a ws:// or wss:// URL (the framework's reverse WebSocket endpoint)";
+        } else {
+          // The URL parser reads http(s); the WebSocket client reads ws(s) URLs the same way.
+          const bool tls = onebot.reverse_url.starts_with("wss://");
+          const std::string as_http =
+              (tls ? "https://" : "http://") + onebot.reverse_url.substr(tls ? 6 : 5);
+          problem = check_http_url(as_http, true, true);
+        }
+        if (!problem.empty()) fail(*node, "onebot.reverse_url", problem);
+      }
+    }
+    if (const auto* node = table.get("access_token")) {
+      onebot.access_token = substituted_at(*node, "onebot.access_token");
+    }
+    auto known_bot = [&](const std::string& name) {
+      return declared_bots_.contains(name) || registry_.builtin_bot_owner(name) != nullptr;
+    };
+    if (const auto* node = table.get("bots")) {
+      onebot.bots = strings_at(*node, "onebot.bots");
+      const auto* array = node->as_array();
+      for (std::size_t j = 0; j < onebot.bots.size(); ++j) {
+        const std::string key = "onebot.bots[" + std::to_string(j) + "]";
+        if (!known_bot(onebot.bots[j])) {
+          fail(*array->get(j), key, "no [[bot]] is named '" + onebot.bots[j] + "'");
+        }
+        std::string platform;
+        for (const BotSettings& b : config.bots) {
+          if (b.name == onebot.bots[j]) platform = b.platform;
+        }
+        if (const auto* owner = registry_.builtin_bot_owner(onebot.bots[j])) platform = owner->name;
+        if (forward_for(config.forwards, onebot.bots[j], platform) != nullptr) {
+          fail(*array->get(j), key,
+               "bot '" + onebot.bots[j] +
+                   "' is already served by a [forward] target: a bot is answered by one "
+                   "service");
+        }
+      }
+    }
+    if (const auto* node = table.get("self_ids")) {
+      const auto* ids = node->as_table();
+      if (ids == nullptr) {
+        fail(*node, "onebot.self_ids",
+             "must be a table of bot names to numbers, e.g. { feishu = 10001 }, not " +
+                 type_name(*node));
+      }
+      std::map<std::int64_t, std::string> taken;
+      for (auto&& [name, value] : *ids) {
+        const std::string key = "onebot.self_ids." + std::string(name.str());
+        if (!known_bot(std::string(name.str()))) {
+          fail(line_of(name), key, "no [[bot]] is named '" + std::string(name.str()) + "'");
+        }
+        const auto id = integer_at(value, key);
+        if (id < 1 || id > (std::int64_t{1} << 53) - 1) {
+          fail(value, key,
+               "must be a positive integer below 2^53 (OneBot frameworks in JavaScript read ids "
+               "as doubles)");
+        }
+        if (auto [it, added] = taken.emplace(id, std::string(name.str())); !added) {
+          fail(value, key, "is bot '" + it->second + "''s self id too: each bot needs its own");
+        }
+        onebot.self_ids[std::string(name.str())] = id;
+      }
+      for (const BotSettings& b : config.bots) {
+        if (onebot.self_ids.contains(b.name)) continue;
+        if (auto it = taken.find(onebot_default_self_id(b.name)); it != taken.end()) {
+          fail(*node, "onebot.self_ids",
+               "bot '" + b.name + "' would get the self id " + std::to_string(it->first) +
+                   " of bot '" + it->second + "': give it one in self_ids");
+        }
+      }
+    }
+  }
+
   /// Each bot is served by one target at most: a bot or platform named by two targets, or two
   /// targets for all, would leave it to the order in the file.
   void check_forward_bindings(const std::vector<ForwardConfig>& forwards) const {
@@ -851,6 +937,16 @@ class Loader {
 };
 
 }  // namespace
+
+std::int64_t onebot_default_self_id(std::string_view bot) {
+  // FNV-1a: the same on every machine and at every start, unlike std::hash.
+  std::uint64_t hash = 14695981039346656037ull;
+  for (char c : bot) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ull;
+  }
+  return 1'000'000'000 + static_cast<std::int64_t>(hash % 1'000'000'000);
+}
 
 const ForwardConfig* forward_for(const std::vector<ForwardConfig>& forwards,
                                  const std::string& name, const std::string& platform) {

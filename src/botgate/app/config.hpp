@@ -8,6 +8,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace botgate::platforms {
@@ -101,6 +102,25 @@ struct ForwardConfig {
 const ForwardConfig* forward_for(const std::vector<ForwardConfig>& forwards,
                                  const std::string& name, const std::string& platform);
 
+/// [onebot]: botgate as a OneBot v11 implementation for frameworks (NoneBot2, Koishi...),
+/// dialling them over the reverse WebSocket (Universal role). Off while reverse_url is empty.
+struct OneBotConfig {
+  std::string reverse_url;  // ws:// or wss://
+  std::string access_token;  // sent as "Authorization: Bearer"; empty: none
+  /// Which bots: those named; empty: every bot that no [forward] target serves.
+  std::vector<std::string> bots;
+  /// Each bot's OneBot self id (X-Self-ID, get_login_info), 1 to 2^53 - 1; a bot not named
+  /// gets onebot_default_self_id(name).
+  std::map<std::string, std::int64_t> self_ids;
+  int line = 0;
+  bool enabled() const { return !reverse_url.empty(); }
+};
+
+/// The self id of a bot that [onebot] self_ids does not name: a number from its name, the same
+/// at every start, from 1,000,000,000 to 1,999,999,999 (not a number a configured id is likely
+/// to take; a clash with one is an error at load).
+std::int64_t onebot_default_self_id(std::string_view bot);
+
 struct Config {
   std::string file;
   ServerConfig server;
@@ -113,6 +133,7 @@ struct Config {
   std::vector<RuleConfig> rules;
   EchoConfig echo;
   std::vector<ForwardConfig> forwards;
+  OneBotConfig onebot;
   /// Bots skipped because a ${VAR} they need is unset: "bot 'feishu' skipped: FEISHU_APP_ID is
   /// not set". The caller logs them as warnings.
   std::vector<std::string> warnings;

@@ -18,6 +18,8 @@
 #include "botgate/net/http_client.hpp"
 #include "botgate/net/http_server.hpp"
 #include "botgate/net/url.hpp"
+#include "botgate/onebot/onebot_handler.hpp"
+#include "botgate/onebot/reverse_client.hpp"
 #include "botgate/platforms/common/registry.hpp"
 #include "botgate/store/sqlite_store.hpp"
 
@@ -28,6 +30,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <functional>
 #include <iostream>
@@ -90,6 +93,7 @@ struct Gateway::Impl {
                                            config.proxy_url, registry.configurable_names()};
       BotParts parts = platform->make(settings, services);
       parts.webhook_public = false;
+      add_onebot(settings.name, platform->name, strand, parts);
       runtime->add_bot(settings.name, platform->name, strand, std::move(parts));
     }
   }
@@ -145,6 +149,13 @@ struct Gateway::Impl {
       rules.push_back({rc.match, rc.reply, rc.platforms, rc.bots, rc.mention});
     }
     if (!rules.empty()) chain.add(std::make_unique<handlers::RulesHandler>(std::move(rules)));
+    if (config.onebot.enabled()) {
+      // Its bots get their connections as they are added (add_onebot).
+      auto handler = std::make_unique<onebot::OneBotHandler>(
+          *store, std::map<std::string, onebot::ReverseClient*>{});
+      onebot_handler = handler.get();
+      chain.add(std::move(handler));
+    }
     if (auto forward = make_forward_handler()) chain.add(std::move(forward));
     if (config.echo.enabled) chain.add(std::make_unique<handlers::EchoHandler>(config.echo.prefix));
   }
@@ -210,9 +221,37 @@ struct Gateway::Impl {
       throw ConfigError(config.file, line, "bot '" + settings.name + "'", e.what());
     }
     if (settings.inbox_concurrency > 0) parts.inbox_concurrency = settings.inbox_concurrency;
+    add_onebot(settings.name, settings.platform, strand, parts);
     runtime->add_bot(settings.name, settings.platform, strand, std::move(parts));
     spdlog::info("bot {} ({}): callback URL path /webhook/{}", settings.name, settings.platform,
                  settings.name);
+  }
+
+  /// With [onebot]: a connection to the framework for bot `name` when [onebot] bots binds it
+  /// (named there, or, with none named, served by no [forward] target), added to its parts so
+  /// that the runtime runs and stops it, and to the OneBot handler.
+  void add_onebot(const std::string& name, const std::string& platform,
+                  asio::any_io_executor strand, BotParts& parts) {
+    if (onebot_handler == nullptr) return;
+    const OneBotConfig& c = config.onebot;
+    const bool bound = c.bots.empty()
+                           ? forward_for(config.forwards, name, platform) == nullptr
+                           : std::find(c.bots.begin(), c.bots.end(), name) != c.bots.end();
+    if (!bound) return;
+    onebot::ReverseClientOptions options;
+    const auto id = c.self_ids.find(name);
+    options.identity = {name, platform,
+                        id == c.self_ids.end() ? onebot_default_self_id(name) : id->second,
+                        BOTGATE_VERSION};
+    options.url = c.reverse_url;
+    options.access_token = c.access_token;
+    options.ws.user_agent = std::string("botgate/") + BOTGATE_VERSION + " OneBot/11";
+    spdlog::info("bot {} ({}): OneBot v11 self id {}, dialling {}", name, platform,
+                 options.identity.self_id, c.reverse_url);
+    auto client = std::make_unique<onebot::ReverseClient>(strand, *runtime, *store,
+                                                          std::move(options));
+    onebot_handler->serve(name, client.get());
+    parts.sources.push_back(std::move(client));
   }
 
   const Config& config;
@@ -220,6 +259,7 @@ struct Gateway::Impl {
   platforms::PlatformRegistry registry;
   std::unique_ptr<Store> store;
   HandlerChain chain;
+  onebot::OneBotHandler* onebot_handler = nullptr;  // in `chain`, with [onebot]
   std::unique_ptr<Runtime> runtime;
   std::map<std::string, std::unique_ptr<net::HttpClient>> http_clients;
   net::Router router;

@@ -113,6 +113,30 @@ struct LoggedEvent {
 /// Told each event the store logged, once its accept is committed (Store::watch_events).
 using EventLogListener = std::function<void(LoggedEvent)>;
 
+/// What a mapped id (Store::id_numbers) stands for. Numbers are per bot and kind: a group and a
+/// user may have the same platform id (QQ) and still get two numbers.
+enum class IdKind { user = 1, group = 2, message = 3 };
+
+/// A platform id to map to a number.
+struct IdKey {
+  IdKind kind = IdKind::user;
+  std::string platform_id;
+  /// Kept beside the mapping when not empty (replacing what was kept): for a user, the bot's
+  /// private chat with them (a Feishu or Discord private chat has an id of its own); for a
+  /// message, botgate's id of its event.
+  std::string context = {};
+};
+
+/// A number's platform id, and what was kept beside it.
+struct IdEntry {
+  std::string platform_id;
+  std::string context;
+};
+
+/// The largest number a mapped id may have: OneBot frameworks type ids as integers, and the
+/// JavaScript ones (Koishi, Yunzai) read them as doubles, exact up to 2^53 - 1.
+inline constexpr std::int64_t kMaxMappedId = (std::int64_t{1} << 53) - 1;
+
 /// How long a reply reference (InboxCompletion::keep_reply_ref) is kept: a service that said it
 /// answers later has this long. The platforms' own limits are shorter for some replies (a QQ
 /// passive reply within 5 minutes, a WeCom response_url within an hour): those fail at the
@@ -257,6 +281,17 @@ class Store {
   virtual asio::awaitable<Result<std::optional<CachedToken>>> token_get(std::string key) = 0;
   virtual asio::awaitable<Result<void>> token_put(std::string key, CachedToken token) = 0;
   virtual asio::awaitable<Result<void>> token_erase(std::string key) = 0;
+
+  /// The numbers of platform ids of `bot` (OneBot v11 ids are integers), one per key, in their
+  /// order, in one transaction: an id mapped before gets the number it got then (also after a
+  /// restart), a new one the next free number (from 1, at most kMaxMappedId). Two ids of one
+  /// bot and kind never share a number. A key's non-empty context replaces the kept one.
+  virtual asio::awaitable<Result<std::vector<std::int64_t>>> id_numbers(
+      std::string bot, std::vector<IdKey> keys) = 0;
+  /// The platform id that `number` stands for, for `bot` and `kind`; nullopt when it stands for
+  /// none (never given, or given for another bot or kind).
+  virtual asio::awaitable<Result<std::optional<IdEntry>>> id_entry(std::string bot, IdKind kind,
+                                                                   std::int64_t number) = 0;
 
   /// A gateway's resumable session (Discord, QQ), so that a restarted process resumes and
   /// receives what happened while it was down. `key` names the bot and shard.

@@ -109,8 +109,10 @@ class Session final : public WsConnection::Impl {
     deflate.client_enable = false;
     ws_.set_option(deflate);
     ws_.set_option(websocket::stream_base::decorator(
-        [user_agent = options_.user_agent](websocket::request_type& request) {
+        [user_agent = options_.user_agent, headers = options_.headers](
+            websocket::request_type& request) {
           request.set(beast::http::field::user_agent, user_agent);
+          for (const auto& [name, value] : headers) request.set(name, value);
         }));
     ws_.read_message_max(options_.max_message_bytes);
 

@@ -1,5 +1,6 @@
 #pragma once
-/// WebSocket client connections (ws:// and wss://) for platform gateways (Discord, QQ): TLS
+/// WebSocket client connections (ws:// and wss://) for platform gateways (Discord, QQ) and the
+/// OneBot v11 reverse WebSocket: TLS
 /// with certificate verification, an optional HTTP CONNECT proxy, and deadlines on connecting,
 /// idling and closing.
 
@@ -14,6 +15,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace botgate::net {
 
@@ -37,6 +40,9 @@ struct WsClientOptions {
   std::size_t max_message_bytes = 16 * 1024 * 1024;
   /// The User-Agent header of the upgrade request.
   std::string user_agent = "botgate/0.1";
+  /// More headers of the upgrade request (OneBot's X-Self-ID, X-Client-Role, Authorization).
+  /// Never logged.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 /// One WebSocket connection. permessage-deflate is not offered; outgoing messages are text.

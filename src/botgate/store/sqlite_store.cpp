@@ -237,6 +237,16 @@ CREATE TABLE IF NOT EXISTS sessions (
   user_id TEXT NOT NULL,
   updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+-- Platform ids as numbers (Store::id_numbers, for OneBot v11), per bot and kind (IdKind).
+-- AUTOINCREMENT: a number once given never stands for another id, even after rows go.
+CREATE TABLE IF NOT EXISTS id_map (
+  number INTEGER PRIMARY KEY AUTOINCREMENT,
+  bot TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  platform_id TEXT NOT NULL,
+  context TEXT NOT NULL DEFAULT '',
+  UNIQUE (bot, kind, platform_id)
+);
 )sql";
 
 }  // namespace
@@ -1400,6 +1410,57 @@ asio::awaitable<Result<void>> SqliteStore::token_erase(std::string key) {
     s->bind(1, key);
     impl_->check(s->step(), "erase token");
     return {};
+  });
+}
+
+asio::awaitable<Result<std::vector<std::int64_t>>> SqliteStore::id_numbers(
+    std::string bot, std::vector<IdKey> keys) {
+  co_return co_await impl_->run([&]() -> Result<std::vector<std::int64_t>> {
+    std::vector<std::int64_t> numbers;
+    numbers.reserve(keys.size());
+    impl_->begin();
+    for (const auto& key : keys) {
+      const auto kind = static_cast<std::int64_t>(key.kind);
+      std::optional<std::int64_t> number;
+      std::string kept;
+      {
+        Use s(impl_->statement(
+            "SELECT number, context FROM id_map WHERE bot = ?1 AND kind = ?2 AND "
+            "platform_id = ?3"));
+        s->bind(1, bot).bind(2, kind).bind(3, key.platform_id);
+        if (s->step() == SQLITE_ROW) {
+          number = s->column_int(0);
+          kept = s->column_text(1);
+        }
+      }
+      if (!number) {
+        Use s(impl_->statement(
+            "INSERT INTO id_map (bot, kind, platform_id, context) VALUES (?1, ?2, ?3, ?4)"));
+        s->bind(1, bot).bind(2, kind).bind(3, key.platform_id).bind(4, key.context);
+        impl_->check(s->step(), "map an id");
+        number = impl_->statements_->last_insert_rowid();
+        if (*number > kMaxMappedId) throw std::runtime_error("the id map is out of numbers");
+      } else if (!key.context.empty() && key.context != kept) {
+        Use s(impl_->statement("UPDATE id_map SET context = ?2 WHERE number = ?1"));
+        s->bind(1, *number).bind(2, key.context);
+        impl_->check(s->step(), "update an id's context");
+      }
+      numbers.push_back(*number);
+    }
+    impl_->commit();
+    return numbers;
+  });
+}
+
+asio::awaitable<Result<std::optional<IdEntry>>> SqliteStore::id_entry(std::string bot,
+                                                                      IdKind kind,
+                                                                      std::int64_t number) {
+  co_return co_await impl_->run([&]() -> Result<std::optional<IdEntry>> {
+    Use s(impl_->statement(
+        "SELECT platform_id, context FROM id_map WHERE number = ?1 AND bot = ?2 AND kind = ?3"));
+    s->bind(1, number).bind(2, bot).bind(3, static_cast<std::int64_t>(kind));
+    if (s->step() != SQLITE_ROW) return std::optional<IdEntry>{};
+    return std::optional<IdEntry>{IdEntry{s->column_text(0), s->column_text(1)}};
   });
 }
 

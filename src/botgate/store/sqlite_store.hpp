@@ -71,6 +71,10 @@ class SqliteStore final : public Store {
   asio::awaitable<Result<std::optional<CachedToken>>> token_get(std::string key) override;
   asio::awaitable<Result<void>> token_put(std::string key, CachedToken token) override;
   asio::awaitable<Result<void>> token_erase(std::string key) override;
+  asio::awaitable<Result<std::vector<std::int64_t>>> id_numbers(std::string bot,
+                                                                std::vector<IdKey> keys) override;
+  asio::awaitable<Result<std::optional<IdEntry>>> id_entry(std::string bot, IdKind kind,
+                                                           std::int64_t number) override;
   asio::awaitable<Result<std::optional<GatewaySession>>> session_get(std::string key) override;
   asio::awaitable<Result<void>> session_put(std::string key, GatewaySession session) override;
 
