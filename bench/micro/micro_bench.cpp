@@ -13,6 +13,7 @@
 #include "botgate/store/sqlite_store.hpp"
 #include "platforms/wecom/wecom_test_support.hpp"
 #include "support/run_sync.hpp"
+#include "support/testdata.hpp"
 
 #include <benchmark/benchmark.h>
 #include <boost/asio/co_spawn.hpp>
@@ -32,7 +33,7 @@ namespace {
 namespace json = boost::json;
 
 std::string testdata(const std::string& name) {
-  std::ifstream in(std::string(BOTGATE_TESTDATA_DIR) + "/" + name, std::ios::binary);
+  std::ifstream in(botgate::test::testdata_path(name), std::ios::binary);
   if (!in) throw std::runtime_error("cannot open testdata " + name);
   std::ostringstream text;
   text << in.rdbuf();

@@ -2,6 +2,7 @@
 
 #include "botgate/platforms/common/registry.hpp"
 #include "botgate/platforms/sandbox/sandbox_platform.hpp"
+#include "support/testdata.hpp"
 
 #include <gtest/gtest.h>
 
@@ -731,7 +732,8 @@ TEST(ConfigTest, ExampleConfigLoads) {
   const auto registry = all_platforms();
   // The example takes credentials from the environment; whatever is set on this machine, the
   // file must load and every bot must be either enabled or skipped with a warning.
-  const auto config = load_config(BOTGATE_TESTDATA_DIR "/../../examples/botgate.toml", registry);
+  const auto config =
+      load_config(botgate::test::testdata_path("../../examples/botgate.toml"), registry);
   EXPECT_EQ(config.server.listen, "127.0.0.1:8080");
   EXPECT_EQ(config.store.url, "sqlite://botgate.db");
   EXPECT_TRUE(config.echo.enabled);
@@ -747,7 +749,7 @@ TEST(ConfigTest, ExampleConfigLoads) {
 TEST(ConfigTest, TheExamplesApiLinesLoadUncommented) {
   // The example shows [api] listen and allowed_hosts as comments; each must work as written.
   const auto registry = all_platforms();
-  std::ifstream in(BOTGATE_TESTDATA_DIR "/../../examples/botgate.toml");
+  std::ifstream in(botgate::test::testdata_path("../../examples/botgate.toml"));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const Environment none;  // every bot skipped: only [api] matters here
   EXPECT_TRUE(parse_config(text, "botgate.toml", registry, &none).api.listen.empty())
@@ -765,7 +767,7 @@ TEST(ConfigTest, TheExamplesApiLinesLoadUncommented) {
 
 TEST(ConfigTest, ExampleConfigSkipsBotsWithoutCredentials) {
   const auto registry = all_platforms();
-  std::ifstream in(BOTGATE_TESTDATA_DIR "/../../examples/botgate.toml");
+  std::ifstream in(botgate::test::testdata_path("../../examples/botgate.toml"));
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const Environment environment = {{"FEISHU_APP_ID", "cli_1"},
                                    {"FEISHU_APP_SECRET", "s"},

@@ -2,6 +2,7 @@
 /// Loading the JSON vectors of tests/testdata for the crypto tests.
 
 #include "botgate/crypto/encoding.hpp"
+#include "support/testdata.hpp"
 
 #include <boost/json.hpp>
 
@@ -13,9 +14,9 @@
 
 namespace botgate::crypto::testing {
 
-/// Parses `BOTGATE_TESTDATA_DIR/<relative>`; throws if it is missing or not JSON.
+/// Parses `tests/testdata/<relative>`; throws if it is missing or not JSON.
 inline boost::json::value load_json(std::string_view relative) {
-  const std::string path = std::string(BOTGATE_TESTDATA_DIR) + "/" + std::string(relative);
+  const std::string path = botgate::test::testdata_path(relative);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw std::runtime_error("cannot open test data " + path);

@@ -7,6 +7,7 @@
 /// get Asio, Beast and OpenSSL through botgate_net (botgate_asio compiles them once).
 
 #include "botgate/core/http.hpp"
+#include "support/testdata.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -89,11 +90,6 @@ unsigned short listen_loopback(asio::io_context& io, Session session) {
   return port;
 }
 }  // namespace net_detail
-
-/// The path of a file under tests/testdata/.
-inline std::string testdata_path(std::string_view relative) {
-  return std::string(BOTGATE_TESTDATA_DIR) + "/" + std::string(relative);
-}
 
 /// An io_context running on its own thread. `shutdown()` stops it, joins the thread and
 /// destroys the context, which destroys every coroutine still suspended on it.

@@ -1,6 +1,7 @@
 #include "botgate/platforms/discord/discord_gateway_protocol.hpp"
 
 #include "support/segment_printers.hpp"
+#include "support/testdata.hpp"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -22,7 +23,7 @@ const std::string kSessionId = "d5b8e0c1a9f24f3b8a7c6e5d4c3b2a19";
 const std::string kResumeUrl = "wss://gateway-us-east1-b.discord.gg";
 
 std::string frame(std::string_view name) {
-  const std::string path = std::string(BOTGATE_TESTDATA_DIR) + "/discord/" + std::string(name);
+  const std::string path = botgate::test::testdata_path("discord/" + std::string(name));
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw std::runtime_error("missing test data " + path);

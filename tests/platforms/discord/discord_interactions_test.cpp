@@ -4,6 +4,7 @@
 #include "botgate/crypto/encoding.hpp"
 #include "support/platform_test_helpers.hpp"
 #include "support/segment_printers.hpp"
+#include "support/testdata.hpp"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -28,7 +29,7 @@ const std::string kOtherSeed(32, '\x02');
 constexpr const char* kTimestamp = "1700000000";
 
 json::object load_vectors() {
-  const std::string path = std::string(BOTGATE_TESTDATA_DIR) + "/discord/interaction_vectors.json";
+  const std::string path = botgate::test::testdata_path("discord/interaction_vectors.json");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("missing test data " + path);
   std::ostringstream text;

@@ -7,6 +7,7 @@
 
 #include "support/platform_test_helpers.hpp"
 #include "support/segment_printers.hpp"
+#include "support/testdata.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/beast/http/write.hpp>
@@ -40,7 +41,7 @@ constexpr std::string_view kTimestamp = "1700000000";
 constexpr std::string_view kNonce = "5f3c2a";
 
 std::string load_testdata(std::string_view name) {
-  const std::string path = std::string(BOTGATE_TESTDATA_DIR) + "/feishu/" + std::string(name);
+  const std::string path = botgate::test::testdata_path("feishu/" + std::string(name));
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw std::runtime_error("cannot open " + path);

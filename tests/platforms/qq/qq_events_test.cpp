@@ -1,6 +1,7 @@
 #include "botgate/platforms/qq/qq_events.hpp"
 
 #include "support/segment_printers.hpp"
+#include "support/testdata.hpp"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -21,7 +22,7 @@ const std::string kBotId = "6158788878435714165";
 const std::string kBotName = "qq-bot";
 
 json::object frame(std::string_view name) {
-  const std::string path = std::string(BOTGATE_TESTDATA_DIR) + "/qq/" + std::string(name);
+  const std::string path = botgate::test::testdata_path("qq/" + std::string(name));
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw std::runtime_error("missing test data " + path);

@@ -4,6 +4,7 @@
 #include "botgate/crypto/encoding.hpp"
 #include "support/platform_test_helpers.hpp"
 #include "support/segment_printers.hpp"
+#include "support/testdata.hpp"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -25,7 +26,7 @@ constexpr const char* kTimestamp = "1725442341";
 constexpr const char* kDispatchAck = R"({"op":12,"d":0})";
 
 json::object load_vectors() {
-  const std::string path = std::string(BOTGATE_TESTDATA_DIR) + "/qq/webhook_vectors.json";
+  const std::string path = botgate::test::testdata_path("qq/webhook_vectors.json");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("missing test data " + path);
   std::ostringstream text;

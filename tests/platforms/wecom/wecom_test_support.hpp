@@ -6,6 +6,7 @@
 #include "botgate/net/query_string.hpp"
 #include "botgate/platforms/wecom/wecom_config.hpp"
 #include "botgate/platforms/wecom/wecom_crypto.hpp"
+#include "support/testdata.hpp"
 
 #include <boost/json.hpp>
 
@@ -26,7 +27,7 @@ inline constexpr std::string_view kNonce = "1372623149";
 
 /// The contents of tests/testdata/<name>.
 inline std::string load_testdata(std::string_view name) {
-  const std::string path = std::string(BOTGATE_TESTDATA_DIR) + "/" + std::string(name);
+  const std::string path = botgate::test::testdata_path(name);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open " + path);
   std::ostringstream text;
