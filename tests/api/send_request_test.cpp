@@ -208,15 +208,5 @@ TEST(SendRequest, EachMistakeIsRefusedNamingItsField) {
   }
 }
 
-TEST(SendRequest, ImageMediaTypesBySignature) {
-  EXPECT_EQ(image_media_type(kPng), "image/png");
-  EXPECT_EQ(image_media_type("\xff\xd8\xff\xe0 jfif"), "image/jpeg");
-  EXPECT_EQ(image_media_type("GIF89a..."), "image/gif");
-  EXPECT_EQ(image_media_type("RIFF\x10\0\0\0WEBPVP8 "sv), "image/webp");
-  EXPECT_FALSE(image_media_type("RIFF\x10\0\0\0WAVE"sv));
-  EXPECT_FALSE(image_media_type(""));
-  EXPECT_EQ(image_data_url("image/gif", "GIF8"), "data:image/gif;base64,R0lGOA==");
-}
-
 }  // namespace
 }  // namespace botgate::api

@@ -1,6 +1,7 @@
 #include "botgate/onebot/onebot_segments.hpp"
 
 #include "botgate/core/store.hpp"
+#include "botgate/crypto/encoding.hpp"
 
 #include "support/segment_printers.hpp"
 
@@ -120,6 +121,18 @@ TEST(FromOneBot, ImageUrlWinsOverAFileName) {
   auto in = from_onebot({ObSegment{"image", {{"file", "abc.image"}, {"url", "https://x/b.png"}}}});
   ASSERT_EQ(in.segments.size(), 1u);
   EXPECT_EQ(in.segments[0], Segment(Image{"https://x/b.png"}));
+}
+
+TEST(FromOneBot, Base64ImagesBecomeDataUrls) {
+  const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + "pixels";
+  const std::string encoded = crypto::base64_encode(png);
+  auto in = from_onebot(parse_cq("[CQ:image,file=base64://" + encoded +
+                                 "][CQ:image,file=base64://" + crypto::base64_encode("text") +
+                                 "][CQ:image,file=file:///tmp/a.png]"));
+  ASSERT_EQ(in.segments.size(), 1u);
+  EXPECT_EQ(in.segments[0], Segment(Image{"data:image/png;base64," + encoded}));
+  // Not an image, and a file of the framework's machine: dropped, and said so.
+  EXPECT_EQ(in.dropped, (std::vector<std::string>{"image", "image"}));
 }
 
 TEST(FromOneBot, OnlyTheFirstReplyCounts) {

@@ -2,6 +2,7 @@
 
 #include "botgate/crypto/digest.hpp"
 #include "botgate/crypto/encoding.hpp"
+#include "botgate/crypto/image_data.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -12,9 +13,6 @@
 namespace botgate::api {
 namespace json = boost::json;
 namespace {
-
-/// Decoded image bytes; the body limit usually stops a request long before this.
-constexpr std::size_t kMaxImageBytes = 10 * 1024 * 1024;
 
 constexpr std::array<std::string_view, 5> kContentFields = {"text", "markdown", "image_url",
                                                             "image_base64", "segments"};
@@ -94,16 +92,9 @@ Checked<Segment> image_from_base64(const json::object& object, std::string_view 
                                    const std::string& field) {
   auto text = string_field(object, key, field);
   if (auto* failed = std::get_if<FieldError>(&text)) return *failed;
-  const std::string& encoded = std::get<std::string>(text);
-  if (encoded.empty()) return error(field, "empty");
-  auto bytes = crypto::base64_decode(encoded);
-  if (!bytes) return error(field, "not valid base64 (standard alphabet, with padding)");
-  if (bytes->size() > kMaxImageBytes) {
-    return error(field, "the image is over " + std::to_string(kMaxImageBytes) + " bytes");
-  }
-  const auto media_type = image_media_type(*bytes);
-  if (!media_type) return error(field, "not a PNG, JPEG, GIF or WebP image");
-  return Segment{Image{image_data_url(*media_type, *bytes)}};
+  auto image = crypto::image_from_base64(std::get<std::string>(text));
+  if (!image.problem.empty()) return error(field, image.problem);
+  return Segment{Image{std::move(image.data_url)}};
 }
 
 /// The first key of `object` not in `allowed`, as an error at `prefix` + key.
@@ -301,20 +292,6 @@ std::variant<SendRequest, FieldError> parse_send_request(std::string_view body_t
 std::string platform_idempotency_key(std::string_view bot, std::string_view client_key) {
   const std::string digest = crypto::sha256_of({"botgate send api\n", bot, "\n", client_key});
   return crypto::to_hex(digest).substr(0, 32);
-}
-
-std::optional<std::string_view> image_media_type(std::string_view bytes) {
-  if (bytes.starts_with("\x89PNG\r\n\x1a\n")) return "image/png";
-  if (bytes.starts_with("\xff\xd8\xff")) return "image/jpeg";
-  if (bytes.starts_with("GIF87a") || bytes.starts_with("GIF89a")) return "image/gif";
-  if (bytes.size() >= 12 && bytes.starts_with("RIFF") && bytes.substr(8, 4) == "WEBP") {
-    return "image/webp";
-  }
-  return std::nullopt;
-}
-
-std::string image_data_url(std::string_view media_type, std::string_view bytes) {
-  return "data:" + std::string(media_type) + ";base64," + crypto::base64_encode(bytes);
 }
 
 }  // namespace botgate::api

@@ -59,12 +59,4 @@ std::variant<SendRequest, FieldError> parse_send_request(std::string_view body);
 /// can (within its own window). Hex only: no '-' that QQ's msg_seq would read a part index from.
 std::string platform_idempotency_key(std::string_view bot, std::string_view client_key);
 
-/// The media type of image bytes by their signature: PNG, JPEG, GIF or WebP; nullopt for
-/// anything else.
-std::optional<std::string_view> image_media_type(std::string_view bytes);
-
-/// The `data:` URL that carries image bytes in an Image segment (the platforms that take bytes
-/// upload them from it): "data:<media_type>;base64,<bytes in base64>".
-std::string image_data_url(std::string_view media_type, std::string_view bytes);
-
 }  // namespace botgate::api

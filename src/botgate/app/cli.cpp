@@ -1,9 +1,9 @@
 #include "botgate/app/cli.hpp"
 
-#include "botgate/api/send_request.hpp"
 #include "botgate/app/config.hpp"
 #include "botgate/app/logging.hpp"
 #include "botgate/app/wiring.hpp"
+#include "botgate/crypto/image_data.hpp"
 #include "botgate/platforms/common/registry.hpp"
 
 #include <CLI/CLI.hpp>
@@ -36,8 +36,8 @@ Result<OutgoingMessage> outgoing_for_cli(const std::string& text, bool markdown,
     const std::string bytes((std::istreambuf_iterator<char>(in)),
                             std::istreambuf_iterator<char>());
     // The send API's reading of image bytes; what it does not know goes as a PNG.
-    const std::string_view media_type = api::image_media_type(bytes).value_or("image/png");
-    message.segments.emplace_back(Image{api::image_data_url(media_type, bytes)});
+    const std::string_view media_type = crypto::image_media_type(bytes).value_or("image/png");
+    message.segments.emplace_back(Image{crypto::image_data_url(media_type, bytes)});
   }
   if (!text.empty()) {
     if (markdown) {

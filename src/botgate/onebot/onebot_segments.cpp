@@ -1,6 +1,7 @@
 #include "botgate/onebot/onebot_segments.hpp"
 
 #include "botgate/core/store.hpp"
+#include "botgate/crypto/image_data.hpp"
 
 #include <boost/json.hpp>
 
@@ -266,8 +267,16 @@ InboundMessage from_onebot(const std::vector<ObSegment>& segments) {
       if (!is_web_url(url)) url = s.get("file");
       if (is_web_url(url)) {
         out.segments.emplace_back(Image{std::move(url)});
+      } else if (url.starts_with("base64://")) {
+        auto image = crypto::image_from_base64(std::string_view(url).substr(9));
+        if (image.problem.empty()) {
+          out.segments.emplace_back(Image{std::move(image.data_url)});
+        } else {
+          out.dropped.push_back(s.type);
+        }
       } else {
-        out.dropped.push_back(s.type);  // base64:// and file:// are not uploaded (yet)
+        // file:// names a file on the framework's machine, which botgate may not share.
+        out.dropped.push_back(s.type);
       }
     } else if (s.type == "reply") {
       auto id = parse_id_text(s.get("id"));
