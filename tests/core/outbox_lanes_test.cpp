@@ -91,5 +91,49 @@ TEST(OutboxLanesTest, MessagesAddedWhileTheFirstIsSentKeepItInPlace) {
   EXPECT_EQ(lanes.lane_depth(), 10u);
 }
 
+TEST(OutboxLanesTest, ALaneBackFromItsRetryTakesItsPlaceByItsFirstMessage) {
+  OutboxLanes lanes(10, 100);
+  lanes.add(messages({{1, "a"}, {2, "b"}, {5, "c"}}));
+  const auto now = Steady::now();
+  ASSERT_EQ(lanes.start(now, 1), std::vector<std::string>{lane_of("a")});
+  lanes.retry(lane_of("a"), now + 2s);
+  lanes.add(messages({{6, "a"}, {7, "d"}}));  // behind a's retry; d is new
+  EXPECT_EQ(lanes.start(now + 1s, 1), std::vector<std::string>{lane_of("b")});
+  lanes.finish(lane_of("b"), /*recording=*/false);
+  ASSERT_EQ(lanes.start(now + 1s, 1), std::vector<std::string>{lane_of("c")});
+  lanes.retry(lane_of("c"), now + 1s);
+  EXPECT_EQ(lanes.next_retry(now), now + 1s);
+  EXPECT_EQ(lanes.next_retry(now + 1s), now + 2s) << "a time that has come is not a later one";
+  EXPECT_EQ(lanes.start(now + 3s, 10),
+            (std::vector<std::string>{lane_of("a"), lane_of("c"), lane_of("d")}))
+      << "by their first messages, 1, 5 and 7, whatever order they became ready in";
+  EXPECT_FALSE(lanes.next_retry(now));
+  lanes.finish(lane_of("a"), /*recording=*/false);
+  EXPECT_EQ(lanes.start(now + 3s, 10), std::vector<std::string>{lane_of("a")});
+  EXPECT_EQ(lanes.front(lane_of("a")).id, 6);
+}
+
+TEST(OutboxLanesTest, ThousandsOfChatsGoOldestFirst) {
+  OutboxLanes lanes(4, 100'000);
+  std::vector<std::pair<std::int64_t, std::string>> list;
+  for (std::int64_t id = 1; id <= 20'000; ++id) {
+    list.emplace_back(id, "c" + std::to_string(id % 5'000));
+  }
+  lanes.add(messages(list));
+  // Each chat's next message (its id + 5,000) is younger than every first one left, so the
+  // messages go out exactly in id order, 64 at a time.
+  std::int64_t expected = 1;
+  for (auto started = lanes.start(Steady::now(), 64); !started.empty();
+       started = lanes.start(Steady::now(), 64)) {
+    EXPECT_LE(started.size(), 64u);
+    for (const auto& lane : started) {
+      ASSERT_EQ(lanes.front(lane).id, expected++);
+      lanes.finish(lane, /*recording=*/false);
+    }
+  }
+  EXPECT_EQ(expected, 20'001);
+  EXPECT_EQ(lanes.held(), 0u);
+}
+
 }  // namespace
 }  // namespace botgate

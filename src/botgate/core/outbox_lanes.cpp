@@ -15,26 +15,30 @@ std::size_t OutboxLanes::room() const noexcept {
 
 void OutboxLanes::add(std::vector<OutboxItem> items) {
   for (OutboxItem& item : items) {
-    Lane& lane = lanes_[item.message.lane()];
+    auto it = lanes_.try_emplace(item.message.lane()).first;
+    Lane& lane = it->second;
+    const bool was_idle_and_empty = lane.items.empty() && !lane.sending && !lane.waiting;
     lane.items.push_back(std::move(item));
     ++queued_;
+    if (was_idle_and_empty) make_ready(it);
   }
 }
 
 std::vector<std::string> OutboxLanes::start(TimePoint now, std::size_t max) {
-  std::vector<std::pair<std::int64_t, const std::string*>> idle;
-  for (const auto& [key, lane] : lanes_) {
-    if (!lane.sending && !lane.items.empty() && lane.retry_at <= now) {
-      idle.emplace_back(lane.items.front().id, &key);
-    }
+  // Lanes whose retry time has come join the others, ordered by their first message.
+  while (!waiting_.empty() && waiting_.begin()->first <= now) {
+    auto it = lanes_.find(*waiting_.begin()->second);
+    waiting_.erase(waiting_.begin());
+    it->second.waiting = false;
+    make_ready(it);
   }
-  std::sort(idle.begin(), idle.end());
   std::vector<std::string> started;
-  for (const auto& [id, key] : idle) {
-    if (started.size() >= max) break;
-    lanes_.at(*key).sending = true;
+  while (started.size() < max && !ready_.empty()) {
+    const std::string& key = *ready_.begin()->second;
+    ready_.erase(ready_.begin());
+    lanes_.at(key).sending = true;
     ++in_flight_;
-    started.push_back(*key);
+    started.push_back(key);
   }
   return started;
 }
@@ -44,11 +48,13 @@ const OutboxItem& OutboxLanes::front(const std::string& lane) const {
 }
 
 void OutboxLanes::retry(const std::string& key, TimePoint at) {
-  Lane& lane = lanes_.at(key);
+  auto it = lanes_.find(key);
+  Lane& lane = it->second;
   ++lane.items.front().attempts;
-  lane.retry_at = at;
   lane.sending = false;
   --in_flight_;
+  lane.waiting = true;
+  waiting_.emplace(at, &it->first);
 }
 
 void OutboxLanes::finish(const std::string& key, bool recording) {
@@ -58,21 +64,23 @@ void OutboxLanes::finish(const std::string& key, bool recording) {
   --queued_;
   --in_flight_;
   if (recording) ++recording_;
+  if (!it->second.items.empty()) make_ready(it);
   erase_if_done(it);
 }
 
 void OutboxLanes::recorded() { --recording_; }
 
 std::optional<OutboxLanes::TimePoint> OutboxLanes::next_retry(TimePoint now) const {
-  std::optional<TimePoint> next;
-  for (const auto& [key, lane] : lanes_) {
-    if (lane.sending || lane.items.empty() || lane.retry_at <= now) continue;
-    if (!next || lane.retry_at < *next) next = lane.retry_at;
-  }
-  return next;
+  const auto later = waiting_.upper_bound(now);
+  if (later == waiting_.end()) return std::nullopt;
+  return later->first;
 }
 
-void OutboxLanes::erase_if_done(std::map<std::string, Lane>::iterator it) {
+void OutboxLanes::make_ready(Lanes::iterator it) {
+  ready_.emplace(it->second.items.front().id, &it->first);
+}
+
+void OutboxLanes::erase_if_done(Lanes::iterator it) {
   if (it->second.items.empty() && !it->second.sending) lanes_.erase(it);
 }
 

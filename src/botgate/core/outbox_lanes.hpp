@@ -8,6 +8,11 @@
 ///   add(taken) -> start(now, n) -> front(lane), sent/retry/failed -> finish(lane...) -> recorded()
 ///
 /// Thread safety: none; used on the bot's strand only.
+///
+/// Up to 8,192 messages are held (RuntimeOptions::outbox_held), often in thousands of chats,
+/// and start() runs after every send: the lanes that may go are kept in order (`ready_`, by
+/// their first message's id) and the ones waiting for a retry by time (`waiting_`), so a call
+/// costs O(log n) per lane it touches rather than a pass over every lane.
 
 #include "botgate/core/store.hpp"
 
@@ -16,7 +21,9 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace botgate {
@@ -63,16 +70,22 @@ class OutboxLanes {
   std::size_t held() const noexcept { return queued_ + recording_; }
 
  private:
+  // A lane with messages is in exactly one state: sending, ready (in ready_) or waiting (in
+  // waiting_, its first message's retry time ahead). An empty one that does not send is erased.
   struct Lane {
     std::deque<OutboxItem> items;  // in queue order; only the first is ever in flight
     bool sending = false;
-    TimePoint retry_at{};  // after a retryable failure of the first message
+    bool waiting = false;
   };
-  void erase_if_done(std::map<std::string, Lane>::iterator it);
+  using Lanes = std::map<std::string, Lane>;  // node-based: keys and front() stay put
+  void make_ready(Lanes::iterator it);
+  void erase_if_done(Lanes::iterator it);
 
   std::size_t lane_depth_;
   std::size_t capacity_;
-  std::map<std::string, Lane> lanes_;  // by OutgoingMessage::lane(); a node-based map: front()
+  Lanes lanes_;  // by OutgoingMessage::lane()
+  std::set<std::pair<std::int64_t, const std::string*>> ready_;  // (first message's id, lane)
+  std::multimap<TimePoint, const std::string*> waiting_;          // (retry time, lane)
   std::size_t queued_ = 0;
   std::size_t in_flight_ = 0;
   std::size_t recording_ = 0;
