@@ -239,28 +239,34 @@ def shown(command: list[str], replace: Optional[dict[str, str]] = None) -> str:
 
 
 def botgate_config(port: int, db: Path, bots: list[dict[str, Any]], *, echo: bool,
-                   log_level: str = "warn", threads: int = 1) -> str:
-    """botgate's TOML: one I/O thread (it gets one core), SQLite store (durable inbox on)."""
+                   log_level: str = "warn", threads: int = 1,
+                   api_token: Optional[str] = None) -> str:
+    """botgate's TOML: one I/O thread (it gets one core), SQLite store (durable inbox on), and
+    `[api] token` when given (else botgate makes one)."""
     parts = [
         toml_table("[server]", {"listen": f"127.0.0.1:{port}", "threads": threads}),
         toml_table("[store]", {"url": f"sqlite://{db.resolve()}"}),
         toml_table("[log]", {"level": log_level}),
         toml_table("[echo]", {"enabled": echo, "prefix": "Hello, "}),
     ]
+    if api_token is not None:
+        parts.append(toml_table("[api]", {"token": api_token}))
     parts += [toml_table("[[bot]]", b) for b in bots]
     return "\n".join(parts)
 
 
 def start_botgate(binary: Path, work: Path, bots: list[dict[str, Any]], *, echo: bool,
                   name: str = "botgate", ready_timeout: float = 20.0,
-                  env: Optional[dict[str, str]] = None) -> tuple[Server, int]:
+                  env: Optional[dict[str, str]] = None,
+                  api_token: Optional[str] = None) -> tuple[Server, int]:
     """Starts botgate pinned to the server core and waits for /readyz; `server.ready_ms` is the
     time from exec to the first 200 of /readyz (polled every 2 ms)."""
     port = free_port()
     d = work / name
     d.mkdir(parents=True, exist_ok=True)
     config = d / "botgate.toml"
-    config.write_text(botgate_config(port, d / "botgate.db", bots, echo=echo))
+    config.write_text(botgate_config(port, d / "botgate.db", bots, echo=echo,
+                                     api_token=api_token))
     server = Server(name, [str(binary), "run", "--config", str(config)], d / "botgate.log",
                     cwd=d, env=env)
     t0 = time.monotonic()

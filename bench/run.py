@@ -14,10 +14,13 @@ and the command behind each row.
   Feishu callbacks (the first a warm-up);
 * start to ready: botgate's time from exec to /readyz answering 200;
 * many bots: one botgate hosting 100 bots (20 per platform, each its own credentials, against the
-  local fakes): start to ready and idle RSS.
+  local fakes): start to ready and idle RSS;
+* api: POST /api/v1/messages through wrk (each message queued durably, then sent to the Feishu
+  fake), with and without idempotency keys; 1,000 event-stream clients: botgate's memory with
+  them, and Feishu ingress with them against without.
 
-`--quick` runs everything in about a minute; `--only ingress,gateway,memory,many-bots` picks
-parts.
+`--quick` runs everything in about a minute; `--only ingress,gateway,memory,many-bots,api`
+picks parts.
 Progress goes to stderr, the table to stdout (`--markdown` for docs/performance.md).
 """
 
@@ -51,8 +54,8 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", default="build", help="the build dir holding botgate")
     p.add_argument("--quick", action="store_true", help="short runs: about a minute in all")
-    p.add_argument("--only", default="ingress,gateway,memory,many-bots",
-                   help="comma-separated parts: ingress, gateway, memory, many-bots")
+    p.add_argument("--only", default="ingress,gateway,memory,many-bots,api",
+                   help="comma-separated parts: ingress, gateway, memory, many-bots, api")
     p.add_argument("--platforms", default="feishu,wecom,wecom-app,qq",
                    help="ingress platforms: feishu, wecom (group bot), wecom-app (self-built "
                         "app), qq (webhook)")
@@ -294,6 +297,52 @@ def many_bots_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
     return out
 
 
+def api_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
+    """Issue 20's targets: the send API at >= 20,000 req/s on one core with durable queueing
+    (every 202 a row in the outbox); 1,000 event-stream clients < 30 MB more memory and webhook
+    ingress no more than 10 % slower."""
+    out: list[list[str]] = []
+    for r in rows:
+        if "failed" in r:
+            out.append([r["benchmark"], "botgate",
+                        f"did not run: {r['failed'].splitlines()[-1][:160]}", "", "FAIL", ""])
+        elif r["benchmark"].startswith("api send"):
+            figures = (f"{r['rps']:,} req/s, p50 {ms(r['p50_ms'])}, p99 {ms(r['p99_ms'])}, "
+                       f"{r['errors']} errors, CPU {r['cpu_pct']}% "
+                       f"({r['cpu_us_per_request']} us a request), RSS {r['rss_idle_mib']}->"
+                       f"{r['rss_after_mib']} MiB; {r['queued']:,} queued in the outbox for "
+                       f"{r['accepted']:,} accepted, {r['sent_during_run']:,} sent to the fake "
+                       f"during the run")
+            if r["repeats"]:
+                figures += f", {r['repeats']:,} repeats"
+            if r["crashed"]:
+                figures += ", EXITED during the run"
+            figures += disturbed(r)
+            # A repeated idempotency key answers with the first message: no new row.
+            want_rows = r["accepted"] - (r["repeats"] if "keys" in r["benchmark"] else 0)
+            ok = (r["rps"] >= 20_000 and r["errors"] == 0 and not r["crashed"]
+                  and r["queued"] >= want_rows)
+            out.append([r["benchmark"], "botgate", figures,
+                        ">= 20,000 req/s, each 202 queued durably", verdict(ok), r["command"]])
+        else:
+            figures = (f"ingress {r['rps_without']:,} req/s without, {r['rps_with']:,} with "
+                       f"the clients ({r['slowdown_pct']}% slower), p99 "
+                       f"{ms(r['p99_ms_without'])} -> {ms(r['p99_ms_with'])}; RSS "
+                       f"{r['rss_before_mib']} -> {r['rss_clients_mib']} MiB connected "
+                       f"({r['clients_mib']:+} MiB), {r['rss_loaded_mib']} MiB after the "
+                       f"loaded run; {r['events_streamed']:,} events streamed, "
+                       f"{r['stream_errors']} stream errors, {r['errors']} ingress errors")
+            if r["crashed"]:
+                figures += ", EXITED during the run"
+            ok = (r["slowdown_pct"] is not None and r["slowdown_pct"] <= 10
+                  and r["clients_loaded_mib"] * 1024 * 1024 < 30 * MB
+                  and r["events_streamed"] > 0 and r["stream_errors"] == 0
+                  and r["errors"] == 0 and not r["crashed"])
+            out.append([r["benchmark"], "botgate", figures,
+                        "< 30 MB more, ingress <= 10 % slower", verdict(ok), r["command"]])
+    return out
+
+
 def mib(kib: int) -> float:
     return round(kib / 1024, 1)
 
@@ -364,6 +413,7 @@ def main() -> None:
     from ingress import PLATFORMS, bench_platform
     from memory import bench_memory
     from many_bots import bench_many_bots
+    from api import bench_api
 
     platforms = [x.strip() for x in args.platforms.split(",") if x.strip()]
     if unknown := [x for x in platforms if x not in PLATFORMS]:
@@ -371,7 +421,7 @@ def main() -> None:
 
     started = time.monotonic()
     results: dict[str, list[dict[str, Any]]] = {"ingress": [], "gateway": [], "memory": [],
-                                                "many-bots": []}
+                                                "many-bots": [], "api": []}
     with tempfile.TemporaryDirectory(prefix="botgate-bench-") as tmp:
         work = Path(tmp)
         if "ingress" in args.parts:
@@ -386,10 +436,12 @@ def main() -> None:
             results["memory"] = bench_memory(args, work, log, first if first.exists() else None)
         if "many-bots" in args.parts:
             results["many-bots"] = bench_many_bots(args, work, log)
+        if "api" in args.parts:
+            results["api"] = bench_api(args, work, log)
 
     table = (ingress_rows(results["ingress"]) + ready_rows(results["ingress"])
              + gateway_rows(results["gateway"]) + memory_rows(results["memory"])
-             + many_bots_rows(results["many-bots"]))
+             + many_bots_rows(results["many-bots"]) + api_rows(results["api"]))
     print(f"\nbotgate benchmarks: {machine()}; binary {args.binary}")
     print(f"server on core 0 (taskset -c 0), load + fakes on core 1; wrk 1 thread, "
           f"{args.connections} connections, {args.duration} s per server, {args.events:,} "
