@@ -1,0 +1,136 @@
+"""A real OneBot v11 framework on botgate: Koishi (koishi 4.14.4 with
+@koishijs/plugin-adapter-onebot 5.8.1, tests/koishi/) listens for the reverse WebSocket, and the
+real botgate binary, with a Feishu bot (webhook, against the fake Open API) and a Discord bot
+(gateway, against the fake Discord), dials it as two OneBot bots. A user's message on either
+platform reaches Koishi, in a group and in a private chat, and Koishi's answer reaches that
+platform's send API in the same chat, once, and from Koishi alone (echo is on in this config and
+must not answer). Koishi's node_modules come from `make koishi-deps` (which `make test` runs);
+without them the test fails and says so.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from botgate_harness import (API_TOKEN, FeishuCallbacks, botgate_config, discord_bot, feishu_bot,
+                             wait_until)
+from koishi_app import KoishiApp, answer, missing_tools
+
+FEISHU = 10001
+DISCORD = 10002
+TOKEN = "ob-" + "5" * 20
+GUILD = "290926798626357999"
+CHANNEL = "645027906669510667"
+DM_CHANNEL = "700000000000000001"
+USER = "53908232506183680"
+QUIET = 1.0
+
+
+def on_feishu(text: str) -> str:
+    """`text` as botgate sends it to Feishu: a zero-width space after each `<`, so that no
+    `<at>` tag can form from a user's text."""
+    return text.replace("<", "<\u200b")
+
+
+@pytest.fixture
+def koishi():
+    missing = missing_tools()
+    if missing:
+        pytest.fail("the Koishi test needs: " + "; ".join(missing))
+    app = KoishiApp({"feishu": FEISHU, "discord": DISCORD}, token=TOKEN).start()
+    yield app
+    app.stop()
+    # Shown by pytest only for failing tests.
+    print(f"--- Koishi output ---\n{app.output()[-20000:]}")
+
+
+@pytest.fixture
+def gateway(launch, fake, discord_fake, koishi):
+    """botgate with a Feishu and a Discord bot, both served by Koishi over OneBot v11, online."""
+    bots = [feishu_bot(fake), discord_bot(discord_fake)]
+
+    def make(port, db):
+        return (botgate_config(port=port, db_path=db, bots=bots, api_token=API_TOKEN)
+                + "\n[onebot]\n"
+                + f'reverse_url = "{koishi.url}"\n'
+                + f'access_token = "{TOKEN}"\n'
+                + "bots = [\"feishu\", \"discord\"]\n"
+                + f"self_ids = {{ feishu = {FEISHU}, discord = {DISCORD} }}\n")
+
+    bg = launch(make)
+    assert discord_fake.wait_connected(10), bg.log_text()
+    # Online means Koishi called get_login_info and botgate answered with the right self id.
+    koishi.wait_online("feishu")
+    koishi.wait_online("discord")
+    return bg
+
+
+def feishu_message(cb, fake, text, *, chat, chat_type, user="ou_ann"):
+    """A user's text on Feishu; returns the platform message id (its chat made known to the
+    fake, so that a reply to it records the chat)."""
+    ev = cb.message(text, chat_type=chat_type, chat_id=chat, sender_open_id=user)
+    mid = ev["event"]["message"]["message_id"]
+    fake.register_message(mid, chat)
+    status, _, _ = cb.post_payload(ev)
+    assert status == 200
+    return mid
+
+
+def test_koishi_answers_on_feishu_and_discord_through_botgate(gateway, fake, discord_fake,
+                                                               koishi):
+    bg = gateway
+    cb = FeishuCallbacks(bg, fake)
+
+    # Feishu, a group chat; the text has what CQ codes and Koishi's markup escape.
+    text = "feishu group [1] & <b>"
+    group_mid = feishu_message(cb, fake, f"ping {text}", chat="oc_koishi_group",
+                               chat_type="group")
+    [d] = fake.wait_delivered(1, timeout=15)
+    assert d.text == on_feishu(answer(text, FEISHU)), (d, koishi.output())
+    assert d.chat_id == "oc_koishi_group" and d.reply_to == group_mid, d
+    seen = koishi.received("feishu")[0]
+    assert seen["isDirect"] is False and seen["channelId"].isdigit(), seen
+
+    # Feishu, a private chat: the same user, so Koishi sees the same user id.
+    dm_mid = feishu_message(cb, fake, "ping feishu dm", chat="oc_koishi_dm", chat_type="p2p")
+    d = fake.wait_delivered(2, timeout=15)[1]
+    assert d.text == answer("feishu dm", FEISHU), (d, koishi.output())
+    assert d.chat_id == "oc_koishi_dm" and d.reply_to == dm_mid, d
+    dm_seen = koishi.received("feishu")[1]
+    assert dm_seen["isDirect"] is True and dm_seen["userId"] == seen["userId"], dm_seen
+    assert dm_seen["channelId"] == "private:" + seen["userId"]
+
+    # Discord (gateway), a guild channel: the message mentions the bot, which Koishi reads as an
+    # at of its self id and strips before the middleware matches.
+    mid = discord_fake.inject_message(CHANNEL, f"<@{discord_fake.bot_id}> ping discord guild",
+                                      author_id=USER, guild_id=GUILD,
+                                      mentions=[discord_fake.bot_id])
+    [reply] = discord_fake.wait_for_messages(1, 15)
+    assert reply.content == answer("discord guild", DISCORD), (reply, koishi.output())
+    assert reply.channel_id == CHANNEL
+    assert (reply.message_reference or {}).get("message_id") == mid, reply
+
+    # Discord, a direct message.
+    dm = discord_fake.inject_message(DM_CHANNEL, "ping discord dm", author_id=USER)
+    assert wait_until(lambda: len(discord_fake.messages()) >= 2, 15), koishi.output()
+    dm_reply = discord_fake.messages()[1]
+    assert dm_reply.content == answer("discord dm", DISCORD), dm_reply
+    assert dm_reply.channel_id == DM_CHANNEL
+    assert (dm_reply.message_reference or {}).get("message_id") == dm, dm_reply
+    discord_seen = koishi.received("discord")
+    assert [s["isDirect"] for s in discord_seen] == [False, True], discord_seen
+
+    # Every send of Koishi's was answered with a message id (Koishi counts it sent), and each
+    # platform got exactly Koishi's answers: no echo, no repeat.
+    assert len(koishi.wait_sent("feishu", 2)) == 2
+    assert len(koishi.wait_sent("discord", 2)) == 2
+    time.sleep(QUIET)
+    assert [x.text for x in fake.delivered()] == [on_feishu(answer(text, FEISHU)),
+                                                 answer("feishu dm", FEISHU)]
+    assert [m.content for m in discord_fake.messages()] == [answer("discord guild", DISCORD),
+                                                            answer("discord dm", DISCORD)]
+    # Koishi logged no warning or error (a failed send, an action answered wrongly).
+    complaints = [line for line in koishi.output().splitlines() if line.startswith(("[W]", "[E]"))]
+    assert complaints == [], koishi.output()
