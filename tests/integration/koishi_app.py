@@ -46,7 +46,8 @@ class KoishiApp:
         self.path = path
         self.endpoint = endpoint
         self.port = free_port() if protocol == "ws-reverse" else 0
-        self.lines: list[str] = []
+        self.lines: list[str] = []  # since the last start
+        self.earlier: list[str] = []  # before it
         self._lock = threading.Lock()
         self._proc: Optional[subprocess.Popen] = None
 
@@ -56,8 +57,13 @@ class KoishiApp:
         return f"ws://127.0.0.1:{self.port}{self.path}"
 
     def start(self, timeout: float = 20.0) -> "KoishiApp":
+        """Starts Koishi (again, on the same port, after stop()); the facts it printed before
+        move to `earlier`."""
         missing = missing_tools()
         assert not missing, "the Koishi test needs: " + "; ".join(missing)
+        with self._lock:
+            self.earlier += self.lines
+            self.lines = []
         cmd = ["node", str(SCRIPT), "--protocol", self.protocol,
                "--self-ids", ",".join(str(i) for i in self.self_ids.values()),
                "--bots", ",".join(self.self_ids)]
@@ -71,17 +77,17 @@ class KoishiApp:
         self._proc = subprocess.Popen(cmd, cwd=KOISHI_DIR, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True, start_new_session=True,
                                       env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"})
-        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read, args=(self._proc, self.lines), daemon=True).start()
         assert wait_until(lambda: self.saw("listening") or self._proc.poll() is not None,
                           timeout), f"Koishi did not start:\n{self.output()}"
         assert self._proc.poll() is None, f"Koishi exited:\n{self.output()}"
         return self
 
-    def _read(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        for line in self._proc.stdout:
+    def _read(self, proc: subprocess.Popen, lines: list[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
             with self._lock:
-                self.lines.append(line.rstrip("\n"))
+                lines.append(line.rstrip("\n"))
 
     def stop(self) -> None:
         if self._proc is None or self._proc.poll() is not None:
@@ -97,7 +103,7 @@ class KoishiApp:
 
     def output(self) -> str:
         with self._lock:
-            return "\n".join(self.lines)
+            return "\n".join(self.earlier + self.lines)
 
     def saw(self, *words: str) -> bool:
         prefix = " ".join(words)
@@ -110,14 +116,14 @@ class KoishiApp:
             f"Koishi's bot {self_id} ({bot}) did not go online:\n{self.output()}"
 
     def received(self, bot: str) -> list[dict]:
-        """What Koishi's middleware saw for `bot`, in order (content, userId, channelId,
+        """What Koishi's middleware saw for `bot` since the last start, in order (content, userId, channelId,
         isDirect, messageId)."""
         prefix = f"received {self.self_ids[bot]} "
         with self._lock:
             return [json.loads(line[len(prefix):]) for line in self.lines if line.startswith(prefix)]
 
     def sent(self, bot: str) -> list[str]:
-        """The message ids botgate answered to Koishi's sends as `bot`."""
+        """The message ids botgate answered to Koishi's sends as `bot` since the last start."""
         prefix = f"sent {self.self_ids[bot]} "
         with self._lock:
             return [line[len(prefix):] for line in self.lines if line.startswith(prefix)]

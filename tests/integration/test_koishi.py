@@ -134,3 +134,54 @@ def test_koishi_answers_on_feishu_and_discord_through_botgate(gateway, fake, dis
     # Koishi logged no warning or error (a failed send, an action answered wrongly).
     complaints = [line for line in koishi.output().splitlines() if line.startswith(("[W]", "[E]"))]
     assert complaints == [], koishi.output()
+
+
+def test_koishi_quotes_and_mentions_reach_both_platforms(gateway, fake, discord_fake, koishi):
+    # Koishi's adapter sends a quote as a reply segment and a mention as an at segment, both ids
+    # as strings of digits (and the at with a `name`): botgate turns them into the platform's
+    # reply and mention of the right user.
+    cb = FeishuCallbacks(bg := gateway, fake)
+    mid = feishu_message(cb, fake, "mention please review", chat="oc_koishi_group",
+                         chat_type="group", user="ou_bob")
+    [d] = fake.wait_delivered(1, timeout=15)
+    assert d.reply_to == mid and d.chat_id == "oc_koishi_group", (d, koishi.output())
+    assert d.mentioned() == ["ou_bob"], d
+    assert d.text.endswith("</at> please review"), d
+
+    dmid = discord_fake.inject_message(CHANNEL, f"<@{discord_fake.bot_id}> mention ship it",
+                                       author_id=USER, guild_id=GUILD,
+                                       mentions=[discord_fake.bot_id])
+    [reply] = discord_fake.wait_for_messages(1, 15)
+    assert reply.channel_id == CHANNEL
+    assert (reply.message_reference or {}).get("message_id") == dmid, reply
+    assert reply.content == f"<@{USER}> ship it", (reply, koishi.output())
+
+    time.sleep(QUIET)
+    assert len(fake.delivered()) == 1 and len(discord_fake.messages()) == 1
+    complaints = [line for line in koishi.output().splitlines() if line.startswith(("[W]", "[E]"))]
+    assert complaints == [], koishi.output()
+    assert bg.running()
+
+
+def test_messages_wait_while_koishi_restarts(gateway, fake, discord_fake, koishi):
+    # Koishi goes away; users write on both platforms meanwhile. botgate keeps the events in its
+    # inbox and dials again with backoff; once Koishi is back every message is answered, in
+    # order per chat.
+    cb = FeishuCallbacks(gateway, fake)
+    koishi.stop()
+    feishu_message(cb, fake, "ping one", chat="oc_koishi_group", chat_type="group")
+    feishu_message(cb, fake, "ping two", chat="oc_koishi_group", chat_type="group")
+    discord_fake.inject_message(DM_CHANNEL, "ping while away", author_id=USER)
+    time.sleep(1.5)
+    assert fake.delivered() == [] and discord_fake.messages() == []
+
+    koishi.start()
+    koishi.wait_online("feishu", timeout=40)
+    koishi.wait_online("discord", timeout=40)
+    fake.wait_delivered(2, timeout=15)
+    assert [d.text for d in fake.delivered()] == [answer("one", FEISHU), answer("two", FEISHU)]
+    assert wait_until(lambda: len(discord_fake.messages()) >= 1, 15), koishi.output()
+    assert [m.content for m in discord_fake.messages()] == [answer("while away", DISCORD)]
+    assert [m.channel_id for m in discord_fake.messages()] == [DM_CHANNEL]
+    time.sleep(QUIET)
+    assert len(fake.delivered()) == 2 and len(discord_fake.messages()) == 1

@@ -1,7 +1,8 @@
 // A real Koishi app for the integration tests (tests/integration/test_koishi.py): Koishi with
 // its OneBot v11 adapter, one adapter bot per self id, answering "ping <x>" with
 // "pong <x> from koishi as <self id>" (the quoted text and the self id prove the round trip
-// went through the right bot).
+// went through the right bot), and "mention <x>" with a quote of the message, a mention of its
+// sender and <x> (the adapter's reply and at segments, ids as strings).
 //
 //   node bot.mjs --self-ids 10001,10002 [--token T]
 //       reverse WebSocket: Koishi listens on --host:--port at --path, botgate dials in.
@@ -14,7 +15,7 @@
 //   "listening <port>", "online <self id>", "received <self id> <json>", "sent <self id> <id>".
 
 import { parseArgs } from 'node:util'
-import { App } from 'koishi'
+import { App, h } from 'koishi'
 // The adapter is CommonJS: its default export is the OneBotBot plugin.
 import { OneBotBot as OneBot } from '@koishijs/plugin-adapter-onebot'
 
@@ -71,9 +72,12 @@ app.middleware(async (session, next) => {
     isDirect: session.isDirect, messageId: session.messageId,
   }))
   // In a group the message may start with a mention of the bot: parsed.content is without it.
-  const match = /^ping (.+)$/s.exec(session.parsed.content.trim())
-  if (!match) return next()
-  return `pong ${match[1]} from koishi as ${session.selfId}`
+  const content = session.parsed.content.trim()
+  const ping = /^ping (.+)$/s.exec(content)
+  if (ping) return `pong ${ping[1]} from koishi as ${session.selfId}`
+  const mention = /^mention (.+)$/s.exec(content)
+  if (mention) return [h.quote(session.messageId), h.at(session.userId), ' ' + mention[1]]
+  return next()
 })
 
 process.on('SIGTERM', async () => {
