@@ -156,8 +156,16 @@ def test_koishi_quotes_and_mentions_reach_both_platforms(gateway, fake, discord_
     assert (reply.message_reference or {}).get("message_id") == dmid, reply
     assert reply.content == f"<@{USER}> ship it", (reply, koishi.output())
 
+    # An image by URL: Koishi sends an image segment whose `file` is the URL.
+    discord_fake.inject_message(DM_CHANNEL, "image https://img.example/graph.png?w=1&h=2",
+                                author_id=USER)
+    assert wait_until(lambda: len(discord_fake.messages()) >= 2, 15), koishi.output()
+    image = discord_fake.messages()[1]
+    assert image.channel_id == DM_CHANNEL
+    assert image.embeds == [{"image": {"url": "https://img.example/graph.png?w=1&h=2"}}], image
+
     time.sleep(QUIET)
-    assert len(fake.delivered()) == 1 and len(discord_fake.messages()) == 1
+    assert len(fake.delivered()) == 1 and len(discord_fake.messages()) == 2
     complaints = [line for line in koishi.output().splitlines() if line.startswith(("[W]", "[E]"))]
     assert complaints == [], koishi.output()
     assert bg.running()

@@ -2,7 +2,8 @@
 // its OneBot v11 adapter, one adapter bot per self id, answering "ping <x>" with
 // "pong <x> from koishi as <self id>" (the quoted text and the self id prove the round trip
 // went through the right bot), and "mention <x>" with a quote of the message, a mention of its
-// sender and <x> (the adapter's reply and at segments, ids as strings).
+// sender and <x> (the adapter's reply and at segments, ids as strings), and "image <url>" with
+// that image (an image segment with `file` the URL).
 //
 //   node bot.mjs --self-ids 10001,10002 [--token T]
 //       reverse WebSocket: Koishi listens on --host:--port at --path, botgate dials in.
@@ -77,6 +78,8 @@ app.middleware(async (session, next) => {
   if (ping) return `pong ${ping[1]} from koishi as ${session.selfId}`
   const mention = /^mention (.+)$/s.exec(content)
   if (mention) return [h.quote(session.messageId), h.at(session.userId), ' ' + mention[1]]
+  const image = /^image (https?:\/\/\S+)$/.exec(content)
+  if (image) return h.image(h.unescape(image[1]))
   return next()
 })
 
