@@ -122,6 +122,14 @@ class KoishiApp:
         with self._lock:
             return [json.loads(line[len(prefix):]) for line in self.lines if line.startswith(prefix)]
 
+    def wait_received(self, bot: str, n: int, timeout: float = 10.0) -> list[dict]:
+        """The first `n` or more of received(bot). Node writes to a pipe asynchronously: a line
+        may come after the platform already got the answer it printed it for."""
+        wait_until(lambda: len(self.received(bot)) >= n, timeout)
+        found = self.received(bot)
+        assert len(found) >= n, f"Koishi received {len(found)} of {n} as {bot}:\n{self.output()}"
+        return found
+
     def sent(self, bot: str) -> list[str]:
         """The message ids botgate answered to Koishi's sends as `bot` since the last start."""
         prefix = f"sent {self.self_ids[bot]} "

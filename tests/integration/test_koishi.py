@@ -90,7 +90,7 @@ def test_koishi_answers_on_feishu_and_discord_through_botgate(gateway, fake, dis
     [d] = fake.wait_delivered(1, timeout=15)
     assert d.text == on_feishu(answer(text, FEISHU)), (d, koishi.output())
     assert d.chat_id == "oc_koishi_group" and d.reply_to == group_mid, d
-    seen = koishi.received("feishu")[0]
+    seen = koishi.wait_received("feishu", 1)[0]
     assert seen["isDirect"] is False and seen["channelId"].isdigit(), seen
 
     # Feishu, a private chat: the same user, so Koishi sees the same user id.
@@ -98,7 +98,7 @@ def test_koishi_answers_on_feishu_and_discord_through_botgate(gateway, fake, dis
     d = fake.wait_delivered(2, timeout=15)[1]
     assert d.text == answer("feishu dm", FEISHU), (d, koishi.output())
     assert d.chat_id == "oc_koishi_dm" and d.reply_to == dm_mid, d
-    dm_seen = koishi.received("feishu")[1]
+    dm_seen = koishi.wait_received("feishu", 2)[1]
     assert dm_seen["isDirect"] is True and dm_seen["userId"] == seen["userId"], dm_seen
     assert dm_seen["channelId"] == "private:" + seen["userId"]
 
@@ -119,7 +119,7 @@ def test_koishi_answers_on_feishu_and_discord_through_botgate(gateway, fake, dis
     assert dm_reply.content == answer("discord dm", DISCORD), dm_reply
     assert dm_reply.channel_id == DM_CHANNEL
     assert (dm_reply.message_reference or {}).get("message_id") == dm, dm_reply
-    discord_seen = koishi.received("discord")
+    discord_seen = koishi.wait_received("discord", 2)
     assert [s["isDirect"] for s in discord_seen] == [False, True], discord_seen
 
     # Every send of Koishi's was answered with a message id (Koishi counts it sent), and each
@@ -171,7 +171,8 @@ def test_koishi_quotes_and_mentions_reach_both_platforms(gateway, fake, discord_
     assert bg.running()
 
 
-def test_messages_wait_while_koishi_restarts(gateway, fake, discord_fake, koishi):
+def test_messages_wait_while_koishi_restarts_and_ids_outlive_botgate(gateway, fake,
+                                                                     discord_fake, koishi):
     # Koishi goes away; users write on both platforms meanwhile. botgate keeps the events in its
     # inbox and dials again with backoff; once Koishi is back every message is answered, in
     # order per chat.
@@ -193,3 +194,17 @@ def test_messages_wait_while_koishi_restarts(gateway, fake, discord_fake, koishi
     assert [m.channel_id for m in discord_fake.messages()] == [DM_CHANNEL]
     time.sleep(QUIET)
     assert len(fake.delivered()) == 2 and len(discord_fake.messages()) == 1
+
+    # Now botgate restarts under a running Koishi: it dials again, and the same user in the same
+    # chat has the same OneBot ids as before.
+    before = koishi.wait_received("feishu", 2)[-1]
+    gateway.stop()
+    gateway.restart()
+    feishu_message(cb, fake, "ping three", chat="oc_koishi_group", chat_type="group")
+    fake.wait_delivered(3, timeout=30)
+    assert fake.delivered()[2].text == answer("three", FEISHU)
+    received = koishi.wait_received("feishu", 3)
+    assert [r["content"] for r in received] == ["ping one", "ping two", "ping three"], received
+    after = received[2]
+    assert (after["userId"], after["channelId"]) == (before["userId"], before["channelId"])
+    assert after["messageId"] != before["messageId"]
