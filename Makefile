@@ -20,7 +20,8 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
 # The fuzz targets (fuzz/): clang 14, whose compiler-rt package has libFuzzer and the sanitizers.
 DEB_PACKAGES += clang-14 libclang-rt-14-dev
 
-# The web console's browser test (tests/browser): Chromium, and Node.js only where it is missing.
+# The web console's browser test (tests/browser) and the Koishi test (tests/koishi): Chromium,
+# and Node.js only where it is missing.
 DEB_PACKAGES += chromium $(if $(shell command -v node && command -v npm),,nodejs npm)
 
 # ccache (when installed) shares objects between checkouts in different folders.
@@ -43,7 +44,7 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: all deps browser-deps build build-asan run test test-unit soak bench fuzz clean
+.PHONY: all deps browser-deps koishi-deps build build-asan run test test-unit soak bench fuzz clean
 
 all: build
 
@@ -54,6 +55,13 @@ deps:
 browser-deps: deps
 	@[ -d tests/browser/node_modules/playwright-core ] || \
 	  (cd tests/browser && npm install --no-audit --no-fund --no-package-lock)
+
+# Koishi and its OneBot v11 adapter, the real framework tests/integration/test_koishi.py runs,
+# pinned in tests/koishi/package.json (no lock file; cordis held by `overrides`).
+koishi-deps: deps
+	@[ -f tests/koishi/node_modules/koishi/package.json ] && \
+	 [ -f tests/koishi/node_modules/@koishijs/plugin-adapter-onebot/package.json ] || \
+	  (cd tests/koishi && npm install --no-audit --no-fund --no-package-lock)
 
 $(BUILD_DIR)/build.ninja: | deps
 	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
@@ -81,7 +89,7 @@ run: deps $(BUILD_DIR)/build.ninja
 # miscompiles some coroutine code and ASan is what catches it); the integration tests run again
 # against the optimised binary that `make run` uses; each fuzz target replays its regression
 # inputs and fuzzes for a few seconds. Two cores build one tree at a time.
-test: deps browser-deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja $(FUZZ_BUILD_DIR)/build.ninja
+test: deps browser-deps koishi-deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja $(FUZZ_BUILD_DIR)/build.ninja
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2
