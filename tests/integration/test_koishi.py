@@ -208,3 +208,58 @@ def test_messages_wait_while_koishi_restarts_and_ids_outlive_botgate(gateway, fa
     after = received[2]
     assert (after["userId"], after["channelId"]) == (before["userId"], before["channelId"])
     assert after["messageId"] != before["messageId"]
+
+
+@pytest.fixture
+def forward_gateway(launch, fake, discord_fake):
+    """botgate serving the OneBot forward WebSocket ([onebot] serve = true) for a Feishu and a
+    Discord bot, and Koishi (`protocol: 'ws'`) dialing it at /onebot/v11/ws/<bot> with the
+    token; both bots online."""
+    missing = missing_tools()
+    if missing:
+        pytest.fail("the Koishi test needs: " + "; ".join(missing))
+    bots = [feishu_bot(fake), discord_bot(discord_fake)]
+
+    def make(port, db):
+        return (botgate_config(port=port, db_path=db, bots=bots, api_token=API_TOKEN)
+                + "\n[onebot]\nserve = true\n"
+                + f'access_token = "{TOKEN}"\n'
+                + "bots = [\"feishu\", \"discord\"]\n"
+                + f"self_ids = {{ feishu = {FEISHU}, discord = {DISCORD} }}\n")
+
+    bg = launch(make)
+    assert discord_fake.wait_connected(10), bg.log_text()
+    app = KoishiApp({"feishu": FEISHU, "discord": DISCORD}, token=TOKEN, protocol="ws",
+                    endpoint=f"ws://127.0.0.1:{bg.port}/onebot/v11/ws/{{bot}}").start()
+    try:
+        app.wait_online("feishu")
+        app.wait_online("discord")
+        yield bg, app
+    finally:
+        app.stop()
+        print(f"--- Koishi output ---\n{app.output()[-20000:]}")
+
+
+def test_koishi_dials_botgate_over_the_forward_websocket(forward_gateway, fake, discord_fake):
+    bg, koishi = forward_gateway
+    cb = FeishuCallbacks(bg, fake)
+    group_mid = feishu_message(cb, fake, "ping forward group", chat="oc_koishi_group",
+                               chat_type="group")
+    [d] = fake.wait_delivered(1, timeout=15)
+    assert d.text == answer("forward group", FEISHU), (d, koishi.output())
+    assert d.chat_id == "oc_koishi_group" and d.reply_to == group_mid, d
+
+    dm = discord_fake.inject_message(DM_CHANNEL, "ping forward dm", author_id=USER)
+    [reply] = discord_fake.wait_for_messages(1, 15)
+    assert reply.content == answer("forward dm", DISCORD), (reply, koishi.output())
+    assert reply.channel_id == DM_CHANNEL
+    assert (reply.message_reference or {}).get("message_id") == dm, reply
+
+    # The connections show in the API as the framework's.
+    status, data = bg.api_get("/api/v1/bots")
+    assert status == 200, data
+    assert len(koishi.wait_sent("feishu", 1)) == 1 and len(koishi.wait_sent("discord", 1)) == 1
+    time.sleep(QUIET)
+    assert len(fake.delivered()) == 1 and len(discord_fake.messages()) == 1
+    complaints = [line for line in koishi.output().splitlines() if line.startswith(("[W]", "[E]"))]
+    assert complaints == [], koishi.output()

@@ -15,8 +15,11 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -793,6 +796,56 @@ TEST_F(SqliteStoreTest, AnOlderDatabaseGetsTheLanesOfItsQueuedMessages) {
   page = run_sync(store_->outbox_take("a", SystemTime::clock::now(), 10, 1)).value();
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].id, later);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentPushesShareCommitsAndAKeyQueuesOnceWithinABatch) {
+  // The send API under load: many messages queued at once from several threads share
+  // transactions (group commit); two calls with one idempotency key in the same batch still
+  // queue one message, and both callers get its id.
+  const std::uint64_t commits_before = store_->commits();
+  asio::io_context io;
+  constexpr int kMessages = 300;
+  std::mutex mutex;
+  std::map<std::string, std::vector<std::int64_t>> ids_by_key;
+  std::atomic<int> queued{0};
+  std::atomic<int> failed{0};
+  for (int i = 0; i < kMessages; ++i) {
+    for (int copy = 0; copy < 2; ++copy) {
+      asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
+        const std::string key = "key-" + std::to_string(i);
+        std::vector<OutgoingMessage> parts{message_for("a", "m" + std::to_string(i))};
+        auto result = co_await store_->outbox_push_message(std::move(parts), key);
+        if (!result) {
+          ++failed;
+          co_return;
+        }
+        if (result->queued) ++queued;
+        std::lock_guard lock(mutex);
+        ids_by_key[key].push_back(result->id);
+      }, asio::detached);
+    }
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) threads.emplace_back([&io] { io.run(); });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(queued, kMessages);
+  ASSERT_EQ(ids_by_key.size(), static_cast<std::size_t>(kMessages));
+  std::set<std::int64_t> distinct;
+  for (const auto& [key, ids] : ids_by_key) {
+    ASSERT_EQ(ids.size(), 2u) << key;
+    EXPECT_EQ(ids[0], ids[1]) << key << ": both calls name the one message";
+    distinct.insert(ids[0]);
+  }
+  EXPECT_EQ(distinct.size(), static_cast<std::size_t>(kMessages));
+  EXPECT_LT(store_->commits() - commits_before, static_cast<std::uint64_t>(kMessages))
+      << "pushes waiting together share a commit";
+  reopen();
+  for (const std::int64_t id : distinct) {
+    const auto state = status(id);
+    ASSERT_TRUE(state) << id;
+    EXPECT_EQ(state->state, OutboxState::queued) << id << " committed";
+  }
 }
 
 TEST_F(SqliteStoreTest, AnOlderDatabaseGetsTheClientKeyColumnAndItsIndex) {

@@ -524,15 +524,17 @@ struct SqliteStore::Impl {
     asio::post(caller, [this] { asio::post(pool_, [this] { drain_writes(); }); });
   }
 
-  /// On the database thread: one transaction for every write queued so far, of all three kinds
-  /// (accepts, inbox completions, outbox updates). A busy bot has all three waiting at once
-  /// (the events it is told, the replies it queues, the replies it has sent): one commit, and one
-  /// write of each page they share, instead of one per kind.
+  /// On the database thread: one transaction for every write queued so far, of all four kinds
+  /// (accepts, inbox completions, outbox updates, messages queued). A busy bot has them all
+  /// waiting at once (the events it is told, the replies it queues, the replies it has sent, the
+  /// API's sends): one commit, and one write of each page they share, instead of one per kind.
   void drain_writes() {
     auto accepts = accepts_.take();
     auto completions = completions_.take();
     auto updates = updates_.take();
-    const int kinds = !accepts.empty() + !completions.empty() + !updates.empty();
+    auto pushes = pushes_.take();
+    const int kinds =
+        !accepts.empty() + !completions.empty() + !updates.empty() + !pushes.empty();
     if (kinds == 0) return;  // taken by an earlier round
     schedule_outbox_purge();  // after this round
     schedule_event_purge();
@@ -541,16 +543,19 @@ struct SqliteStore::Impl {
       if (!accepts.empty()) write_accepts_alone(accepts);
       if (!completions.empty()) write_completions_alone(completions);
       if (!updates.empty()) write_updates_alone(updates);
+      if (!pushes.empty()) write_pushes_alone(pushes);
       return;
     }
     std::vector<Accepted> rows;
     std::vector<std::vector<std::int64_t>> ids;
+    std::vector<Pushed> pushed;
     const std::int64_t now = now_ms();
     try {
       begin();
       rows = write_accepts(accepts, now);
       ids = write_completions(completions, now);
       write_outbox_updates(updates, 0, updates.size());
+      pushed = write_pushes(pushes, 0, pushes.size(), now);
       commit();
     } catch (const std::exception& e) {
       roll_back_after(e);
@@ -559,6 +564,7 @@ struct SqliteStore::Impl {
       write_accepts_alone(accepts);
       write_completions_alone(completions);
       write_updates_alone(updates);
+      write_pushes_alone(pushes);
       return;
     }
     accepts_committed(accepts, rows, now);
@@ -567,6 +573,7 @@ struct SqliteStore::Impl {
       update_committed(pending.request);
       (*pending.done)(Result<void>{});
     }
+    pushes_committed(pushes, 0, pushed, now);
   }
 
   void roll_back_after(const std::exception& e) {
@@ -894,6 +901,94 @@ struct SqliteStore::Impl {
   };
   using UpdateQueue = BatchQueue<OutboxUpdate, Result<void>>;
 
+  /// A message to queue (Store::outbox_push_message): its parts, and the client's idempotency
+  /// key ("" for none).
+  struct OutboxPush {
+    std::vector<OutgoingMessage> parts;
+    std::string client_key;
+  };
+  using PushQueue = BatchQueue<OutboxPush, Result<OutboxPushed>>;
+  /// What a push wrote: the ids of its parts, or the message an earlier push with its key made.
+  struct Pushed {
+    std::vector<std::int64_t> ids;
+    std::optional<std::int64_t> known;
+  };
+
+  /// Group commit of pushes (see BatchQueue and drain_writes): the send API under load, or a
+  /// bot queueing the replies of many chats, shares a commit.
+  asio::awaitable<Result<OutboxPushed>> push_batched(OutboxPush push) {
+    return pushes_.submit(std::move(push),
+                          [this](const auto& caller) { schedule_writes(caller); });
+  }
+
+  /// Inside a transaction: each push of `batch` [first, last), in order. A key pushed earlier,
+  /// also earlier in this batch (the same connection sees its own insert), names that message.
+  std::vector<Pushed> write_pushes(std::vector<PushQueue::Pending>& batch, std::size_t first,
+                                   std::size_t last, std::int64_t now) {
+    std::vector<Pushed> out;
+    out.reserve(last - first);
+    for (std::size_t i = first; i < last; ++i) {
+      const OutboxPush& push = batch[i].request;
+      Pushed pushed;
+      if (!push.client_key.empty()) {
+        pushed.known = find_client_key(push.parts.front().bot, push.client_key);
+      }
+      if (!pushed.known) {
+        for (std::size_t j = 0; j < push.parts.size(); ++j) {
+          pushed.ids.push_back(
+              this->push(push.parts[j], now, j == 0 ? std::string_view(push.client_key) : ""));
+        }
+      }
+      out.push_back(std::move(pushed));
+    }
+    return out;
+  }
+
+  /// After the commit: the new messages join the outbox index, and each caller gets its id.
+  void pushes_committed(std::vector<PushQueue::Pending>& batch, std::size_t first,
+                        std::vector<Pushed>& written, std::int64_t now) {
+    for (std::size_t k = 0; k < written.size(); ++k) {
+      auto& pending = batch[first + k];
+      Pushed& pushed = written[k];
+      if (pushed.known) {
+        (*pending.done)(OutboxPushed{*pushed.known, false});
+        continue;
+      }
+      std::vector<OutgoingMessage>& parts = pending.request.parts;
+      const std::string bot = parts.front().bot;
+      for (std::size_t j = 0; j < parts.size(); ++j) {
+        std::string lane = parts[j].lane();
+        outbox_index_.queued(bot, lane, pushed.ids[j], now,
+                             OutboxItem{pushed.ids[j], std::move(parts[j]), 0});
+      }
+      (*pending.done)(OutboxPushed{pushed.ids.front(), true});
+    }
+  }
+
+  /// The pushes in one transaction of their own; when it fails, each is written again on its
+  /// own, so that one bad message does not fail the others.
+  void write_pushes_alone(std::vector<PushQueue::Pending>& batch) {
+    if (batch.empty()) return;
+    const std::int64_t now = now_ms();
+    std::vector<Pushed> written;
+    std::optional<std::string> error =
+        in_own_transaction([&] { written = write_pushes(batch, 0, batch.size(), now); });
+    if (!error) {
+      pushes_committed(batch, 0, written, now);
+      return;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch.size() > 1) {
+        error = in_own_transaction([&] { written = write_pushes(batch, i, i + 1, now); });
+      }
+      if (error) {
+        (*batch[i].done)(Error{errc::store_failed, *error});
+      } else {
+        pushes_committed(batch, i, written, now);
+      }
+    }
+  }
+
   /// The index in memory follows a committed update: a retried message stays taken.
   void update_committed(const OutboxUpdate& update) {
     if (update.state == kQueued) {
@@ -1133,6 +1228,7 @@ struct SqliteStore::Impl {
   AcceptQueue accepts_;
   CompletionQueue completions_;
   UpdateQueue updates_;
+  PushQueue pushes_;
   asio::thread_pool pool_{1};  // the database thread: the only one that touches db_
   asio::steady_timer update_hold_{pool_};  // database thread only
 };
@@ -1290,30 +1386,11 @@ asio::awaitable<Result<OutboxPushed>> SqliteStore::outbox_push_message(
       co_return Error{errc::invalid_argument, "the parts of one message are of several bots"};
     }
   }
-  // The look-up and the insert run in one task on the database thread, the only one that
-  // writes: a second call with the same key runs after the first has committed and finds it.
-  co_return co_await impl_->run([&]() -> Result<OutboxPushed> {
-    const std::string bot = parts.front().bot;
-    if (!client_key.empty()) {
-      if (auto known = impl_->find_client_key(bot, client_key)) {
-        return OutboxPushed{*known, false};
-      }
-    }
-    const std::int64_t now = now_ms();
-    std::vector<std::int64_t> ids;
-    ids.reserve(parts.size());
-    impl_->begin();
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      ids.push_back(impl_->push(parts[i], now, i == 0 ? std::string_view(client_key) : ""));
-    }
-    impl_->commit();
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      std::string lane = parts[i].lane();
-      impl_->outbox_index_.queued(bot, lane, ids[i], now,
-                                  OutboxItem{ids[i], std::move(parts[i]), 0});
-    }
-    return OutboxPushed{ids.front(), true};
-  });
+  // The look-up and the insert run on the database thread, the only one that writes, in
+  // queue order: a second call with the same key finds the first, also in the same commit.
+  // Named first: GCC 12 miscompiles an aggregate temporary inside a co_await (STYLE.md 4.3).
+  Impl::OutboxPush push{std::move(parts), std::move(client_key)};
+  co_return co_await impl_->push_batched(std::move(push));
 }
 
 asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_take(std::string bot,
