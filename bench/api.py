@@ -19,6 +19,7 @@ from __future__ import annotations
 import common  # noqa: F401 - first: puts tests/ and tests/integration/ on sys.path
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -71,6 +72,7 @@ def bench_send(ctx: Any, work: Path, log: Callable[[str], None], keyed: bool) ->
     label = "api send" + (", idempotency keys" if keyed else "")
     data = work / f"api_messages{'_keyed' if keyed else ''}.jsonl"
     write_messages(data, ctx.events, keyed)
+    os.sync()  # written out now, not by the kernel during the run (see ingress.bench_platform)
     fake = FeishuFake(app_id=FEISHU_APP_ID, app_secret=FEISHU_APP_SECRET,
                       bot_open_id=FEISHU_BOT_OPEN_ID).start()
     name = "bg-api-keyed" if keyed else "bg-api"
@@ -127,9 +129,15 @@ def feishu_chats(n: int) -> list[str]:
     return chats
 
 
-def ingress_run(url: str, data: Path, ctx: Any) -> dict[str, float]:
-    return run_wrk(wrk_command(url, BENCH / "feishu_callbacks.lua", data, duration=ctx.duration,
-                               connections=ctx.connections))
+def ingress_run(url: str, data: Path, ctx: Any, server: Any) -> dict[str, float]:
+    """One wrk run; with botgate's CPU share over it (`cpu`): below ~95 %, the load side (wrk
+    and the stream clients share core 1) set the pace, not botgate."""
+    cpu0 = server.cpu_seconds()
+    figures = run_wrk(wrk_command(url, BENCH / "feishu_callbacks.lua", data,
+                                  duration=ctx.duration, connections=ctx.connections))
+    busy = figures["requests"] / figures["rps"] if figures["rps"] else ctx.duration
+    figures["cpu"] = (server.cpu_seconds() - cpu0) / max(busy, 1e-6)
+    return figures
 
 
 def bench_stream(ctx: Any, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
@@ -142,6 +150,7 @@ def bench_stream(ctx: Any, work: Path, log: Callable[[str], None]) -> dict[str, 
         files.append(f)
     chats_file = work / "stream_chats.txt"
     chats_file.write_text("\n".join(feishu_chats(STREAM_CLIENTS)) + "\n")
+    os.sync()  # written out now, not by the kernel during the runs (see ingress.bench_platform)
     fake = FeishuFake(app_id=FEISHU_APP_ID, app_secret=FEISHU_APP_SECRET,
                       bot_open_id=FEISHU_BOT_OPEN_ID).start()
     server = clients = None
@@ -149,7 +158,7 @@ def bench_stream(ctx: Any, work: Path, log: Callable[[str], None]) -> dict[str, 
         server, port = start_botgate(ctx.binary, work, [feishu_bot(fake)], echo=False,
                                      name="bg-stream", api_token=API_TOKEN)
         url = f"http://127.0.0.1:{port}/webhook/feishu"
-        before = ingress_run(url, files[0], ctx)
+        before = ingress_run(url, files[0], ctx, server)
         rss_before = server.rss_kib()
         clients = subprocess.Popen(
             pinned(LOAD_CORE) + [PYTHON, str(BENCH / "stream_clients.py"), str(port), API_TOKEN,
@@ -161,14 +170,14 @@ def bench_stream(ctx: Any, work: Path, log: Callable[[str], None]) -> dict[str, 
             raise RuntimeError(f"stream clients failed: {line}{clients.stderr.read()[-1500:]}")
         time.sleep(1.0)
         rss_clients = server.rss_kib()
-        loaded = ingress_run(url, files[1], ctx)
+        loaded = ingress_run(url, files[1], ctx, server)
         rss_loaded = server.rss_kib()
         clients.terminate()
         out, err = clients.communicate(timeout=30)
         received = next((l for l in out.splitlines() if l.startswith("RECEIVED")), "")
         counts = dict(kv.split("=") for kv in received.split()[1:]) if received else {}
         clients = None
-        after = ingress_run(url, files[2], ctx)
+        after = ingress_run(url, files[2], ctx, server)
         alive = server.alive()
     finally:
         if clients is not None:
@@ -184,6 +193,8 @@ def bench_stream(ctx: Any, work: Path, log: Callable[[str], None]) -> dict[str, 
         "slowdown_pct": round(100 * (1 - loaded["rps"] / base), 1) if base else None,
         "p99_ms_without": max(before["p99_ms"], after["p99_ms"]),
         "p99_ms_with": loaded["p99_ms"],
+        "cpu_pct_without": round(50 * (before["cpu"] + after["cpu"])),
+        "cpu_pct_with": round(100 * loaded["cpu"]),
         "rss_before_mib": mib(rss_before), "rss_clients_mib": mib(rss_clients),
         "rss_loaded_mib": mib(rss_loaded),
         "clients_mib": mib(rss_clients - rss_before),

@@ -326,7 +326,8 @@ def api_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
                         ">= 20,000 req/s, each 202 queued durably", verdict(ok), r["command"]])
         else:
             figures = (f"ingress {r['rps_without']:,} req/s without, {r['rps_with']:,} with "
-                       f"the clients ({r['slowdown_pct']}% slower), p99 "
+                       f"the clients ({r['slowdown_pct']}% slower; botgate's CPU "
+                       f"{r['cpu_pct_without']}% -> {r['cpu_pct_with']}%), p99 "
                        f"{ms(r['p99_ms_without'])} -> {ms(r['p99_ms_with'])}; RSS "
                        f"{r['rss_before_mib']} -> {r['rss_clients_mib']} MiB connected "
                        f"({r['clients_mib']:+} MiB), {r['rss_loaded_mib']} MiB after the "

@@ -91,17 +91,34 @@ TEST(EventFeed, AWaiterIsWokenOnceByAMatchingEventAndNotByOthers) {
   feed.publish(logged(1));
   EventFilter only_b{"b", "", ""};
   int woken = 0;
-  const auto id = feed.wait(1, only_b, [&] { ++woken; });
+  std::int64_t woken_by = 0;
+  const auto id = feed.wait(1, only_b, [&](std::int64_t cursor) {
+    ++woken;
+    woken_by = cursor;
+  });
   ASSERT_NE(id, 0u);
   EXPECT_EQ(feed.waiting(), 1u);
   feed.publish(logged(2, "a"));
   EXPECT_EQ(woken, 0) << "not its bot";
   feed.publish(logged(3, "b"));
   EXPECT_EQ(woken, 1);
+  EXPECT_EQ(woken_by, 3) << "the matching event's cursor: 2 before it did not match";
   feed.publish(logged(4, "b"));
   EXPECT_EQ(woken, 1) << "once: it waits again after reading";
   EXPECT_EQ(feed.waiting(), 0u);
-  feed.cancel_wait(id);  // after the wake-up: harmless
+  EXPECT_EQ(feed.cancel_wait(id), 0) << "after the wake-up: harmless, and says nothing";
+}
+
+TEST(EventFeed, ACancelledWaitSaysHowFarNothingMatchedSoAQuietClientKeepsUp) {
+  EventFeed feed(4);
+  EventFilter only_b{"b", "", ""};
+  const auto id = feed.wait(0, only_b, [](std::int64_t) { FAIL() << "nothing of b came"; });
+  ASSERT_NE(id, 0u);
+  for (std::int64_t c = 1; c <= 10; ++c) feed.publish(logged(c, "a"));
+  const std::int64_t quiet_through = feed.cancel_wait(id);
+  EXPECT_EQ(quiet_through, 10);
+  EXPECT_TRUE(feed.read(0, only_b, 10).behind) << "from where it waited, it would be behind";
+  EXPECT_FALSE(feed.read(quiet_through, only_b, 10).behind) << "from there it is not";
 }
 
 TEST(EventFeed, AWaitForWhatIsAlreadyThereOrBehindReturnsAtOnce) {
@@ -110,9 +127,9 @@ TEST(EventFeed, AWaitForWhatIsAlreadyThereOrBehindReturnsAtOnce) {
   EventFilter any;
   EventFilter only_b{"b", "", ""};
   int woken = 0;
-  EXPECT_EQ(feed.wait(0, only_b, [&] { ++woken; }), 0u) << "cursor 1 matches";
+  EXPECT_EQ(feed.wait(0, only_b, [&](std::int64_t) { ++woken; }), 0u) << "cursor 1 matches";
   for (std::int64_t c = 2; c <= 4; ++c) feed.publish(logged(c, "a"));
-  EXPECT_EQ(feed.wait(0, any, [&] { ++woken; }), 0u) << "behind the window";
+  EXPECT_EQ(feed.wait(0, any, [&](std::int64_t) { ++woken; }), 0u) << "behind the window";
   EXPECT_EQ(woken, 0);
   EXPECT_EQ(feed.waiting(), 0u);
 }
@@ -121,7 +138,7 @@ TEST(EventFeed, ACancelledWaitIsNotWoken) {
   EventFeed feed(8);
   EventFilter any;
   int woken = 0;
-  const auto id = feed.wait(0, any, [&] { ++woken; });
+  const auto id = feed.wait(0, any, [&](std::int64_t) { ++woken; });
   ASSERT_NE(id, 0u);
   feed.cancel_wait(id);
   feed.publish(logged(1));
@@ -132,7 +149,7 @@ TEST(EventFeed, ManyWaitersShareOneCopyOfEachEvent) {
   EventFeed feed(8);
   EventFilter any;
   int woken = 0;
-  for (int i = 0; i < 1000; ++i) ASSERT_NE(feed.wait(0, any, [&] { ++woken; }), 0u);
+  for (int i = 0; i < 1000; ++i) ASSERT_NE(feed.wait(0, any, [&](std::int64_t) { ++woken; }), 0u);
   feed.publish(logged(1));
   EXPECT_EQ(woken, 1000);
   const auto first = feed.read(0, any, 1).events.front();

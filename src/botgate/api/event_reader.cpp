@@ -53,15 +53,23 @@ asio::awaitable<Result<std::vector<EventFeed::Entry>>> EventReader::next(
     // Everything read: wait for the feed (on the publishing thread, the wake-up only posts the
     // timer's cancel here) or the deadline.
     std::weak_ptr<Shared> weak = shared_;
-    wait_id_ = feed.wait(position_, filter_, [weak, executor = executor_] {
-      asio::post(executor, [weak] {
-        if (auto shared = weak.lock()) shared->timer.cancel();
+    shared_->woken_by = 0;
+    wait_id_ = feed.wait(position_, filter_, [weak, executor = executor_](std::int64_t cursor) {
+      asio::post(executor, [weak, cursor] {
+        if (auto shared = weak.lock()) {
+          shared->woken_by = cursor;
+          shared->timer.cancel();
+        }
       });
     });
     if (wait_id_ == 0) continue;  // one came meanwhile
     shared_->timer.expires_at(deadline);
     co_await shared_->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    feed.cancel_wait(std::exchange(wait_id_, 0));
+    // Nothing this client wants came before the event that woke it, or, not woken, up to the
+    // head: skip those. A client of a quiet chat thus stays in the window however busy the
+    // others are, instead of reading the busy chats' events from the store after each wait.
+    const std::int64_t quiet_through = feed.cancel_wait(std::exchange(wait_id_, 0));
+    position_ = std::max({position_, quiet_through, shared_->woken_by - 1});
   }
   co_return std::vector<EventFeed::Entry>{};
 }

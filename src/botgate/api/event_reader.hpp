@@ -46,6 +46,7 @@ class EventReader {
   struct Shared {
     explicit Shared(asio::any_io_executor executor) : timer(std::move(executor)) {}
     asio::steady_timer timer;
+    std::int64_t woken_by = 0;  // the cursor of the event that woke the wait
   };
 
   Runtime& runtime_;

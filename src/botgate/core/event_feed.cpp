@@ -15,7 +15,7 @@ void EventFeed::start_at(std::int64_t head) {
 
 void EventFeed::publish(LoggedEvent event) {
   auto entry = std::make_shared<const LoggedEvent>(std::move(event));
-  std::vector<std::function<void()>> woken;
+  std::vector<std::function<void(std::int64_t)>> woken;
   {
     std::lock_guard lock(mutex_);
     // An event the feed started after (the store told it before start_at's head) is not new.
@@ -36,7 +36,7 @@ void EventFeed::publish(LoggedEvent event) {
       }
     }
   }
-  for (auto& wake : woken) wake();
+  for (auto& wake : woken) wake(entry->cursor);
 }
 
 std::int64_t EventFeed::head() const {
@@ -80,7 +80,7 @@ bool EventFeed::has_match_after(std::int64_t after, const EventFilter& filter) c
 }
 
 std::uint64_t EventFeed::wait(std::int64_t after, const EventFilter& filter,
-                              std::function<void()> wake) {
+                              std::function<void(std::int64_t)> wake) {
   std::lock_guard lock(mutex_);
   if (after < floor_ || has_match_after(after, filter)) return 0;
   const std::uint64_t id = next_wait_++;
@@ -88,9 +88,9 @@ std::uint64_t EventFeed::wait(std::int64_t after, const EventFilter& filter,
   return id;
 }
 
-void EventFeed::cancel_wait(std::uint64_t id) {
+std::int64_t EventFeed::cancel_wait(std::uint64_t id) {
   std::lock_guard lock(mutex_);
-  waiters_.erase(id);
+  return waiters_.erase(id) != 0 ? head_ : 0;
 }
 
 std::size_t EventFeed::waiting() const {

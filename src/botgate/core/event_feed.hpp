@@ -62,13 +62,17 @@ class EventFeed {
   /// Up to `limit` events after `after` that `filter` matches.
   Batch read(std::int64_t after, const EventFilter& filter, std::size_t limit) const;
 
-  /// Asks to be woken (`wake`, called once, on the publishing thread, outside the feed's lock)
-  /// when an event after `after` that `filter` matches is published. Returns 0 without
-  /// registering when one is there already (or `after` is behind the window): read() again. The
-  /// filter must live until the wait ends (woken or cancelled).
-  std::uint64_t wait(std::int64_t after, const EventFilter& filter, std::function<void()> wake);
-  /// Ends a wait that was not woken (harmless after it was).
-  void cancel_wait(std::uint64_t id);
+  /// Asks to be woken (`wake(cursor)`, called once, on the publishing thread, outside the
+  /// feed's lock) when an event after `after` that `filter` matches is published; `cursor` is
+  /// that event's, and no event between `after` and it matched. Returns 0 without registering
+  /// when one is there already (or `after` is behind the window): read() again. The filter must
+  /// live until the wait ends (woken or cancelled).
+  std::uint64_t wait(std::int64_t after, const EventFilter& filter,
+                     std::function<void(std::int64_t cursor)> wake);
+  /// Ends a wait. Not woken yet: returns the feed's head, up to which no event after the wait's
+  /// `after` matched, so the waiter may skip to it (a client following a quiet chat then never
+  /// falls behind the window while other chats are busy). Woken already (harmless): 0.
+  std::int64_t cancel_wait(std::uint64_t id);
 
   /// Waits registered now (for tests and the status view).
   std::size_t waiting() const;
@@ -78,7 +82,7 @@ class EventFeed {
  private:
   struct Waiter {
     const EventFilter* filter;
-    std::function<void()> wake;
+    std::function<void(std::int64_t)> wake;
   };
   /// Under the lock: the first index in the window with a cursor above `after`.
   std::size_t first_after(std::int64_t after) const;
