@@ -26,9 +26,9 @@ struct EventSourceStatus {
   std::uint64_t frames_skipped = 0;
   /// What sort of connection, where several sorts exist ("reverse", "forward" for OneBot);
   /// empty for a platform's gateway.
-  std::string kind;
+  std::string kind = {};
   /// The other end ("127.0.0.1:52144"), for a connection botgate accepted.
-  std::string peer;
+  std::string peer = {};
 };
 
 class EventSource {
