@@ -288,3 +288,19 @@ def test_a_reverse_and_a_forward_connection_both_get_events_and_each_send_goes_o
             client.close()
     finally:
         fw.close()
+
+
+def test_botgate_stops_promptly_and_closes_open_forward_connections(fake, launch):
+    bg = launch(config(fake))
+    clients = [ForwardClient(bg.port, path).connect()
+               for path in ("/onebot/v11/ws/feishu", "/onebot/v11/ws/sandbox")]
+    try:
+        for c in clients:
+            c.wait_events(1, meta_event_type="lifecycle")
+        started = time.monotonic()
+        bg.stop()  # exit status 0
+        assert time.monotonic() - started < 5, "an open forward connection held the stop back"
+        assert wait_until(lambda: all(c.closed for c in clients), 5), "connections left open"
+    finally:
+        for c in clients:
+            c.close()
