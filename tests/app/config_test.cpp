@@ -429,6 +429,23 @@ TEST(ConfigTest, OneBotValuesAreChecked) {
                20, "onebot.bots[0]", "already served by a [forward] target");
 }
 
+TEST(ConfigTest, OneBotServeTurnsTheForwardWebSocketOnAndNeedsAToken) {
+  const std::string bots(kTwoBots);
+  const auto config = parse(bots + "[onebot]\nserve = true\naccess_token = \"tok\"\n");
+  EXPECT_TRUE(config.onebot.enabled()) << "serve alone, without reverse_url";
+  EXPECT_TRUE(config.onebot.serve);
+  EXPECT_TRUE(config.onebot.reverse_url.empty());
+  EXPECT_FALSE(parse(bots + "[onebot]\nserve = false\naccess_token = \"tok\"\n").onebot.enabled());
+  EXPECT_FALSE(parse(bots + "[onebot]\naccess_token = \"tok\"\n").onebot.serve) << "off by default";
+  // Secure by default: no open forward WebSocket.
+  expect_error(bots + "[onebot]\nserve = true\n", 14, "onebot.access_token",
+               "is required with serve = true");
+  expect_error(bots + "[onebot]\nserve = true\naccess_token = \"\"\n", 16,
+               "onebot.access_token", "is required with serve = true");
+  expect_error(bots + "[onebot]\nserve = \"yes\"\naccess_token = \"tok\"\n", 15, "onebot.serve",
+               "must be a boolean");
+}
+
 TEST(ConfigTest, ABotsDefaultSelfIdIsStable) {
   EXPECT_EQ(onebot_default_self_id("feishu"), onebot_default_self_id("feishu"));
   EXPECT_NE(onebot_default_self_id("feishu"), onebot_default_self_id("lark"));

@@ -197,6 +197,18 @@ def test_empty_value_of_a_key_the_kind_needs_is_a_config_error(botgate, tmp_path
     assert "corp_secret" in res.stderr and str(cfg) in res.stderr, res.stderr
 
 
+def test_onebot_serve_without_an_access_token_is_a_config_error(botgate, tmp_path):
+    # The forward WebSocket speaks for every user of its bots: it is never open.
+    text = head(tmp_path) + bot() + "[onebot]\nserve = true\n"
+    cfg = write(tmp_path, "onebot_open.toml", text)
+    for command in ("check", "run"):
+        assert_bad_config(botgate(command, "--config", str(cfg)), cfg, "onebot.access_token",
+                          line_of(text, "[onebot]"))
+    ok = write(tmp_path, "onebot_token.toml", text + 'access_token = "0123456789abcdef"\n')
+    res = botgate("check", "--config", str(ok))
+    assert res.returncode == 0, (res.stdout, res.stderr)
+
+
 def feishu_bot_without_keys(platform: str, keys: str) -> str:
     return (f'[[bot]]\nname = "{platform}-open"\nplatform = "{platform}"\n'
             f'api_base = "http://127.0.0.1:9"\napp_id = "cli_test"\napp_secret = "secret-123"\n'

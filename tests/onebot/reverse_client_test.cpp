@@ -2,6 +2,7 @@
 
 #include "botgate/core/handler_chain.hpp"
 #include "botgate/core/runtime.hpp"
+#include "botgate/onebot/bot_link.hpp"
 #include "support/memory_store.hpp"
 #include "support/net_test_servers.hpp"
 #include "support/run_until.hpp"
@@ -45,7 +46,8 @@ class ReverseClientTest : public ::testing::Test {
     options.ws.connect_timeout = 2s;
     options.unit_random = [] { return 0.5; };
     strand_ = asio::make_strand(io_);
-    client_ = std::make_unique<ReverseClient>(strand_, runtime_, store_, std::move(options));
+    link_ = std::make_unique<BotLink>(strand_, runtime_, store_, options.identity);
+    client_ = std::make_unique<ReverseClient>(strand_, link_->actions(), std::move(options));
     asio::co_spawn(strand_, client_->run({}), [this](std::exception_ptr) { ended_ = true; });
   }
 
@@ -54,6 +56,7 @@ class ReverseClientTest : public ::testing::Test {
   HandlerChain chain_;
   Runtime runtime_;
   asio::any_io_executor strand_;
+  std::unique_ptr<BotLink> link_;
   std::unique_ptr<ReverseClient> client_;
   bool ended_ = false;
 };

@@ -500,11 +500,21 @@ function botCard(bot) {
   const connections = Array.isArray(bot.connections) ? bot.connections : [];
   if (connections.length) {
     const list = el('ul', {class: 'connections', 'aria-label': 'Gateway connections'});
+    // Gateway shards are numbered among themselves; OneBot's connections say what they are.
+    const shards = connections.filter((c) => !c.kind).length;
+    let shard = 0;
+    const connectionName = (c) => {
+      if (c.kind === 'forward') return `OneBot forward${c.peer ? ` from ${c.peer}` : ''}`;
+      if (c.kind === 'reverse') return 'OneBot reverse';
+      if (c.kind) return c.kind;
+      const n = shard++;
+      return shards > 1 ? `shard ${n}` : 'gateway';
+    };
     connections.forEach((c, i) => {
       const good = c.state === 'connected' || c.state === 'resumed';
       const bad = c.state === 'fatal' || c.state === 'stopped';
       list.append(el('li', {dataset: {connection: String(i)}},
-        el('span', {class: 'conn-name'}, connections.length > 1 ? `shard ${i}` : 'gateway'),
+        el('span', {class: 'conn-name'}, connectionName(c)),
         el('span', {class: `state ${good ? 'ok' : bad ? 'bad' : 'warn'}`, dataset: {field: 'connection_state'}},
           c.state || '?'),
         c.detail ? el('span', {class: 'conn-detail', dataset: {field: 'detail'}}, c.detail) : null,

@@ -9,6 +9,12 @@
 namespace botgate::api {
 namespace {
 
+/// A connection a client opened to botgate (OneBot's forward WebSocket): it comes and goes with
+/// the client, has no reconnects of its own, and is no gateway shard.
+bool accepted_connection(const EventSourceStatus& connection) {
+  return !connection.peer.empty() || connection.kind == "forward";
+}
+
 double unix_seconds(std::chrono::system_clock::time_point at) {
   return std::chrono::duration<double>(at.time_since_epoch()).count();
 }
@@ -150,6 +156,7 @@ std::string metrics_text(const std::vector<BotFigures>& bots, const ProcessFigur
              "1 for each gateway connection (shard) in the state its label names.");
   for (const BotFigures& bot : bots) {
     for (std::size_t i = 0; i < bot.status.connections.size(); ++i) {
+      if (accepted_connection(bot.status.connections[i])) continue;
       out.sample(bot.status, 1.0,
                  {{"shard", std::to_string(i)}, {"state", bot.status.connections[i].state}});
     }
@@ -159,6 +166,7 @@ std::string metrics_text(const std::vector<BotFigures>& bots, const ProcessFigur
     out.family(name, "counter", help);
     for (const BotFigures& bot : bots) {
       for (std::size_t i = 0; i < bot.status.connections.size(); ++i) {
+        if (accepted_connection(bot.status.connections[i])) continue;
         out.sample(bot.status, static_cast<double>(bot.status.connections[i].*field),
                    {{"shard", std::to_string(i)}});
       }

@@ -21,11 +21,14 @@ json::value time_or_null(const std::optional<SystemTime>& time) {
 json::object bot_status_json(const BotStatus& bot, const QueueDepth& depth) {
   json::array connections;
   for (const EventSourceStatus& connection : bot.connections) {
-    connections.emplace_back(json::object{{"state", connection.state},
-                                          {"detail", connection.detail},
-                                          {"reconnects", connection.reconnects},
-                                          {"resumes", connection.resumes},
-                                          {"frames_skipped", connection.frames_skipped}});
+    json::object entry{{"state", connection.state},
+                       {"detail", connection.detail},
+                       {"reconnects", connection.reconnects},
+                       {"resumes", connection.resumes},
+                       {"frames_skipped", connection.frames_skipped}};
+    if (!connection.kind.empty()) entry["kind"] = connection.kind;
+    if (!connection.peer.empty()) entry["peer"] = connection.peer;
+    connections.emplace_back(std::move(entry));
   }
   json::object out;
   out["name"] = bot.name;

@@ -813,7 +813,7 @@ class Loader {
   }
 
   void load_onebot(const toml::table& table, Config& config) const {
-    check_keys(table, "onebot", {"reverse_url", "access_token", "bots", "self_ids"});
+    check_keys(table, "onebot", {"reverse_url", "serve", "access_token", "bots", "self_ids"});
     OneBotConfig& onebot = config.onebot;
     onebot.line = line_of(table);
     if (const auto* node = table.get("reverse_url")) {
@@ -835,6 +835,16 @@ class Loader {
     }
     if (const auto* node = table.get("access_token")) {
       onebot.access_token = substituted_at(*node, "onebot.access_token");
+    }
+    if (const auto* node = table.get("serve")) {
+      onebot.serve = boolean_at(*node, "onebot.serve");
+    }
+    if (onebot.serve && onebot.access_token.empty()) {
+      // The forward WebSocket speaks for every user of the bots it serves: never open.
+      const auto* node = table.get("access_token");
+      fail(node ? line_of(*node) : onebot.line, "onebot.access_token",
+           "is required with serve = true: every framework connecting to botgate presents it; "
+           "use a random string, e.g. from `openssl rand -hex 32`");
     }
     auto known_bot = [&](const std::string& name) {
       return declared_bots_.contains(name) || registry_.builtin_bot_owner(name) != nullptr;

@@ -103,17 +103,22 @@ const ForwardConfig* forward_for(const std::vector<ForwardConfig>& forwards,
                                  const std::string& name, const std::string& platform);
 
 /// [onebot]: botgate as a OneBot v11 implementation for frameworks (NoneBot2, Koishi...),
-/// dialling them over the reverse WebSocket (Universal role). Off while reverse_url is empty.
+/// dialling them over the reverse WebSocket (reverse_url), accepting their forward WebSocket
+/// connections on the API listener (serve), or both; Universal role. Off with neither.
 struct OneBotConfig {
   std::string reverse_url;  // ws:// or wss://
-  std::string access_token;  // sent as "Authorization: Bearer"; empty: none
+  /// The forward WebSocket server: /onebot/v11/ws/<bot> on the API listener.
+  bool serve = false;
+  /// Sent as "Authorization: Bearer" on the reverse connection (empty: none); required of every
+  /// forward connection (serve needs one).
+  std::string access_token;
   /// Which bots: those named; empty: every bot that no [forward] target serves.
   std::vector<std::string> bots;
   /// Each bot's OneBot self id (X-Self-ID, get_login_info), 1 to 2^53 - 1; a bot not named
   /// gets onebot_default_self_id(name).
   std::map<std::string, std::int64_t> self_ids;
   int line = 0;
-  bool enabled() const { return !reverse_url.empty(); }
+  bool enabled() const { return !reverse_url.empty() || serve; }
 };
 
 /// The self id of a bot that [onebot] self_ids does not name: a number from its name, the same

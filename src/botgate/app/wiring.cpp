@@ -18,6 +18,9 @@
 #include "botgate/net/http_client.hpp"
 #include "botgate/net/http_server.hpp"
 #include "botgate/net/url.hpp"
+#include "botgate/onebot/bot_link.hpp"
+#include "botgate/onebot/forward_routes.hpp"
+#include "botgate/onebot/forward_server.hpp"
 #include "botgate/onebot/onebot_handler.hpp"
 #include "botgate/onebot/reverse_client.hpp"
 #include "botgate/platforms/common/registry.hpp"
@@ -74,6 +77,10 @@ struct Gateway::Impl {
     api::add_messages_api(api_routes, *runtime, api_access);
     api::add_events_api(api_routes, *runtime, api_access);
     api::add_console(api_routes, *runtime, api_access, console_bot());
+    if (config.onebot.serve) {
+      // On the API listener, beside the event stream: the frameworks' other way in.
+      onebot::add_forward_routes(api_routes, config.onebot.access_token, forward_servers);
+    }
     router.add_answering("/webhook/{name}", {},
                          [this](const HttpRequest& request,
                                 std::string name) -> asio::awaitable<HttpAnswer> {
@@ -152,7 +159,7 @@ struct Gateway::Impl {
     if (config.onebot.enabled()) {
       // Its bots get their connections as they are added (add_onebot).
       auto handler = std::make_unique<onebot::OneBotHandler>(
-          *store, std::map<std::string, onebot::ReverseClient*>{});
+          *store, std::map<std::string, onebot::BotLink*>{});
       onebot_handler = handler.get();
       chain.add(std::move(handler));
     }
@@ -227,9 +234,10 @@ struct Gateway::Impl {
                  settings.name);
   }
 
-  /// With [onebot]: a connection to the framework for bot `name` when [onebot] bots binds it
-  /// (named there, or, with none named, served by no [forward] target), added to its parts so
-  /// that the runtime runs and stops it, and to the OneBot handler.
+  /// With [onebot]: bot `name`'s OneBot side when [onebot] bots binds it (named there, or, with
+  /// none named, served by no [forward] target): its link for the OneBot handler, a connection
+  /// to the framework (reverse_url) and the forward WebSocket server (serve), added to its
+  /// parts so that the runtime runs and stops them.
   void add_onebot(const std::string& name, const std::string& platform,
                   asio::any_io_executor strand, BotParts& parts) {
     if (onebot_handler == nullptr) return;
@@ -238,20 +246,34 @@ struct Gateway::Impl {
                            ? forward_for(config.forwards, name, platform) == nullptr
                            : std::find(c.bots.begin(), c.bots.end(), name) != c.bots.end();
     if (!bound) return;
-    onebot::ReverseClientOptions options;
     const auto id = c.self_ids.find(name);
-    options.identity = {name, platform,
-                        id == c.self_ids.end() ? onebot_default_self_id(name) : id->second,
-                        BOTGATE_VERSION};
-    options.url = c.reverse_url;
-    options.access_token = c.access_token;
-    options.ws.user_agent = std::string("botgate/") + BOTGATE_VERSION + " OneBot/11";
-    spdlog::info("bot {} ({}): OneBot v11 self id {}, dialling {}", name, platform,
-                 options.identity.self_id, c.reverse_url);
-    auto client = std::make_unique<onebot::ReverseClient>(strand, *runtime, *store,
-                                                          std::move(options));
-    onebot_handler->serve(name, client.get());
-    parts.sources.push_back(std::move(client));
+    onebot::BotIdentity identity{
+        name, platform, id == c.self_ids.end() ? onebot_default_self_id(name) : id->second,
+        BOTGATE_VERSION};
+    auto link = std::make_unique<onebot::BotLink>(strand, *runtime, *store, identity);
+    if (!c.reverse_url.empty()) {
+      onebot::ReverseClientOptions options;
+      options.identity = identity;
+      options.url = c.reverse_url;
+      options.access_token = c.access_token;
+      options.ws.user_agent = std::string("botgate/") + BOTGATE_VERSION + " OneBot/11";
+      spdlog::info("bot {} ({}): OneBot v11 self id {}, dialling {}", name, platform,
+                   identity.self_id, c.reverse_url);
+      auto client = std::make_unique<onebot::ReverseClient>(strand, link->actions(),
+                                                            std::move(options));
+      link->set_reverse(client.get());
+      parts.sources.push_back(std::move(client));
+    }
+    if (c.serve) {
+      spdlog::info("bot {} ({}): OneBot v11 self id {}, forward WebSocket /onebot/v11/ws/{}", name,
+                   platform, identity.self_id, name);
+      auto server = std::make_unique<onebot::ForwardServer>(*link);
+      link->set_forward(server.get());
+      forward_servers[name] = server.get();
+      parts.sources.push_back(std::move(server));
+    }
+    onebot_handler->serve(name, link.get());
+    onebot_links.push_back(std::move(link));
   }
 
   const Config& config;
@@ -260,6 +282,10 @@ struct Gateway::Impl {
   std::unique_ptr<Store> store;
   HandlerChain chain;
   onebot::OneBotHandler* onebot_handler = nullptr;  // in `chain`, with [onebot]
+  /// Each OneBot bot's link, which its connections (in the runtime's bots) refer to: declared
+  /// before the runtime, so destroyed after it.
+  std::vector<std::unique_ptr<onebot::BotLink>> onebot_links;
+  std::map<std::string, onebot::ForwardServer*> forward_servers;  // [onebot] serve, by bot
   std::unique_ptr<Runtime> runtime;
   std::map<std::string, std::unique_ptr<net::HttpClient>> http_clients;
   net::Router router;

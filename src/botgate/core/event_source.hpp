@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace botgate {
 
@@ -23,6 +24,11 @@ struct EventSourceStatus {
   std::uint64_t resumes = 0;
   /// Frames the protocol did not understand and skipped (GatewayAction SkipFrame).
   std::uint64_t frames_skipped = 0;
+  /// What sort of connection, where several sorts exist ("reverse", "forward" for OneBot);
+  /// empty for a platform's gateway.
+  std::string kind = {};
+  /// The other end ("127.0.0.1:52144"), for a connection botgate accepted.
+  std::string peer = {};
 };
 
 class EventSource {
@@ -38,6 +44,9 @@ class EventSource {
   virtual void stop() = 0;
   /// Thread-safe.
   virtual EventSourceStatus status() const = 0;
+  /// The connections the status views show, one entry each: status() for a source that keeps
+  /// one; a source that accepts connections lists those open now (maybe none). Thread-safe.
+  virtual std::vector<EventSourceStatus> connections() const { return {status()}; }
 };
 
 }  // namespace botgate

@@ -204,7 +204,11 @@ std::vector<BotStatus> Runtime::status() const {
       std::lock_guard lock(bot->error_mutex);
       s.last_error = bot->last_error;
     }
-    for (const auto& source : bot->parts.sources) s.connections.push_back(source->status());
+    for (const auto& source : bot->parts.sources) {
+      for (EventSourceStatus& connection : source->connections()) {
+        s.connections.push_back(std::move(connection));
+      }
+    }
     if (auto fatal = fatal_connection(bot->parts)) {
       s.ready = false;
       s.last_error = std::move(*fatal);

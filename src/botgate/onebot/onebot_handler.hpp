@@ -1,7 +1,8 @@
 #pragma once
 /// Hands each message event of the bots bound to OneBot ([onebot] bots) to the framework over
-/// the bot's ReverseClient, as a OneBot v11 message event with ids from the store's id map.
-/// While no framework is connected the event waits in the durable inbox and is tried again
+/// the bot's connections (BotLink: the reverse one, the forward ones), as a OneBot v11 message
+/// event with ids from the store's id map; it counts as handed over once one connection wrote
+/// it. While no framework is connected the event waits in the durable inbox and is tried again
 /// (HandlerResult::retry, with backoff), its chat's later events behind it: nothing is lost
 /// when the framework is away. Once written to the framework the event is kept as a reply
 /// reference (answer_later), so that a reply segment or get_msg naming it finds it for 24 hours.
@@ -19,22 +20,22 @@ class Store;
 
 namespace botgate::onebot {
 
-class ReverseClient;
+class BotLink;
 
 class OneBotHandler final : public Handler {
  public:
-  /// `clients`: the bots it serves, each with its connection (owned by the bot's parts);
-  /// events of other bots go on down the chain.
-  OneBotHandler(Store& store, std::map<std::string, ReverseClient*> clients,
+  /// `links`: the bots it serves, each with its connections (owned by the wiring); events of
+  /// other bots go on down the chain.
+  OneBotHandler(Store& store, std::map<std::string, BotLink*> links,
                 BackoffPolicy retry = {std::chrono::milliseconds(500), std::chrono::seconds(5),
                                        2.0});
-  /// Adds bot `bot`, served over `client`; before the runtime starts.
-  void serve(const std::string& bot, ReverseClient* client) { clients_[bot] = client; }
+  /// Adds bot `bot`, served over `link`; before the runtime starts.
+  void serve(const std::string& bot, BotLink* link) { links_[bot] = link; }
   asio::awaitable<HandlerResult> handle(const Event& event, HandlerContext& ctx) override;
 
  private:
   Store& store_;
-  std::map<std::string, ReverseClient*> clients_;
+  std::map<std::string, BotLink*> links_;
   BackoffPolicy retry_;
 };
 

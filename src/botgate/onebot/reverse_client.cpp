@@ -44,12 +44,10 @@ struct ReverseClient::Connection {
   bool open = true;
 };
 
-ReverseClient::ReverseClient(asio::any_io_executor strand, Runtime& runtime, Store& store,
+ReverseClient::ReverseClient(asio::any_io_executor strand, Actions& actions,
                              ReverseClientOptions options)
-    : strand_(strand),
-      options_(std::move(options)),
-      actions_(runtime, store, options_.identity, recent_),
-      sleep_timer_(strand) {
+    : strand_(strand), options_(std::move(options)), actions_(actions), sleep_timer_(strand) {
+  status_.kind = "reverse";
   if (!options_.unit_random) options_.unit_random = [] { return unit_random(); };
   options_.ws.headers = reverse_headers(options_.identity.self_id, options_.access_token);
   // A framework that goes silent is found out: a ping half way through, dropped after this.

@@ -1,8 +1,8 @@
 #pragma once
 /// OneBot v11 reverse WebSocket, Universal role: botgate dials the framework (NoneBot2, Koishi,
 /// ...) at `[onebot] reverse_url`, one connection per bot, and keeps it: events go out on it
-/// (ReverseClient::post_event, from OneBotHandler), the framework's actions come in on it and
-/// are answered on it (Actions). It reconnects with backoff and jitter (core/backoff, as the
+/// (ReverseClient::post_event, from the bot's BotLink), the framework's actions come in on it and
+/// are answered on it (the bot's Actions). It reconnects with backoff and jitter (core/backoff, as the
 /// gateway runner does). Spec: onebot-11 communication/ws-reverse.md.
 ///
 /// An EventSource of its bot: the runtime runs it on the bot's strand, stops it at shutdown and
@@ -47,8 +47,8 @@ std::vector<std::pair<std::string, std::string>> reverse_headers(std::int64_t se
 /// and status() from anywhere.
 class ReverseClient final : public EventSource {
  public:
-  ReverseClient(asio::any_io_executor strand, Runtime& runtime, Store& store,
-                ReverseClientOptions options);
+  /// `actions`: the bot's (BotLink's), which answer the framework's actions; they outlive it.
+  ReverseClient(asio::any_io_executor strand, Actions& actions, ReverseClientOptions options);
   ~ReverseClient() override;
 
   asio::awaitable<void> run(Accept accept) override;
@@ -58,8 +58,6 @@ class ReverseClient final : public EventSource {
   /// Sends one event to the framework. errc::platform_unavailable when none is connected or
   /// the write fails (the caller keeps the event and tries again).
   asio::awaitable<Result<void>> post_event(std::string frame);
-  /// The events handed to the framework lately (the actions' reply rules).
-  RecentEvents& recent() noexcept { return recent_; }
   const BotIdentity& identity() const noexcept { return options_.identity; }
 
  private:
@@ -70,8 +68,7 @@ class ReverseClient final : public EventSource {
 
   asio::any_io_executor strand_;
   ReverseClientOptions options_;
-  RecentEvents recent_;
-  Actions actions_;
+  Actions& actions_;
   asio::steady_timer sleep_timer_;
   std::shared_ptr<Connection> current_;  // on the strand
   std::atomic<bool> stopping_{false};
