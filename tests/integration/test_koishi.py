@@ -10,6 +10,7 @@ without them the test fails and says so.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -255,9 +256,14 @@ def test_koishi_dials_botgate_over_the_forward_websocket(forward_gateway, fake, 
     assert reply.channel_id == DM_CHANNEL
     assert (reply.message_reference or {}).get("message_id") == dm, reply
 
-    # The connections show in the API as the framework's.
+    # Each bot shows Koishi's connection in the API, as a forward one from loopback.
     status, data = bg.api_get("/api/v1/bots")
     assert status == 200, data
+    bots = {b["name"]: b for b in json.loads(data)["bots"]}
+    for name in ("feishu", "discord"):
+        forward = [c for c in bots[name]["connections"] if c.get("kind") == "forward"]
+        assert len(forward) == 1, bots[name]
+        assert forward[0]["state"] == "connected" and forward[0]["peer"].startswith("127.0.0.1:")
     assert len(koishi.wait_sent("feishu", 1)) == 1 and len(koishi.wait_sent("discord", 1)) == 1
     time.sleep(QUIET)
     assert len(fake.delivered()) == 1 and len(discord_fake.messages()) == 1
