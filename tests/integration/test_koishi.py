@@ -4,8 +4,9 @@ real botgate binary, with a Feishu bot (webhook, against the fake Open API) and 
 (gateway, against the fake Discord), dials it as two OneBot bots. A user's message on either
 platform reaches Koishi, in a group and in a private chat, and Koishi's answer reaches that
 platform's send API in the same chat, once, and from Koishi alone (echo is on in this config and
-must not answer). Koishi's node_modules come from `make koishi-deps` (which `make test` runs);
-without them the test fails and says so.
+must not answer). Then the other way round: botgate serves the forward WebSocket
+([onebot] serve = true) and Koishi (`protocol: 'ws'`) dials it. Koishi's node_modules come from
+`make koishi-deps` (which `make test` runs); without them the test fails and says so.
 """
 
 from __future__ import annotations
