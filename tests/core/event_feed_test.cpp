@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 #include <vector>
 
@@ -143,6 +145,37 @@ TEST(EventFeed, ACancelledWaitIsNotWoken) {
   feed.cancel_wait(id);
   feed.publish(logged(1));
   EXPECT_EQ(woken, 0);
+}
+
+TEST(EventFeed, AnEventWakesOnlyItsChatsWaitersAndThoseOfNoChat) {
+  EventFeed feed(8);
+  std::vector<EventFilter> filters;
+  filters.reserve(1002);
+  for (int i = 0; i < 1000; ++i) filters.push_back(EventFilter{"", "", "chat" + std::to_string(i)});
+  filters.push_back(EventFilter{});                  // every event
+  filters.push_back(EventFilter{"b", "", "chat7"});  // chat7, but of bot b only
+  std::vector<int> woken(filters.size(), 0);
+  std::vector<std::uint64_t> ids;
+  for (std::size_t i = 0; i < filters.size(); ++i) {
+    ids.push_back(feed.wait(0, filters[i], [&woken, i](std::int64_t) { ++woken[i]; }));
+    ASSERT_NE(ids.back(), 0u);
+  }
+  LoggedEvent event = logged(1, "a");
+  event.chat = "chat7";
+  feed.publish(event);
+  EXPECT_EQ(woken[7], 1);
+  EXPECT_EQ(woken[1000], 1) << "the waiter of no chat";
+  EXPECT_EQ(woken[1001], 0) << "chat7, but another bot";
+  EXPECT_EQ(std::count(woken.begin(), woken.end(), 1), 2);
+  EXPECT_EQ(feed.waiting(), 1000u);
+  // Cancelled waits leave the index too: a later event of their chat wakes nobody.
+  EXPECT_EQ(feed.cancel_wait(ids[8]), 1);
+  EXPECT_EQ(feed.cancel_wait(ids[1001]), 1);
+  LoggedEvent of_8 = logged(2, "b");
+  of_8.chat = "chat8";
+  feed.publish(of_8);
+  EXPECT_EQ(woken[8], 0);
+  EXPECT_EQ(feed.waiting(), 998u);
 }
 
 TEST(EventFeed, ManyWaitersShareOneCopyOfEachEvent) {

@@ -27,16 +27,38 @@ void EventFeed::publish(LoggedEvent event) {
       window_.pop_front();
     }
     window_.push_back(entry);
-    for (auto it = waiters_.begin(); it != waiters_.end();) {
-      if (it->second.filter->matches(entry->bot, entry->platform, entry->chat)) {
-        woken.push_back(std::move(it->second.wake));
-        it = waiters_.erase(it);
-      } else {
-        ++it;
-      }
+    if (auto chat = waiters_by_chat_.find(entry->chat); chat != waiters_by_chat_.end()) {
+      take_matching(chat->second, *entry, woken);
+      if (chat->second.empty()) waiters_by_chat_.erase(chat);
     }
+    take_matching(waiters_any_chat_, *entry, woken);
   }
   for (auto& wake : woken) wake(entry->cursor);
+}
+
+void EventFeed::take_matching(std::set<std::uint64_t>& ids, const LoggedEvent& entry,
+                              std::vector<std::function<void(std::int64_t)>>& woken) {
+  for (auto id = ids.begin(); id != ids.end();) {
+    auto waiter = waiters_.find(*id);
+    if (waiter->second.filter->matches(entry.bot, entry.platform, entry.chat)) {
+      woken.push_back(std::move(waiter->second.wake));
+      waiters_.erase(waiter);
+      id = ids.erase(id);
+    } else {
+      ++id;
+    }
+  }
+}
+
+void EventFeed::forget(std::map<std::uint64_t, Waiter>::iterator it) {
+  const std::string& chat = it->second.filter->chat;
+  if (chat.empty()) {
+    waiters_any_chat_.erase(it->first);
+  } else if (auto ids = waiters_by_chat_.find(chat); ids != waiters_by_chat_.end()) {
+    ids->second.erase(it->first);
+    if (ids->second.empty()) waiters_by_chat_.erase(ids);
+  }
+  waiters_.erase(it);
 }
 
 std::int64_t EventFeed::head() const {
@@ -85,12 +107,20 @@ std::uint64_t EventFeed::wait(std::int64_t after, const EventFilter& filter,
   if (after < floor_ || has_match_after(after, filter)) return 0;
   const std::uint64_t id = next_wait_++;
   waiters_.emplace(id, Waiter{&filter, std::move(wake)});
+  if (filter.chat.empty()) {
+    waiters_any_chat_.insert(id);
+  } else {
+    waiters_by_chat_[filter.chat].insert(id);
+  }
   return id;
 }
 
 std::int64_t EventFeed::cancel_wait(std::uint64_t id) {
   std::lock_guard lock(mutex_);
-  return waiters_.erase(id) != 0 ? head_ : 0;
+  const auto it = waiters_.find(id);
+  if (it == waiters_.end()) return 0;
+  forget(it);
+  return head_;
 }
 
 std::size_t EventFeed::waiting() const {
