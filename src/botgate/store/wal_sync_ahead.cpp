@@ -40,14 +40,17 @@ void WalSyncAhead::sync_file(std::uint64_t covers) {
   // Opened each time: SQLite may delete the file and make a new one (at close), and an old
   // descriptor would go on syncing the deleted one. A failure only leaves the work to SQLite.
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  bool done = false;
   if (fd >= 0) {
     if (::fdatasync(fd) == 0) {
       synced_.store(covers, std::memory_order_release);
-      syncs_.fetch_add(1, std::memory_order_relaxed);
+      done = true;
     }
     ::close(fd);
   }
   busy_.store(false, std::memory_order_release);
+  // Counted once it has ended, so that whoever sees the count may ask for the next sync at once.
+  if (done) syncs_.fetch_add(1, std::memory_order_release);
 }
 
 }  // namespace botgate::store

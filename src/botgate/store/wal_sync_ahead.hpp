@@ -34,8 +34,8 @@ class WalSyncAhead {
   /// the last few frames, or the WAL grew to twice the checkpoint's size without one.
   bool wal_grew(int frames);
 
-  /// Syncs done so far (for tests).
-  std::uint64_t syncs() const noexcept { return syncs_.load(std::memory_order_relaxed); }
+  /// Syncs done and ended so far (for tests): once it counts one, the next can be asked for.
+  std::uint64_t syncs() const noexcept { return syncs_.load(std::memory_order_acquire); }
 
  private:
   void sync_file(std::uint64_t covers);
