@@ -7,7 +7,8 @@ sections 2, 3, 4 and 6), not from botgate's code. The gateway dialect Discord sh
 served by gateway_fake.py; this file has Discord's own rules:
 
 * REST under /api/v10 on one port: GET /gateway, GET /gateway/bot, GET /users/@me,
-  POST /users/@me/channels, POST /channels/{id}/messages (JSON or multipart), the interaction
+  POST /users/@me/channels, POST /channels/{id}/messages (JSON or multipart), DELETE
+  /channels/{id}/messages/{message_id} (see "Deleting" below), the interaction
   webhooks (PATCH/GET/DELETE /webhooks/{app}/{token}/messages/@original, POST
   /webhooks/{app}/{token}) and POST /interactions/{id}/{token}/callback. `Authorization: Bot
   <token>` (not on webhook/interaction routes), a `DiscordBot` User-Agent and a JSON Content-Type
@@ -44,6 +45,17 @@ Message delivery rules (what a test can rely on):
   next session for that shard (`queue_without_session`; Discord itself would drop it).
 * Messages the bot posts through REST come back as MESSAGE_CREATE with the bot as author, as on
   Discord (`echo_own_messages`).
+
+Deleting (DELETE /channels/{channel_id}/messages/{message_id}, what botgate's recall calls):
+* 204 with no body; the message leaves the channel (a reply to it or a second delete answers
+  404 10008 Unknown Message), its PostedMessage gets `deleted`, `recalls()` records it, and the
+  sessions get MESSAGE_DELETE {id, channel_id, guild_id?} (not queued without a session).
+* Unknown channel: 404 10003; a message the fake never saw in that channel, or already deleted:
+  404 10008 Unknown Message; an id that is not a snowflake: 400 50035.
+* Someone else's message (a user's, injected; or another bot's): 403 50013 Missing Permissions
+  unless `manage_messages` is set; in a DM 403 50003 (Discord lets nobody delete another's DM).
+* Its own per-channel bucket (channel_bucket_limit per channel_bucket_window, X-RateLimit-*
+  headers on every answer), the global limit, and force_429/force_5xx with route="delete".
 """
 
 from __future__ import annotations
@@ -124,6 +136,9 @@ INTERACTION_ACK_DEADLINE = 3.0
 CALLBACK_TYPES = (1, 4, 5, 6, 7, 8, 9, 10, 12)
 
 MESSAGES_ROUTE = "POST /channels/{channel.id}/messages"
+DELETE_ROUTE = "DELETE /channels/{channel.id}/messages/{message.id}"
+# force_429 / force_5xx: the route a forced fault applies to -> the endpoint it answers.
+FORCED_ROUTES = {"create": "create_message", "delete": "delete_message"}
 _MENTION_RE = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION_RE = re.compile(r"<@&(\d+)>")
 _SNOWFLAKE_RE = re.compile(r"^\d{1,20}$")
@@ -159,8 +174,8 @@ def _field_error(code: str, message: str) -> dict:
 @dataclass
 class Request(HttpRequest):
     """One HTTP request as the fake saw it. endpoint: gateway | gateway_bot | users_me |
-    create_dm | create_message | webhook_original | webhook_followup | interaction_callback |
-    control | other."""
+    create_dm | create_message | delete_message | webhook_original | webhook_followup |
+    interaction_callback | control | other."""
 
     code: Optional[int] = None  # the JSON error `code` answered, if any
     bot_auth: bool = False  # carried `Authorization: Bot <the bot token>` (of a known bot)
@@ -198,10 +213,30 @@ class PostedMessage:
     t: float  # time.monotonic()
     wall: float  # time.time()
     status: int = 200  # the HTTP status answered (a forced 5xx after posting: that status)
+    deleted: bool = False  # a DELETE took it back (see recalls())
 
     @property
     def text(self) -> str:
         return self.content
+
+
+@dataclass
+class Recall:
+    """One message a DELETE /channels/{id}/messages/{id} removed (answered 204, or a forced
+    5xx after deleting)."""
+
+    message_id: str
+    channel_id: str
+    own: bool  # the requesting bot had posted it (False: deleted with manage_messages)
+    message: Optional[PostedMessage]  # the bot's post, when it was one
+    headers: dict[str, str]  # lower-case names
+    t: float  # time.monotonic()
+    wall: float  # time.time()
+    status: int = 204  # the HTTP status answered
+
+    @property
+    def chat(self) -> str:
+        return self.channel_id
 
 
 @dataclass
@@ -300,6 +335,7 @@ class DiscordFake(GatewayFake):
         heartbeat_timeout: Optional[float] = None,
         queue_without_session: bool = True,
         echo_own_messages: bool = True,
+        manage_messages: bool = False,
         nonce_window: float = 300.0,
         session_resume_window: float = 180.0,
         reconnect_close_after: float = 5.0,
@@ -326,6 +362,8 @@ class DiscordFake(GatewayFake):
           identify gets op 9 d:false. 0 disables the check.
         heartbeat_timeout: seconds without a heartbeat (since Hello or the last beat) after which
           the fake closes with 4009 and drops the session; default 1.5 intervals + 1 s.
+        manage_messages: the bot has MANAGE_MESSAGES in the guilds, so it may delete what others
+          wrote there (a test may flip the attribute at any time).
         """
         super().__init__(heartbeat_interval, heartbeat_timeout, queue_without_session,
                          reconnect_close_after, host, port, ws_port)
@@ -344,6 +382,7 @@ class DiscordFake(GatewayFake):
         self.separate_resume_url = separate_resume_url
         self.identify_interval = identify_interval
         self.echo_own_messages = echo_own_messages
+        self.manage_messages = manage_messages
         self.nonce_window = nonce_window
         self.session_resume_window = session_resume_window
         self.resume_port = resume_port
@@ -353,11 +392,13 @@ class DiscordFake(GatewayFake):
         self._dm_channels: dict[str, str] = {}  # user id -> DM channel id
         self._guilds: list[str] = []
         self._message_objs: dict[str, dict] = {}  # message id -> message object
-        self._channel_msgs: dict[str, set[str]] = {}
+        self._channel_msgs: dict[str, set[str]] = {}  # the messages not deleted
+        self._posted_by: dict[str, str] = {}  # message id -> user id of the bot that posted it
         self._nonces: dict[str, tuple[float, str]] = {}  # nonce -> (monotonic, message id)
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._global_times: dict[str, collections.deque] = {}  # per bot token
-        self._forced: list[tuple] = []  # ("429", retry_after, global) | ("5xx", status, deliver)
+        # (endpoint, "429", retry_after, global) | (endpoint, "5xx", status, deliver)
+        self._forced: list[tuple] = []
         self._interactions: dict[str, _Interaction] = {}
         self._identify_times: dict[tuple[str, int], float] = {}  # (token, bucket) -> last
         self._last_snowflake = 0
@@ -370,6 +411,7 @@ class DiscordFake(GatewayFake):
         # Records (guarded by self._lock; read by the getters from any thread).
         self._webhook_calls: list[WebhookCall] = []
         self._nonce_repeats: list[Any] = []
+        self._recalls: list[Recall] = []
 
     # ------------------------------------------------------------------ addresses
 
@@ -437,16 +479,32 @@ class DiscordFake(GatewayFake):
                 self._guilds.append(guild_id)
         self._call(add)
 
-    def force_429(self, count: int = 1, retry_after: float = 1.0, is_global: bool = False) -> None:
-        """The next `count` Create Message calls answer 429 (retry_after seconds; global or not),
-        after authentication and before anything else."""
-        self._call(self._forced.extend, [("429", float(retry_after), bool(is_global))] * count)
+    def force_429(self, count: int = 1, retry_after: float = 1.0, is_global: bool = False,
+                  route: str = "create") -> None:
+        """The next `count` calls of `route` ("create": Create Message, "delete": Delete
+        Message) answer 429 (retry_after seconds; global or not), after authentication and
+        before anything else."""
+        endpoint = FORCED_ROUTES[route]
+        self._call(self._forced.extend,
+                   [(endpoint, "429", float(retry_after), bool(is_global))] * count)
 
-    def force_5xx(self, count: int = 1, status: int = 500, deliver: bool = False) -> None:
-        """The next `count` Create Message calls answer `status` (500: JSON; 502/503/504: a
-        Cloudflare HTML page). With `deliver`, a valid message is posted first (recorded, nonce
-        remembered): the platform did the work but the answer was lost."""
-        self._call(self._forced.extend, [("5xx", int(status), bool(deliver))] * count)
+    def force_5xx(self, count: int = 1, status: int = 500, deliver: bool = False,
+                  route: str = "create") -> None:
+        """The next `count` calls of `route` ("create" or "delete", as force_429) answer
+        `status` (500: JSON; 502/503/504: a Cloudflare HTML page). With `deliver`, the call takes
+        effect first (a valid message is posted, its nonce remembered; or the message is
+        deleted): the platform did the work but the answer was lost."""
+        endpoint = FORCED_ROUTES[route]
+        self._call(self._forced.extend, [(endpoint, "5xx", int(status), bool(deliver))] * count)
+
+    def _pop_forced(self, endpoint: str) -> Optional[tuple]:
+        """The next forced fault of `endpoint`: ("429", retry_after, global) | ("5xx", status,
+        deliver) | None."""
+        for i, f in enumerate(self._forced):
+            if f[0] == endpoint:
+                del self._forced[i]
+                return f[1:]
+        return None
 
     def register_interaction_token(self, token: str, interaction_id: Optional[str] = None,
                                    channel_id: Optional[str] = None, age: float = 0.0,
@@ -497,6 +555,7 @@ class DiscordFake(GatewayFake):
         self._global_times.clear()
         self._webhook_calls.clear()
         self._nonce_repeats.clear()
+        self._recalls.clear()
 
     # ------------------------------------------------------------------ observations
 
@@ -512,6 +571,19 @@ class DiscordFake(GatewayFake):
         (maybe fewer)."""
         wait_until(lambda: len(self.messages(channel_id)) >= n, timeout)
         return self.messages(channel_id)
+
+    def recalls(self, channel_id: Optional[str] = None) -> list[Recall]:
+        """Messages deleted through DELETE /channels/{id}/messages/{id}, in order."""
+        with self._lock:
+            return [r for r in self._recalls
+                    if channel_id is None or r.channel_id == str(channel_id)]
+
+    def wait_for_recalls(self, n: int, timeout: float = 10.0,
+                         channel_id: Optional[str] = None) -> list[Recall]:
+        """Waits until at least `n` messages were deleted (in `channel_id`); returns them all
+        (maybe fewer)."""
+        wait_until(lambda: len(self.recalls(channel_id)) >= n, timeout)
+        return self.recalls(channel_id)
 
     def webhook_calls(self, kind: Optional[str] = None) -> list[WebhookCall]:
         with self._lock:
@@ -536,10 +608,11 @@ class DiscordFake(GatewayFake):
 
     def _stats_unlocked(self) -> dict[str, Any]:
         """stats() adds connections_resume_url, identify_rate_limited, resumes_on_resume_url,
-        invalid_requests, rate_limited, nonce_repeats, edits, followups, callbacks."""
+        invalid_requests, rate_limited, nonce_repeats, recalls, edits, followups, callbacks."""
         out = super()._stats_unlocked()
         out.update({
             "nonce_repeats": len(self._nonce_repeats),
+            "recalls": len(self._recalls),
             "edits": sum(1 for w in self._webhook_calls if w.kind == "edit"),
             "followups": sum(1 for w in self._webhook_calls if w.kind == "followup"),
             "callbacks": sum(1 for w in self._webhook_calls if w.kind == "callback"),
@@ -548,8 +621,10 @@ class DiscordFake(GatewayFake):
 
     def _controls(self) -> dict[str, Callable[[dict], Optional[Response]]]:
         """POST /_fake/inject_message  {"channel_id", "content", "author_id"?, "guild_id"?, ...}
-        POST /_fake/force_429           {"count": 1, "retry_after": 1.0, "is_global": false}
-        POST /_fake/force_5xx           {"count": 1, "status": 500, "deliver": false}
+        POST /_fake/force_429           {"count": 1, "retry_after": 1.0, "is_global": false,
+                                         "route": "create" | "delete"}
+        POST /_fake/force_5xx           {"count": 1, "status": 500, "deliver": false, "route"}
+        POST /_fake/manage_messages     {"enabled": true}
         POST /_fake/register_interaction_token {"token": "..."}
         POST /_fake/add_channel         {"channel_id", "guild_id"?}
         and the gateway's (GatewayFake._gateway_controls; close_connection's code 4000).
@@ -567,6 +642,7 @@ class DiscordFake(GatewayFake):
             "force_5xx": lambda a: self.force_5xx(**a),
             "register_interaction_token": register,
             "add_channel": lambda a: self.add_channel(**a),
+            "manage_messages": lambda a: setattr(self, "manage_messages", bool(a["enabled"])),
         }
 
 
@@ -655,11 +731,13 @@ class DiscordFake(GatewayFake):
 
     def _visible(self, sess: _Session, t: str, d: dict, guild_id: Optional[str]) -> Optional[dict]:
         """`d` as `sess` receives it (None: its intents exclude the event)."""
-        if t != "MESSAGE_CREATE":
+        if t not in ("MESSAGE_CREATE", "MESSAGE_DELETE"):
             return d
         need = GUILD_MESSAGES if guild_id is not None else DIRECT_MESSAGES
         if not sess.intents & need:
             return None
+        if t == "MESSAGE_DELETE":
+            return d
         if sess.intents & MESSAGE_CONTENT or guild_id is None:
             return d
         author = d.get("author") or {}
@@ -841,6 +919,8 @@ class DiscordFake(GatewayFake):
             return "create_dm"
         if n == 3 and parts[0] == "channels" and parts[2] == "messages":
             return "create_message"
+        if n == 4 and parts[0] == "channels" and parts[2] == "messages":
+            return "delete_message"
         if n == 5 and parts[0] == "webhooks" and parts[3:] == ["messages", "@original"]:
             return "webhook_original"
         if n == 3 and parts[0] == "webhooks":
@@ -870,7 +950,7 @@ class DiscordFake(GatewayFake):
 
     _METHODS = {
         "gateway": ("GET",), "gateway_bot": ("GET",), "users_me": ("GET",),
-        "create_dm": ("POST",), "create_message": ("POST",),
+        "create_dm": ("POST",), "create_message": ("POST",), "delete_message": ("DELETE",),
         "webhook_original": ("GET", "PATCH", "DELETE"), "webhook_followup": ("POST",),
         "interaction_callback": ("POST",),
     }
@@ -893,16 +973,20 @@ class DiscordFake(GatewayFake):
             return self._interaction_callback(req, parts[1], parts[2])
         if not req.bot_auth:
             return _error(401, 0, "401: Unauthorized")
-        if ep == "create_message":
-            forced = self._forced.pop(0) if self._forced else None
+        if ep in ("create_message", "delete_message"):
+            forced = self._pop_forced(ep)
             if forced is not None and forced[0] == "429":
-                return self._forced_429(forced[1], forced[2])
+                route = MESSAGES_ROUTE if ep == "create_message" else DELETE_ROUTE
+                return self._forced_429(forced[1], forced[2], route)
             if forced is not None and not forced[2]:
                 return _server_error(forced[1])
             limited = self._take_global(req.t, req.bot_token)
             if limited is not None:
                 return limited
-            return self._create_message(req, parts[1], forced[1] if forced else None)
+            lose_answer = forced[1] if forced else None
+            if ep == "delete_message":
+                return self._delete_message(req, parts[1], parts[3], lose_answer)
+            return self._create_message(req, parts[1], lose_answer)
         limited = self._take_global(req.t, req.bot_token)
         if limited is not None:
             return limited
@@ -960,7 +1044,7 @@ class DiscordFake(GatewayFake):
         return _json(429, {"message": "You are being rate limited.",
                            "retry_after": round(retry_after, 3), "global": is_global}, h)
 
-    def _forced_429(self, retry_after: float, is_global: bool) -> Response:
+    def _forced_429(self, retry_after: float, is_global: bool, route: str) -> Response:
         headers: dict[str, str] = {}
         if not is_global:
             headers = {
@@ -968,7 +1052,7 @@ class DiscordFake(GatewayFake):
                 "X-RateLimit-Remaining": "0",
                 "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
                 "X-RateLimit-Reset-After": f"{retry_after:.3f}",
-                "X-RateLimit-Bucket": _bucket_hash(MESSAGES_ROUTE),
+                "X-RateLimit-Bucket": _bucket_hash(route),
             }
         return self._rate_limited(retry_after, is_global, headers)
 
@@ -1087,6 +1171,7 @@ class DiscordFake(GatewayFake):
                 d["message_reference"]["guild_id"] = channel.guild_id
             d["referenced_message"] = referenced
         self._register_message(d)
+        self._posted_by[mid] = (self._bot_of(req.bot_token) or (self.bot_id, ""))[0]
         if nonce is not None:
             self._nonces[str(nonce)] = (req.t, mid)
         posted = PostedMessage(
@@ -1108,6 +1193,49 @@ class DiscordFake(GatewayFake):
         if lose_answer is not None:
             return _server_error(lose_answer)
         return _json(200, d, headers)
+
+    def _delete_message(self, req: Request, channel_id: str, message_id: str,
+                        lose_answer: Optional[int] = None) -> Response:
+        """Delete Message; `lose_answer`: the message is deleted but that 5xx answered."""
+        for name, value in (("channel_id", channel_id), ("message_id", message_id)):
+            if not _SNOWFLAKE_RE.match(value):
+                return _form_error({name: _field_error(
+                    "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not snowflake.")})
+        ok, headers, retry = self._take_bucket(
+            DELETE_ROUTE, channel_id, self.channel_bucket_limit, self.channel_bucket_window,
+            req.t)
+        if not ok:
+            return self._rate_limited(retry, False, headers)
+        channel = self._channels.get(channel_id)
+        if channel is None:
+            return _error(404, 10003, "Unknown Channel", headers)
+        if not self._message_in(channel_id, message_id):
+            return _error(404, 10008, "Unknown Message", headers)
+        d = self._message_objs[message_id]
+        requester = (self._bot_of(req.bot_token) or (self.bot_id, ""))[0]
+        author = self._posted_by.get(message_id, (d.get("author") or {}).get("id"))
+        own = author == requester
+        if not own and channel.type == 1:
+            return _error(403, 50003, "Cannot execute action on a DM channel", headers)
+        if not own and not self.manage_messages:
+            return _error(403, 50013, "Missing Permissions", headers)
+        self._channel_msgs[channel_id].discard(message_id)
+        status = lose_answer or 204
+        with self._lock:
+            posted = next((m for m in self._delivered if m.id == message_id), None)
+            if posted is not None:
+                posted.deleted = True
+            self._recalls.append(Recall(
+                message_id=message_id, channel_id=channel_id, own=own, message=posted,
+                headers=req.headers, t=req.t, wall=req.wall, status=status))
+        gone: dict[str, Any] = {"id": message_id, "channel_id": channel_id}
+        if channel.guild_id is not None:
+            gone["guild_id"] = channel.guild_id
+        # Not queued without a session, like the echo of the bot's own posts.
+        self._dispatch_event("MESSAGE_DELETE", gone, channel.guild_id, queue=False)
+        if lose_answer is not None:
+            return _server_error(lose_answer)
+        return Response(204, b"", headers, "application/json")
 
     def _interaction_for(self, req: Request, app_id: str, token: str
                          ) -> tuple[Optional[_Interaction], Optional[Response]]:

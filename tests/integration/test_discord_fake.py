@@ -631,6 +631,133 @@ def test_interaction_webhooks(dfake):
     assert (status, out["code"]) == (404, 10062)
 
 
+def delete_message(fake: DiscordFake, channel: str, message_id: str, **kw: Any):
+    return rest(fake, "DELETE", f"/channels/{channel}/messages/{message_id}", **kw)
+
+
+def test_delete_own_message(dfake):
+    dfake.add_channel(CHANNEL, GUILD)
+    mid = post_message(dfake, CHANNEL, {"content": "oops"})[2]["id"]
+    kept = post_message(dfake, CHANNEL, {"content": "keep"})[2]["id"]
+    status, h, body = delete_message(dfake, CHANNEL, mid)
+    assert (status, body) == (204, None)
+    assert h["x-ratelimit-limit"] == "5" and h["x-ratelimit-remaining"] == "4"
+    assert len(h["x-ratelimit-bucket"]) == 32
+    [r] = dfake.wait_for_recalls(1, timeout=1)
+    assert (r.message_id, r.channel_id, r.chat, r.own, r.status) == (mid, CHANNEL, CHANNEL,
+                                                                      True, 204)
+    assert r.message is not None and r.message.content == "oops" and r.message.deleted
+    assert r.headers["authorization"] == f"Bot {dfake.token}"
+    assert [m.deleted for m in dfake.messages()] == [True, False]
+    assert dfake.recalls(OTHER_CHANNEL) == [] and dfake.stats()["recalls"] == 1
+    # Gone: a second delete and a reply to it find nothing.
+    status, _, body = delete_message(dfake, CHANNEL, mid)
+    assert (status, body) == (404, {"message": "Unknown Message", "code": 10008})
+    status, _, body = post_message(dfake, CHANNEL, {
+        "content": "re", "message_reference": {"message_id": mid}})
+    assert status == 400 and body["code"] == 50035
+    # Not in that channel, never seen, unknown channel, not a snowflake.
+    dfake.add_channel(OTHER_CHANNEL, GUILD)
+    assert delete_message(dfake, OTHER_CHANNEL, kept)[2]["code"] == 10008
+    assert delete_message(dfake, CHANNEL, "123456789")[2]["code"] == 10008
+    status, _, body = delete_message(dfake, "645027906669510999", kept)
+    assert (status, body["code"]) == (404, 10003)
+    status, _, body = delete_message(dfake, CHANNEL, "abc")
+    assert (status, body["code"]) == (400, 50035) and "message_id" in body["errors"]
+    assert len(dfake.recalls()) == 1
+
+
+def test_delete_auth_and_method(dfake):
+    dfake.add_channel(CHANNEL, GUILD)
+    mid = post_message(dfake, CHANNEL, {"content": "x"})[2]["id"]
+    status, _, body = delete_message(dfake, CHANNEL, mid, token="wrong")
+    assert (status, body) == (401, {"message": "401: Unauthorized", "code": 0})
+    assert delete_message(dfake, CHANNEL, mid, token=None)[0] == 401
+    assert delete_message(dfake, CHANNEL, mid, ua="python-urllib")[0] == 403
+    status, _, body = rest(dfake, "PATCH", f"/channels/{CHANNEL}/messages/{mid}", {"c": 1})
+    assert (status, body["code"]) == (405, 0)
+    assert dfake.recalls() == [] and not dfake.messages()[0].deleted
+    assert delete_message(dfake, CHANNEL, mid)[0] == 204
+
+
+def test_delete_someone_elses_message_needs_manage_messages(dfake):
+    user_msg = dfake.inject_message(CHANNEL, "spam", guild_id=GUILD)
+    status, h, body = delete_message(dfake, CHANNEL, user_msg)
+    assert (status, body) == (403, {"message": "Missing Permissions", "code": 50013})
+    assert "x-ratelimit-bucket" in h
+    assert dfake.recalls() == [] and dfake.stats()["invalid_requests"] == 1
+    dfake.manage_messages = True
+    assert delete_message(dfake, CHANNEL, user_msg)[0] == 204
+    [r] = dfake.recalls()
+    assert (r.message_id, r.own, r.message) == (user_msg, False, None)
+    # In a DM not even MANAGE_MESSAGES helps.
+    dm_msg = dfake.inject_message("645027906669510777", "hi", guild_id=None)
+    status, _, body = delete_message(dfake, "645027906669510777", dm_msg)
+    assert (status, body["code"]) == (403, 50003)
+
+
+def test_delete_of_another_bots_post_is_refused(dfake):
+    dfake.add_channel(CHANNEL, GUILD)
+    other = "MTExMTExMTExMTExMTExMTEy.GfAkE0.another-bot-token"
+    dfake.add_bot(other)
+    theirs = post_message(dfake, CHANNEL, {"content": "mine"}, token=other)[2]["id"]
+    assert delete_message(dfake, CHANNEL, theirs)[2]["code"] == 50013
+    assert delete_message(dfake, CHANNEL, theirs, token=other)[0] == 204
+    assert dfake.recalls()[0].own is True
+
+
+def test_delete_rate_limit_and_forced_faults(make_fake):
+    fake = make_fake(channel_bucket_limit=2)
+    fake.add_channel(CHANNEL, GUILD)
+    ids = [post_message(fake, CHANNEL, {"content": f"m{i}"})[2]["id"] for i in range(2)]
+    time.sleep(1.05)  # the create bucket's window; deletes have their own bucket anyway
+    ids.append(post_message(fake, CHANNEL, {"content": "m2"})[2]["id"])
+    answers = [delete_message(fake, CHANNEL, i) for i in ids]
+    assert [a[0] for a in answers] == [204, 204, 429]
+    _, h, body = answers[2]
+    assert body["global"] is False and h["x-ratelimit-remaining"] == "0"
+    assert h["x-ratelimit-bucket"] == answers[0][1]["x-ratelimit-bucket"]
+    # Deletes do not use the create bucket (nor the other way round).
+    assert post_message(fake, CHANNEL, {"content": "m3"})[0] == 200
+    time.sleep(body["retry_after"] + 0.05)
+
+    fake.force_429(1, retry_after=0.25, route="delete")
+    status, h, body = delete_message(fake, CHANNEL, ids[2])
+    assert status == 429 and body["retry_after"] == 0.25 and h["retry-after"] == "1"
+    assert post_message(fake, CHANNEL, {"content": "m4"})[0] == 200  # create not forced
+    fake.force_5xx(1, 502, route="delete")
+    assert delete_message(fake, CHANNEL, ids[2])[0] == 502
+    assert len(fake.recalls()) == 2
+    # Deleted, but the answer was lost: the retry finds the message gone.
+    fake.force_5xx(1, 500, deliver=True, route="delete")
+    assert delete_message(fake, CHANNEL, ids[2])[0] == 500
+    assert [r.status for r in fake.recalls()] == [204, 204, 500]
+    assert delete_message(fake, CHANNEL, ids[2])[2]["code"] == 10008
+    with pytest.raises(KeyError):
+        fake.force_429(route="edit")
+
+
+def test_delete_dispatches_message_delete(dfake):
+    dfake.add_channel(CHANNEL, GUILD)
+
+    async def scenario() -> list[dict]:
+        gw = await Gw.open(dfake.gateway_url)
+        await gw.ready(dfake)
+        assert (await gw.recv())["t"] == "GUILD_CREATE"
+        _, _, posted = await asyncio.to_thread(post_message, dfake, CHANNEL, {"content": "x"})
+        got = [await gw.recv()]
+        status, _, _ = await asyncio.to_thread(delete_message, dfake, CHANNEL, posted["id"])
+        assert status == 204
+        got.append(await gw.recv())
+        await gw.ws.close(4000)
+        return got
+
+    created, deleted = run(scenario())
+    assert created["t"] == "MESSAGE_CREATE"
+    assert deleted["t"] == "MESSAGE_DELETE"
+    assert deleted["d"] == {"id": created["d"]["id"], "channel_id": CHANNEL, "guild_id": GUILD}
+
+
 # ---------------------------------------------------------------------- harness helpers
 
 
