@@ -2,10 +2,17 @@
 """A strict fake of the Feishu/Lark Open API, for botgate's integration tests.
 
 It answers like the real platform (tests/../shared protocol notes, sections 2 and 6): the
-tenant_access_token endpoint, the bot info endpoint and the two IM send endpoints (reply and
-send), with the same status codes, error codes and quirks (token errors as HTTP 200 with a code,
-`content` as a JSON-encoded string, `uuid` idempotency). It records what it delivered and
-offers fault controls (token expiry, outage, rate limit, hanging sends, token failures).
+tenant_access_token endpoint, the bot info endpoint, the two IM send endpoints (reply and
+send) and recall (DELETE /open-apis/im/v1/messages/{message_id}), with the same status codes,
+error codes and quirks (token errors as HTTP 200 with a code, `content` as a JSON-encoded
+string, `uuid` idempotency). It records what it delivered and recalled, and offers fault
+controls (token expiry, outage, rate limit, hanging sends, token failures).
+
+Recall answers HTTP 200 {"code":0,"msg":"success","data":{}} for a message this app sent (the
+Delivery gets `recalled`, `recalls()` records it); HTTP 400 with code 230011 once it is
+recalled, 230001 for an id the fake never saw, 230026 for a message the app did not send (a
+user's, see register_message, or another app's), 230009 when older than `recall_window`
+(Feishu: 24 h); a missing or bad token gets the send route's answer (99991661 / 99991663).
 
 In-process use (the tests):
 
@@ -53,6 +60,8 @@ REPLY_SUFFIX = "/reply"
 TOKEN_REUSE_MIN_REMAINING = 30 * 60
 # A uuid makes a send succeed at most once in this window.
 UUID_WINDOW_SECONDS = 3600
+# A bot may recall its own messages for this long (the tenant's setting; default one day).
+RECALL_WINDOW_SECONDS = 24 * 3600
 # Documented maximum length of the `uuid` idempotency key.
 UUID_MAX_LEN = 50
 # Documented request body limits: text 150 KB, post and card 30 KB.
@@ -69,8 +78,8 @@ def _random_id(prefix: str, nbytes: int = 16) -> str:
 
 @dataclass
 class Request(HttpRequest):
-    """One HTTP request as the fake saw it; endpoint: token | bot_info | reply | send | control
-    | other."""
+    """One HTTP request as the fake saw it; endpoint: token | bot_info | reply | send | recall
+    | control | other."""
 
     code: Optional[int] = None  # the business `code` answered, if any
     uuid: Optional[str] = None  # the send/reply body's uuid, when it parsed
@@ -94,6 +103,7 @@ class Delivery:
     token: str
     t: float  # time.monotonic()
     wall: float  # time.time()
+    recalled: bool = False  # a DELETE took it back (see recalls())
 
     @property
     def text(self) -> Optional[str]:
@@ -124,6 +134,22 @@ class Delivery:
         return found
 
 
+@dataclass
+class Recall:
+    """One message the fake recalled (DELETE /open-apis/im/v1/messages/{message_id})."""
+
+    message_id: str
+    chat_id: Optional[str]  # the conversation, when known
+    delivery: Delivery  # the message as it was sent
+    token: str  # the tenant_access_token that recalled it
+    t: float  # time.monotonic()
+    wall: float  # time.time()
+
+    @property
+    def chat(self) -> Optional[str]:
+        return self.chat_id
+
+
 # <at user_id="ou_x">name</at>, <at user_id=all>, any case and spacing.
 _AT_TAG = re.compile(r'<\s*at\s+user_id\s*=\s*"?([^"\s>]*)"?[^>]*>', re.IGNORECASE)
 
@@ -143,19 +169,24 @@ class FeishuFake(HttpFake):
         bot_open_id: str = "ou_bot0000000000000000000000000000",
         bot_name: str = "botgate",
         expire: int = 7200,
+        recall_window: float = RECALL_WINDOW_SECONDS,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        """recall_window: seconds after sending during which a message may be recalled (a test
+        may change the attribute)."""
         super().__init__(host, port)
         self.app_id = app_id
         self.app_secret = app_secret
         self.bot_open_id = bot_open_id
         self.bot_name = bot_name
         self.expire = expire
+        self.recall_window = recall_window
 
         self._uuid_results: dict[str, tuple[float, dict]] = {}
         self._uuid_repeats: list[str] = []
         self._message_chats: dict[str, str] = {}
+        self._recalls: list[Recall] = []
 
         self._rate_limit_left = 0
         self._rate_limit_reset = 1
@@ -210,13 +241,15 @@ class FeishuFake(HttpFake):
             return self._more_apps.get(app_id)
 
     def register_message(self, message_id: str, chat_id: str) -> None:
-        """Tells the fake which chat a message is in, so replies to it record that chat."""
+        """Tells the fake which chat a message is in, so replies to it record that chat (and a
+        recall of it is refused: the app did not send it)."""
         with self._lock:
             self._message_chats[message_id] = chat_id
 
     def _reset_platform(self) -> None:
         self._uuid_results.clear()
         self._uuid_repeats.clear()
+        self._recalls.clear()
         self._rate_limit_left = 0
         self._hang_sends = False
         self._fail_token_left = 0
@@ -253,8 +286,20 @@ class FeishuFake(HttpFake):
         with self._lock:
             return list(self._uuid_repeats)
 
+    def recalls(self, chat_id: Optional[str] = None) -> list[Recall]:
+        """Messages recalled, in order (optionally only those of `chat_id`)."""
+        with self._lock:
+            return [r for r in self._recalls if chat_id is None or r.chat_id == chat_id]
+
+    def wait_for_recalls(self, n: int, timeout: float = 10.0,
+                         chat_id: Optional[str] = None) -> list[Recall]:
+        """Waits until at least `n` messages were recalled (in `chat_id`); returns them all
+        (maybe fewer)."""
+        self.wait_until(lambda: len(self.recalls(chat_id)) >= n, timeout)
+        return self.recalls(chat_id)
+
     def _extra_stats(self) -> dict[str, Any]:
-        return {"uuid_repeats": len(self._uuid_repeats)}
+        return {"uuid_repeats": len(self._uuid_repeats), "recalls": len(self._recalls)}
 
     # ------------------------------------------------------------------ HTTP plumbing
 
@@ -272,6 +317,10 @@ class FeishuFake(HttpFake):
             mid = path[len(REPLY_PREFIX) : -len(REPLY_SUFFIX)]
             if mid and "/" not in mid:
                 return "reply"
+        if path.startswith(REPLY_PREFIX):
+            mid = path[len(REPLY_PREFIX) :]
+            if mid and "/" not in mid:
+                return "recall"
         return "other"
 
     # ------------------------------------------------------------------ dispatch
@@ -287,6 +336,8 @@ class FeishuFake(HttpFake):
             return self._finish(req, self._handle_bot_info(req))
         if req.endpoint in ("reply", "send"):
             return await self._handle_message(req, reader)
+        if req.endpoint == "recall":
+            return self._finish(req, self._handle_recall(req))
         return self._finish(req, _json(404, {"code": 404, "msg": "404 page not found"}))
 
     def _record_answer(self, req: Request, resp: Response) -> None:
@@ -406,6 +457,36 @@ class FeishuFake(HttpFake):
             await wait_for_eof(reader)
             return None
         return self._finish(req, self._deliver(req, parsed, token or ""))
+
+    def _handle_recall(self, req: Request) -> Response:
+        # Only DELETE is served on /open-apis/im/v1/messages/{message_id} (no get, no edit).
+        if req.method != "DELETE":
+            return _json(404, {"code": 404, "msg": "404 page not found"})
+        token, err = self._check_auth(req)
+        if err is not None:
+            return err
+        mid = req.path[len(REPLY_PREFIX) :]
+        with self._lock:
+            d = next((x for x in self._delivered if x.message_id == mid), None)
+            someone_elses = mid in self._message_chats
+        if d is None:
+            if someone_elses:
+                return _invalid(230026, "No permission to recall this message.")
+            return _invalid(230001, "Your request contains an invalid request parameter, "
+                                    "ext=invalid message_id")
+        if d.recalled:
+            return _invalid(230011, "The message was withdrawn.")
+        if self._token_owner(d.token) != self._token_owner(token or ""):
+            return _invalid(230026, "No permission to recall this message.")
+        if req.t - d.t > self.recall_window:
+            return _invalid(230009, "Message can only be recalled within one days.")
+        with self._lock:
+            if d.recalled:  # raced with another recall of it
+                return _invalid(230011, "The message was withdrawn.")
+            d.recalled = True
+            self._recalls.append(Recall(message_id=mid, chat_id=d.chat_id, delivery=d,
+                                        token=token or "", t=req.t, wall=req.wall))
+        return _json(200, {"code": 0, "msg": "success", "data": {}})
 
     def _validate_message(self, req: Request) -> tuple[Optional[dict], Optional[Response]]:
         ctype = req.headers.get("content-type", "").split(";", 1)[0].strip().lower()

@@ -430,3 +430,79 @@ def test_more_apps_have_their_own_tokens_and_bot_identity(fake, client):
     info = client.call("GET", "/open-apis/bot/v3/info", headers=auth(first))[2]
     assert info["bot"]["open_id"] == fake.bot_open_id
     assert fake.token_fetches == 3
+
+
+# ---------------------------------------------------------------------- recall
+
+
+def recall_path(mid: str) -> str:
+    return f"/open-apis/im/v1/messages/{mid}"
+
+
+def send_text(client, tok: str, chat: str = "oc_chat", text: str = "hi") -> str:
+    status, _, body, _ = client.call("POST", SEND, text_body(text, receive_id=chat), auth(tok))
+    assert status == 200 and body["code"] == 0
+    return body["data"]["message_id"]
+
+
+def test_recall(fake, client):
+    tok = get_token(client)
+    mid = send_text(client, tok, text="oops")
+    kept = send_text(client, tok, text="keep")
+    status, _, body, _ = client.call("DELETE", recall_path(mid), headers=auth(tok))
+    assert (status, body) == (200, {"code": 0, "msg": "success", "data": {}})
+    [r] = fake.wait_for_recalls(1, timeout=1)
+    assert (r.message_id, r.chat_id, r.chat, r.token) == (mid, "oc_chat", "oc_chat", tok)
+    assert r.delivery.text == "oops" and r.delivery.recalled
+    assert [d.recalled for d in fake.delivered()] == [True, False]
+    assert fake.recalls("oc_other") == [] and fake.count("recall") == 1
+    # Already recalled.
+    status, _, body, _ = client.call("DELETE", recall_path(mid), headers=auth(tok))
+    assert (status, body["code"], body["msg"]) == (400, 230011, "The message was withdrawn.")
+    # Never seen, and not even an om_ id.
+    for unknown in ("om_never", "abc"):
+        status, _, body, _ = client.call("DELETE", recall_path(unknown), headers=auth(tok))
+        assert (status, body["code"]) == (400, 230001) and "invalid message_id" in body["msg"]
+    assert len(fake.recalls()) == 1 and not fake.delivered()[1].recalled
+    assert client.call("DELETE", recall_path(kept), headers=auth(tok))[0] == 200
+    assert [r.message_id for r in fake.recalls()] == [mid, kept]
+
+
+def test_recall_refusals(fake, client):
+    tok = get_token(client)
+    mid = send_text(client, tok)
+    # A user's message: the app did not send it.
+    fake.register_message("om_user", "oc_chat")
+    status, _, body, _ = client.call("DELETE", recall_path("om_user"), headers=auth(tok))
+    assert (status, body["code"]) == (400, 230026)
+    assert body["msg"] == "No permission to recall this message."
+    # Another app's message.
+    fake.add_app("cli_other", "other-secret")
+    other = client.token("cli_other", "other-secret")[2]["tenant_access_token"]
+    status, _, body, _ = client.call("DELETE", recall_path(mid), headers=auth(other))
+    assert (status, body["code"]) == (400, 230026)
+    # Too old.
+    fake.recall_window = 0.2
+    time.sleep(0.3)
+    status, _, body, _ = client.call("DELETE", recall_path(mid), headers=auth(tok))
+    assert (status, body["code"]) == (400, 230009)
+    assert fake.recalls() == [] and not fake.delivered()[0].recalled
+    # Only DELETE is served on that path.
+    assert client.call("GET", recall_path(mid), headers=auth(tok))[0] == 404
+    assert client.call("POST", recall_path(mid), {}, headers=auth(tok))[0] == 404
+
+
+def test_recall_token_checks_like_send(fake, client):
+    tok = get_token(client)
+    mid = send_text(client, tok)
+    status, _, body, _ = client.call("DELETE", recall_path(mid))
+    assert (status, body["code"]) == (400, 99991661)
+    status, _, body, _ = client.call("DELETE", recall_path(mid), headers=auth("t-bogus"))
+    assert (status, body["code"]) == (400, 99991663)
+    fake.expire_all_tokens()
+    status, _, body, _ = client.call("DELETE", recall_path(mid), headers=auth(tok))
+    assert (status, body["code"]) == (400, 99991663)
+    assert fake.recalls() == []
+    tok2 = get_token(client)  # the same app's new token may recall what the old one sent
+    assert client.call("DELETE", recall_path(mid), headers=auth(tok2))[0] == 200
+    assert fake.recalls()[0].token == tok2
