@@ -25,6 +25,13 @@ dialect QQ shares with Discord is served by gateway_fake.py; this file has QQ's 
   (msg_id, msg_seq) twice answers 400 code 40054005; a 6th reply to one msg_id answers 400 code
   22009. v2 messages without msg_id/event_id (active) are refused with 304045 unless
   `allow_active_v2` (active push is gone since 2025-04-21).
+* Recall (notes 6.1): DELETE /v2/users/{openid}/messages/{id}, /v2/groups/{group_openid}/
+  messages/{id}, /channels/{channel_id}/messages/{id}, /dms/{guild_id}/messages/{id} (query
+  `hidetip` "true"/"false" allowed, recorded), with the send routes' auth. 200 `{}` for a
+  message this app sent to that very chat (its QqMessage gets `recalled`, `recalls()` records
+  it); a message of another chat, kind or app, an unknown id or one already recalled: 404
+  {"code": 40034006, "message": "message not found"}; C2C/group messages older than
+  `recall_window` (2 min): 400 code 40034028 "message recall time exceeded".
 * Gateway: Hello op 10 -> Identify op 2 {token "QQBot <token>", intents, shard} -> READY;
   heartbeat op 1 -> op 11; Resume op 6 replays missed dispatches then RESUMED; op 7 / op 9 on
   request. Close codes: 4001 bad opcode, 4002 bad payload, 4004 auth failed, 4005 already
@@ -135,6 +142,12 @@ CODE_MSG_EXPIRE = 304027
 CODE_DEDUP = 40054005
 CODE_REPLY_LIMIT = 22009
 CODE_ACTIVE_REFUSED = 304045
+CODE_RECALL_NOT_FOUND = 40034006  # *
+CODE_RECALL_EXPIRED = 40034028  # *
+# C2C and group messages may be recalled this long after sending (notes 6.1).
+DEFAULT_RECALL_WINDOW = 120.0
+RECALLS = {"recall_channel": "channel", "recall_dm": "dm", "recall_group": "group",
+           "recall_c2c": "c2c"}
 
 
 def _now_iso() -> str:
@@ -156,8 +169,8 @@ def _openid() -> str:
 
 @dataclass
 class Request(HttpRequest):
-    """One HTTP request. endpoint: token | gateway | gateway_bot | channel | dm | group | c2c |
-    other (the last four are the message sends)."""
+    """One HTTP request. endpoint: token | gateway | gateway_bot | channel | dm | group | c2c
+    (the message sends) | recall_channel | recall_dm | recall_group | recall_c2c | other."""
 
     code: Optional[int] = None  # the JSON `code` answered, if any
     token_ok: bool = False  # carried `Authorization: QQBot <valid unexpired token>`
@@ -182,6 +195,7 @@ class QqMessage:
     t: float
     wall: float
     status: int = 200
+    recalled: bool = False  # a DELETE took it back (see recalls())
 
     @property
     def text(self) -> Optional[str]:
@@ -209,6 +223,24 @@ class QqMessage:
             found += [m.group(1) for m in _QQ_AT_USER.finditer(text)]
             found += ["everyone"] * len(_QQ_AT_EVERYONE.findall(text))
         return found
+
+
+@dataclass
+class Recall:
+    """One message the bot recalled (DELETE .../messages/{message_id}, answered 200)."""
+
+    kind: str  # "channel" | "dm" | "group" | "c2c"
+    chat_id: str  # as in QqMessage
+    message_id: str
+    message: QqMessage  # the message as it was sent
+    hidetip: Optional[bool]  # the `hidetip` query, when given
+    headers: dict[str, str]
+    t: float
+    wall: float
+
+    @property
+    def chat(self) -> str:
+        return self.chat_id
 
 
 _QQ_USER_TAG = re.compile(r"<@!?([^>\s]+)>")
@@ -283,6 +315,7 @@ class QqFake(GatewayFake):
         require_union_appid: bool = False,
         require_json_token_request: bool = True,
         token_error_status: int = 200,
+        recall_window: float = DEFAULT_RECALL_WINDOW,
         queue_without_session: bool = True,
         reconnect_close_after: float = 5.0,
         host: str = "127.0.0.1",
@@ -299,6 +332,8 @@ class QqFake(GatewayFake):
         reply_windows: overrides of {"c2c": 3600, "group": 300, "channel": 300, "dm": 300}.
         max_replies: passive replies per msg_id (v2).
         token_error_status: HTTP status of a token error answer (the body carries the code).
+        recall_window: seconds after sending a C2C or group message may be recalled (a test may
+          change the attribute).
         """
         super().__init__(heartbeat_interval, heartbeat_timeout, queue_without_session,
                          reconnect_close_after, host, port, ws_port)
@@ -316,6 +351,7 @@ class QqFake(GatewayFake):
         self.require_union_appid = require_union_appid
         self.require_json_token_request = require_json_token_request
         self.token_error_status = token_error_status
+        self.recall_window = float(recall_window)
 
         # Loop-confined state.
         self._inbound: dict[str, _Inbound] = {}  # d.id -> delivery
@@ -325,6 +361,7 @@ class QqFake(GatewayFake):
 
         # Records (guarded by self._lock).
         self._injected: list[dict] = []
+        self._recalls: list[Recall] = []
         # Apps besides the first (add_app): app_id -> (app_secret, bot_id).
         self._more_apps: dict[str, tuple[str, str]] = {}
 
@@ -434,6 +471,7 @@ class QqFake(GatewayFake):
 
     def _reset_platform(self) -> None:
         self._forced.clear()
+        self._recalls.clear()
 
     # ------------------------------------------------------------------ observations
 
@@ -450,6 +488,19 @@ class QqFake(GatewayFake):
         wait_until(lambda: len(self.messages(kind, chat_id)) >= n, timeout)
         return self.messages(kind, chat_id)
 
+    def recalls(self, kind: Optional[str] = None, chat_id: Optional[str] = None
+                ) -> list[Recall]:
+        """Messages recalled, in order (kind: channel | dm | group | c2c)."""
+        with self._lock:
+            return [r for r in self._recalls if (kind is None or r.kind == kind)
+                    and (chat_id is None or r.chat_id == chat_id)]
+
+    def wait_for_recalls(self, n: int, timeout: float = 10.0, kind: Optional[str] = None,
+                         chat_id: Optional[str] = None) -> list[Recall]:
+        """Waits until at least `n` messages were recalled; returns them all (maybe fewer)."""
+        wait_until(lambda: len(self.recalls(kind, chat_id)) >= n, timeout)
+        return self.recalls(kind, chat_id)
+
     def rejected(self, code: Optional[int] = None) -> list[Request]:
         """Send requests answered with an error (optionally with business `code`)."""
         with self._lock:
@@ -458,15 +509,16 @@ class QqFake(GatewayFake):
                     and (code is None or r.code == code)]
     def _stats_unlocked(self) -> dict[str, Any]:
         """stats() adds token_fetches, token_failures, unauthorized, rejected,
-        union_appid_missing."""
+        union_appid_missing, recalls."""
         out = super()._stats_unlocked()
         out["token_fetches"] = self._token_fetches
+        out["recalls"] = len(self._recalls)
         return out
 
     def _controls(self) -> dict[str, Callable[[dict], Optional[Response]]]:
         """POST /_fake/inject {"kind", "content", ...}, /_fake/make_event (same; answers the
         envelope), force_429 {"count"}, force_5xx {"count", "status", "deliver"},
-        expire_tokens_now, and the gateway's (GatewayFake._gateway_controls; close_connection's
+        expire_tokens_now, recall_window {"seconds"}, and the gateway's (GatewayFake._gateway_controls; close_connection's
         code 4009)."""
         return {
             "inject": lambda a: _json(200, {"id": self.inject(**a)}),
@@ -475,6 +527,8 @@ class QqFake(GatewayFake):
             "force_429": lambda a: self.force_429(**a),
             "force_5xx": lambda a: self.force_5xx(**a),
             "expire_tokens_now": lambda a: self.expire_tokens_now(),
+            "recall_window": lambda a: self._call(setattr, self, "recall_window",
+                                                  float(a["seconds"])),
         }
 
 
@@ -613,6 +667,11 @@ class QqFake(GatewayFake):
             return {"channels": "channel", "dms": "dm"}.get(parts[0], "other")
         if len(parts) == 4 and parts[0] == "v2" and parts[3] == "messages" and parts[2]:
             return {"groups": "group", "users": "c2c"}.get(parts[1], "other")
+        if len(parts) == 4 and parts[2] == "messages" and parts[1] and parts[3]:
+            return {"channels": "recall_channel", "dms": "recall_dm"}.get(parts[0], "other")
+        if len(parts) == 5 and parts[0] == "v2" and parts[3] == "messages" and parts[2] \
+                and parts[4]:
+            return {"groups": "recall_group", "users": "recall_c2c"}.get(parts[1], "other")
         return "other"
 
     def _on_record(self, req: Request) -> None:
@@ -647,7 +706,8 @@ class QqFake(GatewayFake):
             return self._token(req)
         if ep == "other":
             return _error(404, 0, "no such API")
-        want = "GET" if ep in ("gateway", "gateway_bot") else "POST"
+        want = ("GET" if ep in ("gateway", "gateway_bot")
+                else "DELETE" if ep in RECALLS else "POST")
         if req.method != want:
             return _error(405, 0, "method not allowed")
         auth = req.headers.get("authorization")
@@ -669,6 +729,8 @@ class QqFake(GatewayFake):
             return _json(200, {"url": self.gateway_url, "shards": 1, "session_start_limit": {
                 "total": 1000, "remaining": max(0, 1000 - used), "reset_after": 14400000,
                 "max_concurrency": 1}})
+        if ep in RECALLS:
+            return self._recall(req, auth[6:])
         return self._send_message(req)
 
     def _token(self, req: Request) -> Response:
@@ -776,6 +838,32 @@ class QqFake(GatewayFake):
                            "timestamp": _now_iso(),
                            "author": {"id": self.bot_id, "username": self.bot_name,
                                       "bot": True}})
+
+
+    def _recall(self, req: Request, token: str) -> Response:
+        kind = RECALLS[req.endpoint]
+        parts = [urllib.parse.unquote(p) for p in req.path.strip("/").split("/")]
+        chat_id, message_id = parts[-3], parts[-1]
+        hidetip: Optional[bool] = None
+        if "hidetip" in req.query:
+            if req.query["hidetip"] not in ("true", "false"):
+                return _error(400, CODE_BAD_REQUEST, "hidetip must be true or false")
+            hidetip = req.query["hidetip"] == "true"
+        app = self._token_owner(token)
+        with self._lock:
+            msg = next((m for m in self._delivered if m.id == message_id), None)
+        # Another chat's message, or another app's, is as unknown as one never sent.
+        if msg is None or msg.recalled or msg.kind != kind or msg.chat_id != chat_id \
+                or self._token_owner(msg.headers.get("authorization", "")[6:]) != app:
+            return _error(404, CODE_RECALL_NOT_FOUND, "message not found")
+        if kind in ("group", "c2c") and req.t - msg.t > self.recall_window:
+            return _error(400, CODE_RECALL_EXPIRED, "message recall time exceeded")
+        with self._lock:
+            msg.recalled = True
+            self._recalls.append(Recall(kind=kind, chat_id=chat_id, message_id=message_id,
+                                        message=msg, hidetip=hidetip, headers=dict(req.headers),
+                                        t=req.t, wall=req.wall))
+        return _json(200, {})
 
 
 def _server_error(status: int) -> Response:

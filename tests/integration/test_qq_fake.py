@@ -268,6 +268,108 @@ def test_forced_faults(qfake):
     assert len(qfake.wait_for_messages(2, timeout=1)) == 2
 
 
+# ---------------------------------------------------------------------- recall
+
+
+def reply(fake: QqFake, kind: str, tok: str, content: str = "x") -> tuple[str, str, str]:
+    """Makes a user message of `kind` and answers it: (send path, chat id, the bot's id)."""
+    env = fake.make_event(kind, "hi")
+    d = env["d"]
+    path, body = {
+        "C2C_MESSAGE_CREATE": (f"/v2/users/{d['author'].get('user_openid')}/messages",
+                               {"msg_type": 0}),
+        "GROUP_AT_MESSAGE_CREATE": (f"/v2/groups/{d.get('group_openid')}/messages",
+                                    {"msg_type": 0}),
+        "AT_MESSAGE_CREATE": (f"/channels/{d.get('channel_id')}/messages", {}),
+        "DIRECT_MESSAGE_CREATE": (f"/dms/{d.get('guild_id')}/messages", {}),
+    }[kind]
+    status, _, out = api(fake, "POST", path, dict(body, content=content, msg_id=d["id"]),
+                         token=tok)
+    assert status == 200, out
+    return path, path.split("/")[-2], out["id"]
+
+
+@pytest.mark.parametrize("kind,scene", [("C2C_MESSAGE_CREATE", "c2c"),
+                                        ("GROUP_AT_MESSAGE_CREATE", "group"),
+                                        ("AT_MESSAGE_CREATE", "channel"),
+                                        ("DIRECT_MESSAGE_CREATE", "dm")])
+def test_recall_in_each_scene(qfake, kind, scene):
+    tok = get_token(qfake)["access_token"]
+    path, chat, mid = reply(qfake, kind, tok, "oops")
+    _, _, kept = reply(qfake, kind, tok, "keep")
+    status, headers, body = api(qfake, "DELETE", f"{path}/{mid}", token=tok)
+    assert (status, body) == (200, {}) and "x-tps-trace-id" in headers
+    [r] = qfake.wait_for_recalls(1, timeout=1)
+    assert (r.kind, r.chat_id, r.chat, r.message_id, r.hidetip) == (scene, chat, chat, mid, None)
+    assert r.message.content == "oops" and r.message.recalled
+    assert [m.recalled for m in qfake.messages(scene)] == [True, False]
+    assert qfake.recalls(chat_id="elsewhere") == [] and qfake.stats()["recalls"] == 1
+    assert qfake.count(f"recall_{scene}") == 1
+    # Already recalled: not found.
+    status, _, body = api(qfake, "DELETE", f"{path}/{mid}", token=tok)
+    assert (status, body["code"], body["message"]) == (404, 40034006, "message not found")
+    assert body["err_code"] == 40034006
+    # The right id in another chat of the same kind, an unknown id.
+    other_chat = path.replace(chat, "ELSEWHERE")
+    assert api(qfake, "DELETE", f"{other_chat}/{kept}", token=tok)[2]["code"] == 40034006
+    assert api(qfake, "DELETE", f"{path}/no-such-id", token=tok)[2]["code"] == 40034006
+    assert api(qfake, "DELETE", f"{path}/{kept}", token=tok)[0] == 200
+    assert [r.message_id for r in qfake.recalls(scene)] == [mid, kept]
+
+
+def test_recall_kind_must_match_and_hidetip(qfake):
+    tok = get_token(qfake)["access_token"]
+    path, chat, mid = reply(qfake, "AT_MESSAGE_CREATE", tok)
+    # A channel message's id under /dms/ (same chat id) is not found there.
+    assert api(qfake, "DELETE", f"/dms/{chat}/messages/{mid}", token=tok)[0] == 404
+    assert api(qfake, "DELETE", f"{path}/{mid}?hidetip=yes", token=tok)[2]["code"] == 40000
+    assert api(qfake, "DELETE", f"{path}/{mid}?hidetip=true", token=tok)[0] == 200
+    assert qfake.recalls()[0].hidetip is True
+    # Only DELETE on a message path.
+    assert api(qfake, "GET", f"{path}/{mid}", token=tok)[0] == 405
+    assert api(qfake, "POST", f"{path}/{mid}", {"content": "x"}, token=tok)[0] == 405
+
+
+def test_recall_time_window_for_c2c_and_group(make_fake):
+    fake = make_fake(recall_window=0.3)
+    tok = get_token(fake)["access_token"]
+    sent = {k: reply(fake, k, tok) for k in ("C2C_MESSAGE_CREATE", "GROUP_AT_MESSAGE_CREATE",
+                                              "AT_MESSAGE_CREATE", "DIRECT_MESSAGE_CREATE")}
+    time.sleep(0.4)
+    for kind, (path, _, mid) in sent.items():
+        status, _, body = api(fake, "DELETE", f"{path}/{mid}", token=tok)
+        if kind in ("C2C_MESSAGE_CREATE", "GROUP_AT_MESSAGE_CREATE"):
+            assert (status, body["code"]) == (400, 40034028), kind
+            assert body["message"] == "message recall time exceeded"
+        else:  # no window for guild messages
+            assert status == 200, kind
+    assert [r.kind for r in fake.recalls()] == ["channel", "dm"]
+    fake.recall_window = 60
+    path, _, mid = sent["C2C_MESSAGE_CREATE"]
+    assert api(fake, "DELETE", f"{path}/{mid}", token=tok)[0] == 200
+
+
+def test_recall_auth_like_sends(qfake):
+    tok = get_token(qfake)["access_token"]
+    path, _, mid = reply(qfake, "C2C_MESSAGE_CREATE", tok)
+    status, _, body = api(qfake, "DELETE", f"{path}/{mid}", token=None)
+    assert (status, body["code"]) == (401, 11241)
+    status, _, body = api(qfake, "DELETE", f"{path}/{mid}", token=None,
+                          headers={"Authorization": "Bearer " + tok})
+    assert (status, body["code"]) == (401, 11243)
+    assert api(qfake, "DELETE", f"{path}/{mid}", token="made-up")[2]["code"] == 11244
+    qfake.expire_tokens_now()
+    assert api(qfake, "DELETE", f"{path}/{mid}", token=tok)[2]["code"] == 11244
+    assert qfake.recalls() == []
+    # Another app's token does not reach the first app's message.
+    qfake.add_app("102999999", "other-secret")
+    other = call(qfake.token_url, "POST", {"appId": "102999999",
+                                           "clientSecret": "other-secret"})[2]["access_token"]
+    status, _, body = api(qfake, "DELETE", f"{path}/{mid}", token=other, union=False)
+    assert (status, body["code"]) == (404, 40034006)
+    assert api(qfake, "DELETE", f"{path}/{mid}")[0] == 200  # a fresh token of the first app
+
+
 # ---------------------------------------------------------------------- gateway
 
 
