@@ -2,13 +2,21 @@
 """A strict fake of the WeCom (企业微信) server API, for botgate's integration tests.
 
 It answers like the real platform (protocol notes wecom.md sections 2, 4 and 7): the group-bot
-webhook (`/cgi-bin/webhook/send?key=`), the self-built app's `gettoken` and `message/send`, and
-the AI bot's single-use `response_url` (`/cgi-bin/aibot/response?response_code=`). Like WeCom it
+webhook (`/cgi-bin/webhook/send?key=`), the self-built app's `gettoken`, `message/send` and
+`message/recall`, and the AI bot's single-use `response_url`
+(`/cgi-bin/aibot/response?response_code=`). Like WeCom it
 answers HTTP 200 with an `errcode` for every API error, and checks what the notes document:
 content limits in UTF-8 bytes (text 2048, markdown 4096), the image md5 and size, 20 webhook
 messages per key in any 60 s (45009), tokens (40014 invalid, 42001 expired), the app's agentid,
 a response_code used at most once. It records every request and every delivery, and offers fault
 controls (token expiry, outage, injected errcodes, removed webhook keys).
+
+Recall (app messages only; group bots have none): POST /cgi-bin/message/recall?access_token=
+with {"msgid": "<the msgid message/send answered>"} and the token checks of message/send
+(41001 / 40014 / 42001). errcode 0 for a message this app sent within `recall_window` (24 h, as
+documented); the Delivery gets `recalled` and `recalls()` records it. An unknown msgid, one
+already recalled, another app's or an older one: errcode 40058 [uncertain: WeCom documents no
+code of its own for these; an invalid-parameter code, not retryable, with the reason in errmsg].
 
 In-process use (the tests):
 
@@ -52,6 +60,7 @@ WEBHOOK_PATH = "/cgi-bin/webhook/send"
 GETTOKEN_PATH = "/cgi-bin/gettoken"
 MESSAGE_PATH = "/cgi-bin/message/send"
 AIBOT_PATH = "/cgi-bin/aibot/response"
+RECALL_PATH = "/cgi-bin/message/recall"
 
 # Limits from the notes (2.1, 2.3, 4.2, 7.1), in UTF-8 bytes.
 TEXT_MAX_BYTES = 2048
@@ -63,6 +72,7 @@ NEWS_MAX_ARTICLES = 8
 WEBHOOK_RATE_LIMIT = 20  # messages per key ...
 WEBHOOK_RATE_WINDOW = 60.0  # ... in any window of this many seconds
 RESPONSE_CODE_TTL = 3600.0
+RECALL_WINDOW = 24 * 3600.0  # app messages may be recalled for a day after sending
 
 # errcodes (notes 2.3 and 4.1; the ones marked [uncertain] are not given by the notes).
 E_OK = 0
@@ -89,7 +99,11 @@ E_INVALID_WEBHOOK = 93000
 # [uncertain] the notes give no code for a bad/used/expired response_code; an invalid-parameter
 # code (not retryable) is used.
 E_BAD_RESPONSE_CODE = E_INVALID_PARAMETER
+# [uncertain] likewise for a msgid message/recall cannot take back (unknown, already recalled,
+# another app's, older than a day).
+E_BAD_RECALL_MSGID = E_INVALID_PARAMETER
 
+ENDPOINTS = ("webhook", "gettoken", "message", "recall", "aibot")
 WEBHOOK_MSGTYPES = ("text", "markdown", "markdown_v2", "image", "news")
 APP_MSGTYPES = ("text", "markdown")
 AIBOT_MSGTYPES = ("markdown", "template_card")
@@ -120,8 +134,8 @@ _ERRMSG = {
 
 @dataclass
 class Request(HttpRequest):
-    """One HTTP request as the fake saw it; endpoint: webhook | gettoken | message | aibot |
-    control | other."""
+    """One HTTP request as the fake saw it; endpoint: webhook | gettoken | message | recall |
+    aibot | control | other."""
 
     errcode: Optional[int] = None  # the errcode answered, if any
 
@@ -142,12 +156,30 @@ class Delivery:
     response_code: Optional[str] = None  # aibot
     t: float = 0.0
     wall: float = 0.0
+    msgid: Optional[str] = None  # message/send: the msgid it answered (what recall takes)
+    recalled: bool = False  # message/recall took it back (see recalls())
 
     def mentions(self, user_id: str) -> bool:
         """Whether the message @-mentions `user_id` (mentioned_list, or inline <@userid>)."""
         return user_id in self.mentioned_list or (
             self.content is not None and f"<@{user_id}>" in self.content
         )
+
+
+@dataclass
+class Recall:
+    """One app message taken back by message/recall."""
+
+    msgid: str
+    touser: Optional[str]  # the message's recipients, as sent
+    delivery: Delivery  # the message as it was sent
+    token: str  # the access_token that recalled it
+    t: float = 0.0
+    wall: float = 0.0
+
+    @property
+    def chat(self) -> Optional[str]:
+        return self.touser
 
 
 @dataclass
@@ -192,9 +224,12 @@ class WecomFake(HttpFake):
         webhook_rate_limit: int = WEBHOOK_RATE_LIMIT,
         webhook_rate_window: float = WEBHOOK_RATE_WINDOW,
         app_users: Optional[set[str]] = None,
+        recall_window: float = RECALL_WINDOW,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        """recall_window: seconds after sending an app message may be recalled (a test may
+        change the attribute)."""
         super().__init__(host, port)
         self.corp_id = corp_id
         self.corp_secret = corp_secret
@@ -203,6 +238,7 @@ class WecomFake(HttpFake):
         self.webhook_rate_limit = webhook_rate_limit
         self.webhook_rate_window = webhook_rate_window
         self.app_users = app_users  # None: every userid exists
+        self.recall_window = recall_window
 
         self._keys: set[str] = set(webhook_keys)
         self._sent_at: dict[str, collections.deque[float]] = {}
@@ -210,6 +246,7 @@ class WecomFake(HttpFake):
         self._inject: dict[str, list[int]] = {}  # endpoint -> errcodes to answer next
         self._drop: dict[str, int] = {}  # endpoint -> requests to handle, then hang up on
         self._more_apps: dict[str, int] = {}  # corp_secret -> agentid, besides the first app
+        self._recalls: list[Recall] = []
 
     def _banner_details(self) -> str:
         return f"corp_id {self.corp_id}, agent_id {self.agent_id}"
@@ -250,9 +287,9 @@ class WecomFake(HttpFake):
     # (shared with Feishu: expire_all_tokens, outage, outage_end, reset; see HttpFake)
 
     def fail_next(self, endpoint: str, n: int = 1, errcode: int = E_BUSY) -> None:
-        """The next `n` requests on `endpoint` (webhook, gettoken, message, aibot) answer
-        HTTP 200 with `errcode` instead of being handled (e.g. -1 system busy, 45009)."""
-        if endpoint not in ("webhook", "gettoken", "message", "aibot"):
+        """The next `n` requests on `endpoint` (webhook, gettoken, message, recall, aibot)
+        answer HTTP 200 with `errcode` instead of being handled (e.g. -1 system busy, 45009)."""
+        if endpoint not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint}")
         with self._lock:
             self._inject.setdefault(endpoint, []).extend([errcode] * n)
@@ -261,7 +298,7 @@ class WecomFake(HttpFake):
         """The next `n` requests on `endpoint` are handled as usual (a message is delivered and
         counted) and then the connection is closed without an answer: the answer was lost on
         the way back, so the sender cannot know that the message arrived."""
-        if endpoint not in ("webhook", "gettoken", "message", "aibot"):
+        if endpoint not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint}")
         with self._lock:
             self._drop[endpoint] = self._drop.get(endpoint, 0) + n
@@ -271,6 +308,7 @@ class WecomFake(HttpFake):
         self._sent_at.clear()
         self._inject.clear()
         self._drop.clear()
+        self._recalls.clear()
 
     def _controls(self) -> dict[str, Callable[[dict], Optional[Response]]]:
         """POST /_fake/fail_next         {"endpoint": "webhook", "n": 1, "errcode": -1}
@@ -312,6 +350,21 @@ class WecomFake(HttpFake):
                 if (endpoint is None or d.endpoint == endpoint) and (key is None or d.key == key)
             ]
 
+    def recalls(self, touser: Optional[str] = None) -> list[Recall]:
+        """App messages recalled, in order (optionally only those sent to `touser`)."""
+        with self._lock:
+            return [r for r in self._recalls if touser is None or r.touser == touser]
+
+    def wait_for_recalls(self, n: int, timeout: float = 10.0,
+                         touser: Optional[str] = None) -> list[Recall]:
+        """Waits until at least `n` app messages were recalled (sent to `touser`); returns them
+        all (maybe fewer)."""
+        self.wait_until(lambda: len(self.recalls(touser)) >= n, timeout)
+        return self.recalls(touser)
+
+    def _extra_stats(self) -> dict[str, Any]:
+        return {"recalls": len(self._recalls)}
+
     def errcodes(self, endpoint: Optional[str] = None) -> list[Optional[int]]:
         """The errcode answered to each request on `endpoint`, in order (None: not JSON)."""
         with self._lock:
@@ -333,6 +386,7 @@ class WecomFake(HttpFake):
             WEBHOOK_PATH: "webhook",
             GETTOKEN_PATH: "gettoken",
             MESSAGE_PATH: "message",
+            RECALL_PATH: "recall",
             AIBOT_PATH: "aibot",
         }.get(path, "other")
 
@@ -348,6 +402,7 @@ class WecomFake(HttpFake):
             "webhook": self._handle_webhook,
             "gettoken": self._handle_gettoken,
             "message": self._handle_message,
+            "recall": self._handle_recall,
             "aibot": self._handle_aibot,
         }.get(req.endpoint)
         if handler is None:
@@ -466,15 +521,39 @@ class WecomFake(HttpFake):
             invalid = [u for u in users if u not in self.app_users]
             if len(invalid) == len(users) and not targets["toparty"] and not targets["totag"]:
                 raise _Invalid(E_ALL_RECIPIENTS_INVALID)
+        msgid = secrets.token_urlsafe(96)  # WeCom's are long (about 128 characters)
         with self._lock:
             self._delivered.append(Delivery(
                 endpoint="message", msgtype=msgtype, body=body, content=content,
                 mentioned_list=[], touser=targets["touser"], agentid=agentid, token=token,
-                t=req.t, wall=req.wall))
+                t=req.t, wall=req.wall, msgid=msgid))
         return _json(200, {"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid),
                            "invalidparty": "", "invalidtag": "", "unlicenseduser": "",
-                           "msgid": secrets.token_urlsafe(32),
+                           "msgid": msgid,
                            "response_code": secrets.token_urlsafe(24)})
+
+    def _handle_recall(self, req: Request) -> Response:
+        if req.method != "POST":
+            raise _Invalid(E_INVALID_PARAMETER, "POST only")
+        token = self._check_token(req)
+        body = _json_body(req)
+        msgid = body.get("msgid")
+        if not isinstance(msgid, str) or not msgid:
+            raise _Invalid(E_INVALID_PARAMETER, "msgid must be a non-empty string")
+        app = self._token_owner(token)
+        with self._lock:
+            d = next((x for x in self._delivered
+                      if x.endpoint == "message" and x.msgid == msgid), None)
+            if d is None or self._tokens[d.token or ""].owner != app:
+                raise _Invalid(E_BAD_RECALL_MSGID, "unknown msgid")
+            if d.recalled:
+                raise _Invalid(E_BAD_RECALL_MSGID, "msgid already recalled")
+            if req.t - d.t > self.recall_window:
+                raise _Invalid(E_BAD_RECALL_MSGID, "only messages of the last 24 hours")
+            d.recalled = True
+            self._recalls.append(Recall(msgid=msgid, touser=d.touser, delivery=d, token=token,
+                                        t=req.t, wall=req.wall))
+        return _ok()
 
     # ------------------------------------------------------------------ AI bot
 

@@ -559,3 +559,90 @@ def test_more_apps_have_their_own_tokens_and_agentid(fake, client):
                        dict(msg, agentid=1000002))[1]["errcode"] == 0
     assert [(d.agentid, d.token) for d in fake.delivered("message")] == [(1000003, second),
                                                                           (1000002, first)]
+
+
+# ---------------------------------------------------------------------- app message recall
+
+RECALL = "/cgi-bin/message/recall"
+
+
+def send_app(client, tok: str, content: str = "x", touser: str = "lisi", agentid: int = 1000002):
+    msg = {"touser": touser, "msgtype": "text", "agentid": agentid, "text": {"content": content}}
+    status, body = client.call("POST", f"{MESSAGE}?access_token={tok}", msg)
+    assert status == 200 and body["errcode"] == 0, body
+    return body["msgid"]
+
+
+def test_recall(fake, client):
+    tok = get_token(client)
+    msgid = send_app(client, tok, "oops")
+    kept = send_app(client, tok, "keep", touser="zhangsan")
+    assert len(msgid) >= 64 and msgid != kept
+    assert [d.msgid for d in fake.delivered("message")] == [msgid, kept]
+    status, body = client.call("POST", f"{RECALL}?access_token={tok}", {"msgid": msgid})
+    assert (status, body) == (200, {"errcode": 0, "errmsg": "ok"})
+    [r] = fake.wait_for_recalls(1, timeout=1)
+    assert (r.msgid, r.touser, r.chat, r.token) == (msgid, "lisi", "lisi", tok)
+    assert r.delivery.content == "oops" and r.delivery.recalled
+    assert [d.recalled for d in fake.delivered()] == [True, False]
+    assert fake.recalls("zhangsan") == [] and fake.count("recall") == 1
+    # Already recalled, unknown, missing or malformed msgid.
+    for body in ({"msgid": msgid}, {"msgid": "nope"}, {}, {"msgid": 7}):
+        status, out = client.call("POST", f"{RECALL}?access_token={tok}", body)
+        assert (status, out["errcode"]) == (200, 40058), body
+    assert "already recalled" in client.call("POST", f"{RECALL}?access_token={tok}",
+                                             {"msgid": msgid})[1]["errmsg"]
+    assert client.call("GET", f"{RECALL}?access_token={tok}")[1]["errcode"] == 40058
+    assert client.call("POST", f"{RECALL}?access_token={tok}", raw=b"{no")[1]["errcode"] == 47001
+    assert len(fake.recalls()) == 1
+    assert client.call("POST", f"{RECALL}?access_token={tok}", {"msgid": kept})[1]["errcode"] == 0
+    assert [r.msgid for r in fake.recalls()] == [msgid, kept]
+    assert fake.errcodes("recall")[0] == 0
+
+
+def test_recall_token_checks_like_send(fake, client):
+    tok = get_token(client)
+    msgid = send_app(client, tok)
+    assert client.call("POST", RECALL, {"msgid": msgid})[1]["errcode"] == 41001
+    assert client.call("POST", f"{RECALL}?access_token=bogus",
+                       {"msgid": msgid})[1]["errcode"] == 40014
+    fake.expire_all_tokens()
+    assert client.call("POST", f"{RECALL}?access_token={tok}",
+                       {"msgid": msgid})[1]["errcode"] == 42001
+    assert fake.recalls() == []
+    tok2 = get_token(client)  # the same app's next token
+    assert client.call("POST", f"{RECALL}?access_token={tok2}",
+                       {"msgid": msgid})[1]["errcode"] == 0
+
+
+def test_recall_refusals_other_app_window_and_faults(fake, client):
+    fake.add_app("second-app-secret", 1000003)
+    first = get_token(client)
+    second = client.token(secret="second-app-secret")[1]["access_token"]
+    msgid = send_app(client, first)
+    status, body = client.call("POST", f"{RECALL}?access_token={second}", {"msgid": msgid})
+    assert body["errcode"] == 40058 and "unknown msgid" in body["errmsg"]
+    fake.recall_window = 0.2
+    time.sleep(0.3)
+    status, body = client.call("POST", f"{RECALL}?access_token={first}", {"msgid": msgid})
+    assert body["errcode"] == 40058 and "24 hours" in body["errmsg"]
+    assert fake.recalls() == []
+    fake.recall_window = 60
+    fresh = send_app(client, first)
+    fake.fail_next("recall", 1, -1)
+    assert client.call("POST", f"{RECALL}?access_token={first}",
+                       {"msgid": fresh})[1]["errcode"] == -1
+    assert fake.recalls() == []
+    # Recalled, but the answer is lost on the way back.
+    fake.drop_after_handling("recall", 1)
+    conn = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=5)
+    conn.request("POST", f"{RECALL}?access_token={first}", json.dumps({"msgid": fresh}),
+                 {"Content-Type": "application/json"})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        conn.getresponse()
+    conn.close()
+    assert [r.msgid for r in fake.recalls()] == [fresh]
+    # The group bot's webhook has no recall: its deliveries carry no msgid.
+    key = fake.add_webhook_key()
+    assert client.webhook(key, text("x"))[1]["errcode"] == 0
+    assert fake.delivered("webhook")[0].msgid is None
