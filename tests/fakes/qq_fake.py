@@ -518,7 +518,8 @@ class QqFake(GatewayFake):
     def _controls(self) -> dict[str, Callable[[dict], Optional[Response]]]:
         """POST /_fake/inject {"kind", "content", ...}, /_fake/make_event (same; answers the
         envelope), force_429 {"count"}, force_5xx {"count", "status", "deliver"},
-        expire_tokens_now, recall_window {"seconds"}, and the gateway's (GatewayFake._gateway_controls; close_connection's
+        expire_tokens_now, recall_window {"seconds"}, and the gateway's
+        (GatewayFake._gateway_controls; close_connection's
         code 4009)."""
         return {
             "inject": lambda a: _json(200, {"id": self.inject(**a)}),
