@@ -29,20 +29,54 @@ TEST(MessagesApi, AnIdInAPathIsAPositiveNumber) {
 }
 
 TEST(MessagesApi, TheStateOfEachOutcome) {
-  OutboxStatus queued{"feishu", OutboxState::queued, 0, "", ""};
+  OutboxStatus queued;
+  queued.bot = "feishu";
   EXPECT_EQ(json::serialize(message_status_json(7, queued)),
             R"({"id":7,"bot":"feishu","state":"queued","attempts":0})");
-  OutboxStatus retrying{"feishu", OutboxState::queued, 2, "platform_unavailable: HTTP 502", ""};
+  OutboxStatus retrying;
+  retrying.bot = "feishu";
+  retrying.attempts = 2;
+  retrying.last_error = "platform_unavailable: HTTP 502";
   EXPECT_EQ(json::serialize(message_status_json(7, retrying)),
             R"({"id":7,"bot":"feishu","state":"retrying","attempts":2,)"
             R"("error":"platform_unavailable: HTTP 502"})");
-  OutboxStatus sent{"feishu", OutboxState::sent, 3, "", "om_1"};
+  OutboxStatus sent;
+  sent.bot = "feishu";
+  sent.state = OutboxState::sent;
+  sent.attempts = 3;
+  sent.platform_message_id = "om_1";
   EXPECT_EQ(json::serialize(message_status_json(7, sent)),
             R"({"id":7,"bot":"feishu","state":"sent","attempts":3,"platform_message_id":"om_1"})");
-  OutboxStatus failed{"feishu", OutboxState::failed, 1, "platform_rejected: no chat", ""};
+  OutboxStatus failed;
+  failed.bot = "feishu";
+  failed.state = OutboxState::failed;
+  failed.attempts = 1;
+  failed.last_error = "platform_rejected: no chat";
   EXPECT_EQ(json::serialize(message_status_json(7, failed)),
             R"({"id":7,"bot":"feishu","state":"failed","attempts":1,)"
             R"("error":"platform_rejected: no chat"})");
+}
+
+TEST(MessagesApi, AMessageInPartsListsThemAndARecallNamesWhatItTakesBack) {
+  OutboxStatus parts;
+  parts.bot = "discord";
+  parts.platform_message_id = "p1";
+  parts.parts = {{7, OutboxState::sent, "p1"}, {8, OutboxState::queued, ""}};
+  EXPECT_EQ(json::serialize(message_status_json(7, parts)),
+            R"({"id":7,"bot":"discord","state":"queued","attempts":0,"parts":[)"
+            R"({"id":7,"state":"sent","platform_message_id":"p1"},{"id":8,"state":"queued"}]})");
+  OutboxStatus recall;
+  recall.bot = "discord";
+  recall.state = OutboxState::sent;
+  recall.attempts = 1;
+  recall.recall = Recall{7, ""};
+  recall.parts = {{9, OutboxState::sent, ""}};
+  EXPECT_EQ(json::serialize(message_status_json(9, recall)),
+            R"({"id":9,"bot":"discord","state":"sent","attempts":1,"recall_of":7})");
+  recall.recall = Recall{0, "m-1"};
+  EXPECT_EQ(json::serialize(message_status_json(9, recall)),
+            R"({"id":9,"bot":"discord","state":"sent","attempts":1,)"
+            R"("recall_of_platform_message_id":"m-1"})");
 }
 
 /// The send API's routes over a real Runtime with one bot, "chat", whose sender records.

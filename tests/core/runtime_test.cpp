@@ -724,6 +724,107 @@ TEST(RuntimeTest, ProactiveSendGetsAnIdempotencyKeyAndAStatus) {
   EXPECT_TRUE(refused.error().is(errc::not_found));
 }
 
+/// Runs until `id` is sent or failed, and returns its status.
+OutboxStatus wait_ended(Harness& h, std::int64_t id) {
+  std::optional<OutboxStatus> status;
+  EXPECT_TRUE(run_until(h.io_, [&] {
+    status = h.status_of(id);
+    return status && status->state != OutboxState::queued;
+  })) << "message " << id << " did not end";
+  return status.value_or(OutboxStatus{});
+}
+
+OutgoingMessage proactive(const std::string& text, const std::string& chat = "chat-9") {
+  OutgoingMessage message = OutgoingMessage::plain(text);
+  message.bot = "bot";
+  message.chat_id = chat;
+  return message;
+}
+
+TEST(RuntimeTest, ARecallTakesBackEveryPartOfASentMessageInItsChat) {
+  Harness h;
+  h.sender_->allow_recalls();
+  h.sender_->split_at_bars();
+  h.runtime_->start();
+  auto id = run_on(h.io_, h.runtime_->send(proactive("one|two|three")));
+  ASSERT_TRUE(id);
+  const OutboxStatus sent = wait_ended(h, *id);
+  ASSERT_EQ(sent.state, OutboxState::sent);
+  ASSERT_EQ(sent.parts.size(), 3u);
+  auto recall = run_on(h.io_, h.runtime_->recall_message(*id));
+  ASSERT_TRUE(recall) << recall.error().message();
+  const OutboxStatus done = wait_ended(h, *recall);
+  EXPECT_EQ(done.state, OutboxState::sent) << done.last_error;
+  ASSERT_TRUE(done.recall);
+  EXPECT_EQ(done.recall->message, *id);
+  EXPECT_EQ(h.sender_->recalled(), (std::vector<std::string>{"pm-0", "pm-1", "pm-2"}));
+  EXPECT_EQ(h.sender_->recall_chats(), (std::vector<std::string>{"chat-9", "chat-9", "chat-9"}));
+  EXPECT_EQ(h.sender_->send_calls(), 3) << "a recall sends nothing";
+}
+
+TEST(RuntimeTest, ARecallQueuedBeforeItsMessageIsSentWaitsForIt) {
+  Harness h;
+  h.sender_->allow_recalls();
+  h.sender_->fail_next_sends(2, Error{errc::platform_unavailable, "down"});
+  h.runtime_->start();
+  auto id = run_on(h.io_, h.runtime_->send(proactive("soon")));
+  ASSERT_TRUE(id);
+  auto recall = run_on(h.io_, h.runtime_->recall_message(*id));
+  ASSERT_TRUE(recall);
+  EXPECT_EQ(wait_ended(h, *recall).state, OutboxState::sent);
+  EXPECT_EQ(h.status_of(*id)->state, OutboxState::sent) << "sent first, then taken back";
+  EXPECT_EQ(h.sender_->recalled(), (std::vector<std::string>{"pm-2"}));
+}
+
+TEST(RuntimeTest, AFailedRecallIsTriedAgainAndARecallOfAPlatformIdNeedsNoMessage) {
+  Harness h;
+  h.sender_->allow_recalls();
+  h.sender_->fail_next_recalls(1, Error{errc::platform_unavailable, "502"});
+  h.runtime_->start();
+  OutgoingMessage where = proactive("");
+  where.segments.clear();
+  auto recall = run_on(h.io_, h.runtime_->recall_platform_message(where, "om_user_1"));
+  ASSERT_TRUE(recall);
+  const OutboxStatus done = wait_ended(h, *recall);
+  EXPECT_EQ(done.state, OutboxState::sent);
+  EXPECT_EQ(done.attempts, 2);
+  EXPECT_EQ(h.sender_->recalled(), (std::vector<std::string>{"om_user_1"}));
+  EXPECT_EQ(h.sender_->recall_chats(), (std::vector<std::string>{"chat-9", "chat-9"}));
+}
+
+TEST(RuntimeTest, ARecallIsRefusedWhenThereIsNothingToTakeBackOrNoWayTo) {
+  Harness h;
+  h.sender_->fail_next_sends(1, Error{errc::platform_rejected, "no such chat"});
+  h.runtime_->start();
+  auto failed = run_on(h.io_, h.runtime_->send(proactive("lost")));
+  auto sent = run_on(h.io_, h.runtime_->send(proactive("kept")));
+  ASSERT_TRUE(failed && sent);
+  EXPECT_EQ(wait_ended(h, *failed).state, OutboxState::failed);
+  EXPECT_EQ(wait_ended(h, *sent).state, OutboxState::sent);
+
+  auto no_way = run_on(h.io_, h.runtime_->recall_message(*sent));
+  ASSERT_FALSE(no_way);
+  EXPECT_TRUE(no_way.error().is(errc::platform_rejected)) << "the sender cannot recall";
+  h.sender_->allow_recalls();
+  auto unknown = run_on(h.io_, h.runtime_->recall_message(*sent + 1000));
+  ASSERT_FALSE(unknown);
+  EXPECT_TRUE(unknown.error().is(errc::not_found));
+  auto never_sent = run_on(h.io_, h.runtime_->recall_message(*failed));
+  ASSERT_FALSE(never_sent);
+  EXPECT_TRUE(never_sent.error().is(errc::invalid_argument));
+  auto recall = run_on(h.io_, h.runtime_->recall_message(*sent));
+  ASSERT_TRUE(recall);
+  auto of_a_recall = run_on(h.io_, h.runtime_->recall_message(*recall));
+  ASSERT_FALSE(of_a_recall);
+  EXPECT_TRUE(of_a_recall.error().is(errc::invalid_argument));
+  OutgoingMessage stray = proactive("");
+  stray.bot = "nobody";
+  auto no_bot = run_on(h.io_, h.runtime_->recall_platform_message(stray, "x"));
+  ASSERT_FALSE(no_bot);
+  EXPECT_TRUE(no_bot.error().is(errc::not_found));
+  EXPECT_EQ(wait_ended(h, *recall).state, OutboxState::sent);
+}
+
 TEST(RuntimeTest, AClientKeySendsAMessageOnceAndAnswersTheFirstId) {
   Harness h;
   h.runtime_->start();

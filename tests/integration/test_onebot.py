@@ -2,7 +2,7 @@
 (against the fake Feishu Open API) and the console's sandbox bot, dialling a strict fake OneBot
 framework (onebot_framework.py) that checks the headers, the token and the role, records the
 events and calls actions. Users' messages arrive as OneBot message events whose ids stay the same
-across a restart; the framework's sends reach Feishu; a wrong token is refused and botgate keeps
+across a restart; the framework's sends reach Feishu, and delete_msg takes one back; a wrong token is refused and botgate keeps
 trying with backoff; events that come while the framework is away reach it when it is back.
 """
 
@@ -174,8 +174,17 @@ def test_the_framework_sends_through_botgate(fake, launch):
         assert (other["status"], other["retcode"]) == ("failed", 1404)
         got = fw.call(FEISHU, "get_msg", {"message_id": msg["message_id"]})
         assert got["retcode"] == 0 and got["data"]["raw_message"] == "ping", got
+
+        # delete_msg takes back what send_msg sent (the id as a string, as Koishi sends it).
+        deleted = fw.call(FEISHU, "delete_msg", {"message_id": str(answer["data"]["message_id"])})
+        assert (deleted["status"], deleted["retcode"]) == ("ok", 0), deleted
+        [taken_back] = fake.wait_for_recalls(1)
+        assert taken_back.message_id == deliveries[1].message_id
+        unknown = fw.call(FEISHU, "delete_msg", {"message_id": 987654321})
+        assert unknown["retcode"] == 100, unknown
         time.sleep(QUIET)
         assert len(fake.delivered()) == 2
+        assert len(fake.recalls()) == 1
         assert fw.violations == []
     finally:
         fw.close()

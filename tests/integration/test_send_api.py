@@ -224,6 +224,7 @@ def test_a_body_over_max_body_bytes_gets_413(gateway):
 GUARDED_ROUTES = (
     ("POST", "/api/v1/messages", {"bot": "feishu", "chat_id": FEISHU_CHAT, "text": "x"}),
     ("GET", "/api/v1/messages/{id}", None),
+    ("DELETE", "/api/v1/messages/{id}", None),
     ("GET", "/api/v1/bots", None),
     ("GET", "/api/v1/status", None),
     ("GET", "/api/v1/log", None),

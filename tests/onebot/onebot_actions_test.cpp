@@ -84,7 +84,9 @@ class ActionsTest : public ::testing::Test {
   ActionsTest() {
     runtime_ = std::make_unique<Runtime>(io_, store_, chain_);
     BotParts parts;
-    parts.sender = std::make_unique<test::RecordingSender>();
+    auto sender = std::make_unique<test::RecordingSender>();
+    sender_ = sender.get();
+    parts.sender = std::move(sender);
     runtime_->add_bot("qb", "qq", runtime_->make_bot_strand(), std::move(parts));
     actions_ = std::make_unique<Actions>(*runtime_, store_, BotIdentity{"qb", "qq", 10001, "9.9"},
                                          recent_);
@@ -109,6 +111,7 @@ class ActionsTest : public ::testing::Test {
   test::MemoryStore store_;
   HandlerChain chain_;
   std::unique_ptr<Runtime> runtime_;
+  test::RecordingSender* sender_ = nullptr;
   RecentEvents recent_;
   std::unique_ptr<Actions> actions_;
 };
@@ -207,12 +210,49 @@ TEST_F(ActionsTest, InfoActionsAndTheRest) {
                             "echo":1})"));
   EXPECT_EQ(call(R"({"action":"get_status"})").at("data").at("online"), true);
   EXPECT_EQ(call(R"({"action":"get_version_info"})").at("data").at("protocol_version"), "v11");
-  EXPECT_EQ(call(R"({"action":"delete_msg","params":{"message_id":1}})").at("retcode"),
-            kRetcodeUnsupported);
   const auto other = call(R"({"action":"get_group_list","echo":"x"})");
   EXPECT_EQ(other.at("status"), "failed");
   EXPECT_EQ(other.at("retcode"), kRetcodeUnsupported);
   EXPECT_EQ(other.at("echo"), "x");
+}
+
+TEST_F(ActionsTest, DeleteMsgQueuesARecallOfASentOrAReceivedMessage) {
+  const Event event = make_event("e1", ChatType::group, "g1", "u1", "m1");
+  auto ids = map(event);
+  recent_.note(event, RecentEvents::Clock::now());
+  const auto sent = call(R"({"action":"send_group_msg","params":{"group_id":)" +
+                         std::to_string(ids.at({IdKind::group, "g1"})) + R"(,"message":"hey"}})");
+  ASSERT_EQ(sent.at("retcode"), 0) << json::serialize(sent);
+  const auto sent_id = sent.at("data").at("message_id").as_int64();
+
+  auto refused = call(R"({"action":"delete_msg","params":{"message_id":)" +
+                      std::to_string(sent_id) + "}}");
+  EXPECT_EQ(refused.at("retcode"), kRetcodeUnsupported)
+      << "this bot's sender cannot take messages back";
+  EXPECT_EQ(store_.outbox().size(), 1u) << "nothing queued";
+
+  sender_->allow_recalls();
+  auto of_sent = call(R"({"action":"delete_msg","params":{"message_id":")" +
+                      std::to_string(sent_id) + R"("},"echo":3})");
+  EXPECT_EQ(of_sent.at("status"), "ok") << json::serialize(of_sent);
+  EXPECT_EQ(of_sent.at("echo"), 3);
+  auto of_received = call(R"({"action":"delete_msg","params":{"message_id":)" +
+                          std::to_string(ids.at({IdKind::message, "m1"})) + "}}");
+  EXPECT_EQ(of_received.at("status"), "ok") << json::serialize(of_received);
+  const auto outbox = store_.outbox();
+  ASSERT_EQ(outbox.size(), 3u);
+  ASSERT_TRUE(outbox[1].message.recall);
+  EXPECT_EQ(outbox[1].message.recall->message, outbox[0].id) << "the sent message's outbox id";
+  EXPECT_EQ(outbox[1].message.lane(), outbox[0].message.lane()) << "in its chat, behind it";
+  ASSERT_TRUE(outbox[2].message.recall);
+  EXPECT_EQ(outbox[2].message.recall->platform_message_id, "m1");
+  EXPECT_EQ(outbox[2].message.chat_id, "g1");
+  EXPECT_EQ(outbox[2].message.reply_context, "ctx-e1") << "the chat's kind, for the platform";
+
+  EXPECT_EQ(call(R"({"action":"delete_msg","params":{"message_id":987654}})").at("retcode"),
+            kRetcodeUnknownId);
+  EXPECT_EQ(call(R"({"action":"delete_msg","params":{"message_id":"x"}})").at("retcode"),
+            kRetcodeBadRequest);
 }
 
 TEST_F(ActionsTest, GetMsgAnswersARecentEvent) {

@@ -520,6 +520,85 @@ TYPED_TEST(StoreContractTest, AClientKeyQueuesAMessageOnceForItsBotWhileQueuedSe
   EXPECT_EQ(this->status(first.id).platform_message_id, "pm-1");
 }
 
+TYPED_TEST(StoreContractTest, AMessagesStatusCoversAllOfItsPartsAndWhereItGoes) {
+  OutgoingMessage one = reply("a", "one");
+  one.reply_context = "ctx-1";
+  one.chat_type = ChatType::channel;
+  OutgoingMessage two = one;
+  two.segments = {Text{"two"}};
+  OutgoingMessage three = one;
+  three.segments = {Text{"three"}};
+  const auto single = this->push(reply("a", "single"));
+  const auto id = run_sync(this->store().outbox_push_message({one, two, three}, "")).value().id;
+  const auto after = this->push(reply("a", "after"));
+
+  OutboxStatus queued = this->status(id);
+  EXPECT_EQ(queued.state, OutboxState::queued);
+  EXPECT_EQ(queued.chat_id, "c1");
+  EXPECT_EQ(queued.chat_type, ChatType::channel);
+  EXPECT_EQ(queued.reply_context, "ctx-1");
+  EXPECT_FALSE(queued.recall);
+  ASSERT_EQ(queued.parts.size(), 3u);
+  EXPECT_EQ(queued.parts[0].id, id);
+  EXPECT_LT(queued.parts[1].id, queued.parts[2].id);
+  EXPECT_EQ(this->status(single).parts.size(), 1u) << "a message queued whole is one part";
+  EXPECT_EQ(this->status(after).parts.size(), 1u) << "a later message is not a part";
+
+  const auto taken = this->take_out("a");
+  ASSERT_EQ(taken.size(), 5u);
+  ASSERT_TRUE(run_sync(this->store().outbox_sent(queued.parts[0].id, "pm-1")));
+  ASSERT_TRUE(run_sync(this->store().outbox_sent(queued.parts[1].id, "pm-2")));
+  EXPECT_EQ(this->status(id).state, OutboxState::queued) << "a part still waits";
+  ASSERT_TRUE(run_sync(
+      this->store().outbox_retry(queued.parts[2].id, SystemTime::clock::now() + 1h, "502")));
+  OutboxStatus retrying = this->status(id);
+  EXPECT_EQ(retrying.state, OutboxState::queued);
+  EXPECT_EQ(retrying.attempts, 1);
+  EXPECT_EQ(retrying.last_error, "502") << "the waiting part's";
+  EXPECT_EQ(retrying.platform_message_id, "pm-1") << "the first part's";
+  ASSERT_TRUE(run_sync(this->store().outbox_sent(queued.parts[2].id, "pm-3")));
+  this->restart();
+  OutboxStatus sent = this->status(id);
+  EXPECT_EQ(sent.state, OutboxState::sent);
+  EXPECT_EQ(sent.parts, (std::vector<OutboxPart>{{queued.parts[0].id, OutboxState::sent, "pm-1"},
+                                                 {queued.parts[1].id, OutboxState::sent, "pm-2"},
+                                                 {queued.parts[2].id, OutboxState::sent, "pm-3"}}));
+  EXPECT_EQ(this->status(queued.parts[1].id).parts.size(), 1u) << "a later part answers alone";
+
+  const auto failing =
+      run_sync(this->store().outbox_push_message({reply("b", "x"), reply("b", "y")}, "")).value();
+  const auto parts = this->take_out("b");
+  ASSERT_EQ(parts.size(), 2u);
+  ASSERT_TRUE(run_sync(this->store().outbox_failed(parts[0].id, "rejected")));
+  ASSERT_TRUE(run_sync(this->store().outbox_sent(parts[1].id, "pm-y")));
+  const OutboxStatus failed = this->status(failing.id);
+  EXPECT_EQ(failed.state, OutboxState::failed) << "a failed part fails the message";
+  EXPECT_EQ(failed.last_error, "rejected");
+}
+
+TYPED_TEST(StoreContractTest, ARecallIsQueuedAndReadBackAsARecall) {
+  OutgoingMessage recall;
+  recall.bot = "a";
+  recall.chat_id = "c1";
+  recall.chat_type = ChatType::group;
+  recall.reply_context = "ctx-9";
+  recall.idempotency_key = "recall-1";
+  recall.recall = Recall{41, ""};
+  OutgoingMessage by_platform_id = recall;
+  by_platform_id.idempotency_key = "recall-2";
+  by_platform_id.recall = Recall{0, "om_x"};
+  const auto first = run_sync(this->store().outbox_push_message({recall}, "")).value().id;
+  const auto second = run_sync(this->store().outbox_push_message({by_platform_id}, "")).value().id;
+  this->restart();
+  const auto taken = this->take_out("a");
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_EQ(taken[0].message, recall);
+  EXPECT_EQ(taken[1].message, by_platform_id);
+  EXPECT_EQ(this->status(first).recall, (Recall{41, ""}));
+  EXPECT_EQ(this->status(second).recall, (Recall{0, "om_x"}));
+  EXPECT_EQ(this->status(second).reply_context, "ctx-9");
+}
+
 TYPED_TEST(StoreContractTest, WithoutAClientKeyEveryPushQueuesAMessage) {
   const auto plain = this->push(reply("a", "plain"));
   const auto one = run_sync(this->store().outbox_push_message({reply("a", "x")}, "")).value();

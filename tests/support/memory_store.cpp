@@ -1,6 +1,7 @@
 #include "support/memory_store.hpp"
 
 #include "botgate/core/event_json.hpp"
+#include "botgate/core/message_status.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -198,7 +199,9 @@ asio::awaitable<Result<OutboxPushed>> MemoryStore::outbox_push_message(
     }
   }
   const std::int64_t first = push_locked(std::move(parts.front()));
-  for (std::size_t i = 1; i < parts.size(); ++i) push_locked(std::move(parts[i]));
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    outbox_.at(push_locked(std::move(parts[i]))).first_part = first;
+  }
   if (!key.second.empty()) client_keys_.emplace(std::move(key), first);
   co_return OutboxPushed{first, true};
 }
@@ -296,14 +299,15 @@ asio::awaitable<Result<std::optional<OutboxStatus>>> MemoryStore::outbox_status(
   if (it == outbox_.end()) {
     co_return std::optional<OutboxStatus>{};
   }
-  const OutboxEntry& entry = it->second;
-  OutboxStatus status;
-  status.bot = entry.message.bot;
-  status.state = entry.state;
-  status.attempts = entry.attempts;
-  status.last_error = entry.last_error;
-  status.platform_message_id = entry.platform_message_id;
-  co_return std::optional<OutboxStatus>{std::move(status)};
+  std::vector<StoredPart> parts;
+  for (auto part = it; part != outbox_.end(); ++part) {
+    const OutboxEntry& entry = part->second;
+    if (part != it && entry.first_part != id) continue;
+    parts.push_back(StoredPart{
+        OutboxPart{entry.id, entry.state, entry.platform_message_id}, entry.attempts,
+        entry.last_error, entry.message.bot});
+  }
+  co_return std::optional<OutboxStatus>{message_status(std::move(parts), it->second.message)};
 }
 
 asio::awaitable<Result<std::optional<CachedToken>>> MemoryStore::token_get(std::string key) {

@@ -30,6 +30,7 @@ class MemoryStore final : public Store {
     SystemTime next_at{};
     std::string last_error;
     std::string platform_message_id;
+    std::int64_t first_part = 0;  ///< on a message's later parts: its first part's id
   };
 
   asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> dedup_keys,

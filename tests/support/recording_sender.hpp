@@ -30,8 +30,24 @@ class RecordingSender final : public Sender {
   /// The next `count` prepare() calls fail with `error` (errc::token_unavailable by default).
   void fail_prepares(int count, Error error = Error{errc::token_unavailable, "scripted"});
 
+  /// Recalls are refused by the runtime unless allowed (Sender::can_recall).
+  void allow_recalls(bool allowed = true);
+  /// The next `count` recall calls fail with `error`.
+  void fail_next_recalls(int count, Error error);
+  /// Splits every message at each "|" of its text into parts (Sender::split).
+  void split_at_bars(bool split = true);
+
   asio::awaitable<Result<void>> prepare() override;
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
+  bool can_recall() const override;
+  asio::awaitable<Result<void>> recall(const OutgoingMessage& where,
+                                       const std::string& platform_message_id) override;
+  std::vector<OutgoingMessage> split(OutgoingMessage message) const override;
+
+  /// The platform ids that recall() took back, in order (failed calls not included).
+  std::vector<std::string> recalled() const;
+  /// Every recall call's chat (as `where` gave it), failed ones included.
+  std::vector<std::string> recall_chats() const;
 
   /// Every send call, in order, failed ones included.
   std::vector<SendAttempt> attempts() const;
@@ -52,6 +68,12 @@ class RecordingSender final : public Sender {
   std::vector<SendAttempt> attempts_;
   int prepare_calls_ = 0;
   int prepared_ = 0;
+  bool recalls_allowed_ = false;
+  int fail_recalls_ = 0;
+  Error recall_error_;
+  bool split_at_bars_ = false;
+  std::vector<std::string> recalled_;
+  std::vector<std::string> recall_chats_;
 };
 
 }  // namespace botgate::test

@@ -52,6 +52,29 @@ asio::awaitable<HttpResponse> get_message(Runtime& runtime, const std::string& p
   co_return json_answer(http::status::ok, message_status_json(*id, **status));
 }
 
+asio::awaitable<HttpResponse> delete_message(Runtime& runtime, const std::string& param) {
+  const auto id = parse_id(param);
+  if (!id) {
+    co_return json_error(http::status::bad_request, "bad_request",
+                         "id: not a message id (a positive number)");
+  }
+  auto recall = co_await runtime.recall_message(*id);
+  if (!recall) {
+    const Error& error = recall.error();
+    if (error.is(errc::not_found)) {
+      co_return json_error(http::status::not_found, "not_found", "id: " + error.detail);
+    }
+    if (error.is(errc::platform_rejected)) {
+      co_return json_error(http::status::unprocessable_entity, "cannot_recall", error.detail);
+    }
+    if (error.is(errc::invalid_argument)) {
+      co_return json_error(http::status::conflict, "nothing_to_recall", error.detail);
+    }
+    co_return failure_answer("queue a recall", error);
+  }
+  co_return json_answer(http::status::accepted, json::object{{"id", *recall}, {"recall_of", *id}});
+}
+
 }  // namespace
 
 json::object message_status_json(std::int64_t id, const OutboxStatus& status) {
@@ -70,6 +93,25 @@ json::object message_status_json(std::int64_t id, const OutboxStatus& status) {
   if (status.state != OutboxState::sent && !status.last_error.empty()) {
     out["error"] = status.last_error;
   }
+  if (status.recall) {
+    if (status.recall->message != 0) {
+      out["recall_of"] = status.recall->message;
+    } else {
+      out["recall_of_platform_message_id"] = status.recall->platform_message_id;
+    }
+  }
+  if (status.parts.size() > 1) {
+    json::array parts;
+    for (const OutboxPart& part : status.parts) {
+      json::object p{{"id", part.id},
+                     {"state", part.state == OutboxState::sent     ? "sent"
+                               : part.state == OutboxState::failed ? "failed"
+                                                                   : "queued"}};
+      if (!part.platform_message_id.empty()) p["platform_message_id"] = part.platform_message_id;
+      parts.push_back(std::move(p));
+    }
+    out["parts"] = std::move(parts);
+  }
   return out;
 }
 
@@ -79,9 +121,12 @@ void add_messages_api(net::Router& router, Runtime& runtime, const ApiAccess& ac
                                                std::string) -> asio::awaitable<HttpResponse> {
                co_return co_await post_message(runtime, request);
              }));
-  router.add("/api/v1/messages/{id}", {http::verb::get},
-             with_api_token(access, [&runtime](const HttpRequest&,
+  router.add("/api/v1/messages/{id}", {http::verb::get, http::verb::delete_},
+             with_api_token(access, [&runtime](const HttpRequest& request,
                                                std::string id) -> asio::awaitable<HttpResponse> {
+               if (request.method() == http::verb::delete_) {
+                 co_return co_await delete_message(runtime, id);
+               }
                co_return co_await get_message(runtime, id);
              }));
 }

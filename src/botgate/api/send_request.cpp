@@ -291,7 +291,7 @@ std::variant<SendRequest, FieldError> parse_send_request(std::string_view body_t
 
 std::string platform_idempotency_key(std::string_view bot, std::string_view client_key) {
   const std::string digest = crypto::sha256_of({"botgate send api\n", bot, "\n", client_key});
-  return crypto::to_hex(digest).substr(0, 32);
+  return kSendKeyMark + crypto::to_hex(digest).substr(0, 31);
 }
 
 }  // namespace botgate::api

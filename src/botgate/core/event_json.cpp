@@ -298,6 +298,10 @@ std::string to_json(const OutgoingMessage& message) {
                  {"reply_context", message.reply_context},
                  {"segments", segments_to_json(message.segments)},
                  {"idempotency_key", message.idempotency_key}};
+  if (message.recall) {
+    o["recall"] = json::object{{"message", message.recall->message},
+                               {"platform_message_id", message.recall->platform_message_id}};
+  }
   return json::serialize(o);
 }
 
@@ -316,6 +320,10 @@ Result<OutgoingMessage> outgoing_from_json(std::string_view text) {
   if (!segments) return segments.error();
   m.segments = std::move(*segments);
   m.idempotency_key = string_at(o, "idempotency_key");
+  if (const auto* recall = o.if_contains("recall"); recall && recall->is_object()) {
+    const json::object& r = recall->get_object();
+    m.recall = Recall{int_at(r, "message").value_or(0), string_at(r, "platform_message_id")};
+  }
   return m;
 }
 

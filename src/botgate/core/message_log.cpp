@@ -44,6 +44,10 @@ const char* to_string(LogOutcome outcome) noexcept {
 }
 
 std::string log_text(const OutgoingMessage& message) {
+  if (const auto& recall = message.recall) {
+    return recall->message != 0 ? "[recall] message " + std::to_string(recall->message)
+                                : "[recall] " + recall->platform_message_id;
+  }
   std::string text = message.plain_text();
   for (const Segment& segment : message.segments) {
     if (const auto* image = std::get_if<Image>(&segment)) {

@@ -5,6 +5,7 @@
 #include "botgate/core/send_decision.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -186,8 +187,57 @@ asio::awaitable<void> Runtime::send_in_lane(Bot& bot, std::string key) {
   bot.outbox_signal.notify();
 }
 
+asio::awaitable<Result<SentMessage>> Runtime::carry_out_recall(Bot& bot,
+                                                               const OutgoingMessage& entry) {
+  const Recall& recall = *entry.recall;
+  std::vector<std::string> platform_ids;
+  if (recall.message == 0) {
+    platform_ids.push_back(recall.platform_message_id);
+  } else {
+    // The message went before this recall in the chat's lane, but the record that it was sent
+    // may still be on its way to the store (record_sent runs behind the lane): it gets a moment.
+    asio::steady_timer pause(bot.strand);
+    for (int i = 0; i < 200 && bot.outbox.recording() > 0; ++i) {
+      pause.expires_after(std::chrono::milliseconds(10));
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+    const std::string what = "message " + std::to_string(recall.message);
+    auto status = co_await store_.outbox_status(recall.message);
+    if (!status) co_return status.error();
+    if (!*status) {
+      co_return Error{errc::platform_rejected, what + " is not in the outbox (any more)"};
+    }
+    for (const OutboxPart& part : (*status)->parts) {
+      if (part.state == OutboxState::queued) {
+        co_return Error{errc::platform_unavailable, what + " is not sent yet"};
+      }
+      if (part.state == OutboxState::sent && !part.platform_message_id.empty()) {
+        platform_ids.push_back(part.platform_message_id);
+      }
+    }
+    if (platform_ids.empty()) {
+      co_return Error{errc::platform_rejected,
+                      what + " was never sent (or the platform gave it no id): nothing to take back"};
+    }
+  }
+  // A part already taken back counts as done (Sender::recall), so a retry after a failure
+  // halfway starts from the first part again without harm.
+  for (const std::string& platform_id : platform_ids) {
+    auto done = co_await bot.parts.sender->recall(entry, platform_id);
+    if (!done) co_return done.error();
+  }
+  co_return SentMessage{};
+}
+
 asio::awaitable<Runtime::Attempt> Runtime::deliver(Bot& bot, const OutboxItem& item) {
-  auto sent = co_await bot.parts.sender->send(item.message);
+  // Two statements, not a conditional expression: GCC 12 corrupts the frame of a co_await on
+  // either arm of `?:`.
+  Result<SentMessage> sent = SentMessage{};
+  if (item.message.recall) {
+    sent = co_await carry_out_recall(bot, item.message);
+  } else {
+    sent = co_await bot.parts.sender->send(item.message);
+  }
   if (sent) {
     ++bot.messages_sent;
     spdlog::info("bot {}: message {} sent to chat {} (platform id {})", bot.name, item.id,

@@ -3,10 +3,30 @@
 
 #include "botgate/core/event.hpp"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace botgate {
+
+/// An outbox entry that sends nothing and takes back (recalls, deletes) what was sent before, in
+/// its chat and in its place in the chat's order: queued after a message, it is carried out after
+/// that message was sent.
+struct Recall {
+  /// botgate's id of the message to take back (Store::outbox_push_message), all of its parts;
+  /// 0: `platform_message_id` instead.
+  std::int64_t message = 0;
+  /// The platform's id of one message of the chat: one received (where the platform lets a bot
+  /// delete others' messages), or one not sent through the outbox.
+  std::string platform_message_id;
+  bool operator==(const Recall&) const = default;
+};
+
+/// Leads the idempotency keys of messages queued through Runtime::send (the API, OneBot), never
+/// a reply's: a reply to an event gets "<event id prefix>-<i>" (hex digits first). A platform that
+/// numbers the answers to one message (QQ's msg_seq) tells the two apart by it.
+inline constexpr char kSendKeyMark = 's';
 
 /// One message to send. Written to the durable outbox before it is sent.
 struct OutgoingMessage {
@@ -25,6 +45,8 @@ struct OutgoingMessage {
   std::vector<Segment> segments;
   /// Stable across retries and restarts: Feishu `uuid`, Discord `nonce`.
   std::string idempotency_key;
+  /// Set: this entry is a recall (Sender::recall), not a message; `segments` is empty.
+  std::optional<Recall> recall;
 
   static OutgoingMessage plain(std::string text) {
     OutgoingMessage m;

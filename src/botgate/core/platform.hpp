@@ -60,6 +60,19 @@ class Sender {
   /// Sends one message. A retryable error (`is_retryable`) is tried again later by the outbox
   /// with the same idempotency key; any other error marks the message failed.
   virtual asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) = 0;
+  /// Whether this bot can take back messages it sent (recall). The default: no. Asked before a
+  /// recall is queued, so that a platform without the call refuses it at once.
+  virtual bool can_recall() const { return false; }
+  /// Takes back (deletes) the platform's message `platform_message_id` in the chat `where`
+  /// addresses (its chat_id, chat_type and reply_context, as the message was sent with). A message
+  /// that is gone already counts as taken back, so that a recall tried again after a lost answer
+  /// ends well. Errors as for send(): a retryable one is tried again by the outbox.
+  virtual asio::awaitable<Result<void>> recall(const OutgoingMessage& where,
+                                               const std::string& platform_message_id) {
+    (void)where;
+    (void)platform_message_id;
+    co_return Error{errc::platform_rejected, "this platform has no way to take a message back"};
+  }
   /// Splits a message that is too long for one platform message (WeCom markdown 4096 bytes,
   /// Discord 2000 characters) into several, each sent and retried on its own. Called before
   /// the message enters the outbox, so a retry never re-sends a part that was delivered.

@@ -333,8 +333,9 @@ asio::awaitable<Result<std::int64_t>> Runtime::send(OutgoingMessage message,
                                                      std::string client_key) {
   Bot* bot = find(message.bot);
   if (bot == nullptr) co_return Error{errc::not_found, "no bot named '" + message.bot + "'"};
-  const std::string key = message.idempotency_key.empty() ? new_event_id().substr(0, 24)
-                                                          : message.idempotency_key;
+  const std::string key = message.idempotency_key.empty()
+                              ? kSendKeyMark + new_event_id().substr(0, 23)
+                              : message.idempotency_key;
   std::vector<OutgoingMessage> parts = bot->parts.sender->split(std::move(message));
   if (parts.empty()) co_return Error{errc::invalid_argument, "empty message"};
   std::vector<LogEntry> log_entries;
@@ -353,6 +354,70 @@ asio::awaitable<Result<std::int64_t>> Runtime::send(OutgoingMessage message,
   bot->outbox_pushed = true;
   bot->outbox_signal.notify();
   co_return pushed->id;  // the id of the first part: the message's id for the API
+}
+
+asio::awaitable<Result<std::int64_t>> Runtime::recall_message(std::int64_t id) {
+  auto status = co_await store_.outbox_status(id);
+  if (!status) co_return status.error();
+  if (!*status) co_return Error{errc::not_found, "no message " + std::to_string(id)};
+  if ((*status)->recall) {
+    co_return Error{errc::invalid_argument, "message " + std::to_string(id) +
+                                                " is a recall itself: there is nothing to take back"};
+  }
+  const bool any_sent_or_queued = std::any_of(
+      (*status)->parts.begin(), (*status)->parts.end(),
+      [](const OutboxPart& part) { return part.state != OutboxState::failed; });
+  if (!any_sent_or_queued) {
+    co_return Error{errc::invalid_argument,
+                    "message " + std::to_string(id) + " failed and was never sent: there is "
+                    "nothing to take back"};
+  }
+  Bot* bot = find((*status)->bot);
+  if (bot == nullptr) {
+    co_return Error{errc::not_found, "message " + std::to_string(id) + " is of bot '" +
+                                         (*status)->bot + "', which is not configured"};
+  }
+  OutgoingMessage entry;
+  entry.bot = bot->name;
+  entry.chat_id = std::move((*status)->chat_id);
+  entry.chat_type = (*status)->chat_type;
+  entry.reply_context = std::move((*status)->reply_context);
+  entry.recall = Recall{id, ""};
+  co_return co_await queue_recall(*bot, std::move(entry));
+}
+
+asio::awaitable<Result<std::int64_t>> Runtime::recall_platform_message(
+    OutgoingMessage where, std::string platform_message_id) {
+  Bot* bot = find(where.bot);
+  if (bot == nullptr) co_return Error{errc::not_found, "no bot named '" + where.bot + "'"};
+  if (platform_message_id.empty()) {
+    co_return Error{errc::invalid_argument, "no message id to take back"};
+  }
+  OutgoingMessage entry;
+  entry.bot = bot->name;
+  entry.chat_id = std::move(where.chat_id);
+  entry.chat_type = where.chat_type;
+  entry.reply_context = std::move(where.reply_context);
+  entry.recall = Recall{0, std::move(platform_message_id)};
+  co_return co_await queue_recall(*bot, std::move(entry));
+}
+
+asio::awaitable<Result<std::int64_t>> Runtime::queue_recall(Bot& bot, OutgoingMessage entry) {
+  if (!bot.parts.sender->can_recall()) {
+    co_return Error{errc::platform_rejected,
+                    "bot '" + bot.name + "' cannot take messages back: " + bot.platform +
+                        " has no way to do it for this kind of bot"};
+  }
+  entry.idempotency_key = "recall-" + new_event_id().substr(0, 24);
+  LogEntry log_entry = MessageLog::outgoing(entry, bot.platform, "");
+  std::vector<OutgoingMessage> one;
+  one.push_back(std::move(entry));
+  auto pushed = co_await store_.outbox_push_message(std::move(one), "");
+  if (!pushed) co_return pushed.error();
+  log_.add(std::move(log_entry));
+  bot.outbox_pushed = true;
+  bot.outbox_signal.notify();
+  co_return pushed->id;
 }
 
 }  // namespace botgate

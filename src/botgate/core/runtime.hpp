@@ -149,6 +149,16 @@ class Runtime {
   /// queued with that key is not queued again: its id is returned (Store::outbox_push_message).
   /// errc::not_found for an unknown bot.
   asio::awaitable<Result<std::int64_t>> send(OutgoingMessage message, std::string client_key = {});
+  /// Queues a recall of message `id` (every part of it) in its chat, behind what is queued
+  /// there, and returns the recall's own id (whose status reads like a message's). Errors:
+  /// not_found, no such message; platform_rejected, its bot cannot take messages back
+  /// (Sender::can_recall); invalid_argument, it is a recall itself, or it failed with no part
+  /// sent.
+  asio::awaitable<Result<std::int64_t>> recall_message(std::int64_t id);
+  /// Queues a recall of the platform's message `platform_message_id` in the chat `where`
+  /// addresses (bot, chat_id, chat_type, reply_context); errors as recall_message.
+  asio::awaitable<Result<std::int64_t>> recall_platform_message(OutgoingMessage where,
+                                                                std::string platform_message_id);
 
   /// True when every bot is ready.
   bool ready() const;
@@ -200,6 +210,10 @@ class Runtime {
   };
   /// Sends one message and stores the outcome, except a success's (see Attempt::sent).
   asio::awaitable<Attempt> deliver(Bot& bot, const OutboxItem& item);
+  /// Carries out the recall `entry` (OutgoingMessage::recall) through the bot's sender.
+  asio::awaitable<Result<SentMessage>> carry_out_recall(Bot& bot, const OutgoingMessage& entry);
+  /// Queues the recall `entry` (one part, no client key) and wakes the bot's outbox.
+  asio::awaitable<Result<std::int64_t>> queue_recall(Bot& bot, OutgoingMessage entry);
   /// Writes that message `id` was sent, then lets the outbox worker forget it.
   asio::awaitable<void> record_sent(Bot& bot, std::int64_t id, std::string platform_id);
   asio::awaitable<Result<bool>> accept(Bot& bot, Event event);

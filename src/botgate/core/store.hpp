@@ -60,12 +60,32 @@ struct OutboxItem {
 
 enum class OutboxState { queued, sent, failed };
 
+/// One part of a message (Sender::split) as it stands.
+struct OutboxPart {
+  std::int64_t id = 0;
+  OutboxState state = OutboxState::queued;
+  std::string platform_message_id;  ///< once sent
+  bool operator==(const OutboxPart&) const = default;
+};
+
+/// A message as it stands (Store::outbox_status), all of its parts together.
 struct OutboxStatus {
   std::string bot;  ///< the bot that sends it
+  /// failed when a part failed; else queued while a part is queued; sent once every part was.
   OutboxState state = OutboxState::queued;
+  /// The attempts and last error of the part that decides `state`: the first part that failed,
+  /// else the first one queued, else the last one.
   int attempts = 0;
   std::string last_error;
-  std::string platform_message_id;
+  std::string platform_message_id;  ///< the first part's, once it was sent
+  /// Where it goes, as it was queued: the chat, and the platform's reply context for it.
+  std::string chat_id;
+  ChatType chat_type = ChatType::private_chat;
+  std::string reply_context;
+  /// Set when the message is a recall.
+  std::optional<Recall> recall;
+  /// Every part in queue order, the first included (one for a message queued whole).
+  std::vector<OutboxPart> parts;
 };
 
 /// What outbox_push_message did.
@@ -274,6 +294,9 @@ class Store {
   virtual asio::awaitable<Result<void>> outbox_retry(std::int64_t id, SystemTime next_attempt,
                                                      std::string error) = 0;
   virtual asio::awaitable<Result<void>> outbox_failed(std::int64_t id, std::string error) = 0;
+  /// The message whose first part has id `id` (the id outbox_push_message or outbox_push gave),
+  /// with all of its parts; the id of a later part answers for that part alone. nullopt for an
+  /// id the outbox does not have (never given, or deleted after it ended).
   virtual asio::awaitable<Result<std::optional<OutboxStatus>>> outbox_status(std::int64_t id) = 0;
   /// For the status views.
   virtual asio::awaitable<Result<QueueDepth>> queue_depth(std::string bot) = 0;

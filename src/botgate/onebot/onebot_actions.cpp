@@ -33,6 +33,9 @@ std::optional<ActionRequest> parse_action(std::string_view frame) {
 
 namespace {
 
+/// The platform id kept for a message sent through send_msg: this, then its outbox id.
+constexpr std::string_view kSentPrefix = "botgate:";
+
 void add_echo(json::object& answer, const ActionRequest& request) {
   if (request.echo) answer["echo"] = *request.echo;
 }
@@ -108,11 +111,7 @@ asio::awaitable<json::object> Actions::run(const ActionRequest& request) {
                                      {"platform", identity_.platform}},
                         request);
   }
-  if (action == "delete_msg") {
-    co_return action_failed(kRetcodeUnsupported,
-                            "delete_msg: botgate cannot delete messages on " + identity_.platform,
-                            request);
-  }
+  if (action == "delete_msg") co_return co_await delete_msg(request);
   co_return action_failed(kRetcodeUnsupported, action + ": not implemented by botgate", request);
 }
 
@@ -233,7 +232,7 @@ asio::awaitable<json::object> Actions::send(const ActionRequest& request, std::s
                                                                 : kRetcodeStoreFailed;
     co_return action_failed(retcode, "not queued: " + id.error().message(), request);
   }
-  std::vector<IdKey> keys{{IdKind::message, "botgate:" + std::to_string(*id)}};
+  std::vector<IdKey> keys{{IdKind::message, std::string(kSentPrefix) + std::to_string(*id)}};
   auto numbers = co_await store_.id_numbers(identity_.bot, std::move(keys));
   if (!numbers) {
     co_return action_failed(kRetcodeStoreFailed,
@@ -290,6 +289,67 @@ asio::awaitable<json::object> Actions::get_msg(const ActionRequest& request) {
                     {"raw_message", ob->at("raw_message")}};
   if (ob->contains("group_id")) data["group_id"] = ob->at("group_id");
   co_return action_ok(std::move(data), request);
+}
+
+asio::awaitable<json::object> Actions::delete_msg(const ActionRequest& request) {
+  const auto* raw = request.params.if_contains("message_id");
+  const auto number = raw ? parse_id(*raw) : std::nullopt;
+  if (!number) {
+    co_return action_failed(kRetcodeBadRequest,
+                            "message_id: a positive integer, or a string of digits, below 2^53",
+                            request);
+  }
+  auto entry = co_await store_.id_entry(identity_.bot, IdKind::message, *number);
+  if (!entry) {
+    co_return action_failed(kRetcodeStoreFailed, "the store failed: " + entry.error().message(),
+                            request);
+  }
+  const std::string unknown = "message_id " + std::to_string(*number) + ": ";
+  if (!*entry) {
+    co_return action_failed(kRetcodeUnknownId, unknown + "bot '" + identity_.bot +
+                                                   "' knows no message with this id",
+                            request);
+  }
+  Result<std::int64_t> queued = Error{errc::not_found};
+  const std::string& platform_id = (*entry)->platform_id;
+  if (platform_id.starts_with(kSentPrefix)) {
+    const auto outbox_id = parse_id_text(std::string_view(platform_id).substr(kSentPrefix.size()));
+    if (!outbox_id) {
+      co_return action_failed(kRetcodeUnknownId, unknown + "not a message botgate sent", request);
+    }
+    queued = co_await runtime_.recall_message(*outbox_id);
+  } else {
+    // A received message: its chat comes from its event, kept for a while.
+    std::optional<Event> event;
+    if (!(*entry)->context.empty()) {
+      if (const Event* recent = recent_.find((*entry)->context, RecentEvents::Clock::now())) {
+        event = *recent;
+      } else if (auto kept = co_await runtime_.reply_target((*entry)->context); kept && *kept) {
+        event = std::move(**kept);
+      }
+    }
+    if (!event) {
+      co_return action_failed(kRetcodeUnknownId,
+                              unknown + "botgate no longer keeps the chat of this received "
+                                        "message (it keeps those it sent to the framework for 24 "
+                                        "hours)",
+                              request);
+    }
+    OutgoingMessage where;
+    where.in_reply_to(*event);
+    queued = co_await runtime_.recall_platform_message(std::move(where), platform_id);
+  }
+  if (!queued) {
+    const Error& error = queued.error();
+    const int retcode = error.is(errc::not_found)           ? kRetcodeUnknownId
+                        : error.is(errc::platform_rejected) ? kRetcodeUnsupported
+                        : error.is(errc::invalid_argument)  ? kRetcodeBadRequest
+                                                            : kRetcodeStoreFailed;
+    co_return action_failed(retcode, "delete_msg: " + error.detail, request);
+  }
+  spdlog::info("onebot {}: message {} is to be taken back (recall {})", identity_.bot, *number,
+               *queued);
+  co_return action_ok(nullptr, request);
 }
 
 }  // namespace botgate::onebot

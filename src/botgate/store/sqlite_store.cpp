@@ -1,6 +1,7 @@
 #include "botgate/store/sqlite_store.hpp"
 
 #include "botgate/core/event_json.hpp"
+#include "botgate/core/message_status.hpp"
 #include "botgate/crypto/seal.hpp"
 #include "botgate/store/batch_queue.hpp"
 #include "botgate/store/event_log_purge.hpp"
@@ -299,6 +300,7 @@ struct SqliteStore::Impl {
       add_reply_credentials();
       add_inbox_attempts();
       add_client_keys();
+      add_message_parts();
       dedup_->load(now_ms());
       load_outbox_index();
       load_last_cursor();
@@ -433,6 +435,18 @@ struct SqliteStore::Impl {
     if (!has_column("outbox", "client_key")) exec("ALTER TABLE outbox ADD COLUMN client_key TEXT");
     exec("CREATE UNIQUE INDEX IF NOT EXISTS outbox_client_key ON outbox (bot, client_key) "
          "WHERE client_key IS NOT NULL");
+  }
+
+  /// The outbox's first_part column: on the second and later parts of a message (Sender::split),
+  /// the id of its first part, so that outbox_status can answer for the whole message. NULL on a
+  /// first part, and on every row older databases queued (their messages answer as their first
+  /// part). Its index is partial: a message sent whole writes no entry.
+  void add_message_parts() {
+    if (!has_column("outbox", "first_part")) {
+      exec("ALTER TABLE outbox ADD COLUMN first_part INTEGER");
+    }
+    exec("CREATE INDEX IF NOT EXISTS outbox_first_part ON outbox (first_part) "
+         "WHERE first_part IS NOT NULL");
   }
 
   /// Runs `f` on the database thread; the caller resumes on its own executor with the result.
@@ -857,14 +871,16 @@ struct SqliteStore::Impl {
   }
 
   /// `client_key` empty: none (the column stays NULL, outside the outbox_client_key index).
+  /// `first_part` 0: the row is a message's first part (or all of it).
   std::int64_t push(const OutgoingMessage& message, std::int64_t now,
-                    std::string_view client_key = {}) {
+                    std::string_view client_key = {}, std::int64_t first_part = 0) {
     Use s(statement(
         "INSERT INTO outbox (bot, message, next_at, created_at, updated_at, lane, "
-        "reply_credential, client_key) VALUES (?1, ?2, ?3, ?3, ?3, ?4, NULLIF(?5, ''), "
-        "NULLIF(?6, ''))"));
+        "reply_credential, client_key, first_part) VALUES (?1, ?2, ?3, ?3, ?3, ?4, "
+        "NULLIF(?5, ''), NULLIF(?6, ''), NULLIF(?7, 0))"));
     s->bind(1, message.bot).bind(2, to_json(message)).bind(3, now).bind(4, message.lane());
     s->bind(5, seal_credential(sealer_, message.reply_credential)).bind(6, client_key);
+    s->bind(7, first_part);
     check(s->step(), "insert outbox message");
     return sqlite3_last_insert_rowid(db_);
   }
@@ -935,8 +951,8 @@ struct SqliteStore::Impl {
       }
       if (!pushed.known) {
         for (std::size_t j = 0; j < push.parts.size(); ++j) {
-          pushed.ids.push_back(
-              this->push(push.parts[j], now, j == 0 ? std::string_view(push.client_key) : ""));
+          pushed.ids.push_back(j == 0 ? this->push(push.parts[j], now, push.client_key)
+                                      : this->push(push.parts[j], now, "", pushed.ids.front()));
         }
       }
       out.push_back(std::move(pushed));
@@ -1445,20 +1461,32 @@ asio::awaitable<Result<void>> SqliteStore::outbox_failed(std::int64_t id, std::s
 
 asio::awaitable<Result<std::optional<OutboxStatus>>> SqliteStore::outbox_status(std::int64_t id) {
   co_return co_await impl_->run([&]() -> Result<std::optional<OutboxStatus>> {
+    // The message's first part, then its later ones (first_part names it), in queue order.
     Use s(impl_->statement(
-        "SELECT state, attempts, last_error, platform_message_id, bot FROM outbox WHERE id = ?1"));
+        "SELECT id, state, attempts, last_error, platform_message_id, bot, message FROM outbox "
+        "WHERE id = ?1 UNION ALL SELECT id, state, attempts, last_error, platform_message_id, "
+        "bot, NULL FROM outbox WHERE first_part = ?1 ORDER BY id"));
     s->bind(1, id);
-    if (s->step() != SQLITE_ROW) return std::optional<OutboxStatus>{};
-    OutboxStatus status;
-    const auto state = s->column_int(0);
-    status.state = state == kSent ? OutboxState::sent
-                   : state == kFailed ? OutboxState::failed
-                                      : OutboxState::queued;
-    status.attempts = static_cast<int>(s->column_int(1));
-    status.last_error = s->column_text(2);
-    status.platform_message_id = s->column_text(3);
-    status.bot = s->column_text(4);
-    return std::optional<OutboxStatus>{std::move(status)};
+    std::vector<StoredPart> rows;
+    std::string first_message;
+    while (s->step() == SQLITE_ROW) {
+      StoredPart row;
+      row.part.id = s->column_int(0);
+      const auto state = s->column_int(1);
+      row.part.state = state == kSent     ? OutboxState::sent
+                       : state == kFailed ? OutboxState::failed
+                                          : OutboxState::queued;
+      row.attempts = static_cast<int>(s->column_int(2));
+      row.last_error = s->column_text(3);
+      row.part.platform_message_id = s->column_text(4);
+      row.bot = s->column_text(5);
+      if (row.part.id == id) first_message = s->column_text(6);
+      rows.push_back(std::move(row));
+    }
+    if (rows.empty() || rows.front().part.id != id) return std::optional<OutboxStatus>{};
+    auto message = outgoing_from_json(first_message);
+    if (!message) return message.error();
+    return std::optional<OutboxStatus>{message_status(std::move(rows), *message)};
   });
 }
 

@@ -152,6 +152,14 @@ TEST(QqMsgSeqTest, OnePlusTheReplyIndexOfTheIdempotencyKey) {
   EXPECT_EQ(qq_msg_seq(""), 1);
   EXPECT_EQ(qq_msg_seq("abc-"), 1);
   EXPECT_EQ(qq_msg_seq("abc-x1"), 1);
+  // A message sent through the API or OneBot: its own number, from 6 (past an event's replies),
+  // the same on every attempt, another for another message.
+  const auto api = qq_msg_seq("s123456789abcdef0123456");
+  EXPECT_GE(api, 6);
+  EXPECT_LT(api, 2'000'000'000);
+  EXPECT_EQ(qq_msg_seq("s123456789abcdef0123456"), api);
+  EXPECT_NE(qq_msg_seq("s123456789abcdef0123457"), api);
+  EXPECT_NE(qq_msg_seq("s123456789abcdef0123456-1"), qq_msg_seq("s123456789abcdef0123456-0"));
 }
 
 TEST(QqSendPathTest, OneEndpointPerKind) {

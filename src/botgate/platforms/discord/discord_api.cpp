@@ -128,8 +128,8 @@ asio::awaitable<Result<HttpResponse>> DiscordApi::call(const DiscordCall& reques
   HttpRequest http_request{request.method, "/", 11};
   if (request.with_token) http_request.set(http::field::authorization, "Bot " + config_.token);
   http_request.set(http::field::user_agent, kUserAgent);
-  // "a missing Content-Type gives 50035 Invalid Form Body".
-  http_request.set(http::field::content_type, "application/json");
+  // "a missing Content-Type gives 50035 Invalid Form Body" (a body-less GET or DELETE has none).
+  if (!request.body.empty()) http_request.set(http::field::content_type, "application/json");
   http_request.body() = request.body;
   std::string url = config_.api_base + request.path;
   net::RequestOptions options;

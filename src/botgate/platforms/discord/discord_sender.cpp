@@ -23,6 +23,10 @@ const char* const kChannelMessages = "POST /channels/{channel_id}/messages";
 const char* const kEditOriginal =
     "PATCH /webhooks/{application_id}/{interaction_token}/messages/@original";
 const char* const kFollowUp = "POST /webhooks/{application_id}/{interaction_token}";
+// Deletes share the message route's major parameter (the channel) but have a bucket of their own.
+const char* const kDeleteMessage = "DELETE /channels/{channel_id}/messages/{message_id}";
+// "Unknown Message": deleted already (or never there).
+constexpr std::string_view kUnknownMessage = "discord 10008:";
 
 Result<DiscordContent> content_of(const OutgoingMessage& message) {
   auto content = render_discord_content(message.segments);
@@ -142,6 +146,28 @@ asio::awaitable<Result<SentMessage>> DiscordSender::send_to_interaction(
   auto response = co_await api_->call(request);
   if (!response) co_return response.error();
   co_return sent_from(*response);
+}
+
+asio::awaitable<Result<void>> DiscordSender::recall(const OutgoingMessage& where,
+                                                    const std::string& platform_message_id) {
+  if (where.chat_id.empty() || platform_message_id.empty()) {
+    co_return Error{errc::platform_rejected, "discord: no channel or message id to delete"};
+  }
+  DiscordCall request;
+  request.method = http::verb::delete_;
+  request.path = "/channels/" + net::percent_encode(where.chat_id) + "/messages/" +
+                 net::percent_encode(platform_message_id);
+  request.route = RouteKey{kDeleteMessage, where.chat_id};
+  request.idempotent = true;  // a second delete finds it gone, which counts as done
+  auto response = co_await api_->call(request);
+  if (!response) {
+    if (response.error().is(errc::platform_rejected) &&
+        response.error().detail.find(kUnknownMessage) != std::string::npos) {
+      co_return Result<void>{};
+    }
+    co_return response.error();
+  }
+  co_return Result<void>{};
 }
 
 }  // namespace botgate::discord

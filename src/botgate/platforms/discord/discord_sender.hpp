@@ -52,6 +52,11 @@ class DiscordSender final : public Sender {
   RateLimitWaits rate_limit_waits() const override { return api_->rate_limits().waits(); }
   /// Sends one message (see the file comment); answers the created or edited message's id.
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
+  bool can_recall() const override { return true; }
+  /// DELETE /channels/{chat_id}/messages/{id} with the bot token, also for a message that
+  /// answered an interaction (the bot's own). 404 Unknown Message (10008): gone already, done.
+  asio::awaitable<Result<void>> recall(const OutgoingMessage& where,
+                                       const std::string& platform_message_id) override;
   /// split_discord_message(): 2000 code points and 10 embeds a message.
   std::vector<OutgoingMessage> split(OutgoingMessage message) const override;
 

@@ -30,6 +30,9 @@ using platforms::string_at;
 
 std::optional<std::int64_t> code_of(const json::object& o) { return platforms::int_at(o, "code"); }
 
+// "The message was withdrawn": recalled before, by this bot or in the client.
+constexpr std::string_view kRecalledAlready = "code 230011:";
+
 HttpRequest json_post(std::string body) {
   HttpRequest request{http::verb::post, "/", 11};
   request.set(http::field::content_type, "application/json; charset=utf-8");
@@ -200,6 +203,30 @@ asio::awaitable<Result<SentMessage>> FeishuSender::send(const OutgoingMessage& m
     co_return SentMessage{std::move(*sent)};
   };
   co_return co_await net::call_with_token(tokens_, config_.bot_name, send_with);
+}
+
+asio::awaitable<Result<void>> FeishuSender::recall(const OutgoingMessage& where,
+                                                   const std::string& platform_message_id) {
+  (void)where;  // a Feishu message id names its chat
+  auto segment = message_id_segment(platform_message_id);
+  if (!segment) co_return segment.error();
+  const std::string url = config_.api_base + "/open-apis/im/v1/messages/" + *segment;
+  net::RequestOptions options;
+  options.idempotent = true;  // a second recall finds it recalled, which counts as done
+  auto recall_with = [&](const std::string& token) -> asio::awaitable<Result<void>> {
+    HttpRequest request{http::verb::delete_, "/", 11};
+    request.set(http::field::authorization, "Bearer " + token);
+    auto response = co_await http_.send(url, std::move(request), options);
+    if (!response) co_return response.error();
+    auto answered = read_send_response(*response);
+    if (!answered && answered.error().is(errc::platform_rejected) &&
+        answered.error().detail.starts_with(kRecalledAlready)) {
+      co_return Result<void>{};
+    }
+    if (!answered) co_return answered.error();
+    co_return Result<void>{};
+  };
+  co_return co_await net::call_with_token(tokens_, config_.bot_name, recall_with);
 }
 
 }  // namespace botgate::feishu

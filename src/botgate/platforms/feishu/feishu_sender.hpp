@@ -26,6 +26,11 @@ class FeishuSender final : public Sender {
     return tokens_.expires_at();
   }
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
+  bool can_recall() const override { return true; }
+  /// DELETE /open-apis/im/v1/messages/{id}: the bot's own messages (others' only where the bot
+  /// is the group's owner or an admin, as Feishu decides). Code 230011, recalled already: done.
+  asio::awaitable<Result<void>> recall(const OutgoingMessage& where,
+                                       const std::string& platform_message_id) override;
 
  private:
   asio::awaitable<Result<net::FetchedToken>> fetch_token();

@@ -38,6 +38,16 @@ asio::awaitable<Result<HttpResponse>> QqApi::post(const std::string& path, std::
   co_return co_await http_.send(config_.api_base + path, std::move(request), options);
 }
 
+asio::awaitable<Result<HttpResponse>> QqApi::remove(const std::string& path,
+                                                    const std::string& token) {
+  HttpRequest request{http::verb::delete_, "/", 11};
+  request.set(http::field::authorization, qq_authorization(token));
+  request.set("X-Union-Appid", config_.app_id);
+  net::RequestOptions options;
+  options.idempotent = true;
+  co_return co_await http_.send(config_.api_base + path, std::move(request), options);
+}
+
 asio::awaitable<Result<std::string>> QqApi::authorization() {
   auto token = co_await tokens_.get();
   if (!token) co_return token.error();

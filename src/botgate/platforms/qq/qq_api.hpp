@@ -33,6 +33,9 @@ class QqApi {
   /// the HTTP client may send it again after a connection broke under it.
   asio::awaitable<Result<HttpResponse>> post(const std::string& path, std::string body,
                                              const std::string& token, bool idempotent);
+  /// DELETE {api_base}{path} with `token`; the answer as it came (a second delete of a message
+  /// changes nothing: it is idempotent).
+  asio::awaitable<Result<HttpResponse>> remove(const std::string& path, const std::string& token);
   /// "QQBot <access token>", what the gateway's identify and resume carry (fetched, or
   /// refreshed, as needed: it may have expired while the gateway was disconnected).
   asio::awaitable<Result<std::string>> authorization();

@@ -1,5 +1,6 @@
 #include "botgate/platforms/qq/qq_sender.hpp"
 
+#include "botgate/crypto/digest.hpp"
 #include "botgate/net/query_string.hpp"
 #include "botgate/net/token_call.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
@@ -127,6 +128,14 @@ std::vector<OutgoingMessage> merge_passive_replies(std::vector<OutgoingMessage> 
 }
 
 std::int64_t qq_msg_seq(std::string_view idempotency_key) {
+  if (idempotency_key.starts_with(kSendKeyMark)) {
+    // Stable across restarts and builds (a retry must reuse it): the key's SHA-256, not a hash
+    // of the standard library's.
+    const std::string digest = crypto::sha256(idempotency_key);
+    std::uint32_t bits = 0;
+    for (int i = 0; i < 4; ++i) bits = (bits << 8) | static_cast<unsigned char>(digest[i]);
+    return kQqRepliesPerMessage + 1 + static_cast<std::int64_t>(bits % 1'000'000'000u);
+  }
   const auto dash = idempotency_key.rfind('-');
   if (dash == std::string_view::npos || dash + 1 == idempotency_key.size()) return 1;
   const std::string_view digits = idempotency_key.substr(dash + 1);
@@ -227,6 +236,27 @@ asio::awaitable<Result<SentMessage>> QqSender::send(const OutgoingMessage& messa
     co_return read_qq_send_response(*response);
   };
   co_return co_await net::call_with_token(api_->tokens(), api_->bot_name(), send_with);
+}
+
+asio::awaitable<Result<void>> QqSender::recall(const OutgoingMessage& where,
+                                               const std::string& platform_message_id) {
+  const auto kind = qq_target_kind(where);
+  if (!kind || where.chat_id.empty() || platform_message_id.empty()) {
+    co_return Error{errc::platform_rejected, "qq: no chat or message id to take back"};
+  }
+  std::string path = qq_send_path(*kind, where.chat_id) + "/" +
+                     net::percent_encode(platform_message_id);
+  // hidetip=false: the channel shows "a message was recalled", as the other chat kinds do.
+  if (*kind == QqChatKind::channel) path += "?hidetip=false";
+  auto recall_with = [&](const std::string& token) -> asio::awaitable<Result<void>> {
+    auto response = co_await api_->remove(path, token);
+    if (!response) co_return response.error();
+    // The same codes as a send's answer: a token refused, a rate limit, a message too old.
+    auto answered = read_qq_send_response(*response);
+    if (!answered) co_return answered.error();
+    co_return Result<void>{};
+  };
+  co_return co_await net::call_with_token(api_->tokens(), api_->bot_name(), recall_with);
 }
 
 }  // namespace botgate::qq

@@ -46,6 +46,11 @@ class QqSender final : public Sender {
   std::optional<SystemTime> token_expires_at() const override { return api_->token_expires_at(); }
   /// Sends one message; a token QQ rejects is fetched anew and the send tried once more.
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
+  bool can_recall() const override { return true; }
+  /// DELETE on the send path of the message's chat kind plus /{message_id} (channels with
+  /// hidetip=false); QQ takes back group and single-chat messages within 2 minutes of sending.
+  asio::awaitable<Result<void>> recall(const OutgoingMessage& where,
+                                       const std::string& platform_message_id) override;
   /// merge_passive_replies().
   std::vector<OutgoingMessage> split_replies(std::vector<OutgoingMessage> replies) const override {
     return merge_passive_replies(std::move(replies));
@@ -66,7 +71,10 @@ std::optional<QqChatKind> qq_target_kind(const OutgoingMessage& message);
 std::string qq_send_path(QqChatKind kind, std::string_view chat_id);
 
 /// The msg_seq of a reply: 1 + i for an idempotency key ending in "-<i>" (the runtime's i-th reply
-/// to an event), else 1.
+/// to an event); for a key that starts with kSendKeyMark (a message sent through the API or
+/// OneBot, which may answer a message the bot answered before), a number from 6 up made from the
+/// whole key, so that two such messages to one msg_id do not share one and neither takes an
+/// event reply's; else 1.
 std::int64_t qq_msg_seq(std::string_view idempotency_key);
 
 /// Reads a send answer (notes 6.4):

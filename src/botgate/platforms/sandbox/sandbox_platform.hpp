@@ -40,6 +40,12 @@ class SandboxSender final : public Sender {
  public:
   asio::awaitable<Result<void>> prepare() override;
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
+  /// The console's chat has nothing to delete on a platform: a recall ends at once, shown in
+  /// the message log like any other.
+  bool can_recall() const override { return true; }
+  asio::awaitable<Result<void>> recall(const OutgoingMessage&, const std::string&) override {
+    co_return Result<void>{};
+  }
 };
 
 BotParts make_sandbox_parts(SandboxOptions options);

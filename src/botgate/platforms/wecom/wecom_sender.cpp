@@ -7,6 +7,7 @@
 #include "botgate/platforms/wecom/wecom_markup.hpp"
 #include "botgate/platforms/wecom/wecom_token.hpp"
 
+#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -184,6 +185,28 @@ asio::awaitable<Result<SentMessage>> WecomSender::send_group(const OutgoingMessa
     co_return sent.error();
   }
   co_return SentMessage{std::move(*sent)};
+}
+
+asio::awaitable<Result<void>> WecomSender::recall(const OutgoingMessage& where,
+                                                  const std::string& platform_message_id) {
+  (void)where;  // a msgid names its message
+  if (config_.kind != WecomKind::app || !tokens_) {
+    co_return Error{errc::platform_rejected, "WeCom takes back only an app's messages"};
+  }
+  const std::string body = boost::json::serialize(boost::json::object{{"msgid", platform_message_id}});
+  auto recall_with = [&](const std::string& token) -> asio::awaitable<Result<void>> {
+    const std::string url = config_.api_base + "/cgi-bin/message/recall?access_token=" +
+                            net::percent_encode(token);
+    HttpRequest request = json_post(body);
+    net::RequestOptions options;
+    options.idempotent = true;  // taking a message back twice leaves it taken back
+    auto response = co_await http_.send(url, std::move(request), options);
+    if (!response) co_return response.error();
+    auto answered = read_send_response(*response);
+    if (!answered) co_return answered.error();
+    co_return Result<void>{};
+  };
+  co_return co_await net::call_with_token(*tokens_, config_.bot_name, recall_with);
 }
 
 asio::awaitable<Result<SentMessage>> WecomSender::send_app(const OutgoingMessage& message) {

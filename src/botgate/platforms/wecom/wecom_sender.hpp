@@ -41,6 +41,11 @@ class WecomSender final : public Sender {
     return tokens_ ? tokens_->expires_at() : std::nullopt;
   }
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
+  /// Apps only: group bots and AI bots have no call to take a message back.
+  bool can_recall() const override { return config_.kind == WecomKind::app; }
+  /// POST /cgi-bin/message/recall {"msgid"} (an app's messages, within 24 hours of sending).
+  asio::awaitable<Result<void>> recall(const OutgoingMessage& where,
+                                       const std::string& platform_message_id) override;
   /// split_message() for this bot's kind.
   std::vector<OutgoingMessage> split(OutgoingMessage message) const override;
   /// AI bots: merge_for_response_url() (one POST per response_url); the others: split() each.
