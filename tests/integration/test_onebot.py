@@ -190,6 +190,29 @@ def test_the_framework_sends_through_botgate(fake, launch):
         fw.close()
 
 
+def test_the_consoles_sandbox_dials_the_framework_only_when_named(fake, launch):
+    fw = OneBotFramework(token=TOKEN, self_ids={FEISHU}).start()
+    try:
+        def make(port, db):
+            return (botgate_config(port=port, db_path=db, bots=[feishu_bot(fake)],
+                                   api_token=API_TOKEN)
+                    + "\n[onebot]\n"
+                    + f'reverse_url = "{fw.url}"\n'
+                    + f'access_token = "{TOKEN}"\n'
+                    + f"self_ids = {{ feishu = {FEISHU} }}\n")
+        bg = launch(make)
+        fw.wait_connected(FEISHU)
+        time.sleep(QUIET)
+        assert fw.refusals == [], "botgate dialled only the bots the framework knows"
+        status, data = bg.api_get("/api/v1/bots")
+        assert status == 200, data
+        bots = {b["name"]: b for b in json.loads(data)["bots"]}
+        assert [c["kind"] for c in bots["feishu"]["connections"]] == ["reverse"], bots["feishu"]
+        assert not bots["sandbox"].get("connections"), bots["sandbox"]
+    finally:
+        fw.close()
+
+
 def test_a_wrong_token_is_refused_and_botgate_keeps_trying_with_backoff(fake, launch):
     fw = framework()
     try:

@@ -100,7 +100,7 @@ struct Gateway::Impl {
                                            config.proxy_url, registry.configurable_names()};
       BotParts parts = platform->make(settings, services);
       parts.webhook_public = false;
-      add_onebot(settings.name, platform->name, strand, parts);
+      add_onebot(settings.name, platform->name, strand, parts, /*builtin=*/true);
       runtime->add_bot(settings.name, platform->name, strand, std::move(parts));
     }
   }
@@ -237,14 +237,17 @@ struct Gateway::Impl {
   /// With [onebot]: bot `name`'s OneBot side when [onebot] bots binds it (named there, or, with
   /// none named, served by no [forward] target): its link for the OneBot handler, a connection
   /// to the framework (reverse_url) and the forward WebSocket server (serve), added to its
-  /// parts so that the runtime runs and stops them.
+  /// parts so that the runtime runs and stops them. A built-in bot (the console's sandbox) is
+  /// bound only when named, in `bots` or `self_ids`: a framework set up for the team's bots
+  /// would refuse its unknown self id, and botgate would dial it again and again.
   void add_onebot(const std::string& name, const std::string& platform,
-                  asio::any_io_executor strand, BotParts& parts) {
+                  asio::any_io_executor strand, BotParts& parts, bool builtin = false) {
     if (onebot_handler == nullptr) return;
     const OneBotConfig& c = config.onebot;
-    const bool bound = c.bots.empty()
-                           ? forward_for(config.forwards, name, platform) == nullptr
-                           : std::find(c.bots.begin(), c.bots.end(), name) != c.bots.end();
+    const bool named = std::find(c.bots.begin(), c.bots.end(), name) != c.bots.end();
+    const bool bound = !c.bots.empty() ? named
+                       : builtin       ? c.self_ids.contains(name)
+                                       : forward_for(config.forwards, name, platform) == nullptr;
     if (!bound) return;
     const auto id = c.self_ids.find(name);
     onebot::BotIdentity identity{

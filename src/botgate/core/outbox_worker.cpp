@@ -238,10 +238,14 @@ asio::awaitable<Runtime::Attempt> Runtime::deliver(Bot& bot, const OutboxItem& i
   } else {
     sent = co_await bot.parts.sender->send(item.message);
   }
-  if (sent) {
+  if (sent && item.message.recall) {
+    spdlog::info("bot {}: recall {} done in chat {}", bot.name, item.id, item.message.chat_id);
+  } else if (sent) {
     ++bot.messages_sent;
     spdlog::info("bot {}: message {} sent to chat {} (platform id {})", bot.name, item.id,
                  item.message.chat_id, sent->platform_message_id);
+  }
+  if (sent) {
     log_.delivery(item.message, bot.platform, LogOutcome::sent, "", item.attempts + 1);
     Attempt done{Attempt::sent};
     done.platform_id = std::move(sent->platform_message_id);
