@@ -868,6 +868,27 @@ TEST_F(SqliteStoreTest, AnOlderDatabaseGetsTheClientKeyColumnAndItsIndex) {
   EXPECT_EQ(status(before)->state, OutboxState::queued);
 }
 
+TEST_F(SqliteStoreTest, AnOlderDatabaseGetsTheMessagePartsColumnAndItsOldMessagesAnswerAlone) {
+  const auto old_parts = run_sync(
+      store_->outbox_push_message({message_for("a", "one"), message_for("a", "two")}, ""));
+  ASSERT_TRUE(old_parts);
+  store_.reset();
+  // As a database was before statuses covered every part of a message.
+  execute_sql("DROP INDEX IF EXISTS outbox_first_part; ALTER TABLE outbox DROP COLUMN first_part;");
+
+  reopen();
+
+  const auto old_status = status(old_parts->id);
+  ASSERT_TRUE(old_status);
+  EXPECT_EQ(old_status->parts.size(), 1u) << "an old message answers as its first part";
+  const auto parts = run_sync(
+      store_->outbox_push_message({message_for("a", "three"), message_for("a", "four")}, ""));
+  ASSERT_TRUE(parts);
+  const auto new_status = status(parts->id);
+  ASSERT_TRUE(new_status);
+  EXPECT_EQ(new_status->parts.size(), 2u) << "a new one answers with all of its parts";
+}
+
 TEST_F(SqliteStoreTest, OnlyMessagesWithAClientKeyAreInTheClientKeyIndex) {
   // A reply is a write per event answered: the index must cost it nothing. It is partial, and
   // unique per bot, which is also what makes two messages with one key impossible.
