@@ -44,7 +44,7 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: all deps browser-deps koishi-deps build build-asan run test test-unit soak bench fuzz clean
+.PHONY: all deps browser-deps koishi-deps wecom-sdk-deps build build-asan run test test-unit soak bench fuzz clean
 
 all: build
 
@@ -62,6 +62,12 @@ koishi-deps: deps
 	@[ -f tests/koishi/node_modules/koishi/package.json ] && \
 	 [ -f tests/koishi/node_modules/@koishijs/plugin-adapter-onebot/package.json ] || \
 	  (cd tests/koishi && npm install --no-audit --no-fund --no-package-lock)
+
+# The official WeCom AI-bot SDK, the client tests/integration/test_wecom_aibot_ws_fake.py runs
+# against the fake long connection, pinned in tests/wecom_sdk/package.json (no lock file).
+wecom-sdk-deps: deps
+	@[ -f tests/wecom_sdk/node_modules/@wecom/aibot-node-sdk/package.json ] || \
+	  (cd tests/wecom_sdk && npm install --no-audit --no-fund --no-package-lock)
 
 $(BUILD_DIR)/build.ninja: | deps
 	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
@@ -89,7 +95,7 @@ run: deps $(BUILD_DIR)/build.ninja
 # miscompiles some coroutine code and ASan is what catches it); the integration tests run again
 # against the optimised binary that `make run` uses; each fuzz target replays its regression
 # inputs and fuzzes for a few seconds. Two cores build one tree at a time.
-test: deps browser-deps koishi-deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja $(FUZZ_BUILD_DIR)/build.ninja
+test: deps browser-deps koishi-deps wecom-sdk-deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja $(FUZZ_BUILD_DIR)/build.ninja
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2
