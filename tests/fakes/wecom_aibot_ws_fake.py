@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A strict fake of the WeCom AI-bot long connection (智能机器人长连接), for botgate's tests.
+"""A strict fake of the WeCom AI-bot long connection (智能机器人长连接) for botgate's tests.
 
 The protocol (notes longconn-and-streaming.md section 2.1 and "Corrections from the official WeCom
 AI-bot SDK"): one JSON WebSocket per bot; every frame is `{cmd, headers:{req_id}, body}` and every
@@ -430,8 +430,12 @@ class WecomAibotWsFake(HttpFake):
         return self._call(close)
 
     def reset(self) -> None:
-        """Forgets the records and scripted failures (connections and subscriptions stay)."""
+        """Forgets the records, scripted failures and switches (ping acks, ack delay);
+        connections and subscriptions stay."""
         def forget() -> None:
+            self.ack_delay = 0.0
+            self.ping_acks = True
+            self.ping_errcode = 0
             with self._lock:
                 self._fail.clear()
                 self._violations.clear()
