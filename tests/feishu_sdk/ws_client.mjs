@@ -37,7 +37,10 @@ const logger = Object.fromEntries(['error', 'warn', 'info', 'debug', 'trace'].ma
 
 const delayMs = Number(args['handler-delay-ms'])
 
-const dispatcher = new lark.EventDispatcher({ logger, loggerLevel: lark.LoggerLevel.error }).register({
+const dispatcher = new lark.EventDispatcher({
+  logger,
+  loggerLevel: lark.LoggerLevel.error,
+}).register({
   'im.message.receive_v1': async (data) => {
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs))
     let content = data.message?.content
