@@ -17,6 +17,10 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
   libre2-dev libpugixml-dev libmimalloc-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-pytest python3-cryptography python3-websockets curl
 
+# The Feishu long connection's frame schema (src/botgate/platforms/feishu/pbbp2.proto): protoc
+# and the library for botgate, Python's protobuf for the fake that speaks it in the tests.
+DEB_PACKAGES += python3-protobuf protobuf-compiler libprotobuf-dev
+
 # The fuzz targets (fuzz/): clang 14, whose compiler-rt package has libFuzzer and the sanitizers.
 DEB_PACKAGES += clang-14 libclang-rt-14-dev
 
@@ -44,7 +48,7 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: all deps browser-deps koishi-deps wecom-sdk-deps build build-asan run test test-unit soak bench fuzz clean
+.PHONY: all deps browser-deps koishi-deps wecom-sdk-deps feishu-sdk-deps build build-asan run test test-unit soak bench fuzz clean
 
 all: build
 
@@ -68,6 +72,13 @@ koishi-deps: deps
 wecom-sdk-deps: deps
 	@[ -f tests/wecom_sdk/node_modules/@wecom/aibot-node-sdk/package.json ] || \
 	  (cd tests/wecom_sdk && npm install --no-audit --no-fund --no-package-lock)
+
+# The official Feishu/Lark Node SDK, whose long-connection client proves the fake
+# (tests/integration/test_feishu_longconn_fake.py), pinned in tests/feishu_sdk/package.json (no
+# lock file).
+feishu-sdk-deps: deps
+	@[ -f tests/feishu_sdk/node_modules/@larksuiteoapi/node-sdk/package.json ] || \
+	  (cd tests/feishu_sdk && npm install --no-audit --no-fund --no-package-lock)
 
 $(BUILD_DIR)/build.ninja: | deps
 	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
@@ -95,7 +106,7 @@ run: deps $(BUILD_DIR)/build.ninja
 # miscompiles some coroutine code and ASan is what catches it); the integration tests run again
 # against the optimised binary that `make run` uses; each fuzz target replays its regression
 # inputs and fuzzes for a few seconds. Two cores build one tree at a time.
-test: deps browser-deps koishi-deps wecom-sdk-deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja $(FUZZ_BUILD_DIR)/build.ninja
+test: deps browser-deps koishi-deps wecom-sdk-deps feishu-sdk-deps $(BUILD_DIR)/build.ninja $(ASAN_BUILD_DIR)/build.ninja $(FUZZ_BUILD_DIR)/build.ninja
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2

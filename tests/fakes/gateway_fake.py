@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
 import json
 import ssl
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -294,24 +292,6 @@ class GatewayFake(HttpFake):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    def _call(self, fn: Callable, *args: Any, **kw: Any) -> Any:
-        """Runs fn on the fake's loop and returns its result (directly when already there)."""
-        loop = self._loop
-        if loop is None or not loop.is_running():
-            raise RuntimeError(f"{self.platform} fake is not running")
-        if threading.current_thread() is self._thread:
-            return fn(*args, **kw)
-        fut: concurrent.futures.Future = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                fut.set_result(fn(*args, **kw))
-            except BaseException as e:  # noqa: BLE001 - handed to the caller
-                fut.set_exception(e)
-
-        loop.call_soon_threadsafe(run)
-        return fut.result(10)
 
     def _bump(self, name: str, n: int = 1) -> None:
         with self._lock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import threading
 import time
@@ -284,6 +285,24 @@ class HttpFake:
             asyncio.run(main())
         except KeyboardInterrupt:
             pass
+
+    def _call(self, fn: Callable, *args: Any, **kw: Any) -> Any:
+        """Runs fn on the fake's loop and returns its result (directly when already there)."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            raise RuntimeError(f"{self.platform} fake is not running")
+        if threading.current_thread() is self._thread:
+            return fn(*args, **kw)
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                fut.set_result(fn(*args, **kw))
+            except BaseException as e:  # noqa: BLE001 - handed to the caller
+                fut.set_exception(e)
+
+        loop.call_soon_threadsafe(run)
+        return fut.result(10)
 
     # ------------------------------------------------------------------ shared fault controls
 
