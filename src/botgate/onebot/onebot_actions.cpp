@@ -208,13 +208,7 @@ asio::awaitable<json::object> Actions::send(const ActionRequest& request, std::s
   std::optional<Event> target;
   if (inbound.reply_to) {
     auto replied = co_await store_.id_entry(identity_.bot, IdKind::message, *inbound.reply_to);
-    if (replied && *replied && !(*replied)->context.empty()) {
-      if (const Event* recent = recent_.find((*replied)->context, now)) {
-        target = *recent;
-      } else if (auto kept = co_await runtime_.reply_target((*replied)->context); kept && *kept) {
-        target = std::move(**kept);
-      }
-    }
+    if (replied && *replied) target = co_await kept_event((*replied)->context);
   }
   if (target && (target->bot != out.bot || chat_lane(target->chat.type, target->chat.id) !=
                                               out.lane())) {
@@ -244,6 +238,14 @@ asio::awaitable<json::object> Actions::send(const ActionRequest& request, std::s
   co_return action_ok(json::object{{"message_id", numbers->at(0)}}, request);
 }
 
+asio::awaitable<std::optional<Event>> Actions::kept_event(const std::string& event_id) {
+  if (event_id.empty()) co_return std::nullopt;
+  if (const Event* recent = recent_.find(event_id, RecentEvents::Clock::now())) co_return *recent;
+  auto kept = co_await runtime_.reply_target(event_id);
+  if (kept && *kept) co_return std::move(**kept);
+  co_return std::nullopt;
+}
+
 asio::awaitable<json::object> Actions::get_msg(const ActionRequest& request) {
   const auto* raw = request.params.if_contains("message_id");
   const auto number = raw ? parse_id(*raw) : std::nullopt;
@@ -258,13 +260,7 @@ asio::awaitable<json::object> Actions::get_msg(const ActionRequest& request) {
                             request);
   }
   std::optional<Event> event;
-  if (*entry && !(*entry)->context.empty()) {
-    if (const Event* recent = recent_.find((*entry)->context, RecentEvents::Clock::now())) {
-      event = *recent;
-    } else if (auto kept = co_await runtime_.reply_target((*entry)->context); kept && *kept) {
-      event = std::move(**kept);
-    }
-  }
+  if (*entry) event = co_await kept_event((*entry)->context);
   if (!event) {
     co_return action_failed(kRetcodeUnknownId,
                             "message_id " + std::to_string(*number) +
@@ -320,14 +316,7 @@ asio::awaitable<json::object> Actions::delete_msg(const ActionRequest& request) 
     queued = co_await runtime_.recall_message(*outbox_id);
   } else {
     // A received message: its chat comes from its event, kept for a while.
-    std::optional<Event> event;
-    if (!(*entry)->context.empty()) {
-      if (const Event* recent = recent_.find((*entry)->context, RecentEvents::Clock::now())) {
-        event = *recent;
-      } else if (auto kept = co_await runtime_.reply_target((*entry)->context); kept && *kept) {
-        event = std::move(**kept);
-      }
-    }
+    std::optional<Event> event = co_await kept_event((*entry)->context);
     if (!event) {
       co_return action_failed(kRetcodeUnknownId,
                               unknown + "botgate no longer keeps the chat of this received "

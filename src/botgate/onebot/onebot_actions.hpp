@@ -96,6 +96,9 @@ class Actions {
  private:
   asio::awaitable<boost::json::object> send(const ActionRequest& request, std::string type);
   asio::awaitable<boost::json::object> get_msg(const ActionRequest& request);
+  /// The event `event_id` (a message id's kept context): from the recent ones, else the reply
+  /// references the store keeps; nullopt when neither has it (or the id is empty).
+  asio::awaitable<std::optional<Event>> kept_event(const std::string& event_id);
   /// Queues a recall: of a message sent through send_msg (every part of it), or of a received
   /// one whose event botgate still keeps; answered once queued (the outbox carries it out).
   asio::awaitable<boost::json::object> delete_msg(const ActionRequest& request);
