@@ -36,3 +36,8 @@ if(NOT BOTGATE_SANITIZE)
   find_package(mimalloc 2.0 CONFIG)
   botgate_require(mimalloc_FOUND libmimalloc-dev)
 endif()
+
+# The Feishu/Lark long connection's frames (platforms/feishu/pbbp2.proto): protoc generates the
+# codec, so botgate and the platform agree on the wire by schema, not by a hand-written parser.
+find_package(Protobuf)
+botgate_require(Protobuf_FOUND "libprotobuf-dev protobuf-compiler")

@@ -31,6 +31,40 @@ def frames(*names):
     return b"\0".join(read(n).strip() if "/" in n else n.encode() for n in names)
 
 
+def varint(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def pb_field(number, value):
+    """A protobuf field: varint for ints, length-delimited for bytes (pbbp2.proto's types)."""
+    if isinstance(value, int):
+        return varint(number << 3) + varint(value)
+    return varint(number << 3 | 2) + varint(len(value)) + value
+
+
+def pb_frame(service, method, headers, payload=None, seq_id=1, log_id=2):
+    out = pb_field(1, seq_id) + pb_field(2, log_id) + pb_field(3, service) + pb_field(4, method)
+    for key, value in headers:
+        out += pb_field(5, pb_field(1, key.encode()) + pb_field(2, value.encode()))
+    if payload is not None:
+        out += pb_field(8, payload)
+    return out
+
+
+def event_headers(message_id, total, seq):
+    return [("type", "event"), ("message_id", message_id), ("sum", str(total)), ("seq", str(seq))]
+
+
+def record(kind, data=b""):
+    """One record of feishu_longconn_fuzz.cpp: kind, 16-bit length, bytes."""
+    return bytes([kind]) + len(data).to_bytes(2, "big") + data
+
+
 def files(folder, pattern="*.json"):
     return sorted(p.relative_to(TESTDATA).as_posix() for p in (TESTDATA / folder).glob(pattern))
 
@@ -133,6 +167,15 @@ def seeds(target):
         yield b"\1" + frames("qq/hello.json", "qq/resumed.json", "qq/invalid_session.json",
                              "qq/hello.json", "qq/invalid_session_resumable.json", "H", "H")
         yield b"\0" + frames("qq/hello.json", "qq/ready.json") + b"\0C\x0f\xa4"
+    elif target == "feishu_longconn":
+        event = read("feishu/message_p2p.json")
+        half = len(event) // 2
+        yield (record(0, pb_frame(7, 0, [("type", "pong")], b'{"PingInterval":5}'))
+               + record(1) + record(0, pb_frame(7, 1, event_headers("m1", 1, 0), event))
+               + record(0, pb_frame(7, 1, event_headers("m2", 2, 0), event[:half]))
+               + record(3) + record(0, pb_frame(7, 1, event_headers("m2", 2, 0), event[:half]))
+               + record(0, pb_frame(7, 1, event_headers("m2", 2, 1), event[half:]))
+               + record(1) + record(1) + record(2, b"\x03\xe8"))
     elif target == "config":
         yield pathlib.Path("examples/botgate.toml").read_bytes()
         yield b'[server]\nlisten = "127.0.0.1:8080"\n[[bot]]\nname = "w"\nplatform = "wecom"\n' \

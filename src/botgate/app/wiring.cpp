@@ -229,9 +229,15 @@ struct Gateway::Impl {
     }
     if (settings.inbox_concurrency > 0) parts.inbox_concurrency = settings.inbox_concurrency;
     add_onebot(settings.name, settings.platform, strand, parts);
+    const bool has_webhook = parts.webhook != nullptr;
     runtime->add_bot(settings.name, settings.platform, strand, std::move(parts));
-    spdlog::info("bot {} ({}): callback URL path /webhook/{}", settings.name, settings.platform,
-                 settings.name);
+    if (has_webhook) {
+      spdlog::info("bot {} ({}): callback URL path /webhook/{}", settings.name, settings.platform,
+                   settings.name);
+    } else {
+      spdlog::info("bot {} ({}): events over the connection it opens (no callback URL)",
+                   settings.name, settings.platform);
+    }
   }
 
   /// With [onebot]: bot `name`'s OneBot side when [onebot] bots binds it (named there, or, with

@@ -1,7 +1,7 @@
 #pragma once
-/// The gateway contract shared by the WebSocket platforms (Discord, QQ): a sans-I/O state machine
-/// that turns connection happenings (connected, a text frame, the heartbeat timer, a close) into
-/// actions. `platforms/common/` has the runner that owns the socket, the timers and the store and
+/// The gateway contract shared by the WebSocket platforms (Discord, QQ, the Feishu/Lark long
+/// connection): a sans-I/O state machine that turns connection happenings (connected, a frame,
+/// the heartbeat timer, a close) into actions. `platforms/common/` has the runner that owns the socket, the timers and the store and
 /// carries the actions out; the protocols never see a socket, a clock or a store, so every branch
 /// is testable by feeding frames.
 ///
@@ -11,7 +11,7 @@
 ///     loop:
 ///       open the WebSocket (Reconnect::url, else the platform's main gateway URL)
 ///       run(protocol.on_connected(credential))        // credential fetched fresh for each connect
-///       every text frame      -> run(protocol.on_frame(frame))
+///       every frame           -> run(protocol.on_frame(frame))   // text or binary
 ///       heartbeat timer fires -> run(protocol.on_heartbeat_due())
 ///       socket closed/broken  -> run(protocol.on_closed(code))   // kNoCloseCode without a frame
 ///     until Fatal or shutdown
@@ -51,6 +51,22 @@ struct GatewaySession {
 struct SendFrame {
   std::string text;
   bool operator==(const SendFrame&) const = default;
+};
+
+/// Send this binary frame on the current connection (the Feishu long connection's protobuf
+/// frames: pings).
+struct SendBinary {
+  std::string bytes;
+  bool operator==(const SendBinary&) const = default;
+};
+
+/// Send this binary frame, an event's acknowledgement, once every event emitted so far is
+/// durable in the inbox; never before, so that an acknowledged event cannot be lost. If the
+/// store failed, the frame is not sent (the platform delivers the event again) and the
+/// connection is replaced as after any store failure.
+struct AckWhenDurable {
+  std::string bytes;
+  bool operator==(const AckWhenDurable&) const = default;
 };
 
 /// (Re)start this connection's heartbeat timer: call `on_heartbeat_due()` after `first_delay`,
@@ -123,7 +139,8 @@ struct SkipFrame {
 };
 
 using GatewayAction =
-    std::variant<SendFrame, StartHeartbeat, EmitEvent, SaveSession, Reconnect, Fatal, SkipFrame>;
+    std::variant<SendFrame, SendBinary, AckWhenDurable, StartHeartbeat, EmitEvent, SaveSession,
+                 Reconnect, Fatal, SkipFrame>;
 
 /// `on_closed()` code for a connection that ended without a close frame (TCP reset, timeout).
 inline constexpr int kNoCloseCode = 0;

@@ -380,4 +380,11 @@ asio::awaitable<Result<HttpResponse>> HttpClient::send(std::string url, HttpRequ
   co_return co_await asio::co_spawn(strand, std::move(exchange), asio::use_awaitable);
 }
 
+HttpRequest json_post(std::string body) {
+  HttpRequest request{http::verb::post, "/", 11};
+  request.set(http::field::content_type, "application/json; charset=utf-8");
+  request.body() = std::move(body);
+  return request;
+}
+
 }  // namespace botgate::net

@@ -89,4 +89,8 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
+/// A POST whose body is the JSON `body` (Content-Type: application/json; charset=utf-8), for
+/// HttpClient::send, which sets the target and Host from its URL.
+HttpRequest json_post(std::string body);
+
 }  // namespace botgate::net

@@ -70,7 +70,7 @@ websocket::stream_base::duration as_timeout(std::chrono::milliseconds limit) {
 struct WsConnection::Impl {
   virtual ~Impl() = default;
   virtual asio::awaitable<Result<std::string>> read() = 0;
-  virtual asio::awaitable<Result<void>> write(std::string text) = 0;
+  virtual asio::awaitable<Result<void>> write(std::string data, bool binary) = 0;
   virtual asio::awaitable<void> close(std::uint16_t code, std::string reason) = 0;
   virtual void abort() = 0;
 
@@ -121,9 +121,14 @@ class Session final : public WsConnection::Impl {
     auto [ec] = co_await ws_.async_handshake(response, host, url.target, kTuple);
     if (ec == websocket::error::upgrade_declined) {
       const auto status = response.result_int();
+      std::string detail = "WebSocket upgrade refused by " + where_ + ": status " +
+                           std::to_string(status);
+      for (const std::string& name : options_.refusal_headers) {
+        const auto value = response[name];
+        if (!value.empty()) detail.append(", ").append(name).append(": ").append(value);
+      }
       co_return Error{status >= 500 ? errc::platform_unavailable : errc::platform_rejected,
-                      "WebSocket upgrade refused by " + where_ + ": status " +
-                          std::to_string(status)};
+                      std::move(detail)};
     }
     if (ec) {
       co_return transport_error(ec, "WebSocket handshake with", where_);
@@ -150,12 +155,12 @@ class Session final : public WsConnection::Impl {
     co_return message;
   }
 
-  asio::awaitable<Result<void>> write(std::string text) override {
+  asio::awaitable<Result<void>> write(std::string data, bool binary) override {
     if (!co_await lock_writes()) {
       co_return aborted_error();
     }
-    ws_.text(true);
-    const auto payload = asio::buffer(text);
+    ws_.binary(binary);
+    const auto payload = asio::buffer(data);
     auto [ec, written] = co_await ws_.async_write(payload, kTuple);
     unlock_writes();
     if (aborted_) {
@@ -338,7 +343,11 @@ asio::awaitable<Result<std::unique_ptr<WsConnection>>> WsConnection::connect(
 asio::awaitable<Result<std::string>> WsConnection::read() { return impl_->read(); }
 
 asio::awaitable<Result<void>> WsConnection::write(std::string text) {
-  return impl_->write(std::move(text));
+  return impl_->write(std::move(text), false);
+}
+
+asio::awaitable<Result<void>> WsConnection::write_binary(std::string bytes) {
+  return impl_->write(std::move(bytes), true);
 }
 
 asio::awaitable<void> WsConnection::close(std::uint16_t code, std::string reason) {

@@ -43,6 +43,10 @@ struct WsClientOptions {
   /// More headers of the upgrade request (OneBot's X-Self-ID, X-Client-Role, Authorization).
   /// Never logged.
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Headers of a refused upgrade answer whose values the error detail quotes ("Name: value"),
+  /// where a platform says there why it refused (Feishu's Handshake-Status, -Msg,
+  /// -Autherrcode). Only name headers that never carry a secret.
+  std::vector<std::string> refusal_headers;
 };
 
 /// One WebSocket connection. permessage-deflate is not offered; outgoing messages are text.
@@ -83,6 +87,8 @@ class WsConnection {
 
   /// Sends `text` as one text message.
   asio::awaitable<Result<void>> write(std::string text);
+  /// Sends `bytes` as one binary message (the Feishu long connection's protobuf frames).
+  asio::awaitable<Result<void>> write_binary(std::string bytes);
 
   /// Sends a close frame with `code` and `reason` and waits, at most close_timeout, for the
   /// server's; then the connection is closed. Never fails: there is nothing left to do.

@@ -79,5 +79,25 @@ TEST(FeishuPlatformTest, TheFactoryRefusesABotWithNeitherKey) {
   }
 }
 
+TEST(FeishuConfigTest, LongConnectionNeedsNoCallbackKeys) {
+  // Events come over the connection the app's credentials opened: nothing is forged there.
+  const FeishuConfig config =
+      feishu_config_from(settings({{"mode", std::string("longconn")}}), "https://open.feishu.cn");
+  EXPECT_TRUE(config.long_connection);
+  EXPECT_FALSE(feishu_config_from(settings({{"mode", std::string("webhook")},
+                                            {"verification_token", std::string("t")}}),
+                                  "https://open.feishu.cn")
+                   .long_connection);
+  // A webhook bot still needs one of the two.
+  EXPECT_NE(rejection(settings({{"mode", std::string("webhook")}})), "");
+}
+
+TEST(FeishuConfigTest, UnknownModeIsRefusedByName) {
+  const std::string why = rejection(
+      settings({{"mode", std::string("websocket")}, {"verification_token", std::string("t")}}));
+  EXPECT_NE(why.find("mode"), std::string::npos) << why;
+  EXPECT_NE(why.find("longconn"), std::string::npos) << why;
+}
+
 }  // namespace
 }  // namespace botgate::feishu

@@ -217,6 +217,10 @@ asio::awaitable<void> GatewayRunner::run(Accept accept) {
     const std::string resume_url = resuming ? next_.url : std::string();
     auto url = co_await endpoint_->url(resume_url);
     if (!url) {
+      if (auto reason = endpoint_->fatal(url.error())) {
+        stop_for_good(std::move(*reason));
+        co_return;
+      }
       ++failures_;
       next_ = Reconnect{resuming, url.error().message(), next_.url, {}};
       spdlog::warn("{}: no gateway URL: {}", options_.label, next_.reason);
@@ -225,6 +229,10 @@ asio::awaitable<void> GatewayRunner::run(Accept accept) {
     set_status("connecting", resuming ? "resuming the session" : "identifying");
     auto socket = co_await net::WsConnection::connect(strand_, *url, options_.ws);
     if (!socket) {
+      if (auto reason = endpoint_->fatal(socket.error())) {
+        stop_for_good(std::move(*reason));
+        co_return;
+      }
       ++failures_;
       next_ = Reconnect{resuming, socket.error().message(), {}, {}};
       if (!resume_url.empty()) {
@@ -371,6 +379,23 @@ asio::awaitable<bool> GatewayRunner::perform(Connection& c, std::vector<GatewayA
       if (!written) {
         spdlog::debug("{}: gateway write failed: {}", options_.label, written.error().message());
       }
+    } else if (auto* binary = std::get_if<SendBinary>(&action)) {
+      auto written = co_await c.ws->write_binary(std::move(binary->bytes));
+      if (!written) {
+        spdlog::debug("{}: gateway write failed: {}", options_.label, written.error().message());
+      }
+    } else if (auto* ack = std::get_if<AckWhenDurable>(&action)) {
+      // The platform takes the acknowledgement as "delivered": only once the event is ours.
+      co_await settle();
+      if (accepts_.failure()) {
+        co_await resume_after_store_failure(current_, socket);
+        co_return false;
+      }
+      if (c.over) co_return false;
+      auto written = co_await c.ws->write_binary(std::move(ack->bytes));
+      if (!written) {
+        spdlog::debug("{}: gateway write failed: {}", options_.label, written.error().message());
+      }
     } else if (auto* beat = std::get_if<StartHeartbeat>(&action)) {
       c.interval = std::max(beat->interval, std::chrono::milliseconds(1));
       c.heartbeat_timer.expires_after(beat->first_delay);
@@ -445,11 +470,15 @@ asio::awaitable<void> GatewayRunner::end_with(Connection& c, Reconnect reconnect
   }
 }
 
+void GatewayRunner::stop_for_good(std::string reason) {
+  spdlog::error("{}: gateway stopped: {}", options_.label, reason);
+  set_status("fatal", std::move(reason));
+}
+
 asio::awaitable<void> GatewayRunner::end_fatal(Connection& c, std::string reason, Socket socket) {
   c.finish(Ending::fatal);
   co_await settle();
-  spdlog::error("{}: gateway stopped: {}", options_.label, reason);
-  set_status("fatal", reason);
+  stop_for_good(std::move(reason));
   if (socket == Socket::reading) {
     c.ws->abort();
   } else if (socket == Socket::idle) {

@@ -1,5 +1,5 @@
 #pragma once
-/// The I/O half of a gateway platform (Discord, QQ): owns the WebSocket connection and its
+/// The I/O half of a gateway platform (Discord, QQ, the Feishu/Lark long connection): owns the WebSocket connection and its
 /// heartbeat timer, feeds a `GatewayProtocol` (core/gateway.hpp) and carries out its actions:
 /// frames sent, events made durable, the session saved to the store, reconnects with backoff,
 /// identifies paced, a fatal error reported. One runner per shard.
@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace botgate::platforms {
@@ -42,6 +43,13 @@ class GatewayEndpoint {
   virtual asio::awaitable<void> credential_rejected(std::string credential) {
     (void)credential;
     co_return;
+  }
+  /// Whether `error`, from url() or from opening the connection, means that no later attempt
+  /// can succeed as configured (Feishu: the app is banned, or has all the connections it may
+  /// have): the reason to show, and the runner stops for good. Empty: retried with backoff.
+  virtual std::optional<std::string> fatal(const Error& error) const {
+    (void)error;
+    return std::nullopt;
   }
 };
 
@@ -114,6 +122,8 @@ class GatewayRunner final : public EventSource {
                                 Socket socket);
   asio::awaitable<void> end_with(Connection& connection, Reconnect reconnect, Socket socket);
   asio::awaitable<void> end_fatal(Connection& connection, std::string reason, Socket socket);
+  /// Logs `reason` as an error and shows it in the status; the caller then returns.
+  void stop_for_good(std::string reason);
   /// Waits for the accepts in flight; `durable_` is then the last durable point.
   asio::awaitable<void> settle();
   /// Takes the newest durable checkpoint of the accepts into `durable_`.

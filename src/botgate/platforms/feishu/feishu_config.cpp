@@ -27,6 +27,7 @@ std::vector<SettingSpec> feishu_settings() {
       {"app_secret", SettingType::string, true},
       {"encrypt_key", SettingType::string, false},
       {"verification_token", SettingType::string, false},
+      {"mode", SettingType::string, false},
   };
 }
 
@@ -40,6 +41,16 @@ FeishuConfig feishu_config_from(const BotSettings& settings, const std::string& 
   config.app_secret = settings.get_string("app_secret");
   config.encrypt_key = settings.get_string("encrypt_key");
   config.verification_token = settings.get_string("verification_token");
+  const std::string mode = settings.get_string("mode", "webhook");
+  if (mode == "longconn") {
+    // Events come over the connection the app's credentials opened: nothing to check them with.
+    config.long_connection = true;
+    return config;
+  }
+  if (!mode.empty() && mode != "webhook") {
+    throw std::invalid_argument("mode must be \"webhook\" or \"longconn\" (got \"" + mode +
+                                "\")");
+  }
   // Every callback is checked against one of the two: X-Lark-Signature and the ciphertext with
   // the Encrypt Key, the body's token with the Verification Token. Without either, anyone who
   // finds the URL can post a made-up message that the bot answers with its tenant token. Every

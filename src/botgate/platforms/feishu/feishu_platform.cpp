@@ -2,6 +2,7 @@
 
 #include "botgate/platforms/feishu/feishu_sender.hpp"
 #include "botgate/platforms/feishu/feishu_webhook.hpp"
+#include "botgate/platforms/feishu/longconn_endpoint.hpp"
 
 namespace botgate::feishu {
 namespace {
@@ -15,7 +16,11 @@ platforms::PlatformDescriptor descriptor(std::string name, std::string api_base)
     FeishuConfig config = feishu_config_from(settings, api_base);
     auto identity = std::make_shared<BotIdentity>();
     BotParts parts;
-    parts.webhook = std::make_unique<FeishuWebhook>(config, identity);
+    if (config.long_connection) {
+      parts.sources.push_back(make_longconn(config, services, identity));
+    } else {
+      parts.webhook = std::make_unique<FeishuWebhook>(config, identity);
+    }
     parts.sender = std::make_unique<FeishuSender>(std::move(config), services, identity);
     return parts;
   };

@@ -33,13 +33,6 @@ std::optional<std::int64_t> code_of(const json::object& o) { return platforms::i
 // "The message was withdrawn": recalled before, by this bot or in the client.
 constexpr std::string_view kRecalledAlready = "code 230011:";
 
-HttpRequest json_post(std::string body) {
-  HttpRequest request{http::verb::post, "/", 11};
-  request.set(http::field::content_type, "application/json; charset=utf-8");
-  request.body() = std::move(body);
-  return request;
-}
-
 std::chrono::milliseconds rate_limit_wait(const HttpResponse& response) {
   // x-ogw-ratelimit-reset: seconds until the window resets.
   const std::string_view reset = response["x-ogw-ratelimit-reset"];
@@ -101,7 +94,7 @@ asio::awaitable<Result<net::FetchedToken>> FeishuSender::fetch_token() {
   // POST /open-apis/auth/v3/tenant_access_token/internal {"app_id","app_secret"}
   // -> {"code":0,"tenant_access_token":"t-..","expire":7200}
   json::object body{{"app_id", config_.app_id}, {"app_secret", config_.app_secret}};
-  HttpRequest request = json_post(json::serialize(body));
+  HttpRequest request = net::json_post(json::serialize(body));
   net::RequestOptions options;
   options.idempotent = true;  // asking for the token twice gives the same token
   auto response = co_await http_.send(
@@ -194,7 +187,7 @@ asio::awaitable<Result<SentMessage>> FeishuSender::send(const OutgoingMessage& m
   net::RequestOptions options;
   options.idempotent = body.contains("uuid");
   auto send_with = [&](const std::string& token) -> asio::awaitable<Result<SentMessage>> {
-    HttpRequest request = json_post(payload);
+    HttpRequest request = net::json_post(payload);
     request.set(http::field::authorization, "Bearer " + token);
     auto response = co_await http_.send(url, std::move(request), options);
     if (!response) co_return response.error();

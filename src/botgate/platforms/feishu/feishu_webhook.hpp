@@ -9,6 +9,7 @@
 
 #include "botgate/core/platform.hpp"
 #include "botgate/platforms/feishu/feishu_config.hpp"
+#include "botgate/platforms/feishu/feishu_events.hpp"
 #include "botgate/platforms/feishu/feishu_identity.hpp"
 
 #include <boost/json/object.hpp>
@@ -20,26 +21,6 @@
 #include <vector>
 
 namespace botgate::feishu {
-
-/// One `mentions[]` entry of a message event.
-struct MentionKey {
-  std::string key;      // "@_user_1"
-  std::string open_id;
-  std::string user_id;
-  std::string name;
-};
-
-/// The result of turning Feishu text with `@_user_N` placeholders into botgate's model.
-struct StrippedText {
-  std::string text;               // bot mentions removed, others as "@name", trimmed
-  std::vector<Segment> segments;  // Text and Mention segments in order
-  bool mentions_bot = false;
-};
-
-/// Replaces mention keys in `text`. A mention is the bot's when its open_id is `bot_open_id`;
-/// while that is unknown (empty) no mention is, and every one stays in the text as "@name".
-StrippedText strip_mentions(std::string_view text, const std::vector<MentionKey>& mentions,
-                            const std::string& bot_open_id);
 
 class FeishuWebhook final : public WebhookHandler {
  public:

@@ -39,13 +39,6 @@ bool is_token_code(std::int64_t code) {
   return code == 40014 || code == 42001 || code == 42007 || code == 42009 || code == 40001;
 }
 
-HttpRequest json_post(std::string body) {
-  HttpRequest request{http::verb::post, "/", 11};
-  request.set(http::field::content_type, "application/json; charset=utf-8");
-  request.body() = std::move(body);
-  return request;
-}
-
 Error rate_limited(std::string detail, std::chrono::milliseconds wait) {
   return Error{errc::rate_limited, std::move(detail), wait};
 }
@@ -156,7 +149,7 @@ asio::awaitable<Result<SentMessage>> WecomSender::send(const OutgoingMessage& me
 }
 
 asio::awaitable<Result<HttpResponse>> WecomSender::post(std::string url, std::string body) {
-  HttpRequest request = json_post(std::move(body));
+  HttpRequest request = net::json_post(std::move(body));
   co_return co_await http_.send(std::move(url), std::move(request));
 }
 
@@ -197,7 +190,7 @@ asio::awaitable<Result<void>> WecomSender::recall(const OutgoingMessage& where,
   auto recall_with = [&](const std::string& token) -> asio::awaitable<Result<void>> {
     const std::string url = config_.api_base + "/cgi-bin/message/recall?access_token=" +
                             net::percent_encode(token);
-    HttpRequest request = json_post(body);
+    HttpRequest request = net::json_post(body);
     net::RequestOptions options;
     options.idempotent = true;  // taking a message back twice leaves it taken back
     auto response = co_await http_.send(url, std::move(request), options);
