@@ -67,13 +67,18 @@ def feishu_bot(
     name: str = "feishu",
     platform: str = "feishu",
     encrypt_key: Optional[str] = "test key",
-    verification_token: str = "v3rif1cat10n",
+    verification_token: Optional[str] = "v3rif1cat10n",
     app_secret: Optional[str] = None,
+    mode: Optional[str] = None,
 ) -> dict[str, Any]:
-    """A [[bot]] table for a Feishu/Lark bot talking to `fake`."""
+    """A [[bot]] table for a Feishu/Lark bot talking to `fake`. `mode` None writes no `mode`
+    (botgate's default, webhook); "longconn" has events come over the long connection, for
+    which `fake` must serve the endpoint too (a FeishuPlatformFake) and the key and token may
+    be None (left out). Any value None is left out."""
     return {
         "name": name,
         "platform": platform,
+        "mode": mode,
         "api_base": fake.base_url,
         "app_id": fake.app_id,
         "app_secret": fake.app_secret if app_secret is None else app_secret,
