@@ -381,15 +381,21 @@ def test_a_dropped_connection_is_reconnected_with_a_fresh_url(launch, make_platf
 
 def test_busy_internal_and_http_500_endpoint_answers_are_retried(launch, make_platform):
     fake = make_platform()
+    bg = start_bot(launch, fake)
+    assert fake.wait_connected(1, 10), bg.log_text()
+
+    # Once the connection is lost, the endpoint is busy, fails inside, then answers HTTP 500:
+    # each is retried (at the ClientConfig's 1 s, from the first answer) until one works.
     fake.script_endpoint("busy", "internal", "http500")
-    bg = start_bot(launch, fake, wait_ready=False)
-    assert fake.wait_connected(1, 20), ([(r.status, r.code) for r in fake.requests("endpoint")],
-                                        bg.log_text())
+    assert fake.drop_connections() == 1
+    assert wait_until(lambda: fake.stats()["connections"] == 2 and fake.wait_connected(1, 0),
+                      20), ([(r.status, r.code) for r in fake.requests("endpoint")],
+                            bg.log_text())
     reqs = fake.requests("endpoint")
-    assert [(r.status, r.code) for r in reqs] == [(200, 1), (200, 1000040343), (500, None),
-                                                  (200, 0)]
+    assert [(r.status, r.code) for r in reqs] == [(200, 0), (200, 1), (200, 1000040343),
+                                                  (500, None), (200, 0)]
     # Retried at an interval, not in a tight loop.
-    assert reqs[-1].t - reqs[0].t >= 1.0, [r.t for r in reqs]
+    assert reqs[-1].t - reqs[1].t >= 1.0, [r.t for r in reqs]
     ev = text_event("finally")
     fake.push_event(ev)
     assert wait_reply(fake, ev).text == "Hello, finally"
