@@ -242,7 +242,9 @@ class FeishuLongConnFake(HttpFake):
         url_ttl: seconds a handed-out URL stays usable (once).
         max_connections: live connections per app; the next handshake gets 514 + 1000040350.
         """
-        super().__init__(host, port)
+        # By keyword: in FeishuPlatformFake the next class in line is the Open API fake, whose
+        # first positional parameters are the app's credentials.
+        super().__init__(host=host, port=port)
         self.app_id = app_id
         self.app_secret = app_secret
         self.ws_port = ws_port
@@ -797,7 +799,7 @@ class FeishuLongConnFake(HttpFake):
                 return
             conn = await self._pick(target)
             target = None
-            self._deliver(event, conn)
+            self._push_frames(event, conn)
             deadline = time.monotonic() + self.ack_deadline
             while event.acked_at is None and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
@@ -817,7 +819,7 @@ class FeishuLongConnFake(HttpFake):
                 wanted = None  # it closed: any live one
             await asyncio.sleep(0.02)
 
-    def _deliver(self, event: Event, conn: LongConn) -> None:
+    def _push_frames(self, event: Event, conn: LongConn) -> None:
         n, size = event.fragments, len(event.payload)
         bounds = [size * i // n for i in range(n + 1)]
         order = list(range(n))

@@ -3,6 +3,7 @@ stop / kill -9 / restart, the log, and HTTP helpers for callbacks."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import time
 import tomllib
+import urllib.parse
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -67,13 +69,18 @@ def feishu_bot(
     name: str = "feishu",
     platform: str = "feishu",
     encrypt_key: Optional[str] = "test key",
-    verification_token: str = "v3rif1cat10n",
+    verification_token: Optional[str] = "v3rif1cat10n",
     app_secret: Optional[str] = None,
+    mode: Optional[str] = None,
 ) -> dict[str, Any]:
-    """A [[bot]] table for a Feishu/Lark bot talking to `fake`."""
+    """A [[bot]] table for a Feishu/Lark bot talking to `fake`. `mode` None writes no `mode`
+    (botgate's default, webhook); "longconn" has events come over the long connection, for
+    which `fake` must serve the endpoint too (a FeishuPlatformFake) and the key and token may
+    be None (left out). Any value None is left out."""
     return {
         "name": name,
         "platform": platform,
+        "mode": mode,
         "api_base": fake.base_url,
         "app_id": fake.app_id,
         "app_secret": fake.app_secret if app_secret is None else app_secret,
@@ -107,6 +114,46 @@ def botgate_config(
     parts += [toml_table("[[rule]]", r) for r in rules]
     parts += [toml_table("[[bot]]", b) for b in bots]
     return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------- secrets
+
+
+def encoded_forms(secret: bytes) -> dict[str, bytes]:
+    """The ways `secret` could show up: raw, hex, base64 and base64url (the part of the
+    encoding that is the same wherever the secret starts in the encoded data), percent-encoded,
+    JSON-escaped."""
+    forms = {"raw": secret, "hex": secret.hex().encode(), "HEX": secret.hex().upper().encode()}
+    for k in range(3):
+        for name, enc in (("base64", base64.b64encode), ("base64url", base64.urlsafe_b64encode)):
+            full = enc(b"\0" * k + secret)
+            core = full[4 if k else 0:len(full) - 4]
+            forms[f"{name}@{k}"] = core
+    try:
+        text = secret.decode()
+    except UnicodeDecodeError:
+        return forms
+    forms["percent"] = urllib.parse.quote(text, safe="").encode()
+    forms["json"] = json.dumps(text)[1:-1].encode()
+    return forms
+
+
+def search(needles: dict[str, bytes], haystacks: list[tuple[str, bytes]]
+           ) -> list[tuple[str, str, str, str]]:
+    """(secret, form, where, context) for every occurrence."""
+    found = []
+    for name, secret in needles.items():
+        seen: set[bytes] = set()
+        for form, pattern in encoded_forms(secret).items():
+            if len(pattern) < 12 or pattern in seen:
+                continue
+            seen.add(pattern)
+            for where, data in haystacks:
+                at = data.find(pattern)
+                if at >= 0:
+                    ctx = data[max(0, at - 60):at + len(pattern) + 20].decode(errors="replace")
+                    found.append((name, form, where, ctx))
+    return found
 
 
 # ---------------------------------------------------------------------- HTTP

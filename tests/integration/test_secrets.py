@@ -30,14 +30,13 @@ import shutil
 import sqlite3
 import subprocess
 import threading
-import urllib.parse
 from pathlib import Path
 
 import feishu_crypto
 import wecom_crypto
 from botgate_harness import (DiscordInteractions, FeishuCallbacks, QqWebhookPushes,
                              WecomCallbacks, botgate_config, discord_bot, feishu_bot, qq_bot,
-                             wecom_bot, wait_until)
+                             search, wecom_bot, wait_until)
 from fakes.discord_fake import DiscordFake
 from fakes.feishu_fake import FeishuFake
 from fakes.qq_fake import QqFake
@@ -87,25 +86,6 @@ def derived_keys() -> dict[str, bytes]:
     return out
 
 
-def encoded_forms(secret: bytes) -> dict[str, bytes]:
-    """The ways `secret` could show up: raw, hex, base64 and base64url (the part of the
-    encoding that is the same wherever the secret starts in the encoded data), percent-encoded,
-    JSON-escaped."""
-    forms = {"raw": secret, "hex": secret.hex().encode(), "HEX": secret.hex().upper().encode()}
-    for k in range(3):
-        for name, enc in (("base64", base64.b64encode), ("base64url", base64.urlsafe_b64encode)):
-            full = enc(b"\0" * k + secret)
-            core = full[4 if k else 0:len(full) - 4]
-            forms[f"{name}@{k}"] = core
-    try:
-        text = secret.decode()
-    except UnicodeDecodeError:
-        return forms
-    forms["percent"] = urllib.parse.quote(text, safe="").encode()
-    forms["json"] = json.dumps(text)[1:-1].encode()
-    return forms
-
-
 class Haystacks:
     """What botgate wrote or served, by where it was found."""
 
@@ -118,24 +98,6 @@ class Haystacks:
     def answer(self, what: str, status: int, headers: dict[str, str], body: bytes) -> None:
         head = "".join(f"{k}: {v}\n" for k, v in headers.items())
         self.add(f"answer to {what} ({status})", head.encode() + b"\n" + body)
-
-
-def search(needles: dict[str, bytes], haystacks: list[tuple[str, bytes]]
-           ) -> list[tuple[str, str, str, str]]:
-    """(secret, form, where, context) for every occurrence."""
-    found = []
-    for name, secret in needles.items():
-        seen: set[bytes] = set()
-        for form, pattern in encoded_forms(secret).items():
-            if len(pattern) < 12 or pattern in seen:
-                continue
-            seen.add(pattern)
-            for where, data in haystacks:
-                at = data.find(pattern)
-                if at >= 0:
-                    ctx = data[max(0, at - 60):at + len(pattern) + 20].decode(errors="replace")
-                    found.append((name, form, where, ctx))
-    return found
 
 
 class ForwardService:
