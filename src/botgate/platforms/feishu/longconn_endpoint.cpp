@@ -93,12 +93,13 @@ asio::awaitable<Result<std::string>> LongconnEndpoint::url(std::string) {
 }
 
 std::optional<std::string> LongconnEndpoint::fatal(const Error& error) const {
-  if (!error.is(errc::platform_rejected)) return std::nullopt;  // 514 and the like: retried
-  if (error.detail.starts_with(kRejectedPrefix)) return error.detail;
+  // Refused with 514 (a 5xx, which alone is retried) and this code: retrying cannot help.
   if (error.detail.find(kTooManyConnections) != std::string::npos) {
     return "the app has all the long connections it may have (50): close some (" +
            error.detail + ")";
   }
+  if (!error.is(errc::platform_rejected)) return std::nullopt;  // 514 and the like: retried
+  if (error.detail.starts_with(kRejectedPrefix)) return error.detail;
   if (error.detail.find("status 403") != std::string::npos) {
     return "the platform refuses this app long connections (banned): " + error.detail;
   }
