@@ -310,5 +310,48 @@ TEST_F(SqliteDedupTest, KeysOfADatabaseFromBeforeHashesAreMovedAndStaySeen) {
   EXPECT_TRUE(seen("recent", kNow)) << "and still after the next start";
 }
 
+TEST_F(SqliteDedupTest, TheFilterRulesOutNewKeysWithoutForgettingIndexedOnes) {
+  // Many keys merged into the index, and a restart (the filter is built from the index).
+  restart(/*limit=*/512, /*chunk=*/256);
+  for (int i = 0; i < 3000; ++i) {
+    record("in" + std::to_string(i));
+    merge_all();
+  }
+  ASSERT_GT(count("dedup_index"), 2000);
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 3000; ++i) ASSERT_TRUE(seen("in" + std::to_string(i), kNow)) << i;
+    int maybe = 0;
+    for (int i = 0; i < 10000; ++i) {
+      const std::string key = "new" + std::to_string(i);
+      EXPECT_FALSE(seen(key, kNow));
+      if (dedup_->index_filter().may_contain(key_hash(key))) ++maybe;
+    }
+    // Without the filter every new key would walk the index; with it, a few percent at most.
+    EXPECT_LT(maybe, 300) << "round " << round;
+    restart(512, 256);
+  }
+}
+
+TEST(HashFilterTest, EveryHashAddedIsMaybeThereAndFewOthersAre) {
+  HashFilter filter;
+  filter.reset(100'000);
+  for (int i = 0; i < 100'000; ++i) filter.add(key_hash("k" + std::to_string(i)));
+  for (int i = 0; i < 100'000; ++i) ASSERT_TRUE(filter.may_contain(key_hash("k" + std::to_string(i))));
+  int maybe = 0;
+  for (int i = 0; i < 100'000; ++i) maybe += filter.may_contain(key_hash("x" + std::to_string(i)));
+  EXPECT_LT(maybe, 3'000);  // about 1.4% expected at 16 bits a hash
+  EXPECT_FALSE(filter.full());
+}
+
+TEST(HashFilterTest, SaysWhenItHoldsMoreThanItWasSizedFor) {
+  HashFilter filter;
+  filter.reset(10);  // the smallest size: 2^20 bits, room for 65,536
+  EXPECT_EQ(filter.bytes(), (1u << 20) / 8);
+  for (int i = 0; i < 65'536; ++i) filter.add(i * 0x9E3779B97F4A7C15ll);
+  EXPECT_FALSE(filter.full());
+  filter.add(-1);
+  EXPECT_TRUE(filter.full());
+}
+
 }  // namespace
 }  // namespace botgate::store

@@ -89,6 +89,18 @@ void SqliteDedup::load(std::int64_t now_ms) {
   }
   sql_.check(rc, "read recent dedup keys");
   staged_last_row_ = last_row_;
+  rebuild_filter();
+}
+
+void SqliteDedup::rebuild_filter() {
+  std::vector<std::int64_t> hashes;
+  Use s(sql_("SELECT hash FROM dedup_index"));
+  int rc = SQLITE_ROW;
+  while ((rc = s->step()) == SQLITE_ROW) hashes.push_back(s->column_int(0));
+  sql_.check(rc, "read the dedup index");
+  // Room to grow before the next rebuild: twice what the index has now.
+  index_filter_.reset(2 * hashes.size());
+  for (std::int64_t hash : hashes) index_filter_.add(hash);
 }
 
 bool SqliteDedup::seen(std::int64_t hash, std::int64_t now_ms) {
@@ -97,6 +109,8 @@ bool SqliteDedup::seen(std::int64_t hash, std::int64_t now_ms) {
     // newest word on its key.
     return it->second.expires_ms > now_ms;
   }
+  // Most keys are new: the filter rules them out without walking the index.
+  if (!index_filter_.may_contain(hash)) return false;
   Use s(sql_("SELECT expires_at FROM dedup_index WHERE hash = ?1"));
   s->bind(1, hash);
   return s->step() == SQLITE_ROW && s->column_int(0) > now_ms;
@@ -157,6 +171,9 @@ void SqliteDedup::merge_step(std::int64_t now_ms) {
       Use s(sql_("INSERT OR REPLACE INTO dedup_index (hash, expires_at) VALUES (?1, ?2)"));
       s->bind(1, merging_[i].first).bind(2, merging_[i].second);
       sql_.check(s->step(), "merge dedup key");
+      // Before the key leaves recent_ (at the merge's end); kept if this step rolls back: a
+      // false "maybe" only costs a lookup.
+      index_filter_.add(merging_[i].first);
     }
     merge_written_ = end - merged_;
     return;
@@ -189,6 +206,7 @@ void SqliteDedup::merge_committed() {
   merging_.shrink_to_fit();
   merged_ = 0;
   merge_on_ = false;
+  if (index_filter_.full()) rebuild_filter();
 }
 
 }  // namespace botgate::store

@@ -19,6 +19,7 @@
 ///
 /// Thread safety: database thread only, like the connection it uses.
 
+#include "botgate/store/hash_filter.hpp"
 #include "botgate/store/sqlite_statement.hpp"
 
 #include <chrono>
@@ -80,6 +81,8 @@ class SqliteDedup {
   void merge_step(std::int64_t now_ms);
   void merge_committed();
 
+  /// The filter in front of the index (for tests).
+  const HashFilter& index_filter() const noexcept { return index_filter_; }
   /// Keys answered from memory (for tests and the status of the store).
   std::size_t recent_size() const noexcept { return recent_.size(); }
 
@@ -100,6 +103,8 @@ class SqliteDedup {
   };
 
   void move_keys_from_before_hashes();
+  /// index_filter_ made anew from every hash of dedup_index (those that expired go).
+  void rebuild_filter();
   bool table_exists(const std::string& name);
   /// Inserts the hashes of the (key, expires_at) rows of `rows` into dedup_index; how many.
   std::size_t move_keys(Statement& rows);
@@ -109,6 +114,9 @@ class SqliteDedup {
   std::size_t merge_chunk_;
   std::unordered_map<std::int64_t, Recent, SpreadHash> recent_;
   std::vector<Staged> staged_;  // recorded in the open transaction
+  /// Every hash of dedup_index (and a few more): seen() walks the index only for those it
+  /// cannot rule out.
+  HashFilter index_filter_;
 
   // The merge under way (merge_on_): the keys of the log's rows up to merge_upto_ go into the
   // index in hash order, then those rows are deleted, both a chunk per step.
