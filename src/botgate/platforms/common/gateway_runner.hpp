@@ -105,6 +105,12 @@ class GatewayRunner final : public EventSource {
   void stop() override;
   EventSourceStatus status() const override;
 
+  /// Writes a text frame on the current connection, for a platform whose messages go out over
+  /// it (the WeCom AI bot). On the runner's strand. platform_unavailable when no connection is
+  /// live (connecting, reconnecting, stopped), or when the write failed (a frame not written
+  /// whole is not carried out: it may be sent again).
+  asio::awaitable<Result<void>> send_text(std::string text);
+
  private:
   struct Connection;
   enum class Ending { reconnect, fatal, stopped };
