@@ -1,5 +1,7 @@
 #include "botgate/platforms/wecom/aibot_longconn_protocol.hpp"
 
+#include "botgate/platforms/wecom/wecom_webhook.hpp"
+
 #include "support/run_until.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -204,7 +206,9 @@ TEST(AibotLongconnProtocolTest, AnswersToOurRequestsGoToTheLinkAndANewConnection
   asio::co_spawn(
       r.io,
       [&]() -> asio::awaitable<void> {
-        got = co_await r.link->request("aibot_send_msg", json::object{{"chatid", "c"}});
+        std::string cmd = "aibot_send_msg";
+        json::object body{{"chatid", "c"}};
+        got = co_await r.link->request(std::move(cmd), std::move(body));
       },
       asio::detached);
   r.io.poll();
