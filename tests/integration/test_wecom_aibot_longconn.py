@@ -231,3 +231,21 @@ def test_kill9_between_receipt_and_reply_still_replies_once(launch, aibot):
         assert aibot.violations == []
     finally:
         service.close()
+
+
+@pytest.mark.parametrize("missing", ["bot_id", "secret"])
+def test_a_long_connection_without_its_bot_id_or_secret_is_a_config_error(tmp_path, missing):
+    import subprocess
+
+    from botgate_harness import binary_path
+
+    bot = {"name": "aibot", "platform": "wecom", "kind": "aibot", "mode": "longconn",
+           "bot_id": BOT_ID, "secret": SECRET}
+    del bot[missing]
+    cfg = tmp_path / "botgate.toml"
+    cfg.write_text(botgate_config(port=1, db_path=tmp_path / "botgate.db", bots=[bot]))
+    res = subprocess.run([str(binary_path()), "check", "--config", str(cfg)],
+                         capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert missing in res.stderr, res.stderr
+    assert SECRET not in res.stdout + res.stderr
