@@ -1,8 +1,8 @@
 #pragma once
-/// The I/O half of a gateway platform (Discord, QQ, the Feishu/Lark long connection): owns the WebSocket connection and its
-/// heartbeat timer, feeds a `GatewayProtocol` (core/gateway.hpp) and carries out its actions:
-/// frames sent, events made durable, the session saved to the store, reconnects with backoff,
-/// identifies paced, a fatal error reported. One runner per shard.
+/// The I/O half of a gateway platform (Discord, QQ, the Feishu/Lark and WeCom AI-bot long
+/// connections): owns the WebSocket connection and its heartbeat timer, feeds a `GatewayProtocol`
+/// (core/gateway.hpp) and carries out its actions: frames sent, events made durable, the session
+/// saved to the store, reconnects with backoff, identifies paced, fatal errors. One per shard.
 
 #include "botgate/core/backoff.hpp"
 #include "botgate/core/event_source.hpp"

@@ -14,6 +14,7 @@
 #include <chrono>
 
 namespace botgate::wecom {
+namespace json = boost::json;
 namespace {
 
 // access_token lives 7200 s; fetched again 5 minutes before it expires.
@@ -293,16 +294,11 @@ asio::awaitable<Result<SentMessage>> WecomSender::send_aibot(const OutgoingMessa
   co_return SentMessage{std::move(*sent)};
 }
 
-}  // namespace botgate::wecom
-
-namespace botgate::wecom {
-
 asio::awaitable<Result<SentMessage>> WecomSender::send_aibot_longconn(
     const OutgoingMessage& message) {
   if (!link_) co_return Error{errc::platform_unavailable, "no long connection"};
   auto content = encode_content(message, config_.kind);
   if (!content) co_return content.error();
-  namespace json = boost::json;
   if (!message.reply_credential.empty() && !link_->is_current_callback(message.reply_credential)) {
     // The callback came on an earlier connection (a reconnect or a restart since), whose
     // req_ids died with it: the chat gets the text unprompted.
