@@ -20,8 +20,10 @@ struct AibotLink::Waiter {
   bool lost = false;
 };
 
-AibotLink::AibotLink(asio::any_io_executor strand, std::chrono::milliseconds answer_timeout)
-    : strand_(std::move(strand)), answer_timeout_(answer_timeout) {
+AibotLink::AibotLink(asio::any_io_executor strand, std::chrono::milliseconds answer_timeout,
+                     std::string nonce)
+    : strand_(std::move(strand)), answer_timeout_(answer_timeout), nonce_(std::move(nonce)) {
+  if (!nonce_.empty()) return;
   // Distinct across restarts too: a req_id of an earlier process is never taken for ours.
   std::mt19937_64 engine(std::random_device{}());
   static constexpr char kHex[] = "0123456789abcdef";

@@ -38,8 +38,10 @@ class AibotLink {
   /// that is subscribed (GatewayRunner::send_text).
   using Writer = std::function<asio::awaitable<Result<void>>(std::string)>;
 
+  /// `nonce`: the req_ids' last part; empty: a random one (a test or fuzz target fixes it).
   explicit AibotLink(asio::any_io_executor strand,
-                     std::chrono::milliseconds answer_timeout = std::chrono::seconds(5));
+                     std::chrono::milliseconds answer_timeout = std::chrono::seconds(5),
+                     std::string nonce = {});
 
   void set_writer(Writer writer) { writer_ = std::move(writer); }
 
