@@ -176,6 +176,27 @@ def seeds(target):
                + record(3) + record(0, pb_frame(7, 1, event_headers("m2", 2, 0), event[:half]))
                + record(0, pb_frame(7, 1, event_headers("m2", 2, 1), event[half:]))
                + record(1) + record(1) + record(2, b"\x03\xe8"))
+    elif target == "wecom_aibot_longconn":
+        def answer(req_id, errcode=0):
+            return json.dumps({"headers": {"req_id": req_id}, "errcode": errcode,
+                               "errmsg": "ok"}).encode()
+
+        def callback(cmd, req_id, body):
+            return json.dumps({"cmd": cmd, "headers": {"req_id": req_id}, "body": body}).encode()
+
+        text = {"msgid": "m1", "aibotid": "aibFuzz", "chattype": "group", "chatid": "wrkC",
+                "from": {"userid": "lisi"}, "create_time": 1700000000, "msgtype": "text",
+                "text": {"content": "@RobotA hi"}}
+        mixed = dict(text, msgid="m2", msgtype="mixed", mixed={"msg_item": [
+            {"msgtype": "text", "text": {"content": "look"}},
+            {"msgtype": "image", "image": {"url": "https://x/y", "aeskey": "k"}}]})
+        kicked = {"msgtype": "event", "event": {"eventtype": "disconnected_event"}}
+        yield b"\0".join([answer("aibot_subscribe_1_fuzz"), callback("aibot_msg_callback", "c1", text),
+                          callback("aibot_msg_callback", "c2", mixed), b"H",
+                          answer("ping_2_fuzz"), b"H", b"H", b"H", answer("aibot_subscribe_5_fuzz"),
+                          answer("aibot_send_msg_9_fuzz", 45009), b"C\x03\xe8",
+                          callback("aibot_event_callback", "c3", kicked)])
+        yield b"\0".join([answer("aibot_subscribe_1_fuzz", 853000)])
     elif target == "config":
         yield pathlib.Path("examples/botgate.toml").read_bytes()
         yield b'[server]\nlisten = "127.0.0.1:8080"\n[[bot]]\nname = "w"\nplatform = "wecom"\n' \

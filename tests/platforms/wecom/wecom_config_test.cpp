@@ -116,5 +116,67 @@ TEST(WecomPlatformTest, TheDescriptorBuildsAWebhookOnlyForBotsWithCallbacks) {
   EXPECT_THROW(d.make(settings({{"kind", std::string("x")}}), services), std::invalid_argument);
 }
 
+TEST(WecomConfigTest, AnAibotOnALongConnectionNeedsItsBotIdAndSecretOnly) {
+  std::map<std::string, SettingValue> longconn{{"kind", std::string("aibot")},
+                                               {"mode", std::string("longconn")},
+                                               {"bot_id", std::string("aibXYZ")},
+                                               {"secret", std::string("s3cret")}};
+  const WecomConfig config = wecom_config_from(settings(longconn));
+  EXPECT_TRUE(config.long_connection);
+  EXPECT_FALSE(config.receives_callbacks());
+  EXPECT_EQ(config.bot_id, "aibXYZ");
+  EXPECT_EQ(config.secret, "s3cret");
+  EXPECT_EQ(config.longconn_url, "wss://openws.work.weixin.qq.com");
+  EXPECT_EQ(config.ping_interval, std::chrono::seconds(30));
+
+  auto other = longconn;
+  other["longconn_url"] = std::string("ws://127.0.0.1:9/");
+  other["ping_interval"] = std::int64_t{2};
+  const WecomConfig moved = wecom_config_from(settings(other));
+  EXPECT_EQ(moved.longconn_url, "ws://127.0.0.1:9/");
+  EXPECT_EQ(moved.ping_interval, std::chrono::seconds(2));
+
+  for (const char* key : {"bot_id", "secret"}) {
+    auto missing = longconn;
+    missing.erase(key);
+    const std::string why = rejection(settings(missing));
+    EXPECT_NE(why.find(key), std::string::npos) << why;
+    EXPECT_EQ(why.find("s3cret"), std::string::npos) << why;
+  }
+  auto bad_url = longconn;
+  bad_url["longconn_url"] = std::string("https://openws.work.weixin.qq.com");
+  EXPECT_NE(rejection(settings(bad_url)).find("longconn_url"), std::string::npos);
+  auto bad_ping = longconn;
+  bad_ping["ping_interval"] = std::int64_t{0};
+  EXPECT_NE(rejection(settings(bad_ping)).find("ping_interval"), std::string::npos);
+  auto bad_mode = longconn;
+  bad_mode["mode"] = std::string("stream");
+  EXPECT_NE(rejection(settings(bad_mode)).find("mode"), std::string::npos);
+  auto group = longconn;
+  group["kind"] = std::string("group");
+  EXPECT_NE(rejection(settings(group)).find("aibot"), std::string::npos);
+  // mode = "webhook" is the default and keeps needing the callback keys.
+  auto webhook = longconn;
+  webhook["mode"] = std::string("webhook");
+  EXPECT_NE(rejection(settings(webhook)).find("token"), std::string::npos);
+}
+
+TEST(WecomPlatformTest, AnAibotOnALongConnectionHasNoWebhookAndOneSource) {
+  const platforms::PlatformDescriptor d = wecom_descriptor();
+  boost::asio::io_context io;
+  net::HttpClient http(io.get_executor(), net::HttpClientOptions{});
+  botgate::test::MemoryStore store;
+  platforms::PlatformServices services{io.get_executor(), http, store};
+  BotParts parts = d.make(settings({{"kind", std::string("aibot")},
+                                    {"mode", std::string("longconn")},
+                                    {"bot_id", std::string("aibXYZ")},
+                                    {"secret", std::string("s3cret")}}),
+                          services);
+  EXPECT_EQ(parts.webhook, nullptr);
+  EXPECT_NE(parts.sender, nullptr);
+  ASSERT_EQ(parts.sources.size(), 1u);
+  EXPECT_EQ(parts.sources[0]->status().state, "connecting");  // not started
+}
+
 }  // namespace
 }  // namespace botgate::wecom

@@ -146,6 +146,20 @@ void GatewayRunner::stop() {
   });
 }
 
+asio::awaitable<Result<void>> GatewayRunner::send_text(std::string text) {
+  // Held while the write runs: the connection may end meanwhile, the socket must not.
+  std::shared_ptr<Connection> connection = current_;
+  if (!connection || connection->over || !live_) {
+    co_return Error{errc::platform_unavailable, options_.label + " is not connected"};
+  }
+  auto written = co_await connection->ws->write(std::move(text));
+  if (!written) {
+    co_return Error{errc::platform_unavailable,
+                    options_.label + ": write failed: " + written.error().message()};
+  }
+  co_return Result<void>{};
+}
+
 asio::awaitable<void> GatewayRunner::sleep(std::chrono::milliseconds duration) {
   sleep_timer_->expires_after(duration);
   co_await sleep_timer_->async_wait(use_tuple);

@@ -1,8 +1,8 @@
 #pragma once
-/// The I/O half of a gateway platform (Discord, QQ, the Feishu/Lark long connection): owns the WebSocket connection and its
-/// heartbeat timer, feeds a `GatewayProtocol` (core/gateway.hpp) and carries out its actions:
-/// frames sent, events made durable, the session saved to the store, reconnects with backoff,
-/// identifies paced, a fatal error reported. One runner per shard.
+/// The I/O half of a gateway platform (Discord, QQ, the Feishu/Lark and WeCom AI-bot long
+/// connections): owns the WebSocket connection and its heartbeat timer, feeds a `GatewayProtocol`
+/// (core/gateway.hpp) and carries out its actions: frames sent, events made durable, the session
+/// saved to the store, reconnects with backoff, identifies paced, fatal errors. One per shard.
 
 #include "botgate/core/backoff.hpp"
 #include "botgate/core/event_source.hpp"
@@ -104,6 +104,12 @@ class GatewayRunner final : public EventSource {
   asio::awaitable<void> run(Accept accept) override;
   void stop() override;
   EventSourceStatus status() const override;
+
+  /// Writes a text frame on the current connection, for a platform whose messages go out over
+  /// it (the WeCom AI bot). On the runner's strand. platform_unavailable when no connection is
+  /// live (connecting, reconnecting, stopped), or when the write failed (a frame not written
+  /// whole is not carried out: it may be sent again).
+  asio::awaitable<Result<void>> send_text(std::string text);
 
  private:
   struct Connection;

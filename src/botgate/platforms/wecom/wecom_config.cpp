@@ -35,6 +35,11 @@ std::vector<SettingSpec> wecom_settings() {
       {"corp_secret", SettingType::string, false},
       {"agent_id", SettingType::integer, false},
       {"mention_name", SettingType::string, false},
+      {"mode", SettingType::string, false},
+      {"bot_id", SettingType::string, false},
+      {"secret", SettingType::string, false},
+      {"longconn_url", SettingType::string, false},
+      {"ping_interval", SettingType::integer, false},
   };
 }
 
@@ -69,6 +74,29 @@ WecomConfig wecom_config_from(const BotSettings& settings, const std::string& de
   config.mention_name = settings.get_string("mention_name");
   if (!config.mention_name.empty() && config.mention_name.front() == '@') {
     config.mention_name.erase(0, 1);
+  }
+
+  const std::string mode = settings.get_string("mode", "webhook");
+  if (mode != "webhook" && mode != "longconn") {
+    invalid("mode must be \"webhook\" or \"longconn\", not \"" + mode + "\"");
+  }
+  if (mode == "longconn") {
+    if (config.kind != WecomKind::aibot) {
+      invalid("mode = \"longconn\" is for kind \"aibot\" only (group bots and apps have "
+              "callbacks)");
+    }
+    // The BotID and Secret open the connection; there is no callback to decrypt.
+    config.long_connection = true;
+    config.bot_id = settings.require_string("bot_id", " for mode \"longconn\"");
+    config.secret = settings.require_string("secret", " for mode \"longconn\"");
+    config.longconn_url = settings.get_string("longconn_url", kDefaultAibotLongconnUrl);
+    if (!config.longconn_url.starts_with("wss://") && !config.longconn_url.starts_with("ws://")) {
+      invalid("longconn_url must be a ws(s):// URL (wss://openws.work.weixin.qq.com)");
+    }
+    const std::int64_t ping = settings.get_int("ping_interval", 30);
+    if (ping < 1 || ping > 300) invalid("ping_interval must be 1 to 300 (seconds)");
+    config.ping_interval = std::chrono::seconds(ping);
+    return config;
   }
 
   // Callbacks need both halves of the callback settings.

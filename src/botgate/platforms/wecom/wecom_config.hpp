@@ -4,6 +4,7 @@
 
 #include "botgate/core/bot_settings.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,6 +13,9 @@ namespace botgate::wecom {
 
 /// https://qyapi.weixin.qq.com: every WeCom API and the webhooks WeCom hands out live there.
 inline constexpr const char* kDefaultApiBase = "https://qyapi.weixin.qq.com";
+
+/// Where an AI bot's long connection goes (longconn-and-streaming notes 2.1).
+inline constexpr const char* kDefaultAibotLongconnUrl = "wss://openws.work.weixin.qq.com";
 
 enum class WecomKind { group, app, aibot };
 
@@ -36,8 +40,17 @@ struct WecomConfig {
   /// Empty: whatever "@name" leads a group message is taken for the bot's mention, since WeCom
   /// pushes group messages only when they @ the bot.
   std::string mention_name;
+  /// AI bots with mode = "longconn": messages come over a WebSocket the bot opens with its
+  /// BotID and Secret, and replies go back over it; no callback URL.
+  bool long_connection = false;
+  std::string bot_id;
+  std::string secret;
+  std::string longconn_url;  // kDefaultAibotLongconnUrl unless set
+  /// How often the connection is pinged (the official SDK: 30 s); two pings unanswered when
+  /// the next is due replace it. Key `ping_interval`, in seconds.
+  std::chrono::milliseconds ping_interval{30'000};
 
-  bool receives_callbacks() const { return !token.empty(); }
+  bool receives_callbacks() const { return !long_connection && !token.empty(); }
 };
 
 /// The platform's keys for the config loader. None is required by itself: which are depends

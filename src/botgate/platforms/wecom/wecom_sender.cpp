@@ -14,6 +14,7 @@
 #include <chrono>
 
 namespace botgate::wecom {
+namespace json = boost::json;
 namespace {
 
 // access_token lives 7200 s; fetched again 5 minutes before it expires.
@@ -87,9 +88,23 @@ std::string rebase_url(std::string_view url, std::string_view api_base) {
   return std::string(api_base) + std::string(url.substr(origin.size()));
 }
 
-WecomSender::WecomSender(WecomConfig config, platforms::PlatformServices& services)
+Result<void> read_aibot_answer(const AibotAnswer& answer, std::string_view cmd) {
+  if (answer.errcode == 0) return Result<void>{};
+  const auto errmsg = split_utf8(answer.errmsg, kMaxErrmsg);
+  const std::string why = std::string(cmd) + ": errcode " + std::to_string(answer.errcode) +
+                          ": " + (errmsg.empty() ? std::string() : errmsg.front());
+  if (answer.errcode == 45009) {
+    return rate_limited("WeCom frequency limit (" + why + ")", kBlockedFor);
+  }
+  if (answer.errcode == -1) return Error{errc::platform_unavailable, why};
+  return Error{errc::platform_rejected, why};
+}
+
+WecomSender::WecomSender(WecomConfig config, platforms::PlatformServices& services,
+                         std::shared_ptr<AibotLink> link)
     : config_(std::move(config)),
       http_(services.http),
+      link_(std::move(link)),
       limiter_(config_.kind == WecomKind::app ? kAppMessagesPerMemberPerMinute
                                               : kGroupMessagesPerMinute,
                kWindow) {
@@ -108,8 +123,17 @@ std::vector<OutgoingMessage> WecomSender::split(OutgoingMessage message) const {
 std::vector<OutgoingMessage> WecomSender::split_replies(std::vector<OutgoingMessage> replies) const {
   if (config_.kind != WecomKind::aibot) return Sender::split_replies(std::move(replies));
   // A second POST to a response_url is refused: every reply of the event goes in the first.
+  // Over the long connection, likewise one finished stream answers the callback.
   bool cut = false;
-  std::vector<OutgoingMessage> out = merge_for_response_url(std::move(replies), &cut);
+  std::vector<OutgoingMessage> merged = merge_for_response_url(std::move(replies), &cut);
+  std::vector<OutgoingMessage> out;
+  for (OutgoingMessage& m : merged) {
+    if (!m.reply_credential.empty()) {
+      out.push_back(std::move(m));
+      continue;
+    }
+    for (OutgoingMessage& part : split(std::move(m))) out.push_back(std::move(part));
+  }
   if (cut) {
     spdlog::warn("bot {}: the replies to one message are longer than the {} bytes an AI bot's "
                  "response_url takes; the rest is cut off",
@@ -254,6 +278,7 @@ Error WecomSender::after_uncertain_app_send(const OutgoingMessage& message, Erro
 }
 
 asio::awaitable<Result<SentMessage>> WecomSender::send_aibot(const OutgoingMessage& message) {
+  if (config_.long_connection) co_return co_await send_aibot_longconn(message);
   if (message.reply_credential.empty()) {
     // The long connection (aibot_send_msg) is what sends unprompted; callback mode cannot.
     co_return Error{errc::platform_rejected,
@@ -267,6 +292,48 @@ asio::awaitable<Result<SentMessage>> WecomSender::send_aibot(const OutgoingMessa
   auto sent = read_send_response(*response);
   if (!sent) co_return sent.error();
   co_return SentMessage{std::move(*sent)};
+}
+
+asio::awaitable<Result<SentMessage>> WecomSender::send_aibot_longconn(
+    const OutgoingMessage& message) {
+  if (!link_) co_return Error{errc::platform_unavailable, "no long connection"};
+  auto content = encode_content(message, config_.kind);
+  if (!content) co_return content.error();
+  if (!message.reply_credential.empty() && !link_->is_current_callback(message.reply_credential)) {
+    // The callback came on an earlier connection (a reconnect or a restart since), whose
+    // req_ids died with it: the chat gets the text unprompted.
+    spdlog::info("bot {}: the message replied to came on an earlier connection; sending the "
+                 "reply to the chat", config_.bot_name);
+  } else if (!message.reply_credential.empty()) {
+    // The answer to the callback: one finished stream with the whole text (the platform shows
+    // a stream's last content). Its id is stable across retries of this message.
+    const std::string stream_id =
+        message.idempotency_key.empty() ? link_->next_req_id("stream") : message.idempotency_key;
+    json::object stream{{"id", stream_id}, {"finish", true}, {"content", content->content}};
+    json::object body{{"msgtype", "stream"}, {"stream", std::move(stream)}};
+    auto answer = co_await link_->request("aibot_respond_msg", std::move(body),
+                                          message.reply_credential);
+    if (!answer) co_return answer.error();
+    if (answer->errcode != kAibotUnknownReqId) {
+      auto sent = read_aibot_answer(*answer, "aibot_respond_msg");
+      if (!sent) co_return sent.error();
+      co_return SentMessage{stream_id};
+    }
+    // The platform no longer knows the req_id (the connection changed under the request):
+    // refused, so nothing was shown; the chat gets the text unprompted.
+    spdlog::info("bot {}: the callback's req_id is no longer known (errcode {}); sending the "
+                 "reply to the chat instead",
+                 config_.bot_name, kAibotUnknownReqId);
+  }
+  if (message.chat_id.empty()) co_return Error{errc::platform_rejected, "no chatid (chat_id)"};
+  json::object markdown{{"content", content->content}};
+  json::object body{{"chatid", message.chat_id}, {"msgtype", "markdown"},
+                    {"markdown", std::move(markdown)}};
+  auto answer = co_await link_->request("aibot_send_msg", std::move(body));
+  if (!answer) co_return answer.error();
+  auto sent = read_aibot_answer(*answer, "aibot_send_msg");
+  if (!sent) co_return sent.error();
+  co_return SentMessage{};
 }
 
 }  // namespace botgate::wecom

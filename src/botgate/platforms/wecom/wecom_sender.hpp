@@ -6,7 +6,10 @@
 /// - app: POST {api_base}/cgi-bin/message/send?access_token=.. with touser and agentid; the token
 ///   comes from a TokenCache and is fetched again once when WeCom rejects it. WeCom's duplicate
 ///   check is on, so a send whose answer was lost is tried again (within its interval);
-/// - AI bot: POST a markdown message to the callback's response_url (usable once, for an hour).
+/// - AI bot: POST a markdown message to the callback's response_url (usable once, for an hour);
+///   with a long connection, over it: a reply as the callback's answer (aibot_respond_msg, a
+///   finished stream on the callback's req_id), anything else, or a reply whose req_id the
+///   platform no longer knows (a connection since replaced), as aibot_send_msg to the chat.
 /// Group webhooks and response_url have no idempotency key: a send whose answer was lost
 /// after the request went out is errc::delivery_uncertain, never sent again.
 
@@ -14,6 +17,7 @@
 #include "botgate/net/token_cache.hpp"
 #include "botgate/net/window_limiter.hpp"
 #include "botgate/platforms/common/registry.hpp"
+#include "botgate/platforms/wecom/aibot_link.hpp"
 #include "botgate/platforms/wecom/wecom_config.hpp"
 
 #include <chrono>
@@ -33,7 +37,9 @@ inline constexpr std::size_t kAppMessagesPerMemberPerMinute = 30;
 /// Thread safety: every call on the bot's strand (PlatformServices::executor).
 class WecomSender final : public Sender {
  public:
-  WecomSender(WecomConfig config, platforms::PlatformServices& services);
+  /// `link`: an AI bot's long connection (config.long_connection), else null.
+  WecomSender(WecomConfig config, platforms::PlatformServices& services,
+              std::shared_ptr<AibotLink> link = nullptr);
 
   /// Apps: fetches the access token. Group and AI bots have nothing to prepare.
   asio::awaitable<Result<void>> prepare() override;
@@ -56,6 +62,7 @@ class WecomSender final : public Sender {
   asio::awaitable<Result<SentMessage>> send_group(const OutgoingMessage& message);
   asio::awaitable<Result<SentMessage>> send_app(const OutgoingMessage& message);
   asio::awaitable<Result<SentMessage>> send_aibot(const OutgoingMessage& message);
+  asio::awaitable<Result<SentMessage>> send_aibot_longconn(const OutgoingMessage& message);
   asio::awaitable<Result<HttpResponse>> post(std::string url, std::string body);
   /// An app message's send may have arrived (`uncertain`): retryable while a retry still falls
   /// in WeCom's duplicate check interval from the first such attempt, else left uncertain.
@@ -64,6 +71,7 @@ class WecomSender final : public Sender {
   WecomConfig config_;
   net::HttpClient& http_;
   std::optional<net::TokenCache> tokens_;  // apps only
+  std::shared_ptr<AibotLink> link_;        // AI bots with a long connection only
   net::WindowLimiter limiter_;             // per webhook key (group) or per member (app)
   /// App messages by idempotency key: when a send of it first may have arrived unanswered.
   std::map<std::string, std::chrono::steady_clock::time_point> uncertain_since_;
@@ -83,5 +91,13 @@ std::string webhook_key(std::string_view url);
 /// `url` with WeCom's host replaced by `api_base` when api_base is not the default, so that a
 /// bot pointed at a proxy or a test server sends every call there, callback URLs included.
 std::string rebase_url(std::string_view url, std::string_view api_base);
+
+/// errcode of aibot_respond_msg for a req_id that is not a callback of this connection.
+inline constexpr std::int64_t kAibotUnknownReqId = 846605;
+
+/// Reads the answer to an AI bot's long-connection request: 0 -> sent; 45009 -> rate_limited
+/// for 60 s; -1 -> platform_unavailable; anything else -> platform_rejected with errcode and
+/// errmsg.
+Result<void> read_aibot_answer(const AibotAnswer& answer, std::string_view cmd);
 
 }  // namespace botgate::wecom

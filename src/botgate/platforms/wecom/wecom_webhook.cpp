@@ -154,9 +154,9 @@ Result<WebhookOutcome> app_message(const XmlElement& xml, const WecomConfig& con
   return WebhookOutcome{{std::move(event)}, empty_ack()};
 }
 
-/// An AI bot's message: {"msgid","aibotid","chatid","chattype","from":{"userid"},"response_url",
-/// "msgtype","text":{"content"}} (wecom.md §7.1).
-Result<WebhookOutcome> aibot_message(const json::object& o, const WecomConfig& config) {
+}  // namespace
+
+Result<std::optional<Event>> read_aibot_message(const json::object& o, const WecomConfig& config) {
   const std::string type = string_at(o, "msgtype");
   Body body;
   auto content_of = [](const json::object& item, std::string_view kind, std::string_view key) {
@@ -186,7 +186,7 @@ Result<WebhookOutcome> aibot_message(const json::object& o, const WecomConfig& c
     }
   } else {
     // Stream refreshes (botgate answers through response_url, never by stream), events, files.
-    return WebhookOutcome{{}, empty_ack()};
+    return std::optional<Event>{};
   }
   Event event = new_event(config);
   const std::string msg_id = string_at(o, "msgid");
@@ -202,7 +202,17 @@ Result<WebhookOutcome> aibot_message(const json::object& o, const WecomConfig& c
   // Usable once, for an hour (doc 101138): the sender answers there.
   event.reply_credential = string_at(o, "response_url");
   finish_message(event, std::move(body), msg_id, config);
-  return WebhookOutcome{{std::move(event)}, empty_ack()};
+  return std::optional<Event>{std::move(event)};
+}
+
+namespace {
+
+Result<WebhookOutcome> aibot_message(const json::object& o, const WecomConfig& config) {
+  auto event = read_aibot_message(o, config);
+  if (!event) return event.error();
+  WebhookOutcome outcome{{}, empty_ack()};
+  if (*event) outcome.events.push_back(std::move(**event));
+  return outcome;
 }
 
 /// The base64 ciphertext of a POST body: <xml><Encrypt>..</Encrypt>..</xml> or {"encrypt":".."}.

@@ -11,6 +11,9 @@
 #include "botgate/platforms/wecom/wecom_config.hpp"
 #include "botgate/platforms/wecom/wecom_crypto.hpp"
 
+#include <boost/json/object.hpp>
+
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +25,16 @@ namespace botgate::wecom {
 /// ends at a space, a tab, a newline or U+2005 (the space WeCom puts after a mention).
 std::string strip_leading_mention(std::string_view text, std::string_view mention_name,
                                   bool in_group);
+
+/// An AI bot's message callback ({"msgid","aibotid","chatid","chattype","from":{"userid"},
+/// "response_url","msgtype","text":{"content"}}, wecom.md §7.1) as an Event, with
+/// reply_credential = response_url. Nothing for what botgate does not read (events, stream
+/// refreshes, files). The webhook and the long connection (whose callbacks carry the same body,
+/// and which replaces reply_credential with the callback's req_id) both read messages here, so
+/// that a bot moved from one mode to the other behaves the same. Error: malformed_payload for a
+/// message without msgid or from.userid.
+Result<std::optional<Event>> read_aibot_message(const boost::json::object& o,
+                                                const WecomConfig& config);
 
 /// Thread safety: immutable after construction; `handle` may run on any thread at once.
 class WecomWebhook final : public WebhookHandler {
