@@ -93,9 +93,6 @@ GatewayRunner::GatewayRunner(asio::any_io_executor strand, Store& store,
       return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
     };
   }
-  if (!pacer_) {
-    pacer_ = std::make_shared<IdentifyPacer>(strand_);
-  }
 }
 
 GatewayRunner::~GatewayRunner() = default;
@@ -215,7 +212,7 @@ asio::awaitable<void> GatewayRunner::run(Accept accept) {
       }
     }
     const bool resuming = protocol_->session().resumable();
-    if (!resuming) {
+    if (!resuming && pacer_) {
       co_await pacer_->wait_turn(options_.shard_id);
       if (stopping_) {
         break;

@@ -95,6 +95,9 @@ struct GatewayRunnerOptions {
 /// Thread safety: run() on the strand given at construction; stop() and status() from anywhere.
 class GatewayRunner final : public EventSource {
  public:
+  /// `pacer`: spaces the connections that identify (Discord's and QQ's limit); null for a
+  /// platform without such a limit (the Feishu and WeCom long connections), whose connections
+  /// then wait only for the backoff.
   GatewayRunner(asio::any_io_executor strand, Store& store,
                 std::unique_ptr<GatewayProtocol> protocol,
                 std::shared_ptr<GatewayEndpoint> endpoint, std::shared_ptr<IdentifyPacer> pacer,
