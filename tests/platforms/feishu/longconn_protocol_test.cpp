@@ -1,5 +1,7 @@
 #include "botgate/platforms/feishu/longconn_protocol.hpp"
 
+#include "support/gateway_actions.hpp"
+
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -77,14 +79,7 @@ struct Rig {
   }
 };
 
-template <class T>
-const T& at(const std::vector<GatewayAction>& actions, std::size_t i) {
-  EXPECT_LT(i, actions.size());
-  const T* value = std::get_if<T>(&actions.at(i));
-  EXPECT_NE(value, nullptr) << "action " << i << " is of another kind";
-  static const T none{};
-  return value ? *value : none;
-}
+using test::action_at;
 
 /// The acknowledgement `bytes` must be: `sent` back, with biz_rt and {"code":200}.
 void expect_ack_of(const std::string& bytes, const LongconnFrame& sent) {
@@ -106,10 +101,10 @@ TEST(LongconnProtocolTest, PingsAtOnceAndThenAtTheInterval) {
   Rig r;
   const auto opened = r.protocol.on_connected("");
   ASSERT_EQ(opened.size(), 1u);
-  EXPECT_EQ(at<StartHeartbeat>(opened, 0), (StartHeartbeat{3s, 0ms}));
+  EXPECT_EQ(action_at<StartHeartbeat>(opened, 0), (StartHeartbeat{3s, 0ms}));
   const auto beat = r.protocol.on_heartbeat_due();
   ASSERT_EQ(beat.size(), 1u);
-  const auto ping = decode_frame(at<SendBinary>(beat, 0).bytes);
+  const auto ping = decode_frame(action_at<SendBinary>(beat, 0).bytes);
   ASSERT_TRUE(ping);
   EXPECT_EQ(ping->method, kControlFrame);
   EXPECT_EQ(ping->service, 5);  // the URL's service_id
@@ -122,7 +117,7 @@ TEST(LongconnProtocolTest, APongProvesTheConnectionAndItsConfigMovesThePings) {
   r.protocol.on_heartbeat_due();
   const auto first = r.frame(pong(R"({"PingInterval":7,"ReconnectNonce":2})"));
   ASSERT_EQ(first.size(), 2u);
-  EXPECT_EQ(at<StartHeartbeat>(first, 0), (StartHeartbeat{7s, 7s}));
+  EXPECT_EQ(action_at<StartHeartbeat>(first, 0), (StartHeartbeat{7s, 7s}));
   EXPECT_TRUE(std::holds_alternative<SaveSession>(first[1]));  // connected: once
   EXPECT_EQ(r.session->client.reconnect_nonce, 2s);
   r.protocol.on_heartbeat_due();
@@ -139,7 +134,7 @@ TEST(LongconnProtocolTest, APingLeftUnansweredReplacesTheConnection) {
   EXPECT_EQ(r.protocol.on_heartbeat_due().size(), 1u);
   const auto dead = r.protocol.on_heartbeat_due();
   ASSERT_EQ(dead.size(), 1u);
-  const Reconnect& reconnect = at<Reconnect>(dead, 0);
+  const Reconnect& reconnect = action_at<Reconnect>(dead, 0);
   EXPECT_FALSE(reconnect.resume);
   EXPECT_NE(reconnect.reason.find("no pong"), std::string::npos);
   EXPECT_EQ(reconnect.delay, 5s);  // half of ReconnectNonce, as the random draw was 0.5
@@ -154,7 +149,7 @@ TEST(LongconnProtocolTest, AnEventIsAcknowledgedOnlyOnceDurable) {
   const LongconnFrame sent = event_frame(message_event_json("ev1"));
   const auto actions = r.frame(sent);
   ASSERT_EQ(actions.size(), 2u);
-  const Event& event = at<EmitEvent>(actions, 0).event;
+  const Event& event = action_at<EmitEvent>(actions, 0).event;
   EXPECT_EQ(event.bot, "fs");
   EXPECT_EQ(event.platform, "feishu");
   EXPECT_EQ(event.platform_event_id, "ev1");
@@ -162,7 +157,7 @@ TEST(LongconnProtocolTest, AnEventIsAcknowledgedOnlyOnceDurable) {
   EXPECT_EQ(event.sender.id, "ou_user");
   ASSERT_TRUE(event.message);
   EXPECT_EQ(event.message->text, "hello");
-  expect_ack_of(at<AckWhenDurable>(actions, 1).bytes, sent);
+  expect_ack_of(action_at<AckWhenDurable>(actions, 1).bytes, sent);
 }
 
 TEST(LongconnProtocolTest, FragmentsMakeOneEventAndARepeatCountsOnce) {
@@ -178,8 +173,8 @@ TEST(LongconnProtocolTest, FragmentsMakeOneEventAndARepeatCountsOnce) {
   const LongconnFrame last = event_frame(parts[2], "m2", 3, 2, 3);
   const auto actions = r.frame(last);
   ASSERT_EQ(actions.size(), 2u);
-  EXPECT_EQ(at<EmitEvent>(actions, 0).event.platform_event_id, "ev2");
-  expect_ack_of(at<AckWhenDurable>(actions, 1).bytes, last);
+  EXPECT_EQ(action_at<EmitEvent>(actions, 0).event.platform_event_id, "ev2");
+  expect_ack_of(action_at<AckWhenDurable>(actions, 1).bytes, last);
 }
 
 TEST(LongconnProtocolTest, EventsBotgateDoesNotHandleAreAcknowledgedAtOnce) {
@@ -188,17 +183,17 @@ TEST(LongconnProtocolTest, EventsBotgateDoesNotHandleAreAcknowledgedAtOnce) {
   const LongconnFrame other_type = event_frame(message_event_json("ev3", "cli_app", "im.chat.updated_v1"));
   const auto a = r.frame(other_type);
   ASSERT_EQ(a.size(), 1u);
-  expect_ack_of(at<SendBinary>(a, 0).bytes, other_type);
+  expect_ack_of(action_at<SendBinary>(a, 0).bytes, other_type);
   const LongconnFrame other_app = event_frame(message_event_json("ev4", "cli_other"));
   const auto b = r.frame(other_app);
   ASSERT_EQ(b.size(), 1u);
-  expect_ack_of(at<SendBinary>(b, 0).bytes, other_app);
+  expect_ack_of(action_at<SendBinary>(b, 0).bytes, other_app);
   // Unreadable: counted as skipped and acknowledged, or the platform pushes it forever.
   const LongconnFrame broken = event_frame("{not json");
   const auto c = r.frame(broken);
   ASSERT_EQ(c.size(), 2u);
   EXPECT_TRUE(std::holds_alternative<SkipFrame>(c[0]));
-  expect_ack_of(at<SendBinary>(c, 1).bytes, broken);
+  expect_ack_of(action_at<SendBinary>(c, 1).bytes, broken);
 }
 
 TEST(LongconnProtocolTest, WhatIsNotAFrameIsSkippedAndCardsAreLeft) {
@@ -217,8 +212,8 @@ TEST(LongconnProtocolTest, AClosedConnectionIsReplacedWithoutResuming) {
   r.protocol.on_connected("");
   const auto closed = r.protocol.on_closed(1006);
   ASSERT_EQ(closed.size(), 1u);
-  EXPECT_FALSE(at<Reconnect>(closed, 0).resume);
-  EXPECT_NE(at<Reconnect>(closed, 0).reason.find("1006"), std::string::npos);
+  EXPECT_FALSE(action_at<Reconnect>(closed, 0).resume);
+  EXPECT_NE(action_at<Reconnect>(closed, 0).reason.find("1006"), std::string::npos);
   EXPECT_FALSE(r.protocol.session().resumable());
 }
 

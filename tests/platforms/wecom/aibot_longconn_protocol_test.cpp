@@ -3,6 +3,7 @@
 #include "botgate/platforms/wecom/wecom_webhook.hpp"
 
 #include "support/run_until.hpp"
+#include "support/gateway_actions.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -47,14 +48,7 @@ json::object text_message(std::string text, std::string msgid = "m1") {
                       {"text", json::object{{"content", std::move(text)}}}};
 }
 
-template <class T>
-const T& at(const std::vector<GatewayAction>& actions, std::size_t i) {
-  EXPECT_LT(i, actions.size());
-  const T* value = std::get_if<T>(&actions.at(i));
-  EXPECT_NE(value, nullptr) << "action " << i << " is of another kind";
-  static const T none{};
-  return value ? *value : none;
-}
+using test::action_at;
 
 struct Rig {
   boost::asio::io_context io;
@@ -64,7 +58,7 @@ struct Rig {
   /// Connects and answers the subscribe with `errcode`; the actions of that answer.
   std::vector<GatewayAction> subscribe(std::int64_t errcode = 0) {
     const auto opened = protocol.on_connected("");
-    const auto frame = json::parse(at<SendFrame>(opened, 0).text).as_object();
+    const auto frame = json::parse(action_at<SendFrame>(opened, 0).text).as_object();
     return protocol.on_frame(answer(std::string(frame.at("headers").at("req_id").as_string()),
                                     errcode, errcode == 0 ? "ok" : "invalid bot_id or secret"));
   }
@@ -74,12 +68,12 @@ TEST(AibotLongconnProtocolTest, SubscribesWithTheBotIdAndSecretThenPingsEveryInt
   Rig r;
   const auto opened = r.protocol.on_connected("");
   ASSERT_EQ(opened.size(), 2u);
-  const auto frame = json::parse(at<SendFrame>(opened, 0).text).as_object();
+  const auto frame = json::parse(action_at<SendFrame>(opened, 0).text).as_object();
   EXPECT_EQ(frame.at("cmd"), "aibot_subscribe");
   EXPECT_EQ(frame.at("body"), (json::object{{"bot_id", "aibXYZ"}, {"secret", "s3cret"}}));
   const std::string req_id(frame.at("headers").at("req_id").as_string());
   EXPECT_TRUE(req_id.starts_with("aibot_subscribe_")) << req_id;
-  EXPECT_EQ(at<StartHeartbeat>(opened, 1), (StartHeartbeat{30s, 30s}));
+  EXPECT_EQ(action_at<StartHeartbeat>(opened, 1), (StartHeartbeat{30s, 30s}));
 
   const auto live = r.protocol.on_frame(answer(req_id, 0));
   ASSERT_EQ(live.size(), 1u);
@@ -87,7 +81,7 @@ TEST(AibotLongconnProtocolTest, SubscribesWithTheBotIdAndSecretThenPingsEveryInt
 
   const auto beat = r.protocol.on_heartbeat_due();
   ASSERT_EQ(beat.size(), 1u);
-  const auto ping = json::parse(at<SendFrame>(beat, 0).text).as_object();
+  const auto ping = json::parse(action_at<SendFrame>(beat, 0).text).as_object();
   EXPECT_EQ(ping.at("cmd"), "ping");
   EXPECT_TRUE(std::string(ping.at("headers").at("req_id").as_string()).starts_with("ping_"));
   EXPECT_FALSE(ping.contains("body"));
@@ -97,7 +91,7 @@ TEST(AibotLongconnProtocolTest, AWrongSecretIsFatalAndOtherRefusalsReconnect) {
   Rig r;
   const auto refused = r.subscribe(kAibotBadCredentials);
   ASSERT_EQ(refused.size(), 1u);
-  const std::string& reason = at<Fatal>(refused, 0).reason;
+  const std::string& reason = action_at<Fatal>(refused, 0).reason;
   EXPECT_NE(reason.find("853000"), std::string::npos) << reason;
   EXPECT_NE(reason.find("secret"), std::string::npos) << reason;
   EXPECT_EQ(reason.find("s3cret"), std::string::npos) << reason;
@@ -106,25 +100,25 @@ TEST(AibotLongconnProtocolTest, AWrongSecretIsFatalAndOtherRefusalsReconnect) {
   Rig busy;
   const auto again = busy.subscribe(6000);
   ASSERT_EQ(again.size(), 1u);
-  EXPECT_NE(at<Reconnect>(again, 0).reason.find("6000"), std::string::npos);
+  EXPECT_NE(action_at<Reconnect>(again, 0).reason.find("6000"), std::string::npos);
 }
 
 TEST(AibotLongconnProtocolTest, TwoUnansweredPingsReplaceTheConnectionAndAnAckResetsThem) {
   Rig r;
   r.subscribe();
   const auto first = r.protocol.on_heartbeat_due();
-  const auto ping = json::parse(at<SendFrame>(first, 0).text).as_object();
+  const auto ping = json::parse(action_at<SendFrame>(first, 0).text).as_object();
   const std::string ping_id(ping.at("headers").at("req_id").as_string());
   EXPECT_TRUE(r.protocol.on_frame(answer(ping_id, 0)).empty());  // acked: the count restarts
   EXPECT_EQ(r.protocol.on_heartbeat_due().size(), 1u);             // missed 1
   const auto second = r.protocol.on_heartbeat_due();               // missed 2
-  const auto refused = json::parse(at<SendFrame>(second, 0).text).as_object();
+  const auto refused = json::parse(action_at<SendFrame>(second, 0).text).as_object();
   // A refused ping counts as unanswered, as in the SDK.
   EXPECT_TRUE(r.protocol.on_frame(answer(std::string(refused.at("headers").at("req_id")
                                                          .as_string()), 500, "no")).empty());
   const auto dead = r.protocol.on_heartbeat_due();
   ASSERT_EQ(dead.size(), 1u);
-  EXPECT_NE(at<Reconnect>(dead, 0).reason.find("2 pings"), std::string::npos);
+  EXPECT_NE(action_at<Reconnect>(dead, 0).reason.find("2 pings"), std::string::npos);
   EXPECT_TRUE(r.protocol.on_closed(kNoCloseCode).empty());
 }
 
@@ -142,7 +136,7 @@ TEST(AibotLongconnProtocolTest, AMessageIsReadAsTheWebhookReadsItWithTheReqIdToA
   const auto actions =
       r.protocol.on_frame(callback("aibot_msg_callback", "cb-1", text_message("@RobotA hi")));
   ASSERT_EQ(actions.size(), 1u);
-  const Event& event = at<EmitEvent>(actions, 0).event;
+  const Event& event = action_at<EmitEvent>(actions, 0).event;
   EXPECT_EQ(event.platform, "wecom");
   EXPECT_EQ(event.bot, "ai");
   EXPECT_EQ(event.platform_event_id, "m1");
@@ -187,7 +181,7 @@ TEST(AibotLongconnProtocolTest, DisconnectedEventStopsTheBotWithTheReason) {
                             {"event", json::object{{"eventtype", "disconnected_event"}}}};
   const auto actions = r.protocol.on_frame(callback("aibot_event_callback", "cb-9", kicked));
   ASSERT_EQ(actions.size(), 1u);
-  const std::string& reason = at<Fatal>(actions, 0).reason;
+  const std::string& reason = action_at<Fatal>(actions, 0).reason;
   EXPECT_NE(reason.find("another client"), std::string::npos) << reason;
   EXPECT_NE(reason.find("disconnected_event"), std::string::npos) << reason;
   EXPECT_TRUE(r.protocol.on_heartbeat_due().empty());
