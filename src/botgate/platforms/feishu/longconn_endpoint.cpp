@@ -87,7 +87,7 @@ asio::awaitable<Result<std::string>> LongconnEndpoint::url(std::string) {
   }
   session_->service_id = *service_id;
   if (const auto* client = data->if_contains("ClientConfig"); client && client->is_object()) {
-    apply_client_config(json::serialize(*client), session_->client);
+    apply_client_config(client->get_object(), session_->client);
   }
   co_return url;
 }

@@ -38,15 +38,19 @@ std::string seconds_text(std::chrono::milliseconds duration) {
 
 }  // namespace
 
+void apply_client_config(const boost::json::object& object, LongconnClientConfig& config) {
+  if (auto v = seconds_at(object, "PingInterval")) config.ping_interval = *v;
+  if (auto v = seconds_at(object, "ReconnectInterval")) config.reconnect_interval = *v;
+  if (const auto nonce = int_at(object, "ReconnectNonce"); nonce && *nonce >= 0 &&
+                                                           *nonce <= 86'400) {
+    config.reconnect_nonce = std::chrono::seconds(*nonce);
+  }
+}
+
 bool apply_client_config(std::string_view text, LongconnClientConfig& config) {
   const auto object = parse_object(text);
   if (!object) return false;
-  if (auto v = seconds_at(*object, "PingInterval")) config.ping_interval = *v;
-  if (auto v = seconds_at(*object, "ReconnectInterval")) config.reconnect_interval = *v;
-  if (const auto nonce = int_at(*object, "ReconnectNonce"); nonce && *nonce >= 0 &&
-                                                            *nonce <= 86'400) {
-    config.reconnect_nonce = std::chrono::seconds(*nonce);
-  }
+  apply_client_config(*object, config);
   return true;
 }
 

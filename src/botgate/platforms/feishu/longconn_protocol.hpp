@@ -21,6 +21,8 @@
 #include "botgate/platforms/feishu/longconn_fragments.hpp"
 #include "botgate/platforms/feishu/longconn_frame.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -45,6 +47,8 @@ struct LongconnClientConfig {
 /// ClientConfig object) has into `config`; absent or unusable values leave it as it is.
 /// False when `json` is not a JSON object.
 bool apply_client_config(std::string_view json, LongconnClientConfig& config);
+/// The same, from the object already parsed (the endpoint's answer).
+void apply_client_config(const boost::json::object& json, LongconnClientConfig& config);
 
 /// What the endpoint learnt for the next connection, read by the protocol when it opens.
 /// Both run on the bot's strand.
