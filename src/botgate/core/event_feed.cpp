@@ -29,33 +29,45 @@ void EventFeed::publish(LoggedEvent event) {
     window_.push_back(entry);
     if (auto chat = waiters_by_chat_.find(entry->chat); chat != waiters_by_chat_.end()) {
       take_matching(chat->second, *entry, woken);
-      if (chat->second.empty()) waiters_by_chat_.erase(chat);
     }
     take_matching(waiters_any_chat_, *entry, woken);
   }
   for (auto& wake : woken) wake(entry->cursor);
 }
 
-void EventFeed::take_matching(std::set<std::uint64_t>& ids, const LoggedEvent& entry,
+void EventFeed::take_matching(std::vector<std::uint64_t>& ids, const LoggedEvent& entry,
                               std::vector<std::function<void(std::int64_t)>>& woken) {
-  for (auto id = ids.begin(); id != ids.end();) {
-    auto waiter = waiters_.find(*id);
+  // Wake-up order does not matter: the woken are taken out by swapping in the last one.
+  for (std::size_t i = 0; i < ids.size();) {
+    auto waiter = waiters_.find(ids[i]);
     if (waiter->second.filter->matches(entry.bot, entry.platform, entry.chat)) {
       woken.push_back(std::move(waiter->second.wake));
       waiters_.erase(waiter);
-      id = ids.erase(id);
+      ids[i] = ids.back();
+      ids.pop_back();
     } else {
-      ++id;
+      ++i;
     }
   }
 }
 
-void EventFeed::forget(std::map<std::uint64_t, Waiter>::iterator it) {
+namespace {
+
+void remove_id(std::vector<std::uint64_t>& ids, std::uint64_t id) {
+  if (auto it = std::find(ids.begin(), ids.end(), id); it != ids.end()) {
+    *it = ids.back();
+    ids.pop_back();
+  }
+}
+
+}  // namespace
+
+void EventFeed::forget(std::unordered_map<std::uint64_t, Waiter>::iterator it) {
   const std::string& chat = it->second.filter->chat;
   if (chat.empty()) {
-    waiters_any_chat_.erase(it->first);
+    remove_id(waiters_any_chat_, it->first);
   } else if (auto ids = waiters_by_chat_.find(chat); ids != waiters_by_chat_.end()) {
-    ids->second.erase(it->first);
+    remove_id(ids->second, it->first);
     if (ids->second.empty()) waiters_by_chat_.erase(ids);
   }
   waiters_.erase(it);
@@ -108,9 +120,11 @@ std::uint64_t EventFeed::wait(std::int64_t after, const EventFilter& filter,
   const std::uint64_t id = next_wait_++;
   waiters_.emplace(id, Waiter{&filter, std::move(wake)});
   if (filter.chat.empty()) {
-    waiters_any_chat_.insert(id);
+    waiters_any_chat_.push_back(id);
+  } else if (auto ids = waiters_by_chat_.find(filter.chat); ids != waiters_by_chat_.end()) {
+    ids->second.push_back(id);
   } else {
-    waiters_by_chat_[filter.chat].insert(id);
+    waiters_by_chat_.emplace(filter.chat, std::vector<std::uint64_t>{id});
   }
   return id;
 }

@@ -20,10 +20,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -93,10 +91,10 @@ class EventFeed {
   /// Under the lock: true when a matching event after `after` is in the window.
   bool has_match_after(std::int64_t after, const EventFilter& filter) const;
   /// Under the lock: wakes (into `woken`) and forgets the waiters of `ids` that `entry` matches.
-  void take_matching(std::set<std::uint64_t>& ids, const LoggedEvent& entry,
+  void take_matching(std::vector<std::uint64_t>& ids, const LoggedEvent& entry,
                      std::vector<std::function<void(std::int64_t)>>& woken);
   /// Under the lock: forgets waiter `it` and its place in the index.
-  void forget(std::map<std::uint64_t, Waiter>::iterator it);
+  void forget(std::unordered_map<std::uint64_t, Waiter>::iterator it);
 
   mutable std::mutex mutex_;  // guards everything below
   std::size_t capacity_;
@@ -105,12 +103,14 @@ class EventFeed {
   /// then the cursor of the last event pushed out.
   std::int64_t floor_ = 0;
   std::int64_t head_ = 0;
-  std::map<std::uint64_t, Waiter> waiters_;
+  std::unordered_map<std::uint64_t, Waiter> waiters_;
   /// The waiters by the chat their filter names, and those that name none: a publish looks at
   /// its chat's waiters and the chat-less ones only, not at every client (1,000 clients each
-  /// following a chat: one or two filter checks per event instead of 1,000).
-  std::unordered_map<std::string, std::set<std::uint64_t>> waiters_by_chat_;
-  std::set<std::uint64_t> waiters_any_chat_;
+  /// following a chat: one or two filter checks per event instead of 1,000). A chat's list
+  /// stays when a wake-up empties it, since its client usually waits again at once (no node and
+  /// key to allocate each time); a cancelled wait that empties it removes it.
+  std::unordered_map<std::string, std::vector<std::uint64_t>> waiters_by_chat_;
+  std::vector<std::uint64_t> waiters_any_chat_;
   std::uint64_t next_wait_ = 1;
   std::uint64_t published_ = 0;
 };
