@@ -1,6 +1,8 @@
 #include "botgate/core/event_feed.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <string_view>
 
 namespace botgate {
 
@@ -23,10 +25,10 @@ void EventFeed::publish(LoggedEvent event) {
     head_ = entry->cursor;
     ++published_;
     if (window_.size() == capacity_) {
-      floor_ = window_.front()->cursor;
+      floor_ = window_.front().cursor;
       window_.pop_front();
     }
-    window_.push_back(entry);
+    window_.push_back(Slot{entry->cursor, std::hash<std::string_view>{}(entry->chat), entry});
     if (auto chat = waiters_by_chat_.find(entry->chat); chat != waiters_by_chat_.end()) {
       take_matching(chat->second, *entry, woken);
     }
@@ -78,10 +80,17 @@ std::int64_t EventFeed::head() const {
   return head_;
 }
 
+bool EventFeed::slot_matches(const Slot& slot, const EventFilter& filter,
+                             std::size_t chat_hash) {
+  if (!filter.chat.empty() && slot.chat_hash != chat_hash) return false;
+  const LoggedEvent& event = *slot.entry;
+  return filter.matches(event.bot, event.platform, event.chat);
+}
+
 std::size_t EventFeed::first_after(std::int64_t after) const {
   const auto it = std::upper_bound(
       window_.begin(), window_.end(), after,
-      [](std::int64_t cursor, const Entry& entry) { return cursor < entry->cursor; });
+      [](std::int64_t cursor, const Slot& slot) { return cursor < slot.cursor; });
   return static_cast<std::size_t>(it - window_.begin());
 }
 
@@ -96,19 +105,20 @@ EventFeed::Batch EventFeed::read(std::int64_t after, const EventFilter& filter,
     return batch;
   }
   batch.next_after = std::max(after, floor_);
+  const std::size_t chat_hash = std::hash<std::string_view>{}(filter.chat);
   for (std::size_t i = first_after(after); i < window_.size(); ++i) {
-    const Entry& entry = window_[i];
+    const Slot& slot = window_[i];
     if (batch.events.size() >= limit) break;
-    batch.next_after = entry->cursor;
-    if (filter.matches(entry->bot, entry->platform, entry->chat)) batch.events.push_back(entry);
+    batch.next_after = slot.cursor;
+    if (slot_matches(slot, filter, chat_hash)) batch.events.push_back(slot.entry);
   }
   return batch;
 }
 
 bool EventFeed::has_match_after(std::int64_t after, const EventFilter& filter) const {
+  const std::size_t chat_hash = std::hash<std::string_view>{}(filter.chat);
   for (std::size_t i = first_after(after); i < window_.size(); ++i) {
-    const Entry& entry = window_[i];
-    if (filter.matches(entry->bot, entry->platform, entry->chat)) return true;
+    if (slot_matches(window_[i], filter, chat_hash)) return true;
   }
   return false;
 }

@@ -98,7 +98,18 @@ class EventFeed {
 
   mutable std::mutex mutex_;  // guards everything below
   std::size_t capacity_;
-  std::deque<Entry> window_;  // cursor order
+  /// An event in the window with what a reader's scan compares, kept beside the pointer: a
+  /// client woken after a busy moment passes over every event since its last read, mostly other
+  /// chats', and a hash compare (no string compare, no visit to the event) rules those out.
+  struct Slot {
+    std::int64_t cursor;
+    std::size_t chat_hash;
+    Entry entry;
+  };
+  /// Under the lock: true when `slot` may match `filter` (`chat_hash` the hash of the filter's
+  /// chat, unused when it names none) and does.
+  static bool slot_matches(const Slot& slot, const EventFilter& filter, std::size_t chat_hash);
+  std::deque<Slot> window_;  // cursor order
   /// The highest cursor that is not (or no longer) in the window: at the start, the store's head;
   /// then the cursor of the last event pushed out.
   std::int64_t floor_ = 0;
