@@ -178,6 +178,32 @@ TEST(EventFeed, AnEventWakesOnlyItsChatsWaitersAndThoseOfNoChat) {
   EXPECT_EQ(feed.waiting(), 998u);
 }
 
+TEST(EventFeed, AChatsWaitersComeAndGoInAnyOrderAndEachIsWokenOnce) {
+  // The index keeps a chat's list when a wake-up empties it and swaps the last waiter into a
+  // removed one's place: waiting again, cancelling the middle one, and waking the rest must
+  // still reach exactly the waiters that are there.
+  EventFeed feed(8);
+  const EventFilter chat1{"", "", "c1"};
+  std::vector<int> woken(4, 0);
+  auto waiter = [&woken](int i) { return [&woken, i](std::int64_t) { ++woken[i]; }; };
+  ASSERT_NE(feed.wait(0, chat1, waiter(0)), 0u);
+  feed.publish(logged(1, "a", "c1"));
+  EXPECT_EQ(woken[0], 1);
+  EXPECT_EQ(feed.waiting(), 0u);
+  std::vector<std::uint64_t> ids;
+  for (int i = 1; i < 4; ++i) ids.push_back(feed.wait(1, chat1, waiter(i)));
+  for (const auto id : ids) ASSERT_NE(id, 0u);
+  EXPECT_EQ(feed.cancel_wait(ids[0]), 1) << "not woken: nothing after 1 matched up to the head";
+  feed.publish(logged(2, "a", "c2"));
+  EXPECT_EQ(std::count(woken.begin(), woken.end(), 0), 3) << "another chat's event";
+  EXPECT_EQ(cursors(feed.read(1, chat1, 10)), std::vector<std::int64_t>{})
+      << "the scan passes over c2's event";
+  feed.publish(logged(3, "a", "c1"));
+  EXPECT_EQ(woken, (std::vector<int>{1, 0, 1, 1}));
+  EXPECT_EQ(feed.waiting(), 0u);
+  EXPECT_EQ(cursors(feed.read(1, chat1, 10)), (std::vector<std::int64_t>{3}));
+}
+
 TEST(EventFeed, ManyWaitersShareOneCopyOfEachEvent) {
   EventFeed feed(8);
   EventFilter any;

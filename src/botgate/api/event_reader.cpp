@@ -30,6 +30,11 @@ asio::awaitable<Result<std::vector<EventFeed::Entry>>> EventReader::next(
     std::chrono::steady_clock::time_point deadline) {
   EventFeed& feed = runtime_.event_feed();
   while (!stopped_) {
+    if (std::exchange(caught_up_, false)) {
+      // The last read gave all the feed had: wait at once (the wait says when more came since).
+      if (co_await wait(deadline)) continue;
+      break;
+    }
     EventFeed::Batch batch = feed.read(position_, filter_, kBatch);
     if (batch.behind) {
       // Behind the window: the store has them (those still retained), in cursor order.
@@ -48,30 +53,39 @@ asio::awaitable<Result<std::vector<EventFeed::Entry>>> EventReader::next(
       continue;
     }
     position_ = batch.next_after;
-    if (!batch.events.empty()) co_return std::move(batch.events);
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    // Everything read: wait for the feed (on the publishing thread, the wake-up only posts the
-    // timer's cancel here) or the deadline.
-    std::weak_ptr<Shared> weak = shared_;
-    shared_->woken_by = 0;
-    wait_id_ = feed.wait(position_, filter_, [weak, executor = executor_](std::int64_t cursor) {
-      asio::post(executor, [weak, cursor] {
-        if (auto shared = weak.lock()) {
-          shared->woken_by = cursor;
-          shared->timer.cancel();
-        }
-      });
-    });
-    if (wait_id_ == 0) continue;  // one came meanwhile
-    shared_->timer.expires_at(deadline);
-    co_await shared_->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    // Nothing this client wants came before the event that woke it, or, not woken, up to the
-    // head: skip those. A client of a quiet chat thus stays in the window however busy the
-    // others are, instead of reading the busy chats' events from the store after each wait.
-    const std::int64_t quiet_through = feed.cancel_wait(std::exchange(wait_id_, 0));
-    position_ = std::max({position_, quiet_through, shared_->woken_by - 1});
+    if (!batch.events.empty()) {
+      caught_up_ = batch.events.size() < kBatch;
+      co_return std::move(batch.events);
+    }
+    if (!co_await wait(deadline)) break;
   }
   co_return std::vector<EventFeed::Entry>{};
+}
+
+asio::awaitable<bool> EventReader::wait(std::chrono::steady_clock::time_point deadline) {
+  if (std::chrono::steady_clock::now() >= deadline) co_return false;
+  EventFeed& feed = runtime_.event_feed();
+  // Everything read: wait for the feed (on the publishing thread, the wake-up only posts the
+  // timer's cancel here) or the deadline.
+  std::weak_ptr<Shared> weak = shared_;
+  shared_->woken_by = 0;
+  wait_id_ = feed.wait(position_, filter_, [weak, executor = executor_](std::int64_t cursor) {
+    asio::post(executor, [weak, cursor] {
+      if (auto shared = weak.lock()) {
+        shared->woken_by = cursor;
+        shared->timer.cancel();
+      }
+    });
+  });
+  if (wait_id_ == 0) co_return true;  // one came meanwhile
+  shared_->timer.expires_at(deadline);
+  co_await shared_->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  // Nothing this client wants came before the event that woke it, or, not woken, up to the
+  // head: skip those. A client of a quiet chat thus stays in the window however busy the
+  // others are, instead of reading the busy chats' events from the store after each wait.
+  const std::int64_t quiet_through = feed.cancel_wait(std::exchange(wait_id_, 0));
+  position_ = std::max({position_, quiet_through, shared_->woken_by - 1});
+  co_return true;
 }
 
 }  // namespace botgate::api

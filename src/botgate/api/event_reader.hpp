@@ -49,6 +49,10 @@ class EventReader {
     std::int64_t woken_by = 0;  // the cursor of the event that woke the wait
   };
 
+  /// Waits for a matching event after the position (or the deadline, or stop()). False when
+  /// the deadline had passed already.
+  asio::awaitable<bool> wait(std::chrono::steady_clock::time_point deadline);
+
   Runtime& runtime_;
   asio::any_io_executor executor_;
   EventFilter filter_;  // outlives every wait (cancelled before it goes)
@@ -56,6 +60,8 @@ class EventReader {
   std::shared_ptr<Shared> shared_;
   std::uint64_t wait_id_ = 0;
   bool stopped_ = false;
+  /// The last next() gave every matching event the feed had: the next one starts by waiting.
+  bool caught_up_ = false;
 };
 
 }  // namespace botgate::api

@@ -20,10 +20,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -93,24 +91,37 @@ class EventFeed {
   /// Under the lock: true when a matching event after `after` is in the window.
   bool has_match_after(std::int64_t after, const EventFilter& filter) const;
   /// Under the lock: wakes (into `woken`) and forgets the waiters of `ids` that `entry` matches.
-  void take_matching(std::set<std::uint64_t>& ids, const LoggedEvent& entry,
+  void take_matching(std::vector<std::uint64_t>& ids, const LoggedEvent& entry,
                      std::vector<std::function<void(std::int64_t)>>& woken);
   /// Under the lock: forgets waiter `it` and its place in the index.
-  void forget(std::map<std::uint64_t, Waiter>::iterator it);
+  void forget(std::unordered_map<std::uint64_t, Waiter>::iterator it);
 
   mutable std::mutex mutex_;  // guards everything below
   std::size_t capacity_;
-  std::deque<Entry> window_;  // cursor order
+  /// An event in the window with what a reader's scan compares, kept beside the pointer: a
+  /// client woken after a busy moment passes over every event since its last read, mostly other
+  /// chats', and a hash compare (no string compare, no visit to the event) rules those out.
+  struct Slot {
+    std::int64_t cursor;
+    std::size_t chat_hash;
+    Entry entry;
+  };
+  /// Under the lock: true when `slot` may match `filter` (`chat_hash` the hash of the filter's
+  /// chat, unused when it names none) and does.
+  static bool slot_matches(const Slot& slot, const EventFilter& filter, std::size_t chat_hash);
+  std::deque<Slot> window_;  // cursor order
   /// The highest cursor that is not (or no longer) in the window: at the start, the store's head;
   /// then the cursor of the last event pushed out.
   std::int64_t floor_ = 0;
   std::int64_t head_ = 0;
-  std::map<std::uint64_t, Waiter> waiters_;
+  std::unordered_map<std::uint64_t, Waiter> waiters_;
   /// The waiters by the chat their filter names, and those that name none: a publish looks at
   /// its chat's waiters and the chat-less ones only, not at every client (1,000 clients each
-  /// following a chat: one or two filter checks per event instead of 1,000).
-  std::unordered_map<std::string, std::set<std::uint64_t>> waiters_by_chat_;
-  std::set<std::uint64_t> waiters_any_chat_;
+  /// following a chat: one or two filter checks per event instead of 1,000). A chat's list
+  /// stays when a wake-up empties it, since its client usually waits again at once (no node and
+  /// key to allocate each time); a cancelled wait that empties it removes it.
+  std::unordered_map<std::string, std::vector<std::uint64_t>> waiters_by_chat_;
+  std::vector<std::uint64_t> waiters_any_chat_;
   std::uint64_t next_wait_ = 1;
   std::uint64_t published_ = 0;
 };
