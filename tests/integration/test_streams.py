@@ -1,0 +1,193 @@
+"""Streamed replies end to end: the real botgate binary opens a message with
+POST /api/v1/messages {"stream": true}, grows it with PATCH /api/v1/messages/{id} and finishes
+it; each platform's strict fake checks how it was rendered. The console's sandbox shows the text
+growing (through /api/v1/log, which the page reads); a producer that stops halfway has its stream
+cut short after `[api] stream_stall_s`; a restart in the middle finishes it from the outbox; a
+stream that ended refuses more text."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from botgate_harness import API_TOKEN, botgate_config, feishu_bot, wait_until, wecom_bot
+
+
+def api(bg, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    status, _, data = bg.api_request(method, path,
+                                     json.dumps(body).encode() if body is not None else None)
+    return status, json.loads(data) if data else {}
+
+
+def open_stream(bg, body: dict) -> int:
+    status, answer = api(bg, "POST", "/api/v1/messages", {**body, "stream": True})
+    assert status == 202, answer
+    assert answer["stream"] == "open"
+    return answer["id"]
+
+
+def grow(bg, message_id: int, expect: int = 200, **change) -> dict:
+    status, answer = api(bg, "PATCH", f"/api/v1/messages/{message_id}", change)
+    assert status == expect, answer
+    return answer
+
+
+def message(bg, message_id: int) -> dict:
+    status, answer = api(bg, "GET", f"/api/v1/messages/{message_id}")
+    assert status == 200, answer
+    return answer
+
+
+def wait_message(bg, message_id: int, state: str, timeout: float = 15.0) -> dict:
+    seen: list[dict] = []
+
+    def reached() -> bool:
+        seen.append(message(bg, message_id))
+        return seen[-1]["state"] == state
+
+    assert wait_until(reached, timeout), f"{seen[-3:]}\n{bg.log_text()[-3000:]}"
+    return seen[-1]
+
+
+def log_entries(bg, bot: str, chat: str) -> list[dict]:
+    status, body = bg.api_get(f"/api/v1/log?bot={bot}&chat={chat}")
+    assert status == 200, body
+    return [e for e in json.loads(body)["entries"] if e["direction"] == "out"]
+
+
+@pytest.fixture
+def sandbox(launch, fake):
+    """botgate with only the built-in sandbox bot in use (a Feishu bot configured, echo off)."""
+    return launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[feishu_bot(fake)],
+                                                  echo=False, api_token=API_TOKEN))
+
+
+def test_the_sandbox_shows_a_stream_growing_then_finished(sandbox):
+    bg = sandbox
+    chat = "tab-stream-1"
+    sid = open_stream(bg, {"bot": "sandbox", "chat_id": chat, "text": "Thinking"})
+    [entry] = log_entries(bg, "sandbox", chat)
+    assert (entry["text"], entry["outcome"]) == ("Thinking", "streaming")
+    assert message(bg, sid)["stream"] == "open"
+
+    seqs = []
+    text = "Thinking"
+    for piece in (" about", " your", " question"):
+        answer = grow(bg, sid, append=piece)
+        text += piece
+        assert answer == {"id": sid, "stream": "open", "length": len(text.encode())}
+        [entry] = log_entries(bg, "sandbox", chat)
+        assert (entry["text"], entry["outcome"]) == (text, "streaming")
+        seqs.append(entry["seq"])
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3, "each change is a new log entry version"
+
+    # A replacement, then the end: the final text is what was sent.
+    assert grow(bg, sid, text="The answer is 42.", finish=True)["stream"] == "finished"
+    done = wait_message(bg, sid, "sent")
+    assert done["stream"] == "finished"
+    [entry] = log_entries(bg, "sandbox", chat)
+    assert (entry["text"], entry["outcome"]) == ("The answer is 42.", "sent")
+
+    # An ended stream takes nothing more; a message that is not a stream neither.
+    refused = grow(bg, sid, expect=409, append="!")
+    assert refused["error"] == "stream_ended" and "finished" in refused["detail"]
+    status, plain = api(bg, "POST", "/api/v1/messages",
+                        {"bot": "sandbox", "chat_id": chat, "text": "plain"})
+    assert status == 202
+    assert grow(bg, plain["id"], expect=409, append="x")["error"] == "stream_ended"
+    assert grow(bg, 999999, expect=404, append="x")["error"] == "not_found"
+
+
+def test_bad_stream_requests_are_refused_with_the_field(sandbox):
+    bg = sandbox
+    status, answer = api(bg, "POST", "/api/v1/messages",
+                         {"bot": "sandbox", "chat_id": "c", "stream": True,
+                          "image_url": "https://example.com/a.png"})
+    assert status == 400 and answer["detail"].startswith("image_url:"), answer
+    status, answer = api(bg, "POST", "/api/v1/messages",
+                         {"bot": "sandbox", "chat_id": "c", "stream": "yes", "text": "a"})
+    assert status == 400 and answer["detail"].startswith("stream:"), answer
+    sid = open_stream(bg, {"bot": "sandbox", "chat_id": "c"})  # may open empty
+    for body, field in (({}, "append"), ({"append": 1}, "append"), ({"finish": "yes"}, "finish"),
+                        ({"append": "a", "text": "b"}, "text"), ({"extra": 1}, "extra")):
+        status, answer = api(bg, "PATCH", f"/api/v1/messages/{sid}", body)
+        assert status == 400 and answer["detail"].startswith(field + ":"), (body, answer)
+    status, answer = api(bg, "PATCH", "/api/v1/messages/abc", {"append": "a"})
+    assert status == 400
+    # Every route needs the token.
+    bg.api_token = "wrong"
+    status, _ = api(bg, "PATCH", f"/api/v1/messages/{sid}", {"append": "a"})
+    assert status == 401
+    bg.api_token = API_TOKEN
+    # The growing text has a ceiling: 256 KiB.
+    piece = "x" * 65536
+    for _ in range(4):
+        grow(bg, sid, append=piece)
+    assert grow(bg, sid, expect=413, append="y")["error"] == "stream_too_long"
+    assert grow(bg, sid, finish=True)["length"] == 4 * 65536
+
+
+@pytest.fixture
+def wecom_group(launch, wecom_fake):
+    key = wecom_fake.add_webhook_key()
+    bot = wecom_bot(wecom_fake, token=None, encoding_aes_key=None,
+                    webhook_url=wecom_fake.webhook_url(key))
+
+    def start(stall: int = 60):
+        return launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot],
+                                                      echo=False, api_token=API_TOKEN,
+                                                      api={"stream_stall_s": stall}))
+    return start, key
+
+
+def test_a_platform_without_edits_gets_the_final_text_once(wecom_group, wecom_fake):
+    start, key = wecom_group
+    bg = start()
+    sid = open_stream(bg, {"bot": "wecom", "chat_id": "any", "markdown": "**Build**"})
+    for piece in (" 1427", " passed", " in 3 min"):
+        grow(bg, sid, append=piece)
+        time.sleep(0.2)
+    assert wecom_fake.delivered(key=key) == [], "nothing is sent while the stream grows"
+    grow(bg, sid, finish=True)
+    assert wait_message(bg, sid, "sent")["stream"] == "finished"
+    [d] = wecom_fake.delivered(key=key)
+    assert (d.msgtype, d.content) == ("markdown", "**Build** 1427 passed in 3 min")
+
+
+def test_a_producer_that_stops_halfway_is_cut_short(wecom_group, wecom_fake):
+    start, key = wecom_group
+    bg = start(stall=2)
+    sid = open_stream(bg, {"bot": "wecom", "chat_id": "any", "text": "Step 1 done."})
+    grow(bg, sid, append=" Step 2")
+    opened = time.monotonic()
+    done = wait_message(bg, sid, "sent", timeout=10)
+    assert time.monotonic() - opened >= 1.5, "cut only after the stall limit"
+    assert done["stream"] == "cut_short"
+    [d] = wecom_fake.delivered(key=key)
+    assert d.content == "Step 1 done. Step 2"
+    assert "cut short" in bg.log_text()
+    assert grow(bg, sid, expect=409, append=" Step 3")["error"] == "stream_ended"
+    [entry] = log_entries(bg, "wecom", "any")
+    assert entry["outcome"] == "sent" and "cut short" in entry["error"]
+
+
+def test_a_restart_in_the_middle_finishes_the_stream_from_the_outbox(wecom_group, wecom_fake):
+    start, key = wecom_group
+    bg = start()
+    sid = open_stream(bg, {"bot": "wecom", "chat_id": "any", "text": "Part one."})
+    grow(bg, sid, append=" Part two.")
+    time.sleep(1.2)  # past the store interval: the next change is written at once
+    grow(bg, sid, append=" Part three.")
+    bg.kill9()
+    assert wecom_fake.delivered(key=key) == []
+    bg.restart()
+    done = wait_message(bg, sid, "sent")
+    assert done["stream"] == "cut_short"
+    [d] = wecom_fake.delivered(key=key)
+    assert d.content == "Part one. Part two. Part three."
+    refused = grow(bg, sid, expect=409, append=" more")
+    assert "cut short" in refused["detail"]
+    time.sleep(1)
+    assert len(wecom_fake.delivered(key=key)) == 1, "sent once"
