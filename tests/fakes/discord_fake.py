@@ -8,7 +8,8 @@ served by gateway_fake.py; this file has Discord's own rules:
 
 * REST under /api/v10 on one port: GET /gateway, GET /gateway/bot, GET /users/@me,
   POST /users/@me/channels, POST /channels/{id}/messages (JSON or multipart), DELETE
-  /channels/{id}/messages/{message_id} (see "Deleting" below), the interaction
+  /channels/{id}/messages/{message_id} (see "Deleting" below), PATCH
+  /channels/{id}/messages/{message_id} (see "Editing" below), the interaction
   webhooks (PATCH/GET/DELETE /webhooks/{app}/{token}/messages/@original, POST
   /webhooks/{app}/{token}) and POST /interactions/{id}/{token}/callback. `Authorization: Bot
   <token>` (not on webhook/interaction routes), a `DiscordBot` User-Agent and a JSON Content-Type
@@ -56,6 +57,20 @@ Deleting (DELETE /channels/{channel_id}/messages/{message_id}, what botgate's re
   unless `manage_messages` is set; in a DM 403 50003 (Discord lets nobody delete another's DM).
 * Its own per-channel bucket (channel_bucket_limit per channel_bucket_window, X-RateLimit-*
   headers on every answer), the global limit, and force_429/force_5xx with route="delete".
+
+Editing (PATCH /channels/{channel_id}/messages/{message_id}, what a streamed reply calls):
+* JSON (or multipart) body; a field left out keeps its value, null clears it. 200 with the
+  whole message object, `edited_timestamp` set; the PostedMessage gets the new content and
+  `edited_timestamp`, `message_edits()` / `edits_of(id)` record each edit in order (not
+  `edits()`: those are the interaction webhooks'), and the sessions get MESSAGE_UPDATE with the
+  whole message (content hidden without MESSAGE_CONTENT as for MESSAGE_CREATE; the bot's own
+  messages keep it; not queued without a session).
+* content over 2000 characters: 400 50035; a message left with no content, embeds, components
+  or attachments: 400 50006. Another's message (a user's or another bot's): 403 50005 "Cannot
+  edit a message authored by another user". Unknown channel 404 10003; a message not in that
+  channel, never seen, or deleted: 404 10008; an id that is not a snowflake: 400 50035.
+* Its own per-channel bucket (like Create Message's, separate from it and from Delete's), the
+  global limit, and force_429/force_5xx with route="edit".
 """
 
 from __future__ import annotations
@@ -137,8 +152,11 @@ CALLBACK_TYPES = (1, 4, 5, 6, 7, 8, 9, 10, 12)
 
 MESSAGES_ROUTE = "POST /channels/{channel.id}/messages"
 DELETE_ROUTE = "DELETE /channels/{channel.id}/messages/{message.id}"
+EDIT_ROUTE = "PATCH /channels/{channel.id}/messages/{message.id}"
+ROUTE_NAMES = {"create_message": MESSAGES_ROUTE, "delete_message": DELETE_ROUTE,
+               "edit_message": EDIT_ROUTE}
 # force_429 / force_5xx: the route a forced fault applies to -> the endpoint it answers.
-FORCED_ROUTES = {"create": "create_message", "delete": "delete_message"}
+FORCED_ROUTES = {"create": "create_message", "delete": "delete_message", "edit": "edit_message"}
 _MENTION_RE = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION_RE = re.compile(r"<@&(\d+)>")
 _SNOWFLAKE_RE = re.compile(r"^\d{1,20}$")
@@ -174,7 +192,8 @@ def _field_error(code: str, message: str) -> dict:
 @dataclass
 class Request(HttpRequest):
     """One HTTP request as the fake saw it. endpoint: gateway | gateway_bot | users_me |
-    create_dm | create_message | delete_message | webhook_original | webhook_followup |
+    create_dm | create_message | delete_message | edit_message | webhook_original |
+    webhook_followup |
     interaction_callback | control | other."""
 
     code: Optional[int] = None  # the JSON error `code` answered, if any
@@ -214,6 +233,7 @@ class PostedMessage:
     wall: float  # time.time()
     status: int = 200  # the HTTP status answered (a forced 5xx after posting: that status)
     deleted: bool = False  # a DELETE took it back (see recalls())
+    edited_timestamp: Optional[str] = None  # ISO time of the last edit (see message_edits())
 
     @property
     def text(self) -> str:
@@ -233,6 +253,31 @@ class Recall:
     t: float  # time.monotonic()
     wall: float  # time.time()
     status: int = 204  # the HTTP status answered
+
+    @property
+    def chat(self) -> str:
+        return self.channel_id
+
+
+@dataclass
+class MessageEdit:
+    """One accepted PATCH /channels/{id}/messages/{id} (answered 200, or a forced 5xx after
+    editing): the message as it reads after this edit."""
+
+    message_id: str
+    channel_id: str
+    content: str  # the whole content after the edit (unchanged when the body had none)
+    embeds: list  # likewise
+    body: dict  # the JSON body (payload_json for multipart)
+    edited_timestamp: str  # what the message object now carries
+    headers: dict[str, str]  # lower-case names
+    t: float  # time.monotonic()
+    wall: float  # time.time()
+    status: int = 200  # the HTTP status answered
+
+    @property
+    def text(self) -> str:
+        return self.content
 
     @property
     def chat(self) -> str:
@@ -412,6 +457,7 @@ class DiscordFake(GatewayFake):
         self._webhook_calls: list[WebhookCall] = []
         self._nonce_repeats: list[Any] = []
         self._recalls: list[Recall] = []
+        self._message_edits: list[MessageEdit] = []
 
     # ------------------------------------------------------------------ addresses
 
@@ -482,18 +528,19 @@ class DiscordFake(GatewayFake):
     def force_429(self, count: int = 1, retry_after: float = 1.0, is_global: bool = False,
                   route: str = "create") -> None:
         """The next `count` calls of `route` ("create": Create Message, "delete": Delete
-        Message) answer 429 (retry_after seconds; global or not), after authentication and
-        before anything else."""
+        Message, "edit": Edit Message) answer 429 (retry_after seconds; global or not), after
+        authentication and before anything else."""
         endpoint = FORCED_ROUTES[route]
         self._call(self._forced.extend,
                    [(endpoint, "429", float(retry_after), bool(is_global))] * count)
 
     def force_5xx(self, count: int = 1, status: int = 500, deliver: bool = False,
                   route: str = "create") -> None:
-        """The next `count` calls of `route` ("create" or "delete", as force_429) answer
+        """The next `count` calls of `route` ("create", "delete" or "edit", as force_429) answer
         `status` (500: JSON; 502/503/504: a Cloudflare HTML page). With `deliver`, the call takes
-        effect first (a valid message is posted, its nonce remembered; or the message is
-        deleted): the platform did the work but the answer was lost."""
+        effect first (a valid message is posted, its nonce remembered; the message is deleted;
+        or the edit is made and dispatched): the platform did the work but the answer was
+        lost."""
         endpoint = FORCED_ROUTES[route]
         self._call(self._forced.extend, [(endpoint, "5xx", int(status), bool(deliver))] * count)
 
@@ -556,6 +603,7 @@ class DiscordFake(GatewayFake):
         self._webhook_calls.clear()
         self._nonce_repeats.clear()
         self._recalls.clear()
+        self._message_edits.clear()
 
     # ------------------------------------------------------------------ observations
 
@@ -585,6 +633,28 @@ class DiscordFake(GatewayFake):
         wait_until(lambda: len(self.recalls(channel_id)) >= n, timeout)
         return self.recalls(channel_id)
 
+    def message_edits(self, channel_id: Optional[str] = None,
+                      message_id: Optional[str] = None) -> list[MessageEdit]:
+        """Edits of channel messages (PATCH /channels/{id}/messages/{id}) accepted, in order
+        (optionally only those in `channel_id` / of `message_id`). Not the interaction
+        webhook edits: those are edits()."""
+        with self._lock:
+            return [e for e in self._message_edits
+                    if (channel_id is None or e.channel_id == str(channel_id))
+                    and (message_id is None or e.message_id == str(message_id))]
+
+    def edits_of(self, message_id: str) -> list[MessageEdit]:
+        """The accepted edits of one message, in order."""
+        return self.message_edits(message_id=message_id)
+
+    def wait_for_message_edits(self, n: int, timeout: float = 10.0,
+                               channel_id: Optional[str] = None,
+                               message_id: Optional[str] = None) -> list[MessageEdit]:
+        """Waits until at least `n` edits were accepted (in `channel_id`, of `message_id`);
+        returns them all (maybe fewer)."""
+        wait_until(lambda: len(self.message_edits(channel_id, message_id)) >= n, timeout)
+        return self.message_edits(channel_id, message_id)
+
     def webhook_calls(self, kind: Optional[str] = None) -> list[WebhookCall]:
         with self._lock:
             return [c for c in self._webhook_calls if kind is None or c.kind == kind]
@@ -608,11 +678,13 @@ class DiscordFake(GatewayFake):
 
     def _stats_unlocked(self) -> dict[str, Any]:
         """stats() adds connections_resume_url, identify_rate_limited, resumes_on_resume_url,
-        invalid_requests, rate_limited, nonce_repeats, recalls, edits, followups, callbacks."""
+        invalid_requests, rate_limited, nonce_repeats, recalls, message_edits, edits (of
+        interaction webhooks), followups, callbacks."""
         out = super()._stats_unlocked()
         out.update({
             "nonce_repeats": len(self._nonce_repeats),
             "recalls": len(self._recalls),
+            "message_edits": len(self._message_edits),
             "edits": sum(1 for w in self._webhook_calls if w.kind == "edit"),
             "followups": sum(1 for w in self._webhook_calls if w.kind == "followup"),
             "callbacks": sum(1 for w in self._webhook_calls if w.kind == "callback"),
@@ -622,7 +694,7 @@ class DiscordFake(GatewayFake):
     def _controls(self) -> dict[str, Callable[[dict], Optional[Response]]]:
         """POST /_fake/inject_message  {"channel_id", "content", "author_id"?, "guild_id"?, ...}
         POST /_fake/force_429           {"count": 1, "retry_after": 1.0, "is_global": false,
-                                         "route": "create" | "delete"}
+                                         "route": "create" | "delete" | "edit"}
         POST /_fake/force_5xx           {"count": 1, "status": 500, "deliver": false, "route"}
         POST /_fake/manage_messages     {"enabled": true}
         POST /_fake/register_interaction_token {"token": "..."}
@@ -731,7 +803,7 @@ class DiscordFake(GatewayFake):
 
     def _visible(self, sess: _Session, t: str, d: dict, guild_id: Optional[str]) -> Optional[dict]:
         """`d` as `sess` receives it (None: its intents exclude the event)."""
-        if t not in ("MESSAGE_CREATE", "MESSAGE_DELETE"):
+        if t not in ("MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE"):
             return d
         need = GUILD_MESSAGES if guild_id is not None else DIRECT_MESSAGES
         if not sess.intents & need:
@@ -930,6 +1002,9 @@ class DiscordFake(GatewayFake):
         return "other"
 
     def _on_record(self, req: Request) -> None:
+        # One path, two endpoints: the method tells an edit from a delete.
+        if req.endpoint == "delete_message" and req.method == "PATCH":
+            req.endpoint = "edit_message"
         auth = req.headers.get("authorization") or ""
         if auth.startswith("Bot ") and self._bot_of(auth[len("Bot "):]) is not None:
             req.bot_auth, req.bot_token = True, auth[len("Bot "):]
@@ -951,6 +1026,7 @@ class DiscordFake(GatewayFake):
     _METHODS = {
         "gateway": ("GET",), "gateway_bot": ("GET",), "users_me": ("GET",),
         "create_dm": ("POST",), "create_message": ("POST",), "delete_message": ("DELETE",),
+        "edit_message": ("PATCH",),
         "webhook_original": ("GET", "PATCH", "DELETE"), "webhook_followup": ("POST",),
         "interaction_callback": ("POST",),
     }
@@ -973,11 +1049,10 @@ class DiscordFake(GatewayFake):
             return self._interaction_callback(req, parts[1], parts[2])
         if not req.bot_auth:
             return _error(401, 0, "401: Unauthorized")
-        if ep in ("create_message", "delete_message"):
+        if ep in ROUTE_NAMES:
             forced = self._pop_forced(ep)
             if forced is not None and forced[0] == "429":
-                route = MESSAGES_ROUTE if ep == "create_message" else DELETE_ROUTE
-                return self._forced_429(forced[1], forced[2], route)
+                return self._forced_429(forced[1], forced[2], ROUTE_NAMES[ep])
             if forced is not None and not forced[2]:
                 return _server_error(forced[1])
             limited = self._take_global(req.t, req.bot_token)
@@ -986,6 +1061,8 @@ class DiscordFake(GatewayFake):
             lose_answer = forced[1] if forced else None
             if ep == "delete_message":
                 return self._delete_message(req, parts[1], parts[3], lose_answer)
+            if ep == "edit_message":
+                return self._edit_message(req, parts[1], parts[3], lose_answer)
             return self._create_message(req, parts[1], lose_answer)
         limited = self._take_global(req.t, req.bot_token)
         if limited is not None:
@@ -1236,6 +1313,72 @@ class DiscordFake(GatewayFake):
         if lose_answer is not None:
             return _server_error(lose_answer)
         return Response(204, b"", headers, "application/json")
+
+    def _edit_message(self, req: Request, channel_id: str, message_id: str,
+                      lose_answer: Optional[int] = None) -> Response:
+        """Edit Message; `lose_answer`: the edit is made (and dispatched) but that 5xx answered."""
+        for name, value in (("channel_id", channel_id), ("message_id", message_id)):
+            if not _SNOWFLAKE_RE.match(value):
+                return _form_error({name: _field_error(
+                    "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not snowflake.")})
+        ok, headers, retry = self._take_bucket(
+            EDIT_ROUTE, channel_id, self.channel_bucket_limit, self.channel_bucket_window, req.t)
+        if not ok:
+            return self._rate_limited(retry, False, headers)
+        channel = self._channels.get(channel_id)
+        if channel is None:
+            return _error(404, 10003, "Unknown Channel", headers)
+        if not self._message_in(channel_id, message_id):
+            return _error(404, 10008, "Unknown Message", headers)
+        body, files, err = _parse_body(req)
+        if err is not None:
+            err.headers.update(headers)
+            return err
+        d = self._message_objs[message_id]
+        requester = (self._bot_of(req.bot_token) or (self.bot_id, ""))[0]
+        author = self._posted_by.get(message_id, (d.get("author") or {}).get("id"))
+        if author != requester:
+            # Others may only change flags, and only with MANAGE_MESSAGES [uncertain: this fake
+            # refuses every edit of another's message, which is all botgate could attempt].
+            return _error(403, 50005, "Cannot edit a message authored by another user", headers)
+        err = _check_message(body, files, require_content=False)
+        if err is not None:
+            err.headers.update(headers)
+            return err
+        # PATCH semantics: a field left out keeps its value, null clears it.
+        content = (body.get("content") or "") if "content" in body else d.get("content", "")
+        embeds = (body.get("embeds") or []) if "embeds" in body else d.get("embeds", [])
+        components = ((body.get("components") or []) if "components" in body
+                      else d.get("components", []))
+        attachments = d.get("attachments", []) if "attachments" not in body \
+            else [a for a in d.get("attachments", []) if any(
+                isinstance(k, dict) and str(k.get("id")) == a["id"]
+                for k in body.get("attachments") or [])]
+        if not content.strip() and not embeds and not components and not attachments \
+                and not files:
+            return _error(400, 50006, "Cannot send an empty message", headers)
+        stamp = _now_iso()
+        d.update(content=content, embeds=embeds, components=components, attachments=attachments,
+                 edited_timestamp=stamp)
+        status = lose_answer or 200
+        with self._lock:
+            posted = next((m for m in self._delivered if m.id == message_id), None)
+            if posted is not None:
+                posted.content, posted.embeds, posted.components = content, embeds, components
+                posted.edited_timestamp = stamp
+            self._message_edits.append(MessageEdit(
+                message_id=message_id, channel_id=channel_id, content=content, embeds=embeds,
+                body=body, edited_timestamp=stamp, headers=req.headers, t=req.t, wall=req.wall,
+                status=status))
+        update = dict(d)
+        if channel.guild_id is not None:
+            update["guild_id"] = channel.guild_id
+        update["channel_type"] = channel.type
+        # Not queued without a session, like the echo of the bot's own posts.
+        self._dispatch_event("MESSAGE_UPDATE", update, channel.guild_id, queue=False)
+        if lose_answer is not None:
+            return _server_error(lose_answer)
+        return _json(200, d, headers)
 
     def _interaction_for(self, req: Request, app_id: str, token: str
                          ) -> tuple[Optional[_Interaction], Optional[Response]]:

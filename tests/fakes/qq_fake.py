@@ -25,6 +25,23 @@ dialect QQ shares with Discord is served by gateway_fake.py; this file has QQ's 
   (msg_id, msg_seq) twice answers 400 code 40054005; a 6th reply to one msg_id answers 400 code
   22009. v2 messages without msg_id/event_id (active) are refused with 304045 unless
   `allow_active_v2` (active push is gone since 2025-04-21).
+* C2C stream (a streamed reply; notes on streamed replies section 3 variant (a), checked
+  against AstrBot's qqofficial adapter): POST /v2/users/{openid}/messages with msg_type 0
+  (`content`) or 2 (`markdown.content`), a passive `msg_id`, `msg_seq`, and `stream: {state,
+  id?, index, reset?}`. state 1 = generating, 10 = done (others refused [uncertain]). The
+  first chunk has no `id` (`"id": null` is refused: AstrBot strips it because QQ does) and its
+  answer's `id` is the stream's; every later chunk names that id (for the same user and
+  msg_id), has a higher `index` than the last (the first may be any index >= 0 [uncertain]),
+  keeps the first chunk's msg_type, and its text is appended (replaces the text with
+  `reset: true`). The state-10 chunk must end with "\n", else HTTP 500 "流式消息md分片需要\n
+  结束" (status from AstrBot treating it as a server error; code unknown [uncertain]), and
+  nothing may follow it. Each chunk needs its own msg_seq for that msg_id, like separate
+  replies (40054005 otherwise: AstrBot draws a fresh msg_seq per chunk and the notes list
+  stream chunks among what needs one); the stream counts once against the 5 replies per msg_id
+  [uncertain]. Other refusals answer 400 code 40000 [uncertain: the real codes are not
+  known], among them `stream` on group, channel and DM sends. Streams are recorded by
+  streams() / stream(id) / wait_for_streams() (chunks in order, the text now, finished), not
+  in messages(); force_429 / force_5xx apply to chunks as to other sends.
 * Recall (notes 6.1): DELETE /v2/users/{openid}/messages/{id}, /v2/groups/{group_openid}/
   messages/{id}, /channels/{channel_id}/messages/{id}, /dms/{guild_id}/messages/{id} (query
   `hidetip` "true"/"false" allowed, recorded), with the send routes' auth. 200 `{}` for a
@@ -56,6 +73,7 @@ Standalone: python3 tests/fakes/qq_fake.py --port 9999 --ws-port 9998
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime
 import hashlib
 import json
@@ -144,6 +162,14 @@ CODE_REPLY_LIMIT = 22009
 CODE_ACTIVE_REFUSED = 304045
 CODE_RECALL_NOT_FOUND = 40034006  # *
 CODE_RECALL_EXPIRED = 40034028  # *
+# C2C stream (notes on streamed replies, section 3 variant (a); AstrBot's qqofficial adapter).
+STREAM_GENERATING = 1
+STREAM_DONE = 10
+# [uncertain] other states (11, 20, ...) may exist; the adapters only ever send 1 and 10.
+STREAM_STATES = (STREAM_GENERATING, STREAM_DONE)
+# What QQ answers a last chunk that does not end with a newline; AstrBot matches this text in
+# a botpy ServerError, so the status is a 5xx [uncertain: the code is not known; 500 here].
+STREAM_NEWLINE_MESSAGE = "流式消息md分片需要\\n结束"
 # C2C and group messages may be recalled this long after sending (notes 6.1).
 DEFAULT_RECALL_WINDOW = 120.0
 RECALLS = {"recall_channel": "channel", "recall_dm": "dm", "recall_group": "group",
@@ -243,6 +269,43 @@ class Recall:
         return self.chat_id
 
 
+@dataclass
+class QqStreamChunk:
+    """One accepted chunk of a C2C stream (POST /v2/users/{openid}/messages with `stream`)."""
+
+    index: int
+    state: int  # 1 generating, 10 done
+    text: str  # this chunk's text (content, or markdown.content)
+    reset: bool  # replaced the text so far instead of appending
+    msg_seq: int
+    body: dict
+    headers: dict[str, str]
+    t: float
+    wall: float
+    status: int = 200  # a forced 5xx after accepting it: that status
+
+
+@dataclass
+class QqStream:
+    """A C2C stream: one message the user watches grow, made of chunks."""
+
+    id: str  # the stream's (and the message's) id, answered to the first chunk
+    chat_id: str  # the user's openid
+    msg_id: str  # the message it replies to
+    msg_type: int  # 0 text | 2 markdown, fixed by the first chunk
+    chunks: list[QqStreamChunk] = field(default_factory=list)
+    text: str = ""  # what the user sees now
+    finished: bool = False  # a state-10 chunk came
+
+    @property
+    def chat(self) -> str:
+        return self.chat_id
+
+    @property
+    def indexes(self) -> list[int]:
+        return [c.index for c in self.chunks]
+
+
 _QQ_USER_TAG = re.compile(r"<@!?([^>\s]+)>")
 _QQ_EVERYONE = re.compile(r"@everyone", re.IGNORECASE)
 _QQ_AT_USER = re.compile(r'<qqbot-at-user\s+id="([^"]*)"\s*/>')
@@ -258,7 +321,8 @@ class _Inbound:
     event_type: str
     event_id: str
     t: float  # monotonic (minus `age`)
-    replies: set = field(default_factory=set)  # msg_seq values accepted (v2)
+    replies: set = field(default_factory=set)  # msg_seq values accepted (v2), stream chunks too
+    counted: int = 0  # replies counted against max_replies (a whole stream counts once)
 
 
 
@@ -358,6 +422,7 @@ class QqFake(GatewayFake):
         self._event_ids: dict[str, str] = {}  # top-level event id -> d.id ("" for non-messages)
         self._forced: list[tuple] = []  # ("429", code) | ("5xx", status, deliver)
         self._next_guild_msg = 1
+        self._streams: dict[str, QqStream] = {}  # also read by the getters (under the lock)
 
         # Records (guarded by self._lock).
         self._injected: list[dict] = []
@@ -472,6 +537,7 @@ class QqFake(GatewayFake):
     def _reset_platform(self) -> None:
         self._forced.clear()
         self._recalls.clear()
+        self._streams.clear()
 
     # ------------------------------------------------------------------ observations
 
@@ -501,6 +567,27 @@ class QqFake(GatewayFake):
         wait_until(lambda: len(self.recalls(kind, chat_id)) >= n, timeout)
         return self.recalls(kind, chat_id)
 
+    def streams(self, chat_id: Optional[str] = None) -> list[QqStream]:
+        """C2C streams, in the order they began (copies), optionally only those to `chat_id`.
+        Stream chunks are not in messages()."""
+        with self._lock:
+            return [copy.deepcopy(st) for st in self._streams.values()
+                    if chat_id is None or st.chat_id == chat_id]
+
+    def stream(self, stream_id: str) -> Optional[QqStream]:
+        """One stream as it is now (a copy); None if unknown."""
+        with self._lock:
+            st = self._streams.get(stream_id)
+            return copy.deepcopy(st) if st is not None else None
+
+    def wait_for_streams(self, n: int, timeout: float = 10.0, chat_id: Optional[str] = None,
+                         finished: bool = False) -> list[QqStream]:
+        """Waits until at least `n` streams began (with `finished`: were finished) to
+        `chat_id`; returns the streams (all of them, finished or not)."""
+        wait_until(lambda: len([st for st in self.streams(chat_id)
+                                if st.finished or not finished]) >= n, timeout)
+        return self.streams(chat_id)
+
     def rejected(self, code: Optional[int] = None) -> list[Request]:
         """Send requests answered with an error (optionally with business `code`)."""
         with self._lock:
@@ -509,10 +596,12 @@ class QqFake(GatewayFake):
                     and (code is None or r.code == code)]
     def _stats_unlocked(self) -> dict[str, Any]:
         """stats() adds token_fetches, token_failures, unauthorized, rejected,
-        union_appid_missing, recalls."""
+        union_appid_missing, recalls, streams, stream_chunks."""
         out = super()._stats_unlocked()
         out["token_fetches"] = self._token_fetches
         out["recalls"] = len(self._recalls)
+        out["streams"] = len(self._streams)
+        out["stream_chunks"] = sum(len(st.chunks) for st in self._streams.values())
         return out
 
     def _controls(self) -> dict[str, Callable[[dict], Optional[Response]]]:
@@ -810,10 +899,21 @@ class QqFake(GatewayFake):
                 return _error(400, CODE_MSG_EXPIRE, "msg_id无效或越权")
             if req.t - inbound.t > self.reply_windows[kind]:
                 return _error(400, CODE_MSG_EXPIRE, "msg expired")
+            # Every chunk of a stream needs its own msg_seq, like separate replies (AstrBot
+            # draws a fresh one per chunk; the notes list streaming chunks among what needs a
+            # fresh msg_seq), so a resent chunk is a duplicate before anything else.
+            if v2 and seq in inbound.replies:
+                return _error(400, CODE_DEDUP, "消息被去重，请检查请求msgseq")
+        chunk: Optional[dict] = None
+        continued: Optional[QqStream] = None
+        if "stream" in body:
+            chunk, continued, err = self._stream_chunk(kind, chat_id, body, msg_type, msg_id)
+            if err is not None:
+                return err
+        if msg_id:
             if v2:
-                if seq in inbound.replies:
-                    return _error(400, CODE_DEDUP, "消息被去重，请检查请求msgseq")
-                if len(inbound.replies) >= self.max_replies:
+                # The stream as a whole counts as one reply [uncertain].
+                if continued is None and inbound.counted >= self.max_replies:
                     return _error(400, CODE_REPLY_LIMIT, "msg limit exceed")
         elif event_id:
             if event_id not in self._event_ids:
@@ -822,8 +922,13 @@ class QqFake(GatewayFake):
             return _error(400, CODE_ACTIVE_REFUSED, "active message not allowed")
         if inbound is not None and v2:
             inbound.replies.add(seq)
-        new_id = ("ROBOT1.0_" + secrets.token_urlsafe(24)) if v2 else "08" + secrets.token_hex(20)
+            if continued is None:
+                inbound.counted += 1
         lost = forced[1] if forced is not None else None
+        if chunk is not None:
+            assert seq is not None and msg_id
+            return self._accept_chunk(req, chat_id, body, chunk, continued, msg_id, seq, lost)
+        new_id = ("ROBOT1.0_" + secrets.token_urlsafe(24)) if v2 else "08" + secrets.token_hex(20)
         rec = QqMessage(kind=kind, chat_id=chat_id, id=new_id, body=body,
                         content=content if isinstance(content, str) else None,
                         msg_type=msg_type if _is_int(msg_type) else None,
@@ -840,6 +945,76 @@ class QqFake(GatewayFake):
                            "author": {"id": self.bot_id, "username": self.bot_name,
                                       "bot": True}})
 
+
+    def _stream_chunk(self, kind: str, chat_id: str, body: dict, msg_type: Any, msg_id: Any
+                      ) -> tuple[Optional[dict], Optional[QqStream], Optional[Response]]:
+        """Checks a message's `stream` field: (the chunk's fields, the stream it continues or
+        None for a new one, None) or (None, None, the error answer). The codes of these refusals
+        are not documented: 40000, the fake's code for a malformed request [uncertain]."""
+        def bad(message: str) -> tuple[None, None, Response]:
+            return None, None, _error(400, CODE_BAD_REQUEST, message)
+        if kind != "c2c":
+            # [uncertain] the stream API is C2C only (AstrBot and the notes); what groups and
+            # guild channels answer is not known.
+            return bad("stream is only supported in C2C messages")
+        st = body["stream"]
+        if not isinstance(st, dict):
+            return bad("stream must be an object")
+        if msg_type not in (0, 2):
+            return bad("stream needs msg_type 0 (text) or 2 (markdown)")
+        if not msg_id:
+            return bad("stream needs msg_id (a passive reply)")
+        state, index, reset = st.get("state"), st.get("index"), st.get("reset", False)
+        if not _is_int(state) or state not in STREAM_STATES:
+            return bad(f"stream.state must be one of {STREAM_STATES}")
+        if not _is_int(index) or index < 0:
+            return bad("stream.index must be a non-negative integer")
+        if not isinstance(reset, bool):
+            return bad("stream.reset must be a boolean")
+        text = body.get("content") if msg_type == 0 else (body.get("markdown") or {}).get(
+            "content")
+        if not isinstance(text, str):
+            return bad("stream chunk without text")
+        if state == STREAM_DONE and not text.endswith("\n"):
+            # Refused before the msg_seq is used: AstrBot retries this with the same msg_seq.
+            return None, None, _error(500, 500, STREAM_NEWLINE_MESSAGE)
+        chunk = {"state": state, "index": index, "reset": reset, "text": text}
+        if "id" not in st:
+            return chunk, None, None
+        sid = st["id"]
+        if not isinstance(sid, str) or not sid:
+            # AstrBot drops a None id before sending: QQ refuses `"id": null` on a first chunk.
+            return bad("stream.id must be the id answered to the first chunk")
+        with self._lock:
+            stream = self._streams.get(sid)
+        if stream is None or stream.chat_id != chat_id or stream.msg_id != msg_id:
+            return bad("stream.id unknown for this user and msg_id")
+        if stream.finished:
+            return bad("stream already finished")
+        if msg_type != stream.msg_type:
+            return bad("stream chunks must keep the first chunk's msg_type")
+        if index <= stream.chunks[-1].index:
+            return bad("stream.index must increase")
+        return chunk, stream, None
+
+    def _accept_chunk(self, req: Request, chat_id: str, body: dict, chunk: dict,
+                      stream: Optional[QqStream], msg_id: str, seq: int,
+                      lost: Optional[int]) -> Response:
+        rec = QqStreamChunk(index=chunk["index"], state=chunk["state"], text=chunk["text"],
+                            reset=chunk["reset"], msg_seq=seq, body=body,
+                            headers=dict(req.headers), t=req.t, wall=req.wall,
+                            status=lost or 200)
+        with self._lock:
+            if stream is None:
+                stream = QqStream(id="ROBOT1.0_" + secrets.token_urlsafe(24), chat_id=chat_id,
+                                  msg_id=msg_id, msg_type=body["msg_type"])
+                self._streams[stream.id] = stream
+            stream.chunks.append(rec)
+            stream.text = rec.text if rec.reset else stream.text + rec.text
+            stream.finished = rec.state == STREAM_DONE
+        if lost is not None:
+            return _server_error(lost)
+        return _json(200, {"id": stream.id, "timestamp": int(time.time())})
 
     def _recall(self, req: Request, token: str) -> Response:
         kind = RECALLS[req.endpoint]

@@ -674,7 +674,8 @@ def test_delete_auth_and_method(dfake):
     assert (status, body) == (401, {"message": "401: Unauthorized", "code": 0})
     assert delete_message(dfake, CHANNEL, mid, token=None)[0] == 401
     assert delete_message(dfake, CHANNEL, mid, ua="python-urllib")[0] == 403
-    status, _, body = rest(dfake, "PATCH", f"/channels/{CHANNEL}/messages/{mid}", {"c": 1})
+    # PATCH on that path is Edit Message (below); other methods are not served.
+    status, _, body = rest(dfake, "PUT", f"/channels/{CHANNEL}/messages/{mid}", {"c": 1})
     assert (status, body["code"]) == (405, 0)
     assert dfake.recalls() == [] and not dfake.messages()[0].deleted
     assert delete_message(dfake, CHANNEL, mid)[0] == 204
@@ -734,7 +735,7 @@ def test_delete_rate_limit_and_forced_faults(make_fake):
     assert [r.status for r in fake.recalls()] == [204, 204, 500]
     assert delete_message(fake, CHANNEL, ids[2])[2]["code"] == 10008
     with pytest.raises(KeyError):
-        fake.force_429(route="edit")
+        fake.force_429(route="pin")
 
 
 def test_delete_dispatches_message_delete(dfake):
@@ -756,6 +757,173 @@ def test_delete_dispatches_message_delete(dfake):
     assert created["t"] == "MESSAGE_CREATE"
     assert deleted["t"] == "MESSAGE_DELETE"
     assert deleted["d"] == {"id": created["d"]["id"], "channel_id": CHANNEL, "guild_id": GUILD}
+
+
+def edit_message(fake: DiscordFake, channel: str, message_id: str, body: Any, **kw: Any):
+    return rest(fake, "PATCH", f"/channels/{channel}/messages/{message_id}", body, **kw)
+
+
+def test_edit_own_message(dfake):
+    dfake.add_channel(CHANNEL, GUILD)
+    mid = post_message(dfake, CHANNEL, {"content": "Hel"})[2]["id"]
+    other = post_message(dfake, CHANNEL, {"content": "other"})[2]["id"]
+    status, h, body = edit_message(dfake, CHANNEL, mid, {"content": "Hello"})
+    assert status == 200, body
+    assert (body["id"], body["channel_id"], body["content"]) == (mid, CHANNEL, "Hello")
+    assert body["author"]["id"] == dfake.bot_id and body["edited_timestamp"] is not None
+    assert h["x-ratelimit-limit"] == "5" and h["x-ratelimit-remaining"] == "4"
+    assert len(h["x-ratelimit-bucket"]) == 32
+    status, _, body2 = edit_message(dfake, CHANNEL, mid, {"content": "Hello, world"})
+    assert status == 200 and body2["edited_timestamp"] >= body["edited_timestamp"]
+    posted = dfake.messages()[0]
+    assert (posted.content, posted.text) == ("Hello, world", "Hello, world")
+    assert posted.edited_timestamp == body2["edited_timestamp"]
+    assert dfake.messages()[1].edited_timestamp is None
+    edits = dfake.wait_for_message_edits(2, timeout=1)
+    assert [(e.message_id, e.channel_id, e.chat, e.content, e.status) for e in edits] == [
+        (mid, CHANNEL, CHANNEL, "Hello", 200), (mid, CHANNEL, CHANNEL, "Hello, world", 200)]
+    assert edits[0].t <= edits[1].t and edits[1].body == {"content": "Hello, world"}
+    assert edits[1].headers["authorization"] == f"Bot {dfake.token}"
+    assert dfake.edits_of(mid) == edits and dfake.edits_of(other) == []
+    assert dfake.message_edits(OTHER_CHANNEL) == [] and dfake.message_edits(CHANNEL) == edits
+    # The interaction webhook edits are another record.
+    assert dfake.edits() == [] and dfake.stats()["message_edits"] == 2
+    # Exactly 2000 characters (code points) is fine; a field left out keeps its value.
+    assert edit_message(dfake, CHANNEL, mid, {"content": "é" * 2000})[0] == 200
+    status, _, body = edit_message(dfake, CHANNEL, mid, {"embeds": [{"title": "t"}]})
+    assert status == 200 and body["content"] == "é" * 2000 and body["embeds"][0]["title"] == "t"
+    # With an embed left, the content may go.
+    status, _, body = edit_message(dfake, CHANNEL, mid, {"content": None})
+    assert status == 200 and body["content"] == "" and dfake.messages()[0].content == ""
+    # A reply to the edited message still finds it.
+    assert post_message(dfake, CHANNEL, {"content": "re",
+                                         "message_reference": {"message_id": mid}})[0] == 200
+
+
+def test_edit_refusals(make_fake):
+    dfake = make_fake(channel_bucket_limit=50)
+    dfake.add_channel(CHANNEL, GUILD)
+    mid = post_message(dfake, CHANNEL, {"content": "start"})[2]["id"]
+    status, h, body = edit_message(dfake, CHANNEL, mid, {"content": "x" * 2001})
+    assert (status, body["code"]) == (400, 50035) and "content" in body["errors"]
+    assert "x-ratelimit-bucket" in h
+    for empty in ({"content": ""}, {"content": "   "}, {"content": None}):
+        status, _, body = edit_message(dfake, CHANNEL, mid, empty)
+        assert (status, body) == (400, {"message": "Cannot send an empty message", "code": 50006})
+    status, _, body = edit_message(dfake, CHANNEL, mid, {"content": 5})
+    assert (status, body["code"]) == (400, 50035)
+    status, _, body = edit_message(dfake, CHANNEL, mid, None, raw=b"{")
+    assert (status, body["code"]) == (400, 50109)
+    # A user's message, and another bot's post.
+    user_msg = dfake.inject_message(CHANNEL, "mine", guild_id=GUILD)
+    status, _, body = edit_message(dfake, CHANNEL, user_msg, {"content": "hacked"})
+    assert (status, body) == (403, {"message": "Cannot edit a message authored by another user",
+                                    "code": 50005})
+    dfake.manage_messages = True  # does not help for content
+    assert edit_message(dfake, CHANNEL, user_msg, {"content": "x"})[2]["code"] == 50005
+    other = "MTExMTExMTExMTExMTExMTEy.GfAkE0.another-bot-token"
+    dfake.add_bot(other)
+    theirs = post_message(dfake, CHANNEL, {"content": "theirs"}, token=other)[2]["id"]
+    assert edit_message(dfake, CHANNEL, theirs, {"content": "x"})[2]["code"] == 50005
+    assert edit_message(dfake, CHANNEL, theirs, {"content": "x"}, token=other)[0] == 200
+    # Unknown, elsewhere, deleted, unknown channel, not a snowflake.
+    dfake.add_channel(OTHER_CHANNEL, GUILD)
+    assert edit_message(dfake, OTHER_CHANNEL, mid, {"content": "x"})[2]["code"] == 10008
+    assert edit_message(dfake, CHANNEL, "123456789", {"content": "x"})[2]["code"] == 10008
+    status, _, body = edit_message(dfake, "645027906669510999", mid, {"content": "x"})
+    assert (status, body["code"]) == (404, 10003)
+    status, _, body = edit_message(dfake, CHANNEL, "abc", {"content": "x"})
+    assert (status, body["code"]) == (400, 50035) and "message_id" in body["errors"]
+    gone = post_message(dfake, CHANNEL, {"content": "gone"})[2]["id"]
+    assert delete_message(dfake, CHANNEL, gone)[0] == 204
+    status, _, body = edit_message(dfake, CHANNEL, gone, {"content": "x"})
+    assert (status, body) == (404, {"message": "Unknown Message", "code": 10008})
+    # Authentication and User-Agent as on the other routes.
+    status, _, body = edit_message(dfake, CHANNEL, mid, {"content": "x"}, token="wrong")
+    assert (status, body) == (401, {"message": "401: Unauthorized", "code": 0})
+    assert edit_message(dfake, CHANNEL, mid, {"content": "x"}, token=None)[0] == 401
+    assert edit_message(dfake, CHANNEL, mid, {"content": "x"}, ua="python-urllib")[0] == 403
+    # Nothing of that changed the message.
+    assert dfake.messages()[0].content == "start" and dfake.messages()[0].edited_timestamp is None
+    assert [e.message_id for e in dfake.message_edits()] == [theirs]
+    assert [r.endpoint for r in dfake.requests() if r.method == "PATCH"] == \
+        ["edit_message"] * len([r for r in dfake.requests() if r.method == "PATCH"])
+
+
+def test_edit_rate_limit_and_forced_faults(make_fake):
+    fake = make_fake(channel_bucket_limit=2)
+    fake.add_channel(CHANNEL, GUILD)
+    mid = post_message(fake, CHANNEL, {"content": "a"})[2]["id"]
+    answers = [edit_message(fake, CHANNEL, mid, {"content": c}) for c in ("ab", "abc", "abcd")]
+    assert [a[0] for a in answers] == [200, 200, 429]
+    _, h, body = answers[2]
+    assert body["global"] is False and h["x-ratelimit-remaining"] == "0"
+    assert h["x-ratelimit-bucket"] == answers[0][1]["x-ratelimit-bucket"]
+    assert int(h["retry-after"]) >= 1
+    # Its own bucket: creating and deleting still work.
+    create = post_message(fake, CHANNEL, {"content": "b"})
+    assert create[0] == 200
+    assert create[1]["x-ratelimit-bucket"] != h["x-ratelimit-bucket"]
+    assert fake.messages()[0].content == "abc"
+    time.sleep(body["retry_after"] + 0.05)
+
+    fake.force_429(1, retry_after=0.25, route="edit")
+    status, h, body = edit_message(fake, CHANNEL, mid, {"content": "x"})
+    assert status == 429 and body["retry_after"] == 0.25 and h["retry-after"] == "1"
+    assert post_message(fake, CHANNEL, {"content": "c"})[0] == 200  # create not forced
+    fake.force_5xx(1, 502, route="edit")
+    assert edit_message(fake, CHANNEL, mid, {"content": "x"})[0] == 502
+    assert [e.content for e in fake.edits_of(mid)] == ["ab", "abc"]
+    # Edited, but the answer was lost: the message already reads the new text.
+    fake.force_5xx(1, 500, deliver=True, route="edit")
+    assert edit_message(fake, CHANNEL, mid, {"content": "abcde"})[0] == 500
+    assert [(e.content, e.status) for e in fake.edits_of(mid)] == [
+        ("ab", 200), ("abc", 200), ("abcde", 500)]
+    assert fake.messages()[0].content == "abcde"
+    assert fake.stats()["rate_limited"] == 2
+
+
+def test_edit_dispatches_message_update(make_fake):
+    fake = make_fake()
+    fake.add_channel(CHANNEL, GUILD)
+
+    async def scenario(intents: int) -> list[dict]:
+        gw = await Gw.open(fake.gateway_url)
+        await gw.ready(fake, intents=intents)
+        assert (await gw.recv())["t"] == "GUILD_CREATE"
+        _, _, posted = await asyncio.to_thread(post_message, fake, CHANNEL, {"content": "x"})
+        got = [await gw.recv()]
+        status, _, _ = await asyncio.to_thread(edit_message, fake, CHANNEL, posted["id"],
+                                               {"content": "xy"})
+        assert status == 200
+        got.append(await gw.recv())
+        await gw.ws.close(4000)
+        return got
+
+    created, updated = run(scenario(DEFAULT_INTENTS))
+    assert (created["t"], updated["t"]) == ("MESSAGE_CREATE", "MESSAGE_UPDATE")
+    d = updated["d"]
+    assert (d["id"], d["channel_id"], d["guild_id"], d["content"]) == (
+        created["d"]["id"], CHANNEL, GUILD, "xy")
+    assert d["edited_timestamp"] is not None and d["author"]["id"] == fake.bot_id
+    assert fake.edits_of(d["id"])[0].edited_timestamp == d["edited_timestamp"]
+
+
+def test_edit_without_a_session_is_not_queued(dfake):
+    dfake.add_channel(CHANNEL, GUILD)
+    mid = post_message(dfake, CHANNEL, {"content": "x"})[2]["id"]
+    assert edit_message(dfake, CHANNEL, mid, {"content": "xy"})[0] == 200
+
+    async def scenario() -> list[str]:
+        gw = await Gw.open(dfake.gateway_url)
+        await gw.ready(dfake)
+        seen = [(await gw.recv())["t"]]  # GUILD_CREATE
+        with pytest.raises(asyncio.TimeoutError):
+            seen.append((await gw.recv(timeout=0.5))["t"])
+        await gw.ws.close(4000)
+        return seen
+
+    assert run(scenario()) == ["GUILD_CREATE"]
 
 
 # ---------------------------------------------------------------------- harness helpers

@@ -506,3 +506,388 @@ def test_recall_token_checks_like_send(fake, client):
     tok2 = get_token(client)  # the same app's new token may recall what the old one sent
     assert client.call("DELETE", recall_path(mid), headers=auth(tok2))[0] == 200
     assert fake.recalls()[0].token == tok2
+
+
+# ---------------------------------------------------------------------- CardKit card entities
+
+CARDS = "/open-apis/cardkit/v1/cards"
+
+
+def content_path(card_id: str, element_id: str = "md") -> str:
+    return f"{CARDS}/{card_id}/elements/{element_id}/content"
+
+
+def settings_path(card_id: str) -> str:
+    return f"{CARDS}/{card_id}/settings"
+
+
+def card_json(streaming: bool = True, elements=None, **config) -> dict:
+    if elements is None:
+        elements = [{"tag": "markdown", "content": "", "element_id": "md"},
+                    {"tag": "button", "text": {"tag": "plain_text", "content": "ok"},
+                     "element_id": "btn"}]
+    return {"schema": "2.0", "config": dict(streaming_mode=streaming, **config),
+            "body": {"elements": elements}}
+
+
+def create_card(client, tok: str, card=None, **kw):
+    body = {"type": "card_json", "data": json.dumps(card if card is not None else card_json())}
+    body.update(kw)
+    status, _, resp, _ = client.call("POST", CARDS, body, auth(tok))
+    return status, resp
+
+
+def new_card(client, tok: str, card=None) -> str:
+    status, resp = create_card(client, tok, card)
+    assert (status, resp["code"], resp["msg"]) == (200, 0, "success"), resp
+    return resp["data"]["card_id"]
+
+
+def put_content(client, tok: str, card_id: str, text: str, seq: int, element_id: str = "md",
+                **kw):
+    body = {"content": text, "sequence": seq}
+    body.update(kw)
+    status, headers, resp, _ = client.call("PUT", content_path(card_id, element_id), body,
+                                           auth(tok))
+    return status, resp, headers
+
+
+def patch_settings(client, tok: str, card_id: str, settings, seq: int, **kw):
+    raw = settings if isinstance(settings, str) else json.dumps(settings)
+    body = {"settings": raw, "sequence": seq}
+    body.update(kw)
+    status, _, resp, _ = client.call("PATCH", settings_path(card_id), body, auth(tok))
+    return status, resp
+
+
+def card_message(card_id: str) -> str:
+    return json.dumps({"type": "card", "data": {"card_id": card_id}})
+
+
+def test_card_stream(fake, client):
+    tok = get_token(client)
+    cid = new_card(client, tok)
+    assert cid.isdigit() and 1 <= len(cid) <= 20
+    # Sent by reference, then grown, then streaming switched off.
+    status, _, resp, _ = client.call("POST", SEND, {
+        "receive_id": "oc_1", "msg_type": "interactive", "content": card_message(cid)}, auth(tok))
+    assert status == 200 and resp["code"] == 0, resp
+    mid = resp["data"]["message_id"]
+    for seq, text in ((1, "Hel"), (2, "Hello"), (5, "Hello, world")):
+        status, resp, _ = put_content(client, tok, cid, text, seq)
+        assert (status, resp) == (200, {"code": 0, "msg": "success", "data": {}})
+    status, resp = patch_settings(client, tok, cid, {"config": {"streaming_mode": False}}, 6)
+    assert (status, resp["code"]) == (200, 0)
+    c = fake.wait_for_card(cid, lambda c: not c.streaming_mode, timeout=1)
+    assert c is not None and (c.card_id, c.app_id, c.streaming_mode) == (cid, "cli_test", False)
+    assert c.card["schema"] == "2.0" and c.tags == {"md": "markdown", "btn": "button"}
+    assert [(u.element_id, u.content, u.sequence, u.status) for u in c.versions("md")] == [
+        ("md", "Hel", 1, 200), ("md", "Hello", 2, 200), ("md", "Hello, world", 5, 200)]
+    assert c.text("md") == "Hello, world" and c.text("btn") is None
+    assert [u.t for u in c.updates] == sorted(u.t for u in c.updates)
+    assert [(s.streaming_mode, s.sequence) for s in c.settings_changes] == [(False, 6)]
+    assert c.settings_changes[0].settings == {"config": {"streaming_mode": False}}
+    assert c.sequences() == [1, 2, 5, 6] and c.last_sequence == 6
+    assert (c.sent, c.message_id) == (True, mid)
+    assert c.delivery is not None and c.delivery.card_id == cid and c.delivery.chat_id == "oc_1"
+    [d] = fake.delivered()
+    assert (d.msg_type, d.card_id, d.message_id) == ("interactive", cid, mid)
+    # A copy: what the caller holds does not change.
+    put_back = fake.card(cid)
+    assert put_back is not None and put_back is not c
+    assert fake.card("7355372766134100000") is None
+    assert [x.card_id for x in fake.wait_for_cards(1, timeout=1)] == [cid]
+    assert fake.count("card_create") == 1 and fake.count("card_content") == 3
+    assert fake.count("card_settings") == 1
+    # The reply route sends an entity as well.
+    cid2 = new_card(client, tok)
+    fake.register_message("om_user", "oc_2")
+    status, _, resp, _ = client.call("POST", reply_path("om_user"), {
+        "msg_type": "interactive", "content": card_message(cid2)}, auth(tok))
+    assert status == 200 and resp["code"] == 0
+    c2 = fake.card(cid2)
+    assert c2 is not None and c2.sent and c2.delivery.endpoint == "reply"
+    assert c2.delivery.chat_id == "oc_2" and c2.sequences() == []
+
+
+@pytest.mark.parametrize("body,code", [
+    ({"type": "template", "data": json.dumps(card_json())}, 10002),
+    ({"type": "card_json", "data": card_json()}, 10002),
+    ({"type": "card_json"}, 10002),
+    ({"type": "card_json", "data": ""}, 300307),
+    ({"type": "card_json", "data": "{}"}, 300307),
+    ({"type": "card_json", "data": "{not json"}, 200220),
+    ({"type": "card_json", "data": json.dumps({**card_json(), "schema": "1.0"})}, 300303),
+    ({"type": "card_json", "data": json.dumps({k: v for k, v in card_json().items()
+                                               if k != "schema"})}, 300303),
+    ({"type": "card_json", "data": json.dumps(card_json(update_multi=False))}, 300302),
+    ({"type": "card_json", "data": json.dumps(card_json(elements=[
+        {"tag": "markdown", "content": "a", "element_id": "x"},
+        {"tag": "column_set", "columns": [{"tag": "column", "elements": [
+            {"tag": "markdown", "content": "b", "element_id": "x"}]}]}]))}, 300301),
+    ({"type": "card_json", "data": json.dumps(card_json(elements=[
+        {"tag": "markdown", "content": "a", "element_id": "1abc"}]))}, 10002),
+    ({"type": "card_json", "data": json.dumps(card_json(elements=[
+        {"tag": "markdown", "content": "a", "element_id": "a" * 21}]))}, 10002),
+    ({"type": "card_json", "data": json.dumps(card_json(elements=[
+        {"tag": "markdown", "content": "a", "element_id": "a-b"}]))}, 10002),
+    ({"type": "card_json", "data": json.dumps(card_json(elements=[
+        {"tag": "markdown", "content": "a"}] * 201))}, 300305),
+    ({"type": "card_json", "data": json.dumps(card_json(elements=[
+        {"tag": "markdown", "content": "a" * (31 * 1024), "element_id": "md"}]))}, 200860),
+    ({"type": "card_json", "data": json.dumps(card_json(streaming="yes"))}, 200220),
+])
+def test_card_create_refusals(fake, client, body, code):
+    tok = get_token(client)
+    status, _, resp, _ = client.call("POST", CARDS, body, auth(tok))
+    assert (status, resp["code"]) == (400, code), resp
+    assert fake.cards() == []
+
+
+def test_card_create_accepts_ids_at_the_limits(fake, client):
+    tok = get_token(client)
+    cid = new_card(client, tok, card_json(elements=[
+        {"tag": "markdown", "content": "a", "element_id": "a" * 20},
+        {"tag": "plain_text", "content": "b", "element_id": "B_1"}]))
+    c = fake.card(cid)
+    assert c is not None and c.texts == {"a" * 20: "a", "B_1": "b"} and c.streaming_mode
+
+
+def test_card_token_and_method_checks(fake, client):
+    tok = get_token(client)
+    body = {"type": "card_json", "data": json.dumps(card_json())}
+    status, _, resp, _ = client.call("POST", CARDS, body)
+    assert (status, resp["code"]) == (400, 99991661)
+    status, _, resp, _ = client.call("POST", CARDS, body, auth("t-bogus"))
+    assert (status, resp["code"]) == (400, 99991663)
+    cid = new_card(client, tok)
+    for path, method in ((content_path(cid), "PUT"), (settings_path(cid), "PATCH")):
+        status, _, resp, _ = client.call(method, path, {"content": "x", "sequence": 1,
+                                                        "settings": "{}"})
+        assert (status, resp["code"]) == (400, 99991661)
+        status, _, resp, _ = client.call(method, path, {"content": "x", "sequence": 1,
+                                                        "settings": "{}"}, auth("t-bogus"))
+        assert (status, resp["code"]) == (400, 99991663)
+    assert client.call("GET", CARDS, headers=auth(tok))[0] == 404
+    assert client.call("POST", content_path(cid), {"content": "x", "sequence": 1},
+                       auth(tok))[0] == 404
+    assert client.call("PUT", settings_path(cid), {"settings": "{}", "sequence": 1},
+                       auth(tok))[0] == 404
+    assert client.call("PUT", f"{CARDS}/{cid}/elements/md", {"content": "x", "sequence": 1},
+                       auth(tok))[0] == 404
+    h = dict(auth(tok), **{"Content-Type": "text/plain"})
+    assert client.call("PUT", content_path(cid), {"content": "x", "sequence": 1},
+                       h)[2]["code"] == 10002
+    fake.expire_all_tokens()
+    status, resp, _ = put_content(client, tok, cid, "x", 1)
+    assert (status, resp["code"]) == (400, 99991663)
+    c = fake.card(cid)
+    assert c is not None and c.updates == [] and c.last_sequence == 0
+
+
+def test_card_update_refusals(fake, client):
+    tok = get_token(client)
+    cid = new_card(client, tok)
+    refusals = [
+        (put_content(client, tok, "7355372766134100000", "x", 1), 200740),
+        (put_content(client, tok, cid, "x", 1, element_id="nope"), 300313),
+        (put_content(client, tok, cid, "x", 1, element_id="btn"), 300310),
+        (put_content(client, tok, cid, "", 1), 10002),
+        (put_content(client, tok, cid, "x" * 100_001, 1), 10002),
+        (put_content(client, tok, cid, "x", 0), 10002),
+        (put_content(client, tok, cid, "x", "1"), 10002),
+        (put_content(client, tok, cid, "x", 2**31), 10002),
+        (put_content(client, tok, cid, "x", 1, uuid="u" * 65), 10002),
+    ]
+    for (status, resp, _), code in refusals:
+        assert (status, resp["code"]) == (400, code), (resp, code)
+    assert put_content(client, tok, cid, "a", 3)[0] == 200
+    # Not above the last accepted sequence, whatever route set it.
+    for seq in (3, 2):
+        status, resp, _ = put_content(client, tok, cid, "ab", seq)
+        assert (status, resp["code"]) == (400, 300317), resp
+    summary = {"config": {"summary": {"content": "…"}}}
+    assert patch_settings(client, tok, cid, summary, 7)[0] == 200
+    assert put_content(client, tok, cid, "ab", 6)[1]["code"] == 300317
+    assert patch_settings(client, tok, cid, {"config": {}}, 7)[1]["code"] == 300317
+    assert put_content(client, tok, cid, "ab", 8)[0] == 200
+    # Settings: a JSON string holding an object; update_multi false refused.
+    for bad, code in (("", 10002), ("not json", 10002), ("[1]", 10002),
+                      (json.dumps({"config": {"update_multi": False}}), 300302),
+                      (json.dumps({"config": {"streaming_mode": "off"}}), 10002)):
+        status, resp = patch_settings(client, tok, cid, bad, 20)
+        assert (status, resp["code"]) == (400, code), (bad, resp)
+    status, _, resp, _ = client.call("PATCH", settings_path(cid), {
+        "settings": {"config": {}}, "sequence": 20}, auth(tok))
+    assert (status, resp["code"]) == (400, 10002)
+    # Another app may not touch it.
+    fake.add_app("cli_other", "other-secret")
+    other = client.token("cli_other", "other-secret")[2]["tenant_access_token"]
+    assert put_content(client, other, cid, "abc", 20)[1]["code"] == 300311
+    assert patch_settings(client, other, cid, {"config": {}}, 20)[1]["code"] == 300311
+    c = fake.card(cid)
+    assert c is not None and c.sequences() == [3, 7, 8] and c.text("md") == "ab"
+
+
+def test_card_streaming_mode_is_needed_for_content(fake, client):
+    tok = get_token(client)
+    cid = new_card(client, tok, card_json(streaming=False))
+    status, resp, _ = put_content(client, tok, cid, "x", 1)
+    assert (status, resp["code"]) == (400, 300309)
+    assert patch_settings(client, tok, cid, {"config": {"streaming_mode": True}}, 1)[0] == 200
+    assert put_content(client, tok, cid, "x", 2)[0] == 200
+    assert patch_settings(client, tok, cid, {"config": {"streaming_mode": False}}, 3)[0] == 200
+    assert put_content(client, tok, cid, "xy", 4)[1]["code"] == 300309
+    c = fake.card(cid)
+    assert c is not None and c.streaming_mode is False
+    assert [s.streaming_mode for s in c.settings_changes] == [True, False]
+    assert [u.content for u in c.updates] == ["x"]
+    # Feishu closes streaming mode by itself after a while (10 minutes): 200850 then.
+    fake.card_streaming_timeout = 0.2
+    cid2 = new_card(client, tok)
+    assert put_content(client, tok, cid2, "a", 1)[0] == 200
+    time.sleep(0.3)
+    status, resp, _ = put_content(client, tok, cid2, "ab", 2)
+    assert (status, resp["code"]) == (400, 200850)
+    assert put_content(client, tok, cid2, "ab", 2)[1]["code"] == 300309
+    c2 = fake.card(cid2)
+    assert c2 is not None and not c2.streaming_mode
+    # Switching it on again restarts the clock.
+    assert patch_settings(client, tok, cid2, {"config": {"streaming_mode": True}}, 2)[0] == 200
+    assert put_content(client, tok, cid2, "ab", 3)[0] == 200
+    # An entity lives for 14 days.
+    fake.card_ttl = 0.1
+    time.sleep(0.15)
+    assert put_content(client, tok, cid2, "abc", 4)[1]["code"] == 200750
+
+
+def test_card_rate_limit_per_card(fake, client):
+    tok = get_token(client)
+    cid, other = new_card(client, tok), new_card(client, tok)
+    answers = [put_content(client, tok, cid, "x" * (i + 1), i + 1) for i in range(11)]
+    assert [a[0] for a in answers] == [200] * 10 + [429]
+    status, resp, headers = answers[10]
+    assert (resp["code"], resp["msg"]) == (99991400, "request trigger frequency limit")
+    assert headers["x-ogw-ratelimit-limit"] == "10" and int(headers["x-ogw-ratelimit-reset"]) >= 1
+    assert put_content(client, tok, other, "y", 1)[0] == 200  # per card
+    assert patch_settings(client, tok, cid, {"config": {}}, 12)[0] == 429  # settings count too
+    time.sleep(1.05)
+    assert put_content(client, tok, cid, "x" * 11, 11)[0] == 200  # the refused one used nothing
+    c = fake.card(cid)
+    assert c is not None and c.sequences() == list(range(1, 12))
+
+
+def test_card_sent_once(fake, client):
+    tok = get_token(client)
+    cid = new_card(client, tok)
+    body = {"receive_id": "oc_1", "msg_type": "interactive", "content": card_message(cid),
+            "uuid": "send-1"}
+    first = client.call("POST", SEND, body, auth(tok))[2]
+    assert first["code"] == 0
+    # The same send again (uuid repeat): the first answer, not a second send.
+    assert client.call("POST", SEND, body, auth(tok))[2] == first
+    again = dict(body, uuid="send-2")
+    status, _, resp, _ = client.call("POST", SEND, again, auth(tok))
+    assert (status, resp["code"]) == (400, 230099) and "already sent" in resp["msg"]
+    status, _, resp, _ = client.call("POST", SEND, dict(body, uuid=None, content=card_message(
+        "7355372766134100000")), auth(tok))
+    assert (status, resp["code"]) == (400, 230099) and "not found" in resp["msg"]
+    fake.add_app("cli_other", "other-secret")
+    other = client.token("cli_other", "other-secret")[2]["tenant_access_token"]
+    cid2 = new_card(client, tok)
+    status, _, resp, _ = client.call("POST", SEND, dict(body, uuid=None,
+                                                        content=card_message(cid2)), auth(other))
+    assert (status, resp["code"]) == (400, 300311)
+    assert [d.card_id for d in fake.delivered()] == [cid]
+    c2 = fake.card(cid2)
+    assert c2 is not None and not c2.sent and c2.message_id is None
+    # A card that is not an entity reference is an ordinary interactive message.
+    plain = {"receive_id": "oc_1", "msg_type": "interactive",
+             "content": json.dumps(card_json())}
+    assert client.call("POST", SEND, plain, auth(tok))[2]["code"] == 0
+    assert fake.delivered()[-1].card_id is None
+
+
+def test_card_faults(fake, client):
+    tok = get_token(client)
+    fake.fail_card_create()
+    status, resp = create_card(client, tok)
+    assert (status, resp["code"]) == (400, 200220)
+    fake.fail_card_create(1, status=500)
+    status, resp = create_card(client, tok)
+    assert (status, resp["code"]) == (500, 300120)
+    assert fake.cards() == []
+    cid = new_card(client, tok)
+    fake.force_card_fault(1)
+    status, resp, headers = put_content(client, tok, cid, "a", 1)
+    assert (status, resp["code"]) == (429, 99991400) and "x-ogw-ratelimit-reset" in headers
+    assert put_content(client, tok, cid, "a", 1)[0] == 200  # the sequence was not used
+    fake.force_card_fault(1, status=503)
+    assert put_content(client, tok, cid, "ab", 2)[0] == 503
+    # Done, but the answer was lost: a retry with that sequence is refused.
+    fake.force_card_fault(1, status=500, deliver=True)
+    status, resp, _ = put_content(client, tok, cid, "ab", 2)
+    assert (status, resp["code"]) == (500, 300120)
+    assert put_content(client, tok, cid, "ab", 2)[1]["code"] == 300317
+    c = fake.card(cid)
+    assert c is not None and [(u.content, u.sequence, u.status) for u in c.updates] == [
+        ("a", 1, 200), ("ab", 2, 500)]
+    # The settings route has its own faults; a content fault leaves it alone.
+    fake.force_card_fault(1, status=429, route="settings")
+    assert put_content(client, tok, cid, "abc", 3)[0] == 200
+    off = {"config": {"streaming_mode": False}}
+    assert patch_settings(client, tok, cid, off, 4)[0] == 429
+    assert patch_settings(client, tok, cid, off, 4)[0] == 200
+    with pytest.raises(KeyError):
+        fake.force_card_fault(route="create")
+    fake.fail_card_create(3)
+    fake.force_card_fault(2)
+    fake.reset()
+    assert fake.cards() == []
+    assert create_card(client, tok)[0] == 200
+    # The same controls over HTTP, and the counts in /_fake/stats.
+    assert client.call("POST", "/_fake/fail_card_create", {"count": 1, "code": 300303})[0] == 200
+    assert create_card(client, tok)[1]["code"] == 300303
+    assert client.call("POST", "/_fake/force_card_fault", {"route": "settings"})[0] == 200
+    cid = fake.cards()[0].card_id
+    assert patch_settings(client, tok, cid, {"config": {}}, 1)[0] == 429
+    assert put_content(client, tok, cid, "x", 1)[0] == 200
+    stats = client.call("GET", "/_fake/stats")[2]
+    assert (stats["cards"], stats["card_updates"], stats["card_settings"]) == (1, 1, 0)
+
+
+def test_card_uuid(fake, client):
+    tok = get_token(client)
+    cid = new_card(client, tok)
+    first = put_content(client, tok, cid, "a", 1, uuid="op-1")
+    assert first[0] == 200
+    # The same operation again (a retry): answered like the first, not done twice.
+    assert put_content(client, tok, cid, "a", 1, uuid="op-1")[:2] == first[:2]
+    assert fake.uuid_repeats() == ["op-1"]
+    # The uuid on another operation: a conflict.
+    status, resp, _ = put_content(client, tok, cid, "ab", 2, uuid="op-1")
+    assert (status, resp["code"]) == (400, 200770)
+    assert put_content(client, tok, cid, "ab", 2, uuid="op-2")[0] == 200
+    c = fake.card(cid)
+    assert c is not None and [(u.content, u.uuid) for u in c.updates] == [
+        ("a", "op-1"), ("ab", "op-2")]
+
+
+def test_card_routes_on_the_platform_fake():
+    from fakes.feishu_platform_fake import FeishuPlatformFake
+    with FeishuPlatformFake() as pf:
+        c = Client(pf)
+        try:
+            tok = get_token_for(c, pf.app_id, pf.app_secret)
+            cid = new_card(c, tok)
+            assert put_content(c, tok, cid, "hi", 1)[0] == 200
+            card = pf.card(cid)
+            assert card is not None and card.text("md") == "hi"
+        finally:
+            c.close()
+
+
+def get_token_for(client, app_id: str, secret: str) -> str:
+    status, _, body, _ = client.token(app_id, secret)
+    assert status == 200 and body["code"] == 0, body
+    return body["tenant_access_token"]

@@ -268,6 +268,187 @@ def test_forced_faults(qfake):
     assert len(qfake.wait_for_messages(2, timeout=1)) == 2
 
 
+# ---------------------------------------------------------------------- C2C stream
+
+
+class C2c:
+    """A user's C2C message and the bot's stream chunks answering it."""
+
+    def __init__(self, fake: QqFake, msg_type: int = 0, openid: Optional[str] = None) -> None:
+        self.fake = fake
+        self.env = fake.make_event("C2C_MESSAGE_CREATE", "tell me", chat_id=openid)
+        self.msg_id = self.env["d"]["id"]
+        self.openid = self.env["d"]["author"]["user_openid"]
+        self.path = f"/v2/users/{self.openid}/messages"
+        self.tok = get_token(fake)["access_token"]
+        self.msg_type = msg_type
+        self.seq = 0
+
+    def body(self, text: str, stream: dict, seq: Optional[int] = None, **extra: Any) -> dict:
+        if seq is None:
+            self.seq += 1
+            seq = self.seq
+        b: dict[str, Any] = {"msg_type": self.msg_type, "msg_id": self.msg_id, "msg_seq": seq,
+                             "stream": stream}
+        if self.msg_type == 0:
+            b["content"] = text
+        else:
+            b["markdown"] = {"content": text}
+        b.update(extra)
+        return b
+
+    def send(self, text: str, stream: dict, seq: Optional[int] = None, path: Optional[str] = None,
+             **extra: Any):
+        return api(self.fake, "POST", path or self.path, self.body(text, stream, seq, **extra),
+                   token=self.tok)
+
+
+@pytest.mark.parametrize("msg_type", [0, 2])
+def test_c2c_stream(qfake, msg_type):
+    u = C2c(qfake, msg_type)
+    status, _, first = u.send("Hel", {"state": 1, "index": 0})
+    assert status == 200 and first["id"] and "timestamp" in first, first
+    sid = first["id"]
+    for i, text in ((1, "lo, "), (2, "wor")):
+        status, _, out = u.send(text, {"state": 1, "id": sid, "index": i})
+        assert (status, out["id"]) == (200, sid), out
+    assert u.send("ld!\n", {"state": 10, "id": sid, "index": 5})[0] == 200
+    [st] = qfake.wait_for_streams(1, timeout=1, finished=True)
+    assert (st.id, st.chat_id, st.chat, st.msg_id, st.msg_type) == (
+        sid, u.openid, u.openid, u.msg_id, msg_type)
+    assert st.finished and st.text == "Hello, world!\n"
+    assert st.indexes == [0, 1, 2, 5] and [c.state for c in st.chunks] == [1, 1, 1, 10]
+    assert [c.msg_seq for c in st.chunks] == [1, 2, 3, 4]
+    assert [c.text for c in st.chunks] == ["Hel", "lo, ", "wor", "ld!\n"]
+    assert [c.status for c in st.chunks] == [200] * 4
+    assert all(a.t <= b.t for a, b in zip(st.chunks, st.chunks[1:]))
+    assert st.chunks[0].headers["authorization"] == f"QQBot {u.tok}"
+    # Chunks are not messages; the stream is one of the five replies to that msg_id.
+    assert qfake.messages() == [] and qfake.stream(sid) == st and qfake.stream("nope") is None
+    assert qfake.streams("someone else") == [] and qfake.stats()["stream_chunks"] == 4
+    for seq in (5, 6, 7, 8):
+        status, _, out = api(qfake, "POST", u.path, {"msg_type": 0, "content": "more",
+                                                     "msg_id": u.msg_id, "msg_seq": seq},
+                             token=u.tok)
+        assert status == 200, out
+    assert api(qfake, "POST", u.path, {"msg_type": 0, "content": "sixth", "msg_id": u.msg_id,
+                                       "msg_seq": 9}, token=u.tok)[2]["code"] == 22009
+
+
+def test_c2c_stream_reset_and_a_second_stream(qfake):
+    u = C2c(qfake)
+    sid = u.send("draft", {"state": 1, "index": 0})[2]["id"]
+    assert u.send(" more", {"state": 1, "id": sid, "index": 1})[0] == 200
+    assert u.send("final text\n", {"state": 10, "id": sid, "index": 2, "reset": True})[0] == 200
+    # Another stream answering the same message: its own id, its own text.
+    sid2 = u.send("two\n", {"state": 10, "index": 0})[2]["id"]
+    assert sid2 != sid
+    a, b = qfake.streams(u.openid)
+    assert (a.id, a.text, a.finished) == (sid, "final text\n", True)
+    assert [c.reset for c in a.chunks] == [False, False, True]
+    assert (b.id, b.text, b.finished, b.indexes) == (sid2, "two\n", True, [0])
+
+
+def test_c2c_stream_refusals(qfake):
+    u = C2c(qfake)
+    sid = u.send("a", {"state": 1, "index": 3})[2]["id"]
+
+    def code(text: str, stream: Any, **kw: Any) -> tuple[int, Any]:
+        status, _, out = u.send(text, stream, **kw)
+        return status, out.get("code") if isinstance(out, dict) else out
+
+    # The stream's own rules.
+    assert code("b", {"state": 1, "id": sid, "index": 3}) == (400, 40000)  # index not higher
+    assert code("b", {"state": 1, "id": sid, "index": 2}) == (400, 40000)
+    assert code("b", {"state": 1, "id": None, "index": 4}) == (400, 40000)
+    assert code("b", {"state": 1, "id": "ROBOT1.0_unknown", "index": 4}) == (400, 40000)
+    assert code("b", {"state": 2, "id": sid, "index": 4}) == (400, 40000)
+    assert code("b", {"id": sid, "index": 4}) == (400, 40000)
+    assert code("b", {"state": 1, "id": sid}) == (400, 40000)
+    assert code("b", {"state": 1, "id": sid, "index": -1}) == (400, 40000)
+    assert code("b", {"state": 1, "id": sid, "index": 4, "reset": "yes"}) == (400, 40000)
+    assert code("b", "not an object") == (400, 40000)
+    assert code("b", {"state": 1, "id": sid, "index": 4}, msg_type=2,
+                markdown={"content": "b"}) == (400, 40000)  # msg_type changed
+    assert code("b", {"state": 1, "id": sid, "index": 4}, msg_type=7,
+                media={"file_info": "x"}) == (400, 40000)
+    assert code("", {"state": 1, "id": sid, "index": 4}) == (400, 50006)
+    assert code("b", {"state": 1, "id": sid, "index": 4}, msg_id=None) == (400, 40000)
+    # The last chunk must end with a newline: refused without using its msg_seq.
+    status, _, out = u.send("end", {"state": 10, "id": sid, "index": 4}, seq=50)
+    assert status == 500 and out["message"] == "流式消息md分片需要\\n结束"
+    assert u.send("end\n", {"state": 10, "id": sid, "index": 4}, seq=50)[0] == 200
+    # Nothing after the end.
+    assert code("more", {"state": 1, "id": sid, "index": 5}) == (400, 40000)
+    # Every chunk needs its own msg_seq, the first one's included.
+    sid2 = u.send("x", {"state": 1, "index": 0}, seq=60)[2]["id"]
+    status, _, out = u.send("y", {"state": 1, "id": sid2, "index": 1}, seq=60)
+    assert (status, out["code"]) == (400, 40054005)
+    status, _, out = u.send("y", {"state": 1, "id": sid2, "index": 1}, seq=50)
+    assert (status, out["code"]) == (400, 40054005)
+    # A stream id belongs to its user and msg_id.
+    other = C2c(qfake, openid="0THER0000000000000000000000000000")
+    assert other.openid != u.openid
+    assert code("y", {"state": 1, "id": sid2, "index": 1},
+                path=other.path) == (400, 304027)  # msg_id not of that user
+    status, _, out = other.send("y", {"state": 1, "id": sid2, "index": 1})
+    assert (status, out["code"]) == (400, 40000)
+    # Another message of the same user: the stream belongs to the msg_id it answers.
+    again = C2c(qfake)
+    assert again.openid == u.openid and again.msg_id != u.msg_id
+    status, _, out = again.send("y", {"state": 1, "id": sid2, "index": 1})
+    assert (status, out["code"]) == (400, 40000)
+    st = qfake.stream(sid)
+    assert st is not None and st.text == "aend\n" and st.indexes == [3, 4]
+    st2 = qfake.stream(sid2)
+    assert st2 is not None and st2.text == "x" and not st2.finished
+    assert [x.id for x in qfake.wait_for_streams(1, timeout=0.2, finished=True)] == [sid, sid2]
+
+
+def test_stream_outside_c2c_is_refused(qfake):
+    tok = get_token(qfake)["access_token"]
+    g = qfake.make_event("GROUP_AT_MESSAGE_CREATE", "hi")
+    status, _, out = api(qfake, "POST", f"/v2/groups/{g['d']['group_openid']}/messages",
+                         {"msg_type": 0, "content": "x", "msg_id": g["d"]["id"],
+                          "stream": {"state": 1, "index": 0}}, token=tok)
+    assert (status, out["code"]) == (400, 40000)
+    at = qfake.make_event("AT_MESSAGE_CREATE", "hi")
+    status, _, out = api(qfake, "POST", f"/channels/{at['d']['channel_id']}/messages",
+                         {"content": "x", "msg_id": at["d"]["id"],
+                          "stream": {"state": 1, "index": 0}}, token=tok)
+    assert (status, out["code"]) == (400, 40000)
+    dm = qfake.make_event("DIRECT_MESSAGE_CREATE", "hi")
+    status, _, out = api(qfake, "POST", f"/dms/{dm['d']['guild_id']}/messages",
+                         {"content": "x", "msg_id": dm["d"]["id"],
+                          "stream": {"state": 1, "index": 0}}, token=tok)
+    assert (status, out["code"]) == (400, 40000)
+    assert qfake.streams() == [] and qfake.messages() == []
+    # The same group message answered without `stream` is fine.
+    assert api(qfake, "POST", f"/v2/groups/{g['d']['group_openid']}/messages",
+               {"msg_type": 0, "content": "x", "msg_id": g["d"]["id"]}, token=tok)[0] == 200
+
+
+def test_c2c_stream_auth_and_faults(qfake):
+    u = C2c(qfake)
+    status, _, out = api(qfake, "POST", u.path, u.body("a", {"state": 1, "index": 0}),
+                         token=None)
+    assert (status, out["code"]) == (401, 11241)
+    qfake.force_429(1)
+    assert u.send("a", {"state": 1, "index": 0})[0] == 429
+    sid = u.send("a", {"state": 1, "index": 0})[2]["id"]
+    qfake.force_5xx(1, status=502)
+    assert u.send("b", {"state": 1, "id": sid, "index": 1})[0] == 502
+    # Accepted, but the answer was lost: the retry's msg_seq is taken, its index too.
+    qfake.force_5xx(1, deliver=True)
+    assert u.send("b", {"state": 1, "id": sid, "index": 1}, seq=10)[0] == 500
+    assert u.send("b", {"state": 1, "id": sid, "index": 1}, seq=10)[2]["code"] == 40054005
+    assert u.send("b", {"state": 1, "id": sid, "index": 1}, seq=11)[2]["code"] == 40000
+    assert u.send("c\n", {"state": 10, "id": sid, "index": 2}, seq=12)[0] == 200
+    st = qfake.stream(sid)
+    assert st is not None and st.text == "abc\n"
+    assert [(c.index, c.status) for c in st.chunks] == [(0, 200), (1, 500), (2, 200)]
+
+
 # ---------------------------------------------------------------------- recall
 
 
