@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from botgate_harness import API_TOKEN, botgate_config, feishu_bot, wait_until, wecom_bot
+from botgate_harness import (API_TOKEN, botgate_config, discord_bot, feishu_bot, wait_until,
+                             wecom_bot)
 
 
 def api(bg, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
@@ -191,3 +192,93 @@ def test_a_restart_in_the_middle_finishes_the_stream_from_the_outbox(wecom_group
     assert "cut short" in refused["detail"]
     time.sleep(1)
     assert len(wecom_fake.delivered(key=key)) == 1, "sent once"
+
+
+# ---------------------------------------------------------------------------------- Discord
+
+GUILD = "290926798626357999"
+CHANNEL = "645027906669510667"
+
+
+@pytest.fixture
+def discord(launch, discord_fake):
+    discord_fake.add_channel(CHANNEL, GUILD)
+    bg = launch(lambda port, db: botgate_config(port=port, db_path=db,
+                                                bots=[discord_bot(discord_fake)], echo=False,
+                                                api_token=API_TOKEN))
+    assert discord_fake.wait_connected(10), bg.log_text()
+    return bg
+
+
+def bot_messages(fake) -> list:
+    return [m for m in fake.messages(CHANNEL) if not m.deleted]
+
+
+def test_discord_sends_then_edits_at_most_once_a_second(discord, discord_fake):
+    bg = discord
+    sid = open_stream(bg, {"bot": "discord", "chat_id": CHANNEL, "text": "Let me think"})
+    text = "Let me think"
+    for i in range(12):
+        piece = f" step {i}."
+        grow(bg, sid, append=piece)
+        text += piece
+        time.sleep(0.25)
+    grow(bg, sid, finish=True)
+    done = wait_message(bg, sid, "sent")
+    [posted] = bot_messages(discord_fake)
+    assert done["platform_message_id"] == posted.id
+    edits = discord_fake.edits_of(posted.id)
+    assert edits, "the message grew by edits"
+    assert edits[-1].content == text and posted.content == text
+    # The text only grows, edit after edit, and the edits keep a second apart (the last one,
+    # at the end, may come sooner).
+    contents = [posted.body["content"]] + [e.content for e in edits]
+    assert all(a != b and b.startswith(a) for a, b in zip(contents, contents[1:])), contents
+    gaps = [b.t - a.t for a, b in zip(edits, edits[1:-1])]
+    assert all(g >= 0.9 for g in gaps), gaps
+    assert len(edits) <= 5, f"{len(edits)} edits for a 3 s stream"
+
+
+def test_discord_goes_on_in_a_new_message_past_2000_characters(discord, discord_fake):
+    bg = discord
+    sid = open_stream(bg, {"bot": "discord", "chat_id": CHANNEL})
+    words = [f"word{i:04d}" for i in range(400)]  # 3,600 characters with the spaces
+    for i in range(0, 400, 100):
+        grow(bg, sid, append=" ".join(words[i:i + 100]) + " ")
+        time.sleep(0.3)
+    grow(bg, sid, finish=True)
+    wait_message(bg, sid, "sent")
+    posted = bot_messages(discord_fake)
+    assert len(posted) == 2, [len(m.content) for m in posted]
+    assert all(len(m.content) <= 2000 for m in posted)
+    assert " ".join(m.content for m in posted).split() == words
+
+
+def test_discord_a_kill_mid_stream_edits_the_same_message_after_the_restart(discord,
+                                                                             discord_fake):
+    bg = discord
+    sid = open_stream(bg, {"bot": "discord", "chat_id": CHANNEL, "text": "Draft:"})
+    assert wait_until(lambda: len(bot_messages(discord_fake)) == 1, 10), bg.log_text()
+    grow(bg, sid, append=" one")
+    time.sleep(1.2)
+    grow(bg, sid, append=" two")
+    time.sleep(0.3)
+    bg.kill9()
+    bg.restart()
+    assert discord_fake.wait_connected(10)
+    done = wait_message(bg, sid, "sent")
+    assert done["stream"] == "cut_short"
+    [posted] = bot_messages(discord_fake)
+    assert posted.content == "Draft: one two"
+
+
+def test_discord_a_rate_limited_edit_is_tried_again_on_the_same_message(discord, discord_fake):
+    bg = discord
+    sid = open_stream(bg, {"bot": "discord", "chat_id": CHANNEL, "text": "Counting:"})
+    assert wait_until(lambda: len(bot_messages(discord_fake)) == 1, 10), bg.log_text()
+    discord_fake.force_429(count=1, retry_after=1.5, route="edit")
+    grow(bg, sid, append=" 1 2 3", finish=True)
+    done = wait_message(bg, sid, "sent", timeout=20)
+    [posted] = bot_messages(discord_fake)
+    assert posted.content == "Counting: 1 2 3"
+    assert done["platform_message_id"] == posted.id

@@ -390,7 +390,7 @@ asio::awaitable<Result<std::int64_t>> Runtime::open_stream(OutgoingMessage messa
     auto stored = co_await store_.outbox_stream_text(pushed->id, text, StreamEnd::open);
     if (!stored) co_return stored.error();
   }
-  StreamSnapshot start{std::move(text), StreamEnd::open, 0};
+  StreamSnapshot start{std::move(text), StreamEnd::open, 1};  // version 1: what a sender has not seen yet
   streams_.open(pushed->id, std::move(start), std::move(label));
   log_.add(std::move(log_entry));
   bot->outbox_pushed = true;

@@ -33,7 +33,8 @@ inline constexpr std::size_t kMaxStreamBytes = 256 * 1024;
 struct StreamSnapshot {
   std::string text;
   StreamEnd end = StreamEnd::open;
-  /// Grows with each change of text or end: a sender compares it with the one it rendered.
+  /// Grows with each change of text or end, from 1 when it opens: a sender compares it with the
+  /// one it rendered (0: none yet).
   std::uint64_t version = 0;
 };
 
