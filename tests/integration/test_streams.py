@@ -14,6 +14,8 @@ import pytest
 
 from botgate_harness import (API_TOKEN, botgate_config, discord_bot, feishu_bot, wait_until,
                              wecom_bot)
+from fakes.wecom_aibot_ws_fake import WecomAibotWsFake
+from forward_service import ForwardService
 
 
 def api(bg, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
@@ -282,3 +284,48 @@ def test_discord_a_rate_limited_edit_is_tried_again_on_the_same_message(discord,
     [posted] = bot_messages(discord_fake)
     assert posted.content == "Counting: 1 2 3"
     assert done["platform_message_id"] == posted.id
+
+
+# --------------------------------------------------------------------- WeCom AI bot (longconn)
+
+AIBOT_ID = "aibK7r2XqP0vYtEwBn4m"
+AIBOT_SECRET = "aibot-secret-SECRET-5e9a1f7c"
+
+
+def test_wecom_aibot_streams_on_the_callbacks_req_id(launch):
+    """A forward service takes the message (202) and answers it through the API as a stream:
+    the AI bot's long connection carries it as `stream` frames on the callback's req_id, the
+    whole text each time, finished at the end."""
+    aibot = WecomAibotWsFake(bot_id=AIBOT_ID, secret=AIBOT_SECRET).start()
+    service = ForwardService(lambda event, n: (202, None, 0))
+    try:
+        bot = {"name": "aibot", "platform": "wecom", "kind": "aibot", "mode": "longconn",
+               "bot_id": AIBOT_ID, "secret": AIBOT_SECRET, "longconn_url": aibot.ws_url}
+        bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot],
+                                                    echo=False, api_token=API_TOKEN)
+                    + service.config())
+        assert aibot.wait_subscribed(AIBOT_ID, 10), bg.log_text()
+        frame = aibot.push_message(text="explain streams", chat_type="single")
+        req_id = frame["headers"]["req_id"]
+        assert wait_until(lambda: len(service.posts) == 1, 10), bg.log_text()
+        event_id = service.posts[0].event["id"]
+
+        sid = open_stream(bg, {"bot": "aibot", "reply_to_event": event_id, "markdown": "A stream"})
+        text = "A stream"
+        for piece in (" is a reply", " that grows", " while", " you watch."):
+            grow(bg, sid, append=piece)
+            text += piece
+            time.sleep(0.3)
+        grow(bg, sid, finish=True)
+        wait_message(bg, sid, "sent")
+
+        [stream] = aibot.streams().values()
+        assert stream.req_id == req_id and stream.finished
+        assert stream.versions[-1] == text
+        assert len(stream.versions) >= 3, stream.versions  # it grew visibly
+        assert all(b.startswith(a) for a, b in zip(stream.versions, stream.versions[1:]))
+        assert aibot.proactive() == []
+        assert aibot.violations == []
+    finally:
+        service.close()
+        aibot.stop()

@@ -89,7 +89,7 @@ struct BotStatus {
 
 /// Thread safety: `on_webhook`, `on_event` and `send` may be called from any strand. Each bot's
 /// workers run on the bot's own strand.
-class Runtime {
+class Runtime final : public ReplyStreams {
  public:
   Runtime(asio::io_context& io, Store& store, const HandlerChain& chain,
           RuntimeOptions options = {});
@@ -161,11 +161,12 @@ class Runtime {
   /// which grow_stream() takes. The bot's sender renders it as it grows once its turn in the
   /// chat comes. `client_key` as for send(): a second open with it returns the first's id.
   asio::awaitable<Result<std::int64_t>> open_stream(OutgoingMessage message,
-                                                    std::string client_key = {});
+                                                    std::string client_key = {}) override;
   /// Appends to or replaces the text of stream `id`, and finishes it with `change.finish`.
   /// Errors: not_found, no such message; conflict, not a stream, or one that ended (finished,
   /// cut short after a stall or by a restart); invalid_argument, the text would be too long.
-  asio::awaitable<Result<StreamSnapshot>> grow_stream(std::int64_t id, StreamChange change);
+  asio::awaitable<Result<StreamSnapshot>> grow_stream(std::int64_t id,
+                                                      StreamChange change) override;
   /// Queues a recall of message `id` (every part of it) in its chat, behind what is queued
   /// there, and returns the recall's own id (whose status reads like a message's). Errors:
   /// not_found, no such message; platform_rejected, its bot cannot take messages back
