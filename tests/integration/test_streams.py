@@ -329,3 +329,106 @@ def test_wecom_aibot_streams_on_the_callbacks_req_id(launch):
     finally:
         service.close()
         aibot.stop()
+
+
+# ------------------------------------------------------------ a forward service's streamed answer
+
+class StreamingService:
+    """A forward service that answers with a text/plain body written piece by piece (chunked),
+    as a service relaying an LLM's tokens does. `pieces` are bytes (a piece may end inside a
+    UTF-8 character); `stop_after` cuts the connection after that many pieces."""
+
+    def __init__(self, pieces: list[bytes], delay: float = 0.25, stop_after: int | None = None,
+                 content_type: str = "text/plain; charset=utf-8") -> None:
+        import http.server
+        import threading
+        outer = self
+        self.posts = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.posts += 1
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for i, piece in enumerate(pieces):
+                    if stop_after is not None and i == stop_after:
+                        self.close_connection = True
+                        self.wfile.flush()
+                        self.connection.shutdown(2)
+                        return
+                    self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                    self.wfile.flush()
+                    time.sleep(delay)
+                self.wfile.write(b"0\r\n\r\n")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/bot"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def config(self) -> str:
+        return f'\n[forward]\nurl = "{self.url}"\nsecret = "forward-secret-0123456789"\n'
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def sandbox_say(bg, chat: str, text: str) -> None:
+    status, _, body = bg.api_request("POST", "/api/v1/sandbox/messages",
+                                     json.dumps({"chat_id": chat, "text": text}).encode())
+    assert status == 202, body
+
+
+def test_a_forward_services_streamed_answer_grows_in_the_chat(launch, fake):
+    pieces = ["Grüße".encode()[:3], "Grüße".encode()[3:] + b" from", b" the", b" service."]
+    service = StreamingService(pieces)
+    try:
+        bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[], echo=False,
+                                                    api_token=API_TOKEN) + service.config())
+        sandbox_say(bg, "fwd-chat", "hello")
+        seen: list[str] = []
+
+        def finished() -> bool:
+            outs = log_entries(bg, "sandbox", "fwd-chat")
+            if outs and (not seen or seen[-1] != outs[0]["text"]):
+                seen.append(outs[0]["text"])
+            return bool(outs) and outs[0]["outcome"] == "sent"
+
+        assert wait_until(finished, 15), (seen, bg.log_text()[-3000:])
+        assert seen[-1] == "Grüße from the service."
+        assert len(seen) >= 3, f"it grew: {seen}"
+        assert all(b.startswith(a) for a, b in zip(seen, seen[1:])), seen
+        assert "\ufffd" not in "".join(seen), "a character split between pieces is never shown cut"
+        assert service.posts == 1
+    finally:
+        service.close()
+
+
+def test_a_streamed_answer_that_breaks_off_is_cut_short_and_not_posted_again(launch, fake):
+    service = StreamingService([b"First part.", b" Second part.", b" Never sent."], delay=0.2,
+                               stop_after=2)
+    try:
+        bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[], echo=False,
+                                                    api_token=API_TOKEN,
+                                                    api={"stream_stall_s": 2})
+                    + service.config())
+        sandbox_say(bg, "cut-chat", "hello")
+        assert wait_until(lambda: any(e["outcome"] == "sent"
+                                      for e in log_entries(bg, "sandbox", "cut-chat")), 15), \
+            bg.log_text()[-3000:]
+        [entry] = log_entries(bg, "sandbox", "cut-chat")
+        assert entry["text"] == "First part. Second part."
+        assert "cut short" in entry["error"]
+        assert "broke off" in bg.log_text()
+        time.sleep(1)
+        assert service.posts == 1, "the event was answered (in part): not posted again"
+    finally:
+        service.close()
