@@ -1,6 +1,7 @@
 // A bot built on the botgate library: botgate's own command line (run | check | send) with one
-// C++ handler added to the chain. It answers "ping" with "pong" in the same conversation and
-// passes everything else on.
+// C++ handler added to the chain. It answers "ping" with "pong" in the same conversation,
+// "count" with a streamed reply that grows ("1 2 3 4 5", a number every 200 ms, as an LLM's
+// answer would), and passes everything else on.
 //
 //   cmake --build build --target botgate_ping_bot
 //   ./build/examples/botgate_ping_bot run --config my.toml
@@ -12,7 +13,13 @@
 #include <botgate/app/wiring.hpp>
 #include <botgate/core/handler.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
 #include <memory>
+#include <string>
 
 namespace {
 
@@ -21,10 +28,26 @@ class PingHandler final : public botgate::Handler {
  public:
   boost::asio::awaitable<botgate::HandlerResult> handle(const botgate::Event& event,
                                                         botgate::HandlerContext& ctx) override {
-    if (!event.message || event.message->text != "ping") {
-      co_return botgate::HandlerResult::next;
-    }
+    if (!event.message) co_return botgate::HandlerResult::next;
+    if (event.message->text == "count") co_return co_await count(ctx);
+    if (event.message->text != "ping") co_return botgate::HandlerResult::next;
     ctx.reply(botgate::OutgoingMessage::plain("pong"));
+    co_return botgate::HandlerResult::done;
+  }
+
+ private:
+  /// A streamed reply: the platform shows it growing (Discord edits, a Feishu card, the
+  /// console's chat) while the handler writes it.
+  static boost::asio::awaitable<botgate::HandlerResult> count(botgate::HandlerContext& ctx) {
+    auto stream = co_await ctx.open_stream(botgate::OutgoingMessage::plain("Counting:"));
+    if (!stream) co_return botgate::HandlerResult::done;  // opened and ended before a crash
+    boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor);
+    for (int i = 1; i <= 5; ++i) {
+      pause.expires_after(std::chrono::milliseconds(200));
+      co_await pause.async_wait(boost::asio::use_awaitable);
+      if (!co_await stream->append(" " + std::to_string(i))) co_return botgate::HandlerResult::done;
+    }
+    (void)co_await stream->finish();
     co_return botgate::HandlerResult::done;
   }
 };

@@ -1,5 +1,6 @@
 // The API's and the sandbox's request parsing: the token, Host and content-type checks
-// (api/api_auth.hpp), the log query (api/log_api.hpp), the send API's body (api/send_request.hpp)
+// (api/api_auth.hpp), the log query (api/log_api.hpp), the send API's body and a stream's change
+// (api/send_request.hpp)
 // and the sandbox's message body (platforms/sandbox), on a request whose target, Host, Authorization, Content-Type and body come
 // from the input.
 #include "botgate/api/api_auth.hpp"
@@ -36,6 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)api::is_json_content_type(content_type);
   (void)api::log_filter_from(request.target());
   (void)api::parse_send_request(request.body());
+  (void)api::parse_stream_change(request.body());
   (void)sandbox.handle(request);
   return 0;
 }

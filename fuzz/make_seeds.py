@@ -212,6 +212,10 @@ def seeds(target):
         yield (s("sandbox/messages") + s("Bearer fuzz-api-token") + s("application/json") + body
                + bytes([POST]))
         yield s("log?bot=a&chat=b&q=%20x&after=5&limit=20") + s("Bearer fuzz-api-token") + bytes([0])
+        for stream_body in ({"bot": "b", "chat_id": "c", "stream": True, "markdown": "**a"},
+                            {"append": "more", "finish": True}, {"text": "all", "finish": False}):
+            yield (s("messages/42") + s("Bearer fuzz-api-token") + s("application/json")
+                   + json.dumps(stream_body).encode() + bytes([POST]))
     else:
         sys.exit(f"make_seeds.py: no seeds for {target}")
 

@@ -198,13 +198,78 @@ TEST(SendRequest, EachMistakeIsRefusedNamingItsField) {
       {R"({"bot":"b","chat_id":"c","text":"x","idempotency_key":1})",
        "idempotency_key: must be a string"},
       {R"({"bot":"b","chat_id":"c","text":"x","colour":"red"})", "colour: unknown field"},
-      {R"({"bot":"b","chat_id":"c","text":"x","stream":true})", "stream: streamed messages"},
+      {R"({"bot":"b","chat_id":"c","text":"x","stream":1})", "stream: must be true or false"},
+      {R"({"bot":"b","chat_id":"c","stream":true,"segments":[]})",
+       "segments: not in a streamed message"},
+      {R"({"bot":"b","chat_id":"c","stream":true,"text":"a","markdown":"b"})",
+       "markdown: give one of text and markdown"},
   };
   for (const Case& c : cases) {
     const std::string detail = refusal(c.body);
     EXPECT_TRUE(detail.starts_with(c.detail_starts))
         << c.body.substr(0, 200) << "\n  got: '" << detail << "'\n  want: '" << c.detail_starts
         << "...'";
+  }
+}
+
+TEST(SendRequest, AStreamOpensWithItsTextOrMarkdownOrEmpty) {
+  auto text = parse_send_request(R"({"bot":"b","chat_id":"c","stream":true,"text":"Hi"})");
+  ASSERT_TRUE(std::holds_alternative<SendRequest>(text));
+  const OutgoingMessage& m = std::get<SendRequest>(text).message;
+  EXPECT_TRUE(m.stream);
+  EXPECT_EQ(m.segments, std::vector<Segment>{Text{"Hi"}});
+
+  auto markdown = parse_send_request(R"({"bot":"b","chat_id":"c","stream":true,"markdown":""})");
+  ASSERT_TRUE(std::holds_alternative<SendRequest>(markdown));
+  EXPECT_EQ(std::get<SendRequest>(markdown).message.segments, std::vector<Segment>{Markdown{""}});
+
+  auto empty = parse_send_request(R"({"bot":"b","chat_id":"c","stream":true})");
+  ASSERT_TRUE(std::holds_alternative<SendRequest>(empty));
+  EXPECT_EQ(std::get<SendRequest>(empty).message.segments, std::vector<Segment>{Text{""}});
+
+  auto not_a_stream = parse_send_request(R"({"bot":"b","chat_id":"c","stream":false,"text":"x"})");
+  ASSERT_TRUE(std::holds_alternative<SendRequest>(not_a_stream));
+  EXPECT_FALSE(std::get<SendRequest>(not_a_stream).message.stream);
+}
+
+TEST(StreamChange, AppendReplaceAndFinishAreRead) {
+  auto append = parse_stream_change(R"({"append":" more"})");
+  ASSERT_TRUE(std::holds_alternative<StreamChange>(append));
+  EXPECT_EQ(std::get<StreamChange>(append).kind, StreamChange::append);
+  EXPECT_EQ(std::get<StreamChange>(append).text, " more");
+  EXPECT_FALSE(std::get<StreamChange>(append).finish);
+
+  auto replace = parse_stream_change(R"({"text":"all of it","finish":true})");
+  ASSERT_TRUE(std::holds_alternative<StreamChange>(replace));
+  EXPECT_EQ(std::get<StreamChange>(replace).kind, StreamChange::replace);
+  EXPECT_EQ(std::get<StreamChange>(replace).text, "all of it");
+  EXPECT_TRUE(std::get<StreamChange>(replace).finish);
+
+  auto finish = parse_stream_change(R"({"finish":true})");
+  ASSERT_TRUE(std::holds_alternative<StreamChange>(finish));
+  EXPECT_TRUE(std::get<StreamChange>(finish).finish);
+  EXPECT_TRUE(std::get<StreamChange>(finish).text.empty());
+}
+
+TEST(StreamChange, BadBodiesNameTheirField) {
+  const std::string big(kMaxSendTextBytes + 1, 'x');
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[]", "body: must be a JSON object"},
+      {"{", "body: not JSON"},
+      {"{}", "append: required"},
+      {R"({"finish":false})", "append: required"},
+      {R"({"append":"a","text":"b"})", "text: give one of append and text"},
+      {R"({"append":1})", "append: must be a string"},
+      {R"({"text":null})", "text: must be a string"},
+      {R"({"finish":"yes"})", "finish: must be true or false"},
+      {R"({"append":")" + big + R"("})", "append: longer than"},
+      {R"({"append":"a","colour":"red"})", "colour: unknown field"},
+  };
+  for (const auto& [body, want] : cases) {
+    auto parsed = parse_stream_change(body);
+    ASSERT_TRUE(std::holds_alternative<FieldError>(parsed)) << body.substr(0, 80);
+    EXPECT_TRUE(std::get<FieldError>(parsed).detail().starts_with(want))
+        << body.substr(0, 80) << " -> " << std::get<FieldError>(parsed).detail();
   }
 }
 

@@ -72,3 +72,19 @@ def test_other_text_passes_the_handler_by(ping_bot):
     assert [e["text"] for e in entries if e["direction"] == "in"] == ["hello", "ping"], entries
     assert [e["text"] for e in entries if e["direction"] == "out"] == ["pong"], entries
     ping_bot.stop()
+
+
+def test_the_example_streams_its_count_and_the_console_sees_it_grow(ping_bot):
+    say(ping_bot, "stream-chat", "count")
+    seen: list[str] = []
+
+    def finished() -> bool:
+        outs = [e for e in sandbox_entries(ping_bot, "stream-chat") if e["direction"] == "out"]
+        if outs and (not seen or seen[-1] != outs[0]["text"]):
+            seen.append(outs[0]["text"])
+        return bool(outs) and outs[0]["outcome"] == "sent"
+
+    assert wait_until(finished, timeout=15.0), seen
+    assert seen[-1] == "Counting: 1 2 3 4 5"
+    assert len(seen) >= 3, f"the reply grew in the log: {seen}"
+    assert all(b.startswith(a) for a, b in zip(seen, seen[1:])), seen

@@ -225,6 +225,7 @@ GUARDED_ROUTES = (
     ("POST", "/api/v1/messages", {"bot": "feishu", "chat_id": FEISHU_CHAT, "text": "x"}),
     ("GET", "/api/v1/messages/{id}", None),
     ("DELETE", "/api/v1/messages/{id}", None),
+    ("PATCH", "/api/v1/messages/{id}", {"append": "x"}),
     ("GET", "/api/v1/bots", None),
     ("GET", "/api/v1/status", None),
     ("GET", "/api/v1/log", None),

@@ -704,6 +704,45 @@ TYPED_TEST(StoreContractTest, ARetriedMessageStaysTakenAndARestartGivesBackWhatI
   EXPECT_EQ(again[1].attempts, 0);
 }
 
+TYPED_TEST(StoreContractTest, AStreamsTextEndAndProgressAreKeptWithItAcrossARestart) {
+  OutgoingMessage stream = reply("a", "");
+  stream.stream = true;
+  const auto id = this->push(stream);
+  const auto plain = this->push(reply("a", "plain", "c2"));
+  EXPECT_EQ(this->status(id).stream, StreamEnd::open) << "a stream answers with its end";
+  EXPECT_FALSE(this->status(plain).stream) << "a message that is not a stream does not";
+  ASSERT_TRUE(run_sync(this->store().outbox_stream_text(id, "Hello", StreamEnd::open)));
+  ASSERT_TRUE(run_sync(this->store().outbox_stream_progress(id, R"({"messages":["m1"]})")));
+  ASSERT_TRUE(run_sync(this->store().outbox_stream_text(id, "Hello, world", StreamEnd::open)));
+
+  this->restart();
+  const auto taken = this->take_out("a");
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_EQ(taken[0].id, id);
+  EXPECT_TRUE(taken[0].message.stream);
+  EXPECT_EQ(taken[0].stream,
+            (StreamRecord{"Hello, world", StreamEnd::open, R"({"messages":["m1"]})"}))
+      << "the last text and progress written";
+  EXPECT_EQ(taken[1].stream, StreamRecord{}) << "nothing for a message that is not a stream";
+
+  // Taken, the stream still takes its end; its place and state do not change.
+  ASSERT_TRUE(run_sync(this->store().outbox_stream_text(id, "Hello, world!",
+                                                        StreamEnd::cut_short)));
+  EXPECT_EQ(this->status(id).stream, StreamEnd::cut_short);
+  EXPECT_EQ(this->status(id).state, OutboxState::queued);
+  this->restart();
+  const auto again = this->take_out("a");
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].stream.text, "Hello, world!");
+  EXPECT_EQ(again[0].stream.end, StreamEnd::cut_short);
+
+  // Once it ended, writes change nothing, and an unknown id is not an error.
+  ASSERT_TRUE(run_sync(this->store().outbox_sent(id, "pm-1")));
+  ASSERT_TRUE(run_sync(this->store().outbox_stream_text(id, "late", StreamEnd::finished)));
+  ASSERT_TRUE(run_sync(this->store().outbox_stream_progress(987654, "x")));
+  EXPECT_EQ(this->status(id).stream, StreamEnd::cut_short);
+}
+
 TYPED_TEST(StoreContractTest, ARetryTimeCountsAfterARestartAndHoldsBackItsLaneOnly) {
   const auto first = this->push(reply("a", "x0", "x"));
   this->push(reply("a", "x1", "x"));

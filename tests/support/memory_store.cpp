@@ -223,7 +223,7 @@ asio::awaitable<Result<std::vector<OutboxItem>>> MemoryStore::outbox_take(
       held_back.insert(lane);  // nothing later of this lane may overtake it
       continue;
     }
-    items.push_back(OutboxItem{id, entry.message, entry.attempts});
+    items.push_back(OutboxItem{id, entry.message, entry.attempts, entry.stream});
     outbox_taken_.insert(id);
     ++outbox_taken_count_;
     most_out_in_a_lane_ = std::max(most_out_in_a_lane_, ++out[lane]);
@@ -293,6 +293,27 @@ asio::awaitable<Result<void>> MemoryStore::outbox_failed(std::int64_t id, std::s
   co_return update_locked(id, OutboxState::failed, SystemTime{}, std::move(error), {});
 }
 
+asio::awaitable<Result<void>> MemoryStore::outbox_stream_text(std::int64_t id, std::string text,
+                                                              StreamEnd end) {
+  std::lock_guard lock(mutex_);
+  auto it = outbox_.find(id);
+  if (it != outbox_.end() && it->second.state == OutboxState::queued) {
+    it->second.stream.text = std::move(text);
+    it->second.stream.end = end;
+  }
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<void>> MemoryStore::outbox_stream_progress(std::int64_t id,
+                                                                  std::string progress) {
+  std::lock_guard lock(mutex_);
+  auto it = outbox_.find(id);
+  if (it != outbox_.end() && it->second.state == OutboxState::queued) {
+    it->second.stream.progress = std::move(progress);
+  }
+  co_return Result<void>{};
+}
+
 asio::awaitable<Result<std::optional<OutboxStatus>>> MemoryStore::outbox_status(std::int64_t id) {
   std::lock_guard lock(mutex_);
   auto it = outbox_.find(id);
@@ -307,7 +328,9 @@ asio::awaitable<Result<std::optional<OutboxStatus>>> MemoryStore::outbox_status(
         OutboxPart{entry.id, entry.state, entry.platform_message_id}, entry.attempts,
         entry.last_error, entry.message.bot});
   }
-  co_return std::optional<OutboxStatus>{message_status(std::move(parts), it->second.message)};
+  OutboxStatus status = message_status(std::move(parts), it->second.message);
+  if (it->second.message.stream) status.stream = it->second.stream.end;
+  co_return std::optional<OutboxStatus>{std::move(status)};
 }
 
 asio::awaitable<Result<std::optional<CachedToken>>> MemoryStore::token_get(std::string key) {

@@ -31,6 +31,7 @@ class MemoryStore final : public Store {
     std::string last_error;
     std::string platform_message_id;
     std::int64_t first_part = 0;  ///< on a message's later parts: its first part's id
+    StreamRecord stream = {};     ///< a streamed message's text, end and progress
   };
 
   asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> dedup_keys,
@@ -67,6 +68,10 @@ class MemoryStore final : public Store {
   asio::awaitable<Result<void>> outbox_retry(std::int64_t id, SystemTime next_attempt,
                                              std::string error) override;
   asio::awaitable<Result<void>> outbox_failed(std::int64_t id, std::string error) override;
+  asio::awaitable<Result<void>> outbox_stream_text(std::int64_t id, std::string text,
+                                                   StreamEnd end) override;
+  asio::awaitable<Result<void>> outbox_stream_progress(std::int64_t id,
+                                                       std::string progress) override;
   asio::awaitable<Result<std::optional<OutboxStatus>>> outbox_status(std::int64_t id) override;
   asio::awaitable<Result<std::optional<CachedToken>>> token_get(std::string key) override;
   asio::awaitable<Result<void>> token_put(std::string key, CachedToken token) override;

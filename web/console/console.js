@@ -303,6 +303,9 @@ function outcomeText(entry) {
       return entry.attempts ? `retrying (attempt ${entry.attempts})` : 'retrying';
     case 'failed':
       return 'failed';
+    case 'streaming':
+      // A streamed reply still growing: its text is what it has so far.
+      return 'streaming…';
     default:
       return entry.outcome || '';
   }

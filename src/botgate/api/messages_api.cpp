@@ -32,9 +32,45 @@ asio::awaitable<HttpResponse> post_message(Runtime& runtime, const HttpRequest& 
     }
     send.message.in_reply_to(**target);
   }
+  if (send.message.stream) {
+    auto id = co_await runtime.open_stream(std::move(send.message), std::move(send.client_key));
+    if (!id) co_return failure_answer("open a streamed message", id.error());
+    co_return json_answer(http::status::accepted, json::object{{"id", *id}, {"stream", "open"}});
+  }
   auto id = co_await runtime.send(std::move(send.message), std::move(send.client_key));
   if (!id) co_return failure_answer("queue a message", id.error());
   co_return json_answer(http::status::accepted, json::object{{"id", *id}});
+}
+
+asio::awaitable<HttpResponse> patch_message(Runtime& runtime, const HttpRequest& request,
+                                            const std::string& param) {
+  const auto id = parse_id(param);
+  if (!id) {
+    co_return json_error(http::status::bad_request, "bad_request",
+                         "id: not a message id (a positive number)");
+  }
+  auto parsed = parse_stream_change(request.body());
+  if (const auto* refused = std::get_if<FieldError>(&parsed)) {
+    co_return json_error(http::status::bad_request, "bad_request", refused->detail());
+  }
+  auto grown = co_await runtime.grow_stream(*id, std::move(std::get<StreamChange>(parsed)));
+  if (!grown) {
+    const Error& error = grown.error();
+    if (error.is(errc::not_found)) {
+      co_return json_error(http::status::not_found, "not_found", "id: " + error.detail);
+    }
+    if (error.is(errc::conflict)) {
+      co_return json_error(http::status::conflict, "stream_ended", error.detail);
+    }
+    if (error.is(errc::invalid_argument)) {
+      co_return json_error(http::status::payload_too_large, "stream_too_long", error.detail);
+    }
+    co_return failure_answer("grow a streamed message", error);
+  }
+  co_return json_answer(http::status::ok,
+                        json::object{{"id", *id},
+                                     {"stream", to_string(grown->end)},
+                                     {"length", grown->text.size()}});
 }
 
 asio::awaitable<HttpResponse> get_message(Runtime& runtime, const std::string& param) {
@@ -100,6 +136,7 @@ json::object message_status_json(std::int64_t id, const OutboxStatus& status) {
       out["recall_of_platform_message_id"] = status.recall->platform_message_id;
     }
   }
+  if (status.stream) out["stream"] = to_string(*status.stream);
   if (status.parts.size() > 1) {
     json::array parts;
     for (const OutboxPart& part : status.parts) {
@@ -121,11 +158,14 @@ void add_messages_api(net::Router& router, Runtime& runtime, const ApiAccess& ac
                                                std::string) -> asio::awaitable<HttpResponse> {
                co_return co_await post_message(runtime, request);
              }));
-  router.add("/api/v1/messages/{id}", {http::verb::get, http::verb::delete_},
+  router.add("/api/v1/messages/{id}", {http::verb::get, http::verb::delete_, http::verb::patch},
              with_api_token(access, [&runtime](const HttpRequest& request,
                                                std::string id) -> asio::awaitable<HttpResponse> {
                if (request.method() == http::verb::delete_) {
                  co_return co_await delete_message(runtime, id);
+               }
+               if (request.method() == http::verb::patch) {
+                 co_return co_await patch_message(runtime, request, id);
                }
                co_return co_await get_message(runtime, id);
              }));

@@ -211,7 +211,72 @@ Checked<std::vector<Segment>> parse_content(const json::object& body) {
   return parse_segments(body.at("segments"));
 }
 
+/// A piece of a stream's text: may be empty (a stream may open before its first word), at most
+/// kMaxSendTextBytes in one call.
+Checked<std::string> stream_text_field(const json::object& object, std::string_view key) {
+  const std::string field(key);
+  auto text = string_field(object, key, field);
+  if (auto* failed = std::get_if<FieldError>(&text)) return *failed;
+  if (std::get<std::string>(text).size() > kMaxSendTextBytes) {
+    return error(field, "longer than " + std::to_string(kMaxSendTextBytes) + " bytes");
+  }
+  return text;
+}
+
+/// The content of a streamed message: the text or markdown it starts with (empty when neither
+/// is given).
+Checked<std::vector<Segment>> parse_stream_content(const json::object& body) {
+  for (const char* other : {"image_url", "image_base64", "segments"}) {
+    if (body.contains(other)) return error(other, "not in a streamed message, which is text or markdown");
+  }
+  if (body.contains("text") && body.contains("markdown")) {
+    return error("markdown", "give one of text and markdown, not both");
+  }
+  const bool markdown = body.contains("markdown");
+  std::string start;
+  if (markdown || body.contains("text")) {
+    auto text = stream_text_field(body, markdown ? "markdown" : "text");
+    if (auto* failed = std::get_if<FieldError>(&text)) return *failed;
+    start = std::move(std::get<std::string>(text));
+  }
+  std::vector<Segment> segments;
+  if (markdown) {
+    segments.emplace_back(Markdown{std::move(start)});
+  } else {
+    segments.emplace_back(Text{std::move(start)});
+  }
+  return segments;
+}
+
 }  // namespace
+
+std::variant<StreamChange, FieldError> parse_stream_change(std::string_view body_text) {
+  boost::system::error_code ec;
+  json::value parsed = json::parse(body_text, ec);
+  if (ec) return error("body", "not JSON (" + ec.message() + ")");
+  if (!parsed.is_object()) return error("body", "must be a JSON object");
+  const json::object& body = parsed.get_object();
+  if (auto bad = unknown_key(body, {"append", "text", "finish"}, "")) return *bad;
+  if (body.contains("append") && body.contains("text")) {
+    return error("text", "give one of append and text, not both");
+  }
+  StreamChange change;
+  if (body.contains("finish")) {
+    const json::value& finish = body.at("finish");
+    if (!finish.is_bool()) return error("finish", "must be true or false");
+    change.finish = finish.get_bool();
+  }
+  const bool replace = body.contains("text");
+  if (!replace && !body.contains("append")) {
+    if (!change.finish) return error("append", "required: one of append, text or finish: true");
+    return change;
+  }
+  auto text = stream_text_field(body, replace ? "text" : "append");
+  if (auto* failed = std::get_if<FieldError>(&text)) return *failed;
+  change.kind = replace ? StreamChange::replace : StreamChange::append;
+  change.text = std::move(std::get<std::string>(text));
+  return change;
+}
 
 std::variant<SendRequest, FieldError> parse_send_request(std::string_view body_text) {
   boost::system::error_code ec;
@@ -219,10 +284,9 @@ std::variant<SendRequest, FieldError> parse_send_request(std::string_view body_t
   if (ec) return error("body", "not JSON (" + ec.message() + ")");
   if (!parsed.is_object()) return error("body", "must be a JSON object");
   const json::object& body = parsed.get_object();
-  if (body.contains("stream")) return error("stream", "streamed messages are not supported yet");
   if (auto bad = unknown_key(body, {"bot", "chat_id", "chat_type", "text", "markdown",
                                     "image_url", "image_base64", "segments", "reply_to",
-                                    "reply_to_event", "idempotency_key"},
+                                    "reply_to_event", "idempotency_key", "stream"},
                              "")) {
     return *bad;
   }
@@ -261,7 +325,12 @@ std::variant<SendRequest, FieldError> parse_send_request(std::string_view body_t
     message.chat_type = *chat_type;
   }
 
-  auto segments = parse_content(body);
+  if (body.contains("stream")) {
+    const json::value& stream = body.at("stream");
+    if (!stream.is_bool()) return error("stream", "must be true or false");
+    message.stream = stream.get_bool();
+  }
+  auto segments = message.stream ? parse_stream_content(body) : parse_content(body);
   if (auto* failed = std::get_if<FieldError>(&segments)) return *failed;
   message.segments = std::move(std::get<std::vector<Segment>>(segments));
 

@@ -1,7 +1,10 @@
 #pragma once
 /// The body of POST /api/v1/messages, read and checked before anything is queued:
 ///   {"bot", "chat_id", "chat_type"?, one of "text" | "markdown" | "image_url" | "image_base64" |
-///    "segments", "reply_to"?, "idempotency_key"?}
+///    "segments", "reply_to"?, "idempotency_key"?, "stream"?}
+/// ("stream": true opens a streamed reply, text or markdown, which may start empty), and the
+/// body of PATCH /api/v1/messages/{id}, which grows a streamed one: {"append" | "text"?,
+/// "finish"?}.
 /// or, answering an event a forward service took with 202, "reply_to_event" in place of
 /// "chat_id", "chat_type" and "reply_to" (the event says where the answer goes).
 /// Strict: an unknown key, a wrong type, an empty or oversized value, or two kinds of content
@@ -9,6 +12,7 @@
 /// than as a platform's error minutes later. Pure: no runtime, no store.
 
 #include "botgate/core/outgoing.hpp"
+#include "botgate/core/stream.hpp"
 
 #include <cstddef>
 #include <optional>
@@ -52,6 +56,10 @@ struct FieldError {
 /// Reads a POST /api/v1/messages body. Whether the bot exists is not its concern (404 is the
 /// route's).
 std::variant<SendRequest, FieldError> parse_send_request(std::string_view body);
+
+/// Reads a PATCH /api/v1/messages/{id} body: "append" (added to the text) or "text" (replaces
+/// it), and "finish": true to end the stream; at least one of them.
+std::variant<StreamChange, FieldError> parse_stream_change(std::string_view body);
 
 /// The idempotency key the platform gets (Feishu uuid, Discord nonce, QQ msg_seq's base) for a
 /// client key of bot `bot`: a digest of both, the same on every call with them, so that a

@@ -471,7 +471,11 @@ class Loader {
       return;
     }
     const auto& table = table_at(*api_node, "api");
-    check_keys(table, "api", {"token", "listen", "allowed_hosts", "event_retention_s"});
+    check_keys(table, "api",
+               {"token", "listen", "allowed_hosts", "event_retention_s", "stream_stall_s"});
+    if (const auto* node = table.get("stream_stall_s")) {
+      config.api.stream_stall_s = positive_at(*node, "api.stream_stall_s", 3600, "seconds");
+    }
     if (const auto* node = table.get("event_retention_s")) {
       // A number of seconds, as the key says: at most ten years.
       config.api.event_retention_s =

@@ -60,6 +60,9 @@ struct ApiConfig {
   /// How long the event log keeps each accepted event for the event stream's resumes
   /// (GET /api/v1/events with a cursor); 1 second to 10 years.
   std::int64_t event_retention_s = 86400;
+  /// A streamed reply whose producer changes nothing for this long is finished with what it has,
+  /// marked cut short; 1 second to an hour.
+  std::int64_t stream_stall_s = 60;
 };
 
 struct MetricsConfig {

@@ -60,7 +60,9 @@ struct Gateway::Impl {
       : config(cfg), io(threads_for(cfg)), registry(platforms) {
     store = make_store(config);
     build_chain();
-    runtime = std::make_unique<Runtime>(io, *store, chain);
+    RuntimeOptions runtime_options;
+    runtime_options.stream_stall = std::chrono::seconds(config.api.stream_stall_s);
+    runtime = std::make_unique<Runtime>(io, *store, chain, runtime_options);
     for (const BotSettings& settings : config.bots) add_bot(settings);
     add_builtin_bots();
     // With [api] listen the console and the API have a server of their own, and the public

@@ -26,6 +26,7 @@ class BotgateCategory final : public error_category {
       case errc::invalid_argument: return "invalid_argument";
       case errc::not_found: return "not_found";
       case errc::delivery_uncertain: return "delivery_uncertain";
+      case errc::conflict: return "conflict";
     }
     return "unknown botgate error";
   }
@@ -81,6 +82,8 @@ unsigned http_status_for(const Error& error) noexcept {
       return 400;
     case errc::not_found:
       return 404;
+    case errc::conflict:
+      return 409;
     case errc::rate_limited:
       return 429;
     case errc::store_failed:

@@ -52,6 +52,8 @@ enum class errc {
   /// Never retried: sending it again could deliver it twice, and not sending it could lose it;
   /// the message is marked failed with this reason and counted, rather than guessed at.
   delivery_uncertain,
+  /// The request contradicts the state it meets (a streamed message that already ended).
+  conflict,
 };
 
 /// The category of `errc`; its name is "botgate".

@@ -302,6 +302,7 @@ std::string to_json(const OutgoingMessage& message) {
     o["recall"] = json::object{{"message", message.recall->message},
                                {"platform_message_id", message.recall->platform_message_id}};
   }
+  if (message.stream) o["stream"] = true;
   return json::serialize(o);
 }
 
@@ -324,6 +325,7 @@ Result<OutgoingMessage> outgoing_from_json(std::string_view text) {
     const json::object& r = recall->get_object();
     m.recall = Recall{int_at(r, "message").value_or(0), string_at(r, "platform_message_id")};
   }
+  m.stream = bool_at(o, "stream");
   return m;
 }
 

@@ -3,6 +3,7 @@
 
 #include "botgate/core/event.hpp"
 #include "botgate/core/outgoing.hpp"
+#include "botgate/core/stream.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -26,6 +27,34 @@ enum class HandlerResult {
   give_up,
 };
 
+/// What opens and grows streamed replies (core/stream.hpp): the Runtime.
+class ReplyStreams {
+ public:
+  virtual ~ReplyStreams() = default;
+  virtual asio::awaitable<Result<std::int64_t>> open_stream(OutgoingMessage message,
+                                                            std::string client_key) = 0;
+  virtual asio::awaitable<Result<StreamSnapshot>> grow_stream(std::int64_t id,
+                                                              StreamChange change) = 0;
+};
+
+/// A streamed reply a handler opened (HandlerContext::open_stream): grow it while the answer is
+/// written, then finish it. A stream left open is finished by botgate after `[api]
+/// stream_stall_s`, cut short.
+class ReplyStream {
+ public:
+  ReplyStream(ReplyStreams& streams, std::int64_t id) : streams_(&streams), id_(id) {}
+  /// botgate's id of the message (GET /api/v1/messages/{id}).
+  std::int64_t id() const noexcept { return id_; }
+  asio::awaitable<Result<void>> append(std::string text, bool finish = false);
+  asio::awaitable<Result<void>> replace(std::string text, bool finish = false);
+  asio::awaitable<Result<void>> finish();
+
+ private:
+  asio::awaitable<Result<void>> change(StreamChange change);
+  ReplyStreams* streams_;
+  std::int64_t id_;
+};
+
 /// Collects a handler's replies. Replies go to the event's conversation, as replies to it.
 class HandlerContext {
  public:
@@ -40,6 +69,13 @@ class HandlerContext {
   SystemTime accepted_at() const noexcept { return accepted_at_; }
   /// Queues `message` as a reply to the event; it is written to the outbox after the chain ends.
   void reply(OutgoingMessage message);
+  /// Opens a streamed reply to the event now (its text, Text or Markdown, may be empty), before
+  /// the chain ends: the platform shows it while the handler grows it. Opened again when the
+  /// event is handled again (after a crash), it is the same message, already ended.
+  /// errc::invalid_argument where nothing can open streams (no Runtime behind the context).
+  asio::awaitable<Result<ReplyStream>> open_stream(OutgoingMessage start = OutgoingMessage::plain(""));
+  /// The Runtime, which open_stream() uses (set by the chain).
+  void set_streams(ReplyStreams* streams) noexcept { streams_ = streams; }
   std::vector<OutgoingMessage>& replies() noexcept { return replies_; }
   /// With `done`: the handler answers the event later through the API (a forward service's
   /// 202), so the event is kept as a reply reference (Store::reply_ref) that a reply can name.
@@ -58,6 +94,8 @@ class HandlerContext {
   std::string failure_;
   std::chrono::milliseconds retry_after_{};
   bool answers_later_ = false;
+  ReplyStreams* streams_ = nullptr;
+  int streams_opened_ = 0;
 };
 
 /// Bot logic. Called on the bot's strand; events of one chat one at a time, in order, and those

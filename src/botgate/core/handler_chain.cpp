@@ -7,8 +7,10 @@ namespace botgate {
 void HandlerChain::add(std::unique_ptr<Handler> handler) { handlers_.push_back(std::move(handler)); }
 
 asio::awaitable<ChainOutcome> HandlerChain::run(const Event& event, int attempt,
-                                                HandlerContext::SystemTime accepted_at) const {
+                                                HandlerContext::SystemTime accepted_at,
+                                                ReplyStreams* streams) const {
   HandlerContext ctx(event, attempt, accepted_at);
+  ctx.set_streams(streams);
   ChainOutcome outcome;
   for (const auto& handler : handlers_) {
     HandlerResult result = HandlerResult::next;

@@ -28,9 +28,10 @@ class HandlerChain {
   void add(std::unique_ptr<Handler> handler);
   /// Runs `event` through the chain until a handler answers done, retry or give_up. A handler
   /// that throws is logged and treated as `next`. `attempt` and `accepted_at`: see
-  /// HandlerContext.
+  /// HandlerContext. `streams`: what the handlers open streamed replies with (the Runtime).
   asio::awaitable<ChainOutcome> run(const Event& event, int attempt = 1,
-                                    HandlerContext::SystemTime accepted_at = {}) const;
+                                    HandlerContext::SystemTime accepted_at = {},
+                                    ReplyStreams* streams = nullptr) const;
   std::size_t size() const noexcept { return handlers_.size(); }
 
  private:

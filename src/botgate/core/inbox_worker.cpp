@@ -93,7 +93,7 @@ asio::awaitable<void> Runtime::handle_event(Bot& bot, InboxItem item) {
   ChainOutcome outcome;
   // Never answer ourselves or other bots: two bots echoing each other would never stop.
   while (!event.sender.is_bot) {
-    outcome = co_await chain_.run(event, item.attempts + 1, item.accepted_at);
+    outcome = co_await chain_.run(event, item.attempts + 1, item.accepted_at, this);
     if (outcome.result != HandlerResult::retry) break;
     ++item.attempts;
     ++bot.handling_retries;

@@ -39,6 +39,7 @@ const char* to_string(LogOutcome outcome) noexcept {
     case LogOutcome::sent: return "sent";
     case LogOutcome::retrying: return "retrying";
     case LogOutcome::failed: return "failed";
+    case LogOutcome::streaming: return "streaming";
   }
   return "unknown";
 }
@@ -119,6 +120,16 @@ void MessageLog::delivery(const OutgoingMessage& message, const std::string& pla
   entry->outcome = outcome;
   entry->error = error;
   entry->attempts = attempts;
+  entry->seq = ++seq_;
+  wake();
+}
+
+void MessageLog::update_text(const std::string& log_id, std::string text) {
+  const std::size_t id_hash = std::hash<std::string>{}(log_id);
+  std::lock_guard lock(mutex_);
+  LogEntry* entry = find(log_id, id_hash);
+  if (!entry) return;
+  entry->text = std::move(text);
   entry->seq = ++seq_;
   wake();
 }

@@ -22,7 +22,8 @@ namespace botgate {
 
 namespace asio = boost::asio;
 
-enum class LogOutcome { received, queued, sent, retrying, failed };
+/// streaming: a streamed reply (core/stream.hpp) that still grows; its text is what it has so far.
+enum class LogOutcome { received, queued, sent, retrying, failed, streaming };
 const char* to_string(LogOutcome outcome) noexcept;
 
 struct LogEntry {
@@ -73,6 +74,11 @@ class MessageLog {
   /// in the log (queued before a restart) is added with `platform`.
   void delivery(const OutgoingMessage& message, const std::string& platform, LogOutcome outcome,
                 const std::string& error, int attempts);
+
+  /// A streamed reply's text as it stands, in the entry with id `log_id` (under a new seq, so the
+  /// console sees it grow); its outcome stays (a producer's change may come after the send
+  /// ended). Nothing when the entry left the log.
+  void update_text(const std::string& log_id, std::string text);
 
   /// The entries that match, ascending by seq.
   std::vector<LogEntry> query(const LogFilter& filter) const;

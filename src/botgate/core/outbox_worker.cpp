@@ -2,6 +2,7 @@
 // with retries and backoff (see runtime_bot.hpp for how Runtime is split).
 #include "botgate/core/runtime_bot.hpp"
 
+#include "botgate/core/outbox_stream_feed.hpp"
 #include "botgate/core/send_decision.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -235,6 +236,8 @@ asio::awaitable<Runtime::Attempt> Runtime::deliver(Bot& bot, const OutboxItem& i
   Result<SentMessage> sent = SentMessage{};
   if (item.message.recall) {
     sent = co_await carry_out_recall(bot, item.message);
+  } else if (item.message.stream) {
+    sent = co_await deliver_stream(bot, item);
   } else {
     sent = co_await bot.parts.sender->send(item.message);
   }
@@ -245,8 +248,23 @@ asio::awaitable<Runtime::Attempt> Runtime::deliver(Bot& bot, const OutboxItem& i
     spdlog::info("bot {}: message {} sent to chat {} (platform id {})", bot.name, item.id,
                  item.message.chat_id, sent->platform_message_id);
   }
+  if (!sent && item.message.stream && stopping_ && sent.error().is(errc::cancelled)) {
+    // Left queued in the store, unrecorded: the next run finishes it from there.
+    spdlog::info("bot {}: stream {} is left to the next run to finish", bot.name, item.id);
+    co_return Attempt{Attempt::done};
+  }
+  std::string stream_note;
+  if (item.message.stream) {
+    if (auto live = streams_.snapshot(item.id)) {
+      if (live->end == StreamEnd::cut_short) stream_note = "cut short: its producer stalled";
+      if (auto label = streams_.label(item.id)) {
+        log_.update_text(label->log_id, live->text);
+      }
+    }
+  }
   if (sent) {
-    log_.delivery(item.message, bot.platform, LogOutcome::sent, "", item.attempts + 1);
+    if (item.message.stream) streams_.forget(item.id);
+    log_.delivery(item.message, bot.platform, LogOutcome::sent, stream_note, item.attempts + 1);
     Attempt done{Attempt::sent};
     done.platform_id = std::move(sent->platform_message_id);
     co_return done;
@@ -264,6 +282,7 @@ asio::awaitable<Runtime::Attempt> Runtime::deliver(Bot& bot, const OutboxItem& i
                  bot.name, item.id, item.message.chat_id, attempt, error.message());
     bot.set_error(error.message());
     (void)co_await store_.outbox_failed(item.id, error.message());
+    if (item.message.stream) streams_.forget(item.id);
     log_.delivery(item.message, bot.platform, LogOutcome::failed, error.message(), attempt);
     co_return Attempt{Attempt::done};
   }
@@ -273,6 +292,7 @@ asio::awaitable<Runtime::Attempt> Runtime::deliver(Bot& bot, const OutboxItem& i
                   item.id, item.message.chat_id, attempt, error.message());
     bot.set_error(error.message());
     (void)co_await store_.outbox_failed(item.id, error.message());
+    if (item.message.stream) streams_.forget(item.id);
     log_.delivery(item.message, bot.platform, LogOutcome::failed, error.message(), attempt);
     co_return Attempt{Attempt::done};
   }
@@ -289,6 +309,25 @@ asio::awaitable<Runtime::Attempt> Runtime::deliver(Bot& bot, const OutboxItem& i
   // The chat's later messages wait in its lane rather than overtake this one, and a platform
   // that asked us to slow down gets its pause in this chat.
   co_return Attempt{Attempt::retry, delay};
+}
+
+asio::awaitable<Result<SentMessage>> Runtime::deliver_stream(Bot& bot, const OutboxItem& item) {
+  if (!streams_.snapshot(item.id)) {
+    // Queued by an earlier run: its producer went with it. It ends with the text it had.
+    StreamSnapshot start{item.stream.text, item.stream.end, 1};
+    if (start.end == StreamEnd::open) {
+      start.end = StreamEnd::cut_short;
+      spdlog::warn("bot {}: stream {} was open when botgate stopped: finished with the {} bytes "
+                   "it had, cut short",
+                   bot.name, item.id, start.text.size());
+      auto stored = co_await store_.outbox_stream_text(item.id, start.text, start.end);
+      if (!stored) co_return stored.error();
+    }
+    StreamHub::Label label{bot.name, "out:" + item.message.idempotency_key};
+    streams_.open(item.id, std::move(start), std::move(label), item.stream.progress);
+  }
+  OutboxStreamFeed feed(streams_, store_, item.id, options_.stream_stall, stopping_);
+  co_return co_await bot.parts.sender->send_stream(item.message, feed);
 }
 
 asio::awaitable<void> Runtime::record_sent(Bot& bot, std::int64_t id, std::string platform_id) {

@@ -47,6 +47,10 @@ struct OutgoingMessage {
   std::string idempotency_key;
   /// Set: this entry is a recall (Sender::recall), not a message; `segments` is empty.
   std::optional<Recall> recall;
+  /// A streamed reply (core/stream.hpp): its text grows after it was queued, through the
+  /// Runtime; `segments` hold one Text or Markdown segment, the kind it is rendered as, with the
+  /// text it was opened with. Sent through Sender::send_stream, never split.
+  bool stream = false;
 
   static OutgoingMessage plain(std::string text) {
     OutgoingMessage m;

@@ -6,6 +6,7 @@
 #include "botgate/core/event_source.hpp"
 #include "botgate/core/http.hpp"
 #include "botgate/core/outgoing.hpp"
+#include "botgate/core/stream.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -60,6 +61,14 @@ class Sender {
   /// Sends one message. A retryable error (`is_retryable`) is tried again later by the outbox
   /// with the same idempotency key; any other error marks the message failed.
   virtual asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) = 0;
+  /// Renders streamed message `message` (OutgoingMessage::stream; its text and end come from
+  /// `feed`) while it grows, throttled to the platform's limits, until it ended and its final
+  /// text is shown. Errors as for send(): a retryable one is tried again by the outbox with the
+  /// progress saved (StreamFeed::save_progress), so nothing is sent twice. The default, for a
+  /// platform with no way to change a message it sent: the final text, as send() sends any
+  /// message (send_stream_whole).
+  virtual asio::awaitable<Result<SentMessage>> send_stream(const OutgoingMessage& message,
+                                                           StreamFeed& feed);
   /// Whether this bot can take back messages it sent (recall). The default: no. Asked before a
   /// recall is queued, so that a platform without the call refuses it at once.
   virtual bool can_recall() const { return false; }

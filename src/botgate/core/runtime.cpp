@@ -1,5 +1,7 @@
 #include "botgate/core/runtime.hpp"
 
+#include "botgate/core/stream_send.hpp"
+
 #include "botgate/core/runtime_bot.hpp"
 #include "botgate/core/webhook_rejection.hpp"
 
@@ -86,7 +88,12 @@ asio::awaitable<Result<void>> Runtime::prepare_bot(const std::string& name) {
 }
 
 asio::awaitable<Result<std::optional<OutboxStatus>>> Runtime::message_status(std::int64_t id) {
-  co_return co_await store_.outbox_status(id);
+  auto status = co_await store_.outbox_status(id);
+  // A live stream's end is here before it is in the store.
+  if (status && *status && (*status)->stream) {
+    if (auto live = streams_.snapshot(id)) (*status)->stream = live->end;
+  }
+  co_return status;
 }
 
 asio::awaitable<Result<std::vector<DeadLetter>>> Runtime::dead_letters(std::string bot,
@@ -159,6 +166,7 @@ void Runtime::start() {
 void Runtime::stop() {
   stopping_ = true;
   log_.close();
+  streams_.wake_all();
   for (auto& [name, bot] : bots_) {
     bot->inbox_signal.notify();
     bot->outbox_signal.notify();
@@ -354,6 +362,64 @@ asio::awaitable<Result<std::int64_t>> Runtime::send(OutgoingMessage message,
   bot->outbox_pushed = true;
   bot->outbox_signal.notify();
   co_return pushed->id;  // the id of the first part: the message's id for the API
+}
+
+asio::awaitable<Result<std::int64_t>> Runtime::open_stream(OutgoingMessage message,
+                                                            std::string client_key) {
+  Bot* bot = find(message.bot);
+  if (bot == nullptr) co_return Error{errc::not_found, "no bot named '" + message.bot + "'"};
+  if (message.idempotency_key.empty()) {
+    message.idempotency_key = kSendKeyMark + new_event_id().substr(0, 23);
+  }
+  message.stream = true;
+  std::string text = message.plain_text();
+  message = with_stream_text(message, text);
+  message.stream = true;
+  LogEntry log_entry = MessageLog::outgoing(message, bot->platform, "", LogOutcome::streaming);
+  StreamHub::Label label{bot->name, log_entry.id};
+  std::vector<OutgoingMessage> one;
+  one.push_back(std::move(message));
+  auto pushed = co_await store_.outbox_push_message(std::move(one), std::move(client_key));
+  if (!pushed) co_return pushed.error();
+  if (!pushed->queued) {
+    spdlog::info("bot {}: stream {} was opened before with this idempotency key; not again",
+                 bot->name, pushed->id);
+    co_return pushed->id;
+  }
+  if (!text.empty()) {
+    auto stored = co_await store_.outbox_stream_text(pushed->id, text, StreamEnd::open);
+    if (!stored) co_return stored.error();
+  }
+  StreamSnapshot start{std::move(text), StreamEnd::open, 1};  // version 1: what a sender has not seen yet
+  streams_.open(pushed->id, std::move(start), std::move(label));
+  log_.add(std::move(log_entry));
+  bot->outbox_pushed = true;
+  bot->outbox_signal.notify();
+  co_return pushed->id;
+}
+
+asio::awaitable<Result<StreamSnapshot>> Runtime::grow_stream(std::int64_t id, StreamChange change) {
+  auto changed = streams_.change(id, change, options_.stream_store_interval);
+  if (!changed) {
+    if (!changed.error().is(errc::not_found)) co_return changed.error();
+    // Not live here: say why, from the store.
+    auto status = co_await store_.outbox_status(id);
+    if (!status) co_return status.error();
+    const std::string what = "message " + std::to_string(id);
+    if (!*status) co_return Error{errc::not_found, "no " + what};
+    if (!(*status)->stream) co_return Error{errc::conflict, what + " is not a streamed message"};
+    if (*(*status)->stream == StreamEnd::finished) {
+      co_return Error{errc::conflict, what + " is a stream that was finished"};
+    }
+    co_return Error{errc::conflict, what + " is a stream that was cut short (its producer "
+                                           "stalled, or botgate restarted in its middle)"};
+  }
+  if (changed->store_now) {
+    auto stored = co_await store_.outbox_stream_text(id, changed->state.text, changed->state.end);
+    if (!stored) co_return stored.error();
+  }
+  log_.update_text(changed->label.log_id, changed->state.text);
+  co_return std::move(changed->state);
 }
 
 asio::awaitable<Result<std::int64_t>> Runtime::recall_message(std::int64_t id) {

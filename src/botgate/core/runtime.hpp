@@ -9,6 +9,7 @@
 #include "botgate/core/message_log.hpp"
 #include "botgate/core/platform.hpp"
 #include "botgate/core/store.hpp"
+#include "botgate/core/stream_hub.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -50,6 +51,12 @@ struct RuntimeOptions {
   /// How many of the newest logged events the event stream keeps in memory for its clients
   /// (EventFeed); a client further behind reads the store. ~1 KiB each.
   std::size_t event_feed_capacity = 4096;
+  /// A streamed reply whose producer changes nothing for this long is finished with what it has,
+  /// marked cut short (`[api] stream_stall_s`).
+  std::chrono::milliseconds stream_stall{std::chrono::seconds(60)};
+  /// How often a growing stream's text is written to the store (and at its end), from where a
+  /// restart finishes it.
+  std::chrono::milliseconds stream_store_interval{std::chrono::seconds(1)};
 };
 
 /// What the status views and readiness read about one bot. Counters only grow.
@@ -82,7 +89,7 @@ struct BotStatus {
 
 /// Thread safety: `on_webhook`, `on_event` and `send` may be called from any strand. Each bot's
 /// workers run on the bot's own strand.
-class Runtime {
+class Runtime final : public ReplyStreams {
  public:
   Runtime(asio::io_context& io, Store& store, const HandlerChain& chain,
           RuntimeOptions options = {});
@@ -149,6 +156,17 @@ class Runtime {
   /// queued with that key is not queued again: its id is returned (Store::outbox_push_message).
   /// errc::not_found for an unknown bot.
   asio::awaitable<Result<std::int64_t>> send(OutgoingMessage message, std::string client_key = {});
+  /// Opens a streamed reply (core/stream.hpp): queues `message` (one Text or Markdown segment
+  /// with the text it starts with, or none) as a stream in its chat's lane and returns its id,
+  /// which grow_stream() takes. The bot's sender renders it as it grows once its turn in the
+  /// chat comes. `client_key` as for send(): a second open with it returns the first's id.
+  asio::awaitable<Result<std::int64_t>> open_stream(OutgoingMessage message,
+                                                    std::string client_key = {}) override;
+  /// Appends to or replaces the text of stream `id`, and finishes it with `change.finish`.
+  /// Errors: not_found, no such message; conflict, not a stream, or one that ended (finished,
+  /// cut short after a stall or by a restart); invalid_argument, the text would be too long.
+  asio::awaitable<Result<StreamSnapshot>> grow_stream(std::int64_t id,
+                                                      StreamChange change) override;
   /// Queues a recall of message `id` (every part of it) in its chat, behind what is queued
   /// there, and returns the recall's own id (whose status reads like a message's). Errors:
   /// not_found, no such message; platform_rejected, its bot cannot take messages back
@@ -210,6 +228,9 @@ class Runtime {
   };
   /// Sends one message and stores the outcome, except a success's (see Attempt::sent).
   asio::awaitable<Attempt> deliver(Bot& bot, const OutboxItem& item);
+  /// Renders a streamed message through the bot's sender (Sender::send_stream); one the store
+  /// gave after a restart is live again first, cut short if it had not ended.
+  asio::awaitable<Result<SentMessage>> deliver_stream(Bot& bot, const OutboxItem& item);
   /// Carries out the recall `entry` (OutgoingMessage::recall) through the bot's sender.
   asio::awaitable<Result<SentMessage>> carry_out_recall(Bot& bot, const OutgoingMessage& entry);
   /// Queues the recall `entry` (one part, no client key) and wakes the bot's outbox.
@@ -228,6 +249,7 @@ class Runtime {
   RuntimeOptions options_;
   MessageLog log_;
   EventFeed feed_;
+  StreamHub streams_;
   std::map<std::string, std::unique_ptr<Bot>> bots_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> running_workers_{0};

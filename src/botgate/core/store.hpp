@@ -6,6 +6,7 @@
 #include "botgate/core/event.hpp"
 #include "botgate/core/gateway.hpp"
 #include "botgate/core/outgoing.hpp"
+#include "botgate/core/stream.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -56,6 +57,9 @@ struct OutboxItem {
   std::int64_t id = 0;
   OutgoingMessage message;
   int attempts = 0;
+  /// A streamed message's (OutgoingMessage::stream) text, end and progress as last stored
+  /// (outbox_stream_text, outbox_stream_progress); empty for a stream nothing was stored for yet.
+  StreamRecord stream = {};
 };
 
 enum class OutboxState { queued, sent, failed };
@@ -84,6 +88,8 @@ struct OutboxStatus {
   std::string reply_context;
   /// Set when the message is a recall.
   std::optional<Recall> recall;
+  /// Set when the message is streamed: whether it ended, as last stored.
+  std::optional<StreamEnd> stream;
   /// Every part in queue order, the first included (one for a message queued whole).
   std::vector<OutboxPart> parts;
 };
@@ -294,6 +300,16 @@ class Store {
   virtual asio::awaitable<Result<void>> outbox_retry(std::int64_t id, SystemTime next_attempt,
                                                      std::string error) = 0;
   virtual asio::awaitable<Result<void>> outbox_failed(std::int64_t id, std::string error) = 0;
+  /// Keeps the text of streamed message `id` (OutgoingMessage::stream) as it stands, and whether
+  /// it ended, replacing what was kept: outbox_take gives them with the message (OutboxItem::
+  /// stream), also after a restart. Does not change the message's state or its place in its
+  /// lane. An id not in the outbox, or not queued any more, is not an error (nothing changes).
+  virtual asio::awaitable<Result<void>> outbox_stream_text(std::int64_t id, std::string text,
+                                                           StreamEnd end) = 0;
+  /// Keeps the sender's progress on streamed message `id` (StreamRecord::progress), replacing
+  /// what was kept; otherwise as outbox_stream_text.
+  virtual asio::awaitable<Result<void>> outbox_stream_progress(std::int64_t id,
+                                                               std::string progress) = 0;
   /// The message whose first part has id `id` (the id outbox_push_message or outbox_push gave),
   /// with all of its parts; the id of a later part answers for that part alone. nullopt for an
   /// id the outbox does not have (never given, or deleted after it ended).

@@ -125,9 +125,47 @@ bool may_be_stale_connection(const error_code& ec) {
 }
 
 /// Writes `request` and reads the response on `stream` within `timeout`.
+/// Reads the body of the response whose header `parser` holds, handing each piece to
+/// `on_body` as it arrives; each read waits at most `idle`.
+template <class Stream>
+asio::awaitable<Exchange> stream_body(Stream& stream, beast::flat_buffer& buffer,
+                                      http::response_parser<http::string_body>& parser,
+                                      const RequestOptions& request_options,
+                                      std::chrono::milliseconds idle, const std::string& where) {
+  Exchange outcome;
+  auto& lowest = beast::get_lowest_layer(stream);
+  while (!parser.is_done()) {
+    lowest.expires_after(idle);
+    auto [read_ec, read] = co_await http::async_read_some(stream, buffer, parser, kTuple);
+    if (read_ec) {
+      lowest.expires_never();
+      outcome.response = transport_error(read_ec, "read response from", where);
+      co_return outcome;
+    }
+    std::string& body = parser.get().body();
+    if (body.empty()) continue;
+    // The string body appends at its current size: taken out, it holds only what comes next.
+    const std::string piece = std::move(body);
+    body.clear();
+    auto taken = co_await request_options.on_body(piece);
+    if (!taken) {
+      lowest.expires_never();
+      outcome.response = taken.error();
+      co_return outcome;
+    }
+  }
+  lowest.expires_never();
+  HttpResponse response = parser.release();
+  // The body went piece by piece; what is left is the header.
+  response.body().clear();
+  outcome.response = std::move(response);
+  co_return outcome;
+}
+
 template <class Stream>
 asio::awaitable<Exchange> exchange_on(Stream& stream, beast::flat_buffer& buffer,
                                       const HttpRequest& request, const HttpClientOptions& options,
+                                      const RequestOptions& request_options,
                                       const std::string& where) {
   Exchange outcome;
   auto& lowest = beast::get_lowest_layer(stream);
@@ -160,6 +198,24 @@ asio::awaitable<Exchange> exchange_on(Stream& stream, beast::flat_buffer& buffer
   parser.body_limit(options.max_response_bytes);
   if (request.method() == http::verb::head) {
     parser.skip(true);
+  }
+  if (request_options.on_body && request_options.stream_body) {
+    auto [header_ec, header_read] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+    if (header_ec) {
+      lowest.expires_never();
+      outcome.response = transport_error(header_ec, "read response from", where);
+      outcome.failed_before_response = !parser.got_some() && may_be_stale_connection(header_ec);
+      co_return outcome;
+    }
+    HttpResponse head;
+    head.result(parser.get().result());
+    for (const auto& field : parser.get()) head.insert(field.name_string(), field.value());
+    if (request_options.stream_body(head)) {
+      // Never pooled: the exchange may end halfway.
+      parser.body_limit(boost::none);
+      co_return co_await stream_body(stream, buffer, parser, request_options,
+                                     options.request_timeout, where);
+    }
   }
   auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kTuple);
   lowest.expires_never();
@@ -284,12 +340,14 @@ struct HttpClient::Impl {
   }
 
   asio::awaitable<Exchange> exchange(Connection& connection, const HttpRequest& request,
+                                     const RequestOptions& request_options,
                                      const std::string& where) {
     if (auto* tls_stream = std::get_if<TlsStream>(&connection.stream)) {
-      co_return co_await exchange_on(*tls_stream, connection.buffer, request, options, where);
+      co_return co_await exchange_on(*tls_stream, connection.buffer, request, options,
+                                     request_options, where);
     }
     co_return co_await exchange_on(std::get<PlainStream>(connection.stream), connection.buffer,
-                                   request, options, where);
+                                   request, options, request_options, where);
   }
 
   asio::awaitable<Result<HttpResponse>> send(std::string url_text, HttpRequest request,
@@ -318,7 +376,7 @@ struct HttpClient::Impl {
     ConnectionPtr pooled = take_idle(key);
     while (pooled && !still_usable(*pooled)) pooled = take_idle(key);
     if (pooled) {
-      Exchange outcome = co_await exchange(*pooled, request, where);
+      Exchange outcome = co_await exchange(*pooled, request, request_options, where);
       if (outcome.reusable) {
         put_idle(key, std::move(pooled));
       }
@@ -336,7 +394,7 @@ struct HttpClient::Impl {
     if (!fresh) {
       co_return fresh.error();
     }
-    Exchange outcome = co_await exchange(**fresh, request, where);
+    Exchange outcome = co_await exchange(**fresh, request, request_options, where);
     if (outcome.reusable) {
       put_idle(key, std::move(*fresh));
     }

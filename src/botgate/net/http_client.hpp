@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -47,6 +48,14 @@ struct RequestOptions {
   /// platform's idempotency key (Feishu `uuid`, Discord `nonce` + `enforce_nonce`, QQ
   /// `msg_id` + `msg_seq`, WeCom `enable_duplicate_check`) or has no effect twice (a token).
   bool idempotent = false;
+  /// Set: a response whose headers `stream_body` accepts has its body handed to `on_body` as it
+  /// arrives, piece by piece (each awaited before the next is read), instead of in the response,
+  /// whose body is then empty; `request_timeout` then limits each wait for a piece rather than
+  /// the whole exchange (a body that trickles in for minutes, an LLM's answer). A response it
+  /// does not accept is read whole, as without it. An error of `on_body` ends the exchange with
+  /// that error (the connection is closed).
+  std::function<bool(const HttpResponse&)> stream_body;
+  std::function<asio::awaitable<Result<void>>(std::string_view piece)> on_body;
 };
 
 /// Thread safety: `send` may be called from any strand concurrently; each call uses its own

@@ -85,8 +85,8 @@ std::string open_credential(const crypto::Sealer& sealer, std::string_view store
   return {};
 }
 
-/// The rows of a `SELECT id, message, attempts, reply_credential FROM outbox`; an unreadable one
-/// is logged and passed over.
+/// The rows of a `SELECT id, message, attempts, reply_credential, stream_text, stream_end,
+/// stream_progress FROM outbox`; an unreadable one is logged and passed over.
 std::vector<OutboxItem> read_outbox_items(Statement& s, const crypto::Sealer& sealer) {
   std::vector<OutboxItem> items;
   while (s.step() == SQLITE_ROW) {
@@ -98,8 +98,10 @@ std::vector<OutboxItem> read_outbox_items(Statement& s, const crypto::Sealer& se
     }
     message->reply_credential = open_credential(sealer, s.column_text(3),
                                                 "outbox message " + std::to_string(s.column_int(0)));
-    items.push_back(
-        OutboxItem{s.column_int(0), std::move(*message), static_cast<int>(s.column_int(2))});
+    StreamRecord stream{s.column_text(4), static_cast<StreamEnd>(s.column_int(5)),
+                        s.column_text(6)};
+    items.push_back(OutboxItem{s.column_int(0), std::move(*message),
+                               static_cast<int>(s.column_int(2)), std::move(stream)});
   }
   return items;
 }
@@ -305,6 +307,7 @@ struct SqliteStore::Impl {
       add_inbox_attempts();
       add_client_keys();
       add_message_parts();
+      add_streams();
       dedup_->load(now_ms());
       load_outbox_index();
       load_last_cursor();
@@ -439,6 +442,15 @@ struct SqliteStore::Impl {
     if (!has_column("outbox", "client_key")) exec("ALTER TABLE outbox ADD COLUMN client_key TEXT");
     exec("CREATE UNIQUE INDEX IF NOT EXISTS outbox_client_key ON outbox (bot, client_key) "
          "WHERE client_key IS NOT NULL");
+  }
+
+  /// The outbox's columns of a streamed message (OutboxItem::stream): NULL on every other row,
+  /// so a message sent whole writes nothing more than before.
+  void add_streams() {
+    if (has_column("outbox", "stream_text")) return;
+    exec("ALTER TABLE outbox ADD COLUMN stream_text TEXT");
+    exec("ALTER TABLE outbox ADD COLUMN stream_end INTEGER");
+    exec("ALTER TABLE outbox ADD COLUMN stream_progress TEXT");
   }
 
   /// The outbox's first_part column: on the second and later parts of a message (Sender::split),
@@ -1152,8 +1164,8 @@ struct SqliteStore::Impl {
           continue;
         }
         ++outbox_rows_read_;
-        Use s(statement("SELECT id, message, attempts, reply_credential FROM outbox "
-                        "WHERE id = ?1 AND state = 0"));
+        Use s(statement("SELECT id, message, attempts, reply_credential, stream_text, "
+                        "stream_end, stream_progress FROM outbox WHERE id = ?1 AND state = 0"));
         s->bind(1, one.id);
         std::vector<OutboxItem> row = read_outbox_items(*s, sealer_);
         if (row.empty()) {
@@ -1463,16 +1475,41 @@ asio::awaitable<Result<void>> SqliteStore::outbox_failed(std::int64_t id, std::s
   co_return co_await impl_->update_outbox_batched(std::move(update));
 }
 
+// A streamed message's text and progress are read from the table when it is taken after a
+// restart; within one run the runtime holds the live text itself (core/stream_hub), so the copy
+// the index keeps of a message queued in this run need not follow.
+asio::awaitable<Result<void>> SqliteStore::outbox_stream_text(std::int64_t id, std::string text,
+                                                              StreamEnd end) {
+  co_return co_await impl_->run([&]() -> Result<void> {
+    Use s(impl_->statement(
+        "UPDATE outbox SET stream_text = ?2, stream_end = ?3 WHERE id = ?1 AND state = 0"));
+    s->bind(1, id).bind(2, text).bind(3, static_cast<std::int64_t>(end));
+    impl_->check(s->step(), "store a stream's text");
+    return {};
+  });
+}
+
+asio::awaitable<Result<void>> SqliteStore::outbox_stream_progress(std::int64_t id,
+                                                                  std::string progress) {
+  co_return co_await impl_->run([&]() -> Result<void> {
+    Use s(impl_->statement("UPDATE outbox SET stream_progress = ?2 WHERE id = ?1 AND state = 0"));
+    s->bind(1, id).bind(2, progress);
+    impl_->check(s->step(), "store a stream's progress");
+    return {};
+  });
+}
+
 asio::awaitable<Result<std::optional<OutboxStatus>>> SqliteStore::outbox_status(std::int64_t id) {
   co_return co_await impl_->run([&]() -> Result<std::optional<OutboxStatus>> {
     // The message's first part, then its later ones (first_part names it), in queue order.
     Use s(impl_->statement(
-        "SELECT id, state, attempts, last_error, platform_message_id, bot, message FROM outbox "
-        "WHERE id = ?1 UNION ALL SELECT id, state, attempts, last_error, platform_message_id, "
-        "bot, NULL FROM outbox WHERE first_part = ?1 ORDER BY id"));
+        "SELECT id, state, attempts, last_error, platform_message_id, bot, message, stream_end "
+        "FROM outbox WHERE id = ?1 UNION ALL SELECT id, state, attempts, last_error, "
+        "platform_message_id, bot, NULL, NULL FROM outbox WHERE first_part = ?1 ORDER BY id"));
     s->bind(1, id);
     std::vector<StoredPart> rows;
     std::string first_message;
+    StreamEnd stream_end = StreamEnd::open;
     while (s->step() == SQLITE_ROW) {
       StoredPart row;
       row.part.id = s->column_int(0);
@@ -1484,13 +1521,18 @@ asio::awaitable<Result<std::optional<OutboxStatus>>> SqliteStore::outbox_status(
       row.last_error = s->column_text(3);
       row.part.platform_message_id = s->column_text(4);
       row.bot = s->column_text(5);
-      if (row.part.id == id) first_message = s->column_text(6);
+      if (row.part.id == id) {
+        first_message = s->column_text(6);
+        stream_end = static_cast<StreamEnd>(s->column_int(7));
+      }
       rows.push_back(std::move(row));
     }
     if (rows.empty() || rows.front().part.id != id) return std::optional<OutboxStatus>{};
     auto message = outgoing_from_json(first_message);
     if (!message) return message.error();
-    return std::optional<OutboxStatus>{message_status(std::move(rows), *message)};
+    OutboxStatus status = message_status(std::move(rows), *message);
+    if (message->stream) status.stream = stream_end;
+    return std::optional<OutboxStatus>{std::move(status)};
   });
 }
 

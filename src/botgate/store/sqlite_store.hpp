@@ -66,6 +66,10 @@ class SqliteStore final : public Store {
   asio::awaitable<Result<void>> outbox_retry(std::int64_t id, SystemTime next_attempt,
                                              std::string error) override;
   asio::awaitable<Result<void>> outbox_failed(std::int64_t id, std::string error) override;
+  asio::awaitable<Result<void>> outbox_stream_text(std::int64_t id, std::string text,
+                                                   StreamEnd end) override;
+  asio::awaitable<Result<void>> outbox_stream_progress(std::int64_t id,
+                                                       std::string progress) override;
   asio::awaitable<Result<std::optional<OutboxStatus>>> outbox_status(std::int64_t id) override;
   asio::awaitable<Result<QueueDepth>> queue_depth(std::string bot) override;
   asio::awaitable<Result<std::optional<CachedToken>>> token_get(std::string key) override;

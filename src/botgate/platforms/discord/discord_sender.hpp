@@ -9,6 +9,10 @@
 /// - anything else: POST /channels/{chat_id}/messages with the bot token, a message_reference
 ///   when it replies, and nonce + enforce_nonce from the idempotency key, so that a retried send
 ///   is never posted twice.
+/// - a streamed reply (OutgoingMessage::stream, discord_stream.cpp): sent once it has text, then
+///   edited as it grows (PATCH /channels/{chat_id}/messages/{id}), at most once a second; past
+///   2,000 characters it goes on in a new message. An interaction's streamed reply is sent whole
+///   at its end.
 /// Every request goes through the bot's DiscordApi (token, rate limits, errors).
 
 #include "botgate/core/platform.hpp"
@@ -57,6 +61,9 @@ class DiscordSender final : public Sender {
   /// answered an interaction (the bot's own). 404 Unknown Message (10008): gone already, done.
   asio::awaitable<Result<void>> recall(const OutgoingMessage& where,
                                        const std::string& platform_message_id) override;
+  /// See the file comment.
+  asio::awaitable<Result<SentMessage>> send_stream(const OutgoingMessage& message,
+                                                   StreamFeed& feed) override;
   /// split_discord_message(): 2000 code points and 10 embeds a message.
   std::vector<OutgoingMessage> split(OutgoingMessage message) const override;
 
@@ -66,6 +73,13 @@ class DiscordSender final : public Sender {
   asio::awaitable<Result<SentMessage>> send_to_channel(const OutgoingMessage& message);
   asio::awaitable<Result<SentMessage>> send_to_interaction(const OutgoingMessage& message,
                                                            const InteractionReply& interaction);
+
+  /// Creates page `index` of a streamed message (its nonce from the message's key and the
+  /// index) or edits the message `id` that shows it.
+  asio::awaitable<Result<std::string>> create_page(const OutgoingMessage& message,
+                                                   std::size_t index, const std::string& page);
+  asio::awaitable<Result<void>> edit_page(const OutgoingMessage& message, const std::string& id,
+                                          const std::string& page);
 
   std::shared_ptr<DiscordApi> api_;
 };

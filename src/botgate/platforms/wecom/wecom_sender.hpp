@@ -47,6 +47,12 @@ class WecomSender final : public Sender {
     return tokens_ ? tokens_->expires_at() : std::nullopt;
   }
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
+  /// An AI bot's reply over its long connection (aibot_stream.cpp): the `stream` message type
+  /// on the callback's req_id, the full text each time (at most every 500 ms), finished at the
+  /// end; text past the stream's 20,480 bytes follows as messages to the chat. Everything else
+  /// (group bots, apps, callback mode, a req_id of an earlier connection): the final text.
+  asio::awaitable<Result<SentMessage>> send_stream(const OutgoingMessage& message,
+                                                   StreamFeed& feed) override;
   /// Apps only: group bots and AI bots have no call to take a message back.
   bool can_recall() const override { return config_.kind == WecomKind::app; }
   /// POST /cgi-bin/message/recall {"msgid"} (an app's messages, within 24 hours of sending).

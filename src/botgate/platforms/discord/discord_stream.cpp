@@ -1,0 +1,177 @@
+// DiscordSender's streamed replies (see discord_sender.hpp): a message sent once the stream has
+// text, then edited as it grows, and further messages past 2,000 characters.
+#include "botgate/platforms/discord/discord_sender.hpp"
+
+#include "botgate/core/stream_send.hpp"
+#include "botgate/net/query_string.hpp"
+#include "botgate/platforms/discord/discord_markup.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <vector>
+
+namespace botgate::discord {
+namespace json = boost::json;
+namespace {
+
+const char* const kCreateMessage = "POST /channels/{channel_id}/messages";
+const char* const kEditMessage = "PATCH /channels/{channel_id}/messages/{message_id}";
+/// Discord allows about 5 edits of a channel's messages in 5 s: one a second leaves room for the
+/// chat's other replies.
+constexpr std::chrono::milliseconds kEditInterval{1000};
+
+/// The ids of the messages sent so far, page by page (the stream's progress).
+std::vector<std::string> page_ids(const std::string& progress) {
+  std::vector<std::string> ids;
+  boost::system::error_code ec;
+  json::value parsed = json::parse(progress, ec);
+  if (ec || !parsed.is_object()) return ids;
+  if (const auto* list = parsed.get_object().if_contains("messages"); list && list->is_array()) {
+    for (const json::value& id : list->get_array()) {
+      if (id.is_string()) ids.emplace_back(id.get_string());
+    }
+  }
+  return ids;
+}
+
+std::string progress_of(const std::vector<std::string>& ids) {
+  json::array list;
+  for (const std::string& id : ids) list.emplace_back(id);
+  return json::serialize(json::object{{"messages", std::move(list)}});
+}
+
+/// The stream's text as Discord shows it, cut into messages.
+Result<std::vector<std::string>> pages_of(const OutgoingMessage& message, const std::string& text) {
+  const OutgoingMessage whole = with_stream_text(message, text);
+  auto content = render_discord_content(whole.segments);
+  if (!content) return content.error();
+  return split_discord_content(std::move(content->content));
+}
+
+json::object page_body(const std::string& page, bool reply) {
+  DiscordContent content;
+  content.content = page;
+  return discord_message_body(content, reply);
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::string>> DiscordSender::create_page(const OutgoingMessage& message,
+                                                                std::size_t index,
+                                                                const std::string& page) {
+  const bool reply = index == 0 && !message.reply_to.empty();
+  json::object body = page_body(page, reply);
+  if (reply) {
+    body["message_reference"] =
+        json::object{{"message_id", message.reply_to}, {"fail_if_not_exists", false}};
+  }
+  DiscordCall request;
+  const std::string key =
+      index == 0 ? message.idempotency_key : message.idempotency_key + "-" + std::to_string(index);
+  if (std::string nonce = discord_nonce(key); !nonce.empty()) {
+    body["nonce"] = nonce;
+    body["enforce_nonce"] = true;
+    request.idempotent = true;
+  }
+  request.method = http::verb::post;
+  request.path = "/channels/" + net::percent_encode(message.chat_id) + "/messages";
+  request.route = RouteKey{kCreateMessage, message.chat_id};
+  request.body = json::serialize(body);
+  auto response = co_await api_->call(request);
+  if (!response) co_return response.error();
+  boost::system::error_code ec;
+  json::value created = json::parse(response->body(), ec);
+  if (ec || !created.is_object() || !created.get_object().contains("id") ||
+      !created.get_object().at("id").is_string()) {
+    co_return Error{errc::platform_unavailable, "discord: a created message without an id"};
+  }
+  co_return std::string(created.get_object().at("id").get_string());
+}
+
+asio::awaitable<Result<void>> DiscordSender::edit_page(const OutgoingMessage& message,
+                                                       const std::string& id,
+                                                       const std::string& page) {
+  DiscordCall request;
+  request.method = http::verb::patch;
+  request.path = "/channels/" + net::percent_encode(message.chat_id) + "/messages/" +
+                 net::percent_encode(id);
+  request.route = RouteKey{kEditMessage, message.chat_id};
+  request.body = json::serialize(json::object{{"content", page}});
+  request.idempotent = true;  // the same edit twice shows the same text
+  auto response = co_await api_->call(request);
+  if (!response) co_return response.error();
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<SentMessage>> DiscordSender::send_stream(const OutgoingMessage& message,
+                                                               StreamFeed& feed) {
+  if (parse_interaction_context(message.reply_credential) || message.chat_id.empty()) {
+    co_return co_await send_stream_whole(*this, message, feed);
+  }
+  std::vector<std::string> ids = page_ids(feed.progress());
+  // What each message shows, as far as this attempt knows: after a retry or a restart nothing
+  // is known, and each message is edited once to be sure.
+  std::vector<std::string> shown(ids.size());
+  std::vector<bool> known(ids.size(), false);
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  auto last_render = std::chrono::steady_clock::now() - kEditInterval;
+  std::uint64_t seen = 0;
+  for (;;) {
+    auto next = co_await feed.next(seen);
+    if (!next) co_return next.error();
+    seen = next->version;
+    const bool ended = next->end != StreamEnd::open;
+    if (!ended) {
+      // Changes that come faster than the edit interval are shown together.
+      const auto due = last_render + kEditInterval;
+      if (std::chrono::steady_clock::now() < due) {
+        pause.expires_at(due);
+        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+        continue;  // next() gives the latest at once
+      }
+    }
+    if (ended && next->text.empty() && ids.empty()) {
+      co_return Error{errc::platform_rejected, "the stream ended with no text: nothing to send"};
+    }
+    auto pages = pages_of(message, next->text);
+    if (!pages) co_return pages.error();
+    for (std::size_t i = 0; i < pages->size(); ++i) {
+      const std::string& page = (*pages)[i];
+      if (i < ids.size()) {
+        if (known[i] && shown[i] == page) continue;
+        auto edited = co_await edit_page(message, ids[i], page);
+        if (!edited) co_return edited.error();
+      } else {
+        auto created = co_await create_page(message, i, page);
+        if (!created) co_return created.error();
+        ids.push_back(std::move(*created));
+        shown.emplace_back();
+        known.push_back(false);
+        // Kept before anything builds on it: a retry edits this message, never sends another.
+        auto saved = co_await feed.save_progress(progress_of(ids));
+        if (!saved) co_return saved.error();
+      }
+      shown[i] = page;
+      known[i] = true;
+    }
+    // A replaced text may be shorter than what was shown: the messages past its end go.
+    while (ended && ids.size() > std::max<std::size_t>(pages->size(), 1)) {
+      auto deleted = co_await recall(message, ids.back());
+      if (!deleted) co_return deleted.error();
+      ids.pop_back();
+      shown.pop_back();
+      known.pop_back();
+      auto saved = co_await feed.save_progress(progress_of(ids));
+      if (!saved) co_return saved.error();
+    }
+    last_render = std::chrono::steady_clock::now();
+    if (ended) co_return SentMessage{ids.front()};
+  }
+}
+
+}  // namespace botgate::discord

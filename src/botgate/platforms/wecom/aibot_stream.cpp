@@ -1,0 +1,102 @@
+// WecomSender's streamed replies over an AI bot's long connection (see wecom_sender.hpp).
+#include "botgate/platforms/wecom/wecom_sender.hpp"
+
+#include "botgate/core/stream_send.hpp"
+#include "botgate/platforms/wecom/wecom_markup.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace botgate::wecom {
+namespace json = boost::json;
+namespace {
+
+/// A stream's content is the whole text each time, at most this long (longconn notes 2.1).
+constexpr std::size_t kMaxStreamContentBytes = 20480;
+/// The official clients flush about twice a second.
+constexpr std::chrono::milliseconds kUpdateInterval{500};
+
+/// The longest prefix of `text` within `max` bytes that does not cut a UTF-8 sequence.
+std::size_t utf8_prefix(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return text.size();
+  std::size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return cut;
+}
+
+}  // namespace
+
+asio::awaitable<Result<SentMessage>> WecomSender::send_stream(const OutgoingMessage& message,
+                                                             StreamFeed& feed) {
+  if (!link_ || message.reply_credential.empty() ||
+      !link_->is_current_callback(message.reply_credential)) {
+    // No callback to stream into (or one of an earlier connection, whose req_id died with it).
+    co_return co_await send_stream_whole(*this, message, feed);
+  }
+  const std::string& stream_id = message.idempotency_key;
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  auto last_update = std::chrono::steady_clock::now() - kUpdateInterval;
+  std::uint64_t seen = 0;
+  for (;;) {
+    auto next = co_await feed.next(seen);
+    if (!next) co_return next.error();
+    seen = next->version;
+    const bool ended = next->end != StreamEnd::open;
+    if (!ended) {
+      const auto due = last_update + kUpdateInterval;
+      if (std::chrono::steady_clock::now() < due) {
+        pause.expires_at(due);
+        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+        continue;
+      }
+      if (next->text.empty()) continue;
+    }
+    auto content = encode_content(with_stream_text(message, next->text), config_.kind);
+    if (!content) co_return content.error();
+    const std::size_t shown = utf8_prefix(content->content, kMaxStreamContentBytes);
+    json::object stream{{"id", stream_id},
+                        {"finish", ended},
+                        {"content", content->content.substr(0, shown)}};
+    json::object body{{"msgtype", "stream"}, {"stream", std::move(stream)}};
+    auto answer =
+        co_await link_->request("aibot_respond_msg", std::move(body), message.reply_credential);
+    if (!answer) {
+      // Each update carries the whole text under the same stream id: one sent twice shows the
+      // same, so an unanswered one may be sent again.
+      if (answer.error().is(errc::delivery_uncertain)) {
+        co_return Error{errc::platform_unavailable, answer.error().detail};
+      }
+      co_return answer.error();
+    }
+    if (answer->errcode == kAibotUnknownReqId) {
+      // The connection changed under the stream: the chat gets the final text unprompted.
+      OutgoingMessage unprompted = message;
+      unprompted.reply_credential.clear();
+      co_return co_await send_stream_whole(*this, unprompted, feed);
+    }
+    auto sent = read_aibot_answer(*answer, "aibot_respond_msg");
+    if (!sent) co_return sent.error();
+    last_update = std::chrono::steady_clock::now();
+    if (!ended) continue;
+    if (shown < content->content.size()) {
+      spdlog::info("bot {}: a streamed reply of {} bytes: the rest follows the stream's {} as "
+                   "messages",
+                   config_.bot_name, content->content.size(), shown);
+      OutgoingMessage rest = with_stream_text(message, content->content.substr(shown));
+      rest.reply_credential.clear();
+      for (OutgoingMessage& part : split(std::move(rest))) {
+        auto delivered = co_await send(part);
+        if (!delivered) co_return delivered.error();
+      }
+    }
+    co_return SentMessage{stream_id};
+  }
+}
+
+}  // namespace botgate::wecom

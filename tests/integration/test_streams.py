@@ -1,0 +1,434 @@
+"""Streamed replies end to end: the real botgate binary opens a message with
+POST /api/v1/messages {"stream": true}, grows it with PATCH /api/v1/messages/{id} and finishes
+it; each platform's strict fake checks how it was rendered. The console's sandbox shows the text
+growing (through /api/v1/log, which the page reads); a producer that stops halfway has its stream
+cut short after `[api] stream_stall_s`; a restart in the middle finishes it from the outbox; a
+stream that ended refuses more text."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from botgate_harness import (API_TOKEN, botgate_config, discord_bot, feishu_bot, wait_until,
+                             wecom_bot)
+from fakes.wecom_aibot_ws_fake import WecomAibotWsFake
+from forward_service import ForwardService
+
+
+def api(bg, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    status, _, data = bg.api_request(method, path,
+                                     json.dumps(body).encode() if body is not None else None)
+    return status, json.loads(data) if data else {}
+
+
+def open_stream(bg, body: dict) -> int:
+    status, answer = api(bg, "POST", "/api/v1/messages", {**body, "stream": True})
+    assert status == 202, answer
+    assert answer["stream"] == "open"
+    return answer["id"]
+
+
+def grow(bg, message_id: int, expect: int = 200, **change) -> dict:
+    status, answer = api(bg, "PATCH", f"/api/v1/messages/{message_id}", change)
+    assert status == expect, answer
+    return answer
+
+
+def message(bg, message_id: int) -> dict:
+    status, answer = api(bg, "GET", f"/api/v1/messages/{message_id}")
+    assert status == 200, answer
+    return answer
+
+
+def wait_message(bg, message_id: int, state: str, timeout: float = 15.0) -> dict:
+    seen: list[dict] = []
+
+    def reached() -> bool:
+        seen.append(message(bg, message_id))
+        return seen[-1]["state"] == state
+
+    assert wait_until(reached, timeout), f"{seen[-3:]}\n{bg.log_text()[-3000:]}"
+    return seen[-1]
+
+
+def log_entries(bg, bot: str, chat: str) -> list[dict]:
+    status, body = bg.api_get(f"/api/v1/log?bot={bot}&chat={chat}")
+    assert status == 200, body
+    return [e for e in json.loads(body)["entries"] if e["direction"] == "out"]
+
+
+@pytest.fixture
+def sandbox(launch, fake):
+    """botgate with only the built-in sandbox bot in use (a Feishu bot configured, echo off)."""
+    return launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[feishu_bot(fake)],
+                                                  echo=False, api_token=API_TOKEN))
+
+
+def test_the_sandbox_shows_a_stream_growing_then_finished(sandbox):
+    bg = sandbox
+    chat = "tab-stream-1"
+    sid = open_stream(bg, {"bot": "sandbox", "chat_id": chat, "text": "Thinking"})
+    [entry] = log_entries(bg, "sandbox", chat)
+    assert (entry["text"], entry["outcome"]) == ("Thinking", "streaming")
+    assert message(bg, sid)["stream"] == "open"
+
+    seqs = []
+    text = "Thinking"
+    for piece in (" about", " your", " question"):
+        answer = grow(bg, sid, append=piece)
+        text += piece
+        assert answer == {"id": sid, "stream": "open", "length": len(text.encode())}
+        [entry] = log_entries(bg, "sandbox", chat)
+        assert (entry["text"], entry["outcome"]) == (text, "streaming")
+        seqs.append(entry["seq"])
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3, "each change is a new log entry version"
+
+    # A replacement, then the end: the final text is what was sent.
+    assert grow(bg, sid, text="The answer is 42.", finish=True)["stream"] == "finished"
+    done = wait_message(bg, sid, "sent")
+    assert done["stream"] == "finished"
+    [entry] = log_entries(bg, "sandbox", chat)
+    assert (entry["text"], entry["outcome"]) == ("The answer is 42.", "sent")
+
+    # An ended stream takes nothing more; a message that is not a stream neither.
+    refused = grow(bg, sid, expect=409, append="!")
+    assert refused["error"] == "stream_ended" and "finished" in refused["detail"]
+    status, plain = api(bg, "POST", "/api/v1/messages",
+                        {"bot": "sandbox", "chat_id": chat, "text": "plain"})
+    assert status == 202
+    assert grow(bg, plain["id"], expect=409, append="x")["error"] == "stream_ended"
+    assert grow(bg, 999999, expect=404, append="x")["error"] == "not_found"
+
+
+def test_bad_stream_requests_are_refused_with_the_field(sandbox):
+    bg = sandbox
+    status, answer = api(bg, "POST", "/api/v1/messages",
+                         {"bot": "sandbox", "chat_id": "c", "stream": True,
+                          "image_url": "https://example.com/a.png"})
+    assert status == 400 and answer["detail"].startswith("image_url:"), answer
+    status, answer = api(bg, "POST", "/api/v1/messages",
+                         {"bot": "sandbox", "chat_id": "c", "stream": "yes", "text": "a"})
+    assert status == 400 and answer["detail"].startswith("stream:"), answer
+    sid = open_stream(bg, {"bot": "sandbox", "chat_id": "c"})  # may open empty
+    for body, field in (({}, "append"), ({"append": 1}, "append"), ({"finish": "yes"}, "finish"),
+                        ({"append": "a", "text": "b"}, "text"), ({"extra": 1}, "extra")):
+        status, answer = api(bg, "PATCH", f"/api/v1/messages/{sid}", body)
+        assert status == 400 and answer["detail"].startswith(field + ":"), (body, answer)
+    status, answer = api(bg, "PATCH", "/api/v1/messages/abc", {"append": "a"})
+    assert status == 400
+    # Every route needs the token.
+    bg.api_token = "wrong"
+    status, _ = api(bg, "PATCH", f"/api/v1/messages/{sid}", {"append": "a"})
+    assert status == 401
+    bg.api_token = API_TOKEN
+    # The growing text has a ceiling: 256 KiB.
+    piece = "x" * 65536
+    for _ in range(4):
+        grow(bg, sid, append=piece)
+    assert grow(bg, sid, expect=413, append="y")["error"] == "stream_too_long"
+    assert grow(bg, sid, finish=True)["length"] == 4 * 65536
+
+
+@pytest.fixture
+def wecom_group(launch, wecom_fake):
+    key = wecom_fake.add_webhook_key()
+    bot = wecom_bot(wecom_fake, token=None, encoding_aes_key=None,
+                    webhook_url=wecom_fake.webhook_url(key))
+
+    def start(stall: int = 60):
+        return launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot],
+                                                      echo=False, api_token=API_TOKEN,
+                                                      api={"stream_stall_s": stall}))
+    return start, key
+
+
+def test_a_platform_without_edits_gets_the_final_text_once(wecom_group, wecom_fake):
+    start, key = wecom_group
+    bg = start()
+    sid = open_stream(bg, {"bot": "wecom", "chat_id": "any", "markdown": "**Build**"})
+    for piece in (" 1427", " passed", " in 3 min"):
+        grow(bg, sid, append=piece)
+        time.sleep(0.2)
+    assert wecom_fake.delivered(key=key) == [], "nothing is sent while the stream grows"
+    grow(bg, sid, finish=True)
+    assert wait_message(bg, sid, "sent")["stream"] == "finished"
+    [d] = wecom_fake.delivered(key=key)
+    assert (d.msgtype, d.content) == ("markdown", "**Build** 1427 passed in 3 min")
+
+
+def test_a_producer_that_stops_halfway_is_cut_short(wecom_group, wecom_fake):
+    start, key = wecom_group
+    bg = start(stall=2)
+    sid = open_stream(bg, {"bot": "wecom", "chat_id": "any", "text": "Step 1 done."})
+    grow(bg, sid, append=" Step 2")
+    opened = time.monotonic()
+    done = wait_message(bg, sid, "sent", timeout=10)
+    assert time.monotonic() - opened >= 1.5, "cut only after the stall limit"
+    assert done["stream"] == "cut_short"
+    [d] = wecom_fake.delivered(key=key)
+    assert d.content == "Step 1 done. Step 2"
+    assert "cut short" in bg.log_text()
+    assert grow(bg, sid, expect=409, append=" Step 3")["error"] == "stream_ended"
+    [entry] = log_entries(bg, "wecom", "any")
+    assert entry["outcome"] == "sent" and "cut short" in entry["error"]
+
+
+def test_a_restart_in_the_middle_finishes_the_stream_from_the_outbox(wecom_group, wecom_fake):
+    start, key = wecom_group
+    bg = start()
+    sid = open_stream(bg, {"bot": "wecom", "chat_id": "any", "text": "Part one."})
+    grow(bg, sid, append=" Part two.")
+    time.sleep(1.2)  # past the store interval: the next change is written at once
+    grow(bg, sid, append=" Part three.")
+    bg.kill9()
+    assert wecom_fake.delivered(key=key) == []
+    bg.restart()
+    done = wait_message(bg, sid, "sent")
+    assert done["stream"] == "cut_short"
+    [d] = wecom_fake.delivered(key=key)
+    assert d.content == "Part one. Part two. Part three."
+    refused = grow(bg, sid, expect=409, append=" more")
+    assert "cut short" in refused["detail"]
+    time.sleep(1)
+    assert len(wecom_fake.delivered(key=key)) == 1, "sent once"
+
+
+# ---------------------------------------------------------------------------------- Discord
+
+GUILD = "290926798626357999"
+CHANNEL = "645027906669510667"
+
+
+@pytest.fixture
+def discord(launch, discord_fake):
+    discord_fake.add_channel(CHANNEL, GUILD)
+    bg = launch(lambda port, db: botgate_config(port=port, db_path=db,
+                                                bots=[discord_bot(discord_fake)], echo=False,
+                                                api_token=API_TOKEN))
+    assert discord_fake.wait_connected(10), bg.log_text()
+    return bg
+
+
+def bot_messages(fake) -> list:
+    return [m for m in fake.messages(CHANNEL) if not m.deleted]
+
+
+def test_discord_sends_then_edits_at_most_once_a_second(discord, discord_fake):
+    bg = discord
+    sid = open_stream(bg, {"bot": "discord", "chat_id": CHANNEL, "text": "Let me think"})
+    text = "Let me think"
+    for i in range(12):
+        piece = f" step {i}."
+        grow(bg, sid, append=piece)
+        text += piece
+        time.sleep(0.25)
+    grow(bg, sid, finish=True)
+    done = wait_message(bg, sid, "sent")
+    [posted] = bot_messages(discord_fake)
+    assert done["platform_message_id"] == posted.id
+    edits = discord_fake.edits_of(posted.id)
+    assert edits, "the message grew by edits"
+    assert edits[-1].content == text and posted.content == text
+    # The text only grows, edit after edit, and the edits keep a second apart (the last one,
+    # at the end, may come sooner).
+    contents = [posted.body["content"]] + [e.content for e in edits]
+    assert all(a != b and b.startswith(a) for a, b in zip(contents, contents[1:])), contents
+    gaps = [b.t - a.t for a, b in zip(edits, edits[1:-1])]
+    assert all(g >= 0.9 for g in gaps), gaps
+    assert len(edits) <= 5, f"{len(edits)} edits for a 3 s stream"
+
+
+def test_discord_goes_on_in_a_new_message_past_2000_characters(discord, discord_fake):
+    bg = discord
+    sid = open_stream(bg, {"bot": "discord", "chat_id": CHANNEL})
+    words = [f"word{i:04d}" for i in range(400)]  # 3,600 characters with the spaces
+    for i in range(0, 400, 100):
+        grow(bg, sid, append=" ".join(words[i:i + 100]) + " ")
+        time.sleep(0.3)
+    grow(bg, sid, finish=True)
+    wait_message(bg, sid, "sent")
+    posted = bot_messages(discord_fake)
+    assert len(posted) == 2, [len(m.content) for m in posted]
+    assert all(len(m.content) <= 2000 for m in posted)
+    assert " ".join(m.content for m in posted).split() == words
+
+
+def test_discord_a_kill_mid_stream_edits_the_same_message_after_the_restart(discord,
+                                                                             discord_fake):
+    bg = discord
+    sid = open_stream(bg, {"bot": "discord", "chat_id": CHANNEL, "text": "Draft:"})
+    assert wait_until(lambda: len(bot_messages(discord_fake)) == 1, 10), bg.log_text()
+    grow(bg, sid, append=" one")
+    time.sleep(1.2)
+    grow(bg, sid, append=" two")
+    time.sleep(0.3)
+    bg.kill9()
+    bg.restart()
+    assert discord_fake.wait_connected(10)
+    done = wait_message(bg, sid, "sent")
+    assert done["stream"] == "cut_short"
+    [posted] = bot_messages(discord_fake)
+    assert posted.content == "Draft: one two"
+
+
+def test_discord_a_rate_limited_edit_is_tried_again_on_the_same_message(discord, discord_fake):
+    bg = discord
+    sid = open_stream(bg, {"bot": "discord", "chat_id": CHANNEL, "text": "Counting:"})
+    assert wait_until(lambda: len(bot_messages(discord_fake)) == 1, 10), bg.log_text()
+    discord_fake.force_429(count=1, retry_after=1.5, route="edit")
+    grow(bg, sid, append=" 1 2 3", finish=True)
+    done = wait_message(bg, sid, "sent", timeout=20)
+    [posted] = bot_messages(discord_fake)
+    assert posted.content == "Counting: 1 2 3"
+    assert done["platform_message_id"] == posted.id
+
+
+# --------------------------------------------------------------------- WeCom AI bot (longconn)
+
+AIBOT_ID = "aibK7r2XqP0vYtEwBn4m"
+AIBOT_SECRET = "aibot-secret-SECRET-5e9a1f7c"
+
+
+def test_wecom_aibot_streams_on_the_callbacks_req_id(launch):
+    """A forward service takes the message (202) and answers it through the API as a stream:
+    the AI bot's long connection carries it as `stream` frames on the callback's req_id, the
+    whole text each time, finished at the end."""
+    aibot = WecomAibotWsFake(bot_id=AIBOT_ID, secret=AIBOT_SECRET).start()
+    service = ForwardService(lambda event, n: (202, None, 0))
+    try:
+        bot = {"name": "aibot", "platform": "wecom", "kind": "aibot", "mode": "longconn",
+               "bot_id": AIBOT_ID, "secret": AIBOT_SECRET, "longconn_url": aibot.ws_url}
+        bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot],
+                                                    echo=False, api_token=API_TOKEN)
+                    + service.config())
+        assert aibot.wait_subscribed(AIBOT_ID, 10), bg.log_text()
+        frame = aibot.push_message(text="explain streams", chat_type="single")
+        req_id = frame["headers"]["req_id"]
+        assert wait_until(lambda: len(service.posts) == 1, 10), bg.log_text()
+        event_id = service.posts[0].event["id"]
+
+        sid = open_stream(bg, {"bot": "aibot", "reply_to_event": event_id, "markdown": "A stream"})
+        text = "A stream"
+        for piece in (" is a reply", " that grows", " while", " you watch."):
+            grow(bg, sid, append=piece)
+            text += piece
+            time.sleep(0.3)
+        grow(bg, sid, finish=True)
+        wait_message(bg, sid, "sent")
+
+        [stream] = aibot.streams().values()
+        assert stream.req_id == req_id and stream.finished
+        assert stream.versions[-1] == text
+        assert len(stream.versions) >= 3, stream.versions  # it grew visibly
+        assert all(b.startswith(a) for a, b in zip(stream.versions, stream.versions[1:]))
+        assert aibot.proactive() == []
+        assert aibot.violations == []
+    finally:
+        service.close()
+        aibot.stop()
+
+
+# ------------------------------------------------------------ a forward service's streamed answer
+
+class StreamingService:
+    """A forward service that answers with a text/plain body written piece by piece (chunked),
+    as a service relaying an LLM's tokens does. `pieces` are bytes (a piece may end inside a
+    UTF-8 character); `stop_after` cuts the connection after that many pieces."""
+
+    def __init__(self, pieces: list[bytes], delay: float = 0.25, stop_after: int | None = None,
+                 content_type: str = "text/plain; charset=utf-8") -> None:
+        import http.server
+        import threading
+        outer = self
+        self.posts = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.posts += 1
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for i, piece in enumerate(pieces):
+                    if stop_after is not None and i == stop_after:
+                        self.close_connection = True
+                        self.wfile.flush()
+                        self.connection.shutdown(2)
+                        return
+                    self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                    self.wfile.flush()
+                    time.sleep(delay)
+                self.wfile.write(b"0\r\n\r\n")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/bot"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def config(self) -> str:
+        return f'\n[forward]\nurl = "{self.url}"\nsecret = "forward-secret-0123456789"\n'
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def sandbox_say(bg, chat: str, text: str) -> None:
+    status, _, body = bg.api_request("POST", "/api/v1/sandbox/messages",
+                                     json.dumps({"chat_id": chat, "text": text}).encode())
+    assert status == 202, body
+
+
+def test_a_forward_services_streamed_answer_grows_in_the_chat(launch, fake):
+    pieces = ["Grüße".encode()[:3], "Grüße".encode()[3:] + b" from", b" the", b" service."]
+    service = StreamingService(pieces)
+    try:
+        bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[], echo=False,
+                                                    api_token=API_TOKEN) + service.config())
+        sandbox_say(bg, "fwd-chat", "hello")
+        seen: list[str] = []
+
+        def finished() -> bool:
+            outs = log_entries(bg, "sandbox", "fwd-chat")
+            if outs and (not seen or seen[-1] != outs[0]["text"]):
+                seen.append(outs[0]["text"])
+            return bool(outs) and outs[0]["outcome"] == "sent"
+
+        assert wait_until(finished, 15), (seen, bg.log_text()[-3000:])
+        assert seen[-1] == "Grüße from the service."
+        assert len(seen) >= 3, f"it grew: {seen}"
+        assert all(b.startswith(a) for a, b in zip(seen, seen[1:])), seen
+        assert "\ufffd" not in "".join(seen), "a character split between pieces is never shown cut"
+        assert service.posts == 1
+    finally:
+        service.close()
+
+
+def test_a_streamed_answer_that_breaks_off_is_cut_short_and_not_posted_again(launch, fake):
+    service = StreamingService([b"First part.", b" Second part.", b" Never sent."], delay=0.2,
+                               stop_after=2)
+    try:
+        bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[], echo=False,
+                                                    api_token=API_TOKEN,
+                                                    api={"stream_stall_s": 2})
+                    + service.config())
+        sandbox_say(bg, "cut-chat", "hello")
+        assert wait_until(lambda: any(e["outcome"] == "sent"
+                                      for e in log_entries(bg, "sandbox", "cut-chat")), 15), \
+            bg.log_text()[-3000:]
+        [entry] = log_entries(bg, "sandbox", "cut-chat")
+        assert entry["text"] == "First part. Second part."
+        assert "cut short" in entry["error"]
+        assert "broke off" in bg.log_text()
+        time.sleep(1)
+        assert service.posts == 1, "the event was answered (in part): not posted again"
+    finally:
+        service.close()
