@@ -390,7 +390,10 @@ asio::awaitable<Result<std::int64_t>> Runtime::open_stream(OutgoingMessage messa
     auto stored = co_await store_.outbox_stream_text(pushed->id, text, StreamEnd::open);
     if (!stored) co_return stored.error();
   }
-  StreamSnapshot start{std::move(text), StreamEnd::open, 0};
+  // Opened with text, it is at version 1 already: a sender that has shown nothing (seen 0) gets
+  // that text at once instead of only with the first change.
+  const std::uint64_t version = text.empty() ? 0 : 1;
+  StreamSnapshot start{std::move(text), StreamEnd::open, version};
   streams_.open(pushed->id, std::move(start), std::move(label));
   log_.add(std::move(log_entry));
   bot->outbox_pushed = true;
