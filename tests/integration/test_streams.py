@@ -389,3 +389,45 @@ def test_qq_a_group_stream_is_one_final_message(qq_streams):
     [m] = fake.messages(chat_id="group-1")
     assert (m.kind, m.content, m.msg_id) == ("group", "Summary: all good.", msg_id)
     assert fake.streams() == []
+
+
+def test_qq_a_chunk_whose_answer_was_lost_is_not_sent_again(qq_streams):
+    bg, fake = qq_streams
+    msg_id = fake.inject("C2C_MESSAGE_CREATE", "go", chat_id="user-3")
+    sid = open_stream(bg, {"bot": "qq", "chat_id": "user-3", "chat_type": "private",
+                           "reply_to": msg_id, "text": "Alpha"})
+    fake.wait_for_streams(1, chat_id="user-3")
+    fake.force_5xx(1, deliver=True)  # the next chunk lands, its answer is lost
+    grow(bg, sid, append=" beta")
+    assert wait_until(lambda: len(fake.streams(chat_id="user-3")[0].chunks) >= 2, 5)
+    grow(bg, sid, append=" gamma", finish=True)
+    assert wait_message(bg, sid, "sent", timeout=30)["stream"] == "finished"
+    [st] = fake.streams(chat_id="user-3")
+    assert st.finished and st.text == "Alpha beta gamma\n"
+    assert st.chunks[1].status == 500
+    # The attempt after it does not know what the user sees: it sends the whole text again.
+    assert st.chunks[2].reset and st.chunks[2].text.startswith("Alpha beta")
+    indexes = [c.index for c in st.chunks]
+    assert indexes == sorted(set(indexes))
+    assert len({c.msg_seq for c in st.chunks}) == len(st.chunks)
+    assert fake.messages(chat_id="user-3") == []
+
+
+def test_qq_a_restart_mid_stream_finishes_the_same_stream(qq_streams):
+    bg, fake = qq_streams
+    msg_id = fake.inject("C2C_MESSAGE_CREATE", "go on", chat_id="user-4")
+    sid = open_stream(bg, {"bot": "qq", "chat_id": "user-4", "chat_type": "private",
+                           "reply_to": msg_id, "text": "Part one."})
+    fake.wait_for_streams(1, chat_id="user-4")
+    grow(bg, sid, append=" Part two.")
+    time.sleep(1.2)  # past the store interval: the next change is written at once
+    grow(bg, sid, append=" Part three.")
+    assert wait_until(lambda: "three" in fake.streams(chat_id="user-4")[0].text, 5)
+    bg.kill9()
+    bg.restart()
+    assert fake.wait_connected(10)
+    assert wait_message(bg, sid, "sent", timeout=20)["stream"] == "cut_short"
+    [st] = fake.streams(chat_id="user-4")
+    assert st.finished and st.text == "Part one. Part two. Part three.\n"
+    assert st.chunks[-1].state == 10
+    assert fake.messages(chat_id="user-4") == [], "no second message"
