@@ -21,7 +21,7 @@ TEST(FeishuCardStreamTest, TheCardIsJson2WithStreamingOnAndOneMarkdownElement) {
   const json::array& elements = card.at("body").at("elements").as_array();
   ASSERT_EQ(elements.size(), 1u);
   EXPECT_EQ(elements[0].at("tag"), "markdown");
-  EXPECT_EQ(elements[0].at("element_id"), std::string(kCardElementId));
+  EXPECT_EQ(elements[0].at("element_id").as_string(), kCardElementId);
   EXPECT_EQ(elements[0].at("content"), "Thinking \"hard\"\n**now**");
 }
 
