@@ -288,6 +288,19 @@ def test_feishu_a_card_that_cannot_be_created_gives_one_plain_message(feishu_str
     assert "no streaming card" in bg.log_text()
 
 
+def test_feishu_a_plain_message_tried_again_stays_plain(feishu_streams, fake):
+    bg = feishu_streams()
+    fake.fail_card_create(1)
+    fake.rate_limit(1)  # the plain message is tried again later: no card then either
+    sid = open_stream(bg, {"bot": "feishu", "chat_id": "oc_chat", "text": "Plain"})
+    grow(bg, sid, append=" twice tried.", finish=True)
+    assert wait_message(bg, sid, "sent", timeout=15)["stream"] == "finished"
+    [d] = fake.delivered()
+    assert (d.msg_type, d.text) == ("text", "Plain twice tried.")
+    assert fake.cards() == [] and fake.count("card_create") == 1
+    assert len(fake.send_requests()) == 2
+
+
 def test_feishu_a_producer_that_stops_halfway_leaves_the_card_finished(feishu_streams, fake):
     bg = feishu_streams(stall=2)
     sid = open_stream(bg, {"bot": "feishu", "chat_id": "oc_chat", "text": "Step 1 done."})

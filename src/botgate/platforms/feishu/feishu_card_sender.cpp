@@ -106,6 +106,10 @@ asio::awaitable<Result<SentMessage>> FeishuSender::send_stream(const OutgoingMes
       if (is_retryable(created.error())) co_return created.error();
       spdlog::warn("bot {}: no streaming card ({}): the reply is sent as one message at its end",
                    config_.bot_name, created.error().message());
+      // Kept, so that a retry of the plain message (its answer lost, say) does not try a card
+      // again and show the reply twice: send_stream_whole's progress with no part sent yet.
+      auto fell_back = co_await feed.save_progress("[]");
+      if (!fell_back) co_return fell_back.error();
       co_return co_await send_stream_whole(*this, message, feed);
     }
     progress.card_id = std::move(*created);
