@@ -432,3 +432,256 @@ def test_a_streamed_answer_that_breaks_off_is_cut_short_and_not_posted_again(lau
         assert service.posts == 1, "the event was answered (in part): not posted again"
     finally:
         service.close()
+
+
+# ---------------------------------------------------------------------- Feishu and Lark: CardKit
+
+@pytest.fixture
+def feishu_streams(launch, fake):
+    """start(platform, stall) -> botgate with one Feishu or Lark bot (named like its platform)
+    talking to the fake, echo off."""
+    def start(platform: str = "feishu", stall: int = 60):
+        bot = feishu_bot(fake, name=platform, platform=platform)
+        return launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot],
+                                                      echo=False, api_token=API_TOKEN,
+                                                      api={"stream_stall_s": stall}))
+    return start
+
+
+def assert_card_paced(card) -> None:
+    """Sequences strictly increase and no second holds more than 10 operations on the card."""
+    seqs = card.sequences()
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), seqs
+    times = [op.t for op in card.operations]
+    for i, t in enumerate(times):
+        assert len([u for u in times[i:] if u - t < 1.0]) <= 10, times
+
+
+def assert_card_finished(card, text: str) -> None:
+    assert card.text("reply") == text
+    assert not card.streaming_mode, "streaming mode switched off at the end"
+    last = card.operations[-1]
+    assert getattr(last, "streaming_mode", None) is False, last
+    assert_card_paced(card)
+
+
+@pytest.mark.parametrize("platform", ["feishu", "lark"])
+def test_feishu_and_lark_stream_into_one_card(feishu_streams, fake, platform):
+    bg = feishu_streams(platform)
+    fake.register_message("om_question", "oc_chat")
+    sid = open_stream(bg, {"bot": platform, "chat_id": "oc_chat", "reply_to": "om_question"})
+    time.sleep(0.5)
+    assert fake.cards() == [] and fake.delivered() == [], "an empty stream makes nothing"
+
+    text = ""
+    for i in range(60):  # far faster than 10 updates a second: they are merged
+        piece = f"word{i} "
+        grow(bg, sid, append=piece)
+        text += piece
+        if i == 0:
+            [card] = fake.wait_for_cards(1)
+            assert card.card["config"]["streaming_mode"] is True
+            assert card.card["config"]["update_multi"] is True
+        time.sleep(0.01)
+    grow(bg, sid, finish=True)
+    assert wait_message(bg, sid, "sent")["stream"] == "finished"
+
+    [card] = fake.cards()
+    card = fake.wait_for_card(card.card_id, lambda c: not c.streaming_mode)
+    assert_card_finished(card, text)
+    versions = [u.content for u in card.versions("reply")]
+    assert 2 <= len(versions) < 60, "the text grew in steps, fewer than the changes"
+    assert all(text.startswith(v) for v in versions), versions
+    [d] = fake.delivered()
+    assert (d.msg_type, d.card_id, d.reply_to) == ("interactive", card.card_id, "om_question")
+    assert d.uuid, "sent with the message's idempotency key"
+    assert card.sent and card.message_id == d.message_id
+
+
+def test_feishu_a_rate_limited_update_is_waited_out(feishu_streams, fake):
+    bg = feishu_streams()
+    sid = open_stream(bg, {"bot": "feishu", "chat_id": "oc_chat", "markdown": "**Plan**"})
+    [card] = fake.wait_for_cards(1)
+    fake.force_card_fault(1, 429, route="content")
+    for piece in ("\n1. read", "\n2. think", "\n3. answer"):
+        grow(bg, sid, append=piece)
+        time.sleep(0.05)
+    grow(bg, sid, finish=True)
+    wait_message(bg, sid, "sent")
+    card = fake.wait_for_card(card.card_id, lambda c: not c.streaming_mode)
+    assert_card_finished(card, "**Plan**\n1. read\n2. think\n3. answer")
+    refused = [r for r in fake.requests("card_content") if r.status == 429]
+    assert len(refused) == 1, "the forced rate limit was met"
+    after = [u for u in card.versions("reply") if u.t > refused[0].t]
+    assert after and after[0].t - refused[0].t >= 0.9, "waited the second Feishu asked for"
+    assert len(fake.cards()) == 1 and len(fake.delivered()) == 1
+
+
+def test_feishu_a_card_that_cannot_be_created_gives_one_plain_message(feishu_streams, fake):
+    bg = feishu_streams()
+    fake.fail_card_create(1)
+    sid = open_stream(bg, {"bot": "feishu", "chat_id": "oc_chat", "text": "No card"})
+    grow(bg, sid, append=" for this one.", finish=True)
+    assert wait_message(bg, sid, "sent")["stream"] == "finished"
+    [d] = fake.delivered()
+    assert (d.msg_type, d.text) == ("text", "No card for this one.")
+    assert fake.cards() == []
+    assert "no streaming card" in bg.log_text()
+
+
+def test_feishu_a_plain_message_tried_again_stays_plain(feishu_streams, fake):
+    bg = feishu_streams()
+    fake.fail_card_create(1)
+    fake.rate_limit(1)  # the plain message is tried again later: no card then either
+    sid = open_stream(bg, {"bot": "feishu", "chat_id": "oc_chat", "text": "Plain"})
+    grow(bg, sid, append=" twice tried.", finish=True)
+    assert wait_message(bg, sid, "sent", timeout=15)["stream"] == "finished"
+    [d] = fake.delivered()
+    assert (d.msg_type, d.text) == ("text", "Plain twice tried.")
+    assert fake.cards() == [] and fake.count("card_create") == 1
+    assert len(fake.send_requests()) == 2
+
+
+def test_feishu_a_producer_that_stops_halfway_leaves_the_card_finished(feishu_streams, fake):
+    bg = feishu_streams(stall=2)
+    sid = open_stream(bg, {"bot": "feishu", "chat_id": "oc_chat", "text": "Step 1 done."})
+    grow(bg, sid, append=" Step 2")
+    assert wait_message(bg, sid, "sent", timeout=10)["stream"] == "cut_short"
+    [card] = fake.cards()
+    card = fake.wait_for_card(card.card_id, lambda c: not c.streaming_mode)
+    assert_card_finished(card, "Step 1 done. Step 2")
+    assert len(fake.delivered()) == 1
+
+
+def test_feishu_a_restart_mid_stream_finishes_the_same_card(feishu_streams, fake):
+    bg = feishu_streams()
+    sid = open_stream(bg, {"bot": "feishu", "chat_id": "oc_chat", "text": "Part one."})
+    [card] = fake.wait_for_cards(1)
+    assert wait_until(lambda: fake.card(card.card_id).sent, 10)
+    grow(bg, sid, append=" Part two.")
+    time.sleep(1.2)  # past the store interval: the next change is written at once
+    grow(bg, sid, append=" Part three.")
+    assert wait_until(lambda: "three" in (fake.card(card.card_id).text("reply") or ""), 5)
+    bg.kill9()
+    before = fake.card(card.card_id)
+    assert before.streaming_mode
+    bg.restart()
+    assert wait_message(bg, sid, "sent")["stream"] == "cut_short"
+    card = fake.wait_for_card(card.card_id, lambda c: not c.streaming_mode)
+    assert_card_finished(card, "Part one. Part two. Part three.")
+    time.sleep(0.5)
+    assert len(fake.cards()) == 1, "no second card"
+    assert len(fake.delivered()) == 1, "no second message"
+
+
+# ---------------------------------------------------------------------- QQ: the C2C stream
+
+@pytest.fixture
+def qq_streams(launch, make_qq_fake):
+    from botgate_harness import qq_bot
+    fake = make_qq_fake()
+    bot = qq_bot(fake, intents=["group_and_c2c_event"])
+    bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot], echo=False,
+                                                api_token=API_TOKEN))
+    assert fake.wait_connected(10), bg.log_text()
+    return bg, fake
+
+
+def test_qq_a_single_chat_stream_arrives_in_chunks(qq_streams):
+    bg, fake = qq_streams
+    msg_id = fake.inject("C2C_MESSAGE_CREATE", "tell me a story", chat_id="user-1")
+    sid = open_stream(bg, {"bot": "qq", "chat_id": "user-1", "chat_type": "private",
+                           "reply_to": msg_id, "text": "Once"})
+    text = "Once"
+    for piece in (" upon", " a", " time", " there", " was", " a", " gateway."):
+        time.sleep(0.4)
+        grow(bg, sid, append=piece)
+        text += piece
+    grow(bg, sid, finish=True)
+    assert wait_message(bg, sid, "sent", timeout=20)["stream"] == "finished"
+
+    [st] = fake.streams()
+    assert st.finished and st.text == text + "\n"
+    assert st.msg_id == msg_id and st.chat_id == "user-1"
+    indexes = [c.index for c in st.chunks]
+    assert indexes == sorted(indexes) and len(set(indexes)) == len(indexes)
+    assert [c.state for c in st.chunks] == [1] * (len(st.chunks) - 1) + [10]
+    assert st.chunks[-1].text.endswith("\n")
+    assert 2 <= len(st.chunks) < 9, "the text grew in a few chunks, not one per change"
+    assert "".join(c.text for c in st.chunks) == text + "\n", "each chunk appends the new text"
+    seqs = [c.msg_seq for c in st.chunks]
+    assert len(set(seqs)) == len(seqs), "a fresh msg_seq per chunk"
+    gaps = [b.t - a.t for a, b in zip(st.chunks, st.chunks[1:])]
+    assert all(g >= 0.9 for g in gaps), gaps
+    assert fake.messages(chat_id="user-1") == [], "no plain message besides the stream"
+
+
+def test_qq_a_replaced_text_is_sent_with_reset(qq_streams):
+    bg, fake = qq_streams
+    msg_id = fake.inject("C2C_MESSAGE_CREATE", "quick", chat_id="user-2")
+    sid = open_stream(bg, {"bot": "qq", "chat_id": "user-2", "chat_type": "private",
+                           "reply_to": msg_id, "markdown": "Draft"})
+    [st] = fake.wait_for_streams(1, chat_id="user-2")
+    time.sleep(1.1)
+    grow(bg, sid, text="**Final** answer", finish=True)
+    wait_message(bg, sid, "sent", timeout=10)
+    [st] = fake.streams(chat_id="user-2")
+    assert st.finished and st.text == "**Final** answer\n"
+    assert st.chunks[-1].reset and st.chunks[-1].state == 10
+
+
+def test_qq_a_group_stream_is_one_final_message(qq_streams):
+    bg, fake = qq_streams
+    msg_id = fake.inject("GROUP_AT_MESSAGE_CREATE", "summarise", chat_id="group-1")
+    sid = open_stream(bg, {"bot": "qq", "chat_id": "group-1", "chat_type": "group",
+                           "reply_to": msg_id, "text": "Summary:"})
+    grow(bg, sid, append=" all good.")
+    time.sleep(0.5)
+    assert fake.messages(chat_id="group-1") == []
+    grow(bg, sid, finish=True)
+    wait_message(bg, sid, "sent")
+    [m] = fake.messages(chat_id="group-1")
+    assert (m.kind, m.content, m.msg_id) == ("group", "Summary: all good.", msg_id)
+    assert fake.streams() == []
+
+
+def test_qq_a_chunk_whose_answer_was_lost_is_not_sent_again(qq_streams):
+    bg, fake = qq_streams
+    msg_id = fake.inject("C2C_MESSAGE_CREATE", "go", chat_id="user-3")
+    sid = open_stream(bg, {"bot": "qq", "chat_id": "user-3", "chat_type": "private",
+                           "reply_to": msg_id, "text": "Alpha"})
+    fake.wait_for_streams(1, chat_id="user-3")
+    fake.force_5xx(1, deliver=True)  # the next chunk lands, its answer is lost
+    grow(bg, sid, append=" beta")
+    assert wait_until(lambda: len(fake.streams(chat_id="user-3")[0].chunks) >= 2, 5)
+    grow(bg, sid, append=" gamma", finish=True)
+    assert wait_message(bg, sid, "sent", timeout=30)["stream"] == "finished"
+    [st] = fake.streams(chat_id="user-3")
+    assert st.finished and st.text == "Alpha beta gamma\n"
+    assert st.chunks[1].status == 500
+    # The attempt after it does not know what the user sees: it sends the whole text again.
+    assert st.chunks[2].reset and st.chunks[2].text.startswith("Alpha beta")
+    indexes = [c.index for c in st.chunks]
+    assert indexes == sorted(set(indexes))
+    assert len({c.msg_seq for c in st.chunks}) == len(st.chunks)
+    assert fake.messages(chat_id="user-3") == []
+
+
+def test_qq_a_restart_mid_stream_finishes_the_same_stream(qq_streams):
+    bg, fake = qq_streams
+    msg_id = fake.inject("C2C_MESSAGE_CREATE", "go on", chat_id="user-4")
+    sid = open_stream(bg, {"bot": "qq", "chat_id": "user-4", "chat_type": "private",
+                           "reply_to": msg_id, "text": "Part one."})
+    fake.wait_for_streams(1, chat_id="user-4")
+    grow(bg, sid, append=" Part two.")
+    time.sleep(1.2)  # past the store interval: the next change is written at once
+    grow(bg, sid, append=" Part three.")
+    assert wait_until(lambda: "three" in fake.streams(chat_id="user-4")[0].text, 5)
+    bg.kill9()
+    bg.restart()
+    assert fake.wait_connected(10)
+    assert wait_message(bg, sid, "sent", timeout=20)["stream"] == "cut_short"
+    [st] = fake.streams(chat_id="user-4")
+    assert st.finished and st.text == "Part one. Part two. Part three.\n"
+    assert st.chunks[-1].state == 10
+    assert fake.messages(chat_id="user-4") == [], "no second message"

@@ -81,6 +81,18 @@ Result<std::string> read_send_response(const HttpResponse& response) {
   return message_id;
 }
 
+Result<std::string> read_card_created(const HttpResponse& response) {
+  auto answered = read_send_response(response);
+  if (!answered) return answered.error();
+  auto body = parse_object(response.body());
+  const json::object* data = body ? platforms::object_at(*body, "data") : nullptr;
+  std::string card_id = data ? string_at(*data, "card_id") : std::string();
+  if (card_id.empty()) {
+    return Error{errc::platform_unavailable, "card created without a card_id in the answer"};
+  }
+  return card_id;
+}
+
 FeishuSender::FeishuSender(FeishuConfig config, platforms::PlatformServices& services,
                            std::shared_ptr<BotIdentity> identity)
     : config_(std::move(config)),
@@ -170,7 +182,13 @@ asio::awaitable<Result<void>> FeishuSender::prepare() {
 
 asio::awaitable<Result<SentMessage>> FeishuSender::send(const OutgoingMessage& message) {
   const FeishuContent content = encode_content(message);
-  json::object body{{"msg_type", content.msg_type}, {"content", content.content}};
+  co_return co_await post_message(message, content.msg_type, content.content);
+}
+
+asio::awaitable<Result<SentMessage>> FeishuSender::post_message(const OutgoingMessage& message,
+                                                                const std::string& msg_type,
+                                                                const std::string& content) {
+  json::object body{{"msg_type", msg_type}, {"content", content}};
   // uuid: the same value within an hour is delivered at most once (max 50 characters).
   if (!message.idempotency_key.empty()) body["uuid"] = message.idempotency_key.substr(0, 50);
   std::string url;

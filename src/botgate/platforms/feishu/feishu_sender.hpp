@@ -26,6 +26,10 @@ class FeishuSender final : public Sender {
     return tokens_.expires_at();
   }
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
+  /// A CardKit card that grows with the text (feishu_card_stream.hpp; feishu_card_sender.cpp);
+  /// the final text as a plain message when the card cannot be created.
+  asio::awaitable<Result<SentMessage>> send_stream(const OutgoingMessage& message,
+                                                   StreamFeed& feed) override;
   bool can_recall() const override { return true; }
   /// DELETE /open-apis/im/v1/messages/{id}: the bot's own messages (others' only where the bot
   /// is the group's owner or an admin, as Feishu decides). Code 230011, recalled already: done.
@@ -36,6 +40,16 @@ class FeishuSender final : public Sender {
   asio::awaitable<Result<net::FetchedToken>> fetch_token();
   /// Sets the BotIdentity from /open-apis/bot/v3/info.
   asio::awaitable<Result<void>> learn_identity(const std::string& token);
+  /// Sends `msg_type` and `content` to where `message` goes (its chat, or a reply to its
+  /// reply_to), with its idempotency key as the uuid.
+  asio::awaitable<Result<SentMessage>> post_message(const OutgoingMessage& message,
+                                                    const std::string& msg_type,
+                                                    const std::string& content);
+  /// POST /open-apis/cardkit/v1/cards: the new card entity's id.
+  asio::awaitable<Result<std::string>> create_card(const std::string& card_json);
+  /// A card operation (PUT content, PATCH settings) on `path` under the API base, with `body`.
+  asio::awaitable<Result<void>> card_call(http::verb verb, const std::string& path,
+                                          const std::string& body);
 
   FeishuConfig config_;
   net::HttpClient& http_;
@@ -51,5 +65,9 @@ Result<std::string> message_id_segment(std::string_view message_id);
 /// 99991400 / 230020 -> rate_limited with x-ogw-ratelimit-reset; 5xx -> platform_unavailable;
 /// any other code -> platform_rejected with the code and msg.
 Result<std::string> read_send_response(const HttpResponse& response);
+
+/// Reads the answer to a card creation: read_send_response's errors, else data.card_id
+/// (platform_unavailable when it is missing).
+Result<std::string> read_card_created(const HttpResponse& response);
 
 }  // namespace botgate::feishu

@@ -46,6 +46,10 @@ class QqSender final : public Sender {
   std::optional<SystemTime> token_expires_at() const override { return api_->token_expires_at(); }
   /// Sends one message; a token QQ rejects is fetched anew and the send tried once more.
   asio::awaitable<Result<SentMessage>> send(const OutgoingMessage& message) override;
+  /// In a single chat, as a reply: QQ's C2C stream, one chunk a second (qq_stream.hpp;
+  /// qq_stream_sender.cpp). Elsewhere the final text, as send() sends it.
+  asio::awaitable<Result<SentMessage>> send_stream(const OutgoingMessage& message,
+                                                   StreamFeed& feed) override;
   bool can_recall() const override { return true; }
   /// DELETE on the send path of the message's chat kind plus /{message_id} (channels with
   /// hidetip=false); QQ takes back group and single-chat messages within 2 minutes of sending.
