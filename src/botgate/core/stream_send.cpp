@@ -10,10 +10,7 @@
 
 namespace botgate {
 namespace json = boost::json;
-namespace {
-
-/// The platform ids of the parts sent before (send_stream_whole's progress).
-std::vector<std::string> sent_parts(const std::string& progress) {
+std::vector<std::string> sent_ids_of(const std::string& progress) {
   std::vector<std::string> ids;
   if (progress.empty()) return ids;
   boost::system::error_code ec;
@@ -25,13 +22,11 @@ std::vector<std::string> sent_parts(const std::string& progress) {
   return ids;
 }
 
-std::string progress_of(const std::vector<std::string>& ids) {
+std::string progress_of_sent_ids(const std::vector<std::string>& ids) {
   json::array out;
   for (const std::string& id : ids) out.emplace_back(id);
   return json::serialize(out);
 }
-
-}  // namespace
 
 OutgoingMessage with_stream_text(const OutgoingMessage& stream, std::string text) {
   OutgoingMessage message = stream;
@@ -65,14 +60,14 @@ asio::awaitable<Result<SentMessage>> send_stream_whole(Sender& sender, const Out
     co_return Error{errc::platform_rejected, "the stream ended with no text: nothing to send"};
   }
   std::vector<OutgoingMessage> parts = sender.split(with_stream_text(stream, ending->text));
-  std::vector<std::string> sent = sent_parts(feed.progress());
+  std::vector<std::string> sent = sent_ids_of(feed.progress());
   for (std::size_t i = sent.size(); i < parts.size(); ++i) {
     if (i > 0) parts[i].idempotency_key = stream.idempotency_key + "-" + std::to_string(i);
     auto delivered = co_await sender.send(parts[i]);
     if (!delivered) co_return delivered.error();
     sent.push_back(delivered->platform_message_id);
     if (i + 1 < parts.size()) {
-      auto saved = co_await feed.save_progress(progress_of(sent));
+      auto saved = co_await feed.save_progress(progress_of_sent_ids(sent));
       if (!saved) co_return saved.error();
     }
   }

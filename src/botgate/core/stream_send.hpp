@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <string>
+#include <vector>
 
 namespace botgate {
 
@@ -16,6 +17,11 @@ class Sender;
 /// The streamed message `stream` as an ordinary message with `text`: its chat, reply target and
 /// key, and the segment kind it was opened with (Text or Markdown).
 OutgoingMessage with_stream_text(const OutgoingMessage& stream, std::string text);
+
+/// A sender's progress that is the platform ids of the messages it sent so far, in order (a JSON
+/// array of strings): send_stream_whole's parts, Discord's pages. Unreadable or empty: none.
+std::vector<std::string> sent_ids_of(const std::string& progress);
+std::string progress_of_sent_ids(const std::vector<std::string>& ids);
 
 /// Waits until the stream ended and returns it then.
 asio::awaitable<Result<StreamSnapshot>> stream_ending(StreamFeed& feed);

@@ -4,15 +4,13 @@
 
 #include "botgate/core/stream_send.hpp"
 #include "botgate/net/query_string.hpp"
+#include "botgate/platforms/common/stream_pacing.hpp"
 #include "botgate/platforms/discord/discord_markup.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <optional>
 #include <vector>
 
 namespace botgate::discord {
@@ -24,26 +22,6 @@ const char* const kEditMessage = "PATCH /channels/{channel_id}/messages/{message
 /// Discord allows about 5 edits of a channel's messages in 5 s: one a second leaves room for the
 /// chat's other replies.
 constexpr std::chrono::milliseconds kEditInterval{1000};
-
-/// The ids of the messages sent so far, page by page (the stream's progress).
-std::vector<std::string> page_ids(const std::string& progress) {
-  std::vector<std::string> ids;
-  boost::system::error_code ec;
-  json::value parsed = json::parse(progress, ec);
-  if (ec || !parsed.is_object()) return ids;
-  if (const auto* list = parsed.get_object().if_contains("messages"); list && list->is_array()) {
-    for (const json::value& id : list->get_array()) {
-      if (id.is_string()) ids.emplace_back(id.get_string());
-    }
-  }
-  return ids;
-}
-
-std::string progress_of(const std::vector<std::string>& ids) {
-  json::array list;
-  for (const std::string& id : ids) list.emplace_back(id);
-  return json::serialize(json::object{{"messages", std::move(list)}});
-}
 
 /// The stream's text as Discord shows it, cut into messages.
 Result<std::vector<std::string>> pages_of(const OutgoingMessage& message, const std::string& text) {
@@ -113,28 +91,18 @@ asio::awaitable<Result<SentMessage>> DiscordSender::send_stream(const OutgoingMe
   if (parse_interaction_context(message.reply_credential) || message.chat_id.empty()) {
     co_return co_await send_stream_whole(*this, message, feed);
   }
-  std::vector<std::string> ids = page_ids(feed.progress());
+  std::vector<std::string> ids = sent_ids_of(feed.progress());
   // What each message shows, as far as this attempt knows: after a retry or a restart nothing
   // is known, and each message is edited once to be sure.
-  std::vector<std::string> shown(ids.size());
-  std::vector<bool> known(ids.size(), false);
-  asio::steady_timer pause(co_await asio::this_coro::executor);
-  auto last_render = std::chrono::steady_clock::now() - kEditInterval;
+  std::vector<std::optional<std::string>> shown(ids.size());
+  std::chrono::steady_clock::time_point last_render{};
   std::uint64_t seen = 0;
   for (;;) {
-    auto next = co_await feed.next(seen);
+    // Changes that come faster than the edit interval are shown together.
+    auto next = co_await platforms::next_paced(feed, seen, last_render + kEditInterval);
     if (!next) co_return next.error();
     seen = next->version;
     const bool ended = next->end != StreamEnd::open;
-    if (!ended) {
-      // Changes that come faster than the edit interval are shown together.
-      const auto due = last_render + kEditInterval;
-      if (std::chrono::steady_clock::now() < due) {
-        pause.expires_at(due);
-        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-        continue;  // next() gives the latest at once
-      }
-    }
     if (ended && next->text.empty() && ids.empty()) {
       co_return Error{errc::platform_rejected, "the stream ended with no text: nothing to send"};
     }
@@ -143,7 +111,7 @@ asio::awaitable<Result<SentMessage>> DiscordSender::send_stream(const OutgoingMe
     for (std::size_t i = 0; i < pages->size(); ++i) {
       const std::string& page = (*pages)[i];
       if (i < ids.size()) {
-        if (known[i] && shown[i] == page) continue;
+        if (shown[i] == page) continue;
         auto edited = co_await edit_page(message, ids[i], page);
         if (!edited) co_return edited.error();
       } else {
@@ -151,13 +119,11 @@ asio::awaitable<Result<SentMessage>> DiscordSender::send_stream(const OutgoingMe
         if (!created) co_return created.error();
         ids.push_back(std::move(*created));
         shown.emplace_back();
-        known.push_back(false);
         // Kept before anything builds on it: a retry edits this message, never sends another.
-        auto saved = co_await feed.save_progress(progress_of(ids));
+        auto saved = co_await feed.save_progress(progress_of_sent_ids(ids));
         if (!saved) co_return saved.error();
       }
       shown[i] = page;
-      known[i] = true;
     }
     // A replaced text may be shorter than what was shown: the messages past its end go.
     while (ended && ids.size() > std::max<std::size_t>(pages->size(), 1)) {
@@ -165,8 +131,7 @@ asio::awaitable<Result<SentMessage>> DiscordSender::send_stream(const OutgoingMe
       if (!deleted) co_return deleted.error();
       ids.pop_back();
       shown.pop_back();
-      known.pop_back();
-      auto saved = co_await feed.save_progress(progress_of(ids));
+      auto saved = co_await feed.save_progress(progress_of_sent_ids(ids));
       if (!saved) co_return saved.error();
     }
     last_render = std::chrono::steady_clock::now();

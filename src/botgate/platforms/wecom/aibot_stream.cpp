@@ -2,12 +2,9 @@
 #include "botgate/platforms/wecom/wecom_sender.hpp"
 
 #include "botgate/core/stream_send.hpp"
+#include "botgate/platforms/common/stream_pacing.hpp"
 #include "botgate/platforms/wecom/wecom_markup.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -40,23 +37,14 @@ asio::awaitable<Result<SentMessage>> WecomSender::send_stream(const OutgoingMess
     co_return co_await send_stream_whole(*this, message, feed);
   }
   const std::string& stream_id = message.idempotency_key;
-  asio::steady_timer pause(co_await asio::this_coro::executor);
-  auto last_update = std::chrono::steady_clock::now() - kUpdateInterval;
+  std::chrono::steady_clock::time_point last_update{};
   std::uint64_t seen = 0;
   for (;;) {
-    auto next = co_await feed.next(seen);
+    auto next = co_await platforms::next_paced(feed, seen, last_update + kUpdateInterval);
     if (!next) co_return next.error();
     seen = next->version;
     const bool ended = next->end != StreamEnd::open;
-    if (!ended) {
-      const auto due = last_update + kUpdateInterval;
-      if (std::chrono::steady_clock::now() < due) {
-        pause.expires_at(due);
-        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-        continue;
-      }
-      if (next->text.empty()) continue;
-    }
+    if (!ended && next->text.empty()) continue;
     auto content = encode_content(with_stream_text(message, next->text), config_.kind);
     if (!content) co_return content.error();
     const std::size_t shown = utf8_prefix(content->content, kMaxStreamContentBytes);
