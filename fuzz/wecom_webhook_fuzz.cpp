@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdlib>
+#include <memory>
 
 namespace {
 
@@ -59,7 +60,9 @@ const Bot& bot(int index) {
           wecom::WecomCrypto(std::string(kToken), aes_key(), ""), false},
       Bot{wecom::WecomWebhook(config(wecom::WecomKind::app)),
           wecom::WecomCrypto(std::string(kToken), aes_key(), std::string(kCorpId)), false},
-      Bot{wecom::WecomWebhook(config(wecom::WecomKind::aibot)),
+      // With passive streams, as botgate runs an AI bot: messages open one, refreshes read it.
+      Bot{wecom::WecomWebhook(config(wecom::WecomKind::aibot),
+                              std::make_shared<wecom::AibotPassiveStreams>()),
           wecom::WecomCrypto(std::string(kToken), aes_key(), ""), true}};
   return bots[static_cast<std::size_t>(index)];
 }

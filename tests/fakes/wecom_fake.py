@@ -45,6 +45,7 @@ import json
 import secrets
 import sys
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -282,6 +283,19 @@ class WecomFake(HttpFake):
     def aibot_response_url(self, code: Optional[str] = None) -> str:
         code = code if code is not None else self.new_response_code()
         return f"{self.base_url}{AIBOT_PATH}?response_code={code}"
+
+    def record_aibot_stream(self, response_url: str, content: str) -> None:
+        """WeCom showed an AI bot's passive stream finished with `content`: the tests' WeCom
+        side follows the streams that botgate's answers open (the callbacks are not this fake's
+        to send) and tells it here. Recorded as a delivery on endpoint "aibot" with msgtype
+        "stream" and the message's response_code, beside the POSTs to response_urls, so that a
+        reply shown both ways shows as two deliveries."""
+        query = urllib.parse.urlsplit(response_url).query
+        code = urllib.parse.parse_qs(query).get("response_code", [""])[0]
+        with self._lock:
+            self._delivered.append(Delivery(
+                endpoint="aibot", msgtype="stream", body={}, content=content, mentioned_list=[],
+                response_code=code, t=time.monotonic(), wall=time.time()))
 
     # ------------------------------------------------------------------ fault controls
     # (shared with Feishu: expire_all_tokens, outage, outage_end, reset; see HttpFake)

@@ -421,6 +421,7 @@ class FeishuCallbacks:
 # ---------------------------------------------------------------------- WeCom
 
 import wecom_crypto  # noqa: E402
+from wecom_aibot_streams import AibotStream, AibotStreamFollower, nonce_of  # noqa: E402
 
 WECOM_TOKEN = "QDG6eK-botgate"
 WECOM_AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
@@ -461,15 +462,28 @@ def wecom_bot(
 
 class WecomCallbacks:
     """Sends WeCom callbacks to /webhook/<bot>, encrypted and signed like the platform
-    (WXBizMsgCrypt, receive id = the corp id for apps, "" for group bots and AI bots)."""
+    (WXBizMsgCrypt, receive id = the corp id for apps, "" for group bots and AI bots).
+
+    An AI bot's message answered with a passive stream is followed as WeCom follows it: refresh
+    callbacks until the stream finishes (wecom_aibot_streams.py; `streams` has what each showed).
+    With `fake`, each finished stream is recorded there as a delivery (WecomFake.
+    record_aibot_stream), beside what botgate POSTs to response_urls."""
 
     def __init__(self, bg: Botgate, bot: str = "wecom", token: str = WECOM_TOKEN,
-                 encoding_aes_key: str = WECOM_AES_KEY, receive_id: str = "") -> None:
+                 encoding_aes_key: str = WECOM_AES_KEY, receive_id: str = "",
+                 fake: Any = None, refresh_interval: float = 0.3) -> None:
         self.bg = bg
         self.bot = bot
         self.token = token
         self.encoding_aes_key = encoding_aes_key
         self.receive_id = receive_id
+        on_finish = None
+        if fake is not None:
+            def on_finish(stream: AibotStream) -> None:
+                fake.record_aibot_stream(stream.response_url, stream.final or "")
+        self.streams = AibotStreamFollower(self._post_json, token=token,
+                                           encoding_aes_key=encoding_aes_key,
+                                           interval=refresh_interval, on_finish=on_finish)
 
     @property
     def path(self) -> str:
@@ -493,6 +507,13 @@ class WecomCallbacks:
                        ) -> tuple[int, dict[str, str], bytes]:
         """POSTs an already encrypted message: XML <xml><Encrypt>..</Encrypt></xml>, or for AI
         bots JSON {"encrypt": ..}; signed unless `msg_signature` overrides it."""
+        return self._post_signed(msg_encrypt, json_body=json_body, msg_signature=msg_signature,
+                                 envelope=envelope)[:3]
+
+    def _post_signed(self, msg_encrypt: str, *, json_body: bool = False,
+                     msg_signature: Optional[str] = None,
+                     envelope: Optional[dict[str, Any]] = None,
+                     ) -> tuple[int, dict[str, str], bytes, str]:
         q = wecom_crypto.signed_query(self.token, msg_encrypt, msg_signature=msg_signature)
         if json_body:
             body = wecom_crypto.dumps({"encrypt": msg_encrypt})
@@ -500,7 +521,10 @@ class WecomCallbacks:
         else:
             body = wecom_crypto.envelope_xml(msg_encrypt, **(envelope or {}))
             ctype = "text/xml"
-        return self.post_raw(q, body, ctype)
+        return (*self.post_raw(q, body, ctype), nonce_of(q))
+
+    def _post_json(self, plaintext: bytes) -> tuple[int, dict[str, str], bytes, str]:
+        return self._post_signed(self.encrypt(plaintext), json_body=True)
 
     def post_raw(self, query: str, body: bytes, content_type: str = "text/xml",
                  ) -> tuple[int, dict[str, str], bytes]:
@@ -512,8 +536,16 @@ class WecomCallbacks:
                        envelope: Optional[dict[str, Any]] = None,
                        ) -> tuple[int, dict[str, str], bytes]:
         """Encrypts, signs and POSTs a decrypted callback body (XML, or JSON for AI bots)."""
-        return self.post_encrypted(self.encrypt(plaintext, receive_id), json_body=json_body,
-                                   envelope=envelope)
+        status, headers, body, nonce = self._post_signed(
+            self.encrypt(plaintext, receive_id), json_body=json_body, envelope=envelope)
+        if json_body:
+            try:
+                message = json.loads(plaintext)
+            except ValueError:
+                message = None
+            if isinstance(message, dict) and message.get("msgtype") not in ("stream", "event"):
+                self.streams.answered(message, status, body, nonce)
+        return status, headers, body
 
     def group_message(self, text: str, *, webhook_url: str, **kw: Any) -> tuple[str, int]:
         """Posts a group-bot text callback; returns (the plaintext XML, the HTTP status)."""

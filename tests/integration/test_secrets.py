@@ -214,7 +214,7 @@ def test_no_secret_in_the_log_the_answers_the_forward_posts_or_the_database(
         wa = WecomCallbacks(bg, "wapp", token=S["wecom_app_token"],
                             encoding_aes_key=S["wecom_app_aes_key"], receive_id=CORP_ID)
         wi = WecomCallbacks(bg, "wai", token=S["wecom_ai_token"],
-                            encoding_aes_key=S["wecom_ai_aes_key"])
+                            encoding_aes_key=S["wecom_ai_aes_key"], fake=wecom)
         for cb in (wg, wa, wi):
             r = cb.verify_url()
             assert r[0] == 200, r

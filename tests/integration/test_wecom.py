@@ -19,9 +19,9 @@ import urllib.parse
 import pytest
 
 import wecom_crypto
-from botgate_harness import (WECOM_AES_KEY, WECOM_TOKEN, WecomCallbacks, botgate_config,
-                             free_port, http_request, wecom_bot, wait_until)
-from forward_service import FORWARD_SECRET
+from botgate_harness import (API_TOKEN, WECOM_AES_KEY, WECOM_TOKEN, WecomCallbacks,
+                             botgate_config, free_port, http_request, wecom_bot, wait_until)
+from forward_service import FORWARD_SECRET, ForwardService
 from fakes.wecom_fake import (AIBOT_MARKDOWN_MAX_BYTES, MARKDOWN_MAX_BYTES, TEXT_MAX_BYTES,
                               WecomFake)
 
@@ -527,56 +527,178 @@ def test_app_verification_reply_and_token_refetch(wecom_fake, launch):
 # ---------------------------------------------------------------------- 9. AI bot
 
 
-def test_aibot_reply_to_response_url(wecom_fake, launch):
-    bg = launch(config(wecom_fake, bot_kw={"name": "ai", "kind": "aibot"}))
-    cb = WecomCallbacks(bg, "ai", receive_id="")
+def aibot(wecom_fake, launch, **kw):
+    """botgate with one AI bot in callback mode; returns (process, callbacks). The callbacks
+    follow each passive stream as WeCom does and record its finished content in the fake."""
+    bg = launch(config(wecom_fake, bot_kw={"name": "ai", "kind": "aibot"}, **kw))
+    return bg, WecomCallbacks(bg, "ai", receive_id="", fake=wecom_fake)
+
+
+def test_aibot_reply_in_the_passive_stream(wecom_fake, launch):
+    """The message's answer opens a stream at once; WeCom's refreshes fetch the reply from it,
+    finished; the response_url is not used."""
+    bg, cb = aibot(wecom_fake, launch)
     status, _, body = cb.verify_url("7733")
     assert status == 200 and body == b"7733"
 
     url = wecom_fake.aibot_response_url()
     msg = wecom_crypto.aibot_message(text=f"@{BOT_NAME} hello", response_url=url,
                                      user_id="wangwu")
-    (status, _, _), elapsed = timed(cb.post_plaintext, wecom_crypto.dumps(msg), json_body=True)
+    (status, _, body), elapsed = timed(cb.post_plaintext, wecom_crypto.dumps(msg), json_body=True)
     assert status == 200 and elapsed < ACK_DEADLINE
-    d = wait_delivered(wecom_fake, 1, endpoint="aibot")[0]
-    assert d.msgtype == "markdown" and plain(d) == "Hello, hello", d.body
-    assert url.endswith(d.response_code)
+    stream = cb.streams.stream_for(url)
+    assert stream.contents[0] == "", "the passive reply opens the stream empty"
+    stream.wait()
+    assert stream.errors == [] and stream.refreshes >= 1
+    assert stream.final == "Hello, hello"
+    [d] = wait_delivered(wecom_fake, 1, endpoint="aibot")
+    assert (d.msgtype, d.content) == ("stream", "Hello, hello") and url.endswith(d.response_code)
 
-    # WeCom pushes the same msgid again: no second use of the response_url.
-    assert cb.post_plaintext(wecom_crypto.dumps(msg), json_body=True)[0] == 200
+    # WeCom pushes the same msgid again: the same stream, not a second reply.
+    status, _, again = cb.post_plaintext(wecom_crypto.dumps(msg), json_body=True)
+    assert status == 200
+    assert len(cb.streams.streams) == 1
     # A single chat, a rule.
-    single = wecom_crypto.aibot_message(text="ping", response_url=wecom_fake.aibot_response_url(),
-                                        user_id="wangwu", chat_type="single")
+    single_url = wecom_fake.aibot_response_url()
+    single = wecom_crypto.aibot_message(text="ping", response_url=single_url, user_id="wangwu",
+                                        chat_type="single")
     assert cb.post_plaintext(wecom_crypto.dumps(single), json_body=True)[0] == 200
-    got = wait_delivered(wecom_fake, 2, endpoint="aibot")
-    assert plain(got[1]) == "pong wangwu"
-    assert_quiet(wecom_fake, 2)
-    assert wecom_fake.count("aibot") == 2
+    assert cb.streams.stream_for(single_url).wait().final == "pong wangwu"
+    assert_quiet(wecom_fake, 2, endpoint="aibot")
+    assert wecom_fake.count("aibot") == 0, "no POST to a response_url"
 
-    # A bad signature on the JSON callback.
+    # A bad signature on the JSON callback, and on a refresh.
     enc = cb.encrypt(wecom_crypto.dumps(msg))
     assert cb.post_encrypted(enc, json_body=True, msg_signature="0" * 40)[0] in REJECTED
+    refresh = {"msgid": "r1", "aibotid": "aib0tTEST", "chattype": "single",
+               "from": {"userid": "wangwu"}, "msgtype": "stream", "stream": {"id": stream.stream_id}}
+    enc = cb.encrypt(wecom_crypto.dumps(refresh))
+    status, _, body = cb.post_encrypted(enc, json_body=True, msg_signature="0" * 40)
+    assert status in REJECTED and b"Hello" not in body
 
 
-def test_aibot_replies_beyond_one_message_go_in_the_one_post(wecom_fake, launch):
-    """A response_url takes one POST (the fake refuses a second, as WeCom does): a reply longer
-    than one message must not become a second POST whose part is refused and lost."""
-    bg = launch(config(wecom_fake, bot_kw={"name": "ai", "kind": "aibot"}))
-    cb = WecomCallbacks(bg, "ai", receive_id="")
+def test_aibot_a_long_reply_fits_the_stream(wecom_fake, launch):
+    """The replies to one message become one, cut to the 20,480 bytes a stream (and a
+    response_url) shows: never a second message whose part would be refused and lost."""
+    bg, cb = aibot(wecom_fake, launch)
     expected = "long:" + long_text(25000)
     assert len(expected.encode()) > AIBOT_MARKDOWN_MAX_BYTES
-    msg = wecom_crypto.aibot_message(text=f"@{BOT_NAME} {expected}",
-                                     response_url=wecom_fake.aibot_response_url(),
-                                     user_id="wangwu")
-    assert cb.post_plaintext(wecom_crypto.dumps(msg), json_body=True)[0] == 200
-    [d] = wait_delivered(wecom_fake, 1, endpoint="aibot")
-    time.sleep(2)  # a second POST would come now (the outbox sends the parts one by one)
-    assert wecom_fake.count("aibot") == 1, wecom_fake.errcodes("aibot")
-    assert wecom_fake.errcodes("aibot") == [0]
-    size = len(d.content.encode("utf-8"))
+    url = wecom_fake.aibot_response_url()
+    cb.aibot_message(f"@{BOT_NAME} {expected}", response_url=url, user_id="wangwu")
+    stream = cb.streams.stream_for(url).wait()
+    assert stream.errors == []
+    size = len(stream.final.encode("utf-8"))
     assert AIBOT_MARKDOWN_MAX_BYTES - 64 < size <= AIBOT_MARKDOWN_MAX_BYTES, size
-    assert d.content.endswith("…")
-    assert expected.startswith(d.content[:-2].rstrip())
+    assert stream.final.endswith("…")
+    assert expected.startswith(stream.final[:-2].rstrip())
+    assert_quiet(wecom_fake, 1, seconds=2, endpoint="aibot")
+    assert wecom_fake.count("aibot") == 0
+
+
+def test_aibot_a_message_left_unanswered_finishes_its_stream_empty(wecom_fake, launch):
+    """No rule matches and echo is off: WeCom must not show the bot answering until its window
+    ends; the stream finishes empty, and nothing else is sent."""
+    bg, cb = aibot(wecom_fake, launch, echo=False)
+    url = wecom_fake.aibot_response_url()
+    cb.aibot_message("nothing matches this", response_url=url, chat_type="single")
+    stream = cb.streams.stream_for(url).wait()
+    assert stream.errors == [] and stream.final == ""
+    time.sleep(1)
+    assert wecom_fake.count("aibot") == 0
+
+
+def test_aibot_a_streamed_reply_grows_in_the_passive_stream(wecom_fake, launch):
+    """A forward service takes the message (202) and answers it through the API as a stream:
+    each refresh shows the whole text so far, growing, until the one that finishes it."""
+    service = ForwardService(lambda event, n: (202, None, 0))
+    try:
+        bot = wecom_bot(wecom_fake, name="ai", kind="aibot")
+        bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot],
+                                                    echo=False, api_token=API_TOKEN)
+                    + service.config())
+        cb = WecomCallbacks(bg, "ai", receive_id="", fake=wecom_fake)
+        url = wecom_fake.aibot_response_url()
+        cb.aibot_message("explain streams", response_url=url, chat_type="single")
+        assert wait_until(lambda: len(service.posts) == 1, 10), bg.log_text()
+        event_id = service.posts[0].event["id"]
+        status, _, data = bg.api_request("POST", "/api/v1/messages", json.dumps(
+            {"bot": "ai", "reply_to_event": event_id, "markdown": "A stream",
+             "stream": True}).encode())
+        assert status == 202, data
+        sid = json.loads(data)["id"]
+        text = "A stream"
+        for piece in (" is a reply", " that grows", " while", " you watch."):
+            status, _, data = bg.api_request("PATCH", f"/api/v1/messages/{sid}",
+                                             json.dumps({"append": piece}).encode())
+            assert status == 200, data
+            text += piece
+            time.sleep(0.5)
+        status, _, data = bg.api_request("PATCH", f"/api/v1/messages/{sid}",
+                                         json.dumps({"finish": True}).encode())
+        assert status == 200, data
+        stream = cb.streams.stream_for(url).wait()
+        assert stream.errors == [] and stream.final == text
+        shown = [c for c in stream.contents if c]
+        assert len(set(shown)) >= 3, f"the text grows over several refreshes: {shown}"
+        assert all(text.startswith(c) for c in shown), shown
+        assert all(len(a) <= len(b) for a, b in zip(shown, shown[1:])), shown
+        assert wait_until(lambda: json.loads(bg.api_request(
+            "GET", f"/api/v1/messages/{sid}")[2])["state"] == "sent", 10)
+        [d] = wait_delivered(wecom_fake, 1, endpoint="aibot")
+        assert (d.msgtype, d.content) == ("stream", text)
+        assert wecom_fake.count("aibot") == 0
+    finally:
+        service.close()
+
+
+def test_aibot_reply_goes_to_response_url_when_wecom_stops_asking(wecom_fake, launch):
+    """The passive answer was lost (WeCom never refreshes): after a quiet while the reply goes
+    through the response_url instead, once."""
+    bg = launch(config(wecom_fake, bot_kw={"name": "ai", "kind": "aibot"}))
+    cb = WecomCallbacks(bg, "ai", receive_id="", fake=wecom_fake, refresh_interval=3600)
+    url = wecom_fake.aibot_response_url()
+    cb.aibot_message(f"@{BOT_NAME} hello", response_url=url, user_id="wangwu")
+    [d] = wait_delivered(wecom_fake, 1, timeout=30, endpoint="aibot")
+    assert (d.msgtype, plain(d)) == ("markdown", "Hello, hello") and url.endswith(d.response_code)
+    assert wecom_fake.count("aibot") == 1
+    cb.streams.stop()
+
+
+def test_aibot_a_restart_mid_stream_finishes_the_same_stream(wecom_fake, launch):
+    """botgate is killed while a reply streams: WeCom goes on asking (unanswered meanwhile), and
+    after the restart the same stream finishes with the text the outbox kept, once."""
+    service = ForwardService(lambda event, n: (202, None, 0))
+    try:
+        bot = wecom_bot(wecom_fake, name="ai", kind="aibot")
+        bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot],
+                                                    echo=False, api_token=API_TOKEN)
+                    + service.config())
+        cb = WecomCallbacks(bg, "ai", receive_id="", fake=wecom_fake)
+        url = wecom_fake.aibot_response_url()
+        cb.aibot_message("a long answer please", response_url=url, chat_type="single")
+        assert wait_until(lambda: len(service.posts) == 1, 10), bg.log_text()
+        status, _, data = bg.api_request("POST", "/api/v1/messages", json.dumps(
+            {"bot": "ai", "reply_to_event": service.posts[0].event["id"], "text": "Part one.",
+             "stream": True}).encode())
+        assert status == 202, data
+        sid = json.loads(data)["id"]
+        stream = cb.streams.stream_for(url)
+        assert wait_until(lambda: "Part one." in stream.contents, 10), stream
+        time.sleep(1.2)  # past the store interval: the next change is written at once
+        status, _, _ = bg.api_request("PATCH", f"/api/v1/messages/{sid}",
+                                      json.dumps({"append": " Part two."}).encode())
+        assert status == 200
+        bg.kill9()
+        time.sleep(1)
+        bg.restart()
+        stream.wait(20)
+        assert stream.final == "Part one. Part two."
+        [d] = wait_delivered(wecom_fake, 1, endpoint="aibot")
+        assert d.msgtype == "stream"
+        time.sleep(1)
+        assert wecom_fake.count("aibot") == 0 and len(wecom_fake.delivered("aibot")) == 1
+    finally:
+        service.close()
 
 
 # ---------------------------------------------------------------------- platform faults
@@ -665,7 +787,7 @@ def test_secrets_never_logged(launch, binary, tmp_path):
         g = WecomCallbacks(bg, "wecom", token=g_token, encoding_aes_key=g_key)
         a = WecomCallbacks(bg, "app", token=a_token, encoding_aes_key=a_key,
                            receive_id=fake.corp_id)
-        i = WecomCallbacks(bg, "ai", token=i_token, encoding_aes_key=i_key)
+        i = WecomCallbacks(bg, "ai", token=i_token, encoding_aes_key=i_key, fake=fake)
         for cb in (g, a, i):
             assert cb.verify_url("424242")[0] == 200
         url = fake.webhook_url(cb_key)

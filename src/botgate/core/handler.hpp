@@ -81,6 +81,8 @@ class HandlerContext {
   /// 202), so the event is kept as a reply reference (Store::reply_ref) that a reply can name.
   void answer_later() noexcept { answers_later_ = true; }
   bool answers_later() const noexcept { return answers_later_; }
+  /// How many streamed replies open_stream() opened.
+  int streams_opened() const noexcept { return streams_opened_; }
   /// Why the handler answers retry or give_up, and for retry how long to wait first.
   void fail(std::string reason, std::chrono::milliseconds retry_after = {});
   const std::string& failure() const noexcept { return failure_; }

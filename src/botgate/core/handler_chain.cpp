@@ -26,6 +26,7 @@ asio::awaitable<ChainOutcome> HandlerChain::run(const Event& event, int attempt,
   if (outcome.result == HandlerResult::done) {
     outcome.replies = std::move(ctx.replies());
     outcome.answers_later = ctx.answers_later();
+    outcome.streamed = ctx.streams_opened() > 0;
   } else {
     // Replies gathered before a retry are made again by the next attempt, not sent now.
     outcome.failure = ctx.failure().empty() ? "a handler failed" : ctx.failure();

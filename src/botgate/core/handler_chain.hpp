@@ -17,6 +17,9 @@ struct ChainOutcome {
   std::vector<OutgoingMessage> replies = {};
   /// For done: a handler will answer it later through the API (HandlerContext::answer_later).
   bool answers_later = false;
+  /// For done: a handler opened a streamed reply (HandlerContext::open_stream), which is in the
+  /// outbox already, not in `replies`.
+  bool streamed = false;
   /// For retry and give_up: why; for retry, how long to wait before the next attempt.
   std::string failure = {};
   std::chrono::milliseconds retry_after{};

@@ -112,6 +112,9 @@ asio::awaitable<void> Runtime::handle_event(Bot& bot, InboxItem item) {
     co_await dead_letter(bot, item, outcome.failure);
     co_return;
   }
+  if (outcome.replies.empty() && !outcome.streamed && !outcome.answers_later) {
+    bot.parts.sender->no_reply(event);
+  }
   std::vector<OutgoingMessage> replies = split_for_platform(bot, std::move(outcome.replies));
   for (std::size_t i = 0; i < replies.size(); ++i) {
     // Stable across a crash between handling and completing: the same event gives the same

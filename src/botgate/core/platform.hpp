@@ -35,7 +35,8 @@ struct WebhookOutcome {
   std::function<std::optional<HttpResponse>(const OutgoingMessage&)> reply_ack = {};
 };
 
-/// Turns one platform callback into events. Pure: no I/O, no clock, no store. Safe to call
+/// Turns one platform callback into events. No I/O and no store: what it reads besides the
+/// request is in memory (a WeCom AI bot's passive streams, shared with its sender). Safe to call
 /// from any thread at once.
 class WebhookHandler {
  public:
@@ -69,6 +70,11 @@ class Sender {
   /// message (send_stream_whole).
   virtual asio::awaitable<Result<SentMessage>> send_stream(const OutgoingMessage& message,
                                                            StreamFeed& feed);
+  /// The handlers answered `event` with nothing: no reply, no streamed reply, and none promised
+  /// through the API. A platform that shows the user an answer pending from the moment the
+  /// event arrived (a WeCom AI bot's passive stream) ends it here. Called on the bot's strand,
+  /// before the event leaves the inbox; the default does nothing.
+  virtual void no_reply(const Event& event) { (void)event; }
   /// Whether this bot can take back messages it sent (recall). The default: no. Asked before a
   /// recall is queued, so that a platform without the call refuses it at once.
   virtual bool can_recall() const { return false; }

@@ -81,4 +81,12 @@ std::string to_valid_utf8(std::string_view text) {
   return out;
 }
 
+std::size_t utf8_prefix_length(std::string_view text, std::size_t max_bytes) noexcept {
+  if (text.size() <= max_bytes) return text.size();
+  std::size_t cut = max_bytes;
+  // Back up over continuation bytes (10xxxxxx) to the first byte of a character.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return cut;
+}
+
 }  // namespace botgate

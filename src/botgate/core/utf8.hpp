@@ -15,4 +15,8 @@ bool is_valid_utf8(std::string_view text) noexcept;
 /// "substitution of maximal subparts", as browsers decode); valid text comes back unchanged.
 std::string to_valid_utf8(std::string_view text);
 
+/// The length of the longest start of `text` within `max_bytes` that does not end inside a
+/// UTF-8 sequence (all of it when it fits). Bytes that are not UTF-8 are cut where they fall.
+std::size_t utf8_prefix_length(std::string_view text, std::size_t max_bytes) noexcept;
+
 }  // namespace botgate

@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -371,6 +374,66 @@ TEST_F(WecomWebhookTest, AiBotStreamRefreshesAndEventsAreAcknowledgedWithoutEven
     EXPECT_TRUE(acknowledged_without_events(WecomWebhook(aibot_config_).handle(request)))
         << plaintext;
   }
+}
+
+/// The plaintext of an AI bot's passive reply, after the checks WeCom makes: a JSON envelope
+/// with an integer timestamp, the callback's nonce, and a msg_signature over them.
+boost::json::object passive_reply(const HttpResponse& ack, const WecomCrypto& crypto) {
+  EXPECT_EQ(ack.result(), http::status::ok);
+  const auto envelope = boost::json::parse(ack.body()).as_object();
+  EXPECT_TRUE(envelope.at("timestamp").is_int64());
+  const std::string timestamp = std::to_string(envelope.at("timestamp").as_int64());
+  const std::string nonce = json_string(envelope, "nonce");
+  const std::string encrypted = json_string(envelope, "encrypt");
+  EXPECT_EQ(nonce, test::kNonce);
+  EXPECT_TRUE(crypto.signature_matches(timestamp, nonce, encrypted,
+                                       json_string(envelope, "msgsignature")));
+  auto plain = crypto.decrypt(encrypted);
+  EXPECT_TRUE(plain);
+  return plain ? boost::json::parse(*plain).as_object() : boost::json::object{};
+}
+
+TEST_F(WecomWebhookTest, AnAiBotMessageIsAnsweredWithAPassiveStreamThatRefreshesFetch) {
+  auto streams = std::make_shared<AibotPassiveStreams>();
+  const WecomWebhook webhook(aibot_config_, streams);
+  const WecomCrypto crypto = test::crypto_for(aibot_config_);
+  auto result = webhook.handle(test::encrypted_post(
+      crypto, test::load_testdata("wecom/aibot_message.json"), true));
+  ASSERT_TRUE(result) << result.error().message();
+  ASSERT_EQ(result->events.size(), 1u);
+  const std::string id = AibotPassiveStreams::stream_id_for(result->events[0].reply_credential);
+  const auto opened = passive_reply(result->ack, crypto);
+  EXPECT_EQ(json_string(opened, "msgtype"), "stream");
+  const auto& stream = opened.at("stream").as_object();
+  EXPECT_EQ(json_string(stream, "id"), id);
+  EXPECT_EQ(stream.at("finish"), false);
+  EXPECT_EQ(json_string(stream, "content"), "");
+
+  const std::string refresh =
+      R"({"msgid":"r1","chattype":"group","from":{"userid":"USERID"},"msgtype":"stream",)"
+      R"("stream":{"id":")" + id + R"("}})";
+  auto ask = [&] {
+    auto answer = webhook.handle(test::encrypted_post(crypto, refresh, true));
+    EXPECT_TRUE(answer);
+    EXPECT_TRUE(answer->events.empty());
+    return passive_reply(answer->ack, crypto).at("stream").as_object();
+  };
+  EXPECT_EQ(ask().at("finish"), false);
+  streams->publish(id, "key-0", "**Hello**", true, AibotPassiveStreams::Clock::now());
+  const auto finished = ask();
+  EXPECT_EQ(json_string(finished, "content"), "**Hello**");
+  EXPECT_EQ(finished.at("finish"), true);
+  EXPECT_EQ(streams->delivery(id, AibotPassiveStreams::Clock::now()),
+            AibotPassiveStreams::Delivery::delivered);
+}
+
+TEST_F(WecomWebhookTest, AStreamRefreshWithoutAnIdIs400) {
+  const WecomWebhook webhook(aibot_config_, std::make_shared<AibotPassiveStreams>());
+  auto request = test::encrypted_post(
+      test::crypto_for(aibot_config_),
+      R"({"msgid":"m","chattype":"single","from":{"userid":"u"},"msgtype":"stream","stream":{}})",
+      true);
+  EXPECT_TRUE(fails_with(webhook.handle(request), errc::malformed_payload, 400));
 }
 
 TEST_F(WecomWebhookTest, AnAiBotMessageWithoutMsgidIs400) {

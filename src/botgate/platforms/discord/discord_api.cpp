@@ -1,5 +1,6 @@
 #include "botgate/platforms/discord/discord_api.hpp"
 
+#include "botgate/core/utf8.hpp"
 #include "botgate/net/http_client.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
 
@@ -25,9 +26,7 @@ constexpr std::size_t kMaxMessage = 200;
 /// The start of `text`, at most `max_bytes`, cut between UTF-8 characters.
 std::string clip(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return std::string(text);
-  std::size_t cut = max_bytes;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return std::string(text.substr(0, cut)) + "...";
+  return std::string(text.substr(0, utf8_prefix_length(text, max_bytes))) + "...";
 }
 
 /// 50035 Invalid Form Body nests its reasons: {"errors":{"content":{"_errors":[{"code":..,

@@ -1,5 +1,6 @@
 #include "botgate/platforms/qq/qq_sender.hpp"
 
+#include "botgate/core/utf8.hpp"
 #include "botgate/crypto/digest.hpp"
 #include "botgate/net/query_string.hpp"
 #include "botgate/net/token_call.hpp"
@@ -46,9 +47,7 @@ bool is_retryable_code(std::int64_t code) {
 // The start of `text`, cut between UTF-8 characters.
 std::string clip(std::string_view text) {
   if (text.size() <= kMaxMessage) return std::string(text);
-  std::size_t end = kMaxMessage;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return std::string(text.substr(0, end)) + "...";
+  return std::string(text.substr(0, utf8_prefix_length(text, kMaxMessage))) + "...";
 }
 
 std::chrono::milliseconds retry_after_of(const HttpResponse& response) {

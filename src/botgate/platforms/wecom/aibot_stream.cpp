@@ -2,6 +2,7 @@
 #include "botgate/platforms/wecom/wecom_sender.hpp"
 
 #include "botgate/core/stream_send.hpp"
+#include "botgate/core/utf8.hpp"
 #include "botgate/platforms/common/stream_pacing.hpp"
 #include "botgate/platforms/wecom/wecom_markup.hpp"
 
@@ -14,23 +15,16 @@ namespace botgate::wecom {
 namespace json = boost::json;
 namespace {
 
-/// A stream's content is the whole text each time, at most this long (longconn notes 2.1).
-constexpr std::size_t kMaxStreamContentBytes = 20480;
 /// The official clients flush about twice a second.
 constexpr std::chrono::milliseconds kUpdateInterval{500};
-
-/// The longest prefix of `text` within `max` bytes that does not cut a UTF-8 sequence.
-std::size_t utf8_prefix(std::string_view text, std::size_t max) {
-  if (text.size() <= max) return text.size();
-  std::size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return cut;
-}
 
 }  // namespace
 
 asio::awaitable<Result<SentMessage>> WecomSender::send_stream(const OutgoingMessage& message,
                                                              StreamFeed& feed) {
+  if (passive_ && !message.reply_credential.empty()) {
+    co_return co_await send_stream_passive(message, feed);
+  }
   if (!link_ || message.reply_credential.empty() ||
       !link_->is_current_callback(message.reply_credential)) {
     // No callback to stream into (or one of an earlier connection, whose req_id died with it).
@@ -47,7 +41,7 @@ asio::awaitable<Result<SentMessage>> WecomSender::send_stream(const OutgoingMess
     if (!ended && next->text.empty()) continue;
     auto content = encode_content(with_stream_text(message, next->text), config_.kind);
     if (!content) co_return content.error();
-    const std::size_t shown = utf8_prefix(content->content, kMaxStreamContentBytes);
+    const std::size_t shown = utf8_prefix_length(content->content, kAibotStreamContentBytes);
     json::object stream{{"id", stream_id},
                         {"finish", ended},
                         {"content", content->content.substr(0, shown)}};

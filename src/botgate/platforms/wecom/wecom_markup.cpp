@@ -1,5 +1,6 @@
 #include "botgate/platforms/wecom/wecom_markup.hpp"
 
+#include "botgate/core/utf8.hpp"
 #include "botgate/crypto/digest.hpp"
 #include "botgate/crypto/encoding.hpp"
 #include "botgate/platforms/common/user_text.hpp"
@@ -359,8 +360,7 @@ std::vector<std::string> split_utf8(std::string_view text, std::size_t max_bytes
     }
     if (cut == std::string_view::npos) {
       // Back up to the first byte of a character (continuation bytes are 10xxxxxx).
-      cut = max_bytes;
-      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+      cut = utf8_prefix_length(text, max_bytes);
       if (cut == 0) cut = max_bytes;  // not UTF-8: cut anywhere rather than loop
       // Not between a '<' and the zero-width space user_text() put after it: the piece is
       // encoded again, and a '<' at its end would get another one, past the limit.

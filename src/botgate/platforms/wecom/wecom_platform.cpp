@@ -23,8 +23,15 @@ platforms::PlatformDescriptor wecom_descriptor() {
       return parts;
     }
     // A group bot without Token and EncodingAESKey only sends: it has no callback URL.
-    if (config.receives_callbacks()) parts.webhook = std::make_unique<WecomWebhook>(config);
-    parts.sender = std::make_unique<WecomSender>(std::move(config), services);
+    // An AI bot answers each message with a passive stream, whose content its sender publishes
+    // and its webhook hands to WeCom's refresh callbacks.
+    std::shared_ptr<AibotPassiveStreams> passive;
+    if (config.kind == WecomKind::aibot && config.receives_callbacks()) {
+      passive = std::make_shared<AibotPassiveStreams>();
+    }
+    if (config.receives_callbacks()) parts.webhook = std::make_unique<WecomWebhook>(config, passive);
+    parts.sender =
+        std::make_unique<WecomSender>(std::move(config), services, nullptr, std::move(passive));
     return parts;
   };
   return d;

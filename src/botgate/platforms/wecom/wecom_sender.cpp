@@ -101,10 +101,12 @@ Result<void> read_aibot_answer(const AibotAnswer& answer, std::string_view cmd) 
 }
 
 WecomSender::WecomSender(WecomConfig config, platforms::PlatformServices& services,
-                         std::shared_ptr<AibotLink> link)
+                         std::shared_ptr<AibotLink> link,
+                         std::shared_ptr<AibotPassiveStreams> passive)
     : config_(std::move(config)),
       http_(services.http),
       link_(std::move(link)),
+      passive_(std::move(passive)),
       limiter_(config_.kind == WecomKind::app ? kAppMessagesPerMemberPerMinute
                                               : kGroupMessagesPerMinute,
                kWindow) {
@@ -284,6 +286,16 @@ asio::awaitable<Result<SentMessage>> WecomSender::send_aibot(const OutgoingMessa
     co_return Error{errc::platform_rejected,
                     "an AI bot in callback mode can only answer a message (response_url)"};
   }
+  if (passive_) {
+    auto passive = co_await send_passive(message);
+    if (!passive) co_return passive.error();
+    if (*passive) co_return std::move(**passive);
+  }
+  co_return co_await post_to_response_url(message);
+}
+
+asio::awaitable<Result<SentMessage>> WecomSender::post_to_response_url(
+    const OutgoingMessage& message) {
   auto content = encode_content(message, config_.kind);
   if (!content) co_return content.error();
   auto response =

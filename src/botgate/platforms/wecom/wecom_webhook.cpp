@@ -185,7 +185,7 @@ Result<std::optional<Event>> read_aibot_message(const json::object& o, const Wec
       }
     }
   } else {
-    // Stream refreshes (botgate answers through response_url, never by stream), events, files.
+    // Stream refreshes (answered by the webhook from its passive streams), events, files.
     return std::optional<Event>{};
   }
   Event event = new_event(config);
@@ -206,14 +206,6 @@ Result<std::optional<Event>> read_aibot_message(const json::object& o, const Wec
 }
 
 namespace {
-
-Result<WebhookOutcome> aibot_message(const json::object& o, const WecomConfig& config) {
-  auto event = read_aibot_message(o, config);
-  if (!event) return event.error();
-  WebhookOutcome outcome{{}, empty_ack()};
-  if (*event) outcome.events.push_back(std::move(**event));
-  return outcome;
-}
 
 /// The base64 ciphertext of a POST body: <xml><Encrypt>..</Encrypt>..</xml> or {"encrypt":".."}.
 Result<std::string> encrypted_field(std::string_view body) {
@@ -255,8 +247,59 @@ std::string strip_leading_mention(std::string_view text, std::string_view mentio
   return trim(after);
 }
 
-WecomWebhook::WecomWebhook(WecomConfig config)
-    : config_(std::move(config)), crypto_(config_.token, config_.aes_key, config_.corp_id) {}
+WecomWebhook::WecomWebhook(WecomConfig config, std::shared_ptr<AibotPassiveStreams> passive)
+    : config_(std::move(config)),
+      crypto_(config_.token, config_.aes_key, config_.corp_id),
+      passive_(std::move(passive)) {}
+
+Result<HttpResponse> WecomWebhook::passive_reply(const json::object& reply,
+                                                 std::string_view nonce) const {
+  auto encrypted = crypto_.encrypt(json::serialize(reply));
+  if (!encrypted) return encrypted.error();
+  const auto timestamp = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  const std::string signature = crypto_.sign(std::to_string(timestamp), nonce, *encrypted);
+  json::object envelope{{"encrypt", *encrypted},
+                        {"msgsignature", signature},
+                        {"timestamp", timestamp},
+                        {"nonce", nonce}};
+  return make_response(http::status::ok, json::serialize(envelope), "application/json");
+}
+
+Result<WebhookOutcome> WecomWebhook::aibot_callback(const json::object& o,
+                                                    std::string_view nonce) const {
+  const auto now = AibotPassiveStreams::Clock::now();
+  if (passive_ && string_at(o, "msgtype") == "stream") {
+    // A stream refresh: WeCom asks what the stream opened for a message shows now.
+    const json::object* stream = object_at(o, "stream");
+    const std::string id = stream ? string_at(*stream, "id") : std::string();
+    if (id.empty()) return Error{errc::malformed_payload, "stream refresh without stream.id"};
+    AibotPassiveStreams::Answer answer = passive_->refresh(id, now);
+    json::object inner{{"id", id}, {"finish", answer.finish}, {"content", std::move(answer.content)}};
+    json::object reply{{"msgtype", "stream"}, {"stream", std::move(inner)}};
+    auto ack = passive_reply(reply, nonce);
+    if (!ack) return ack.error();
+    return WebhookOutcome{{}, std::move(*ack)};
+  }
+  auto event = read_aibot_message(o, config_);
+  if (!event) return event.error();
+  WebhookOutcome outcome{{}, empty_ack()};
+  if (!*event) return outcome;
+  if (passive_ && !(*event)->reply_credential.empty()) {
+    // Sent only once the message is durable (the runtime answers 503 otherwise, and WeCom
+    // pushes it again): from then on WeCom shows the bot answering, and asks for the reply.
+    const std::string id = AibotPassiveStreams::stream_id_for((*event)->reply_credential);
+    passive_->opened(id, now);
+    json::object inner{{"id", id}, {"finish", false}, {"content", ""}};
+    json::object reply{{"msgtype", "stream"}, {"stream", std::move(inner)}};
+    auto ack = passive_reply(reply, nonce);
+    if (!ack) return ack.error();
+    outcome.ack = std::move(*ack);
+  }
+  outcome.events.push_back(std::move(**event));
+  return outcome;
+}
 
 Result<WebhookOutcome> WecomWebhook::handle(const HttpRequest& request) const {
   const std::string_view target = request.target();
@@ -294,7 +337,7 @@ Result<WebhookOutcome> WecomWebhook::handle(const HttpRequest& request) const {
   if (text.starts_with("{")) {
     auto o = parse_object(text);
     if (!o) return Error{errc::malformed_payload, "decrypted message is not a JSON object"};
-    return aibot_message(*o, config_);
+    return aibot_callback(*o, nonce);
   }
   auto xml = parse_xml(text);
   if (!xml) return xml.error();
