@@ -166,6 +166,32 @@ TEST_F(EventReaderTest, AReaderThatFallsBehindWhileReadingLosesNothing) {
   EXPECT_EQ(drain(reader), expected);
 }
 
+TEST_F(EventReaderTest, EventsThatComeSoonAfterABatchGoTogetherInTheNext) {
+  // A long interval, so that the test does not depend on how fast the machine is.
+  EventReader reader(*runtime_, io_.get_executor(), {}, runtime_->event_feed().head(), 1s);
+  accept("a", "1");
+  auto first = test::run_on(io_, reader.next(std::chrono::steady_clock::now() + 10s));
+  ASSERT_TRUE(first && first->size() == 1u);
+  const auto batched = std::chrono::steady_clock::now();
+  std::vector<std::string> got;
+  bool done = false;
+  asio::co_spawn(io_, [&]() -> asio::awaitable<void> {
+    auto events = co_await reader.next(std::chrono::steady_clock::now() + 10s);
+    for (const auto& e : events.value()) got.push_back(event_from_json(e->json).value().platform_event_id);
+    done = true;
+  }, asio::detached);
+  io_.restart();
+  io_.poll();
+  accept("a", "2");  // wakes the reader, within the interval: it waits for the rest of it
+  io_.restart();
+  io_.poll();
+  EXPECT_FALSE(done);
+  accept("a", "3");
+  ASSERT_TRUE(test::run_until(io_, [&] { return done; }, 5000ms));
+  EXPECT_EQ(got, (Ids{"2", "3"}));
+  EXPECT_GE(std::chrono::steady_clock::now() - batched, 900ms);
+}
+
 TEST_F(EventReaderTest, StopEndsAWaitingRead) {
   EventReader reader(*runtime_, io_.get_executor(), {}, runtime_->event_feed().head());
   bool done = false;

@@ -10,12 +10,13 @@
 namespace botgate::api {
 
 EventReader::EventReader(Runtime& runtime, asio::any_io_executor executor, EventFilter filter,
-                         std::int64_t after)
+                         std::int64_t after, std::chrono::milliseconds min_interval)
     : runtime_(runtime),
       executor_(executor),
       filter_(std::move(filter)),
       position_(after),
-      shared_(std::make_shared<Shared>(executor)) {}
+      shared_(std::make_shared<Shared>(executor)),
+      min_interval_(min_interval) {}
 
 EventReader::~EventReader() {
   if (wait_id_ != 0) runtime_.event_feed().cancel_wait(wait_id_);
@@ -55,6 +56,7 @@ asio::awaitable<Result<std::vector<EventFeed::Entry>>> EventReader::next(
     position_ = batch.next_after;
     if (!batch.events.empty()) {
       caught_up_ = batch.events.size() < kBatch;
+      not_before_ = std::chrono::steady_clock::now() + min_interval_;
       co_return std::move(batch.events);
     }
     if (!co_await wait(deadline)) break;
@@ -77,7 +79,10 @@ asio::awaitable<bool> EventReader::wait(std::chrono::steady_clock::time_point de
       }
     });
   });
-  if (wait_id_ == 0) co_return true;  // one came meanwhile
+  if (wait_id_ == 0) {  // one came meanwhile
+    co_await pace();
+    co_return true;
+  }
   shared_->timer.expires_at(deadline);
   co_await shared_->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   // Nothing this client wants came before the event that woke it, or, not woken, up to the
@@ -85,7 +90,16 @@ asio::awaitable<bool> EventReader::wait(std::chrono::steady_clock::time_point de
   // others are, instead of reading the busy chats' events from the store after each wait.
   const std::int64_t quiet_through = feed.cancel_wait(std::exchange(wait_id_, 0));
   position_ = std::max({position_, quiet_through, shared_->woken_by - 1});
+  if (shared_->woken_by != 0) co_await pace();
   co_return true;
+}
+
+asio::awaitable<void> EventReader::pace() {
+  if (stopped_ || std::chrono::steady_clock::now() >= not_before_) co_return;
+  // Woken by an event sooner than kMinInterval after the last batch: the rest of the interval
+  // gathers what else comes for this client into the same batch.
+  shared_->timer.expires_at(not_before_);
+  co_await shared_->timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 }  // namespace botgate::api

@@ -23,9 +23,20 @@ namespace asio = boost::asio;
 /// Thread safety: one client's, on its connection's executor (stop() too).
 class EventReader {
  public:
-  /// Reads the events after cursor `after` that `filter` matches.
+  /// How many events one next() gives at most.
+  static constexpr std::size_t kBatch = 256;
+  /// A client that keeps up gets at most one batch per this interval: an event that comes
+  /// sooner after the last batch waits for the rest of it and goes with those that came
+  /// meanwhile. Each batch is a write to the client's socket (on loopback, the receiver's TCP
+  /// work too), the event stream's largest cost to ingress on the same core; 50 ms is far
+  /// below what a person or a bot's logic notices, and a client whose chat is quiet gets its
+  /// next event at once.
+  static constexpr std::chrono::milliseconds kMinInterval{50};
+
+  /// Reads the events after cursor `after` that `filter` matches, a batch at most every
+  /// `min_interval` while they come fast (kMinInterval).
   EventReader(Runtime& runtime, asio::any_io_executor executor, EventFilter filter,
-              std::int64_t after);
+              std::int64_t after, std::chrono::milliseconds min_interval = kMinInterval);
   ~EventReader();
   EventReader(const EventReader&) = delete;
   EventReader& operator=(const EventReader&) = delete;
@@ -38,8 +49,6 @@ class EventReader {
   void stop();
   bool stopped() const noexcept { return stopped_; }
 
-  /// How many events one next() gives at most.
-  static constexpr std::size_t kBatch = 256;
 
  private:
   /// What a wake-up from the feed (on another thread) may still reach after this is gone.
@@ -52,6 +61,8 @@ class EventReader {
   /// Waits for a matching event after the position (or the deadline, or stop()). False when
   /// the deadline had passed already.
   asio::awaitable<bool> wait(std::chrono::steady_clock::time_point deadline);
+  /// After a wake-up: waits out the rest of kMinInterval since the last batch.
+  asio::awaitable<void> pace();
 
   Runtime& runtime_;
   asio::any_io_executor executor_;
@@ -62,6 +73,9 @@ class EventReader {
   bool stopped_ = false;
   /// The last next() gave every matching event the feed had: the next one starts by waiting.
   bool caught_up_ = false;
+  /// When the next batch may be given, once woken (kMinInterval after the last one).
+  std::chrono::steady_clock::time_point not_before_{};
+  std::chrono::milliseconds min_interval_;
 };
 
 }  // namespace botgate::api
