@@ -3,8 +3,9 @@ POST /api/v1/messages {"stream": true}, grows it with PATCH /api/v1/messages/{id
 it; each platform's strict fake checks how it was rendered. The console's sandbox shows the text
 growing (through /api/v1/log, which the page reads); a producer that stops halfway has its stream
 cut short after `[api] stream_stall_s`, a forward service's answer that breaks off at once; a
-forward service streams text or server-sent events; a restart in the middle finishes a stream
-from the outbox; a stream that ended refuses more text."""
+forward service streams text or server-sent events; a slash command's deferred response grows on
+Discord; a restart in the middle finishes a stream from the outbox; a stream that ended refuses
+more text."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import time
 
 import pytest
 
-from botgate_harness import (API_TOKEN, botgate_config, discord_bot, feishu_bot, wait_until,
-                             wecom_bot)
+from botgate_harness import (API_TOKEN, DiscordInteractions, botgate_config, discord_bot,
+                             discord_interaction, feishu_bot, wait_until, wecom_bot)
 from fakes.wecom_aibot_ws_fake import WecomAibotWsFake
 from forward_service import ForwardService
 
@@ -285,6 +286,44 @@ def test_discord_a_rate_limited_edit_is_tried_again_on_the_same_message(discord,
     [posted] = bot_messages(discord_fake)
     assert posted.content == "Counting: 1 2 3"
     assert done["platform_message_id"] == posted.id
+
+
+def test_discord_an_interactions_stream_edits_its_original_response(launch, discord_fake):
+    """A slash command answered by a streamed forward answer: the deferred response
+    ("thinking...") is edited as the answer grows, once Discord has it, at most once a second,
+    with the interaction token only."""
+    words = [f" w{i}" for i in range(10)]
+    service = StreamingService([b"Thinking:"] + [w.encode() for w in words], delay=0.4)
+    try:
+        bg = launch(lambda port, db: botgate_config(port=port, db_path=db,
+                                                    bots=[discord_bot(discord_fake)], echo=False,
+                                                    api_token=API_TOKEN) + service.config())
+        ix = DiscordInteractions(bg, discord_fake)
+        payload = discord_interaction(application_id=discord_fake.application_id, name="ask")
+        # Until Discord has botgate's first answer, the interaction's webhooks are unknown.
+        discord_fake.register_interaction_token(payload["token"], payload["id"],
+                                                channel_id=payload["channel_id"],
+                                                acknowledged=False)
+        status, _, body = ix.post_payload(payload)
+        assert status == 200 and json.loads(body) == {"type": 5}, body
+        discord_fake.acknowledge_interaction(payload["token"])
+        text = "Thinking:" + "".join(words)
+        assert wait_until(lambda: discord_fake.edits() and
+                          discord_fake.edits()[-1].content == text, 15), \
+            ([e.content for e in discord_fake.edits()], bg.log_text()[-3000:])
+        edits = discord_fake.edits()
+        contents = [e.content for e in edits]
+        assert len(edits) >= 2, f"it grew: {contents}"
+        assert all(a != b and b.startswith(a) for a, b in zip(contents, contents[1:])), contents
+        gaps = [b.t - a.t for a, b in zip(edits, edits[1:-1])]
+        assert all(g >= 0.9 for g in gaps), gaps
+        assert not any(e.had_authorization for e in edits), "the interaction token, no bot token"
+        assert discord_fake.followups() == [] and discord_fake.messages() == []
+        assert payload["token"] not in bg.log_text()
+        time.sleep(1.2)
+        assert len(discord_fake.edits()) == len(edits), "nothing after the end"
+    finally:
+        service.close()
 
 
 # --------------------------------------------------------------------- WeCom AI bot (longconn)
