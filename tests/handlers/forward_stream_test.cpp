@@ -106,11 +106,12 @@ TEST(StreamedAnswer, ATextAnswerHoldsASplitCharacterAndIsCutShortOnce) {
   answer.start(StreamedAnswer::Kind::text);
   ASSERT_TRUE(run_sync(answer.take("Gr\xC3")));
   ASSERT_TRUE(run_sync(answer.take("\xBC\xC3\x9F" "e")));
+  ASSERT_TRUE(run_sync(answer.take("\xFF!")));
   ASSERT_TRUE(run_sync(answer.cut_short("it broke off")));
   ASSERT_TRUE(run_sync(answer.cut_short("again")));
   ASSERT_TRUE(run_sync(answer.finish()));
   EXPECT_EQ(streams.log, (std::vector<std::string>{"open Gr", "append \xC3\xBC\xC3\x9F" "e",
-                                                   "cut it broke off"}));
+                                                   "append \xEF\xBF\xBD!", "cut it broke off"}));
 }
 
 TEST(StreamedAnswer, KindFromTheContentTypeOfA200) {

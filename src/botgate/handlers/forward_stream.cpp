@@ -1,5 +1,7 @@
 #include "botgate/handlers/forward_stream.hpp"
 
+#include "botgate/core/utf8.hpp"
+
 #include <boost/json.hpp>
 
 #include <cctype>
@@ -100,6 +102,9 @@ asio::awaitable<Result<void>> StreamedAnswer::take_events(std::string_view piece
 }
 
 asio::awaitable<Result<void>> StreamedAnswer::apply(StreamChange change) {
+  // A service's bytes are not trusted to be UTF-8 (the split character held back is whole by
+  // now): what is not becomes U+FFFD rather than text the store and platforms cannot take.
+  if (!is_valid_utf8(change.text)) change.text = to_valid_utf8(change.text);
   if (!stream_) {
     // The first change opens the reply with its text (a replacement is the same at the start).
     OutgoingMessage start = kind_ == Kind::markdown
@@ -122,7 +127,9 @@ asio::awaitable<Result<void>> StreamedAnswer::finish() {
     co_return Result<void>{};
   }
   ended_ = true;
-  co_return co_await stream_->append(std::exchange(held_, {}), true);
+  std::string rest = std::exchange(held_, {});  // a character the body ended inside of
+  if (!is_valid_utf8(rest)) rest = to_valid_utf8(rest);
+  co_return co_await stream_->append(std::move(rest), true);
 }
 
 asio::awaitable<Result<void>> StreamedAnswer::cut_short(std::string why) {
