@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Drives botgate's web console in a real (headless) Chromium: the API token (from the console
-// URL's #token= fragment, or typed into the page's form), sandbox chat round trip, bot cards,
+// URL's #token= fragment, or typed into the page's form), sandbox chat round trip, a streamed
+// reply growing in the chat (opened and grown through the API), bot cards,
 // message log and its search, and the layout at desktop and phone widths. Every /api call the page
 // makes is watched: each answered one carried `Authorization: Bearer <token>`, and the token is
 // in no request's URL.
@@ -180,6 +181,57 @@ async function run() {
     const text = (await theirs.first().locator('.bubble').textContent()).trim();
     if (text !== reply) fail(`the reply in the chat pane reads ${JSON.stringify(text)}, expected ${JSON.stringify(reply)}`);
     results.chat = {message, reply};
+  });
+
+  await step('a streamed reply grows in the chat', async () => {
+    // A producer (an LLM relayed through the API) opens a stream to this chat and grows it; the
+    // page shows each step as it comes, without a reload, and the end without the label.
+    await page.evaluate((n) => { window.__streamCheck = n; }, nonce);
+    const origin = new URL(args.url).origin;
+    const call = async (method, path, body) => {
+      const response = await fetch(`${origin}${path}`, {
+        method,
+        headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
+        body: JSON.stringify(body),
+      });
+      const text = await response.text();
+      if (!response.ok) fail(`${method} ${path} answered ${response.status}: ${text}`);
+      return JSON.parse(text);
+    };
+    const bubble = (text) => page.locator('#chat-messages .msg[data-direction="out"]')
+      .filter({has: page.locator('.bubble', {hasText: text})});
+    /** Waits until the chat shows a bot message reading exactly `text` with `outcome`. */
+    const expectShown = async (text, outcome, what) => {
+      try {
+        await page.waitForFunction(([want, state]) => [...document.querySelectorAll(
+          '#chat-messages .msg[data-direction="out"]')].some((m) =>
+          m.querySelector('.bubble')?.textContent === want && m.dataset.outcome === state),
+        [text, outcome], {timeout: STEP_TIMEOUT_MS});
+      } catch {
+        const shown = await page.locator('#chat-messages .msg[data-direction="out"]').evaluateAll(
+          (ms) => ms.map((m) => `${m.dataset.outcome}: ${m.querySelector('.bubble')?.textContent}`));
+        fail(`${what}: the chat shows ${JSON.stringify(shown)}`);
+      }
+    };
+    const start = `Streaming ${nonce}: one`;
+    const opened = await call('POST', '/api/v1/messages',
+      {bot: 'sandbox', chat_id: results.chat_id, stream: true, text: start});
+    if (opened.stream !== 'open') fail(`the stream opened as ${JSON.stringify(opened)}`);
+    await expectShown(start, 'streaming', 'the stream as it opened, labelled as streaming');
+    const label = (await bubble(start).first().locator('[data-field="outcome"]').textContent()).trim();
+    if (label !== 'streaming…') fail(`the growing reply is labelled "${label}", expected "streaming…"`);
+    const longer = `${start}, two`;
+    await call('PATCH', `/api/v1/messages/${opened.id}`, {append: ', two'});
+    await expectShown(longer, 'streaming', 'the stream after it grew');
+    const final = `${longer}, three.`;
+    await call('PATCH', `/api/v1/messages/${opened.id}`, {append: ', three.', finish: true});
+    await expectShown(final, 'sent', 'the finished stream');
+    const finalLabel = (await bubble(final).first().locator('[data-field="outcome"]').textContent()).trim();
+    if (/streaming/.test(finalLabel)) fail(`the finished reply is still labelled "${finalLabel}"`);
+    const count = await bubble(`Streaming ${nonce}`).count();
+    if (count !== 1) fail(`the stream shows as ${count} messages in the chat, expected one`);
+    if (await page.evaluate(() => window.__streamCheck) !== nonce) fail('the page was reloaded');
+    results.stream = {id: opened.id, steps: [start, longer, final], final_label: finalLabel};
   });
 
   await step('bot cards', async () => {

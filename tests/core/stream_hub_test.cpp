@@ -64,11 +64,13 @@ TEST(StreamHub, CutShortEndsAnOpenStreamOnlyAndOpenKeepsALiveOne) {
   hub.open(3, StreamSnapshot{"other", StreamEnd::open, 1}, {}, "progress-2");
   EXPECT_EQ(hub.snapshot(3)->text, "half") << "a live stream is not opened again";
   EXPECT_EQ(hub.progress(3), "progress-1");
-  auto cut = hub.cut_short(3);
+  EXPECT_EQ(hub.cut_reason(3), "") << "an open stream was not cut";
+  auto cut = hub.cut_short(3, "the answer broke off");
   ASSERT_TRUE(cut);
   EXPECT_EQ(cut->end, StreamEnd::cut_short);
   EXPECT_EQ(cut->version, 2u);
   EXPECT_EQ(hub.cut_short(3)->version, 2u) << "cutting an ended stream changes nothing";
+  EXPECT_EQ(hub.cut_reason(3), "the answer broke off") << "the first cut's reason stays";
   hub.forget(3);
   EXPECT_FALSE(hub.snapshot(3));
   EXPECT_FALSE(hub.cut_short(3));

@@ -571,6 +571,17 @@ class DiscordFake(GatewayFake):
             return iid
         return self._call(register)
 
+    def acknowledge_interaction(self, token: str) -> None:
+        """Discord now has the initial response of the interaction with `token` (botgate's HTTP
+        answer, which the fake does not see): its webhooks work from here on. Before it they
+        answer 404 Unknown Webhook, as Discord does."""
+        def acknowledge() -> None:
+            it = self._interactions.get(token)
+            if it is None:
+                raise KeyError("no interaction with that token")
+            it.acknowledged = True
+        self._call(acknowledge)
+
     def add_bot(self, token: str, bot_id: Optional[str] = None,
                 application_id: Optional[str] = None) -> str:
         """Another bot (one process hosting several): its own token, user id and application

@@ -1,9 +1,10 @@
 """The web console and the JSON API behind it: the browser tests run botgate with a Feishu bot
 (against the fake Open API) and echo on, driven by tests/browser/console_check.mjs (playwright-core
 and the system Chromium). The script takes the API token from the console URL botgate logs (or
-types it into the page's form), sends a sandbox chat message and waits for the echo reply, checks
-the bot cards, the message log and its search, and the layout at desktop and phone widths; it saves
-screenshots in <build dir>/console-screenshots.
+types it into the page's form), sends a sandbox chat message and waits for the echo reply, watches
+a streamed reply (opened and grown through the API) grow in the chat, checks the bot cards, the
+message log and its search, and the layout at desktop and phone widths; it saves screenshots in
+<build dir>/console-screenshots.
 
 The rest is the API's access control without a browser: a token botgate makes when none is
 configured (kept in the store across restarts), the bearer token on every /api route, the Host
@@ -124,6 +125,12 @@ def test_console_in_a_browser(fake, launch, browser_tools):
     texts = {(e["direction"], e["text"], e["outcome"]) for e in entries}
     assert ("in", result["chat"]["message"], "received") in texts, entries
     assert ("out", result["chat"]["reply"], "sent") in texts, entries
+    # The streamed reply the page watched grow is one message, sent with its final text.
+    stream = result["stream"]
+    assert stream["final_label"] == "sent", stream
+    assert ("out", stream["steps"][-1], "sent") in texts, entries
+    status, body = bg.api_get(f"/api/v1/messages/{stream['id']}")
+    assert status == 200 and json.loads(body)["stream"] == "finished", body
 
 
 def test_console_with_api_token(fake, launch, browser_tools):

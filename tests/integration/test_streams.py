@@ -2,8 +2,10 @@
 POST /api/v1/messages {"stream": true}, grows it with PATCH /api/v1/messages/{id} and finishes
 it; each platform's strict fake checks how it was rendered. The console's sandbox shows the text
 growing (through /api/v1/log, which the page reads); a producer that stops halfway has its stream
-cut short after `[api] stream_stall_s`; a restart in the middle finishes it from the outbox; a
-stream that ended refuses more text."""
+cut short after `[api] stream_stall_s`, a forward service's answer that breaks off at once; a
+forward service streams text or server-sent events; a slash command's deferred response grows on
+Discord; a restart in the middle finishes a stream from the outbox; a stream that ended refuses
+more text."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ import time
 
 import pytest
 
-from botgate_harness import (API_TOKEN, botgate_config, discord_bot, feishu_bot, wait_until,
-                             wecom_bot)
+from botgate_harness import (API_TOKEN, DiscordInteractions, botgate_config, discord_bot,
+                             discord_interaction, feishu_bot, wait_until, wecom_bot)
 from fakes.wecom_aibot_ws_fake import WecomAibotWsFake
 from forward_service import ForwardService
 
@@ -286,6 +288,44 @@ def test_discord_a_rate_limited_edit_is_tried_again_on_the_same_message(discord,
     assert done["platform_message_id"] == posted.id
 
 
+def test_discord_an_interactions_stream_edits_its_original_response(launch, discord_fake):
+    """A slash command answered by a streamed forward answer: the deferred response
+    ("thinking...") is edited as the answer grows, once Discord has it, at most once a second,
+    with the interaction token only."""
+    words = [f" w{i}" for i in range(10)]
+    service = StreamingService([b"Thinking:"] + [w.encode() for w in words], delay=0.4)
+    try:
+        bg = launch(lambda port, db: botgate_config(port=port, db_path=db,
+                                                    bots=[discord_bot(discord_fake)], echo=False,
+                                                    api_token=API_TOKEN) + service.config())
+        ix = DiscordInteractions(bg, discord_fake)
+        payload = discord_interaction(application_id=discord_fake.application_id, name="ask")
+        # Until Discord has botgate's first answer, the interaction's webhooks are unknown.
+        discord_fake.register_interaction_token(payload["token"], payload["id"],
+                                                channel_id=payload["channel_id"],
+                                                acknowledged=False)
+        status, _, body = ix.post_payload(payload)
+        assert status == 200 and json.loads(body) == {"type": 5}, body
+        discord_fake.acknowledge_interaction(payload["token"])
+        text = "Thinking:" + "".join(words)
+        assert wait_until(lambda: discord_fake.edits() and
+                          discord_fake.edits()[-1].content == text, 15), \
+            ([e.content for e in discord_fake.edits()], bg.log_text()[-3000:])
+        edits = discord_fake.edits()
+        contents = [e.content for e in edits]
+        assert len(edits) >= 2, f"it grew: {contents}"
+        assert all(a != b and b.startswith(a) for a, b in zip(contents, contents[1:])), contents
+        gaps = [b.t - a.t for a, b in zip(edits, edits[1:-1])]
+        assert all(g >= 0.9 for g in gaps), gaps
+        assert not any(e.had_authorization for e in edits), "the interaction token, no bot token"
+        assert discord_fake.followups() == [] and discord_fake.messages() == []
+        assert payload["token"] not in bg.log_text()
+        time.sleep(1.2)
+        assert len(discord_fake.edits()) == len(edits), "nothing after the end"
+    finally:
+        service.close()
+
+
 # --------------------------------------------------------------------- WeCom AI bot (longconn)
 
 AIBOT_ID = "aibK7r2XqP0vYtEwBn4m"
@@ -412,24 +452,81 @@ def test_a_forward_services_streamed_answer_grows_in_the_chat(launch, fake):
         service.close()
 
 
-def test_a_streamed_answer_that_breaks_off_is_cut_short_and_not_posted_again(launch, fake):
-    service = StreamingService([b"First part.", b" Second part.", b" Never sent."], delay=0.2,
+DM_CHANNEL = "700000000000000001"
+USER = "53908232506183680"
+
+
+def test_a_streamed_answer_that_breaks_off_is_cut_short_at_once(launch, discord_fake):
+    """The service's connection drops halfway: the reply ends at once with what came, marked cut
+    short, instead of waiting for [api] stream_stall_s; the event is not posted again."""
+    service = StreamingService([b"First part.", b" Second part.", b" Never sent."], delay=0.3,
                                stop_after=2)
     try:
-        bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[], echo=False,
+        bg = launch(lambda port, db: botgate_config(port=port, db_path=db,
+                                                    bots=[discord_bot(discord_fake)], echo=False,
                                                     api_token=API_TOKEN,
-                                                    api={"stream_stall_s": 2})
+                                                    api={"stream_stall_s": 30})
                     + service.config())
-        sandbox_say(bg, "cut-chat", "hello")
-        assert wait_until(lambda: any(e["outcome"] == "sent"
-                                      for e in log_entries(bg, "sandbox", "cut-chat")), 15), \
-            bg.log_text()[-3000:]
-        [entry] = log_entries(bg, "sandbox", "cut-chat")
+        assert discord_fake.wait_connected(10), bg.log_text()
+        asked = time.monotonic()
+        discord_fake.inject_message(DM_CHANNEL, "tell me", author_id=USER)
+
+        def ended() -> bool:
+            return any(e["outcome"] == "sent" for e in log_entries(bg, "discord", DM_CHANNEL))
+
+        assert wait_until(ended, 15), bg.log_text()[-3000:]
+        took = time.monotonic() - asked
+        assert took < 6, f"ended {took:.1f} s after the question: it waited for the stall limit"
+        [posted] = [m for m in discord_fake.messages(DM_CHANNEL) if not m.deleted]
+        assert posted.content == "First part. Second part."
+        [entry] = log_entries(bg, "discord", DM_CHANNEL)
         assert entry["text"] == "First part. Second part."
-        assert "cut short" in entry["error"]
+        assert "cut short: the forward service's answer broke off" in entry["error"], entry
         assert "broke off" in bg.log_text()
         time.sleep(1)
         assert service.posts == 1, "the event was answered (in part): not posted again"
+        assert [m.content for m in discord_fake.messages(DM_CHANNEL)] == [posted.content]
+    finally:
+        service.close()
+
+
+def test_a_services_event_stream_grows_in_the_chat(launch, fake):
+    """text/event-stream, as LLM servers send it: OpenAI chat-completion chunks and plain data
+    appended, `event: replace` replacing, other events and comments ignored, [DONE] the end."""
+    pieces = [
+        b": keep-alive\n\n",
+        b'data: {"choices":[{"delta":{"role":"assistant"}}]}\n\n',
+        b'data: {"choices":[{"delta":{"content":"Draft"}}]}\n\n',
+        b"event: replace\ndata: Hello\n\n",
+        b'data: {"choices":[{"delta":{"content":", Gr\xc3',  # a character split over pieces
+        b'\xbc\xc3\x9fe"}}]}\r\n\r\n',
+        b"data:  from\n", b"data: two lines\n\n",
+        b"event: ping\ndata: ignored\n\n",
+        b'data: {"text": "!"}\n\n',
+        b"data: [DONE]\n\n",
+        b"data: after the end\n\n",
+    ]
+    service = StreamingService(pieces, delay=0.2, content_type="text/event-stream")
+    try:
+        bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[], echo=False,
+                                                    api_token=API_TOKEN) + service.config())
+        sandbox_say(bg, "sse-chat", "hello")
+        seen: list[str] = []
+
+        def finished() -> bool:
+            outs = log_entries(bg, "sandbox", "sse-chat")
+            if outs and (not seen or seen[-1] != outs[0]["text"]):
+                seen.append(outs[0]["text"])
+            return bool(outs) and outs[0]["outcome"] == "sent"
+
+        assert wait_until(finished, 15), (seen, bg.log_text()[-3000:])
+        assert seen[-1] == "Hello, Grüße from\ntwo lines!", seen
+        assert len(seen) >= 3, f"it grew: {seen}"
+        assert "\ufffd" not in "".join(seen)
+        assert not any("after the end" in t or "ignored" in t for t in seen), seen
+        [entry] = log_entries(bg, "sandbox", "sse-chat")
+        assert entry["error"] == "", "finished by [DONE], not cut short"
+        assert service.posts == 1
     finally:
         service.close()
 

@@ -44,6 +44,10 @@ asio::awaitable<Result<void>> ReplyStream::replace(std::string text, bool finish
   co_return co_await this->change(std::move(change));
 }
 
+asio::awaitable<Result<void>> ReplyStream::cut_short(std::string why) {
+  co_return co_await streams_->cut_stream(id_, std::move(why));
+}
+
 asio::awaitable<Result<void>> ReplyStream::finish() {
   StreamChange change{StreamChange::append, {}, true};
   co_return co_await this->change(std::move(change));

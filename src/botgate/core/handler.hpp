@@ -35,6 +35,9 @@ class ReplyStreams {
                                                             std::string client_key) = 0;
   virtual asio::awaitable<Result<StreamSnapshot>> grow_stream(std::int64_t id,
                                                               StreamChange change) = 0;
+  /// Ends stream `id` now with the text it has, marked cut short, `why` (its producer broke
+  /// off): not after `[api] stream_stall_s`.
+  virtual asio::awaitable<Result<void>> cut_stream(std::int64_t id, std::string why) = 0;
 };
 
 /// A streamed reply a handler opened (HandlerContext::open_stream): grow it while the answer is
@@ -48,6 +51,9 @@ class ReplyStream {
   asio::awaitable<Result<void>> append(std::string text, bool finish = false);
   asio::awaitable<Result<void>> replace(std::string text, bool finish = false);
   asio::awaitable<Result<void>> finish();
+  /// Ends it now with the text it has, marked cut short (the answer broke off and nothing more
+  /// will come): the platform shows it ended at once. `why` goes into the message log.
+  asio::awaitable<Result<void>> cut_short(std::string why);
 
  private:
   asio::awaitable<Result<void>> change(StreamChange change);

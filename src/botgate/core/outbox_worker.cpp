@@ -256,7 +256,10 @@ asio::awaitable<Runtime::Attempt> Runtime::deliver(Bot& bot, const OutboxItem& i
   std::string stream_note;
   if (item.message.stream) {
     if (auto live = streams_.snapshot(item.id)) {
-      if (live->end == StreamEnd::cut_short) stream_note = "cut short: its producer stalled";
+      if (live->end == StreamEnd::cut_short) {
+        const std::string why = streams_.cut_reason(item.id);
+        stream_note = "cut short: " + (why.empty() ? std::string("its producer stalled") : why);
+      }
       if (auto label = streams_.label(item.id)) {
         log_.update_text(label->log_id, live->text);
       }

@@ -412,7 +412,8 @@ asio::awaitable<Result<StreamSnapshot>> Runtime::grow_stream(std::int64_t id, St
       co_return Error{errc::conflict, what + " is a stream that was finished"};
     }
     co_return Error{errc::conflict, what + " is a stream that was cut short (its producer "
-                                           "stalled, or botgate restarted in its middle)"};
+                                           "stalled or broke off, or botgate restarted in its "
+                                           "middle)"};
   }
   if (changed->store_now) {
     auto stored = co_await store_.outbox_stream_text(id, changed->state.text, changed->state.end);
@@ -420,6 +421,19 @@ asio::awaitable<Result<StreamSnapshot>> Runtime::grow_stream(std::int64_t id, St
   }
   log_.update_text(changed->label.log_id, changed->state.text);
   co_return std::move(changed->state);
+}
+
+asio::awaitable<Result<void>> Runtime::cut_stream(std::int64_t id, std::string why) {
+  auto cut = streams_.cut_short(id, why);
+  if (!cut || cut->end != StreamEnd::cut_short) co_return Result<void>{};  // it ended already
+  spdlog::warn("stream {}: finished with the {} bytes it has, cut short: {}", id,
+               cut->text.size(), why);
+  // Its sender may show it ended before this write is done: a restart meanwhile finishes it
+  // from the outbox as cut short all the same (an open stream there is).
+  auto stored = co_await store_.outbox_stream_text(id, cut->text, cut->end);
+  if (!stored) co_return stored.error();
+  if (auto label = streams_.label(id)) log_.update_text(label->log_id, cut->text);
+  co_return Result<void>{};
 }
 
 asio::awaitable<Result<std::int64_t>> Runtime::recall_message(std::int64_t id) {

@@ -167,6 +167,10 @@ class Runtime final : public ReplyStreams {
   /// cut short after a stall or by a restart); invalid_argument, the text would be too long.
   asio::awaitable<Result<StreamSnapshot>> grow_stream(std::int64_t id,
                                                       StreamChange change) override;
+  /// Ends open stream `id` now, cut short, `why` (written to the store first, as a stall is);
+  /// the sender shows it ended at once. A stream that ended already, or is not live here, is
+  /// left as it is.
+  asio::awaitable<Result<void>> cut_stream(std::int64_t id, std::string why) override;
   /// Queues a recall of message `id` (every part of it) in its chat, behind what is queued
   /// there, and returns the recall's own id (whose status reads like a message's). Errors:
   /// not_found, no such message; platform_rejected, its bot cannot take messages back

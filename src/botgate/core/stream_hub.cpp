@@ -21,7 +21,8 @@ const char* to_string(StreamEnd end) noexcept {
 void StreamHub::open(std::int64_t id, StreamSnapshot start, Label label, std::string progress) {
   std::lock_guard lock(mutex_);
   const auto now = Clock::now();
-  live_.try_emplace(id, Live{std::move(start), std::move(label), std::move(progress), now, now, {}});
+  live_.try_emplace(id, Live{std::move(start), std::move(label), std::move(progress), {}, now,
+                            now, {}});
 }
 
 Result<StreamHub::Changed> StreamHub::change(std::int64_t id, const StreamChange& change,
@@ -36,7 +37,7 @@ Result<StreamHub::Changed> StreamHub::change(std::int64_t id, const StreamChange
     return Error{errc::conflict, "message " + std::to_string(id) + " is a stream that " +
                                      (live.state.end == StreamEnd::finished
                                           ? "was finished"
-                                          : "was cut short (its producer stalled)")};
+                                          : "was cut short (its producer stalled or broke off)")};
   }
   const std::size_t size = change.kind == StreamChange::append
                                ? live.state.text.size() + change.text.size()
@@ -61,18 +62,25 @@ Result<StreamHub::Changed> StreamHub::change(std::int64_t id, const StreamChange
   return Changed{live.state, live.label, store_now};
 }
 
-std::optional<StreamSnapshot> StreamHub::cut_short(std::int64_t id) {
+std::optional<StreamSnapshot> StreamHub::cut_short(std::int64_t id, std::string why) {
   std::lock_guard lock(mutex_);
   auto it = live_.find(id);
   if (it == live_.end()) return std::nullopt;
   Live& live = it->second;
   if (live.state.end == StreamEnd::open) {
     live.state.end = StreamEnd::cut_short;
+    live.cut_reason = std::move(why);
     ++live.state.version;
     live.last_change = Clock::now();
     wake(live);
   }
   return live.state;
+}
+
+std::string StreamHub::cut_reason(std::int64_t id) const {
+  std::lock_guard lock(mutex_);
+  auto it = live_.find(id);
+  return it == live_.end() ? std::string{} : it->second.cut_reason;
 }
 
 std::optional<StreamSnapshot> StreamHub::snapshot(std::int64_t id) const {

@@ -48,8 +48,11 @@ class StreamHub {
   /// conflict, it ended; invalid_argument, the text would pass kMaxStreamBytes (nothing changes).
   Result<Changed> change(std::int64_t id, const StreamChange& change,
                          std::chrono::milliseconds store_interval);
-  /// Ends an open stream as cut short; returns it as it stands (nullopt when not live).
-  std::optional<StreamSnapshot> cut_short(std::int64_t id);
+  /// Ends an open stream as cut short, `why`; returns it as it stands (nullopt when not live).
+  std::optional<StreamSnapshot> cut_short(std::int64_t id,
+                                          std::string why = "its producer stalled");
+  /// Why a stream that was cut short here was (cut_short's `why`); empty for any other.
+  std::string cut_reason(std::int64_t id) const;
   /// The stream as it stands; nullopt when it is not live here.
   std::optional<StreamSnapshot> snapshot(std::int64_t id) const;
   std::optional<Label> label(std::int64_t id) const;
@@ -72,6 +75,7 @@ class StreamHub {
     StreamSnapshot state;
     Label label;
     std::string progress;
+    std::string cut_reason;
     Clock::time_point last_change;
     Clock::time_point stored_at;
     std::vector<std::shared_ptr<asio::steady_timer>> waiters;

@@ -3,12 +3,12 @@
 #include "botgate/core/event_json.hpp"
 #include "botgate/core/http.hpp"
 #include "botgate/handlers/forward_signature.hpp"
+#include "botgate/handlers/forward_stream.hpp"
 #include "botgate/net/http_client.hpp"
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include <cctype>
 #include <optional>
 #include <utility>
 
@@ -69,31 +69,6 @@ std::optional<std::chrono::milliseconds> retry_after_of(const HttpResponse& resp
 
 bool status_is_retryable(unsigned status) {
   return status == 408 || status == 425 || status == 429 || status >= 500;
-}
-
-/// A streamed answer's kind: text/plain streams text, text/markdown markdown; anything else is
-/// read whole (JSON).
-std::optional<bool> streamed_markdown(const HttpResponse& response) {
-  if (response.result_int() != 200) return std::nullopt;
-  std::string type(response[http::field::content_type]);
-  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (type.starts_with("text/plain")) return false;
-  if (type.starts_with("text/markdown")) return true;
-  return std::nullopt;
-}
-
-/// How many bytes at the end of `text` start a UTF-8 sequence that has not ended yet: a piece
-/// of a streamed answer may end inside a character, which waits for the next piece.
-std::size_t unfinished_utf8_tail(std::string_view text) {
-  std::size_t back = 0;
-  while (back < text.size() && back < 4) {
-    const auto c = static_cast<unsigned char>(text[text.size() - 1 - back]);
-    ++back;
-    if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back
-    const std::size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    return length > back ? back : 0;
-  }
-  return 0;
 }
 
 std::string describe_age(std::chrono::milliseconds age) {
@@ -162,41 +137,36 @@ asio::awaitable<HandlerResult> ForwardHandler::handle(const Event& event, Handle
   // a stale pooled connection may go again.
   net::RequestOptions options;
   options.idempotent = true;
-  // A text/plain (or text/markdown) answer is a streamed reply: shown as it arrives.
-  std::optional<ReplyStream> stream;
-  std::string held;  // the end of a piece inside a character
-  bool markdown = false;
-  options.stream_body = [&markdown](const HttpResponse& head) {
-    const auto kind = streamed_markdown(head);
-    if (kind) markdown = *kind;
+  // A text/plain, text/markdown or text/event-stream answer is a streamed reply: shown as it
+  // arrives.
+  StreamedAnswer streamed(ctx);
+  options.stream_body = [&streamed](const HttpResponse& head) {
+    const auto kind = StreamedAnswer::kind_of(head);
+    if (kind) streamed.start(*kind);
     return kind.has_value();
   };
-  options.on_body = [&](std::string_view piece) -> asio::awaitable<Result<void>> {
-    std::string text = std::exchange(held, {});
-    text.append(piece);
-    held = text.substr(text.size() - unfinished_utf8_tail(text));
-    text.resize(text.size() - held.size());
-    if (!stream) {
-      OutgoingMessage start = markdown ? OutgoingMessage::markdown(std::move(text))
-                                       : OutgoingMessage::plain(std::move(text));
-      auto opened = co_await ctx.open_stream(std::move(start));
-      if (!opened) co_return opened.error();
-      stream.emplace(std::move(*opened));
-      co_return Result<void>{};
-    }
-    if (text.empty()) co_return Result<void>{};
-    co_return co_await stream->append(std::move(text));
-  };
+  options.on_body = [&streamed](std::string_view piece) { return streamed.take(piece); };
   const auto started = std::chrono::steady_clock::now();
   auto response = co_await http.send(target.url, std::move(request), options);
-  if (stream) {
+  if (streamed.opened()) {
     // Whatever came next, the event was answered (in part): it is not posted again, which would
     // answer it twice.
-    if (!response) {
+    if (!response && streamed.ended()) {
+      // [DONE] came: the body after it does not matter.
+      spdlog::debug("forward: the answer to event {} of bot {} after its [DONE]: {}", event.id,
+                    event.bot, response.error().message());
+    } else if (!response) {
+      // Nothing more will come: the reply ends now with what came, not after [api]
+      // stream_stall_s.
       spdlog::warn("forward: the streamed answer to event {} of bot {} broke off ({}); its "
-                   "message {} ends with what came, after [api] stream_stall_s",
-                   event.id, event.bot, response.error().message(), stream->id());
-    } else if (auto finished = co_await stream->append(std::move(held), true); !finished) {
+                   "message {} ends with what came, cut short",
+                   event.id, event.bot, response.error().message(), streamed.id());
+      if (auto cut = co_await streamed.cut_short("the forward service's answer broke off");
+          !cut) {
+        spdlog::warn("forward: the streamed answer to event {} of bot {}: {}", event.id,
+                     event.bot, cut.error().message());
+      }
+    } else if (auto finished = co_await streamed.finish(); !finished) {
       spdlog::warn("forward: the streamed answer to event {} of bot {}: {}", event.id, event.bot,
                    finished.error().message());
     }

@@ -2,8 +2,9 @@
 /// [forward]: POSTs each event as JSON (DESIGN.md "Event JSON") to the user's service, signed
 /// (forward_signature.hpp), and sends back what it answers: {"reply": "text"} or
 /// {"messages": [{"text"}|{"markdown"}|{"image_url"}]}; 202 means it answers through the API;
-/// a `text/plain` (or `text/markdown`) 200 is a streamed reply, shown as its body arrives (an
-/// LLM's tokens) and finished at its end.
+/// a `text/plain`, `text/markdown` or `text/event-stream` 200 is a streamed reply, shown as its
+/// body arrives (an LLM's tokens; forward_stream.hpp) and finished at its end, or at once cut
+/// short when the body breaks off.
 /// A service that is down, slow or answers nonsense does not lose the event: the handler asks
 /// for a retry (the event waits in the durable inbox, its chat's later events behind it) with
 /// backoff, and gives up (a dead letter) after max_attempts or max_age. It has its own HTTP

@@ -129,19 +129,25 @@ asio::awaitable<Result<SentMessage>> DiscordSender::send_to_interaction(
   // The first reply to the event fills the deferred response ("thinking..."); the others
   // follow it. Editing is idempotent, so a retried first reply cannot show up twice.
   const bool first = message.idempotency_key.ends_with("-0");
+  co_return co_await call_interaction(interaction, first,
+                                      json::serialize(discord_message_body(*content, false)));
+}
+
+asio::awaitable<Result<SentMessage>> DiscordSender::call_interaction(
+    const InteractionReply& interaction, bool original, std::string body) {
   const std::string webhook = "/webhooks/" + net::percent_encode(interaction.application_id) +
                               "/" + net::percent_encode(interaction.token);
   DiscordCall request;
-  request.method = first ? http::verb::patch : http::verb::post;
+  request.method = original ? http::verb::patch : http::verb::post;
   // An edit of @original twice shows the same message; a follow-up twice is two messages.
-  request.idempotent = first;
-  request.path = first ? webhook + "/messages/@original" : webhook;
+  request.idempotent = original;
+  request.path = original ? webhook + "/messages/@original" : webhook;
   // The major parameter of webhook routes is webhook id + token; a digest stands in for the
   // token so that the limiter never holds it.
-  request.route = RouteKey{first ? kEditOriginal : kFollowUp,
+  request.route = RouteKey{original ? kEditOriginal : kFollowUp,
                            interaction.application_id + ":" +
                                crypto::to_hex(crypto::sha256(interaction.token)).substr(0, 16)};
-  request.body = json::serialize(discord_message_body(*content, false));
+  request.body = std::move(body);
   request.with_token = false;
   auto response = co_await api_->call(request);
   if (!response) co_return response.error();

@@ -11,8 +11,10 @@
 ///   is never posted twice.
 /// - a streamed reply (OutgoingMessage::stream, discord_stream.cpp): sent once it has text, then
 ///   edited as it grows (PATCH /channels/{chat_id}/messages/{id}), at most once a second; past
-///   2,000 characters it goes on in a new message. An interaction's streamed reply is sent whole
-///   at its end.
+///   2,000 characters it goes on in a new message. A streamed reply to an interaction fills
+///   the deferred response instead, editing @original as it grows (at most once a second); past
+///   2,000 characters the rest follows in follow-up messages, each sent once it is full (or the
+///   stream ended), never edited.
 /// Every request goes through the bot's DiscordApi (token, rate limits, errors).
 
 #include "botgate/core/platform.hpp"
@@ -73,6 +75,14 @@ class DiscordSender final : public Sender {
   asio::awaitable<Result<SentMessage>> send_to_channel(const OutgoingMessage& message);
   asio::awaitable<Result<SentMessage>> send_to_interaction(const OutgoingMessage& message,
                                                            const InteractionReply& interaction);
+  /// Edits the interaction's @original response (`original`) or posts a follow-up, with the
+  /// message object `body` (JSON). The interaction token authorises it, not the bot's.
+  asio::awaitable<Result<SentMessage>> call_interaction(const InteractionReply& interaction,
+                                                        bool original, std::string body);
+  /// send_stream for a reply to `interaction` (see the file comment).
+  asio::awaitable<Result<SentMessage>> send_interaction_stream(const OutgoingMessage& message,
+                                                               const InteractionReply& interaction,
+                                                               StreamFeed& feed);
 
   /// Creates page `index` of a streamed message (its nonce from the message's key and the
   /// index) or edits the message `id` that shows it.
