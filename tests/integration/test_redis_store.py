@@ -102,3 +102,25 @@ def test_redis_stopped_answers_503_and_botgate_goes_on_when_it_is_back(fake, fei
     assert [d.text for d in got] == ["Hello, before", "Hello, while down"]
     assert_quiet(fake, 2)
     assert bg.running()
+
+
+def test_two_instances_on_one_redis_answer_a_duplicate_once(fake, launch, redis):
+    """A first look at several instances (issue 22 goes further): two botgates on one Redis,
+    each under its own instance name, the same callback delivered to both."""
+    def make(instance):
+        def config_fn(port, db):
+            return botgate_config(port=port, db_path=db, bots=[feishu_bot(fake)],
+                                  store={"url": redis.url, "instance": instance})
+        return config_fn
+
+    one = FeishuCallbacks(launch(make("it-1")), fake)
+    two = FeishuCallbacks(launch(make("it-2")), fake)
+    events = [one.message(f"m{i}") for i in range(6)]
+    for i, ev in enumerate(events):
+        first, other = (one, two) if i % 2 == 0 else (two, one)  # both get work of their own
+        assert first.post_payload(ev)[0] == 200
+        assert other.post_payload(ev)[0] == 200  # the platform redelivers to the other one
+    got = wait_delivered(fake, 6, timeout=15)
+    got = assert_quiet(fake, 6, 1.5)
+    assert sorted(d.text for d in got) == sorted(f"Hello, m{i}" for i in range(6))
+    assert fake.count("reply") == 6
