@@ -93,7 +93,8 @@ class RedisMaker final : public StoreMaker {
  public:
   RedisMaker() {
     static std::atomic<int> counter{0};
-    options_.key_prefix = "botgate-contract-" + std::to_string(counter++) + ":";
+    options_.key_prefix = "botgate-contract-" + std::to_string(::getpid()) + "-" +
+                          std::to_string(counter++) + ":";
     store_ = std::make_unique<store::RedisStore>(url(), options_);
   }
   Store& store() override { return *store_; }

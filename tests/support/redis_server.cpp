@@ -66,8 +66,17 @@ RedisServer::RedisServer(RedisServerOptions options) : options_(std::move(option
   std::string pattern = (std::filesystem::temp_directory_path() / "botgate-redis-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
-  port_ = free_port();
-  start();
+  // Tests run side by side (ctest -j): another may take the port between free_port() and the
+  // server's bind, so a server that exits at start gets another port, a few times.
+  for (int attempt = 1;; ++attempt) {
+    port_ = free_port();
+    try {
+      start();
+      return;
+    } catch (const std::runtime_error&) {
+      if (attempt == 5) throw;
+    }
+  }
 }
 
 RedisServer::~RedisServer() {
