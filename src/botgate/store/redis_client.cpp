@@ -91,9 +91,9 @@ struct Pending {
 }  // namespace
 
 /// One connection: its socket, its reply parser and the callers waiting on it, in order.
-struct Connection {
-  explicit Connection(asio::any_io_executor executor) : plain(executor), deadline(executor) {}
-  ~Connection() {
+struct RedisConnection {
+  explicit RedisConnection(asio::any_io_executor executor) : plain(executor), deadline(executor) {}
+  ~RedisConnection() {
     if (reader != nullptr) redisReaderFree(reader);
   }
 
@@ -134,7 +134,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
   RedisUrl url;
   RedisClientOptions options;
   std::unique_ptr<asio::ssl::context> tls;
-  std::shared_ptr<Connection> current;
+  std::shared_ptr<RedisConnection> current;
   int failures_in_a_row = 0;
   Clock::time_point next_try{};
   std::uint64_t connections = 0;
@@ -145,7 +145,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
 
   /// Ends `conn`: every caller waiting on it fails with `error`; the next command connects again
   /// (after the backoff).
-  void fail(const std::shared_ptr<Connection>& conn, const Error& error) {
+  void fail(const std::shared_ptr<RedisConnection>& conn, const Error& error) {
     if (conn->broken) return;
     conn->broken = true;
     error_code ignored;
@@ -164,12 +164,12 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   /// The connection to write on: the current one, or a new one when the backoff allows.
-  Result<std::shared_ptr<Connection>> connection() {
+  Result<std::shared_ptr<RedisConnection>> connection() {
     if (current) return current;
     if (failures_in_a_row > 0 && Clock::now() < next_try) {
       return failure("unreachable; the next try is after a backoff");
     }
-    auto conn = std::make_shared<Connection>(executor);
+    auto conn = std::make_shared<RedisConnection>(executor);
     if (conn->reader == nullptr) throw std::bad_alloc();
     current = conn;
     // AUTH and SELECT go first on the connection: what callers ask meanwhile queues behind them.
@@ -189,10 +189,10 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   static asio::awaitable<void> open_connection(std::shared_ptr<Impl> self,
-                                               std::shared_ptr<Connection> conn,
+                                               std::shared_ptr<RedisConnection> conn,
                                                std::shared_ptr<Pending> handshake) {
     conn->deadline.expires_after(self->options.connect_timeout);
-    conn->deadline.async_wait([weak = std::weak_ptr<Connection>(conn)](error_code ec) {
+    conn->deadline.async_wait([weak = std::weak_ptr<RedisConnection>(conn)](error_code ec) {
       if (ec) return;
       if (auto c = weak.lock(); c && !c->open) {
         error_code ignored;
@@ -261,7 +261,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   static asio::awaitable<void> read_loop(std::shared_ptr<Impl> self,
-                                         std::shared_ptr<Connection> conn) {
+                                         std::shared_ptr<RedisConnection> conn) {
     std::array<char, 16384> buffer;
     while (!conn->broken) {
       error_code ec;
@@ -304,14 +304,14 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  void start_writing(const std::shared_ptr<Connection>& conn) {
+  void start_writing(const std::shared_ptr<RedisConnection>& conn) {
     if (!conn->open || conn->writing || conn->broken || conn->to_write.empty()) return;
     conn->writing = true;
     asio::co_spawn(executor, write_loop(shared_from_this(), conn), asio::detached);
   }
 
   static asio::awaitable<void> write_loop(std::shared_ptr<Impl> self,
-                                          std::shared_ptr<Connection> conn) {
+                                          std::shared_ptr<RedisConnection> conn) {
     std::string bytes;
     while (!conn->broken && !conn->to_write.empty()) {
       bytes.clear();
@@ -337,7 +337,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
     if (commands.empty()) co_return std::vector<RedisReply>{};
     auto conn = connection();
     if (!conn) co_return conn.error();
-    std::shared_ptr<Connection> c = *conn;
+    std::shared_ptr<RedisConnection> c = *conn;
     auto waiter = std::make_shared<Pending>(executor, commands.size());
     std::string& bytes = c->ready ? c->to_write : c->held;
     for (const auto& command : commands) bytes += format_command(command);
