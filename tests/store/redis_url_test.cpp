@@ -1,4 +1,3 @@
-#ifdef BOTGATE_WITH_REDIS
 #include "botgate/store/redis_url.hpp"
 
 #include <gtest/gtest.h>
@@ -59,4 +58,3 @@ TEST(RedisUrl, KnowsItsSchemes) {
 
 }  // namespace
 }  // namespace botgate::store
-#endif
