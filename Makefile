@@ -13,7 +13,7 @@ PYTHON         := /usr/bin/python3
 # Debian 12 packages: the toolchain, the libraries, and what the tests run (Python fakes).
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
   libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev libboost-url1.81-dev \
-  libssl-dev libsqlite3-dev libhiredis-dev libtomlplusplus-dev libcli11-dev libspdlog-dev \
+  libssl-dev libsqlite3-dev libhiredis-dev redis-server libtomlplusplus-dev libcli11-dev libspdlog-dev \
   libre2-dev libpugixml-dev libmimalloc-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-pytest python3-cryptography python3-websockets curl
 

@@ -41,3 +41,11 @@ endif()
 # codec, so botgate and the platform agree on the wire by schema, not by a hand-written parser.
 find_package(Protobuf)
 botgate_require(Protobuf_FOUND "libprotobuf-dev protobuf-compiler")
+
+# The Redis store (store/redis_*): hiredis only formats commands and parses replies; the I/O is
+# Asio's, so that TLS (rediss://) works with Debian's hiredis 0.14, which has none.
+option(BOTGATE_WITH_REDIS "Build the Redis store (redis:// and rediss:// store URLs)" ON)
+if(BOTGATE_WITH_REDIS)
+  pkg_check_modules(HIREDIS IMPORTED_TARGET hiredis)
+  botgate_require(HIREDIS_FOUND libhiredis-dev)
+endif()

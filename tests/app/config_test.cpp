@@ -305,15 +305,33 @@ TEST(ConfigTest, ValidListenAndStoreForms) {
             "sqlite:///srv/b.db");
 }
 
-TEST(ConfigTest, ARedisStoreIsRefusedWhereTheConfigIsRead) {
-  // Not only at start: `botgate check` names the file, the line and the key.
-  for (const char* url : {"redis://127.0.0.1:6379/0", "redis://cache", "redis://:6379/0"}) {
-    expect_error(std::string("# store\n[store]\nurl = \"") + url + "\"\n", 3, "store.url",
-                 "a Redis store is not available yet");
+TEST(ConfigTest, ARedisStoreUrlIsCheckedWhereTheConfigIsRead) {
+  EXPECT_EQ(parse("[store]\nurl = \"redis://127.0.0.1:6379/0\"\n").store.url,
+            "redis://127.0.0.1:6379/0");
+  const Config tls = parse(
+      "[store]\nurl = \"rediss://:${PW}@cache:6380/2\"\ninstance = \"gw-1\"\n"
+      "ca_file = \"/etc/ca.pem\"\n",
+      {{"PW", "pw"}});
+  EXPECT_EQ(tls.store.url, "rediss://:pw@cache:6380/2");
+  EXPECT_EQ(tls.store.instance, "gw-1");
+  EXPECT_EQ(tls.store.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(parse("").store.instance, "botgate");
+  // Not only at start: `botgate check` names the file, the line and the key, and never the
+  // password.
+  expect_error("# store\n[store]\nurl = \"redis://:hunter2@cache:99999/0\"\n", 3, "store.url",
+               "port");
+  try {
+    parse("[store]\nurl = \"redis://:hunter2@cache:99999/0\"\n");
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()).find("hunter2"), std::string::npos) << error.what();
   }
-  // After substitution, and saying what to write instead.
-  expect_error("[store]\nurl = \"redis://${HOST}:6379/0\"\n", 2, "store.url",
-               "[store] url = \"sqlite://botgate.db\"", {{"HOST", "cache"}});
+  expect_error("[store]\nurl = \"redis://cache/16\"\n", 2, "store.url", "database");
+  expect_error("[store]\nurl = \"redis://${HOST}:6379/x\"\n", 2, "store.url", "database",
+               {{"HOST", "cache"}});
+  expect_error("[store]\nurl = \"redis://:6379/0\"\n", 2, "store.url", "no host");
+  expect_error("[store]\nurl = \"redis://h\"\ninstance = \"a/b\"\n", 3, "store.instance",
+               "letters");
+  expect_error("[store]\ninstance = \"\"\n", 2, "store.instance", "letters");
 }
 
 TEST(ConfigTest, AForwardMustBeSignedWithALongEnoughSecret) {

@@ -100,12 +100,15 @@ def botgate_config(
     log_level: str = "debug",
     api_token: Optional[str] = None,
     api: Optional[dict[str, Any]] = None,
+    store: Optional[dict[str, Any]] = None,
 ) -> str:
     """The config text. An [api] table only when `api_token` or `api` (listen, allowed_hosts)
-    is given: without a token botgate makes one, which Botgate.api_token reads from the log."""
+    is given: without a token botgate makes one, which Botgate.api_token reads from the log.
+    `store` replaces the [store] table (a Redis one: {"url": "redis://..."}); by default a
+    SQLite database at `db_path`."""
     parts = [
         toml_table("[server]", {"listen": f"127.0.0.1:{port}"}),
-        toml_table("[store]", {"url": f"sqlite://{db_path.resolve()}"}),
+        toml_table("[store]", store or {"url": f"sqlite://{db_path.resolve()}"}),
         toml_table("[log]", {"level": log_level}),
         toml_table("[echo]", {"enabled": echo, "prefix": echo_prefix}),
     ]

@@ -1,9 +1,13 @@
 // The Store contract (core/store.hpp), run against every implementation: the in-memory store
-// the runtime tests use and the SQLite store (a Redis store joins the list when it exists).
+// the runtime tests use, the SQLite store and the Redis store (on a real redis-server).
 // Each test says what any store must do, never how one does it.
 #include "botgate/core/store.hpp"
 #include "botgate/core/event_json.hpp"
 #include "botgate/store/sqlite_store.hpp"
+#ifdef BOTGATE_WITH_REDIS
+#include "botgate/store/redis_store.hpp"
+#include "support/redis_server.hpp"
+#endif
 
 #include "support/memory_store.hpp"
 #include "support/run_sync.hpp"
@@ -83,6 +87,32 @@ class SqliteMaker final : public StoreMaker {
   std::unique_ptr<store::SqliteStore> store_;
 };
 
+#ifdef BOTGATE_WITH_REDIS
+/// One redis-server for the whole run; each maker keeps its keys under a prefix of its own.
+class RedisMaker final : public StoreMaker {
+ public:
+  RedisMaker() {
+    static std::atomic<int> counter{0};
+    options_.key_prefix = "botgate-contract-" + std::to_string(::getpid()) + "-" +
+                          std::to_string(counter++) + ":";
+    store_ = std::make_unique<store::RedisStore>(url(), options_);
+  }
+  Store& store() override { return *store_; }
+  void restart() override {
+    store_.reset();
+    store_ = std::make_unique<store::RedisStore>(url(), options_);
+  }
+
+ private:
+  static store::RedisUrl url() {
+    static test::RedisServer server;  // stopped at exit
+    return store::parse_redis_url(server.url()).value();
+  }
+  store::RedisStoreOptions options_;
+  std::unique_ptr<store::RedisStore> store_;
+};
+#endif
+
 template <class Maker>
 class StoreContractTest : public ::testing::Test {
  protected:
@@ -130,7 +160,11 @@ class StoreContractTest : public ::testing::Test {
   Maker maker_;
 };
 
+#ifdef BOTGATE_WITH_REDIS
+using Makers = ::testing::Types<MemoryMaker, SqliteMaker, RedisMaker>;
+#else
 using Makers = ::testing::Types<MemoryMaker, SqliteMaker>;
+#endif
 TYPED_TEST_SUITE(StoreContractTest, Makers);
 
 Event event_of(const std::string& bot, const std::string& id, const std::string& chat = "c1") {

@@ -1,6 +1,7 @@
 #include "botgate/app/config.hpp"
 
 #include "botgate/net/url.hpp"
+#include "botgate/store/redis_url.hpp"
 #include "botgate/platforms/common/registry.hpp"
 
 #include <toml++/toml.h>
@@ -101,20 +102,39 @@ std::string check_http_url(std::string_view url, bool allow_https, bool allow_pa
   return {};
 }
 
-/// Checks "sqlite://relative.db" or "sqlite:///abs/path.db". A Redis URL is refused here, with
-/// the file and the line, rather than when the store is opened at start.
+/// Checks "sqlite://relative.db" or "sqlite:///abs/path.db", or a Redis URL
+/// (redis://[[user]:password@]host[:port][/db], rediss:// with TLS): refused here, with the file
+/// and the line, rather than when the store is opened at start. Never repeats the URL, which may
+/// hold a password.
 std::string check_store_url(std::string_view url) {
-  if (url.starts_with("redis://")) {
-    return "a Redis store is not available yet: use a SQLite one, [store] url = "
-           "\"sqlite://botgate.db\"";
+  if (store::is_redis_url(url)) {
+#ifdef BOTGATE_WITH_REDIS
+    if (auto parsed = store::parse_redis_url(url); !parsed) return parsed.error().detail;
+    return {};
+#else
+    return "this botgate was built without the Redis store (BOTGATE_WITH_REDIS=OFF): use a "
+           "SQLite one, [store] url = \"sqlite://botgate.db\"";
+#endif
   }
   if (!url.starts_with("sqlite://")) {
-    return "must start with sqlite:// (sqlite://relative.db or sqlite:///abs/path.db)";
+    return "must start with sqlite://, redis:// or rediss:// (sqlite://relative.db, "
+           "sqlite:///abs/path.db, redis://host:6379/0)";
   }
   if (url.size() == 9 || url == "sqlite:///") {
     return "has no database path (sqlite://relative.db or sqlite:///abs/path.db)";
   }
   return {};
+}
+
+/// [store] instance: a Redis consumer name, and the mark on what this instance takes.
+bool valid_instance_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 /// [[bot]] concurrency: chats handled at once. Each holds an event (and its handler's work) in
@@ -420,13 +440,24 @@ class Loader {
   }
 
   void load_store(const toml::table& table, StoreConfig& store) const {
-    check_keys(table, "store", {"url"});
+    check_keys(table, "store", {"url", "instance", "ca_file"});
     if (const auto* node = table.get("url")) {
       auto url = substituted_at(*node, "store.url");
       if (const auto problem = check_store_url(url); !problem.empty()) {
         fail(*node, "store.url", problem);
       }
       store.url = std::move(url);
+    }
+    if (const auto* node = table.get("instance")) {
+      auto instance = substituted_at(*node, "store.instance");
+      if (!valid_instance_name(instance)) {
+        fail(*node, "store.instance",
+             "must be 1 to 64 letters, digits, '-', '_' or '.' (a stable name per instance)");
+      }
+      store.instance = std::move(instance);
+    }
+    if (const auto* node = table.get("ca_file")) {
+      store.ca_file = substituted_at(*node, "store.ca_file");
     }
   }
 

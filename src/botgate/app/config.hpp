@@ -46,6 +46,11 @@ struct ServerConfig {
 
 struct StoreConfig {
   std::string url = "sqlite://botgate.db";
+  /// A Redis store's name for this instance (its consumer name): stable across restarts, one
+  /// per instance when several share a Redis. Unused by a SQLite store.
+  std::string instance = "botgate";
+  /// rediss://: a CA file trusted beside the system's (a private CA); empty: the system's only.
+  std::string ca_file = {};
 };
 
 struct LogConfig {

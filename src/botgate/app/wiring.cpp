@@ -25,6 +25,9 @@
 #include "botgate/onebot/reverse_client.hpp"
 #include "botgate/platforms/common/registry.hpp"
 #include "botgate/store/sqlite_store.hpp"
+#ifdef BOTGATE_WITH_REDIS
+#include "botgate/store/redis_store.hpp"
+#endif
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -49,8 +52,17 @@ std::unique_ptr<Store> make_store(const Config& config) {
     options.event_retention = std::chrono::seconds(config.api.event_retention_s);
     return std::make_unique<store::SqliteStore>(*path, options);
   }
-  throw ConfigError(config.file, 0, "store.url",
-                    "'" + config.store.url + "': only sqlite:// stores are available in this build");
+#ifdef BOTGATE_WITH_REDIS
+  if (auto url = store::parse_redis_url(config.store.url)) {
+    store::RedisStoreOptions options;
+    options.instance = config.store.instance;
+    options.ca_file = config.store.ca_file;
+    options.event_retention = std::chrono::seconds(config.api.event_retention_s);
+    return std::make_unique<store::RedisStore>(*url, options);
+  }
+#endif
+  // The configuration's check refused it already; the URL is not repeated (a password).
+  throw ConfigError(config.file, 0, "store.url", "not a store URL this build can open");
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 #pragma once
 /// Durable state: dedup, inbox, outbox, token cache. Implementations: store/sqlite_store
-/// (embedded default) and, later, store/redis_store.
+/// (embedded default) and store/redis_store (with BOTGATE_WITH_REDIS).
 
 #include "botgate/core/error.hpp"
 #include "botgate/core/event.hpp"

@@ -1,0 +1,94 @@
+#pragma once
+/// The Store on Redis (`[store] url = "redis://..."` or `rediss://`), for state that outlives a
+/// machine and, later, several botgate instances on one Redis. All Redis I/O runs on the
+/// store's own thread through an Asio client (store/redis_client): no caller's thread blocks.
+/// Key layout: see redis_store.cpp.
+
+#include "botgate/core/store.hpp"
+#include "botgate/store/redis_url.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace botgate::store {
+
+struct RedisStoreOptions {
+  /// Every key starts with it: several botgates (or tests) may share a database apart.
+  std::string key_prefix = "botgate:";
+  /// This instance's stable name (`[store] instance`): its consumer name in the inbox streams'
+  /// group, and the owner of the outbox messages it takes. A restarted instance with the same
+  /// name takes back what it held; two instances at once need two names.
+  std::string instance = "botgate";
+  /// As SqliteStoreOptions: how long finished messages and log entries are kept.
+  std::chrono::milliseconds finished_retention = std::chrono::hours(24 * 7);
+  std::chrono::milliseconds event_retention = std::chrono::hours(24);
+  std::chrono::milliseconds purge_every = std::chrono::minutes(10);
+  /// rediss://: a CA file trusted beside the system's.
+  std::string ca_file = {};
+  /// A command unanswered this long counts as a lost connection.
+  std::chrono::milliseconds command_timeout = std::chrono::seconds(10);
+};
+
+class RedisStore final : public Store {
+ public:
+  /// Connects to `url` and reads where the event log stands. Throws std::runtime_error naming
+  /// host and port (never the password) when Redis cannot be reached or refuses the login.
+  explicit RedisStore(const RedisUrl& url, RedisStoreOptions options = {});
+  ~RedisStore() override;
+
+  asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> dedup_keys,
+                                       std::chrono::seconds ttl) override;
+  asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
+                                                                std::size_t limit) override;
+  asio::awaitable<Result<std::vector<InboxItem>>> inbox_take(std::string bot,
+                                                             std::size_t limit) override;
+  using Store::inbox_complete;
+  asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) override;
+  asio::awaitable<Result<void>> inbox_retry(std::int64_t inbox_id, std::string error) override;
+  asio::awaitable<Result<std::int64_t>> inbox_dead_letter(std::int64_t inbox_id,
+                                                          std::string reason) override;
+  asio::awaitable<Result<std::vector<DeadLetter>>> dead_letters(std::string bot,
+                                                                std::int64_t before,
+                                                                std::size_t limit) override;
+  asio::awaitable<Result<std::optional<std::string>>> dead_letter_retry(std::int64_t id) override;
+  asio::awaitable<Result<bool>> dead_letter_discard(std::int64_t id) override;
+  asio::awaitable<Result<std::vector<LoggedEvent>>> events_after(std::int64_t after,
+                                                                 EventFilter filter,
+                                                                 std::size_t limit) override;
+  std::int64_t watch_events(EventLogListener listener) override;
+  asio::awaitable<Result<std::optional<Event>>> reply_ref(std::string event_id) override;
+  asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
+  asio::awaitable<Result<OutboxPushed>> outbox_push_message(std::vector<OutgoingMessage> parts,
+                                                            std::string client_key) override;
+  asio::awaitable<Result<std::vector<OutboxItem>>> outbox_take(std::string bot, SystemTime now,
+                                                               std::size_t limit,
+                                                               std::size_t lane_limit) override;
+  asio::awaitable<Result<std::optional<SystemTime>>> outbox_next_due(std::string bot) override;
+  asio::awaitable<Result<void>> outbox_sent(std::int64_t id,
+                                            std::string platform_message_id) override;
+  asio::awaitable<Result<void>> outbox_retry(std::int64_t id, SystemTime next_attempt,
+                                             std::string error) override;
+  asio::awaitable<Result<void>> outbox_failed(std::int64_t id, std::string error) override;
+  asio::awaitable<Result<void>> outbox_stream_text(std::int64_t id, std::string text,
+                                                   StreamEnd end) override;
+  asio::awaitable<Result<void>> outbox_stream_progress(std::int64_t id,
+                                                       std::string progress) override;
+  asio::awaitable<Result<std::optional<OutboxStatus>>> outbox_status(std::int64_t id) override;
+  asio::awaitable<Result<QueueDepth>> queue_depth(std::string bot) override;
+  asio::awaitable<Result<std::optional<CachedToken>>> token_get(std::string key) override;
+  asio::awaitable<Result<void>> token_put(std::string key, CachedToken token) override;
+  asio::awaitable<Result<void>> token_erase(std::string key) override;
+  asio::awaitable<Result<std::vector<std::int64_t>>> id_numbers(std::string bot,
+                                                                std::vector<IdKey> keys) override;
+  asio::awaitable<Result<std::optional<IdEntry>>> id_entry(std::string bot, IdKind kind,
+                                                           std::int64_t number) override;
+  asio::awaitable<Result<std::optional<GatewaySession>>> session_get(std::string key) override;
+  asio::awaitable<Result<void>> session_put(std::string key, GatewaySession session) override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace botgate::store
