@@ -607,48 +607,61 @@ def test_aibot_a_message_left_unanswered_finishes_its_stream_empty(wecom_fake, l
     assert wecom_fake.count("aibot") == 0
 
 
-def test_aibot_a_streamed_reply_grows_in_the_passive_stream(wecom_fake, launch):
-    """A forward service takes the message (202) and answers it through the API as a stream:
-    each refresh shows the whole text so far, growing, until the one that finishes it."""
+@pytest.fixture
+def aibot_with_service(wecom_fake, launch):
+    """An AI bot in callback mode whose forward service takes each message (202), to answer it
+    through the API; returns (process, callbacks, service)."""
     service = ForwardService(lambda event, n: (202, None, 0))
     try:
         bot = wecom_bot(wecom_fake, name="ai", kind="aibot")
         bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot],
                                                     echo=False, api_token=API_TOKEN)
                     + service.config())
-        cb = WecomCallbacks(bg, "ai", receive_id="", fake=wecom_fake)
-        url = wecom_fake.aibot_response_url()
-        cb.aibot_message("explain streams", response_url=url, chat_type="single")
-        assert wait_until(lambda: len(service.posts) == 1, 10), bg.log_text()
-        event_id = service.posts[0].event["id"]
-        status, _, data = bg.api_request("POST", "/api/v1/messages", json.dumps(
-            {"bot": "ai", "reply_to_event": event_id, "markdown": "A stream",
-             "stream": True}).encode())
-        assert status == 202, data
-        sid = json.loads(data)["id"]
-        text = "A stream"
-        for piece in (" is a reply", " that grows", " while", " you watch."):
-            status, _, data = bg.api_request("PATCH", f"/api/v1/messages/{sid}",
-                                             json.dumps({"append": piece}).encode())
-            assert status == 200, data
-            text += piece
-            time.sleep(0.5)
-        status, _, data = bg.api_request("PATCH", f"/api/v1/messages/{sid}",
-                                         json.dumps({"finish": True}).encode())
-        assert status == 200, data
-        stream = cb.streams.stream_for(url).wait()
-        assert stream.errors == [] and stream.final == text
-        shown = [c for c in stream.contents if c]
-        assert len(set(shown)) >= 3, f"the text grows over several refreshes: {shown}"
-        assert all(text.startswith(c) for c in shown), shown
-        assert all(len(a) <= len(b) for a, b in zip(shown, shown[1:])), shown
-        assert wait_until(lambda: json.loads(bg.api_request(
-            "GET", f"/api/v1/messages/{sid}")[2])["state"] == "sent", 10)
-        [d] = wait_delivered(wecom_fake, 1, endpoint="aibot")
-        assert (d.msgtype, d.content) == ("stream", text)
-        assert wecom_fake.count("aibot") == 0
+        yield bg, WecomCallbacks(bg, "ai", receive_id="", fake=wecom_fake), service
     finally:
         service.close()
+
+
+def stream_reply_to(bg, service, **body) -> int:
+    """Opens a streamed reply, through the API, to the one message the service was given."""
+    assert wait_until(lambda: len(service.posts) == 1, 10), bg.log_text()
+    status, _, data = bg.api_request("POST", "/api/v1/messages", json.dumps(
+        {"bot": "ai", "reply_to_event": service.posts[0].event["id"], "stream": True,
+         **body}).encode())
+    assert status == 202, data
+    return json.loads(data)["id"]
+
+
+def grow_stream(bg, sid: int, **change) -> None:
+    status, _, data = bg.api_request("PATCH", f"/api/v1/messages/{sid}",
+                                     json.dumps(change).encode())
+    assert status == 200, data
+
+
+def test_aibot_a_streamed_reply_grows_in_the_passive_stream(wecom_fake, aibot_with_service):
+    """A forward service takes the message (202) and answers it through the API as a stream:
+    each refresh shows the whole text so far, growing, until the one that finishes it."""
+    bg, cb, service = aibot_with_service
+    url = wecom_fake.aibot_response_url()
+    cb.aibot_message("explain streams", response_url=url, chat_type="single")
+    sid = stream_reply_to(bg, service, markdown="A stream")
+    text = "A stream"
+    for piece in (" is a reply", " that grows", " while", " you watch."):
+        grow_stream(bg, sid, append=piece)
+        text += piece
+        time.sleep(0.5)
+    grow_stream(bg, sid, finish=True)
+    stream = cb.streams.stream_for(url).wait()
+    assert stream.errors == [] and stream.final == text
+    shown = [c for c in stream.contents if c]
+    assert len(set(shown)) >= 3, f"the text grows over several refreshes: {shown}"
+    assert all(text.startswith(c) for c in shown), shown
+    assert all(len(a) <= len(b) for a, b in zip(shown, shown[1:])), shown
+    assert wait_until(lambda: json.loads(bg.api_request(
+        "GET", f"/api/v1/messages/{sid}")[2])["state"] == "sent", 10)
+    [d] = wait_delivered(wecom_fake, 1, endpoint="aibot")
+    assert (d.msgtype, d.content) == ("stream", text)
+    assert wecom_fake.count("aibot") == 0
 
 
 def test_aibot_reply_goes_to_response_url_when_wecom_stops_asking(wecom_fake, launch):
@@ -664,41 +677,26 @@ def test_aibot_reply_goes_to_response_url_when_wecom_stops_asking(wecom_fake, la
     cb.streams.stop()
 
 
-def test_aibot_a_restart_mid_stream_finishes_the_same_stream(wecom_fake, launch):
+def test_aibot_a_restart_mid_stream_finishes_the_same_stream(wecom_fake, aibot_with_service):
     """botgate is killed while a reply streams: WeCom goes on asking (unanswered meanwhile), and
     after the restart the same stream finishes with the text the outbox kept, once."""
-    service = ForwardService(lambda event, n: (202, None, 0))
-    try:
-        bot = wecom_bot(wecom_fake, name="ai", kind="aibot")
-        bg = launch(lambda port, db: botgate_config(port=port, db_path=db, bots=[bot],
-                                                    echo=False, api_token=API_TOKEN)
-                    + service.config())
-        cb = WecomCallbacks(bg, "ai", receive_id="", fake=wecom_fake)
-        url = wecom_fake.aibot_response_url()
-        cb.aibot_message("a long answer please", response_url=url, chat_type="single")
-        assert wait_until(lambda: len(service.posts) == 1, 10), bg.log_text()
-        status, _, data = bg.api_request("POST", "/api/v1/messages", json.dumps(
-            {"bot": "ai", "reply_to_event": service.posts[0].event["id"], "text": "Part one.",
-             "stream": True}).encode())
-        assert status == 202, data
-        sid = json.loads(data)["id"]
-        stream = cb.streams.stream_for(url)
-        assert wait_until(lambda: "Part one." in stream.contents, 10), stream
-        time.sleep(1.2)  # past the store interval: the next change is written at once
-        status, _, _ = bg.api_request("PATCH", f"/api/v1/messages/{sid}",
-                                      json.dumps({"append": " Part two."}).encode())
-        assert status == 200
-        bg.kill9()
-        time.sleep(1)
-        bg.restart()
-        stream.wait(20)
-        assert stream.final == "Part one. Part two."
-        [d] = wait_delivered(wecom_fake, 1, endpoint="aibot")
-        assert d.msgtype == "stream"
-        time.sleep(1)
-        assert wecom_fake.count("aibot") == 0 and len(wecom_fake.delivered("aibot")) == 1
-    finally:
-        service.close()
+    bg, cb, service = aibot_with_service
+    url = wecom_fake.aibot_response_url()
+    cb.aibot_message("a long answer please", response_url=url, chat_type="single")
+    sid = stream_reply_to(bg, service, text="Part one.")
+    stream = cb.streams.stream_for(url)
+    assert wait_until(lambda: "Part one." in stream.contents, 10), stream
+    time.sleep(1.2)  # past the store interval: the next change is written at once
+    grow_stream(bg, sid, append=" Part two.")
+    bg.kill9()
+    time.sleep(1)
+    bg.restart()
+    stream.wait(20)
+    assert stream.final == "Part one. Part two."
+    [d] = wait_delivered(wecom_fake, 1, endpoint="aibot")
+    assert d.msgtype == "stream"
+    time.sleep(1)
+    assert wecom_fake.count("aibot") == 0 and len(wecom_fake.delivered("aibot")) == 1
 
 
 # ---------------------------------------------------------------------- platform faults
