@@ -88,7 +88,7 @@ TEST(EventFeed, EventsBeforeItsStartAreTheStoresAndOnesAlreadyToldAreNotNew) {
   EXPECT_EQ(cursors(later.read(6, {}, 10)), (std::vector<std::int64_t>{7}));
 }
 
-TEST(EventFeed, AWaiterIsWokenOnceByAMatchingEventAndNotByOthers) {
+TEST(EventFeed, AWaiterIsWokenOnceByAMatchingEventAndKeepsWhatMatchesUntilItEnds) {
   EventFeed feed(8);
   feed.publish(logged(1));
   EventFilter only_b{"b", "", ""};
@@ -106,21 +106,46 @@ TEST(EventFeed, AWaiterIsWokenOnceByAMatchingEventAndNotByOthers) {
   EXPECT_EQ(woken, 1);
   EXPECT_EQ(woken_by, 3) << "the matching event's cursor: 2 before it did not match";
   feed.publish(logged(4, "b"));
-  EXPECT_EQ(woken, 1) << "once: it waits again after reading";
+  feed.publish(logged(5, "a"));
+  EXPECT_EQ(woken, 1) << "once";
+  EXPECT_EQ(feed.waiting(), 1u) << "woken, it stays until its reader ends it";
+  const EventFeed::WaitEnd end = feed.end_wait(id);
+  std::vector<std::int64_t> kept;
+  for (const auto& entry : end.events) kept.push_back(entry->cursor);
+  EXPECT_EQ(kept, (std::vector<std::int64_t>{3, 4}));
+  EXPECT_EQ(end.through, 5) << "everything up to the head that matched is kept";
+  EXPECT_FALSE(end.more);
   EXPECT_EQ(feed.waiting(), 0u);
-  EXPECT_EQ(feed.cancel_wait(id), 0) << "after the wake-up: harmless, and says nothing";
+  EXPECT_EQ(feed.end_wait(id).through, 0) << "ended already: harmless, and says nothing";
 }
 
-TEST(EventFeed, ACancelledWaitSaysHowFarNothingMatchedSoAQuietClientKeepsUp) {
+TEST(EventFeed, AWokenWaitKeepsWhatMatchedAfterTheWindowMovedOnAndSaysWhenItKeptNoMore) {
+  EventFeed feed(4);
+  EventFilter any;
+  const auto id = feed.wait(0, any, [](std::int64_t) {});
+  ASSERT_NE(id, 0u);
+  const auto published = static_cast<std::int64_t>(EventFeed::kWaitKeeps) + 10;
+  for (std::int64_t c = 1; c <= published; ++c) feed.publish(logged(c));
+  EXPECT_TRUE(feed.read(0, any, 10).behind) << "the window kept only the last 4";
+  const EventFeed::WaitEnd end = feed.end_wait(id);
+  ASSERT_EQ(end.events.size(), EventFeed::kWaitKeeps);
+  EXPECT_EQ(end.events.front()->cursor, 1);
+  EXPECT_TRUE(end.more);
+  EXPECT_EQ(end.through, static_cast<std::int64_t>(EventFeed::kWaitKeeps))
+      << "the reader reads on after the last it was given";
+}
+
+TEST(EventFeed, AnEndedWaitThatWasNotWokenSaysHowFarNothingMatchedSoAQuietClientKeepsUp) {
   EventFeed feed(4);
   EventFilter only_b{"b", "", ""};
   const auto id = feed.wait(0, only_b, [](std::int64_t) { FAIL() << "nothing of b came"; });
   ASSERT_NE(id, 0u);
   for (std::int64_t c = 1; c <= 10; ++c) feed.publish(logged(c, "a"));
-  const std::int64_t quiet_through = feed.cancel_wait(id);
-  EXPECT_EQ(quiet_through, 10);
+  const EventFeed::WaitEnd end = feed.end_wait(id);
+  EXPECT_TRUE(end.events.empty());
+  EXPECT_EQ(end.through, 10);
   EXPECT_TRUE(feed.read(0, only_b, 10).behind) << "from where it waited, it would be behind";
-  EXPECT_FALSE(feed.read(quiet_through, only_b, 10).behind) << "from there it is not";
+  EXPECT_FALSE(feed.read(end.through, only_b, 10).behind) << "from there it is not";
 }
 
 TEST(EventFeed, AWaitForWhatIsAlreadyThereOrBehindReturnsAtOnce) {
@@ -136,13 +161,13 @@ TEST(EventFeed, AWaitForWhatIsAlreadyThereOrBehindReturnsAtOnce) {
   EXPECT_EQ(feed.waiting(), 0u);
 }
 
-TEST(EventFeed, ACancelledWaitIsNotWoken) {
+TEST(EventFeed, AnEndedWaitIsNotWoken) {
   EventFeed feed(8);
   EventFilter any;
   int woken = 0;
   const auto id = feed.wait(0, any, [&](std::int64_t) { ++woken; });
   ASSERT_NE(id, 0u);
-  feed.cancel_wait(id);
+  feed.end_wait(id);
   feed.publish(logged(1));
   EXPECT_EQ(woken, 0);
 }
@@ -167,10 +192,12 @@ TEST(EventFeed, AnEventWakesOnlyItsChatsWaitersAndThoseOfNoChat) {
   EXPECT_EQ(woken[1000], 1) << "the waiter of no chat";
   EXPECT_EQ(woken[1001], 0) << "chat7, but another bot";
   EXPECT_EQ(std::count(woken.begin(), woken.end(), 1), 2);
+  EXPECT_EQ(feed.end_wait(ids[7]).events.size(), 1u);
+  EXPECT_EQ(feed.end_wait(ids[1000]).events.size(), 1u);
   EXPECT_EQ(feed.waiting(), 1000u);
-  // Cancelled waits leave the index too: a later event of their chat wakes nobody.
-  EXPECT_EQ(feed.cancel_wait(ids[8]), 1);
-  EXPECT_EQ(feed.cancel_wait(ids[1001]), 1);
+  // Ended waits leave the index too: a later event of their chat wakes nobody.
+  EXPECT_EQ(feed.end_wait(ids[8]).through, 1);
+  EXPECT_EQ(feed.end_wait(ids[1001]).through, 1);
   LoggedEvent of_8 = logged(2, "b");
   of_8.chat = "chat8";
   feed.publish(of_8);
@@ -179,27 +206,31 @@ TEST(EventFeed, AnEventWakesOnlyItsChatsWaitersAndThoseOfNoChat) {
 }
 
 TEST(EventFeed, AChatsWaitersComeAndGoInAnyOrderAndEachIsWokenOnce) {
-  // The index keeps a chat's list when a wake-up empties it and swaps the last waiter into a
-  // removed one's place: waiting again, cancelling the middle one, and waking the rest must
-  // still reach exactly the waiters that are there.
+  // A wait that ends leaves its chat's list by swapping the last waiter into its place:
+  // waiting again, ending the first or a middle one, and waking the rest must still reach
+  // exactly the waiters that are there.
   EventFeed feed(8);
   const EventFilter chat1{"", "", "c1"};
   std::vector<int> woken(4, 0);
   auto waiter = [&woken](int i) { return [&woken, i](std::int64_t) { ++woken[i]; }; };
-  ASSERT_NE(feed.wait(0, chat1, waiter(0)), 0u);
+  const auto first = feed.wait(0, chat1, waiter(0));
+  ASSERT_NE(first, 0u);
   feed.publish(logged(1, "a", "c1"));
   EXPECT_EQ(woken[0], 1);
+  EXPECT_EQ(feed.end_wait(first).events.size(), 1u);
   EXPECT_EQ(feed.waiting(), 0u);
   std::vector<std::uint64_t> ids;
   for (int i = 1; i < 4; ++i) ids.push_back(feed.wait(1, chat1, waiter(i)));
   for (const auto id : ids) ASSERT_NE(id, 0u);
-  EXPECT_EQ(feed.cancel_wait(ids[0]), 1) << "not woken: nothing after 1 matched up to the head";
+  EXPECT_EQ(feed.end_wait(ids[0]).through, 1) << "not woken: nothing after 1 matched up to the head";
   feed.publish(logged(2, "a", "c2"));
   EXPECT_EQ(std::count(woken.begin(), woken.end(), 0), 3) << "another chat's event";
   EXPECT_EQ(cursors(feed.read(1, chat1, 10)), std::vector<std::int64_t>{})
       << "the scan passes over c2's event";
   feed.publish(logged(3, "a", "c1"));
   EXPECT_EQ(woken, (std::vector<int>{1, 0, 1, 1}));
+  EXPECT_EQ(feed.end_wait(ids[2]).events.size(), 1u);
+  EXPECT_EQ(feed.end_wait(ids[1]).events.size(), 1u);
   EXPECT_EQ(feed.waiting(), 0u);
   EXPECT_EQ(cursors(feed.read(1, chat1, 10)), (std::vector<std::int64_t>{3}));
 }

@@ -25,18 +25,12 @@ class EventReader {
  public:
   /// How many events one next() gives at most.
   static constexpr std::size_t kBatch = 256;
-  /// A client that keeps up gets at most one batch per this interval: an event that comes
-  /// sooner after the last batch waits for the rest of it and goes with those that came
-  /// meanwhile. Each batch is a write to the client's socket (on loopback, the receiver's TCP
-  /// work too), the event stream's largest cost to ingress on the same core; 50 ms is far
-  /// below what a person or a bot's logic notices, and a client whose chat is quiet gets its
-  /// next event at once.
-  static constexpr std::chrono::milliseconds kMinInterval{50};
 
-  /// Reads the events after cursor `after` that `filter` matches, a batch at most every
-  /// `min_interval` while they come fast (kMinInterval).
+  /// Reads the events after cursor `after` that `filter` matches. Once it has given all the
+  /// feed had, the next batch comes in a round of the runtime's WakeRounds: events that came
+  /// meanwhile go together.
   EventReader(Runtime& runtime, asio::any_io_executor executor, EventFilter filter,
-              std::int64_t after, std::chrono::milliseconds min_interval = kMinInterval);
+              std::int64_t after);
   ~EventReader();
   EventReader(const EventReader&) = delete;
   EventReader& operator=(const EventReader&) = delete;
@@ -48,6 +42,9 @@ class EventReader {
   /// Ends the current and every later next() (empty). Idempotent.
   void stop();
   bool stopped() const noexcept { return stopped_; }
+  /// What delivering a batch took on this thread beyond reading it (formatting it, the write's
+  /// system call; never a wait for the client), for the rounds' pacing (WakeRounds::spent).
+  void spent(std::chrono::steady_clock::duration time);
 
 
  private:
@@ -55,14 +52,13 @@ class EventReader {
   struct Shared {
     explicit Shared(asio::any_io_executor executor) : timer(std::move(executor)) {}
     asio::steady_timer timer;
-    std::int64_t woken_by = 0;  // the cursor of the event that woke the wait
   };
 
-  /// Waits for a matching event after the position (or the deadline, or stop()). False when
-  /// the deadline had passed already.
+  /// Waits for a matching event after the position, given in a round (or the deadline, or
+  /// stop()). False when the deadline had passed already.
   asio::awaitable<bool> wait(std::chrono::steady_clock::time_point deadline);
-  /// After a wake-up: waits out the rest of kMinInterval since the last batch.
-  asio::awaitable<void> pace();
+  /// Asks `rounds` for a wake-up of `reader`'s wait, if it is still there.
+  static void wake_in_round(WakeRounds& rounds, std::weak_ptr<Shared> reader);
 
   Runtime& runtime_;
   asio::any_io_executor executor_;
@@ -73,9 +69,9 @@ class EventReader {
   bool stopped_ = false;
   /// The last next() gave every matching event the feed had: the next one starts by waiting.
   bool caught_up_ = false;
-  /// When the next batch may be given, once woken (kMinInterval after the last one).
-  std::chrono::steady_clock::time_point not_before_{};
-  std::chrono::milliseconds min_interval_;
+  /// What the last wait gathered, for the next next(); whether it is all up to the position.
+  std::vector<EventFeed::Entry> ready_;
+  bool ready_complete_ = true;
 };
 
 }  // namespace botgate::api

@@ -26,13 +26,19 @@ asio::awaitable<bool> write_all(boost::beast::tcp_stream& stream, const std::str
   co_return !ec;
 }
 
+/// What a write left for later: nothing, the bytes the socket did not take, or a broken socket.
+struct WriteLeft {
+  bool broken = false;
+  std::string rest = {};
+};
+
 /// Writes `body` as one chunk of a chunked body (or as it is for an HTTP/1.0 client, whose body
-/// ends when the connection closes). A client that keeps up has room in its socket: the bytes go
-/// in one send, then and there, with no timer armed and no completion queued (there is one write
-/// per wake-up of each of 1,000 clients, on the thread that also takes the webhooks). What the
-/// socket does not take (a slow client) goes by an asynchronous write with the timeout.
-asio::awaitable<bool> write_chunk(boost::beast::tcp_stream& stream, std::string_view body,
-                                  bool chunked) {
+/// ends when the connection closes), as far as the socket takes it now. A client that keeps up
+/// has room in its socket: the bytes go in one send, then and there, with no timer armed and no
+/// completion queued (there is one write per wake-up of each of 1,000 clients, on the thread
+/// that also takes the webhooks). What the socket does not take (a slow client) is returned for
+/// an asynchronous write with the timeout.
+WriteLeft write_chunk_now(boost::beast::tcp_stream& stream, std::string_view body, bool chunked) {
   char size[20];
   std::size_t size_length = 0;
   if (chunked) {
@@ -47,13 +53,21 @@ asio::awaitable<bool> write_chunk(boost::beast::tcp_stream& stream, std::string_
   const std::size_t total = size_length + body.size() + trailer.size();
   boost::system::error_code ec;
   const std::size_t sent = stream.socket().write_some(buffers, ec);
-  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
-  if (!ec && sent == total) co_return true;
-  std::string rest;
-  rest.reserve(total);
-  rest.append(size, size_length).append(body).append(trailer);
-  rest.erase(0, ec ? 0 : sent);
-  co_return co_await write_all(stream, rest, kStreamWriteTimeout);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) return {true};
+  if (!ec && sent == total) return {};
+  WriteLeft left;
+  left.rest.reserve(total);
+  left.rest.append(size, size_length).append(body).append(trailer);
+  left.rest.erase(0, ec ? 0 : sent);
+  return left;
+}
+
+asio::awaitable<bool> write_chunk(boost::beast::tcp_stream& stream, std::string_view body,
+                                  bool chunked) {
+  WriteLeft left = write_chunk_now(stream, body, chunked);
+  if (left.broken) co_return false;
+  if (left.rest.empty()) co_return true;
+  co_return co_await write_all(stream, left.rest, kStreamWriteTimeout);
 }
 
 void append_sse_event(std::string& out, const LoggedEvent& event) {
@@ -96,13 +110,19 @@ asio::awaitable<void> serve_sse(net::StreamConnection& connection, const HttpReq
       break;
     }
     if (reader.stopped()) break;
+    const auto delivering = std::chrono::steady_clock::now();
     body.clear();
     if (events->empty()) {
       body = kKeepAlive;
     } else {
       for (const EventFeed::Entry& event : *events) append_sse_event(body, *event);
     }
-    if (!co_await write_chunk(stream, body, chunked)) co_return;
+    WriteLeft left = write_chunk_now(stream, body, chunked);
+    reader.spent(std::chrono::steady_clock::now() - delivering);
+    if (left.broken) co_return;
+    if (!left.rest.empty() && !co_await write_all(stream, left.rest, kStreamWriteTimeout)) {
+      co_return;
+    }
   }
   // A clean end: the client sees the body end (and reconnects after `retry`).
   if (chunked) co_await write_all(stream, "0\r\n\r\n", std::chrono::seconds(1));

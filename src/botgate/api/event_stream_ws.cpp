@@ -9,6 +9,9 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+
 namespace botgate::api {
 namespace {
 
@@ -17,6 +20,9 @@ namespace websocket = beast::websocket;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 using Socket = websocket::stream<beast::tcp_stream&>;
+
+/// At most this much of one frame's write counts as the client's cost (EventReader::spent).
+constexpr std::chrono::microseconds kWriteAccountedAtMost{200};
 
 /// The client's frames are read (and dropped) all along: that is how Beast answers pings,
 /// sees the pongs of its own pings and the client's close. Ends the reader when the client is
@@ -78,9 +84,14 @@ asio::awaitable<void> serve_websocket(net::StreamConnection& connection,
     }
     if (reader.stopped()) break;
     for (const EventFeed::Entry& event : *events) {
+      const auto delivering = std::chrono::steady_clock::now();
       const std::string text = ws_event(*event);
       ws.text(true);
       auto [ec, n] = co_await ws.async_write(asio::buffer(text), use_tuple);
+      // The write's system call is made when it starts; the rest of the wait is other work on
+      // the thread, or a client that reads slowly, neither of which this client's share pays.
+      reader.spent(std::min<std::chrono::steady_clock::duration>(
+          std::chrono::steady_clock::now() - delivering, kWriteAccountedAtMost));
       if (ec) {
         broken = true;
         break;

@@ -30,47 +30,46 @@ void EventFeed::publish(LoggedEvent event) {
     }
     window_.push_back(Slot{entry->cursor, std::hash<std::string_view>{}(entry->chat), entry});
     if (auto chat = waiters_by_chat_.find(entry->chat); chat != waiters_by_chat_.end()) {
-      take_matching(chat->second, *entry, woken);
+      offer(chat->second, entry, woken);
     }
-    take_matching(waiters_any_chat_, *entry, woken);
+    offer(waiters_any_chat_, entry, woken);
   }
   for (auto& wake : woken) wake(entry->cursor);
 }
 
-void EventFeed::take_matching(std::vector<std::uint64_t>& ids, const LoggedEvent& entry,
-                              std::vector<std::function<void(std::int64_t)>>& woken) {
-  // Wake-up order does not matter: the woken are taken out by swapping in the last one.
-  for (std::size_t i = 0; i < ids.size();) {
-    auto waiter = waiters_.find(ids[i]);
-    if (waiter->second.filter->matches(entry.bot, entry.platform, entry.chat)) {
-      woken.push_back(std::move(waiter->second.wake));
-      waiters_.erase(waiter);
-      ids[i] = ids.back();
-      ids.pop_back();
+void EventFeed::offer(const std::vector<std::uint64_t>& ids, const Entry& entry,
+                      std::vector<std::function<void(std::int64_t)>>& woken) {
+  for (const std::uint64_t id : ids) {
+    Waiter& waiter = waiters_.find(id)->second;
+    if (!waiter.filter->matches(entry->bot, entry->platform, entry->chat)) continue;
+    if (!waiter.woken) {
+      waiter.woken = true;
+      woken.push_back(std::move(waiter.wake));
+    }
+    if (waiter.events.size() < kWaitKeeps) {
+      waiter.events.push_back(entry);
     } else {
-      ++i;
+      waiter.overflowed = true;
     }
   }
 }
 
-namespace {
-
-void remove_id(std::vector<std::uint64_t>& ids, std::uint64_t id) {
-  if (auto it = std::find(ids.begin(), ids.end(), id); it != ids.end()) {
-    *it = ids.back();
-    ids.pop_back();
-  }
+std::vector<std::uint64_t>* EventFeed::list_of(const Waiter& waiter) {
+  const std::string& chat = waiter.filter->chat;
+  if (chat.empty()) return &waiters_any_chat_;
+  auto ids = waiters_by_chat_.find(chat);
+  return ids == waiters_by_chat_.end() ? nullptr : &ids->second;
 }
 
-}  // namespace
-
 void EventFeed::forget(std::unordered_map<std::uint64_t, Waiter>::iterator it) {
-  const std::string& chat = it->second.filter->chat;
-  if (chat.empty()) {
-    remove_id(waiters_any_chat_, it->first);
-  } else if (auto ids = waiters_by_chat_.find(chat); ids != waiters_by_chat_.end()) {
-    remove_id(ids->second, it->first);
-    if (ids->second.empty()) waiters_by_chat_.erase(ids);
+  if (std::vector<std::uint64_t>* ids = list_of(it->second)) {
+    const std::size_t slot = it->second.slot;
+    (*ids)[slot] = ids->back();
+    waiters_.find((*ids)[slot])->second.slot = slot;
+    ids->pop_back();
+    if (ids->empty() && !it->second.filter->chat.empty()) {
+      waiters_by_chat_.erase(it->second.filter->chat);
+    }
   }
   waiters_.erase(it);
 }
@@ -128,23 +127,26 @@ std::uint64_t EventFeed::wait(std::int64_t after, const EventFilter& filter,
   std::lock_guard lock(mutex_);
   if (after < floor_ || has_match_after(after, filter)) return 0;
   const std::uint64_t id = next_wait_++;
-  waiters_.emplace(id, Waiter{&filter, std::move(wake)});
-  if (filter.chat.empty()) {
-    waiters_any_chat_.push_back(id);
-  } else if (auto ids = waiters_by_chat_.find(filter.chat); ids != waiters_by_chat_.end()) {
-    ids->second.push_back(id);
-  } else {
-    waiters_by_chat_.emplace(filter.chat, std::vector<std::uint64_t>{id});
-  }
+  std::vector<std::uint64_t>* ids = &waiters_any_chat_;
+  if (!filter.chat.empty()) ids = &waiters_by_chat_[filter.chat];
+  Waiter waiter{&filter, std::move(wake)};
+  waiter.slot = ids->size();
+  waiters_.emplace(id, std::move(waiter));
+  ids->push_back(id);
   return id;
 }
 
-std::int64_t EventFeed::cancel_wait(std::uint64_t id) {
+EventFeed::WaitEnd EventFeed::end_wait(std::uint64_t id) {
+  WaitEnd end;
   std::lock_guard lock(mutex_);
   const auto it = waiters_.find(id);
-  if (it == waiters_.end()) return 0;
+  if (it == waiters_.end()) return end;
+  Waiter& waiter = it->second;
+  end.more = waiter.overflowed;
+  end.through = waiter.overflowed ? waiter.events.back()->cursor : head_;
+  end.events = std::move(waiter.events);
   forget(it);
-  return head_;
+  return end;
 }
 
 std::size_t EventFeed::waiting() const {

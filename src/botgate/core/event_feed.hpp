@@ -64,17 +64,33 @@ class EventFeed {
   /// Up to `limit` events after `after` that `filter` matches.
   Batch read(std::int64_t after, const EventFilter& filter, std::size_t limit) const;
 
+  /// What a woken wait keeps for its reader at most: past it, the reader reads on by cursor.
+  static constexpr std::size_t kWaitKeeps = 1024;
+
   /// Asks to be woken (`wake(cursor)`, called once, on the publishing thread, outside the
   /// feed's lock) when an event after `after` that `filter` matches is published; `cursor` is
-  /// that event's, and no event between `after` and it matched. Returns 0 without registering
-  /// when one is there already (or `after` is behind the window): read() again. The filter must
-  /// live until the wait ends (woken or cancelled).
+  /// that event's, and no event between `after` and it matched. The wait stays until end_wait()
+  /// and keeps every matching event published meanwhile (up to kWaitKeeps): a reader woken in a
+  /// round gets them without scanning the window, however far the window moved on. Returns 0
+  /// without registering when one is there already (or `after` is behind the window): read()
+  /// again. The filter must live until the wait ends.
   std::uint64_t wait(std::int64_t after, const EventFilter& filter,
                      std::function<void(std::int64_t cursor)> wake);
-  /// Ends a wait. Not woken yet: returns the feed's head, up to which no event after the wait's
-  /// `after` matched, so the waiter may skip to it (a client following a quiet chat then never
-  /// falls behind the window while other chats are busy). Woken already (harmless): 0.
-  std::int64_t cancel_wait(std::uint64_t id);
+
+  /// What a wait gathered, given when it ends.
+  struct WaitEnd {
+    /// The matching events published since the wait began, in cursor order.
+    std::vector<Entry> events;
+    /// The reader may go on from here: every event after the wait's `after` up to this cursor
+    /// that matched is in `events` (none matched: the feed's head, so that a client following a
+    /// quiet chat never falls behind the window while other chats are busy). When more matched
+    /// than a wait keeps, the last event kept. 0 for a wait that is not there.
+    std::int64_t through = 0;
+    /// More matched than the wait keeps: read on from `through`.
+    bool more = false;
+  };
+  /// Ends a wait, woken or not.
+  WaitEnd end_wait(std::uint64_t id);
 
   /// Waits registered now (for tests and the status view).
   std::size_t waiting() const;
@@ -85,14 +101,21 @@ class EventFeed {
   struct Waiter {
     const EventFilter* filter;
     std::function<void(std::int64_t)> wake;
+    std::size_t slot = 0;  // its place in its list of the index
+    bool woken = false;
+    bool overflowed = false;  // more matched than it keeps
+    std::vector<Entry> events = {};
   };
   /// Under the lock: the first index in the window with a cursor above `after`.
   std::size_t first_after(std::int64_t after) const;
   /// Under the lock: true when a matching event after `after` is in the window.
   bool has_match_after(std::int64_t after, const EventFilter& filter) const;
-  /// Under the lock: wakes (into `woken`) and forgets the waiters of `ids` that `entry` matches.
-  void take_matching(std::vector<std::uint64_t>& ids, const LoggedEvent& entry,
-                     std::vector<std::function<void(std::int64_t)>>& woken);
+  /// Under the lock: gives `entry` to the waiters of `ids` it matches, and the wake-ups of those
+  /// not woken yet (into `woken`).
+  void offer(const std::vector<std::uint64_t>& ids, const Entry& entry,
+             std::vector<std::function<void(std::int64_t)>>& woken);
+  /// Under the lock: the index list that waiter `waiter` is in.
+  std::vector<std::uint64_t>* list_of(const Waiter& waiter);
   /// Under the lock: forgets waiter `it` and its place in the index.
   void forget(std::unordered_map<std::uint64_t, Waiter>::iterator it);
 
@@ -117,9 +140,8 @@ class EventFeed {
   std::unordered_map<std::uint64_t, Waiter> waiters_;
   /// The waiters by the chat their filter names, and those that name none: a publish looks at
   /// its chat's waiters and the chat-less ones only, not at every client (1,000 clients each
-  /// following a chat: one or two filter checks per event instead of 1,000). A chat's list
-  /// stays when a wake-up empties it, since its client usually waits again at once (no node and
-  /// key to allocate each time); a cancelled wait that empties it removes it.
+  /// following a chat: one or two filter checks per event instead of 1,000). A wait that ends
+  /// leaves its list by swapping the last one into its place; a chat's emptied list goes.
   std::unordered_map<std::string, std::vector<std::uint64_t>> waiters_by_chat_;
   std::vector<std::uint64_t> waiters_any_chat_;
   std::uint64_t next_wait_ = 1;

@@ -54,7 +54,8 @@ Runtime::Runtime(asio::io_context& io, Store& store, const HandlerChain& chain,
       chain_(chain),
       options_(std::move(options)),
       log_(options_.message_log_capacity),
-      feed_(options_.event_feed_capacity) {
+      feed_(options_.event_feed_capacity),
+      wake_rounds_(io.get_executor(), options_.stream_rounds) {
   // The store tells the feed each event it logs from now on; those before are the store's.
   feed_.start_at(
       store_.watch_events([this](LoggedEvent event) { feed_.publish(std::move(event)); }));

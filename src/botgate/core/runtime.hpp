@@ -6,6 +6,7 @@
 #include "botgate/core/backoff.hpp"
 #include "botgate/core/handler_chain.hpp"
 #include "botgate/core/event_feed.hpp"
+#include "botgate/core/wake_rounds.hpp"
 #include "botgate/core/message_log.hpp"
 #include "botgate/core/platform.hpp"
 #include "botgate/core/store.hpp"
@@ -51,6 +52,8 @@ struct RuntimeOptions {
   /// How many of the newest logged events the event stream keeps in memory for its clients
   /// (EventFeed); a client further behind reads the store. ~1 KiB each.
   std::size_t event_feed_capacity = 4096;
+  /// How event-stream clients are woken for new events (WakeRounds).
+  WakeRoundsOptions stream_rounds = {};
   /// A streamed reply whose producer changes nothing for this long is finished with what it has,
   /// marked cut short (`[api] stream_stall_s`).
   std::chrono::milliseconds stream_stall{std::chrono::seconds(60)};
@@ -125,6 +128,8 @@ class Runtime final : public ReplyStreams {
   MessageLog& message_log() noexcept { return log_; }
   /// The event stream's live side: told by the store of each event it logs.
   EventFeed& event_feed() noexcept { return feed_; }
+  /// The rounds in which event-stream clients are woken for what the feed has for them.
+  WakeRounds& wake_rounds() noexcept { return wake_rounds_; }
   /// The event log from the store (Store::events_after), for a stream client behind the feed.
   asio::awaitable<Result<std::vector<LoggedEvent>>> events_after(std::int64_t after,
                                                                  EventFilter filter,
@@ -253,6 +258,7 @@ class Runtime final : public ReplyStreams {
   RuntimeOptions options_;
   MessageLog log_;
   EventFeed feed_;
+  WakeRounds wake_rounds_;
   StreamHub streams_;
   std::map<std::string, std::unique_ptr<Bot>> bots_;
   std::atomic<bool> stopping_{false};
