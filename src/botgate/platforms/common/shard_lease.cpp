@@ -7,31 +7,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
-#include <random>
-
-#include <unistd.h>
-
 namespace botgate::platforms {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-std::string make_holder() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  std::random_device device;
-  std::uniform_int_distribution<std::uint32_t> any;
-  char suffix[16];
-  std::snprintf(suffix, sizeof suffix, "%08x", any(device));
-  return std::string(host) + "/" + std::to_string(::getpid()) + "/" + suffix;
-}
-
 }  // namespace
-
-const std::string& process_lease_holder() {
-  static const std::string holder = make_holder();
-  return holder;
-}
 
 struct ShardLease::State {
   State(asio::any_io_executor strand, Store& s, std::string n, std::string h, std::string l,

@@ -4,6 +4,7 @@
 /// connection. Renewed every ttl/3 while held; counted as lost once a renewal says so, or once
 /// no renewal succeeded before the lease would expire in the store.
 
+#include "botgate/core/lease_holder.hpp"
 #include "botgate/core/store.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -18,10 +19,6 @@
 namespace botgate::platforms {
 
 namespace asio = boost::asio;
-
-/// A name for this process's leases: two processes never share one, also on one machine and
-/// after a restart with the same pid.
-const std::string& process_lease_holder();
 
 /// Thread safety: on the strand given at construction only.
 class ShardLease {
