@@ -1,8 +1,8 @@
-"""Several botgate instances of one Discord bot on one Redis: each gateway shard is run by one
+"""Several botgate instances of one bot on one Redis. Discord: each gateway shard is run by one
 instance at a time (a store lease), and when its holder is killed another takes the shard over
-and resumes its session. The real binary, a real redis-server and the strict fake Discord, which
-counts the identifies and resumes of each shard and every time a shard was connected twice at
-once."""
+and resumes its session; the strict fake Discord counts the identifies and resumes of each shard
+and every time a shard was connected twice at once. Feishu: instances that start together fetch
+the access token once between them. The real binary and a real redis-server."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from botgate_harness import botgate_config, discord_bot, wait_until
+from botgate_harness import botgate_config, discord_bot, feishu_bot, wait_until
 from redis_server import RedisServer
 
 DM_CHANNEL = "700000000000000001"  # DMs go to shard 0
@@ -106,3 +106,19 @@ def test_a_stopped_holder_frees_its_shards_at_once(launch, make_discord_fake, re
     assert fake.stats()["shard_overlaps"] == {}
     m = fake.inject_message(DM_CHANNEL, "still here", author_id=USER)
     assert answered_once(fake, m)
+
+
+def test_instances_starting_together_fetch_the_token_once(launch, fake, redis):
+    # Each instance needs the tenant_access_token to be ready. A slow token endpoint makes the
+    # instances (started one after another, each in well under a second) all need it while the
+    # first fetch is still running.
+    fake.delay_answers("token", 3.0)
+    started = time.monotonic()
+    instances = [launch(lambda port, db, name=f"it-{i}": botgate_config(
+        port=port, db_path=db, bots=[feishu_bot(fake)],
+        store={"url": redis.url, "instance": name}), wait_ready=False) for i in range(3)]
+    assert time.monotonic() - started < 2.5, "the instances did not start together"
+    for bg in instances:
+        bg.wait_status("/readyz", 200, 20)  # ready: it has the token
+    assert fake.count("token") == 1, [bg.log_text() for bg in instances]
+
