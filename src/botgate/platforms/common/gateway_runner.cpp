@@ -323,11 +323,13 @@ asio::awaitable<bool> GatewayRunner::hold_lease() {
     }
     if (!waiting) {
       waiting = true;
-      spdlog::info("{}: another instance holds this connection; standing by", options_.label);
+      spdlog::info("{}: the lease {} is not free; standing by", options_.label,
+                   options_.lease_name);
     }
-    set_status("standby", "another instance holds this connection (lease " +
-                              options_.lease_name + "); trying again every " +
-                              seconds_text(options_.lease_retry));
+    // Another instance holds it, or the store did not answer (try_acquire logged why).
+    set_status("standby", "waiting for the lease " + options_.lease_name +
+                              " (held by another instance, or the store is unreachable); "
+                              "trying again every " + seconds_text(options_.lease_retry));
     co_await sleep(options_.lease_retry);
   }
   co_return false;
