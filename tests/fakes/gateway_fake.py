@@ -155,6 +155,12 @@ class GatewayFake(HttpFake):
         self._counts: collections.Counter = collections.Counter()
         self._client_close_codes: list[int] = []
         self._server_close_codes: list[int] = []
+        # Per shard id: identifies and resumes accepted, and how many of them came while another
+        # live connection was already authenticated for that shard (two clients running one
+        # shard: what several instances of one bot must never do).
+        self._shard_identifies: collections.Counter = collections.Counter()
+        self._shard_resumes: collections.Counter = collections.Counter()
+        self._shard_overlaps: collections.Counter = collections.Counter()
 
     # ------------------------------------------------------------------ what a platform defines
 
@@ -414,8 +420,10 @@ class GatewayFake(HttpFake):
         """Counters: connections, identifies, resume_attempts, resumes, heartbeats,
         heartbeat_requests, acks_sent, dispatches_sent, invalid_sessions_sent, reconnects_sent,
         last_client_close_code, client_close_codes, server_close_codes, live_connections,
-        ready_connections, sessions, valid_sessions, pending, requests (per endpoint), messages;
-        and the platform's own (see its `_stats_unlocked`)."""
+        ready_connections, sessions, valid_sessions, pending, shard_identifies and
+        shard_resumes (per shard id), shard_overlaps (per shard id: identifies and resumes that
+        came while another connection was live and authenticated for that shard), requests (per
+        endpoint), messages; and the platform's own (see its `_stats_unlocked`)."""
         def collect() -> dict[str, Any]:
             with self._lock:
                 return self._stats_unlocked()
@@ -460,6 +468,9 @@ class GatewayFake(HttpFake):
             "sessions": len(self._sessions),
             "valid_sessions": sum(1 for s in self._sessions.values() if s.valid),
             "pending": len(self._pending),
+            "shard_identifies": dict(self._shard_identifies),
+            "shard_resumes": dict(self._shard_resumes),
+            "shard_overlaps": dict(self._shard_overlaps),
             "requests": counts,
             "messages": len(self._delivered),
         })
@@ -676,6 +687,7 @@ class GatewayFake(HttpFake):
         if self._identify_refused(conn, d, shard):
             return
         self._bump("identifies")
+        self._note_shard_session(conn, shard[0], self._shard_identifies)
         sess = self._new_session(d, shard)
         self._sessions[sess.id] = sess
         sess.conn = conn
@@ -683,6 +695,17 @@ class GatewayFake(HttpFake):
         conn.authenticated = True
         self._ready(conn, sess, d)
         self._deliver_pending(sess)
+
+    def _note_shard_session(self, conn: GatewayConn, shard_id: int,
+                            counter: collections.Counter) -> None:
+        """Counts an identify or resume accepted for `shard_id`, and an overlap when another live
+        connection is authenticated for that shard at that moment."""
+        others = [c for c in self._conns if c is not conn and c.authenticated and not c.closing
+                  and c.session is not None and c.session.shard_id == shard_id]
+        with self._lock:
+            counter[shard_id] += 1
+            if others:
+                self._shard_overlaps[shard_id] += 1
 
     def _on_resume(self, conn: GatewayConn, d: Any) -> None:
         if conn.authenticated:
@@ -707,6 +730,7 @@ class GatewayFake(HttpFake):
             self._invalidate(sess)
             self._close_for(conn, "invalid_seq")
             return
+        self._note_shard_session(conn, sess.shard_id, self._shard_resumes)
         old = sess.conn
         if old is not None and old is not conn:
             self._detach(sess)

@@ -153,6 +153,7 @@ class HttpFake:
         self._current_token: dict[str, str] = {}  # owner -> the token its fetches get now
         self._token_fetches = 0  # successful token responses
         self._outage_until = 0.0
+        self._delays: dict[str, float] = {}  # endpoint -> seconds before it is answered
 
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._server: Optional[asyncio.base_events.Server] = None
@@ -317,6 +318,12 @@ class HttpFake:
         """Every API path answers HTTP 503 with a non-JSON body for `seconds`."""
         with self._lock:
             self._outage_until = time.monotonic() + seconds
+
+    def delay_answers(self, endpoint: str, seconds: float) -> None:
+        """Requests to `endpoint` ("token", ...) are answered `seconds` late from now on (0:
+        on time again): a slow platform, so that callers overlap."""
+        with self._lock:
+            self._delays[endpoint] = seconds
 
     def outage_end(self) -> float:
         """The monotonic time the current (or last) outage ends."""
@@ -541,8 +548,11 @@ class HttpFake:
         with self._lock:
             self._requests.append(req)
             in_outage = req.t < self._outage_until
+            delay = self._delays.get(req.endpoint, 0.0)
         if in_outage:
             return self._finish(req, Response(503, OUTAGE_BODY, {}, "text/html"))
+        if delay > 0:
+            await asyncio.sleep(delay)
         return await self._route(req, reader)
 
     def _finish(self, req: Request, resp: Response) -> Response:

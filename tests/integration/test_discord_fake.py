@@ -343,6 +343,25 @@ def test_resume_after_drop_replays_missed_messages_in_order(dfake):
     assert (s["identifies"], s["resumes"], s["resumes_on_resume_url"]) == (1, 2, 2)
 
 
+def test_shard_sessions_are_counted_and_a_shard_connected_twice_is_an_overlap(make_fake):
+    dfake = make_fake(shards=2, identify_interval=0)
+
+    async def scenario() -> None:
+        a = await Gw.open(dfake.gateway_url)
+        await a.ready(dfake, shard=[0, 2])
+        b = await Gw.open(dfake.gateway_url)
+        await b.ready(dfake, shard=[1, 2])
+        c = await Gw.open(dfake.gateway_url)
+        await c.ready(dfake, shard=[0, 2])  # shard 0 again while `a` runs it
+        for gw in (a, b, c):
+            await gw.ws.close(4000)
+
+    run(scenario())
+    s = dfake.stats()
+    assert s["shard_identifies"] == {0: 2, 1: 1}
+    assert s["shard_overlaps"] == {0: 1}
+
+
 def test_client_close_1000_invalidates_the_session(dfake):
     async def scenario() -> dict:
         gw = await Gw.open(dfake.gateway_url)

@@ -993,6 +993,62 @@ TYPED_TEST(StoreContractTest, TokensAndSessionsAreKeptByKeyAcrossARestart) {
   EXPECT_TRUE(!cleared || cleared->session_id.empty()) << "an empty session id clears it";
 }
 
+// Leases: one holder at a time, fencing epochs that grow with each new holder.
+TYPED_TEST(StoreContractTest, ALeaseHasOneHolderAtATime) {
+  Store& store = this->store();
+  const auto a = run_sync(store.lease_acquire("gateway:b:0", "a", 10s)).value();
+  ASSERT_TRUE(a.has_value());
+  EXPECT_GT(a->epoch, 0);
+  EXPECT_FALSE(run_sync(store.lease_acquire("gateway:b:0", "b", 10s)).value())
+      << "held by another";
+  const auto again = run_sync(store.lease_acquire("gateway:b:0", "a", 10s)).value();
+  ASSERT_TRUE(again.has_value()) << "already ours";
+  EXPECT_EQ(again->epoch, a->epoch) << "the same holder keeps its epoch";
+  EXPECT_TRUE(run_sync(store.lease_acquire("gateway:b:1", "b", 10s)).value())
+      << "another name is another lease";
+
+  EXPECT_TRUE(run_sync(store.lease_renew("gateway:b:0", "a", a->epoch, 10s)).value());
+  EXPECT_FALSE(run_sync(store.lease_renew("gateway:b:0", "b", a->epoch, 10s)).value())
+      << "only the holder renews";
+  EXPECT_FALSE(run_sync(store.lease_renew("gateway:b:0", "a", a->epoch + 1, 10s)).value())
+      << "only under its epoch";
+
+  ASSERT_TRUE(run_sync(store.lease_release("gateway:b:0", "b", a->epoch)));
+  EXPECT_FALSE(run_sync(store.lease_acquire("gateway:b:0", "b", 10s)).value())
+      << "a release by another holder changes nothing";
+  ASSERT_TRUE(run_sync(store.lease_release("gateway:b:0", "a", a->epoch)));
+  const auto b = run_sync(store.lease_acquire("gateway:b:0", "b", 10s)).value();
+  ASSERT_TRUE(b.has_value()) << "released: free at once";
+  EXPECT_GT(b->epoch, a->epoch);
+  EXPECT_FALSE(run_sync(store.lease_renew("gateway:b:0", "a", a->epoch, 10s)).value())
+      << "a released lease is lost";
+}
+
+TYPED_TEST(StoreContractTest, AnExpiredLeaseIsLostAndGoesToANewEpoch) {
+  Store& store = this->store();
+  const auto a = run_sync(store.lease_acquire("token:app", "a", 150ms)).value();
+  ASSERT_TRUE(a.has_value());
+  const auto kept = run_sync(store.lease_acquire("gateway:kept", "a", 400ms)).value();
+  ASSERT_TRUE(kept.has_value());
+  std::this_thread::sleep_for(250ms);
+  EXPECT_TRUE(run_sync(store.lease_renew("gateway:kept", "a", kept->epoch, 400ms)).value());
+  std::this_thread::sleep_for(250ms);
+  EXPECT_FALSE(run_sync(store.lease_acquire("gateway:kept", "b", 10s)).value())
+      << "a renewed lease lasts its new ttl from the renewal";
+
+  EXPECT_FALSE(run_sync(store.lease_renew("token:app", "a", a->epoch, 10s)).value())
+      << "expired: renewing fails";
+  const auto b = run_sync(store.lease_acquire("token:app", "b", 150ms)).value();
+  ASSERT_TRUE(b.has_value()) << "expired: free";
+  EXPECT_GT(b->epoch, a->epoch);
+  EXPECT_FALSE(run_sync(store.lease_acquire("token:app", "a", 10s)).value());
+  std::this_thread::sleep_for(250ms);
+  const auto a2 = run_sync(store.lease_acquire("token:app", "a", 10s)).value();
+  ASSERT_TRUE(a2.has_value());
+  EXPECT_GT(a2->epoch, b->epoch) << "each new holder gets a higher epoch";
+  EXPECT_FALSE(run_sync(store.lease_renew("token:app", "b", b->epoch, 10s)).value());
+}
+
 // The id map (OneBot v11 ids): one number per platform id, the same one every time.
 TYPED_TEST(StoreContractTest, MappingAnIdTwiceGivesTheSameNumber) {
   std::vector<IdKey> keys{{IdKind::user, "ou_1"}, {IdKind::group, "oc_1"}};

@@ -375,6 +375,23 @@ asio::awaitable<Result<void>> MemoryStore::session_put(std::string key, GatewayS
   co_return Result<void>{};
 }
 
+asio::awaitable<Result<std::optional<Lease>>> MemoryStore::lease_acquire(
+    std::string name, std::string holder, std::chrono::milliseconds ttl) {
+  co_return leases_.acquire(name, holder, ttl);
+}
+
+asio::awaitable<Result<bool>> MemoryStore::lease_renew(std::string name, std::string holder,
+                                                       std::int64_t epoch,
+                                                       std::chrono::milliseconds ttl) {
+  co_return leases_.renew(name, holder, epoch, ttl);
+}
+
+asio::awaitable<Result<void>> MemoryStore::lease_release(std::string name, std::string holder,
+                                                         std::int64_t epoch) {
+  leases_.release(name, holder, epoch);
+  co_return Result<void>{};
+}
+
 asio::awaitable<Result<std::vector<std::int64_t>>> MemoryStore::id_numbers(
     std::string bot, std::vector<IdKey> keys) {
   std::lock_guard lock(mutex_);

@@ -3,6 +3,7 @@
 /// store (dedup with expiry, inbox, outbox with due times, tokens), one mutex, no disk. Tests can
 /// look inside and script failures.
 
+#include "botgate/core/lease_table.hpp"
 #include "botgate/core/store.hpp"
 
 #include <cstdint>
@@ -82,6 +83,13 @@ class MemoryStore final : public Store {
                                                            std::int64_t number) override;
   asio::awaitable<Result<std::optional<GatewaySession>>> session_get(std::string key) override;
   asio::awaitable<Result<void>> session_put(std::string key, GatewaySession session) override;
+  asio::awaitable<Result<std::optional<Lease>>> lease_acquire(
+      std::string name, std::string holder, std::chrono::milliseconds ttl) override;
+  asio::awaitable<Result<bool>> lease_renew(std::string name, std::string holder,
+                                            std::int64_t epoch,
+                                            std::chrono::milliseconds ttl) override;
+  asio::awaitable<Result<void>> lease_release(std::string name, std::string holder,
+                                              std::int64_t epoch) override;
 
   /// The next `count` calls to accept() fail with errc::store_failed (a full disk, say).
   void fail_accepts(int count);
@@ -123,6 +131,7 @@ class MemoryStore final : public Store {
   std::int64_t next_dead_letter_id_ = 1;
   std::map<std::string, CachedToken> tokens_;
   std::map<std::string, GatewaySession> sessions_;
+  LeaseTable leases_;  // its own lock
   /// (bot, kind, platform id) -> number, and number -> (bot, kind, entry): the id map.
   std::map<std::tuple<std::string, int, std::string>, std::int64_t> id_numbers_;
   std::map<std::int64_t, std::tuple<std::string, int, IdEntry>> id_entries_;

@@ -16,7 +16,8 @@ namespace botgate {
 namespace asio = boost::asio;
 
 /// What the status views show about a connection. `state`: "connecting", "connected",
-/// "resumed", "reconnecting", "stopped", "fatal"; `detail`: why (never a secret).
+/// "resumed", "reconnecting", "standby" (another instance on the same store runs it), "stopped",
+/// "fatal"; `detail`: why (never a secret).
 struct EventSourceStatus {
   std::string state = "connecting";
   std::string detail;

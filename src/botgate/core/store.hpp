@@ -1,6 +1,6 @@
 #pragma once
-/// Durable state: dedup, inbox, outbox, token cache. Implementations: store/sqlite_store
-/// (embedded default) and store/redis_store (with BOTGATE_WITH_REDIS).
+/// Durable state: dedup, inbox, outbox, token cache, gateway sessions, leases. Implementations:
+/// store/sqlite_store (embedded default) and store/redis_store (with BOTGATE_WITH_REDIS).
 
 #include "botgate/core/error.hpp"
 #include "botgate/core/event.hpp"
@@ -110,6 +110,14 @@ struct QueueDepth {
 struct CachedToken {
   std::string value;
   SystemTime expires_at{};
+};
+
+/// A lease granted by Store::lease_acquire: its holder may do what the lease names (run a
+/// gateway shard, fetch a token) until it expires or is released.
+struct Lease {
+  /// The fencing epoch: grows with each new holder of the lease's name, and is never given again
+  /// for that name by this store's data (a holder that renews keeps its epoch).
+  std::int64_t epoch = 0;
 };
 
 /// Which events a reader of the event log wants: each field that is not empty must equal the
@@ -337,6 +345,27 @@ class Store {
   virtual asio::awaitable<Result<std::optional<GatewaySession>>> session_get(std::string key) = 0;
   /// Replaces the stored session; an empty `session_id` clears it.
   virtual asio::awaitable<Result<void>> session_put(std::string key, GatewaySession session) = 0;
+
+  /// Leases: a name held by one holder at a time among every process on this store's data (a
+  /// gateway shard that only one instance may connect, a token only one may fetch). A holder
+  /// is a string unique to its process (and to its user of the lease within it).
+  /// Takes lease `name` for `holder` for `ttl` and returns it, when it is free, expired, or
+  /// already `holder`'s (then its expiry moves to now + ttl and its epoch stays). A new holder
+  /// gets an epoch above every epoch given for `name` before. nullopt: another holder has it
+  /// (try again later; it is free at the latest `ttl` after that holder's last renewal).
+  virtual asio::awaitable<Result<std::optional<Lease>>> lease_acquire(
+      std::string name, std::string holder, std::chrono::milliseconds ttl) = 0;
+  /// Moves the expiry of lease `name` to now + ttl, when `holder` still holds it under `epoch`
+  /// (and it has not expired). false: the lease is lost (expired, perhaps taken by another):
+  /// the holder must stop using it at once, and may only acquire it again. An error is no
+  /// answer: the lease may still be held, and is lost once its last expiry passes.
+  virtual asio::awaitable<Result<bool>> lease_renew(std::string name, std::string holder,
+                                                    std::int64_t epoch,
+                                                    std::chrono::milliseconds ttl) = 0;
+  /// Frees lease `name` at once when `holder` holds it under `epoch` (so that another takes it
+  /// without waiting for the expiry); otherwise nothing changes.
+  virtual asio::awaitable<Result<void>> lease_release(std::string name, std::string holder,
+                                                      std::int64_t epoch) = 0;
 };
 
 }  // namespace botgate

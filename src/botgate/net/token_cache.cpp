@@ -1,5 +1,6 @@
 #include "botgate/net/token_cache.hpp"
 
+#include "botgate/core/lease_holder.hpp"
 #include "botgate/crypto/seal.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -7,6 +8,17 @@
 #include <spdlog/spdlog.h>
 
 namespace botgate::net {
+namespace {
+
+/// How long one fetch may keep the other instances waiting: a fetch that takes longer lets
+/// them fetch too (two fetches, never a stall).
+constexpr std::chrono::seconds kFetchLeaseTtl{15};
+/// How often a waiting instance looks for the token the fetching one stores.
+constexpr std::chrono::milliseconds kStoreRecheck{250};
+
+std::string fetch_lease_name(const std::string& store_key) { return "token:" + store_key; }
+
+}  // namespace
 
 TokenCache::TokenCache(asio::any_io_executor strand, Store& store, std::string store_key,
                        std::string app_secret, TokenFetcher fetch,
@@ -48,22 +60,6 @@ asio::awaitable<Result<std::string>> TokenCache::get() {
   }
   fetching_ = true;
   fetch_done_.expires_at(asio::steady_timer::time_point::max());
-  if (!loaded_from_store_) {
-    loaded_from_store_ = true;
-    auto stored = co_await store_.token_get(store_key_);
-    if (stored && *stored) {
-      // One that does not open (another app secret, an older plaintext row) is fetched again.
-      auto value = crypto::unseal(app_secret_, store_key_, (*stored)->value);
-      (*stored)->value = value.value_or(std::string{});
-    }
-    if (stored && *stored && usable(**stored)) {
-      remember(**stored);
-      fetching_ = false;
-      fetch_done_.cancel();
-      co_return token_->value;
-    }
-  }
-  ++fetches_;
   // Whatever ends this fetch (even a throwing fetcher: a bug), the waiters must wake.
   struct WakeWaiters {
     TokenCache& cache;
@@ -72,6 +68,22 @@ asio::awaitable<Result<std::string>> TokenCache::get() {
       cache.fetch_done_.cancel();
     }
   } wake{*this};
+  const bool read_now = !loaded_from_store_;
+  if (read_now) {
+    loaded_from_store_ = true;
+    if (auto stored = co_await stored_token()) {
+      remember(std::move(stored));
+      co_return token_->value;
+    }
+  }
+  FetchTurn turn = co_await take_fetch_turn(read_now);
+  if (turn.shared) {
+    // Another instance fetched it while this one waited.
+    remember(std::move(turn.shared));
+    last_error_.reset();
+    co_return token_->value;
+  }
+  ++fetches_;
   auto fetched = co_await fetch_();
   Result<std::string> result = Error{errc::token_unavailable};
   if (fetched) {
@@ -88,10 +100,62 @@ asio::awaitable<Result<std::string>> TokenCache::get() {
     last_error_ = fetched.error();
     result = fetched.error();
   }
+  if (turn.lease) {
+    // The token is in the store (or the fetch failed): the next instance need not wait.
+    (void)co_await store_.lease_release(fetch_lease_name(store_key_), process_lease_holder(),
+                                        turn.lease->epoch);
+  }
   co_return result;
 }
 
+asio::awaitable<std::optional<CachedToken>> TokenCache::stored_token() {
+  auto stored = co_await store_.token_get(store_key_);
+  if (!stored || !*stored) co_return std::nullopt;
+  // One that does not open (another app secret, an older plaintext row) is fetched again.
+  auto value = crypto::unseal(app_secret_, store_key_, (*stored)->value);
+  if (!value || *value == rejected_) co_return std::nullopt;
+  (*stored)->value = std::move(*value);
+  if (!usable(**stored)) co_return std::nullopt;
+  co_return std::move(*stored);
+}
+
+asio::awaitable<TokenCache::FetchTurn> TokenCache::take_fetch_turn(bool store_read_now) {
+  const std::string name = fetch_lease_name(store_key_);
+  const auto give_up = std::chrono::steady_clock::now() + kFetchLeaseTtl + kStoreRecheck;
+  asio::steady_timer timer(strand_);
+  bool waited = false;
+  for (;;) {
+    auto lease = co_await store_.lease_acquire(name, process_lease_holder(), kFetchLeaseTtl);
+    if (!lease) {
+      spdlog::warn("token {}: cannot take the fetch lease ({}); fetching anyway", store_key_,
+                   lease.error().message());
+      co_return FetchTurn{};
+    }
+    if (*lease) {
+      FetchTurn turn;
+      turn.lease = **lease;
+      // Its last holder may have stored a token just before it freed the lease (a refresh:
+      // every instance's copy comes due at once).
+      if (waited || !store_read_now) turn.shared = co_await stored_token();
+      co_return turn;
+    }
+    if (std::chrono::steady_clock::now() >= give_up) {
+      // Its holder took longer than the lease lasts yet still holds it: fetch too.
+      co_return FetchTurn{};
+    }
+    waited = true;
+    timer.expires_after(kStoreRecheck);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (auto shared = co_await stored_token()) {
+      FetchTurn turn;
+      turn.shared = std::move(shared);
+      co_return turn;
+    }
+  }
+}
+
 asio::awaitable<void> TokenCache::invalidate(std::string rejected) {
+  rejected_ = rejected;
   if (token_ && token_->value == rejected) {
     remember(std::nullopt);
     (void)co_await store_.token_erase(store_key_);

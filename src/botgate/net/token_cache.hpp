@@ -1,7 +1,9 @@
 #pragma once
 /// An access token, cached in memory and in the store, refreshed ahead of expiry, fetched by
 /// one request at a time however many callers wait for it (single flight). In the store it is
-/// sealed (crypto/seal) with a key derived from the app secret that fetches it.
+/// sealed (crypto/seal) with a key derived from the app secret that fetches it. Several
+/// instances on one store fetch once between them: the fetch runs under the store lease
+/// `token:<store key>`, and an instance that cannot take it waits for the token in the store.
 
 #include "botgate/core/error.hpp"
 #include "botgate/core/store.hpp"
@@ -55,6 +57,17 @@ class TokenCache {
   bool usable(const CachedToken& token) const;
   /// Sets token_ and the expiry that expires_at() reads.
   void remember(std::optional<CachedToken> token);
+  /// The token in the store, when it opens with the app secret and is usable.
+  asio::awaitable<std::optional<CachedToken>> stored_token();
+  /// Before a fetch: takes the lease that makes it the cluster's only fetch (`lease`), or finds
+  /// the token another instance fetched meanwhile (`shared`). Neither: fetch anyway (the store
+  /// cannot say, or the lease's holder took longer than its ttl). Bounded by the lease's ttl.
+  /// `store_read_now`: the store was just read and had none (no need to read it again).
+  struct FetchTurn {
+    std::optional<CachedToken> shared;
+    std::optional<Lease> lease;
+  };
+  asio::awaitable<FetchTurn> take_fetch_turn(bool store_read_now);
 
   asio::any_io_executor strand_;
   Store& store_;
@@ -67,6 +80,7 @@ class TokenCache {
   bool loaded_from_store_ = false;
   bool fetching_ = false;
   std::optional<Error> last_error_;
+  std::string rejected_;  // the last token the platform refused: never taken from the store again
   asio::steady_timer fetch_done_;  // cancelled when a fetch ends: wakes the waiters
   int fetches_ = 0;
 };

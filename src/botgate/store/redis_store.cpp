@@ -14,6 +14,7 @@
 //   outdone                finished message ids by the time they ended (for the purge)
 //   ckey:<bot>:<key>       a client key (idempotency_key) -> its message's id
 //   token:<key>, session:<key>   hashes
+//   lease:<name>, leaseseq:<name>   leases and their epochs (store/redis_leases)
 //   ids:<bot>:<kind>, idn:<number>   the OneBot id map, both ways
 // Multi-key changes are Lua scripts (store/redis_scripts), EVALSHA with EVAL on NOSCRIPT.
 #include "botgate/store/redis_store.hpp"
@@ -23,6 +24,7 @@
 #include "botgate/crypto/digest.hpp"
 #include "botgate/crypto/encoding.hpp"
 #include "botgate/store/redis_client.hpp"
+#include "botgate/store/redis_leases.hpp"
 #include "botgate/store/redis_scripts.hpp"
 
 #include <spdlog/spdlog.h>
@@ -178,6 +180,7 @@ struct RedisStore::Impl {
   const Script stream_script{scripts::kOutboxStream};
   const Script id_numbers_script{scripts::kIdNumbers};
   const Script purge_script{scripts::kPurge};
+  RedisLeases leases{client, options.key_prefix};  // keys lease:*, leaseseq:*
 
   std::string key(std::string_view name) const { return options.key_prefix + std::string(name); }
 
@@ -901,6 +904,32 @@ asio::awaitable<Result<void>> RedisStore::session_put(std::string key, GatewaySe
   Impl* impl = impl_.get();
   return impl->run([impl, key = std::move(key), session = std::move(session)]() mutable {
     return impl->session_put(std::move(key), std::move(session));
+  });
+}
+
+asio::awaitable<Result<std::optional<Lease>>> RedisStore::lease_acquire(
+    std::string name, std::string holder, std::chrono::milliseconds ttl) {
+  Impl* impl = impl_.get();
+  return impl->run([impl, name = std::move(name), holder = std::move(holder), ttl]() mutable {
+    return impl->leases.acquire(std::move(name), std::move(holder), ttl);
+  });
+}
+
+asio::awaitable<Result<bool>> RedisStore::lease_renew(std::string name, std::string holder,
+                                                      std::int64_t epoch,
+                                                      std::chrono::milliseconds ttl) {
+  Impl* impl = impl_.get();
+  return impl->run(
+      [impl, name = std::move(name), holder = std::move(holder), epoch, ttl]() mutable {
+        return impl->leases.renew(std::move(name), std::move(holder), epoch, ttl);
+      });
+}
+
+asio::awaitable<Result<void>> RedisStore::lease_release(std::string name, std::string holder,
+                                                        std::int64_t epoch) {
+  Impl* impl = impl_.get();
+  return impl->run([impl, name = std::move(name), holder = std::move(holder), epoch]() mutable {
+    return impl->leases.release(std::move(name), std::move(holder), epoch);
   });
 }
 

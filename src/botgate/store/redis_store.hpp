@@ -85,6 +85,13 @@ class RedisStore final : public Store {
                                                            std::int64_t number) override;
   asio::awaitable<Result<std::optional<GatewaySession>>> session_get(std::string key) override;
   asio::awaitable<Result<void>> session_put(std::string key, GatewaySession session) override;
+  asio::awaitable<Result<std::optional<Lease>>> lease_acquire(
+      std::string name, std::string holder, std::chrono::milliseconds ttl) override;
+  asio::awaitable<Result<bool>> lease_renew(std::string name, std::string holder,
+                                            std::int64_t epoch,
+                                            std::chrono::milliseconds ttl) override;
+  asio::awaitable<Result<void>> lease_release(std::string name, std::string holder,
+                                              std::int64_t epoch) override;
 
  private:
   struct Impl;

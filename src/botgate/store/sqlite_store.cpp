@@ -1652,4 +1652,21 @@ asio::awaitable<Result<void>> SqliteStore::session_put(std::string key, GatewayS
   });
 }
 
+asio::awaitable<Result<std::optional<Lease>>> SqliteStore::lease_acquire(
+    std::string name, std::string holder, std::chrono::milliseconds ttl) {
+  co_return leases_.acquire(name, holder, ttl);
+}
+
+asio::awaitable<Result<bool>> SqliteStore::lease_renew(std::string name, std::string holder,
+                                                std::int64_t epoch,
+                                                std::chrono::milliseconds ttl) {
+  co_return leases_.renew(name, holder, epoch, ttl);
+}
+
+asio::awaitable<Result<void>> SqliteStore::lease_release(std::string name, std::string holder,
+                                                  std::int64_t epoch) {
+  leases_.release(name, holder, epoch);
+  co_return Result<void>{};
+}
+
 }  // namespace botgate::store

@@ -3,6 +3,7 @@
 /// method posts its work to that thread and resumes the caller on the caller's executor, so no
 /// network thread ever blocks on the disk.
 
+#include "botgate/core/lease_table.hpp"
 #include "botgate/core/store.hpp"
 
 #include <chrono>
@@ -81,6 +82,13 @@ class SqliteStore final : public Store {
                                                            std::int64_t number) override;
   asio::awaitable<Result<std::optional<GatewaySession>>> session_get(std::string key) override;
   asio::awaitable<Result<void>> session_put(std::string key, GatewaySession session) override;
+  asio::awaitable<Result<std::optional<Lease>>> lease_acquire(
+      std::string name, std::string holder, std::chrono::milliseconds ttl) override;
+  asio::awaitable<Result<bool>> lease_renew(std::string name, std::string holder,
+                                            std::int64_t epoch,
+                                            std::chrono::milliseconds ttl) override;
+  asio::awaitable<Result<void>> lease_release(std::string name, std::string holder,
+                                              std::int64_t epoch) override;
 
   /// How many transactions the store has committed since it opened (for tests and benchmarks:
   /// group commit is seen in it).
@@ -99,6 +107,8 @@ class SqliteStore final : public Store {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  /// In memory: one process uses a SQLite store, so its leases need not be on disk.
+  LeaseTable leases_;
 };
 
 /// The database path of a "sqlite://relative.db" or "sqlite:///abs/path.db" store URL;

@@ -5,6 +5,7 @@
 
 #include "support/memory_store.hpp"
 #include "support/net_test_servers.hpp"
+#include "support/run_sync.hpp"
 #include "support/run_until.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -117,7 +118,8 @@ int sequence_of(std::string_view frame) {
 
 class GatewayRunnerTest : public ::testing::Test {
  protected:
-  void make_runner(std::string main_url) {
+  void make_runner(std::string main_url,
+                   std::function<void(GatewayRunnerOptions&)> adjust = nullptr) {
     endpoint_ = std::make_shared<TestEndpoint>(std::move(main_url));
     auto protocol = std::make_unique<ScriptedProtocol>();
     protocol_ = protocol.get();
@@ -127,6 +129,7 @@ class GatewayRunnerTest : public ::testing::Test {
     options.backoff = BackoffPolicy{5ms, 20ms, 2.0};
     options.save_interval = 0ms;
     options.unit_random = [] { return 0.5; };
+    if (adjust) adjust(options);
     // Discord's 5 s identify window would make the reconnect tests slow.
     auto pacer = std::make_shared<IdentifyPacer>(strand_, 1, 10ms);
     runner_ = std::make_unique<GatewayRunner>(strand_, store_, std::move(protocol), endpoint_,
@@ -223,6 +226,68 @@ TEST_F(GatewayRunnerTest, EventsBecomeDurableAndTheSessionIsSavedAfterThem) {
   ASSERT_TRUE(end);
   EXPECT_NE(end->error, boost::beast::websocket::error::closed);
   EXPECT_EQ(stored_session()->sequence, 4) << "the session survives the stop";
+}
+
+// Several instances on one store: the runner connects only while it holds its lease.
+TEST_F(GatewayRunnerTest, ConnectsOnlyWhileItHoldsTheLeaseAndResumesTheLastHoldersSession) {
+  const std::string lease = "gateway:test:bot:0";
+  TestWsServer server;
+  make_runner(server.url("/gateway"), [&](GatewayRunnerOptions& options) {
+    options.lease_name = lease;
+    options.lease_holder = "this instance";
+    options.lease_ttl = 300ms;
+    options.lease_retry = 20ms;
+  });
+  script_ready_then_events(*protocol_, 2);
+  // Another instance holds the shard, and its session is in the store.
+  auto other = test::run_sync(store_.lease_acquire(lease, "other instance", 10s)).value();
+  ASSERT_TRUE(other);
+  ASSERT_TRUE(test::run_sync(store_.session_put("test:bot:0",
+                                                   GatewaySession{"theirs", 7, "", "bot-user"})));
+  start();
+  ASSERT_TRUE(run_until(io_, [&] { return runner_->status().state == "standby"; }));
+  run_until(io_, [] { return false; }, 200ms);
+  EXPECT_TRUE(protocol_->sessions_at_connect.empty()) << "no connection without the lease";
+
+  ASSERT_TRUE(test::run_sync(store_.lease_release(lease, "other instance", other->epoch)));
+  ASSERT_TRUE(run_until(io_, [&] { return !protocol_->sessions_at_connect.empty(); }));
+  EXPECT_EQ(protocol_->sessions_at_connect[0].session_id, "theirs")
+      << "it resumes the session the last holder stored";
+  EXPECT_EQ(protocol_->sessions_at_connect[0].sequence, 7);
+
+  // Renewed while held: after several ttls it still holds it.
+  run_until(io_, [] { return false; }, 700ms);
+  EXPECT_FALSE(test::run_sync(store_.lease_acquire(lease, "other instance", 10s)).value());
+  stop_and_wait();
+  EXPECT_TRUE(test::run_sync(store_.lease_acquire(lease, "other instance", 10s)).value())
+      << "a stopped runner frees its lease";
+}
+
+TEST_F(GatewayRunnerTest, ALostLeaseClosesTheConnectionAndTheRunnerStandsBy) {
+  const std::string lease = "gateway:test:bot:0";
+  TestWsServer server;
+  make_runner(server.url("/gateway"), [&](GatewayRunnerOptions& options) {
+    options.lease_name = lease;
+    options.lease_holder = "this instance";
+    options.lease_ttl = 300ms;
+    options.lease_retry = 20ms;
+  });
+  script_ready_then_events(*protocol_, 2);
+  start();
+  ASSERT_TRUE(run_until(io_, [&] { return runner_->status().state == "connected"; }));
+  // The lease is taken from it (as if it had expired while the instance stalled). On another
+  // io_context: the runner does not run between the release and the other's acquire.
+  auto mine = test::run_sync(store_.lease_acquire(lease, "this instance", 300ms)).value();
+  ASSERT_TRUE(mine);
+  ASSERT_TRUE(test::run_sync(store_.lease_release(lease, "this instance", mine->epoch)));
+  ASSERT_TRUE(test::run_sync(store_.lease_acquire(lease, "other instance", 10s)).value());
+
+  auto end = next_session_end(server);
+  ASSERT_TRUE(end) << "the connection is closed once the renewal fails";
+  ASSERT_TRUE(run_until(io_, [&] { return runner_->status().state == "standby"; }));
+  run_until(io_, [] { return false; }, 200ms);
+  EXPECT_EQ(protocol_->sessions_at_connect.size(), 1u) << "and it does not connect again";
+  stop_and_wait();
 }
 
 TEST_F(GatewayRunnerTest, SkippedFramesAreCountedAndTheConnectionGoesOn) {

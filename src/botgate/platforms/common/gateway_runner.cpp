@@ -88,6 +88,12 @@ GatewayRunner::GatewayRunner(asio::any_io_executor strand, Store& store,
       options_(std::move(options)),
       accepts_(strand_, options_.max_accepts_in_flight),
       sleep_timer_(std::make_unique<asio::steady_timer>(strand_)) {
+  if (!options_.lease_name.empty()) {
+    lease_ = std::make_unique<ShardLease>(
+        strand_, store_, options_.lease_name,
+        options_.lease_holder.empty() ? process_lease_holder() : options_.lease_holder,
+        options_.label, options_.lease_ttl);
+  }
   if (!options_.unit_random) {
     options_.unit_random = [engine = std::mt19937(std::random_device{}())]() mutable {
       return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
@@ -166,6 +172,10 @@ asio::awaitable<void> GatewayRunner::save(GatewaySession session) {
   if (session == saved_) {
     co_return;
   }
+  if (lease_ && !lease_->held()) {
+    // The session is the lease holder's: another instance may be writing it now.
+    co_return;
+  }
   auto saved = co_await store_.session_put(options_.session_key, session);
   if (!saved) {
     // Not fatal: the next start then resumes from an older sequence (dedup drops the replays)
@@ -186,20 +196,14 @@ asio::awaitable<void> GatewayRunner::run(Accept accept) {
                      asio::detached);
     }
   });
-  auto stored = co_await store_.session_get(options_.session_key);
-  if (!stored) {
-    spdlog::warn("{}: cannot read the stored gateway session ({}); identifying", options_.label,
-                 stored.error().message());
-  } else if (*stored) {
-    protocol_->restore(**stored);
-    durable_ = saved_ = **stored;
-    next_.resume = true;
-    next_.url = durable_.resume_url;
-    spdlog::info("{}: resuming the stored session at sequence {}", options_.label,
-                 durable_.sequence);
-  }
+  if (!lease_) co_await load_session();
 
   while (!stopping_) {
+    if (lease_ && !lease_->held()) {
+      if (!co_await hold_lease()) break;
+      // The instance that held it before may have moved the session on.
+      co_await load_session();
+    }
     std::chrono::milliseconds delay = next_.delay;
     if (failures_ > 0) {
       delay = std::max(delay, backoff_delay(options_.backoff, failures_, options_.unit_random()));
@@ -261,6 +265,11 @@ asio::awaitable<void> GatewayRunner::run(Accept accept) {
       co_await (*socket)->close(4000, "stopping");
       break;
     }
+    if (lease_ && !lease_->held()) {
+      // Lost while connecting: identify or resume only while holding it.
+      (*socket)->abort();
+      continue;
+    }
     live_ = false;
     current_ = std::make_shared<Connection>(strand_, std::move(*socket), resuming);
     std::string used = *credential;
@@ -280,7 +289,60 @@ asio::awaitable<void> GatewayRunner::run(Accept accept) {
     }
   }
   co_await save(durable_);
+  if (lease_) co_await lease_->release();
   set_status("stopped", "");
+}
+
+asio::awaitable<void> GatewayRunner::load_session() {
+  auto stored = co_await store_.session_get(options_.session_key);
+  if (!stored) {
+    spdlog::warn("{}: cannot read the stored gateway session ({}); identifying", options_.label,
+                 stored.error().message());
+  } else if (*stored) {
+    protocol_->restore(**stored);
+    durable_ = saved_ = **stored;
+    next_.resume = true;
+    next_.url = durable_.resume_url;
+    spdlog::info("{}: resuming the stored session at sequence {}", options_.label,
+                 durable_.sequence);
+  } else if (lease_) {
+    // None stored (the last holder ended it): identify afresh.
+    protocol_->restore(GatewaySession{});
+    durable_ = saved_ = GatewaySession{};
+    next_.resume = false;
+    next_.url.clear();
+  }
+}
+
+asio::awaitable<bool> GatewayRunner::hold_lease() {
+  bool waiting = false;
+  while (!stopping_) {
+    if (co_await lease_->try_acquire([this] { on_lease_lost(); })) {
+      if (waiting) spdlog::info("{}: took over the connection", options_.label);
+      co_return true;
+    }
+    if (!waiting) {
+      waiting = true;
+      spdlog::info("{}: the lease {} is not free; standing by", options_.label,
+                   options_.lease_name);
+    }
+    // Another instance holds it, or the store did not answer (try_acquire logged why).
+    set_status("standby", "waiting for the lease " + options_.lease_name +
+                              " (held by another instance, or the store is unreachable); "
+                              "trying again every " + seconds_text(options_.lease_retry));
+    co_await sleep(options_.lease_retry);
+  }
+  co_return false;
+}
+
+void GatewayRunner::on_lease_lost() {
+  set_status("reconnecting", "lost the lease " + options_.lease_name);
+  if (current_ && !current_->over) {
+    current_->finish(Ending::reconnect);
+    // At once, without a close frame: a close with 1000 would end the session that the next
+    // holder resumes.
+    current_->ws->abort();
+  }
 }
 
 asio::awaitable<GatewayRunner::Ending> GatewayRunner::run_connection(

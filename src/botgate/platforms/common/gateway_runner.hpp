@@ -9,6 +9,7 @@
 #include "botgate/core/gateway.hpp"
 #include "botgate/core/store.hpp"
 #include "botgate/platforms/common/accept_pipeline.hpp"
+#include "botgate/platforms/common/shard_lease.hpp"
 #include "botgate/net/ws_client.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -90,6 +91,16 @@ struct GatewayRunnerOptions {
   std::size_t max_accepts_in_flight = 256;
   /// A random number in [0, 1) for the backoff jitter; null: a std::mt19937.
   std::function<double()> unit_random;
+  /// The store lease (Store::lease_acquire) the runner holds while it connects, so that of
+  /// several instances on one store only one runs this connection; empty: none (the Feishu
+  /// long connection, which every instance may open). Taken before identify or resume, renewed
+  /// every ttl/3; when it is lost the connection closes at once and the runner goes back to
+  /// taking it, trying every `lease_retry`, and resumes from the stored session once it has it.
+  std::string lease_name = {};
+  std::chrono::milliseconds lease_ttl{10000};
+  std::chrono::milliseconds lease_retry{2000};
+  /// Who holds it; empty: this process (process_lease_holder()). Tests play two instances.
+  std::string lease_holder = {};
 };
 
 /// Thread safety: run() on the strand given at construction; stop() and status() from anywhere.
@@ -142,6 +153,12 @@ class GatewayRunner final : public EventSource {
   asio::awaitable<void> resume_after_store_failure(std::shared_ptr<Connection> connection,
                                                    Socket socket);
   asio::awaitable<void> save(GatewaySession session);
+  /// Reads the stored session and starts from it (resuming), or identifies when there is none.
+  asio::awaitable<void> load_session();
+  /// Waits until this runner holds its lease (at once without one); false when stopped first.
+  asio::awaitable<bool> hold_lease();
+  /// The lease was lost: the connection must end now (another instance may open it).
+  void on_lease_lost();
   asio::awaitable<void> sleep(std::chrono::milliseconds duration);
   void set_status(std::string state, std::string detail);
   /// Counts a skipped frame and logs it: the first at once, then at most once a minute with
@@ -168,6 +185,7 @@ class GatewayRunner final : public EventSource {
   std::atomic<bool> stopping_{false};
   std::shared_ptr<Connection> current_;  // strand only
   std::unique_ptr<asio::steady_timer> sleep_timer_;
+  std::unique_ptr<ShardLease> lease_;  // null without options_.lease_name
 
   std::chrono::steady_clock::time_point last_skip_log_{};
   std::uint64_t skips_unlogged_ = 0;

@@ -131,6 +131,9 @@ asio::awaitable<void> ShardedGateway::run(Accept accept) {
       // The shard count is part of the key: a session of another layout must not be resumed.
       runner_options.session_key = options_.platform + ":" + options_.bot_name + ":" + shard_name;
       runner_options.shard_id = shard_id;
+      // Of several instances on one store, one at a time runs the shard (Discord and QQ refuse
+      // a second session of it, or give both the events).
+      runner_options.lease_name = "gateway:" + runner_options.session_key;
       runner_options.ws.proxy_url = options_.proxy_url;
       runners_.push_back(std::make_unique<GatewayRunner>(
           strand_, store_, options_.make_protocol(shard_id, shard_count), endpoint, pacer,

@@ -12,6 +12,9 @@ std::unique_ptr<EventSource> make_aibot_longconn(const WecomConfig& config,
   platforms::GatewayRunnerOptions options;
   options.label = "wecom bot '" + config.bot_name + "' long connection";
   options.session_key = "wecom:" + config.bot_name + ":longconn";
+  // WeCom keeps one long connection per bot and drops the older one when another opens: of
+  // several instances on one store, one at a time holds it.
+  options.lease_name = "gateway:" + options.session_key;
   options.ws.proxy_url = services.proxy_url;
   // The official SDK: from 1 s, doubling, to a 30 s cap (notes 2.1).
   options.backoff = BackoffPolicy{std::chrono::seconds(1), std::chrono::seconds(30), 2.0};

@@ -1,0 +1,105 @@
+#include "botgate/store/redis_leases.hpp"
+
+#include "botgate/crypto/digest.hpp"
+#include "botgate/crypto/encoding.hpp"
+
+#include <algorithm>
+
+namespace botgate::store {
+namespace {
+
+// ARGV: prefix, name, holder, ttl_ms. Returns the epoch, or 0 when another holder has it.
+// A key that expired is gone for Redis (also inside a script): the lease is free.
+constexpr std::string_view kAcquire = R"lua(
+local key = ARGV[1] .. 'lease:' .. ARGV[2]
+local holder = redis.call('HGET', key, 'holder')
+if holder == ARGV[3] then
+  redis.call('PEXPIRE', key, ARGV[4])
+  return tonumber(redis.call('HGET', key, 'epoch'))
+end
+if holder then return 0 end
+local epoch = redis.call('INCR', ARGV[1] .. 'leaseseq:' .. ARGV[2])
+redis.call('HSET', key, 'holder', ARGV[3], 'epoch', epoch)
+redis.call('PEXPIRE', key, ARGV[4])
+return epoch
+)lua";
+
+// ARGV: prefix, name, holder, epoch, ttl_ms. Returns 1 when renewed, 0 when the lease is lost.
+constexpr std::string_view kRenew = R"lua(
+local key = ARGV[1] .. 'lease:' .. ARGV[2]
+local held = redis.call('HMGET', key, 'holder', 'epoch')
+if held[1] ~= ARGV[3] or held[2] ~= ARGV[4] then return 0 end
+redis.call('PEXPIRE', key, ARGV[5])
+return 1
+)lua";
+
+// ARGV: prefix, name, holder, epoch. Returns 1 when it was released.
+constexpr std::string_view kRelease = R"lua(
+local key = ARGV[1] .. 'lease:' .. ARGV[2]
+local held = redis.call('HMGET', key, 'holder', 'epoch')
+if held[1] ~= ARGV[3] or held[2] ~= ARGV[4] then return 0 end
+redis.call('DEL', key)
+return 1
+)lua";
+
+std::string sha_of(std::string_view body) { return crypto::to_hex(crypto::sha1(body)); }
+
+/// Redis takes whole milliseconds, at least one (PEXPIRE 0 would delete the key at once).
+std::string ttl_ms(std::chrono::milliseconds ttl) {
+  return std::to_string(std::max<std::int64_t>(1, ttl.count()));
+}
+
+}  // namespace
+
+RedisLeases::RedisLeases(RedisClient& client, std::string key_prefix)
+    : client_(client),
+      prefix_(std::move(key_prefix)),
+      acquire_{kAcquire, sha_of(kAcquire)},
+      renew_{kRenew, sha_of(kRenew)},
+      release_{kRelease, sha_of(kRelease)} {}
+
+asio::awaitable<Result<RedisReply>> RedisLeases::eval(const Script& script,
+                                                      std::vector<std::string> args) {
+  std::vector<std::string> command{"EVALSHA", script.sha, "0", prefix_};
+  command.insert(command.end(), std::make_move_iterator(args.begin()),
+                 std::make_move_iterator(args.end()));
+  auto reply = co_await client_.command(command);
+  if (!reply) co_return reply.error();
+  if (reply->is_error("NOSCRIPT")) {
+    command[0] = "EVAL";
+    command[1] = std::string(script.body);
+    reply = co_await client_.command(std::move(command));
+    if (!reply) co_return reply.error();
+  }
+  if (reply->is_error()) co_return Error{errc::store_failed, "redis: " + reply->text};
+  co_return reply;
+}
+
+asio::awaitable<Result<std::optional<Lease>>> RedisLeases::acquire(
+    std::string name, std::string holder, std::chrono::milliseconds ttl) {
+  std::vector<std::string> args{std::move(name), std::move(holder), ttl_ms(ttl)};
+  auto reply = co_await eval(acquire_, std::move(args));
+  if (!reply) co_return reply.error();
+  if (reply->integer <= 0) co_return std::optional<Lease>{};
+  co_return std::optional<Lease>{Lease{reply->integer}};
+}
+
+asio::awaitable<Result<bool>> RedisLeases::renew(std::string name, std::string holder,
+                                                 std::int64_t epoch,
+                                                 std::chrono::milliseconds ttl) {
+  std::vector<std::string> args{std::move(name), std::move(holder), std::to_string(epoch),
+                                ttl_ms(ttl)};
+  auto reply = co_await eval(renew_, std::move(args));
+  if (!reply) co_return reply.error();
+  co_return reply->integer == 1;
+}
+
+asio::awaitable<Result<void>> RedisLeases::release(std::string name, std::string holder,
+                                                   std::int64_t epoch) {
+  std::vector<std::string> args{std::move(name), std::move(holder), std::to_string(epoch)};
+  auto reply = co_await eval(release_, std::move(args));
+  if (!reply) co_return reply.error();
+  co_return Result<void>{};
+}
+
+}  // namespace botgate::store

@@ -1,0 +1,45 @@
+#pragma once
+/// The Store's leases (core/store.hpp) on Redis, for RedisStore. Keys, under the store's prefix:
+///   lease:<name>      a hash {holder, epoch} that expires with the lease (PEXPIRE = its ttl)
+///   leaseseq:<name>   the last epoch given for the name (INCR), kept when the lease expires,
+///                     so that epochs grow across holders, expiries and restarts
+/// Each operation is one Lua script: the check and the change are one step for Redis, and the
+/// expiry is Redis's clock alone (the instances' clocks never compare).
+
+#include "botgate/core/store.hpp"
+#include "botgate/store/redis_client.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace botgate::store {
+
+/// Thread safety: as the RedisClient it uses (the store's thread only).
+class RedisLeases {
+ public:
+  RedisLeases(RedisClient& client, std::string key_prefix);
+
+  asio::awaitable<Result<std::optional<Lease>>> acquire(std::string name, std::string holder,
+                                                        std::chrono::milliseconds ttl);
+  asio::awaitable<Result<bool>> renew(std::string name, std::string holder, std::int64_t epoch,
+                                      std::chrono::milliseconds ttl);
+  asio::awaitable<Result<void>> release(std::string name, std::string holder, std::int64_t epoch);
+
+ private:
+  struct Script {
+    std::string_view body;
+    std::string sha;
+  };
+  /// EVALSHA, and EVAL when Redis does not have the script yet (or lost it in a restart).
+  asio::awaitable<Result<RedisReply>> eval(const Script& script, std::vector<std::string> args);
+
+  RedisClient& client_;
+  std::string prefix_;
+  const Script acquire_;
+  const Script renew_;
+  const Script release_;
+};
+
+}  // namespace botgate::store
