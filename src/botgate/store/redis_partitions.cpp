@@ -82,6 +82,7 @@ asio::awaitable<Result<void>> PartitionLeases::start(const std::string& bot) {
 }
 
 asio::awaitable<Result<std::vector<std::string>>> PartitionLeases::round() {
+  if (closed_) co_return std::vector<std::string>{};  // let go of for good: take nothing again
   auto beaten = co_await beat();
   if (!beaten) co_return beaten.error();
   std::vector<std::string> woken;
@@ -159,6 +160,7 @@ asio::awaitable<Result<bool>> PartitionLeases::lease_round(const std::string& bo
 }
 
 asio::awaitable<Result<void>> PartitionLeases::release_all() {
+  closed_ = true;
   Args args{token_};
   for (auto& [bot, parts] : bots_) {
     for (int p = 0; p < kPartitions; ++p) {

@@ -127,6 +127,7 @@ class PartitionLeases {
   std::string token_;
   PartitionTiming timing_;
   bool first_beat_ = true;
+  bool closed_ = false;  // release_all ran: no round takes a lease again
   std::int64_t members_ = 1;
   std::map<std::string, BotPartitions> bots_;
   std::set<std::string> started_;  // bots whose first round (taking back own leases) ran

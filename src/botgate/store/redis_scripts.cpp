@@ -144,7 +144,9 @@ const std::string_view kDeadLetterRetry = BOTGATE_LUA_PRELUDE R"lua(
 local dead, now = ARGV[2], ARGV[3]
 local letter = redis.call('HMGET', P .. 'dl:' .. dead, 'bot', 'json', 'cred', 'p')
 if not letter[1] then return false end
-local bot, part = letter[1], letter[4]
+-- A letter from before the inbox had partitions has none: its chat's order is not at stake (a
+-- retried letter goes to the end of the inbox anyway).
+local bot, part = letter[1], letter[4] or '0'
 local id = redis.call('INCR', P .. 'seq:inbox')
 local sid = redis.call('XADD', P .. 'inbox:' .. of_bot(bot) .. ':' .. part, '*', 'id', id)
 redis.call('HSET', P .. 'in:' .. id, 'bot', bot, 'p', part, 'json', letter[2], 'cred', letter[3],
