@@ -24,7 +24,6 @@
 
 #include "botgate/core/event_json.hpp"
 #include "botgate/core/message_status.hpp"
-#include "botgate/crypto/digest.hpp"
 #include "botgate/crypto/encoding.hpp"
 #include "botgate/store/redis_client.hpp"
 #include "botgate/store/redis_partitions.hpp"
