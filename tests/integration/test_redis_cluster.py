@@ -2,7 +2,8 @@
 them with each duplicate sent to another instance are answered once each, in each chat's order;
 one instance killed with -9 mid-burst has its pending events answered by the others (Feishu's
 `uuid` makes a resend of a reply it had sent idempotent: the fake delivers a uuid once); Redis
-restarted mid-burst (AOF, appendfsync always) loses nothing."""
+restarted mid-burst (AOF, appendfsync always) loses nothing; an event accepted by an instance
+that does not serve its chat is handled by the one that does within milliseconds."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def redis(tmp_path):
 
 
 @pytest.fixture
-def cluster(fake, launch, redis):
+def cluster(redis, fake, launch):  # redis first: it stops after the instances
     def make(instance):
         def config_fn(port, db):
             return botgate_config(port=port, db_path=db, bots=[feishu_bot(fake)],
@@ -175,3 +176,21 @@ def test_redis_restarted_mid_burst_loses_nothing(fake, cluster, redis):
     time.sleep(1.5)
     assert_answered_once_in_order(fake, events)
     assert all(cb.bg.running() for cb in cluster)
+
+
+def test_an_instance_that_does_not_serve_the_chat_wakes_the_one_that_does(fake, cluster, redis):
+    """Accepted by one instance, handled by another: told through Redis at once, not by the
+    once-a-second poll."""
+    latencies = []
+    for c in range(CHATS):
+        lane_holder = lease_holders(redis, [partition_of(f"private\n{chat_id(c)}")])
+        holder = next(iter(lane_holder))
+        other = next(cb for i, cb in enumerate(cluster) if f"it-{i + 1}" != holder)
+        before = len(fake.delivered())
+        started = time.monotonic()
+        assert other.post_payload(other.message(f"w{c}-0", chat_id=chat_id(c)))[0] == 200
+        assert wait_until(lambda: len(fake.delivered()) > before, 5, interval=0.005)
+        latencies.append(time.monotonic() - started)
+    latencies.sort()
+    # The poll alone would answer in 0.5 s on average; the wake-up takes milliseconds.
+    assert latencies[len(latencies) // 2] < 0.25, latencies
