@@ -150,6 +150,24 @@ TEST(RedisPartitions, TwoInstancesSplitTheChatsEachChatServedByOneInOrderAndADea
   EXPECT_EQ(depth.inbox, n) << "nothing completed yet, nothing lost";
 }
 
+TEST(RedisPartitions, AnInstanceThatDoesNotRunABotTakesNoShareOfIt) {
+  test::RedisServer server;
+  RedisStore one(url_of(server), quick("one"));
+  RedisStore two(url_of(server), quick("two"));
+  // Both run bot a; only "one" runs bot b (say, a gateway bot kept to one instance).
+  take(one);
+  take(two);
+  ASSERT_TRUE(run_sync(one.inbox_take("b", 10)));
+  std::this_thread::sleep_for(800ms);
+  for (int c = 0; c < 40; ++c) {
+    Event event = event_in("chat-" + std::to_string(c), std::to_string(c));
+    event.bot = "b";
+    accept(one, event);
+  }
+  EXPECT_EQ(run_sync(one.inbox_take("b", 100)).value().size(), 40u)
+      << "every chat of b is served, all by the only instance that runs it";
+}
+
 TEST(RedisPartitions, ACleanShutdownHandsThePartitionsOverAtOnce) {
   test::RedisServer server;
   RedisStoreOptions slow = quick("one");

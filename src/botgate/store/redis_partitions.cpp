@@ -43,7 +43,6 @@ PartitionLeases::PartitionLeases(RedisClient& client, std::string prefix, std::s
       instance_(std::move(instance)),
       token_(std::move(token)),
       timing_(timing),
-      heartbeat_script_(redis_scripts::kHeartbeat),
       round_script_(redis_scripts::kLeaseRound),
       release_script_(redis_scripts::kLeaseReleaseAll) {}
 
@@ -61,20 +60,7 @@ std::vector<std::string> PartitionLeases::served(const std::string& bot) {
   return out;
 }
 
-asio::awaitable<Result<void>> PartitionLeases::beat() {
-  Args args{token_, instance_, std::to_string(timing_.lease_ttl.count()),
-            first_beat_ ? "1" : "0"};
-  auto members = co_await eval_script(client_, prefix_, heartbeat_script_, std::move(args));
-  if (!members) co_return members.error();
-  first_beat_ = false;
-  members_ = std::max<std::int64_t>(members->integer, 1);
-  co_return Result<void>{};
-}
-
 asio::awaitable<Result<void>> PartitionLeases::start(const std::string& bot) {
-  // The members as they are now: others may have joined since this object did.
-  auto beaten = co_await beat();
-  if (!beaten) co_return beaten.error();
   auto taken = co_await lease_round(bot);
   if (!taken) co_return taken.error();
   started_.insert(bot);
@@ -83,8 +69,6 @@ asio::awaitable<Result<void>> PartitionLeases::start(const std::string& bot) {
 
 asio::awaitable<Result<std::vector<std::string>>> PartitionLeases::round() {
   if (closed_) co_return std::vector<std::string>{};  // let go of for good: take nothing again
-  auto beaten = co_await beat();
-  if (!beaten) co_return beaten.error();
   std::vector<std::string> woken;
   for (const std::string& bot : bots()) {
     auto taken = co_await lease_round(bot);
@@ -95,7 +79,10 @@ asio::awaitable<Result<std::vector<std::string>>> PartitionLeases::round() {
 }
 
 asio::awaitable<Result<bool>> PartitionLeases::lease_round(const std::string& bot) {
-  const auto share = (kPartitions + members_ - 1) / members_;
+  // The share as the last round found it (every partition before the first): a member that
+  // joined since counts from this round on, and what is over the share is let go of next time.
+  const auto known_share = shares_.find(bot);
+  const std::int64_t share = known_share == shares_.end() ? kPartitions : known_share->second;
   const bool first = !started_.contains(bot);
   // Let go of partitions over the share that nothing is out of; the others stop giving out new
   // work until they are idle too.
@@ -117,15 +104,16 @@ asio::awaitable<Result<bool>> PartitionLeases::lease_round(const std::string& bo
             token_,
             instance_,
             std::to_string(timing_.lease_ttl.count()),
-            std::to_string(share),
             first ? "1" : "0",
             std::to_string(kPartitions)};
   args.insert(args.end(), let_go.begin(), let_go.end());
   const auto sent_at = RedisPartition::Clock::now();
   auto reply = co_await eval_script(client_, prefix_, round_script_, std::move(args));
   if (!reply) co_return reply.error();
+  if (reply->elements.empty()) co_return Error{errc::store_failed, "redis: a lease round without a share"};
+  shares_[bot] = std::max<std::int64_t>(reply->elements[0].integer, 1);
   std::array<std::string, kPartitions> now_held;
-  for (std::size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
+  for (std::size_t i = 1; i + 1 < reply->elements.size(); i += 2) {
     const int p = static_cast<int>(reply->elements[i].integer);
     if (p >= 0 && p < kPartitions) now_held[static_cast<std::size_t>(p)] = reply->elements[i + 1].text;
   }
@@ -161,14 +149,8 @@ asio::awaitable<Result<bool>> PartitionLeases::lease_round(const std::string& bo
 
 asio::awaitable<Result<void>> PartitionLeases::release_all() {
   closed_ = true;
-  Args args{token_};
-  for (auto& [bot, parts] : bots_) {
-    for (int p = 0; p < kPartitions; ++p) {
-      if (parts[static_cast<std::size_t>(p)].lease.empty()) continue;
-      args.push_back(bot);
-      args.push_back(std::to_string(p));
-    }
-  }
+  Args args{token_, std::to_string(kPartitions)};
+  args.insert(args.end(), started_.begin(), started_.end());
   auto released = co_await eval_script(client_, prefix_, release_script_, std::move(args));
   if (!released) co_return released.error();
   co_return Result<void>{};

@@ -4,9 +4,10 @@
 /// object at a time, under a lease with a fencing epoch, so that one chat's events and replies
 /// are handled in order by one instance while different chats spread over the instances.
 ///
-/// Each store object beats (a member of the cluster for `lease_ttl` after its last beat) and, for
-/// every bot it was asked about, holds a fair share of the partitions: ceil(kPartitions / live
-/// members). A lease is the key lease:<bot>:<p> = "<token> <epoch>" with PX `lease_ttl`, taken
+/// For every bot it was asked about, each store object is one of the bot's members (for
+/// `lease_ttl` after its last lease round) and holds a fair share of the bot's partitions:
+/// ceil(kPartitions / the bot's live members; an instance that does not run the bot does not
+/// count). A lease is the key lease:<bot>:<p> = "<token> <epoch>" with PX `lease_ttl`, taken
 /// with a new epoch (INCR epoch:<bot>:<p>) when free, renewed every `renew_every`. An object over
 /// its share (a new instance appeared) stops giving out new work of its extra partitions and lets
 /// go of each once nothing of it is out. A dead instance's leases lapse after `lease_ttl`, and
@@ -45,7 +46,7 @@ inline constexpr int kPartitions = 16;
 int partition_of(std::string_view lane);
 
 struct PartitionTiming {
-  /// A lease, and a membership, lapse this long after their last renewal.
+  /// A lease, and a bot's membership, lapse this long after their last renewal.
   std::chrono::milliseconds lease_ttl{10000};
   /// How often leases are renewed (and free partitions looked for).
   std::chrono::milliseconds renew_every{2500};
@@ -97,14 +98,12 @@ class PartitionLeases {
   /// The partitions of `bot` this object serves now, as decimal strings (script arguments).
   std::vector<std::string> served(const std::string& bot);
 
-  /// The first beat: a member from now on, and an earlier object of this instance (before a
-  /// restart) forgotten.
-  asio::awaitable<Result<void>> join() { return beat(); }
-  /// The bot's first lease round (taking back this instance's own partitions), after the first
-  /// beat. Called before this object first gives out `bot`'s work.
+  /// The bot's first lease round (taking back this instance's own partitions, and forgetting an
+  /// earlier object of this instance as a member). Called before this object first gives out
+  /// `bot`'s work.
   asio::awaitable<Result<void>> start(const std::string& bot);
-  /// A beat, then a lease round for every known bot. Returns the bots that took a partition
-  /// (work may wait in it).
+  /// A lease round for every known bot. Returns the bots that took a partition (work may wait
+  /// in it).
   asio::awaitable<Result<std::vector<std::string>>> round();
   /// Lets go of every lease and of the membership (a clean shutdown: the others take over at
   /// once instead of after lease_ttl).
@@ -117,7 +116,6 @@ class PartitionLeases {
   void outbox_ended(std::int64_t id);
 
  private:
-  asio::awaitable<Result<void>> beat();
   /// Returns whether a partition was taken.
   asio::awaitable<Result<bool>> lease_round(const std::string& bot);
 
@@ -126,14 +124,12 @@ class PartitionLeases {
   std::string instance_;
   std::string token_;
   PartitionTiming timing_;
-  bool first_beat_ = true;
   bool closed_ = false;  // release_all ran: no round takes a lease again
-  std::int64_t members_ = 1;
+  std::map<std::string, std::int64_t> shares_;  // per bot, as the last round found it
   std::map<std::string, BotPartitions> bots_;
   std::set<std::string> started_;  // bots whose first round (taking back own leases) ran
   std::unordered_map<std::int64_t, std::pair<std::string, int>> inbox_owner_;
   std::unordered_map<std::int64_t, std::pair<std::string, int>> outbox_owner_;
-  const RedisScript heartbeat_script_;
   const RedisScript round_script_;
   const RedisScript release_script_;
 };

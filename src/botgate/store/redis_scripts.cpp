@@ -309,30 +309,30 @@ end
 return numbers
 )lua";
 
-const std::string_view kHeartbeat = BOTGATE_LUA_PRELUDE R"lua(
-local token, instance, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4])
+const std::string_view kLeaseRound = BOTGATE_LUA_PRELUDE R"lua(
+local bot, token, instance, ttl = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local take_own, count = ARGV[6] == '1', tonumber(ARGV[7])
+local let_go = {}
+for i = 8, #ARGV do let_go[ARGV[i]] = true end
+-- The bot's members: the store objects that serve it, each until `ttl` after its last round
+-- (Redis's clock: the instances' clocks may differ). An instance that does not run the bot is
+-- none of them, so the bot's partitions are shared among those that do.
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local members = P .. 'members'
-if ARGV[5] == '1' then
+local members = P .. 'members:' .. of_bot(bot)
+if take_own then  -- an earlier object of this instance (before a restart) is gone
   for _, member in ipairs(redis.call('ZRANGE', members, 0, -1)) do
-    if string.sub(member, 1, #instance + 1) == instance .. '/' then
+    if member ~= token and string.sub(member, 1, #instance + 1) == instance .. '/' then
       redis.call('ZREM', members, member)
     end
   end
 end
 redis.call('ZADD', members, now, token)
 redis.call('ZREMRANGEBYSCORE', members, '-inf', now - ttl)
-return redis.call('ZCARD', members)
-)lua";
-
-const std::string_view kLeaseRound = BOTGATE_LUA_PRELUDE R"lua(
-local bot, token, instance, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local share, take_own, count = tonumber(ARGV[6]), ARGV[7] == '1', tonumber(ARGV[8])
-local let_go = {}
-for i = 9, #ARGV do let_go[ARGV[i]] = true end
+local live = redis.call('ZCARD', members)
+local share = math.floor((count + live - 1) / live)
 local base = P .. 'lease:' .. of_bot(bot) .. ':'
-local held, n = {}, 0
+local held, n = {share}, 0
 local own, free = {}, {}
 for p = 0, count - 1 do
   local key = base .. p
@@ -372,13 +372,16 @@ return held
 )lua";
 
 const std::string_view kLeaseReleaseAll = BOTGATE_LUA_PRELUDE R"lua(
-local token = ARGV[2]
-for i = 3, #ARGV, 2 do
-  local key = P .. 'lease:' .. of_bot(ARGV[i]) .. ':' .. ARGV[i + 1]
-  local lease = redis.call('GET', key)
-  if lease and holder(lease) == token then redis.call('DEL', key) end
+local token, count = ARGV[2], tonumber(ARGV[3])
+for i = 4, #ARGV do
+  local bot = ARGV[i]
+  redis.call('ZREM', P .. 'members:' .. of_bot(bot), token)
+  for p = 0, count - 1 do
+    local key = P .. 'lease:' .. of_bot(bot) .. ':' .. p
+    local lease = redis.call('GET', key)
+    if lease and holder(lease) == token then redis.call('DEL', key) end
+  end
 end
-redis.call('ZREM', P .. 'members', token)
 return 1
 )lua";
 

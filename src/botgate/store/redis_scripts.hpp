@@ -69,18 +69,15 @@ extern const std::string_view kOutboxStream;
 /// ARGV: prefix, bot, key count, then per key: kind, platform id, context. Returns the numbers,
 /// or an error reply when the numbers ran out.
 extern const std::string_view kIdNumbers;
-/// ARGV: prefix, token, instance, member ttl_ms, first (0/1). Records this store object as a
-/// live member (a sorted set scored by Redis' clock), forgets members gone quiet, and on the
-/// first beat an earlier object of the same instance (a restart). Returns the live members.
-extern const std::string_view kHeartbeat;
-/// ARGV: prefix, bot, token, instance, lease ttl_ms, share, take own (0/1), partition count,
-/// then the partitions to let go of. Renews this object's leases on the bot's partitions, lets
-/// go of those listed, and takes free ones (and, with take own, those of an earlier object of
-/// the same instance) up to `share` held, each with a new epoch. Returns {partition, lease
-/// value, ...} of those held.
+/// ARGV: prefix, bot, token, instance, lease ttl_ms, take own (0/1), partition count, then
+/// the partitions to let go of. Records this object as one of the bot's members (those quiet
+/// for ttl_ms are gone; with take own, an earlier object of the same instance too), renews its
+/// leases on the bot's partitions, lets go of those listed, and takes free ones (and, with take
+/// own, those of an earlier object of the same instance) up to its share, ceil(partitions /
+/// members), each with a new epoch. Returns {share, partition, lease value, ...} of those held.
 extern const std::string_view kLeaseRound;
-/// ARGV: prefix, token, then bot, partition pairs. Deletes those leases still this object's, and
-/// the object's membership.
+/// ARGV: prefix, token, partition count, then bots. Deletes this object's leases on the bots'
+/// partitions and its membership of them.
 extern const std::string_view kLeaseReleaseAll;
 /// ARGV: prefix, finished cutoff ms, log cutoff ms, batch. Deletes finished messages older
 /// than the first cutoff and log entries older than the second; returns {messages, entries}.

@@ -16,8 +16,8 @@
 //   ckey:<bot>:<key>       a client key (idempotency_key) -> its message's id
 //   token:<key>, session:<key>   hashes
 //   ids:<bot>:<kind>, idn:<number>   the OneBot id map, both ways
-//   members, lease:<bot>:<p>, epoch:<bot>:<p>   the instances and who serves which partition
-//                          (store/redis_partitions)
+//   members:<bot>, lease:<bot>:<p>, epoch:<bot>:<p>   the instances serving a bot, and which
+//                          partition each serves (store/redis_partitions)
 //   work                   a capped Stream of bot names: work was queued (redis_work_watch)
 // Multi-key changes are Lua scripts (store/redis_scripts), EVALSHA with EVAL on NOSCRIPT.
 #include "botgate/store/redis_store.hpp"
@@ -235,9 +235,6 @@ struct RedisStore::Impl {
     Args command1{"GET", key("seq:cursor")};
     auto cursor = co_await command(std::move(command1));
     if (!cursor) co_return cursor.error();
-    // A member from now on: the others count this object in their share before it first takes.
-    auto joined = co_await partitions.join();
-    if (!joined) co_return joined.error();
     co_return cursor->is_nil() ? 0 : number_of(cursor->text);
   }
 
