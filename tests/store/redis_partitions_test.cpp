@@ -216,7 +216,11 @@ TEST(RedisPartitions, AHolderWhoseLeaseLapsedIsFencedOffItsCompletionQueuesNothi
   ASSERT_EQ(again.size(), 1u) << "taken over once the stale lease lapsed";
   EXPECT_EQ(again[0].id, taken[0].id);
 
-  // The stale holder finishes late: nothing of it counts.
+  // The stale holder finishes late: nothing of it counts. Giving up on the event is not its
+  // call any more either.
+  auto dead = run_sync(stale.inbox_dead_letter(taken[0].id, "late"));
+  ASSERT_FALSE(dead);
+  EXPECT_TRUE(dead.error().is(errc::not_found)) << dead.error().message();
   ASSERT_TRUE(run_sync(stale.inbox_complete(taken[0].id, {message_to("c1", "from stale")})));
   auto depth = run_sync(fresh.queue_depth("a")).value();
   EXPECT_EQ(depth.inbox, 1) << "still the new holder's to complete";

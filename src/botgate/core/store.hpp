@@ -220,7 +220,8 @@ class Store {
   virtual asio::awaitable<Result<void>> inbox_retry(std::int64_t inbox_id, std::string error) = 0;
   /// Moves inbox item `inbox_id` out of the inbox into the dead letters, in one transaction,
   /// with its attempt count plus this last attempt and `reason`; returns the dead letter's id.
-  /// An id not in the inbox is errc::not_found.
+  /// An id not in the inbox is errc::not_found; so is, with several store objects on one data,
+  /// an item whose chat another object serves now (that one handles it).
   virtual asio::awaitable<Result<std::int64_t>> inbox_dead_letter(std::int64_t inbox_id,
                                                                   std::string reason) = 0;
   /// Dead letters, newest first: of `bot` (every bot when empty), with ids below `before` (all

@@ -131,6 +131,9 @@ local id, reason, now, group = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local item = redis.call('HMGET', P .. 'in:' .. id, 'bot', 'sid', 'json', 'cred', 'attempts', 'at',
   'p')
 if not item[1] then return -1 end
+-- Fencing, as for a completion: another store object serves the item's chat now and handles it.
+local lease = redis.call('GET', P .. 'lease:' .. of_bot(item[1]) .. ':' .. item[7])
+if lease and holder(lease) ~= ARGV[6] then return -1 end
 local dead = redis.call('INCR', P .. 'seq:dead')
 redis.call('HSET', P .. 'dl:' .. dead, 'bot', item[1], 'p', item[7], 'json', item[3], 'cred',
   item[4], 'attempts', tonumber(item[5]) + 1, 'reason', reason, 'at', item[6], 'dead_at', now)

@@ -45,7 +45,8 @@ extern const std::string_view kAccept;
 extern const std::string_view kInboxComplete;
 /// ARGV: prefix, inbox id, error.
 extern const std::string_view kInboxRetry;
-/// ARGV: prefix, inbox id, reason, now_ms, group. Returns the dead letter's id, or -1.
+/// ARGV: prefix, inbox id, reason, now_ms, group, token. Returns the dead letter's id, or -1
+/// (not in the inbox, or in a partition whose lease another store object holds).
 extern const std::string_view kInboxDeadLetter;
 /// ARGV: prefix, dead letter id, now_ms, group. Returns the bot, or nil.
 extern const std::string_view kDeadLetterRetry;

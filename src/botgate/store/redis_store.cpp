@@ -477,12 +477,13 @@ struct RedisStore::Impl {
   }
 
   asio::awaitable<Result<std::int64_t>> inbox_dead_letter(std::int64_t id, std::string reason) {
-    Args command6{std::to_string(id), std::move(reason),
-                                                    std::to_string(now_ms()), kGroup};
+    Args command6{std::to_string(id), std::move(reason), std::to_string(now_ms()), kGroup, token};
     auto reply = co_await eval(dead_letter_script, std::move(command6));
     if (!reply) co_return reply.error();
     partitions.inbox_ended(id);
-    if (reply->integer < 0) co_return Error{errc::not_found, "no such inbox item"};
+    if (reply->integer < 0) {
+      co_return Error{errc::not_found, "no such inbox item (or another instance serves its chat)"};
+    }
     co_return reply->integer;
   }
 
