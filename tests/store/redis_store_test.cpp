@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <thread>
 
 namespace botgate::store {
@@ -64,44 +65,48 @@ TEST(RedisStore, FailsWithStoreFailedWhileRedisIsDownAndGoesOnWhenItIsBack) {
   EXPECT_EQ(taken[0].event.reply_credential, "credential-2");
 }
 
-TEST(RedisStore, TwoInstancesShareOneInboxAndOutboxWithoutTakingEachOthersWork) {
+TEST(RedisStore, TwoInstancesDedupTogetherAndARestartedInstanceTakesBackItsChatsAtOnce) {
   test::RedisServer server;
   RedisStoreOptions first_options;
   first_options.instance = "one";
+  first_options.lease_ttl = 30s;  // a lapse would take this long
+  first_options.release_on_close = false;  // its end is a crash
   RedisStoreOptions second_options;
   second_options.instance = "two";
-  RedisStore first(url_of(server), first_options);
+  second_options.lease_ttl = 30s;
+  auto first = std::make_unique<RedisStore>(url_of(server), first_options);
   RedisStore second(url_of(server), second_options);
 
-  ASSERT_TRUE(run_sync(first.accept(event_of("a", "1"), {"k1"}, 1h)).value());
+  ASSERT_TRUE(run_sync(first->accept(event_of("a", "1"), {"k1"}, 1h)).value());
   EXPECT_FALSE(run_sync(second.accept(event_of("a", "1"), {"k1"}, 1h)).value())
       << "a callback redelivered to the other instance is a duplicate";
   ASSERT_TRUE(run_sync(second.accept(event_of("a", "2"), {"k2"}, 1h)).value());
 
-  auto taken_by_first = run_sync(first.inbox_take("a", 1)).value();
-  auto taken_by_second = run_sync(second.inbox_take("a", 10)).value();
-  ASSERT_EQ(taken_by_first.size(), 1u);
-  ASSERT_EQ(taken_by_second.size(), 1u);
-  EXPECT_NE(taken_by_first[0].id, taken_by_second[0].id);
-  EXPECT_TRUE(run_sync(first.inbox_take("a", 10)).value().empty());
+  // One chat (c1) is served by one instance: the first to take leases its half, c1's included.
+  auto taken_by_first = run_sync(first->inbox_take("a", 10)).value();
+  ASSERT_EQ(taken_by_first.size(), 2u);
+  EXPECT_TRUE(run_sync(second.inbox_take("a", 10)).value().empty()) << "not its chat";
 
-  const std::int64_t id = run_sync(first.outbox_push(reply_to("a", "hi"))).value();
-  auto out = run_sync(second.outbox_take("a", SystemTime::clock::now() + 1s, 10, 10)).value();
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].id, id);
-  EXPECT_TRUE(run_sync(first.outbox_take("a", SystemTime::clock::now() + 1s, 10, 10))
-                  .value()
-                  .empty())
-      << "taken by the other instance";
-
-  // A restart of "one" takes back what "one" held, and only that.
-  RedisStore first_again(url_of(server), first_options);
-  auto again = run_sync(first_again.inbox_take("a", 10)).value();
-  ASSERT_EQ(again.size(), 1u);
-  EXPECT_EQ(again[0].id, taken_by_first[0].id);
-  EXPECT_TRUE(run_sync(first_again.outbox_take("a", SystemTime::clock::now() + 1s, 10, 10))
+  const std::int64_t id = run_sync(second.outbox_push(reply_to("a", "hi"))).value();
+  EXPECT_TRUE(run_sync(second.outbox_take("a", SystemTime::clock::now() + 1s, 10, 10))
                   .value()
                   .empty());
+  auto out = run_sync(first->outbox_take("a", SystemTime::clock::now() + 1s, 10, 10)).value();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].id, id);
+
+  // "one" crashes and restarts: it takes back its chats at once (not after the lease's 30 s)
+  // and gives again what it held.
+  first.reset();
+  RedisStore first_again(url_of(server), first_options);
+  auto again = run_sync(first_again.inbox_take("a", 10)).value();
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].id, taken_by_first[0].id);
+  auto out_again =
+      run_sync(first_again.outbox_take("a", SystemTime::clock::now() + 1s, 10, 10)).value();
+  ASSERT_EQ(out_again.size(), 1u);
+  EXPECT_EQ(out_again[0].id, id);
+  EXPECT_TRUE(run_sync(second.inbox_take("a", 10)).value().empty());
 }
 
 TEST(RedisStore, DeletesLogEntriesAndFinishedMessagesPastTheirRetention) {

@@ -174,6 +174,15 @@ asio::awaitable<void> Runtime::dead_letter(Bot& bot, const InboxItem& item,
       bot.inbox_signal.notify();  // room for more
       co_return;
     }
+    if (id.error().is(errc::not_found)) {
+      // It left the inbox meanwhile: another instance serves its chat now and handles it (on a
+      // store shared by several instances). Nothing is left to keep, nor to try again.
+      spdlog::warn("bot {}: event {} is no longer in the inbox; not kept as a dead letter",
+                   bot.name, item.event.id);
+      bot.inbox.completed(1);
+      bot.inbox_signal.notify();
+      co_return;
+    }
     spdlog::error("bot {}: cannot keep event {} as a dead letter: {}", bot.name, item.event.id,
                   id.error().message());
     // The event stays in the inbox meanwhile; a failing store is not hammered.

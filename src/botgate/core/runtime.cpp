@@ -61,7 +61,10 @@ Runtime::Runtime(asio::io_context& io, Store& store, const HandlerChain& chain,
       store_.watch_events([this](LoggedEvent event) { feed_.publish(std::move(event)); }));
 }
 
-Runtime::~Runtime() { store_.watch_events(nullptr); }
+Runtime::~Runtime() {
+  store_.watch_work(nullptr);
+  store_.watch_events(nullptr);
+}
 
 asio::awaitable<Result<std::vector<LoggedEvent>>> Runtime::events_after(std::int64_t after,
                                                                         EventFilter filter,
@@ -138,6 +141,15 @@ std::optional<std::string> Runtime::bot_platform(const std::string& name) const 
 }
 
 void Runtime::start() {
+  // Work another instance queued (several instances on one store): that bot's workers take
+  // from the store. Set here, once every bot was added: the listener runs on the store's thread.
+  store_.watch_work([this](const std::string& name) {
+    if (Bot* bot = find(name)) {
+      bot->inbox_signal.notify();
+      bot->outbox_pushed = true;
+      bot->outbox_signal.notify();
+    }
+  });
   for (auto& [name, bot] : bots_) {
     auto log_end = [this, name = name](const char* worker) {
       return [this, name, worker](std::exception_ptr e) {

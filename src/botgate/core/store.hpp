@@ -147,6 +147,10 @@ struct LoggedEvent {
 /// Told each event the store logged, once its accept is committed (Store::watch_events).
 using EventLogListener = std::function<void(LoggedEvent)>;
 
+/// Told the name of a bot whose inbox or outbox may have work for this store object that its
+/// own calls did not queue (Store::watch_work).
+using WorkListener = std::function<void(const std::string& bot)>;
+
 /// What a mapped id (Store::id_numbers) stands for. Numbers are per bot and kind: a group and a
 /// user may have the same platform id (QQ) and still get two numbers.
 enum class IdKind { user = 1, group = 2, message = 3 };
@@ -194,13 +198,20 @@ class Store {
                                                                         std::size_t limit) = 0;
   /// Takes up to `limit` of the events of `bot` that were accepted and are not taken yet,
   /// oldest first. A taken event is not given out again by this store object until it is
-  /// completed; a new store object on the same data (after a restart or a crash) gives out
-  /// again every event not completed: an accepted event is handled at least once.
+  /// completed; a new store object on the same data (after a restart or a crash), or another
+  /// store object on the same data (another instance, on Redis) once this one's lease on the
+  /// event's chat lapsed, gives out again every event not completed: an accepted event is
+  /// handled at least once. With several store objects on one data (several instances), each
+  /// gives out only the events of the chats it serves now, so that one chat's events are
+  /// handled by one instance at a time, in order.
   virtual asio::awaitable<Result<std::vector<InboxItem>>> inbox_take(std::string bot,
                                                                      std::size_t limit) = 0;
   /// Removes the inbox items and queues their replies, all in one transaction: either every
   /// item leaves the inbox with its replies queued (in the order of `done`, each item's in
   /// their order), or nothing changes. The replies are then takeable by outbox_take.
+  /// Several store objects on one data (Redis): an item another object completed already, or
+  /// whose chat another object serves now (this one's lease lapsed), is left as it is and its
+  /// replies are not queued (that object handles it and queues them): not an error.
   virtual asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) = 0;
   /// One item.
   asio::awaitable<Result<void>> inbox_complete(std::int64_t inbox_id,
@@ -217,7 +228,8 @@ class Store {
   virtual asio::awaitable<Result<void>> inbox_retry(std::int64_t inbox_id, std::string error) = 0;
   /// Moves inbox item `inbox_id` out of the inbox into the dead letters, in one transaction,
   /// with its attempt count plus this last attempt and `reason`; returns the dead letter's id.
-  /// An id not in the inbox is errc::not_found.
+  /// An id not in the inbox is errc::not_found; so is, with several store objects on one data,
+  /// an item whose chat another object serves now (that one handles it).
   virtual asio::awaitable<Result<std::int64_t>> inbox_dead_letter(std::int64_t inbox_id,
                                                                   std::string reason) = 0;
   /// Dead letters, newest first: of `bot` (every bot when empty), with ids below `before` (all
@@ -252,6 +264,15 @@ class Store {
   /// new listener takes over (0: none yet): the listener is told every event after it.
   virtual std::int64_t watch_events(EventLogListener listener) = 0;
 
+  /// From now on, `listener` is told of work for a bot that this store object did not queue
+  /// itself but may now give out: another instance accepted an event or queued a message, this
+  /// object took over chats another served, or (about once a second) a safety poll, so that a
+  /// wake-up lost costs a second. Called on the store's own thread: it must not block, and must
+  /// not call the store. Replaces the listener before; an empty one stops the calls (after it
+  /// returns, the old listener is not called again). A store that only its own process writes
+  /// has nothing to tell: the default does nothing.
+  virtual void watch_work(WorkListener listener) { (void)listener; }
+
   /// The event kept by a completion with keep_reply_ref, by its event id, with its reply
   /// credential, for kReplyRefTtl after its completion; nullopt when there is none (never kept,
   /// or expired). Several replies may be made to one reference.
@@ -280,8 +301,11 @@ class Store {
   /// - A message given is taken: this store object does not give it again. outbox_sent and
   ///   outbox_failed end it; outbox_retry records the attempt and its next attempt time but the
   ///   message stays taken (its taker keeps it and tries it again itself; the stored time counts
-  ///   after a restart). A new store object on the same data (a restart, a crash) gives again
-  ///   every message not yet sent or failed.
+  ///   after a restart). A new store object on the same data (a restart, a crash), or another
+  ///   store object (another instance) once this one's lease on the message's chat lapsed,
+  ///   gives again every message not yet sent or failed; a retry recorded by an object that
+  ///   lost the chat changes nothing.
+  /// - Several store objects on one data: each gives only messages of the chats it serves now.
   /// - Per conversation order: the messages of one lane (OutgoingMessage::lane()) are given in
   ///   queue order, and a message is never given while an earlier message of its lane is queued
   ///   and not given yet (after a restart, an earlier message not due yet holds back its lane's

@@ -11,14 +11,14 @@ namespace {
 // ARGV: prefix, name, holder, ttl_ms. Returns the epoch, or 0 when another holder has it.
 // A key that expired is gone for Redis (also inside a script): the lease is free.
 constexpr std::string_view kAcquire = R"lua(
-local key = ARGV[1] .. 'lease:' .. ARGV[2]
+local key = ARGV[1] .. 'named-lease:' .. ARGV[2]
 local holder = redis.call('HGET', key, 'holder')
 if holder == ARGV[3] then
   redis.call('PEXPIRE', key, ARGV[4])
   return tonumber(redis.call('HGET', key, 'epoch'))
 end
 if holder then return 0 end
-local epoch = redis.call('INCR', ARGV[1] .. 'leaseseq:' .. ARGV[2])
+local epoch = redis.call('INCR', ARGV[1] .. 'named-lease-epoch:' .. ARGV[2])
 redis.call('HSET', key, 'holder', ARGV[3], 'epoch', epoch)
 redis.call('PEXPIRE', key, ARGV[4])
 return epoch
@@ -26,7 +26,7 @@ return epoch
 
 // ARGV: prefix, name, holder, epoch, ttl_ms. Returns 1 when renewed, 0 when the lease is lost.
 constexpr std::string_view kRenew = R"lua(
-local key = ARGV[1] .. 'lease:' .. ARGV[2]
+local key = ARGV[1] .. 'named-lease:' .. ARGV[2]
 local held = redis.call('HMGET', key, 'holder', 'epoch')
 if held[1] ~= ARGV[3] or held[2] ~= ARGV[4] then return 0 end
 redis.call('PEXPIRE', key, ARGV[5])
@@ -35,7 +35,7 @@ return 1
 
 // ARGV: prefix, name, holder, epoch. Returns 1 when it was released.
 constexpr std::string_view kRelease = R"lua(
-local key = ARGV[1] .. 'lease:' .. ARGV[2]
+local key = ARGV[1] .. 'named-lease:' .. ARGV[2]
 local held = redis.call('HMGET', key, 'holder', 'epoch')
 if held[1] ~= ARGV[3] or held[2] ~= ARGV[4] then return 0 end
 redis.call('DEL', key)

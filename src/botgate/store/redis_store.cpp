@@ -1,31 +1,36 @@
 // The Redis store. Key layout, every key under the prefix (default "botgate:"); <bot> is the
-// bot's name length-prefixed ("5:alpha"), so that no two bots' keys meet:
+// bot's name length-prefixed ("5:alpha"), so that no two bots' keys meet; <p> is a partition
+// (store/redis_partitions: a chat's events and messages are all in one of kPartitions):
 //   dedup:<key>            a dedup key, SET NX-like with PX = its ttl (accept checks them all)
 //   seq:inbox|outbox|dead|cursor|ids   INCR counters for ids, log cursors and mapped numbers
-//   inbox:<bot>            a Stream of the bot's inbox (entries: id=<inbox id>); consumer group
-//                          "botgate", each store object a consumer named after its instance
-//   in:<id>                an inbox item: bot, json (Event JSON), cred, attempts, err, at, sid
+//   inbox:<bot>:<p>        a Stream of the partition's inbox (entries: id=<inbox id>); consumer
+//                          group "botgate", each instance a consumer named after it
+//   in:<id>                an inbox item: bot, p, json (Event JSON), cred, attempts, err, at, sid
 //   log                    a Stream, entry id "<cursor>-0": bot, platform, chat, json, at
 //   ref:<event id>         a reply reference (json, cred), PEXPIRE kReplyRefTtl
 //   dl:<id>, dlz, dlz:<bot>   a dead letter, and its ids in sorted sets (all bots, one bot)
-//   out:<id>               an outbox message part: bot, lane, json, cred, state (q/s/f),
+//   out:<id>               an outbox message part: bot, p, lane, json, cred, state (q/s/f),
 //                          attempts, next_at, err, pmid, first, parts, ckey, taken, st_*
-//   outq:<bot>             the ids of the bot's queued messages, a sorted set in id order
+//   outq:<bot>:<p>         the ids of the partition's queued messages, a sorted set in id order
 //   outdone                finished message ids by the time they ended (for the purge)
 //   ckey:<bot>:<key>       a client key (idempotency_key) -> its message's id
 //   token:<key>, session:<key>   hashes
-//   lease:<name>, leaseseq:<name>   leases and their epochs (store/redis_leases)
+//   named-lease:<name>, named-lease-epoch:<name>   named leases and their epochs (store/redis_leases)
 //   ids:<bot>:<kind>, idn:<number>   the OneBot id map, both ways
+//   members:<bot>, lease:<bot>:<p>, epoch:<bot>:<p>   the instances serving a bot, and which
+//                          partition each serves (store/redis_partitions)
+//   work                   a capped Stream of bot names: work was queued (redis_work_watch)
 // Multi-key changes are Lua scripts (store/redis_scripts), EVALSHA with EVAL on NOSCRIPT.
 #include "botgate/store/redis_store.hpp"
 
 #include "botgate/core/event_json.hpp"
 #include "botgate/core/message_status.hpp"
-#include "botgate/crypto/digest.hpp"
 #include "botgate/crypto/encoding.hpp"
 #include "botgate/store/redis_client.hpp"
 #include "botgate/store/redis_leases.hpp"
+#include "botgate/store/redis_partitions.hpp"
 #include "botgate/store/redis_scripts.hpp"
+#include "botgate/store/redis_work_watch.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -37,7 +42,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <random>
@@ -117,20 +125,15 @@ std::string object_token() {
   return crypto::to_hex(bytes);
 }
 
-struct Script {
-  explicit Script(std::string_view text) : body(text), sha(crypto::to_hex(crypto::sha1(text))) {}
-  std::string_view body;
-  std::string sha;
-};
+using Script = RedisScript;
 
-/// Per bot, what this store object knows of its inbox stream.
-struct InboxCursor {
-  bool group_ready = false;
-  /// Still giving out again what the stream's group holds as delivered to this instance and
-  /// not acknowledged (taken before a restart), from `pending_after` on.
-  bool rereading = true;
-  std::string pending_after = "0";
-};
+std::string inbox_stream(const std::string& prefix, const std::string& bot, int partition) {
+  return prefix + "inbox:" + of_bot(bot) + ":" + std::to_string(partition);
+}
+
+int partition_of_event(const Event& event) {
+  return partition_of(chat_lane(event.chat.type, event.chat.id));
+}
 
 }  // namespace
 
@@ -139,7 +142,10 @@ struct RedisStore::Impl {
       : options(std::move(o)),
         work(asio::make_work_guard(io)),
         client(io.get_executor(), url, client_options(options)),
-        token(options.instance + "/" + object_token()) {
+        token(options.instance + "/" + object_token()),
+        partitions(client, options.key_prefix, options.instance, token,
+                   PartitionTiming{options.lease_ttl, options.lease_renew_every}),
+        work_watch(io.get_executor(), url, client_options(options), options.key_prefix) {
     thread = std::thread([this] { io.run(); });
   }
   ~Impl() {
@@ -160,12 +166,15 @@ struct RedisStore::Impl {
   asio::executor_work_guard<asio::io_context::executor_type> work;
   RedisClient client;
   const std::string token;  // "<instance>/<random>"
+  PartitionLeases partitions;  // on the store's thread only
+  RedisWorkWatch work_watch;
   std::thread thread;
-  std::map<std::string, InboxCursor> inbox_cursors;  // on the store's thread only
+  std::size_t take_from = 0;  // the partition an inbox take starts at, turning (store's thread)
 
-  std::mutex listener_mutex;  // guards the two below
+  std::mutex listener_mutex;  // guards the three below
   EventLogListener listener;
   std::int64_t last_cursor = 0;
+  WorkListener work_listener;
 
   const Script accept_script{scripts::kAccept};
   const Script complete_script{scripts::kInboxComplete};
@@ -221,21 +230,8 @@ struct RedisStore::Impl {
     co_return replies;
   }
 
-  /// EVALSHA, and EVAL when Redis does not have the script (it restarted, or never saw it).
   asio::awaitable<Result<RedisReply>> eval(const Script& script, Args args) {
-    Args command{"EVALSHA", script.sha, "0", options.key_prefix};
-    command.insert(command.end(), std::make_move_iterator(args.begin()),
-                   std::make_move_iterator(args.end()));
-    auto reply = co_await client.command(command);
-    if (!reply) co_return reply.error();
-    if (reply->is_error("NOSCRIPT")) {
-      command[0] = "EVAL";
-      command[1] = std::string(script.body);
-      reply = co_await client.command(std::move(command));
-      if (!reply) co_return reply.error();
-    }
-    if (reply->is_error()) co_return Error{errc::store_failed, "redis: " + reply->text};
-    co_return reply;
+    co_return co_await eval_script(client, options.key_prefix, script, std::move(args));
   }
 
   asio::awaitable<Result<std::int64_t>> start() {
@@ -243,6 +239,43 @@ struct RedisStore::Impl {
     auto cursor = co_await command(std::move(command1));
     if (!cursor) co_return cursor.error();
     co_return cursor->is_nil() ? 0 : number_of(cursor->text);
+  }
+
+  void tell_work(const std::string& bot) {
+    std::lock_guard lock(listener_mutex);
+    if (work_listener) work_listener(bot);
+  }
+
+  /// Renews the leases and takes partitions over, every renew_every; tells of the bots that
+  /// took a partition (their work may wait there).
+  asio::awaitable<void> lease_loop() {
+    asio::steady_timer timer(io);
+    bool failing = false;
+    for (;;) {
+      timer.expires_after(options.lease_renew_every);
+      co_await timer.async_wait(asio::use_awaitable);
+      auto woken = co_await guarded<Result<std::vector<std::string>>>(partitions.round());
+      if (!woken) {
+        if (!failing) spdlog::warn("store: cannot renew partition leases: {}", woken.error().message());
+        failing = true;
+        continue;
+      }
+      failing = false;
+      for (const std::string& bot : *woken) tell_work(bot);
+    }
+  }
+
+  asio::awaitable<void> watch_loop() {
+    co_await work_watch.run([this](const std::string& bot) { tell_work(bot); },
+                            [this] {
+                              for (const std::string& bot : partitions.bots()) tell_work(bot);
+                            });
+  }
+
+  /// The first use of `bot`: its first lease round, before anything of it is given out.
+  asio::awaitable<Result<void>> ensure_started(const std::string& bot) {
+    if (partitions.knows(bot)) co_return Result<void>{};
+    co_return co_await partitions.start(bot);
   }
 
   asio::awaitable<void> purge_loop() {
@@ -270,6 +303,7 @@ struct RedisStore::Impl {
               event.reply_credential,
               event.platform,
               event.chat.id,
+              std::to_string(partition_of_event(event)),
               std::to_string(keys.size())};
     args.insert(args.end(), keys.begin(), keys.end());
     auto reply = co_await eval(accept_script, std::move(args));
@@ -301,58 +335,88 @@ struct RedisStore::Impl {
 
   asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
                                                                 std::size_t limit) {
-    Args command2{"XRANGE", key("inbox:" + of_bot(bot)), "-", "+", "COUNT",
-                                     std::to_string(limit)};
-    auto entries = co_await command(std::move(command2));
-    if (!entries) co_return entries.error();
-    std::vector<std::int64_t> ids;
-    for (const RedisReply& entry : entries->elements) {
-      const Fields fields = fields_of(entry.elements.at(1));
-      ids.push_back(number_of(field(fields, "id")));
+    // Up to `limit` from each partition; ids grow in accept order across them.
+    std::vector<Args> reads;
+    for (int p = 0; p < kPartitions; ++p) {
+      reads.push_back({"XRANGE", inbox_stream(options.key_prefix, bot, p), "-", "+", "COUNT",
+                       std::to_string(limit)});
     }
+    auto replies = co_await pipeline(std::move(reads));
+    if (!replies) co_return replies.error();
+    std::vector<std::int64_t> ids;
+    for (const RedisReply& entries : *replies) {
+      for (const RedisReply& entry : entries.elements) {
+        ids.push_back(number_of(field(fields_of(entry.elements.at(1)), "id")));
+      }
+    }
+    std::sort(ids.begin(), ids.end());
+    if (ids.size() > limit) ids.resize(limit);
     co_return co_await inbox_items(std::move(ids));
   }
 
-  asio::awaitable<Result<std::vector<InboxItem>>> inbox_take(std::string bot, std::size_t limit) {
-    const std::string stream = key("inbox:" + of_bot(bot));
-    InboxCursor& cursor = inbox_cursors[bot];
-    if (!cursor.group_ready) {
-      Args command3{"XGROUP", "CREATE", stream, kGroup, "0", "MKSTREAM"};
-      auto created =
-          co_await client.command(std::move(command3));
-      if (!created) co_return created.error();
-      if (created->is_error() && !created->is_error("BUSYGROUP")) {
-        co_return Error{errc::store_failed, "redis: " + created->text};
-      }
-      cursor.group_ready = true;
+  /// A partition just taken: its stream's group exists, and what its earlier holders had
+  /// delivered and not acknowledged is moved to this instance's consumer (XAUTOCLAIM), to be
+  /// given out again by the reread that follows.
+  asio::awaitable<Result<void>> claim_partition(const std::string& stream) {
+    Args create{"XGROUP", "CREATE", stream, kGroup, "0", "MKSTREAM"};
+    auto created = co_await client.command(std::move(create));
+    if (!created) co_return created.error();
+    if (created->is_error() && !created->is_error("BUSYGROUP")) {
+      co_return Error{errc::store_failed, "redis: " + created->text};
     }
-    std::vector<std::int64_t> ids;
+    std::string from = "0-0";
+    for (;;) {
+      Args claim{"XAUTOCLAIM", stream, kGroup, options.instance, "0", from, "COUNT", "1000",
+                 "JUSTID"};
+      auto claimed = co_await command(std::move(claim));
+      if (!claimed) co_return claimed.error();
+      from = claimed->elements.at(0).text;
+      if (from == "0-0") break;
+    }
+    co_return Result<void>{};
+  }
+
+  /// Reads up to `want` items of one partition this object serves: first what this instance's
+  /// consumer holds and did not give out (taken before a restart, or claimed from an earlier
+  /// holder), then new entries.
+  asio::awaitable<Result<void>> take_partition(const std::string& bot, int p, std::size_t want,
+                                               std::vector<std::int64_t>& ids) {
+    const std::string stream = inbox_stream(options.key_prefix, bot, p);
+    RedisPartition& part = partitions.of(bot)[static_cast<std::size_t>(p)];
+    if (!part.claimed) {
+      auto claimed = co_await claim_partition(stream);
+      if (!claimed) co_return claimed.error();
+      part.claimed = true;
+    }
     std::vector<std::string> gone;  // entries of items no longer there: acknowledged here
-    // First what this instance was given before and did not complete (a restart), then new.
-    while (ids.size() < limit) {
-      const std::string from = cursor.rereading ? cursor.pending_after : ">";
-      const std::size_t want = limit - ids.size();
-      Args command4{"XREADGROUP", "GROUP", kGroup, options.instance, "COUNT",
-                                    std::to_string(want), "STREAMS", stream, from};
-      auto read = co_await command(std::move(command4));
+    const std::size_t target = ids.size() + want;
+    while (ids.size() < target) {
+      const std::string from = part.rereading ? part.pending_after : ">";
+      const std::size_t ask = target - ids.size();
+      Args read_command{"XREADGROUP", "GROUP", kGroup, options.instance, "COUNT",
+                        std::to_string(ask), "STREAMS", stream, from};
+      auto read = co_await command(std::move(read_command));
       if (!read) co_return read.error();
       std::size_t got = 0;
       if (read->is_array() && !read->elements.empty()) {
         for (const RedisReply& entry : read->elements.at(0).elements.at(1).elements) {
           ++got;
           const std::string& sid = entry.elements.at(0).text;
-          if (cursor.rereading) cursor.pending_after = sid;
+          if (part.rereading) part.pending_after = sid;
           const RedisReply& values = entry.elements.at(1);
           if (values.is_nil() || values.elements.empty()) {
             gone.push_back(sid);
             continue;
           }
-          ids.push_back(number_of(field(fields_of(values), "id")));
+          const std::int64_t id = number_of(field(fields_of(values), "id"));
+          if (part.inbox_out.contains(id)) continue;  // still out from before a lapse
+          ids.push_back(id);
+          partitions.inbox_given(bot, p, id);
         }
       }
-      if (got < want) {
-        if (!cursor.rereading) break;
-        cursor.rereading = false;
+      if (got < ask) {
+        if (!part.rereading) break;
+        part.rereading = false;
       }
     }
     if (!gone.empty()) {
@@ -361,12 +425,30 @@ struct RedisStore::Impl {
       auto acked = co_await command(std::move(ack));
       if (!acked) co_return acked.error();
     }
+    co_return Result<void>{};
+  }
+
+  asio::awaitable<Result<std::vector<InboxItem>>> inbox_take(std::string bot, std::size_t limit) {
+    auto started = co_await ensure_started(bot);
+    if (!started) co_return started.error();
+    std::vector<std::int64_t> ids;
+    // Each take starts one partition further, so that a small limit does not always favour the
+    // first partitions' chats.
+    const std::size_t first = take_from++ % kPartitions;
+    const auto now = RedisPartition::Clock::now();
+    for (std::size_t i = 0; i < kPartitions && ids.size() < limit; ++i) {
+      const int p = static_cast<int>((first + i) % kPartitions);
+      if (!partitions.of(bot)[static_cast<std::size_t>(p)].serving(now)) continue;
+      auto read = co_await take_partition(bot, p, limit - ids.size(), ids);
+      if (!read) co_return read.error();
+    }
+    std::sort(ids.begin(), ids.end());  // oldest first, across partitions
     co_return co_await inbox_items(std::move(ids));
   }
 
   asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) {
     Args args{std::to_string(now_ms()), kGroup,
-              std::to_string(std::chrono::milliseconds(kReplyRefTtl).count()),
+              std::to_string(std::chrono::milliseconds(kReplyRefTtl).count()), token,
               std::to_string(done.size())};
     for (const InboxCompletion& item : done) {
       args.push_back(std::to_string(item.inbox_id));
@@ -374,11 +456,19 @@ struct RedisStore::Impl {
       args.push_back(item.event_id);
       args.push_back(std::to_string(item.replies.size()));
       for (const OutgoingMessage& reply : item.replies) {
-        args.insert(args.end(), {reply.bot, reply.lane(), to_json(reply), reply.reply_credential});
+        const std::string lane = reply.lane();
+        args.insert(args.end(), {reply.bot, std::to_string(partition_of(lane)), lane,
+                                 to_json(reply), reply.reply_credential});
       }
     }
     auto reply = co_await eval(complete_script, std::move(args));
     if (!reply) co_return reply.error();
+    for (const RedisReply& skipped : reply->elements) {
+      spdlog::info("store: inbox item {} was completed by another instance, or its partition "
+                   "moved to one: its replies are theirs to queue",
+                   skipped.integer);
+    }
+    for (const InboxCompletion& item : done) partitions.inbox_ended(item.inbox_id);
     co_return Result<void>{};
   }
 
@@ -390,11 +480,13 @@ struct RedisStore::Impl {
   }
 
   asio::awaitable<Result<std::int64_t>> inbox_dead_letter(std::int64_t id, std::string reason) {
-    Args command6{std::to_string(id), std::move(reason),
-                                                    std::to_string(now_ms()), kGroup};
+    Args command6{std::to_string(id), std::move(reason), std::to_string(now_ms()), kGroup, token};
     auto reply = co_await eval(dead_letter_script, std::move(command6));
     if (!reply) co_return reply.error();
-    if (reply->integer < 0) co_return Error{errc::not_found, "no such inbox item"};
+    partitions.inbox_ended(id);
+    if (reply->integer < 0) {
+      co_return Error{errc::not_found, "no such inbox item (or another instance serves its chat)"};
+    }
     co_return reply->integer;
   }
 
@@ -490,7 +582,9 @@ struct RedisStore::Impl {
       if (part.bot != parts.front().bot) {
         co_return Error{errc::invalid_argument, "the parts of one message are of several bots"};
       }
-      args.insert(args.end(), {part.lane(), to_json(part), part.reply_credential});
+      const std::string lane = part.lane();
+      args.insert(args.end(), {std::to_string(partition_of(lane)), lane, to_json(part),
+                               part.reply_credential});
     }
     auto reply = co_await eval(push_script, std::move(args));
     if (!reply) co_return reply.error();
@@ -510,21 +604,33 @@ struct RedisStore::Impl {
   asio::awaitable<Result<std::vector<OutboxItem>>> outbox_take(std::string bot, SystemTime now,
                                                                std::size_t limit,
                                                                std::size_t lane_limit) {
-    Args args{bot, token, options.instance, std::to_string(to_ms(now)), std::to_string(limit),
+    auto started = co_await ensure_started(bot);
+    if (!started) co_return started.error();
+    std::vector<std::string> served = partitions.served(bot);
+    if (served.empty()) co_return std::vector<OutboxItem>{};
+    Args args{bot, token, std::to_string(to_ms(now)), std::to_string(limit),
               std::to_string(lane_limit)};
+    args.insert(args.end(), served.begin(), served.end());
     auto reply = co_await eval(take_script, std::move(args));
     if (!reply) co_return reply.error();
     std::vector<OutboxItem> items;
     for (std::size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
-      items.push_back(outbox_item_of(reply->elements[i].integer,
-                                     fields_of(reply->elements[i + 1])));
+      const Fields fields = fields_of(reply->elements[i + 1]);
+      const std::int64_t id = reply->elements[i].integer;
+      partitions.outbox_given(bot, static_cast<int>(number_of(field(fields, "p"))), id);
+      items.push_back(outbox_item_of(id, fields));
     }
     co_return items;
   }
 
   asio::awaitable<Result<std::optional<SystemTime>>> outbox_next_due(std::string bot) {
-    Args command11{bot, token, options.instance};
-    auto reply = co_await eval(next_due_script, std::move(command11));
+    auto started = co_await ensure_started(bot);
+    if (!started) co_return started.error();
+    std::vector<std::string> served = partitions.served(bot);
+    if (served.empty()) co_return std::optional<SystemTime>{};
+    Args args{bot, token};
+    args.insert(args.end(), served.begin(), served.end());
+    auto reply = co_await eval(next_due_script, std::move(args));
     if (!reply) co_return reply.error();
     if (reply->integer < 0) co_return std::optional<SystemTime>{};
     co_return std::optional<SystemTime>{from_ms(reply->integer)};
@@ -533,11 +639,13 @@ struct RedisStore::Impl {
   asio::awaitable<Result<void>> outbox_update(std::int64_t id, std::string state,
                                               std::int64_t next_at, std::string error,
                                               std::string platform_message_id) {
+    const bool ends = state != "q";
     Args args{std::to_string(id),    std::move(state),
               std::to_string(next_at), std::move(error),
-              std::move(platform_message_id), std::to_string(now_ms())};
+              std::move(platform_message_id), std::to_string(now_ms()), token};
     auto reply = co_await eval(update_script, std::move(args));
     if (!reply) co_return reply.error();
+    if (ends) partitions.outbox_ended(id);
     if (reply->integer < 0) {
       co_return Error{errc::not_found, "no outbox message " + std::to_string(id)};
     }
@@ -596,12 +704,19 @@ struct RedisStore::Impl {
   }
 
   asio::awaitable<Result<QueueDepth>> queue_depth(std::string bot) {
-    std::vector<Args> command13{{"XLEN", key("inbox:" + of_bot(bot))},
-                                      {"ZCARD", key("outq:" + of_bot(bot))},
-                                      {"ZCARD", key("dlz:" + of_bot(bot))}};
-    auto replies = co_await pipeline(std::move(command13));
+    std::vector<Args> counts{{"ZCARD", key("dlz:" + of_bot(bot))}};
+    for (int p = 0; p < kPartitions; ++p) {
+      counts.push_back({"XLEN", inbox_stream(options.key_prefix, bot, p)});
+      counts.push_back({"ZCARD", key("outq:" + of_bot(bot) + ":" + std::to_string(p))});
+    }
+    auto replies = co_await pipeline(std::move(counts));
     if (!replies) co_return replies.error();
-    co_return QueueDepth{(*replies)[0].integer, (*replies)[1].integer, (*replies)[2].integer};
+    QueueDepth depth{0, 0, (*replies)[0].integer};
+    for (std::size_t i = 1; i + 1 < replies->size(); i += 2) {
+      depth.inbox += (*replies)[i].integer;
+      depth.outbox += (*replies)[i + 1].integer;
+    }
+    co_return depth;
   }
 
   // --- tokens, sessions, the id map ---
@@ -679,9 +794,23 @@ RedisStore::RedisStore(const RedisUrl& url, RedisStoreOptions options)
   if (!started) throw std::runtime_error("cannot open the Redis store: " + started.error().detail);
   impl.last_cursor = *started;
   asio::co_spawn(impl.io, impl.purge_loop(), asio::detached);
+  asio::co_spawn(impl.io, impl.lease_loop(), asio::detached);
+  asio::co_spawn(impl.io, impl.watch_loop(), asio::detached);
 }
 
-RedisStore::~RedisStore() = default;
+RedisStore::~RedisStore() {
+  if (!impl_->options.release_on_close) return;
+  // A clean shutdown: the others take this object's partitions over at once. Redis gone is no
+  // reason to wait: the leases then lapse by themselves.
+  Impl& impl = *impl_;
+  auto released = asio::co_spawn(
+      impl.io, Impl::guarded<Result<void>>(impl.partitions.release_all()), asio::use_future);
+  if (released.wait_for(std::chrono::seconds(2)) == std::future_status::ready) {
+    if (auto result = released.get(); !result) {
+      spdlog::warn("store: cannot let go of the partition leases: {}", result.error().message());
+    }
+  }
+}
 
 asio::awaitable<Result<bool>> RedisStore::accept(Event event, std::vector<std::string> keys,
                                                  std::chrono::seconds ttl) {
@@ -756,6 +885,11 @@ asio::awaitable<Result<std::vector<LoggedEvent>>> RedisStore::events_after(std::
   return impl->run([impl, after, filter = std::move(filter), limit]() mutable {
     return impl->events_after(after, std::move(filter), limit);
   });
+}
+
+void RedisStore::watch_work(WorkListener listener) {
+  std::lock_guard lock(impl_->listener_mutex);
+  impl_->work_listener = std::move(listener);
 }
 
 std::int64_t RedisStore::watch_events(EventLogListener listener) {

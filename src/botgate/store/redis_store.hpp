@@ -1,7 +1,10 @@
 #pragma once
 /// The Store on Redis (`[store] url = "redis://..."` or `rediss://`), for state that outlives a
-/// machine and, later, several botgate instances on one Redis. All Redis I/O runs on the
-/// store's own thread through an Asio client (store/redis_client): no caller's thread blocks.
+/// machine and for several botgate instances on one Redis: each bot's inbox and outbox are
+/// split by chat into partitions, each served by one instance at a time under a lease
+/// (store/redis_partitions), and an instance learns at once of work another queued
+/// (store/redis_work_watch, told through watch_work). All Redis I/O runs on the store's own
+/// thread through an Asio client (store/redis_client): no caller's thread blocks.
 /// Key layout: see redis_store.cpp.
 
 #include "botgate/core/store.hpp"
@@ -17,9 +20,16 @@ struct RedisStoreOptions {
   /// Every key starts with it: several botgates (or tests) may share a database apart.
   std::string key_prefix = "botgate:";
   /// This instance's stable name (`[store] instance`): its consumer name in the inbox streams'
-  /// group, and the owner of the outbox messages it takes. A restarted instance with the same
-  /// name takes back what it held; two instances at once need two names.
+  /// group, and the mark on the partition leases it holds. A restarted instance with the same
+  /// name takes back at once the partitions it held; two instances at once need two names.
   std::string instance = "botgate";
+  /// Partition leases (store/redis_partitions): how long one lasts unrenewed (so how long the
+  /// others wait before taking over a dead instance's partitions), and how often it is renewed.
+  std::chrono::milliseconds lease_ttl = std::chrono::seconds(10);
+  std::chrono::milliseconds lease_renew_every = std::chrono::milliseconds(2500);
+  /// Let go of the leases when the store object is destroyed (a clean shutdown), so that the
+  /// others take over at once. Tests turn it off to play a crash.
+  bool release_on_close = true;
   /// As SqliteStoreOptions: how long finished messages and log entries are kept.
   std::chrono::milliseconds finished_retention = std::chrono::hours(24 * 7);
   std::chrono::milliseconds event_retention = std::chrono::hours(24);
@@ -57,6 +67,7 @@ class RedisStore final : public Store {
                                                                  EventFilter filter,
                                                                  std::size_t limit) override;
   std::int64_t watch_events(EventLogListener listener) override;
+  void watch_work(WorkListener listener) override;
   asio::awaitable<Result<std::optional<Event>>> reply_ref(std::string event_id) override;
   asio::awaitable<Result<std::int64_t>> outbox_push(OutgoingMessage message) override;
   asio::awaitable<Result<OutboxPushed>> outbox_push_message(std::vector<OutgoingMessage> parts,

@@ -1,0 +1,196 @@
+"""Three botgate instances on one Redis behave as one Feishu bot: callbacks round-robined over
+them with each duplicate sent to another instance are answered once each, in each chat's order;
+one instance killed with -9 mid-burst has its pending events answered by the others (Feishu's
+`uuid` makes a resend of a reply it had sent idempotent: the fake delivers a uuid once); Redis
+restarted mid-burst (AOF, appendfsync always) loses nothing; an event accepted by an instance
+that does not serve its chat is handled by the one that does within milliseconds."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import defaultdict
+
+import pytest
+
+from botgate_harness import FeishuCallbacks, botgate_config, feishu_bot, wait_until
+from redis_server import RedisServer
+
+CHATS = 8
+
+
+@pytest.fixture
+def redis(tmp_path):
+    server = RedisServer(tmp_path / "redis", appendonly=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cluster(redis, fake, launch):  # redis first: it stops after the instances
+    def make(instance):
+        def config_fn(port, db):
+            return botgate_config(port=port, db_path=db, bots=[feishu_bot(fake)],
+                                  store={"url": redis.url, "instance": instance})
+        return config_fn
+
+    instances = [FeishuCallbacks(launch(make(f"it-{i}")), fake) for i in (1, 2, 3)]
+    # The first one up serves every chat, and hands partitions over to the others as they join
+    # (a few lease rounds of 2.5 s): settled when all three serve some.
+    assert wait_until(lambda: len(lease_holders(redis)) == 3, 20), lease_holders(redis)
+    return instances
+
+
+def lease_holders(redis, partitions=range(16)) -> dict[str, int]:
+    """Instance name -> how many of `partitions` of the bot it serves now (their leases)."""
+    count: dict[str, int] = defaultdict(int)
+    for p in partitions:
+        lease = redis.command("GET", f"botgate:lease:6:feishu:{p}").decode()
+        # "$<n>\r\n<instance>/<random> <epoch>\r\n", or "$-1" when free
+        if "\r\n" in lease and not lease.startswith("$-1"):
+            count[lease.split("\r\n")[1].split("/")[0]] += 1
+    return count
+
+
+def chat_id(c: int) -> str:
+    return f"oc_{c:032x}"
+
+
+def burst(cb: FeishuCallbacks, rounds: int, tag: str = "m") -> list[tuple[int, dict]]:
+    """Events for CHATS chats, `rounds` each, interleaved: [(chat, event)] in send order."""
+    return [(c, cb.message(f"{tag}{c}-{r}", chat_id=chat_id(c)))
+            for r in range(rounds) for c in range(CHATS)]
+
+
+def post_until_accepted(instances: list[FeishuCallbacks], start: int, ev: dict,
+                        timeout: float = 20.0) -> None:
+    """Posts to the instances in turn from `start`, as a load balancer and a platform that
+    delivers again would, until one answers 200."""
+    deadline = time.monotonic() + timeout
+    for i in itertools.count(start):
+        cb = instances[i % len(instances)]
+        try:
+            if cb.bg.running() and cb.post_payload(ev)[0] == 200:
+                return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "no instance accepted the event"
+        time.sleep(0.05)
+
+
+def answers_by_chat(fake) -> dict[str, list[str]]:
+    by_chat: dict[str, list[str]] = defaultdict(list)
+    for d in fake.delivered():
+        text = d.text
+        assert text.startswith("Hello, "), text
+        body = text[len("Hello, "):]
+        by_chat[body.split("-")[0]].append(body)
+    return by_chat
+
+
+def assert_answered_once_in_order(fake, events: list[tuple[int, dict]], tag: str = "m"):
+    expected = [f"{tag}{c}-{r}" for c, r in
+                ((c, r) for r in range(len(events) // CHATS) for c in range(CHATS))]
+    got = [d.text[len("Hello, "):] for d in fake.delivered()]
+    assert sorted(got) == sorted(expected), "each message answered exactly once"
+    for chat, bodies in answers_by_chat(fake).items():
+        rounds = [int(b.split("-")[1]) for b in bodies]
+        assert rounds == sorted(rounds), f"chat {chat} answered out of order: {bodies}"
+
+
+def wait_answers(fake, n: int, timeout: float) -> None:
+    assert wait_until(lambda: len(fake.delivered()) >= n, timeout), (
+        f"{len(fake.delivered())} of {n} answered; "
+        f"requests: {[(r.endpoint, r.status) for r in fake.requests()][-20:]}")
+
+
+def test_round_robin_with_duplicates_answers_each_message_once_in_chat_order(fake, cluster,
+                                                                            redis):
+    events = burst(cluster[0], rounds=4)
+    for i, (_, ev) in enumerate(events):
+        assert cluster[i % 3].post_payload(ev)[0] == 200
+        assert cluster[(i + 1) % 3].post_payload(ev)[0] == 200  # redelivered to another one
+    wait_answers(fake, len(events), 20)
+    time.sleep(1.5)  # nothing more comes
+    assert_answered_once_in_order(fake, events)
+    assert fake.uuid_repeats() == [], "no instance sent a reply another had sent"
+    assert len(lease_holders(redis)) == 3, "the chats stay spread over the three"
+
+
+def partition_of(lane: str) -> int:
+    """store/redis_partitions' partition_of: FNV-1a of the chat lane, mod 16."""
+    h = 2166136261
+    for byte in lane.encode():
+        h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
+    return h % 16
+
+
+def chat_holders(redis) -> dict[str, int]:
+    """Instance name -> how many of the test's chats it serves now."""
+    return lease_holders(redis, [partition_of(f"private\n{chat_id(c)}") for c in range(CHATS)])
+
+
+def test_an_instance_killed_mid_burst_has_its_events_answered_by_the_others(fake, cluster,
+                                                                           redis):
+    events = burst(cluster[0], rounds=6)
+    half = len(events) // 2
+    # Sends are delivered but their answers never come: every chat has a reply out, sent at the
+    # platform and not known to be (the worst moment to die).
+    fake.hang_sends(True, deliver=True)
+    for i, (_, ev) in enumerate(events[:half]):
+        post_until_accepted(cluster, i, ev)
+    assert wait_until(lambda: len(fake.hanging()) >= CHATS, 15), "a chat's reply was not sent"
+    # The instance serving the most of the chats dies (the others serve some too).
+    served = chat_holders(redis)
+    victim = max(served, key=served.get)
+    assert served[victim] > 0
+    dead = next(cb for cb in cluster if cb.bg.config_path.read_text().count(f'"{victim}"'))
+    dead.bg.kill9()
+    fake.hang_sends(False)
+    alive = [cb for cb in cluster if cb is not dead]
+    for i, (_, ev) in enumerate(events[half:], start=half):
+        post_until_accepted(alive, i, ev)
+    # Its partitions' leases lapse (10 s) and the others take them over with what was pending;
+    # the hanging sends of the others time out (10 s) and are sent again. Each resend carries
+    # the first one's uuid: the platform does not deliver it twice.
+    wait_answers(fake, len(events), 45)
+    time.sleep(1.5)
+    assert_answered_once_in_order(fake, events)
+    assert fake.uuid_repeats(), "the replies out when it died were sent again, idempotently"
+    assert all(cb.bg.running() for cb in alive)
+
+
+def test_redis_restarted_mid_burst_loses_nothing(fake, cluster, redis):
+    events = burst(cluster[0], rounds=4)
+    half = len(events) // 2
+    for i, (_, ev) in enumerate(events[:half]):
+        post_until_accepted(cluster, i, ev)
+    redis.stop()  # SIGTERM: with appendfsync always, everything acknowledged is on disk
+    # While it is down, callbacks are refused (503): the platform delivers them again.
+    _, ev = events[half]
+    assert cluster[1].post_payload(ev)[0] == 503
+    redis.start()
+    for i, (_, ev) in enumerate(events[half:], start=half):
+        post_until_accepted(cluster, i, ev, timeout=30)
+    wait_answers(fake, len(events), 40)
+    time.sleep(1.5)
+    assert_answered_once_in_order(fake, events)
+    assert all(cb.bg.running() for cb in cluster)
+
+
+def test_an_instance_that_does_not_serve_the_chat_wakes_the_one_that_does(fake, cluster, redis):
+    """Accepted by one instance, handled by another: told through Redis at once, not by the
+    once-a-second poll."""
+    latencies = []
+    for c in range(CHATS):
+        lane_holder = lease_holders(redis, [partition_of(f"private\n{chat_id(c)}")])
+        holder = next(iter(lane_holder))
+        other = next(cb for i, cb in enumerate(cluster) if f"it-{i + 1}" != holder)
+        before = len(fake.delivered())
+        started = time.monotonic()
+        assert other.post_payload(other.message(f"w{c}-0", chat_id=chat_id(c)))[0] == 200
+        assert wait_until(lambda: len(fake.delivered()) > before, 5, interval=0.005)
+        latencies.append(time.monotonic() - started)
+    latencies.sort()
+    # The poll alone would answer in 0.5 s on average; the wake-up takes milliseconds.
+    assert latencies[len(latencies) // 2] < 0.25, latencies
