@@ -3,7 +3,8 @@ them with each duplicate sent to another instance are answered once each, in eac
 one instance killed with -9 mid-burst has its pending events answered by the others (Feishu's
 `uuid` makes a resend of a reply it had sent idempotent: the fake delivers a uuid once); Redis
 restarted mid-burst (AOF, appendfsync always) loses nothing; an event accepted by an instance
-that does not serve its chat is handled by the one that does within milliseconds."""
+that does not serve its chat is handled by the one that does within milliseconds; the event
+stream on any instance carries every instance's events, and a client resumes on another."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from collections import defaultdict
 
 import pytest
 
-from botgate_harness import FeishuCallbacks, botgate_config, feishu_bot, wait_until
+from botgate_harness import API_TOKEN, FeishuCallbacks, botgate_config, feishu_bot, wait_until
 from redis_server import RedisServer
+from test_event_stream import SseClient
 
 CHATS = 8
 
@@ -194,3 +196,34 @@ def test_an_instance_that_does_not_serve_the_chat_wakes_the_one_that_does(fake, 
     latencies.sort()
     # The poll alone would answer in 0.5 s on average; the wake-up takes milliseconds.
     assert latencies[len(latencies) // 2] < 0.25, latencies
+
+
+def test_the_event_stream_on_any_instance_carries_every_instances_events(fake, redis, launch):
+    def config_fn(instance):
+        return lambda port, db: botgate_config(
+            port=port, db_path=db, bots=[feishu_bot(fake)], echo=False, api_token=API_TOKEN,
+            store={"url": redis.url, "instance": instance})
+
+    one, two = (FeishuCallbacks(launch(config_fn(f"es-{i}")), fake) for i in (1, 2))
+    client = SseClient(two.bg.port)
+    try:
+        assert client.status == 200, client.read_body()
+        for i in range(6):
+            ev = (one, two)[i % 2].message(f"s{i}", chat_id=chat_id(i % 3))
+            assert (one, two)[i % 2].post_payload(ev)[0] == 200
+        got = client.events(6)
+        assert [e["message"]["text"] for _, e in got] == [f"s{i}" for i in range(6)]
+        cursors = [c for c, _ in got]
+        assert cursors == sorted(cursors) and len(set(cursors)) == 6
+    finally:
+        client.close()
+    # Back on the other instance with its last cursor but two: exactly what followed it.
+    for i in range(6, 8):
+        ev = one.message(f"s{i}", chat_id=chat_id(0))
+        assert one.post_payload(ev)[0] == 200
+    again = SseClient(one.bg.port, query=f"?after={cursors[3]}")
+    try:
+        assert again.status == 200, again.read_body()
+        assert [e["message"]["text"] for _, e in again.events(4)] == ["s4", "s5", "s6", "s7"]
+    finally:
+        again.close()

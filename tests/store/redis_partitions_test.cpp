@@ -289,6 +289,58 @@ TEST(RedisPartitions, AnotherInstanceIsToldAtOnceOfWorkQueuedForABot) {
   told.clear();
 }
 
+TEST(RedisPartitions, EveryInstancesEventLogListenerIsToldOfEveryInstancesAcceptsInCursorOrder) {
+  test::RedisServer server;
+  RedisStore one(url_of(server), quick("one"));
+  accept(one, event_in("c1", "before"));
+  RedisStore two(url_of(server), quick("two"));
+  std::mutex mutex;
+  std::vector<LoggedEvent> told_one, told_two;
+  const std::int64_t head_one = one.watch_events([&](LoggedEvent e) {
+    std::lock_guard lock(mutex);
+    told_one.push_back(std::move(e));
+  });
+  const std::int64_t head_two = two.watch_events([&](LoggedEvent e) {
+    std::lock_guard lock(mutex);
+    told_two.push_back(std::move(e));
+  });
+  EXPECT_GT(head_two, 0) << "an object started after an accept knows the log's head";
+  // Accepts on both, interleaved; each listener hears all of them once, in cursor order (and
+  // "one" also of the first accept when it had not read it yet at its watch).
+  for (int i = 0; i < 20; ++i) {
+    accept(i % 2 == 0 ? one : two, event_in("c" + std::to_string(i % 3), std::to_string(i)));
+  }
+  const auto logged_one = run_sync(one.events_after(head_one, EventFilter{}, 100)).value();
+  const auto logged_two = run_sync(two.events_after(head_two, EventFilter{}, 100)).value();
+  ASSERT_EQ(logged_two.size(), 20u);
+  ASSERT_GE(logged_one.size(), 20u);
+  const auto deadline = Steady::now() + 3s;
+  for (;;) {
+    {
+      std::lock_guard lock(mutex);
+      if (told_one.size() >= logged_one.size() && told_two.size() >= 20) break;
+    }
+    ASSERT_LT(Steady::now(), deadline) << told_one.size() << " and " << told_two.size();
+    std::this_thread::sleep_for(5ms);
+  }
+  std::this_thread::sleep_for(100ms);  // nothing more comes
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& [told, logged] : {std::pair{&told_one, &logged_one},
+                                       std::pair{&told_two, &logged_two}}) {
+      ASSERT_EQ(told->size(), logged->size());
+      for (std::size_t i = 0; i < logged->size(); ++i) {
+        EXPECT_EQ((*told)[i].cursor, (*logged)[i].cursor);
+        EXPECT_EQ((*told)[i].json, (*logged)[i].json);
+        EXPECT_EQ((*told)[i].chat, (*logged)[i].chat);
+      }
+    }
+  }
+  const std::int64_t last = logged_two.back().cursor;
+  EXPECT_EQ(one.watch_events(nullptr), last);
+  EXPECT_EQ(two.watch_events(nullptr), last);
+}
+
 }  // namespace
 }  // namespace botgate::store
 #endif

@@ -259,7 +259,9 @@ class Store {
                                                                          std::size_t limit) = 0;
   /// From now on, `listener` is told each event logged, once its accept is committed, one call
   /// at a time and in cursor order (on the store's own thread: it must not block, and must not
-  /// call the store). Replaces the listener before; an empty one stops the calls (after it
+  /// call the store). A store only its process writes tells before the accept's caller resumes;
+  /// one that several instances share (Redis) tells of every instance's accepts, a few
+  /// milliseconds after each. Replaces the listener before; an empty one stops the calls (after it
   /// returns, the old listener is not called again). Returns the last cursor given before the
   /// new listener takes over (0: none yet): the listener is told every event after it.
   virtual std::int64_t watch_events(EventLogListener listener) = 0;

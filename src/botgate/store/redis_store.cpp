@@ -19,7 +19,7 @@
 //   ids:<bot>:<kind>, idn:<number>   the OneBot id map, both ways
 //   members:<bot>, lease:<bot>:<p>, epoch:<bot>:<p>   the instances serving a bot, and which
 //                          partition each serves (store/redis_partitions)
-//   work                   a capped Stream of bot names: work was queued (redis_work_watch)
+//   work                   a capped Stream of bot names: work was queued (redis_stream_tail)
 // Multi-key changes are Lua scripts (store/redis_scripts), EVALSHA with EVAL on NOSCRIPT.
 #include "botgate/store/redis_store.hpp"
 
@@ -30,7 +30,7 @@
 #include "botgate/store/redis_leases.hpp"
 #include "botgate/store/redis_partitions.hpp"
 #include "botgate/store/redis_scripts.hpp"
-#include "botgate/store/redis_work_watch.hpp"
+#include "botgate/store/redis_stream_tail.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -145,7 +145,10 @@ struct RedisStore::Impl {
         token(options.instance + "/" + object_token()),
         partitions(client, options.key_prefix, options.instance, token,
                    PartitionTiming{options.lease_ttl, options.lease_renew_every}),
-        work_watch(io.get_executor(), url, client_options(options), options.key_prefix) {
+        work_tail(io.get_executor(), url, client_options(options),
+                  RedisStreamTailOptions{options.key_prefix + "work", "watch for other instances' work"}),
+        log_tail(io.get_executor(), url, client_options(options),
+                 RedisStreamTailOptions{options.key_prefix + "log", "follow the event log", 500}) {
     thread = std::thread([this] { io.run(); });
   }
   ~Impl() {
@@ -167,13 +170,14 @@ struct RedisStore::Impl {
   RedisClient client;
   const std::string token;  // "<instance>/<random>"
   PartitionLeases partitions;  // on the store's thread only
-  RedisWorkWatch work_watch;
+  RedisStreamTail work_tail;  // other instances' work
+  RedisStreamTail log_tail;   // every instance's accepts, for the event log's listener
   std::thread thread;
   std::size_t take_from = 0;  // the partition an inbox take starts at, turning (store's thread)
 
   std::mutex listener_mutex;  // guards the three below
   EventLogListener listener;
-  std::int64_t last_cursor = 0;
+  std::int64_t last_cursor = 0;  // the last one the log's tail read
   WorkListener work_listener;
 
   const Script accept_script{scripts::kAccept};
@@ -266,10 +270,32 @@ struct RedisStore::Impl {
   }
 
   asio::awaitable<void> watch_loop() {
-    co_await work_watch.run([this](const std::string& bot) { tell_work(bot); },
-                            [this] {
-                              for (const std::string& bot : partitions.bots()) tell_work(bot);
-                            });
+    co_await work_tail.run(
+        std::string(),
+        [this](std::string_view, const RedisReply& entry) {
+          const std::string bot = field(fields_of(entry), "bot");
+          if (!bot.empty()) tell_work(bot);
+        },
+        [this] {
+          for (const std::string& bot : partitions.bots()) tell_work(bot);
+        });
+  }
+
+  /// Tells the event log's listener of each event any instance accepted, in cursor order: the
+  /// log's entry ids are the cursors ("<cursor>-0"), given by one counter in Redis.
+  asio::awaitable<void> log_loop(std::int64_t after) {
+    co_await log_tail.run(
+        std::to_string(after) + "-0",
+        [this](std::string_view id, const RedisReply& entry) {
+          const Fields fields = fields_of(entry);
+          LoggedEvent event{number_of(std::string(id.substr(0, id.find('-')))),
+                            field(fields, "bot"), field(fields, "platform"),
+                            field(fields, "chat"), field(fields, "json")};
+          std::lock_guard lock(listener_mutex);
+          last_cursor = event.cursor;
+          if (listener) listener(std::move(event));
+        },
+        nullptr);
   }
 
   /// The first use of `bot`: its first lease round, before anything of it is given out.
@@ -308,15 +334,8 @@ struct RedisStore::Impl {
     args.insert(args.end(), keys.begin(), keys.end());
     auto reply = co_await eval(accept_script, std::move(args));
     if (!reply) co_return reply.error();
-    if (reply->integer == 0) co_return false;
-    // Still on the store's thread, in the order Redis ran the accepts: the listener is told in
-    // cursor order, before the caller resumes.
-    std::lock_guard lock(listener_mutex);
-    last_cursor = std::max(last_cursor, reply->integer);
-    if (listener) {
-      listener(LoggedEvent{reply->integer, event.bot, event.platform, event.chat.id, json});
-    }
-    co_return true;
+    // The event log's listener hears of it from the log's tail, with the other instances'.
+    co_return reply->integer != 0;
   }
 
   /// The items whose ids are `ids`, in that order; ids whose item is gone are left out.
@@ -794,6 +813,7 @@ RedisStore::RedisStore(const RedisUrl& url, RedisStoreOptions options)
   if (!started) throw std::runtime_error("cannot open the Redis store: " + started.error().detail);
   impl.last_cursor = *started;
   asio::co_spawn(impl.io, impl.purge_loop(), asio::detached);
+  asio::co_spawn(impl.io, impl.log_loop(*started), asio::detached);
   asio::co_spawn(impl.io, impl.lease_loop(), asio::detached);
   asio::co_spawn(impl.io, impl.watch_loop(), asio::detached);
 }
@@ -893,9 +913,6 @@ void RedisStore::watch_work(WorkListener listener) {
 }
 
 std::int64_t RedisStore::watch_events(EventLogListener listener) {
-  // Several instances: each would also XREAD BLOCK the log from its last cursor, to tell its
-  // listener of the events the others accepted (issue 22's next slice). Alone, its own accepts
-  // are all there is.
   std::lock_guard lock(impl_->listener_mutex);
   impl_->listener = std::move(listener);
   return impl_->last_cursor;

@@ -2,8 +2,9 @@
 /// The Store on Redis (`[store] url = "redis://..."` or `rediss://`), for state that outlives a
 /// machine and for several botgate instances on one Redis: each bot's inbox and outbox are
 /// split by chat into partitions, each served by one instance at a time under a lease
-/// (store/redis_partitions), and an instance learns at once of work another queued
-/// (store/redis_work_watch, told through watch_work). All Redis I/O runs on the store's own
+/// (store/redis_partitions), and an instance learns at once of work another queued and of the
+/// events every instance logged (store/redis_stream_tail, told through watch_work and
+/// watch_events). All Redis I/O runs on the store's own
 /// thread through an Asio client (store/redis_client): no caller's thread blocks.
 /// Key layout: see redis_store.cpp.
 
