@@ -64,6 +64,17 @@ def process_cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK") + sum(process_cpu_seconds(c) for c in children(pid))
 
 
+def main_thread_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process's main thread alone: redis-server runs every command
+    there (its other threads write and sync the append-only file and free memory), so this is
+    the share that one core bounds however many cores the machine has."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 class Redis:
     """Debian's redis-server on a free loopback port, pinned to the server core, its data in
     `folder`: AOF with appendfsync everysec, no RDB snapshots."""
@@ -110,6 +121,17 @@ class Redis:
                              capture_output=True, text=True, timeout=120, check=True).stdout
         return len(out.split())
 
+    def command_stats(self) -> dict[str, tuple[int, int]]:
+        """Command name -> (calls, microseconds spent executing them) since the start (INFO
+        commandstats: the time in the commands, not in reading and answering them)."""
+        out: dict[str, tuple[int, int]] = {}
+        for line in self.cli("INFO", "commandstats").splitlines():
+            if line.startswith("cmdstat_"):
+                name, _, rest = line[len("cmdstat_"):].partition(":")
+                stats = dict(kv.split("=", 1) for kv in rest.strip().split(","))
+                out[name] = (int(stats["calls"]), int(stats["usec"]))
+        return out
+
     def lease_holders(self) -> dict[str, int]:
         """Instance name -> how many of the bot's partitions it serves (store/redis_partitions:
         lease:<bot>:<p> holds "<instance>/<token> <epoch>")."""
@@ -129,7 +151,8 @@ class Instance:
     name: str
 
     def metrics(self) -> dict[str, float]:
-        """The bot's figures in GET /metrics (one bot: every sample is its own)."""
+        """The bot's figures in GET /metrics, and the process's (botgate adds a bot of its own,
+        the console's sandbox: its samples are left out)."""
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}/metrics",
                                          headers={"Authorization": f"Bearer {API_TOKEN}"})
         with urllib.request.urlopen(request, timeout=10) as r:
@@ -138,7 +161,8 @@ class Instance:
         for line in text.splitlines():
             if line and not line.startswith("#"):
                 name, _, value = line.rpartition(" ")
-                out[name.split("{", 1)[0]] = float(value)
+                if "{" not in name or f'{{bot="{BOT}",' in name:
+                    out[name.split("{", 1)[0]] = float(value)
         return out
 
 
@@ -171,9 +195,10 @@ class Configuration:
 def start_configuration(config: Configuration, ctx: Any, work: Path, fake: FeishuFake,
                         log: Callable[[str], None]) -> None:
     """Redis (for a Redis configuration), then the instances one after another, each its own
-    `instance` name; then waits until the bot's partitions are spread over all of them (the
-    first one up serves them all and hands them over as the others join, a few lease rounds of
-    2.5 s), so that the run does not measure the hand-over."""
+    `instance` name; then waits until the bot's partitions are spread over all of them, none
+    holding more than its share (the first one up serves them all and hands them over as the
+    others join, a few lease rounds of 2.5 s), so that the run does not measure the
+    hand-over."""
     tag = f"cluster-{config.store}{config.instances}"
     if config.store == "redis":
         config.redis = Redis(work / tag / "redis").start()
@@ -186,10 +211,14 @@ def start_configuration(config: Configuration, ctx: Any, work: Path, fake: Feish
         config.running.append(Instance(server, port, name))
     if config.redis is None:
         return
+    # Each instance takes at most its fair share, the partitions divided by the instances and
+    # rounded up; the others' shares follow as the first hands over.
+    share = -(-PARTITIONS // config.instances)
     deadline = time.monotonic() + 60
     while True:
         held = config.redis.lease_holders()
-        if len(held) == config.instances and sum(held.values()) == PARTITIONS:
+        if (len(held) == config.instances and sum(held.values()) == PARTITIONS
+                and max(held.values()) <= share):
             log(f"cluster {config.label}: partitions {held}")
             return
         if time.monotonic() > deadline:
@@ -304,6 +333,8 @@ def measure(config: Configuration, data: Path, lines: int, ctx: Any, work: Path,
         gates = [open_gate(w, timeout=300) for w in wrks]
         pids = config.server_pids()
         cpu0 = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+        main0 = main_thread_cpu_seconds(config.redis.server.pid) if config.redis else 0.0
+        commands0 = config.redis.command_stats() if config.redis else {}
         noise = Interference()
         started = time.monotonic()
         for fd in gates:
@@ -316,6 +347,9 @@ def measure(config: Configuration, data: Path, lines: int, ctx: Any, work: Path,
         runs = [wrk_figures(w, *out) for w, out in zip(wrks, outputs)]
         drained = wait_drained(config.running[0], timeout=120)
         cpu = {name: process_cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+        redis_main = (main_thread_cpu_seconds(config.redis.server.pid) - main0
+                      if config.redis else 0.0)
+        commands1 = config.redis.command_stats() if config.redis else {}
         alive = all(i.server.alive() for i in config.running) and (
             config.redis is None or config.redis.server.alive())
         figures = [i.metrics() for i in config.running]
@@ -362,6 +396,10 @@ def measure(config: Configuration, data: Path, lines: int, ctx: Any, work: Path,
         "cpu_us_per_event": round(1e6 * (botgate_cpu + redis_cpu) / logged, 1) if logged else None,
         "cpu_us_botgate": round(1e6 * botgate_cpu / logged, 1) if logged else None,
         "cpu_us_redis": round(1e6 * redis_cpu / logged, 1) if logged else None,
+        "cpu_us_redis_main": round(1e6 * redis_main / logged, 1) if logged else None,
+        # Per event accepted: the commands Redis ran (calls, us executing them), busiest first;
+        # the rest of its main thread's time is reading the requests and writing the answers.
+        "redis_commands": per_event_commands(commands0, commands1, logged),
         "accepted_by_instances": accepted_by_instances,
         "events_logged": logged,
         "distinct_answered": distinct,
@@ -376,6 +414,18 @@ def measure(config: Configuration, data: Path, lines: int, ctx: Any, work: Path,
     }
 
 
+def per_event_commands(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]],
+                       events: int) -> dict[str, tuple[float, float]]:
+    if not events:
+        return {}
+    delta = {name: (calls - before.get(name, (0, 0))[0], usec - before.get(name, (0, 0))[1])
+             for name, (calls, usec) in after.items()}
+    busiest = sorted(delta.items(), key=lambda kv: -kv[1][1])
+    # EVALSHA's time includes that of the commands its scripts run, which count on their own too.
+    return {name: (round(calls / events, 2), round(usec / events, 1))
+            for name, (calls, usec) in busiest if usec / events >= 0.05}
+
+
 def command_line(config: Configuration, wrk: Wrk, data: Path) -> str:
     """The configuration's commands as the table shows them: the first instance's and wrk's,
     and how many of each ran."""
@@ -384,7 +434,8 @@ def command_line(config: Configuration, wrk: Wrk, data: Path) -> str:
     line = f"{n} x " + shown(pinned(SERVER_CORE) + first.server.argv).replace(
         str(first.server.log.parent), "$TMP/gw-K")
     if config.redis is not None:
-        line += " + " + shown(pinned(SERVER_CORE) + config.redis.server.argv[:11])
+        line += " + " + shown(pinned(SERVER_CORE) + config.redis.server.argv[:11],
+                              {f"--port {config.redis.port}": "--port PORT"})
     # The connections divided: the first process has the remainder of the division, if any.
     return line + f"  +  {n} x " + shown(wrk.command, {
         str(data): data.name, str(wrk.gate): "GATE",

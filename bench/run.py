@@ -384,7 +384,8 @@ def cluster_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
                    + f", p50 {ms(r['p50_ms'])}, p99 {ms(r['p99_ms'])}, {r['errors']} errors; "
                    f"CPU {r['cpu_us_per_event']} us an event")
         if r["store"] == "redis":
-            figures += f" (botgate {r['cpu_us_botgate']} + Redis {r['cpu_us_redis']})"
+            figures += (f" (botgate {r['cpu_us_botgate']} + Redis {r['cpu_us_redis']}, of which "
+                        f"its main thread {r['cpu_us_redis_main']})")
             if sqlite and sqlite.get("cpu_us_per_event") and r.get("cpu_us_per_event"):
                 figures += f", {r['cpu_us_per_event'] / sqlite['cpu_us_per_event']:.2f}x SQLite's"
         figures += (f", core 0 {r['cpu_pct']}% busy; {r['events_logged']:,} events accepted "
@@ -502,10 +503,11 @@ def main() -> None:
              + many_bots_rows(results["many-bots"]) + api_rows(results["api"])
              + cluster_rows(results["cluster"]))
     print(f"\nbotgate benchmarks: {machine()}; binary {args.binary}")
+    flood = (f"; gateway flood {flood_sizes(args)} over {args.channels} DM channels"
+             if "gateway" in args.parts else "")
     print(f"server on core 0 (taskset -c 0), load + fakes on core 1; wrk 1 thread, "
           f"{args.connections} connections, {args.duration} s per server, {args.events:,} "
-          f"distinct events per platform; gateway flood {flood_sizes(args)} over "
-          f"{args.channels} DM channels; total {time.monotonic() - started:.0f} s\n")
+          f"distinct events per platform{flood}; total {time.monotonic() - started:.0f} s\n")
     print(render(table, args.markdown))
     print("\nFastAPI (ref): bench/reference/*_fastapi.py, uvicorn 1 worker, the platform guide's "
           "crypto (pycryptodome; QQ: PyNaCl's Ed25519) and handler; 'as the guide shows it' "
