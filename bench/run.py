@@ -23,7 +23,7 @@ and the command behind each row.
   instance on core 1: req/s, p99 and CPU per event of botgate and Redis together, and that each
   event was accepted once and handled.
 
-`--quick` runs everything in about a minute and a half; `--only
+`--quick` runs everything in about a minute (the cluster part adds some 40 s); `--only
 ingress,gateway,memory,many-bots,api,cluster` picks parts.
 Progress goes to stderr, the table to stdout (`--markdown` for docs/performance.md).
 """
@@ -57,7 +57,7 @@ def log(msg: str) -> None:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", default="build", help="the build dir holding botgate")
-    p.add_argument("--quick", action="store_true", help="short runs: about a minute in all")
+    p.add_argument("--quick", action="store_true", help="short runs: about a minute in all, and some 40 s for cluster")
     p.add_argument("--only", default="ingress,gateway,memory,many-bots,api,cluster",
                    help="comma-separated parts: ingress, gateway, memory, many-bots, api, "
                         "cluster")
