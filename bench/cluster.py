@@ -39,7 +39,7 @@ from typing import Any, Callable, Optional
 from fakes.feishu_fake import FeishuFake
 
 from api import feishu_bot
-from common import (BENCH, LOAD_CORE, SERVER_CORE, Interference, Server, children, free_port,
+from common import (BENCH, LOAD_CORE, SERVER_CORE, Interference, Server, cpu_seconds, free_port,
                     pinned, shown, start_botgate)
 from ingress import FEISHU_APP_ID, FEISHU_APP_SECRET, FEISHU_BOT_OPEN_ID, write_feishu_callbacks
 
@@ -51,17 +51,6 @@ SCRIPT = BENCH / "cluster_callbacks.lua"
 
 
 # ---------------------------------------------------------------------- processes
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads), of the children it waited for
-    (redis-server's AOF rewrites run in a child it forks and reaps) and of its live children."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-    except (OSError, IndexError, ValueError):
-        return 0.0
-    return ticks / os.sysconf("SC_CLK_TCK") + sum(process_cpu_seconds(c) for c in children(pid))
 
 
 def main_thread_cpu_seconds(pid: int) -> float:
@@ -332,7 +321,7 @@ def measure(config: Configuration, data: Path, lines: int, ctx: Any, work: Path,
     try:
         gates = [open_gate(w, timeout=300) for w in wrks]
         pids = config.server_pids()
-        cpu0 = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+        cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
         main0 = main_thread_cpu_seconds(config.redis.server.pid) if config.redis else 0.0
         commands0 = config.redis.command_stats() if config.redis else {}
         noise = Interference()
@@ -342,11 +331,11 @@ def measure(config: Configuration, data: Path, lines: int, ctx: Any, work: Path,
             os.close(fd)
         outputs = [w.proc.communicate(timeout=ctx.duration + 120) for w in wrks]
         ran = time.monotonic() - started
-        cpu_run = {name: process_cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+        cpu_run = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
         other = noise.other_load(sum(cpu_run.values()))
         runs = [wrk_figures(w, *out) for w, out in zip(wrks, outputs)]
         drained = wait_drained(config.running[0], timeout=120)
-        cpu = {name: process_cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+        cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
         redis_main = (main_thread_cpu_seconds(config.redis.server.pid) - main0
                       if config.redis else 0.0)
         commands1 = config.redis.command_stats() if config.redis else {}

@@ -80,10 +80,12 @@ def tree_rss_kib(pid: int) -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its children (from /proc/PID/stat)."""
+    """User + system CPU time of a process (all its threads), of the children it waited for
+    (redis-server's append-only file rewrites run in a child it forks and reaps) and of its live
+    children (nginx: master + worker), from /proc/PID/stat."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        own = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # u, s, cu, cs time
     except (OSError, IndexError, ValueError):
         return 0.0
     return own + sum(cpu_seconds(c) for c in children(pid))
