@@ -18,7 +18,8 @@ function init(args)
     local line_number = -1
     base_load(path, function(line)
       line_number = line_number + 1
-      if line_number % parts ~= part then return nil end  -- nil: requests[#requests + 1] stays unset
+      -- nil: load_requests' requests[#requests + 1] = nil leaves the line out
+      if line_number % parts ~= part then return nil end
       return to_request(line)
     end)
   end

@@ -57,7 +57,8 @@ def log(msg: str) -> None:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", default="build", help="the build dir holding botgate")
-    p.add_argument("--quick", action="store_true", help="short runs: about a minute in all, and some 40 s for cluster")
+    p.add_argument("--quick", action="store_true",
+                   help="short runs: about a minute in all, and some 40 s for cluster")
     p.add_argument("--only", default="ingress,gateway,memory,many-bots,api,cluster",
                    help="comma-separated parts: ingress, gateway, memory, many-bots, api, "
                         "cluster")
@@ -392,10 +393,11 @@ def cluster_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
                     f"({r['accepted_by_instances']:,} by the instances' count, "
                     f"{r['distinct_answered']:,} distinct answered)")
         if r["partitions"]:
-            figures += ", partitions " + "/".join(str(v) for _, v in sorted(r["partitions"].items()))
-        figures += (", inbox empty " + (f"{r['drain_s']} s after the run" if r["drain_s"] is not None
-                                        else "NOT within 120 s")
-                    + f", {r['dead_letters']} dead letters")
+            figures += ", partitions " + "/".join(str(v) for _, v in
+                                                  sorted(r["partitions"].items()))
+        drained = ("NOT within 120 s" if r["drain_s"] is None
+                   else f"{r['drain_s']} s after the run")
+        figures += f", inbox empty {drained}, {r['dead_letters']} dead letters"
         if r["repeats"]:
             figures += f", {r['repeats']:,} repeats"
         if r["crashed"]:
