@@ -139,7 +139,8 @@ soak: deps $(BUILD_DIR)/build.ninja
 
 # What the benchmarks run besides botgate: the load generator, the references (FastAPI with the
 # uvicorn[standard] extras, pycryptodome and PyNaCl for their crypto, discord.py) and nginx (the
-# ceiling). BENCH_ARGS=--quick: ~1 minute.
+# ceiling); the several-instances part starts the redis-server of DEB_PACKAGES.
+# BENCH_ARGS=--quick: ~1 minute, and some 40 s for the several-instances part.
 # The official Node SDKs are not in Debian: npm installs the versions pinned in
 # bench/reference/node/package.json (no lock file), and builds better-sqlite3's native module
 # (its install script may not run by default: npm 11 asks for scripts to be allowed).

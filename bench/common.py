@@ -80,10 +80,12 @@ def tree_rss_kib(pid: int) -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its children (from /proc/PID/stat)."""
+    """User + system CPU time of a process (all its threads), of the children it waited for
+    (redis-server's append-only file rewrites run in a child it forks and reaps) and of its live
+    children (nginx: master + worker), from /proc/PID/stat."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        own = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # u, s, cu, cs time
     except (OSError, IndexError, ValueError):
         return 0.0
     return own + sum(cpu_seconds(c) for c in children(pid))
@@ -240,12 +242,14 @@ def shown(command: list[str], replace: Optional[dict[str, str]] = None) -> str:
 
 def botgate_config(port: int, db: Path, bots: list[dict[str, Any]], *, echo: bool,
                    log_level: str = "warn", threads: int = 1,
-                   api_token: Optional[str] = None) -> str:
-    """botgate's TOML: one I/O thread (it gets one core), SQLite store (durable inbox on), and
-    `[api] token` when given (else botgate makes one)."""
+                   api_token: Optional[str] = None,
+                   store: Optional[dict[str, Any]] = None) -> str:
+    """botgate's TOML: one I/O thread (it gets one core), the SQLite store `db` (durable inbox
+    on) unless `store` gives the `[store]` table (Redis: url and instance), and `[api] token`
+    when given (else botgate makes one)."""
     parts = [
         toml_table("[server]", {"listen": f"127.0.0.1:{port}", "threads": threads}),
-        toml_table("[store]", {"url": f"sqlite://{db.resolve()}"}),
+        toml_table("[store]", store or {"url": f"sqlite://{db.resolve()}"}),
         toml_table("[log]", {"level": log_level}),
         toml_table("[echo]", {"enabled": echo, "prefix": "Hello, "}),
     ]
@@ -258,7 +262,8 @@ def botgate_config(port: int, db: Path, bots: list[dict[str, Any]], *, echo: boo
 def start_botgate(binary: Path, work: Path, bots: list[dict[str, Any]], *, echo: bool,
                   name: str = "botgate", ready_timeout: float = 20.0,
                   env: Optional[dict[str, str]] = None,
-                  api_token: Optional[str] = None) -> tuple[Server, int]:
+                  api_token: Optional[str] = None,
+                  store: Optional[dict[str, Any]] = None) -> tuple[Server, int]:
     """Starts botgate pinned to the server core and waits for /readyz; `server.ready_ms` is the
     time from exec to the first 200 of /readyz (polled every 2 ms)."""
     port = free_port()
@@ -266,7 +271,7 @@ def start_botgate(binary: Path, work: Path, bots: list[dict[str, Any]], *, echo:
     d.mkdir(parents=True, exist_ok=True)
     config = d / "botgate.toml"
     config.write_text(botgate_config(port, d / "botgate.db", bots, echo=echo,
-                                     api_token=api_token))
+                                     api_token=api_token, store=store))
     server = Server(name, [str(binary), "run", "--config", str(config)], d / "botgate.log",
                     cwd=d, env=env)
     t0 = time.monotonic()

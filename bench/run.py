@@ -17,10 +17,14 @@ and the command behind each row.
   local fakes): start to ready and idle RSS;
 * api: POST /api/v1/messages through wrk (each message queued durably, then sent to the Feishu
   fake), with and without idempotency keys; 1,000 event-stream clients: botgate's memory with
-  them, and Feishu ingress with them against without.
+  them, and Feishu ingress with them against without;
+* cluster: encrypted Feishu callbacks for one botgate on SQLite against one, two and three
+  instances sharing one redis-server (AOF, appendfsync everysec), all on core 0, one wrk per
+  instance on core 1: req/s, p99 and CPU per event of botgate and Redis together, and that each
+  event was accepted once and handled.
 
-`--quick` runs everything in about a minute; `--only ingress,gateway,memory,many-bots,api`
-picks parts.
+`--quick` runs everything in about a minute (the cluster part adds some 40 s); `--only
+ingress,gateway,memory,many-bots,api,cluster` picks parts.
 Progress goes to stderr, the table to stdout (`--markdown` for docs/performance.md).
 """
 
@@ -53,9 +57,11 @@ def log(msg: str) -> None:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", default="build", help="the build dir holding botgate")
-    p.add_argument("--quick", action="store_true", help="short runs: about a minute in all")
-    p.add_argument("--only", default="ingress,gateway,memory,many-bots,api",
-                   help="comma-separated parts: ingress, gateway, memory, many-bots, api")
+    p.add_argument("--quick", action="store_true",
+                   help="short runs: about a minute in all, and some 40 s for cluster")
+    p.add_argument("--only", default="ingress,gateway,memory,many-bots,api,cluster",
+                   help="comma-separated parts: ingress, gateway, memory, many-bots, api, "
+                        "cluster")
     p.add_argument("--platforms", default="feishu,wecom,wecom-app,qq",
                    help="ingress platforms: feishu, wecom (group bot), wecom-app (self-built "
                         "app), qq (webhook)")
@@ -80,6 +86,9 @@ def parse_args() -> argparse.Namespace:
                         "Discord does")
     p.add_argument("--mem-step", type=int,
                    help="callbacks per memory batch (200000; quick 20000)")
+    p.add_argument("--instances", default="1,2,3",
+                   help="cluster: the numbers of instances on Redis to measure (after one "
+                        "botgate on SQLite)")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--json", type=Path, help="also write every figure to this file")
     a = p.parse_args()
@@ -90,6 +99,7 @@ def parse_args() -> argparse.Namespace:
     a.parts = [x.strip() for x in a.only.split(",") if x.strip()]
     a.servers = [x.strip() for x in a.servers.split(",")]
     a.bots = [x.strip() for x in a.bots.split(",")]
+    a.instances = [int(x) for x in a.instances.split(",") if x.strip()]
     a.binary = (ROOT / a.build / "botgate").resolve()
     return a
 
@@ -358,6 +368,48 @@ def ready_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
              "exec of `botgate run` (1 bot) until GET /readyz answers 200, polled every 2 ms"]]
 
 
+def cluster_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
+    """Several instances on one Redis against one on SQLite: no DESIGN.md target for the rate
+    (the server side has one core in every configuration); each row must have answered without
+    errors, accepted each event once and handled all of them."""
+    out: list[list[str]] = []
+    sqlite = next((r for r in rows if r.get("store") == "sqlite" and "failed" not in r), None)
+    for r in rows:
+        if "failed" in r:
+            out.append([r["benchmark"], r["server"],
+                        f"did not run: {r['failed'].splitlines()[-1][:160]}", "", "FAIL", ""])
+            continue
+        figures = (f"{r['rps']:,} req/s"
+                   + (f" ({' + '.join(f'{x:,}' for x in r['rps_split'])})"
+                      if len(r["rps_split"]) > 1 else "")
+                   + f", p50 {ms(r['p50_ms'])}, p99 {ms(r['p99_ms'])}, {r['errors']} errors; "
+                   f"CPU {r['cpu_us_per_event']} us an event")
+        if r["store"] == "redis":
+            figures += (f" (botgate {r['cpu_us_botgate']} + Redis {r['cpu_us_redis']}, of which "
+                        f"its main thread {r['cpu_us_redis_main']})")
+            if sqlite and sqlite.get("cpu_us_per_event") and r.get("cpu_us_per_event"):
+                figures += f", {r['cpu_us_per_event'] / sqlite['cpu_us_per_event']:.2f}x SQLite's"
+        figures += (f", core 0 {r['cpu_pct']}% busy; {r['events_logged']:,} events accepted "
+                    f"({r['accepted_by_instances']:,} by the instances' count, "
+                    f"{r['distinct_answered']:,} distinct answered)")
+        if r["partitions"]:
+            figures += ", partitions " + "/".join(str(v) for _, v in
+                                                  sorted(r["partitions"].items()))
+        drained = ("NOT within 120 s" if r["drain_s"] is None
+                   else f"{r['drain_s']} s after the run")
+        figures += f", inbox empty {drained}, {r['dead_letters']} dead letters"
+        if r["repeats"]:
+            figures += f", {r['repeats']:,} repeats"
+        if r["crashed"]:
+            figures += ", EXITED during the run"
+        figures += disturbed(r)
+        ok = (r["errors"] == 0 and r["accepted_once"] and r["drain_s"] is not None
+              and not r["dead_letters"] and not r["inbox_items_left"] and not r["crashed"])
+        out.append([r["benchmark"], r["server"], figures,
+                    "no errors, each event accepted once and handled", verdict(ok), r["command"]])
+    return out
+
+
 HEADER = ["benchmark", "server", "figures", "target (DESIGN.md 4)", "result", "command"]
 
 
@@ -399,10 +451,15 @@ def flood_sizes(args: argparse.Namespace) -> str:
 
 def main() -> None:
     args = parse_args()
-    for tool in ("wrk", "nginx"):
+    tools = {"wrk": "wrk"}
+    if {"ingress", "gateway"} & set(args.parts):
+        tools["nginx"] = "nginx-light"
+    if "cluster" in args.parts:
+        tools |= {"redis-server": "redis-server", "redis-cli": "redis-server"}
+    for tool, package in tools.items():
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is missing: `make bench` installs it (apt-get install "
-                             f"{'nginx-light' if tool == 'nginx' else tool})")
+                             f"{package})")
     if not args.binary.exists():
         raise SystemExit(f"{args.binary} is missing: build it (cmake --build {args.build} "
                          "--target botgate)")
@@ -415,6 +472,7 @@ def main() -> None:
     from memory import bench_memory
     from many_bots import bench_many_bots
     from api import bench_api
+    from cluster import bench_cluster
 
     platforms = [x.strip() for x in args.platforms.split(",") if x.strip()]
     if unknown := [x for x in platforms if x not in PLATFORMS]:
@@ -422,7 +480,7 @@ def main() -> None:
 
     started = time.monotonic()
     results: dict[str, list[dict[str, Any]]] = {"ingress": [], "gateway": [], "memory": [],
-                                                "many-bots": [], "api": []}
+                                                "many-bots": [], "api": [], "cluster": []}
     with tempfile.TemporaryDirectory(prefix="botgate-bench-") as tmp:
         work = Path(tmp)
         if "ingress" in args.parts:
@@ -439,15 +497,19 @@ def main() -> None:
             results["many-bots"] = bench_many_bots(args, work, log)
         if "api" in args.parts:
             results["api"] = bench_api(args, work, log)
+        if "cluster" in args.parts:
+            results["cluster"] = bench_cluster(args, work, log)
 
     table = (ingress_rows(results["ingress"]) + ready_rows(results["ingress"])
              + gateway_rows(results["gateway"]) + memory_rows(results["memory"])
-             + many_bots_rows(results["many-bots"]) + api_rows(results["api"]))
+             + many_bots_rows(results["many-bots"]) + api_rows(results["api"])
+             + cluster_rows(results["cluster"]))
     print(f"\nbotgate benchmarks: {machine()}; binary {args.binary}")
+    flood = (f"; gateway flood {flood_sizes(args)} over {args.channels} DM channels"
+             if "gateway" in args.parts else "")
     print(f"server on core 0 (taskset -c 0), load + fakes on core 1; wrk 1 thread, "
           f"{args.connections} connections, {args.duration} s per server, {args.events:,} "
-          f"distinct events per platform; gateway flood {flood_sizes(args)} over "
-          f"{args.channels} DM channels; total {time.monotonic() - started:.0f} s\n")
+          f"distinct events per platform{flood}; total {time.monotonic() - started:.0f} s\n")
     print(render(table, args.markdown))
     print("\nFastAPI (ref): bench/reference/*_fastapi.py, uvicorn 1 worker, the platform guide's "
           "crypto (pycryptodome; QQ: PyNaCl's Ed25519) and handler; 'as the guide shows it' "
@@ -461,7 +523,10 @@ def main() -> None:
           "ceiling). discord.py (ref): bench/reference/discord_py_bot.py. Gateway flood: the "
           "fake's gateway is Python, its REST API nginx (both on core 1); each bot gets a flood "
           "sized to last seconds (the counts above), events/s is what compares. 'repeats': "
-          "requests beyond the distinct events (answered as duplicates). Micro benchmarks (Google "
+          "requests beyond the distinct events (answered as duplicates). Several instances: "
+          "botgate and redis-server share core 0 in every configuration (CPU per event is what "
+          "compares, not scaling), the load goes to the instances from one wrk each (the "
+          "connections divided), p50/p99 over all their requests. Micro benchmarks (Google "
           "Benchmark) follow.")
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), **results}, indent=1))
