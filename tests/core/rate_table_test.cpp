@@ -43,9 +43,9 @@ TEST(RateTableTest, KeysHaveTheirOwnWindows) {
 TEST(RateTableTest, ALowerLimitWaitsUntilEnoughUsesLeft) {
   RateTable rates;
   for (int i = 0; i < 5; ++i) EXPECT_EQ(rates.take("k", 5, 10s, t0 + i * 1s), std::nullopt);
-  // Three uses (t0, +1 s, +2 s) have to leave for 2 to be under a limit of 2: the third one
-  // leaves at t0 + 12 s.
-  EXPECT_EQ(rates.take("k", 2, 10s, t0 + 5s), Wait(7s));
+  // Four of the five uses (t0 .. t0 + 3 s) have to leave for fewer than 2 to be in the window:
+  // the fourth leaves at t0 + 13 s.
+  EXPECT_EQ(rates.take("k", 2, 10s, t0 + 5s), Wait(8s));
 }
 
 TEST(RateTableTest, AWaitBelowAMillisecondIsRoundedUpNeverZero) {

@@ -83,7 +83,7 @@ def state_of(bg, message_id) -> dict:
 
 
 def test_three_instances_send_a_wecom_webhook_twenty_messages_a_minute_between_them(
-        launch, redis, wecom_fake):
+        redis, launch, wecom_fake):  # redis first: it stops after the instances
     key = wecom_fake.add_webhook_key()
     bot = wecom_bot(wecom_fake, token=None, encoding_aes_key=None,
                     webhook_url=wecom_fake.webhook_url(key))
@@ -98,13 +98,13 @@ def test_three_instances_send_a_wecom_webhook_twenty_messages_a_minute_between_t
     assert len(wecom_fake.delivered(key=key)) == 20
     refused = [r for r in wecom_fake.requests("webhook") if r.errcode != 0]
     assert refused == [], "no instance sent past the limit into WeCom's 45009"
-    # The other ten wait in the outbox for the window, queued, not failed.
+    # The other ten wait in the outbox for the window, to be tried again, not failed.
     states = [state_of(instances[i], message_id)["state"] for i, message_id in ids]
-    assert sorted(states).count("sent") == 20
-    assert sorted(states).count("queued") == 10, states
+    assert states.count("sent") == 20, states
+    assert states.count("retrying") == 10, states
 
 
-def test_three_instances_keep_discords_global_limit_between_them(launch, redis,
+def test_three_instances_keep_discords_global_limit_between_them(redis, launch,
                                                                  make_discord_fake):
     # 10 requests a second for the bot (the fake's global limit, and the bot's setting), with
     # 5 a second per channel: sending in 30 channels, the global limit is what binds.
@@ -121,7 +121,7 @@ def test_three_instances_keep_discords_global_limit_between_them(launch, redis,
         send(instances[i % 3], {"bot": "discord", "chat_id": channel, "text": f"m{i}"})
     assert wait_until(lambda: len(fake.messages()) >= 30, 15), len(fake.messages())
     took = time.monotonic() - started
-    limited = [r.status for r in fake.requests() if r.status == 429]
+    limited = [(r.path, round(r.t - started, 3)) for r in fake.requests() if r.status == 429]
     assert limited == [], "no instance sent past the bot's global limit"
-    # 30 requests at 10 a second: the last ten go in the third second at the earliest.
-    assert took >= 1.8, took
+    # 30 requests at 10 a second (and a little): the last ten go two seconds after the first.
+    assert took >= 2.0, took

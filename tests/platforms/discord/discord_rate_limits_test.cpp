@@ -196,7 +196,7 @@ TEST(DiscordGlobalLimitTest, FiftyRequestsASecondAcrossRoutesAndInstances) {
     auto over = botgate::test::run_on(io, limits->acquire(kChannelA));
     ASSERT_FALSE(over);
     EXPECT_TRUE(over.error().is(errc::rate_limited));
-    EXPECT_LE(over.error().retry_after.value_or(0ms), 1s);
+    EXPECT_LE(over.error().retry_after.value_or(0ms), 1100ms);  // a second and a margin
     EXPECT_TRUE(botgate::test::run_on(io, limits->acquire(kFollowUp)))
         << "interaction routes are exempt";
   }

@@ -24,8 +24,11 @@ using std::chrono::milliseconds;
 constexpr std::size_t kSweepAbove = 512;
 // A 429 that says nothing readable about how long to wait.
 constexpr milliseconds kDefaultRetryAfter{1000};
-// The global limit's window: "50 requests per second".
-constexpr milliseconds kGlobalWindow{1000};
+// The global limit's window: "50 requests per second", and a margin. Discord counts a request
+// when it arrives, a little after the store counted it (the time to send it, which differs
+// between requests and between instances): without the margin the 51st can arrive within the
+// second of the first and meet a 429, which also counts as an invalid request.
+constexpr milliseconds kGlobalWindow{1100};
 // A retry_after beyond this is taken as garbage (Discord's own global waits are minutes).
 constexpr double kMaxSeconds = 24 * 3600;
 

@@ -60,7 +60,8 @@ bool is_interaction_route(std::string_view route) noexcept;
 struct DiscordRateLimitOptions {
   /// A wait up to this long is spent in `acquire`; a longer one is returned as rate_limited.
   std::chrono::milliseconds max_wait{5000};
-  /// "Global: 50 requests/s per bot (interaction endpoints exempt)", counted in the store.
+  /// "Global: 50 requests/s per bot (interaction endpoints exempt)", counted in the store over
+  /// 1.1 s: the margin covers the time a request takes to reach Discord.
   std::size_t global_per_second = 50;
   /// Invalid requests (401, 403, and 429 unless X-RateLimit-Scope is shared) allowed in
   /// `invalid_window` before requests are refused. Cloudflare bans an IP at 10 000.
