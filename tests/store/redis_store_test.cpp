@@ -109,6 +109,32 @@ TEST(RedisStore, TwoInstancesDedupTogetherAndARestartedInstanceTakesBackItsChats
   EXPECT_TRUE(run_sync(second.inbox_take("a", 10)).value().empty());
 }
 
+TEST(RedisStore, TwoInstancesCountARateLimitTogetherAndSeeEachOthersHolds) {
+  test::RedisServer server;
+  RedisStoreOptions first_options;
+  first_options.instance = "one";
+  RedisStoreOptions second_options;
+  second_options.instance = "two";
+  RedisStore first(url_of(server), first_options);
+  RedisStore second(url_of(server), second_options);
+  for (int i = 0; i < 5; ++i) {
+    RedisStore& store = i % 2 == 0 ? first : second;
+    EXPECT_EQ(run_sync(store.rate_take("wecom:webhook:k", 5, 60s)).value(), std::nullopt) << i;
+  }
+  EXPECT_TRUE(run_sync(first.rate_take("wecom:webhook:k", 5, 60s)).value().has_value());
+  EXPECT_TRUE(run_sync(second.rate_take("wecom:webhook:k", 5, 60s)).value().has_value());
+
+  ASSERT_TRUE(run_sync(first.rate_hold("discord:global", 30s)));
+  const auto held = run_sync(second.rate_take("discord:global", 50, 1s)).value();
+  ASSERT_TRUE(held.has_value());
+  EXPECT_GT(*held, 29s);
+
+  server.kill();
+  auto down = run_sync(second.rate_take("wecom:webhook:other", 5, 60s));
+  ASSERT_FALSE(down) << "no answer is not a use given";
+  EXPECT_TRUE(down.error().is(errc::store_failed)) << down.error().message();
+}
+
 TEST(RedisStore, DeletesLogEntriesAndFinishedMessagesPastTheirRetention) {
   test::RedisServer server;
   RedisStoreOptions options;

@@ -1073,6 +1073,66 @@ TYPED_TEST(StoreContractTest, AnExpiredLeaseIsLostAndGoesToANewEpoch) {
   EXPECT_FALSE(run_sync(store.lease_renew("token:app", "b", b->epoch, 10s)).value());
 }
 
+// Shared rate limits: at most `limit` uses of a key in any window, a hold refuses every use.
+TYPED_TEST(StoreContractTest, ARateLimitGivesItsLimitThenSaysHowLongToWait) {
+  Store& store = this->store();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(run_sync(store.rate_take("webhook:a", 3, 500ms)).value(), std::nullopt) << i;
+  }
+  const auto wait = run_sync(store.rate_take("webhook:a", 3, 500ms)).value();
+  ASSERT_TRUE(wait.has_value()) << "the fourth use in the window is refused";
+  EXPECT_GE(*wait, 1ms);
+  EXPECT_LE(*wait, 500ms);
+  EXPECT_EQ(run_sync(store.rate_take("webhook:b", 3, 500ms)).value(), std::nullopt)
+      << "another key has its own window";
+  EXPECT_TRUE(run_sync(store.rate_take("webhook:a", 3, 500ms)).value().has_value())
+      << "a refused use took nothing, and the window is still full";
+}
+
+TYPED_TEST(StoreContractTest, ARateLimitFreesAsItsUsesLeaveTheWindow) {
+  Store& store = this->store();
+  ASSERT_EQ(run_sync(store.rate_take("k", 2, 300ms)).value(), std::nullopt);
+  std::this_thread::sleep_for(150ms);
+  ASSERT_EQ(run_sync(store.rate_take("k", 2, 300ms)).value(), std::nullopt);
+  const auto wait = run_sync(store.rate_take("k", 2, 300ms)).value();
+  ASSERT_TRUE(wait.has_value());
+  EXPECT_LE(*wait, 150ms) << "the first use leaves 300 ms after it was taken";
+  std::this_thread::sleep_for(*wait + 20ms);
+  EXPECT_EQ(run_sync(store.rate_take("k", 2, 300ms)).value(), std::nullopt)
+      << "waiting as long as said frees a use";
+  EXPECT_TRUE(run_sync(store.rate_take("k", 2, 300ms)).value().has_value())
+      << "only one: the second use is still in the window";
+}
+
+TYPED_TEST(StoreContractTest, UsesTakenAtOnceNeverPassTheLimit) {
+  Store& store = this->store();
+  std::atomic<int> given{0};
+  std::vector<std::thread> takers;
+  for (int t = 0; t < 4; ++t) {
+    takers.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        if (!run_sync(store.rate_take("busy", 7, 10s)).value()) ++given;
+      }
+    });
+  }
+  for (std::thread& taker : takers) taker.join();
+  EXPECT_EQ(given.load(), 7);
+}
+
+TYPED_TEST(StoreContractTest, AHeldRateKeyGivesNothingUntilTheHoldEnds) {
+  Store& store = this->store();
+  ASSERT_TRUE(run_sync(store.rate_hold("global", 300ms)));
+  ASSERT_TRUE(run_sync(store.rate_hold("global", 10ms))) << "a shorter hold changes nothing";
+  const auto wait = run_sync(store.rate_take("global", 50, 1s)).value();
+  ASSERT_TRUE(wait.has_value()) << "held";
+  EXPECT_GT(*wait, 200ms);
+  EXPECT_LE(*wait, 300ms);
+  EXPECT_EQ(run_sync(store.rate_take("other", 50, 1s)).value(), std::nullopt);
+  std::this_thread::sleep_for(*wait + 20ms);
+  EXPECT_EQ(run_sync(store.rate_take("global", 50, 1s)).value(), std::nullopt)
+      << "the hold ended";
+}
+
 // The id map (OneBot v11 ids): one number per platform id, the same one every time.
 TYPED_TEST(StoreContractTest, MappingAnIdTwiceGivesTheSameNumber) {
   std::vector<IdKey> keys{{IdKind::user, "ou_1"}, {IdKind::group, "oc_1"}};

@@ -392,6 +392,26 @@ asio::awaitable<Result<void>> MemoryStore::lease_release(std::string name, std::
   co_return Result<void>{};
 }
 
+bool MemoryStore::rate_failure() {
+  std::lock_guard lock(mutex_);
+  if (failing_rates_ <= 0) return false;
+  --failing_rates_;
+  return true;
+}
+
+asio::awaitable<Result<std::optional<std::chrono::milliseconds>>> MemoryStore::rate_take(
+    std::string key, std::size_t limit, std::chrono::milliseconds window) {
+  if (rate_failure()) co_return Error{errc::store_failed, "rate_take failed (scripted)"};
+  co_return rates_.take(key, limit, window);
+}
+
+asio::awaitable<Result<void>> MemoryStore::rate_hold(std::string key,
+                                                     std::chrono::milliseconds duration) {
+  if (rate_failure()) co_return Error{errc::store_failed, "rate_hold failed (scripted)"};
+  rates_.hold(key, duration);
+  co_return Result<void>{};
+}
+
 asio::awaitable<Result<std::vector<std::int64_t>>> MemoryStore::id_numbers(
     std::string bot, std::vector<IdKey> keys) {
   std::lock_guard lock(mutex_);
@@ -427,6 +447,11 @@ asio::awaitable<Result<std::optional<IdEntry>>> MemoryStore::id_entry(std::strin
 void MemoryStore::fail_accepts(int count) {
   std::lock_guard lock(mutex_);
   failing_accepts_ = count;
+}
+
+void MemoryStore::fail_rates(int count) {
+  std::lock_guard lock(mutex_);
+  failing_rates_ = count;
 }
 
 void MemoryStore::restart() {

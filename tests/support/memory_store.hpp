@@ -4,6 +4,7 @@
 /// look inside and script failures.
 
 #include "botgate/core/lease_table.hpp"
+#include "botgate/core/rate_table.hpp"
 #include "botgate/core/store.hpp"
 
 #include <cstdint>
@@ -90,12 +91,19 @@ class MemoryStore final : public Store {
                                             std::chrono::milliseconds ttl) override;
   asio::awaitable<Result<void>> lease_release(std::string name, std::string holder,
                                               std::int64_t epoch) override;
+  asio::awaitable<Result<std::optional<std::chrono::milliseconds>>> rate_take(
+      std::string key, std::size_t limit, std::chrono::milliseconds window) override;
+  asio::awaitable<Result<void>> rate_hold(std::string key,
+                                          std::chrono::milliseconds duration) override;
 
   /// The next `count` calls to accept() fail with errc::store_failed (a full disk, say).
   void fail_accepts(int count);
   /// As a new store object on the same data would be (after a crash): every event not completed
   /// and every message not sent or failed may be taken again.
   void restart();
+  /// The next `count` calls to rate_take() and rate_hold() fail with errc::store_failed (Redis
+  /// out of reach).
+  void fail_rates(int count);
   /// The next `count` calls to inbox_complete() fail with errc::store_failed, storing nothing.
   void fail_completions(int count);
   /// How many events inbox_take() gave out, in all.
@@ -117,6 +125,9 @@ class MemoryStore final : public Store {
   std::size_t most_out_in_a_lane() const;
 
  private:
+  /// Uses up one scripted rate failure, if there is one.
+  bool rate_failure();
+
   mutable std::mutex mutex_;  // guards everything below
   std::map<std::string, SystemTime> dedup_;  // key -> expiry
   std::map<std::int64_t, InboxItem> inbox_;
@@ -132,6 +143,7 @@ class MemoryStore final : public Store {
   std::map<std::string, CachedToken> tokens_;
   std::map<std::string, GatewaySession> sessions_;
   LeaseTable leases_;  // its own lock
+  RateTable rates_;    // its own lock
   /// (bot, kind, platform id) -> number, and number -> (bot, kind, entry): the id map.
   std::map<std::tuple<std::string, int, std::string>, std::int64_t> id_numbers_;
   std::map<std::int64_t, std::tuple<std::string, int, IdEntry>> id_entries_;
@@ -146,6 +158,7 @@ class MemoryStore final : public Store {
   std::int64_t next_outbox_id_ = 1;
   int failing_accepts_ = 0;
   int failing_completions_ = 0;
+  int failing_rates_ = 0;
   int taken_count_ = 0;
   std::atomic<bool> holding_sent_{false};
   int token_gets_ = 0;

@@ -392,6 +392,26 @@ class Store {
   /// without waiting for the expiry); otherwise nothing changes.
   virtual asio::awaitable<Result<void>> lease_release(std::string name, std::string holder,
                                                       std::int64_t epoch) = 0;
+
+  /// Rate limits that every process on this store's data counts together (a platform's limit
+  /// per webhook or per bot, which several instances would otherwise each use in full). `key`
+  /// names what the platform counts; every caller of one key passes the same `limit` and
+  /// `window`.
+  /// Takes one use of `key` and returns nullopt when fewer than `limit` (at least 1) uses of it
+  /// were given in the last `window` and it is not held (rate_hold); otherwise takes nothing
+  /// and returns how long until asking again may succeed (at least 1 ms). Guarantee: in any span
+  /// of `window`, at most `limit` uses of `key` are given among all the store objects on the
+  /// data, counted by the store's one clock (Redis: the server's, so the instances' clocks
+  /// never compare). A use given counts whether or not the caller then uses it. Uses are not
+  /// kept across a restart of a store that one process uses (SQLite): that process starts
+  /// counting again. An error is no answer: the caller must not go ahead as if given a use.
+  virtual asio::awaitable<Result<std::optional<std::chrono::milliseconds>>> rate_take(
+      std::string key, std::size_t limit, std::chrono::milliseconds window) = 0;
+  /// No use of `key` is given (rate_take) until `duration` from now passes, to any store object
+  /// on the data: a platform asked for a pause (a Discord global 429, a WeCom 45009). A hold
+  /// that ends later stays as it is.
+  virtual asio::awaitable<Result<void>> rate_hold(std::string key,
+                                                  std::chrono::milliseconds duration) = 0;
 };
 
 }  // namespace botgate

@@ -1,8 +1,10 @@
 #pragma once
 /// The Store's leases (core/store.hpp) on Redis, for RedisStore. Keys, under the store's prefix:
-///   lease:<name>      a hash {holder, epoch} that expires with the lease (PEXPIRE = its ttl)
-///   leaseseq:<name>   the last epoch given for the name (INCR), kept when the lease expires,
-///                     so that epochs grow across holders, expiries and restarts
+///   named-lease:<name>         a hash {holder, epoch} that expires with the lease (PEXPIRE =
+///                              its ttl)
+///   named-lease-epoch:<name>   the last epoch given for the name (INCR), kept when the lease
+///                              expires, so that epochs grow across holders, expiries and
+///                              restarts
 /// Each operation is one Lua script: the check and the change are one step for Redis, and the
 /// expiry is Redis's clock alone (the instances' clocks never compare).
 

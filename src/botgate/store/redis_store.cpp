@@ -16,6 +16,8 @@
 //   ckey:<bot>:<key>       a client key (idempotency_key) -> its message's id
 //   token:<key>, session:<key>   hashes
 //   named-lease:<name>, named-lease-epoch:<name>   named leases and their epochs (store/redis_leases)
+//   rate:<key>, rate-hold:<key>   a shared rate limit's uses in its window (a sorted set scored
+//                          by Redis's clock) and its hold (store/redis_rates)
 //   ids:<bot>:<kind>, idn:<number>   the OneBot id map, both ways
 //   members:<bot>, lease:<bot>:<p>, epoch:<bot>:<p>   the instances serving a bot, and which
 //                          partition each serves (store/redis_partitions)
@@ -29,6 +31,7 @@
 #include "botgate/store/redis_client.hpp"
 #include "botgate/store/redis_leases.hpp"
 #include "botgate/store/redis_partitions.hpp"
+#include "botgate/store/redis_rates.hpp"
 #include "botgate/store/redis_scripts.hpp"
 #include "botgate/store/redis_stream_tail.hpp"
 
@@ -193,7 +196,8 @@ struct RedisStore::Impl {
   const Script stream_script{scripts::kOutboxStream};
   const Script id_numbers_script{scripts::kIdNumbers};
   const Script purge_script{scripts::kPurge};
-  RedisLeases leases{client, options.key_prefix};  // keys lease:*, leaseseq:*
+  RedisLeases leases{client, options.key_prefix};  // keys named-lease:*, named-lease-epoch:*
+  RedisRates rates{client, options.key_prefix, token};  // keys rate:*, rate-hold:*
 
   std::string key(std::string_view name) const { return options.key_prefix + std::string(name); }
 
@@ -1081,6 +1085,22 @@ asio::awaitable<Result<void>> RedisStore::lease_release(std::string name, std::s
   Impl* impl = impl_.get();
   return impl->run([impl, name = std::move(name), holder = std::move(holder), epoch]() mutable {
     return impl->leases.release(std::move(name), std::move(holder), epoch);
+  });
+}
+
+asio::awaitable<Result<std::optional<std::chrono::milliseconds>>> RedisStore::rate_take(
+    std::string key, std::size_t limit, std::chrono::milliseconds window) {
+  Impl* impl = impl_.get();
+  return impl->run([impl, key = std::move(key), limit, window]() mutable {
+    return impl->rates.take(std::move(key), limit, window);
+  });
+}
+
+asio::awaitable<Result<void>> RedisStore::rate_hold(std::string key,
+                                                    std::chrono::milliseconds duration) {
+  Impl* impl = impl_.get();
+  return impl->run([impl, key = std::move(key), duration]() mutable {
+    return impl->rates.hold(std::move(key), duration);
   });
 }
 

@@ -104,6 +104,10 @@ class RedisStore final : public Store {
                                             std::chrono::milliseconds ttl) override;
   asio::awaitable<Result<void>> lease_release(std::string name, std::string holder,
                                               std::int64_t epoch) override;
+  asio::awaitable<Result<std::optional<std::chrono::milliseconds>>> rate_take(
+      std::string key, std::size_t limit, std::chrono::milliseconds window) override;
+  asio::awaitable<Result<void>> rate_hold(std::string key,
+                                          std::chrono::milliseconds duration) override;
 
  private:
   struct Impl;

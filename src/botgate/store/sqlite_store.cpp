@@ -1669,4 +1669,15 @@ asio::awaitable<Result<void>> SqliteStore::lease_release(std::string name, std::
   co_return Result<void>{};
 }
 
+asio::awaitable<Result<std::optional<std::chrono::milliseconds>>> SqliteStore::rate_take(
+    std::string key, std::size_t limit, std::chrono::milliseconds window) {
+  co_return rates_.take(key, limit, window);
+}
+
+asio::awaitable<Result<void>> SqliteStore::rate_hold(std::string key,
+                                                     std::chrono::milliseconds duration) {
+  rates_.hold(key, duration);
+  co_return Result<void>{};
+}
+
 }  // namespace botgate::store

@@ -4,6 +4,7 @@
 /// network thread ever blocks on the disk.
 
 #include "botgate/core/lease_table.hpp"
+#include "botgate/core/rate_table.hpp"
 #include "botgate/core/store.hpp"
 
 #include <chrono>
@@ -89,6 +90,12 @@ class SqliteStore final : public Store {
                                             std::chrono::milliseconds ttl) override;
   asio::awaitable<Result<void>> lease_release(std::string name, std::string holder,
                                               std::int64_t epoch) override;
+  /// In memory, on the caller's thread: a send asks before each message, and a hop to the
+  /// database's thread would add to every send what one process does not need.
+  asio::awaitable<Result<std::optional<std::chrono::milliseconds>>> rate_take(
+      std::string key, std::size_t limit, std::chrono::milliseconds window) override;
+  asio::awaitable<Result<void>> rate_hold(std::string key,
+                                          std::chrono::milliseconds duration) override;
 
   /// How many transactions the store has committed since it opened (for tests and benchmarks:
   /// group commit is seen in it).
@@ -109,6 +116,8 @@ class SqliteStore final : public Store {
   std::unique_ptr<Impl> impl_;
   /// In memory: one process uses a SQLite store, so its leases need not be on disk.
   LeaseTable leases_;
+  /// Likewise its rate limits.
+  RateTable rates_;
 };
 
 /// The database path of a "sqlite://relative.db" or "sqlite:///abs/path.db" store URL;

@@ -1,5 +1,6 @@
 #include "botgate/platforms/discord/discord_rate_limits.hpp"
 
+#include "support/memory_store.hpp"
 #include "support/run_until.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -18,6 +19,8 @@ const RouteKey kChannelA{"POST /channels/{channel_id}/messages", "100"};
 const RouteKey kChannelB{"POST /channels/{channel_id}/messages", "200"};
 const RouteKey kFollowUp{"POST /webhooks/{application_id}/{interaction_token}", "app:digest"};
 const RouteKey kMe{"GET /users/@me", ""};
+
+const std::string kGlobalKey = "discord:global:test";
 
 // Far from the clock's epoch, so that "before t0" exists.
 const Clock::time_point t0 = Clock::time_point{} + 24h;
@@ -44,7 +47,8 @@ HttpResponse with_bucket(std::string bucket, int limit, int remaining, std::stri
 class DiscordRateLimitsTest : public ::testing::Test {
  protected:
   boost::asio::io_context io_;
-  DiscordRateLimits limits_{io_.get_executor()};
+  botgate::test::MemoryStore store_;
+  DiscordRateLimits limits_{io_.get_executor(), store_, kGlobalKey};
 };
 
 TEST(DiscordRouteTest, InteractionRoutesAreTheOnesWithAnInteractionToken) {
@@ -148,22 +152,72 @@ TEST_F(DiscordRateLimitsTest, TheGlobalHeaderAndRetryAfterAlsoMakeAGlobalPause) 
   EXPECT_EQ(limits_.try_acquire(kChannelB, t0).wait, 3s);
 }
 
-TEST_F(DiscordRateLimitsTest, FiftyRequestsASecondAcrossRoutes) {
+TEST_F(DiscordRateLimitsTest, AGlobal429IsHeldInTheStoreForEveryInstance) {
+  EXPECT_EQ(limits_.update(kChannelA, answer(429, R"({"retry_after":2.5,"global":true})"), t0),
+            std::optional<milliseconds>(2500ms));
+  EXPECT_EQ(limits_.update(kChannelA, answer(429, R"({"retry_after":1,"global":false})"), t0),
+            std::nullopt)
+      << "a bucket's 429 is this process's";
+  EXPECT_EQ(limits_.update(kFollowUp, answer(429, R"({"retry_after":1,"global":true})"), t0),
+            std::nullopt)
+      << "interaction routes are not bound to the global limit";
+
+  // Another instance of the bot, on the same store, learns nothing itself and waits all the
+  // same once this one met a global 429.
+  DiscordRateLimitOptions no_wait;
+  no_wait.max_wait = 0ms;
+  DiscordRateLimits other(io_.get_executor(), store_, kGlobalKey, no_wait);
+  const HttpResponse global_429 = answer(429, R"({"retry_after":30,"global":true})");
+  botgate::test::run_on(io_, limits_.learn(kChannelA, global_429));
+  auto refused = botgate::test::run_on(io_, other.acquire(kChannelB));
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().is(errc::rate_limited));
+  EXPECT_GT(refused.error().retry_after.value_or(0ms), 29s);
+  EXPECT_NE(refused.error().detail.find("global limit"), std::string::npos)
+      << refused.error().detail;
+  EXPECT_TRUE(botgate::test::run_on(io_, other.acquire(kFollowUp)));
+  DiscordRateLimits another_bot(io_.get_executor(), store_, "discord:global:other", no_wait);
+  EXPECT_TRUE(botgate::test::run_on(io_, another_bot.acquire(kChannelB)));
+}
+
+TEST(DiscordGlobalLimitTest, FiftyRequestsASecondAcrossRoutesAndInstances) {
+  boost::asio::io_context io;
+  botgate::test::MemoryStore store;
+  DiscordRateLimitOptions options;
+  options.max_wait = 0ms;  // a wait is returned, not waited
+  DiscordRateLimits first(io.get_executor(), store, kGlobalKey, options);
+  DiscordRateLimits second(io.get_executor(), store, kGlobalKey, options);
   for (int i = 0; i < 50; ++i) {
     const RouteKey route{kChannelA.route, std::to_string(i)};  // 50 different buckets
-    ASSERT_TRUE(limits_.try_acquire(route, t0 + milliseconds(i)).admitted()) << i;
+    DiscordRateLimits& limits = i % 2 == 0 ? first : second;
+    ASSERT_TRUE(botgate::test::run_on(io, limits.acquire(route))) << i;
   }
-  const Admission over = limits_.try_acquire(kChannelA, t0 + 100ms);
-  EXPECT_EQ(over.reason, RateLimitReason::global_cap);
-  EXPECT_EQ(over.wait, 900ms);  // the first of the 50 leaves the second at t0 + 1 s
-  EXPECT_TRUE(limits_.try_acquire(kFollowUp, t0 + 100ms).admitted());
-  EXPECT_TRUE(limits_.try_acquire(kChannelA, t0 + 1s).admitted());
-  EXPECT_FALSE(limits_.try_acquire(kChannelA, t0 + 1s).admitted());  // the second left at +1ms
+  for (DiscordRateLimits* limits : {&first, &second}) {
+    auto over = botgate::test::run_on(io, limits->acquire(kChannelA));
+    ASSERT_FALSE(over);
+    EXPECT_TRUE(over.error().is(errc::rate_limited));
+    EXPECT_LE(over.error().retry_after.value_or(0ms), 1100ms);  // a second and a margin
+    EXPECT_TRUE(botgate::test::run_on(io, limits->acquire(kFollowUp)))
+        << "interaction routes are exempt";
+  }
+}
+
+TEST(DiscordGlobalLimitTest, AStoreWithoutAnAnswerHoldsTheRequestBack) {
+  boost::asio::io_context io;
+  botgate::test::MemoryStore store;
+  DiscordRateLimits limits(io.get_executor(), store, kGlobalKey);
+  store.fail_rates(1);
+  auto refused = botgate::test::run_on(io, limits.acquire(kChannelA));
+  ASSERT_FALSE(refused) << "never sent past a limit it could not check";
+  EXPECT_TRUE(refused.error().is(errc::rate_limited));
+  EXPECT_EQ(refused.error().retry_after, std::optional<milliseconds>(1s));
+  EXPECT_TRUE(botgate::test::run_on(io, limits.acquire(kChannelA))) << "the store is back";
 }
 
 TEST(DiscordInvalidRequestsTest, The401s403sAnd429sOfTheWindowAreCounted) {
   boost::asio::io_context io;
-  DiscordRateLimits limits(io.get_executor());
+  botgate::test::MemoryStore store;
+  DiscordRateLimits limits(io.get_executor(), store, kGlobalKey);
   limits.update(kChannelA, answer(401), t0);
   limits.update(kChannelA, answer(403), t0);
   limits.update(kChannelA, answer(429, R"({"retry_after":0.1})"), t0);
@@ -181,7 +235,8 @@ TEST(DiscordInvalidRequestsTest, ABotOverItsBudgetIsRefusedUntilTheWindowFrees) 
   boost::asio::io_context io;
   DiscordRateLimitOptions options;
   options.invalid_budget = 3;
-  DiscordRateLimits limits(io.get_executor(), options);
+  botgate::test::MemoryStore store;
+  DiscordRateLimits limits(io.get_executor(), store, kGlobalKey, options);
   limits.update(kChannelA, answer(403), t0);
   limits.update(kChannelA, answer(403), t0 + 1s);
   EXPECT_TRUE(limits.try_acquire(kChannelB, t0 + 2s).admitted());
@@ -196,7 +251,8 @@ TEST(DiscordInvalidRequestsTest, ABotOverItsBudgetIsRefusedUntilTheWindowFrees) 
 
 TEST(DiscordRateLimitsWaitTest, AShortWaitIsSpentInAcquire) {
   boost::asio::io_context io;
-  DiscordRateLimits limits(io.get_executor());
+  botgate::test::MemoryStore store;
+  DiscordRateLimits limits(io.get_executor(), store, kGlobalKey);
   limits.update(kChannelA, with_bucket("abcd1234", 5, 0, "0.2"), Clock::now());
   const auto start = Clock::now();
   auto acquired = botgate::test::run_on(io, limits.acquire(kChannelA));
@@ -210,7 +266,8 @@ TEST(DiscordRateLimitsWaitTest, AShortWaitIsSpentInAcquire) {
 
 TEST(DiscordRateLimitsWaitTest, ALongWaitIsRateLimitedWithRetryAfter) {
   boost::asio::io_context io;
-  DiscordRateLimits limits(io.get_executor());
+  botgate::test::MemoryStore store;
+  DiscordRateLimits limits(io.get_executor(), store, kGlobalKey);
   limits.update(kChannelA, with_bucket("abcd1234", 5, 0, "30"), Clock::now());
   const auto start = Clock::now();
   auto acquired = botgate::test::run_on(io, limits.acquire(kChannelA));
@@ -231,7 +288,8 @@ TEST(DiscordRateLimitsWaitTest, MaxWaitIsConfigurable) {
   boost::asio::io_context io;
   DiscordRateLimitOptions options;
   options.max_wait = 0ms;
-  DiscordRateLimits limits(io.get_executor(), options);
+  botgate::test::MemoryStore store;
+  DiscordRateLimits limits(io.get_executor(), store, kGlobalKey, options);
   limits.update(kChannelA, with_bucket("abcd1234", 5, 0, "0.2"), Clock::now());
   auto acquired = botgate::test::run_on(io, limits.acquire(kChannelA));
   ASSERT_FALSE(acquired);

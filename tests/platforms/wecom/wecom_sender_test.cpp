@@ -119,6 +119,12 @@ TEST(WecomUrlTest, WebhookKeyAndRebase) {
   EXPECT_EQ(rebase_url(hook, "http://127.0.0.1:8081"),
             "http://127.0.0.1:8081/cgi-bin/webhook/send?key=k");
   EXPECT_EQ(rebase_url("https://example.com/x", "http://127.0.0.1:8081"), "https://example.com/x");
+  // The store's rate key names the webhook by a digest: the key is a secret.
+  const std::string rate_key = webhook_rate_key(hook + "-secret");
+  EXPECT_TRUE(rate_key.starts_with("wecom:webhook:")) << rate_key;
+  EXPECT_EQ(rate_key.find("k-secret"), std::string::npos) << rate_key;
+  EXPECT_EQ(rate_key, webhook_rate_key("http://127.0.0.1:9/cgi-bin/webhook/send?key=k-secret"))
+      << "counted by key, whichever host it is posted to";
   EXPECT_EQ(rebase_url("https://qyapi.weixin.qq.com.evil.example/x", "http://127.0.0.1:8081"),
             "https://qyapi.weixin.qq.com.evil.example/x");
 }
@@ -126,15 +132,21 @@ TEST(WecomUrlTest, WebhookKeyAndRebase) {
 // --- sending through a loopback WeCom ------------------------------------------------------------
 
 /// A WeCom stand-in: gettoken hands out tok-1, tok-2..; message/send answers `send_errcode` for
-/// the next `failing_sends` calls; webhooks and response_url answer errcode 0.
+/// the next `failing_sends` calls; webhooks answer 45009 for the next `limited_webhooks` calls;
+/// otherwise webhooks and response_url answer errcode 0.
 class FakeWecom {
  public:
   std::atomic<int> failing_sends{0};
   std::atomic<int> send_errcode{40014};
   std::atomic<int> tokens{0};
+  std::atomic<int> limited_webhooks{0};
 
   HttpResponse handle(const HttpRequest& request) {
     const std::string_view target = request.target();
+    if (target.starts_with("/cgi-bin/webhook/send") && limited_webhooks > 0) {
+      --limited_webhooks;
+      return ok(R"({"errcode":45009,"errmsg":"api freq out of limit"})");
+    }
     if (target.starts_with("/cgi-bin/gettoken")) {
       const int n = ++tokens;
       return ok(R"({"errcode":0,"errmsg":"ok","access_token":"tok-)" + std::to_string(n) +
@@ -243,6 +255,61 @@ TEST_F(WecomSenderTest, The21stMessageInAMinuteWaitsWithoutReachingWecom) {
   OutgoingMessage other = group_reply("other group");
   other.reply_credential = server_.url("/cgi-bin/webhook/send?key=other-key");
   EXPECT_TRUE(send(sender, other));
+}
+
+TEST_F(WecomSenderTest, InstancesOnOneStoreShareAWebhooksTwentyAMinute) {
+  // Two senders of the bot on one store: two botgate instances on one Redis.
+  WecomSender first = make_sender(WecomKind::group);
+  WecomSender second = make_sender(WecomKind::group);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(send(i % 2 == 0 ? first : second, group_reply("n" + std::to_string(i)))) << i;
+  }
+  for (WecomSender* sender : {&first, &second}) {
+    auto sent = send(*sender, group_reply("one too many"));
+    ASSERT_FALSE(sent);
+    EXPECT_TRUE(sent.error().is(errc::rate_limited)) << sent.error().message();
+  }
+  EXPECT_EQ(requests_to("/cgi-bin/webhook/send").size(), 20u);
+}
+
+TEST_F(WecomSenderTest, A45009HoldsTheWebhookForEveryInstance) {
+  WecomSender first = make_sender(WecomKind::group);
+  WecomSender second = make_sender(WecomKind::group);
+  fake_.limited_webhooks = 1;  // something besides botgate posted to the webhook
+  auto blocked = send(first, group_reply("blocked"));
+  ASSERT_FALSE(blocked);
+  EXPECT_EQ(blocked.error().retry_after, std::optional<std::chrono::milliseconds>(60s));
+  auto held = send(second, group_reply("held back"));
+  ASSERT_FALSE(held);
+  EXPECT_TRUE(held.error().is(errc::rate_limited)) << held.error().message();
+  EXPECT_GT(held.error().retry_after.value_or(0ms), 59s);
+  EXPECT_EQ(requests_to("/cgi-bin/webhook/send").size(), 1u) << "the second never posted";
+  OutgoingMessage other = group_reply("other group");
+  other.reply_credential = server_.url("/cgi-bin/webhook/send?key=other-key");
+  EXPECT_TRUE(send(second, other)) << "another webhook is not held";
+}
+
+TEST_F(WecomSenderTest, AStoreWithoutAnAnswerHoldsTheMessageBack) {
+  WecomSender sender = make_sender(WecomKind::group);
+  store_.fail_rates(1);
+  auto sent = send(sender, group_reply("not now"));
+  ASSERT_FALSE(sent) << "never sent past a limit it could not check";
+  EXPECT_TRUE(sent.error().is(errc::rate_limited)) << sent.error().message();
+  EXPECT_EQ(sent.error().retry_after, std::optional<std::chrono::milliseconds>(1s));
+  EXPECT_TRUE(requests_to("/cgi-bin/webhook/send").empty());
+  EXPECT_TRUE(send(sender, group_reply("now")));
+}
+
+TEST_F(WecomSenderTest, AnAppSendsAMemberThirtyAMinute) {
+  WecomSender sender = make_sender(WecomKind::app);
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(send(sender, app_message("n" + std::to_string(i))));
+  auto sent = send(sender, app_message("one too many"));
+  ASSERT_FALSE(sent);
+  EXPECT_TRUE(sent.error().is(errc::rate_limited)) << sent.error().message();
+  OutgoingMessage other = app_message("another member");
+  other.chat_id = "lisi";
+  EXPECT_TRUE(send(sender, other));
+  EXPECT_EQ(requests_to("/cgi-bin/message/send").size(), 31u);
 }
 
 TEST_F(WecomSenderTest, AnImageOver2MbIsRejectedWithoutSending) {

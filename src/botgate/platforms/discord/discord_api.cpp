@@ -3,6 +3,7 @@
 #include "botgate/core/utf8.hpp"
 #include "botgate/net/http_client.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
+#include "botgate/platforms/common/shared_rate.hpp"
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -103,7 +104,11 @@ Error discord_error(const HttpResponse& response, std::string_view what) {
 
 DiscordApi::DiscordApi(DiscordConfig config, platforms::PlatformServices& services,
                        DiscordRateLimitOptions limits)
-    : config_(std::move(config)), http_(services.http), limits_(services.executor, limits) {}
+    : config_(std::move(config)),
+      http_(services.http),
+      // Discord counts the global limit per bot token: every instance running it shares this.
+      limits_(services.executor, services.store,
+              platforms::digest_rate_key("discord:global", config_.token), limits) {}
 
 Error DiscordApi::rejected_token_error() const {
   return Error{errc::token_rejected,
@@ -136,7 +141,7 @@ asio::awaitable<Result<HttpResponse>> DiscordApi::call(const DiscordCall& reques
   auto response = co_await http_.send(std::move(url), std::move(http_request), options);
   if (!response) co_return network_error(response.error(), request.route.route);
 
-  limits_.update(request.route, *response);
+  co_await limits_.learn(request.route, *response);
   const unsigned status = response->result_int();
   if (status >= 200 && status < 300) co_return std::move(*response);
   Error error = discord_error(*response, request.route.route);

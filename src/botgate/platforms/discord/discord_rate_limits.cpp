@@ -1,12 +1,14 @@
 #include "botgate/platforms/discord/discord_rate_limits.hpp"
 
 #include "botgate/platforms/common/json_fields.hpp"
+#include "botgate/platforms/common/shared_rate.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/json/object.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
@@ -22,6 +24,11 @@ using std::chrono::milliseconds;
 constexpr std::size_t kSweepAbove = 512;
 // A 429 that says nothing readable about how long to wait.
 constexpr milliseconds kDefaultRetryAfter{1000};
+// The global limit's window: "50 requests per second", and a margin. Discord counts a request
+// when it arrives, a little after the store counted it (the time to send it, which differs
+// between requests and between instances): without the margin the 51st can arrive within the
+// second of the first and meet a 429, which also counts as an invalid request.
+constexpr milliseconds kGlobalWindow{1100};
 // A retry_after beyond this is taken as garbage (Discord's own global waits are minutes).
 constexpr double kMaxSeconds = 24 * 3600;
 
@@ -87,7 +94,7 @@ const char* to_string(RateLimitReason reason) noexcept {
     case RateLimitReason::none: return "none";
     case RateLimitReason::bucket: return "bucket";
     case RateLimitReason::global_pause: return "global pause";
-    case RateLimitReason::global_cap: return "global 50/s cap";
+    case RateLimitReason::global: return "global limit";
     case RateLimitReason::invalid_budget: return "invalid request budget";
   }
   return "unknown";
@@ -103,9 +110,12 @@ std::optional<milliseconds> discord_retry_after(const HttpResponse& response) {
   return std::chrono::ceil<milliseconds>(*wait);
 }
 
-DiscordRateLimits::DiscordRateLimits(asio::any_io_executor executor,
-                                     DiscordRateLimitOptions options)
-    : executor_(std::move(executor)), options_(options) {}
+DiscordRateLimits::DiscordRateLimits(asio::any_io_executor executor, Store& store,
+                                     std::string global_key, DiscordRateLimitOptions options)
+    : executor_(std::move(executor)),
+      store_(store),
+      global_key_(std::move(global_key)),
+      options_(options) {}
 
 std::string DiscordRateLimits::bucket_key(const RouteKey& route) const {
   // "Per-route buckets, keyed by X-RateLimit-Bucket plus the top-level resource". Until the
@@ -116,6 +126,14 @@ std::string DiscordRateLimits::bucket_key(const RouteKey& route) const {
 }
 
 Admission DiscordRateLimits::try_acquire(const RouteKey& route, Clock::time_point now) {
+  return admit(route, now, true);
+}
+
+Admission DiscordRateLimits::check(const RouteKey& route, Clock::time_point now) {
+  return admit(route, now, false);
+}
+
+Admission DiscordRateLimits::admit(const RouteKey& route, Clock::time_point now, bool take) {
   std::lock_guard lock(mutex_);
   const bool exempt = is_interaction_route(route.route);
   Admission admission;
@@ -137,25 +155,15 @@ Admission DiscordRateLimits::try_acquire(const RouteKey& route, Clock::time_poin
     consider(oldest + options_.invalid_window, RateLimitReason::invalid_budget);
   }
 
-  if (!exempt) {
-    consider(global_until_, RateLimitReason::global_pause);
-    while (!recent_.empty() && recent_.front() + std::chrono::seconds(1) <= now) {
-      recent_.pop_front();
-    }
-    const std::size_t cap = std::max<std::size_t>(options_.global_per_second, 1);
-    if (recent_.size() >= cap) {
-      consider(recent_[recent_.size() - cap] + std::chrono::seconds(1),
-               RateLimitReason::global_cap);
-    }
-  }
+  if (!exempt) consider(global_until_, RateLimitReason::global_pause);
 
   auto bucket = buckets_.find(bucket_key(route));
   if (bucket != buckets_.end() && bucket->second.remaining <= 0) {
     consider(bucket->second.reset_at, RateLimitReason::bucket);
   }
-  if (!admission.admitted()) return admission;
+  if (!admission.admitted() || !take) return admission;
 
-  // Admitted: take one use of the bucket and of the global window.
+  // Admitted: take one use of the bucket.
   if (bucket != buckets_.end()) {
     Bucket& b = bucket->second;
     if (b.reset_at <= now) {
@@ -166,16 +174,31 @@ Admission DiscordRateLimits::try_acquire(const RouteKey& route, Clock::time_poin
     }
     if (b.remaining > 0) --b.remaining;
   }
-  if (!exempt) recent_.push_back(now);
   return admission;
 }
 
 asio::awaitable<Result<void>> DiscordRateLimits::acquire(const RouteKey& route) {
   const Clock::time_point deadline = Clock::now() + options_.max_wait;
+  const bool counted = !is_interaction_route(route.route);
   asio::steady_timer timer(executor_);
   for (;;) {
-    const Clock::time_point now = Clock::now();
-    const Admission admission = try_acquire(route, now);
+    Clock::time_point now = Clock::now();
+    // What this process knows first (it costs no store call), then the bot's global count
+    // among all the instances, then the bucket's use taken.
+    Admission admission = check(route, now);
+    if (admission.admitted() && counted) {
+      auto global = co_await store_.rate_take(global_key_, options_.global_per_second,
+                                              kGlobalWindow);
+      if (!global) co_return platforms::rate_unchecked("the discord global limit", global.error());
+      if (const std::optional<milliseconds>& wait = *global) {
+        admission = Admission{*wait, RateLimitReason::global};
+      }
+      now = Clock::now();
+    }
+    // Another request of this bot may have taken the bucket's last use while the store
+    // answered: then this one waits for it, and its global use goes unused (counted all the
+    // same, which only slows the bot by one request).
+    if (admission.admitted()) admission = try_acquire(route, now);
     if (admission.admitted()) co_return Result<void>{};
     if (now + admission.wait > deadline) {
       // The outbox reschedules the message: a long wait must not hold the bot's other sends.
@@ -193,9 +216,11 @@ asio::awaitable<Result<void>> DiscordRateLimits::acquire(const RouteKey& route) 
   }
 }
 
-void DiscordRateLimits::update(const RouteKey& route, const HttpResponse& response,
-                               Clock::time_point now) {
+std::optional<milliseconds> DiscordRateLimits::update(const RouteKey& route,
+                                                      const HttpResponse& response,
+                                                      Clock::time_point now) {
   std::lock_guard lock(mutex_);
+  std::optional<milliseconds> global_pause;
   const unsigned status = response.result_int();
   const std::string_view scope = response["X-RateLimit-Scope"];
 
@@ -233,6 +258,7 @@ void DiscordRateLimits::update(const RouteKey& route, const HttpResponse& respon
     }
     if (global && !is_interaction_route(route.route)) {
       global_until_ = std::max(global_until_, now + wait);
+      global_pause = wait;
     } else {
       Bucket& b = buckets_[bucket_key(route)];
       b.remaining = 0;
@@ -240,6 +266,20 @@ void DiscordRateLimits::update(const RouteKey& route, const HttpResponse& respon
     }
   }
   sweep(now);
+  return global_pause;
+}
+
+asio::awaitable<void> DiscordRateLimits::learn(const RouteKey& route,
+                                               const HttpResponse& response) {
+  const std::optional<milliseconds> pause = update(route, response);
+  if (!pause) co_return;
+  // This process pauses already (update); the store tells the other instances, whose next
+  // request would otherwise meet the same 429.
+  auto held = co_await store_.rate_hold(global_key_, *pause);
+  if (!held) {
+    spdlog::warn("discord: cannot share a global rate limit pause of {} ms with the other "
+                 "instances: {}", pause->count(), held.error().message());
+  }
 }
 
 std::size_t DiscordRateLimits::invalid_requests(Clock::time_point now) {

@@ -4,6 +4,7 @@
 #include "botgate/net/query_string.hpp"
 #include "botgate/net/token_call.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
+#include "botgate/platforms/common/shared_rate.hpp"
 #include "botgate/platforms/wecom/wecom_markup.hpp"
 #include "botgate/platforms/wecom/wecom_token.hpp"
 
@@ -79,6 +80,17 @@ std::string webhook_key(std::string_view url) {
   return std::string(url.substr(0, url.find('?')));
 }
 
+std::string webhook_rate_key(std::string_view url) {
+  return platforms::digest_rate_key("wecom:webhook", webhook_key(url));
+}
+
+std::string member_rate_key(const WecomConfig& config, std::string_view member) {
+  // WeCom counts per app and member: the same user id in another app is counted apart.
+  return platforms::digest_rate_key(
+      "wecom:member", config.corp_id + "\n" + std::to_string(config.agent_id) + "\n" +
+                          std::string(member));
+}
+
 std::string rebase_url(std::string_view url, std::string_view api_base) {
   const std::string_view origin = kDefaultApiBase;
   if (api_base.empty() || api_base == origin || !url.starts_with(origin) ||
@@ -107,9 +119,7 @@ WecomSender::WecomSender(WecomConfig config, platforms::PlatformServices& servic
       http_(services.http),
       link_(std::move(link)),
       passive_(std::move(passive)),
-      limiter_(config_.kind == WecomKind::app ? kAppMessagesPerMemberPerMinute
-                                              : kGroupMessagesPerMinute,
-               kWindow) {
+      store_(services.store) {
   if (config_.kind == WecomKind::app) {
     tokens_.emplace(services.executor, services.store,
                     "wecom:" + config_.corp_id + ":" + std::to_string(config_.agent_id) +
@@ -190,12 +200,23 @@ asio::awaitable<Result<SentMessage>> WecomSender::send_group(const OutgoingMessa
   }
   auto content = encode_content(message, config_.kind);
   if (!content) co_return content.error();
-  if (auto wait = limiter_.acquire(webhook_key(target))) {
-    co_return rate_limited("20 messages a minute per group bot webhook", *wait);
-  }
+  const std::string rate_key = webhook_rate_key(target);
+  auto admitted = co_await platforms::take_shared_rate(
+      store_, rate_key, kGroupMessagesPerMinute, kWindow,
+      std::string("20 messages a minute per group bot webhook"));
+  if (!admitted) co_return admitted.error();
   auto response = co_await post(rebase_url(target, config_.api_base), message_json(*content));
   if (!response) co_return response.error();
   auto sent = read_send_response(*response);
+  if (!sent && sent.error().is(errc::rate_limited) && sent.error().retry_after) {
+    // WeCom blocks the webhook for a while (45009: 60 s): every instance holds off, not only
+    // this one. If the store cannot say so, this send waits all the same.
+    auto held = co_await store_.rate_hold(rate_key, *sent.error().retry_after);
+    if (!held) {
+      spdlog::warn("bot {}: cannot hold the webhook's rate limit for the other instances: {}",
+                   config_.bot_name, held.error().message());
+    }
+  }
   if (!sent) {
     // Webhooks carry no token: a token code here is not something a new token fixes.
     if (sent.error().is(errc::token_rejected)) {
@@ -242,9 +263,10 @@ asio::awaitable<Result<SentMessage>> WecomSender::send_app(const OutgoingMessage
                     + std::to_string(kDuplicateCheckInterval.count()) +
                     " s) no longer covers a retry; not sent again"};
   }
-  if (auto wait = limiter_.acquire(message.chat_id)) {
-    co_return rate_limited("30 messages a minute per member", *wait);
-  }
+  auto admitted = co_await platforms::take_shared_rate(
+      store_, member_rate_key(config_, message.chat_id), kAppMessagesPerMemberPerMinute, kWindow,
+      std::string("30 messages a minute per member"));
+  if (!admitted) co_return admitted.error();
   auto send_with = [&](const std::string& token) -> asio::awaitable<Result<SentMessage>> {
     const std::string url = config_.api_base + "/cgi-bin/message/send?access_token=" +
                             net::percent_encode(token);

@@ -1,8 +1,9 @@
 #pragma once
 /// Sends WeCom messages for the three kinds:
 /// - group bot: POST the JSON message to the WebhookUrl of the callback replied to (else to
-///   webhook_url), at most 20 a minute per webhook (counted here, so the bot waits instead of
-///   hitting 45009);
+///   webhook_url), at most 20 a minute per webhook (counted in the store by every instance
+///   together, Store::rate_take, so the bot waits instead of hitting 45009; a 45009 all the
+///   same holds the webhook for every instance, Store::rate_hold);
 /// - app: POST {api_base}/cgi-bin/message/send?access_token=.. with touser and agentid; the token
 ///   comes from a TokenCache and is fetched again once when WeCom rejects it. WeCom's duplicate
 ///   check is on, so a send whose answer was lost is tried again (within its interval);
@@ -18,7 +19,6 @@
 
 #include "botgate/core/platform.hpp"
 #include "botgate/net/token_cache.hpp"
-#include "botgate/net/window_limiter.hpp"
 #include "botgate/platforms/common/registry.hpp"
 #include "botgate/platforms/wecom/aibot_link.hpp"
 #include "botgate/platforms/wecom/aibot_passive_streams.hpp"
@@ -35,7 +35,7 @@ namespace botgate::wecom {
 /// Group bots: "每个机器人发送的消息不能超过20条/分钟" (doc 99110).
 inline constexpr std::size_t kGroupMessagesPerMinute = 20;
 /// Apps: a member receives at most 30 messages a minute; WeCom drops the rest silently
-/// (doc 90312), so botgate holds them back instead.
+/// (doc 90312), so botgate holds them back instead (counted in the store, like the group bots').
 inline constexpr std::size_t kAppMessagesPerMemberPerMinute = 30;
 
 /// Thread safety: every call on the bot's strand (PlatformServices::executor).
@@ -99,7 +99,7 @@ class WecomSender final : public Sender {
   std::optional<net::TokenCache> tokens_;  // apps only
   std::shared_ptr<AibotLink> link_;        // AI bots with a long connection only
   std::shared_ptr<AibotPassiveStreams> passive_;  // AI bots in callback mode only
-  net::WindowLimiter limiter_;             // per webhook key (group) or per member (app)
+  Store& store_;  // the shared rate limits: per webhook key (group), per member (app)
   /// App messages by idempotency key: when a send of it first may have arrived unanswered.
   std::map<std::string, std::chrono::steady_clock::time_point> uncertain_since_;
 };
@@ -114,6 +114,13 @@ Result<std::string> read_send_response(const HttpResponse& response);
 /// The name a webhook URL is counted under: its `key` parameter, or the URL without its query
 /// when it has none.
 std::string webhook_key(std::string_view url);
+
+/// The store's rate key of a group bot webhook (a digest of webhook_key(url), never the key):
+/// every bot and instance that posts to the webhook counts under it.
+std::string webhook_rate_key(std::string_view url);
+
+/// The store's rate key of an app's messages to `member` (a digest, never the user id).
+std::string member_rate_key(const WecomConfig& config, std::string_view member);
 
 /// `url` with WeCom's host replaced by `api_base` when api_base is not the default, so that a
 /// bot pointed at a proxy or a test server sends every call there, callback URLs included.
