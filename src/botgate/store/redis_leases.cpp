@@ -1,8 +1,5 @@
 #include "botgate/store/redis_leases.hpp"
 
-#include "botgate/crypto/digest.hpp"
-#include "botgate/crypto/encoding.hpp"
-
 #include <algorithm>
 
 namespace botgate::store {
@@ -42,8 +39,6 @@ redis.call('DEL', key)
 return 1
 )lua";
 
-std::string sha_of(std::string_view body) { return crypto::to_hex(crypto::sha1(body)); }
-
 /// Redis takes whole milliseconds, at least one (PEXPIRE 0 would delete the key at once).
 std::string ttl_ms(std::chrono::milliseconds ttl) {
   return std::to_string(std::max<std::int64_t>(1, ttl.count()));
@@ -54,31 +49,14 @@ std::string ttl_ms(std::chrono::milliseconds ttl) {
 RedisLeases::RedisLeases(RedisClient& client, std::string key_prefix)
     : client_(client),
       prefix_(std::move(key_prefix)),
-      acquire_{kAcquire, sha_of(kAcquire)},
-      renew_{kRenew, sha_of(kRenew)},
-      release_{kRelease, sha_of(kRelease)} {}
-
-asio::awaitable<Result<RedisReply>> RedisLeases::eval(const Script& script,
-                                                      std::vector<std::string> args) {
-  std::vector<std::string> command{"EVALSHA", script.sha, "0", prefix_};
-  command.insert(command.end(), std::make_move_iterator(args.begin()),
-                 std::make_move_iterator(args.end()));
-  auto reply = co_await client_.command(command);
-  if (!reply) co_return reply.error();
-  if (reply->is_error("NOSCRIPT")) {
-    command[0] = "EVAL";
-    command[1] = std::string(script.body);
-    reply = co_await client_.command(std::move(command));
-    if (!reply) co_return reply.error();
-  }
-  if (reply->is_error()) co_return Error{errc::store_failed, "redis: " + reply->text};
-  co_return reply;
-}
+      acquire_(kAcquire),
+      renew_(kRenew),
+      release_(kRelease) {}
 
 asio::awaitable<Result<std::optional<Lease>>> RedisLeases::acquire(
     std::string name, std::string holder, std::chrono::milliseconds ttl) {
   std::vector<std::string> args{std::move(name), std::move(holder), ttl_ms(ttl)};
-  auto reply = co_await eval(acquire_, std::move(args));
+  auto reply = co_await eval_script(client_, prefix_, acquire_, std::move(args));
   if (!reply) co_return reply.error();
   if (reply->integer <= 0) co_return std::optional<Lease>{};
   co_return std::optional<Lease>{Lease{reply->integer}};
@@ -89,7 +67,7 @@ asio::awaitable<Result<bool>> RedisLeases::renew(std::string name, std::string h
                                                  std::chrono::milliseconds ttl) {
   std::vector<std::string> args{std::move(name), std::move(holder), std::to_string(epoch),
                                 ttl_ms(ttl)};
-  auto reply = co_await eval(renew_, std::move(args));
+  auto reply = co_await eval_script(client_, prefix_, renew_, std::move(args));
   if (!reply) co_return reply.error();
   co_return reply->integer == 1;
 }
@@ -97,7 +75,7 @@ asio::awaitable<Result<bool>> RedisLeases::renew(std::string name, std::string h
 asio::awaitable<Result<void>> RedisLeases::release(std::string name, std::string holder,
                                                    std::int64_t epoch) {
   std::vector<std::string> args{std::move(name), std::move(holder), std::to_string(epoch)};
-  auto reply = co_await eval(release_, std::move(args));
+  auto reply = co_await eval_script(client_, prefix_, release_, std::move(args));
   if (!reply) co_return reply.error();
   co_return Result<void>{};
 }

@@ -10,6 +10,7 @@
 
 #include "botgate/core/store.hpp"
 #include "botgate/store/redis_client.hpp"
+#include "botgate/store/redis_scripts.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -30,18 +31,11 @@ class RedisLeases {
   asio::awaitable<Result<void>> release(std::string name, std::string holder, std::int64_t epoch);
 
  private:
-  struct Script {
-    std::string_view body;
-    std::string sha;
-  };
-  /// EVALSHA, and EVAL when Redis does not have the script yet (or lost it in a restart).
-  asio::awaitable<Result<RedisReply>> eval(const Script& script, std::vector<std::string> args);
-
   RedisClient& client_;
   std::string prefix_;
-  const Script acquire_;
-  const Script renew_;
-  const Script release_;
+  const RedisScript acquire_;
+  const RedisScript renew_;
+  const RedisScript release_;
 };
 
 }  // namespace botgate::store
