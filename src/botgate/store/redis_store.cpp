@@ -95,6 +95,22 @@ std::string field(const Fields& fields, const std::string& name) {
   return it == fields.end() ? std::string() : it->second;
 }
 
+/// Moves the value of field `name` out of an entry's flat fields array (empty when it has none):
+/// a Stream entry is read once, so its text (an event's JSON) need not be copied.
+std::string take_field(RedisReply& fields, std::string_view name) {
+  for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
+    if (fields.elements[i].text == name) return std::move(fields.elements[i + 1].text);
+  }
+  return {};
+}
+
+/// The event log's entry `id` ("<cursor>-0"), its fields moved out.
+LoggedEvent logged_of(std::string_view id, RedisReply& fields) {
+  return LoggedEvent{number_of(id.substr(0, id.find('-'))),
+                     take_field(fields, "bot"), take_field(fields, "platform"),
+                     take_field(fields, "chat"), take_field(fields, "json")};
+}
+
 Event event_of(const Fields& fields) {
   auto event = event_from_json(field(fields, "json"));
   if (!event) throw std::runtime_error("redis: a stored event does not parse");
@@ -276,8 +292,8 @@ struct RedisStore::Impl {
   asio::awaitable<void> watch_loop() {
     co_await work_tail.run(
         std::string(),
-        [this](std::string_view, const RedisReply& entry) {
-          const std::string bot = field(fields_of(entry), "bot");
+        [this](std::string_view, RedisReply& entry) {
+          const std::string bot = take_field(entry, "bot");
           if (!bot.empty()) tell_work(bot);
         },
         [this] {
@@ -290,11 +306,8 @@ struct RedisStore::Impl {
   asio::awaitable<void> log_loop(std::int64_t after) {
     co_await log_tail.run(
         std::to_string(after) + "-0",
-        [this](std::string_view id, const RedisReply& entry) {
-          const Fields fields = fields_of(entry);
-          LoggedEvent event{number_of(std::string(id.substr(0, id.find('-')))),
-                            field(fields, "bot"), field(fields, "platform"),
-                            field(fields, "chat"), field(fields, "json")};
+        [this](std::string_view id, RedisReply& entry) {
+          LoggedEvent event = logged_of(id, entry);
           std::lock_guard lock(listener_mutex);
           last_cursor = event.cursor;
           if (listener) listener(std::move(event));
@@ -567,17 +580,12 @@ struct RedisStore::Impl {
                                        std::to_string(chunk)};
       auto entries = co_await command(std::move(command9));
       if (!entries) co_return entries.error();
-      for (const RedisReply& entry : entries->elements) {
+      for (RedisReply& entry : entries->elements) {
         const std::string& id = entry.elements.at(0).text;
         from = "(" + id;
-        Fields fields = fields_of(entry.elements.at(1));
-        if (!filter.matches(field(fields, "bot"), field(fields, "platform"),
-                            field(fields, "chat"))) {
-          continue;
-        }
-        out.push_back(LoggedEvent{number_of(id.substr(0, id.find('-'))), field(fields, "bot"),
-                                  field(fields, "platform"), field(fields, "chat"),
-                                  field(fields, "json")});
+        LoggedEvent event = logged_of(id, entry.elements.at(1));
+        if (!filter.matches(event.bot, event.platform, event.chat)) continue;
+        out.push_back(std::move(event));
         if (out.size() == limit) break;
       }
       if (entries->elements.size() < chunk) break;

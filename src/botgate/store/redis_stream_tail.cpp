@@ -64,7 +64,7 @@ asio::awaitable<void> RedisStreamTail::run(std::string after, OnEntry on_entry,
     }
     failing = false;
     if (!read->is_array() || read->elements.empty()) continue;  // nothing within the block
-    for (const RedisReply& entry : read->elements.front().elements.at(1).elements) {
+    for (RedisReply& entry : read->elements.front().elements.at(1).elements) {
       last = entry.elements.at(0).text;
       on_entry(last, entry.elements.at(1));
     }

@@ -31,8 +31,9 @@ struct RedisStreamTailOptions {
 
 class RedisStreamTail {
  public:
-  /// An entry: its id ("<ms>-<seq>") and its fields, a flat array of names and values.
-  using OnEntry = std::function<void(std::string_view id, const RedisReply& fields)>;
+  /// An entry: its id ("<ms>-<seq>") and its fields, a flat array of names and values, which
+  /// the callee may move from (each entry is told once).
+  using OnEntry = std::function<void(std::string_view id, RedisReply& fields)>;
 
   RedisStreamTail(asio::any_io_executor executor, const RedisUrl& url,
                   RedisClientOptions client_options, RedisStreamTailOptions options);
