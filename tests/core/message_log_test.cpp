@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <thread>
+#include <vector>
 
 namespace botgate {
 namespace {
@@ -170,6 +171,50 @@ TEST(MessageLog, AWaitEndsAfterItsTimeout) {
   const auto started = std::chrono::steady_clock::now();
   test::run_on(io, log.wait_for_change(0, 30ms));
   EXPECT_GE(std::chrono::steady_clock::now() - started, 30ms);
+}
+
+TEST(MessageLog, EachChangeIsPublishedAsItNowStandsButNotWhatOthersShared) {
+  MessageLog log;
+  std::vector<LogEntry> published;
+  log.set_publisher([&](const LogEntry& entry) { published.push_back(entry); });
+  log.add_event(make_event("e1", "sandbox", "tab-1", "hi"));
+  log.add_reply(make_reply("k1", "tab-1", "one"), "discord", "e1");
+  log.update_text("out:k1", "one two");
+  log.delivery(make_reply("k1", "tab-1", "one two"), "discord", LogOutcome::sent, "", 1);
+  log.delivery(make_reply("k2", "tab-1", "proactive"), "discord", LogOutcome::failed, "gone", 3);
+  ASSERT_EQ(published.size(), 5u);
+  EXPECT_EQ(published[0].id, "in:e1");
+  EXPECT_EQ(published[1].id, "out:k1");
+  EXPECT_EQ(published[1].outcome, LogOutcome::queued);
+  EXPECT_EQ(published[2].text, "one two");
+  EXPECT_EQ(published[3].outcome, LogOutcome::sent);
+  EXPECT_EQ(published[3].text, "one two") << "a change carries the whole entry";
+  EXPECT_EQ(published[3].attempts, 1);
+  EXPECT_EQ(published[4].id, "out:k2");
+  EXPECT_EQ(published[4].error, "gone");
+  for (std::size_t i = 1; i < published.size(); ++i) {
+    EXPECT_GT(published[i].seq, published[i - 1].seq);
+  }
+
+  // Another instance's entry: shown, replacing the one with its id, never published back.
+  LogEntry shared = published[3];
+  shared.text = "edited elsewhere";
+  log.add_shared(shared);
+  LogEntry theirs;
+  theirs.id = "in:e9";
+  theirs.bot = "sandbox";
+  theirs.text = "from another instance";
+  log.add_shared(theirs);
+  EXPECT_EQ(published.size(), 5u);
+  auto entries = log.query({});
+  ASSERT_EQ(entries.size(), 4u);
+  EXPECT_EQ(entries[2].id, "out:k1");
+  EXPECT_EQ(entries[2].text, "edited elsewhere");
+  EXPECT_EQ(entries[3].id, "in:e9");
+  EXPECT_GT(entries[3].seq, entries[2].seq) << "shared entries get this log's own seqs";
+  log.update_text("in:e9", "changed here");
+  ASSERT_EQ(published.size(), 6u) << "a change made here is published, whoever added it";
+  EXPECT_EQ(published.back().text, "changed here");
 }
 
 }  // namespace

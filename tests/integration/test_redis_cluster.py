@@ -4,11 +4,14 @@ one instance killed with -9 mid-burst has its pending events answered by the oth
 `uuid` makes a resend of a reply it had sent idempotent: the fake delivers a uuid once); Redis
 restarted mid-burst (AOF, appendfsync always) loses nothing; an event accepted by an instance
 that does not serve its chat is handled by the one that does within milliseconds; the event
-stream on any instance carries every instance's events, and a client resumes on another."""
+stream on any instance carries every instance's events, and a client resumes on another; the
+console's message log on any instance shows every instance's events and replies."""
 
 from __future__ import annotations
 
 import itertools
+import json
+import threading
 import time
 from collections import defaultdict
 
@@ -227,3 +230,55 @@ def test_the_event_stream_on_any_instance_carries_every_instances_events(fake, r
         assert [e["message"]["text"] for _, e in again.events(4)] == ["s4", "s5", "s6", "s7"]
     finally:
         again.close()
+
+
+def test_every_instances_console_shows_every_instances_messages(fake, redis, launch):
+    """The message log behind the console is shared: an event one instance accepted and the
+    reply another sent show on both, with the reply's outcome, a long poll on one wakes for
+    the other's events, and an instance started later begins with the recent entries."""
+    def config_fn(instance):
+        return lambda port, db: botgate_config(
+            port=port, db_path=db, bots=[feishu_bot(fake)], api_token=API_TOKEN,
+            store={"url": redis.url, "instance": instance})
+
+    def log_of(cb, query: str) -> dict:
+        status, body = cb.bg.api_get(f"/api/v1/log?{query}")
+        assert status == 200, body
+        return json.loads(body)
+
+    def settled(cb, chat: str, texts: set[str]) -> bool:
+        """The chat's log on `cb` has the events and their replies, every reply sent."""
+        entries = log_of(cb, f"chat={chat}")["entries"]
+        incoming = {e["text"] for e in entries if e["direction"] == "in"}
+        replies = [e for e in entries if e["direction"] == "out"]
+        return (incoming == texts and len(replies) == len(texts)
+                and all(e["outcome"] == "sent" for e in replies))
+
+    one, two = (FeishuCallbacks(launch(config_fn(f"log-{i}")), fake) for i in (1, 2))
+    chats = [chat_id(c) for c in range(4)]
+    for c, chat in enumerate(chats):
+        cb = (one, two)[c % 2]
+        assert cb.post_payload(cb.message(f"log{c}", chat_id=chat))[0] == 200
+    wait_answers(fake, len(chats), 10)
+    for cb in (one, two):
+        for c, chat in enumerate(chats):
+            assert wait_until(lambda: settled(cb, chat, {f"log{c}"}), 5), (
+                cb.bg.port, log_of(cb, f"chat={chat}"))
+
+    # A long poll on `two` is woken by an event `one` accepts.
+    head = log_of(two, "limit=1")["seq"]
+    result: dict = {}
+    poller = threading.Thread(target=lambda: result.update(
+        log_of(two, f"after={head}&wait_ms=5000&chat={chats[0]}")))
+    poller.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    assert one.post_payload(one.message("woken", chat_id=chats[0]))[0] == 200
+    poller.join(8)
+    assert not poller.is_alive()
+    assert time.monotonic() - started < 2, "the poll waited for its timeout"
+    assert "woken" in [e["text"] for e in result["entries"]], result
+
+    # A third instance starts with what the others logged.
+    three = FeishuCallbacks(launch(config_fn("log-3")), fake)
+    assert wait_until(lambda: settled(three, chats[1], {"log1"}), 5), log_of(three, "")

@@ -1,5 +1,6 @@
 """Several botgate instances of one bot on one Redis. Discord: each gateway shard is run by one
-instance at a time (a store lease), and when its holder is killed another takes the shard over
+instance at a time (a store lease), the shards are shared out evenly among the instances (one
+that joins is handed its share), and when its holder is killed another takes the shard over
 and resumes its session; the strict fake Discord counts the identifies and resumes of each shard
 and every time a shard was connected twice at once. Feishu: instances that start together fetch
 the access token once between them. The real binary and a real redis-server."""
@@ -32,13 +33,26 @@ def start_instances(launch, fake, redis, count):
         wait_ready=False) for i in range(count)]
 
 
+def holds(bg, shard) -> bool:
+    """Whether `bg` runs and its log says it holds the lease of `shard` now: it took it last
+    after it last handed the shard over."""
+    text = bg.log_text()
+    took = text.rfind(f"holding the lease gateway:discord:discord:{shard}/2 ")
+    handed = text.rfind(f"shard {shard}/2: handed over")
+    return bg.running() and took > handed
+
+
 def holder_of(instances, shard):
-    """The running instance whose log says it holds the lease of `shard` last (None: none)."""
-    lease = f"gateway:discord:discord:{shard}/2"
-    found = [bg for bg in instances if bg.running() and
-             re.findall(rf"holding the lease {re.escape(lease)} ", bg.log_text())]
+    """The running instance that holds the lease of `shard` by its log (None: none)."""
+    found = [bg for bg in instances if holds(bg, shard)]
     assert len(found) <= 1, "two running instances took the same lease"
     return found[0] if found else None
+
+
+def spread(instances) -> bool:
+    """Each shard held, by two different instances."""
+    holders = [holder_of(instances, shard) for shard in (0, 1)]
+    return None not in holders and holders[0] is not holders[1]
 
 
 def replies_to(fake, message_id):
@@ -58,8 +72,11 @@ def test_each_shard_runs_on_one_instance_and_moves_when_its_holder_dies(
     instances = start_instances(launch, fake, redis, 3)
     logs = lambda: "\n".join(bg.log_text() for bg in instances)  # noqa: E731
     assert fake.wait_connected(15, shard=0) and fake.wait_connected(15, shard=1), logs()
-    # The instances that did not get a shard keep trying: for a while, nothing changes.
+    # The first up may take both shards and hand one over as the others say they take part.
+    assert wait_until(lambda: spread(instances), 20), logs()
+    # The instance without a shard keeps trying: for a while, nothing changes.
     time.sleep(3)
+    assert spread(instances), logs()
     stats = fake.stats()
     assert stats["ready_connections"] == 2, logs()
     assert stats["shard_identifies"] == {0: 1, 1: 1}, logs()
@@ -94,6 +111,7 @@ def test_a_stopped_holder_frees_its_shards_at_once(launch, make_discord_fake, re
     fake = make_discord_fake(heartbeat_interval=500, identify_interval=0, max_concurrency=2)
     first, second = start_instances(launch, fake, redis, 2)
     assert fake.wait_connected(15, shard=0) and fake.wait_connected(15, shard=1)
+    assert wait_until(lambda: spread([first, second]), 20)
     holder = holder_of([first, second], 0)
     other = second if holder is first else first
     holder.stop()
@@ -106,6 +124,35 @@ def test_a_stopped_holder_frees_its_shards_at_once(launch, make_discord_fake, re
     assert fake.stats()["shard_overlaps"] == {}
     m = fake.inject_message(DM_CHANNEL, "still here", author_id=USER)
     assert answered_once(fake, m)
+
+
+def test_an_instance_that_joins_gets_its_share_of_the_shards_handed_over(
+        launch, make_discord_fake, redis):
+    """The first instance up holds both shards; a second one that joins later is handed one
+    (resumed, not identified again), so that the two share the load."""
+    fake = make_discord_fake(heartbeat_interval=500, identify_interval=0, max_concurrency=2)
+    [first] = start_instances(launch, fake, redis, 1)
+    assert fake.wait_connected(15, shard=0) and fake.wait_connected(15, shard=1), first.log_text()
+    assert holder_of([first], 0) is first and holder_of([first], 1) is first, first.log_text()
+
+    second = launch(lambda port, db: botgate_config(
+        port=port, db_path=db, bots=[discord_bot(fake, shard_count=2)],
+        store={"url": redis.url, "instance": "it-joined"}), wait_ready=False)
+    logs = lambda: first.log_text() + "\n" + second.log_text()  # noqa: E731
+    assert wait_until(lambda: spread([first, second]), 20), logs()
+    moved = 0 if holder_of([second], 0) is second else 1
+    assert first.log_text().count("handed over to another instance") == 1, logs()
+    assert wait_until(lambda: fake.stats()["shard_resumes"].get(moved, 0) >= 1, 10), logs()
+    assert wait_until(lambda: fake.stats()["ready_connections"] == 2, 10), logs()
+    time.sleep(5)  # two more balancing rounds: it stays as it is
+    stats = fake.stats()
+    assert stats["shard_identifies"] == {0: 1, 1: 1}, "the moved shard was resumed"
+    assert stats["shard_overlaps"] == {}, logs()
+    assert stats["ready_connections"] == 2, logs()
+    assert spread([first, second]), logs()
+    assert first.log_text().count("handed over to another instance") == 1, logs()
+    m = fake.inject_message(DM_CHANNEL, "shared", author_id=USER)
+    assert answered_once(fake, m), logs()
 
 
 def test_instances_starting_together_fetch_the_token_once(launch, fake, redis):

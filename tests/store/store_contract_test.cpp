@@ -47,6 +47,8 @@ class StoreMaker {
   /// Whether the store tells its event log's listener of an accept before the accept's caller
   /// resumes (a store only its process writes), or a few milliseconds later (a shared one).
   virtual bool tells_at_once() const { return true; }
+  /// Whether several instances share the store's data (and so its message log).
+  virtual bool shared() const { return false; }
 };
 
 class MemoryMaker final : public StoreMaker {
@@ -106,6 +108,7 @@ class RedisMaker final : public StoreMaker {
     store_ = std::make_unique<store::RedisStore>(url(), options_);
   }
   bool tells_at_once() const override { return false; }
+  bool shared() const override { return true; }
 
  private:
   static store::RedisUrl url() {
@@ -123,6 +126,7 @@ class StoreContractTest : public ::testing::Test {
   Store& store() { return maker_.store(); }
   void restart() { maker_.restart(); }
   bool tells_at_once() const { return maker_.tells_at_once(); }
+  bool shared() const { return maker_.shared(); }
 
   bool accept(const Event& event, std::vector<std::string> keys, std::chrono::seconds ttl = 1h) {
     return run_sync(store().accept(event, std::move(keys), ttl)).value();
@@ -1074,6 +1078,33 @@ TYPED_TEST(StoreContractTest, AnExpiredLeaseIsLostAndGoesToANewEpoch) {
 }
 
 // Shared rate limits: at most `limit` uses of a key in any window, a hold refuses every use.
+TYPED_TEST(StoreContractTest, PresenceCountsTheMembersOfAGroupUntilTheyLeaveOrExpire) {
+  Store& store = this->store();
+  EXPECT_EQ(run_sync(store.presence("gateway:x", "a", 10s)).value(), 1u);
+  EXPECT_EQ(run_sync(store.presence("gateway:x", "b", 300ms)).value(), 2u);
+  EXPECT_EQ(run_sync(store.presence("gateway:x", "a", 10s)).value(), 2u)
+      << "a member that says it again counts once";
+  EXPECT_EQ(run_sync(store.presence("gateway:y", "c", 10s)).value(), 1u) << "groups are apart";
+  std::this_thread::sleep_for(450ms);
+  EXPECT_EQ(run_sync(store.presence("gateway:x", "a", 10s)).value(), 1u)
+      << "b did not say it again within its ttl";
+  EXPECT_EQ(run_sync(store.presence("gateway:x", "c", 10s)).value(), 2u);
+  EXPECT_EQ(run_sync(store.presence("gateway:x", "a", 0ms)).value(), 1u) << "a left";
+  EXPECT_EQ(run_sync(store.presence("gateway:x", "c", 0ms)).value(), 0u);
+  EXPECT_EQ(run_sync(store.presence("gateway:x", "c", 0ms)).value(), 0u)
+      << "leaving twice is no error";
+}
+
+TYPED_TEST(StoreContractTest, AStoreOfOneProcessSharesNoMessageLogAndOneOfSeveralDoes) {
+  Store& store = this->store();
+  const bool shared = store.watch_log([](LogEntry) {});
+  EXPECT_EQ(shared, this->shared());
+  LogEntry entry;
+  entry.id = "in:e1";
+  store.share_log(entry);  // no takers, or some: never an error
+  store.watch_log(nullptr);
+}
+
 TYPED_TEST(StoreContractTest, ARateLimitGivesItsLimitThenSaysHowLongToWait) {
   Store& store = this->store();
   for (int i = 0; i < 3; ++i) {

@@ -392,6 +392,11 @@ asio::awaitable<Result<void>> MemoryStore::lease_release(std::string name, std::
   co_return Result<void>{};
 }
 
+asio::awaitable<Result<std::size_t>> MemoryStore::presence(std::string group, std::string member,
+                                                           std::chrono::milliseconds ttl) {
+  co_return leases_.presence(group, member, ttl);
+}
+
 bool MemoryStore::rate_failure() {
   std::lock_guard lock(mutex_);
   if (failing_rates_ <= 0) return false;

@@ -91,6 +91,8 @@ class MemoryStore final : public Store {
                                             std::chrono::milliseconds ttl) override;
   asio::awaitable<Result<void>> lease_release(std::string name, std::string holder,
                                               std::int64_t epoch) override;
+  asio::awaitable<Result<std::size_t>> presence(std::string group, std::string member,
+                                                std::chrono::milliseconds ttl) override;
   asio::awaitable<Result<std::optional<std::chrono::milliseconds>>> rate_take(
       std::string key, std::size_t limit, std::chrono::milliseconds window) override;
   asio::awaitable<Result<void>> rate_hold(std::string key,

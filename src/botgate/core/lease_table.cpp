@@ -42,4 +42,20 @@ void LeaseTable::release(const std::string& name, const std::string& holder, std
   it->second.holder.clear();
 }
 
+std::size_t LeaseTable::presence(const std::string& group, const std::string& member,
+                                 std::chrono::milliseconds ttl) {
+  std::lock_guard lock(mutex_);
+  const auto now = Clock::now();
+  auto& members = groups_[group];
+  std::erase_if(members, [now](const auto& m) { return m.second <= now; });
+  if (ttl.count() > 0) {
+    members[member] = now + ttl;
+  } else {
+    members.erase(member);
+  }
+  const std::size_t count = members.size();
+  if (members.empty()) groups_.erase(group);
+  return count;
+}
+
 }  // namespace botgate

@@ -32,18 +32,6 @@ bool matches(const LogEntry& entry, const LogFilter& filter) {
 
 }  // namespace
 
-const char* to_string(LogOutcome outcome) noexcept {
-  switch (outcome) {
-    case LogOutcome::received: return "received";
-    case LogOutcome::queued: return "queued";
-    case LogOutcome::sent: return "sent";
-    case LogOutcome::retrying: return "retrying";
-    case LogOutcome::failed: return "failed";
-    case LogOutcome::streaming: return "streaming";
-  }
-  return "unknown";
-}
-
 std::string log_text(const OutgoingMessage& message) {
   if (const auto& recall = message.recall) {
     return recall->message != 0 ? "[recall] message " + std::to_string(recall->message)
@@ -95,13 +83,22 @@ LogEntry MessageLog::outgoing(const OutgoingMessage& message, const std::string&
 void MessageLog::add(LogEntry entry) {
   const std::size_t id_hash = std::hash<std::string>{}(entry.id);
   std::lock_guard lock(mutex_);
-  if (LogEntry* existing = find(entry.id, id_hash)) {
-    entry.seq = ++seq_;
-    *existing = std::move(entry);
-    wake();
-    return;
-  }
-  insert(std::move(entry), id_hash);
+  publish(put(std::move(entry), id_hash));
+}
+
+void MessageLog::add_shared(LogEntry entry) {
+  const std::size_t id_hash = std::hash<std::string>{}(entry.id);
+  std::lock_guard lock(mutex_);
+  put(std::move(entry), id_hash);
+}
+
+LogEntry& MessageLog::put(LogEntry entry, std::size_t id_hash) {
+  LogEntry* existing = find(entry.id, id_hash);
+  if (!existing) return insert(std::move(entry), id_hash);
+  entry.seq = ++seq_;
+  *existing = std::move(entry);
+  wake();
+  return *existing;
 }
 
 void MessageLog::delivery(const OutgoingMessage& message, const std::string& platform,
@@ -114,7 +111,7 @@ void MessageLog::delivery(const OutgoingMessage& message, const std::string& pla
     LogEntry added = outgoing(message, platform, "", outcome);
     added.error = error;
     added.attempts = attempts;
-    insert(std::move(added), id_hash);
+    publish(insert(std::move(added), id_hash));
     return;
   }
   entry->outcome = outcome;
@@ -122,6 +119,7 @@ void MessageLog::delivery(const OutgoingMessage& message, const std::string& pla
   entry->attempts = attempts;
   entry->seq = ++seq_;
   wake();
+  publish(*entry);
 }
 
 void MessageLog::update_text(const std::string& log_id, std::string text) {
@@ -132,6 +130,7 @@ void MessageLog::update_text(const std::string& log_id, std::string text) {
   entry->text = std::move(text);
   entry->seq = ++seq_;
   wake();
+  publish(*entry);
 }
 
 LogEntry* MessageLog::find(const std::string& id, std::size_t id_hash) {
@@ -141,7 +140,7 @@ LogEntry* MessageLog::find(const std::string& id, std::size_t id_hash) {
   return entry.id == id ? &entry : nullptr;
 }
 
-void MessageLog::insert(LogEntry entry, std::size_t id_hash) {
+LogEntry& MessageLog::insert(LogEntry entry, std::size_t id_hash) {
   if (entries_.size() == capacity_) {
     auto it = index_.find(std::hash<std::string>{}(entries_.front().id));
     if (it != index_.end() && it->second == first_index_) index_.erase(it);
@@ -152,6 +151,7 @@ void MessageLog::insert(LogEntry entry, std::size_t id_hash) {
   index_[id_hash] = first_index_ + entries_.size();
   entries_.push_back(std::move(entry));
   wake();
+  return entries_.back();
 }
 
 void MessageLog::wake() {

@@ -1,9 +1,12 @@
 #pragma once
 /// The recent events and replies that the web console shows and searches: a bounded ring in
-/// memory, fed by the runtime. Not durable (the inbox and outbox are); after a restart it starts
-/// empty and fills again with what is delivered.
+/// memory, fed by the runtime. Not durable (the inbox and outbox are). On a store several
+/// instances share (Redis), it also holds what the other instances log (Store::share_log), and
+/// starts with the recent entries kept there; otherwise it starts empty after a restart and
+/// fills again with what is delivered.
 
 #include "botgate/core/event.hpp"
+#include "botgate/core/log_entry.hpp"
 #include "botgate/core/outgoing.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -12,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <unordered_map>
 #include <memory>
 #include <mutex>
@@ -22,28 +26,6 @@ namespace botgate {
 
 namespace asio = boost::asio;
 
-/// streaming: a streamed reply (core/stream.hpp) that still grows; its text is what it has so far.
-enum class LogOutcome { received, queued, sent, retrying, failed, streaming };
-const char* to_string(LogOutcome outcome) noexcept;
-
-struct LogEntry {
-  /// Grows with every change: an entry that changes (queued -> sent) gets a new one.
-  std::uint64_t seq = 0;
-  /// "in:<event id>" or "out:<idempotency key>"; stable over the entry's changes.
-  std::string id;
-  std::chrono::system_clock::time_point time{};
-  std::string bot;
-  std::string platform;
-  std::string chat_id;
-  bool incoming = true;
-  std::string user;  // the sender's name, else id (incoming only)
-  std::string text;  // flattened; images as "[image] <url>"
-  LogOutcome outcome = LogOutcome::received;
-  std::string error;  // the platform's error, for retrying and failed
-  int attempts = 0;
-  std::string reply_to;  // the id of the incoming entry an outgoing one answers
-};
-
 struct LogFilter {
   std::string bot = {};   // exact; empty: any
   std::string chat = {};  // exact chat id; empty: any
@@ -52,10 +34,17 @@ struct LogFilter {
   std::size_t limit = 200;  // the newest `limit` that match
 };
 
-/// Thread safety: every method may be called from any thread.
+/// Thread safety: every method may be called from any thread, set_publisher() excepted.
 class MessageLog {
  public:
+  /// Told each entry as it stands after this log added or changed it, in the order of their
+  /// seqs: what the instances that share a store give each other (Store::share_log).
+  using Publisher = std::function<void(const LogEntry&)>;
+
   explicit MessageLog(std::size_t capacity = 2000);
+
+  /// Called once, before the log is used from other threads (the runtime's constructor).
+  void set_publisher(Publisher publisher) { publisher_ = std::move(publisher); }
 
   /// The entry of an accepted event.
   static LogEntry incoming(const Event& event);
@@ -65,6 +54,8 @@ class MessageLog {
                            const std::string& event_id, LogOutcome outcome = LogOutcome::queued);
   /// Adds an entry (or replaces the one with its id) under a new seq.
   void add(LogEntry entry);
+  /// As add(), for an entry another instance published: not published again.
+  void add_shared(LogEntry entry);
   void add_event(const Event& event) { add(incoming(event)); }
   void add_reply(const OutgoingMessage& message, const std::string& platform,
                  const std::string& event_id, LogOutcome outcome = LogOutcome::queued) {
@@ -90,12 +81,20 @@ class MessageLog {
   void close();
 
  private:
-  void insert(LogEntry entry, std::size_t id_hash);  // under mutex_
+  /// Adds or replaces; returns the entry as it now stands. Under mutex_.
+  LogEntry& put(LogEntry entry, std::size_t id_hash);
+  LogEntry& insert(LogEntry entry, std::size_t id_hash);  // under mutex_
   /// The entry with `id` (whose hash is `id_hash`), or null. Under mutex_.
   LogEntry* find(const std::string& id, std::size_t id_hash);
   void wake();  // under mutex_
 
+  /// Under mutex_, so that the entries reach it in the order of their seqs.
+  void publish(const LogEntry& entry) {
+    if (publisher_) publisher_(entry);
+  }
+
   std::size_t capacity_;
+  Publisher publisher_;
   mutable std::mutex mutex_;
   std::deque<LogEntry> entries_;  // oldest first (by insertion)
   std::uint64_t first_index_ = 0;  // the insertion index of entries_.front()

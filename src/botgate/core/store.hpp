@@ -5,6 +5,7 @@
 #include "botgate/core/error.hpp"
 #include "botgate/core/event.hpp"
 #include "botgate/core/gateway.hpp"
+#include "botgate/core/log_entry.hpp"
 #include "botgate/core/outgoing.hpp"
 #include "botgate/core/stream.hpp"
 
@@ -151,6 +152,9 @@ using EventLogListener = std::function<void(LoggedEvent)>;
 /// own calls did not queue (Store::watch_work).
 using WorkListener = std::function<void(const std::string& bot)>;
 
+/// Told each message-log entry another instance published (Store::watch_log).
+using LogListener = std::function<void(LogEntry)>;
+
 /// What a mapped id (Store::id_numbers) stands for. Numbers are per bot and kind: a group and a
 /// user may have the same platform id (QQ) and still get two numbers.
 enum class IdKind { user = 1, group = 2, message = 3 };
@@ -275,6 +279,23 @@ class Store {
   /// has nothing to tell: the default does nothing.
   virtual void watch_work(WorkListener listener) { (void)listener; }
 
+  /// The message log (core/message_log) of instances that share this store: each one's console
+  /// shows every instance's events and replies. A store that only its own process uses has
+  /// nobody to share with: watch_log returns false, and share_log does nothing.
+  /// Gives `entry` (as it now stands; a later one with its id replaces it) to the other
+  /// instances, without waiting: best effort, since the log is not durable (the inbox and
+  /// outbox are). Entries given one after another reach the others in that order.
+  virtual void share_log(const LogEntry& entry) { (void)entry; }
+  /// From now on, `listener` is told the entries the other instances share, in the order they
+  /// shared them, starting with the most recent ones kept (a new instance's console is not
+  /// empty); never this store object's own. Called on the store's own thread: it must not
+  /// block, and must not call the store. Replaces the listener before; an empty one stops the
+  /// calls. Returns whether the store is shared (and so whether share_log has takers).
+  virtual bool watch_log(LogListener listener) {
+    (void)listener;
+    return false;
+  }
+
   /// The event kept by a completion with keep_reply_ref, by its event id, with its reply
   /// credential, for kReplyRefTtl after its completion; nullopt when there is none (never kept,
   /// or expired). Several replies may be made to one reference.
@@ -392,6 +413,14 @@ class Store {
   /// without waiting for the expiry); otherwise nothing changes.
   virtual asio::awaitable<Result<void>> lease_release(std::string name, std::string holder,
                                                       std::int64_t epoch) = 0;
+
+  /// Presence: the processes on this store's data that take part in `group` (the instances
+  /// that run one bot's gateway), so that they can share its work out evenly. Says that
+  /// `member` takes part until `ttl` from now (0: no longer) and returns how many members take
+  /// part now, `member` included when `ttl` > 0. A member not renewed within its ttl no longer
+  /// counts (counted by the store's one clock, as leases are).
+  virtual asio::awaitable<Result<std::size_t>> presence(std::string group, std::string member,
+                                                        std::chrono::milliseconds ttl) = 0;
 
   /// Rate limits that every process on this store's data counts together (a platform's limit
   /// per webhook or per bot, which several instances would otherwise each use in full). `key`

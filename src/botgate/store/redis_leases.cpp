@@ -39,6 +39,24 @@ redis.call('DEL', key)
 return 1
 )lua";
 
+// ARGV: prefix, group, member, ttl_ms (0: leaves). Returns how many members take part. The
+// set expires with its longest-lived member, so that a group nobody runs any more leaves no key.
+constexpr std::string_view kPresence = R"lua(
+local key = ARGV[1] .. 'presence:' .. ARGV[2]
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+local ttl = tonumber(ARGV[4])
+if ttl > 0 then
+  redis.call('ZADD', key, now + ttl, ARGV[3])
+  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', key, tonumber(last[2]))
+else
+  redis.call('ZREM', key, ARGV[3])
+end
+return redis.call('ZCARD', key)
+)lua";
+
 /// Redis takes whole milliseconds, at least one (PEXPIRE 0 would delete the key at once).
 std::string ttl_ms(std::chrono::milliseconds ttl) {
   return std::to_string(std::max<std::int64_t>(1, ttl.count()));
@@ -51,7 +69,8 @@ RedisLeases::RedisLeases(RedisClient& client, std::string key_prefix)
       prefix_(std::move(key_prefix)),
       acquire_(kAcquire),
       renew_(kRenew),
-      release_(kRelease) {}
+      release_(kRelease),
+      presence_(kPresence) {}
 
 asio::awaitable<Result<std::optional<Lease>>> RedisLeases::acquire(
     std::string name, std::string holder, std::chrono::milliseconds ttl) {
@@ -78,6 +97,16 @@ asio::awaitable<Result<void>> RedisLeases::release(std::string name, std::string
   auto reply = co_await eval_script(client_, prefix_, release_, std::move(args));
   if (!reply) co_return reply.error();
   co_return Result<void>{};
+}
+
+asio::awaitable<Result<std::size_t>> RedisLeases::presence(std::string group,
+                                                           std::string member,
+                                                           std::chrono::milliseconds ttl) {
+  const std::string ttl_text = ttl.count() > 0 ? ttl_ms(ttl) : "0";
+  std::vector<std::string> args{std::move(group), std::move(member), ttl_text};
+  auto reply = co_await eval_script(client_, prefix_, presence_, std::move(args));
+  if (!reply) co_return reply.error();
+  co_return static_cast<std::size_t>(std::max<std::int64_t>(0, reply->integer));
 }
 
 }  // namespace botgate::store

@@ -1,8 +1,11 @@
 #pragma once
 /// A Redis reply as botgate keeps it (RESP2): no hiredis type leaves store/redis_client.cpp.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace botgate::store {
@@ -23,5 +26,15 @@ struct RedisReply {
            (text.size() == code.size() || text[code.size()] == ' ');
   }
 };
+
+/// Moves the value of field `name` out of a Stream entry's flat array of names and values
+/// (empty when it has none): an entry is read once, so its text (an event's JSON) need not be
+/// copied.
+inline std::string take_field(RedisReply& fields, std::string_view name) {
+  for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
+    if (fields.elements[i].text == name) return std::move(fields.elements[i + 1].text);
+  }
+  return {};
+}
 
 }  // namespace botgate::store

@@ -22,6 +22,8 @@
 //   members:<bot>, lease:<bot>:<p>, epoch:<bot>:<p>   the instances serving a bot, and which
 //                          partition each serves (store/redis_partitions)
 //   work                   a capped Stream of bot names: work was queued (redis_stream_tail)
+//   msglog                 a capped Stream of the consoles' message log (store/redis_log_share)
+//   presence:<group>       the members of a group, a sorted set by expiry (store/redis_leases)
 // Multi-key changes are Lua scripts (store/redis_scripts), EVALSHA with EVAL on NOSCRIPT.
 #include "botgate/store/redis_store.hpp"
 
@@ -30,6 +32,7 @@
 #include "botgate/crypto/encoding.hpp"
 #include "botgate/store/redis_client.hpp"
 #include "botgate/store/redis_leases.hpp"
+#include "botgate/store/redis_log_share.hpp"
 #include "botgate/store/redis_partitions.hpp"
 #include "botgate/store/redis_rates.hpp"
 #include "botgate/store/redis_scripts.hpp"
@@ -95,15 +98,6 @@ std::string field(const Fields& fields, const std::string& name) {
   return it == fields.end() ? std::string() : it->second;
 }
 
-/// Moves the value of field `name` out of an entry's flat fields array (empty when it has none):
-/// a Stream entry is read once, so its text (an event's JSON) need not be copied.
-std::string take_field(RedisReply& fields, std::string_view name) {
-  for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
-    if (fields.elements[i].text == name) return std::move(fields.elements[i + 1].text);
-  }
-  return {};
-}
-
 /// The event log's entry `id` ("<cursor>-0"), its fields moved out.
 LoggedEvent logged_of(std::string_view id, RedisReply& fields) {
   return LoggedEvent{number_of(id.substr(0, id.find('-'))),
@@ -167,7 +161,10 @@ struct RedisStore::Impl {
         work_tail(io.get_executor(), url, client_options(options),
                   RedisStreamTailOptions{options.key_prefix + "work", "watch for other instances' work"}),
         log_tail(io.get_executor(), url, client_options(options),
-                 RedisStreamTailOptions{options.key_prefix + "log", "follow the event log", 500}) {
+                 RedisStreamTailOptions{options.key_prefix + "log", "follow the event log", 500}),
+        log_share(io, client, url, client_options(options),
+                  RedisLogShareOptions{options.key_prefix + "msglog", token,
+                                       options.message_log_length}) {
     thread = std::thread([this] { io.run(); });
   }
   ~Impl() {
@@ -191,6 +188,7 @@ struct RedisStore::Impl {
   PartitionLeases partitions;  // on the store's thread only
   RedisStreamTail work_tail;  // other instances' work
   RedisStreamTail log_tail;   // every instance's accepts, for the event log's listener
+  RedisLogShare log_share;    // the consoles' message log, every instance's
   std::thread thread;
   std::size_t take_from = 0;  // the partition an inbox take starts at, turning (store's thread)
 
@@ -1093,6 +1091,21 @@ asio::awaitable<Result<void>> RedisStore::lease_release(std::string name, std::s
   Impl* impl = impl_.get();
   return impl->run([impl, name = std::move(name), holder = std::move(holder), epoch]() mutable {
     return impl->leases.release(std::move(name), std::move(holder), epoch);
+  });
+}
+
+void RedisStore::share_log(const LogEntry& entry) { impl_->log_share.share(entry); }
+
+bool RedisStore::watch_log(LogListener listener) {
+  impl_->log_share.watch(std::move(listener));
+  return true;
+}
+
+asio::awaitable<Result<std::size_t>> RedisStore::presence(std::string group, std::string member,
+                                                          std::chrono::milliseconds ttl) {
+  Impl* impl = impl_.get();
+  return impl->run([impl, group = std::move(group), member = std::move(member), ttl]() mutable {
+    return impl->leases.presence(std::move(group), std::move(member), ttl);
   });
 }
 

@@ -12,6 +12,7 @@
 #include "botgate/store/redis_url.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,8 @@ struct RedisStoreOptions {
   std::chrono::milliseconds finished_retention = std::chrono::hours(24 * 7);
   std::chrono::milliseconds event_retention = std::chrono::hours(24);
   std::chrono::milliseconds purge_every = std::chrono::minutes(10);
+  /// The shared message log's Stream keeps about this many entries (as a console's log does).
+  std::size_t message_log_length = 2000;
   /// rediss://: a CA file trusted beside the system's.
   std::string ca_file = {};
   /// A command unanswered this long counts as a lost connection.
@@ -104,6 +107,10 @@ class RedisStore final : public Store {
                                             std::chrono::milliseconds ttl) override;
   asio::awaitable<Result<void>> lease_release(std::string name, std::string holder,
                                               std::int64_t epoch) override;
+  void share_log(const LogEntry& entry) override;
+  bool watch_log(LogListener listener) override;
+  asio::awaitable<Result<std::size_t>> presence(std::string group, std::string member,
+                                                std::chrono::milliseconds ttl) override;
   asio::awaitable<Result<std::optional<std::chrono::milliseconds>>> rate_take(
       std::string key, std::size_t limit, std::chrono::milliseconds window) override;
   asio::awaitable<Result<void>> rate_hold(std::string key,

@@ -1669,6 +1669,11 @@ asio::awaitable<Result<void>> SqliteStore::lease_release(std::string name, std::
   co_return Result<void>{};
 }
 
+asio::awaitable<Result<std::size_t>> SqliteStore::presence(std::string group, std::string member,
+                                                           std::chrono::milliseconds ttl) {
+  co_return leases_.presence(group, member, ttl);
+}
+
 asio::awaitable<Result<std::optional<std::chrono::milliseconds>>> SqliteStore::rate_take(
     std::string key, std::size_t limit, std::chrono::milliseconds window) {
   co_return rates_.take(key, limit, window);

@@ -90,6 +90,8 @@ class SqliteStore final : public Store {
                                             std::chrono::milliseconds ttl) override;
   asio::awaitable<Result<void>> lease_release(std::string name, std::string holder,
                                               std::int64_t epoch) override;
+  asio::awaitable<Result<std::size_t>> presence(std::string group, std::string member,
+                                                std::chrono::milliseconds ttl) override;
   /// In memory, on the caller's thread: a send asks before each message, and a hop to the
   /// database's thread would add to every send what one process does not need.
   asio::awaitable<Result<std::optional<std::chrono::milliseconds>>> rate_take(

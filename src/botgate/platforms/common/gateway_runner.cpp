@@ -275,6 +275,15 @@ asio::awaitable<void> GatewayRunner::run(Accept accept) {
     std::string used = *credential;
     const Ending ending = co_await run_connection(current_, std::move(*credential));
     current_.reset();
+    if (handing_over_) {
+      handing_over_ = false;
+      co_await save(durable_);
+      co_await lease_->release();
+      if (options_.share) options_.share->gave_up(options_.shard_id);
+      spdlog::info("{}: handed over to another instance ({} share the shards)", options_.label,
+                   options_.share ? options_.share->group() : std::string("others"));
+      continue;
+    }
     if (ending == Ending::reconnect && next_.credential_rejected) {
       // The same credential would be refused again (QQ 4004): the next connect gets a new one.
       spdlog::info("{}: the gateway refused the credential; fetching a new one", options_.label);
@@ -290,6 +299,7 @@ asio::awaitable<void> GatewayRunner::run(Accept accept) {
   }
   co_await save(durable_);
   if (lease_) co_await lease_->release();
+  if (options_.share) options_.share->gave_up(options_.shard_id);
   set_status("stopped", "");
 }
 
@@ -315,10 +325,21 @@ asio::awaitable<void> GatewayRunner::load_session() {
 }
 
 asio::awaitable<bool> GatewayRunner::hold_lease() {
+  ShardShare* share = options_.share.get();
+  if (share) share->gave_up(options_.shard_id);
   bool waiting = false;
   while (!stopping_) {
+    if (share) co_await share->refresh();
+    if (share && !share->may_take()) {
+      set_status("standby", "this instance holds its share (" +
+                                std::to_string(share->fair_share()) +
+                                ") of the shards; another instance runs this one");
+      co_await sleep(options_.lease_retry);
+      continue;
+    }
     if (co_await lease_->try_acquire([this] { on_lease_lost(); })) {
       if (waiting) spdlog::info("{}: took over the connection", options_.label);
+      if (share) share->took(options_.shard_id);
       co_return true;
     }
     if (!waiting) {
@@ -335,7 +356,17 @@ asio::awaitable<bool> GatewayRunner::hold_lease() {
   co_return false;
 }
 
+void GatewayRunner::hand_over() {
+  if (!lease_ || !current_ || current_->over) return;
+  set_status("reconnecting", "handing the shard over to another instance");
+  handing_over_ = true;
+  current_->finish(Ending::reconnect);
+  // Without a close frame, as when the lease is lost: the next holder resumes the session.
+  current_->ws->abort();
+}
+
 void GatewayRunner::on_lease_lost() {
+  if (options_.share) options_.share->gave_up(options_.shard_id);
   set_status("reconnecting", "lost the lease " + options_.lease_name);
   if (current_ && !current_->over) {
     current_->finish(Ending::reconnect);

@@ -10,6 +10,7 @@
 #include "botgate/core/store.hpp"
 #include "botgate/platforms/common/accept_pipeline.hpp"
 #include "botgate/platforms/common/shard_lease.hpp"
+#include "botgate/platforms/common/shard_share.hpp"
 #include "botgate/net/ws_client.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -101,6 +102,9 @@ struct GatewayRunnerOptions {
   std::chrono::milliseconds lease_retry{2000};
   /// Who holds it; empty: this process (process_lease_holder()). Tests play two instances.
   std::string lease_holder = {};
+  /// The bot's shards shared out evenly among the instances (with a lease only): the runner
+  /// takes its lease only while this instance holds fewer than its fair share. Null: no limit.
+  std::shared_ptr<ShardShare> share = {};
 };
 
 /// Thread safety: run() on the strand given at construction; stop() and status() from anywhere.
@@ -124,6 +128,12 @@ class GatewayRunner final : public EventSource {
   /// live (connecting, reconnecting, stopped), or when the write failed (a frame not written
   /// whole is not carried out: it may be sent again).
   asio::awaitable<Result<void>> send_text(std::string text);
+
+  /// Gives the shard to another instance (ShardShare::surplus): the connection ends without
+  /// ending the session, which is saved, and the lease is freed for the other to resume it.
+  /// On the runner's strand; nothing unless a connection is live.
+  void hand_over();
+  int shard_id() const noexcept { return options_.shard_id; }
 
  private:
   struct Connection;
@@ -186,6 +196,7 @@ class GatewayRunner final : public EventSource {
   std::shared_ptr<Connection> current_;  // strand only
   std::unique_ptr<asio::steady_timer> sleep_timer_;
   std::unique_ptr<ShardLease> lease_;  // null without options_.lease_name
+  bool handing_over_ = false;  // hand_over() ended the connection (strand only)
 
   std::chrono::steady_clock::time_point last_skip_log_{};
   std::uint64_t skips_unlogged_ = 0;

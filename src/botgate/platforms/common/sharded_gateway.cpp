@@ -1,6 +1,7 @@
 #include "botgate/platforms/common/sharded_gateway.hpp"
 
 #include "botgate/core/backoff.hpp"
+#include "botgate/core/lease_holder.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -122,6 +123,14 @@ asio::awaitable<void> ShardedGateway::run(Accept accept) {
                shard_ids.size(), shard_count, info.max_concurrency, info.identifies_left);
   auto endpoint = options_.make_endpoint(info);
   auto pacer = std::make_shared<IdentifyPacer>(strand_, info.max_concurrency);
+  // Instances on one store spread the shards evenly; a single shard needs no spreading.
+  std::shared_ptr<ShardShare> share;
+  if (shard_ids.size() > 1) {
+    share = std::make_shared<ShardShare>(
+        store_, options_.platform + ":" + options_.bot_name, shard_ids, shard_count,
+        options_.lease_holder.empty() ? process_lease_holder() : options_.lease_holder,
+        GatewayRunnerOptions{}.lease_ttl);
+  }
   {
     std::lock_guard lock(mutex_);
     for (int shard_id : shard_ids) {
@@ -135,6 +144,8 @@ asio::awaitable<void> ShardedGateway::run(Accept accept) {
       // a second session of it, or give both the events).
       runner_options.lease_name = "gateway:" + runner_options.session_key;
       runner_options.ws.proxy_url = options_.proxy_url;
+      runner_options.lease_holder = options_.lease_holder;
+      runner_options.share = share;
       runners_.push_back(std::make_unique<GatewayRunner>(
           strand_, store_, options_.make_protocol(shard_id, shard_count), endpoint, pacer,
           std::move(runner_options)));
@@ -158,9 +169,24 @@ asio::awaitable<void> ShardedGateway::run(Accept accept) {
     });
   }
   while (running > 0) {
-    timer_.expires_at(asio::steady_timer::time_point::max());
+    if (share) {
+      timer_.expires_after(GatewayRunnerOptions{}.lease_retry);
+    } else {
+      timer_.expires_at(asio::steady_timer::time_point::max());
+    }
     co_await timer_.async_wait(use_tuple);
+    // While every shard runs here: one hand-over a round, so that the others take shards one
+    // at a time and no instance stays above its share.
+    if (share && !stopping_ && running == runners_.size()) {
+      co_await share->refresh();
+      if (auto surplus = share->surplus()) {
+        for (auto& runner : runners_) {
+          if (runner->shard_id() == *surplus) runner->hand_over();
+        }
+      }
+    }
   }
+  if (share) co_await share->leave();
 }
 
 }  // namespace botgate::platforms

@@ -35,6 +35,9 @@ struct ShardedGatewayOptions {
   int shard_count = 0;
   /// Empty: every shard of shard_count.
   std::vector<int> shards;
+  /// Who holds the shards' leases and takes part in sharing them out; empty: this process
+  /// (process_lease_holder()). Tests play several instances in one process.
+  std::string lease_holder = {};
   std::string proxy_url;
 
   /// Fetches GatewayInfo; retried with backoff until it succeeds or fails fatally.
