@@ -6,7 +6,9 @@ tenant_access_token endpoint, the bot info endpoint, the two IM send endpoints (
 send) and recall (DELETE /open-apis/im/v1/messages/{message_id}), with the same status codes,
 error codes and quirks (token errors as HTTP 200 with a code, `content` as a JSON-encoded
 string, `uuid` idempotency). It records what it delivered and recalled, and offers fault
-controls (token expiry, outage, rate limit, hanging sends, token failures).
+controls (token expiry, outage, rate limit, hanging sends, token failures). Like Feishu, it
+refuses an app's send and reply calls past 50 within a second (`app_sends_per_second`) with HTTP
+429 code 99991400 and x-ogw-ratelimit-reset; `app_limited()` counts the refusals.
 
 Recall answers HTTP 200 {"code":0,"msg":"success","data":{}} for a message this app sent (the
 Delivery gets `recalled`, `recalls()` records it); HTTP 400 with code 230011 once it is
@@ -142,6 +144,7 @@ CODE_ELEMENT_NOT_FOUND = 300313
 CODE_SEQUENCE = 300317
 CODE_CARD_INTERNAL = 300120
 CODE_RATE_LIMITED = 99991400
+APP_SENDS_PER_SECOND = 50
 # [uncertain] sending an entity a second time: the IM send's card error (230099 "Failed to
 # create card content"); the docs say only that an entity can be sent once.
 CODE_CARD_SENT_TWICE = 230099
@@ -339,6 +342,11 @@ class FeishuFake(HttpFake):
 
         self._rate_limit_left = 0
         self._rate_limit_reset = 1
+        # Feishu's send-message limit per app (6.3): more than this many send/reply calls of one
+        # app within a second answer 429 code 99991400. None: no limit.
+        self.app_sends_per_second: Optional[int] = APP_SENDS_PER_SECOND
+        self._app_send_times: dict[str, collections.deque] = {}
+        self._app_limited = 0
         self._hang_sends = False
         self._hang_deliver = False
         self._fail_token_left = 0
@@ -367,6 +375,26 @@ class FeishuFake(HttpFake):
         with self._lock:
             self._rate_limit_left = n
             self._rate_limit_reset = reset_seconds
+
+    def _over_app_limit(self, app_id: str) -> bool:
+        """Counts a send of `app_id`; True (and counted as refused) past its limit a second."""
+        now = time.monotonic()
+        with self._lock:
+            if self.app_sends_per_second is None:
+                return False
+            times = self._app_send_times.setdefault(app_id, collections.deque())
+            while times and now - times[0] >= 1.0:
+                times.popleft()
+            if len(times) >= self.app_sends_per_second:
+                self._app_limited += 1
+                return True
+            times.append(now)
+            return False
+
+    def app_limited(self) -> int:
+        """How many send/reply calls the per-app limit refused."""
+        with self._lock:
+            return self._app_limited
 
     def hang_sends(self, flag: bool, deliver: bool = False) -> None:
         """While set, send/reply requests are read (and recorded) but never answered.
@@ -432,6 +460,8 @@ class FeishuFake(HttpFake):
         self._uuid_repeats.clear()
         self._recalls.clear()
         self._rate_limit_left = 0
+        self._app_send_times.clear()
+        self._app_limited = 0
         self._hang_sends = False
         self._fail_token_left = 0
         self._cards.clear()
@@ -679,6 +709,11 @@ class FeishuFake(HttpFake):
         token, err = self._check_auth(req)
         if err is not None:
             return self._finish(req, err)
+        if self._over_app_limit(self._token_owner(token or "") or self.app_id):
+            return self._finish(req, _json(
+                429, {"code": CODE_RATE_LIMITED, "msg": "request trigger frequency limit"},
+                {"x-ogw-ratelimit-limit": str(self.app_sends_per_second),
+                 "x-ogw-ratelimit-reset": "1"}))
         parsed, err = self._validate_message(req)
         if err is not None:
             return self._finish(req, err)

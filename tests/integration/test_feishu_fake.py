@@ -391,6 +391,7 @@ def test_control_api_and_standalone(tmp_path):
 
 
 def test_concurrent_clients(fake):
+    fake.app_sends_per_second = None  # 80 sends at once: the per-app limit is tested below
     errors = []
 
     def worker(i):
@@ -411,6 +412,21 @@ def test_concurrent_clients(fake):
         t.join(20)
     assert not errors
     assert len(fake.delivered()) == 80
+
+
+def test_an_app_sends_fifty_messages_a_second_then_gets_429(fake, client):
+    tok = get_token(client)
+    for i in range(50):
+        s, _, b, _ = client.call("POST", reply_path(f"om_{i}"), text_body(f"m{i}"), auth(tok))
+        assert s == 200 and b["code"] == 0, (i, b)
+    s, headers, b, _ = client.call("POST", reply_path("om_x"), text_body("one too many"),
+                                   auth(tok))
+    assert s == 429 and b["code"] == 99991400, b
+    assert headers.get("x-ogw-ratelimit-reset") == "1", headers
+    assert fake.app_limited() == 1 and len(fake.delivered()) == 50
+    time.sleep(1.05)
+    s, _, b, _ = client.call("POST", reply_path("om_y"), text_body("later"), auth(tok))
+    assert s == 200 and b["code"] == 0, b
 
 
 def test_more_apps_have_their_own_tokens_and_bot_identity(fake, client):

@@ -1,7 +1,7 @@
 """Three botgate instances on one Redis keep a platform's per-bot rate limit together, not each
 in full: a WeCom group bot's 20 messages a minute per webhook (the strict fake refuses the 21st
-with 45009), and Discord's global requests a second per bot (the fake answers a global 429 past
-its limit). Messages of many chats are queued through the send API, so that each instance sends
+with 45009), Discord's global requests a second per bot (the fake answers a global 429 past
+its limit), and a Feishu app's 50 messages a second (the fake answers 429 code 99991400). Messages of many chats are queued through the send API, so that each instance sends
 some: the chats are spread over the instances by the store's partitions. The real binary and a
 real redis-server."""
 
@@ -13,7 +13,8 @@ from collections import defaultdict
 
 import pytest
 
-from botgate_harness import API_TOKEN, botgate_config, discord_bot, wecom_bot, wait_until
+from botgate_harness import (API_TOKEN, botgate_config, discord_bot, feishu_bot, wecom_bot,
+                             wait_until)
 from redis_server import RedisServer
 
 PARTITIONS = 16
@@ -125,3 +126,21 @@ def test_three_instances_keep_discords_global_limit_between_them(redis, launch,
     assert limited == [], "no instance sent past the bot's global limit"
     # 30 requests at 10 a second (and a little): the last ten go two seconds after the first.
     assert took >= 2.0, took
+
+
+def test_three_instances_send_a_feishu_app_fifty_messages_a_second_between_them(redis, launch,
+                                                                               fake):
+    bot = feishu_bot(fake)
+    instances = start_instances(launch, redis, bot)
+    chats = spread_chats(redis, "feishu", "group", 160, lambda n: f"oc_{n:032x}")
+    started = time.monotonic()
+    for i, chat in enumerate(chats):
+        send(instances[i % 3], {"bot": "feishu", "chat_id": chat, "text": f"m{i}"})
+    assert wait_until(lambda: len(fake.delivered()) >= 160, 20), len(fake.delivered())
+    took = time.monotonic() - started
+    assert fake.app_limited() == 0, "no instance sent past the app's 50 a second"
+    # 160 messages at 50 a second at most (counted over 1.1 s): three windows at least.
+    assert took >= 2.0, took
+    times = sorted(d.t for d in fake.delivered())
+    for i in range(50, len(times)):
+        assert times[i] - times[i - 50] >= 1.0, "51 deliveries within a second"

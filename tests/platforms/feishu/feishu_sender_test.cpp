@@ -216,6 +216,28 @@ TEST_F(FeishuSenderTest, AReplyToCannotChangeThePath) {
   }
 }
 
+TEST_F(FeishuSenderTest, AnAppSendsAtMostFiftyMessagesASecondCountedInTheStore) {
+  FeishuSender sender = make_sender();
+  for (int i = 0; i < 50; ++i) {
+    auto sent = botgate::test::run_on(io_, sender.send(reply_to("om_" + std::to_string(i))));
+    ASSERT_TRUE(sent) << i << ": " << sent.error().message();
+  }
+  auto refused = botgate::test::run_on(io_, sender.send(reply_to("om_51")));
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().is(errc::rate_limited)) << refused.error().message();
+  ASSERT_TRUE(refused.error().retry_after);
+  EXPECT_GT(*refused.error().retry_after, std::chrono::milliseconds(0));
+  EXPECT_LE(*refused.error().retry_after, std::chrono::milliseconds(1100));
+  EXPECT_EQ(message_targets().size(), 50u) << "the 51st never reached Feishu";
+
+  // Another sender of the same app on the same store (another instance) is refused too.
+  FeishuSender other = make_sender();
+  auto also = botgate::test::run_on(io_, other.send(reply_to("om_52")));
+  ASSERT_FALSE(also);
+  EXPECT_TRUE(also.error().is(errc::rate_limited));
+  EXPECT_EQ(message_targets().size(), 50u);
+}
+
 TEST_F(FeishuSenderTest, ADotSegmentIsNotAMessageId) {
   // "." and ".." would be removed by URL normalisation, turning the reply into another call.
   FeishuSender sender = make_sender();

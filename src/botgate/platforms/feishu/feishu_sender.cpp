@@ -3,12 +3,14 @@
 #include "botgate/net/http_client.hpp"
 #include "botgate/net/query_string.hpp"
 #include "botgate/net/token_call.hpp"
+#include "botgate/platforms/common/shared_rate.hpp"
 #include "botgate/platforms/common/json_fields.hpp"
 #include "botgate/platforms/feishu/feishu_markup.hpp"
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <charconv>
 
 namespace botgate::feishu {
@@ -32,6 +34,21 @@ std::optional<std::int64_t> code_of(const json::object& o) { return platforms::i
 
 // "The message was withdrawn": recalled before, by this bot or in the client.
 constexpr std::string_view kRecalledAlready = "code 230011:";
+
+/// Feishu's limits on the send-message API per app, counted by every instance together
+/// (platforms/common/shared_rate): 50 a second and 1,000 a minute. The windows are a little
+/// longer than Feishu's, since a request reaches Feishu some time after it is counted here.
+struct SendLimit {
+  std::string_view scope;
+  std::size_t count;
+  std::chrono::milliseconds window;
+  std::string_view what;
+};
+constexpr std::array kSendLimits{
+    SendLimit{"app-second", 50, std::chrono::milliseconds(1100), "50 messages a second per app"},
+    SendLimit{"app-minute", 1000, std::chrono::milliseconds(61000),
+              "1,000 messages a minute per app"},
+};
 
 std::chrono::milliseconds rate_limit_wait(const HttpResponse& response) {
   // x-ogw-ratelimit-reset: seconds until the window resets.
@@ -97,6 +114,7 @@ FeishuSender::FeishuSender(FeishuConfig config, platforms::PlatformServices& ser
                            std::shared_ptr<BotIdentity> identity)
     : config_(std::move(config)),
       http_(services.http),
+      store_(services.store),
       identity_(std::move(identity)),
       tokens_(services.executor, services.store,
               config_.platform + ":" + config_.app_id + ":tenant_access_token",
@@ -201,6 +219,8 @@ asio::awaitable<Result<SentMessage>> FeishuSender::post_message(const OutgoingMe
     body["receive_id"] = message.chat_id;
   }
   const std::string payload = json::serialize(body);
+  auto admitted = co_await take_send_rate();
+  if (!admitted) co_return admitted.error();
   // With a uuid, a copy that reaches Feishu twice is delivered once: it may be sent again.
   net::RequestOptions options;
   options.idempotent = body.contains("uuid");
@@ -213,7 +233,31 @@ asio::awaitable<Result<SentMessage>> FeishuSender::post_message(const OutgoingMe
     if (!sent) co_return sent.error();
     co_return SentMessage{std::move(*sent)};
   };
-  co_return co_await net::call_with_token(tokens_, config_.bot_name, send_with);
+  auto sent = co_await net::call_with_token(tokens_, config_.bot_name, send_with);
+  if (!sent && sent.error().is(errc::rate_limited) && sent.error().retry_after) {
+    // Feishu asked for a pause (99991400 with x-ogw-ratelimit-reset): every instance holds off.
+    auto held = co_await store_.rate_hold(send_rate_key(kSendLimits.front().scope),
+                                          *sent.error().retry_after);
+    if (!held) {
+      spdlog::warn("bot {}: cannot hold the send limit for the other instances: {}",
+                   config_.bot_name, held.error().message());
+    }
+  }
+  co_return sent;
+}
+
+std::string FeishuSender::send_rate_key(std::string_view scope) const {
+  // Feishu counts per app: bots configured with one app_id share its count.
+  return platforms::digest_rate_key(config_.platform + ":" + std::string(scope), config_.app_id);
+}
+
+asio::awaitable<Result<void>> FeishuSender::take_send_rate() {
+  for (const SendLimit& limit : kSendLimits) {
+    auto admitted = co_await platforms::take_shared_rate(
+        store_, send_rate_key(limit.scope), limit.count, limit.window, std::string(limit.what));
+    if (!admitted) co_return admitted.error();
+  }
+  co_return Result<void>{};
 }
 
 asio::awaitable<Result<void>> FeishuSender::recall(const OutgoingMessage& where,
