@@ -217,5 +217,30 @@ TEST(MessageLog, EachChangeIsPublishedAsItNowStandsButNotWhatOthersShared) {
   EXPECT_EQ(published.back().text, "changed here");
 }
 
+TEST(MessageLog, TheFirstReadRunsTheHookOnceAndWritesDoNot) {
+  MessageLog log;
+  int reads = 0;
+  log.set_first_read_hook([&] { ++reads; });
+  log.add_event(make_event("e1", "sandbox", "tab-1", "hi"));
+  log.delivery(make_reply("k1", "tab-1", "one"), "discord", LogOutcome::sent, "", 1);
+  log.add_shared(LogEntry{});
+  EXPECT_EQ(reads, 0) << "writing is not reading";
+  log.query({});
+  EXPECT_EQ(reads, 1);
+  log.query({});
+  boost::asio::io_context io;
+  boost::asio::co_spawn(io, log.wait_for_change(0, 1ms), boost::asio::detached);
+  io.run();
+  EXPECT_EQ(reads, 1) << "once";
+
+  MessageLog waited;
+  int waits = 0;
+  waited.set_first_read_hook([&] { ++waits; });
+  boost::asio::co_spawn(io, waited.wait_for_change(0, 1ms), boost::asio::detached);
+  io.restart();
+  io.run();
+  EXPECT_EQ(waits, 1) << "a long poll is a read too";
+}
+
 }  // namespace
 }  // namespace botgate

@@ -84,10 +84,19 @@ TEST(RedisLogShare, EachInstanceHearsTheOthersEntriesInOrderAndNeverItsOwn) {
   ASSERT_TRUE(two.watch_log(heard_two.listener()));
   std::this_thread::sleep_for(100ms);  // both tails are reading
 
-  one.share_log(entry("in:e1", "hello"));
-  one.share_log(entry("out:e1-0", "hi back", LogOutcome::queued));
+  LogEntry incoming = entry("in:e1", "hello");
+  incoming.user = "Ann";
+  one.share_log(incoming);
+  LogEntry reply = entry("out:e1-0", "hi back\n[image] https://x/y.png", LogOutcome::retrying);
+  reply.error = "429 slow down";
+  reply.attempts = 1;
+  reply.reply_to = "in:e1";
+  one.share_log(reply);
   two.share_log(entry("in:e2", "from two"));
-  one.share_log(entry("out:e1-0", "hi back", LogOutcome::sent));
+  reply.outcome = LogOutcome::sent;
+  reply.error.clear();
+  reply.attempts = 2;
+  one.share_log(reply);
 
   ASSERT_TRUE(heard_two.wait([](const std::vector<LogEntry>& got) {
     return !got.empty() && got.back().id == "out:e1-0" && got.back().outcome == LogOutcome::sent;
@@ -97,9 +106,25 @@ TEST(RedisLogShare, EachInstanceHearsTheOthersEntriesInOrderAndNeverItsOwn) {
 
   const auto got_two = heard_two.entries();
   ASSERT_GE(got_two.size(), 2u);
+  // Every field comes across (the time to the millisecond).
+  const auto same = [](const LogEntry& got, const LogEntry& shared) {
+    EXPECT_EQ(got.id, shared.id);
+    EXPECT_EQ(std::chrono::floor<std::chrono::milliseconds>(got.time),
+              std::chrono::floor<std::chrono::milliseconds>(shared.time));
+    EXPECT_EQ(got.bot, shared.bot);
+    EXPECT_EQ(got.platform, shared.platform);
+    EXPECT_EQ(got.chat_id, shared.chat_id);
+    EXPECT_EQ(got.incoming, shared.incoming);
+    EXPECT_EQ(got.user, shared.user);
+    EXPECT_EQ(got.text, shared.text);
+    EXPECT_EQ(got.outcome, shared.outcome);
+    EXPECT_EQ(got.error, shared.error);
+    EXPECT_EQ(got.attempts, shared.attempts);
+    EXPECT_EQ(got.reply_to, shared.reply_to);
+  };
   EXPECT_EQ(got_two.front().id, "in:e1") << "in the order shared";
-  EXPECT_EQ(got_two.front().text, "hello");
-  EXPECT_TRUE(got_two.front().incoming);
+  same(got_two.front(), incoming);
+  same(got_two.back(), reply);
   for (const LogEntry& e : got_two) EXPECT_NE(e.id, "in:e2") << "its own entry came back";
 
   const auto got_one = heard_one.entries();

@@ -2,7 +2,7 @@
 
 #include "botgate/api/api_answers.hpp"
 #include "botgate/api/api_auth.hpp"
-#include "botgate/core/log_entry_json.hpp"
+#include "botgate/core/event_json.hpp"
 #include "botgate/net/query_string.hpp"
 
 
@@ -36,6 +36,22 @@ std::optional<LogFilter> log_filter_from(std::string_view target) {
   filter.after = *after;
   filter.limit = static_cast<std::size_t>(*limit);
   return filter;
+}
+
+json::object log_entry_json(const LogEntry& entry) {
+  return json::object{{"seq", entry.seq},
+                      {"id", entry.id},
+                      {"time", format_time(entry.time)},
+                      {"bot", entry.bot},
+                      {"platform", entry.platform},
+                      {"chat_id", entry.chat_id},
+                      {"direction", entry.incoming ? "in" : "out"},
+                      {"user", entry.user},
+                      {"text", entry.text},
+                      {"outcome", to_string(entry.outcome)},
+                      {"error", entry.error},
+                      {"attempts", entry.attempts},
+                      {"reply_to", entry.reply_to}};
 }
 
 void add_log_api(net::Router& router, MessageLog& log, const ApiAccess& access) {

@@ -7,6 +7,8 @@
 #include "botgate/core/message_log.hpp"
 #include "botgate/net/router.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <string>
 
 namespace botgate::api {
@@ -19,5 +21,7 @@ void add_log_api(net::Router& router, MessageLog& log, const ApiAccess& access);
 /// The filter from the query of `target`: bot, chat, q, after, limit (1..1000). nullopt when
 /// a number is malformed.
 std::optional<LogFilter> log_filter_from(std::string_view target);
+
+boost::json::object log_entry_json(const LogEntry& entry);
 
 }  // namespace botgate::api

@@ -162,6 +162,7 @@ void MessageLog::wake() {
 }
 
 std::vector<LogEntry> MessageLog::query(const LogFilter& filter) const {
+  note_read();
   std::vector<LogEntry> out;
   {
     std::lock_guard lock(mutex_);
@@ -184,6 +185,7 @@ std::uint64_t MessageLog::seq() const {
 
 asio::awaitable<void> MessageLog::wait_for_change(std::uint64_t after,
                                                   std::chrono::milliseconds timeout) {
+  note_read();
   auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
   timer->expires_after(timeout);
   {

@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -45,6 +46,11 @@ class MessageLog {
 
   /// Called once, before the log is used from other threads (the runtime's constructor).
   void set_publisher(Publisher publisher) { publisher_ = std::move(publisher); }
+  /// Called once, as set_publisher: `hook` runs at the log's first read (query() or
+  /// wait_for_change()), on the reader's thread, outside the log's lock. The runtime starts
+  /// following the other instances' entries then: an instance whose log nobody reads does not
+  /// pay for reading theirs.
+  void set_first_read_hook(std::function<void()> hook) { first_read_hook_ = std::move(hook); }
 
   /// The entry of an accepted event.
   static LogEntry incoming(const Event& event);
@@ -93,8 +99,14 @@ class MessageLog {
     if (publisher_) publisher_(entry);
   }
 
+  void note_read() const {
+    if (first_read_hook_ && !read_.exchange(true, std::memory_order_relaxed)) first_read_hook_();
+  }
+
   std::size_t capacity_;
   Publisher publisher_;
+  std::function<void()> first_read_hook_;
+  mutable std::atomic<bool> read_{false};
   mutable std::mutex mutex_;
   std::deque<LogEntry> entries_;  // oldest first (by insertion)
   std::uint64_t first_index_ = 0;  // the insertion index of entries_.front()

@@ -59,9 +59,13 @@ Runtime::Runtime(asio::io_context& io, Store& store, const HandlerChain& chain,
   // The store tells the feed each event it logs from now on; those before are the store's.
   feed_.start_at(
       store_.watch_events([this](LoggedEvent event) { feed_.publish(std::move(event)); }));
-  // Instances on one store show one message log: each gives the others what it logs.
-  if (store_.watch_log([this](LogEntry entry) { log_.add_shared(std::move(entry)); })) {
+  // Instances on one store show one message log: each gives the others what it logs, and
+  // follows theirs once its own is read (reading them costs each instance for every event).
+  if (store_.watch_log(nullptr)) {
     log_.set_publisher([this](const LogEntry& entry) { store_.share_log(entry); });
+    log_.set_first_read_hook([this] {
+      store_.watch_log([this](LogEntry entry) { log_.add_shared(std::move(entry)); });
+    });
   }
 }
 

@@ -2,11 +2,12 @@
 /// The message log shared between the instances on one Redis (Store::share_log, watch_log),
 /// so that every instance's console shows every instance's events and replies. Key, under the
 /// store's prefix:
-///   msglog   a Stream capped near `length` entries: from=<the store object's token>,
-///            e=<the entry's JSON (core/log_entry_json)>
-/// An entry shared is buffered and written with the others waiting beside it, in one
-/// pipeline; while a write is under way the next entries wait, and a later change of an entry
-/// still waiting supersedes it (a streamed reply that grows by many small steps costs one
+///   msglog   a Stream capped near `length` entries: from=<the store object's token>, then
+///            the entry's fields under short names (id, t in ms, bot, pf, chat, in, user, text,
+///            out, err, n, re; empty ones left out)
+/// An entry shared is buffered and written 20 ms later with the others shared meanwhile, in one
+/// pipeline (the other instances read the Stream every 20 ms too: a busy bot's log costs a
+/// round trip a batch, not an entry); a later change of an entry still waiting supersedes it (a streamed reply that grows by many small steps costs one
 /// write per round, not one per step). Entries are written in the order of their last changes.
 /// The buffer keeps at most `length` entries, as the Stream does: when Redis is away, the
 /// oldest are dropped, never the process's memory.

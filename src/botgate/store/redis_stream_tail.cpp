@@ -68,6 +68,10 @@ asio::awaitable<void> RedisStreamTail::run(std::string after, OnEntry on_entry,
       last = entry.elements.at(0).text;
       on_entry(last, entry.elements.at(1));
     }
+    if (options_.pause_after_read.count() > 0) {
+      pause.expires_after(options_.pause_after_read);
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
   }
 }
 

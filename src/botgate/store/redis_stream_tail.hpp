@@ -16,6 +16,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -27,6 +28,10 @@ struct RedisStreamTailOptions {
   std::string key;          ///< the Stream's key, prefix included
   std::string what;         ///< for the log line when Redis cannot be read, e.g. "watch for work"
   std::size_t batch = 100;  ///< entries read at most per XREAD
+  /// After a read that found entries, the next waits this long, so that a busy Stream is read
+  /// in batches rather than an entry a round trip (for a reader that can wait: the console's
+  /// log, not the wake-up).
+  std::chrono::milliseconds pause_after_read{0};
 };
 
 class RedisStreamTail {
