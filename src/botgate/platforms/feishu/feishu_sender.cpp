@@ -12,6 +12,7 @@
 
 #include <array>
 #include <charconv>
+#include <vector>
 
 namespace botgate::feishu {
 namespace json = boost::json;
@@ -49,6 +50,18 @@ constexpr std::array kSendLimits{
     SendLimit{"app-minute", 1000, std::chrono::milliseconds(61000),
               "1,000 messages a minute per app"},
 };
+
+/// The store keys of kSendLimits for an app, in their order: made once, not per send (each is
+/// a digest).
+std::vector<std::string> send_rate_keys_of(const FeishuConfig& config) {
+  std::vector<std::string> keys;
+  for (const SendLimit& limit : kSendLimits) {
+    // Feishu counts per app: bots configured with one app_id share its count.
+    keys.push_back(platforms::digest_rate_key(config.platform + ":" + std::string(limit.scope),
+                                              config.app_id));
+  }
+  return keys;
+}
 
 std::chrono::milliseconds rate_limit_wait(const HttpResponse& response) {
   // x-ogw-ratelimit-reset: seconds until the window resets.
@@ -115,6 +128,7 @@ FeishuSender::FeishuSender(FeishuConfig config, platforms::PlatformServices& ser
     : config_(std::move(config)),
       http_(services.http),
       store_(services.store),
+      send_rate_keys_(send_rate_keys_of(config_)),
       identity_(std::move(identity)),
       tokens_(services.executor, services.store,
               config_.platform + ":" + config_.app_id + ":tenant_access_token",
@@ -236,7 +250,7 @@ asio::awaitable<Result<SentMessage>> FeishuSender::post_message(const OutgoingMe
   auto sent = co_await net::call_with_token(tokens_, config_.bot_name, send_with);
   if (!sent && sent.error().is(errc::rate_limited) && sent.error().retry_after) {
     // Feishu asked for a pause (99991400 with x-ogw-ratelimit-reset): every instance holds off.
-    auto held = co_await store_.rate_hold(send_rate_key(kSendLimits.front().scope),
+    auto held = co_await store_.rate_hold(send_rate_keys_.front(),
                                           *sent.error().retry_after);
     if (!held) {
       spdlog::warn("bot {}: cannot hold the send limit for the other instances: {}",
@@ -246,15 +260,11 @@ asio::awaitable<Result<SentMessage>> FeishuSender::post_message(const OutgoingMe
   co_return sent;
 }
 
-std::string FeishuSender::send_rate_key(std::string_view scope) const {
-  // Feishu counts per app: bots configured with one app_id share its count.
-  return platforms::digest_rate_key(config_.platform + ":" + std::string(scope), config_.app_id);
-}
-
 asio::awaitable<Result<void>> FeishuSender::take_send_rate() {
-  for (const SendLimit& limit : kSendLimits) {
+  for (std::size_t i = 0; i < kSendLimits.size(); ++i) {
+    const SendLimit& limit = kSendLimits[i];
     auto admitted = co_await platforms::take_shared_rate(
-        store_, send_rate_key(limit.scope), limit.count, limit.window, std::string(limit.what));
+        store_, send_rate_keys_[i], limit.count, limit.window, std::string(limit.what));
     if (!admitted) co_return admitted.error();
   }
   co_return Result<void>{};

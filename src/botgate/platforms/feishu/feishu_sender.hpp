@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace botgate::feishu {
 
@@ -48,7 +49,6 @@ class FeishuSender final : public Sender {
   /// Takes one use of each of Feishu's per-app send limits (kSendLimits), shared by the
   /// instances on the store; rate_limited (the message waits in the outbox) when one is used up.
   asio::awaitable<Result<void>> take_send_rate();
-  std::string send_rate_key(std::string_view scope) const;
   /// POST /open-apis/cardkit/v1/cards: the new card entity's id.
   asio::awaitable<Result<std::string>> create_card(const std::string& card_json);
   /// A card operation (PUT content, PATCH settings) on `path` under the API base, with `body`.
@@ -58,6 +58,7 @@ class FeishuSender final : public Sender {
   FeishuConfig config_;
   net::HttpClient& http_;
   Store& store_;  // the shared send limits
+  const std::vector<std::string> send_rate_keys_;  // kSendLimits' keys, in their order
   std::shared_ptr<BotIdentity> identity_;
   net::TokenCache tokens_;
 };
