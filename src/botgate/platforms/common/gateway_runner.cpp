@@ -140,12 +140,8 @@ void GatewayRunner::stop() {
   stopping_ = true;
   asio::post(strand_, [this] {
     sleep_timer_->cancel();
-    if (current_ && !current_->over) {
-      current_->finish(Ending::stopped);
-      // A read is outstanding: drop the socket. An abnormal closure keeps the session
-      // resumable (closing with 1000 would end it), so the next start resumes.
-      current_->ws->abort();
-    }
+    // A read is outstanding: drop the socket, and the next start resumes the session.
+    drop_connection(Ending::stopped);
   });
 }
 
@@ -356,24 +352,25 @@ asio::awaitable<bool> GatewayRunner::hold_lease() {
   co_return false;
 }
 
+void GatewayRunner::drop_connection(Ending ending) {
+  if (!current_ || current_->over) return;
+  current_->finish(ending);
+  // At once, without a close frame: an abnormal closure keeps the session resumable (a close
+  // with 1000 would end it), for the next connection or the next holder of the lease.
+  current_->ws->abort();
+}
+
 void GatewayRunner::hand_over() {
   if (!lease_ || !current_ || current_->over) return;
   set_status("reconnecting", "handing the shard over to another instance");
   handing_over_ = true;
-  current_->finish(Ending::reconnect);
-  // Without a close frame, as when the lease is lost: the next holder resumes the session.
-  current_->ws->abort();
+  drop_connection(Ending::reconnect);
 }
 
 void GatewayRunner::on_lease_lost() {
   if (options_.share) options_.share->gave_up(options_.shard_id);
   set_status("reconnecting", "lost the lease " + options_.lease_name);
-  if (current_ && !current_->over) {
-    current_->finish(Ending::reconnect);
-    // At once, without a close frame: a close with 1000 would end the session that the next
-    // holder resumes.
-    current_->ws->abort();
-  }
+  drop_connection(Ending::reconnect);
 }
 
 asio::awaitable<GatewayRunner::Ending> GatewayRunner::run_connection(

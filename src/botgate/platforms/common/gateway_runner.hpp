@@ -169,6 +169,8 @@ class GatewayRunner final : public EventSource {
   asio::awaitable<bool> hold_lease();
   /// The lease was lost: the connection must end now (another instance may open it).
   void on_lease_lost();
+  /// Ends the live connection, if any, as `ending`, keeping its session resumable.
+  void drop_connection(Ending ending);
   asio::awaitable<void> sleep(std::chrono::milliseconds duration);
   void set_status(std::string state, std::string detail);
   /// Counts a skipped frame and logs it: the first at once, then at most once a minute with
