@@ -430,7 +430,16 @@ struct RedisStore::Impl {
       Args read_command{"XREADGROUP", "GROUP", kGroup, options.instance, "COUNT",
                         std::to_string(ask), "STREAMS", stream, from};
       auto read = co_await command(std::move(read_command));
-      if (!read) co_return read.error();
+      if (!read) {
+        // The read may have been carried out with its answer lost (the connection broke, Redis
+        // stopped): what it delivered to this consumer waits in its pending list, and only a
+        // reread gives it out; items still out are skipped there.
+        if (!part.rereading) {
+          part.rereading = true;
+          part.pending_after.assign(1, '0');
+        }
+        co_return read.error();
+      }
       std::size_t got = 0;
       if (read->is_array() && !read->elements.empty()) {
         for (const RedisReply& entry : read->elements.at(0).elements.at(1).elements) {
