@@ -430,16 +430,7 @@ struct RedisStore::Impl {
       Args read_command{"XREADGROUP", "GROUP", kGroup, options.instance, "COUNT",
                         std::to_string(ask), "STREAMS", stream, from};
       auto read = co_await command(std::move(read_command));
-      if (!read) {
-        // The read may have been carried out with its answer lost (the connection broke, Redis
-        // stopped): what it delivered to this consumer waits in its pending list, and only a
-        // reread gives it out; items still out are skipped there.
-        if (!part.rereading) {
-          part.rereading = true;
-          part.pending_after.assign(1, '0');
-        }
-        co_return read.error();
-      }
+      if (!read) co_return read.error();
       std::size_t got = 0;
       if (read->is_array() && !read->elements.empty()) {
         for (const RedisReply& entry : read->elements.at(0).elements.at(1).elements) {
@@ -483,10 +474,25 @@ struct RedisStore::Impl {
       const int p = static_cast<int>((first + i) % kPartitions);
       if (!partitions.of(bot)[static_cast<std::size_t>(p)].serving(now)) continue;
       auto read = co_await take_partition(bot, p, limit - ids.size(), ids);
-      if (!read) co_return read.error();
+      if (!read) co_return give_back(bot, ids, read.error());
     }
     std::sort(ids.begin(), ids.end());  // oldest first, across partitions
-    co_return co_await inbox_items(std::move(ids));
+    auto items = co_await inbox_items(ids);
+    if (!items) co_return give_back(bot, ids, items.error());
+    co_return items;
+  }
+
+  /// A take that failed part way: what it read (or what a read whose answer was lost, when the
+  /// connection broke or Redis stopped, delivered) waits in this instance's pending lists, given
+  /// to nobody. Every partition of the bot rereads its pending list from the start on the next
+  /// take, where items still out are skipped, so those items are given out then.
+  Error give_back(const std::string& bot, const std::vector<std::int64_t>& ids, Error error) {
+    for (std::int64_t id : ids) partitions.inbox_ended(id);
+    for (RedisPartition& part : partitions.of(bot)) {
+      part.rereading = true;
+      part.pending_after.assign(1, '0');
+    }
+    return error;
   }
 
   asio::awaitable<Result<void>> inbox_complete(std::vector<InboxCompletion> done) {
