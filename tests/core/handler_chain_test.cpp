@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -34,6 +35,21 @@ class ScriptedHandler final : public Handler {
   std::vector<std::string>& log_;
   HandlerResult result_;
   std::string reply_;
+};
+
+/// Immediate for the bots listed, not for others.
+class ImmediateFor final : public Handler {
+ public:
+  explicit ImmediateFor(std::vector<std::string> bots) : bots_(std::move(bots)) {}
+  asio::awaitable<HandlerResult> handle(const Event&, HandlerContext&) override {
+    co_return HandlerResult::next;
+  }
+  bool immediate_for(const std::string& bot) const override {
+    return std::find(bots_.begin(), bots_.end(), bot) != bots_.end();
+  }
+
+ private:
+  std::vector<std::string> bots_;
 };
 
 class ThrowingHandler final : public Handler {
@@ -207,6 +223,21 @@ TEST(HandlerChainTest, AGiveUpStopsTheChainWithItsReason) {
   EXPECT_EQ(outcome.failure, "the service is down");
   EXPECT_TRUE(outcome.replies.empty());
   EXPECT_TRUE(log.empty());
+}
+
+TEST(HandlerChainTest, IsImmediateForABotOnlyWhenEveryHandlerIsImmediateForIt) {
+  HandlerChain empty;
+  EXPECT_TRUE(empty.immediate_for("a")) << "nothing to wait for";
+  HandlerChain chain;
+  chain.add(std::make_unique<ImmediateFor>(std::vector<std::string>{"a", "b"}));
+  chain.add(std::make_unique<ImmediateFor>(std::vector<std::string>{"b", "c"}));
+  EXPECT_FALSE(chain.immediate_for("a"));
+  EXPECT_TRUE(chain.immediate_for("b"));
+  EXPECT_FALSE(chain.immediate_for("c"));
+  std::vector<std::string> log;
+  HandlerChain with_default;
+  with_default.add(std::make_unique<ScriptedHandler>("s", log, HandlerResult::done));
+  EXPECT_FALSE(with_default.immediate_for("a")) << "a handler is not immediate unless it says so";
 }
 
 }  // namespace

@@ -69,6 +69,18 @@ class EchoHandler final : public Handler {
   std::vector<std::string> answered_later;
   /// Whether "doomed" messages are given up on.
   bool service_refuses = true;
+  /// What immediate_for says (set before the runtime starts); the test handler's "slow",
+  /// "flaky" and "later" messages are for the inbox path only.
+  bool immediate = false;
+  bool immediate_for(const std::string&) const override { return immediate; }
+};
+
+/// Stands for a handler with effects beyond its replies (a forward): never immediate.
+class PassHandler final : public Handler {
+ public:
+  asio::awaitable<HandlerResult> handle(const Event&, HandlerContext&) override {
+    co_return HandlerResult::next;
+  }
 };
 
 /// A platform callback in miniature: header X-Test-Signature must be "good", the body is one
@@ -96,6 +108,19 @@ class TestWebhook final : public WebhookHandler {
     }
     return outcome;
   }
+};
+
+/// A callback whose answer may carry the reply (a Discord interaction), with TestWebhook's
+/// checks.
+class AnsweringWebhook final : public WebhookHandler {
+ public:
+  Result<WebhookOutcome> handle(const HttpRequest& request) const override {
+    return inner_.handle(request);
+  }
+  bool answers_in_callback() const override { return true; }
+
+ private:
+  TestWebhook inner_;
 };
 
 RuntimeOptions fast_options() {
@@ -1162,6 +1187,80 @@ TEST(RuntimeTest, ABacklogIsAnsweredOnceEachAndInOrder) {
     EXPECT_EQ(delivered[i].plain_text(), "echo: hi " + std::to_string(i));
   }
   EXPECT_TRUE(h.store_.inbox().empty());
+}
+
+TEST(RuntimeTest, AnImmediateHandlersEventIsHandledAtItsAcceptAndNeverEntersTheInbox) {
+  Harness h;
+  h.handler_->immediate = true;
+  h.runtime_->start();
+  const HttpRequest request = callback("good", to_json(message_event("ev-1", "m-1", "hi")));
+  EXPECT_EQ(h.on_webhook("bot", request).body(), "success");
+  // Answered: its reply is queued with the accept, before the answer; the inbox never had it.
+  EXPECT_TRUE(h.store_.inbox().empty());
+  ASSERT_EQ(h.store_.outbox().size(), 1u);
+  EXPECT_EQ(h.store_.outbox()[0].message.plain_text(), "echo: hi");
+  EXPECT_EQ(h.store_.outbox()[0].message.idempotency_key.size(), 26u) << "24 + \"-0\"";
+  ASSERT_TRUE(h.wait_for_delivery("echo: hi"));
+  EXPECT_EQ(h.sender_->delivered()[0].reply_to, "m-1");
+  EXPECT_EQ(h.store_.taken_count(), 0);
+  // A redelivery is acknowledged and answered nothing more.
+  EXPECT_EQ(h.on_webhook("bot", request).body(), "success");
+  EXPECT_EQ(h.store_.outbox().size(), 1u);
+  ASSERT_TRUE(run_until(h.io_, [&] {
+    auto entries = log_entries(h);
+    return entries.size() == 2 && entries[1].outcome == LogOutcome::sent;
+  })) << "the log shows the event and its reply, once each";
+  EXPECT_EQ(log_entries(h)[1].reply_to, log_entries(h)[0].id);
+  EXPECT_EQ(h.runtime_->status()[0].events_in, 1u);
+  EXPECT_EQ(h.runtime_->status()[0].messages_sent, 1u);
+}
+
+TEST(RuntimeTest, AnImmediateHandlersEventIsNotAcknowledgedWhenTheStoreFailsAndQueuesNothing) {
+  Harness h;
+  h.handler_->immediate = true;
+  h.runtime_->start();
+  h.store_.fail_accepts(1);
+  const HttpRequest request = callback("good", to_json(message_event("ev-1", "m-1", "hi")));
+  EXPECT_EQ(h.on_webhook("bot", request).result(), http::status::service_unavailable);
+  EXPECT_TRUE(h.store_.outbox().empty());
+  EXPECT_EQ(h.on_webhook("bot", request).result(), http::status::ok);
+  ASSERT_TRUE(h.wait_for_delivery("echo: hi"));
+  EXPECT_EQ(h.count_delivered("echo: hi"), 1);
+}
+
+TEST(RuntimeTest, ABotsEventsGoThroughTheInboxUnlessEveryHandlerIsImmediateAndNoAnswerCarriesAReply) {
+  // Off by option; a handler that is not immediate; a callback that may carry the reply.
+  RuntimeOptions off = fast_options();
+  off.handle_at_accept = false;
+  Harness by_option(off);
+  Harness mixed;
+  mixed.chain_.add(std::make_unique<PassHandler>());
+  Harness answering;
+  BotParts parts;
+  parts.webhook = std::make_unique<AnsweringWebhook>();
+  auto sender = std::make_unique<RecordingSender>();
+  RecordingSender* answering_sender = sender.get();
+  parts.sender = std::move(sender);
+  answering.runtime_->add_bot("interactions", "sandbox", answering.runtime_->make_bot_strand(),
+                              std::move(parts));
+  for (Harness* h : {&by_option, &mixed, &answering}) {
+    h->handler_->immediate = true;
+    h->runtime_->start();
+  }
+  ASSERT_TRUE(by_option.on_event(message_event("ev-1", "m-1", "hi")).value());
+  ASSERT_TRUE(mixed.on_event(message_event("ev-1", "m-1", "hi")).value());
+  Event for_interactions = message_event("ev-1", "m-1", "hi");
+  for_interactions.bot = "interactions";
+  ASSERT_TRUE(answering.on_event(for_interactions).value());
+  EXPECT_EQ(by_option.store_.inbox().size(), 1u);
+  EXPECT_EQ(mixed.store_.inbox().size(), 1u);
+  EXPECT_EQ(answering.store_.inbox().size(), 1u);
+  EXPECT_TRUE(by_option.wait_for_delivery("echo: hi"));
+  EXPECT_TRUE(mixed.wait_for_delivery("echo: hi"));
+  EXPECT_TRUE(answering.wait_for_delivery("echo: hi", answering_sender));
+  EXPECT_EQ(by_option.store_.taken_count(), 1);
+  EXPECT_EQ(mixed.store_.taken_count(), 1);
+  EXPECT_EQ(answering.store_.taken_count(), 1);
 }
 
 TEST(RuntimeTest, RepliesGoFromTheInboxWorkerToTheOutboxWorkerEachTakenOnce) {

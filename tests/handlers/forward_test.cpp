@@ -165,6 +165,9 @@ TEST(ForwardHandler, BotsItDoesNotServeGoOnDownTheChain) {
   HandlerContext ctx(event);
   EXPECT_EQ(run_on(io, handler->handle(event, ctx)), HandlerResult::next);
   EXPECT_TRUE(service.requests().empty());
+  // So for them it is immediate; for the bot it serves it waits on the service.
+  EXPECT_TRUE(handler->immediate_for("other"));
+  EXPECT_FALSE(handler->immediate_for("b"));
 }
 
 TEST(ForwardHandler, TheReplyCredentialStaysInBotgateAndStillAddressesTheReply) {

@@ -866,6 +866,50 @@ std::vector<std::string> event_ids_of(const std::vector<LoggedEvent>& events) {
   return ids;
 }
 
+TYPED_TEST(StoreContractTest, AHandledEventIsLoggedWithItsRepliesQueuedAndNeverEntersTheInbox) {
+  auto handled = [this](const Event& event, std::vector<std::string> keys,
+                        std::vector<OutgoingMessage> replies) {
+    return run_sync(this->store().accept_handled(event, std::move(keys), 1h, std::move(replies)));
+  };
+  if (!this->store().accepts_handled()) {
+    // A store without it says so, and stores nothing.
+    auto refused = handled(event_of("a", "1"), {"k1"}, {reply("a", "one")});
+    ASSERT_FALSE(refused);
+    EXPECT_TRUE(refused.error().is(errc::invalid_argument));
+    EXPECT_TRUE(logged_after(this->store(), 0).empty());
+    EXPECT_TRUE(this->take_out("a").empty());
+    EXPECT_TRUE(this->accept(event_of("a", "1"), {"k1"})) << "its key was not recorded";
+    return;
+  }
+  OutgoingMessage first = reply("a", "one");
+  first.reply_credential = "https://example.test/hook?key=SECRET";
+  EXPECT_TRUE(handled(event_of("a", "1"), {"k1"}, {first, reply("a", "two")}).value());
+  EXPECT_TRUE(handled(event_of("a", "2"), {"k2"}, {}).value()) << "handled without a reply";
+  ASSERT_TRUE(this->accept(event_of("a", "3"), {"k3"}));
+  EXPECT_FALSE(handled(event_of("a", "1"), {"k1"}, {reply("a", "again")}).value())
+      << "a redelivery of a handled event";
+  EXPECT_FALSE(handled(event_of("a", "3"), {"k3"}, {reply("a", "again")}).value())
+      << "a redelivery of an event accepted into the inbox";
+  EXPECT_FALSE(this->accept(event_of("a", "1"), {"k1"})) << "and the other way round";
+
+  EXPECT_EQ(event_ids_of(logged_after(this->store(), 0)),
+            (std::vector<std::string>{"1", "2", "3"}))
+      << "logged like any accepted event, duplicates not";
+  const auto inbox = this->pending("a");
+  ASSERT_EQ(inbox.size(), 1u) << "only the event accepted into the inbox";
+  EXPECT_EQ(inbox[0].event.platform_event_id, "3");
+
+  this->restart();
+  EXPECT_FALSE(handled(event_of("a", "2"), {"k2"}, {}).value()) << "dedup survives a restart";
+  const auto waiting = this->take_out("a");
+  ASSERT_EQ(waiting.size(), 2u) << "the replies survive a restart; a duplicate's are dropped";
+  EXPECT_EQ(waiting[0].message, first) << "with its reply credential";
+  EXPECT_EQ(waiting[1].message, reply("a", "two"));
+  EXPECT_LT(waiting[0].id, waiting[1].id);
+  EXPECT_EQ(this->depth("a").outbox, 2);
+  EXPECT_EQ(this->depth("a").inbox, 1);
+}
+
 TYPED_TEST(StoreContractTest, EveryAcceptedEventIsLoggedOnceUnderAGrowingCursor) {
   Event first = event_of("a", "1");
   first.reply_credential = "https://example.test/hook?key=SECRET";

@@ -15,29 +15,45 @@ namespace botgate::test {
 asio::awaitable<Result<bool>> MemoryStore::accept(Event event, std::vector<std::string> dedup_keys,
                                                   std::chrono::seconds ttl) {
   std::lock_guard lock(mutex_);
+  co_return accept_locked(std::move(event), dedup_keys, ttl, std::nullopt);
+}
+
+asio::awaitable<Result<bool>> MemoryStore::accept_handled(Event event,
+                                                          std::vector<std::string> dedup_keys,
+                                                          std::chrono::seconds ttl,
+                                                          std::vector<OutgoingMessage> replies) {
+  std::lock_guard lock(mutex_);
+  co_return accept_locked(std::move(event), dedup_keys, ttl, std::move(replies));
+}
+
+Result<bool> MemoryStore::accept_locked(Event event, const std::vector<std::string>& dedup_keys,
+                                        std::chrono::seconds ttl,
+                                        std::optional<std::vector<OutgoingMessage>> replies) {
   if (failing_accepts_ > 0) {
     --failing_accepts_;
-    co_return Error{errc::store_failed, "scripted accept failure"};
+    return Error{errc::store_failed, "scripted accept failure"};
   }
   const SystemTime now = std::chrono::system_clock::now();
   // Same rule as the SQLite store: a key counts while its expiry is still ahead.
   for (const std::string& key : dedup_keys) {
     auto it = dedup_.find(key);
-    if (it != dedup_.end() && it->second > now) {
-      co_return false;
-    }
+    if (it != dedup_.end() && it->second > now) return false;
   }
   for (const std::string& key : dedup_keys) {
     dedup_[key] = now + ttl;
   }
-  const std::int64_t id = next_inbox_id_++;
   const std::int64_t cursor = next_cursor_++;
   LoggedEvent logged{cursor, event.bot, event.platform, event.chat.id, to_json(event)};
   events_[cursor] = logged;
-  inbox_[id] = InboxItem{id, std::move(event), 0, now};
+  if (replies) {
+    for (OutgoingMessage& reply : *replies) push_locked(std::move(reply));
+  } else {
+    const std::int64_t id = next_inbox_id_++;
+    inbox_[id] = InboxItem{id, std::move(event), 0, now};
+  }
   // Under the mutex: one call at a time, in cursor order.
   if (listener_) listener_(std::move(logged));
-  co_return true;
+  return true;
 }
 
 asio::awaitable<Result<std::vector<LoggedEvent>>> MemoryStore::events_after(std::int64_t after,

@@ -38,6 +38,10 @@ class MemoryStore final : public Store {
 
   asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> dedup_keys,
                                        std::chrono::seconds ttl) override;
+  bool accepts_handled() const noexcept override { return true; }
+  asio::awaitable<Result<bool>> accept_handled(Event event, std::vector<std::string> dedup_keys,
+                                               std::chrono::seconds ttl,
+                                               std::vector<OutgoingMessage> replies) override;
   asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
                                                                 std::size_t limit) override;
   asio::awaitable<Result<std::vector<InboxItem>>> inbox_take(std::string bot,
@@ -168,6 +172,10 @@ class MemoryStore final : public Store {
   std::size_t most_out_in_a_lane_ = 0;
 
   std::int64_t push_locked(OutgoingMessage message);
+  /// accept, or with `replies` accept_handled.
+  Result<bool> accept_locked(Event event, const std::vector<std::string>& dedup_keys,
+                             std::chrono::seconds ttl,
+                             std::optional<std::vector<OutgoingMessage>> replies);
   Result<void> update_locked(std::int64_t id, OutboxState state, SystemTime next_at,
                              std::string error, std::string platform_message_id);
 };

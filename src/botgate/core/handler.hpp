@@ -112,6 +112,15 @@ class Handler {
  public:
   virtual ~Handler() = default;
   virtual asio::awaitable<HandlerResult> handle(const Event& event, HandlerContext& ctx) = 0;
+  /// Whether, for the events of `bot`, handle() answers at once (it never waits on I/O or a
+  /// timer), answers only next or done, opens no stream, does nothing besides its replies, and
+  /// may run on any thread. Then the Runtime handles such a bot's events before their accept
+  /// commits, and the accept and the replies are one store transaction (Store::accept_handled).
+  /// The default: no.
+  virtual bool immediate_for(const std::string& bot) const {
+    (void)bot;
+    return false;
+  }
 };
 
 }  // namespace botgate

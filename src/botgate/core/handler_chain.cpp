@@ -2,9 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace botgate {
 
 void HandlerChain::add(std::unique_ptr<Handler> handler) { handlers_.push_back(std::move(handler)); }
+
+bool HandlerChain::immediate_for(const std::string& bot) const {
+  return std::all_of(handlers_.begin(), handlers_.end(),
+                     [&bot](const auto& handler) { return handler->immediate_for(bot); });
+}
 
 asio::awaitable<ChainOutcome> HandlerChain::run(const Event& event, int attempt,
                                                 HandlerContext::SystemTime accepted_at,

@@ -36,6 +36,9 @@ class HandlerChain {
                                     HandlerContext::SystemTime accepted_at = {},
                                     ReplyStreams* streams = nullptr) const;
   std::size_t size() const noexcept { return handlers_.size(); }
+  /// Whether every handler is immediate for `bot` (Handler::immediate_for): true for an empty
+  /// chain.
+  bool immediate_for(const std::string& bot) const;
 
  private:
   std::vector<std::unique_ptr<Handler>> handlers_;

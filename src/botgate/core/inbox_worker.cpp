@@ -115,12 +115,7 @@ asio::awaitable<void> Runtime::handle_event(Bot& bot, InboxItem item) {
   if (outcome.replies.empty() && !outcome.streamed && !outcome.answers_later) {
     bot.parts.sender->no_reply(event);
   }
-  std::vector<OutgoingMessage> replies = split_for_platform(bot, std::move(outcome.replies));
-  for (std::size_t i = 0; i < replies.size(); ++i) {
-    // Stable across a crash between handling and completing: the same event gives the same
-    // keys, so the platform drops a second copy (Feishu uuid, Discord nonce).
-    replies[i].idempotency_key = event.id.substr(0, 24) + "-" + std::to_string(i);
-  }
+  std::vector<OutgoingMessage> replies = replies_for(bot, event, std::move(outcome.replies));
   if (!replies.empty()) {
     if (auto waiter = bot.reply_waiters.hand(event.id, replies.front())) {
       if (co_await bot.reply_waiters.written(waiter, kInlineWriteWait)) {

@@ -44,6 +44,10 @@ class WebhookHandler {
   /// Verifies, decrypts and parses. A failure is an `Error` whose `http_status_for()` is the
   /// status to answer (401 forged, 400 malformed); it produces no event.
   virtual Result<WebhookOutcome> handle(const HttpRequest& request) const = 0;
+  /// Whether an outcome may carry a reply window (WebhookOutcome::reply_window). The runtime
+  /// then handles every event of the bot from the inbox, in order, so that a reply given in a
+  /// callback's answer never overtakes an earlier event's. The default: no.
+  virtual bool answers_in_callback() const { return false; }
 };
 
 /// How often and how long a sender waited for a platform's rate limits inside send().
@@ -72,8 +76,10 @@ class Sender {
                                                            StreamFeed& feed);
   /// The handlers answered `event` with nothing: no reply, no streamed reply, and none promised
   /// through the API. A platform that shows the user an answer pending from the moment the
-  /// event arrived (a WeCom AI bot's passive stream) ends it here. Called on the bot's strand,
-  /// before the event leaves the inbox; the default does nothing.
+  /// event arrived (a WeCom AI bot's passive stream) ends it here. Called on the bot's strand
+  /// before the event leaves the inbox, or, for an event handled before its accept commits
+  /// (Handler::immediate_for), on the accepting thread after the commit: safe from any thread.
+  /// The default does nothing.
   virtual void no_reply(const Event& event) { (void)event; }
   /// Whether this bot can take back messages it sent (recall). The default: no. Asked before a
   /// recall is queued, so that a platform without the call refuses it at once.

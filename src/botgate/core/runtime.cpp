@@ -160,6 +160,10 @@ void Runtime::start() {
     }
   });
   for (auto& [name, bot] : bots_) {
+    const WebhookHandler* webhook = bot->parts.webhook.get();
+    bot->handles_at_accept = options_.handle_at_accept && store_.accepts_handled() &&
+                             chain_.immediate_for(name) &&
+                             !(webhook != nullptr && webhook->answers_in_callback());
     auto log_end = [this, name = name](const char* worker) {
       return [this, name, worker](std::exception_ptr e) {
         --running_workers_;
@@ -331,7 +335,24 @@ asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event) {
   const std::string chat_id = event.chat.id;
   const std::string sender_id = event.sender.id;
   LogEntry log_entry = MessageLog::incoming(event);
-  auto accepted = co_await store_.accept(std::move(event), std::move(keys), options_.dedup_ttl);
+  std::optional<std::vector<OutgoingMessage>> replies;
+  if (bot.handles_at_accept) replies = co_await handle_at_accept(bot, event);
+  std::vector<LogEntry> reply_entries;
+  if (replies) {
+    for (const OutgoingMessage& reply : *replies) {
+      reply_entries.push_back(MessageLog::outgoing(reply, event.platform, event.id));
+    }
+    // Before the commit, since the event moves into the store: no_reply only ends what a
+    // platform shows pending, and a duplicate of the event gets the same answer from the chain.
+    if (replies->empty()) bot.parts.sender->no_reply(event);
+  }
+  Result<bool> accepted = false;
+  if (replies) {
+    accepted = co_await store_.accept_handled(std::move(event), std::move(keys),
+                                              options_.dedup_ttl, std::move(*replies));
+  } else {
+    accepted = co_await store_.accept(std::move(event), std::move(keys), options_.dedup_ttl);
+  }
   if (!accepted) {
     if (auto held = bot.not_accepted_log.admit()) {
       spdlog::error("bot {}: event {} not accepted: {}{}", bot.name, event_id,
@@ -345,7 +366,13 @@ asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event) {
     log_.add(std::move(log_entry));
     spdlog::info("bot {}: event {} received (chat {}, from {})", bot.name, event_id, chat_id,
                  sender_id);
-    bot.inbox_signal.notify();
+    if (!replies) {
+      bot.inbox_signal.notify();
+    } else if (!reply_entries.empty()) {
+      for (LogEntry& entry : reply_entries) log_.add(std::move(entry));
+      bot.outbox_pushed = true;
+      bot.outbox_signal.notify();
+    }
   } else {
     spdlog::info("bot {}: event {} is a duplicate, acknowledged without a reply", bot.name,
                  event_id);
@@ -353,10 +380,27 @@ asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event) {
   co_return accepted;
 }
 
-std::vector<OutgoingMessage> Runtime::split_for_platform(Bot& bot,
-                                                         std::vector<OutgoingMessage> messages) {
-  if (messages.empty()) return messages;
-  return bot.parts.sender->split_replies(std::move(messages));
+asio::awaitable<std::optional<std::vector<OutgoingMessage>>> Runtime::handle_at_accept(
+    Bot& bot, const Event& event) {
+  ChainOutcome outcome;
+  // Never answer ourselves or other bots (see handle_event).
+  if (!event.sender.is_bot) outcome = co_await chain_.run(event, 1, Clock::now(), nullptr);
+  if (outcome.result != HandlerResult::done || outcome.answers_later || outcome.streamed) {
+    co_return std::nullopt;
+  }
+  co_return replies_for(bot, event, std::move(outcome.replies));
+}
+
+std::vector<OutgoingMessage> Runtime::replies_for(Bot& bot, const Event& event,
+                                                  std::vector<OutgoingMessage> replies) {
+  if (replies.empty()) return replies;
+  replies = bot.parts.sender->split_replies(std::move(replies));
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    // Stable across a crash between handling and completing: the same event gives the same
+    // keys, so the platform drops a second copy (Feishu uuid, Discord nonce).
+    replies[i].idempotency_key = event.id.substr(0, 24) + "-" + std::to_string(i);
+  }
+  return replies;
 }
 
 asio::awaitable<Result<std::int64_t>> Runtime::send(OutgoingMessage message,

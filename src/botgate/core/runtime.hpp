@@ -46,6 +46,11 @@ struct RuntimeOptions {
   /// How many chats of one bot have their events handled at once (BotParts may say otherwise
   /// for a bot). A chat's events are handled one after another, in order.
   std::size_t inbox_concurrency = 32;
+  /// A bot whose handlers are all immediate (Handler::immediate_for) has its events handled
+  /// before their accept commits, on a store that offers it (Store::accept_handled): one
+  /// transaction instead of an inbox row written, taken and deleted. Off: every event goes
+  /// through the inbox (tests of the inbox path with such handlers).
+  bool handle_at_accept = true;
   /// How many of a bot's events the inbox worker holds at once, from their take until their
   /// completion is stored.
   std::size_t inbox_held = 1024;
@@ -247,10 +252,16 @@ class Runtime final : public ReplyStreams {
   /// Writes that message `id` was sent, then lets the outbox worker forget it.
   asio::awaitable<void> record_sent(Bot& bot, std::int64_t id, std::string platform_id);
   asio::awaitable<Result<bool>> accept(Bot& bot, Event event);
+  /// For a bot that handles_at_accept: the replies of `event`, from the chain run now; nullopt
+  /// when the chain did not simply answer (it asked for a retry): then the event goes to the
+  /// inbox like any other.
+  asio::awaitable<std::optional<std::vector<OutgoingMessage>>> handle_at_accept(
+      Bot& bot, const Event& event);
   Bot* find(const std::string& name) const;
-  /// The replies of one event as the platform takes them (Sender::split_replies).
-  static std::vector<OutgoingMessage> split_for_platform(Bot& bot,
-                                                         std::vector<OutgoingMessage> messages);
+  /// The replies of `event` as the platform takes them (Sender::split_replies), each with the
+  /// idempotency key the outbox sends it with.
+  static std::vector<OutgoingMessage> replies_for(Bot& bot, const Event& event,
+                                                  std::vector<OutgoingMessage> replies);
 
   asio::io_context& io_;
   Store& store_;

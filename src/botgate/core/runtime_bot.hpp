@@ -51,6 +51,9 @@ struct Runtime::Bot {
   /// The events taken from the store and not completed, by chat (on the strand).
   InboxLanes inbox{1, 1};
   std::size_t inbox_concurrency = 1;
+  /// Its events are handled before their accept commits, which queues their replies, and never
+  /// enter the inbox (Handler::immediate_for, Store::accept_handled). Set at start.
+  bool handles_at_accept = false;
   std::size_t lane_runners = 0;  // run_lanes() coroutines running (on the strand)
   Completing completing;         // handled events waiting for their completion (on the strand)
   /// The timers of lane runners waiting to run the handlers on an event again (on the strand):

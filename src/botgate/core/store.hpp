@@ -197,6 +197,26 @@ class Store {
   /// is in the log if and only if it was accepted, and a duplicate never is.
   virtual asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> dedup_keys,
                                                std::chrono::seconds ttl) = 0;
+  /// Whether accept_handled is offered. The default: no (the Runtime then accepts every event
+  /// into the inbox).
+  virtual bool accepts_handled() const noexcept { return false; }
+  /// For an event handled before its accept commits (a bot whose handlers answer at once and
+  /// have no other effect, such as rules and echo): dedup, the event log and `replies` queued,
+  /// in one transaction, and the event never enters the inbox. Returns true when the event is
+  /// new (logged as accept logs it, its replies takeable by outbox_take in their order, as an
+  /// inbox_complete queues them), false when any of `dedup_keys` was seen within `ttl`
+  /// (nothing stored, the replies dropped). Either all of it is stored or nothing. Where
+  /// accepts_handled() is false: errc::invalid_argument.
+  virtual asio::awaitable<Result<bool>> accept_handled(Event event,
+                                                       std::vector<std::string> dedup_keys,
+                                                       std::chrono::seconds ttl,
+                                                       std::vector<OutgoingMessage> replies) {
+    (void)event;
+    (void)dedup_keys;
+    (void)ttl;
+    (void)replies;
+    co_return Error{errc::invalid_argument, "this store does not accept handled events"};
+  }
   /// Events of `bot` accepted but not yet completed, oldest first, taken or not (a view).
   virtual asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
                                                                         std::size_t limit) = 0;

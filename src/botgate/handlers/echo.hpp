@@ -12,6 +12,7 @@ class EchoHandler final : public Handler {
  public:
   explicit EchoHandler(std::string prefix) : prefix_(std::move(prefix)) {}
   asio::awaitable<HandlerResult> handle(const Event& event, HandlerContext& ctx) override;
+  bool immediate_for(const std::string&) const override { return true; }
 
  private:
   std::string prefix_;

@@ -71,6 +71,10 @@ class ForwardHandler final : public Handler {
   /// retry or give_up (decide_forward_failure). It never answers `next` for such a bot, so no
   /// fallback (echo) answers an event the service did not.
   asio::awaitable<HandlerResult> handle(const Event& event, HandlerContext& ctx) override;
+  /// The bots it does not serve pass through at once.
+  bool immediate_for(const std::string& bot) const override {
+    return !target_of_bot_.contains(bot);
+  }
 
  private:
   std::vector<ForwardTarget> targets_;

@@ -32,6 +32,8 @@ class RulesHandler final : public Handler {
   explicit RulesHandler(std::vector<Rule> rules);
   ~RulesHandler() override;
   asio::awaitable<HandlerResult> handle(const Event& event, HandlerContext& ctx) override;
+  /// RE2 matching and a reply, on any thread.
+  bool immediate_for(const std::string&) const override { return true; }
 
  private:
   struct Compiled;

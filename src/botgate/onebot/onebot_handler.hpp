@@ -32,6 +32,8 @@ class OneBotHandler final : public Handler {
   /// Adds bot `bot`, served over `link`; before the runtime starts.
   void serve(const std::string& bot, BotLink* link) { links_[bot] = link; }
   asio::awaitable<HandlerResult> handle(const Event& event, HandlerContext& ctx) override;
+  /// The bots it does not serve pass through at once.
+  bool immediate_for(const std::string& bot) const override { return !links_.contains(bot); }
 
  private:
   Store& store_;

@@ -32,7 +32,9 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <unordered_set>
 #include <utility>
@@ -522,21 +524,28 @@ struct SqliteStore::Impl {
     Event event;
     std::vector<std::string> keys;
     std::chrono::seconds ttl{};
+    /// Set for an event handled already (Store::accept_handled): no inbox row, these replies
+    /// queued instead.
+    std::optional<std::vector<OutgoingMessage>> replies;
   };
 
-  /// What an accept wrote: its inbox row (0: a duplicate, nothing written), its log cursor and
-  /// its JSON (for the event log's listener).
+  /// What an accept wrote: whether the event was new (a duplicate writes nothing), its inbox
+  /// row (0 for a handled event), its log cursor and its JSON (for the event log's listener),
+  /// and the outbox ids of a handled event's replies.
   struct Accepted {
+    bool is_new = false;
     std::int64_t row = 0;
     std::int64_t cursor = 0;
     std::string json;
+    std::vector<std::int64_t> reply_ids;
   };
 
   /// Group commit of accepts (see BatchQueue and drain_writes): a burst of callbacks shares one
   /// transaction.
-  asio::awaitable<Result<bool>> accept_batched(Event event, std::vector<std::string> keys,
-                                               std::chrono::seconds ttl) {
-    AcceptRequest request{std::move(event), std::move(keys), ttl};
+  asio::awaitable<Result<bool>> accept_batched(
+      Event event, std::vector<std::string> keys, std::chrono::seconds ttl,
+      std::optional<std::vector<OutgoingMessage>> replies = std::nullopt) {
+    AcceptRequest request{std::move(event), std::move(keys), ttl, std::move(replies)};
     return accepts_.submit(std::move(request),
                            [this](const auto& caller) { schedule_writes(caller); });
   }
@@ -636,7 +645,7 @@ struct SqliteStore::Impl {
     rows.reserve(batch.size());
     for (const auto& pending : batch) {
       const AcceptRequest& r = pending.request;
-      rows.push_back(accept_one(r.event, r.keys, r.ttl, now));
+      rows.push_back(accept_one(r.event, r.keys, r.ttl, now, r.replies));
     }
     return rows;
   }
@@ -649,11 +658,13 @@ struct SqliteStore::Impl {
     // sees the acknowledgement.
     tell_logged(batch, rows);
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      const bool is_new = rows[i].row != 0;
-      (*batch[i].done)(is_new);
-      if (is_new) {
-        inbox_mirror_.added(rows[i].row, std::move(batch[i].request.event),
-                            from_ms(accepted_at));
+      AcceptRequest& request = batch[i].request;
+      (*batch[i].done)(rows[i].is_new);
+      if (!rows[i].is_new) continue;
+      if (request.replies) {
+        replies_queued(*request.replies, rows[i].reply_ids, accepted_at);
+      } else {
+        inbox_mirror_.added(rows[i].row, std::move(request.event), from_ms(accepted_at));
       }
     }
     schedule_dedup_merge();
@@ -754,14 +765,23 @@ struct SqliteStore::Impl {
       for (InboxCompletion& item : batch[i].request) {
         inbox_mirror_.removed(item.inbox_id);
         taken_.erase(item.inbox_id);
-        for (OutgoingMessage& reply : item.replies) {
-          const std::int64_t id = ids[i][next++];
-          std::string lane = reply.lane();
-          std::string bot = reply.bot;
-          outbox_index_.queued(bot, lane, id, queued_at, OutboxItem{id, std::move(reply), 0});
-        }
+        const auto first = ids[i].begin() + static_cast<std::ptrdiff_t>(next);
+        next += item.replies.size();
+        replies_queued(item.replies, {first, ids[i].begin() + static_cast<std::ptrdiff_t>(next)},
+                       queued_at);
       }
       (*batch[i].done)(Result<void>{});
+    }
+  }
+
+  /// After the commit that queued `replies` under `ids`: they join the outbox index.
+  void replies_queued(std::vector<OutgoingMessage>& replies, std::span<const std::int64_t> ids,
+                      std::int64_t queued_at) {
+    for (std::size_t k = 0; k < replies.size(); ++k) {
+      const std::int64_t id = ids[k];
+      std::string lane = replies[k].lane();
+      std::string bot = replies[k].bot;
+      outbox_index_.queued(bot, lane, id, queued_at, OutboxItem{id, std::move(replies[k]), 0});
     }
   }
 
@@ -781,10 +801,12 @@ struct SqliteStore::Impl {
     }
   }
 
-  /// Inside the batch's transaction; the new event's inbox row and log entry, row 0 for a
-  /// duplicate. Keys recorded earlier in the same batch count as seen.
+  /// Inside the batch's transaction; the new event's inbox row (or, handled already, its
+  /// `replies` queued) and log entry; nothing for a duplicate. Keys recorded earlier in the same
+  /// batch count as seen.
   Accepted accept_one(const Event& event, const std::vector<std::string>& keys,
-                      std::chrono::seconds ttl, std::int64_t now) {
+                      std::chrono::seconds ttl, std::int64_t now,
+                      const std::optional<std::vector<OutgoingMessage>>& replies) {
     // Hashed once each for the lookup and the record (an event has one or two keys).
     boost::container::small_vector<std::int64_t, 2> hashes;
     for (const std::string& key : keys) {
@@ -794,8 +816,11 @@ struct SqliteStore::Impl {
     const std::int64_t expires = now + std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count();
     for (const std::int64_t hash : hashes) dedup_->record(hash, expires);
     Accepted accepted;
+    accepted.is_new = true;
     accepted.json = to_json(event);
-    {
+    if (replies) {
+      for (const OutgoingMessage& reply : *replies) accepted.reply_ids.push_back(push(reply, now));
+    } else {
       Use s(statement("INSERT INTO inbox (bot, event, created_at, reply_credential) "
                       "VALUES (?1, ?2, ?3, NULLIF(?4, ''))"));
       s->bind(1, event.bot).bind(2, accepted.json).bind(3, now);
@@ -829,7 +854,7 @@ struct SqliteStore::Impl {
     std::lock_guard lock(listener_mutex_);
     for (std::size_t i = 0; i < batch.size(); ++i) {
       Accepted& entry = accepted[i];
-      if (entry.row == 0) continue;
+      if (!entry.is_new) continue;
       told_cursor_ = entry.cursor;
       if (!listener_) continue;
       const Event& event = batch[i].request.event;
@@ -1283,6 +1308,14 @@ std::uint64_t SqliteStore::outbox_rows_read() const noexcept {
 asio::awaitable<Result<bool>> SqliteStore::accept(Event event, std::vector<std::string> keys,
                                                   std::chrono::seconds ttl) {
   co_return co_await impl_->accept_batched(std::move(event), std::move(keys), ttl);
+}
+
+asio::awaitable<Result<bool>> SqliteStore::accept_handled(Event event,
+                                                          std::vector<std::string> keys,
+                                                          std::chrono::seconds ttl,
+                                                          std::vector<OutgoingMessage> replies) {
+  co_return co_await impl_->accept_batched(std::move(event), std::move(keys), ttl,
+                                           std::move(replies));
 }
 
 asio::awaitable<Result<std::vector<InboxItem>>> SqliteStore::inbox_pending(std::string bot,

@@ -33,6 +33,8 @@ class DiscordInteractions final : public WebhookHandler {
   /// std::invalid_argument when `config.public_key` is not 32 bytes (a bot without an
   /// interactions endpoint gets no DiscordInteractions).
   explicit DiscordInteractions(const DiscordConfig& config);
+  /// A command's first reply goes in the interaction response.
+  bool answers_in_callback() const override { return true; }
 
   /// A POST signed by Discord, answered within the 3 s deadline by the returned ack:
   /// - PING (1): `{"type":1}` (PONG), no event;
