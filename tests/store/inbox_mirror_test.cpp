@@ -54,6 +54,23 @@ TEST(InboxMirrorTest, FollowsAddsAndRemovesInOrder) {
   EXPECT_EQ(left[0].id, 7);
 }
 
+TEST(InboxMirrorTest, ItemsRemovedInAnyOrderLeaveTheRestInOrderAndFreeTheirPlaces) {
+  InboxMirror mirror(4);
+  mirror.read_from_table("a", {}, 64);
+  for (int id = 1; id <= 4; ++id) mirror.added(id, event_of("a", std::to_string(id)), kAt);
+  mirror.removed(2);  // chats finish in any order
+  mirror.removed(3);
+  mirror.retried(3);  // gone: nothing happens
+  mirror.removed(3);
+  EXPECT_EQ(texts(*mirror.pending("a", 64)), (std::vector<std::string>{"1", "4"}));
+  mirror.removed(1);
+  // The places of 1, 2 and 3 are free again: three more fit under the limit of 4.
+  for (int id = 5; id <= 7; ++id) mirror.added(id, event_of("a", std::to_string(id)), kAt);
+  ASSERT_TRUE(mirror.pending("a", 64)) << "the copy stayed whole";
+  EXPECT_EQ(texts(*mirror.pending("a", 64)), (std::vector<std::string>{"4", "5", "6", "7"}));
+  EXPECT_EQ(texts(*mirror.pending("a", 2, {4, 6})), (std::vector<std::string>{"5", "7"}));
+}
+
 TEST(InboxMirrorTest, ABacklogOverTheLimitGoesBackToTheTable) {
   InboxMirror mirror(2);
   mirror.read_from_table("a", {}, 64);

@@ -8,31 +8,39 @@ void InboxMirror::added(std::int64_t id, Event event, SystemTime accepted_at) {
   auto it = copies_.find(event.bot);
   if (it == copies_.end() || !it->second.whole) return;
   Copy& copy = it->second;
-  if (copy.items.size() >= limit_) {
+  if (copy.entries.size() >= limit_) {
     // A backlog: it waits in the table, and the copy starts again once the worker caught up.
     copy.whole = false;
-    copy.items.clear();
-    copy.items.shrink_to_fit();
+    copy.entries.clear();
+    copy.entries.shrink_to_fit();
     return;
   }
-  copy.items.push_back(InboxItem{id, std::move(event), 0, accepted_at});
+  copy.entries.push_back(Entry{InboxItem{id, std::move(event), 0, accepted_at}});
 }
+
+namespace {
+
+/// The entry of row `id` in `entries` (ordered by id), removed or not; end() when none.
+template <class Entries>
+auto entry_of(Entries& entries, std::int64_t id) {
+  auto at = std::lower_bound(entries.begin(), entries.end(), id,
+                             [](const auto& entry, std::int64_t wanted) {
+                               return entry.item.id < wanted;
+                             });
+  return at != entries.end() && at->item.id == id ? at : entries.end();
+}
+
+}  // namespace
 
 void InboxMirror::removed(std::int64_t id) {
   for (auto& [bot, copy] : copies_) {
-    auto& items = copy.items;
-    if (!items.empty() && items.front().id == id) {
-      items.pop_front();
-      return;
-    }
-    auto at = std::lower_bound(items.begin(), items.end(), id,
-                               [](const InboxItem& item, std::int64_t wanted) {
-                                 return item.id < wanted;
-                               });
-    if (at != items.end() && at->id == id) {
-      items.erase(at);
-      return;
-    }
+    auto& entries = copy.entries;
+    auto at = entry_of(entries, id);
+    if (at == entries.end() || at->removed) continue;
+    at->removed = true;
+    at->item.event = Event{};
+    while (!entries.empty() && entries.front().removed) entries.pop_front();
+    return;
   }
 }
 
@@ -42,12 +50,8 @@ void InboxMirror::retried(std::int64_t id) {
 
 InboxItem* InboxMirror::find(std::int64_t id) {
   for (auto& [bot, copy] : copies_) {
-    auto& items = copy.items;
-    auto at = std::lower_bound(items.begin(), items.end(), id,
-                               [](const InboxItem& item, std::int64_t wanted) {
-                                 return item.id < wanted;
-                               });
-    if (at != items.end() && at->id == id) return &*at;
+    auto at = entry_of(copy.entries, id);
+    if (at != copy.entries.end() && !at->removed) return &at->item;
   }
   return nullptr;
 }
@@ -58,10 +62,10 @@ std::optional<std::vector<InboxItem>> InboxMirror::pending(
   auto it = copies_.find(bot);
   if (it == copies_.end() || !it->second.whole) return std::nullopt;
   std::vector<InboxItem> out;
-  out.reserve(std::min(limit, it->second.items.size()));
-  for (const InboxItem& item : it->second.items) {
+  out.reserve(std::min(limit, it->second.entries.size()));
+  for (const Entry& entry : it->second.entries) {
     if (out.size() >= limit) break;
-    if (!taken.contains(item.id)) out.push_back(item);
+    if (!entry.removed && !taken.contains(entry.item.id)) out.push_back(entry.item);
   }
   return out;
 }
@@ -71,7 +75,8 @@ void InboxMirror::read_from_table(const std::string& bot, const std::vector<Inbo
   if (items.size() >= limit) return;  // there may be more: the table stays the source
   Copy& copy = copies_[bot];
   copy.whole = true;
-  copy.items.assign(items.begin(), items.end());
+  copy.entries.clear();
+  for (const InboxItem& item : items) copy.entries.push_back(Entry{item});
 }
 
 }  // namespace botgate::store

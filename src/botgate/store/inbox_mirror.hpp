@@ -44,9 +44,17 @@ class InboxMirror {
                        std::size_t limit);
 
  private:
+  /// An item, or the place of one removed: items leave in the order their chats finish, not in
+  /// id order, and erasing one from the middle moved every item behind it (a Discord flood's
+  /// backlog of thousands, for each event completed). A removed one is marked and its event
+  /// freed; the marks leave from the front.
+  struct Entry {
+    InboxItem item;
+    bool removed = false;
+  };
   struct Copy {
     bool whole = false;
-    std::deque<InboxItem> items;  // by id
+    std::deque<Entry> entries;  // by id
   };
   /// The copied item of row `id`, if a copy holds it.
   InboxItem* find(std::int64_t id);
