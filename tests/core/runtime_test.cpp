@@ -1228,39 +1228,62 @@ TEST(RuntimeTest, AnImmediateHandlersEventIsNotAcknowledgedWhenTheStoreFailsAndQ
   EXPECT_EQ(h.count_delivered("echo: hi"), 1);
 }
 
-TEST(RuntimeTest, ABotsEventsGoThroughTheInboxUnlessEveryHandlerIsImmediateAndNoAnswerCarriesAReply) {
-  // Off by option; a handler that is not immediate; a callback that may carry the reply.
+TEST(RuntimeTest, ABotsEventsGoThroughTheInboxUnlessEveryHandlerIsImmediate) {
+  // Off by option; a handler that is not immediate.
   RuntimeOptions off = fast_options();
   off.handle_at_accept = false;
   Harness by_option(off);
   Harness mixed;
   mixed.chain_.add(std::make_unique<PassHandler>());
-  Harness answering;
-  BotParts parts;
-  parts.webhook = std::make_unique<AnsweringWebhook>();
-  auto sender = std::make_unique<RecordingSender>();
-  RecordingSender* answering_sender = sender.get();
-  parts.sender = std::move(sender);
-  answering.runtime_->add_bot("interactions", "sandbox", answering.runtime_->make_bot_strand(),
-                              std::move(parts));
-  for (Harness* h : {&by_option, &mixed, &answering}) {
+  for (Harness* h : {&by_option, &mixed}) {
     h->handler_->immediate = true;
     h->runtime_->start();
   }
   ASSERT_TRUE(by_option.on_event(message_event("ev-1", "m-1", "hi")).value());
   ASSERT_TRUE(mixed.on_event(message_event("ev-1", "m-1", "hi")).value());
-  Event for_interactions = message_event("ev-1", "m-1", "hi");
-  for_interactions.bot = "interactions";
-  ASSERT_TRUE(answering.on_event(for_interactions).value());
   EXPECT_EQ(by_option.store_.inbox().size(), 1u);
   EXPECT_EQ(mixed.store_.inbox().size(), 1u);
-  EXPECT_EQ(answering.store_.inbox().size(), 1u);
   EXPECT_TRUE(by_option.wait_for_delivery("echo: hi"));
   EXPECT_TRUE(mixed.wait_for_delivery("echo: hi"));
-  EXPECT_TRUE(answering.wait_for_delivery("echo: hi", answering_sender));
   EXPECT_EQ(by_option.store_.taken_count(), 1);
   EXPECT_EQ(mixed.store_.taken_count(), 1);
-  EXPECT_EQ(answering.store_.taken_count(), 1);
+}
+
+TEST(RuntimeTest, WhileACallbackWaitingForItsReplyIsInTheInboxItsChatsLaterEventsFollowIt) {
+  Harness h;
+  BotParts parts;
+  parts.webhook = std::make_unique<AnsweringWebhook>();
+  auto sender = std::make_unique<RecordingSender>();
+  RecordingSender* sent = sender.get();
+  parts.sender = std::move(sender);
+  h.runtime_->add_bot("interactions", "sandbox", h.runtime_->make_bot_strand(), std::move(parts));
+  h.handler_->immediate = true;
+  h.runtime_->start();
+  auto for_bot = [](Event event) {
+    event.bot = "interactions";
+    return event;
+  };
+  // An interaction (its answer may carry the reply) whose handling takes 300 ms: it goes
+  // through the inbox, and its answer is the deferred ack after 50 ms.
+  HttpRequest interaction =
+      callback("good", to_json(for_bot(message_event("ev-1", "m-1", "slow command"))));
+  interaction.set("X-Test-Reply-Window-Ms", "50");
+  EXPECT_EQ(h.on_webhook("interactions", interaction).body(), "success");
+  // Meanwhile a message in its chat follows it through the inbox; one in another chat is
+  // answered at its accept.
+  ASSERT_TRUE(h.on_event(for_bot(message_event("ev-2", "m-2", "after"))).value());
+  ASSERT_TRUE(
+      h.on_event(for_bot(in_chat(message_event("ev-3", "m-3", "elsewhere"), "chat-2"))).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: after", sent));
+  std::vector<std::string> order;
+  for (const OutgoingMessage& m : sent->delivered()) order.push_back(m.plain_text());
+  EXPECT_EQ(order, (std::vector<std::string>{"echo: elsewhere", "echo: slow command",
+                                             "echo: after"}));
+  EXPECT_EQ(h.store_.taken_count(), 2) << "the interaction and the message behind it";
+  // Once they completed, the chat's next event is answered at its accept again.
+  ASSERT_TRUE(h.on_event(for_bot(message_event("ev-4", "m-4", "later"))).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: later", sent));
+  EXPECT_EQ(h.store_.taken_count(), 2);
 }
 
 TEST(RuntimeTest, RepliesGoFromTheInboxWorkerToTheOutboxWorkerEachTakenOnce) {

@@ -41,6 +41,7 @@ asio::awaitable<void> Runtime::inbox_worker(Bot& bot) {
         continue;
       }
       full_page = items->size() == std::min(room, kInboxBatch);
+      if (bot.inbox_path_guard) bot.inbox_path_guard->taken(*items, !full_page);
       lanes.add(std::move(*items));
     }
     // One runner per lane that may start: each handles its chat's events in order, then the
@@ -138,6 +139,7 @@ asio::awaitable<void> Runtime::handle_event(Bot& bot, InboxItem item) {
     bot.completing.queued.push_back(MessageLog::outgoing(reply, event.platform, event.id));
   }
   if (bot.completing.done.empty()) bot.completing.first_at = std::chrono::steady_clock::now();
+  if (bot.inbox_path_guard) bot.completing.guarded.push_back(event);
   InboxCompletion completion{item.id, std::move(replies)};
   if (outcome.answers_later) {
     completion.keep_reply_ref = true;
@@ -165,6 +167,7 @@ asio::awaitable<void> Runtime::dead_letter(Bot& bot, const InboxItem& item,
                     "{}",
                     bot.name, item.event.id, item.attempts + 1, *id, reason);
       ++bot.dead_lettered;
+      if (bot.inbox_path_guard) bot.inbox_path_guard->left(item.event);
       bot.inbox.completed(1);
       bot.inbox_signal.notify();  // room for more
       co_return;
@@ -174,6 +177,7 @@ asio::awaitable<void> Runtime::dead_letter(Bot& bot, const InboxItem& item,
       // store shared by several instances). Nothing is left to keep, nor to try again.
       spdlog::warn("bot {}: event {} is no longer in the inbox; not kept as a dead letter",
                    bot.name, item.event.id);
+      if (bot.inbox_path_guard) bot.inbox_path_guard->left(item.event);
       bot.inbox.completed(1);
       bot.inbox_signal.notify();
       co_return;
@@ -203,10 +207,15 @@ asio::awaitable<void> Runtime::inbox_completer(Bot& bot) {
     }
     std::vector<InboxCompletion> done = std::move(pending.done);
     std::vector<LogEntry> queued = std::move(pending.queued);
+    std::vector<Event> guarded = std::move(pending.guarded);
     pending.done.clear();
     pending.queued.clear();
+    pending.guarded.clear();
     const std::size_t count = done.size();
     if (co_await complete(bot, done, queued)) {
+      // Only now may the chats' later events be handled at their accept: their replies queue
+      // after these.
+      for (const Event& event : guarded) bot.inbox_path_guard->left(event);
       bot.inbox.completed(count);
       bot.inbox_signal.notify();  // room for more
       continue;
@@ -217,8 +226,10 @@ asio::awaitable<void> Runtime::inbox_completer(Bot& bot) {
     // hammered.
     for (InboxCompletion& item : pending.done) done.push_back(std::move(item));
     for (LogEntry& entry : pending.queued) queued.push_back(std::move(entry));
+    for (Event& event : pending.guarded) guarded.push_back(std::move(event));
     pending.done = std::move(done);
     pending.queued = std::move(queued);
+    pending.guarded = std::move(guarded);
     co_await bot.stop_signal.wait_for(std::chrono::seconds(1));
   }
 }

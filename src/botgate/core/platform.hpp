@@ -44,9 +44,10 @@ class WebhookHandler {
   /// Verifies, decrypts and parses. A failure is an `Error` whose `http_status_for()` is the
   /// status to answer (401 forged, 400 malformed); it produces no event.
   virtual Result<WebhookOutcome> handle(const HttpRequest& request) const = 0;
-  /// Whether an outcome may carry a reply window (WebhookOutcome::reply_window). The runtime
-  /// then handles every event of the bot from the inbox, in order, so that a reply given in a
-  /// callback's answer never overtakes an earlier event's. The default: no.
+  /// Whether an outcome may carry a reply window (WebhookOutcome::reply_window). An event whose
+  /// answer waits for its reply goes through the inbox, and the runtime then sends its chat's
+  /// later events there too while it is (core/inbox_path_guard), so that no reply overtakes an
+  /// earlier event's. The default: no.
   virtual bool answers_in_callback() const { return false; }
 };
 

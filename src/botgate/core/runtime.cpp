@@ -161,9 +161,11 @@ void Runtime::start() {
   });
   for (auto& [name, bot] : bots_) {
     const WebhookHandler* webhook = bot->parts.webhook.get();
-    bot->handles_at_accept = options_.handle_at_accept && store_.accepts_handled() &&
-                             chain_.immediate_for(name) &&
-                             !(webhook != nullptr && webhook->answers_in_callback());
+    bot->handles_at_accept =
+        options_.handle_at_accept && store_.accepts_handled() && chain_.immediate_for(name);
+    if (bot->handles_at_accept && webhook != nullptr && webhook->answers_in_callback()) {
+      bot->inbox_path_guard = std::make_unique<InboxPathGuard>();
+    }
     auto log_end = [this, name = name](const char* worker) {
       return [this, name, worker](std::exception_ptr e) {
         --running_workers_;
@@ -296,7 +298,7 @@ asio::awaitable<HttpAnswer> Runtime::on_webhook(std::string name, const HttpRequ
   const std::string waiting_for = waiter ? outcome->events.front().id : std::string();
   bool first_is_new = false;
   for (std::size_t i = 0; i < outcome->events.size(); ++i) {
-    auto accepted = co_await accept(*bot, std::move(outcome->events[i]));
+    auto accepted = co_await accept(*bot, std::move(outcome->events[i]), waiter && i == 0);
     if (!accepted) {
       if (waiter) (void)bot->reply_waiters.close(waiting_for);
       // Not acknowledged: the platform delivers it again, so nothing is lost.
@@ -317,7 +319,7 @@ asio::awaitable<Result<bool>> Runtime::on_event(Event event) {
   co_return co_await accept(*bot, std::move(event));
 }
 
-asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event) {
+asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event, bool must_queue) {
   if (event.id.empty()) event.id = new_event_id();
   event.bot = bot.name;
   if (event.platform.empty()) event.platform = bot.platform;
@@ -335,8 +337,21 @@ asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event) {
   const std::string chat_id = event.chat.id;
   const std::string sender_id = event.sender.id;
   LogEntry log_entry = MessageLog::incoming(event);
+  bool handle_now = bot.handles_at_accept && !must_queue;
+  // Kept for the guard: the event moves into the store.
+  std::optional<Event> guarded;
+  if (bot.inbox_path_guard && !bot.inbox_path_guard->may_handle_now(event, must_queue)) {
+    handle_now = false;
+    guarded = event;
+  }
   std::optional<std::vector<OutgoingMessage>> replies;
-  if (bot.handles_at_accept) replies = co_await handle_at_accept(bot, event);
+  if (handle_now) {
+    replies = co_await handle_at_accept(bot, event);
+    if (!replies && bot.inbox_path_guard) {
+      (void)bot.inbox_path_guard->may_handle_now(event, true);  // counts it: it takes the inbox
+      guarded = event;
+    }
+  }
   std::vector<LogEntry> reply_entries;
   if (replies) {
     for (const OutgoingMessage& reply : *replies) {
@@ -353,6 +368,7 @@ asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event) {
   } else {
     accepted = co_await store_.accept(std::move(event), std::move(keys), options_.dedup_ttl);
   }
+  if (guarded && !(accepted && *accepted)) bot.inbox_path_guard->left(*guarded);
   if (!accepted) {
     if (auto held = bot.not_accepted_log.admit()) {
       spdlog::error("bot {}: event {} not accepted: {}{}", bot.name, event_id,

@@ -251,7 +251,8 @@ class Runtime final : public ReplyStreams {
   asio::awaitable<Result<std::int64_t>> queue_recall(Bot& bot, OutgoingMessage entry);
   /// Writes that message `id` was sent, then lets the outbox worker forget it.
   asio::awaitable<void> record_sent(Bot& bot, std::int64_t id, std::string platform_id);
-  asio::awaitable<Result<bool>> accept(Bot& bot, Event event);
+  /// `must_queue`: the event goes through the inbox (its callback's answer waits for its reply).
+  asio::awaitable<Result<bool>> accept(Bot& bot, Event event, bool must_queue = false);
   /// For a bot that handles_at_accept: the replies of `event`, from the chain run now; nullopt
   /// when the chain did not simply answer (it asked for a retry): then the event goes to the
   /// inbox like any other.

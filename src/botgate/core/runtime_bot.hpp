@@ -5,6 +5,7 @@
 /// Runtime's interface: include it from those files only.
 
 #include "botgate/core/inbox_lanes.hpp"
+#include "botgate/core/inbox_path_guard.hpp"
 #include "botgate/core/log_rate_limit.hpp"
 #include "botgate/core/outbox_lanes.hpp"
 #include "botgate/core/reply_waiters.hpp"
@@ -15,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -26,6 +28,7 @@ namespace botgate {
 struct Completing {
   std::vector<InboxCompletion> done;
   std::vector<LogEntry> queued;  // the log entries of their replies
+  std::vector<Event> guarded;    // those of them the bot's InboxPathGuard counts
   std::chrono::steady_clock::time_point first_at{};
 };
 
@@ -54,6 +57,9 @@ struct Runtime::Bot {
   /// Its events are handled before their accept commits, which queues their replies, and never
   /// enter the inbox (Handler::immediate_for, Store::accept_handled). Set at start.
   bool handles_at_accept = false;
+  /// For such a bot whose callbacks may carry a reply in their answer: which chats have events
+  /// in the inbox, whose later events follow them there. Null otherwise. Set at start.
+  std::unique_ptr<InboxPathGuard> inbox_path_guard;
   std::size_t lane_runners = 0;  // run_lanes() coroutines running (on the strand)
   Completing completing;         // handled events waiting for their completion (on the strand)
   /// The timers of lane runners waiting to run the handlers on an event again (on the strand):
