@@ -71,6 +71,25 @@ TEST(InboxMirrorTest, ItemsRemovedInAnyOrderLeaveTheRestInOrderAndFreeTheirPlace
   EXPECT_EQ(texts(*mirror.pending("a", 2, {4, 6})), (std::vector<std::string>{"5", "7"}));
 }
 
+TEST(InboxMirrorTest, AnIdTheTableGivesAgainAfterItsRowWasDeletedIsANewItem) {
+  InboxMirror mirror(8);
+  mirror.read_from_table("a", {}, 64);
+  for (int id = 1; id <= 3; ++id) mirror.added(id, event_of("a", std::to_string(id)), kAt);
+  mirror.removed(3);  // the highest row: SQLite gives its id to the next insert
+  mirror.added(3, event_of("a", "3 again"), kAt);
+  EXPECT_EQ(texts(*mirror.pending("a", 64)), (std::vector<std::string>{"1", "2", "3 again"}));
+  mirror.removed(3);
+  EXPECT_EQ(texts(*mirror.pending("a", 64)), (std::vector<std::string>{"1", "2"}))
+      << "the new item left too";
+  mirror.removed(2);
+  mirror.added(2, event_of("a", "2 again"), kAt);
+  mirror.retried(2);
+  const auto items = *mirror.pending("a", 64);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[1].event.message->text, "2 again");
+  EXPECT_EQ(items[1].attempts, 1);
+}
+
 TEST(InboxMirrorTest, ABacklogOverTheLimitGoesBackToTheTable) {
   InboxMirror mirror(2);
   mirror.read_from_table("a", {}, 64);

@@ -40,6 +40,9 @@ void InboxMirror::removed(std::int64_t id) {
     at->removed = true;
     at->item.event = Event{};
     while (!entries.empty() && entries.front().removed) entries.pop_front();
+    // And from the back: the table gives the id of its highest row again once that row is
+    // deleted (no AUTOINCREMENT), and the new row's entry must not find a mark with its id.
+    while (!entries.empty() && entries.back().removed) entries.pop_back();
     return;
   }
 }

@@ -47,7 +47,8 @@ class InboxMirror {
   /// An item, or the place of one removed: items leave in the order their chats finish, not in
   /// id order, and erasing one from the middle moved every item behind it (a Discord flood's
   /// backlog of thousands, for each event completed). A removed one is marked and its event
-  /// freed; the marks leave from the front.
+  /// freed; the marks leave from either end, so that the entries' ids stay distinct when the
+  /// table gives an id again.
   struct Entry {
     InboxItem item;
     bool removed = false;
