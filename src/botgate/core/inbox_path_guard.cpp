@@ -20,9 +20,9 @@ void InboxPathGuard::taken(const std::vector<InboxItem>& items, bool whole) {
   if (whole) inbox_known_ = true;
 }
 
-void InboxPathGuard::left(const Event& event) {
+void InboxPathGuard::left(const std::string& event_id) {
   std::lock_guard lock(mutex_);
-  auto it = lane_of_event_.find(event.id);
+  auto it = lane_of_event_.find(event_id);
   if (it == lane_of_event_.end()) return;
   auto lane = events_in_lane_.find(it->second);
   if (lane != events_in_lane_.end() && --lane->second == 0) events_in_lane_.erase(lane);

@@ -33,8 +33,9 @@ class InboxPathGuard {
   /// Items taken from the inbox: those not counted yet are counted now. `whole`: the take found
   /// everything the inbox held that was not taken already.
   void taken(const std::vector<InboxItem>& items, bool whole);
-  /// A counted event left the inbox, or never entered it; an event not counted is ignored.
-  void left(const Event& event);
+  /// A counted event (by its Event::id) left the inbox, or never entered it; an event not
+  /// counted is ignored.
+  void left(const std::string& event_id);
 
  private:
   void count_locked(const Event& event);

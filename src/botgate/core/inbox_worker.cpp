@@ -139,7 +139,7 @@ asio::awaitable<void> Runtime::handle_event(Bot& bot, InboxItem item) {
     bot.completing.queued.push_back(MessageLog::outgoing(reply, event.platform, event.id));
   }
   if (bot.completing.done.empty()) bot.completing.first_at = std::chrono::steady_clock::now();
-  if (bot.inbox_path_guard) bot.completing.guarded.push_back(event);
+  if (bot.inbox_path_guard) bot.completing.guarded.push_back(event.id);
   InboxCompletion completion{item.id, std::move(replies)};
   if (outcome.answers_later) {
     completion.keep_reply_ref = true;
@@ -167,7 +167,7 @@ asio::awaitable<void> Runtime::dead_letter(Bot& bot, const InboxItem& item,
                     "{}",
                     bot.name, item.event.id, item.attempts + 1, *id, reason);
       ++bot.dead_lettered;
-      if (bot.inbox_path_guard) bot.inbox_path_guard->left(item.event);
+      if (bot.inbox_path_guard) bot.inbox_path_guard->left(item.event.id);
       bot.inbox.completed(1);
       bot.inbox_signal.notify();  // room for more
       co_return;
@@ -177,7 +177,7 @@ asio::awaitable<void> Runtime::dead_letter(Bot& bot, const InboxItem& item,
       // store shared by several instances). Nothing is left to keep, nor to try again.
       spdlog::warn("bot {}: event {} is no longer in the inbox; not kept as a dead letter",
                    bot.name, item.event.id);
-      if (bot.inbox_path_guard) bot.inbox_path_guard->left(item.event);
+      if (bot.inbox_path_guard) bot.inbox_path_guard->left(item.event.id);
       bot.inbox.completed(1);
       bot.inbox_signal.notify();
       co_return;
@@ -207,7 +207,7 @@ asio::awaitable<void> Runtime::inbox_completer(Bot& bot) {
     }
     std::vector<InboxCompletion> done = std::move(pending.done);
     std::vector<LogEntry> queued = std::move(pending.queued);
-    std::vector<Event> guarded = std::move(pending.guarded);
+    std::vector<std::string> guarded = std::move(pending.guarded);
     pending.done.clear();
     pending.queued.clear();
     pending.guarded.clear();
@@ -215,7 +215,7 @@ asio::awaitable<void> Runtime::inbox_completer(Bot& bot) {
     if (co_await complete(bot, done, queued)) {
       // Only now may the chats' later events be handled at their accept: their replies queue
       // after these.
-      for (const Event& event : guarded) bot.inbox_path_guard->left(event);
+      for (const std::string& event_id : guarded) bot.inbox_path_guard->left(event_id);
       bot.inbox.completed(count);
       bot.inbox_signal.notify();  // room for more
       continue;
@@ -226,7 +226,7 @@ asio::awaitable<void> Runtime::inbox_completer(Bot& bot) {
     // hammered.
     for (InboxCompletion& item : pending.done) done.push_back(std::move(item));
     for (LogEntry& entry : pending.queued) queued.push_back(std::move(entry));
-    for (Event& event : pending.guarded) guarded.push_back(std::move(event));
+    for (std::string& event_id : pending.guarded) guarded.push_back(std::move(event_id));
     pending.done = std::move(done);
     pending.queued = std::move(queued);
     pending.guarded = std::move(guarded);

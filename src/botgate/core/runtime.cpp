@@ -338,18 +338,18 @@ asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event, bool must_q
   const std::string sender_id = event.sender.id;
   LogEntry log_entry = MessageLog::incoming(event);
   bool handle_now = bot.handles_at_accept && !must_queue;
-  // Kept for the guard: the event moves into the store.
-  std::optional<Event> guarded;
+  // The id the guard counts it by, if it does: the event moves into the store.
+  std::optional<std::string> guarded;
   if (bot.inbox_path_guard && !bot.inbox_path_guard->may_handle_now(event, must_queue)) {
     handle_now = false;
-    guarded = event;
+    guarded = event.id;
   }
   std::optional<std::vector<OutgoingMessage>> replies;
   if (handle_now) {
     replies = co_await handle_at_accept(bot, event);
     if (!replies && bot.inbox_path_guard) {
       (void)bot.inbox_path_guard->may_handle_now(event, true);  // counts it: it takes the inbox
-      guarded = event;
+      guarded = event.id;
     }
   }
   std::vector<LogEntry> reply_entries;

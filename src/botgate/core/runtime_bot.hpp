@@ -28,7 +28,7 @@ namespace botgate {
 struct Completing {
   std::vector<InboxCompletion> done;
   std::vector<LogEntry> queued;  // the log entries of their replies
-  std::vector<Event> guarded;    // those of them the bot's InboxPathGuard counts
+  std::vector<std::string> guarded;  // the ids of those the bot's InboxPathGuard counts
   std::chrono::steady_clock::time_point first_at{};
 };
 

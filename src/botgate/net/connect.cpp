@@ -1,5 +1,7 @@
 #include "botgate/net/connect.hpp"
 
+#include "botgate/crypto/system_trust.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -124,10 +126,8 @@ void init_client_tls(ssl::context& tls, const std::string& ca_file) {
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
   SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
   tls.set_verify_mode(ssl::verify_peer);
-  // The system store; OpenSSL reads SSL_CERT_FILE and SSL_CERT_DIR here. A machine without
-  // one can still reach servers whose CA is in ca_file.
-  error_code ignored;
-  tls.set_default_verify_paths(ignored);
+  // A machine without a system store can still reach servers whose CA is in ca_file.
+  (void)crypto::trust_system_cas(tls.native_handle());
   if (!ca_file.empty()) {
     error_code ec;
     tls.load_verify_file(ca_file, ec);

@@ -1,5 +1,7 @@
 #include "botgate/store/redis_client.hpp"
 
+#include "botgate/crypto/system_trust.hpp"
+
 #include <hiredis/hiredis.h>
 #include <hiredis/read.h>
 #include <openssl/ssl.h>
@@ -120,7 +122,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
       tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                        asio::ssl::context::no_tlsv1_1);
-      tls->set_default_verify_paths();
+      (void)crypto::trust_system_cas(tls->native_handle());
       if (!options.ca_file.empty()) {
         error_code ec;
         tls->load_verify_file(options.ca_file, ec);
