@@ -61,5 +61,18 @@ TEST(InboxPathGuardTest, AnEventIsCountedOnceAndOnlyCountedEventsLeave) {
   EXPECT_TRUE(guard.may_handle_now(event_in("m3", "c1"), false));
 }
 
+TEST(InboxPathGuardTest, AnEventSentToTheInboxAfterItsChainRanHoldsItsChatLikeAnyOther) {
+  InboxPathGuard guard;
+  know_empty(guard);
+  const Event retried = event_in("r1", "c1");
+  ASSERT_TRUE(guard.may_handle_now(retried, false));
+  guard.queued(retried);  // its chain asked for a retry: it takes the inbox after all
+  EXPECT_FALSE(guard.may_handle_now(event_in("m2", "c1"), false)) << "behind r1";
+  guard.queued(retried);  // counted once
+  guard.left("r1");
+  guard.left("m2");
+  EXPECT_TRUE(guard.may_handle_now(event_in("m3", "c1"), false));
+}
+
 }  // namespace
 }  // namespace botgate

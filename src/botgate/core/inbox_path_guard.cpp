@@ -6,10 +6,18 @@ namespace botgate {
 
 bool InboxPathGuard::may_handle_now(const Event& event, bool must_queue) {
   std::lock_guard lock(mutex_);
-  const bool chat_waits = events_in_lane_.contains(chat_lane(event.chat.type, event.chat.id));
-  if (inbox_known_ && !must_queue && !chat_waits) return true;
+  if (inbox_known_ && !must_queue) {
+    // Most events: no chat waits, and the chat's lane name need not be built.
+    if (events_in_lane_.empty()) return true;
+    if (!events_in_lane_.contains(chat_lane(event.chat.type, event.chat.id))) return true;
+  }
   count_locked(event);
   return false;
+}
+
+void InboxPathGuard::queued(const Event& event) {
+  std::lock_guard lock(mutex_);
+  count_locked(event);
 }
 
 void InboxPathGuard::taken(const std::vector<InboxItem>& items, bool whole) {

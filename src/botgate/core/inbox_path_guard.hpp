@@ -30,6 +30,8 @@ class InboxPathGuard {
   /// event is counted as on the inbox path: the caller accepts it into the inbox, and calls
   /// left() if it does not get there (a duplicate, a failed store).
   bool may_handle_now(const Event& event, bool must_queue);
+  /// Counts `event` as on the inbox path (a chain that asked for a retry sends it there).
+  void queued(const Event& event);
   /// Items taken from the inbox: those not counted yet are counted now. `whole`: the take found
   /// everything the inbox held that was not taken already.
   void taken(const std::vector<InboxItem>& items, bool whole);

@@ -348,7 +348,7 @@ asio::awaitable<Result<bool>> Runtime::accept(Bot& bot, Event event, bool must_q
   if (handle_now) {
     replies = co_await handle_at_accept(bot, event);
     if (!replies && bot.inbox_path_guard) {
-      (void)bot.inbox_path_guard->may_handle_now(event, true);  // counts it: it takes the inbox
+      bot.inbox_path_guard->queued(event);
       guarded = event.id;
     }
   }
