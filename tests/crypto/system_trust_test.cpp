@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace botgate::crypto {
@@ -174,6 +175,28 @@ TEST(SystemTrust, ACaMissingFromTheDirectoryIsNotTrustedAndAMissingFileIsReporte
   CtxPtr missing(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
   EXPECT_FALSE(trust_system_cas(missing.get(), SystemTrust{(dir.path / "none.pem").string(), ""}));
   EXPECT_EQ(ERR_peek_error(), 0UL);  // not left on the queue
+}
+
+TEST(ClientTls, VerifiesThePeerOverTls12OrLaterAgainstTheCaFileToo) {
+  CtxPtr ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  configure_client_tls(ctx.get(), test::testdata_path("net/ca.pem"));
+  EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx.get()), TLS1_2_VERSION);
+  EXPECT_EQ(SSL_CTX_get_verify_mode(ctx.get()), SSL_VERIFY_PEER);
+  EXPECT_TRUE(check_server_cert(ctx.get()).trusted);
+}
+
+TEST(ClientTls, ACaFileThatCannotBeLoadedIsNamedInTheError) {
+  CtxPtr ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  const std::string missing = test::testdata_path("net/no-such-ca.pem");
+  try {
+    configure_client_tls(ctx.get(), missing);
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot load CA file " + missing + ": "),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(ERR_peek_error(), 0UL);
 }
 
 }  // namespace

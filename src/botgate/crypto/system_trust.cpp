@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 #include <string_view>
 #include <system_error>
 
@@ -86,6 +87,21 @@ bool trust_system_cas(SSL_CTX* ctx, const SystemTrust& trust) {
   }
   ERR_clear_error();
   return loaded;
+}
+
+void configure_client_tls(SSL_CTX* ctx, const std::string& ca_file) {
+  SSL_CTX_set_options(ctx, SSL_OP_ALL | SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+                               SSL_OP_NO_TLSv1_1);
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  (void)trust_system_cas(ctx);
+  if (ca_file.empty()) return;
+  if (SSL_CTX_load_verify_file(ctx, ca_file.c_str()) != 1) {
+    char reason[256];
+    ERR_error_string_n(ERR_peek_last_error(), reason, sizeof reason);
+    ERR_clear_error();
+    throw std::invalid_argument("cannot load CA file " + ca_file + ": " + reason);
+  }
 }
 
 }  // namespace botgate::crypto

@@ -45,4 +45,10 @@ bool is_hashed_ca_dir(const std::string& dir);
 /// on OpenSSL's error queue.
 bool trust_system_cas(SSL_CTX* ctx, const SystemTrust& trust = system_trust());
 
+/// Sets `ctx` up for a TLS client: TLS 1.2 or later, the peer verified against the system's
+/// CAs (a machine without a store can still reach servers whose CA is in `ca_file`) and, when
+/// `ca_file` is not empty, the CAs in it. Throws std::invalid_argument naming `ca_file` and
+/// OpenSSL's reason when it cannot be loaded.
+void configure_client_tls(SSL_CTX* ctx, const std::string& ca_file);
+
 }  // namespace botgate::crypto

@@ -122,19 +122,7 @@ Error transport_error(const error_code& ec, std::string_view step, std::string_v
 }
 
 void init_client_tls(ssl::context& tls, const std::string& ca_file) {
-  tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
-  tls.set_verify_mode(ssl::verify_peer);
-  // A machine without a system store can still reach servers whose CA is in ca_file.
-  (void)crypto::trust_system_cas(tls.native_handle());
-  if (!ca_file.empty()) {
-    error_code ec;
-    tls.load_verify_file(ca_file, ec);
-    if (ec) {
-      throw std::invalid_argument("cannot load CA file " + ca_file + ": " + ec.message());
-    }
-  }
+  crypto::configure_client_tls(tls.native_handle(), ca_file);
 }
 
 std::shared_ptr<ssl::context> shared_client_tls(const std::string& ca_file) {

@@ -119,16 +119,11 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
       : executor(std::move(ex)), url(std::move(u)), options(std::move(o)) {
     if (url.tls) {
       tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-      tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                       asio::ssl::context::no_tlsv1_1);
-      (void)crypto::trust_system_cas(tls->native_handle());
-      if (!options.ca_file.empty()) {
-        error_code ec;
-        tls->load_verify_file(options.ca_file, ec);
-        if (ec) throw std::invalid_argument("redis: cannot load the CA file " + options.ca_file);
+      try {
+        crypto::configure_client_tls(tls->native_handle(), options.ca_file);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(std::string("redis: ") + e.what());
       }
-      tls->set_verify_mode(asio::ssl::verify_peer);
     }
   }
 
