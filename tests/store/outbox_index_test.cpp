@@ -53,6 +53,33 @@ TEST(OutboxIndexTest, KeepsWholeItemsUpToItsLimitAndDropsThemWhenTakenOrRetried)
   EXPECT_EQ(index.cached(), 1u) << "room again";
 }
 
+TEST(OutboxIndexTest, TakeKeptStopsBeforeTheFirstMessageToReadAndTakeGoesOnFromThere) {
+  OutboxIndex index(3);
+  index.queued("a", "x", 1, 0, item(1));
+  index.queued("a", "y", 2, 0, item(2));
+  index.queued("a", "x", 3, 0);  // not kept: read from the table when taken
+  index.queued("a", "y", 4, 0, item(4));
+  index.queued("a", "z", 5, 0, item(5));
+
+  OutboxIndex::Kept kept = index.take_kept("a", 0, 10, 10);
+  ASSERT_EQ(kept.items.size(), 2u);
+  EXPECT_EQ(kept.items[0].id, 1);
+  EXPECT_EQ(kept.items[1].message.plain_text(), "m2");
+  EXPECT_FALSE(kept.complete) << "message 3 must be read";
+  EXPECT_EQ(ids_of(index.take("a", 0, 10, 10)), (Ids{3, 4, 5}));
+
+  index.queued("a", "x", 6, 0, item(6));
+  index.queued("a", "x", 7, 0, item(7));
+  kept = index.take_kept("a", 0, 1, 10);
+  ASSERT_EQ(kept.items.size(), 1u);
+  EXPECT_EQ(kept.items[0].id, 6);
+  EXPECT_TRUE(kept.complete) << "stopped at its limit, not at a message to read";
+  kept = index.take_kept("a", 0, 10, 3);
+  EXPECT_TRUE(kept.items.empty()) << "lane x has 1, 3 and 6 out: at its lane limit";
+  EXPECT_TRUE(kept.complete);
+  EXPECT_TRUE(index.take_kept("b", 0, 10, 10).complete);
+}
+
 TEST(OutboxIndexTest, EndingAndGivingBackKeepTheTakenPrefixOfEachLane) {
   OutboxIndex index;
   for (std::int64_t id = 1; id <= 4; ++id) index.queued("a", "x", id, 10 * id);

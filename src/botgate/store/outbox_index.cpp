@@ -7,6 +7,7 @@ namespace botgate::store {
 
 void OutboxIndex::queued(const std::string& bot_name, const std::string& lane_key,
                          std::int64_t id, std::int64_t next_at, std::optional<OutboxItem> item) {
+  std::lock_guard lock(mutex_);
   Bot& bot = bots_[bot_name];
   Lane& lane = bot.lanes[lane_key];
   if (lane.key.empty()) lane.key = lane_key;
@@ -66,6 +67,7 @@ void OutboxIndex::erase_if_empty(Bot& bot, Lane& lane) {
 }
 
 void OutboxIndex::ended(std::int64_t id) {
+  std::lock_guard lock(mutex_);
   auto place = find(id);
   if (!place) return;
   Bot& bot = *place->bot;
@@ -92,6 +94,7 @@ void OutboxIndex::ended(std::int64_t id) {
 }
 
 void OutboxIndex::retried(std::int64_t id, std::int64_t next_at) {
+  std::lock_guard lock(mutex_);
   if (taken_.contains(id)) return;
   auto place = find(id);
   if (!place) return;
@@ -104,36 +107,63 @@ void OutboxIndex::retried(std::int64_t id, std::int64_t next_at) {
   if (head) add_head(*place->bot, lane);
 }
 
-std::vector<OutboxIndex::Taken> OutboxIndex::take(const std::string& bot_name, std::int64_t now,
-                                                  std::size_t limit, std::size_t lane_limit) {
-  std::vector<Taken> out;
+template <class Give>
+bool OutboxIndex::take_locked(const std::string& bot_name, std::int64_t now, std::size_t limit,
+                              std::size_t lane_limit, bool kept_only, Give&& give) {
   auto found = bots_.find(bot_name);
-  if (found == bots_.end()) return out;
+  if (found == bots_.end()) return true;
   Bot& bot = found->second;
-  for (auto it = bot.heads.begin(); it != bot.heads.end() && out.size() < limit;) {
+  std::size_t given = 0;
+  for (auto it = bot.heads.begin(); it != bot.heads.end() && given < limit;) {
     Lane& lane = *it->second;
     Entry& entry = lane.entries[lane.taken];
     if (lane.taken >= lane_limit || entry.next_at > now) {
       ++it;  // this lane waits; later messages of other lanes may go
       continue;
     }
-    Taken& given = out.emplace_back();
-    given.id = entry.id;
+    if (kept_only && !entry.item) return false;
+    const std::int64_t id = entry.id;
+    std::optional<OutboxItem> item;
     if (entry.item) {
-      given.item = std::move(*entry.item);
+      item = std::move(*entry.item);
       drop_item(entry);
     }
-    taken_.emplace(entry.id, Place{&bot, &lane});
+    give(id, std::move(item));
+    ++given;
+    taken_.emplace(id, Place{&bot, &lane});
     remove_head(bot, lane);  // `it` with it
     ++lane.taken;
     add_head(bot, lane);
     // On from the message just given: the lane's next one may come before other lanes' heads.
-    it = bot.heads.upper_bound(given.id);
+    it = bot.heads.upper_bound(id);
   }
+  return true;
+}
+
+std::vector<OutboxIndex::Taken> OutboxIndex::take(const std::string& bot, std::int64_t now,
+                                                  std::size_t limit, std::size_t lane_limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<Taken> out;
+  take_locked(bot, now, limit, lane_limit, false,
+              [&](std::int64_t id, std::optional<OutboxItem> item) {
+                out.push_back(Taken{id, std::move(item)});
+              });
+  return out;
+}
+
+OutboxIndex::Kept OutboxIndex::take_kept(const std::string& bot, std::int64_t now,
+                                         std::size_t limit, std::size_t lane_limit) {
+  std::lock_guard lock(mutex_);
+  Kept out;
+  out.complete = take_locked(bot, now, limit, lane_limit, true,
+                             [&](std::int64_t, std::optional<OutboxItem> item) {
+                               out.items.push_back(std::move(*item));
+                             });
   return out;
 }
 
 void OutboxIndex::give_back(std::int64_t id) {
+  std::lock_guard lock(mutex_);
   auto it = taken_.find(id);
   if (it == taken_.end()) return;
   Bot& bot = *it->second.bot;
@@ -145,9 +175,20 @@ void OutboxIndex::give_back(std::int64_t id) {
 }
 
 std::optional<std::int64_t> OutboxIndex::next_due(const std::string& bot) const {
+  std::lock_guard lock(mutex_);
   auto found = bots_.find(bot);
   if (found == bots_.end() || found->second.waiting.empty()) return std::nullopt;
   return *found->second.waiting.begin();
+}
+
+std::size_t OutboxIndex::cached() const {
+  std::lock_guard lock(mutex_);
+  return cached_;
+}
+
+std::size_t OutboxIndex::size() const {
+  std::lock_guard lock(mutex_);
+  return size_;
 }
 
 }  // namespace botgate::store

@@ -14,7 +14,9 @@
 /// order, and only what is given can be taken): a lane is a deque in id order whose first
 /// `taken` entries are taken.
 ///
-/// Thread safety: database thread only.
+/// Thread safety: every call locks the index, so that the outbox worker takes what is kept in
+/// memory on its own thread while the database thread commits (a take must not wait behind a
+/// round of accepts), and the database thread follows its commits.
 
 #include "botgate/core/store.hpp"
 
@@ -23,6 +25,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -58,6 +61,17 @@ class OutboxIndex {
   /// `lane_limit` out per lane and `limit` in all.
   std::vector<Taken> take(const std::string& bot, std::int64_t now, std::size_t limit,
                           std::size_t lane_limit);
+  /// What take_kept gives: whole items only; `complete` is false when it stopped before a
+  /// message whose item is not kept (take() the rest, reading the table).
+  struct Kept {
+    std::vector<OutboxItem> items;
+    bool complete = true;
+  };
+  /// Takes as take() does, but stops before the first message whose whole item is not kept:
+  /// what it gives needs no read of the table. Each lane stays in order, as a later take()
+  /// goes on from the same heads.
+  Kept take_kept(const std::string& bot, std::int64_t now, std::size_t limit,
+                 std::size_t lane_limit);
   /// Undoes the take of `id`, the last one taken of its lane (a read of it failed): it may be
   /// given again. Call in the reverse order of the take.
   void give_back(std::int64_t id);
@@ -66,9 +80,9 @@ class OutboxIndex {
   std::optional<std::int64_t> next_due(const std::string& bot) const;
 
   /// How many messages keep their whole item (for tests).
-  std::size_t cached() const noexcept { return cached_; }
+  std::size_t cached() const;
   /// How many messages are indexed (for tests).
-  std::size_t size() const noexcept { return size_; }
+  std::size_t size() const;
 
  private:
   struct Entry {
@@ -95,6 +109,10 @@ class OutboxIndex {
 
   /// Where message `id` is, taken or not (a search of every lane for one not taken: rare, as
   /// only taken messages are normally sent, retried or failed).
+  /// take() and take_kept() under the lock: `kept_only` stops before an entry without item.
+  template <class Give>
+  bool take_locked(const std::string& bot, std::int64_t now, std::size_t limit,
+                   std::size_t lane_limit, bool kept_only, Give&& give);
   std::optional<Place> find(std::int64_t id);
   static std::deque<Entry>::iterator entry_of(Lane& lane, std::int64_t id);
   void drop_item(Entry& entry);
@@ -103,6 +121,7 @@ class OutboxIndex {
   static void remove_head(Bot& bot, Lane& lane);
   void erase_if_empty(Bot& bot, Lane& lane);
 
+  mutable std::mutex mutex_;
   std::size_t cache_limit_;
   std::size_t cached_ = 0;
   std::size_t size_ = 0;

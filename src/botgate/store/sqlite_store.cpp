@@ -1274,7 +1274,7 @@ struct SqliteStore::Impl {
   EventLogListener listener_;
   std::int64_t told_cursor_ = 0;
   InboxMirror inbox_mirror_;
-  OutboxIndex outbox_index_;  // database thread only
+  OutboxIndex outbox_index_;  // locks itself: taken from on the runtime's thread
   std::atomic<std::uint64_t> outbox_rows_read_{0};
   /// Inbox rows given out by inbox_take and not completed yet (database thread only).
   std::unordered_set<std::int64_t> taken_;
@@ -1462,18 +1462,31 @@ asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_take(std::s
                                                                           SystemTime now,
                                                                           std::size_t limit,
                                                                           std::size_t lane_limit) {
-  co_return co_await impl_->run([&]() -> Result<std::vector<OutboxItem>> {
-    return impl_->take_outbox(bot, to_ms(now), limit, lane_limit);
+  // What the index keeps whole is taken here, on the caller's thread: in a flood the database
+  // thread runs one round of accepts after another, and a reply must not wait for a round to
+  // go out. Only messages that must be read from the table go to the database thread.
+  const std::int64_t now_at = to_ms(now);
+  OutboxIndex::Kept kept = impl_->outbox_index_.take_kept(bot, now_at, limit, lane_limit);
+  if (kept.complete || kept.items.size() >= limit) co_return std::move(kept.items);
+  const std::size_t rest_limit = limit - kept.items.size();
+  auto rest = co_await impl_->run([&]() -> Result<std::vector<OutboxItem>> {
+    return impl_->take_outbox(bot, now_at, rest_limit, lane_limit);
   });
+  if (!rest) {
+    // Those taken are given, or they would stay taken until a restart; the rest is tried at
+    // the next take.
+    if (!kept.items.empty()) co_return std::move(kept.items);
+    co_return rest.error();
+  }
+  for (OutboxItem& item : *rest) kept.items.push_back(std::move(item));
+  co_return std::move(kept.items);
 }
 
 asio::awaitable<Result<std::optional<SystemTime>>> SqliteStore::outbox_next_due(std::string bot) {
-  co_return co_await impl_->run([&]() -> Result<std::optional<SystemTime>> {
-    if (auto next = impl_->outbox_index_.next_due(bot)) {
-      return std::optional<SystemTime>{from_ms(*next)};
-    }
-    return std::optional<SystemTime>{};
-  });
+  if (auto next = impl_->outbox_index_.next_due(bot)) {
+    co_return std::optional<SystemTime>{from_ms(*next)};
+  }
+  co_return std::optional<SystemTime>{};
 }
 
 asio::awaitable<Result<QueueDepth>> SqliteStore::queue_depth(std::string bot) {
