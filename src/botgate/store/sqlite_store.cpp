@@ -659,11 +659,13 @@ struct SqliteStore::Impl {
     tell_logged(batch, rows);
     for (std::size_t i = 0; i < batch.size(); ++i) {
       AcceptRequest& request = batch[i].request;
-      (*batch[i].done)(rows[i].is_new);
-      if (!rows[i].is_new) continue;
-      if (request.replies) {
+      // The replies are in the outbox index before the caller resumes: it wakes the outbox
+      // worker, which takes from the index on its own thread.
+      if (rows[i].is_new && request.replies) {
         replies_queued(*request.replies, rows[i].reply_ids, accepted_at);
-      } else {
+      }
+      (*batch[i].done)(rows[i].is_new);
+      if (rows[i].is_new && !request.replies) {
         inbox_mirror_.added(rows[i].row, std::move(request.event), from_ms(accepted_at));
       }
     }
