@@ -35,6 +35,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -124,6 +125,41 @@ def disturbed(r: dict[str, Any]) -> str:
     return ""
 
 
+def cpu_budget(ours: Optional[float], theirs: Optional[float], want: float, unit: str) -> str:
+    """By how much a ratio target is missed, in CPU: both servers are CPU-bound on one core, so
+    `want` times the reference's rate leaves botgate the reference's CPU time divided by `want`.
+    Why botgate needs what it needs: docs/performance.md, "What the figures say"."""
+    if not ours or not theirs:
+        return ""
+    return (f"; {want:g}x leaves {theirs / want:.1f} us of CPU {unit} (the reference's "
+            f"{theirs:.1f} / {want:g}), botgate used {ours:.1f}")
+
+
+def flood_cpu_us(r: dict[str, Any]) -> Optional[float]:
+    """A bot's CPU time per answered event in a gateway flood, in us."""
+    if not r.get("replied") or not r.get("seconds"):
+        return None
+    return 1e6 * r["bot_cpu_pct"] / 100 * r["seconds"] / r["replied"]
+
+
+def wrk_connections(r: dict[str, Any]) -> int:
+    """The connections wrk held open for an ingress row (its command names them)."""
+    found = re.search(r"-c(\d+)", r.get("command", ""))
+    return int(found.group(1)) if found else 0
+
+
+def p99_reason(r: dict[str, Any], connections: int) -> str:
+    """What a p99 over the target is made of: at saturation each request waits behind the others
+    in flight (Little's law: connections / rate); what the tail above that waits behind is in
+    docs/performance.md, "What the figures say"."""
+    if not connections:
+        return ""
+    queueing = 1000 * connections / r["rps"]
+    return (f"; at saturation a request queues {ms(queueing)} on average behind the other "
+            f"{connections - 1} in flight ({connections} / req/s), and the p99 is "
+            f"{ms(r['p99_ms'] - queueing)} above that")
+
+
 def did_the_work(r: dict[str, Any]) -> bool:
     """Whether a reference handler handled every callback it answered: an SDK that answers 200
     without doing the work (a signature it rejects) must not pass for a fast one. A durable
@@ -185,6 +221,8 @@ def ingress_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
             if name == "botgate":
                 target = "p99 < 5 ms, no errors"
                 ok = r["p99_ms"] < 5 and r["errors"] == 0 and not r["crashed"]
+                if r["p99_ms"] >= 5 and r["rps"]:
+                    figures += p99_reason(r, wrk_connections(r))
             elif r["errors"]:
                 target = "(errors: figures not comparable)"
             elif not did_the_work(r):
@@ -203,6 +241,9 @@ def ingress_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
             ratio = bg["rps"] / other["rps"]
             note = "" if did_the_work(other) and not other["errors"] else (
                 " (the reference's figures are not comparable)")
+            if ratio < want:
+                note += cpu_budget(bg.get("cpu_us_per_request"),
+                                   other.get("cpu_us_per_request"), want, "a request")
             out.append([bench, label, f"{ratio:.2f}x{note}", f">= {want:g}x",
                         verdict(ratio >= want), "req/s of the rows above"])
     return out
@@ -245,7 +286,9 @@ def gateway_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
                         ""])
         else:
             ratio = bg["eps"] / ref["eps"]
-            out.append(["discord gateway flood", "botgate / discord.py", f"{ratio:.2f}x",
+            note = "" if ratio >= 10 else cpu_budget(flood_cpu_us(bg), flood_cpu_us(ref), 10,
+                                                     "an event")
+            out.append(["discord gateway flood", "botgate / discord.py", f"{ratio:.2f}x{note}",
                         ">= 10x", verdict(ratio >= 10), "events/s of the rows above"])
     return out
 
@@ -511,6 +554,9 @@ def main() -> None:
           f"{args.connections} connections, {args.duration} s per server, {args.events:,} "
           f"distinct events per platform{flood}; total {time.monotonic() - started:.0f} s\n")
     print(render(table, args.markdown))
+    print("\nA ratio that fails says how much CPU per request (or event) its target leaves "
+          "botgate, against what botgate used; why botgate needs what it needs, and what stands "
+          "in the way: docs/performance.md, \"What the figures say\".")
     print("\nFastAPI (ref): bench/reference/*_fastapi.py, uvicorn 1 worker, the platform guide's "
           "crypto (pycryptodome; QQ: PyNaCl's Ed25519) and handler; 'as the guide shows it' "
           "(--no-db) stores nothing, '+ durable inbox' (--db) adds an in-memory dedup set + one "
