@@ -217,6 +217,40 @@ TEST(MessageLog, EachChangeIsPublishedAsItNowStandsButNotWhatOthersShared) {
   EXPECT_EQ(published.back().text, "changed here");
 }
 
+TEST(MessageLog, AReplyQueuedOnOneInstanceAndSentByAnotherShowsItsDeliveryInEitherOrder) {
+  // Here first the sending instance's entry (it knew no event), then the queuing one's own.
+  MessageLog here;
+  std::vector<LogEntry> published;
+  here.set_publisher([&](const LogEntry& entry) { published.push_back(entry); });
+  LogEntry sent = MessageLog::outgoing(make_reply("k1", "c", "one"), "qq", "", LogOutcome::sent);
+  sent.attempts = 1;
+  here.add_shared(sent);
+  here.add_reply(make_reply("k1", "c", "one"), "qq", "e1");
+  auto entries = here.query({});
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].outcome, LogOutcome::sent);
+  EXPECT_EQ(entries[0].attempts, 1);
+  EXPECT_EQ(entries[0].reply_to, "in:e1") << "what the queuing instance knew is kept";
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].outcome, LogOutcome::sent) << "and the others learn it as it stands";
+
+  // There the other way round: its own delivery, then the queued entry shared late.
+  MessageLog there;
+  there.delivery(make_reply("k1", "c", "one"), "qq", LogOutcome::retrying, "429", 1);
+  there.add_shared(MessageLog::outgoing(make_reply("k1", "c", "one"), "qq", "e1"));
+  entries = there.query({});
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].outcome, LogOutcome::retrying);
+  EXPECT_EQ(entries[0].error, "429");
+  EXPECT_EQ(entries[0].reply_to, "in:e1");
+
+  // A queued entry over a queued one is a plain replacement.
+  there.add_reply(make_reply("k2", "c", "two"), "qq", "e2");
+  there.add_shared(MessageLog::outgoing(make_reply("k2", "c", "two, edited"), "qq", "e2"));
+  EXPECT_EQ(there.query({}).back().text, "two, edited");
+  EXPECT_EQ(there.query({}).back().outcome, LogOutcome::queued);
+}
+
 TEST(MessageLog, TheFirstReadRunsTheHookOnceAndWritesDoNot) {
   MessageLog log;
   int reads = 0;

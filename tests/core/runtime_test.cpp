@@ -1286,6 +1286,33 @@ TEST(RuntimeTest, WhileACallbackWaitingForItsReplyIsInTheInboxItsChatsLaterEvent
   EXPECT_EQ(h.store_.taken_count(), 2);
 }
 
+TEST(RuntimeTest, OnAStoreOtherInstancesShareACallbackAnsweringBotsEventsAllGoThroughTheInbox) {
+  // Its inbox path guard would see only this instance's inbox: one path keeps one order.
+  Harness h;
+  h.store_.set_shared(true);
+  BotParts parts;
+  parts.webhook = std::make_unique<AnsweringWebhook>();
+  auto sender = std::make_unique<RecordingSender>();
+  RecordingSender* sent = sender.get();
+  parts.sender = std::move(sender);
+  h.runtime_->add_bot("interactions", "sandbox", h.runtime_->make_bot_strand(), std::move(parts));
+  h.handler_->immediate = true;
+  h.runtime_->start();
+  // Two in a row: alone, the guard sends the first event after a start through the inbox too
+  // (the inbox is not known yet), and the second one, the inbox known empty, not.
+  for (const char* text : {"one", "two"}) {
+    Event event = in_chat(message_event(std::string("ev-") + text, text, text), "chat-2");
+    event.bot = "interactions";
+    ASSERT_TRUE(h.on_event(event).value());
+    ASSERT_TRUE(h.wait_for_delivery(std::string("echo: ") + text, sent));
+  }
+  EXPECT_EQ(h.store_.taken_count(), 2) << "both through the inbox";
+  // A bot without such callbacks is still answered at its accept on a shared store.
+  ASSERT_TRUE(h.on_event(message_event("ev-3", "m-3", "plain")).value());
+  ASSERT_TRUE(h.wait_for_delivery("echo: plain"));
+  EXPECT_EQ(h.store_.taken_count(), 2);
+}
+
 TEST(RuntimeTest, RepliesGoFromTheInboxWorkerToTheOutboxWorkerEachTakenOnce) {
   Harness h;
   h.runtime_->start();

@@ -39,6 +39,9 @@ class MemoryStore final : public Store {
   asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> dedup_keys,
                                        std::chrono::seconds ttl) override;
   bool accepts_handled() const noexcept override { return true; }
+  bool shared() const noexcept override { return shared_; }
+  /// Makes it a store other instances use too (as Redis is), for what the runtime does then.
+  void set_shared(bool shared) { shared_ = shared; }
   asio::awaitable<Result<bool>> accept_handled(Event event, std::vector<std::string> dedup_keys,
                                                std::chrono::seconds ttl,
                                                std::vector<OutgoingMessage> replies) override;
@@ -136,6 +139,7 @@ class MemoryStore final : public Store {
 
   mutable std::mutex mutex_;  // guards everything below
   std::map<std::string, SystemTime> dedup_;  // key -> expiry
+  bool shared_ = false;
   std::map<std::int64_t, InboxItem> inbox_;
   std::set<std::int64_t> taken_;  // inbox ids given out by inbox_take and not completed
   std::set<std::int64_t> outbox_taken_;  // outbox ids given out by outbox_take, still queued

@@ -95,6 +95,13 @@ void MessageLog::add_shared(LogEntry entry) {
 LogEntry& MessageLog::put(LogEntry entry, std::size_t id_hash) {
   LogEntry* existing = find(entry.id, id_hash);
   if (!existing) return insert(std::move(entry), id_hash);
+  if (entry.outcome == LogOutcome::queued && existing->outcome != LogOutcome::queued) {
+    // With several instances, the one that queued a reply and the one that sends it each log
+    // it, and the two entries may arrive in either order: what the delivery says stands.
+    entry.outcome = existing->outcome;
+    entry.error = std::move(existing->error);
+    entry.attempts = existing->attempts;
+  }
   entry.seq = ++seq_;
   *existing = std::move(entry);
   wake();

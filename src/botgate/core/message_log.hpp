@@ -58,7 +58,9 @@ class MessageLog {
   /// the platform of the event it answers.
   static LogEntry outgoing(const OutgoingMessage& message, const std::string& platform,
                            const std::string& event_id, LogOutcome outcome = LogOutcome::queued);
-  /// Adds an entry (or replaces the one with its id) under a new seq.
+  /// Adds an entry (or replaces the one with its id) under a new seq. A queued entry does not
+  /// take back the outcome of one past queued (sent, retrying, failed): with several
+  /// instances, a reply's queued entry may arrive after the sending instance's delivery.
   void add(LogEntry entry);
   /// As add(), for an entry another instance published: not published again.
   void add_shared(LogEntry entry);

@@ -164,7 +164,14 @@ void Runtime::start() {
     bot->handles_at_accept =
         options_.handle_at_accept && store_.accepts_handled() && chain_.immediate_for(name);
     if (bot->handles_at_accept && webhook != nullptr && webhook->answers_in_callback()) {
-      bot->inbox_path_guard = std::make_unique<InboxPathGuard>();
+      // The guard keeps a chat's replies in order across the two paths, but it counts only
+      // this instance's inbox path: with other instances on the store, every event goes
+      // through the inbox, as one order.
+      if (store_.shared()) {
+        bot->handles_at_accept = false;
+      } else {
+        bot->inbox_path_guard = std::make_unique<InboxPathGuard>();
+      }
     }
     auto log_end = [this, name = name](const char* worker) {
       return [this, name, worker](std::exception_ptr e) {

@@ -200,6 +200,9 @@ class Store {
   /// Whether accept_handled is offered. The default: no (the Runtime then accepts every event
   /// into the inbox).
   virtual bool accepts_handled() const noexcept { return false; }
+  /// Whether other instances may use this store at the same time (Redis): what one process
+  /// keeps in memory about the inbox (core/inbox_path_guard) does not see their accepts.
+  virtual bool shared() const noexcept { return false; }
   /// For an event handled before its accept commits (a bot whose handlers answer at once and
   /// have no other effect, such as rules and echo): dedup, the event log and `replies` queued,
   /// in one transaction, and the event never enters the inbox. Returns true when the event is

@@ -71,6 +71,34 @@ redis.call('XADD', P .. 'log', cursor .. '-0', 'bot', bot, 'platform', ARGV[7], 
 return cursor
 )lua";
 
+// An event handled before its accept (Store::accept_handled): dedup, the event log and the
+// replies queued in one script, and no inbox item. No lease is needed: like any push, each reply
+// joins its chat's partition, whose holder sends it.
+const std::string_view kAcceptHandled = BOTGATE_LUA_PRELUDE R"lua(
+local ttl, now, bot = tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local count = tonumber(ARGV[8])
+for i = 1, count do
+  if redis.call('EXISTS', P .. 'dedup:' .. ARGV[8 + i]) == 1 then return 0 end
+end
+if ttl > 0 then  -- a ttl of 0 keeps no key: the event is new each time
+  for i = 1, count do
+    redis.call('SET', P .. 'dedup:' .. ARGV[8 + i], '1', 'PX', ttl)
+  end
+end
+local at = 9 + count
+local replies = tonumber(ARGV[at])
+at = at + 1
+for _ = 1, replies do
+  push(bot, ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], 0, now)
+  at = at + 4
+end
+if replies > 0 then wake(bot) end
+local cursor = redis.call('INCR', P .. 'seq:cursor')
+redis.call('XADD', P .. 'log', cursor .. '-0', 'bot', bot, 'platform', ARGV[6], 'chat', ARGV[7],
+  'json', ARGV[5], 'at', now)
+return cursor
+)lua";
+
 // Leaves the inbox: the item's hash, its stream entry (acknowledged, then deleted).
 #define BOTGATE_LUA_LEAVE_INBOX                                                                \
   "local function leave_inbox(id, bot, part, sid, group)\n"                                    \

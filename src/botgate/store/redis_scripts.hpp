@@ -38,6 +38,8 @@ namespace botgate::store::redis_scripts {
 /// ARGV: prefix, ttl_ms, now_ms, bot, event json, credential, platform, chat, partition, key
 /// count, keys... Returns 0 for a duplicate (nothing stored), else the event's log cursor.
 extern const std::string_view kAccept;
+/// Store::accept_handled: dedup, log and the replies queued, without an inbox item.
+extern const std::string_view kAcceptHandled;
 /// ARGV: prefix, now_ms, group, reply ref ttl_ms, token, item count, then per item: inbox id,
 /// keep ref (0/1), event id, reply count, then per reply: bot, partition, lane, json, credential.
 /// Returns the ids of the items skipped: gone from the inbox, or in a partition whose lease

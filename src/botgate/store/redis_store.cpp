@@ -198,6 +198,7 @@ struct RedisStore::Impl {
   WorkListener work_listener;
 
   const Script accept_script{scripts::kAccept};
+  const Script accept_handled_script{scripts::kAcceptHandled};
   const Script complete_script{scripts::kInboxComplete};
   const Script retry_script{scripts::kInboxRetry};
   const Script dead_letter_script{scripts::kInboxDeadLetter};
@@ -350,6 +351,28 @@ struct RedisStore::Impl {
     auto reply = co_await eval(accept_script, std::move(args));
     if (!reply) co_return reply.error();
     // The event log's listener hears of it from the log's tail, with the other instances'.
+    co_return reply->integer != 0;
+  }
+
+  asio::awaitable<Result<bool>> accept_handled(Event event, std::vector<std::string> keys,
+                                               std::chrono::seconds ttl,
+                                               std::vector<OutgoingMessage> replies) {
+    Args args{std::to_string(std::max<std::int64_t>(0, ttl.count()) * 1000),
+              std::to_string(now_ms()),
+              event.bot,
+              to_json(event),
+              event.platform,
+              event.chat.id,
+              std::to_string(keys.size())};
+    args.insert(args.end(), keys.begin(), keys.end());
+    args.push_back(std::to_string(replies.size()));
+    for (const OutgoingMessage& reply : replies) {
+      const std::string lane = reply.lane();
+      args.insert(args.end(), {std::to_string(partition_of(lane)), lane, to_json(reply),
+                               reply.reply_credential});
+    }
+    auto reply = co_await eval(accept_handled_script, std::move(args));
+    if (!reply) co_return reply.error();
     co_return reply->integer != 0;
   }
 
@@ -862,6 +885,17 @@ asio::awaitable<Result<bool>> RedisStore::accept(Event event, std::vector<std::s
   Impl* impl = impl_.get();
   return impl->run([impl, event = std::move(event), keys = std::move(keys), ttl]() mutable {
     return impl->accept(std::move(event), std::move(keys), ttl);
+  });
+}
+
+asio::awaitable<Result<bool>> RedisStore::accept_handled(Event event,
+                                                         std::vector<std::string> keys,
+                                                         std::chrono::seconds ttl,
+                                                         std::vector<OutgoingMessage> replies) {
+  Impl* impl = impl_.get();
+  return impl->run([impl, event = std::move(event), keys = std::move(keys), ttl,
+                    replies = std::move(replies)]() mutable {
+    return impl->accept_handled(std::move(event), std::move(keys), ttl, std::move(replies));
   });
 }
 

@@ -53,6 +53,11 @@ class RedisStore final : public Store {
 
   asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> dedup_keys,
                                        std::chrono::seconds ttl) override;
+  bool accepts_handled() const noexcept override { return true; }
+  bool shared() const noexcept override { return true; }
+  asio::awaitable<Result<bool>> accept_handled(Event event, std::vector<std::string> dedup_keys,
+                                               std::chrono::seconds ttl,
+                                               std::vector<OutgoingMessage> replies) override;
   asio::awaitable<Result<std::vector<InboxItem>>> inbox_pending(std::string bot,
                                                                 std::size_t limit) override;
   asio::awaitable<Result<std::vector<InboxItem>>> inbox_take(std::string bot,
