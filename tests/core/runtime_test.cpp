@@ -1249,8 +1249,9 @@ TEST(RuntimeTest, ABotsEventsGoThroughTheInboxUnlessEveryHandlerIsImmediate) {
   EXPECT_EQ(mixed.store_.taken_count(), 1);
 }
 
-TEST(RuntimeTest, WhileACallbackWaitingForItsReplyIsInTheInboxItsChatsLaterEventsFollowIt) {
-  Harness h;
+/// Adds the bot "interactions", whose callbacks' answers may carry the reply
+/// (AnsweringWebhook), with every handler immediate; returns its sender.
+RecordingSender* add_answering_bot(Harness& h) {
   BotParts parts;
   parts.webhook = std::make_unique<AnsweringWebhook>();
   auto sender = std::make_unique<RecordingSender>();
@@ -1258,6 +1259,12 @@ TEST(RuntimeTest, WhileACallbackWaitingForItsReplyIsInTheInboxItsChatsLaterEvent
   parts.sender = std::move(sender);
   h.runtime_->add_bot("interactions", "sandbox", h.runtime_->make_bot_strand(), std::move(parts));
   h.handler_->immediate = true;
+  return sent;
+}
+
+TEST(RuntimeTest, WhileACallbackWaitingForItsReplyIsInTheInboxItsChatsLaterEventsFollowIt) {
+  Harness h;
+  RecordingSender* sent = add_answering_bot(h);
   h.runtime_->start();
   auto for_bot = [](Event event) {
     event.bot = "interactions";
@@ -1290,13 +1297,7 @@ TEST(RuntimeTest, OnAStoreOtherInstancesShareACallbackAnsweringBotsEventsAllGoTh
   // Its inbox path guard would see only this instance's inbox: one path keeps one order.
   Harness h;
   h.store_.set_shared(true);
-  BotParts parts;
-  parts.webhook = std::make_unique<AnsweringWebhook>();
-  auto sender = std::make_unique<RecordingSender>();
-  RecordingSender* sent = sender.get();
-  parts.sender = std::move(sender);
-  h.runtime_->add_bot("interactions", "sandbox", h.runtime_->make_bot_strand(), std::move(parts));
-  h.handler_->immediate = true;
+  RecordingSender* sent = add_answering_bot(h);
   h.runtime_->start();
   // Two in a row: alone, the guard sends the first event after a start through the inbox too
   // (the inbox is not known yet), and the second one, the inbox known empty, not.

@@ -49,42 +49,45 @@ namespace botgate::store::redis_scripts {
   "end\n"                                                                                      \
   "local function holder(lease) return string.match(lease, '^(%S+) ') end\n"
 
-const std::string_view kAccept = BOTGATE_LUA_PRELUDE R"lua(
+// What both accepts do: duplicate() checks the dedup keys (ARGV[first..]) and, for a new event,
+// records them; log_event() logs the event under the next cursor.
+#define BOTGATE_LUA_ACCEPT                                                                     \
+  "local function duplicate(first, count, ttl)\n"                                               \
+  "  for i = first, first + count - 1 do\n"                                                   \
+  "    if redis.call('EXISTS', P .. 'dedup:' .. ARGV[i]) == 1 then return true end\n"         \
+  "  end\n"                                                                                   \
+  "  if ttl > 0 then  -- a ttl of 0 keeps no key: the event is new each time\n"              \
+  "    for i = first, first + count - 1 do\n"                                                 \
+  "      redis.call('SET', P .. 'dedup:' .. ARGV[i], '1', 'PX', ttl)\n"                      \
+  "    end\n"                                                                                 \
+  "  end\n"                                                                                   \
+  "  return false\n"                                                                          \
+  "end\n"                                                                                     \
+  "local function log_event(bot, platform, chat, json, now)\n"                                \
+  "  local cursor = redis.call('INCR', P .. 'seq:cursor')\n"                                  \
+  "  redis.call('XADD', P .. 'log', cursor .. '-0', 'bot', bot, 'platform', platform,\n"     \
+  "    'chat', chat, 'json', json, 'at', now)\n"                                              \
+  "  return cursor\n"                                                                         \
+  "end\n"
+
+const std::string_view kAccept = BOTGATE_LUA_PRELUDE BOTGATE_LUA_ACCEPT R"lua(
 local ttl, now, bot, part = tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[9]
-local count = tonumber(ARGV[10])
-for i = 1, count do
-  if redis.call('EXISTS', P .. 'dedup:' .. ARGV[10 + i]) == 1 then return 0 end
-end
-if ttl > 0 then  -- a ttl of 0 keeps no key: the event is new each time
-  for i = 1, count do
-    redis.call('SET', P .. 'dedup:' .. ARGV[10 + i], '1', 'PX', ttl)
-  end
-end
+if duplicate(11, tonumber(ARGV[10]), ttl) then return 0 end
 local id = redis.call('INCR', P .. 'seq:inbox')
 local sid = redis.call('XADD', P .. 'inbox:' .. of_bot(bot) .. ':' .. part, '*', 'id', id)
 redis.call('HSET', P .. 'in:' .. id, 'bot', bot, 'p', part, 'json', ARGV[5], 'cred', ARGV[6],
   'attempts', 0, 'at', now, 'sid', sid)
 wake(bot)
-local cursor = redis.call('INCR', P .. 'seq:cursor')
-redis.call('XADD', P .. 'log', cursor .. '-0', 'bot', bot, 'platform', ARGV[7], 'chat', ARGV[8],
-  'json', ARGV[5], 'at', now)
-return cursor
+return log_event(bot, ARGV[7], ARGV[8], ARGV[5], now)
 )lua";
 
 // An event handled before its accept (Store::accept_handled): dedup, the event log and the
 // replies queued in one script, and no inbox item. No lease is needed: like any push, each reply
 // joins its chat's partition, whose holder sends it.
-const std::string_view kAcceptHandled = BOTGATE_LUA_PRELUDE R"lua(
+const std::string_view kAcceptHandled = BOTGATE_LUA_PRELUDE BOTGATE_LUA_ACCEPT R"lua(
 local ttl, now, bot = tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local count = tonumber(ARGV[8])
-for i = 1, count do
-  if redis.call('EXISTS', P .. 'dedup:' .. ARGV[8 + i]) == 1 then return 0 end
-end
-if ttl > 0 then  -- a ttl of 0 keeps no key: the event is new each time
-  for i = 1, count do
-    redis.call('SET', P .. 'dedup:' .. ARGV[8 + i], '1', 'PX', ttl)
-  end
-end
+if duplicate(9, count, ttl) then return 0 end
 local at = 9 + count
 local replies = tonumber(ARGV[at])
 at = at + 1
@@ -93,10 +96,7 @@ for _ = 1, replies do
   at = at + 4
 end
 if replies > 0 then wake(bot) end
-local cursor = redis.call('INCR', P .. 'seq:cursor')
-redis.call('XADD', P .. 'log', cursor .. '-0', 'bot', bot, 'platform', ARGV[6], 'chat', ARGV[7],
-  'json', ARGV[5], 'at', now)
-return cursor
+return log_event(bot, ARGV[6], ARGV[7], ARGV[5], now)
 )lua";
 
 // Leaves the inbox: the item's hash, its stream entry (acknowledged, then deleted).
