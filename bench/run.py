@@ -35,7 +35,6 @@ import datetime
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -142,16 +141,11 @@ def flood_cpu_us(r: dict[str, Any]) -> Optional[float]:
     return 1e6 * r["bot_cpu_pct"] / 100 * r["seconds"] / r["replied"]
 
 
-def wrk_connections(r: dict[str, Any]) -> int:
-    """The connections wrk held open for an ingress row (its command names them)."""
-    found = re.search(r"-c(\d+)", r.get("command", ""))
-    return int(found.group(1)) if found else 0
-
-
-def p99_reason(r: dict[str, Any], connections: int) -> str:
+def p99_reason(r: dict[str, Any]) -> str:
     """What a p99 over the target is made of: at saturation each request waits behind the others
     in flight (Little's law: connections / rate); what the tail above that waits behind is in
     docs/performance.md, "What the figures say"."""
+    connections = r.get("connections")
     if not connections:
         return ""
     queueing = 1000 * connections / r["rps"]
@@ -222,7 +216,7 @@ def ingress_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
                 target = "p99 < 5 ms, no errors"
                 ok = r["p99_ms"] < 5 and r["errors"] == 0 and not r["crashed"]
                 if r["p99_ms"] >= 5 and r["rps"]:
-                    figures += p99_reason(r, wrk_connections(r))
+                    figures += p99_reason(r)
             elif r["errors"]:
                 target = "(errors: figures not comparable)"
             elif not did_the_work(r):
