@@ -1469,7 +1469,7 @@ asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_take(std::s
   // go out. Only messages that must be read from the table go to the database thread.
   const std::int64_t now_at = to_ms(now);
   OutboxIndex::Kept kept = impl_->outbox_index_.take_kept(bot, now_at, limit, lane_limit);
-  if (kept.complete || kept.items.size() >= limit) co_return std::move(kept.items);
+  if (kept.complete) co_return std::move(kept.items);
   const std::size_t rest_limit = limit - kept.items.size();
   auto rest = co_await impl_->run([&]() -> Result<std::vector<OutboxItem>> {
     return impl_->take_outbox(bot, now_at, rest_limit, lane_limit);
@@ -1477,7 +1477,11 @@ asio::awaitable<Result<std::vector<OutboxItem>>> SqliteStore::outbox_take(std::s
   if (!rest) {
     // Those taken are given, or they would stay taken until a restart; the rest is tried at
     // the next take.
-    if (!kept.items.empty()) co_return std::move(kept.items);
+    if (!kept.items.empty()) {
+      spdlog::warn("store: bot {}: outbox messages not read, taken again later: {}", bot,
+                   rest.error().message());
+      co_return std::move(kept.items);
+    }
     co_return rest.error();
   }
   for (OutboxItem& item : *rest) kept.items.push_back(std::move(item));
