@@ -207,9 +207,9 @@ class Store {
   /// have no other effect, such as rules and echo): dedup, the event log and `replies` queued,
   /// in one transaction, and the event never enters the inbox. Returns true when the event is
   /// new (logged as accept logs it, its replies takeable by outbox_take in their order, as an
-  /// inbox_complete queues them, from the moment it returns), false when any of `dedup_keys` was seen within `ttl`
-  /// (nothing stored, the replies dropped). Either all of it is stored or nothing. Where
-  /// accepts_handled() is false: errc::invalid_argument.
+  /// inbox_complete queues them, from the moment it returns), false when any of `dedup_keys`
+  /// was seen within `ttl` (nothing stored, the replies dropped). Either all of it is stored or
+  /// nothing. Where accepts_handled() is false: errc::invalid_argument.
   virtual asio::awaitable<Result<bool>> accept_handled(Event event,
                                                        std::vector<std::string> dedup_keys,
                                                        std::chrono::seconds ttl,

@@ -144,6 +144,11 @@ std::string inbox_stream(const std::string& prefix, const std::string& bot, int 
   return prefix + "inbox:" + of_bot(bot) + ":" + std::to_string(partition);
 }
 
+/// A dedup ttl as the accept scripts take it: ms, 0 for none.
+std::string dedup_ttl_ms(std::chrono::seconds ttl) {
+  return std::to_string(std::max<std::int64_t>(0, ttl.count()) * 1000);
+}
+
 int partition_of_event(const Event& event) {
   return partition_of(chat_lane(event.chat.type, event.chat.id));
 }
@@ -338,7 +343,7 @@ struct RedisStore::Impl {
   asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> keys,
                                        std::chrono::seconds ttl) {
     const std::string json = to_json(event);
-    Args args{std::to_string(std::max<std::int64_t>(0, ttl.count()) * 1000),
+    Args args{dedup_ttl_ms(ttl),
               std::to_string(now_ms()),
               event.bot,
               json,
@@ -357,14 +362,15 @@ struct RedisStore::Impl {
   asio::awaitable<Result<bool>> accept_handled(Event event, std::vector<std::string> keys,
                                                std::chrono::seconds ttl,
                                                std::vector<OutgoingMessage> replies) {
-    Args args{std::to_string(std::max<std::int64_t>(0, ttl.count()) * 1000),
+    Args args{dedup_ttl_ms(ttl),
               std::to_string(now_ms()),
               event.bot,
               to_json(event),
               event.platform,
               event.chat.id,
               std::to_string(keys.size())};
-    args.insert(args.end(), keys.begin(), keys.end());
+    args.insert(args.end(), std::make_move_iterator(keys.begin()),
+                std::make_move_iterator(keys.end()));
     args.push_back(std::to_string(replies.size()));
     for (const OutgoingMessage& reply : replies) {
       const std::string lane = reply.lane();
