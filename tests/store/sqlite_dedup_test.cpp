@@ -269,7 +269,58 @@ TEST_F(SqliteDedupTest, ExpiredKeysAreNotMerged) {
   merge_all();
   EXPECT_EQ(count("dedup_index"), 1);
   EXPECT_EQ(count("dedup_log"), 0);
+  EXPECT_EQ(dedup_->recent_size(), 0u) << "the expired keys left memory too";
   EXPECT_TRUE(seen("live", kNow));
+}
+
+TEST_F(SqliteDedupTest, AMergedChunkLeavesMemoryWhenItsStepCommits) {
+  for (int i = 0; i < 4; ++i) record("k" + std::to_string(i));
+  sql("BEGIN");
+  dedup_->merge_step(kNow);
+  sql("ROLLBACK");
+  EXPECT_EQ(dedup_->recent_size(), 4u) << "a step rolled back leaves its keys in memory";
+  sql("BEGIN");
+  dedup_->merge_step(kNow);
+  sql("COMMIT");
+  dedup_->merge_committed();
+  EXPECT_EQ(dedup_->recent_size(), 2u) << "the first chunk of two is in the index";
+  EXPECT_EQ(count("dedup_index"), 2);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(seen("k" + std::to_string(i), kNow)) << i;
+}
+
+TEST_F(SqliteDedupTest, AFullFilterIsBuiltAnewAChunkOfTheIndexPerStepAndAnswersThroughout) {
+  sql("PRAGMA synchronous=OFF");  // a hundred transactions; durability is not under test here
+  // More keys than the smallest filter is sized for (65,536), merged at once.
+  constexpr int kKeys = 66'000;
+  restart(/*limit=*/kKeys, /*chunk=*/8192);
+  sql("BEGIN");
+  for (int i = 0; i < kKeys; ++i) dedup_->record(key_hash("in" + std::to_string(i)), kLater);
+  sql("COMMIT");
+  dedup_->committed();
+  ASSERT_TRUE(dedup_->merge_due());
+  int steps = 0;
+  while (dedup_->merge_due() && steps < 1000) {
+    sql("BEGIN");
+    dedup_->merge_step(kNow);
+    sql("COMMIT");
+    dedup_->merge_committed();
+    ++steps;
+    for (int i = 0; i < kKeys; i += 997) {
+      ASSERT_TRUE(seen("in" + std::to_string(i), kNow)) << i << " after step " << steps;
+    }
+  }
+  EXPECT_EQ(dedup_->filter_rebuilds(), 1u);
+  EXPECT_FALSE(dedup_->index_filter().full());
+  // 9 steps of inserts and 9 of deletes; the rebuild read the index in more than one step.
+  EXPECT_GT(steps, 9 + 9 + 1);
+  for (int i = 0; i < kKeys; ++i) ASSERT_TRUE(seen("in" + std::to_string(i), kNow)) << i;
+  int maybe = 0;
+  for (int i = 0; i < 10'000; ++i) {
+    const std::string key = "new" + std::to_string(i);
+    EXPECT_FALSE(seen(key, kNow));
+    if (dedup_->index_filter().may_contain(key_hash(key))) ++maybe;
+  }
+  EXPECT_LT(maybe, 300) << "sized for twice the index, about 1.4% false maybes";
 }
 
 TEST_F(SqliteDedupTest, ARecordAfterExpiryCountsAgain) {

@@ -22,6 +22,8 @@ class HashFilter {
   /// More hashes were added since the last reset than it was sized for: rebuild it from the
   /// index, or the false "maybe"s grow.
   bool full() const noexcept { return added_ > capacity_; }
+  /// Hashes added since the last reset (one added twice counts twice).
+  std::size_t added() const noexcept { return added_; }
   std::size_t bytes() const noexcept { return words_.size() * sizeof(std::uint64_t); }
 
  private:

@@ -4,12 +4,25 @@
 
 #include <algorithm>
 #include <cassert>
+#include <utility>
 
 namespace botgate::store {
 namespace {
 /// Expired keys are deleted from the indexed table at the end of a merge at most this often: the
 /// delete scans the table.
 constexpr auto kPurgeInterval = std::chrono::minutes(10);
+/// Hashes of the index read into a new filter per step of its rebuild (~0.5 ms).
+constexpr std::size_t kRebuildChunk = 4096;
+/// A merge's keys are grouped by this many top bits: 256 groups, about 128 keys each in a merge
+/// of 32,768, so that a step sorts a group or two.
+constexpr int kGroupBits = 8;
+constexpr std::size_t kGroups = std::size_t{1} << kGroupBits;
+
+/// The group of `hash`, numbered in index order (the index orders hashes as signed integers).
+std::size_t group_of(std::int64_t hash) noexcept {
+  const auto flipped = static_cast<std::uint64_t>(hash) ^ (std::uint64_t{1} << 63);
+  return static_cast<std::size_t>(flipped >> (64 - kGroupBits));
+}
 }  // namespace
 
 std::int64_t key_hash(std::string_view key) noexcept {
@@ -78,6 +91,7 @@ void SqliteDedup::move_keys_from_before_hashes() {
 void SqliteDedup::load(std::int64_t now_ms) {
   move_keys_from_before_hashes();
   recent_.clear();
+  arrivals_.clear();
   Use s(sql_("SELECT id, hash, expires_at FROM dedup_log ORDER BY id"));
   int rc = SQLITE_ROW;
   while ((rc = s->step()) == SQLITE_ROW) {
@@ -85,7 +99,11 @@ void SqliteDedup::load(std::int64_t now_ms) {
     last_row_ = row;
     const std::int64_t expires = s->column_int(2);
     // Expired rows stay until the next merge deletes them with the rest.
-    if (expires > now_ms) recent_[s->column_int(1)] = Recent{expires, row};
+    if (expires > now_ms) {
+      const std::int64_t hash = s->column_int(1);
+      recent_[hash] = Recent{expires, row};
+      arrivals_.push_back(Keyed{hash, expires});
+    }
   }
   sql_.check(rc, "read recent dedup keys");
   staged_last_row_ = last_row_;
@@ -93,14 +111,36 @@ void SqliteDedup::load(std::int64_t now_ms) {
 }
 
 void SqliteDedup::rebuild_filter() {
-  std::vector<std::int64_t> hashes;
-  Use s(sql_("SELECT hash FROM dedup_index"));
-  int rc = SQLITE_ROW;
-  while ((rc = s->step()) == SQLITE_ROW) hashes.push_back(s->column_int(0));
-  sql_.check(rc, "read the dedup index");
+  std::int64_t rows = 0;
+  {
+    Use count(sql_("SELECT COUNT(*) FROM dedup_index"));
+    sql_.check(count->step(), "count the dedup index");
+    rows = count->column_int(0);
+  }
   // Room to grow before the next rebuild: twice what the index has now.
-  index_filter_.reset(2 * hashes.size());
-  for (std::int64_t hash : hashes) index_filter_.add(hash);
+  next_filter_.reset(2 * static_cast<std::size_t>(rows));
+  rebuild_after_.reset();
+  while ((rebuild_after_ = read_index_chunk(kRebuildChunk))) {
+  }
+  index_filter_ = std::exchange(next_filter_, HashFilter());
+}
+
+std::optional<std::int64_t> SqliteDedup::read_index_chunk(std::size_t limit) {
+  Use s(rebuild_after_
+            ? sql_("SELECT hash FROM dedup_index WHERE hash > ?1 ORDER BY hash LIMIT ?2")
+            : sql_("SELECT hash FROM dedup_index ORDER BY hash LIMIT ?2"));
+  if (rebuild_after_) s->bind(1, *rebuild_after_);
+  s->bind(2, static_cast<std::int64_t>(limit));
+  std::optional<std::int64_t> last;
+  std::size_t read = 0;
+  int rc = SQLITE_ROW;
+  while ((rc = s->step()) == SQLITE_ROW) {
+    last = s->column_int(0);
+    next_filter_.add(*last);
+    ++read;
+  }
+  sql_.check(rc, "read the dedup index");
+  return read == limit ? last : std::nullopt;
 }
 
 bool SqliteDedup::seen(std::int64_t hash, std::int64_t now_ms) {
@@ -123,10 +163,11 @@ void SqliteDedup::record(std::int64_t hash, std::int64_t expires_ms) {
   const std::int64_t row = sql_.last_insert_rowid();
   staged_last_row_ = row;
   recent_[hash] = Recent{expires_ms, row};
-  staged_.push_back(Staged{hash, row});
+  staged_.push_back(Staged{hash, row, expires_ms});
 }
 
 void SqliteDedup::committed() {
+  for (const Staged& staged : staged_) arrivals_.push_back(Keyed{staged.hash, staged.expires_ms});
   staged_.clear();
   last_row_ = staged_last_row_;
 }
@@ -145,41 +186,59 @@ bool SqliteDedup::merge_due() const {
   return merge_on_ || recent_.size() >= recent_limit_;
 }
 
-void SqliteDedup::merge_step(std::int64_t now_ms) {
-  assert(staged_.empty());
-  if (!merge_on_) {
-    merge_on_ = true;
-    merge_upto_ = last_row_;
-    merging_.reserve(recent_.size());
-    for (const auto& [hash, recent] : recent_) {
-      if (recent.row <= merge_upto_ && recent.expires_ms > now_ms) {
-        merging_.emplace_back(hash, recent.expires_ms);
-      }
+void SqliteDedup::start_merge(std::int64_t now_ms) {
+  merge_on_ = true;
+  merge_upto_ = last_row_;
+  // Every committed key is in the log up to last_row_. Of a key recorded again after it expired,
+  // the earlier record has expired by now and is left out here.
+  std::vector<Keyed> keys;
+  keys.swap(arrivals_);
+  group_end_.assign(kGroups, 0);
+  for (const Keyed& key : keys) {
+    if (key.expires_ms > now_ms) {
+      ++group_end_[group_of(key.hash)];
+    } else if (auto it = recent_.find(key.hash);
+               it != recent_.end() && it->second.expires_ms <= now_ms) {
+      recent_.erase(it);  // a later record of the key would not have expired yet
     }
-    // In hash order, the inserts walk the index once from left to right.
-    std::sort(merging_.begin(), merging_.end());
-    merged_ = 0;
-    Use first(sql_("SELECT MIN(id) FROM dedup_log"));
-    log_cut_ = first->step() == SQLITE_ROW && !first->column_null(0) ? first->column_int(0) - 1
-                                                                     : merge_upto_;
   }
-  merge_written_ = 0;
-  log_cut_written_ = log_cut_;
-  if (merged_ < merging_.size()) {
-    const std::size_t end = std::min(merging_.size(), merged_ + merge_chunk_);
-    for (std::size_t i = merged_; i < end; ++i) {
-      Use s(sql_("INSERT OR REPLACE INTO dedup_index (hash, expires_at) VALUES (?1, ?2)"));
-      s->bind(1, merging_[i].first).bind(2, merging_[i].second);
-      sql_.check(s->step(), "merge dedup key");
-      // Before the key leaves recent_ (at the merge's end); kept if this step rolls back: a
-      // false "maybe" only costs a lookup.
-      index_filter_.add(merging_[i].first);
-    }
-    merge_written_ = end - merged_;
-    return;
+  std::size_t end = 0;
+  for (std::size_t& group : group_end_) group = end += group;  // counts to their groups' ends
+  merging_.resize(end);
+  std::vector<std::size_t> next(kGroups);
+  for (std::size_t g = 1; g < kGroups; ++g) next[g] = group_end_[g - 1];
+  for (const Keyed& key : keys) {
+    if (key.expires_ms > now_ms) merging_[next[group_of(key.hash)]++] = key;
   }
-  // Every key is in the index: the rows of the log that held them go, a chunk at a time too
-  // (SQLite deletes a range row by row: 8,192 at once held the database thread for ~10 ms).
+  sorted_end_ = 0;
+  next_group_ = 0;
+  merged_ = 0;
+  Use first(sql_("SELECT MIN(id) FROM dedup_log"));
+  log_cut_ = first->step() == SQLITE_ROW && !first->column_null(0) ? first->column_int(0) - 1
+                                                                   : merge_upto_;
+}
+
+void SqliteDedup::insert_chunk() {
+  const std::size_t end = std::min(merging_.size(), merged_ + merge_chunk_);
+  // In hash order, the inserts walk the index once from left to right.
+  while (sorted_end_ < end) {
+    const auto first = merging_.begin() + static_cast<std::ptrdiff_t>(sorted_end_);
+    sorted_end_ = group_end_[next_group_++];
+    std::sort(first, merging_.begin() + static_cast<std::ptrdiff_t>(sorted_end_));
+  }
+  for (std::size_t i = merged_; i < end; ++i) {
+    Use s(sql_("INSERT OR REPLACE INTO dedup_index (hash, expires_at) VALUES (?1, ?2)"));
+    s->bind(1, merging_[i].hash).bind(2, merging_[i].expires_ms);
+    sql_.check(s->step(), "merge dedup key");
+    // Before the key leaves recent_ (merge_committed); kept if this step rolls back: a false
+    // "maybe" only costs a lookup.
+    index_filter_.add(merging_[i].hash);
+  }
+  merge_written_ = end - merged_;
+}
+
+void SqliteDedup::delete_log_chunk(std::int64_t now_ms) {
+  // SQLite deletes a range row by row: 8,192 at once held the database thread for ~10 ms.
   log_cut_written_ =
       std::min(merge_upto_, log_cut_ + static_cast<std::int64_t>(merge_chunk_));
   {
@@ -196,17 +255,57 @@ void SqliteDedup::merge_step(std::int64_t now_ms) {
   }
 }
 
+void SqliteDedup::merge_step(std::int64_t now_ms) {
+  assert(staged_.empty());
+  if (!merge_on_) start_merge(now_ms);
+  merge_written_ = 0;
+  log_cut_written_ = log_cut_;
+  rebuild_after_written_ = rebuild_after_;
+  rebuild_done_written_ = false;
+  if (merged_ < merging_.size()) {
+    insert_chunk();
+  } else if (log_cut_ < merge_upto_) {
+    delete_log_chunk(now_ms);
+  } else if (refilter_) {
+    // The old filter answers until the new one holds every hash: no key is inserted meanwhile
+    // (only merges insert, and this is one).
+    rebuild_after_written_ = read_index_chunk(kRebuildChunk);
+    rebuild_done_written_ = !rebuild_after_written_;
+  }
+}
+
 void SqliteDedup::merge_committed() {
+  const std::size_t from = merged_;
   merged_ += merge_written_;
   merge_written_ = 0;
+  // Those keys are in the index now: their entries go, unless recorded again since the merge
+  // began (then they belong to the next one).
+  for (std::size_t i = from; i < merged_; ++i) {
+    auto it = recent_.find(merging_[i].hash);
+    if (it != recent_.end() && it->second.row <= merge_upto_) recent_.erase(it);
+  }
   log_cut_ = log_cut_written_;
   if (merged_ < merging_.size() || log_cut_ < merge_upto_) return;
-  std::erase_if(recent_, [this](const auto& entry) { return entry.second.row <= merge_upto_; });
+  if (!refilter_ && index_filter_.full()) {
+    // Room to grow before the next rebuild: twice what the index can hold at most now (hashes
+    // added more than once and keys expired since count too).
+    refilter_ = true;
+    next_filter_.reset(2 * index_filter_.added());
+    rebuild_after_.reset();
+    return;
+  }
+  if (refilter_) {
+    rebuild_after_ = rebuild_after_written_;
+    if (!rebuild_done_written_) return;
+    index_filter_ = std::exchange(next_filter_, HashFilter());
+    refilter_ = false;
+    ++filter_rebuilds_;
+  }
   merging_.clear();
   merging_.shrink_to_fit();
+  group_end_.clear();
   merged_ = 0;
   merge_on_ = false;
-  if (index_filter_.full()) rebuild_filter();
 }
 
 }  // namespace botgate::store
