@@ -58,7 +58,7 @@ BotFigures discord() {
 TEST(MetricsText, EachBotsFiguresAreSamplesLabelledWithBotAndPlatform) {
   const std::string text =
       metrics_text({feishu(), discord()},
-                   {std::chrono::system_clock::time_point(1'699'999'000s), 20 * 1024 * 1024});
+                   {std::chrono::system_clock::time_point(1'699'999'000s), 20 * 1024 * 1024, {}});
   EXPECT_TRUE(has_line(text, "process_start_time_seconds 1699999000")) << text;
   EXPECT_TRUE(has_line(text, "process_resident_memory_bytes 20971520"));
   EXPECT_TRUE(has_line(text, R"(botgate_bot_ready{bot="feishu",platform="feishu"} 1)"));
@@ -90,8 +90,28 @@ TEST(MetricsText, EachBotsFiguresAreSamplesLabelledWithBotAndPlatform) {
       text, R"(botgate_gateway_resumes_total{bot="discord",platform="discord",shard="0"} 3)"));
 }
 
+ProcessFigures with_store_upkeep() {
+  ProcessFigures process;
+  process.store_upkeep = {{"checkpoint", 21, 98'765'432ns, 4'567'891ns},
+                          {"dedup_merge", 300, 250'000us, 0ns}};
+  return process;
+}
+
+TEST(MetricsText, TheStoresUpkeepIsASamplePerKindInSecondsToTheMicrosecond) {
+  const std::string text = metrics_text({feishu()}, with_store_upkeep());
+  EXPECT_TRUE(has_line(text, R"(botgate_store_upkeep_total{kind="checkpoint"} 21)"));
+  EXPECT_TRUE(has_line(text, R"(botgate_store_upkeep_total{kind="dedup_merge"} 300)"));
+  EXPECT_TRUE(has_line(text, R"(botgate_store_upkeep_seconds_total{kind="checkpoint"} 0.098765)"));
+  EXPECT_TRUE(has_line(text,
+                       R"(botgate_store_upkeep_seconds_total{kind="dedup_merge"} 0.250000)"));
+  EXPECT_TRUE(has_line(text,
+                       R"(botgate_store_upkeep_longest_seconds{kind="checkpoint"} 0.004568)"));
+  EXPECT_EQ(metrics_text({feishu()}, {}).find("botgate_store_upkeep"), std::string::npos)
+      << "a store without upkeep of its own: no family";
+}
+
 TEST(MetricsText, IsWellFormedExpositionWithEachFamilyDeclaredOnceBeforeItsSamples) {
-  const std::string text = metrics_text({feishu(), discord()}, {});
+  const std::string text = metrics_text({feishu(), discord()}, with_store_upkeep());
   const std::regex help(R"(# HELP ([a-z_]+) \S.*)");
   const std::regex type(R"(# TYPE ([a-z_]+) (counter|gauge))");
   const std::regex sample(R"(([a-z_]+)(\{[a-z_]+="[^"\\]*"(,[a-z_]+="[^"\\]*")*\})? -?[0-9]+(\.[0-9]+)?)");

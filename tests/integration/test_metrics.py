@@ -52,6 +52,10 @@ def test_the_scrape_counts_what_the_bot_did_and_needs_the_token(fake, launch):
     assert before[f"botgate_bot_ready{{{FEISHU}}}"] == 1
     assert before[f"botgate_events_received_total{{{FEISHU}}}"] == 0
     assert before["process_resident_memory_bytes"] > 1_000_000
+    # The SQLite store's upkeep, each kind from zero: a new store has not checkpointed yet.
+    for kind in ("checkpoint", "dedup_merge", "outbox_purge", "event_purge"):
+        assert before[f'botgate_store_upkeep_total{{kind="{kind}"}}'] == 0, kind
+        assert before[f'botgate_store_upkeep_seconds_total{{kind="{kind}"}}'] == 0, kind
 
     cb = FeishuCallbacks(bg, fake)
     assert cb.send_text("count me")[1] == 200

@@ -72,14 +72,18 @@ class SqliteDedupTest : public ::testing::Test {
     sql("COMMIT");
     dedup_->committed();
   }
-  /// Runs merge steps, each in its own transaction, until none is due.
+  /// One merge step in a transaction of its own, committed.
+  void merge_one() {
+    sql("BEGIN");
+    dedup_->merge_step(kNow);
+    sql("COMMIT");
+    dedup_->merge_committed();
+  }
+  /// Runs merge steps until none is due.
   int merge_all() {
     int steps = 0;
     while (dedup_->merge_due() && steps < 100) {
-      sql("BEGIN");
-      dedup_->merge_step(kNow);
-      sql("COMMIT");
-      dedup_->merge_committed();
+      merge_one();
       ++steps;
     }
     return steps;
@@ -279,10 +283,7 @@ TEST_F(SqliteDedupTest, AMergedChunkLeavesMemoryWhenItsStepCommits) {
   dedup_->merge_step(kNow);
   sql("ROLLBACK");
   EXPECT_EQ(dedup_->recent_size(), 4u) << "a step rolled back leaves its keys in memory";
-  sql("BEGIN");
-  dedup_->merge_step(kNow);
-  sql("COMMIT");
-  dedup_->merge_committed();
+  merge_one();
   EXPECT_EQ(dedup_->recent_size(), 2u) << "the first chunk of two is in the index";
   EXPECT_EQ(count("dedup_index"), 2);
   for (int i = 0; i < 4; ++i) EXPECT_TRUE(seen("k" + std::to_string(i), kNow)) << i;
@@ -300,10 +301,7 @@ TEST_F(SqliteDedupTest, AFullFilterIsBuiltAnewAChunkOfTheIndexPerStepAndAnswersT
   ASSERT_TRUE(dedup_->merge_due());
   int steps = 0;
   while (dedup_->merge_due() && steps < 1000) {
-    sql("BEGIN");
-    dedup_->merge_step(kNow);
-    sql("COMMIT");
-    dedup_->merge_committed();
+    merge_one();
     ++steps;
     for (int i = 0; i < kKeys; i += 997) {
       ASSERT_TRUE(seen("in" + std::to_string(i), kNow)) << i << " after step " << steps;

@@ -165,6 +165,31 @@ TEST_F(SqliteStoreTest, AcceptsANewEventIntoTheInbox) {
   EXPECT_EQ(items[0].event, event) << "the whole event survives the inbox";
 }
 
+TEST_F(SqliteStoreTest, ItsUpkeepIsCountedAndTimedByKindFromWhenItOpened) {
+  const auto checkpoints = [&] {
+    for (const StoreUpkeep& kind : store_->upkeep()) {
+      if (kind.kind == "checkpoint") return kind;
+    }
+    ADD_FAILURE() << "no checkpoint figures";
+    return StoreUpkeep{};
+  };
+  std::vector<std::string> kinds;
+  for (const StoreUpkeep& kind : store_->upkeep()) kinds.push_back(kind.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"checkpoint", "dedup_merge", "outbox_purge",
+                                             "event_purge"}));
+  EXPECT_EQ(checkpoints().runs, 0u);
+  // Events of 2 KiB, one commit each, until the WAL has had its first checkpoint (every ~1,000
+  // pages written).
+  const std::string text(2048, 'x');
+  for (int i = 0; i < 5000 && checkpoints().runs == 0; ++i) {
+    ASSERT_TRUE(accept(event_for("a", "ev" + std::to_string(i), text), {"e:" + std::to_string(i)}));
+  }
+  const StoreUpkeep figures = checkpoints();
+  EXPECT_GE(figures.runs, 1u);
+  EXPECT_GT(figures.longest.count(), 0);
+  EXPECT_GE(figures.total, figures.longest);
+}
+
 TEST_F(SqliteStoreTest, RejectsADuplicateOnAnyKey) {
   EXPECT_TRUE(accept(event_for("a", "ev1"), {"e:a:ev1", "m:a:om_1"}));
   EXPECT_FALSE(accept(event_for("a", "ev1"), {"e:a:ev1", "m:a:om_1"}));

@@ -15,7 +15,7 @@ void add_metrics_api(net::Router& router, Runtime& runtime, const ApiAccess& acc
       if (depth) figures.depth = *depth;
       bots.push_back(std::move(figures));
     }
-    const ProcessFigures process{started_at, resident_memory_bytes()};
+    const ProcessFigures process{started_at, resident_memory_bytes(), runtime.store_upkeep()};
     HttpResponse response = make_response(http::status::ok, metrics_text(bots, process),
                                           kMetricsContentType);
     response.set(http::field::cache_control, "no-store");

@@ -30,6 +30,13 @@ std::string number(double value) {
   return buffer;
 }
 
+/// A duration in seconds to the microsecond (the store's upkeep runs take a few ms).
+std::string duration(std::chrono::nanoseconds time) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.6f", std::chrono::duration<double>(time).count());
+  return buffer;
+}
+
 class Exposition {
  public:
   /// Starts a metric family; its samples follow.
@@ -53,6 +60,12 @@ class Exposition {
   /// A sample without labels.
   void sample(double value) { out_.append(name_).append(" ").append(number(value)).append("\n"); }
 
+  /// A sample with one label; `value` as number() or duration() wrote it.
+  void sample(std::string_view label, std::string_view text, std::string_view value) {
+    out_.append(name_).append("{").append(label).append("=\"").append(escape_label_value(text));
+    out_.append("\"} ").append(value).append("\n");
+  }
+
   std::string take() { return std::move(out_); }
 
  private:
@@ -66,6 +79,24 @@ void per_bot(Exposition& out, const std::vector<BotFigures>& bots, std::string_v
              const std::function<double(const BotStatus&)>& value) {
   out.family(name, type, help);
   for (const BotFigures& bot : bots) out.sample(bot.status, value(bot.status));
+}
+
+/// The store's upkeep, a sample per kind: each run holds the store's writes up.
+void store_families(Exposition& out, const std::vector<StoreUpkeep>& upkeep) {
+  if (upkeep.empty()) return;
+  out.family("botgate_store_upkeep_total", "counter",
+             "Runs of the store's own upkeep (kind: WAL checkpoints, steps of dedup merges and "
+             "purges); the store's writes, and the callbacks waiting on them, wait for each.");
+  for (const StoreUpkeep& kind : upkeep) {
+    out.sample("kind", kind.kind, number(static_cast<double>(kind.runs)));
+  }
+  out.family("botgate_store_upkeep_seconds_total", "counter",
+             "Time the store's upkeep took (a step is timed with its commit, and so with a "
+             "checkpoint that commit ran).");
+  for (const StoreUpkeep& kind : upkeep) out.sample("kind", kind.kind, duration(kind.total));
+  out.family("botgate_store_upkeep_longest_seconds", "gauge",
+             "The longest run of the store's upkeep since it opened.");
+  for (const StoreUpkeep& kind : upkeep) out.sample("kind", kind.kind, duration(kind.longest));
 }
 
 }  // namespace
@@ -95,6 +126,8 @@ std::string metrics_text(const std::vector<BotFigures>& bots, const ProcessFigur
     out.family("process_resident_memory_bytes", "gauge", "Resident memory of botgate.");
     out.sample(static_cast<double>(process.resident_bytes));
   }
+
+  store_families(out, process.store_upkeep);
 
   per_bot(out, bots, "botgate_bot_ready", "gauge",
           "1 when the bot can send (token fetched, gateways connected), else 0.",

@@ -25,6 +25,8 @@ struct ProcessFigures {
   std::chrono::system_clock::time_point started_at = {};
   /// Resident memory; 0 when it could not be read (the gauge is left out).
   std::uint64_t resident_bytes = 0;
+  /// The store's own upkeep, by kind (Store::upkeep); empty: its families are left out.
+  std::vector<StoreUpkeep> store_upkeep;
 };
 
 /// The Content-Type of the answer.

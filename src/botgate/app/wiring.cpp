@@ -12,6 +12,7 @@
 #include "botgate/api/status_api.hpp"
 #include "botgate/app/open_files.hpp"
 #include "botgate/core/runtime.hpp"
+#include "botgate/core/thread_name.hpp"
 #include "botgate/handlers/echo.hpp"
 #include "botgate/handlers/forward.hpp"
 #include "botgate/handlers/rules.hpp"
@@ -446,7 +447,12 @@ int Gateway::run() {
 
   std::vector<std::thread> threads;
   const int count = Impl::threads_for(impl_->config);
-  for (int i = 1; i < count; ++i) threads.emplace_back([&io] { io.run(); });
+  for (int i = 1; i < count; ++i) {
+    threads.emplace_back([&io] {
+      name_this_thread("botgate-io");
+      io.run();
+    });
+  }
   io.run();
   for (auto& t : threads) t.join();
   spdlog::info("botgate stopped");

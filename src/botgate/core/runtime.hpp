@@ -131,6 +131,8 @@ class Runtime final : public ReplyStreams {
   asio::awaitable<Result<QueueDepth>> queue_depth(std::string name);
   /// Recent events and replies with their outcomes.
   MessageLog& message_log() noexcept { return log_; }
+  /// The store's own upkeep so far (Store::upkeep), for /metrics.
+  std::vector<StoreUpkeep> store_upkeep() const { return store_.upkeep(); }
   /// The event stream's live side: told by the store of each event it logs.
   EventFeed& event_feed() noexcept { return feed_; }
   /// The rounds in which event-stream clients are woken for what the feed has for them.

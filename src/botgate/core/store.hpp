@@ -108,6 +108,16 @@ struct QueueDepth {
   std::int64_t dead_letters = 0;  // events given up on, kept for a retry
 };
 
+/// One kind of a store's own upkeep (SQLite: its WAL checkpoints, the steps of its dedup merges
+/// and purges), counted since the store opened. While it runs, the store's writes wait, and
+/// with them every callback of the moment: what a latency tail is made of.
+struct StoreUpkeep {
+  std::string kind;
+  std::uint64_t runs = 0;
+  std::chrono::nanoseconds total{};
+  std::chrono::nanoseconds longest{};
+};
+
 struct CachedToken {
   std::string value;
   SystemTime expires_at{};
@@ -203,6 +213,9 @@ class Store {
   /// Whether other instances may use this store at the same time (Redis): what one process
   /// keeps in memory about the inbox (core/inbox_path_guard) does not see their accepts.
   virtual bool shared() const noexcept { return false; }
+  /// The upkeep done so far, by kind (/metrics); none for a store that does none of its own.
+  /// Safe from any thread.
+  virtual std::vector<StoreUpkeep> upkeep() const { return {}; }
   /// For an event handled before its accept commits (a bot whose handlers answer at once and
   /// have no other effect, such as rules and echo): dedup, the event log and `replies` queued,
   /// in one transaction, and the event never enters the inbox. Returns true when the event is

@@ -2,6 +2,7 @@
 
 #include "botgate/core/event_json.hpp"
 #include "botgate/core/message_status.hpp"
+#include "botgate/core/thread_name.hpp"
 #include "botgate/crypto/seal.hpp"
 #include "botgate/store/batch_queue.hpp"
 #include "botgate/store/event_log_purge.hpp"
@@ -12,6 +13,7 @@
 #include "botgate/store/sqlite_dedup.hpp"
 #include "botgate/store/sqlite_statement.hpp"
 #include "botgate/store/store_key.hpp"
+#include "botgate/store/upkeep_meter.hpp"
 #include "botgate/store/wal_sync_ahead.hpp"
 
 #include <boost/asio/async_result.hpp>
@@ -313,7 +315,10 @@ struct SqliteStore::Impl {
       dedup_->load(now_ms());
       load_outbox_index();
       load_last_cursor();
-      asio::post(pool_, [] { yield_to_network_threads_on_wakeup(); });
+      asio::post(pool_, [] {
+        name_this_thread("botgate-store");
+        yield_to_network_threads_on_wakeup();
+      });
     } catch (const std::exception& e) {
       event_purge_.reset();
       purge_.reset();
@@ -336,11 +341,18 @@ struct SqliteStore::Impl {
   /// the WAL synced ahead and checkpoints every kCheckpointFrames frames, as SQLite would, once
   /// the sync ahead caught up.
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames) {
-    if (static_cast<Impl*>(self)->wal_sync_.wal_grew(frames)) {
+    auto* impl = static_cast<Impl*>(self);
+    if (impl->wal_sync_.wal_grew(frames)) {
+      UpkeepMeter::Run run(impl->checkpoints_);
       // A checkpoint that cannot finish now (it never waits) is tried again at the next commit.
       sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     }
     return SQLITE_OK;
+  }
+
+  std::vector<StoreUpkeep> upkeep() const {
+    return {checkpoints_.figures(), merges_.figures(), outbox_purges_.figures(),
+            event_purges_.figures()};
   }
 
   /// True when `table` already has `column` (databases made by older versions lack some).
@@ -872,6 +884,7 @@ struct SqliteStore::Impl {
     event_purge_scheduled_ = true;
     asio::post(pool_, [this] {
       event_purge_scheduled_ = false;
+      UpkeepMeter::Run run(event_purges_);
       if (in_own_transaction([&] { event_purge_->step(now_ms()); })) {
         event_purge_->rolled_back();
         return;
@@ -890,6 +903,7 @@ struct SqliteStore::Impl {
       merge_scheduled_ = false;
       // On failure (logged) the keys stay in dedup_log and in memory; the step is tried
       // again after the next accepts.
+      UpkeepMeter::Run run(merges_);
       if (in_own_transaction([&] { dedup_->merge_step(now_ms()); })) return;
       dedup_->merge_committed();
       schedule_dedup_merge();
@@ -903,6 +917,7 @@ struct SqliteStore::Impl {
     purge_scheduled_ = true;
     asio::post(pool_, [this] {
       purge_scheduled_ = false;
+      UpkeepMeter::Run run(outbox_purges_);
       if (in_own_transaction([&] { purge_->step(now_ms()); })) {
         purge_->rolled_back();
         return;
@@ -1262,6 +1277,12 @@ struct SqliteStore::Impl {
   std::string path_;
   const crypto::Sealer sealer_;  // of reply credentials
   WalSyncAhead wal_sync_{path_ + "-wal", kCheckpointFrames};
+  // Store::upkeep. A step of a merge or a purge is timed with its commit, and so with a
+  // checkpoint that commit ran: that checkpoint counts in both.
+  UpkeepMeter checkpoints_{"checkpoint"};
+  UpkeepMeter merges_{"dedup_merge"};
+  UpkeepMeter outbox_purges_{"outbox_purge"};
+  UpkeepMeter event_purges_{"event_purge"};
   sqlite3* db_ = nullptr;
   std::unique_ptr<Statements> statements_;
   std::unique_ptr<SqliteDedup> dedup_;
@@ -1295,6 +1316,8 @@ struct SqliteStore::Impl {
 SqliteStore::SqliteStore(const std::string& path, SqliteStoreOptions options)
     : impl_(std::make_unique<Impl>(path, options)) {}
 SqliteStore::~SqliteStore() = default;
+
+std::vector<StoreUpkeep> SqliteStore::upkeep() const { return impl_->upkeep(); }
 
 std::uint64_t SqliteStore::commits() const noexcept {
   return impl_->commits_.load(std::memory_order_relaxed);

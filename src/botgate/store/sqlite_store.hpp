@@ -38,6 +38,7 @@ class SqliteStore final : public Store {
   asio::awaitable<Result<bool>> accept(Event event, std::vector<std::string> dedup_keys,
                                        std::chrono::seconds ttl) override;
   bool accepts_handled() const noexcept override { return true; }
+  std::vector<StoreUpkeep> upkeep() const override;
   asio::awaitable<Result<bool>> accept_handled(Event event, std::vector<std::string> dedup_keys,
                                                std::chrono::seconds ttl,
                                                std::vector<OutgoingMessage> replies) override;

@@ -1,5 +1,7 @@
 #include "botgate/store/wal_sync_ahead.hpp"
 
+#include "botgate/core/thread_name.hpp"
+
 #include <boost/asio/post.hpp>
 
 #include <fcntl.h>
@@ -13,7 +15,9 @@ constexpr int kSlackFrames = 64;
 
 WalSyncAhead::WalSyncAhead(std::string wal_path, int checkpoint_frames, int every_frames)
     : path_(std::move(wal_path)), checkpoint_frames_(checkpoint_frames),
-      every_frames_(every_frames) {}
+      every_frames_(every_frames) {
+  boost::asio::post(thread_, [] { name_this_thread("botgate-walsync"); });
+}
 
 WalSyncAhead::~WalSyncAhead() { thread_.join(); }
 
