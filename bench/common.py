@@ -79,6 +79,21 @@ def tree_rss_kib(pid: int) -> int:
     return rss_kib(pid) + sum(tree_rss_kib(c) for c in children(pid))
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """User + system CPU time of a process's threads, summed by thread name (botgate names its
+    own: botgate-store, botgate-walsync, botgate-io; the main thread is "botgate")."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            name, rest = (task / "stat").read_text().split(" (", 1)[1].rsplit(")", 1)
+            fields = rest.split()
+            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended meanwhile
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (all its threads), of the children it waited for
     (redis-server's append-only file rewrites run in a child it forks and reaps) and of its live

@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional
 from botgate_harness import discord_bot
 
 from common import (BENCH, PYTHON, Interference, Server, mib, self_cpu_seconds, shown,
-                    start_botgate)
+                    start_botgate, thread_cpu_seconds)
 from discord_flood import FloodFake, rest_dir, start_rest, wait_answered
 
 # Flood sizes when --messages is not given: seconds of measurement for each bot (discord.py
@@ -91,6 +91,7 @@ def run_bot(label: str, start: Callable[[FloodFake, str, Path], tuple[Server, st
         messages = fake.prepare(n, ctx.channels, "flood")  # before the clocks: not the bot's
         bot_cpu0, fake_cpu0, rest_cpu0 = (server.cpu_seconds(), self_cpu_seconds(),
                                           rest.cpu_seconds())
+        threads0 = thread_cpu_seconds(server.pid)
         noise = Interference()
         t0 = fake.send(messages)
         ids = [m["id"] for m, _ in messages]
@@ -99,6 +100,8 @@ def run_bot(label: str, start: Callable[[FloodFake, str, Path], tuple[Server, st
         rest_cpu = rest.cpu_seconds() - rest_cpu0
         other = noise.other_load(server.cpu_seconds() - bot_cpu0, rest_cpu)
         bot_cpu = (server.cpu_seconds() - bot_cpu0) / wall
+        threads = {name: round(seconds - threads0.get(name, 0.0), 3)
+                   for name, seconds in thread_cpu_seconds(server.pid).items()}
         fake_cpu = (self_cpu_seconds() - fake_cpu0 + rest_cpu) / wall
         replies = fake.replies(ids)
         elapsed = max(max(replies.values(), default=time.time()) - t0, 1e-6)
@@ -114,6 +117,9 @@ def run_bot(label: str, start: Callable[[FloodFake, str, Path], tuple[Server, st
             "bot_cpu_pct": round(100 * bot_cpu),
             "fake_cpu_pct": round(100 * fake_cpu),
             "nginx_cpu_pct": round(100 * rest_cpu / wall),
+            # CPU seconds of the flood by thread name (botgate's store thread apart from the
+            # rest: where an event's time goes).
+            "threads_cpu_s": threads,
             "other_load_pct": {c: round(100 * v) for c, v in other.items()},
             "crashed": not server.alive(),
             "command": command,

@@ -15,6 +15,7 @@ import common  # noqa: F401 - first: puts tests/ and tests/integration/ on sys.p
 import getpass
 import json
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -182,6 +183,9 @@ class Running:
     # A reference without an inbox: GET here answers {"handled": N}, the callbacks that reached
     # its handler (verified, decrypted, token checked), read after the run.
     stats_url: Optional[str] = None
+    # botgate: its /metrics, read before and after the run for the store's upkeep (what the
+    # callbacks in flight waited behind), with the API token it was given.
+    metrics_url: Optional[str] = None
 
     @property
     def command(self) -> str:
@@ -190,15 +194,21 @@ class Running:
         return line.replace(str(self.server.log.parent.parent) + "/", "$TMP/")
 
 
+# The API token botgate is given here, to read its /metrics.
+BENCH_API_TOKEN = "bench-api-token-0123456789abcdef"
+
+
 def start_botgate_with(ctx: Any, work: Path, fake: Any, bot: dict[str, Any]) -> Running:
     """botgate with one bot against its (started) fake; the fake stops with it."""
     try:
-        server, port = start_botgate(ctx.binary, work, [bot], echo=False, name=f"bg-{bot['name']}")
+        server, port = start_botgate(ctx.binary, work, [bot], echo=False, name=f"bg-{bot['name']}",
+                                     api_token=BENCH_API_TOKEN)
     except Exception:
         fake.stop()
         raise
     return Running(server, f"http://127.0.0.1:{port}/webhook/{bot['name']}",
-                   lambda: (server.stop(), fake.stop()), "botgate, threads=1, SQLite inbox")
+                   lambda: (server.stop(), fake.stop()), "botgate, threads=1, SQLite inbox",
+                   metrics_url=f"http://127.0.0.1:{port}/metrics")
 
 
 def start_botgate_feishu(ctx: Any, work: Path) -> Running:
@@ -336,6 +346,34 @@ def stored_events(db: Path) -> int:
         con.close()
 
 
+UPKEEP_SAMPLE = re.compile(
+    r'^botgate_store_upkeep_(total|seconds_total|longest_seconds)\{kind="([a-z_]+)"\} (\S+)$')
+
+
+def store_upkeep(metrics_url: str) -> dict[str, dict[str, float]]:
+    """botgate's store upkeep so far, by kind: {"checkpoint": {"runs", "seconds", "longest"}}."""
+    request = urllib.request.Request(metrics_url,
+                                     headers={"Authorization": f"Bearer {BENCH_API_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        text = r.read().decode()
+    names = {"total": "runs", "seconds_total": "seconds", "longest_seconds": "longest"}
+    upkeep: dict[str, dict[str, float]] = {}
+    for line in text.splitlines():
+        if m := UPKEEP_SAMPLE.match(line):
+            upkeep.setdefault(m.group(2), {})[names[m.group(1)]] = float(m.group(3))
+    return upkeep
+
+
+def upkeep_during(before: dict[str, dict[str, float]],
+                  after: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """The upkeep of a run: runs and seconds between the two readings; the longest run is since
+    botgate started (the warm-up's few requests included)."""
+    return {kind: {"runs": f["runs"] - before.get(kind, {}).get("runs", 0),
+                   "seconds": f["seconds"] - before.get(kind, {}).get("seconds", 0),
+                   "longest": f["longest"]}
+            for kind, f in after.items()}
+
+
 def handled_events(stats_url: str) -> int:
     """How many callbacks a reference without an inbox handled, by its own count."""
     with urllib.request.urlopen(stats_url, timeout=10) as r:
@@ -390,8 +428,10 @@ def start_nginx(work: Path, platform: str) -> Running:
 def measure(label: str, running: Running, script: Path, data: Path, ctx: Any,
             n_events: int, script_args: tuple[str, ...] = ()) -> dict[str, Any]:
     handled = None
+    upkeep = None
     try:
         idle = running.server.rss_kib()
+        upkeep_before = store_upkeep(running.metrics_url) if running.metrics_url else None
         command = wrk_command(running.url, script, data, duration=ctx.duration,
                               connections=ctx.connections, extra=script_args)
         cpu0 = running.server.cpu_seconds()
@@ -406,6 +446,8 @@ def measure(label: str, running: Running, script: Path, data: Path, ctx: Any,
         after = running.server.rss_kib()
         if running.stats_url is not None and alive:
             handled = handled_events(running.stats_url)
+        if upkeep_before is not None and alive:
+            upkeep = upkeep_during(upkeep_before, store_upkeep(running.metrics_url))
     finally:
         running.cleanup()
     stored = stored_events(running.db) if running.db is not None else None
@@ -430,6 +472,7 @@ def measure(label: str, running: Running, script: Path, data: Path, ctx: Any,
         "crashed": not alive,
         "stored": stored,
         "handled": handled,
+        "upkeep": upkeep,
         "ready_ms": running.server.ready_ms,
         "repeats": max(0, int(figures["requests"]) - n_events),
         "what": running.what,
