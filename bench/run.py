@@ -191,7 +191,7 @@ def floor_reason(ours: Optional[float], nginx: Optional[float], want: float,
     """Why a ratio target is out of reach, measured in the same run: nginx answering a static
     200 with no work spends its CPU on the HTTP exchange alone (mostly the kernel's loopback
     TCP), which botgate pays too; what the target leaves beyond it is all botgate would have for
-    the verify, the decrypt, the parse, the dedup and the durable write."""
+    the platform's signature check (and decrypt), the parse, the dedup and the durable write."""
     if not ours or not nginx or not theirs:
         return ""
     left = theirs / want - nginx
@@ -199,7 +199,8 @@ def floor_reason(ours: Optional[float], nginx: Optional[float], want: float,
         return (f"; that is less than nginx used answering with no work at all "
                 f"({nginx:.1f} us a request): out of reach for any server that does the work")
     return (f"; the HTTP exchange alone (nginx, no work) used {nginx:.1f} us of it, which "
-            f"leaves {left:.1f} us for the verify, decrypt, parse, dedup and durable write")
+            f"leaves {left:.1f} us for the signature check (and decrypt), the parse, the dedup "
+            f"and the durable write")
 
 
 def did_the_work(r: dict[str, Any]) -> bool:
